@@ -1,0 +1,332 @@
+package core
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// CredentialKind says what a credential file is.
+type CredentialKind string
+
+// The kinds of credential files Google hands out.
+const (
+	KindServiceAccount    CredentialKind = "service_account"
+	KindServiceAccountP12 CredentialKind = "service_account_p12"
+	KindOAuthClient       CredentialKind = "oauth_client"
+	KindAuthorizedUser    CredentialKind = "authorized_user"
+)
+
+// DefaultP12Password is the fixed password Google gives every .p12 key.
+const DefaultP12Password = "notasecret"
+
+// Credential is a parsed Google credential. Its public fields are what an
+// administrator compares with the Google console; the secrets are unexported
+// from JSON and never printed.
+type Credential struct {
+	Kind         CredentialKind `json:"kind"`
+	ClientID     string         `json:"client_id,omitempty"`
+	ClientEmail  string         `json:"client_email,omitempty"`
+	ProjectID    string         `json:"project_id,omitempty"`
+	PrivateKeyID string         `json:"private_key_id,omitempty"`
+	TokenURI     string         `json:"token_uri,omitempty"`
+	// Fingerprint is SHA256 of the public key (service accounts) or of the
+	// client secret (OAuth clients), OpenSSH style.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// ClientType is "web" or "installed" for an OAuth client.
+	ClientType   string   `json:"client_type,omitempty"`
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+
+	PrivateKey   *rsa.PrivateKey `json:"-"`
+	ClientSecret string          `json:"-"`
+	RefreshToken string          `json:"-"`
+}
+
+// CredentialOptions carries what a .p12 key cannot hold itself.
+type CredentialOptions struct {
+	P12Password string
+	ClientEmail string
+	ClientID    string
+}
+
+// Describe is the kind of credential in words.
+func (k CredentialKind) Describe() string {
+	switch k {
+	case KindServiceAccount:
+		return "service-account key (JSON)"
+	case KindServiceAccountP12:
+		return "service-account key (legacy .p12)"
+	case KindOAuthClient:
+		return "OAuth client (client ID and secret)"
+	case KindAuthorizedUser:
+		return "authorized-user credential (a person's refresh token, e.g. from gcloud)"
+	}
+	return string(k)
+}
+
+// IsServiceAccount reports whether the credential can sign JWT assertions.
+func (c *Credential) IsServiceAccount() bool {
+	return c.Kind == KindServiceAccount || c.Kind == KindServiceAccountP12
+}
+
+// LoadCredentialFile reads and parses a credential file; it returns the raw
+// bytes too, which are what a profile stores.
+func LoadCredentialFile(path string, opts CredentialOptions) (*Credential, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, &InputError{Msg: fmt.Sprintf("cannot read the key file %s: %v; check the path and that this user may read it", path, unwrapPathErr(err)), Env: true}
+	}
+	c, err := ParseCredential(data, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, data, nil
+}
+
+const keyHowTo = "download a new JSON key in console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Keys > Add key > Create new key > JSON"
+
+func invalidKey(summary, fix string) error {
+	return &FindingError{Finding: NewFinding(CodeInvalidKey, summary, fix)}
+}
+
+// ParseCredential recognises a service-account JSON key (also with a BOM or
+// CRLF line ends), a legacy .p12 key, an OAuth client JSON or an
+// authorized_user file, and validates it. Every problem is a finding that
+// names the field and the fix.
+func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if len(trimmed) == 0 {
+		return nil, invalidKey("The key file is empty.", "Load the JSON key Google downloaded when you created it, or "+keyHowTo+".")
+	}
+	if bytes.HasPrefix(trimmed, []byte("-----BEGIN")) {
+		return nil, invalidKey("This is a bare PEM private key, not the service-account JSON key file.",
+			"Load the whole .json file Google downloaded (it holds the key together with client_email and client_id), or "+keyHowTo+".")
+	}
+	if trimmed[0] == 0x30 { // DER SEQUENCE: PKCS#12
+		return parseP12(data, opts)
+	}
+	if trimmed[0] != '{' {
+		return nil, invalidKey("The key file is neither JSON nor a .p12 key.", "Load the service-account .json key (or a legacy .p12 key), or "+keyHowTo+".")
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &raw); err != nil {
+		if strings.Contains(err.Error(), "unexpected end of JSON input") {
+			return nil, invalidKey("The JSON key is truncated (it ends before its closing brace).",
+				"Copy the whole file again, or "+keyHowTo+".")
+		}
+		return nil, invalidKey(fmt.Sprintf("The key file is not valid JSON (%v).", err), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+	}
+	for _, top := range []string{"web", "installed"} {
+		if inner, ok := raw[top]; ok {
+			return parseOAuthClient(top, inner)
+		}
+	}
+	var typ string
+	_ = json.Unmarshal(raw["type"], &typ)
+	switch typ {
+	case "service_account":
+		return parseServiceAccount(raw)
+	case "authorized_user":
+		var au struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		_ = json.Unmarshal(trimmed, &au)
+		return &Credential{Kind: KindAuthorizedUser, ClientID: au.ClientID, ClientSecret: au.ClientSecret,
+			RefreshToken: au.RefreshToken, Fingerprint: secretFingerprint(au.RefreshToken)}, nil
+	case "":
+		return nil, invalidKey("The JSON has no \"type\" field, so it is not a Google key file.", "Load the service-account key, whose first field is \"type\": \"service_account\", or "+keyHowTo+".")
+	default:
+		return nil, &FindingError{Finding: NewFinding(CodeWrongCredentialType,
+			fmt.Sprintf("This is a %q credential, which cannot sign in to Gmail.", typ),
+			"Load a service-account key ("+keyHowTo+") or an OAuth client JSON.")}
+	}
+}
+
+var clientIDDigits = regexp.MustCompile(`^[0-9]{10,30}$`)
+
+func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
+	field := func(name string) (string, error) {
+		v, ok := raw[name]
+		if !ok {
+			return "", invalidKey(fmt.Sprintf("The service-account key has no %q field.", name),
+				"The file was edited or cut short: load the file exactly as Google downloaded it, or "+keyHowTo+".")
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil || strings.TrimSpace(s) == "" {
+			return "", invalidKey(fmt.Sprintf("The service-account key's %q field is empty or not a string.", name),
+				"Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+		}
+		return strings.TrimSpace(s), nil
+	}
+	c := &Credential{Kind: KindServiceAccount}
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"client_email", &c.ClientEmail}, {"client_id", &c.ClientID}, {"private_key_id", &c.PrivateKeyID},
+		{"private_key", nil}, {"token_uri", &c.TokenURI}} {
+		var v string
+		if v, err = field(f.name); err != nil {
+			return nil, err
+		}
+		if f.dst != nil {
+			*f.dst = v
+		}
+	}
+	_ = json.Unmarshal(raw["project_id"], &c.ProjectID)
+	if !strings.Contains(c.ClientEmail, "@") {
+		return nil, invalidKey(fmt.Sprintf("The key's client_email %q is not an e-mail address.", c.ClientEmail), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+	}
+	if !clientIDDigits.MatchString(c.ClientID) {
+		return nil, invalidKey(fmt.Sprintf("The key's client_id %q is not the numeric client ID Google issues.", c.ClientID), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+	}
+	var pemText string
+	_ = json.Unmarshal(raw["private_key"], &pemText)
+	key, err := parsePrivateKeyPEM(pemText)
+	if err != nil {
+		return nil, err
+	}
+	c.PrivateKey = key
+	c.Fingerprint = PublicKeyFingerprint(&key.PublicKey)
+	return c, nil
+}
+
+func parsePrivateKeyPEM(text string) (*rsa.PrivateKey, error) {
+	// A key that went through a CRLF conversion or a shell may carry literal
+	// "\n" sequences or \r; both are harmless once normalised.
+	text = strings.ReplaceAll(text, `\n`, "\n")
+	text = strings.ReplaceAll(text, "\r", "")
+	block, _ := pem.Decode([]byte(text))
+	mangled := func(why string) error {
+		return invalidKey(fmt.Sprintf("The key's private_key field %s.", why),
+			"The file was damaged on the way (edited, re-wrapped or cut short): copy the original file again, or "+keyHowTo+".")
+	}
+	if block == nil {
+		return nil, mangled("is not a PEM block")
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, mangled("holds a non-RSA key; Google signs with RSA (RS256)")
+		}
+		return rk, nil
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	return nil, mangled("does not parse as an RSA private key")
+}
+
+func parseP12(data []byte, opts CredentialOptions) (*Credential, error) {
+	pw := opts.P12Password
+	if pw == "" {
+		pw = DefaultP12Password
+	}
+	key, cert, _, err := pkcs12.DecodeChain(data, pw)
+	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		return nil, invalidKey("The .p12 password is wrong.",
+			fmt.Sprintf("Google's .p12 keys use the password %q; enter the password the key was exported with if it was changed.", DefaultP12Password))
+	}
+	if err != nil {
+		return nil, invalidKey(fmt.Sprintf("The .p12 file does not parse (%v).", err),
+			"Copy the original .p12 file again (binary, not text), or better "+keyHowTo+".")
+	}
+	rk, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, invalidKey("The .p12 file holds no RSA private key.", "Load the .p12 key Google generated for the service account, or "+keyHowTo+".")
+	}
+	c := &Credential{Kind: KindServiceAccountP12, PrivateKey: rk, Fingerprint: PublicKeyFingerprint(&rk.PublicKey),
+		ClientEmail: strings.TrimSpace(opts.ClientEmail), ClientID: strings.TrimSpace(opts.ClientID), TokenURI: GoogleTokenURL}
+	if cert != nil && len(cert.Subject.CommonName) == 40 {
+		c.PrivateKeyID = strings.ToLower(cert.Subject.CommonName)
+	}
+	if c.ClientEmail == "" {
+		return nil, invalidKey("A .p12 key holds no service-account e-mail.",
+			"Enter the service account's e-mail (console.cloud.google.com > IAM & Admin > Service accounts, column Email), e.g. --client-email mailer@project.iam.gserviceaccount.com.")
+	}
+	if !strings.Contains(c.ClientEmail, "@") {
+		return nil, invalidKey(fmt.Sprintf("%q is not the service account's e-mail.", c.ClientEmail), "Enter it as shown in the Cloud console, e.g. mailer@project.iam.gserviceaccount.com.")
+	}
+	if c.ClientID != "" && !clientIDDigits.MatchString(c.ClientID) {
+		return nil, invalidKey(fmt.Sprintf("%q is not a numeric client ID.", c.ClientID),
+			"Copy the service account's \"OAuth 2 Client ID\" (21 digits) from console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Details.")
+	}
+	if c.ClientID == "" {
+		return nil, invalidKey("A .p12 key holds no client ID, which the Admin console needs for domain-wide delegation.",
+			"Enter the service account's numeric \"OAuth 2 Client ID\" from console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Details, e.g. --client-id 104715287395062714451.")
+	}
+	return c, nil
+}
+
+func parseOAuthClient(typ string, inner json.RawMessage) (*Credential, error) {
+	var oc struct {
+		ClientID     string   `json:"client_id"`
+		ClientSecret string   `json:"client_secret"`
+		ProjectID    string   `json:"project_id"`
+		TokenURI     string   `json:"token_uri"`
+		RedirectURIs []string `json:"redirect_uris"`
+	}
+	if err := json.Unmarshal(inner, &oc); err != nil {
+		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON's %q section is malformed (%v).", typ, err), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")
+	}
+	if oc.ClientID == "" {
+		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON has no %s.client_id.", typ), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")
+	}
+	return &Credential{Kind: KindOAuthClient, ClientType: typ, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret,
+		ProjectID: oc.ProjectID, TokenURI: oc.TokenURI, RedirectURIs: oc.RedirectURIs,
+		Fingerprint: secretFingerprint(oc.ClientSecret)}, nil
+}
+
+// RequireServiceAccount returns a wrong_credential_type finding unless the
+// credential can do domain-wide delegation, saying which step the file is for.
+func (c *Credential) RequireServiceAccount() error {
+	switch c.Kind {
+	case KindServiceAccount, KindServiceAccountP12:
+		return nil
+	case KindOAuthClient:
+		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
+			fmt.Sprintf("This is an OAuth client JSON (%s application, client ID %s), not a service-account key.", c.ClientType, c.ClientID),
+			"It belongs to the OAuth client (consent) path: `mailoauth setup --client FILE`; for domain-wide delegation "+keyHowTo+".")}
+	case KindAuthorizedUser:
+		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
+			"This is an authorized_user file (one person's refresh token, e.g. from gcloud), not a service-account key.",
+			"It cannot act for other mailboxes: "+keyHowTo+".")}
+	}
+	return &FindingError{Finding: NewFinding(CodeWrongCredentialType, "This credential cannot do domain-wide delegation.", keyHowTo+".")}
+}
+
+// PublicKeyFingerprint is the OpenSSH-style SHA256 fingerprint of the DER
+// public key: safe to show, enough to compare two keys.
+func PublicKeyFingerprint(pub *rsa.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
+}
+
+// SecretFingerprint identifies a secret (token, client secret) without
+// revealing it.
+func SecretFingerprint(secret string) string { return secretFingerprint(secret) }
+
+func secretFingerprint(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])[:16]
+}

@@ -1,0 +1,10 @@
+// Package core is the mailoauth engine: it loads Google credentials, mints and
+// caches OAuth 2.0 access tokens, authenticates to IMAP and SMTP with SASL
+// XOAUTH2 / OAUTHBEARER, runs the live checks a mailbox must pass, and turns
+// every failure into a Finding that names the exact fix.
+//
+// The command line and the TUI wizard both call this package; neither holds a
+// check, a validation or a user-facing message of its own. core has no UI and
+// no database: it defines the small interfaces it needs (TokenCache) and the
+// store package implements them.
+package core

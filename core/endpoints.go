@@ -1,0 +1,178 @@
+package core
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Security is how a mail connection is protected.
+type Security string
+
+const (
+	// SecurityTLS is implicit TLS from the first byte (IMAP 993, SMTP 465).
+	SecurityTLS Security = "tls"
+	// SecurityStartTLS upgrades a plain connection with STARTTLS (SMTP 587).
+	SecurityStartTLS Security = "starttls"
+)
+
+// Endpoints are the servers a profile talks to. The zero value of a field
+// means Gmail's default; GmailEndpoints fills them in.
+type Endpoints struct {
+	IMAP         string   `json:"imap,omitempty"`
+	IMAPSecurity Security `json:"imap_security,omitempty"`
+	SMTP         string   `json:"smtp,omitempty"`
+	SMTPSecurity Security `json:"smtp_security,omitempty"`
+	TokenURL     string   `json:"token_url,omitempty"`
+	AuthURL      string   `json:"auth_url,omitempty"`
+	TokeninfoURL string   `json:"tokeninfo_url,omitempty"`
+	// AdminURL is the sandbox's stand-in for the Admin console; empty for Google.
+	AdminURL string `json:"admin_url,omitempty"`
+	// CAFile is the only way to trust a certificate outside the system roots.
+	CAFile string `json:"ca_file,omitempty"`
+}
+
+// Gmail's public endpoints, the defaults for every missing field.
+const (
+	GmailIMAP         = "imap.gmail.com:993"
+	GmailSMTP         = "smtp.gmail.com:465"
+	GoogleTokenURL    = "https://oauth2.googleapis.com/token"
+	GoogleAuthURL     = "https://accounts.google.com/o/oauth2/auth"
+	GoogleTokeninfo   = "https://oauth2.googleapis.com/tokeninfo"
+	ScopeMail         = "https://mail.google.com/"
+	ScopeCalendar     = "https://www.googleapis.com/auth/calendar"
+	ScopeContacts     = "https://www.googleapis.com/auth/contacts"
+	ScopeGmailSend    = "https://www.googleapis.com/auth/gmail.send"
+	ScopeGmailModify  = "https://www.googleapis.com/auth/gmail.modify"
+	defaultNetTimeout = 15 * time.Second
+)
+
+// GmailEndpoints returns Google's production endpoints.
+func GmailEndpoints() Endpoints {
+	return Endpoints{}.WithDefaults()
+}
+
+// WithDefaults fills every empty field with Gmail's value.
+func (e Endpoints) WithDefaults() Endpoints {
+	if e.IMAP == "" {
+		e.IMAP = GmailIMAP
+	}
+	if e.IMAPSecurity == "" {
+		e.IMAPSecurity = SecurityTLS
+	}
+	if e.SMTP == "" {
+		e.SMTP = GmailSMTP
+	}
+	if e.SMTPSecurity == "" {
+		e.SMTPSecurity = SecurityTLS
+		if _, port, err := net.SplitHostPort(e.SMTP); err == nil && port == "587" {
+			e.SMTPSecurity = SecurityStartTLS
+		}
+	}
+	if e.TokenURL == "" {
+		e.TokenURL = GoogleTokenURL
+	}
+	if e.AuthURL == "" {
+		e.AuthURL = GoogleAuthURL
+	}
+	if e.TokeninfoURL == "" {
+		e.TokeninfoURL = GoogleTokeninfo
+	}
+	return e
+}
+
+// IsGmail reports whether the endpoints are Google's own.
+func (e Endpoints) IsGmail() bool {
+	d := e.WithDefaults()
+	return d.IMAP == GmailIMAP && d.TokenURL == GoogleTokenURL && d.AdminURL == ""
+}
+
+// LoadEndpoints reads an endpoints.json file. Unknown keys are an error, so a
+// typo never silently falls back to Gmail.
+func LoadEndpoints(path string) (Endpoints, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Endpoints{}, &InputError{Msg: fmt.Sprintf("cannot read endpoints file %s: %v; pass the endpoints.json written by `mailoauth sandbox` or your own", path, unwrapPathErr(err)), Env: true}
+	}
+	return ParseEndpoints(data, path)
+}
+
+// ParseEndpoints parses the JSON of an endpoints file; name is used in errors.
+func ParseEndpoints(data []byte, name string) (Endpoints, error) {
+	var e Endpoints
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s is not valid: %v; allowed keys are imap, imap_security, smtp, smtp_security, token_url, auth_url, tokeninfo_url, admin_url, ca_file", name, err)}
+	}
+	for _, s := range []struct {
+		key string
+		v   Security
+	}{{"imap_security", e.IMAPSecurity}, {"smtp_security", e.SMTPSecurity}} {
+		if s.v != "" && s.v != SecurityTLS && s.v != SecurityStartTLS {
+			return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s: %s is %q; use \"tls\" or \"starttls\"", name, s.key, s.v)}
+		}
+	}
+	for _, hp := range []struct{ key, v string }{{"imap", e.IMAP}, {"smtp", e.SMTP}} {
+		if hp.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(hp.v); err != nil {
+			return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s: %s is %q; write it as host:port, e.g. imap.gmail.com:993", name, hp.key, hp.v)}
+		}
+	}
+	return e.WithDefaults(), nil
+}
+
+// TLSConfig returns the TLS settings for a server of these endpoints: the
+// system roots, or only the CA file when one is set. Verification is never
+// switched off.
+func (e Endpoints) TLSConfig(hostport string) (*tls.Config, error) {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if e.CAFile != "" {
+		pem, err := os.ReadFile(e.CAFile)
+		if err != nil {
+			return nil, &FindingError{Finding: NewFinding(CodeTLSUntrusted,
+				fmt.Sprintf("The CA file %s named in the endpoints cannot be read.", e.CAFile),
+				fmt.Sprintf("Restore %s (the sandbox writes it as ca.pem in its --dir) or correct ca_file in the endpoints file.", e.CAFile)), Err: err}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &FindingError{Finding: NewFinding(CodeTLSUntrusted,
+				fmt.Sprintf("The CA file %s holds no PEM certificate.", e.CAFile),
+				"Point ca_file at the PEM file of the CA that signed the server certificates.")}
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// HTTPClient returns an HTTP client that trusts what TLSConfig trusts and
+// gives up after a timeout; every call still takes its own context.
+func (e Endpoints) HTTPClient() (*http.Client, error) {
+	cfg, err := e.TLSConfig("")
+	if err != nil {
+		return nil, err
+	}
+	cfg.ServerName = ""
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	return &http.Client{Transport: tr, Timeout: defaultNetTimeout}, nil
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,92 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is the stable identifier of a finding; scripts and tests match on it.
+type Code string
+
+// The finding codes. Their meaning never changes; new ones are only added.
+const (
+	CodeInvalidKey              Code = "invalid_key"
+	CodeWrongCredentialType     Code = "wrong_credential_type"
+	CodeDelegationNotAuthorized Code = "delegation_not_authorized"
+	CodeUnknownUser             Code = "unknown_user"
+	CodeUserSuspended           Code = "user_suspended"
+	CodeIMAPDisabled            Code = "imap_disabled"
+	CodeClockSkew               Code = "clock_skew"
+	CodeKeySignatureRejected    Code = "key_signature_rejected"
+	CodeInvalidScope            Code = "invalid_scope"
+	CodeScopeInsufficient       Code = "scope_insufficient"
+	CodeAdminPolicyEnforced     Code = "admin_policy_enforced"
+	CodeClientDisabled          Code = "client_disabled"
+	CodeServiceAccountAsMailbox Code = "service_account_as_mailbox"
+	CodeTooManyConnections      Code = "too_many_connections"
+	CodeTokenRevoked            Code = "token_revoked"
+	CodeIMAPAuthFailed          Code = "imap_auth_failed"
+	CodeSMTPAuthFailed          Code = "smtp_auth_failed"
+	CodeTLSUntrusted            Code = "tls_untrusted"
+	CodeConnectFailed           Code = "connect_failed"
+	CodeTimeout                 Code = "timeout"
+	CodeRoundtripNotDelivered   Code = "roundtrip_not_delivered"
+	CodeMailboxOutsideDomain    Code = "mailbox_outside_domain"
+	CodeTokenFailed             Code = "token_failed"
+	CodeIMAPFailed              Code = "imap_failed"
+	CodeSMTPFailed              Code = "smtp_failed"
+)
+
+// Finding is what went wrong, in one line, and exactly what to do about it.
+type Finding struct {
+	Code    Code   `json:"code"`
+	Summary string `json:"summary"`
+	Fix     string `json:"fix"`
+}
+
+// NewFinding builds a finding.
+func NewFinding(code Code, summary, fix string) *Finding {
+	return &Finding{Code: code, Summary: summary, Fix: fix}
+}
+
+// String renders the finding as the one sentence pair a user reads.
+func (f *Finding) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.Summary + " " + f.Fix
+}
+
+// FindingError is an error that already knows its diagnosis.
+type FindingError struct {
+	Finding *Finding
+	// Err is the underlying cause, kept for errors.Is / As; never shown.
+	Err error
+}
+
+func (e *FindingError) Error() string { return e.Finding.String() }
+func (e *FindingError) Unwrap() error { return e.Err }
+
+// FindingOf returns the finding carried by err, if any.
+func FindingOf(err error) *Finding {
+	var fe *FindingError
+	if errors.As(err, &fe) {
+		return fe.Finding
+	}
+	return nil
+}
+
+// InputError is bad input from the user: a file, a flag or a field. Its
+// message is one sentence naming the thing and the fix. Env marks problems
+// of the environment (unreadable file) rather than of the content.
+type InputError struct {
+	Msg string
+	Env bool
+}
+
+func (e *InputError) Error() string { return e.Msg }
+
+// Inputf builds an InputError.
+func Inputf(format string, args ...any) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}

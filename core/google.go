@@ -1,0 +1,61 @@
+package core
+
+// Google's own error codes and texts, exactly as its token endpoint, Gmail
+// IMAP and Gmail SMTP send them. The sandbox answers with these and the
+// diagnosis recognises them, so the two can never drift apart silently; the
+// diagnosis also matches on the stable parts, as Google varies the rest.
+const (
+	// Token endpoint (https://oauth2.googleapis.com/token) "error" values.
+	OAuthUnauthorizedClient   = "unauthorized_client"
+	OAuthInvalidGrant         = "invalid_grant"
+	OAuthInvalidScope         = "invalid_scope"
+	OAuthAccessDenied         = "access_denied"
+	OAuthAdminPolicyEnforced  = "admin_policy_enforced"
+	OAuthDisabledClient       = "disabled_client"
+	OAuthInvalidClient        = "invalid_client"
+	OAuthInvalidRequest       = "invalid_request"
+	OAuthUnsupportedGrantType = "unsupported_grant_type"
+
+	// Token endpoint "error_description" texts.
+	DescUnauthorizedClient = "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."
+	DescInvalidEmail       = "Invalid email or User ID"
+	DescAccountDisabled    = "Account disabled"
+	DescShortLivedToken    = "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim."
+	DescInvalidSignature   = "Invalid JWT Signature."
+	DescAudience           = "Invalid JWT: Failed audience check. The expected audience is the token endpoint."
+	DescInvalidScope       = "Invalid OAuth scope or ID token audience provided."
+	DescAccessDenied       = "Requested client not authorized."
+	DescAdminPolicy        = "Access to this application is restricted by your administrator's policy."
+	DescDisabledClient     = "The OAuth client was disabled."
+	DescTokenRevoked       = "Token has been expired or revoked."
+
+	// Gmail IMAP texts.
+	IMAPInvalidCredentials = "Invalid credentials (Failure)"
+	IMAPDomainDisabled     = "IMAP access is disabled for your domain. Please contact your domain administrator for questions about this feature. (Failure)"
+	IMAPUserDisabled       = "Your account is not enabled for IMAP use. Please visit your Gmail settings page and enable your account for IMAP access. (Failure)"
+	IMAPTooManyConnections = "Too many simultaneous connections. (Failure)"
+
+	// Gmail SMTP texts.
+	SMTPBadCredentials = "5.7.8 Username and Password not accepted. For more information, go to\n5.7.8  https://support.google.com/mail/?p=BadCredentials"
+	SMTPLineTooLong    = "5.5.2 Syntax error, command line too long."
+
+	// SMTPMaxCommandLine is the longest SMTP command line (with CRLF) Gmail
+	// takes (RFC 5321 4.5.3.1.4); a longer AUTH gets 555-5.5.2.
+	SMTPMaxCommandLine = 512
+
+	// MaxIMAPConnectionsPerAccount is Gmail's limit of simultaneous IMAP
+	// connections for one account.
+	MaxIMAPConnectionsPerAccount = 15
+)
+
+// SASLErrorChallenge is the JSON Gmail sends base64-encoded as the SASL
+// challenge when an XOAUTH2 / OAUTHBEARER token is refused; the client must
+// answer it with an empty response to get the final NO / 535.
+type SASLErrorChallenge struct {
+	Status  string `json:"status"`
+	Schemes string `json:"schemes"`
+	Scope   string `json:"scope"`
+}
+
+// GmailSASLError is the challenge Gmail sends for a refused token.
+var GmailSASLError = SASLErrorChallenge{Status: "400", Schemes: "Bearer", Scope: ScopeMail}

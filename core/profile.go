@@ -1,0 +1,300 @@
+package core
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/net/idna"
+)
+
+// Profile is one Google domain's configuration: the result of wizard steps
+// 2-4 (domain, credentials, scope authorization).
+type Profile struct {
+	Domain        string `json:"domain"`
+	DefaultSender string `json:"default_sender"`
+	// Credential is the key file exactly as loaded (JSON or .p12 bytes). The
+	// store seals it; it never leaves the program unless asked with
+	// --include-secrets.
+	Credential []byte `json:"-"`
+	// P12 holds what a .p12 key cannot carry itself.
+	P12Password    string    `json:"-"`
+	P12ClientEmail string    `json:"p12_client_email,omitempty"`
+	P12ClientID    string    `json:"p12_client_id,omitempty"`
+	Endpoints      Endpoints `json:"endpoints"`
+	Scopes         []string  `json:"scopes"`
+	// WizardStep is where the wizard resumes for this profile.
+	WizardStep int       `json:"wizard_step,omitempty"`
+	Updated    time.Time `json:"updated"`
+}
+
+// LoadCredential parses the profile's stored credential.
+func (p *Profile) LoadCredential() (*Credential, error) {
+	return ParseCredential(p.Credential, CredentialOptions{
+		P12Password: p.P12Password, ClientEmail: p.P12ClientEmail, ClientID: p.P12ClientID,
+	})
+}
+
+// ScopeList returns the profile's scopes, https://mail.google.com/ by default.
+func (p *Profile) ScopeList() []string {
+	if len(p.Scopes) == 0 {
+		return []string{ScopeMail}
+	}
+	return p.Scopes
+}
+
+// OwnerKind is who in the host product a mailbox belongs to.
+type OwnerKind string
+
+// The owner kinds of the host products (CIC, Mitel).
+const (
+	OwnerUser      OwnerKind = "user"
+	OwnerWorkgroup OwnerKind = "workgroup"
+	OwnerAttendant OwnerKind = "attendant"
+	OwnerACD       OwnerKind = "acd"
+)
+
+// OwnerKinds lists the valid owner kinds in display order.
+var OwnerKinds = []OwnerKind{OwnerUser, OwnerWorkgroup, OwnerAttendant, OwnerACD}
+
+// ParseOwnerKind accepts an owner kind in any case; empty means user.
+func ParseOwnerKind(s string) (OwnerKind, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return OwnerUser, nil
+	}
+	for _, k := range OwnerKinds {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", Inputf("owner kind %q is not known; use user, workgroup, attendant or acd", s)
+}
+
+// Mailbox is one assignment: a mailbox in the domain and who uses it.
+type Mailbox struct {
+	Email       string    `json:"email"`
+	DisplayName string    `json:"display_name"`
+	OwnerKind   OwnerKind `json:"owner_kind"`
+	OwnerName   string    `json:"owner_name"`
+}
+
+// NormalizeDomain validates a Workspace domain name and returns it in its
+// lower-case ASCII (IDNA) form, so "Bücher.Example" and "xn--bcher-kva.example"
+// are one profile.
+func NormalizeDomain(domain string) (string, error) {
+	d := strings.TrimSuffix(strings.TrimSpace(domain), ".")
+	if d == "" {
+		return "", Inputf("the domain is empty; enter your Google Workspace domain, e.g. yourcompany.example")
+	}
+	if strings.Contains(d, "@") {
+		return "", Inputf("%q is an e-mail address, not a domain; enter only the part after @, e.g. %s", d, d[strings.LastIndex(d, "@")+1:])
+	}
+	if strings.Contains(d, "://") || strings.Contains(d, "/") {
+		return "", Inputf("%q looks like a URL; enter only the domain name, e.g. yourcompany.example", d)
+	}
+	ascii, err := idna.Lookup.ToASCII(d)
+	if err != nil {
+		return "", Inputf("%q is not a valid domain name (%v); enter your Google Workspace domain, e.g. yourcompany.example", d, err)
+	}
+	ascii = strings.ToLower(ascii)
+	if !strings.Contains(ascii, ".") {
+		return "", Inputf("%q has no dot; enter the full domain, e.g. %s.example", d, ascii)
+	}
+	return ascii, nil
+}
+
+// NormalizeMailbox validates a mailbox address and, when domain is set,
+// requires it to be in that domain. It returns the address lower-cased with
+// its domain in IDNA form.
+func NormalizeMailbox(addr, domain string) (string, error) {
+	a := strings.TrimSpace(addr)
+	if a == "" {
+		return "", Inputf("the mailbox address is empty; enter an address such as administrator@%s", orExample(domain))
+	}
+	parsed, err := mail.ParseAddress(a)
+	if err != nil || parsed.Address != a || strings.Count(a, "@") != 1 {
+		return "", Inputf("%q is not an e-mail address; enter it as name@%s with no display name or brackets", a, orExample(domain))
+	}
+	at := strings.LastIndex(a, "@")
+	local, dom := a[:at], a[at+1:]
+	ndom, err := NormalizeDomain(dom)
+	if err != nil {
+		return "", Inputf("the domain of %q is not valid; enter the address as name@%s", a, orExample(domain))
+	}
+	email := strings.ToLower(local) + "@" + ndom
+	if strings.HasSuffix(ndom, "gserviceaccount.com") {
+		return "", &FindingError{Finding: NewFinding(CodeServiceAccountAsMailbox,
+			fmt.Sprintf("%s is the service account itself, not a mailbox.", email),
+			fmt.Sprintf("Enter a real mailbox of the domain, e.g. administrator@%s; the service account only acts on behalf of mailboxes.", orExample(domain)))}
+	}
+	if domain != "" && ndom != domain {
+		return "", &FindingError{Finding: NewFinding(CodeMailboxOutsideDomain,
+			fmt.Sprintf("%s is not in the domain %s.", email, domain),
+			fmt.Sprintf("Use an address ending in @%s, or add a profile for %s with `mailoauth setup --domain %s`.", domain, ndom, ndom))}
+	}
+	return email, nil
+}
+
+func orExample(domain string) string {
+	if domain == "" {
+		return "yourcompany.example"
+	}
+	return domain
+}
+
+// Normalize validates a mailbox assignment in place against the domain; the
+// display name defaults to the address, as Gmail uses the two alike.
+func (m *Mailbox) Normalize(domain string) error {
+	email, err := NormalizeMailbox(m.Email, domain)
+	if err != nil {
+		return err
+	}
+	kind, err := ParseOwnerKind(string(m.OwnerKind))
+	if err != nil {
+		return err
+	}
+	m.Email, m.OwnerKind = email, kind
+	m.DisplayName = strings.TrimSpace(m.DisplayName)
+	m.OwnerName = strings.TrimSpace(m.OwnerName)
+	if m.DisplayName == "" {
+		m.DisplayName = email
+	}
+	return nil
+}
+
+// CSVHeader is the header of a mailbox CSV file.
+var CSVHeader = []string{"email", "display_name", "owner_kind", "owner_name"}
+
+// LineError is one bad row of an imported file.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+// ImportError lists every bad row of an import; nothing of it was saved.
+type ImportError struct {
+	File  string
+	Lines []LineError
+}
+
+func (e *ImportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s has %d bad row(s) and nothing was imported; fix them and import again:", e.File, len(e.Lines))
+	for _, l := range e.Lines {
+		fmt.Fprintf(&b, "\n  line %d: %v", l.Line, l.Err)
+	}
+	return b.String()
+}
+
+// ParseMailboxCSV reads mailbox assignments (header
+// email,display_name,owner_kind,owner_name) and validates every row against
+// the domain. Either every row is good or an *ImportError lists all the bad
+// ones by line number.
+func ParseMailboxCSV(r io.Reader, name, domain string) ([]Mailbox, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, Inputf("%s is empty; its first line must be the header %s", name, strings.Join(CSVHeader, ","))
+	}
+	if err != nil {
+		return nil, Inputf("%s cannot be read as CSV: %v", name, err)
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	cols := map[string]int{}
+	for i, h := range header {
+		cols[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	if _, ok := cols["email"]; !ok {
+		return nil, Inputf("%s line 1 is not the header; make the first line %s", name, strings.Join(CSVHeader, ","))
+	}
+	for h := range cols {
+		known := false
+		for _, k := range CSVHeader {
+			known = known || h == k
+		}
+		if !known {
+			return nil, Inputf("%s line 1 has an unknown column %q; the columns are %s", name, h, strings.Join(CSVHeader, ","))
+		}
+	}
+	get := func(rec []string, col string) string {
+		if i, ok := cols[col]; ok && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+	var out []Mailbox
+	bad := &ImportError{File: name}
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+			}
+			bad.Lines = append(bad.Lines, LineError{line, fmt.Errorf("not valid CSV: %v", unwrapCSV(err))})
+			continue
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) > len(header) {
+			bad.Lines = append(bad.Lines, LineError{line, fmt.Errorf("has %d fields, the header has %d", len(rec), len(header))})
+			continue
+		}
+		m := Mailbox{Email: get(rec, "email"), DisplayName: get(rec, "display_name"),
+			OwnerKind: OwnerKind(get(rec, "owner_kind")), OwnerName: get(rec, "owner_name")}
+		if err := m.Normalize(domain); err != nil {
+			bad.Lines = append(bad.Lines, LineError{line, err})
+			continue
+		}
+		if first, dup := seen[m.Email]; dup {
+			bad.Lines = append(bad.Lines, LineError{line, fmt.Errorf("%s is already on line %d", m.Email, first)})
+			continue
+		}
+		seen[m.Email] = line
+		out = append(out, m)
+	}
+	if len(bad.Lines) > 0 {
+		sort.SliceStable(bad.Lines, func(i, j int) bool { return bad.Lines[i].Line < bad.Lines[j].Line })
+		return nil, bad
+	}
+	return out, nil
+}
+
+func unwrapCSV(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// WriteMailboxCSV writes mailboxes in the format ParseMailboxCSV reads.
+func WriteMailboxCSV(w io.Writer, boxes []Mailbox) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	for _, m := range boxes {
+		if err := cw.Write([]string{m.Email, m.DisplayName, string(m.OwnerKind), m.OwnerName}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
