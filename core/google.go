@@ -35,9 +35,9 @@ const (
 	IMAPUserDisabled       = "Your account is not enabled for IMAP use. Please visit your Gmail settings page and enable your account for IMAP access. (Failure)"
 	IMAPTooManyConnections = "Too many simultaneous connections. (Failure)"
 
-	// Gmail SMTP texts.
-	SMTPBadCredentials = "5.7.8 Username and Password not accepted. For more information, go to\n5.7.8  https://support.google.com/mail/?p=BadCredentials"
-	SMTPLineTooLong    = "5.5.2 Syntax error, command line too long."
+	// Gmail SMTP texts: 535 5.7.8 (two lines) and 555 5.5.2.
+	SMTPBadCredentials = "Username and Password not accepted. For more information, go to\n https://support.google.com/mail/?p=BadCredentials"
+	SMTPLineTooLong    = "Syntax error, command line too long."
 
 	// SMTPMaxCommandLine is the longest SMTP command line (with CRLF) Gmail
 	// takes (RFC 5321 4.5.3.1.4); a longer AUTH gets 555-5.5.2.
