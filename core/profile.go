@@ -84,6 +84,11 @@ type Mailbox struct {
 	OwnerName   string    `json:"owner_name"`
 }
 
+// domainProfile is IDNA lookup with DNS length rules, so empty labels
+// ("a..b") and over-long names are refused.
+var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.ValidateLabels(true),
+	idna.VerifyDNSLength(true), idna.StrictDomainName(true))
+
 // NormalizeDomain validates a Workspace domain name and returns it in its
 // lower-case ASCII (IDNA) form, so "Bücher.Example" and "xn--bcher-kva.example"
 // are one profile.
@@ -98,7 +103,7 @@ func NormalizeDomain(domain string) (string, error) {
 	if strings.Contains(d, "://") || strings.Contains(d, "/") {
 		return "", Inputf("%q looks like a URL; enter only the domain name, e.g. yourcompany.example", d)
 	}
-	ascii, err := idna.Lookup.ToASCII(d)
+	ascii, err := domainProfile.ToASCII(d)
 	if err != nil {
 		return "", Inputf("%q is not a valid domain name (%v); enter your Google Workspace domain, e.g. yourcompany.example", d, err)
 	}

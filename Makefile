@@ -1,0 +1,57 @@
+# mailoauth: the two commands of the quick start are `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/mailoauth
+PKGS    := ./...
+DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
+
+.PHONY: all build demo demo-cli test vet fmt-check bench screenshots clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/mailoauth
+
+# The wizard against the built-in Google sandbox: no account, no network.
+# Without a terminal (CI, a pipe) it runs the same procedure on the command line.
+demo: build
+	@if [ -t 0 ] && [ -t 1 ]; then ./$(BIN) wizard --sandbox; else $(MAKE) --no-print-directory demo-cli; fi
+
+# The procedure step by step with the command-line twins of the wizard.
+demo-cli: build
+	@set -e; d=$(DEMODIR); mkdir -p $$d; db=$$d/mailoauth.db; \
+	./$(BIN) sandbox --dir $$d --users 5 > $$d/sandbox.out 2> $$d/sandbox.err & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -rf $$d' EXIT; \
+	for i in $$(seq 1 100); do grep -q ready $$d/sandbox.out 2>/dev/null && break; sleep 0.1; done; \
+	grep -q ready $$d/sandbox.out || { cat $$d/sandbox.err; exit 1; }; \
+	echo "== 1. inspect the key Google gave you"; ./$(BIN) key inspect $$d/service-account.json; \
+	echo; echo "== 2-4. domain, sender, credentials; verify (fails: the client ID is not authorized yet)"; \
+	./$(BIN) --db $$db setup --domain example.test --sender admin@example.test --key $$d/service-account.json --endpoints $$d/endpoints.json || true; \
+	echo; echo "== 4. authorize the client ID in the (sandbox) Admin console, then verify again"; \
+	cid=$$(sed -n 's/.*"client_id": *"\([0-9]*\)".*/\1/p' $$d/service-account.json); \
+	admin=$$(sed -n 's/.*"admin_url": *"\([^"]*\)".*/\1/p' $$d/endpoints.json); \
+	curl -fsS -X POST -d "{\"client_id\":\"$$cid\",\"scopes\":[\"https://mail.google.com/\"]}" $$admin/delegation >/dev/null; \
+	./$(BIN) --db $$db test --checks token; \
+	echo; echo "== 5. assign mailboxes"; \
+	printf 'email,display_name,owner_kind,owner_name\n' > $$d/mailboxes.csv; \
+	for i in 1 2 3 4 5; do echo "user$$i@example.test,User $$i,user,Agent $$i" >> $$d/mailboxes.csv; done; \
+	./$(BIN) --db $$db mailbox import $$d/mailboxes.csv; ./$(BIN) --db $$db mailbox ls; \
+	echo; echo "== 6. live test of every mailbox: token, IMAP, SMTP, round trip"; \
+	./$(BIN) --db $$db test --all
+
+test: vet fmt-check
+	$(GO) test -count=1 -race -timeout 20m $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l cmd core store tui); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+screenshots: build
+	$(GO) test ./tui/ -run TestScreenshots -count=1 -screenshots=$(CURDIR)/screenshots
+
+clean:
+	rm -rf bin
