@@ -1,0 +1,17 @@
+// Package store keeps what mailoauth configured in one embedded bbolt
+// database: a profile per Google domain (its credential and P12 password
+// sealed), the mailboxes assigned to it, cached access tokens (sealed), the
+// last check result of every mailbox and an append-only audit log.
+//
+// Secrets are sealed with XChaCha20-Poly1305 under a 32-byte key that lives
+// apart from the database, in a 0600 key file beside it (<db>.key) or in the
+// MAILOAUTH_KEY environment variable; the record's bucket path and key are
+// the additional data, so a sealed value cannot be moved to another record.
+// The database itself is 0600 and is locked by one process at a time; a
+// second mailoauth gets ErrLocked within two seconds instead of waiting.
+//
+// The schema is versioned in the meta bucket and upgraded in one transaction
+// on Open (after a backup copy of the old file); a database written by a
+// newer mailoauth is refused. Store implements core.TokenCache through
+// TokenCache, so the engine never sees bbolt.
+package store

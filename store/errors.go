@@ -1,0 +1,39 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; match them with errors.Is. The errors the store returns
+// carry a full sentence naming the thing and the fix.
+var (
+	// ErrLocked means another process holds the database open; the command
+	// line maps it to exit code 3.
+	ErrLocked = errors.New("store is in use by another mailoauth")
+	// ErrNotFound means the profile or mailbox does not exist.
+	ErrNotFound = errors.New("not found in the store")
+	// ErrConflict means a profile changed since the caller loaded it.
+	ErrConflict = errors.New("profile changed since it was loaded")
+	// ErrWrongKey means the sealing key does not open this database.
+	ErrWrongKey = errors.New("the key does not open this store")
+	// ErrNewerSchema means the database was written by a newer mailoauth.
+	ErrNewerSchema = errors.New("store was written by a newer mailoauth")
+	// ErrReadOnly means a change was attempted on a store opened read-only.
+	ErrReadOnly = errors.New("store is open read-only")
+	// ErrBadKey means the key file or MAILOAUTH_KEY is malformed or missing.
+	ErrBadKey = errors.New("the store key is unusable")
+)
+
+// storeError is a sentence for the user that still matches its sentinel.
+type storeError struct {
+	msg  string
+	kind error
+}
+
+func (e *storeError) Error() string { return e.msg }
+func (e *storeError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &storeError{msg: fmt.Sprintf(format, args...), kind: kind}
+}

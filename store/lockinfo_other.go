@@ -1,0 +1,5 @@
+//go:build !linux
+
+package store
+
+func lockHolder(string) string { return "pid unknown" }

@@ -1,0 +1,206 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// testHookImport, when set, runs after the i-th mailbox of PutMailboxes is
+// written; tests use it to fail an import half-way.
+var testHookImport func(i int) error
+
+// Mailboxes returns the profile's mailboxes sorted by address.
+func (s *Store) Mailboxes(domain string) ([]core.Mailbox, error) {
+	domain, err := normDomain(domain)
+	if err != nil {
+		return nil, err
+	}
+	out := []core.Mailbox{}
+	err = s.view(func(tx *bolt.Tx) error {
+		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		mb := b.Bucket([]byte(mailboxBucket))
+		if mb == nil {
+			return nil
+		}
+		out = make([]core.Mailbox, 0, mb.Stats().KeyN)
+		return mb.ForEach(func(k, v []byte) error {
+			var m core.Mailbox
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("mailbox %s of %s in store %s is damaged (%v); remove it and add it again", k, domain, s.path, err)
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// MailboxCount returns how many mailboxes the profile has.
+func (s *Store) MailboxCount(domain string) (int, error) {
+	domain, err := normDomain(domain)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = s.view(func(tx *bolt.Tx) error {
+		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		if mb := b.Bucket([]byte(mailboxBucket)); mb != nil {
+			n = mb.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// PutMailbox validates m against the domain (core.Mailbox.Normalize) and
+// adds it, or replaces the mailbox with the same address.
+func (s *Store) PutMailbox(domain string, m core.Mailbox, actor string) error {
+	domain, err := normDomain(domain)
+	if err != nil {
+		return err
+	}
+	if err := m.Normalize(domain); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		mb, err := b.CreateBucketIfNotExists([]byte(mailboxBucket))
+		if err != nil {
+			return err
+		}
+		action := "mailbox.add"
+		if mb.Get([]byte(m.Email)) != nil {
+			action = "mailbox.update"
+		}
+		if err := mb.Put([]byte(m.Email), raw); err != nil {
+			return err
+		}
+		return appendAudit(tx, domain, actor, action, mailboxDetail(m))
+	})
+}
+
+func mailboxDetail(m core.Mailbox) string {
+	d := m.Email + " (" + string(m.OwnerKind)
+	if m.OwnerName != "" {
+		d += " " + m.OwnerName
+	}
+	return d + ")"
+}
+
+// PutMailboxes adds or replaces many mailboxes in one transaction: either
+// all of them are saved or, on any error, none. Every mailbox is validated
+// against the domain first; a duplicate address is an error.
+func (s *Store) PutMailboxes(domain string, ms []core.Mailbox, actor string) error {
+	domain, err := normDomain(domain)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		key, val []byte
+	}
+	rows := make([]row, len(ms))
+	for i, m := range ms {
+		if err := m.Normalize(domain); err != nil {
+			return fmt.Errorf("%w (mailbox %d of %d; nothing was imported)", err, i+1, len(ms))
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		rows[i] = row{[]byte(m.Email), raw}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return bytes.Compare(rows[i].key, rows[j].key) < 0 })
+	for i := 1; i < len(rows); i++ {
+		if bytes.Equal(rows[i].key, rows[i-1].key) {
+			return fmt.Errorf("%s appears twice in the import and nothing was imported; keep one of them and import again", rows[i].key)
+		}
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		mb, err := b.CreateBucketIfNotExists([]byte(mailboxBucket))
+		if err != nil {
+			return err
+		}
+		if mb.Stats().KeyN == 0 {
+			mb.FillPercent = 0.9 // sorted inserts into an empty bucket
+		}
+		updated := 0
+		for i, r := range rows {
+			if mb.Get(r.key) != nil {
+				updated++
+			}
+			if err := mb.Put(r.key, r.val); err != nil {
+				return fmt.Errorf("importing %s failed: %v; nothing was imported", r.key, err)
+			}
+			if testHookImport != nil {
+				if err := testHookImport(i); err != nil {
+					return err
+				}
+			}
+		}
+		return appendAudit(tx, domain, actor, "mailbox.import",
+			fmt.Sprintf("%d mailbox(es): %d new, %d updated", len(rows), len(rows)-updated, updated))
+	})
+}
+
+// DeleteMailbox removes the mailbox with its cached tokens and last result;
+// an unknown address is an error matching ErrNotFound.
+func (s *Store) DeleteMailbox(domain, email, actor string) error {
+	domain, err := normDomain(domain)
+	if err != nil {
+		return err
+	}
+	if e, err := core.NormalizeMailbox(email, ""); err == nil {
+		email = e
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		mb := b.Bucket([]byte(mailboxBucket))
+		if mb == nil || mb.Get([]byte(email)) == nil {
+			return errorf(ErrNotFound, "%s is not a mailbox of %s; list them with `mailoauth mailbox ls`", email, domain)
+		}
+		if err := mb.Delete([]byte(email)); err != nil {
+			return err
+		}
+		if rb := b.Bucket([]byte(resultBucket)); rb != nil {
+			if err := rb.Delete([]byte(email)); err != nil {
+				return err
+			}
+		}
+		if tb := b.Bucket([]byte(tokenBucket)); tb != nil {
+			prefix := []byte(email + "\x00")
+			c := tb.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return appendAudit(tx, domain, actor, "mailbox.remove", email)
+	})
+}

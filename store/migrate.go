@@ -1,0 +1,113 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// schemaVersion is the schema this program writes; it equals
+// len(migrations).
+const schemaVersion = 1
+
+// Bucket layout (schema 1):
+//
+//	meta                      schema -> uint64 BE, keycheck -> sealed
+//	audit                     NextSequence uint64 BE -> JSON AuditEntry
+//	domains/<domain>          profile -> JSON profileRecord
+//	                          credential, p12_password -> sealed
+//	domains/<domain>/mailboxes  email -> JSON core.Mailbox
+//	domains/<domain>/tokens     mailbox "\x00" scope key -> sealed JSON core.Token
+//	domains/<domain>/results    email -> JSON core.MailboxResult
+const (
+	metaBucket     = "meta"
+	metaSchema     = "schema"
+	metaKeyCheck   = "keycheck"
+	auditBucket    = "audit"
+	domainsBucket  = "domains"
+	mailboxBucket  = "mailboxes"
+	tokenBucket    = "tokens"
+	resultBucket   = "results"
+	profileKey     = "profile"
+	credentialKey  = "credential"
+	p12PasswordKey = "p12_password"
+)
+
+// migrations[i] upgrades a database from schema i to i+1. They run in order,
+// all in one transaction, on Open. Only ever append to this list.
+var migrations = []func(tx *bolt.Tx) error{
+	// 0 -> 1: the initial layout.
+	func(tx *bolt.Tx) error {
+		for _, name := range []string{metaBucket, auditBucket, domainsBucket} {
+			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// migrationList is what Open applies; tests swap it to exercise the
+// mechanism with a fake migration.
+var migrationList = migrations
+
+// readMeta returns the schema version (0 for a new file) and the sealed key
+// check (nil when none was written yet).
+func (s *Store) readMeta() (version uint64, check []byte, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte(metaBucket))
+		if meta == nil {
+			return nil
+		}
+		if v := meta.Get([]byte(metaSchema)); len(v) == 8 {
+			version = binary.BigEndian.Uint64(v)
+		} else if v != nil {
+			return fmt.Errorf("store %s has a damaged schema version; restore it from a backup", s.path)
+		}
+		if c := meta.Get([]byte(metaKeyCheck)); c != nil {
+			check = append([]byte(nil), c...)
+		}
+		return nil
+	})
+	return version, check, err
+}
+
+// migrate upgrades from version to target in one transaction, after copying
+// a database that already held data to <db>.schema<version>.bak.
+func (s *Store) migrate(version, target uint64, writeCheck bool) error {
+	if version > 0 && version < target {
+		bak := fmt.Sprintf("%s.schema%d.bak", s.path, version)
+		if err := s.view(func(tx *bolt.Tx) error { return tx.CopyFile(bak, 0o600) }); err != nil {
+			return fmt.Errorf("cannot back store %s up to %s before upgrading it: %v; free some space or fix the directory's permissions", s.path, bak, err)
+		}
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		for v := version; v < target; v++ {
+			if err := migrationList[v](tx); err != nil {
+				return fmt.Errorf("upgrading store %s from schema %d to %d failed: %v; nothing was changed, report this with the store's backup", s.path, v, v+1, err)
+			}
+		}
+		meta, err := tx.CreateBucketIfNotExists([]byte(metaBucket))
+		if err != nil {
+			return err
+		}
+		if err := meta.Put([]byte(metaSchema), binary.BigEndian.AppendUint64(nil, target)); err != nil {
+			return err
+		}
+		if writeCheck {
+			sealed, err := s.seal(metaBucket+"/"+metaKeyCheck, keyCheckPlain)
+			if err != nil {
+				return err
+			}
+			return meta.Put([]byte(metaKeyCheck), sealed)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_ = os.Chmod(s.path, 0o600)
+	return nil
+}

@@ -1,0 +1,897 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+const (
+	testPEM      = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7secretkeymaterial\n-----END PRIVATE KEY-----\n"
+	testPassword = "notasecret-p12-pass-7731"
+	testToken    = "ya29.a0AfH6SMBxTestAccessTokenValue0123456789"
+	actor        = "test alice@host"
+)
+
+func testCredential() []byte {
+	return []byte(`{"type":"service_account","client_email":"sa@proj.iam.gserviceaccount.com","private_key":` +
+		fmt.Sprintf("%q", testPEM) + `}`)
+}
+
+func testProfile(domain string) core.Profile {
+	return core.Profile{
+		Domain:         domain,
+		DefaultSender:  "admin@" + domain,
+		Credential:     testCredential(),
+		P12Password:    testPassword,
+		P12ClientEmail: "sa@proj.iam.gserviceaccount.com",
+		P12ClientID:    "1234567890",
+		Endpoints:      core.Endpoints{IMAP: "127.0.0.1:993", TokenURL: "http://127.0.0.1/token"},
+		Scopes:         []string{core.ScopeMail},
+		WizardStep:     4,
+	}
+}
+
+func newStore(t testing.TB) (*Store, string) {
+	t.Helper()
+	t.Setenv(KeyEnv, "")
+	path := filepath.Join(t.TempDir(), "data", "mailoauth.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
+func mustSaveProfile(t testing.TB, s *Store, domain string) core.Profile {
+	t.Helper()
+	p := testProfile(domain)
+	if err := s.SaveProfile(p, actor); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestProfileRoundTrip(t *testing.T) {
+	s, _ := newStore(t)
+	want := mustSaveProfile(t, s, "Example.COM")
+	mustSaveProfile(t, s, "b.example")
+
+	got, err := s.Profile("example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Updated.IsZero() || time.Since(got.Updated) > time.Minute {
+		t.Errorf("Updated = %v, want now", got.Updated)
+	}
+	want.Domain, want.Updated = "example.com", got.Updated
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("profile round trip:\n got %+v\nwant %+v", got, want)
+	}
+	list, err := s.ListProfiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var domains []string
+	for _, p := range list {
+		domains = append(domains, p.Domain)
+	}
+	if !slices.Equal(domains, []string{"b.example", "example.com"}) {
+		t.Errorf("ListProfiles domains = %v", domains)
+	}
+	if rev, err := s.ProfileRevision("example.com"); err != nil || rev != 1 {
+		t.Errorf("revision = %d, %v; want 1", rev, err)
+	}
+
+	// Clearing a secret removes it.
+	want.P12Password = ""
+	if err := s.SaveProfile(want, actor); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Profile("example.com")
+	if got.P12Password != "" || !bytes.Equal(got.Credential, want.Credential) {
+		t.Errorf("after clearing the password: %q / %q", got.P12Password, got.Credential)
+	}
+	if rev, _ := s.ProfileRevision("example.com"); rev != 2 {
+		t.Errorf("revision after second save = %d, want 2", rev)
+	}
+
+	_, err = s.Profile("nope.example")
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "b.example, example.com") {
+		t.Errorf("missing profile error = %v; want ErrNotFound listing the known domains", err)
+	}
+}
+
+func TestEmptyStoreNotFound(t *testing.T) {
+	s, _ := newStore(t)
+	_, err := s.Profile("x.example")
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "mailoauth setup --domain x.example") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := s.Mailboxes("x.example"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Mailboxes of a missing profile: %v", err)
+	}
+	if list, err := s.ListProfiles(); err != nil || len(list) != 0 {
+		t.Errorf("ListProfiles = %v, %v", list, err)
+	}
+}
+
+func TestMailboxes(t *testing.T) {
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	if err := s.PutMailbox("example.com", core.Mailbox{Email: "Zed@Example.com", OwnerKind: "ACD", OwnerName: "Sales"}, actor); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMailboxes("example.com", []core.Mailbox{
+		{Email: "bob@example.com", DisplayName: "Bob"},
+		{Email: "alice@example.com", DisplayName: "Alice", OwnerKind: core.OwnerWorkgroup, OwnerName: "Support"},
+	}, actor); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Mailboxes("example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []core.Mailbox{
+		{Email: "alice@example.com", DisplayName: "Alice", OwnerKind: core.OwnerWorkgroup, OwnerName: "Support"},
+		{Email: "bob@example.com", DisplayName: "Bob", OwnerKind: core.OwnerUser},
+		{Email: "zed@example.com", DisplayName: "zed@example.com", OwnerKind: core.OwnerACD, OwnerName: "Sales"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Mailboxes:\n got %+v\nwant %+v", got, want)
+	}
+	if n, err := s.MailboxCount("example.com"); err != nil || n != 3 {
+		t.Errorf("MailboxCount = %d, %v", n, err)
+	}
+	if err := s.PutMailbox("example.com", core.Mailbox{Email: "eve@other.example"}, actor); err == nil {
+		t.Error("a mailbox outside the domain was accepted")
+	}
+	if err := s.DeleteMailbox("example.com", "BOB@example.com", actor); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMailbox("example.com", "bob@example.com", actor); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+	if n, _ := s.MailboxCount("example.com"); n != 2 {
+		t.Errorf("count after delete = %d", n)
+	}
+	if err := s.PutMailboxes("example.com", []core.Mailbox{{Email: "x@example.com"}, {Email: "X@example.com"}}, actor); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicate import: %v", err)
+	}
+	if err := s.PutMailbox("none.example", core.Mailbox{Email: "a@none.example"}, actor); !errors.Is(err, ErrNotFound) {
+		t.Errorf("mailbox for a missing profile: %v", err)
+	}
+}
+
+func TestImportAtomic(t *testing.T) {
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	var ms []core.Mailbox
+	for i := range 1000 {
+		ms = append(ms, core.Mailbox{Email: fmt.Sprintf("user%04d@example.com", i)})
+	}
+
+	// A bad row: nothing is saved, and the error says which one.
+	bad := slices.Clone(ms)
+	bad[500].Email = "not an address"
+	err := s.PutMailboxes("example.com", bad, actor)
+	if err == nil || !strings.Contains(err.Error(), "mailbox 501 of 1000") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Errorf("bad import error = %v", err)
+	}
+
+	// A failure half-way through the writes: the transaction rolls back.
+	testHookImport = func(i int) error {
+		if i == 700 {
+			return errors.New("disk full")
+		}
+		return nil
+	}
+	err = s.PutMailboxes("example.com", ms, actor)
+	testHookImport = nil
+	if err == nil {
+		t.Fatal("the failing import succeeded")
+	}
+	if n, _ := s.MailboxCount("example.com"); n != 0 {
+		t.Errorf("%d mailboxes left after a failed import, want 0", n)
+	}
+	entries, _ := s.Audit("example.com", 0)
+	for _, e := range entries {
+		if e.Action == "mailbox.import" {
+			t.Errorf("a failed import was audited: %+v", e)
+		}
+	}
+
+	if err := s.PutMailboxes("example.com", ms, actor); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.MailboxCount("example.com"); n != 1000 {
+		t.Errorf("count = %d, want 1000", n)
+	}
+}
+
+func TestTokenCache(t *testing.T) {
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	var c core.TokenCache = s.TokenCache("example.com")
+	scopes := []string{core.ScopeMail, core.ScopeCalendar}
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	tok := core.Token{Mailbox: "a@example.com", Scopes: scopes, AccessToken: testToken, Expiry: exp}
+	if err := c.SaveToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	// Scope order does not matter.
+	got, ok, err := c.LoadToken("a@example.com", []string{core.ScopeCalendar, core.ScopeMail})
+	if err != nil || !ok || !reflect.DeepEqual(got, tok) {
+		t.Errorf("LoadToken = %+v, %v, %v; want %+v", got, ok, err, tok)
+	}
+	if _, ok, _ := c.LoadToken("a@example.com", []string{core.ScopeMail}); ok {
+		t.Error("a token was found for other scopes")
+	}
+	if _, ok, _ := s.TokenCache("other.example").LoadToken("a@example.com", scopes); ok {
+		t.Error("a token was found under another domain")
+	}
+	if err := s.TokenCache("other.example").SaveToken(tok); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SaveToken without a profile: %v", err)
+	}
+	if err := c.DeleteToken("a@example.com", scopes); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.LoadToken("a@example.com", scopes); ok {
+		t.Error("the token survived DeleteToken")
+	}
+
+	// Many goroutines at once.
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mb := fmt.Sprintf("u%d@example.com", i)
+			for j := range 4 {
+				tk := core.Token{Mailbox: mb, Scopes: []string{core.ScopeMail}, AccessToken: fmt.Sprintf("tok-%d-%d", i, j), Expiry: exp}
+				if err := c.SaveToken(tk); err != nil {
+					errs <- err
+					return
+				}
+				got, ok, err := c.LoadToken(mb, tk.Scopes)
+				if err != nil || !ok || got.AccessToken != tk.AccessToken {
+					errs <- fmt.Errorf("concurrent load %s: %+v %v %v", mb, got, ok, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestResults(t *testing.T) {
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	r1 := core.MailboxResult{Mailbox: "a@example.com", OK: true, CheckedAt: now,
+		Checks: []core.CheckResult{{Name: core.CheckToken, OK: true, Duration: 40 * time.Millisecond, Detail: "minted"}}}
+	r2 := core.MailboxResult{Mailbox: "b@example.com", OK: false, CheckedAt: now,
+		Checks:  []core.CheckResult{{Name: core.CheckToken, OK: false}},
+		Finding: core.NewFinding(core.CodeDelegationNotAuthorized, "not authorized.", "authorize it."),
+		Notes:   []string{"note"}}
+	if err := s.SaveResult("example.com", r1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveResults("example.com", []core.MailboxResult{r2}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Results("example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]core.MailboxResult{"a@example.com": r1, "b@example.com": r2}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Results:\n got %+v\nwant %+v", got, want)
+	}
+	// The last result wins.
+	r1.OK = false
+	_ = s.SaveResult("example.com", r1)
+	got, _ = s.Results("example.com")
+	if got["a@example.com"].OK {
+		t.Error("the older result was kept")
+	}
+}
+
+func TestDeleteProfileCascades(t *testing.T) {
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	mustSaveProfile(t, s, "keep.example")
+	_ = s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor)
+	_ = s.PutMailbox("keep.example", core.Mailbox{Email: "a@keep.example"}, actor)
+	tok := core.Token{Mailbox: "a@example.com", Scopes: []string{core.ScopeMail}, AccessToken: testToken}
+	_ = s.TokenCache("example.com").SaveToken(tok)
+	_ = s.SaveResult("example.com", core.MailboxResult{Mailbox: "a@example.com", OK: true})
+
+	if err := s.DeleteProfile("example.com", actor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Profile("example.com"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("profile after delete: %v", err)
+	}
+	// Recreate: nothing of the old one comes back.
+	mustSaveProfile(t, s, "example.com")
+	if ms, _ := s.Mailboxes("example.com"); len(ms) != 0 {
+		t.Errorf("mailboxes survived: %v", ms)
+	}
+	if rs, _ := s.Results("example.com"); len(rs) != 0 {
+		t.Errorf("results survived: %v", rs)
+	}
+	if _, ok, _ := s.TokenCache("example.com").LoadToken(tok.Mailbox, tok.Scopes); ok {
+		t.Error("token survived")
+	}
+	if rev, _ := s.ProfileRevision("example.com"); rev != 1 {
+		t.Errorf("revision of the recreated profile = %d", rev)
+	}
+	if n, _ := s.MailboxCount("keep.example"); n != 1 {
+		t.Errorf("the other profile lost its mailbox")
+	}
+	if err := s.DeleteProfile("example.com", actor); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteProfile("example.com", actor); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+func TestDeleteMailboxDropsTokenAndResult(t *testing.T) {
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	for _, e := range []string{"a@example.com", "ab@example.com"} {
+		_ = s.PutMailbox("example.com", core.Mailbox{Email: e}, actor)
+		_ = s.SaveResult("example.com", core.MailboxResult{Mailbox: e, OK: true})
+		for _, sc := range [][]string{{core.ScopeMail}, {core.ScopeGmailSend}} {
+			_ = s.TokenCache("example.com").SaveToken(core.Token{Mailbox: e, Scopes: sc, AccessToken: "t"})
+		}
+	}
+	if err := s.DeleteMailbox("example.com", "a@example.com", actor); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := s.Results("example.com")
+	if _, ok := rs["a@example.com"]; ok || len(rs) != 1 {
+		t.Errorf("results after delete: %v", rs)
+	}
+	c := s.TokenCache("example.com")
+	for _, sc := range [][]string{{core.ScopeMail}, {core.ScopeGmailSend}} {
+		if _, ok, _ := c.LoadToken("a@example.com", sc); ok {
+			t.Errorf("token %v of the removed mailbox survived", sc)
+		}
+		if _, ok, _ := c.LoadToken("ab@example.com", sc); !ok {
+			t.Errorf("token %v of another mailbox was removed", sc)
+		}
+	}
+}
+
+func TestConflict(t *testing.T) {
+	s, _ := newStore(t)
+	p := mustSaveProfile(t, s, "example.com")
+	_, rev, err := s.ProfileWithRevision("example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else saves in between.
+	other := p
+	other.DefaultSender = "boss@example.com"
+	if err := s.SaveProfileIfUnchanged(other, rev, "ssh bob (SHA256:abc)"); err != nil {
+		t.Fatal(err)
+	}
+	p.WizardStep = 5
+	err = s.SaveProfileIfUnchanged(p, rev, actor)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "ssh bob (SHA256:abc)") || !strings.Contains(err.Error(), "reload") {
+		t.Errorf("conflict error = %v", err)
+	}
+	got, _ := s.Profile("example.com")
+	if got.DefaultSender != "boss@example.com" || got.WizardStep != 4 {
+		t.Errorf("the conflicting save changed the profile: %+v", got)
+	}
+	// Creating a profile that already exists with revision 0 conflicts too.
+	if err := s.SaveProfileIfUnchanged(testProfile("example.com"), 0, actor); !errors.Is(err, ErrConflict) {
+		t.Errorf("create over existing: %v", err)
+	}
+	if err := s.SaveProfileIfUnchanged(testProfile("new.example"), 0, actor); err != nil {
+		t.Errorf("create new with revision 0: %v", err)
+	}
+	// The plain save just overwrites.
+	if err := s.SaveProfile(p, actor); err != nil {
+		t.Fatal(err)
+	}
+	if rev, _ := s.ProfileRevision("example.com"); rev != 3 {
+		t.Errorf("revision = %d, want 3", rev)
+	}
+}
+
+func TestAudit(t *testing.T) {
+	s, _ := newStore(t)
+	p := mustSaveProfile(t, s, "example.com")
+	mustSaveProfile(t, s, "other.example")
+	p.DefaultSender = "x@example.com"
+	_ = s.SaveProfile(p, "wizard root@box")
+	_ = s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, "cli root@box")
+	_ = s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com", OwnerName: "Ann"}, "cli root@box")
+	_ = s.PutMailboxes("example.com", []core.Mailbox{{Email: "a@example.com"}, {Email: "b@example.com"}}, "cli root@box")
+	_ = s.DeleteMailbox("example.com", "b@example.com", "ssh alice (SHA256:xyz)")
+	_ = s.DeleteProfile("example.com", "cli root@box")
+
+	all, err := s.Audit("example.com", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range all {
+		if e.Time.IsZero() || e.Domain != "example.com" {
+			t.Errorf("entry %+v", e)
+		}
+		got = append(got, e.Action+"|"+e.Actor+"|"+e.Detail)
+	}
+	want := []string{
+		"profile.delete|cli root@box|with 1 mailbox(es), their tokens and results",
+		"mailbox.remove|ssh alice (SHA256:xyz)|b@example.com",
+		"mailbox.import|cli root@box|2 mailbox(es): 1 new, 1 updated",
+		"mailbox.update|cli root@box|a@example.com (user Ann)",
+		"mailbox.add|cli root@box|a@example.com (user)",
+		"profile.save|wizard root@box|revision 2: default sender x@example.com",
+		"profile.save|" + actor + "|revision 1: created",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit:\n got %q\nwant %q", got, want)
+	}
+	if two, _ := s.Audit("", 2); len(two) != 2 || two[0].Action != "profile.delete" {
+		t.Errorf("Audit(\"\", 2) = %+v", two)
+	}
+	if every, _ := s.Audit("", 0); len(every) != len(want)+1 {
+		t.Errorf("Audit of all domains has %d entries, want %d", len(every), len(want)+1)
+	}
+	// A secret change is named, never shown.
+	_ = s.SaveProfile(p, actor)
+	p.P12Password = "changed-" + testPassword
+	_ = s.SaveProfile(p, actor)
+	last, _ := s.Audit("example.com", 1)
+	if len(last) != 1 || strings.Contains(last[0].Detail, testPassword) || !strings.Contains(last[0].Detail, "P12 password replaced") {
+		t.Errorf("password change audit = %+v", last)
+	}
+}
+
+func TestLocalActor(t *testing.T) {
+	a := LocalActor("cli")
+	if !strings.HasPrefix(a, "cli ") || !strings.Contains(a, "@") {
+		t.Errorf("LocalActor = %q", a)
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	t.Setenv("MAILOAUTH_DB", "/x/y.db")
+	if p := DefaultPath(); p != "/x/y.db" {
+		t.Errorf("with MAILOAUTH_DB: %q", p)
+	}
+	t.Setenv("MAILOAUTH_DB", "")
+	t.Setenv("XDG_DATA_HOME", "/data")
+	if p := DefaultPath(); p != "/data/mailoauth/mailoauth.db" {
+		t.Errorf("with XDG_DATA_HOME: %q", p)
+	}
+	t.Setenv("XDG_DATA_HOME", "")
+	t.Setenv("HOME", "/home/u")
+	if p := DefaultPath(); p != "/home/u/.local/share/mailoauth/mailoauth.db" {
+		t.Errorf("default: %q", p)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	s, path := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	_ = s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor)
+	var buf bytes.Buffer
+	if err := s.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	bak := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(bak, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The copy opens with the original key and holds the same data.
+	b, err := Open(bak, Options{KeyPath: path + ".key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := b.Profile("example.com")
+	if err != nil || p.P12Password != testPassword {
+		t.Errorf("backup profile: %+v, %v", p, err)
+	}
+	if n, _ := b.MailboxCount("example.com"); n != 1 {
+		t.Errorf("backup mailboxes = %d", n)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	dir := t.TempDir()
+	if _, err := Open(filepath.Join(dir, "none.db"), Options{ReadOnly: true}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("read-only open of a missing store: %v", err)
+	}
+	path := filepath.Join(dir, "m.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSaveProfile(t, s, "example.com")
+	_ = s.Close()
+	r, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Profile("example.com"); err != nil {
+		t.Error(err)
+	}
+	if err := r.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("write on a read-only store: %v", err)
+	}
+}
+
+func TestClosed(t *testing.T) {
+	s, _ := newStore(t)
+	_ = s.Close()
+	if _, err := s.ListProfiles(); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("use after close: %v", err)
+	}
+}
+
+func TestNotAStore(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	path := filepath.Join(t.TempDir(), "junk.db")
+	_ = os.WriteFile(path, bytes.Repeat([]byte("junk"), 4096), 0o600)
+	_, err := Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "not a mailoauth store") {
+		t.Errorf("junk file: %v", err)
+	}
+}
+
+// TestHelperProcess is not a test: TestLockedByAnotherProcess runs the test
+// binary again with it to hold a store open from another process.
+func TestHelperProcess(t *testing.T) {
+	path := os.Getenv("STORE_TEST_HOLD_DB")
+	if path == "" {
+		t.Skip("helper process only")
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin) // hold until the parent closes stdin
+	_ = s.Close()
+	os.Exit(0)
+}
+
+func TestLockedByAnotherProcess(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	path := filepath.Join(t.TempDir(), "mailoauth.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), "STORE_TEST_HOLD_DB="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		t.Fatalf("helper process said %q", line)
+	}
+
+	start := time.Now()
+	s, err := Open(path, Options{})
+	took := time.Since(start)
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("a second process opened a store that is in use")
+	}
+	if !errors.Is(err, ErrLocked) {
+		t.Errorf("err = %v, want ErrLocked", err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("Open took %v, want under 2s", took)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "store "+path+" is in use by another mailoauth (") || !strings.Contains(msg, "retry") {
+		t.Errorf("message = %q", msg)
+	}
+	t.Logf("locked after %v: %s", took, msg)
+	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrLocked) {
+		t.Errorf("read-only open while locked: %v", err)
+	}
+
+	// Once the other process is done, the store opens.
+	_ = stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatalf("open after the other process finished: %v", err)
+	}
+	_ = s.Close()
+}
+
+func TestFileModes(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	dir := filepath.Join(t.TempDir(), "new", "dir")
+	path := filepath.Join(dir, "mailoauth.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	for _, f := range []struct {
+		name string
+		want os.FileMode
+	}{{dir, 0o700}, {path, 0o600}, {path + ".key", 0o600}} {
+		fi, err := os.Stat(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != f.want {
+			t.Errorf("%s mode = %v, want %v", f.name, fi.Mode().Perm(), f.want)
+		}
+	}
+	// Too wide modes are narrowed on the next open.
+	_ = os.Chmod(path, 0o644)
+	_ = os.Chmod(path+".key", 0o644)
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	for _, name := range []string{path, path + ".key"} {
+		if fi, _ := os.Stat(name); fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode after reopen = %v, want 0600", name, fi.Mode().Perm())
+		}
+	}
+}
+
+func TestSecretsNotInFile(t *testing.T) {
+	s, path := newStore(t)
+	p := mustSaveProfile(t, s, "example.com")
+	if err := s.TokenCache("example.com").SaveToken(core.Token{Mailbox: "a@example.com", Scopes: []string{core.ScopeMail}, AccessToken: testToken, Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{testPEM[:40], "PRIVATE KEY", "secretkeymaterial", testPassword, testToken, string(p.Credential[:30])} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("the raw database file contains the secret %q", secret)
+		}
+	}
+	// The non-secret parts are there in clear (so the check above is not vacuous).
+	if !bytes.Contains(raw, []byte("admin@example.com")) {
+		t.Error("the database file does not hold the profile in clear; the secret check proves nothing")
+	}
+}
+
+func TestSealedValuesCannotBeSwapped(t *testing.T) {
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "a.example")
+	mustSaveProfile(t, s, "b.example")
+	// Move a.example's sealed credential onto b.example.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		v := append([]byte(nil), domainBucket(tx, "a.example").Get([]byte(credentialKey))...)
+		return domainBucket(tx, "b.example").Put([]byte(credentialKey), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Profile("a.example"); err != nil {
+		t.Errorf("the untouched profile: %v", err)
+	}
+	_, err = s.Profile("b.example")
+	if err == nil || !strings.Contains(err.Error(), "cannot be opened") {
+		t.Errorf("swapped credential: %v", err)
+	}
+}
+
+func TestKeys(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mailoauth.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSaveProfile(t, s, "example.com")
+	_ = s.Close()
+
+	// Another key file: a clear error naming it.
+	other := filepath.Join(dir, "other.key")
+	_ = os.WriteFile(other, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600)
+	_, err = Open(path, Options{KeyPath: other})
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), other) {
+		t.Errorf("wrong key file: %v", err)
+	}
+
+	// MAILOAUTH_KEY wins over the file: a wrong one is named.
+	t.Setenv(KeyEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)))
+	_, err = Open(path, Options{})
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), KeyEnv) {
+		t.Errorf("wrong MAILOAUTH_KEY: %v", err)
+	}
+	// A malformed one says how to make one.
+	t.Setenv(KeyEnv, "not-base64!")
+	_, err = Open(path, Options{})
+	if !errors.Is(err, ErrBadKey) || !strings.Contains(err.Error(), "head -c32 /dev/urandom | base64") {
+		t.Errorf("malformed MAILOAUTH_KEY: %v", err)
+	}
+	t.Setenv(KeyEnv, base64.StdEncoding.EncodeToString([]byte("short")))
+	if _, err = Open(path, Options{}); !errors.Is(err, ErrBadKey) {
+		t.Errorf("short MAILOAUTH_KEY: %v", err)
+	}
+	// The right key through the environment opens it.
+	keyText, _ := os.ReadFile(path + ".key")
+	t.Setenv(KeyEnv, strings.TrimSpace(string(keyText)))
+	s, err = Open(path, Options{KeyPath: other})
+	if err != nil {
+		t.Fatalf("right MAILOAUTH_KEY: %v", err)
+	}
+	if s.KeySource() != KeyEnv {
+		t.Errorf("KeySource = %q", s.KeySource())
+	}
+	if p, err := s.Profile("example.com"); err != nil || p.P12Password != testPassword {
+		t.Errorf("profile with the env key: %v", err)
+	}
+	_ = s.Close()
+
+	// A store whose key file went missing is not silently given a new key.
+	t.Setenv(KeyEnv, "")
+	_ = os.Remove(path + ".key")
+	_, err = Open(path, Options{})
+	if !errors.Is(err, ErrBadKey) || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing key file: %v", err)
+	}
+	if _, err := os.Stat(path + ".key"); err == nil {
+		t.Error("a new key file was made for a store sealed with another key")
+	}
+
+	// A new store with MAILOAUTH_KEY set makes no key file.
+	t.Setenv(KeyEnv, strings.TrimSpace(string(keyText)))
+	p2 := filepath.Join(dir, "env.db")
+	s, err = Open(p2, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if _, err := os.Stat(p2 + ".key"); err == nil {
+		t.Error("a key file was written although MAILOAUTH_KEY is set")
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	if len(migrations) != schemaVersion {
+		t.Fatalf("schemaVersion %d but %d migrations", schemaVersion, len(migrations))
+	}
+	s, path := newStore(t)
+	if s.SchemaVersion() != schemaVersion {
+		t.Errorf("SchemaVersion = %d", s.SchemaVersion())
+	}
+	mustSaveProfile(t, s, "example.com")
+	_ = s.Close()
+
+	// A failing migration changes nothing.
+	migrationList = append(slices.Clone(migrations), func(tx *bolt.Tx) error {
+		_ = tx.Bucket([]byte(metaBucket)).Put([]byte("half"), []byte("done"))
+		return errors.New("boom")
+	})
+	_, err := Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "from schema 1 to 2") {
+		t.Errorf("failing migration: %v", err)
+	}
+
+	// A working one runs once, in order, after a backup of the old file.
+	runs := 0
+	migrationList = append(slices.Clone(migrations), func(tx *bolt.Tx) error {
+		runs++
+		if tx.Bucket([]byte(metaBucket)).Get([]byte("half")) != nil {
+			return errors.New("the failed migration's write survived")
+		}
+		return tx.Bucket([]byte(metaBucket)).Put([]byte("migrated"), []byte("yes"))
+	})
+	t.Cleanup(func() { migrationList = migrations })
+	for range 2 {
+		s, err = Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.SchemaVersion() != 2 {
+			t.Errorf("SchemaVersion = %d, want 2", s.SchemaVersion())
+		}
+		if p, err := s.Profile("example.com"); err != nil || p.P12Password != testPassword {
+			t.Errorf("profile after migration: %v", err)
+		}
+		_ = s.Close()
+	}
+	if runs != 1 {
+		t.Errorf("the migration ran %d times, want 1", runs)
+	}
+	if _, err := os.Stat(path + ".schema1.bak"); err != nil {
+		t.Errorf("no backup before migrating: %v", err)
+	}
+
+	// This program (back to schema 1) refuses the newer file.
+	migrationList = migrations
+	_, err = Open(path, Options{})
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "upgrade mailoauth") {
+		t.Errorf("newer schema: %v", err)
+	}
+}
+
+func benchMailboxes(n int) []core.Mailbox {
+	ms := make([]core.Mailbox, n)
+	for i := range ms {
+		ms[i] = core.Mailbox{Email: fmt.Sprintf("user%06d@example.com", (i*7919)%n), DisplayName: fmt.Sprintf("User %d", i),
+			OwnerKind: core.OwnerUser, OwnerName: fmt.Sprintf("user%d", i)}
+	}
+	return ms
+}
+
+func BenchmarkPutMailboxes100k(b *testing.B) {
+	ms := benchMailboxes(100_000)
+	for b.Loop() {
+		b.StopTimer()
+		s, _ := newStore(b)
+		mustSaveProfile(b, s, "example.com")
+		b.StartTimer()
+		if err := s.PutMailboxes("example.com", ms, actor); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMailboxes100k(b *testing.B) {
+	s, _ := newStore(b)
+	mustSaveProfile(b, s, "example.com")
+	if err := s.PutMailboxes("example.com", benchMailboxes(100_000), actor); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ms, err := s.Mailboxes("example.com")
+		if err != nil || len(ms) != 100_000 {
+			b.Fatal(len(ms), err)
+		}
+	}
+}

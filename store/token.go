@@ -1,0 +1,119 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// tokenCache is core.TokenCache on the store, sealed, for one profile.
+type tokenCache struct {
+	s      *Store
+	domain string
+	err    error
+}
+
+// TokenCache returns a core.TokenCache that keeps the profile's access
+// tokens sealed in the store. It is safe for concurrent use. Saving a token
+// for a domain without a profile is an error matching ErrNotFound.
+func (s *Store) TokenCache(domain string) core.TokenCache {
+	d, err := normDomain(domain)
+	if err != nil {
+		d = strings.ToLower(strings.TrimSpace(domain))
+	}
+	return &tokenCache{s: s, domain: d, err: err}
+}
+
+func tokenKey(mailbox string, scopes []string) string {
+	return strings.ToLower(strings.TrimSpace(mailbox)) + "\x00" + core.ScopeKey(scopes)
+}
+
+func (c *tokenCache) ad(key string) string {
+	return domainsBucket + "/" + c.domain + "/" + tokenBucket + "/" + key
+}
+
+// LoadToken implements core.TokenCache.
+func (c *tokenCache) LoadToken(mailbox string, scopes []string) (core.Token, bool, error) {
+	var t core.Token
+	found := false
+	if c.err != nil {
+		return t, false, nil
+	}
+	key := tokenKey(mailbox, scopes)
+	err := c.s.view(func(tx *bolt.Tx) error {
+		b := domainBucket(tx, c.domain)
+		if b == nil {
+			return nil
+		}
+		tb := b.Bucket([]byte(tokenBucket))
+		if tb == nil {
+			return nil
+		}
+		v := tb.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		plain, err := c.s.unseal(c.ad(key), v)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(plain, &t); err != nil {
+			return fmt.Errorf("the cached token of %s in store %s is damaged (%v); it will be fetched again", mailbox, c.s.path, err)
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return core.Token{}, false, err
+	}
+	return t, found, nil
+}
+
+// SaveToken implements core.TokenCache.
+func (c *tokenCache) SaveToken(t core.Token) error {
+	if c.err != nil {
+		return c.err
+	}
+	key := tokenKey(t.Mailbox, t.Scopes)
+	plain, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	sealed, err := c.s.seal(c.ad(key), plain)
+	if err != nil {
+		return err
+	}
+	return c.s.update(func(tx *bolt.Tx) error {
+		b, err := c.s.profileBucket(tx, c.domain)
+		if err != nil {
+			return err
+		}
+		tb, err := b.CreateBucketIfNotExists([]byte(tokenBucket))
+		if err != nil {
+			return err
+		}
+		return tb.Put([]byte(key), sealed)
+	})
+}
+
+// DeleteToken implements core.TokenCache.
+func (c *tokenCache) DeleteToken(mailbox string, scopes []string) error {
+	if c.err != nil {
+		return nil
+	}
+	key := tokenKey(mailbox, scopes)
+	return c.s.update(func(tx *bolt.Tx) error {
+		b := domainBucket(tx, c.domain)
+		if b == nil {
+			return nil
+		}
+		if tb := b.Bucket([]byte(tokenBucket)); tb != nil {
+			return tb.Delete([]byte(key))
+		}
+		return nil
+	})
+}
