@@ -35,6 +35,11 @@ const (
 	CodeTokenFailed             Code = "token_failed"
 	CodeIMAPFailed              Code = "imap_failed"
 	CodeSMTPFailed              Code = "smtp_failed"
+	// CodeCancelled: the run was cancelled before this mailbox's checks finished.
+	CodeCancelled Code = "cancelled"
+	// CodeUnknown: a failure no rule recognises; the summary carries the raw
+	// error text (with anything token-like removed).
+	CodeUnknown Code = "unknown"
 )
 
 // Finding is what went wrong, in one line, and exactly what to do about it.

@@ -28,6 +28,11 @@ const (
 	DescAdminPolicy        = "Access to this application is restricted by your administrator's policy."
 	DescDisabledClient     = "The OAuth client was disabled."
 	DescTokenRevoked       = "Token has been expired or revoked."
+	DescAccountNotFound    = "Invalid grant: account not found"
+
+	// Tokeninfo endpoint error for an unknown, expired or revoked token.
+	OAuthInvalidToken = "invalid_token"
+	DescInvalidValue  = "Invalid Value"
 
 	// Gmail IMAP texts.
 	IMAPInvalidCredentials = "Invalid credentials (Failure)"
@@ -38,6 +43,10 @@ const (
 	// Gmail SMTP texts: 535 5.7.8 (two lines) and 555 5.5.2.
 	SMTPBadCredentials = "Username and Password not accepted. For more information, go to\n https://support.google.com/mail/?p=BadCredentials"
 	SMTPLineTooLong    = "Syntax error, command line too long."
+	// SMTPNoSuchUser is the 550 5.1.1 text for an unknown recipient.
+	SMTPNoSuchUser = "The email account that you tried to reach does not exist. Please try\ndouble-checking the recipient's email address for typos or\nunnecessary spaces. For more information, go to\n https://support.google.com/mail/?p=NoSuchUser"
+	// SMTPAuthRequired is the 530 5.7.0 text for MAIL before AUTH.
+	SMTPAuthRequired = "Authentication Required. For more information, go to\n https://support.google.com/mail/?p=WantAuthError"
 
 	// SMTPMaxCommandLine is the longest SMTP command line (with CRLF) Gmail
 	// takes (RFC 5321 4.5.3.1.4); a longer AUTH gets 555-5.5.2.

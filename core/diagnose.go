@@ -1,0 +1,617 @@
+package core
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-smtp"
+	"golang.org/x/oauth2"
+)
+
+// DiagContext is what the diagnosis knows about the check that failed, so a
+// finding can name the exact mailbox, server, client ID and scopes.
+type DiagContext struct {
+	Mailbox     string
+	Domain      string
+	ClientID    string
+	ClientEmail string
+	Scopes      []string
+	Endpoints   Endpoints
+	Check       CheckName
+	// Timeout is the limit that ran out, named in a timeout finding.
+	Timeout time.Duration
+	// TokenURL is where assertions are traded; empty: Endpoints.TokenURL.
+	TokenURL string
+	// Now is the local clock for the clock-skew measurement; nil: time.Now.
+	Now func() time.Time
+}
+
+// ServerError names the server (host:port) a network error came from.
+type ServerError struct {
+	Server string
+	Err    error
+}
+
+func (e *ServerError) Error() string { return e.Server + ": " + e.Err.Error() }
+func (e *ServerError) Unwrap() error { return e.Err }
+
+// AuthError is a token refused by IMAP or SMTP, with what is known about
+// why: Gmail's JSON challenge and, when looked up, the tokeninfo verdict.
+type AuthError struct {
+	Check     CheckName // CheckIMAP or CheckSMTP
+	Server    string
+	Challenge *SASLErrorChallenge
+	// TokenInfo is nil when it was not (or could not be) looked up.
+	TokenInfo *TokenInfo
+	Err       error // *imap.Error or *smtp.SMTPError
+}
+
+func (e *AuthError) Error() string { return e.Err.Error() }
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// TokenInfo is what Google's tokeninfo endpoint says about an access token.
+type TokenInfo struct {
+	// Valid is false when tokeninfo answered 400 (revoked, expired or unknown).
+	Valid     bool
+	Scope     string
+	Email     string
+	ExpiresIn int
+}
+
+// HasScope reports whether the token carries the scope.
+func (ti *TokenInfo) HasScope(scope string) bool {
+	for _, s := range strings.Fields(ti.Scope) {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// FetchTokenInfo asks the tokeninfo endpoint about an access token.
+func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*TokenInfo, error) {
+	e = e.WithDefaults()
+	hc, err := e.HTTPClient()
+	if err != nil {
+		if u, perr := url.Parse(e.TokeninfoURL); perr != nil || u.Scheme != "http" {
+			return nil, err
+		}
+		hc = &http.Client{Timeout: defaultNetTimeout}
+	}
+	u, err := url.Parse(e.TokeninfoURL)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	q.Set("access_token", accessToken)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	switch {
+	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
+		return &TokenInfo{Valid: false}, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("tokeninfo %s answered HTTP %d", e.TokeninfoURL, resp.StatusCode)
+	}
+	var raw struct {
+		Scope     string          `json:"scope"`
+		Email     string          `json:"email"`
+		ExpiresIn json.RawMessage `json:"expires_in"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("tokeninfo %s answered with invalid JSON: %v", e.TokeninfoURL, err)
+	}
+	ti := &TokenInfo{Valid: true, Scope: raw.Scope, Email: raw.Email}
+	var n json.Number
+	if json.Unmarshal(raw.ExpiresIn, &n) == nil {
+		i, _ := n.Int64()
+		ti.ExpiresIn = int(i)
+	} else {
+		var s string
+		if json.Unmarshal(raw.ExpiresIn, &s) == nil {
+			fmt.Sscan(s, &ti.ExpiresIn)
+		}
+	}
+	return ti, nil
+}
+
+// ClockOffset is how far the local clock at local is ahead of the clock that
+// wrote the HTTP Date header (negative: behind). ok is false without a
+// usable Date header.
+func ClockOffset(h http.Header, local time.Time) (offset time.Duration, ok bool) {
+	if h == nil {
+		return 0, false
+	}
+	d, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return 0, false
+	}
+	return local.Sub(d), true
+}
+
+// MeasureClock measures the local clock's offset from the token endpoint's
+// clock through its Date header, like GAM's "System time status": positive
+// means this machine is ahead.
+func MeasureClock(ctx context.Context, e Endpoints, tokenURL string) (time.Duration, error) {
+	e = e.WithDefaults()
+	if tokenURL == "" {
+		tokenURL = e.TokenURL
+	}
+	hc, err := e.HTTPClient()
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, tokenURL, nil)
+	if err != nil {
+		return 0, err
+	}
+	sent := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	// The Date header is truncated to the second; compare it with the middle
+	// of the round trip.
+	mid := sent.Add(time.Since(sent) / 2)
+	off, ok := ClockOffset(resp.Header, mid)
+	if !ok {
+		return 0, fmt.Errorf("%s sent no Date header", tokenURL)
+	}
+	return off, nil
+}
+
+// Diagnose turns an error from a token request, IMAP, SMTP or the network
+// into a finding with a one-sentence summary naming the mailbox or server
+// and a one-sentence fix naming the exact place and values. A FindingError
+// passes through.
+func Diagnose(err error, d DiagContext) *Finding {
+	if err == nil {
+		return nil
+	}
+	if f := FindingOf(err); f != nil {
+		return f
+	}
+	d = d.normalized()
+	if errors.Is(err, context.Canceled) {
+		return NewFinding(CodeCancelled, "The check was cancelled before it finished.", "Run the test again.")
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return diagnoseRetrieve(re, d)
+	}
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return diagnoseAuth(ae, d)
+	}
+	server := d.server(err)
+	if isTimeout(err) {
+		limit := ""
+		if d.Timeout > 0 {
+			limit = " within " + d.Timeout.String()
+		}
+		return NewFinding(CodeTimeout,
+			fmt.Sprintf("%s did not answer%s while checking %s.", server, limit, d.who()),
+			fmt.Sprintf("Check that a firewall or proxy lets this machine reach %s and that the server is up, then retry (on a slow link, raise the check timeout).", server))
+	}
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		return diagnoseIMAP(ie, d, server)
+	}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return diagnoseSMTP(se, d, server)
+	}
+	if f := diagnoseTLS(err, d, server); f != nil {
+		return f
+	}
+	if f := diagnoseNet(err, server); f != nil {
+		return f
+	}
+	return unknownFinding(err, d)
+}
+
+func (d DiagContext) normalized() DiagContext {
+	d.Endpoints = d.Endpoints.WithDefaults()
+	if d.TokenURL == "" {
+		d.TokenURL = d.Endpoints.TokenURL
+	}
+	if d.Domain == "" {
+		d.Domain = domainOf(d.Mailbox)
+	}
+	if len(d.Scopes) == 0 {
+		d.Scopes = []string{ScopeMail}
+	}
+	return d
+}
+
+func (d DiagContext) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d DiagContext) who() string {
+	if d.Mailbox == "" {
+		return "the mailbox"
+	}
+	return d.Mailbox
+}
+
+func (d DiagContext) clientID() string {
+	if d.ClientID == "" {
+		return "(the service account's numeric client ID)"
+	}
+	return d.ClientID
+}
+
+// server names the server an error came from: a ServerError in the chain,
+// else the server of the check.
+func (d DiagContext) server(err error) string {
+	var se *ServerError
+	if errors.As(err, &se) && se.Server != "" {
+		return se.Server
+	}
+	var ae *AuthError
+	if errors.As(err, &ae) && ae.Server != "" {
+		return ae.Server
+	}
+	switch d.Check {
+	case CheckToken:
+		return hostOfURL(d.TokenURL)
+	case CheckIMAP:
+		return d.Endpoints.IMAP
+	case CheckSMTP:
+		return d.Endpoints.SMTP
+	case CheckRoundtrip:
+		return d.Endpoints.SMTP + " / " + d.Endpoints.IMAP
+	}
+	return "the server"
+}
+
+func (d DiagContext) delegationFix() string {
+	return fmt.Sprintf("In admin.google.com > Security > API controls > Domain-wide delegation, add client ID %s with scope %s (exactly these strings; it can take from minutes to hours to take effect).",
+		d.clientID(), strings.Join(d.Scopes, ","))
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// oauthError extracts the token endpoint's error code and description.
+func oauthError(re *oauth2.RetrieveError) (code, desc string) {
+	code, desc = re.ErrorCode, re.ErrorDescription
+	if code == "" && len(re.Body) > 0 {
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(re.Body, &body) == nil {
+			code, desc = body.Error, body.Description
+		}
+	}
+	return code, desc
+}
+
+func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
+	code, desc := oauthError(re)
+	ldesc := strings.ToLower(desc)
+	who := d.who()
+	switch {
+	case code == OAuthUnauthorizedClient || code == OAuthAccessDenied:
+		return NewFinding(CodeDelegationNotAuthorized,
+			fmt.Sprintf("Google refused a token for %s: client ID %s is not authorized for domain-wide delegation of %s (or the change has not taken effect yet).", who, d.clientID(), strings.Join(d.Scopes, ",")),
+			d.delegationFix())
+	case code == OAuthInvalidScope:
+		return NewFinding(CodeInvalidScope,
+			fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(d.Scopes, " ")),
+			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, and authorize the same string for client ID %s in admin.google.com > Security > API controls > Domain-wide delegation.", ScopeMail, ScopeMail, d.clientID()))
+	case code == OAuthAdminPolicyEnforced:
+		return NewFinding(CodeAdminPolicyEnforced,
+			fmt.Sprintf("A Google Workspace admin policy blocks the service account (client ID %s) from acting for %s.", d.clientID(), who),
+			fmt.Sprintf("In admin.google.com > Security > API controls > App access control > Manage third-party app access, set the app with client ID %s to Trusted (or unblock it), then retry.", d.clientID()))
+	case code == OAuthDisabledClient || (code == OAuthInvalidClient && strings.Contains(ldesc, "disabled")):
+		return NewFinding(CodeClientDisabled,
+			fmt.Sprintf("The service account %s (client ID %s) is disabled, so Google issues it no tokens.", orUnknown(d.ClientEmail, "of this key"), d.clientID()),
+			fmt.Sprintf("In console.cloud.google.com > IAM & Admin > Service accounts, select %s and choose Enable (or create a new service account and key), then retry.", orUnknown(d.ClientEmail, "the service account")))
+	case strings.Contains(ldesc, "invalid email or user id") || strings.Contains(ldesc, "not found"):
+		return NewFinding(CodeUnknownUser,
+			fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(d.Domain, "the domain")),
+			fmt.Sprintf("Check the spelling of %s, or create the user in admin.google.com > Directory > Users > Add new user, then retry.", who))
+	case strings.Contains(ldesc, "account disabled") || strings.Contains(ldesc, "suspended"):
+		return NewFinding(CodeUserSuspended,
+			fmt.Sprintf("The mailbox %s is suspended in Google Workspace.", who),
+			fmt.Sprintf("In admin.google.com > Directory > Users > %s, choose Reactivate, then retry.", who))
+	case strings.Contains(ldesc, "short-lived") || strings.Contains(ldesc, "iat") || strings.Contains(ldesc, "timeframe"):
+		return clockSkewFinding(re, d)
+	case strings.Contains(ldesc, "signature"):
+		return NewFinding(CodeKeySignatureRejected,
+			fmt.Sprintf("Google rejected the signature of this key for %s: the key was deleted or replaced in the Cloud console.", orUnknown(d.ClientEmail, "the service account")),
+			fmt.Sprintf("In console.cloud.google.com > IAM & Admin > Service accounts > %s > Keys > Add key > Create new key > JSON, then load the new file with `mailoauth setup --key FILE`.", orUnknown(d.ClientEmail, "(the account)")))
+	case strings.Contains(ldesc, "audience"):
+		return NewFinding(CodeTokenFailed,
+			fmt.Sprintf("The token endpoint %s rejected the assertion's audience.", d.TokenURL),
+			"Make the key's token_uri and the endpoints file's token_url the same URL (Google's is "+GoogleTokenURL+"), then retry.")
+	case strings.Contains(ldesc, "revoked") || strings.Contains(ldesc, "expired"):
+		return NewFinding(CodeTokenRevoked,
+			fmt.Sprintf("Google says the grant for %s has been expired or revoked.", who),
+			"Run the test again to mint a fresh token; if it keeps happening, check client ID "+d.clientID()+" in admin.google.com > Security > API controls > Domain-wide delegation.")
+	case strings.Contains(ldesc, "imap"):
+		return imapDisabledFinding(d, strings.Contains(ldesc, "domain"))
+	}
+	text := code
+	if desc != "" {
+		text += ": " + desc
+	}
+	if text == "" && re.Response != nil {
+		text = re.Response.Status
+	}
+	return NewFinding(CodeTokenFailed,
+		fmt.Sprintf("The token endpoint %s refused a token for %s (%s).", d.TokenURL, who, redact(text)),
+		"Check the key, the client ID "+d.clientID()+" and its scopes in admin.google.com > Security > API controls > Domain-wide delegation, then retry.")
+}
+
+func orUnknown(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func clockSkewFinding(re *oauth2.RetrieveError, d DiagContext) *Finding {
+	var h http.Header
+	if re.Response != nil {
+		h = re.Response.Header
+	}
+	fix := "Synchronise the clock with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry."
+	off, ok := ClockOffset(h, d.now())
+	if !ok {
+		return NewFinding(CodeClockSkew,
+			fmt.Sprintf("Google rejected the signed assertion for %s as outside its time window, so this server's clock is probably off (the offset could not be measured).", d.who()),
+			fix)
+	}
+	secs := int64(math.Round(off.Seconds()))
+	var rel string
+	switch {
+	case secs > 0:
+		rel = fmt.Sprintf("%d s ahead of", secs)
+	case secs < 0:
+		rel = fmt.Sprintf("%d s behind", -secs)
+	default:
+		rel = "within a second of"
+	}
+	return NewFinding(CodeClockSkew,
+		fmt.Sprintf("This server's clock is %s Google's (measured from the token endpoint's Date header), so Google rejects the signed assertion for %s.", rel, d.who()),
+		fix)
+}
+
+func imapDisabledFinding(d DiagContext, domain bool) *Finding {
+	if domain {
+		return NewFinding(CodeIMAPDisabled,
+			fmt.Sprintf("IMAP access is disabled for the domain %s, so %s cannot log in to %s.", orUnknown(d.Domain, "of "+d.who()), d.who(), d.Endpoints.IMAP),
+			"In admin.google.com > Apps > Google Workspace > Gmail > End User Access > POP and IMAP access, enable IMAP access for all users (clear \"Disable POP and IMAP access for all users in the domain\") and save, then retry.")
+	}
+	return NewFinding(CodeIMAPDisabled,
+		fmt.Sprintf("IMAP is not enabled for the mailbox %s, so it cannot log in to %s.", d.who(), d.Endpoints.IMAP),
+		fmt.Sprintf("In %s's Gmail settings > See all settings > Forwarding and POP/IMAP > IMAP access, choose Enable IMAP and save (IMAP must also be allowed in admin.google.com > Apps > Google Workspace > Gmail > End User Access), then retry.", d.who()))
+}
+
+func tooManyConnectionsFinding(d DiagContext, server string) *Finding {
+	return NewFinding(CodeTooManyConnections,
+		fmt.Sprintf("%s refused %s: it already has too many simultaneous IMAP connections (Gmail allows %d per account).", server, d.who(), MaxIMAPConnectionsPerAccount),
+		fmt.Sprintf("Close other mail clients or connectors using %s, or lower the test concurrency (--concurrency), then retry.", d.who()))
+}
+
+// imapNonAuth recognises IMAP refusals that are not about the token.
+func imapNonAuth(text string, d DiagContext, server string) *Finding {
+	lt := strings.ToLower(text)
+	switch {
+	case strings.Contains(lt, "imap access is disabled for your domain"):
+		return imapDisabledFinding(d, true)
+	case strings.Contains(lt, "not enabled for imap"):
+		return imapDisabledFinding(d, false)
+	case strings.Contains(lt, "too many simultaneous connections"):
+		return tooManyConnectionsFinding(d, server)
+	}
+	return nil
+}
+
+func diagnoseIMAP(ie *imap.Error, d DiagContext, server string) *Finding {
+	if f := imapNonAuth(ie.Text, d, server); f != nil {
+		return f
+	}
+	if ie.Code == imap.ResponseCodeAuthenticationFailed || strings.Contains(strings.ToLower(ie.Text), "invalid credentials") {
+		return imapAuthFailed(d, server)
+	}
+	return NewFinding(CodeIMAPFailed,
+		fmt.Sprintf("%s answered %s for %s: %s.", server, ie.Type, d.who(), strings.TrimSuffix(redact(ie.Text), ".")),
+		fmt.Sprintf("Check %s's Gmail settings and the server %s, then retry.", d.who(), server))
+}
+
+func imapAuthFailed(d DiagContext, server string) *Finding {
+	return NewFinding(CodeIMAPAuthFailed,
+		fmt.Sprintf("%s refused the token for %s (NO [AUTHENTICATIONFAILED] Invalid credentials).", server, d.who()),
+		fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
+}
+
+func smtpAuthFailed(d DiagContext, server string) *Finding {
+	return NewFinding(CodeSMTPAuthFailed,
+		fmt.Sprintf("%s refused the token for %s (535 5.7.8 Username and Password not accepted).", server, d.who()),
+		fmt.Sprintf("Check that %s exists with a Gmail license (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
+}
+
+func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
+	msg := strings.Join(strings.Fields(se.Message), " ")
+	switch {
+	case se.Code == 535 || (se.EnhancedCode == smtp.EnhancedCode{5, 7, 8}):
+		return smtpAuthFailed(d, server)
+	case se.Code == 555 || strings.Contains(strings.ToLower(msg), "line too long"):
+		return NewFinding(CodeSMTPFailed,
+			fmt.Sprintf("%s refused the AUTH command line as too long (555 5.5.2) for %s.", server, d.who()),
+			"This is a client bug (the token must go on its own line after 334, RFC 4954): report it with the mailoauth version, and retry with --mechanism OAUTHBEARER meanwhile.")
+	}
+	return NewFinding(CodeSMTPFailed,
+		fmt.Sprintf("%s answered %d for %s: %s.", server, se.Code, d.who(), strings.TrimSuffix(redact(msg), ".")),
+		fmt.Sprintf("Check the SMTP server %s and the sending permissions of %s, then retry.", server, d.who()))
+}
+
+func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
+	server := ae.Server
+	if server == "" {
+		server = d.server(ae)
+	}
+	if ae.Check == "" {
+		ae.Check = d.Check
+	}
+	var ie *imap.Error
+	if errors.As(ae.Err, &ie) {
+		if f := imapNonAuth(ie.Text, d, server); f != nil {
+			return f
+		}
+	}
+	var se *smtp.SMTPError
+	if errors.As(ae.Err, &se) && se.Code != 535 && se.Code/100 != 3 {
+		return diagnoseSMTP(se, d, server)
+	}
+	ti := ae.TokenInfo
+	switch {
+	case ti != nil && !ti.Valid:
+		return NewFinding(CodeTokenRevoked,
+			fmt.Sprintf("%s refused the token for %s, and Google's tokeninfo says the token is revoked or expired.", server, d.who()),
+			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check client ID %s in admin.google.com > Security > API controls > Domain-wide delegation and %s's security settings.", d.clientID(), d.who()))
+	case (ti != nil && !ti.HasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
+		scopes := strings.Join(d.Scopes, ",")
+		if ti != nil {
+			scopes = strings.Join(strings.Fields(ti.Scope), ",")
+		}
+		return NewFinding(CodeScopeInsufficient,
+			fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, d.who(), scopes, ScopeMail, strings.ToUpper(string(ae.Check))),
+			fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to client ID %s in admin.google.com > Security > API controls > Domain-wide delegation.", ScopeMail, ScopeMail, d.clientID()))
+	}
+	if ae.Check == CheckSMTP {
+		return smtpAuthFailed(d, server)
+	}
+	return imapAuthFailed(d, server)
+}
+
+func hasScope(scopes []string, want string) bool {
+	for _, s := range scopes {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+func diagnoseTLS(err error, d DiagContext, server string) *Finding {
+	var (
+		ua  x509.UnknownAuthorityError
+		uap *x509.UnknownAuthorityError
+		he  x509.HostnameError
+		hep *x509.HostnameError
+		ci  x509.CertificateInvalidError
+		cip *x509.CertificateInvalidError
+		cve *tls.CertificateVerificationError
+		rec tls.RecordHeaderError
+	)
+	var reason string
+	switch {
+	case errors.As(err, &ua), errors.As(err, &uap):
+		reason = "it is signed by an unknown authority"
+	case errors.As(err, &he), errors.As(err, &hep):
+		reason = "it is not valid for that host name"
+	case errors.As(err, &ci), errors.As(err, &cip):
+		reason = "it is expired or not valid"
+	case errors.As(err, &cve):
+		reason = "it does not verify"
+	case errors.As(err, &rec):
+		return NewFinding(CodeTLSUntrusted,
+			fmt.Sprintf("%s did not answer with TLS for %s.", server, d.who()),
+			fmt.Sprintf("Check the port and the security setting for %s in the endpoints file (imap_security / smtp_security: tls for 993/465, starttls for 587).", server))
+	default:
+		if !strings.Contains(err.Error(), "x509:") && !strings.Contains(err.Error(), "certificate") {
+			return nil
+		}
+		reason = "it does not verify"
+	}
+	return NewFinding(CodeTLSUntrusted,
+		fmt.Sprintf("The TLS certificate of %s is not trusted: %s.", server, reason),
+		"Set ca_file in the endpoints file to the PEM of the CA that signed it (the sandbox writes ca.pem in its --dir), or install that CA in the system trust store.")
+}
+
+func diagnoseNet(err error, server string) *Finding {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var reason string
+	switch {
+	case errors.As(err, &dnsErr):
+		reason = fmt.Sprintf("the name %s does not resolve", dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		reason = "connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		reason = "no route to the host"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		reason = "the server closed the connection"
+	case errors.As(err, &opErr):
+		reason = redact(opErr.Err.Error())
+	default:
+		return nil
+	}
+	return NewFinding(CodeConnectFailed,
+		fmt.Sprintf("Cannot connect to %s: %s.", server, reason),
+		fmt.Sprintf("Check that the host name resolves (DNS) and that the firewall lets this machine open TCP connections to %s, then retry.", server))
+}
+
+func unknownFinding(err error, d DiagContext) *Finding {
+	code := CodeUnknown
+	switch d.Check {
+	case CheckToken:
+		code = CodeTokenFailed
+	case CheckIMAP:
+		code = CodeIMAPFailed
+	case CheckSMTP:
+		code = CodeSMTPFailed
+	}
+	what := "The check"
+	if d.Check != "" {
+		what = "The " + string(d.Check) + " check"
+	}
+	return NewFinding(code,
+		fmt.Sprintf("%s of %s failed: %s.", what, d.who(), strings.TrimSuffix(redact(err.Error()), ".")),
+		"Run `mailoauth doctor` to check the clock, DNS, TLS and each server step by step, then retry.")
+}
+
+var secretLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{48,}`)
+
+// redact removes anything that looks like a token or key from a text.
+func redact(s string) string {
+	return secretLike.ReplaceAllString(s, "[redacted]")
+}

@@ -1,0 +1,287 @@
+package core
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/jwt"
+)
+
+// TokenRenewBefore is how long before its expiry a cached token is no longer
+// handed out, so a token never expires in the middle of a check.
+const TokenRenewBefore = 5 * time.Minute
+
+// TokenProvider mints domain-wide-delegation access tokens (a JWT bearer
+// grant with sub = the mailbox) and caches them per mailbox and scope set.
+// It is safe for concurrent use; concurrent requests for one mailbox mint
+// one token.
+type TokenProvider struct {
+	Cred *Credential // service account (JSON or .p12)
+	// Endpoints: TokenURL is used when the key's token_uri is Google's
+	// default (or empty, as for a .p12); a sandbox key's token_uri already
+	// points at the sandbox.
+	Endpoints Endpoints
+	Scopes    []string
+	Cache     TokenCache       // nil: an in-memory cache
+	Now       func() time.Time // nil: time.Now
+
+	mu       sync.Mutex
+	inflight map[string]*mintCall
+	memCache *MemoryTokenCache
+	pemKey   []byte
+}
+
+type mintCall struct {
+	done chan struct{}
+	tok  Token
+	err  error
+}
+
+func (p *TokenProvider) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *TokenProvider) cache() TokenCache {
+	if p.Cache != nil {
+		return p.Cache
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.memCache == nil {
+		p.memCache = &MemoryTokenCache{}
+	}
+	return p.memCache
+}
+
+func (p *TokenProvider) scopes() []string {
+	if len(p.Scopes) == 0 {
+		return []string{ScopeMail}
+	}
+	return p.Scopes
+}
+
+// TokenURL is the URL the provider trades assertions at.
+func (p *TokenProvider) TokenURL() string {
+	if p.Cred != nil && p.Cred.TokenURI != "" && p.Cred.TokenURI != GoogleTokenURL {
+		return p.Cred.TokenURI
+	}
+	return p.Endpoints.WithDefaults().TokenURL
+}
+
+// DiagContext is what the diagnosis needs to know about this provider's
+// configuration for a mailbox.
+func (p *TokenProvider) DiagContext(mailbox string, check CheckName) DiagContext {
+	d := DiagContext{Mailbox: mailbox, Domain: domainOf(mailbox), Scopes: p.scopes(),
+		Endpoints: p.Endpoints.WithDefaults(), Check: check, TokenURL: p.TokenURL()}
+	if p.Cred != nil {
+		d.ClientID, d.ClientEmail = p.Cred.ClientID, p.Cred.ClientEmail
+	}
+	return d
+}
+
+// Usable reports whether a cached token may still be handed out at now.
+func (t Token) Usable(now time.Time) bool {
+	return t.AccessToken != "" && now.Add(TokenRenewBefore).Before(t.Expiry)
+}
+
+// Token returns an access token for the mailbox: the cached one while it is
+// more than TokenRenewBefore from expiry, else a freshly minted one. Errors
+// are *FindingError with the diagnosis.
+func (p *TokenProvider) Token(ctx context.Context, mailbox string) (tok Token, fromCache bool, err error) {
+	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
+	if f := serviceAccountMailbox(mailbox); f != nil {
+		return Token{}, false, &FindingError{Finding: f}
+	}
+	scopes := p.scopes()
+	if t, ok, err := p.cache().LoadToken(mailbox, scopes); err == nil && ok && t.Usable(p.now()) {
+		return t, true, nil
+	}
+	key := memKey(mailbox, scopes)
+	p.mu.Lock()
+	if p.inflight == nil {
+		p.inflight = map[string]*mintCall{}
+	}
+	if c, ok := p.inflight[key]; ok {
+		p.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.tok, false, c.err
+		case <-ctx.Done():
+			return Token{}, false, p.ctxFinding(ctx, mailbox)
+		}
+	}
+	c := &mintCall{done: make(chan struct{})}
+	p.inflight[key] = c
+	p.mu.Unlock()
+
+	c.tok, c.err = p.mint(ctx, mailbox, scopes)
+	if c.err == nil {
+		_ = p.cache().SaveToken(c.tok)
+	}
+	p.mu.Lock()
+	delete(p.inflight, key)
+	p.mu.Unlock()
+	close(c.done)
+	return c.tok, false, c.err
+}
+
+// Invalidate drops the mailbox's cached token (e.g. after a server refused it).
+func (p *TokenProvider) Invalidate(mailbox string) error {
+	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
+	return p.cache().DeleteToken(mailbox, p.scopes())
+}
+
+func (p *TokenProvider) ctxFinding(ctx context.Context, mailbox string) error {
+	d := p.DiagContext(mailbox, CheckToken)
+	return &FindingError{Finding: Diagnose(ctx.Err(), d), Err: ctx.Err()}
+}
+
+func (p *TokenProvider) privateKeyPEM() ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pemKey != nil {
+		return p.pemKey, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(p.Cred.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	p.pemKey = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	return p.pemKey, nil
+}
+
+// tokenHTTPClient is the client for the token endpoint: one that trusts the
+// endpoints' CA. A plain-HTTP token URL (a local sandbox) needs no CA, so a
+// broken ca_file does not stop it.
+func (p *TokenProvider) tokenHTTPClient(tokenURL string) (*http.Client, error) {
+	hc, err := p.Endpoints.HTTPClient()
+	if err != nil {
+		if u, perr := url.Parse(tokenURL); perr == nil && u.Scheme == "http" {
+			return &http.Client{Timeout: defaultNetTimeout}, nil
+		}
+		return nil, err
+	}
+	return hc, nil
+}
+
+// ctxTransport attaches the caller's context to every request, since the
+// jwt package posts without one.
+// It also keeps the transport error, which the jwt package flattens to text.
+type ctxTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+	err  *error
+}
+
+func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r.WithContext(t.ctx))
+	if err != nil && t.err != nil {
+		*t.err = err
+	}
+	return resp, err
+}
+
+func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []string) (Token, error) {
+	d := p.DiagContext(mailbox, CheckToken)
+	fail := func(err error) (Token, error) {
+		if FindingOf(err) != nil {
+			return Token{}, err
+		}
+		return Token{}, &FindingError{Finding: Diagnose(err, d), Err: err}
+	}
+	if p.Cred == nil {
+		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "No service-account key is loaded.", "Load the service-account JSON key with `mailoauth setup --key FILE`.")})
+	}
+	if err := p.Cred.RequireServiceAccount(); err != nil {
+		return fail(err)
+	}
+	if p.Cred.PrivateKey == nil {
+		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "The service-account credential holds no private key.", "Load the service-account key again with `mailoauth setup --key FILE`.")})
+	}
+	keyPEM, err := p.privateKeyPEM()
+	if err != nil {
+		return fail(err)
+	}
+	tokenURL := p.TokenURL()
+	hc, err := p.tokenHTTPClient(tokenURL)
+	if err != nil {
+		return fail(err)
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc2 := *hc
+	var transportErr error
+	hc2.Transport = ctxTransport{ctx: ctx, base: base, err: &transportErr}
+	cfg := &jwt.Config{
+		Email:        p.Cred.ClientEmail,
+		PrivateKey:   keyPEM,
+		PrivateKeyID: p.Cred.PrivateKeyID,
+		Scopes:       scopes,
+		TokenURL:     tokenURL,
+		Subject:      mailbox,
+	}
+	octx := context.WithValue(ctx, oauth2.HTTPClient, &hc2)
+	start := time.Now()
+	ot, err := cfg.TokenSource(octx).Token()
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			err = ctx.Err()
+		case transportErr != nil:
+			err = &ServerError{Server: hostOfURL(tokenURL), Err: transportErr}
+		}
+		return fail(err)
+	}
+	if ot.AccessToken == "" {
+		return fail(fmt.Errorf("the token endpoint %s answered without an access_token", tokenURL))
+	}
+	life := time.Hour
+	if !ot.Expiry.IsZero() {
+		life = ot.Expiry.Sub(start)
+	}
+	return Token{Mailbox: mailbox, Scopes: append([]string(nil), scopes...), AccessToken: ot.AccessToken,
+		Expiry: p.now().Add(life)}, nil
+}
+
+func hostOfURL(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Host == "" {
+		return u
+	}
+	if pu.Port() == "" {
+		if pu.Scheme == "http" {
+			return pu.Host + ":80"
+		}
+		return pu.Host + ":443"
+	}
+	return pu.Host
+}
+
+func domainOf(mailbox string) string {
+	if i := strings.LastIndex(mailbox, "@"); i >= 0 {
+		return mailbox[i+1:]
+	}
+	return ""
+}
+
+func serviceAccountMailbox(mailbox string) *Finding {
+	if strings.HasSuffix(domainOf(mailbox), "gserviceaccount.com") {
+		return NewFinding(CodeServiceAccountAsMailbox,
+			fmt.Sprintf("%s is the service account itself, not a mailbox.", mailbox),
+			"Test a real mailbox of the Workspace domain (e.g. administrator@yourcompany.example); the service account only acts on behalf of mailboxes.")
+	}
+	return nil
+}
