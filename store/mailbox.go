@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -128,7 +128,7 @@ func (s *Store) PutMailboxes(domain string, ms []core.Mailbox, actor string) err
 		}
 		rows[i] = row{[]byte(m.Email), raw}
 	}
-	sort.SliceStable(rows, func(i, j int) bool { return bytes.Compare(rows[i].key, rows[j].key) < 0 })
+	slices.SortFunc(rows, func(a, b row) int { return bytes.Compare(a.key, b.key) })
 	for i := 1; i < len(rows); i++ {
 		if bytes.Equal(rows[i].key, rows[i-1].key) {
 			return fmt.Errorf("%s appears twice in the import and nothing was imported; keep one of them and import again", rows[i].key)

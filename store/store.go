@@ -96,10 +96,15 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot create the directory of store %s: %v; create it or pass another --db", path, unwrapPath(err))
 	}
 
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: opts.ReadOnly})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: opts.ReadOnly,
+		// Address space only: spares the remaps (each re-reading every
+		// dirty node) while a large import grows the file.
+		InitialMmapSize: 64 << 20})
 	if err != nil {
 		return nil, openError(path, err)
 	}
+	// With the large mmap bbolt would otherwise grow the file in 16 MB steps.
+	db.AllocSize = 256 << 10
 	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
 	if err := s.init(keyPath); err != nil {
 		_ = db.Close()
