@@ -1,0 +1,232 @@
+package sandbox
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// imapScopes are the scopes Gmail IMAP accepts: only full mail access.
+var imapScopes = []string{core.ScopeMail}
+
+// smtpScopes are the scopes Gmail SMTP accepts.
+var smtpScopes = []string{
+	core.ScopeMail,
+	core.ScopeGmailSend,
+	"https://www.googleapis.com/auth/gmail.compose",
+	core.ScopeGmailModify,
+}
+
+// parseOAuthResponse reads the user and bearer token from an XOAUTH2
+// ("user=U\x01auth=Bearer T\x01\x01") or OAUTHBEARER
+// ("n,a=U,\x01host=..\x01auth=Bearer T\x01\x01") response.
+func parseOAuthResponse(mech string, resp []byte) (saslUser, token string, ok bool) {
+	s := string(resp)
+	if mech == core.MechOAUTHBEARER {
+		gs2, rest, found := strings.Cut(s, "\x01")
+		if !found {
+			return "", "", false
+		}
+		for _, f := range strings.Split(gs2, ",") {
+			if v, ok := strings.CutPrefix(f, "a="); ok {
+				saslUser = strings.NewReplacer("=2C", ",", "=3D", "=").Replace(v)
+			}
+		}
+		s = rest
+	}
+	for _, kv := range strings.Split(s, "\x01") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "user":
+			saslUser = v
+		case "auth":
+			scheme, t, found := strings.Cut(v, " ")
+			if found && strings.EqualFold(scheme, "Bearer") {
+				token = strings.TrimSpace(t)
+			}
+		}
+	}
+	return saslUser, token, saslUser != "" && token != ""
+}
+
+// gmailChallenge is Gmail's base64-decoded error challenge.
+func gmailChallenge() []byte {
+	b, _ := json.Marshal(core.GmailSASLError)
+	return b
+}
+
+var errIMAPInvalidCredentials = &imap.Error{
+	Type: imap.StatusResponseTypeNo,
+	Code: imap.ResponseCodeAuthenticationFailed,
+	Text: core.IMAPInvalidCredentials,
+}
+
+func imapAlert(text string) error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert, Text: text}
+}
+
+// oauthSASLServer is the server side of XOAUTH2 / OAUTHBEARER as Gmail runs
+// it: a refused token gets the JSON challenge, and the final failure only
+// after the client's answer to it.
+type oauthSASLServer struct {
+	mech    string
+	started bool
+	refused bool
+	fail    error                          // final error after the challenge
+	verify  func(user, token string) error // nil: accepted; errRefused: challenge; other: immediate error
+}
+
+var errRefused = errors.New("token refused")
+
+func (a *oauthSASLServer) Next(resp []byte) ([]byte, bool, error) {
+	if a.refused {
+		return nil, false, a.fail
+	}
+	if !a.started && resp == nil {
+		a.started = true
+		return nil, false, nil // empty challenge: send your response
+	}
+	a.started = true
+	u, tok, ok := parseOAuthResponse(a.mech, resp)
+	var err error
+	if !ok {
+		err = errRefused
+	} else {
+		err = a.verify(u, tok)
+	}
+	if errors.Is(err, errRefused) {
+		a.refused = true
+		return gmailChallenge(), false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return nil, true, nil
+}
+
+type imapSession struct {
+	*imapmemserver.UserSession // nil until authenticated
+	sb                         *Sandbox
+	user                       *user // counted in user.conns once authenticated
+	closed                     bool
+}
+
+var _ imapserver.SessionSASL = (*imapSession)(nil)
+
+func (sess *imapSession) Close() error {
+	if sess.closed {
+		return nil
+	}
+	sess.closed = true
+	if sess.UserSession != nil {
+		sess.UserSession.Close()
+	}
+	if sess.user != nil {
+		sess.sb.mu.Lock()
+		sess.user.conns--
+		sess.sb.mu.Unlock()
+	}
+	sess.sb.mu.Lock()
+	sess.sb.imapLive--
+	sess.sb.mu.Unlock()
+	return nil
+}
+
+// Login is refused as Gmail refuses passwords for OAuth-only accounts.
+func (sess *imapSession) Login(username, password string) error {
+	return errIMAPInvalidCredentials
+}
+
+func (sess *imapSession) AuthenticateMechanisms() []string {
+	return []string{core.MechXOAUTH2, core.MechOAUTHBEARER}
+}
+
+func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
+	switch mech {
+	case core.MechXOAUTH2, core.MechOAUTHBEARER:
+	case "PLAIN", "LOGIN":
+		return nil, errIMAPInvalidCredentials
+	default:
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Unsupported authentication mechanism. (Failure)"}
+	}
+	return &oauthSASLServer{mech: mech, fail: errIMAPInvalidCredentials, verify: sess.verify}, nil
+}
+
+func (sess *imapSession) verify(saslUser, tok string) error {
+	sb := sess.sb
+	u, ok := sb.checkToken(saslUser, tok, imapScopes)
+	if !ok {
+		return errRefused
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	switch {
+	case !sb.domainIMAP:
+		return imapAlert(core.IMAPDomainDisabled)
+	case !u.imap:
+		return imapAlert(core.IMAPUserDisabled)
+	case u.conns >= core.MaxIMAPConnectionsPerAccount:
+		return imapAlert(core.IMAPTooManyConnections)
+	}
+	u.conns++
+	sess.user = u
+	sess.UserSession = imapmemserver.NewUserSession(u.mem)
+	return nil
+}
+
+type imapLogger struct{ sb *Sandbox }
+
+func (l imapLogger) Printf(format string, args ...any) { l.sb.logf("sandbox imap: "+format, args...) }
+
+func (s *Sandbox) startIMAP() {
+	s.imapSrv = imapserver.New(&imapserver.Options{
+		NewSession: s.newIMAPSession,
+		Caps: imap.CapSet{
+			imap.CapIMAP4rev1: {},
+			imap.CapNamespace: {},
+			imap.CapUIDPlus:   {},
+			imap.CapMove:      {},
+		},
+		Logger:    imapLogger{s},
+		TLSConfig: s.tlsConfig,
+	})
+	tlsLn := tls.NewListener(s.imapLn, s.tlsConfig)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); _ = s.imapSrv.Serve(tlsLn) }()
+	go func() { defer s.wg.Done(); _ = s.imapSrv.Serve(s.imapPlainLn) }()
+}
+
+func (s *Sandbox) newIMAPSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+	s.mu.Lock()
+	f := s.faults
+	s.mu.Unlock()
+	if f.IMAPStall {
+		// Hold the connection without a greeting until the client gives up
+		// or the sandbox closes.
+		nc := c.NetConn()
+		_ = nc.SetReadDeadline(time.Now().Add(10 * time.Minute))
+		buf := make([]byte, 512)
+		for {
+			if _, err := nc.Read(buf); err != nil {
+				break
+			}
+		}
+		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "stalled"}
+	}
+	if !s.sleep(time.Duration(f.LatencyMS) * time.Millisecond) {
+		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "server shutting down"}
+	}
+	s.mu.Lock()
+	s.imapLive++
+	s.mu.Unlock()
+	return &imapSession{sb: s}, nil, nil
+}

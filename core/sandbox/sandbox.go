@@ -1,0 +1,727 @@
+// Package sandbox is a faithful, in-process simulation of the parts of Google
+// that mailoauth talks to: the OAuth token endpoint (JWT bearer grant with
+// domain-wide delegation), tokeninfo, Gmail IMAP and Gmail SMTP with XOAUTH2 /
+// OAUTHBEARER, and a small stand-in for the Admin console.
+//
+// Every test and the demo run against it, so it behaves like Google in every
+// way the wizard cares about: it verifies RS256 signatures against the
+// service account's registered keys, checks aud, iat/exp and clock skew,
+// looks client ID and scopes up in its delegation table, answers with
+// Google's own error codes and texts (from package core), and its IMAP and
+// SMTP servers accept only its own live tokens for the right user and scope,
+// failing exactly as Gmail fails (the base64 JSON challenge, then
+// NO [AUTHENTICATIONFAILED] or 535-5.7.8, 555 5.5.2 for an over-long AUTH
+// line). Mail sent through its SMTP server to a sandbox mailbox appears in
+// that mailbox over IMAP, also to a client waiting in IDLE.
+//
+// All listeners bind to Options.Addr (127.0.0.1 by default) on ports the OS
+// picks; Close shuts everything down and waits for its goroutines.
+package sandbox
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// Options configures a sandbox. The zero value is usable.
+type Options struct {
+	Addr     string // default "127.0.0.1"
+	Domain   string // default "example.test"
+	Users    int    // user1@D..userN@D, plus admin@D always; default 3
+	Delegate bool   // authorize the generated key's client ID for https://mail.google.com/
+	// Dir, if set, receives service-account.json, oauth-client.json, ca.pem
+	// and endpoints.json (0600 for the files holding secrets).
+	Dir  string
+	Logf func(format string, args ...any) // optional
+	// Key is the service account's private key. If nil, a 2048-bit key
+	// generated once per process is used (key generation is slow, and tests
+	// start many sandboxes).
+	Key *rsa.PrivateKey
+}
+
+// UserUpdate adds or changes a mailbox; nil fields are left as they are
+// (a new user gets IMAP enabled and is not suspended).
+type UserUpdate struct {
+	Email     string
+	IMAP      *bool
+	Suspended *bool
+}
+
+// Faults are misbehaviours to inject.
+type Faults struct {
+	LatencyMS int  `json:"latency_ms"` // delay every HTTP response, IMAP and SMTP greeting
+	IMAPStall bool `json:"imap_stall"` // accept IMAP connections but never greet
+	SMTPDrop  bool `json:"smtp_drop"`  // close SMTP connections right after accept
+}
+
+// ClientState is the console state of an OAuth client (by numeric client ID).
+type ClientState struct {
+	ClientID      string `json:"client_id"`
+	Disabled      bool   `json:"disabled"`
+	PolicyBlocked bool   `json:"policy_blocked"`
+}
+
+type user struct {
+	email     string
+	imap      bool
+	suspended bool
+	mem       *imapmemserver.User
+	conns     int // authenticated IMAP connections
+}
+
+type saKey struct {
+	clientEmail string
+	clientID    string
+	pub         *rsa.PublicKey
+	deleted     bool
+}
+
+type token struct {
+	email    string
+	scopes   []string
+	clientID string
+	expiry   time.Time
+	revoked  bool
+}
+
+// Sandbox is a running simulation of Google. Its methods are safe for
+// concurrent use.
+type Sandbox struct {
+	opts   Options
+	domain string
+	logf   func(string, ...any)
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup // our own goroutines and connections
+
+	// immutable after Start
+	caPEM       []byte
+	tlsConfig   *tls.Config
+	key         *rsa.PrivateKey
+	keyID       string
+	clientID    string
+	clientEmail string
+	projectID   string
+	saJSON      []byte
+	oauthJSON   []byte
+	endpoints   core.Endpoints
+
+	httpLn, imapLn, imapPlainLn, smtpLn, smtpPlainLn net.Listener
+	httpSrv                                          *http.Server
+	imapSrv                                          *imapserver.Server
+
+	mu         sync.Mutex
+	users      map[string]*user
+	delegation map[string][]string
+	clients    map[string]ClientState
+	keys       map[string]*saKey // by key ID
+	tokens     map[string]*token
+	minted     int
+	skew       time.Duration
+	faults     Faults
+	domainIMAP bool
+	smtpConns  map[net.Conn]struct{}
+	imapLive   int // IMAP sessions not yet closed
+}
+
+var (
+	sharedKeyMu sync.Mutex
+	sharedKey   *rsa.PrivateKey
+)
+
+func processKey() (*rsa.PrivateKey, error) {
+	sharedKeyMu.Lock()
+	defer sharedKeyMu.Unlock()
+	if sharedKey == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		sharedKey = k
+	}
+	return sharedKey, nil
+}
+
+// Start starts a sandbox with its own CA, service account and users.
+func Start(opts Options) (s *Sandbox, err error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1"
+	}
+	if opts.Domain == "" {
+		opts.Domain = "example.test"
+	}
+	if opts.Users <= 0 {
+		opts.Users = 3
+	}
+	s = &Sandbox{
+		opts:       opts,
+		domain:     strings.ToLower(opts.Domain),
+		logf:       opts.Logf,
+		done:       make(chan struct{}),
+		users:      map[string]*user{},
+		delegation: map[string][]string{},
+		clients:    map[string]ClientState{},
+		keys:       map[string]*saKey{},
+		tokens:     map[string]*token{},
+		domainIMAP: true,
+		smtpConns:  map[net.Conn]struct{}{},
+	}
+	if s.logf == nil {
+		s.logf = func(string, ...any) {}
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	if err := s.makeTLS(); err != nil {
+		return nil, fmt.Errorf("sandbox: TLS setup: %w", err)
+	}
+	s.key = opts.Key
+	if s.key == nil {
+		if s.key, err = processKey(); err != nil {
+			return nil, fmt.Errorf("sandbox: generating key: %w", err)
+		}
+	}
+	s.keyID = randHex(20)
+	s.clientID = "1" + randDigits(20)
+	s.projectID = "mailoauth-sandbox-" + randDigits(6)
+	s.clientEmail = "mailoauth@" + s.projectID + ".iam.gserviceaccount.com"
+	s.keys[s.keyID] = &saKey{clientEmail: s.clientEmail, clientID: s.clientID, pub: &s.key.PublicKey}
+
+	for i := 1; i <= opts.Users; i++ {
+		s.addUserLocked(fmt.Sprintf("user%d@%s", i, s.domain))
+	}
+	s.addUserLocked("admin@" + s.domain)
+	if opts.Delegate {
+		s.delegation[s.clientID] = []string{core.ScopeMail}
+	}
+
+	listen := func() (net.Listener, error) {
+		return net.Listen("tcp", net.JoinHostPort(opts.Addr, "0"))
+	}
+	for _, p := range []*net.Listener{&s.httpLn, &s.imapLn, &s.imapPlainLn, &s.smtpLn, &s.smtpPlainLn} {
+		if *p, err = listen(); err != nil {
+			return nil, fmt.Errorf("sandbox: listen on %s: %w", opts.Addr, err)
+		}
+	}
+	base := "http://" + s.httpLn.Addr().String()
+	s.endpoints = core.Endpoints{
+		IMAP:         s.imapLn.Addr().String(),
+		IMAPSecurity: core.SecurityTLS,
+		SMTP:         s.smtpLn.Addr().String(),
+		SMTPSecurity: core.SecurityTLS,
+		TokenURL:     base + "/token",
+		AuthURL:      base + "/o/oauth2/auth",
+		TokeninfoURL: base + "/tokeninfo",
+		AdminURL:     base + "/admin",
+	}
+	if err := s.makeCredentialFiles(); err != nil {
+		return nil, err
+	}
+	if opts.Dir != "" {
+		if err := s.writeDir(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
+
+	s.startHTTP()
+	s.startIMAP()
+	s.startSMTP()
+	s.logf("sandbox: Google for %s at %s (token), %s (imap), %s (smtp)", s.domain, s.endpoints.TokenURL, s.endpoints.IMAP, s.endpoints.SMTP)
+	return s, nil
+}
+
+// Close stops every listener, closes every connection and waits for the
+// sandbox's goroutines to finish.
+func (s *Sandbox) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		if s.httpSrv != nil {
+			s.httpSrv.Close()
+		}
+		for _, ln := range []net.Listener{s.httpLn, s.imapLn, s.imapPlainLn, s.smtpLn, s.smtpPlainLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		if s.imapSrv != nil {
+			s.imapSrv.Close()
+		}
+		s.mu.Lock()
+		for c := range s.smtpConns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+		// imapserver does not wait for its connection goroutines; wait
+		// until every session has been closed.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			s.mu.Lock()
+			n := s.imapLive
+			s.mu.Unlock()
+			if n == 0 {
+				break
+			}
+		}
+	})
+	return nil
+}
+
+// sleep waits d or until the sandbox closes; it reports whether it is still open.
+func (s *Sandbox) sleep(d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-s.done:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+func (s *Sandbox) latency() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Duration(s.faults.LatencyMS) * time.Millisecond
+}
+
+// Endpoints returns the sandbox's servers; CAFile is set only when Options.Dir
+// was given (otherwise trust CAPEM()).
+func (s *Sandbox) Endpoints() core.Endpoints { return s.endpoints }
+
+// SMTPStartTLSAddr is a second SMTP listener that needs STARTTLS (like 587).
+func (s *Sandbox) SMTPStartTLSAddr() string { return s.smtpPlainLn.Addr().String() }
+
+// IMAPStartTLSAddr is a plain IMAP listener that offers STARTTLS.
+func (s *Sandbox) IMAPStartTLSAddr() string { return s.imapPlainLn.Addr().String() }
+
+// CAPEM is the PEM of the CA that signed the sandbox's server certificate.
+func (s *Sandbox) CAPEM() []byte { return append([]byte(nil), s.caPEM...) }
+
+// ServiceAccountJSON is the generated key file, shaped exactly as Google
+// downloads it, with token_uri pointing at the sandbox.
+func (s *Sandbox) ServiceAccountJSON() []byte { return append([]byte(nil), s.saJSON...) }
+
+// OAuthClientJSON is the generated OAuth client file ("web" client).
+func (s *Sandbox) OAuthClientJSON() []byte { return append([]byte(nil), s.oauthJSON...) }
+
+// ClientID is the 21-digit numeric client ID of the generated service account.
+func (s *Sandbox) ClientID() string { return s.clientID }
+
+// ClientEmail is the generated service account's e-mail address.
+func (s *Sandbox) ClientEmail() string { return s.clientEmail }
+
+// KeyID is the private_key_id of the generated key.
+func (s *Sandbox) KeyID() string { return s.keyID }
+
+// Domain is the sandbox's Workspace domain.
+func (s *Sandbox) Domain() string { return s.domain }
+
+// Users lists every mailbox, sorted.
+func (s *Sandbox) Users() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, u := range s.users {
+		out = append(out, u.email)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Now is the sandbox clock: the host clock plus the configured skew.
+func (s *Sandbox) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Sandbox) nowLocked() time.Time { return time.Now().Add(s.skew) }
+
+func (s *Sandbox) addUserLocked(email string) *user {
+	email = strings.ToLower(email)
+	mem := imapmemserver.NewUser(email, "")
+	_ = mem.Create("INBOX", nil)
+	u := &user{email: email, imap: true, mem: mem}
+	s.users[email] = u
+	return u
+}
+
+// SetUser adds or changes a mailbox of the domain.
+func (s *Sandbox) SetUser(u UserUpdate) error {
+	email := strings.ToLower(strings.TrimSpace(u.Email))
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 {
+		return fmt.Errorf("%q is not an e-mail address", u.Email)
+	}
+	if email[at+1:] != s.domain {
+		return fmt.Errorf("%s is outside the sandbox domain %s", u.Email, s.domain)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	usr := s.users[email]
+	if usr == nil {
+		usr = s.addUserLocked(email)
+	}
+	if u.IMAP != nil {
+		usr.imap = *u.IMAP
+	}
+	if u.Suspended != nil {
+		usr.suspended = *u.Suspended
+	}
+	return nil
+}
+
+// Authorize sets the domain-wide delegation entry of a client ID (replacing
+// any previous one), as the Admin console's "Add new" / "Edit" does.
+func (s *Sandbox) Authorize(clientID string, scopes []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delegation[clientID] = append([]string(nil), scopes...)
+}
+
+// Deauthorize removes the delegation entry of a client ID.
+func (s *Sandbox) Deauthorize(clientID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.delegation, clientID)
+}
+
+// SetDomainIMAP enables or disables IMAP for the whole domain.
+func (s *Sandbox) SetDomainIMAP(enabled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.domainIMAP = enabled
+}
+
+// SetClockSkew sets the sandbox clock to host clock + d.
+func (s *Sandbox) SetClockSkew(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skew = d
+}
+
+// Revoke invalidates every live token of the user.
+func (s *Sandbox) Revoke(email string) {
+	email = strings.ToLower(email)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tokens {
+		if t.email == email {
+			t.revoked = true
+		}
+	}
+}
+
+// SetFaults replaces the injected faults.
+func (s *Sandbox) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
+// SetClient sets the console state of an OAuth client.
+func (s *Sandbox) SetClient(c ClientState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !c.Disabled && !c.PolicyBlocked {
+		delete(s.clients, c.ClientID)
+		return
+	}
+	s.clients[c.ClientID] = c
+}
+
+// RegisterKey adds another key of a service account (e.g. a .p12 key).
+func (s *Sandbox) RegisterKey(clientEmail, clientID string, pub *rsa.PublicKey, keyID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[keyID] = &saKey{clientEmail: clientEmail, clientID: clientID, pub: pub}
+}
+
+// DeleteKey deletes a key as the console does: signatures by it are rejected.
+func (s *Sandbox) DeleteKey(keyID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.keys[keyID]; k != nil {
+		k.deleted = true
+	}
+}
+
+// MessageCount is the number of messages in the user's INBOX (-1 if unknown).
+func (s *Sandbox) MessageCount(email string) int {
+	s.mu.Lock()
+	u := s.users[strings.ToLower(email)]
+	s.mu.Unlock()
+	if u == nil {
+		return -1
+	}
+	st, err := u.mem.Status("INBOX", &imap.StatusOptions{NumMessages: true})
+	if err != nil || st.NumMessages == nil {
+		return -1
+	}
+	return int(*st.NumMessages)
+}
+
+// TokensMinted is how many access tokens the token endpoint has issued.
+func (s *Sandbox) TokensMinted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.minted
+}
+
+// stableID is a Google-looking numeric account ID derived from the e-mail.
+func stableID(email string) string {
+	sum := sha256.Sum256([]byte("sandbox-user:" + email))
+	n := binary.BigEndian.Uint64(sum[:8]) % 1e18
+	return fmt.Sprintf("10%019d", n)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randDigits(n int) string {
+	var sb strings.Builder
+	for sb.Len() < n {
+		v, _ := rand.Int(rand.Reader, big.NewInt(10))
+		sb.WriteByte(byte('0' + v.Int64()))
+	}
+	return sb.String()
+}
+
+const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func randFrom(alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		v, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[v.Int64()]
+	}
+	return string(b)
+}
+
+func (s *Sandbox) makeTLS() error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	serial := func() *big.Int {
+		n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+		return n
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "mailoauth sandbox CA", Organization: []string{"mailoauth sandbox"}},
+		NotBefore:             now.Add(-48 * time.Hour),
+		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return err
+	}
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    now.Add(-48 * time.Hour),
+		NotAfter:     now.Add(5 * 365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	if ip := net.ParseIP(s.opts.Addr); ip != nil && !ip.IsLoopback() && !ip.IsUnspecified() {
+		leafTmpl.IPAddresses = append(leafTmpl.IPAddresses, ip)
+	} else if ip == nil && s.opts.Addr != "localhost" {
+		leafTmpl.DNSNames = append(leafTmpl.DNSNames, s.opts.Addr)
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	s.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	s.tlsConfig = &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		Certificates: []tls.Certificate{{
+			Certificate: [][]byte{leafDER, caDER},
+			PrivateKey:  leafKey,
+		}},
+	}
+	return nil
+}
+
+type serviceAccountFile struct {
+	Type                    string `json:"type"`
+	ProjectID               string `json:"project_id"`
+	PrivateKeyID            string `json:"private_key_id"`
+	PrivateKey              string `json:"private_key"`
+	ClientEmail             string `json:"client_email"`
+	ClientID                string `json:"client_id"`
+	AuthURI                 string `json:"auth_uri"`
+	TokenURI                string `json:"token_uri"`
+	AuthProviderX509CertURL string `json:"auth_provider_x509_cert_url"`
+	ClientX509CertURL       string `json:"client_x509_cert_url"`
+	UniverseDomain          string `json:"universe_domain"`
+}
+
+func (s *Sandbox) makeCredentialFiles() error {
+	der, err := x509.MarshalPKCS8PrivateKey(s.key)
+	if err != nil {
+		return err
+	}
+	sa := serviceAccountFile{
+		Type:                    "service_account",
+		ProjectID:               s.projectID,
+		PrivateKeyID:            s.keyID,
+		PrivateKey:              string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		ClientEmail:             s.clientEmail,
+		ClientID:                s.clientID,
+		AuthURI:                 s.endpoints.AuthURL,
+		TokenURI:                s.endpoints.TokenURL,
+		AuthProviderX509CertURL: "https://www.googleapis.com/oauth2/v1/certs",
+		ClientX509CertURL:       "https://www.googleapis.com/robot/v1/metadata/x509/" + url.PathEscape(s.clientEmail),
+		UniverseDomain:          "googleapis.com",
+	}
+	if s.saJSON, err = json.MarshalIndent(sa, "", "  "); err != nil {
+		return err
+	}
+	s.saJSON = append(s.saJSON, '\n')
+	type web struct {
+		ClientID                string   `json:"client_id"`
+		ProjectID               string   `json:"project_id"`
+		AuthURI                 string   `json:"auth_uri"`
+		TokenURI                string   `json:"token_uri"`
+		AuthProviderX509CertURL string   `json:"auth_provider_x509_cert_url"`
+		ClientSecret            string   `json:"client_secret"`
+		RedirectURIs            []string `json:"redirect_uris"`
+	}
+	oc := struct {
+		Web web `json:"web"`
+	}{web{
+		ClientID:                randDigits(12) + "-" + randFrom(alnum, 32) + ".apps.googleusercontent.com",
+		ProjectID:               s.projectID,
+		AuthURI:                 s.endpoints.AuthURL,
+		TokenURI:                s.endpoints.TokenURL,
+		AuthProviderX509CertURL: "https://www.googleapis.com/oauth2/v1/certs",
+		ClientSecret:            "GOCSPX-" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 28),
+		RedirectURIs:            []string{"http://127.0.0.1/callback"},
+	}}
+	s.oauthJSON, err = json.Marshal(oc)
+	return err
+}
+
+func (s *Sandbox) writeDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	caFile := filepath.Join(abs, "ca.pem")
+	s.endpoints.CAFile = caFile
+	ep, err := json.MarshalIndent(s.endpoints, "", "  ")
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{
+		{"service-account.json", s.saJSON, 0o600},
+		{"oauth-client.json", s.oauthJSON, 0o600},
+		{"ca.pem", s.caPEM, 0o644},
+		{"endpoints.json", append(ep, '\n'), 0o644},
+	} {
+		p := filepath.Join(abs, f.name)
+		if err := os.WriteFile(p, f.data, f.mode); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		if err := os.Chmod(p, f.mode); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkToken looks an access token up for a SASL login: it must be live, be
+// for the SASL user and carry one of the accepted scopes.
+func (s *Sandbox) checkToken(saslUser, accessToken string, accepted []string) (*user, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tokens[accessToken]
+	if t == nil || t.revoked || !s.nowLocked().Before(t.expiry) {
+		return nil, false
+	}
+	if !strings.EqualFold(t.email, strings.TrimSpace(saslUser)) {
+		return nil, false
+	}
+	u := s.users[t.email]
+	if u == nil || u.suspended {
+		return nil, false
+	}
+	for _, have := range t.scopes {
+		for _, want := range accepted {
+			if have == want {
+				return u, true
+			}
+		}
+	}
+	return nil, false
+}
+
+var errClosed = errors.New("sandbox closed")
