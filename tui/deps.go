@@ -1,0 +1,63 @@
+package tui
+
+import (
+	"context"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// backend is what the wizard needs from the store. store.Store satisfies it
+// through storeBackend (wire.go); tests use a fake.
+type backend interface {
+	ListProfiles() ([]core.Profile, error)
+	SaveProfile(p core.Profile) error
+	Mailboxes(domain string) ([]core.Mailbox, error)
+	PutMailboxes(domain string, ms []core.Mailbox) error
+	DeleteMailbox(domain, email string) error
+	SaveResults(domain string, rs []core.MailboxResult) error
+	Results(domain string) (map[string]core.MailboxResult, error)
+}
+
+// eventKind mirrors core's runner events.
+type eventKind int
+
+const (
+	evStarted eventKind = iota
+	evCheckDone
+	evFinished
+)
+
+// runEvent is one progress report of a test run.
+type runEvent struct {
+	Kind    eventKind
+	Mailbox string
+	Check   *core.CheckResult
+	Result  *core.MailboxResult
+}
+
+// engine runs the live checks (core.RunAll / Tester.Check); the verify action
+// of the authorize step is a token check of the default sender.
+type engine interface {
+	Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult
+}
+
+// sandboxHooks are the sandbox's values for prefilling and its Admin console.
+type sandboxHooks struct {
+	Domain         string
+	Sender         string
+	Credential     []byte
+	CredentialPath string
+	Users          []string
+	Endpoints      core.Endpoints
+	Authorize      func(clientID string, scopes []string)
+}
+
+// deps is everything the root model is built from.
+type deps struct {
+	backend backend
+	engine  engine
+	sandbox *sandboxHooks
+	profile string
+	// noColor and dark fix the styles (tests); nil means detect.
+	noColor *bool
+}

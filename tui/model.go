@@ -1,0 +1,427 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// stepID numbers the wizard's steps in the order of the procedure.
+type stepID int
+
+const (
+	stepProfile stepID = iota
+	stepDomain
+	stepCredentials
+	stepAuthorize
+	stepMailboxes
+	stepTest
+	stepSummary
+	numSteps
+)
+
+var stepNames = [numSteps]string{"Profile", "Domain", "Credentials", "Authorize", "Mailboxes", "Test", "Summary"}
+
+// step is one screen of the wizard. Its methods get the shared wizard state.
+type step interface {
+	// enter is called each time the step becomes the current one.
+	enter(w *wizard) tea.Cmd
+	// update handles a message; handled reports whether a key was consumed.
+	update(w *wizard, msg tea.Msg) (cmd tea.Cmd, handled bool)
+	view(w *wizard, width, height int) string
+	keys(w *wizard) stepKeys
+	// dirty reports unsaved edits.
+	dirty() bool
+	// typing reports a focused text field (q is then a letter, not quit).
+	typing() bool
+	// busy reports a running operation; cancel stops it.
+	busy() bool
+	cancel()
+}
+
+// wizard is the state every step shares.
+type wizard struct {
+	deps
+	styles  Styles
+	gkeys   globalKeys
+	help    help.Model
+	spinner spinner.Model
+	spin    bool
+
+	width, height int
+
+	cur      stepID
+	steps    [numSteps]step
+	profile  core.Profile
+	isNew    bool
+	cred     *core.Credential
+	boxes    *mailboxList
+	selected map[string]bool
+
+	confirmQuit bool
+	status      string
+	statusErr   bool
+}
+
+// model is the root tea.Model.
+type model struct{ w *wizard }
+
+func newModel(d deps) model {
+	nc := noColor()
+	if d.noColor != nil {
+		nc = *d.noColor
+	}
+	w := &wizard{deps: d, styles: NewStyles(true, nc), gkeys: newGlobalKeys(), help: help.New(),
+		width: 80, height: 24, selected: map[string]bool{}}
+	w.help.Styles = w.styles.Help
+	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
+	w.steps = [numSteps]step{
+		stepProfile:     &profileStep{},
+		stepDomain:      newDomainStep(),
+		stepCredentials: newCredentialsStep(),
+		stepAuthorize:   &authorizeStep{},
+		stepMailboxes:   newMailboxesStep(),
+		stepTest:        &testStep{},
+		stepSummary:     &summaryStep{},
+	}
+	return model{w: w}
+}
+
+func (m model) Init() tea.Cmd {
+	w := m.w
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	if w.profile.Domain == "" {
+		cmds = append(cmds, w.start())
+	}
+	return tea.Batch(cmds...)
+}
+
+// start opens the preselected profile or the profile list.
+func (w *wizard) start() tea.Cmd {
+	if w.deps.profile != "" {
+		d, err := core.NormalizeDomain(w.deps.profile)
+		if err == nil {
+			ps, _ := w.backend.ListProfiles()
+			for _, p := range ps {
+				if p.Domain == d {
+					return w.openProfile(p)
+				}
+			}
+			w.newProfile()
+			w.profile.Domain = d
+			return w.goTo(stepDomain)
+		}
+	}
+	return w.goTo(stepProfile)
+}
+
+func (w *wizard) step() step { return w.steps[w.cur] }
+
+// goTo makes id the current step.
+func (w *wizard) goTo(id stepID) tea.Cmd {
+	w.cur = id
+	w.status, w.statusErr = "", false
+	w.confirmQuit = false
+	return w.steps[id].enter(w)
+}
+
+// advance saves the profile with its resume point past from and moves on.
+func (w *wizard) advance(from stepID) tea.Cmd {
+	next := from + 1
+	if next >= numSteps {
+		return tea.Quit
+	}
+	if w.profile.WizardStep < int(next)+1 {
+		w.profile.WizardStep = int(next) + 1
+	}
+	if err := w.saveProfile(); err != nil {
+		return nil
+	}
+	return w.goTo(next)
+}
+
+func (w *wizard) saveProfile() error {
+	if err := w.backend.SaveProfile(w.profile); err != nil {
+		w.setErr("Could not save the profile: " + err.Error())
+		return err
+	}
+	w.isNew = false
+	return nil
+}
+
+func (w *wizard) setErr(s string)    { w.status, w.statusErr = s, true }
+func (w *wizard) setStatus(s string) { w.status, w.statusErr = s, false }
+
+// newProfile starts a new profile, prefilled in sandbox mode.
+func (w *wizard) newProfile() {
+	w.profile = core.Profile{Scopes: []string{core.ScopeMail}}
+	w.isNew = true
+	w.cred = nil
+	w.boxes = nil
+	w.selected = map[string]bool{}
+	if sb := w.sandbox; sb != nil {
+		w.profile.Domain = sb.Domain
+		w.profile.DefaultSender = sb.Sender
+		w.profile.Endpoints = sb.Endpoints
+	}
+	w.resetSteps()
+}
+
+// openProfile loads an existing profile and resumes it.
+func (w *wizard) openProfile(p core.Profile) tea.Cmd {
+	w.profile = p
+	w.isNew = false
+	w.cred = nil
+	if len(p.Credential) > 0 {
+		if c, err := p.LoadCredential(); err == nil {
+			w.cred = c
+		}
+	}
+	w.boxes = nil
+	w.selected = map[string]bool{}
+	w.resetSteps()
+	resume := stepID(p.WizardStep - 1)
+	if resume < stepDomain {
+		resume = stepDomain
+	}
+	if resume >= numSteps {
+		resume = stepSummary
+	}
+	return w.goTo(resume)
+}
+
+func (w *wizard) resetSteps() {
+	w.steps[stepDomain] = newDomainStep()
+	w.steps[stepCredentials] = newCredentialsStep()
+	w.steps[stepAuthorize] = &authorizeStep{}
+	w.steps[stepMailboxes] = newMailboxesStep()
+	w.steps[stepTest] = &testStep{}
+	w.steps[stepSummary] = &summaryStep{}
+}
+
+// startSpinner starts the spinner's ticks if they are not running.
+func (w *wizard) startSpinner() tea.Cmd {
+	if w.spin {
+		return nil
+	}
+	w.spin = true
+	return w.spinner.Tick
+}
+
+func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	w := m.w
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		w.width, w.height = msg.Width, msg.Height
+		return m, nil
+	case tea.BackgroundColorMsg:
+		w.styles = NewStyles(msg.IsDark(), w.styles.NoColor)
+		w.help.Styles = w.styles.Help
+		return m, nil
+	case spinner.TickMsg:
+		if !w.step().busy() {
+			w.spin = false
+			return m, nil
+		}
+		var cmd tea.Cmd
+		w.spinner, cmd = w.spinner.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		return m, w.handleKey(msg)
+	}
+	cmd, _ := w.step().update(w, msg)
+	return m, cmd
+}
+
+func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	st := w.step()
+	if w.confirmQuit {
+		switch {
+		case key.Matches(msg, w.gkeys.Yes):
+			st.cancel()
+			return tea.Quit
+		case key.Matches(msg, w.gkeys.No), msg.String() == "ctrl+c":
+			w.confirmQuit = false
+		}
+		return nil
+	}
+	if msg.String() == "ctrl+c" {
+		if st.busy() {
+			st.cancel()
+			w.setStatus("Cancelled.")
+			return nil
+		}
+		return w.requestQuit()
+	}
+	if msg.String() == "esc" && st.busy() {
+		st.cancel()
+		w.setStatus("Cancelled.")
+		return nil
+	}
+	if cmd, handled := st.update(w, msg); handled {
+		return cmd
+	}
+	switch {
+	case key.Matches(msg, w.gkeys.Help) && !st.typing():
+		w.help.ShowAll = !w.help.ShowAll
+	case msg.String() == "q" && !st.typing():
+		return w.requestQuit()
+	case key.Matches(msg, w.gkeys.Back):
+		if w.cur > stepProfile && !st.busy() {
+			prev := w.cur - 1
+			if prev == stepProfile && w.deps.profile != "" {
+				return nil
+			}
+			return w.goTo(prev)
+		}
+	}
+	return nil
+}
+
+func (w *wizard) requestQuit() tea.Cmd {
+	if w.step().dirty() {
+		w.confirmQuit = true
+		return nil
+	}
+	w.step().cancel()
+	return tea.Quit
+}
+
+func (m model) View() tea.View {
+	v := tea.NewView(m.w.render())
+	v.AltScreen = true
+	v.WindowTitle = "mailoauth wizard"
+	return v
+}
+
+const sidebarWidth = 20
+
+// render draws the whole screen, never past width x height.
+func (w *wizard) render() string {
+	W, H := max(w.width, 20), max(w.height, 6)
+	s := w.styles
+	st := w.step()
+
+	// header
+	title := s.Title.Render("mailoauth") + s.Muted.Render(" · Gmail OAuth 2.0 setup")
+	right := ""
+	if w.sandbox != nil {
+		right = s.Badge.Render("SANDBOX")
+	}
+	if w.profile.Domain != "" && w.cur != stepProfile {
+		right = s.Muted.Render(w.profile.Domain) + " " + right
+	}
+	header := title
+	if gap := W - lipgloss.Width(title) - lipgloss.Width(right); gap >= 1 {
+		header = title + strings.Repeat(" ", gap) + right
+	}
+
+	// footer: status line and help
+	w.help.SetWidth(W)
+	helpView := w.help.View(st.keys(w))
+	if w.confirmQuit {
+		helpView = w.help.ShortHelpView([]key.Binding{w.gkeys.Yes, w.gkeys.No})
+	}
+	footer := helpView
+	if w.status != "" {
+		st := s.Muted
+		if w.statusErr {
+			st = s.Error
+		}
+		footer = st.Render(ansi.Truncate(w.status, W, "…")) + "\n" + helpView
+	}
+	bodyH := H - 2 - lipgloss.Height(footer)
+	if bodyH < 1 {
+		bodyH = 1
+	}
+
+	var body string
+	if W >= 64 {
+		side := w.renderSteps(bodyH)
+		cw := W - sidebarWidth - 2
+		content := w.renderContent(cw, bodyH)
+		body = lipgloss.JoinHorizontal(lipgloss.Top,
+			s.Sidebar.Width(sidebarWidth).Height(bodyH).MaxHeight(bodyH).Render(side),
+			" ", content)
+	} else {
+		line := s.StepCurrent.Render(fmt.Sprintf("Step %d of %d · %s", w.cur+1, numSteps, stepNames[w.cur]))
+		body = line + "\n" + w.renderContent(W, bodyH-1)
+	}
+	out := header + "\n" + clip(body, W, bodyH+1) + "\n" + footer
+	return clip(out, W, H)
+}
+
+func (w *wizard) renderContent(width, height int) string {
+	if w.confirmQuit {
+		d := w.styles.Dialog.Render(w.styles.Warn.Render("Quit with unsaved changes?") + "\n\n" +
+			"The edits on this step are not saved yet.\n" +
+			"Finished steps are kept.\n\n" +
+			w.styles.Key.Render("y") + " quit   " + w.styles.Key.Render("n") + " stay")
+		return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, d)
+	}
+	return clip(w.step().view(w, width, height), width, height)
+}
+
+func (w *wizard) renderSteps(height int) string {
+	s := w.styles
+	var b strings.Builder
+	b.WriteString(s.Heading.Render("Steps") + "\n")
+	for i := range numSteps {
+		name := fmt.Sprintf("%d %s", i+1, stepNames[i])
+		var line string
+		switch {
+		case i == w.cur:
+			line = s.StepCurrent.Render("● " + name)
+		case w.stepDone(i):
+			line = s.StepDone.Render("✓ " + name)
+		default:
+			line = s.StepTodo.Render("○ " + name)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// stepDone reports whether a step was finished for the current profile.
+func (w *wizard) stepDone(i stepID) bool {
+	if i == stepProfile {
+		return w.cur > stepProfile
+	}
+	return w.profile.WizardStep > int(i)+1
+}
+
+// clip cuts s to at most width columns and height lines.
+func clip(s string, width, height int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > height {
+		lines = lines[:height]
+	}
+	for i, l := range lines {
+		if ansi.StringWidth(l) > width {
+			lines[i] = ansi.Truncate(l, width, "")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// cleanup stops running operations and removes the sandbox's temporary key.
+func (w *wizard) cleanup() {
+	for _, st := range w.steps {
+		if st != nil {
+			st.cancel()
+		}
+	}
+	if w.sandbox != nil && w.sandbox.CredentialPath != "" {
+		_ = os.RemoveAll(filepath.Dir(w.sandbox.CredentialPath))
+	}
+}

@@ -1,0 +1,101 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+)
+
+// probe wraps the root model and keeps its latest frame, so tests wait on
+// what the screen shows rather than on the renderer's diff stream.
+type probe struct {
+	inner tea.Model
+	mu    *sync.Mutex
+	frame *string
+}
+
+func (p probe) Init() tea.Cmd { return p.inner.Init() }
+
+func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	p.inner, cmd = p.inner.Update(msg)
+	f := ansi.Strip(p.inner.View().Content)
+	p.mu.Lock()
+	*p.frame = f
+	p.mu.Unlock()
+	return p, cmd
+}
+
+func (p probe) View() tea.View { return p.inner.View() }
+
+func (p probe) screen() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return *p.frame
+}
+
+type harness struct {
+	t  *testing.T
+	tm *teatest.TestModel
+	p  probe
+}
+
+func start(t *testing.T, m tea.Model, w, h int) *harness {
+	t.Helper()
+	p := probe{inner: m, mu: &sync.Mutex{}, frame: new(string)}
+	tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(w, h),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	return &harness{t: t, tm: tm, p: p}
+}
+
+// waitFor waits until the screen contains s.
+func (h *harness) waitFor(s string, d time.Duration) {
+	h.t.Helper()
+	h.waitUntil(s, func(scr string) bool { return strings.Contains(scr, s) }, d)
+}
+
+// waitUntil waits until ok(screen) holds.
+func (h *harness) waitUntil(what string, ok func(string) bool, d time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if ok(h.p.screen()) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("screen never showed %s; last screen:\n%s", what, h.p.screen())
+}
+
+func (h *harness) send(msgs ...tea.Msg) {
+	for _, m := range msgs {
+		h.tm.Send(m)
+	}
+}
+
+func (h *harness) typeText(s string) { h.tm.Type(s) }
+
+// final quits and returns the final frame, ANSI stripped.
+func (h *harness) final() string {
+	h.t.Helper()
+	if err := h.tm.Quit(); err != nil {
+		h.t.Fatal(err)
+	}
+	fm := h.tm.FinalModel(h.t, teatest.WithFinalTimeout(5*time.Second))
+	return ansi.Strip(fm.View().Content)
+}
+
+func enter() tea.KeyPressMsg { return tea.KeyPressMsg{Code: tea.KeyEnter} }
+
+func runeKey(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
+
+func keyCode(c rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: c} }
+
+func itoa(n int) string { return strconv.Itoa(n) }

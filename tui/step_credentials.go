@@ -1,0 +1,307 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// credentialsStep loads the service-account key (JSON or legacy .p12).
+type credentialsStep struct {
+	path, p12pw, p12email, p12id textinput.Model
+	focus                        int
+	data                         []byte // the key as loaded or pasted
+	source                       string // where data came from
+	isP12                        bool
+	cred                         *core.Credential
+	err                          error
+	loadedFrom                   string // the path value data was loaded from
+	changed                      bool
+}
+
+func newCredentialsStep() *credentialsStep {
+	c := &credentialsStep{
+		path:     newInput("/path/to/service-account.json (or paste the JSON)"),
+		p12pw:    newInput(core.DefaultP12Password),
+		p12email: newInput("mailer@project.iam.gserviceaccount.com"),
+		p12id:    newInput("104715287395062714451"),
+	}
+	c.path.ShowSuggestions = true
+	c.p12pw.EchoMode = textinput.EchoPassword
+	c.p12pw.SetValue(core.DefaultP12Password)
+	return c
+}
+
+func (c *credentialsStep) enter(w *wizard) tea.Cmd {
+	c.focus = 0
+	c.err = nil
+	c.changed = false
+	switch {
+	case c.data != nil:
+		// keep what was loaded before going back
+	case len(w.profile.Credential) > 0:
+		c.data = w.profile.Credential
+		c.source = "the key stored in this profile"
+		c.p12pw.SetValue(orDefault(w.profile.P12Password, core.DefaultP12Password))
+		c.p12email.SetValue(w.profile.P12ClientEmail)
+		c.p12id.SetValue(w.profile.P12ClientID)
+		c.parse()
+	case w.sandbox != nil && w.sandbox.CredentialPath != "":
+		c.path.SetValue(w.sandbox.CredentialPath)
+		c.load()
+	case w.sandbox != nil && len(w.sandbox.Credential) > 0:
+		c.data = w.sandbox.Credential
+		c.source = "the sandbox's service-account key"
+		c.parse()
+	}
+	c.changed = false
+	return c.focusField()
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func (c *credentialsStep) inputs() []*textinput.Model {
+	if c.isP12 {
+		return []*textinput.Model{&c.path, &c.p12pw, &c.p12email, &c.p12id}
+	}
+	return []*textinput.Model{&c.path}
+}
+
+func (c *credentialsStep) focusField() tea.Cmd {
+	var cmd tea.Cmd
+	for i, in := range c.inputs() {
+		if i == c.focus {
+			cmd = in.Focus()
+		} else {
+			in.Blur()
+		}
+	}
+	return cmd
+}
+
+// load reads the file named in the path field.
+func (c *credentialsStep) load() {
+	p := strings.TrimSpace(c.path.Value())
+	c.loadedFrom = c.path.Value()
+	c.cred, c.err, c.data = nil, nil, nil
+	if p == "" {
+		c.err = core.Inputf("enter the path of the service-account key file, or paste the JSON key")
+		return
+	}
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, p[2:])
+		}
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		// core words the error
+		_, _, c.err = core.LoadCredentialFile(p, core.CredentialOptions{})
+		if c.err == nil {
+			c.err = err
+		}
+		return
+	}
+	c.data, c.source = data, p
+	c.parse()
+}
+
+// parse validates c.data with core.
+func (c *credentialsStep) parse() {
+	c.cred, c.err = nil, nil
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(c.data, []byte("\xef\xbb\xbf")))
+	wasP12 := c.isP12
+	c.isP12 = len(trimmed) > 0 && trimmed[0] == 0x30
+	if c.isP12 && !wasP12 && c.focus == 0 {
+		c.focus = 2
+		if c.p12email.Value() != "" {
+			c.focus = 3
+		}
+	}
+	cred, err := core.ParseCredential(c.data, c.opts())
+	if err == nil {
+		err = cred.RequireServiceAccount()
+	}
+	if err != nil {
+		c.err = err
+		return
+	}
+	c.cred = cred
+}
+
+func (c *credentialsStep) opts() core.CredentialOptions {
+	if !c.isP12 {
+		return core.CredentialOptions{}
+	}
+	return core.CredentialOptions{P12Password: c.p12pw.Value(), ClientEmail: c.p12email.Value(), ClientID: c.p12id.Value()}
+}
+
+// suggest offers the directory entries that complete the path field.
+func (c *credentialsStep) suggest() {
+	v := c.path.Value()
+	if v == "" || strings.HasPrefix(strings.TrimSpace(v), "{") {
+		c.path.SetSuggestions(nil)
+		return
+	}
+	dir, base := filepath.Split(v)
+	lookup := dir
+	if lookup == "" {
+		lookup = "."
+	}
+	entries, err := os.ReadDir(lookup)
+	if err != nil {
+		c.path.SetSuggestions(nil)
+		return
+	}
+	var sug []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), base) || (strings.HasPrefix(e.Name(), ".") && !strings.HasPrefix(base, ".")) {
+			continue
+		}
+		s := dir + e.Name()
+		if e.IsDir() {
+			s += string(filepath.Separator)
+		}
+		sug = append(sug, s)
+		if len(sug) >= 200 {
+			break
+		}
+	}
+	sort.Strings(sug)
+	c.path.SetSuggestions(sug)
+}
+
+func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		if c.focus == 0 && strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
+			c.data = []byte(msg.Content)
+			c.source = fmt.Sprintf("pasted JSON (%d bytes)", len(msg.Content))
+			c.path.SetValue("")
+			c.loadedFrom = ""
+			c.changed = true
+			c.parse()
+			return nil, true
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, w.gkeys.Next):
+			return c.save(w), true
+		case msg.String() == "tab":
+			if c.focus == 0 {
+				if sug := c.path.CurrentSuggestion(); sug != "" && sug != c.path.Value() {
+					break // let the field complete
+				}
+			}
+			c.focus = (c.focus + 1) % len(c.inputs())
+			return c.focusField(), true
+		case msg.String() == "up" && c.focus > 0 && len(c.path.MatchedSuggestions()) == 0:
+			c.focus--
+			return c.focusField(), true
+		case msg.String() == "down" && c.focus < len(c.inputs())-1 && len(c.path.MatchedSuggestions()) == 0:
+			c.focus++
+			return c.focusField(), true
+		case msg.String() == "esc", msg.String() == "shift+tab", msg.String() == "ctrl+c":
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	ins := c.inputs()
+	in := ins[min(c.focus, len(ins)-1)]
+	before := in.Value()
+	var cmd tea.Cmd
+	*in, cmd = in.Update(msg)
+	if in.Value() != before {
+		c.changed = true
+		if c.focus == 0 {
+			c.suggest()
+		} else if c.data != nil {
+			c.parse()
+		}
+	}
+	return cmd, true
+}
+
+// save loads the key if the path changed, then stores it and moves on.
+func (c *credentialsStep) save(w *wizard) tea.Cmd {
+	if c.path.Value() != "" && c.path.Value() != c.loadedFrom {
+		c.load()
+		if c.cred != nil && c.isP12 && c.p12id.Value() == "" {
+			return c.focusField()
+		}
+		if c.err != nil || c.cred == nil {
+			return c.focusField()
+		}
+	}
+	if c.data == nil {
+		c.err = core.Inputf("enter the path of the service-account key file, or paste the JSON key")
+		return nil
+	}
+	if c.cred == nil {
+		c.parse()
+		if c.cred == nil {
+			return c.focusField()
+		}
+	}
+	w.profile.Credential = c.data
+	w.profile.P12Password, w.profile.P12ClientEmail, w.profile.P12ClientID = "", "", ""
+	if c.isP12 {
+		o := c.opts()
+		w.profile.P12Password, w.profile.P12ClientEmail, w.profile.P12ClientID = o.P12Password, o.ClientEmail, o.ClientID
+	}
+	w.cred = c.cred
+	c.changed = false
+	return w.advance(stepCredentials)
+}
+
+func (c *credentialsStep) view(w *wizard, width, height int) string {
+	s := w.styles
+	out := w.title("Service-account key",
+		"Load the JSON key downloaded from console.cloud.google.com > IAM & Admin > Service accounts > Keys (or a legacy .p12 key).", width) + "\n\n"
+	out += w.field("Key file (tab completes; or paste the JSON)", &c.path, c.focus == 0, width) + "\n"
+	if c.isP12 {
+		out += w.field(".p12 password", &c.p12pw, c.focus == 1, width) + "\n"
+		out += w.field("Service account e-mail", &c.p12email, c.focus == 2, width) + "\n"
+		out += w.field("Client ID (OAuth 2 Client ID)", &c.p12id, c.focus == 3, width) + "\n"
+	}
+	out += "\n"
+	switch {
+	case c.err != nil:
+		out += w.errView(c.err, width)
+	case c.cred != nil:
+		lw := 13
+		out += s.OK.Render("✓ "+c.cred.Kind.Describe()) + s.Muted.Render(" from "+c.source) + "\n"
+		out += w.kv("Client ID", c.cred.ClientID, lw) + "\n"
+		out += w.kv("Client e-mail", c.cred.ClientEmail, lw) + "\n"
+		out += w.kv("Project", orDefault(c.cred.ProjectID, "—"), lw) + "\n"
+		out += w.kv("Key ID", orDefault(c.cred.PrivateKeyID, "—"), lw) + "\n"
+		out += w.kv("Fingerprint", c.cred.Fingerprint, lw) + "\n"
+		out += s.Muted.Render(wrap("Compare these with the Google Cloud console. The private key itself is never shown.", width))
+	default:
+		out += s.Muted.Render(wrap("Press Enter to load the key.", width))
+	}
+	return out
+}
+
+func (c *credentialsStep) keys(w *wizard) stepKeys {
+	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, true, true, true)
+}
+func (c *credentialsStep) dirty() bool  { return c.changed }
+func (c *credentialsStep) typing() bool { return true }
+func (c *credentialsStep) busy() bool   { return false }
+func (c *credentialsStep) cancel()      {}

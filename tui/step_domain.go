@@ -1,0 +1,123 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// domainStep asks for the Workspace domain and the default sender.
+type domainStep struct {
+	domain, sender textinput.Model
+	focus          int
+	err            error
+	orig           [2]string
+}
+
+func newDomainStep() *domainStep {
+	return &domainStep{domain: newInput("yourcompany.example"), sender: newInput("administrator@yourcompany.example")}
+}
+
+func (d *domainStep) enter(w *wizard) tea.Cmd {
+	d.domain.SetValue(w.profile.Domain)
+	d.sender.SetValue(w.profile.DefaultSender)
+	d.orig = [2]string{w.profile.Domain, w.profile.DefaultSender}
+	d.err = nil
+	d.focus = 0
+	if !w.isNew {
+		d.focus = 1
+	}
+	return d.focusField()
+}
+
+func (d *domainStep) focusField() tea.Cmd {
+	d.domain.Blur()
+	d.sender.Blur()
+	if d.focus == 0 {
+		return d.domain.Focus()
+	}
+	return d.sender.Focus()
+}
+
+func (d *domainStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, w.gkeys.Next):
+			return d.save(w), true
+		case k.String() == "tab", k.String() == "down", k.String() == "up":
+			if w.isNew {
+				d.focus = 1 - d.focus
+			}
+			return d.focusField(), true
+		case k.String() == "esc", k.String() == "shift+tab", k.String() == "ctrl+c":
+			return nil, false
+		}
+	}
+	var cmd tea.Cmd
+	if d.focus == 0 {
+		d.domain, cmd = d.domain.Update(msg)
+	} else {
+		d.sender, cmd = d.sender.Update(msg)
+	}
+	// fill in the sender's domain as the admin types a new domain
+	if d.focus == 0 && d.orig[1] == "" {
+		if dom, err := core.NormalizeDomain(d.domain.Value()); err == nil {
+			d.sender.SetValue("administrator@" + dom)
+		}
+	}
+	_, isKey := msg.(tea.KeyPressMsg)
+	_, isPaste := msg.(tea.PasteMsg)
+	return cmd, isKey || isPaste
+}
+
+// save validates with core and stores the profile.
+func (d *domainStep) save(w *wizard) tea.Cmd {
+	dom, err := core.NormalizeDomain(d.domain.Value())
+	if err != nil {
+		d.err = err
+		d.focus = 0
+		return d.focusField()
+	}
+	sender, err := core.NormalizeMailbox(d.sender.Value(), dom)
+	if err != nil {
+		d.err = err
+		d.focus = 1
+		return d.focusField()
+	}
+	d.err = nil
+	w.profile.Domain, w.profile.DefaultSender = dom, sender
+	d.domain.SetValue(dom)
+	d.sender.SetValue(sender)
+	d.orig = [2]string{dom, sender}
+	return w.advance(stepDomain)
+}
+
+func (d *domainStep) view(w *wizard, width, height int) string {
+	s := w.styles
+	out := w.title("Google Workspace domain",
+		"The domain whose mailboxes the product uses, and a default sender mailbox in it.", width) + "\n\n"
+	if w.isNew {
+		out += w.field("Workspace domain", &d.domain, d.focus == 0, width) + "\n\n"
+	} else {
+		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(w.profile.Domain) + "\n\n"
+	}
+	out += w.field("Default sender", &d.sender, d.focus == 1, width) + "\n\n"
+	if d.err != nil {
+		out += w.errView(d.err, width) + "\n\n"
+	}
+	out += s.Heading.Render("Before you continue") + "\n"
+	out += s.Text.Render(wrap("☐ IMAP is enabled for the domain's users: admin.google.com > Apps > Google Workspace > Gmail > End User Access > POP and IMAP access (clear \"Disable POP and IMAP access for all users\").", width))
+	return out
+}
+
+func (d *domainStep) keys(w *wizard) stepKeys {
+	return keyMap(w.gkeys, []key.Binding{w.gkeys.Field}, true, true, true)
+}
+func (d *domainStep) dirty() bool {
+	return d.domain.Value() != d.orig[0] || d.sender.Value() != d.orig[1]
+}
+func (d *domainStep) typing() bool { return true }
+func (d *domainStep) busy() bool   { return false }
+func (d *domainStep) cancel()      {}

@@ -1,0 +1,609 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+type mbMode int
+
+const (
+	mbList mbMode = iota
+	mbFilter
+	mbForm
+	mbImport
+)
+
+// mailboxesStep assigns mailboxes: a filterable list with add, edit,
+// delete, selection and CSV import.
+type mailboxesStep struct {
+	mode   mbMode
+	filter textinput.Model
+	cursor int
+	offset int
+	err    error
+
+	// form
+	form      [3]textinput.Model // email, display name, owner name
+	formKind  int
+	formFocus int
+	editing   string // email being edited, "" when adding
+
+	importPath textinput.Model
+	importErr  error
+	loadErr    error
+	pageSize   int
+	list       *mailboxList
+}
+
+var (
+	keyFilter = b([]string{"/"}, "/", "filter")
+	keyAdd    = b([]string{"a"}, "a", "add")
+	keyEdit   = b([]string{"e"}, "e", "edit")
+	keyDelete = b([]string{"d", "delete"}, "d", "delete")
+	keyImport = b([]string{"i"}, "i", "import CSV")
+	keySelect = b([]string{"space"}, "space", "select for test")
+	keyPgDown = b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down")
+	keyPgUp   = b([]string{"pgup", "ctrl+u"}, "pgup", "page up")
+)
+
+func newMailboxesStep() *mailboxesStep {
+	m := &mailboxesStep{filter: newInput("type to filter"), importPath: newInput("/path/to/mailboxes.csv")}
+	m.form = [3]textinput.Model{newInput("name@domain"), newInput("(defaults to the address)"), newInput("e.g. Sales queue")}
+	m.importPath.ShowSuggestions = true
+	m.pageSize = 10
+	return m
+}
+
+func (m *mailboxesStep) enter(w *wizard) tea.Cmd {
+	m.mode, m.err = mbList, nil
+	defer func() { m.list = w.boxes }()
+	if w.boxes != nil {
+		return nil
+	}
+	ms, err := w.backend.Mailboxes(w.profile.Domain)
+	m.loadErr = err
+	w.boxes = newMailboxList(ms)
+	if len(ms) == 0 {
+		var seed []core.Mailbox
+		if w.sandbox != nil {
+			for _, u := range w.sandbox.Users {
+				mb := core.Mailbox{Email: u, OwnerKind: core.OwnerUser, OwnerName: strings.SplitN(u, "@", 2)[0]}
+				if mb.Normalize(w.profile.Domain) == nil {
+					seed = append(seed, mb)
+				}
+			}
+		} else if w.profile.DefaultSender != "" {
+			mb := core.Mailbox{Email: w.profile.DefaultSender, OwnerKind: core.OwnerUser}
+			if mb.Normalize(w.profile.Domain) == nil {
+				seed = append(seed, mb)
+			}
+		}
+		if len(seed) > 0 {
+			w.boxes.putAll(seed)
+		}
+	}
+	return nil
+}
+
+func (m *mailboxesStep) current(w *wizard) (core.Mailbox, bool) {
+	l := w.boxes
+	if l == nil || m.cursor < 0 || m.cursor >= len(l.filtered) {
+		return core.Mailbox{}, false
+	}
+	return l.items[l.filtered[m.cursor]], true
+}
+
+func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	switch m.mode {
+	case mbFilter:
+		return m.updateFilter(w, msg)
+	case mbForm:
+		return m.updateForm(w, msg)
+	case mbImport:
+		return m.updateImport(w, msg)
+	}
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil, false
+	}
+	l := w.boxes
+	n := len(l.filtered)
+	switch {
+	case key.Matches(k, w.gkeys.Next):
+		return m.save(w), true
+	case key.Matches(k, keyUp):
+		m.cursor--
+	case key.Matches(k, keyDown):
+		m.cursor++
+	case key.Matches(k, keyPgDown):
+		m.cursor += m.pageSize
+	case key.Matches(k, keyPgUp):
+		m.cursor -= m.pageSize
+	case k.String() == "home", k.String() == "g":
+		m.cursor = 0
+	case k.String() == "end", k.String() == "G":
+		m.cursor = n - 1
+	case key.Matches(k, keyFilter):
+		m.mode = mbFilter
+		return m.filter.Focus(), true
+	case key.Matches(k, keySelect):
+		if mb, ok := m.current(w); ok {
+			if w.selected[mb.Email] {
+				delete(w.selected, mb.Email)
+			} else {
+				w.selected[mb.Email] = true
+			}
+			m.cursor++
+		}
+	case key.Matches(k, keyAdd):
+		return m.openForm(core.Mailbox{OwnerKind: core.OwnerUser}, ""), true
+	case key.Matches(k, keyEdit):
+		if mb, ok := m.current(w); ok {
+			return m.openForm(mb, mb.Email), true
+		}
+	case key.Matches(k, keyDelete):
+		if mb, ok := m.current(w); ok {
+			l.remove(mb.Email)
+			delete(w.selected, mb.Email)
+			w.setStatus("Deleted " + mb.Email + " (saved when you leave this step).")
+		}
+	case key.Matches(k, keyImport):
+		m.mode, m.importErr = mbImport, nil
+		return m.importPath.Focus(), true
+	case k.String() == "esc" && l.query != "":
+		m.filter.SetValue("")
+		l.setQuery("")
+	default:
+		return nil, false
+	}
+	m.clamp(w)
+	return nil, true
+}
+
+func (m *mailboxesStep) clamp(w *wizard) {
+	n := len(w.boxes.filtered)
+	m.cursor = max(0, min(m.cursor, n-1))
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+m.pageSize {
+		m.offset = m.cursor - m.pageSize + 1
+	}
+	m.offset = max(0, min(m.offset, n-m.pageSize))
+}
+
+func (m *mailboxesStep) updateFilter(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "enter", "down", "tab":
+			m.mode = mbList
+			m.filter.Blur()
+			return nil, true
+		case "esc":
+			m.mode = mbList
+			m.filter.Blur()
+			m.filter.SetValue("")
+			w.boxes.setQuery("")
+			m.clamp(w)
+			return nil, true
+		case "ctrl+c":
+			return nil, false
+		}
+	}
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(msg)
+	w.boxes.setQuery(m.filter.Value())
+	m.cursor, m.offset = 0, 0
+	m.clamp(w)
+	return cmd, true
+}
+
+func (m *mailboxesStep) openForm(mb core.Mailbox, editing string) tea.Cmd {
+	m.mode, m.editing, m.err = mbForm, editing, nil
+	m.form[0].SetValue(mb.Email)
+	m.form[1].SetValue(mb.DisplayName)
+	if mb.DisplayName == mb.Email {
+		m.form[1].SetValue("")
+	}
+	m.form[2].SetValue(mb.OwnerName)
+	m.formKind = 0
+	for i, k := range core.OwnerKinds {
+		if k == mb.OwnerKind {
+			m.formKind = i
+		}
+	}
+	m.formFocus = 0
+	return m.focusForm()
+}
+
+func (m *mailboxesStep) focusForm() tea.Cmd {
+	var cmd tea.Cmd
+	for i := range m.form {
+		if i == m.formFocus {
+			cmd = m.form[i].Focus()
+		} else {
+			m.form[i].Blur()
+		}
+	}
+	return cmd
+}
+
+// form fields: 0 email, 1 display name, 2 owner kind, 3 owner name
+func (m *mailboxesStep) updateForm(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "esc":
+			m.mode, m.err = mbList, nil
+			return nil, true
+		case "tab", "down":
+			m.formFocus = (m.formFocus + 1) % 4
+			return m.focusFormIdx(), true
+		case "shift+tab", "up":
+			m.formFocus = (m.formFocus + 3) % 4
+			return m.focusFormIdx(), true
+		case "enter":
+			mb := core.Mailbox{Email: m.form[0].Value(), DisplayName: m.form[1].Value(),
+				OwnerKind: core.OwnerKinds[m.formKind], OwnerName: m.form[2].Value()}
+			if err := mb.Normalize(w.profile.Domain); err != nil {
+				m.err = err
+				return nil, true
+			}
+			if _, exists := w.boxes.pos[mb.Email]; exists && mb.Email != m.editing {
+				m.err = core.Inputf("%s is already assigned; edit that entry instead", mb.Email)
+				return nil, true
+			}
+			w.boxes.put(mb, m.editing)
+			if m.editing != "" && m.editing != mb.Email && w.selected[m.editing] {
+				delete(w.selected, m.editing)
+				w.selected[mb.Email] = true
+			}
+			m.mode, m.err = mbList, nil
+			for i, idx := range w.boxes.filtered {
+				if w.boxes.items[idx].Email == mb.Email {
+					m.cursor = i
+				}
+			}
+			m.clamp(w)
+			return nil, true
+		case "ctrl+c":
+			return nil, false
+		}
+		if m.formFocus == 2 {
+			switch k.String() {
+			case "left", "h":
+				m.formKind = (m.formKind + len(core.OwnerKinds) - 1) % len(core.OwnerKinds)
+			case "right", "l", "space":
+				m.formKind = (m.formKind + 1) % len(core.OwnerKinds)
+			}
+			return nil, true
+		}
+	}
+	idx := m.formFocus
+	if idx == 3 {
+		idx = 2
+	}
+	if m.formFocus == 2 {
+		return nil, false
+	}
+	var cmd tea.Cmd
+	m.form[idx], cmd = m.form[idx].Update(msg)
+	return cmd, true
+}
+
+func (m *mailboxesStep) focusFormIdx() tea.Cmd {
+	for i := range m.form {
+		m.form[i].Blur()
+	}
+	switch m.formFocus {
+	case 0, 1:
+		return m.form[m.formFocus].Focus()
+	case 3:
+		return m.form[2].Focus()
+	}
+	return nil
+}
+
+func (m *mailboxesStep) updateImport(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "esc":
+			m.mode, m.importErr = mbList, nil
+			m.importPath.Blur()
+			return nil, true
+		case "enter":
+			m.doImport(w)
+			return nil, true
+		case "ctrl+c":
+			return nil, false
+		}
+	}
+	var cmd tea.Cmd
+	before := m.importPath.Value()
+	m.importPath, cmd = m.importPath.Update(msg)
+	if m.importPath.Value() != before {
+		m.importPath.SetSuggestions(pathSuggestions(m.importPath.Value()))
+	}
+	return cmd, true
+}
+
+func (m *mailboxesStep) doImport(w *wizard) {
+	p := strings.TrimSpace(m.importPath.Value())
+	f, err := os.Open(p)
+	if err != nil {
+		m.importErr = &core.InputError{Msg: fmt.Sprintf("cannot read %s: %v; check the path", p, unwrapPath(err)), Env: true}
+		return
+	}
+	defer f.Close()
+	ms, err := core.ParseMailboxCSV(f, filepath.Base(p), w.profile.Domain)
+	if err != nil {
+		m.importErr = err
+		return
+	}
+	w.boxes.putAll(ms)
+	m.mode, m.importErr = mbList, nil
+	m.importPath.Blur()
+	m.clamp(w)
+	w.setStatus(fmt.Sprintf("Imported %d mailboxes from %s (saved when you leave this step).", len(ms), filepath.Base(p)))
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// pathSuggestions lists the directory entries that complete a path.
+func pathSuggestions(v string) []string {
+	if v == "" {
+		return nil
+	}
+	dir, base := filepath.Split(v)
+	lookup := dir
+	if lookup == "" {
+		lookup = "."
+	}
+	entries, err := os.ReadDir(lookup)
+	if err != nil {
+		return nil
+	}
+	var sug []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), base) || (strings.HasPrefix(e.Name(), ".") && !strings.HasPrefix(base, ".")) {
+			continue
+		}
+		s := dir + e.Name()
+		if e.IsDir() {
+			s += string(filepath.Separator)
+		}
+		sug = append(sug, s)
+		if len(sug) >= 200 {
+			break
+		}
+	}
+	return sug
+}
+
+// save stores the changed and deleted assignments and moves on.
+func (m *mailboxesStep) save(w *wizard) tea.Cmd {
+	l := w.boxes
+	if len(l.items) == 0 {
+		m.err = core.Inputf("no mailbox is assigned yet; press a to add one or i to import a CSV file")
+		return nil
+	}
+	if err := m.persist(w); err != nil {
+		return nil
+	}
+	return w.advance(stepMailboxes)
+}
+
+func (m *mailboxesStep) persist(w *wizard) error {
+	l := w.boxes
+	if !l.dirty() {
+		return nil
+	}
+	var put []core.Mailbox
+	for e := range l.changed {
+		if i, ok := l.pos[e]; ok {
+			put = append(put, l.items[i])
+		}
+	}
+	if len(put) > 0 {
+		if err := w.backend.PutMailboxes(w.profile.Domain, put); err != nil {
+			w.setErr("Could not save the mailboxes: " + err.Error())
+			return err
+		}
+	}
+	for e := range l.deleted {
+		if err := w.backend.DeleteMailbox(w.profile.Domain, e); err != nil {
+			w.setErr("Could not delete " + e + ": " + err.Error())
+			return err
+		}
+	}
+	l.changed, l.deleted = map[string]bool{}, map[string]bool{}
+	return nil
+}
+
+func (m *mailboxesStep) view(w *wizard, width, height int) string {
+	s := w.styles
+	l := w.boxes
+	if l == nil {
+		return ""
+	}
+	out := w.title("Assign mailboxes", "", width) + "\n"
+	kinds := []string{}
+	for _, k := range core.OwnerKinds {
+		if c := l.counts[k]; c > 0 {
+			kinds = append(kinds, fmt.Sprintf("%d %s", c, k))
+		}
+	}
+	counts := fmt.Sprintf("%d mailboxes", len(l.items))
+	if len(kinds) > 0 {
+		counts += " (" + strings.Join(kinds, ", ") + ")"
+	}
+	if l.query != "" {
+		counts += fmt.Sprintf(" · %d match", len(l.filtered))
+	}
+	if n := len(w.selected); n > 0 {
+		counts += fmt.Sprintf(" · %d selected", n)
+	}
+	if l.dirty() {
+		counts += " · unsaved"
+	}
+	out += s.Muted.Render(counts) + "\n"
+
+	switch m.mode {
+	case mbForm:
+		return out + "\n" + m.formView(w, width)
+	case mbImport:
+		out += "\n" + w.field("Import CSV (header "+strings.Join(core.CSVHeader, ",")+")", &m.importPath, true, width) + "\n\n"
+		if m.importErr != nil {
+			out += m.importErrView(w, width, height-lineCount(out)-1)
+		} else {
+			out += s.Muted.Render(wrap("Every row is validated; if any row is bad, nothing is imported and each bad line is listed.", width))
+		}
+		return out
+	}
+
+	if m.mode == mbFilter || l.query != "" {
+		out += w.field("Filter", &m.filter, m.mode == mbFilter, width) + "\n"
+	}
+	if m.loadErr != nil {
+		out += w.errView(m.loadErr, width) + "\n"
+	}
+	if m.err != nil {
+		out += w.errView(m.err, width) + "\n"
+	}
+	// the table gets what is left
+	rows := height - lineCount(out) - 1
+	m.pageSize = max(rows, 1)
+	m.clamp(w)
+	out += m.table(w, width, rows)
+	return out
+}
+
+func lineCount(s string) int { return strings.Count(s, "\n") }
+
+// table renders only the visible window of the filtered list.
+func (m *mailboxesStep) table(w *wizard, width, rows int) string {
+	s := w.styles
+	l := w.boxes
+	kindW := 9
+	rest := max(width-2-kindW-3, 20)
+	emailW := rest * 45 / 100
+	nameW := rest * 30 / 100
+	ownerW := rest - emailW - nameW
+	cell := func(v string, n int) string {
+		if ansi.StringWidth(v) > n {
+			v = truncate(v, n)
+		}
+		return padRight(v, n)
+	}
+	var b strings.Builder
+	b.WriteString(s.Label.Render("  "+cell("E-MAIL", emailW)+" "+cell("DISPLAY NAME", nameW)+" "+cell("OWNER", kindW)+" "+cell("OWNER NAME", ownerW)) + "\n")
+	if len(l.filtered) == 0 {
+		if l.query != "" {
+			b.WriteString(s.Muted.Render("  No mailbox matches the filter."))
+		} else {
+			b.WriteString(s.Muted.Render("  No mailbox yet: a adds one, i imports a CSV file."))
+		}
+		return b.String()
+	}
+	end := min(m.offset+rows-1, len(l.filtered))
+	for i := m.offset; i < end; i++ {
+		mb := l.items[l.filtered[i]]
+		mark := "  "
+		if w.selected[mb.Email] {
+			mark = "◆ "
+		}
+		name := mb.DisplayName
+		if name == mb.Email {
+			name = "="
+		}
+		line := mark + cell(mb.Email, emailW) + " " + cell(name, nameW) + " " + cell(string(mb.OwnerKind), kindW) + " " + cell(mb.OwnerName, ownerW)
+		if i == m.cursor {
+			line = s.Selected.Render(line)
+		}
+		b.WriteString(line)
+		if i < end-1 {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+func (m *mailboxesStep) formView(w *wizard, width int) string {
+	s := w.styles
+	title := "Add a mailbox"
+	if m.editing != "" {
+		title = "Edit " + m.editing
+	}
+	out := s.Heading.Render(title) + "\n"
+	out += w.field("E-mail address", &m.form[0], m.formFocus == 0, width) + "\n"
+	out += w.field("Display name", &m.form[1], m.formFocus == 1, width) + "\n"
+	var kinds []string
+	for i, k := range core.OwnerKinds {
+		if i == m.formKind {
+			kinds = append(kinds, s.Selected.Render("("+string(k)+")"))
+		} else {
+			kinds = append(kinds, s.Muted.Render(" "+string(k)+" "))
+		}
+	}
+	mark, ls := "  ", s.Label
+	if m.formFocus == 2 {
+		mark, ls = s.Key.Render("▸ "), s.FocusLabel
+	}
+	out += mark + ls.Render("Owner kind (←/→)") + "\n  " + strings.Join(kinds, " ") + "\n"
+	out += w.field("Owner name", &m.form[2], m.formFocus == 3, width) + "\n"
+	if m.err != nil {
+		out += w.errView(m.err, width)
+	}
+	return out
+}
+
+func (m *mailboxesStep) importErrView(w *wizard, width, height int) string {
+	var ie *core.ImportError
+	if !asImportError(m.importErr, &ie) {
+		return w.errView(m.importErr, width)
+	}
+	s := w.styles
+	out := s.Error.Render(wrap(fmt.Sprintf("✗ %s has %d bad row(s); nothing was imported. Fix them and import again:", ie.File, len(ie.Lines)), width)) + "\n"
+	room := max(height-lineCount(out)-1, 1)
+	for i, le := range ie.Lines {
+		if i >= room-1 && len(ie.Lines) > room {
+			out += s.Muted.Render(fmt.Sprintf("  … and %d more", len(ie.Lines)-i))
+			break
+		}
+		out += truncate(fmt.Sprintf("  line %d: %v", le.Line, le.Err), width) + "\n"
+	}
+	return out
+}
+
+func (m *mailboxesStep) keys(w *wizard) stepKeys {
+	switch m.mode {
+	case mbFilter:
+		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "done"), b([]string{"esc"}, "esc", "clear")}, false, false, true)
+	case mbForm:
+		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "save"), b([]string{"tab"}, "tab", "next field"), b([]string{"esc"}, "esc", "cancel")}, false, false, true)
+	case mbImport:
+		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "import"), b([]string{"tab"}, "tab", "complete"), b([]string{"esc"}, "esc", "cancel")}, false, false, true)
+	}
+	return keyMap(w.gkeys, []key.Binding{keyFilter, keySelect, keyAdd, keyEdit, keyDelete, keyImport, keyUp, keyDown, keyPgUp, keyPgDown}, true, true, false)
+}
+
+func (m *mailboxesStep) dirty() bool {
+	return m.mode == mbForm || (m.list != nil && m.list.dirty())
+}
+func (m *mailboxesStep) typing() bool { return m.mode != mbList }
+func (m *mailboxesStep) busy() bool   { return false }
+func (m *mailboxesStep) cancel()      {}

@@ -1,0 +1,156 @@
+package tui
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// summaryStep shows what was configured and what to do next in the host
+// product; from here the admin re-tests or edits a step.
+type summaryStep struct {
+	passed, failed, tested int
+	boxes                  int
+	err                    error
+	offset                 int
+}
+
+var (
+	keyRetest = b([]string{"r"}, "r", "re-test")
+	keyEditSt = b([]string{"2", "3", "4", "5"}, "2-5", "edit step")
+	keyFinish = b([]string{"enter"}, "enter", "finish")
+)
+
+func (s *summaryStep) enter(w *wizard) tea.Cmd {
+	if w.cred == nil && len(w.profile.Credential) > 0 {
+		w.cred, _ = w.profile.LoadCredential()
+	}
+	if w.boxes != nil {
+		s.boxes = len(w.boxes.items)
+	} else if ms, err := w.backend.Mailboxes(w.profile.Domain); err == nil {
+		s.boxes = len(ms)
+	}
+	s.passed, s.failed, s.tested = 0, 0, 0
+	rs, err := w.backend.Results(w.profile.Domain)
+	s.err = err
+	for _, r := range rs {
+		s.tested++
+		if r.OK {
+			s.passed++
+		} else {
+			s.failed++
+		}
+	}
+	if w.profile.WizardStep < int(numSteps) {
+		w.profile.WizardStep = int(numSteps)
+		_ = w.saveProfile()
+	}
+	return nil
+}
+
+func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil, false
+	}
+	switch {
+	case key.Matches(k, keyFinish):
+		return tea.Quit, true
+	case key.Matches(k, keyRetest):
+		cmd := w.goTo(stepTest)
+		t := w.steps[stepTest].(*testStep)
+		return tea.Batch(cmd, t.run(w, t.targets(w), true)), true
+	case key.Matches(k, keyEditSt):
+		return w.goTo(stepID(k.Code - '1')), true
+	case key.Matches(k, keyDown):
+		s.offset++
+		return nil, true
+	case key.Matches(k, keyUp):
+		s.offset = max(0, s.offset-1)
+		return nil, true
+	}
+	return nil, false
+}
+
+func hostPort(hp string) (string, string) {
+	h, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return hp, ""
+	}
+	return h, p
+}
+
+func secName(sec core.Security) string {
+	if sec == core.SecurityStartTLS {
+		return "STARTTLS"
+	}
+	return "SSL/TLS"
+}
+
+func (s *summaryStep) view(w *wizard, width, height int) string {
+	st := w.styles
+	p := w.profile
+	lw := 12
+	var b strings.Builder
+	b.WriteString(w.title("Done: "+p.Domain+" is configured", "", width) + "\n\n")
+	b.WriteString(w.kv("Sender", p.DefaultSender, lw) + "\n")
+	if c := w.cred; c != nil {
+		b.WriteString(w.kv("Key", c.Kind.Describe(), lw) + "\n")
+		b.WriteString(w.kv("Client ID", c.ClientID, lw) + "\n")
+		b.WriteString(w.kv("Account", c.ClientEmail, lw) + "\n")
+		b.WriteString(w.kv("Fingerprint", c.Fingerprint, lw) + "\n")
+	}
+	b.WriteString(w.kv("Scopes", strings.Join(p.ScopeList(), ","), lw) + "\n")
+	b.WriteString(w.kv("Mailboxes", fmt.Sprintf("%d assigned", s.boxes), lw) + "\n")
+	if s.tested > 0 {
+		res := fmt.Sprintf("%d passed, %d failed", s.passed, s.failed)
+		if s.failed > 0 {
+			res = st.Error.Render(res)
+		} else {
+			res = st.OK.Render(res)
+		}
+		b.WriteString(w.kv("Last test", res, lw) + "\n")
+	} else {
+		b.WriteString(w.kv("Last test", st.Warn.Render("not run yet (r runs it)"), lw) + "\n")
+	}
+	ep := p.Endpoints.WithDefaults()
+	ih, ip := hostPort(ep.IMAP)
+	sh, sp := hostPort(ep.SMTP)
+	b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
+	b.WriteString(w.kv("IMAP", fmt.Sprintf("%s port %s, %s", ih, ip, secName(ep.IMAPSecurity)), lw) + "\n")
+	smtp := fmt.Sprintf("%s port %s, %s", sh, sp, secName(ep.SMTPSecurity))
+	if ep.SMTP == core.GmailSMTP {
+		smtp += " (or 587 STARTTLS)"
+	}
+	b.WriteString(w.kv("SMTP", smtp, lw) + "\n")
+	b.WriteString(w.kv("Auth", "OAuth 2.0 (SASL XOAUTH2)", lw) + "\n")
+	b.WriteString(w.kv("Username", "the mailbox address, e.g. "+p.DefaultSender, lw) + "\n")
+	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
+	b.WriteString(st.Code.Render("mailoauth token "+p.DefaultSender) + st.Muted.Render("  fresh access token") + "\n")
+	b.WriteString(st.Code.Render("mailoauth token ADDR --format xoauth2") + st.Muted.Render("  SASL string") + "\n")
+	b.WriteString(st.Code.Render("mailoauth export --format json") + st.Muted.Render("  settings for the product") + "\n")
+	if s.err != nil {
+		b.WriteString(w.errView(s.err, width) + "\n")
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if over := len(lines) - height; over > 0 {
+		s.offset = min(s.offset, over)
+		lines = lines[s.offset:]
+	} else {
+		s.offset = 0
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (s *summaryStep) keys(w *wizard) stepKeys {
+	return keyMap(w.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyUp, keyDown}, false, true, false)
+}
+func (s *summaryStep) dirty() bool  { return false }
+func (s *summaryStep) typing() bool { return false }
+func (s *summaryStep) busy() bool   { return false }
+func (s *summaryStep) cancel()      {}

@@ -1,0 +1,439 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+type testScope int
+
+const (
+	scopeSender testScope = iota
+	scopeSelected
+	scopeAll
+)
+
+type rowState int
+
+const (
+	rowPending rowState = iota
+	rowRunning
+	rowDone
+)
+
+type testRow struct {
+	mailbox string
+	state   rowState
+	checks  map[core.CheckName]core.CheckResult
+	result  *core.MailboxResult
+}
+
+// testStep runs the live checks with a progress bar and a live table.
+type testStep struct {
+	scope    testScope
+	rows     []testRow
+	pos      map[string]int
+	cursor   int
+	offset   int
+	running  bool
+	ran      bool
+	cancelFn context.CancelFunc
+	gen      int
+	ch       chan tea.Msg
+	barReady bool
+	err      error
+	pageSize int
+}
+
+type testEventsMsg struct {
+	gen    int
+	events []runEvent
+}
+
+type testDoneMsg struct {
+	gen     int
+	results []core.MailboxResult
+}
+
+var (
+	keyScope = b([]string{"tab"}, "tab", "sender/selected/all")
+	keyRun   = b([]string{"r"}, "r", "run")
+	keyRetry = b([]string{"f"}, "f", "retry failed")
+)
+
+const testConcurrency = 8
+
+func (t *testStep) enter(w *wizard) tea.Cmd {
+	if !t.barReady {
+		t.barReady = true
+		t.scope = scopeAll
+		if len(w.selected) > 0 {
+			t.scope = scopeSelected
+		}
+		t.pageSize = 5
+	}
+	if w.boxes == nil {
+		ms, _ := w.backend.Mailboxes(w.profile.Domain)
+		w.boxes = newMailboxList(ms)
+	}
+	return nil
+}
+
+func (t *testStep) targets(w *wizard) []string {
+	switch t.scope {
+	case scopeSelected:
+		var out []string
+		for _, e := range w.boxes.emails() {
+			if w.selected[e] {
+				out = append(out, e)
+			}
+		}
+		return out
+	case scopeAll:
+		if len(w.boxes.items) > 0 {
+			return w.boxes.emails()
+		}
+	}
+	return []string{w.profile.DefaultSender}
+}
+
+func (t *testStep) scopeLabel(w *wizard) string {
+	switch t.scope {
+	case scopeSelected:
+		return fmt.Sprintf("selected mailboxes (%d)", len(w.selected))
+	case scopeAll:
+		return fmt.Sprintf("all mailboxes (%d)", len(w.boxes.items))
+	}
+	return "default sender (" + w.profile.DefaultSender + ")"
+}
+
+// run starts the checks of mailboxes as a command; events stream back
+// through a channel and cancelling the context stops the run.
+func (t *testStep) run(w *wizard, mailboxes []string, fresh bool) tea.Cmd {
+	t.cancel()
+	if fresh || t.rows == nil {
+		t.rows = make([]testRow, 0, len(mailboxes))
+		t.pos = make(map[string]int, len(mailboxes))
+		t.cursor, t.offset = 0, 0
+	}
+	for _, mb := range mailboxes {
+		if i, ok := t.pos[mb]; ok {
+			t.rows[i] = testRow{mailbox: mb}
+			continue
+		}
+		t.pos[mb] = len(t.rows)
+		t.rows = append(t.rows, testRow{mailbox: mb})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancelFn, t.running, t.err = cancel, true, nil
+	t.gen++
+	gen := t.gen
+	ch := make(chan tea.Msg, 1024)
+	t.ch = ch
+	p, eng := w.profile, w.engine
+	go func() {
+		res := eng.Run(ctx, p, mailboxes, core.AllChecks, func(ev runEvent) {
+			ch <- testEventsMsg{gen: gen, events: []runEvent{ev}}
+		})
+		ch <- testDoneMsg{gen: gen, results: res}
+	}()
+	return tea.Batch(waitTest(ch), w.startSpinner())
+}
+
+// waitTest reads the next event and whatever else is already queued.
+func waitTest(ch chan tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		msg := <-ch
+		ev, ok := msg.(testEventsMsg)
+		if !ok {
+			return msg
+		}
+		for len(ev.events) < 2000 {
+			select {
+			case next := <-ch:
+				if n, ok := next.(testEventsMsg); ok {
+					ev.events = append(ev.events, n.events...)
+					continue
+				}
+				// put the done message back for the next read
+				go func() { ch <- next }()
+				return ev
+			default:
+				return ev
+			}
+		}
+		return ev
+	}
+}
+
+func (t *testStep) apply(ev runEvent) {
+	i, ok := t.pos[ev.Mailbox]
+	if !ok {
+		return
+	}
+	r := &t.rows[i]
+	switch ev.Kind {
+	case evStarted:
+		r.state = rowRunning
+	case evCheckDone:
+		r.state = rowRunning
+		if ev.Check != nil {
+			if r.checks == nil {
+				r.checks = map[core.CheckName]core.CheckResult{}
+			}
+			r.checks[ev.Check.Name] = *ev.Check
+		}
+	case evFinished:
+		r.state = rowDone
+		if ev.Result != nil {
+			res := *ev.Result
+			r.result = &res
+			for _, c := range res.Checks {
+				if r.checks == nil {
+					r.checks = map[core.CheckName]core.CheckResult{}
+				}
+				r.checks[c.Name] = c
+			}
+		}
+	}
+}
+
+func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case testEventsMsg:
+		if msg.gen != t.gen {
+			return nil, false
+		}
+		for _, ev := range msg.events {
+			t.apply(ev)
+		}
+		return waitTest(t.ch), false
+	case testDoneMsg:
+		if msg.gen != t.gen {
+			return nil, false
+		}
+		for i := range msg.results {
+			r := msg.results[i]
+			t.apply(runEvent{Kind: evFinished, Mailbox: r.Mailbox, Result: &r})
+		}
+		t.running, t.cancelFn, t.ran = false, nil, true
+		if len(msg.results) > 0 {
+			if err := w.backend.SaveResults(w.profile.Domain, msg.results); err != nil {
+				t.err = err
+			}
+		}
+		// point at the first failure
+		for i, r := range t.rows {
+			if r.result != nil && !r.result.OK {
+				t.cursor = i
+				t.clamp()
+				break
+			}
+		}
+		return nil, false
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, keyUp):
+			t.cursor--
+			t.clamp()
+			return nil, true
+		case key.Matches(msg, keyDown):
+			t.cursor++
+			t.clamp()
+			return nil, true
+		case key.Matches(msg, keyPgDown):
+			t.cursor += t.pageSize
+			t.clamp()
+			return nil, true
+		case key.Matches(msg, keyPgUp):
+			t.cursor -= t.pageSize
+			t.clamp()
+			return nil, true
+		}
+		if t.running {
+			return nil, msg.String() != "ctrl+c" && msg.String() != "esc"
+		}
+		switch {
+		case key.Matches(msg, w.gkeys.Next):
+			if t.ran {
+				return w.advance(stepTest), true
+			}
+			return t.run(w, t.targets(w), true), true
+		case key.Matches(msg, keyRun):
+			return t.run(w, t.targets(w), true), true
+		case key.Matches(msg, keyScope):
+			t.scope = (t.scope + 1) % 3
+			if t.scope == scopeSelected && len(w.selected) == 0 {
+				t.scope = scopeAll
+			}
+			return nil, true
+		case key.Matches(msg, keyRetry):
+			var failed []string
+			for _, r := range t.rows {
+				if r.result != nil && !r.result.OK {
+					failed = append(failed, r.mailbox)
+				}
+			}
+			if len(failed) > 0 {
+				return t.run(w, failed, false), true
+			}
+			return nil, true
+		}
+	}
+	return nil, false
+}
+
+func (t *testStep) clamp() {
+	n := len(t.rows)
+	t.cursor = max(0, min(t.cursor, n-1))
+	if t.cursor < t.offset {
+		t.offset = t.cursor
+	}
+	if t.cursor >= t.offset+t.pageSize {
+		t.offset = t.cursor - t.pageSize + 1
+	}
+	t.offset = max(0, min(t.offset, n-t.pageSize))
+}
+
+// tally counts the finished rows.
+func (t *testStep) tally() (passed, failed, done int) {
+	for _, r := range t.rows {
+		if r.state == rowDone && r.result != nil {
+			done++
+			if r.result.OK {
+				passed++
+			} else {
+				failed++
+			}
+		}
+	}
+	return
+}
+
+func (t *testStep) view(w *wizard, width, height int) string {
+	s := w.styles
+	out := w.title("Test the mailboxes", "", width) + "\n"
+	out += s.Label.Render("Checks ") + s.Value.Render("token → IMAP → SMTP → round trip") + "\n"
+	out += s.Label.Render("For    ") + s.Value.Render(t.scopeLabel(w)) + s.Muted.Render("  (tab changes)") + "\n"
+	passed, failed, done := t.tally()
+	if len(t.rows) == 0 {
+		out += "\n" + s.Muted.Render(wrap("Press Enter to run the checks: a token is minted, IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP.", width))
+		return out
+	}
+	total := len(t.rows)
+	pct := float64(done) / float64(max(total, 1))
+	out += w.progressBar(pct, max(width-14, 10)) + fmt.Sprintf(" %d/%d", done, total) + "\n"
+	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	sum := s.OK.Render(summary)
+	if failed > 0 {
+		sum = s.Error.Render(summary)
+	}
+	if t.running {
+		sum = w.spinner.View() + " " + s.Text.Render(summary+fmt.Sprintf(", %d to go", total-done)) + s.Muted.Render("  esc cancel")
+	} else if done < total {
+		sum += s.Warn.Render(fmt.Sprintf(", %d not run (cancelled)", total-done))
+	}
+	out += sum + "\n"
+	if t.err != nil {
+		out += w.errView(t.err, width) + "\n"
+	}
+
+	// detail of the selected row
+	detail := ""
+	if t.cursor < len(t.rows) {
+		r := t.rows[t.cursor]
+		if r.result != nil && r.result.Finding != nil {
+			detail = s.Heading.Render(r.mailbox) + "\n" + w.findingView(r.result.Finding, width)
+		} else if r.result != nil && len(r.result.Notes) > 0 {
+			detail = s.Muted.Render(wrap(strings.Join(r.result.Notes, " "), width))
+		}
+	}
+	room := height - lineCount(out) - 1
+	if detail != "" {
+		room -= lineCount(detail) + 2
+	}
+	t.pageSize = max(room-1, 1)
+	t.clamp()
+	out += t.table(w, width, t.pageSize)
+	if detail != "" {
+		out += "\n\n" + detail
+	}
+	return out
+}
+
+func (t *testStep) table(w *wizard, width, rows int) string {
+	s := w.styles
+	colW := 7
+	mbW := max(width-2-3*colW-9, 12)
+	var b strings.Builder
+	head := "  " + padRight("MAILBOX", mbW)
+	for _, c := range core.AllChecks {
+		head += padRight(strings.ToUpper(string(c)), colW)
+	}
+	head = strings.TrimRight(head, " ")
+	b.WriteString(s.Label.Render(truncate(head, width)))
+	end := min(t.offset+rows, len(t.rows))
+	for i := t.offset; i < end; i++ {
+		r := t.rows[i]
+		icon := s.Muted.Render("·")
+		switch {
+		case r.state == rowRunning:
+			icon = w.spinner.View()
+		case r.result != nil && r.result.OK:
+			icon = s.OK.Render("✓")
+		case r.result != nil:
+			icon = s.Error.Render("✗")
+		}
+		name := r.mailbox
+		if len(name) > mbW-1 {
+			name = truncate(name, mbW-1)
+		}
+		line := padRight(name, mbW)
+		if i == t.cursor {
+			line = s.Selected.Render(line)
+		}
+		line = icon + " " + line
+		for _, c := range core.AllChecks {
+			cell := s.Muted.Render(padRight("-", colW))
+			if cr, ok := r.checks[c]; ok {
+				if cr.OK {
+					cell = s.OK.Render(padRight("ok", colW))
+				} else {
+					cell = s.Error.Render(padRight("FAIL", colW))
+				}
+			}
+			line += cell
+		}
+		b.WriteString("\n" + line)
+	}
+	return b.String()
+}
+
+func (t *testStep) keys(w *wizard) stepKeys {
+	if t.running {
+		return keyMap(w.gkeys, []key.Binding{b([]string{"esc"}, "esc", "cancel"), keyUp, keyDown}, false, false, false)
+	}
+	next := b([]string{"enter"}, "enter", "run checks")
+	if t.ran {
+		next = w.gkeys.Next
+	}
+	k := keyMap(w.gkeys, []key.Binding{keyScope, keyRun, keyRetry, keyUp, keyDown}, false, true, false)
+	k.short = append([]key.Binding{next}, k.short...)
+	k.full = append([][]key.Binding{{next}}, k.full...)
+	return k
+}
+
+func (t *testStep) dirty() bool  { return false }
+func (t *testStep) typing() bool { return false }
+func (t *testStep) busy() bool   { return t.running }
+func (t *testStep) cancel() {
+	if t.cancelFn != nil {
+		t.cancelFn()
+	}
+}

@@ -1,0 +1,75 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core/sandbox"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// Config is what the command line hands the wizard.
+type Config struct {
+	Store *store.Store
+	// Actor names who made changes in the audit log, e.g. "wizard root@host".
+	Actor string
+	// Sandbox is non-nil in sandbox mode: every field is prefilled with its
+	// values, and the key a on the authorize step authorizes the client in
+	// the sandbox's Admin console.
+	Sandbox *sandbox.Sandbox
+	// Profile preselects a domain, optional.
+	Profile string
+}
+
+// New returns the wizard's root model.
+func New(cfg Config) tea.Model {
+	d := deps{backend: storeBackend{s: cfg.Store, actor: cfg.Actor}, engine: coreEngine{s: cfg.Store}, profile: cfg.Profile}
+	if sb := cfg.Sandbox; sb != nil {
+		d.sandbox = sandboxPrefill(sb)
+	}
+	return newModel(d)
+}
+
+// sandboxPrefill takes every prefilled value from the sandbox; the key is
+// written to a private temporary file so the credentials step shows a path
+// like it would for a real download.
+func sandboxPrefill(sb *sandbox.Sandbox) *sandboxHooks {
+	h := &sandboxHooks{
+		Domain:     sb.Domain(),
+		Sender:     "admin@" + sb.Domain(),
+		Credential: sb.ServiceAccountJSON(),
+		Users:      sb.Users(),
+		Endpoints:  sb.Endpoints(),
+		Authorize:  sb.Authorize,
+	}
+	if dir, err := os.MkdirTemp("", "mailoauth-sandbox-"); err == nil {
+		p := filepath.Join(dir, "service-account.json")
+		if os.WriteFile(p, h.Credential, 0o600) == nil {
+			h.CredentialPath = p
+		}
+		// a sandbox started without Dir names no CA file; trust its CA
+		if h.Endpoints.CAFile == "" {
+			ca := filepath.Join(dir, "ca.pem")
+			if os.WriteFile(ca, sb.CAPEM(), 0o600) == nil {
+				h.Endpoints.CAFile = ca
+			}
+		}
+	}
+	return h
+}
+
+// Run runs the wizard on the terminal until the user quits or ctx ends.
+func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
+	opts = append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)
+	m := New(cfg)
+	defer m.(model).w.cleanup()
+	_, err := tea.NewProgram(m, opts...).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
