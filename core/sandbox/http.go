@@ -488,9 +488,7 @@ func (s *Sandbox) state() stateDump {
 		ServiceEmail:  s.clientEmail,
 		TokensMinted:  s.minted,
 	}
-	users := make([]*user, 0, len(s.users))
 	for _, u := range s.users {
-		users = append(users, u)
 		d.Users = append(d.Users, userState{Email: u.email, IMAP: u.imap, Suspended: u.suspended, IMAPConns: u.conns})
 	}
 	for k, v := range s.delegation {
@@ -503,7 +501,6 @@ func (s *Sandbox) state() stateDump {
 	for i := range d.Users {
 		d.Users[i].Messages = s.MessageCount(d.Users[i].Email)
 	}
-	_ = users
 	sort.Slice(d.Users, func(i, j int) bool { return d.Users[i].Email < d.Users[j].Email })
 	sort.Slice(d.Clients, func(i, j int) bool { return d.Clients[i].ClientID < d.Clients[j].ClientID })
 	return d

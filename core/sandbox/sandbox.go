@@ -120,6 +120,8 @@ type Sandbox struct {
 	logf   func(string, ...any)
 
 	done      chan struct{}
+	logMu     sync.RWMutex
+	logClosed bool
 	closeOnce sync.Once
 	wg        sync.WaitGroup // our own goroutines and connections
 
@@ -195,8 +197,19 @@ func Start(opts Options) (s *Sandbox, err error) {
 		domainIMAP: true,
 		smtpConns:  map[net.Conn]struct{}{},
 	}
-	if s.logf == nil {
-		s.logf = func(string, ...any) {}
+	userLogf := opts.Logf
+	if userLogf == nil {
+		userLogf = func(string, ...any) {}
+	}
+	// Connection goroutines the servers do not wait for may still log after
+	// Close; drop those lines (a test's t.Logf must not be called after the
+	// test ends).
+	s.logf = func(format string, args ...any) {
+		s.logMu.RLock()
+		defer s.logMu.RUnlock()
+		if !s.logClosed {
+			userLogf(format, args...)
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -267,6 +280,9 @@ func Start(opts Options) (s *Sandbox, err error) {
 func (s *Sandbox) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.logMu.Lock()
+		s.logClosed = true
+		s.logMu.Unlock()
 		if s.httpSrv != nil {
 			s.httpSrv.Close()
 		}

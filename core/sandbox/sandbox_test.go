@@ -3,10 +3,13 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -813,5 +817,96 @@ func TestDirFiles(t *testing.T) {
 	}
 	if oc.Kind != core.KindOAuthClient || !strings.HasSuffix(oc.ClientID, ".apps.googleusercontent.com") {
 		t.Fatalf("oauth client %+v", oc)
+	}
+}
+
+func TestRegisteredKey(t *testing.T) {
+	sb := start(t, Options{Delegate: true})
+	other, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(other)
+	var f map[string]any
+	_ = json.Unmarshal(sb.ServiceAccountJSON(), &f)
+	f["private_key"] = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	f["private_key_id"] = "p12key"
+	keyJSON, _ := json.Marshal(f)
+	try := func() error {
+		conf, err := google.JWTConfigFromJSON(keyJSON, core.ScopeMail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf.Subject = "user1@example.test"
+		_, err = conf.TokenSource(context.Background()).Token()
+		return err
+	}
+	wantOAuthError(t, try(), core.OAuthInvalidGrant, core.DescInvalidSignature)
+	sb.RegisterKey(sb.ClientEmail(), sb.ClientID(), &other.PublicKey, "p12key")
+	if err := try(); err != nil {
+		t.Fatalf("registered key refused: %v", err)
+	}
+	sb.DeleteKey("p12key")
+	wantOAuthError(t, try(), core.OAuthInvalidGrant, core.DescInvalidSignature)
+	// The generated key still works.
+	mustMint(t, sb, "user1@example.test", core.ScopeMail)
+}
+
+// TestCloseLeavesNothing opens every kind of connection, including a stalled
+// one and a client in IDLE, and checks Close ends all the sandbox's goroutines.
+func TestCloseLeavesNothing(t *testing.T) {
+	before := runtime.NumGoroutine()
+	sb, err := Start(Options{Delegate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "user1@example.test"
+	tok := mustMint(t, sb, u, core.ScopeMail)
+	cfg := tlsConfig(t, sb)
+	ic, err := imapclient.DialTLS(sb.Endpoints().IMAP, &imapclient.Options{TLSConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ic.Authenticate(&xoauth2{user: u, token: tok}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := ic.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := smtp.DialTLS(sb.Endpoints().SMTP, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Hello("x"); err != nil {
+		t.Fatal(err)
+	}
+	sb.SetFaults(Faults{IMAPStall: true})
+	stalled, err := tls.Dial("tcp", sb.Endpoints().IMAP, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { sb.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hangs")
+	}
+	_ = idle.Wait()
+	ic.Close()
+	sc.Close()
+	stalled.Close()
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
