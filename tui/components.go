@@ -38,6 +38,17 @@ func (w *wizard) kv(label, value string, labelWidth int) string {
 	return w.styles.Label.Render(padRight(label, labelWidth)) + " " + w.styles.Value.Render(value)
 }
 
+// kvWrap is kv with the value wrapped under itself to fit width.
+func (w *wizard) kvWrap(label, value string, labelWidth, width int) string {
+	vw := max(width-labelWidth-1, 10)
+	lines := strings.Split(lipgloss.NewStyle().Width(vw).Render(value), "\n")
+	out := w.kv(label, strings.TrimRight(lines[0], " "), labelWidth)
+	for _, l := range lines[1:] {
+		out += "\n" + strings.Repeat(" ", labelWidth+1) + w.styles.Value.Render(strings.TrimRight(l, " "))
+	}
+	return out
+}
+
 func padRight(s string, n int) string {
 	if d := n - lipgloss.Width(s); d > 0 {
 		return s + strings.Repeat(" ", d)

@@ -85,6 +85,7 @@ func (c *credentialsStep) focusField() tea.Cmd {
 	var cmd tea.Cmd
 	for i, in := range c.inputs() {
 		if i == c.focus {
+			in.CursorEnd()
 			cmd = in.Focus()
 		} else {
 			in.Blur()

@@ -36,8 +36,10 @@ func (d *domainStep) focusField() tea.Cmd {
 	d.domain.Blur()
 	d.sender.Blur()
 	if d.focus == 0 {
+		d.domain.CursorEnd()
 		return d.domain.Focus()
 	}
+	d.sender.CursorEnd()
 	return d.sender.Focus()
 }
 

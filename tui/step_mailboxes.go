@@ -460,7 +460,7 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	if l.dirty() {
 		counts += " · unsaved"
 	}
-	out += s.Muted.Render(counts) + "\n"
+	out += s.Muted.Render(wrap(counts, width)) + "\n"
 
 	switch m.mode {
 	case mbForm:
@@ -500,8 +500,8 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 	l := w.boxes
 	kindW := 9
 	rest := max(width-2-kindW-3, 20)
-	emailW := rest * 45 / 100
-	nameW := rest * 30 / 100
+	emailW := rest * 50 / 100
+	nameW := rest * 24 / 100
 	ownerW := rest - emailW - nameW
 	cell := func(v string, n int) string {
 		if ansi.StringWidth(v) > n {

@@ -102,8 +102,8 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	if c := w.cred; c != nil {
 		b.WriteString(w.kv("Key", c.Kind.Describe(), lw) + "\n")
 		b.WriteString(w.kv("Client ID", c.ClientID, lw) + "\n")
-		b.WriteString(w.kv("Account", c.ClientEmail, lw) + "\n")
-		b.WriteString(w.kv("Fingerprint", c.Fingerprint, lw) + "\n")
+		b.WriteString(w.kvWrap("Account", c.ClientEmail, lw, width) + "\n")
+		b.WriteString(w.kvWrap("Fingerprint", c.Fingerprint, lw, width) + "\n")
 	}
 	b.WriteString(w.kv("Scopes", strings.Join(p.ScopeList(), ","), lw) + "\n")
 	b.WriteString(w.kv("Mailboxes", fmt.Sprintf("%d assigned", s.boxes), lw) + "\n")
@@ -122,25 +122,31 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	ih, ip := hostPort(ep.IMAP)
 	sh, sp := hostPort(ep.SMTP)
 	b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
-	b.WriteString(w.kv("IMAP", fmt.Sprintf("%s port %s, %s", ih, ip, secName(ep.IMAPSecurity)), lw) + "\n")
-	smtp := fmt.Sprintf("%s port %s, %s", sh, sp, secName(ep.SMTPSecurity))
+	b.WriteString(w.kvWrap("IMAP", fmt.Sprintf("%s:%s %s", ih, ip, secName(ep.IMAPSecurity)), lw, width) + "\n")
+	smtp := fmt.Sprintf("%s:%s %s", sh, sp, secName(ep.SMTPSecurity))
 	if ep.SMTP == core.GmailSMTP {
-		smtp += " (or 587 STARTTLS)"
+		smtp += ", or port 587 STARTTLS"
 	}
-	b.WriteString(w.kv("SMTP", smtp, lw) + "\n")
-	b.WriteString(w.kv("Auth", "OAuth 2.0 (SASL XOAUTH2)", lw) + "\n")
-	b.WriteString(w.kv("Username", "the mailbox address, e.g. "+p.DefaultSender, lw) + "\n")
+	b.WriteString(w.kvWrap("SMTP", smtp, lw, width) + "\n")
+	b.WriteString(w.kvWrap("Auth", "OAuth 2.0 (XOAUTH2)", lw, width) + "\n")
+	b.WriteString(w.kvWrap("Username", "the mailbox address", lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
-	b.WriteString(st.Code.Render("mailoauth token "+p.DefaultSender) + st.Muted.Render("  fresh access token") + "\n")
-	b.WriteString(st.Code.Render("mailoauth token ADDR --format xoauth2") + st.Muted.Render("  SASL string") + "\n")
-	b.WriteString(st.Code.Render("mailoauth export --format json") + st.Muted.Render("  settings for the product") + "\n")
+	b.WriteString(st.Muted.Render("A fresh access token (msmtp passwordeval, mbsync PassCmd):") + "\n")
+	b.WriteString(st.Code.Render(wrap("  mailoauth token "+p.DefaultSender, width)) + "\n")
+	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
+	b.WriteString(st.Code.Render("  mailoauth export --format json") + "\n")
 	if s.err != nil {
 		b.WriteString(w.errView(s.err, width) + "\n")
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	if over := len(lines) - height; over > 0 {
+	if over := len(lines) - height + 1; over > 0 {
 		s.offset = min(s.offset, over)
-		lines = lines[s.offset:]
+		lines = lines[s.offset : s.offset+height-1]
+		if s.offset < over {
+			lines = append(lines, st.Muted.Render("↓ more (j / ↓)"))
+		} else {
+			lines = append(lines, st.Muted.Render("↑ top (k / ↑)"))
+		}
 	} else {
 		s.offset = 0
 	}

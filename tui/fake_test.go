@@ -1,0 +1,157 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// fakeBackend is an in-memory store.
+type fakeBackend struct {
+	mu       sync.Mutex
+	profiles map[string]core.Profile
+	boxes    map[string]map[string]core.Mailbox
+	results  map[string]map[string]core.MailboxResult
+}
+
+func newFakeBackend() *fakeBackend {
+	return &fakeBackend{profiles: map[string]core.Profile{}, boxes: map[string]map[string]core.Mailbox{},
+		results: map[string]map[string]core.MailboxResult{}}
+}
+
+func (f *fakeBackend) ListProfiles() ([]core.Profile, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []core.Profile
+	for _, p := range f.profiles {
+		out = append(out, p)
+	}
+	return out, nil
+}
+func (f *fakeBackend) SaveProfile(p core.Profile) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.profiles[p.Domain] = p
+	return nil
+}
+func (f *fakeBackend) Mailboxes(domain string) ([]core.Mailbox, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []core.Mailbox
+	for _, m := range f.boxes[domain] {
+		out = append(out, m)
+	}
+	return out, nil
+}
+func (f *fakeBackend) PutMailboxes(domain string, ms []core.Mailbox) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.boxes[domain] == nil {
+		f.boxes[domain] = map[string]core.Mailbox{}
+	}
+	for _, m := range ms {
+		f.boxes[domain][m.Email] = m
+	}
+	return nil
+}
+func (f *fakeBackend) DeleteMailbox(domain, email string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.boxes[domain], email)
+	return nil
+}
+func (f *fakeBackend) SaveResults(domain string, rs []core.MailboxResult) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.results[domain] == nil {
+		f.results[domain] = map[string]core.MailboxResult{}
+	}
+	for _, r := range rs {
+		f.results[domain][r.Mailbox] = r
+	}
+	return nil
+}
+func (f *fakeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]core.MailboxResult{}
+	for k, v := range f.results[domain] {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// fakeEngine passes every mailbox unless delegation is missing or the
+// address contains "broken".
+type fakeEngine struct {
+	mu         sync.Mutex
+	authorized bool
+}
+
+func (e *fakeEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult {
+	e.mu.Lock()
+	auth := e.authorized
+	e.mu.Unlock()
+	out := make([]core.MailboxResult, len(mailboxes))
+	for i, m := range mailboxes {
+		if on != nil {
+			on(runEvent{Kind: evStarted, Mailbox: m})
+		}
+		r := core.MailboxResult{Mailbox: m, OK: true, CheckedAt: time.Unix(0, 0)}
+		for _, c := range checks {
+			cr := core.CheckResult{Name: c, OK: true, Duration: 10 * time.Millisecond}
+			switch {
+			case !auth:
+				cr.OK = false
+				r.Finding = core.NewFinding(core.CodeDelegationNotAuthorized,
+					fmt.Sprintf("Client %s is not authorized for %s in the Admin console.", "104715287395062714451", core.ScopeMail),
+					"In admin.google.com > Security > API controls > Domain-wide delegation, add the client ID with the scope https://mail.google.com/.")
+			case strings.Contains(m, "broken") && c == core.CheckIMAP:
+				cr.OK = false
+				r.Finding = core.NewFinding(core.CodeIMAPDisabled, "IMAP is disabled for "+m+".",
+					"In admin.google.com > Apps > Google Workspace > Gmail > End User Access, enable POP and IMAP access for the user.")
+			}
+			r.Checks = append(r.Checks, cr)
+			if on != nil {
+				c := cr
+				on(runEvent{Kind: evCheckDone, Mailbox: m, Check: &c})
+			}
+			if !cr.OK {
+				r.OK = false
+				break
+			}
+		}
+		out[i] = r
+		if on != nil {
+			rr := r
+			on(runEvent{Kind: evFinished, Mailbox: m, Result: &rr})
+		}
+	}
+	return out
+}
+
+func readTestKey(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/service-account.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// acmeProfile is a profile stored up to step (1-based WizardStep).
+func acmeProfile(t testing.TB, step int) core.Profile {
+	return core.Profile{Domain: "acme.example", DefaultSender: "administrator@acme.example",
+		Credential: readTestKey(t), Scopes: []string{core.ScopeMail}, WizardStep: step}
+}
+
+func fakeDeps(be *fakeBackend, eng *fakeEngine, profile string) deps {
+	nc := true
+	return deps{backend: be, engine: eng, profile: profile, noColor: &nc}
+}
