@@ -99,3 +99,5 @@ func runeKey(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: str
 func keyCode(c rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: c} }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func ansiWidth(s string) int { return ansi.StringWidth(s) }

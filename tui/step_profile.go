@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -23,6 +24,7 @@ var (
 
 func (p *profileStep) enter(w *wizard) tea.Cmd {
 	p.profiles, p.err = w.backend.ListProfiles()
+	sort.Slice(p.profiles, func(i, j int) bool { return p.profiles[i].Domain < p.profiles[j].Domain })
 	if p.cursor > len(p.profiles) {
 		p.cursor = 0
 	}
