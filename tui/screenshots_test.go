@@ -1,0 +1,123 @@
+package tui
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core/sandbox"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+var screenshotDir = flag.String("screenshots", "", "write one frame per wizard step of the sandbox walk-through to this directory (PNG with freeze when installed, else .ansi)")
+
+// colourFrame is the model's frame with its colours (dark background).
+func colourFrame(m model) string { return m.w.render() }
+
+// TestScreenshots walks the sandbox demo at 100x30 and saves every step's
+// frame; `make screenshots` runs it.
+func TestScreenshots(t *testing.T) {
+	if *screenshotDir == "" {
+		t.Skip("pass -screenshots DIR to write the screenshots")
+	}
+	sb, err := sandbox.Start(sandbox.Options{Domain: "yourcompany.example", Users: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	st, err := store.Open(filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := New(Config{Store: st, Actor: "screenshots", Sandbox: sb}).(model)
+	defer m.w.cleanup()
+	m.w.styles = NewStyles(true, false)
+	m.w.help.Styles = m.w.styles.Help
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	run := func(cmd tea.Cmd) {
+		// run commands synchronously, following batches, skipping timers
+		var exec func(tea.Cmd, int)
+		exec = func(c tea.Cmd, depth int) {
+			if c == nil || depth > 10000 {
+				return
+			}
+			done := make(chan tea.Msg, 1)
+			go func() { done <- c() }()
+			var msg tea.Msg
+			select {
+			case msg = <-done:
+			case <-time.After(30 * time.Second):
+				return
+			}
+			switch msg := msg.(type) {
+			case tea.BatchMsg:
+				for _, c := range msg {
+					exec(c, depth+1)
+				}
+				return
+			case nil:
+				return
+			default:
+				// follow only the wizard's own results (no blink or spinner timers)
+				if !strings.HasPrefix(fmt.Sprintf("%T", msg), "tui.") {
+					return
+				}
+				_, next := m.Update(msg)
+				exec(next, depth+1)
+			}
+		}
+		exec(cmd, 0)
+	}
+	send := func(k tea.KeyPressMsg) {
+		_, cmd := m.Update(k)
+		run(cmd)
+	}
+	run(m.w.start())
+	if err := os.MkdirAll(*screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	freeze, _ := exec.LookPath("freeze")
+	shot := func(name string) {
+		frame := colourFrame(m)
+		ansiPath := filepath.Join(*screenshotDir, name+".ansi")
+		if err := os.WriteFile(ansiPath, []byte(frame), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if freeze != "" {
+			out, err := exec.Command(freeze, ansiPath, "-l", "ansi", "-c", "full", "-o", filepath.Join(*screenshotDir, name+".png")).CombinedOutput()
+			if err != nil {
+				t.Errorf("freeze %s: %v %s", name, err, out)
+			} else {
+				_ = os.Remove(ansiPath)
+			}
+		}
+	}
+	shot("1-profile")
+	send(enter())
+	shot("2-domain")
+	send(enter())
+	shot("3-credentials")
+	send(enter())
+	send(enter())
+	shot("4-authorize-failure")
+	send(runeKey('a'))
+	shot("4-authorize-verified")
+	send(enter())
+	shot("5-mailboxes")
+	send(enter())
+	send(enter())
+	shot("6-test")
+	send(enter())
+	shot("7-summary")
+	if freeze == "" {
+		t.Logf("freeze is not installed (go install github.com/charmbracelet/freeze@v0.2.2): wrote .ansi frames to %s", *screenshotDir)
+	}
+}
