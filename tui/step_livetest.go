@@ -1,5 +1,8 @@
 package tui
 
+// The test step lives in step_livetest.go, not step_test.go: a _test.go
+// file would only be compiled by go test.
+
 import (
 	"context"
 	"fmt"
