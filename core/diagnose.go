@@ -342,7 +342,11 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 		return NewFinding(CodeClientDisabled,
 			fmt.Sprintf("The service account %s (client ID %s) is disabled, so Google issues it no tokens.", orUnknown(d.ClientEmail, "of this key"), d.clientID()),
 			fmt.Sprintf("In console.cloud.google.com > IAM & Admin > Service accounts, select %s and choose Enable (or create a new service account and key), then retry.", orUnknown(d.ClientEmail, "the service account")))
-	case strings.Contains(ldesc, "invalid email or user id") || strings.Contains(ldesc, "not found"):
+	case strings.Contains(ldesc, "account not found"):
+		return NewFinding(CodeKeySignatureRejected,
+			fmt.Sprintf("Google does not know the service account %s of this key: it was deleted, or the key belongs to another project.", orUnknown(d.ClientEmail, "(client_email)")),
+			"Check that the service account still exists in console.cloud.google.com > IAM & Admin > Service accounts, create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it with `mailoauth setup --key FILE`.")
+	case strings.Contains(ldesc, "invalid email or user id"):
 		return NewFinding(CodeUnknownUser,
 			fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(d.Domain, "the domain")),
 			fmt.Sprintf("Check the spelling of %s, or create the user in admin.google.com > Directory > Users > Add new user, then retry.", who))
