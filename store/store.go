@@ -116,7 +116,7 @@ func Open(path string, opts Options) (*Store, error) {
 func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return errorf(ErrLocked, "store %s is in use by another mailoauth (%s); wait for it to finish or stop it, then retry", path, lockHolder(path))
+		return errorf(ErrLocked, "store is in use by another mailoauth (%s): %s; wait for it to finish or stop it, then retry", lockHolder(path), path)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("cannot open store %s: permission denied; run mailoauth as the user that owns it or pass another --db", path)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):

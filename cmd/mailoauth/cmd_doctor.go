@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+func runDoctor(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("doctor", "doctor [--profile DOMAIN]")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	items := core.Doctor(ctx, &p, st.TokenCache(p.Domain))
+	failed := 0
+	for _, it := range items {
+		status := "PASS"
+		if !it.OK {
+			status = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(a.stdout, "%-6s %-5s %s\n", it.Name, status, it.Detail)
+		if !it.OK {
+			printFinding(a, it.Finding)
+		}
+	}
+	fmt.Fprintf(a.stdout, "%d passed, %d failed\n", len(items)-failed, failed)
+	if failed > 0 {
+		return errChecksFailed
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+func runExport(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("export", "export [--format json|env] [--include-secrets]")
+	format := fs.String("format", "json", "json or env (KEY=value lines for a shell or a service file)")
+	secrets := fs.Bool("include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *format != "json" && *format != "env" {
+		return usagef("--format %q is not known; use json or env", *format)
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	cred, err := p.LoadCredential()
+	if err != nil {
+		return err
+	}
+	boxes, err := st.Mailboxes(p.Domain)
+	if err != nil {
+		return err
+	}
+	cfg := exportConfig(p, cred, boxes, *secrets)
+	if *format == "json" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(cfg)
+	}
+	env := map[string]string{
+		"MAILOAUTH_DOMAIN":         p.Domain,
+		"MAILOAUTH_DEFAULT_SENDER": p.DefaultSender,
+		"MAILOAUTH_IMAP_HOST":      cfg.IMAP.Host, "MAILOAUTH_IMAP_PORT": cfg.IMAP.Port, "MAILOAUTH_IMAP_SECURITY": cfg.IMAP.Security,
+		"MAILOAUTH_SMTP_HOST": cfg.SMTP.Host, "MAILOAUTH_SMTP_PORT": cfg.SMTP.Port, "MAILOAUTH_SMTP_SECURITY": cfg.SMTP.Security,
+		"MAILOAUTH_AUTH_MECHANISM": "XOAUTH2", "MAILOAUTH_TOKEN_URL": cfg.TokenURL,
+		"MAILOAUTH_SCOPES": strings.Join(cfg.Scopes, " "), "MAILOAUTH_CLIENT_ID": cred.ClientID,
+		"MAILOAUTH_CLIENT_EMAIL": cred.ClientEmail, "MAILOAUTH_KEY_FINGERPRINT": cred.Fingerprint,
+		"MAILOAUTH_MAILBOXES": strings.Join(cfg.mailboxEmails(), ","),
+	}
+	if *secrets && cfg.ServiceAccountKey != nil {
+		env["MAILOAUTH_SERVICE_ACCOUNT_JSON"] = string(cfg.ServiceAccountKey)
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(a.stdout, "%s=%s\n", k, shellQuote(env[k]))
+	}
+	return nil
+}
+
+type serverConfig struct {
+	Host     string `json:"host"`
+	Port     string `json:"port"`
+	Security string `json:"security"`
+}
+
+type exportedConfig struct {
+	Domain        string           `json:"domain"`
+	DefaultSender string           `json:"default_sender"`
+	IMAP          serverConfig     `json:"imap"`
+	SMTP          serverConfig     `json:"smtp"`
+	Auth          string           `json:"authentication"`
+	Username      string           `json:"username"`
+	TokenURL      string           `json:"token_url"`
+	Scopes        []string         `json:"scopes"`
+	Credential    *core.Credential `json:"credential"`
+	TokenCommand  string           `json:"token_command"`
+	Mailboxes     []core.Mailbox   `json:"mailboxes"`
+	// ServiceAccountKey is the key itself, only with --include-secrets.
+	ServiceAccountKey json.RawMessage `json:"service_account_key,omitempty"`
+}
+
+func (c exportedConfig) mailboxEmails() []string {
+	out := make([]string, len(c.Mailboxes))
+	for i, m := range c.Mailboxes {
+		out[i] = m.Email
+	}
+	return out
+}
+
+func exportConfig(p core.Profile, cred *core.Credential, boxes []core.Mailbox, secrets bool) exportedConfig {
+	ep := p.Endpoints.WithDefaults()
+	split := func(hp string, sec core.Security) serverConfig {
+		h, port, _ := net.SplitHostPort(hp)
+		s := "SSL/TLS"
+		if sec == core.SecurityStartTLS {
+			s = "STARTTLS"
+		}
+		return serverConfig{Host: h, Port: port, Security: s}
+	}
+	if boxes == nil {
+		boxes = []core.Mailbox{}
+	}
+	cfg := exportedConfig{Domain: p.Domain, DefaultSender: p.DefaultSender,
+		IMAP: split(ep.IMAP, ep.IMAPSecurity), SMTP: split(ep.SMTP, ep.SMTPSecurity),
+		Auth: "OAuth 2.0 (SASL XOAUTH2)", Username: "the mailbox address", TokenURL: ep.TokenURL,
+		Scopes: p.ScopeList(), Credential: cred, TokenCommand: "mailoauth token MAILBOX", Mailboxes: boxes}
+	if secrets && cred.Kind == core.KindServiceAccount && json.Valid(p.Credential) {
+		cfg.ServiceAccountKey = json.RawMessage(p.Credential)
+	}
+	return cfg
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '.' || r == '@' || r == '-' || r == '_' || r == ':' || r == '/' || r == ',' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name N] [--owner KIND:NAME] | rm ADDR | import FILE.csv | export"
+
+func runMailbox(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 {
+		return usagef("use `mailoauth %s`", mailboxSynopsis)
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "ls", "list":
+		return mailboxList(a, rest)
+	case "add":
+		return mailboxAdd(a, rest)
+	case "rm", "remove":
+		return mailboxRemove(a, rest)
+	case "import":
+		return mailboxImport(a, rest)
+	case "export":
+		return mailboxExport(a, rest)
+	case "-h", "--help", "help":
+		fmt.Fprintf(a.stdout, "Usage: mailoauth %s\n\nCSV columns (with a header): %s\nOwner kinds: user, workgroup, attendant, acd.\n", mailboxSynopsis, strings.Join(core.CSVHeader, ","))
+		return nil
+	}
+	return usagef("unknown mailbox command %q; use `mailoauth %s`", sub, mailboxSynopsis)
+}
+
+func mailboxList(a *app, args []string) error {
+	fs := a.newFlags("mailbox ls", "mailbox ls [--json]")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	boxes, err := st.Mailboxes(p.Domain)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if boxes == nil {
+			boxes = []core.Mailbox{}
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(boxes)
+	}
+	results, _ := st.Results(p.Domain)
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tDISPLAY NAME\tOWNER\tLAST TEST")
+	for _, m := range boxes {
+		last := "never"
+		if r, ok := results[m.Email]; ok {
+			last = "passed"
+			if !r.OK && r.Finding != nil {
+				last = "failed: " + string(r.Finding.Code)
+			}
+			last += " " + r.CheckedAt.Local().Format("2006-01-02 15:04")
+		}
+		owner := string(m.OwnerKind)
+		if m.OwnerName != "" {
+			owner += ":" + m.OwnerName
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Email, m.DisplayName, owner, last)
+	}
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "%d mailbox(es) in %s\n", len(boxes), p.Domain)
+	return nil
+}
+
+func mailboxAdd(a *app, args []string) error {
+	fs := a.newFlags("mailbox add", "mailbox add ADDR [--name N] [--owner KIND:NAME]")
+	name := fs.String("name", "", "display name (default: the address, as Gmail uses)")
+	owner := fs.String("owner", "user", "owner in the host product as KIND:NAME, KIND one of user, workgroup, attendant, acd")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice")
+	}
+	kind, ownerName, _ := strings.Cut(*owner, ":")
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	m := core.Mailbox{Email: pos[0], DisplayName: *name, OwnerKind: core.OwnerKind(kind), OwnerName: ownerName}
+	if err := m.Normalize(p.Domain); err != nil {
+		return err
+	}
+	if err := st.PutMailbox(p.Domain, m, actor()); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Assigned %s (%s, %s %s).\n", m.Email, m.DisplayName, m.OwnerKind, m.OwnerName)
+	return nil
+}
+
+func mailboxRemove(a *app, args []string) error {
+	fs := a.newFlags("mailbox rm", "mailbox rm ADDR")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("name one address: mailoauth mailbox rm user1@yourcompany.example")
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	email, err := core.NormalizeMailbox(pos[0], p.Domain)
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteMailbox(p.Domain, email, actor()); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Removed %s.\n", email)
+	return nil
+}
+
+func mailboxImport(a *app, args []string) error {
+	fs := a.newFlags("mailbox import", "mailbox import FILE.csv")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("name one CSV file with the header %s", strings.Join(core.CSVHeader, ","))
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return &core.InputError{Msg: fmt.Sprintf("cannot read %s: %v; check the path", pos[0], err), Env: true}
+	}
+	defer f.Close()
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	boxes, err := core.ParseMailboxCSV(f, pos[0], p.Domain)
+	if err != nil {
+		return err
+	}
+	if err := st.PutMailboxes(p.Domain, boxes, actor()); err != nil {
+		return err
+	}
+	n, _ := st.MailboxCount(p.Domain)
+	fmt.Fprintf(a.stdout, "Imported %d mailbox(es) from %s; %s now has %d.\n", len(boxes), pos[0], p.Domain, n)
+	return nil
+}
+
+func mailboxExport(a *app, args []string) error {
+	fs := a.newFlags("mailbox export", "mailbox export")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	boxes, err := st.Mailboxes(p.Domain)
+	if err != nil {
+		return err
+	}
+	return core.WriteMailboxCSV(a.stdout, boxes)
+}

@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// binary is the mailoauth executable built once for the end-to-end tests,
+// which drive it exactly as an administrator or a script would.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mailoauth-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "mailoauth")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building mailoauth: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+func mailoauth(t *testing.T, db string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--db", db}, args...)...)
+	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("mailoauth %v: %v", args, err)
+	}
+	if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic:") {
+		t.Fatalf("mailoauth %v printed a stack trace:\n%s", args, errb.String())
+	}
+	return cliResult{out.String(), errb.String(), code}
+}
+
+// sandboxProcess runs `mailoauth sandbox` and waits for its "ready" line.
+type sandboxProcess struct {
+	dir       string
+	endpoints core.Endpoints
+	clientID  string
+}
+
+func startSandbox(t *testing.T, users int) *sandboxProcess {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "sandbox", "--dir", dir, "--users", fmt.Sprint(users))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("the sandbox did not stop on SIGINT")
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- "ready"
+			}
+		}
+		close(ready)
+	}()
+	select {
+	case r := <-ready:
+		if r != "ready" {
+			t.Fatalf("sandbox exited before ready: %s", stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sandbox not ready after 30s: %s", stderr.String())
+	}
+	for _, f := range []string{"service-account.json", "oauth-client.json", "ca.pem", "endpoints.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("sandbox did not write %s: %v", f, err)
+		}
+	}
+	ep, err := core.LoadEndpoints(filepath.Join(dir, "endpoints.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, _, err := core.LoadCredentialFile(filepath.Join(dir, "service-account.json"), core.CredentialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sandboxProcess{dir: dir, endpoints: ep, clientID: cred.ClientID}
+}
+
+// admin calls the sandbox's Admin console API.
+func (s *sandboxProcess) admin(t *testing.T, method, path string, body any) {
+	t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, s.endpoints.AdminURL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("admin %s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+}
+
+type jsonLine struct {
+	Mailbox string                     `json:"mailbox"`
+	OK      bool                       `json:"ok"`
+	Checks  map[string]json.RawMessage `json:"checks"`
+	Finding *core.Finding              `json:"finding"`
+	Notes   []string                   `json:"notes"`
+	Summary *struct {
+		Total, OK, Failed int
+	} `json:"summary"`
+}
+
+func parseLines(t *testing.T, out string) []jsonLine {
+	t.Helper()
+	var lines []jsonLine
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var jl jsonLine
+		if err := json.Unmarshal([]byte(l), &jl); err != nil {
+			t.Fatalf("not a JSON line: %q (%v)", l, err)
+		}
+		lines = append(lines, jl)
+	}
+	return lines
+}
+
+// testOne runs `test --json` for one mailbox and returns its line.
+func testOne(t *testing.T, db, mailbox string, extra ...string) (jsonLine, int) {
+	t.Helper()
+	r := mailoauth(t, db, append([]string{"test", "--json", "--mailbox", mailbox}, extra...)...)
+	lines := parseLines(t, r.stdout)
+	if len(lines) != 2 || lines[1].Summary == nil {
+		t.Fatalf("want one result and a summary, got %q (stderr %q)", r.stdout, r.stderr)
+	}
+	return lines[0], r.code
+}
+
+func TestEndToEndServiceAccountSetup(t *testing.T) {
+	sb := startSandbox(t, 50)
+	db := filepath.Join(t.TempDir(), "state", "mailoauth.db")
+	key := filepath.Join(sb.dir, "service-account.json")
+
+	r := mailoauth(t, db, "key", "inspect", key, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, sb.clientID) || strings.Contains(r.stdout, "PRIVATE KEY") {
+		t.Fatalf("key inspect: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+
+	// Setup before the Admin console step: saved, but the verify explains the delegation.
+	r = mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", key, "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
+	if r.code != 1 || !strings.Contains(r.stdout, "delegation_not_authorized") || !strings.Contains(r.stdout, "add client ID "+sb.clientID+" with scope https://mail.google.com/") {
+		t.Fatalf("setup without delegation: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("store file mode: %v %v", fi.Mode(), err)
+	}
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+
+	// Assign 50 mailboxes from a CSV and prove every one of them live.
+	var csv strings.Builder
+	csv.WriteString("email,display_name,owner_kind,owner_name\n")
+	for i := 1; i <= 50; i++ {
+		kind := core.OwnerKinds[i%len(core.OwnerKinds)]
+		fmt.Fprintf(&csv, "user%d@example.test,User %d,%s,Owner %d\n", i, i, kind, i)
+	}
+	csvPath := filepath.Join(t.TempDir(), "boxes.csv")
+	os.WriteFile(csvPath, []byte(csv.String()), 0o600)
+	if r = mailoauth(t, db, "mailbox", "import", csvPath); r.code != 0 || !strings.Contains(r.stdout, "Imported 50") {
+		t.Fatalf("import: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = mailoauth(t, db, "test", "--all", "--json")
+	lines := parseLines(t, r.stdout)
+	if r.code != 0 || len(lines) != 52 {
+		t.Fatalf("test --all: exit %d, %d lines\n%s%s", r.code, len(lines), r.stdout, r.stderr)
+	}
+	for _, l := range lines[:51] {
+		if !l.OK || len(l.Checks) != 4 || l.Finding != nil {
+			t.Fatalf("mailbox not ok: %+v", l)
+		}
+	}
+	if s := lines[51].Summary; s == nil || s.Total != 51 || s.OK != 51 || s.Failed != 0 {
+		t.Fatalf("summary: %+v", lines[51])
+	}
+
+	// Each Admin console mistake produces its finding. New users have no
+	// cached token, so they show what a first run would meet.
+	newUser := func(email string, extra map[string]any) {
+		body := map[string]any{"email": email, "imap": true, "suspended": false}
+		for k, v := range extra {
+			body[k] = v
+		}
+		sb.admin(t, "POST", "/users", body)
+	}
+	expectCode := func(name, mailbox string, code core.Code, extra ...string) jsonLine {
+		t.Helper()
+		l, exit := testOne(t, db, mailbox, extra...)
+		if exit != 1 || l.OK || l.Finding == nil || l.Finding.Code != code {
+			t.Fatalf("%s: want %s, got exit %d %+v", name, code, exit, l)
+		}
+		if l.Finding.Summary == "" || l.Finding.Fix == "" {
+			t.Fatalf("%s: finding without summary or fix: %+v", name, l.Finding)
+		}
+		return l
+	}
+
+	sb.admin(t, "DELETE", "/delegation?client_id="+sb.clientID, nil)
+	newUser("fresh1@example.test", nil)
+	l := expectCode("delegation removed", "fresh1@example.test", core.CodeDelegationNotAuthorized)
+	if !strings.Contains(l.Finding.Fix, sb.clientID) || !strings.Contains(l.Finding.Fix, "https://mail.google.com/") {
+		t.Fatalf("delegation fix lacks the values to paste: %+v", l.Finding)
+	}
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+
+	sb.admin(t, "POST", "/clock", map[string]any{"skew_seconds": -600})
+	newUser("fresh2@example.test", nil)
+	l = expectCode("clock 10 minutes behind", "fresh2@example.test", core.CodeClockSkew)
+	if !strings.Contains(l.Finding.Summary, "ahead") {
+		t.Fatalf("clock finding should say this host is ahead: %+v", l.Finding)
+	}
+	sb.admin(t, "POST", "/clock", map[string]any{"skew_seconds": 0})
+
+	newUser("fresh3@example.test", map[string]any{"suspended": true})
+	expectCode("suspended user", "fresh3@example.test", core.CodeUserSuspended)
+
+	newUser("user7@example.test", map[string]any{"imap": false})
+	expectCode("IMAP disabled", "user7@example.test", core.CodeIMAPDisabled, "--checks", "token,imap")
+	newUser("user7@example.test", nil)
+
+	expectCode("unknown user", "nobody@example.test", core.CodeUnknownUser, "--checks", "token")
+
+	sb.admin(t, "POST", "/faults", map[string]any{"imap_stall": true})
+	start := time.Now()
+	expectCode("IMAP stalls", "user8@example.test", core.CodeTimeout, "--checks", "token,imap", "--timeout", "2s")
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("a stalled IMAP server took %v to report; the check timeout is 2s", d)
+	}
+	sb.admin(t, "POST", "/faults", map[string]any{"imap_stall": false})
+
+	// A cached token that Google revoked is dropped and replaced once.
+	sb.admin(t, "POST", "/revoke", map[string]any{"email": "user9@example.test"})
+	l, exit := testOne(t, db, "user9@example.test", "--checks", "token,imap")
+	if exit != 0 || !l.OK || len(l.Notes) == 0 || !strings.Contains(strings.Join(l.Notes, " "), "fresh") {
+		t.Fatalf("revoked token: exit %d %+v", exit, l)
+	}
+
+	// `mailoauth token` prints a token the sandbox's IMAP accepts.
+	r = mailoauth(t, db, "token", "user1@example.test")
+	tok := strings.TrimSpace(r.stdout)
+	if r.code != 0 || len(tok) < 100 {
+		t.Fatalf("token: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	imapLogin(t, sb, "user1@example.test", tok)
+
+	// The CA file disappears: TLS cannot be verified, and nothing falls back to insecure.
+	os.Rename(filepath.Join(sb.dir, "ca.pem"), filepath.Join(sb.dir, "ca.pem.gone"))
+	expectCode("CA file missing", "user1@example.test", core.CodeTLSUntrusted, "--checks", "token,imap")
+	os.Rename(filepath.Join(sb.dir, "ca.pem.gone"), filepath.Join(sb.dir, "ca.pem"))
+
+	// The readable output ends in the line scripts look for.
+	r = mailoauth(t, db, "test", "--mailbox", "user2@example.test")
+	if r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "1 passed, 0 failed") {
+		t.Fatalf("readable test: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func imapLogin(t *testing.T, sb *sandboxProcess, user, token string) {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(sb.dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c, err := imapclient.DialTLS(sb.endpoints.IMAP, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Authenticate(core.NewXOAUTH2Client(user, token)); err != nil {
+		t.Fatalf("the sandbox's IMAP refused the token from `mailoauth token`: %v", err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStoreInUseExitsThreeQuickly(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	r := mailoauth(t, db, "mailbox", "ls")
+	if r.code != 3 || !strings.Contains(r.stderr, "store is in use by another mailoauth") {
+		t.Fatalf("busy store: exit %d %q", r.code, r.stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("a busy store took %v to report", d)
+	}
+}
+
+func TestBadInputExitsTwoWithOneSentence(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "mailoauth.db")
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"type":"service_account","client_email":"x@y"`), 0o600)
+	web := filepath.Join(dir, "client.json")
+	os.WriteFile(web, []byte(`{"web":{"client_id":"1-a.apps.googleusercontent.com","client_secret":"s"}}`), 0o600)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"key", "inspect", bad}, 2, "truncated"},
+		{[]string{"key", "inspect", filepath.Join(dir, "missing.json")}, 3, "cannot read"},
+		{[]string{"setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", web}, 2, "OAuth client"},
+		{[]string{"setup", "--domain", "example.test", "--sender", "admin@other.test", "--key", bad}, 2, "not in the domain"},
+		{[]string{"test", "--checks", "ping"}, 2, "not a check"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"mailbox", "ls"}, 2, "holds no domain yet"},
+	}
+	for _, c := range cases {
+		r := mailoauth(t, db, c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("mailoauth %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, r.code, r.stderr, c.code, c.want)
+		}
+		if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n > 0 {
+			t.Errorf("mailoauth %v: error is %d lines, want one: %q", c.args, n+1, r.stderr)
+		}
+	}
+}
+
+func TestImportRejectsBadRowsByLineAndWritesNothing(t *testing.T) {
+	sb := startSandbox(t, 3)
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"), "--no-verify")
+	if r.code != 0 {
+		t.Fatalf("setup: %s %s", r.stdout, r.stderr)
+	}
+	csvPath := filepath.Join(t.TempDir(), "boxes.csv")
+	os.WriteFile(csvPath, []byte("email,display_name,owner_kind,owner_name\nuser1@example.test,A,user,A\nuser2@elsewhere.test,B,user,B\nuser3@example.test,C,robot,C\n"), 0o600)
+	r = mailoauth(t, db, "mailbox", "import", csvPath)
+	if r.code != 2 || !strings.Contains(r.stderr, "line 3") || !strings.Contains(r.stderr, "line 4") {
+		t.Fatalf("bad import: %d %q", r.code, r.stderr)
+	}
+	r = mailoauth(t, db, "mailbox", "ls", "--json")
+	if strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatalf("a failed import left mailboxes behind: %s", r.stdout)
+	}
+	if r = mailoauth(t, db, "mailbox", "add", "user1@example.test", "--owner", "workgroup:Support"); r.code != 0 {
+		t.Fatalf("add: %s", r.stderr)
+	}
+	r = mailoauth(t, db, "mailbox", "export")
+	if !strings.Contains(r.stdout, "user1@example.test,user1@example.test,workgroup,Support") {
+		t.Fatalf("export: %q", r.stdout)
+	}
+	r = mailoauth(t, db, "export", "--format", "env")
+	if !strings.Contains(r.stdout, "MAILOAUTH_CLIENT_ID=") || strings.Contains(r.stdout, "PRIVATE KEY") {
+		t.Fatalf("export env: %q", r.stdout)
+	}
+	r = mailoauth(t, db, "export", "--include-secrets")
+	if !strings.Contains(r.stdout, "PRIVATE KEY") {
+		t.Fatalf("export --include-secrets lacks the key")
+	}
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+func runTest(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("test", "test [--mailbox ADDR]... [--all] [--checks token,imap,smtp,roundtrip] [--concurrency N] [--json]")
+	var mailboxes stringList
+	fs.Var(&mailboxes, "mailbox", "a mailbox to check (repeatable); default: the default sender")
+	all := fs.Bool("all", false, "every assigned mailbox plus the default sender")
+	checksFlag := fs.String("checks", "token,imap,smtp,roundtrip", "which checks to run, in order")
+	concurrency := fs.Int("concurrency", 8, "mailboxes checked at once (Google allows 15 IMAP connections per account; stay polite)")
+	asJSON := fs.Bool("json", false, "one JSON object per mailbox, then a summary object")
+	timeout := fs.Duration("timeout", 20*time.Second, "timeout of each network check")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	mailboxes = append(mailboxes, pos...)
+	checks, err := parseChecks(*checksFlag)
+	if err != nil {
+		return err
+	}
+	if *concurrency < 1 || *concurrency > 64 {
+		return usagef("--concurrency %d is out of range; use 1 to 64 (8 is polite toward Google)", *concurrency)
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	var targets []string
+	if *all {
+		targets = append(targets, p.DefaultSender)
+		boxes, err := st.Mailboxes(p.Domain)
+		if err != nil {
+			return err
+		}
+		for _, m := range boxes {
+			targets = append(targets, m.Email)
+		}
+	}
+	for _, m := range mailboxes {
+		email, err := core.NormalizeMailbox(m, p.Domain)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, email)
+	}
+	if len(targets) == 0 {
+		targets = []string{p.DefaultSender}
+	}
+	targets = dedupe(targets)
+	tester, err := core.NewTester(&p, st.TokenCache(p.Domain))
+	if err != nil {
+		return err
+	}
+	tester.Timeout = *timeout
+
+	progress := newProgressLine(a, len(targets), !*asJSON && isTerminal(os.Stderr))
+	start := time.Now()
+	results := core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: *concurrency, OnEvent: progress.event})
+	progress.done()
+	elapsed := time.Since(start)
+	if err := st.SaveResults(p.Domain, results); err != nil {
+		fmt.Fprintf(a.stderr, "mailoauth: the results could not be saved (%v); they are printed below\n", err)
+	}
+	passed := 0
+	for _, r := range results {
+		if r.OK {
+			passed++
+		}
+	}
+	failed := len(results) - passed
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		for _, r := range results {
+			if err := enc.Encode(jsonResult(r)); err != nil {
+				return err
+			}
+		}
+		if err := enc.Encode(map[string]any{"summary": map[string]any{"total": len(results), "ok": passed, "failed": failed,
+			"seconds": float64(elapsed.Milliseconds()) / 1000}}); err != nil {
+			return err
+		}
+	} else {
+		printResults(a, results, checks)
+		fmt.Fprintf(a.stdout, "%d passed, %d failed\n", passed, failed)
+	}
+	if failed > 0 {
+		return errChecksFailed
+	}
+	return nil
+}
+
+func parseChecks(s string) ([]core.CheckName, error) {
+	want := map[core.CheckName]bool{}
+	for _, c := range splitComma(s) {
+		ok := false
+		for _, k := range core.AllChecks {
+			if string(k) == c {
+				want[k], ok = true, true
+			}
+		}
+		if !ok {
+			return nil, usagef("--checks names %q, which is not a check; use any of token,imap,smtp,roundtrip", c)
+		}
+	}
+	var out []core.CheckName
+	for _, k := range core.AllChecks { // always in running order
+		if want[k] {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil, usagef("--checks is empty; use any of token,imap,smtp,roundtrip")
+	}
+	return out, nil
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// jsonResult is the documented one-line JSON shape of a mailbox result.
+func jsonResult(r core.MailboxResult) map[string]any {
+	checks := map[string]any{}
+	for _, c := range r.Checks {
+		entry := map[string]any{"ok": c.OK, "ms": c.Duration.Milliseconds()}
+		if c.Detail != "" {
+			entry["detail"] = c.Detail
+		}
+		checks[string(c.Name)] = entry
+	}
+	out := map[string]any{"mailbox": r.Mailbox, "ok": r.OK, "checks": checks, "finding": r.Finding}
+	if len(r.Notes) > 0 {
+		out["notes"] = r.Notes
+	}
+	return out
+}
+
+func printResults(a *app, results []core.MailboxResult, checks []core.CheckName) {
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	head := []string{"MAILBOX"}
+	for _, c := range checks {
+		head = append(head, strings.ToUpper(string(c)))
+	}
+	fmt.Fprintln(tw, strings.Join(append(head, "RESULT"), "\t"))
+	for _, r := range results {
+		row := []string{r.Mailbox}
+		for _, c := range checks {
+			cell := "-"
+			if cr, ok := r.Check(c); ok {
+				cell = fmt.Sprintf("%s %dms", map[bool]string{true: "ok", false: "FAIL"}[cr.OK], cr.Duration.Milliseconds())
+			}
+			row = append(row, cell)
+		}
+		res := "passed"
+		if !r.OK {
+			res = "FAILED"
+			if r.Finding != nil {
+				res += " (" + string(r.Finding.Code) + ")"
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(append(row, res), "\t"))
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.Finding != nil && !r.OK {
+			fmt.Fprintf(a.stdout, "\n%s:\n", r.Mailbox)
+			printFinding(a, r.Finding)
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(a.stdout, "\n%s: note: %s\n", r.Mailbox, n)
+		}
+	}
+	if len(results) > 0 {
+		fmt.Fprintln(a.stdout)
+	}
+}
+
+// progressLine draws a one-line progress bar on stderr when it is a terminal.
+type progressLine struct {
+	a       *app
+	mu      sync.Mutex
+	total   int
+	done_   int
+	enabled bool
+}
+
+func newProgressLine(a *app, total int, enabled bool) *progressLine {
+	return &progressLine{a: a, total: total, enabled: enabled}
+}
+
+func (p *progressLine) event(e core.Event) {
+	if !p.enabled || e.Kind != core.EventFinished {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done_++
+	const width = 30
+	filled := width * p.done_ / max(p.total, 1)
+	fmt.Fprintf(p.a.stderr, "\r[%s%s] %d/%d %s", strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.done_, p.total, truncate(e.Mailbox, 40))
+}
+
+func (p *progressLine) done() {
+	if p.enabled {
+		fmt.Fprintf(p.a.stderr, "\r%s\r", strings.Repeat(" ", 80))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s + strings.Repeat(" ", n-len(s))
+	}
+	return s[:n-1] + "…"
+}
