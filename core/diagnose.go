@@ -149,7 +149,9 @@ func ClockOffset(h http.Header, local time.Time) (offset time.Duration, ok bool)
 	if err != nil {
 		return 0, false
 	}
-	return local.Sub(d), true
+	// Date is truncated to the second: the server's clock was, on average,
+	// half a second later.
+	return local.Sub(d.Add(500 * time.Millisecond)), true
 }
 
 // MeasureClock measures the local clock's offset from the token endpoint's

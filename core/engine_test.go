@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
@@ -70,6 +72,7 @@ func wantCode(t *testing.T, r core.MailboxResult, code core.Code) *core.Finding 
 	if r.Finding.Summary == "" || r.Finding.Fix == "" {
 		t.Fatalf("finding without summary or fix: %+v", r.Finding)
 	}
+	t.Logf("%s: %s %s", r.Finding.Code, r.Finding.Summary, r.Finding.Fix)
 	return r.Finding
 }
 
@@ -332,6 +335,33 @@ func TestEngineFindings(t *testing.T) {
 		e.sb.SetClient(sandbox.ClientState{ClientID: e.sb.ClientID()})
 		e.sb.DeleteKey(e.sb.KeyID())
 		wantCode(t, e.check(t, e.user(1)), core.CodeKeySignatureRejected)
+	})
+	t.Run("too many connections", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, 1, true)
+		tok, _, err := e.tester.Tokens.Token(context.Background(), e.user(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := e.profile.Endpoints.TLSConfig(e.profile.Endpoints.IMAP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < core.MaxIMAPConnectionsPerAccount; i++ {
+			c, err := imapclient.DialTLS(e.profile.Endpoints.IMAP, &imapclient.Options{TLSConfig: cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			if err := c.Authenticate(core.NewXOAUTH2Client(e.user(1), tok.AccessToken)); err != nil {
+				t.Fatalf("connection %d: %v", i+1, err)
+			}
+		}
+		before := e.sb.TokensMinted()
+		wantCode(t, e.check(t, e.user(1), core.CheckIMAP), core.CodeTooManyConnections)
+		if e.sb.TokensMinted() != before {
+			t.Fatal("a refusal for too many connections minted a new token")
+		}
 	})
 	t.Run("invalid scope", func(t *testing.T) {
 		t.Parallel()
