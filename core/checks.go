@@ -658,7 +658,11 @@ func (s *session) send(c *smtpConn, id string, now time.Time) error {
 // waitFor waits until the message tagged id is in the selected mailbox,
 // with IDLE when the server has it, else by polling every 500 ms.
 func (ic *imapConn) waitFor(ctx context.Context, id string) ([]imap.UID, error) {
-	criteria := &imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: RoundtripHeader, Value: id}}}
+	// The tag header, or the Message-ID, which every server indexes.
+	criteria := &imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{
+		{Header: []imap.SearchCriteriaHeaderField{{Key: RoundtripHeader, Value: id}}},
+		{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: "<" + id + "@mailoauth.invalid>"}}},
+	}}}
 	useIdle := ic.c.Caps().Has(imap.CapIdle)
 	for {
 		data, err := ic.c.UIDSearch(criteria, nil).Wait()
