@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -112,14 +113,24 @@ func (p *TokenProvider) Token(ctx context.Context, mailbox string) (tok Token, f
 	if p.inflight == nil {
 		p.inflight = map[string]*mintCall{}
 	}
-	if c, ok := p.inflight[key]; ok {
+	for {
+		c, ok := p.inflight[key]
+		if !ok {
+			break
+		}
 		p.mu.Unlock()
 		select {
 		case <-c.done:
-			return c.tok, false, c.err
 		case <-ctx.Done():
 			return Token{}, false, p.ctxFinding(ctx, mailbox)
 		}
+		// The minting caller gave up (its context ended) while ours is
+		// still live: mint again rather than inherit its cancellation.
+		if c.err != nil && ctx.Err() == nil && (errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)) {
+			p.mu.Lock()
+			continue
+		}
+		return c.tok, false, c.err
 	}
 	c := &mintCall{done: make(chan struct{})}
 	p.inflight[key] = c

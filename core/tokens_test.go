@@ -255,3 +255,21 @@ func TestTokenConnectFailedAndCancelled(t *testing.T) {
 		t.Fatalf("timeout took %v", time.Since(start))
 	}
 }
+
+func TestTokenFollowerOutlivesCancelledLeader(t *testing.T) {
+	f := newFakeTokenServer(t)
+	f.delay = 200 * time.Millisecond
+	p := &TokenProvider{Cred: testCred(f.URL)}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	leaderErr := make(chan error, 1)
+	go func() { _, _, err := p.Token(ctx, "x@example.test"); leaderErr <- err }()
+	time.Sleep(10 * time.Millisecond)
+	tok, _, err := p.Token(context.Background(), "x@example.test")
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("follower: %v", err)
+	}
+	if fd := FindingOf(<-leaderErr); fd == nil || fd.Code != CodeTimeout {
+		t.Fatalf("leader: %+v", fd)
+	}
+}
