@@ -381,6 +381,19 @@ func (ic *imapConn) bind(ctx context.Context) {
 	})
 }
 
+// alive reports whether neither side has closed the connection.
+func (ic *imapConn) alive() bool {
+	if ic.dead.Load() {
+		return false
+	}
+	select {
+	case <-ic.c.Closed():
+		return false
+	default:
+		return true
+	}
+}
+
 func (ic *imapConn) unbind() {
 	if ic.stop != nil {
 		ic.stop()
@@ -594,7 +607,7 @@ func RoundtripMessage(mailbox, id string, now time.Time) []byte {
 }
 
 func (s *session) roundtrip(ctx context.Context) (string, error) {
-	if s.imap == nil || s.imap.dead.Load() {
+	if s.imap == nil || !s.imap.alive() {
 		if err := s.imapLogin(ctx); err != nil {
 			return "", err
 		}
