@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -397,26 +396,8 @@ func clockSkewFinding(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	if re.Response != nil {
 		h = re.Response.Header
 	}
-	fix := "Synchronise the clock with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry."
 	off, ok := ClockOffset(h, d.now())
-	if !ok {
-		return NewFinding(CodeClockSkew,
-			fmt.Sprintf("Google rejected the signed assertion for %s as outside its time window, so this server's clock is probably off (the offset could not be measured).", d.who()),
-			fix)
-	}
-	secs := int64(math.Round(off.Seconds()))
-	var rel string
-	switch {
-	case secs > 0:
-		rel = fmt.Sprintf("%d s ahead of", secs)
-	case secs < 0:
-		rel = fmt.Sprintf("%d s behind", -secs)
-	default:
-		rel = "within a second of"
-	}
-	return NewFinding(CodeClockSkew,
-		fmt.Sprintf("This server's clock is %s Google's (measured from the token endpoint's Date header), so Google rejects the signed assertion for %s.", rel, d.who()),
-		fix)
+	return ClockSkewFinding(off, ok, d.who())
 }
 
 func imapDisabledFinding(d DiagContext, domain bool) *Finding {

@@ -98,7 +98,7 @@ func printCredential(a *app, c *core.Credential) {
 	fmt.Fprintf(a.stdout, "Credential: %s\n", c.Kind.Describe())
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(a.stdout, "  %-13s %s\n", k+":", v)
+			fmt.Fprintf(a.stdout, "  %-15s %s\n", k+":", v)
 		}
 	}
 	row("Client ID", c.ClientID)

@@ -371,7 +371,7 @@ func TestBadInputExitsTwoWithOneSentence(t *testing.T) {
 		{[]string{"key", "inspect", filepath.Join(dir, "missing.json")}, 3, "cannot read"},
 		{[]string{"setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", web}, 2, "OAuth client"},
 		{[]string{"setup", "--domain", "example.test", "--sender", "admin@other.test", "--key", bad}, 2, "not in the domain"},
-		{[]string{"test", "--checks", "ping"}, 2, "not a check"},
+		{[]string{"test", "--checks", "ping"}, 2, "unknown check"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"mailbox", "ls"}, 2, "holds no domain yet"},
 	}

@@ -27,7 +27,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	mailboxes = append(mailboxes, pos...)
-	checks, err := parseChecks(*checksFlag)
+	checks, err := core.ParseChecks(*checksFlag)
 	if err != nil {
 		return err
 	}
@@ -105,31 +105,6 @@ func runTest(ctx context.Context, a *app, args []string) error {
 		return errChecksFailed
 	}
 	return nil
-}
-
-func parseChecks(s string) ([]core.CheckName, error) {
-	want := map[core.CheckName]bool{}
-	for _, c := range splitComma(s) {
-		ok := false
-		for _, k := range core.AllChecks {
-			if string(k) == c {
-				want[k], ok = true, true
-			}
-		}
-		if !ok {
-			return nil, usagef("--checks names %q, which is not a check; use any of token,imap,smtp,roundtrip", c)
-		}
-	}
-	var out []core.CheckName
-	for _, k := range core.AllChecks { // always in running order
-		if want[k] {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, usagef("--checks is empty; use any of token,imap,smtp,roundtrip")
-	}
-	return out, nil
 }
 
 func dedupe(in []string) []string {
