@@ -195,6 +195,7 @@ func (s *Sandbox) startIMAP() {
 			imap.CapNamespace: {},
 			imap.CapUIDPlus:   {},
 			imap.CapMove:      {},
+			imap.CapIdle:      {}, // Gmail offers IDLE; the round trip waits with it
 		},
 		Logger:    imapLogger{s},
 		TLSConfig: s.tlsConfig,
