@@ -419,3 +419,32 @@ func TestImportRejectsBadRowsByLineAndWritesNothing(t *testing.T) {
 		t.Fatalf("export --include-secrets lacks the key")
 	}
 }
+
+func TestDoctorNamesEachProblemWithItsFix(t *testing.T) {
+	sb := startSandbox(t, 1)
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json")); r.code != 0 {
+		t.Fatalf("setup: %s %s", r.stdout, r.stderr)
+	}
+	r := mailoauth(t, db, "doctor")
+	for _, probe := range []string{"clock", "dns", "tls", "token", "imap", "smtp"} {
+		if !strings.Contains(r.stdout, probe) {
+			t.Errorf("doctor does not report %s:\n%s", probe, r.stdout)
+		}
+	}
+	if r.code != 0 || !strings.Contains(r.stdout, "6 passed, 0 failed") {
+		t.Fatalf("doctor on a healthy setup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sb.admin(t, "POST", "/clock", map[string]any{"skew_seconds": -300})
+	r = mailoauth(t, db, "doctor")
+	if r.code != 1 || !strings.Contains(r.stdout, "[clock_skew]") || !strings.Contains(r.stdout, "300 s ahead") || !strings.Contains(r.stdout, "NTP") {
+		t.Fatalf("doctor with a skewed clock: exit %d\n%s", r.code, r.stdout)
+	}
+	sb.admin(t, "POST", "/clock", map[string]any{"skew_seconds": 0})
+	sb.admin(t, "POST", "/users", map[string]any{"email": "admin@example.test", "imap": false})
+	r = mailoauth(t, db, "doctor")
+	if r.code != 1 || !strings.Contains(r.stdout, "[imap_disabled]") {
+		t.Fatalf("doctor with IMAP off: exit %d\n%s", r.code, r.stdout)
+	}
+}
