@@ -2,6 +2,10 @@ package tui
 
 import (
 	"context"
+	"crypto/rsa"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
 )
@@ -50,6 +54,9 @@ type sandboxHooks struct {
 	Users          []string
 	Endpoints      core.Endpoints
 	Authorize      func(clientID string, scopes []string)
+	// RegisterKey tells a freshly started sandbox about a key stored by an
+	// earlier run, as Google remembers the keys of a service account.
+	RegisterKey func(clientEmail, clientID string, pub *rsa.PublicKey, keyID string)
 }
 
 // deps is everything the root model is built from.
@@ -60,4 +67,7 @@ type deps struct {
 	profile string
 	// noColor and dark fix the styles (tests); nil means detect.
 	noColor *bool
+	// tick schedules a timer message (tea.Tick); tests replace it to step
+	// the "keep checking" countdown by hand.
+	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-// Golden files hold the final frame of each step at 80x24 (ANSI stripped);
+// Golden files hold the final frame of each step at 80x24 and 120x40 (ANSI stripped);
 // refresh them with `go test ./tui/... -update`.
 
 func requireGolden(t *testing.T, frame string) {
@@ -19,171 +19,201 @@ func requireGolden(t *testing.T, frame string) {
 	golden.RequireEqual(t, []byte(frame))
 }
 
+// goldenSizes are the terminal sizes every step is checked at: the
+// smallest supported and a common large one.
+var goldenSizes = [][2]int{{80, 24}, {120, 40}}
+
+// eachSize runs f as a subtest per size; golden files are
+// testdata/TestGoldenX/80x24.golden and .../120x40.golden.
+func eachSize(t *testing.T, f func(t *testing.T, W, H int)) {
+	for _, sz := range goldenSizes {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) { f(t, sz[0], sz[1]) })
+	}
+}
+
 func TestGoldenProfile(t *testing.T) {
-	be := newFakeBackend()
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), W, H)
+		h.waitFor("Add a new domain profile", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenProfileList(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 7))
-	p := acmeProfile(t, 3)
-	p.Domain = "branch.example"
-	_ = be.SaveProfile(p)
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		_ = be.SaveProfile(acmeProfile(t, 7))
+		p := acmeProfile(t, 3)
+		p.Domain = "branch.example"
+		_ = be.SaveProfile(p)
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), W, H)
+		h.waitFor("Add a new domain profile", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenDomain(t *testing.T) {
-	h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Default sender", 3*time.Second)
-	h.typeText("Acme.Example")
-	h.waitFor("administrator@acme.example", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), W, H)
+		h.waitFor("Add a new domain profile", 3*time.Second)
+		h.send(enter())
+		h.waitFor("Default sender", 3*time.Second)
+		h.typeText("Acme.Example")
+		h.waitFor("administrator@acme.example", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenDomainError(t *testing.T) {
-	h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Default sender", 3*time.Second)
-	h.typeText("acme.example")
-	h.send(tea.KeyPressMsg{Code: tea.KeyTab})
-	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
-	h.typeText("bob@other.example")
-	h.send(enter())
-	h.waitFor("not in the domain", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), W, H)
+		h.waitFor("Add a new domain profile", 3*time.Second)
+		h.send(enter())
+		h.waitFor("Default sender", 3*time.Second)
+		h.typeText("acme.example")
+		h.send(tea.KeyPressMsg{Code: tea.KeyTab})
+		h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+		h.typeText("bob@other.example")
+		h.send(enter())
+		h.waitFor("not in the domain", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenCredentials(t *testing.T) {
-	be := newFakeBackend()
-	p := acmeProfile(t, 3)
-	p.Credential = nil
-	_ = be.SaveProfile(p)
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("Service-account key", 3*time.Second)
-	h.typeText("testdata/service-account.json")
-	h.send(enter())
-	// Enter loads and, the key being good, saves and moves on: go back to see it
-	h.waitFor("Authorize the scope", 3*time.Second)
-	h.send(tea.KeyPressMsg{Code: tea.KeyEscape})
-	h.waitFor("Fingerprint", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		p := acmeProfile(t, 3)
+		p.Credential = nil
+		_ = be.SaveProfile(p)
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("Service-account key", 3*time.Second)
+		h.typeText("testdata/service-account.json")
+		h.send(enter())
+		// Enter loads and, the key being good, saves and moves on: go back to see it
+		h.waitFor("Authorize the scope", 3*time.Second)
+		h.send(tea.KeyPressMsg{Code: tea.KeyEscape})
+		h.waitFor("Fingerprint", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenCredentialsWrongKind(t *testing.T) {
-	be := newFakeBackend()
-	p := acmeProfile(t, 3)
-	p.Credential = nil
-	_ = be.SaveProfile(p)
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("Service-account key", 3*time.Second)
-	h.typeText("testdata/oauth-client.json")
-	h.send(enter())
-	h.waitFor("OAuth client JSON", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		p := acmeProfile(t, 3)
+		p.Credential = nil
+		_ = be.SaveProfile(p)
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("Service-account key", 3*time.Second)
+		h.typeText("testdata/oauth-client.json")
+		h.send(enter())
+		h.waitFor("OAuth client JSON", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenAuthorize(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("Authorize the scope", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Fix:", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		_ = be.SaveProfile(acmeProfile(t, 4))
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("Authorize the scope", 3*time.Second)
+		h.send(enter())
+		h.waitFor("Fix:", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenMailboxes(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
-	var ms []core.Mailbox
-	for i := range 300 {
-		kind := core.OwnerKinds[i%len(core.OwnerKinds)]
-		ms = append(ms, core.Mailbox{Email: fmt.Sprintf("user%03d@acme.example", i), DisplayName: fmt.Sprintf("User %03d", i),
-			OwnerKind: kind, OwnerName: fmt.Sprintf("%s %d", kind, i)})
-	}
-	_ = be.PutMailboxes("acme.example", ms)
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("Assign mailboxes", 3*time.Second)
-	h.send(runeKey('/'))
-	h.typeText("user01")
-	h.send(enter())
-	h.send(keyCode(tea.KeyDown), runeKey(' '))
-	h.waitFor("1 selected", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		_ = be.SaveProfile(acmeProfile(t, 5))
+		var ms []core.Mailbox
+		for i := range 300 {
+			kind := core.OwnerKinds[i%len(core.OwnerKinds)]
+			ms = append(ms, core.Mailbox{Email: fmt.Sprintf("user%03d@acme.example", i), DisplayName: fmt.Sprintf("User %03d", i),
+				OwnerKind: kind, OwnerName: fmt.Sprintf("%s %d", kind, i)})
+		}
+		_ = be.PutMailboxes("acme.example", ms)
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("Assign mailboxes", 3*time.Second)
+		h.send(runeKey('/'))
+		h.typeText("user01")
+		h.send(enter())
+		h.send(keyCode(tea.KeyDown), runeKey(' '))
+		h.waitFor("1 selected", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenMailboxesImportErrors(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("Assign mailboxes", 3*time.Second)
-	h.send(runeKey('i'))
-	h.typeText("testdata/bad.csv")
-	h.send(enter())
-	h.waitFor("line 4", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		_ = be.SaveProfile(acmeProfile(t, 5))
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("Assign mailboxes", 3*time.Second)
+		h.send(runeKey('i'))
+		h.typeText("testdata/bad.csv")
+		h.send(enter())
+		h.waitFor("line 4", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenMailboxesAdd(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("Assign mailboxes", 3*time.Second)
-	h.send(runeKey('a'))
-	h.typeText("sales@elsewhere.example")
-	h.send(enter())
-	h.waitFor("not in the domain", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		_ = be.SaveProfile(acmeProfile(t, 5))
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("Assign mailboxes", 3*time.Second)
+		h.send(runeKey('a'))
+		h.typeText("sales@elsewhere.example")
+		h.send(enter())
+		h.waitFor("not in the domain", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenTest(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 6))
-	_ = be.PutMailboxes("acme.example", []core.Mailbox{
-		{Email: "administrator@acme.example", OwnerKind: core.OwnerUser},
-		{Email: "broken@acme.example", OwnerKind: core.OwnerWorkgroup},
-		{Email: "sales@acme.example", OwnerKind: core.OwnerACD},
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		_ = be.SaveProfile(acmeProfile(t, 6))
+		_ = be.PutMailboxes("acme.example", []core.Mailbox{
+			{Email: "administrator@acme.example", OwnerKind: core.OwnerUser},
+			{Email: "broken@acme.example", OwnerKind: core.OwnerWorkgroup},
+			{Email: "sales@acme.example", OwnerKind: core.OwnerACD},
+		})
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{authorized: true}, "acme.example")), W, H)
+		h.waitFor("Test the mailboxes", 3*time.Second)
+		h.send(enter())
+		h.waitFor("2 passed, 1 failed", 5*time.Second)
+		requireGolden(t, h.final())
 	})
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{authorized: true}, "acme.example")), 80, 24)
-	h.waitFor("Test the mailboxes", 3*time.Second)
-	h.send(enter())
-	h.waitFor("2 passed, 1 failed", 5*time.Second)
-	requireGolden(t, h.final())
 }
 
 func TestGoldenSummary(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 7))
-	_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
-	_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("is configured", 3*time.Second)
-	requireGolden(t, h.final())
-}
-
-func TestGoldenSummaryLarge(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 7))
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 120, 40)
-	h.waitFor("is configured", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		be := newFakeBackend()
+		_ = be.SaveProfile(acmeProfile(t, 7))
+		_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
+		_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
+		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("is configured", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }
 
 func TestGoldenQuitConfirm(t *testing.T) {
-	h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Default sender", 3*time.Second)
-	h.typeText("acme.example")
-	h.send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
-	h.waitFor("Quit with unsaved changes?", 3*time.Second)
-	requireGolden(t, h.final())
+	eachSize(t, func(t *testing.T, W, H int) {
+		h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), W, H)
+		h.waitFor("Add a new domain profile", 3*time.Second)
+		h.send(enter())
+		h.waitFor("Default sender", 3*time.Second)
+		h.typeText("acme.example")
+		h.send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+		h.waitFor("Quit with unsaved changes?", 3*time.Second)
+		requireGolden(t, h.final())
+	})
 }

@@ -21,7 +21,7 @@ func newGlobalKeys() globalKeys {
 		Next:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
 		Back:   key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "back")),
 		Field:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
-		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Help:   key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?", "help")),
 		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Cancel: key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
 		Yes:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
@@ -44,21 +44,30 @@ type stepKeys struct {
 func (k stepKeys) ShortHelp() []key.Binding  { return k.short }
 func (k stepKeys) FullHelp() [][]key.Binding { return k.full }
 
-// keyMap builds the help for a screen from its own bindings and the globals.
-func keyMap(g globalKeys, own []key.Binding, withNext, withBack, textField bool) stepKeys {
-	var short []key.Binding
-	if withNext {
-		short = append(short, g.Next)
-	}
-	short = append(short, own...)
-	if withBack {
-		short = append(short, g.Back)
-	}
-	quit := g.Quit
+// helpWidth is the width the short help must fit in: the narrowest
+// terminal the wizard supports.
+const helpWidth = 80
+
+// keyMap builds the help for a screen. The short help line holds next,
+// the screen's most important bindings (short), back, help and quit, and
+// must fit in 80 columns; full help (? or F1) lists short and more too.
+// In a text field ? is a character, so help is F1 and quit is ctrl+c.
+func keyMap(g globalKeys, short, more []key.Binding, withNext, withBack, textField bool) stepKeys {
+	quit, hlp := g.Quit, b([]string{"?", "f1"}, "?", "help")
 	if textField {
 		quit = b([]string{"ctrl+c"}, "ctrl+c", "quit")
+		hlp = b([]string{"f1"}, "f1", "help")
 	}
-	short = append(short, g.Help, quit)
+	var line []key.Binding
+	if withNext {
+		line = append(line, g.Next)
+	}
+	line = append(line, short...)
+	if withBack {
+		line = append(line, g.Back)
+	}
+	line = append(line, hlp, quit)
+
 	nav := []key.Binding{}
 	if withNext {
 		nav = append(nav, g.Next)
@@ -69,15 +78,18 @@ func keyMap(g globalKeys, own []key.Binding, withNext, withBack, textField bool)
 	if textField {
 		nav = append(nav, g.Field)
 	}
-	nav = append(nav, g.Help, quit)
+	helpFull := b([]string{"?", "f1"}, "?/f1", "toggle help")
+	if textField {
+		helpFull = b([]string{"f1"}, "f1", "toggle help (? when the field is empty)")
+	}
+	nav = append(nav, helpFull, quit)
+	own := append(append([]key.Binding{}, short...), more...)
 	full := [][]key.Binding{}
-	if len(own) > 0 {
-		// columns of at most 5 bindings
-		for i := 0; i < len(own); i += 5 {
-			end := min(i+5, len(own))
-			full = append(full, own[i:end])
-		}
+	// columns of at most 5 bindings
+	for i := 0; i < len(own); i += 5 {
+		end := min(i+5, len(own))
+		full = append(full, own[i:end])
 	}
 	full = append(full, nav)
-	return stepKeys{short: short, full: full}
+	return stepKeys{short: line, full: full}
 }

@@ -190,6 +190,7 @@ func (w *wizard) openProfile(p core.Profile) tea.Cmd {
 	w.boxes = nil
 	w.selected = map[string]bool{}
 	w.resetSteps()
+	w.resumeSandbox()
 	resume := stepID(p.WizardStep - 1)
 	if resume < stepDomain {
 		resume = stepDomain
@@ -207,6 +208,25 @@ func (w *wizard) resetSteps() {
 	w.steps[stepMailboxes] = newMailboxesStep()
 	w.steps[stepTest] = &testStep{}
 	w.steps[stepSummary] = &summaryStep{}
+}
+
+// resumeSandbox points a profile stored by an earlier sandbox run at this
+// run's sandbox: its endpoints (new ports), its key and, once the
+// authorize step was done, its delegation, as Google would remember them.
+func (w *wizard) resumeSandbox() {
+	sb := w.sandbox
+	if sb == nil || w.profile.Domain != sb.Domain {
+		return
+	}
+	w.profile.Endpoints = sb.Endpoints
+	c := w.cred
+	if c == nil || c.PrivateKey == nil || sb.RegisterKey == nil {
+		return
+	}
+	sb.RegisterKey(c.ClientEmail, c.ClientID, &c.PrivateKey.PublicKey, c.PrivateKeyID)
+	if w.profile.WizardStep > int(stepAuthorize)+1 && sb.Authorize != nil {
+		sb.Authorize(c.ClientID, w.profile.ScopeList())
+	}
 }
 
 // startSpinner starts the spinner's ticks if they are not running.
@@ -263,6 +283,12 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return w.requestQuit()
 	}
+	// F1 toggles help everywhere; ? too, unless it is a character typed
+	// into a non-empty text field
+	if msg.String() == "f1" || (msg.String() == "?" && (!st.typing() || fieldEmpty(st))) {
+		w.help.ShowAll = !w.help.ShowAll
+		return nil
+	}
 	if msg.String() == "esc" && st.busy() {
 		st.cancel()
 		w.setStatus("Cancelled.")
@@ -272,8 +298,6 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	}
 	switch {
-	case key.Matches(msg, w.gkeys.Help) && !st.typing():
-		w.help.ShowAll = !w.help.ShowAll
 	case msg.String() == "q" && !st.typing():
 		return w.requestQuit()
 	case key.Matches(msg, w.gkeys.Back):
@@ -286,6 +310,15 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// emptyField is implemented by steps whose focused text field can be
+// empty, where ? then toggles help rather than typing a "?".
+type emptyField interface{ focusedEmpty() bool }
+
+func fieldEmpty(st step) bool {
+	e, ok := st.(emptyField)
+	return ok && e.focusedEmpty()
 }
 
 func (w *wizard) requestQuit() tea.Cmd {

@@ -38,6 +38,7 @@ type verifyDoneMsg struct {
 type countdownMsg struct{ gen int }
 
 var (
+	keyCopy        = b([]string{"c", "s"}, "c/s", "copy")
 	keyCopyID      = b([]string{"c"}, "c", "copy client ID")
 	keyCopyScopes  = b([]string{"s"}, "s", "copy scopes")
 	keyCalendar    = b([]string{"1"}, "1", "± Calendar")
@@ -139,7 +140,7 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 				d = maxBackoff
 			}
 			a.countdown = int(d / time.Second)
-			return a.tick(), false
+			return a.tick(w), false
 		}
 		return nil, false
 	case countdownMsg:
@@ -150,7 +151,7 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		if a.countdown <= 0 {
 			return a.verify(w, false), false
 		}
-		return a.tick(), false
+		return a.tick(w), false
 	case tea.KeyPressMsg:
 		if a.running {
 			return nil, msg.String() != "ctrl+c" && msg.String() != "esc"
@@ -198,9 +199,13 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-func (a *authorizeStep) tick() tea.Cmd {
+func (a *authorizeStep) tick(w *wizard) tea.Cmd {
 	gen := a.gen
-	return tea.Tick(time.Second, func(time.Time) tea.Msg { return countdownMsg{gen: gen} })
+	tick := w.tick
+	if tick == nil {
+		tick = tea.Tick
+	}
+	return tick(time.Second, func(time.Time) tea.Msg { return countdownMsg{gen: gen} })
 }
 
 func (a *authorizeStep) save(w *wizard) tea.Cmd {
@@ -239,6 +244,13 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 			f = core.NewFinding(core.CodeTokenFailed, "No token could be minted for "+w.profile.DefaultSender+".", "Check the client ID and scopes in the Admin console.")
 		}
 		out += w.findingView(f, width)
+		if !a.keep {
+			hint := "k keeps checking with backoff (the change can take hours) · v verifies again · n continues unverified"
+			if w.sandbox != nil {
+				hint = "a authorizes the client in the sandbox Admin console · " + hint
+			}
+			out += "\n" + s.Muted.Render(wrap(hint, width))
+		}
 	default:
 		out += s.Muted.Render(wrap("Press Enter to verify: the wizard mints a token for "+w.profile.DefaultSender+".", width))
 	}
@@ -252,19 +264,22 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 }
 
 func (a *authorizeStep) keys(w *wizard) stepKeys {
-	own := []key.Binding{}
-	if w.sandbox != nil {
-		own = append(own, keySandboxAuth)
-	}
 	next := w.gkeys.Next
 	if !a.verified {
 		next = b([]string{"enter"}, "enter", "verify")
 	}
-	own = append(own, keyCopyID, keyCopyScopes, keyKeep, keyCalendar, keyContacts, keySkip)
-	k := keyMap(w.gkeys, own, false, true, false)
-	k.short = append([]key.Binding{next}, k.short...)
-	k.full = append([][]key.Binding{{next}}, k.full...)
-	return k
+	short := []key.Binding{next}
+	more := []key.Binding{keyCopyID, keyCopyScopes, keyVerify, keyKeep, keyCalendar, keyContacts, keySkip}
+	switch {
+	case w.sandbox != nil && !a.verified:
+		// the demo's next move, named as the issue asks
+		short = append(short, keySandboxAuth, keyCopy)
+	case a.verified:
+		short = append(short, keyCopy)
+	default:
+		short = append(short, keyKeep, keyCopy)
+	}
+	return keyMap(w.gkeys, short, more, false, a.verified, false)
 }
 
 func (a *authorizeStep) dirty() bool {

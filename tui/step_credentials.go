@@ -300,9 +300,15 @@ func (c *credentialsStep) view(w *wizard, width, height int) string {
 }
 
 func (c *credentialsStep) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, true, true, true)
+	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, nil, true, true, true)
 }
 func (c *credentialsStep) dirty() bool  { return c.changed }
 func (c *credentialsStep) typing() bool { return true }
-func (c *credentialsStep) busy() bool   { return false }
-func (c *credentialsStep) cancel()      {}
+
+// focusedEmpty lets ? open help from an empty field.
+func (c *credentialsStep) focusedEmpty() bool {
+	ins := c.inputs()
+	return ins[min(c.focus, len(ins)-1)].Value() == ""
+}
+func (c *credentialsStep) busy() bool { return false }
+func (c *credentialsStep) cancel()    {}

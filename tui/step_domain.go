@@ -115,11 +115,19 @@ func (d *domainStep) view(w *wizard, width, height int) string {
 }
 
 func (d *domainStep) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{w.gkeys.Field}, true, true, true)
+	return keyMap(w.gkeys, []key.Binding{w.gkeys.Field}, nil, true, true, true)
 }
 func (d *domainStep) dirty() bool {
 	return d.domain.Value() != d.orig[0] || d.sender.Value() != d.orig[1]
 }
 func (d *domainStep) typing() bool { return true }
-func (d *domainStep) busy() bool   { return false }
-func (d *domainStep) cancel()      {}
+
+// focusedEmpty lets ? open help from an empty field.
+func (d *domainStep) focusedEmpty() bool {
+	if d.focus == 0 {
+		return d.domain.Value() == ""
+	}
+	return d.sender.Value() == ""
+}
+func (d *domainStep) busy() bool { return false }
+func (d *domainStep) cancel()    {}

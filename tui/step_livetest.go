@@ -52,6 +52,8 @@ type testStep struct {
 	barReady bool
 	err      error
 	pageSize int
+	// skip turns a check off; the zero value runs them all
+	skip map[core.CheckName]bool
 }
 
 type testEventsMsg struct {
@@ -65,10 +67,50 @@ type testDoneMsg struct {
 }
 
 var (
-	keyScope = b([]string{"tab"}, "tab", "sender/selected/all")
-	keyRun   = b([]string{"r"}, "r", "run")
-	keyRetry = b([]string{"f"}, "f", "retry failed")
+	keyScope      = b([]string{"tab"}, "tab", "mailboxes")
+	keyRun        = b([]string{"r"}, "r", "run")
+	keyRunAgain   = b([]string{"r"}, "r", "run again")
+	keyRetry      = b([]string{"f"}, "f", "retry failed")
+	keyChecks     = b([]string{"1", "2", "3", "4"}, "1-4", "checks")
+	keyChkToken   = b([]string{"1"}, "1", "± token check")
+	keyChkIMAP    = b([]string{"2"}, "2", "± IMAP check")
+	keyChkSMTP    = b([]string{"3"}, "3", "± SMTP check")
+	keyChkRound   = b([]string{"4"}, "4", "± round-trip check")
+	keyCancelTest = b([]string{"esc"}, "esc", "cancel")
 )
+
+// checkLabels names the checks as the screen shows them.
+var checkLabels = map[core.CheckName]string{
+	core.CheckToken: "token", core.CheckIMAP: "IMAP", core.CheckSMTP: "SMTP", core.CheckRoundtrip: "round trip",
+}
+
+// checks is the chosen checks in the order they run.
+func (t *testStep) checks() []core.CheckName {
+	var out []core.CheckName
+	for _, c := range core.AllChecks {
+		if !t.skip[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// toggleCheck turns a check on or off; at least one stays on.
+func (t *testStep) toggleCheck(w *wizard, i int) {
+	if i < 0 || i >= len(core.AllChecks) {
+		return
+	}
+	c := core.AllChecks[i]
+	if t.skip == nil {
+		t.skip = map[core.CheckName]bool{}
+	}
+	if !t.skip[c] && len(t.checks()) == 1 {
+		w.setErr("At least one check must stay on; turn another on first.")
+		return
+	}
+	t.skip[c] = !t.skip[c]
+	w.setStatus("")
+}
 
 const testConcurrency = 8
 
@@ -139,9 +181,9 @@ func (t *testStep) run(w *wizard, mailboxes []string, fresh bool) tea.Cmd {
 	gen := t.gen
 	ch := make(chan tea.Msg, 1024)
 	t.ch = ch
-	p, eng := w.profile, w.engine
+	p, eng, checks := w.profile, w.engine, t.checks()
 	go func() {
-		res := eng.Run(ctx, p, mailboxes, core.AllChecks, func(ev runEvent) {
+		res := eng.Run(ctx, p, mailboxes, checks, func(ev runEvent) {
 			ch <- testEventsMsg{gen: gen, events: []runEvent{ev}}
 		})
 		ch <- testDoneMsg{gen: gen, results: res}
@@ -276,6 +318,9 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 				t.scope = scopeAll
 			}
 			return nil, true
+		case msg.Text >= "1" && msg.Text <= "4" && len(msg.Text) == 1:
+			t.toggleCheck(w, int(msg.Text[0]-'1'))
+			return nil, true
 		case key.Matches(msg, keyRetry):
 			var failed []string
 			for _, r := range t.rows {
@@ -322,11 +367,32 @@ func (t *testStep) tally() (passed, failed, done int) {
 func (t *testStep) view(w *wizard, width, height int) string {
 	s := w.styles
 	out := w.title("Test the mailboxes", "", width) + "\n"
-	out += s.Label.Render("Checks ") + s.Value.Render("token → IMAP → SMTP → round trip") + "\n"
-	out += s.Label.Render("For    ") + s.Value.Render(t.scopeLabel(w)) + s.Muted.Render("  (tab changes)") + "\n"
+	radio := func(on bool, label string) string {
+		if on {
+			return s.Selected.Render("● " + label)
+		}
+		return s.Muted.Render("○ " + label)
+	}
+	box := func(on bool, n int, label string) string {
+		if on {
+			return s.Value.Render(fmt.Sprintf("[x] %d %s", n, label))
+		}
+		return s.Muted.Render(fmt.Sprintf("[ ] %d %s", n, label))
+	}
+	var cks []string
+	for i, c := range core.AllChecks {
+		cks = append(cks, box(!t.skip[c], i+1, checkLabels[c]))
+	}
+	forLine := []string{radio(t.scope == scopeSender, "default sender")}
+	if len(w.selected) > 0 {
+		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(w.selected))))
+	}
+	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", len(w.boxes.items))))
+	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  tab") + "\n"
+	out += s.Label.Render("Checks ") + strings.Join(cks, " ") + "\n"
 	passed, failed, done := t.tally()
 	if len(t.rows) == 0 {
-		out += "\n" + s.Muted.Render(wrap("Press Enter to run the checks: a token is minted, IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP.", width))
+		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel(w)+": a token is minted, IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
 		return out
 	}
 	total := len(t.rows)
@@ -419,17 +485,21 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 }
 
 func (t *testStep) keys(w *wizard) stepKeys {
+	nav := []key.Binding{keyUp, keyDown, keyPgUp, keyPgDown}
 	if t.running {
-		return keyMap(w.gkeys, []key.Binding{b([]string{"esc"}, "esc", "cancel"), keyUp, keyDown}, false, false, false)
+		return keyMap(w.gkeys, []key.Binding{keyCancelTest}, nav, false, false, false)
 	}
-	next := b([]string{"enter"}, "enter", "run checks")
-	if t.ran {
-		next = w.gkeys.Next
+	more := append([]key.Binding{keyScope, keyChkToken, keyChkIMAP, keyChkSMTP, keyChkRound, keyRun, keyRetry}, nav...)
+	if !t.ran {
+		short := []key.Binding{b([]string{"enter"}, "enter", "run checks"), keyScope, keyChecks}
+		return keyMap(w.gkeys, short, more, false, true, false)
 	}
-	k := keyMap(w.gkeys, []key.Binding{keyScope, keyRun, keyRetry, keyUp, keyDown}, false, true, false)
-	k.short = append([]key.Binding{next}, k.short...)
-	k.full = append([][]key.Binding{{next}}, k.full...)
-	return k
+	short := []key.Binding{w.gkeys.Next, keyRunAgain}
+	if _, failed, _ := t.tally(); failed > 0 {
+		short = append(short, keyRetry)
+	}
+	short = append(short, keyScope)
+	return keyMap(w.gkeys, short, more, false, false, false)
 }
 
 func (t *testStep) dirty() bool  { return false }

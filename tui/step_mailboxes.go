@@ -21,6 +21,7 @@ const (
 	mbFilter
 	mbForm
 	mbImport
+	mbConfirmDelete
 )
 
 // mailboxesStep assigns mailboxes: a filterable list with add, edit,
@@ -37,6 +38,7 @@ type mailboxesStep struct {
 	formKind  int
 	formFocus int
 	editing   string // email being edited, "" when adding
+	deleting  string // email waiting for the y/n of a delete
 
 	importPath textinput.Model
 	importErr  error
@@ -111,6 +113,8 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		return m.updateForm(w, msg)
 	case mbImport:
 		return m.updateImport(w, msg)
+	case mbConfirmDelete:
+		return m.updateConfirmDelete(w, msg)
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
@@ -153,9 +157,8 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		}
 	case key.Matches(k, keyDelete):
 		if mb, ok := m.current(w); ok {
-			l.remove(mb.Email)
-			delete(w.selected, mb.Email)
-			w.setStatus("Deleted " + mb.Email + " (saved when you leave this step).")
+			m.mode, m.deleting = mbConfirmDelete, mb.Email
+			return nil, true
 		}
 	case key.Matches(k, keyImport):
 		m.mode, m.importErr = mbImport, nil
@@ -167,6 +170,28 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	m.clamp(w)
+	return nil, true
+}
+
+// updateConfirmDelete asks y/n before deleting the mailbox under the cursor.
+func (m *mailboxesStep) updateConfirmDelete(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil, false
+	}
+	switch k.String() {
+	case "y", "Y":
+		w.boxes.remove(m.deleting)
+		delete(w.selected, m.deleting)
+		w.setStatus("Deleted " + m.deleting + " (saved when you leave this step).")
+		m.mode, m.deleting = mbList, ""
+		m.clamp(w)
+	case "n", "N", "esc":
+		m.mode, m.deleting = mbList, ""
+		w.setStatus("")
+	case "ctrl+c":
+		return nil, false
+	}
 	return nil, true
 }
 
@@ -484,6 +509,9 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	if m.err != nil {
 		out += w.errView(m.err, width) + "\n"
 	}
+	if m.mode == mbConfirmDelete {
+		out += w.styles.Warn.Render(wrap("Delete "+m.deleting+"? y deletes, n keeps it.", width)) + "\n"
+	}
 	// the table gets what is left
 	rows := height - lineCount(out) - 1
 	m.pageSize = max(rows, 1)
@@ -592,18 +620,42 @@ func (m *mailboxesStep) importErrView(w *wizard, width, height int) string {
 func (m *mailboxesStep) keys(w *wizard) stepKeys {
 	switch m.mode {
 	case mbFilter:
-		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "done"), b([]string{"esc"}, "esc", "clear")}, false, false, true)
+		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "done"), b([]string{"esc"}, "esc", "clear")}, nil, false, false, true)
 	case mbForm:
-		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "save"), b([]string{"tab"}, "tab", "next field"), b([]string{"esc"}, "esc", "cancel")}, false, false, true)
+		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "save"), b([]string{"tab"}, "tab", "next field"), b([]string{"esc"}, "esc", "cancel")}, nil, false, false, true)
 	case mbImport:
-		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "import"), b([]string{"tab"}, "tab", "complete"), b([]string{"esc"}, "esc", "cancel")}, false, false, true)
+		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "import"), b([]string{"tab"}, "tab", "complete"), b([]string{"esc"}, "esc", "cancel")}, nil, false, false, true)
+	case mbConfirmDelete:
+		return stepKeys{short: []key.Binding{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n", "keep")},
+			full: [][]key.Binding{{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n/esc", "keep")}}}
 	}
-	return keyMap(w.gkeys, []key.Binding{keyFilter, keySelect, keyAdd, keyEdit, keyDelete, keyImport, keyUp, keyDown, keyPgUp, keyPgDown}, true, true, false)
+	return keyMap(w.gkeys, []key.Binding{keyFilter, keyAdd, keyDelete, keyImport},
+		[]key.Binding{keyEdit, keySelect, keyUp, keyDown, keyPgUp, keyPgDown}, true, false, false)
 }
 
 func (m *mailboxesStep) dirty() bool {
 	return m.mode == mbForm || (m.list != nil && m.list.dirty())
 }
-func (m *mailboxesStep) typing() bool { return m.mode != mbList }
-func (m *mailboxesStep) busy() bool   { return false }
-func (m *mailboxesStep) cancel()      {}
+func (m *mailboxesStep) typing() bool { return m.mode != mbList && m.mode != mbConfirmDelete }
+
+// focusedEmpty lets ? open help from an empty filter, form or path field.
+func (m *mailboxesStep) focusedEmpty() bool {
+	switch m.mode {
+	case mbFilter:
+		return m.filter.Value() == ""
+	case mbImport:
+		return m.importPath.Value() == ""
+	case mbForm:
+		switch m.formFocus {
+		case 0, 1:
+			return m.form[m.formFocus].Value() == ""
+		case 2:
+			return true
+		case 3:
+			return m.form[2].Value() == ""
+		}
+	}
+	return false
+}
+func (m *mailboxesStep) busy() bool { return false }
+func (m *mailboxesStep) cancel()    {}

@@ -88,7 +88,7 @@ func (w *wizard) cursorLine(on bool, text string) string {
 }
 
 func (p *profileStep) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{keyUp, keyDown}, true, false, false)
+	return keyMap(w.gkeys, []key.Binding{keyUp, keyDown}, nil, true, false, false)
 }
 func (p *profileStep) dirty() bool  { return false }
 func (p *profileStep) typing() bool { return false }

@@ -24,6 +24,7 @@ var (
 	keyRetest = b([]string{"r"}, "r", "re-test")
 	keyEditSt = b([]string{"2", "3", "4", "5"}, "2-5", "edit step")
 	keyFinish = b([]string{"enter"}, "enter", "finish")
+	keyScroll = b([]string{"up", "down"}, "↑↓", "scroll")
 )
 
 func (s *summaryStep) enter(w *wizard) tea.Cmd {
@@ -154,7 +155,7 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 }
 
 func (s *summaryStep) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyUp, keyDown}, false, true, false)
+	return keyMap(w.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyScroll}, []key.Binding{keyUp, keyDown}, false, false, false)
 }
 func (s *summaryStep) dirty() bool  { return false }
 func (s *summaryStep) typing() bool { return false }

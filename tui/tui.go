@@ -39,12 +39,13 @@ func New(cfg Config) tea.Model {
 // like it would for a real download.
 func sandboxPrefill(sb *sandbox.Sandbox) *sandboxHooks {
 	h := &sandboxHooks{
-		Domain:     sb.Domain(),
-		Sender:     "admin@" + sb.Domain(),
-		Credential: sb.ServiceAccountJSON(),
-		Users:      sb.Users(),
-		Endpoints:  sb.Endpoints(),
-		Authorize:  sb.Authorize,
+		Domain:      sb.Domain(),
+		Sender:      "admin@" + sb.Domain(),
+		Credential:  sb.ServiceAccountJSON(),
+		Users:       sb.Users(),
+		Endpoints:   sb.Endpoints(),
+		Authorize:   sb.Authorize,
+		RegisterKey: sb.RegisterKey,
 	}
 	if dir, err := os.MkdirTemp("", "mailoauth-sandbox-"); err == nil {
 		p := filepath.Join(dir, "service-account.json")
