@@ -192,6 +192,11 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 				return err
 			}
 		}
+		if ub := b.Bucket([]byte(upgradeBucket)); ub != nil {
+			if err := ub.Delete([]byte(email)); err != nil {
+				return err
+			}
+		}
 		if tb := b.Bucket([]byte(tokenBucket)); tb != nil {
 			prefix := []byte(email + "\x00")
 			c := tb.Cursor()

@@ -10,9 +10,9 @@ import (
 
 // schemaVersion is the schema this program writes; it equals
 // len(migrations).
-const schemaVersion = 1
+const schemaVersion = 2
 
-// Bucket layout (schema 1):
+// Bucket layout (schema 2):
 //
 //	meta                      schema -> uint64 BE, keycheck -> sealed
 //	audit                     NextSequence uint64 BE -> JSON AuditEntry
@@ -21,6 +21,8 @@ const schemaVersion = 1
 //	domains/<domain>/mailboxes  email -> JSON core.Mailbox
 //	domains/<domain>/tokens     mailbox "\x00" scope key -> sealed JSON core.Token
 //	domains/<domain>/results    email -> JSON core.MailboxResult
+//	domains/<domain>/upgrade    email -> sealed JSON pendingLogin (schema 2):
+//	                            a mailbox still on its legacy password
 const (
 	metaBucket     = "meta"
 	metaSchema     = "schema"
@@ -30,6 +32,7 @@ const (
 	mailboxBucket  = "mailboxes"
 	tokenBucket    = "tokens"
 	resultBucket   = "results"
+	upgradeBucket  = "upgrade"
 	profileKey     = "profile"
 	credentialKey  = "credential"
 	p12PasswordKey = "p12_password"
@@ -42,6 +45,27 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error {
 		for _, name := range []string{metaBucket, auditBucket, domainsBucket} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	// 1 -> 2: every profile gets the bucket of the mailboxes waiting to move
+	// from their legacy password to OAuth (`mailoauth upgrade`).
+	func(tx *bolt.Tx) error {
+		domains := tx.Bucket([]byte(domainsBucket))
+		if domains == nil {
+			return nil
+		}
+		var names [][]byte // collected first: no writes while iterating
+		if err := domains.ForEachBucket(func(k []byte) error {
+			names = append(names, append([]byte(nil), k...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range names {
+			if _, err := domains.Bucket(k).CreateBucketIfNotExists([]byte(upgradeBucket)); err != nil {
 				return err
 			}
 		}

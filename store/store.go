@@ -28,6 +28,10 @@ type Options struct {
 	// ReadOnly opens an existing database without taking the writer's lock
 	// exclusively; every change then fails with ErrReadOnly.
 	ReadOnly bool
+	// Backup writes a timestamped copy of an existing database beside it
+	// (<db>.<UTC time>.bak) before anything changes, migrations included;
+	// BackupPath names it. `mailoauth upgrade` asks for it.
+	Backup bool
 }
 
 // Store is an open mailoauth database. It is safe for concurrent use by many
@@ -38,6 +42,7 @@ type Store struct {
 	keySource string
 	aead      cipher.AEAD
 	readOnly  bool
+	backup    string
 }
 
 // DefaultPath is where the database lives when --db is not given:
@@ -106,6 +111,12 @@ func Open(path string, opts Options) (*Store, error) {
 	// With the large mmap bbolt would otherwise grow the file in 16 MB steps.
 	db.AllocSize = 256 << 10
 	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
+	if opts.Backup && !opts.ReadOnly {
+		if err := s.timestampedBackup(); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	if err := s.init(keyPath); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -165,6 +176,25 @@ func (s *Store) init(keyPath string) error {
 	}
 	return s.migrate(version, target, check == nil)
 }
+
+// timestampedBackup copies a database that already holds data to
+// <db>.<UTC time>.bak; a brand-new file has nothing to keep.
+func (s *Store) timestampedBackup() error {
+	version, _, err := s.readMeta()
+	if err != nil || version == 0 {
+		return err
+	}
+	bak := s.path + "." + time.Now().UTC().Format("20060102T150405.000Z") + ".bak"
+	if err := s.view(func(tx *bolt.Tx) error { return tx.CopyFile(bak, 0o600) }); err != nil {
+		return fmt.Errorf("cannot back store %s up to %s: %v; free some space or fix the directory's permissions", s.path, bak, err)
+	}
+	s.backup = bak
+	return nil
+}
+
+// BackupPath is the copy written by Options.Backup, or "" when none was
+// (a new store).
+func (s *Store) BackupPath() string { return s.backup }
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }

@@ -818,7 +818,7 @@ func TestMigrations(t *testing.T) {
 		return errors.New("boom")
 	})
 	_, err := Open(path, Options{})
-	if err == nil || !strings.Contains(err.Error(), "from schema 1 to 2") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("from schema %d to %d", schemaVersion, schemaVersion+1)) {
 		t.Errorf("failing migration: %v", err)
 	}
 
@@ -837,8 +837,8 @@ func TestMigrations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.SchemaVersion() != 2 {
-			t.Errorf("SchemaVersion = %d, want 2", s.SchemaVersion())
+		if s.SchemaVersion() != schemaVersion+1 {
+			t.Errorf("SchemaVersion = %d, want %d", s.SchemaVersion(), schemaVersion+1)
 		}
 		if p, err := s.Profile("example.com"); err != nil || p.P12Password != testPassword {
 			t.Errorf("profile after migration: %v", err)
@@ -848,11 +848,11 @@ func TestMigrations(t *testing.T) {
 	if runs != 1 {
 		t.Errorf("the migration ran %d times, want 1", runs)
 	}
-	if _, err := os.Stat(path + ".schema1.bak"); err != nil {
+	if _, err := os.Stat(fmt.Sprintf("%s.schema%d.bak", path, schemaVersion)); err != nil {
 		t.Errorf("no backup before migrating: %v", err)
 	}
 
-	// This program (back to schema 1) refuses the newer file.
+	// This program (back to its own schema) refuses the newer file.
 	migrationList = migrations
 	_, err = Open(path, Options{})
 	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "upgrade mailoauth") {
