@@ -35,6 +35,12 @@ const (
 	CodeTokenFailed             Code = "token_failed"
 	CodeIMAPFailed              Code = "imap_failed"
 	CodeSMTPFailed              Code = "smtp_failed"
+	// The OAuth client (consent) path.
+	CodeConsentRequired          Code = "consent_required"
+	CodeAccessDenied             Code = "access_denied"
+	CodeRedirectURIMismatch      Code = "redirect_uri_mismatch"
+	CodeInvalidClient            Code = "invalid_client"
+	CodeTestingAppRefreshExpired Code = "testing_app_refresh_expired"
 	// CodeCancelled: the run was cancelled before this mailbox's checks finished.
 	CodeCancelled Code = "cancelled"
 	// CodeUnknown: a failure no rule recognises; the summary carries the raw

@@ -28,6 +28,15 @@ type Profile struct {
 	P12ClientID    string    `json:"p12_client_id,omitempty"`
 	Endpoints      Endpoints `json:"endpoints"`
 	Scopes         []string  `json:"scopes"`
+	// RedirectURI is the OAuth client path's redirect URI when it is not
+	// the client's first loopback one: the host product's callback, whose
+	// redirected URL the user pastes back. Empty: ConsentRedirectURI decides.
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	// ConsentUserType ("internal" / "external") and ConsentPublishing
+	// ("testing" / "production") are what the admin chose on the OAuth
+	// consent screen, as far as the wizard was told; they shape its advice.
+	ConsentUserType   string `json:"consent_user_type,omitempty"`
+	ConsentPublishing string `json:"consent_publishing,omitempty"`
 	// WizardStep is where the wizard resumes for this profile.
 	WizardStep int       `json:"wizard_step,omitempty"`
 	Updated    time.Time `json:"updated"`

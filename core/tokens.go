@@ -20,12 +20,14 @@ import (
 // handed out, so a token never expires in the middle of a check.
 const TokenRenewBefore = 5 * time.Minute
 
-// TokenProvider mints domain-wide-delegation access tokens (a JWT bearer
-// grant with sub = the mailbox) and caches them per mailbox and scope set.
-// It is safe for concurrent use; concurrent requests for one mailbox mint
-// one token.
+// TokenProvider mints access tokens and caches them per mailbox and scope
+// set. The token source follows the credential's kind: a service account
+// (JSON or .p12) signs a JWT bearer grant with sub = the mailbox
+// (domain-wide delegation); an OAuth client trades the mailbox's stored
+// refresh token (given once per mailbox by consent). It is safe for
+// concurrent use; concurrent requests for one mailbox mint one token.
 type TokenProvider struct {
-	Cred *Credential // service account (JSON or .p12)
+	Cred *Credential // service account (JSON or .p12) or OAuth client
 	// Endpoints: TokenURL is used when the key's token_uri is Google's
 	// default (or empty, as for a .p12); a sandbox key's token_uri already
 	// points at the sandbox.
@@ -33,6 +35,8 @@ type TokenProvider struct {
 	Scopes    []string
 	Cache     TokenCache       // nil: an in-memory cache
 	Now       func() time.Time // nil: time.Now
+	// Refresh holds each mailbox's refresh token (OAuth client only).
+	Refresh RefreshTokenStore
 
 	mu       sync.Mutex
 	inflight map[string]*mintCall
@@ -213,6 +217,9 @@ func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []strin
 	}
 	if p.Cred == nil {
 		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "No service-account key is loaded.", "Load the service-account JSON key with `mailoauth setup --key FILE`.")})
+	}
+	if p.Cred.Kind == KindOAuthClient {
+		return p.mintRefresh(ctx, mailbox, scopes)
 	}
 	if err := p.Cred.RequireServiceAccount(); err != nil {
 		return fail(err)

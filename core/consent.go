@@ -1,0 +1,629 @@
+package core
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// DefaultConsentWait is how long Authorize waits for the browser (or the
+// pasted answer) before it gives up.
+const DefaultConsentWait = 10 * time.Minute
+
+// oauthConfig is the x/oauth2 configuration of an OAuth client. Google takes
+// the client secret in the form body (AuthStyleInParams), which also spares
+// x/oauth2 its auto-detecting second request.
+func oauthConfig(c *Credential, ep Endpoints, scopes []string, redirect string) *oauth2.Config {
+	ep = ep.WithDefaults()
+	return &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RedirectURL: redirect, Scopes: scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: ep.AuthURL, TokenURL: credTokenURL(c, ep), AuthStyle: oauth2.AuthStyleInParams}}
+}
+
+// credTokenURL is the token URL for a credential: its own token_uri when it
+// is not Google's default (a sandbox file), else the endpoints'.
+func credTokenURL(c *Credential, ep Endpoints) string {
+	if c != nil && c.TokenURI != "" && c.TokenURI != GoogleTokenURL {
+		return c.TokenURI
+	}
+	return ep.WithDefaults().TokenURL
+}
+
+// Consent is one authorization-code request for one mailbox: PKCE (S256)
+// verifier, state, and the URL of Google's consent page.
+type Consent struct {
+	Mailbox     string
+	RedirectURI string
+	// URL is Google's consent page for this request, to open in a browser.
+	URL string
+
+	cred     *Credential
+	ep       Endpoints
+	scopes   []string
+	state    string
+	verifier string
+	cfg      *oauth2.Config
+}
+
+// NewConsent prepares a consent request. It checks the redirect URI against
+// the client's registered ones (when the client JSON lists them) so a
+// mismatch is explained before the browser shows Google's error page.
+func NewConsent(cred *Credential, ep Endpoints, scopes []string, mailbox, redirect string) (*Consent, error) {
+	if err := cred.RequireOAuthClient(); err != nil {
+		return nil, err
+	}
+	if len(scopes) == 0 {
+		scopes = []string{ScopeMail}
+	}
+	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
+	if len(cred.RedirectURIs) > 0 && !RedirectURIMatches(cred.RedirectURIs, redirect) {
+		return nil, &FindingError{Finding: redirectMismatchFinding(cred.ClientID, redirect, cred.RedirectURIs)}
+	}
+	c := &Consent{Mailbox: mailbox, RedirectURI: redirect, cred: cred, ep: ep.WithDefaults(), scopes: scopes,
+		state: randomID() + randomID(), verifier: oauth2.GenerateVerifier()}
+	c.cfg = oauthConfig(cred, c.ep, scopes, redirect)
+	c.URL = c.cfg.AuthCodeURL(c.state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(c.verifier),
+		oauth2.SetAuthURLParam("prompt", "consent"), oauth2.SetAuthURLParam("login_hint", mailbox))
+	return c, nil
+}
+
+func (c *Consent) diag() oauthDiag {
+	return oauthDiag{DiagContext: DiagContext{Mailbox: c.Mailbox, Domain: domainOf(c.Mailbox), ClientID: c.cred.ClientID, Scopes: c.scopes,
+		Endpoints: c.ep, Check: CheckToken, TokenURL: credTokenURL(c.cred, c.ep)}, Redirect: c.RedirectURI}
+}
+
+func redirectMismatchFinding(clientID, redirect string, registered []string) *Finding {
+	have := "none"
+	if len(registered) > 0 {
+		have = strings.Join(registered, ", ")
+	}
+	return NewFinding(CodeRedirectURIMismatch,
+		fmt.Sprintf("The redirect URI %s is not registered for OAuth client %s (registered: %s), so Google answers \"Error 400: redirect_uri_mismatch\".", redirect, orUnknown(clientID, "(client ID)"), have),
+		fmt.Sprintf("In %s > Authorized redirect URIs, add exactly %s and save (it can take 5 minutes to a few hours to take effect), then download the client JSON again and load it with `mailoauth setup --client FILE`.", clientHowTo, registeredForm(redirect)))
+}
+
+// registeredForm is the URI to register for a loopback redirect: without the
+// port the listener happened to get, which Google accepts for any port.
+func registeredForm(redirect string) string {
+	if !IsLoopbackURI(redirect) {
+		return redirect
+	}
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return redirect
+	}
+	u.Host = u.Hostname()
+	if strings.Contains(u.Host, ":") {
+		u.Host = "[" + u.Host + "]"
+	}
+	return u.String()
+}
+
+var errorPageRe = regexp.MustCompile(`Error (\d{3}): ([a-z_]+)`)
+
+// Preflight loads the consent page without following redirects, the way a
+// browser would start, to turn what Google would show as an error page
+// ("Error 400: redirect_uri_mismatch", "Error 401: invalid_client",
+// "Error 403: access_denied") into a finding before anyone waits for a
+// browser. A page that asks the user to sign in or to consent passes.
+func (c *Consent) Preflight(ctx context.Context) error {
+	hc, err := c.ep.HTTPClient()
+	if err != nil {
+		return &FindingError{Finding: c.diag().diagnose(err), Err: err}
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	pctx, cancel := context.WithTimeout(ctx, defaultNetTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(pctx, http.MethodGet, c.URL, nil)
+	if err != nil {
+		return Inputf("the consent URL %s is not valid (%v); check auth_url in the endpoints file", c.ep.AuthURL, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		err = &ServerError{Server: hostOfURL(c.ep.AuthURL), Err: err}
+		return &FindingError{Finding: c.diag().diagnose(err), Err: err}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		loc, _ := resp.Location()
+		if loc == nil {
+			return nil
+		}
+		q := loc.Query()
+		if e := q.Get("error"); e != "" && strings.HasPrefix(loc.String(), strings.SplitN(c.RedirectURI, "?", 2)[0]) {
+			return &FindingError{Finding: consentErrorFinding(e, q.Get("error_description"), c.diag())}
+		}
+		// Google sends its error pages as /signin/oauth/error?authError=...
+		if ae := q.Get("authError"); ae != "" {
+			raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimRight(ae, "="))
+			for _, code := range []string{OAuthRedirectURIMismatch, OAuthInvalidClient, OAuthDisabledClient, OAuthOrgInternal, OAuthAccessDenied, OAuthAdminPolicyEnforced, OAuthInvalidScope} {
+				if strings.Contains(string(raw), code) {
+					return &FindingError{Finding: consentErrorFinding(code, "", c.diag())}
+				}
+			}
+		}
+		return nil
+	}
+	if resp.StatusCode >= 400 {
+		if m := errorPageRe.FindStringSubmatch(string(body)); m != nil {
+			return &FindingError{Finding: consentErrorFinding(m[2], pageText(body), c.diag())}
+		}
+		return &FindingError{Finding: NewFinding(CodeTokenFailed,
+			fmt.Sprintf("Google's consent page %s answered %s for %s.", c.ep.AuthURL, resp.Status, c.Mailbox),
+			"Check auth_url in the endpoints file (Google's is "+GoogleAuthURL+") and the OAuth client in "+clientHowTo+", then retry.")}
+	}
+	return nil
+}
+
+var tagRe = regexp.MustCompile(`<[^>]*>`)
+
+// pageText is the visible text of an error page, collapsed and cut short.
+func pageText(body []byte) string {
+	t := strings.Join(strings.Fields(html.UnescapeString(tagRe.ReplaceAllString(string(body), " "))), " ")
+	if len(t) > 300 {
+		t = t[:300]
+	}
+	return t
+}
+
+// consentErrorFinding explains an error of the consent step: the "error"
+// parameter of the redirect, or the code on Google's error page.
+func consentErrorFinding(code, desc string, d oauthDiag) *Finding {
+	who := d.who()
+	switch code {
+	case OAuthAccessDenied:
+		return NewFinding(CodeAccessDenied,
+			fmt.Sprintf("Consent for %s was refused: the user chose Deny, or the app is External and in Testing and %s is not one of its test users.", who, who),
+			fmt.Sprintf("If the app is in Testing, add %s in console.cloud.google.com > APIs & Services > OAuth consent screen > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, ReconsentCommand(d.Mailbox)))
+	case OAuthOrgInternal:
+		return NewFinding(CodeAccessDenied,
+			fmt.Sprintf("Consent for %s was refused: the app's user type is Internal and %s is outside its Google Workspace organisation.", who, who),
+			fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in console.cloud.google.com > APIs & Services > OAuth consent screen (and add %s as a test user while in Testing), then run %s again.", who, ReconsentCommand(d.Mailbox)))
+	case OAuthRedirectURIMismatch:
+		return redirectMismatchFinding(d.ClientID, d.Redirect, nil)
+	case OAuthInvalidClient:
+		return invalidClientFinding(d, DescClientNotFound)
+	case OAuthDisabledClient:
+		return NewFinding(CodeClientDisabled,
+			fmt.Sprintf("The OAuth client %s is disabled, so Google shows no consent page.", d.clientID()),
+			"Enable it in "+clientHowTo+" (or create a new client ID and load it with `mailoauth setup --client FILE`), then retry.")
+	case OAuthAdminPolicyEnforced:
+		return NewFinding(CodeAdminPolicyEnforced,
+			fmt.Sprintf("A Google Workspace admin policy blocks OAuth client %s for %s.", d.clientID(), who),
+			fmt.Sprintf("In admin.google.com > Security > API controls > App access control > Manage third-party app access, set the app with client ID %s to Trusted, then retry.", d.clientID()))
+	}
+	text := code
+	if desc != "" {
+		text += ": " + desc
+	}
+	return NewFinding(CodeTokenFailed,
+		fmt.Sprintf("Google's consent step for %s failed (%s).", who, redact(text)),
+		fmt.Sprintf("Check the OAuth client %s and its consent screen in console.cloud.google.com > APIs & Services, then run %s again.", d.clientID(), ReconsentCommand(d.Mailbox)))
+}
+
+func invalidClientFinding(d oauthDiag, desc string) *Finding {
+	if strings.Contains(strings.ToLower(desc), "not found") {
+		return NewFinding(CodeInvalidClient,
+			fmt.Sprintf("Google does not know the OAuth client ID %s (\"%s\"): it was deleted, or mistyped.", d.clientID(), DescClientNotFound),
+			fmt.Sprintf("Copy the Client ID from %s (or download its JSON again) and run `mailoauth setup --domain %s --client FILE`.", clientHowTo, orUnknown(d.Domain, "D")))
+	}
+	return NewFinding(CodeInvalidClient,
+		fmt.Sprintf("Google rejected the client secret of OAuth client %s (invalid_client: %s).", d.clientID(), orUnknown(desc, DescUnauthorized)),
+		fmt.Sprintf("Copy the current Client secret from %s > Client secrets (or download the client JSON again) and run `mailoauth setup --domain %s --client FILE` (or --client-id %s --client-secret-file FILE).", clientHowTo, orUnknown(d.Domain, "D"), d.clientID()))
+}
+
+// ParseResponse takes what came back from Google: the full redirected URL
+// (from the loopback listener, or pasted from the browser's address bar) or
+// the bare code, and returns the code. An "error" parameter becomes its
+// finding; a URL of another attempt (state differs) is refused.
+func (c *Consent) ParseResponse(input string) (string, error) {
+	in := strings.TrimSpace(input)
+	if in == "" {
+		return "", Inputf("nothing was pasted; paste the whole address the browser shows after Allow (it contains code=...), or just the code")
+	}
+	looksURL := strings.Contains(in, "://") || strings.HasPrefix(in, "/") || strings.HasPrefix(in, "?") ||
+		strings.Contains(in, "code=") || strings.Contains(in, "error=")
+	if !looksURL {
+		if strings.ContainsAny(in, " \t<>\"") {
+			return "", Inputf("%q is neither the redirected address nor an authorization code; paste the whole address from the browser's address bar", truncate(in, 40))
+		}
+		return in, nil
+	}
+	raw := in
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[i+1:]
+	}
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		raw = raw[:i]
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return "", Inputf("the pasted address does not parse (%v); copy it again from the browser's address bar", err)
+	}
+	if e := q.Get("error"); e != "" {
+		return "", &FindingError{Finding: consentErrorFinding(e, q.Get("error_description"), c.diag())}
+	}
+	if st := q.Get("state"); st != c.state {
+		return "", Inputf("the address belongs to another consent attempt (its state does not match this one); open the URL shown for this attempt and paste the address it ends on")
+	}
+	code := q.Get("code")
+	if code == "" {
+		return "", Inputf("the address has no code parameter; paste the address the browser shows after choosing Allow")
+	}
+	return code, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// Grant is the outcome of a consent: what "Generate token" shows in the
+// host products (access token validity, whether a refresh token came).
+type Grant struct {
+	Mailbox string `json:"mailbox"`
+	// Token is the first access token, already in the token cache.
+	Token Token `json:"-"`
+	// ExpiresIn is the access token's validity as Google stated it (~3599 s).
+	ExpiresIn            time.Duration `json:"expires_in"`
+	RefreshTokenReceived bool          `json:"refresh_token_received"`
+	RefreshFingerprint   string        `json:"refresh_token_fingerprint,omitempty"`
+	Scopes               []string      `json:"scopes"`
+}
+
+// Exchange trades the code for tokens (with the PKCE verifier), stores the
+// refresh token for the mailbox (replacing any earlier one) and caches the
+// access token, so `mailoauth token` and the tests use it at once.
+func (c *Consent) Exchange(ctx context.Context, code string, rs RefreshTokenStore, cache TokenCache) (*Grant, error) {
+	d := c.diag()
+	rt := &recordingTransport{ctx: ctx}
+	octx, err := rt.context(c.ep, d.TokenURL)
+	if err != nil {
+		return nil, &FindingError{Finding: d.diagnose(err), Err: err}
+	}
+	start := time.Now()
+	ot, err := c.cfg.Exchange(octx, code, oauth2.VerifierOption(c.verifier))
+	if err != nil {
+		err = rt.cause(ctx, err, d.TokenURL)
+		return nil, &FindingError{Finding: d.diagnose(err), Err: err}
+	}
+	life := time.Hour
+	if !ot.Expiry.IsZero() {
+		life = ot.Expiry.Sub(start)
+	}
+	scopes := c.scopes
+	if s, ok := ot.Extra("scope").(string); ok && s != "" {
+		scopes = strings.Fields(s)
+	}
+	tok := Token{Mailbox: c.Mailbox, Scopes: append([]string(nil), c.scopes...), AccessToken: ot.AccessToken, Expiry: time.Now().Add(life)}
+	g := &Grant{Mailbox: c.Mailbox, Token: tok, ExpiresIn: life.Round(time.Second), RefreshTokenReceived: ot.RefreshToken != "", Scopes: scopes}
+	if !hasScope(scopes, ScopeMail) && hasScope(c.scopes, ScopeMail) {
+		return g, &FindingError{Finding: NewFinding(CodeScopeInsufficient,
+			fmt.Sprintf("%s allowed only %s, not %s, which IMAP and SMTP need.", c.Mailbox, strings.Join(scopes, " "), ScopeMail),
+			fmt.Sprintf("Run %s again and leave every permission ticked on Google's consent page.", ReconsentCommand(c.Mailbox)))}
+	}
+	if ot.RefreshToken == "" {
+		return g, &FindingError{Finding: NewFinding(CodeConsentRequired,
+			fmt.Sprintf("Google issued an access token for %s but no refresh token, so access would end within the hour.", c.Mailbox),
+			fmt.Sprintf("Remove the app's access at myaccount.google.com/permissions (signed in as %s), then run %s again.", c.Mailbox, ReconsentCommand(c.Mailbox)))}
+	}
+	consented := rt.serverTime()
+	if consented.IsZero() {
+		consented = time.Now()
+	}
+	rec := RefreshToken{Mailbox: c.Mailbox, ClientID: c.cred.ClientID, Token: ot.RefreshToken, Scopes: scopes, ConsentedAt: consented.UTC()}
+	if rs != nil {
+		if err := rs.SaveRefreshToken(rec); err != nil {
+			return g, err
+		}
+	}
+	g.RefreshFingerprint = rec.Fingerprint()
+	if cache != nil {
+		_ = cache.SaveToken(tok)
+	}
+	return g, nil
+}
+
+// recordingTransport attaches the caller's context to the token request
+// (x/oauth2 posts with the context's client but keeps the transport error
+// only as text), and keeps the transport error and the server's Date.
+type recordingTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+	err  error
+	date time.Time
+}
+
+func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r.WithContext(t.ctx))
+	if err != nil {
+		t.err = err
+		return nil, err
+	}
+	if d, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
+		t.date = d
+	}
+	return resp, nil
+}
+
+// context returns a context carrying an HTTP client that trusts the
+// endpoints' CA and goes through t.
+func (t *recordingTransport) context(ep Endpoints, tokenURL string) (context.Context, error) {
+	hc, err := ep.HTTPClient()
+	if err != nil {
+		if u, perr := url.Parse(tokenURL); perr == nil && u.Scheme == "http" {
+			hc, err = &http.Client{Timeout: defaultNetTimeout}, nil
+		} else {
+			return nil, err
+		}
+	}
+	t.base = hc.Transport
+	if t.base == nil {
+		t.base = http.DefaultTransport
+	}
+	hc2 := *hc
+	hc2.Transport = t
+	return context.WithValue(t.ctx, oauth2.HTTPClient, &hc2), nil
+}
+
+// cause is the error to diagnose: the context's, the transport's, or err.
+func (t *recordingTransport) cause(ctx context.Context, err error, tokenURL string) error {
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re):
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case t.err != nil:
+		return &ServerError{Server: hostOfURL(tokenURL), Err: t.err}
+	}
+	return err
+}
+
+func (t *recordingTransport) serverTime() time.Time { return t.date }
+
+// Loopback is the listener on 127.0.0.1 that receives Google's redirect
+// with the code, so the user only has to choose Allow.
+type Loopback struct {
+	uri  string
+	path string
+	ln   net.Listener
+	srv  *http.Server
+	got  chan string
+}
+
+// ListenLoopback listens for the redirect URI: on its port when it names
+// one (a Web client registers the exact URI), else on a port the OS picks,
+// which Google accepts for a loopback URI registered without a port.
+func ListenLoopback(redirect string) (*Loopback, error) {
+	u, err := url.Parse(redirect)
+	if err != nil || !IsLoopbackURI(redirect) {
+		return nil, Inputf("the redirect URI %s is not a loopback address (http://127.0.0.1...), so this terminal cannot receive the code; use --paste and paste the address the browser ends on", redirect)
+	}
+	host := u.Hostname()
+	listenHost := host
+	if host == "localhost" {
+		listenHost = "127.0.0.1"
+	}
+	port := u.Port()
+	if port == "" {
+		port = "0"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(listenHost, port))
+	if err != nil {
+		return nil, &InputError{Msg: fmt.Sprintf("cannot listen on %s for the redirect URI %s (%v); close the program using that port, or use --paste", net.JoinHostPort(listenHost, port), redirect, unwrapPathErr(err)), Env: true}
+	}
+	if u.Port() == "" {
+		_, p, _ := net.SplitHostPort(ln.Addr().String())
+		if strings.Contains(host, ":") {
+			u.Host = "[" + host + "]:" + p
+		} else {
+			u.Host = host + ":" + p
+		}
+	}
+	l := &Loopback{uri: u.String(), path: orSlash(u.Path), ln: ln, got: make(chan string, 1)}
+	l.srv = &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = l.srv.Serve(ln) }()
+	return l, nil
+}
+
+// RedirectURI is the exact redirect URI, with the port that was chosen.
+func (l *Loopback) RedirectURI() string { return l.uri }
+
+func (l *Loopback) serve(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if orSlash(r.URL.Path) != l.path || (q.Get("code") == "" && q.Get("error") == "") {
+		http.NotFound(w, r)
+		return
+	}
+	full := l.uri
+	if i := strings.IndexByte(full, '?'); i >= 0 {
+		full = full[:i]
+	}
+	select {
+	case l.got <- full + "?" + r.URL.RawQuery:
+	default:
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	msg := "mailoauth received Google's answer. You can close this tab and return to the terminal."
+	if e := q.Get("error"); e != "" {
+		msg = "Google answered " + html.EscapeString(e) + ". Return to the terminal for what to do."
+	}
+	fmt.Fprintf(w, "<!doctype html><title>mailoauth</title><p>%s</p>\n", msg)
+}
+
+// Wait returns the redirected URL, or the context's error.
+func (l *Loopback) Wait(ctx context.Context) (string, error) {
+	select {
+	case u := <-l.got:
+		return u, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Close stops the listener.
+func (l *Loopback) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = l.srv.Shutdown(ctx)
+}
+
+// OpenBrowser opens url in the desktop's browser when there is one (a
+// display on Linux, or macOS / Windows); it reports false when it could not,
+// and the caller shows the URL instead (it always shows it anyway).
+func OpenBrowser(u string) bool {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", u)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
+	default:
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return false
+		}
+		p, err := exec.LookPath("xdg-open")
+		if err != nil {
+			return false
+		}
+		cmd = exec.Command(p, u)
+	}
+	if err := cmd.Start(); err != nil {
+		return false
+	}
+	go func() { _ = cmd.Wait() }()
+	return true
+}
+
+// AuthorizeOptions say how Authorize brings the code back.
+type AuthorizeOptions struct {
+	// Paste: the user pastes the redirected URL (or the code) instead of a
+	// loopback listener receiving it.
+	Paste bool
+	// ShowURL is told the consent URL (always, before waiting).
+	ShowURL func(mailbox, consentURL string)
+	// OpenBrowser, if set, is tried with the consent URL (loopback only).
+	OpenBrowser func(consentURL string) bool
+	// ReadPaste returns what the user pasted (required with Paste).
+	ReadPaste func(ctx context.Context) (string, error)
+	// Wait bounds the wait for the answer; default DefaultConsentWait.
+	Wait time.Duration
+	// NoPreflight skips loading the consent page before showing it.
+	NoPreflight bool
+}
+
+// Authorizer runs consents for the mailboxes of an OAuth client profile.
+type Authorizer struct {
+	Profile *Profile
+	Cred    *Credential
+	Refresh RefreshTokenStore
+	Cache   TokenCache
+}
+
+// NewAuthorizer checks that the profile holds a usable OAuth client.
+func NewAuthorizer(p *Profile, cache TokenCache, rs RefreshTokenStore) (*Authorizer, error) {
+	if p == nil {
+		return nil, Inputf("no profile is configured; run `mailoauth setup --domain D --sender ADDR --client FILE` first")
+	}
+	cred, err := p.LoadCredential()
+	if err != nil {
+		return nil, err
+	}
+	if cred.IsServiceAccount() {
+		return nil, Inputf("profile %s uses a service account (domain-wide delegation), which needs no consent per mailbox; authorize its client ID %s in admin.google.com > Security > API controls > Domain-wide delegation instead", p.Domain, cred.ClientID)
+	}
+	if err := cred.RequireOAuthClient(); err != nil {
+		return nil, err
+	}
+	if rs == nil {
+		rs, _ = cache.(RefreshTokenStore)
+	}
+	return &Authorizer{Profile: p, Cred: cred, Refresh: rs, Cache: cache}, nil
+}
+
+// NewConsent prepares the consent of one mailbox with the profile's redirect
+// URI (a loopback one without a port gets one when the listener starts).
+func (a *Authorizer) NewConsent(mailbox, redirect string) (*Consent, error) {
+	return NewConsent(a.Cred, a.Profile.Endpoints, a.Profile.ScopeList(), mailbox, redirect)
+}
+
+// State is the consent state of a mailbox.
+func (a *Authorizer) State(mailbox string) ConsentState {
+	return ConsentOf(a.Refresh, a.Cred.ClientID, mailbox)
+}
+
+// Authorize runs the whole consent of one mailbox: listener (or paste),
+// consent URL, preflight, wait, code exchange, refresh token stored.
+func (a *Authorizer) Authorize(ctx context.Context, mailbox string, opts AuthorizeOptions) (*Grant, error) {
+	redirect := ConsentRedirectURI(a.Profile, a.Cred, opts.Paste)
+	var lb *Loopback
+	if !opts.Paste {
+		var err error
+		if lb, err = ListenLoopback(redirect); err != nil {
+			return nil, err
+		}
+		defer lb.Close()
+		redirect = lb.RedirectURI()
+	} else if opts.ReadPaste == nil {
+		return nil, Inputf("paste-back needs a terminal to paste into")
+	}
+	c, err := a.NewConsent(mailbox, redirect)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.NoPreflight {
+		if err := c.Preflight(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.ShowURL != nil {
+		opts.ShowURL(c.Mailbox, c.URL)
+	}
+	if lb != nil && opts.OpenBrowser != nil {
+		opts.OpenBrowser(c.URL)
+	}
+	wait := opts.Wait
+	if wait <= 0 {
+		wait = DefaultConsentWait
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var answer string
+	if lb != nil {
+		answer, err = lb.Wait(wctx)
+	} else {
+		answer, err = opts.ReadPaste(wctx)
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, &FindingError{Finding: NewFinding(CodeConsentRequired,
+				fmt.Sprintf("No answer from Google's consent page for %s within %s.", c.Mailbox, wait.Round(time.Second)),
+				fmt.Sprintf("Open the URL shown, sign in as %s and choose Allow; if the browser showed an error page, act on it; then run %s again (use --paste when the browser runs on another machine).", c.Mailbox, ReconsentCommand(c.Mailbox)))}
+		}
+		return nil, err
+	}
+	code, err := c.ParseResponse(answer)
+	if err != nil {
+		return nil, err
+	}
+	ectx, ecancel := context.WithTimeout(ctx, 30*time.Second)
+	defer ecancel()
+	return c.Exchange(ectx, code, a.Refresh, a.Cache)
+}

@@ -1,0 +1,293 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The OAuth client (consent) path: an OAuth client ID of type Web
+// application (Webex Connect, Creatio) or Desktop ("installed"), consented to
+// once per mailbox. This file holds the client's validation, the redirect-URI
+// rules and the per-mailbox refresh-token store interface; consent.go holds
+// the authorization-code flow and refresh.go the access-token refresh.
+
+// OAuthClientIDSuffix ends every OAuth client ID Google issues.
+const OAuthClientIDSuffix = ".apps.googleusercontent.com"
+
+const clientHowTo = "console.cloud.google.com > APIs & Services > Credentials > (the OAuth 2.0 client ID)"
+
+var oauthClientIDRe = regexp.MustCompile(`^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$`)
+
+// ValidateOAuthClientID checks the shape of an OAuth client ID as Google
+// issues it ("123456789012-abc...xyz.apps.googleusercontent.com").
+func ValidateOAuthClientID(id string) error {
+	id = strings.TrimSpace(id)
+	switch {
+	case id == "":
+		return invalidKey("The OAuth client ID is empty.", "Copy \"Client ID\" from "+clientHowTo+".")
+	case clientIDDigits.MatchString(id):
+		return invalidKey(fmt.Sprintf("%s is a service account's numeric client ID, not an OAuth client ID.", id),
+			"For the consent path copy the Client ID ending in "+OAuthClientIDSuffix+" from "+clientHowTo+"; for domain-wide delegation use `mailoauth setup --key FILE`.")
+	case !strings.HasSuffix(id, OAuthClientIDSuffix):
+		return invalidKey(fmt.Sprintf("The OAuth client ID %q does not end in %s.", id, OAuthClientIDSuffix),
+			"Copy the whole \"Client ID\" from "+clientHowTo+".")
+	case !oauthClientIDRe.MatchString(id):
+		return invalidKey(fmt.Sprintf("The OAuth client ID %q is not shaped like Google's (digits, a dash, letters and digits, then %s).", id, OAuthClientIDSuffix),
+			"Copy the whole \"Client ID\" again from "+clientHowTo+" (no spaces or line breaks).")
+	}
+	return nil
+}
+
+// NewOAuthClientCredential builds an OAuth client credential from a client
+// ID and secret entered by hand (the Webex / Creatio fields), validated.
+func NewOAuthClientCredential(clientID, clientSecret string, redirectURIs []string) (*Credential, error) {
+	c := &Credential{Kind: KindOAuthClient, ClientType: "web", ClientID: strings.TrimSpace(clientID),
+		ClientSecret: strings.TrimSpace(clientSecret), TokenURI: GoogleTokenURL, RedirectURIs: redirectURIs,
+		Fingerprint: secretFingerprint(strings.TrimSpace(clientSecret))}
+	if err := c.RequireOAuthClient(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// RequireOAuthClient returns a finding unless the credential is a usable
+// OAuth client: a well-formed client ID and a client secret.
+func (c *Credential) RequireOAuthClient() error {
+	switch c.Kind {
+	case KindOAuthClient:
+	case KindServiceAccount, KindServiceAccountP12:
+		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
+			fmt.Sprintf("This is a service-account key (%s), not an OAuth client.", orUnknown(c.ClientEmail, "client ID "+c.ClientID)),
+			"Use it for domain-wide delegation with `mailoauth setup --key FILE`; for the consent path download the OAuth client JSON from "+clientHowTo+" > Download JSON.")}
+	default:
+		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
+			fmt.Sprintf("This is a %s, not an OAuth client.", c.Kind.Describe()),
+			"Download the OAuth client JSON from "+clientHowTo+" > Download JSON, or enter its client ID and secret.")}
+	}
+	if err := ValidateOAuthClientID(c.ClientID); err != nil {
+		return err
+	}
+	if strings.TrimSpace(c.ClientSecret) == "" {
+		return invalidKey(fmt.Sprintf("The OAuth client %s has no client secret.", c.ClientID),
+			"Copy \"Client secret\" from "+clientHowTo+" (or download its JSON again, which holds it).")
+	}
+	if strings.ContainsAny(c.ClientSecret, " \t\r\n") {
+		return invalidKey(fmt.Sprintf("The client secret of %s contains spaces or line breaks.", c.ClientID),
+			"Copy \"Client secret\" again from "+clientHowTo+" as one word.")
+	}
+	for _, u := range c.RedirectURIs {
+		if pu, err := url.Parse(u); err != nil || pu.Scheme == "" || pu.Host == "" {
+			return invalidKey(fmt.Sprintf("The redirect URI %q of client %s is not an absolute URL.", u, c.ClientID),
+				"Enter it exactly as listed under Authorized redirect URIs in "+clientHowTo+", e.g. http://127.0.0.1:8765/callback.")
+		}
+	}
+	return nil
+}
+
+// OAuthClientFileJSON writes a credential entered by hand as the client JSON
+// Google would have downloaded, so a profile stores one format whichever way
+// the client was loaded.
+func OAuthClientFileJSON(c *Credential, ep Endpoints) []byte {
+	ep = ep.WithDefaults()
+	typ := c.ClientType
+	if typ != "installed" {
+		typ = "web"
+	}
+	tokenURI := c.TokenURI
+	if tokenURI == "" || tokenURI == GoogleTokenURL {
+		tokenURI = ep.TokenURL
+	}
+	inner := map[string]any{"client_id": c.ClientID, "client_secret": c.ClientSecret,
+		"auth_uri": ep.AuthURL, "token_uri": tokenURI}
+	if c.ProjectID != "" {
+		inner["project_id"] = c.ProjectID
+	}
+	if len(c.RedirectURIs) > 0 {
+		inner["redirect_uris"] = c.RedirectURIs
+	}
+	b, _ := json.Marshal(map[string]any{typ: inner})
+	return b
+}
+
+// IsLoopbackURI reports whether a redirect URI points back at this machine
+// (http://127.0.0.1, http://[::1] or http://localhost), where a listener of
+// mailoauth can receive the code.
+func IsLoopbackURI(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// RedirectURIMatches reports whether uri is registered: exactly, or (RFC 8252
+// section 7.3, as Google does for loopback redirects) a loopback URI
+// registered without a port matches that URI on any port.
+func RedirectURIMatches(registered []string, uri string) bool {
+	for _, r := range registered {
+		if r == uri {
+			return true
+		}
+		if !IsLoopbackURI(r) || !IsLoopbackURI(uri) {
+			continue
+		}
+		ru, _ := url.Parse(r)
+		uu, _ := url.Parse(uri)
+		if ru.Port() == "" && ru.Hostname() == uu.Hostname() && orSlash(ru.Path) == orSlash(uu.Path) && ru.RawQuery == uu.RawQuery {
+			return true
+		}
+	}
+	return false
+}
+
+func orSlash(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// DefaultLoopbackRedirect is the redirect URI used when the client lists no
+// loopback URI: 127.0.0.1 on a port the OS chooses.
+const DefaultLoopbackRedirect = "http://127.0.0.1/"
+
+// ConsentRedirectURI is the redirect URI a consent for the profile uses: the
+// profile's explicit one (the host product's callback, for paste-back), else
+// the client's first registered loopback URI, else its first registered one
+// when pasting, else DefaultLoopbackRedirect. A loopback URI without a port
+// gets the listener's port when the listener starts.
+func ConsentRedirectURI(p *Profile, c *Credential, paste bool) string {
+	if p != nil && p.RedirectURI != "" {
+		return p.RedirectURI
+	}
+	for _, r := range c.RedirectURIs {
+		if IsLoopbackURI(r) {
+			return r
+		}
+	}
+	if paste && len(c.RedirectURIs) > 0 {
+		return c.RedirectURIs[0]
+	}
+	return DefaultLoopbackRedirect
+}
+
+// RefreshToken is one mailbox's consent: the refresh token Google issued to
+// the OAuth client when the mailbox's owner chose Allow.
+type RefreshToken struct {
+	Mailbox  string   `json:"mailbox"`
+	ClientID string   `json:"client_id"`
+	Token    string   `json:"refresh_token"`
+	Scopes   []string `json:"scopes,omitempty"`
+	// ConsentedAt is when consent was given, on Google's clock (the token
+	// endpoint's Date header) when it sent one: refresh tokens of apps in
+	// Testing expire seven days after it by Google's clock, not ours.
+	ConsentedAt time.Time `json:"consented_at"`
+	// Rotated is when Google last replaced the token (zero: never).
+	Rotated time.Time `json:"rotated,omitzero"`
+}
+
+// Fingerprint identifies the refresh token without revealing it.
+func (r RefreshToken) Fingerprint() string { return secretFingerprint(r.Token) }
+
+// RefreshTokenStore keeps each mailbox's refresh token. The store implements
+// it (sealed on disk); MemoryRefreshStore serves tests. SaveRefreshToken
+// replaces the mailbox's token in one step, so a token Google rotated is
+// never half-written.
+type RefreshTokenStore interface {
+	LoadRefreshToken(mailbox string) (RefreshToken, bool, error)
+	SaveRefreshToken(rt RefreshToken) error
+	DeleteRefreshToken(mailbox string) error
+}
+
+// MemoryRefreshStore is a RefreshTokenStore in memory, safe for concurrent use.
+type MemoryRefreshStore struct {
+	mu     sync.Mutex
+	tokens map[string]RefreshToken
+}
+
+// LoadRefreshToken implements RefreshTokenStore.
+func (m *MemoryRefreshStore) LoadRefreshToken(mailbox string) (RefreshToken, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rt, ok := m.tokens[strings.ToLower(mailbox)]
+	return rt, ok, nil
+}
+
+// SaveRefreshToken implements RefreshTokenStore.
+func (m *MemoryRefreshStore) SaveRefreshToken(rt RefreshToken) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tokens == nil {
+		m.tokens = map[string]RefreshToken{}
+	}
+	m.tokens[strings.ToLower(rt.Mailbox)] = rt
+	return nil
+}
+
+// DeleteRefreshToken implements RefreshTokenStore.
+func (m *MemoryRefreshStore) DeleteRefreshToken(mailbox string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.tokens, strings.ToLower(mailbox))
+	return nil
+}
+
+// ConsentState is what the wizard and `mailbox ls` show about a mailbox's
+// consent on the OAuth client path.
+type ConsentState struct {
+	Consented   bool      `json:"consented"`
+	ConsentedAt time.Time `json:"consented_at,omitzero"`
+	// OtherClient: consent was given to a different OAuth client than the
+	// profile's, so it does not count.
+	OtherClient bool   `json:"other_client,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// ConsentOf reports a mailbox's consent state for the client ID.
+func ConsentOf(rs RefreshTokenStore, clientID, mailbox string) ConsentState {
+	if rs == nil {
+		return ConsentState{}
+	}
+	rt, ok, err := rs.LoadRefreshToken(strings.ToLower(strings.TrimSpace(mailbox)))
+	if err != nil || !ok || rt.Token == "" {
+		return ConsentState{}
+	}
+	if rt.ClientID != clientID {
+		return ConsentState{OtherClient: true, ConsentedAt: rt.ConsentedAt}
+	}
+	return ConsentState{Consented: true, ConsentedAt: rt.ConsentedAt, Fingerprint: rt.Fingerprint()}
+}
+
+// Describe is the consent state in a few words.
+func (c ConsentState) Describe() string {
+	switch {
+	case c.Consented:
+		return "consented " + c.ConsentedAt.Local().Format("2006-01-02")
+	case c.OtherClient:
+		return "consent given to another client"
+	}
+	return "no consent yet"
+}
+
+// ReconsentCommand is the command that (re-)consents a mailbox.
+func ReconsentCommand(mailbox string) string {
+	return "`mailoauth authorize " + orUnknown(mailbox, "ADDR") + "`"
+}
+
+// ReconsentWizard is the wizard step that does the same.
+const ReconsentWizard = "the wizard's Mailboxes step (select the mailbox, press g)"
+
+func reconsentFix(mailbox string) string {
+	return fmt.Sprintf("Run %s (or use %s) and have %s choose Allow on Google's consent page.", ReconsentCommand(mailbox), ReconsentWizard, orUnknown(mailbox, "the mailbox owner"))
+}
