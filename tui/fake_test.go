@@ -92,11 +92,30 @@ func (f *fakeBackend) Results(domain string) (map[string]core.MailboxResult, err
 type fakeEngine struct {
 	mu         sync.Mutex
 	authorized bool
+	// what the last run was asked for, and how many runs there were
+	runs          int
+	lastMailboxes []string
+	lastChecks    []core.CheckName
+}
+
+func (e *fakeEngine) setAuthorized(v bool) {
+	e.mu.Lock()
+	e.authorized = v
+	e.mu.Unlock()
+}
+
+func (e *fakeEngine) last() (runs int, mailboxes []string, checks []core.CheckName) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.runs, e.lastMailboxes, e.lastChecks
 }
 
 func (e *fakeEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult {
 	e.mu.Lock()
 	auth := e.authorized
+	e.runs++
+	e.lastMailboxes = append([]string(nil), mailboxes...)
+	e.lastChecks = append([]core.CheckName(nil), checks...)
 	e.mu.Unlock()
 	out := make([]core.MailboxResult, len(mailboxes))
 	for i, m := range mailboxes {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 
 func requireGolden(t *testing.T, frame string) {
 	t.Helper()
+	lines := strings.Split(frame, "\n")
+	if last := lines[len(lines)-1]; strings.Contains(last, "…") || ansiWidth(last) > helpWidth {
+		t.Errorf("the help line is cut or wider than %d columns: %q", helpWidth, last)
+	}
 	golden.RequireEqual(t, []byte(frame))
 }
 

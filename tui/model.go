@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -220,6 +221,14 @@ func (w *wizard) resumeSandbox() {
 	}
 	w.profile.Endpoints = sb.Endpoints
 	c := w.cred
+	// a sandbox key names its own token URL, which core prefers over the
+	// endpoints: point it at this run's token endpoint
+	if c != nil && c.TokenURI != "" && c.TokenURI != core.GoogleTokenURL && c.TokenURI != sb.Endpoints.TokenURL {
+		w.profile.Credential = bytes.ReplaceAll(w.profile.Credential, []byte(c.TokenURI), []byte(sb.Endpoints.TokenURL))
+		if nc, err := w.profile.LoadCredential(); err == nil {
+			w.cred, c = nc, nc
+		}
+	}
 	if c == nil || c.PrivateKey == nil || sb.RegisterKey == nil {
 		return
 	}

@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
@@ -72,4 +75,53 @@ func TestSandboxWalkthrough(t *testing.T) {
 			t.Errorf("%s failed: %v", r.Mailbox, r.Finding)
 		}
 	}
+}
+
+// TestSandboxResume is a second `wizard --sandbox` run against the same
+// store: the sandbox is new (new ports, never saw the stored key), the
+// complete profile opens on its summary and re-tests green.
+func TestSandboxResume(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "r.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	first, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: first.ServiceAccountJSON(),
+		Scopes: []string{core.ScopeMail}, Endpoints: first.Endpoints(), WizardStep: int(numSteps)}
+	if err := st.SaveProfile(p, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var ms []core.Mailbox
+	for _, u := range first.Users() {
+		ms = append(ms, core.Mailbox{Email: u, OwnerKind: core.OwnerUser})
+	}
+	if err := st.PutMailboxes("demo.example", ms, "test"); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
+	h.waitFor("demo.example  (complete)", 3*time.Second)
+	h.send(enter())
+	h.waitFor("demo.example is configured", 3*time.Second)
+	if scr := h.p.screen(); !strings.Contains(scr, "r re-test") || !strings.Contains(scr, "2-5 edit step") {
+		t.Fatalf("summary lacks re-test and edit step:\n%s", scr)
+	}
+	h.send(runeKey('r'))
+	want := itoa(len(ms)) + " passed, 0 failed"
+	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	h.final()
 }

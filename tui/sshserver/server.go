@@ -1,0 +1,385 @@
+// Package sshserver serves the mailoauth wizard over SSH (`mailoauth serve`)
+// with charm.land/wish: public keys only, checked against an OpenSSH
+// authorized_keys file that is re-read when it changes; one fresh wizard per
+// session, all sharing the one open store of the server process; idle
+// sessions close, the number of sessions is capped, and shutdown drains
+// the sessions politely.
+package sshserver
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	bm "charm.land/wish/v2/bubbletea"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/mailoauth/mailoauth/core/sandbox"
+	"github.com/mailoauth/mailoauth/store"
+	"github.com/mailoauth/mailoauth/tui"
+)
+
+// Defaults of the flags of `mailoauth serve`.
+const (
+	DefaultIdleTimeout = 15 * time.Minute
+	DefaultMaxSessions = 10
+	DefaultDrainGrace  = 5 * time.Second
+	// HostKeyName is the host key's file name beside the store by default.
+	HostKeyName = "ssh_host_ed25519_key"
+)
+
+// Config is what `mailoauth serve` hands the server.
+type Config struct {
+	// AuthorizedKeys is an OpenSSH authorized_keys file; required.
+	AuthorizedKeys string
+	// HostKey is the ed25519 host key file, generated (0600) when missing.
+	HostKey string
+	// Store is the one open store every session shares; required.
+	Store *store.Store
+	// Sandbox, when set, prefills every session's wizard with its values.
+	Sandbox *sandbox.Sandbox
+	// Profile preselects a domain in every session, optional.
+	Profile string
+	// IdleTimeout closes a session after this long without input (default
+	// 15 min).
+	IdleTimeout time.Duration
+	// MaxSessions caps the sessions open at once (default 10).
+	MaxSessions int
+	// DrainGrace is how long Shutdown lets sessions finish after telling
+	// them (default 5 s).
+	DrainGrace time.Duration
+	// Logf receives one line per connection event; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Server is the SSH-served wizard.
+type Server struct {
+	cfg         Config
+	srv         *ssh.Server
+	keys        *authorizedKeys
+	fingerprint string
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	draining bool
+	wg       sync.WaitGroup
+}
+
+// session is one connected wizard.
+type session struct {
+	program *tea.Program
+	done    chan struct{}
+}
+
+// New checks the configuration, loads or generates the host key and builds
+// the server; it does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("the SSH server needs an open store")
+	}
+	if cfg.AuthorizedKeys == "" {
+		return nil, errors.New("--authorized-keys is required: pass an OpenSSH authorized_keys file listing the administrators' public keys, e.g. --authorized-keys ~/.ssh/authorized_keys")
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.DrainGrace <= 0 {
+		cfg.DrainGrace = DefaultDrainGrace
+	}
+	if cfg.HostKey == "" {
+		cfg.HostKey = filepath.Join(filepath.Dir(cfg.Store.Path()), HostKeyName)
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	keys, err := loadAuthorizedKeys(cfg.AuthorizedKeys)
+	if err != nil {
+		return nil, err
+	}
+	pemBytes, fp, err := loadOrCreateHostKey(cfg.HostKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, keys: keys, fingerprint: fp, sessions: map[*session]struct{}{}}
+	s.srv, err = wish.NewServer(
+		wish.WithHostKeyPEM(pemBytes),
+		// Public keys only: with no password or keyboard-interactive
+		// handler the server offers neither method.
+		wish.WithPublicKeyAuth(s.allowKey),
+		// A backstop for dead connections; the polite idle timeout is
+		// the session's own (no input for IdleTimeout).
+		wish.WithIdleTimeout(cfg.IdleTimeout+time.Minute),
+		// The last listed runs first: limit, terminal, the wizard, and
+		// after the wizard ended, the goodbye line.
+		wish.WithMiddleware(
+			s.goodbye,
+			bm.MiddlewareWithProgramHandler(s.program),
+			s.requireTerminal,
+			s.limitSessions,
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("cannot build the SSH server: %v", err)
+	}
+	return s, nil
+}
+
+// HostKeyFingerprint is the SHA256 fingerprint of the host key, as ssh
+// shows it on first connection.
+func (s *Server) HostKeyFingerprint() string { return s.fingerprint }
+
+// HostKeyPath is the host key file in use.
+func (s *Server) HostKeyPath() string { return s.cfg.HostKey }
+
+// Serve accepts connections on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops at once, dropping every session.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Shutdown stops accepting connections, tells every session the server is
+// going down, gives them DrainGrace to finish, then closes them (each with
+// a one-line explanation) and waits for them until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	live := make([]*session, 0, len(s.sessions))
+	for ss := range s.sessions {
+		live = append(live, ss)
+	}
+	s.mu.Unlock()
+
+	shut := make(chan error, 1)
+	go func() { shut <- s.srv.Shutdown(ctx) }() // closes the listeners now
+	grace := s.cfg.DrainGrace
+	for _, ss := range live {
+		ss.program.Send(noticeMsg(fmt.Sprintf("The server is shutting down in %s: the steps you finished are saved.", grace.Round(time.Second))))
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	for _, ss := range live {
+		select {
+		case <-ss.done:
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		break
+	}
+	for _, ss := range live {
+		ss.program.Send(closeMsg("the server is shutting down; the steps you finished are saved, reconnect when it is back"))
+	}
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
+	var err error
+	select {
+	case err = <-shut:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		_ = s.srv.Close()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil
+		}
+	}
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Actor is how a session's changes are named in the audit log.
+func Actor(user string, key ssh.PublicKey) string {
+	fp := "no key"
+	if key != nil {
+		fp = gossh.FingerprintSHA256(key)
+	}
+	return fmt.Sprintf("ssh %s (%s)", user, fp)
+}
+
+// allowKey checks the key against the authorized_keys file as it is now.
+func (s *Server) allowKey(ctx ssh.Context, key ssh.PublicKey) bool {
+	ok, err := s.keys.allowed(key)
+	if err != nil {
+		s.cfg.Logf("%v", err)
+	}
+	if !ok {
+		s.cfg.Logf("refused key %s for %s from %s: not in %s", gossh.FingerprintSHA256(key), ctx.User(), ctx.RemoteAddr(), s.cfg.AuthorizedKeys)
+	}
+	return ok
+}
+
+// limitSessions refuses a session beyond MaxSessions or while draining,
+// with one line, and keeps the count.
+func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		s.mu.Lock()
+		n := len(s.sessions)
+		draining := s.draining
+		s.mu.Unlock()
+		switch {
+		case draining:
+			wish.Println(sess, "mailoauth: the server is shutting down; connect again when it is back.")
+			_ = sess.Exit(1)
+			return
+		case n >= s.cfg.MaxSessions:
+			s.cfg.Logf("refused a session of %s: %d sessions open (--max-sessions)", sess.User(), n)
+			wish.Println(sess, fmt.Sprintf("mailoauth: the server already has %d sessions open (its --max-sessions limit); try again when one closes.", s.cfg.MaxSessions))
+			_ = sess.Exit(1)
+			return
+		}
+		next(sess)
+	}
+}
+
+// requireTerminal explains in one line why a session without a PTY (ssh
+// -T, or a command) gets nothing.
+func (s *Server) requireTerminal(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		if _, _, ok := sess.Pty(); !ok {
+			wish.Println(sess, "mailoauth: the wizard needs a terminal; connect with plain `ssh` (no -T, no command), or use `mailoauth` on the server for scripts.")
+			_ = sess.Exit(1)
+			return
+		}
+		next(sess)
+	}
+}
+
+// program builds a fresh wizard for the session, registered for draining;
+// the middleware runs it and this handler's model says goodbye after.
+func (s *Server) program(sess ssh.Session) *tea.Program {
+	pty, _, _ := sess.Pty()
+	actor := Actor(sess.User(), sess.PublicKey())
+	inner := tui.New(tui.Config{Store: s.cfg.Store, Actor: actor, Sandbox: s.cfg.Sandbox, Profile: s.cfg.Profile})
+	m := &sessionModel{inner: inner, idle: s.cfg.IdleTimeout, lastInput: time.Now()}
+	opts := append(bm.MakeOptions(sess), tea.WithWindowSize(pty.Window.Width, pty.Window.Height))
+	p := tea.NewProgram(m, opts...)
+	ss := &session{program: p, done: make(chan struct{})}
+	s.mu.Lock()
+	s.sessions[ss] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.cfg.Logf("session of %s from %s", actor, sess.RemoteAddr())
+	sess.Context().SetValue(sessionKey{}, &live{model: m, session: ss, actor: actor})
+	go func() {
+		// Whatever way the session ends, its slot is released.
+		<-sess.Context().Done()
+		s.release(ss)
+	}()
+	return p
+}
+
+type sessionKey struct{}
+
+// live is what the goodbye handler needs of a session's wizard.
+type live struct {
+	model   *sessionModel
+	session *session
+	actor   string
+}
+
+func (s *Server) release(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[ss]; !ok {
+		return
+	}
+	delete(s.sessions, ss)
+	close(ss.done)
+	s.wg.Done()
+}
+
+// goodbye runs after the wizard ended: it stops what the wizard still runs,
+// prints why the session closes when the server closed it (idle,
+// shutdown), and releases the session's slot.
+func (s *Server) goodbye(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		l, _ := sess.Context().Value(sessionKey{}).(*live)
+		if l != nil {
+			tui.Close(l.model.inner)
+			if reason := l.model.reason(); reason != "" {
+				wish.Println(sess, "mailoauth: session closed: "+reason+".")
+				s.cfg.Logf("session of %s closed: %s", l.actor, reason)
+			} else {
+				s.cfg.Logf("session of %s ended", l.actor)
+			}
+			s.release(l.session)
+		}
+		next(sess)
+	}
+}
+
+// loadOrCreateHostKey reads the ed25519 host key, generating it (0600) on
+// first start, and returns its PEM and fingerprint.
+func loadOrCreateHostKey(path string) (pemBytes []byte, fingerprint string, err error) {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		data, err = writeHostKey(path)
+		if err != nil {
+			return nil, "", err
+		}
+	case err != nil:
+		return nil, "", fmt.Errorf("cannot read host key %s: %v; run mailoauth as its owner or pass another --host-key", path, err)
+	default:
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			return nil, "", fmt.Errorf("host key %s is readable by others (mode %v); run chmod 600 %s", path, fi.Mode().Perm(), path)
+		}
+	}
+	signer, err := gossh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("host key %s is not an unencrypted OpenSSH private key (%v); remove it to have a new one generated, or pass another --host-key", path, err)
+	}
+	return data, gossh.FingerprintSHA256(signer.PublicKey()), nil
+}
+
+func writeHostKey(path string) ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("cannot generate a host key: %v", err)
+	}
+	block, err := gossh.MarshalPrivateKey(priv, "mailoauth host key")
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode the host key: %v", err)
+	}
+	data := pem.EncodeToMemory(block)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the directory of host key %s: %v; create it or pass another --host-key", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create host key %s: %v; check the directory's permissions or pass another --host-key", path, err)
+	}
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("cannot write host key %s: %v; check the disk", path, err)
+	}
+	return data, nil
+}
