@@ -65,6 +65,8 @@ type deps struct {
 	engine  engine
 	sandbox *sandboxHooks
 	profile string
+	// upgrade is Config.Upgrade.
+	upgrade bool
 	// noColor and dark fix the styles (tests); nil means detect.
 	noColor *bool
 	// tick schedules a timer message (tea.Tick); tests replace it to step

@@ -23,11 +23,17 @@ type Config struct {
 	Sandbox *sandbox.Sandbox
 	// Profile preselects a domain, optional.
 	Profile string
+	// Upgrade opens the wizard as the re-run / upgrade assistant (`mailoauth
+	// upgrade`): the domain and mailboxes came from the legacy setup and are
+	// marked done, only the credentials and their authorization are left,
+	// and every pending mailbox that passes the test switches to OAuth.
+	Upgrade bool
 }
 
 // New returns the wizard's root model.
 func New(cfg Config) tea.Model {
-	d := deps{backend: storeBackend{s: cfg.Store, actor: cfg.Actor}, engine: coreEngine{s: cfg.Store}, profile: cfg.Profile}
+	d := deps{backend: &storeBackend{s: cfg.Store, actor: cfg.Actor},
+		engine: coreEngine{s: cfg.Store, upgrade: cfg.Upgrade, actor: cfg.Actor}, profile: cfg.Profile, upgrade: cfg.Upgrade}
 	if sb := cfg.Sandbox; sb != nil {
 		d.sandbox = sandboxPrefill(sb)
 	}
@@ -61,6 +67,14 @@ func sandboxPrefill(sb *sandbox.Sandbox) *sandboxHooks {
 		}
 	}
 	return h
+}
+
+// Close stops what a wizard made by New still runs and removes its
+// temporary files; for programs not started by Run (the SSH server).
+func Close(m tea.Model) {
+	if mm, ok := m.(model); ok {
+		mm.w.cleanup()
+	}
 }
 
 // Run runs the wizard on the terminal until the user quits or ctx ends.

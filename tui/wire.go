@@ -2,38 +2,106 @@ package tui
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
 )
 
 // storeBackend adapts *store.Store to backend, naming the actor in the
-// audit log.
+// audit log. Profiles are saved only if unchanged since this wizard read
+// them, so two wizards on one store (SSH sessions) never overwrite each
+// other's work unseen.
 type storeBackend struct {
 	s     *store.Store
 	actor string
+
+	mu   sync.Mutex
+	revs map[string]int64 // each profile's revision as this wizard last read or wrote it
 }
 
-func (b storeBackend) ListProfiles() ([]core.Profile, error) { return b.s.ListProfiles() }
-func (b storeBackend) SaveProfile(p core.Profile) error      { return b.s.SaveProfile(p, b.actor) }
-func (b storeBackend) Mailboxes(domain string) ([]core.Mailbox, error) {
+func (b *storeBackend) ListProfiles() ([]core.Profile, error) {
+	ps, err := b.s.ListProfiles()
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.revs == nil {
+		b.revs = map[string]int64{}
+	}
+	for i := range ps {
+		// profile and revision read together, so they match
+		if p, rev, err := b.s.ProfileWithRevision(ps[i].Domain); err == nil {
+			ps[i], b.revs[p.Domain] = p, rev
+		}
+	}
+	return ps, nil
+}
+
+func (b *storeBackend) SaveProfile(p core.Profile) error {
+	domain, err := core.NormalizeDomain(p.Domain)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.revs == nil {
+		b.revs = map[string]int64{}
+	}
+	rev := b.revs[domain]
+	err = b.s.SaveProfileIfUnchanged(p, rev, b.actor)
+	if err == nil {
+		b.revs[domain] = rev + 1
+		return nil
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return conflictError(b.s, domain, rev, err)
+}
+
+// conflictError says who changed the profile, when and what, after the
+// store's sentence; it still matches store.ErrConflict.
+func conflictError(s *store.Store, domain string, rev int64, err error) error {
+	changes, _ := s.ProfileChangesSince(domain, rev)
+	if len(changes) == 0 {
+		return err
+	}
+	var what []string
+	for _, c := range changes {
+		what = append(what, fmt.Sprintf("%s at %s: %s", c.Actor, c.Time.Local().Format(time.TimeOnly), c.Detail))
+	}
+	return fmt.Errorf("%w. Changed: %s", err, strings.Join(what, "; "))
+}
+func (b *storeBackend) Mailboxes(domain string) ([]core.Mailbox, error) {
 	return b.s.Mailboxes(domain)
 }
-func (b storeBackend) PutMailboxes(domain string, ms []core.Mailbox) error {
+func (b *storeBackend) PutMailboxes(domain string, ms []core.Mailbox) error {
 	return b.s.PutMailboxes(domain, ms, b.actor)
 }
-func (b storeBackend) DeleteMailbox(domain, email string) error {
+func (b *storeBackend) DeleteMailbox(domain, email string) error {
 	return b.s.DeleteMailbox(domain, email, b.actor)
 }
-func (b storeBackend) SaveResults(domain string, rs []core.MailboxResult) error {
+func (b *storeBackend) SaveResults(domain string, rs []core.MailboxResult) error {
 	return b.s.SaveResults(domain, rs)
 }
-func (b storeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
+func (b *storeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
 	return b.s.Results(domain)
 }
 
 // coreEngine runs the checks with core.RunAll, caching tokens in the store.
-type coreEngine struct{ s *store.Store }
+// In upgrade mode every pending mailbox that passed switches to OAuth and
+// its legacy password is erased (core.FinishUpgrade).
+type coreEngine struct {
+	s       *store.Store
+	upgrade bool
+	actor   string
+}
 
 func (e coreEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult {
 	var cache core.TokenCache = &core.MemoryTokenCache{}
@@ -69,5 +137,21 @@ func (e coreEngine) Run(ctx context.Context, p core.Profile, mailboxes []string,
 			on(runEvent{Kind: k, Mailbox: ev.Mailbox, Check: ev.Check, Result: ev.Result})
 		}
 	}
-	return core.RunAll(ctx, t, mailboxes, opts)
+	results := core.RunAll(ctx, t, mailboxes, opts)
+	if e.upgrade && e.s != nil {
+		rep, err := core.FinishUpgrade(e.s, p.Domain, e.actor, results)
+		switched := map[string]bool{}
+		for _, r := range rep.Upgraded {
+			switched[r.Mailbox] = true
+		}
+		for i := range results {
+			switch {
+			case switched[results[i].Mailbox]:
+				results[i].Notes = append(results[i].Notes, "upgraded: switched to OAuth, its legacy password was erased")
+			case err != nil && results[i].OK:
+				results[i].Notes = append(results[i].Notes, "still on its legacy password: "+err.Error())
+			}
+		}
+	}
+	return results
 }
