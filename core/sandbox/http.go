@@ -23,9 +23,8 @@ func (s *Sandbox) startHTTP() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/token", s.handleToken)
 	mux.HandleFunc("/tokeninfo", s.handleTokeninfo)
-	mux.HandleFunc("/o/oauth2/auth", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "the sandbox does not implement the consent flow yet", http.StatusNotImplemented)
-	})
+	mux.HandleFunc("/o/oauth2/auth", s.handleAuth)
+	mux.HandleFunc("/revoke", s.handleRevoke)
 	mux.HandleFunc("/admin/", s.handleAdmin)
 	s.httpSrv = &http.Server{
 		Handler:           s.httpMiddleware(mux),
@@ -88,6 +87,9 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": core.OAuthInvalidRequest, "error_description": "Bad Request"})
+		return
+	}
+	if s.tokenGrant(w, r) {
 		return
 	}
 	tok, ttl, oe := s.mint(r.PostForm.Get("grant_type"), r.PostForm.Get("assertion"))
@@ -449,6 +451,9 @@ func (s *Sandbox) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	case path == "state" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.state())
 	default:
+		if s.handleAdminOAuth(w, r, path) {
+			return
+		}
 		fail(fmt.Errorf("unknown admin call %s %s", r.Method, r.URL.Path))
 	}
 }

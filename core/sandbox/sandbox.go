@@ -61,6 +61,9 @@ type Options struct {
 	// and endpoints.json (0600 for the files holding secrets).
 	Dir  string
 	Logf func(format string, args ...any) // optional
+	// AutoConsent makes the consent page approve at once for the user in
+	// login_hint (scripts and tests); the consent-screen rules still apply.
+	AutoConsent bool
 	// Key is the service account's private key. If nil, a 2048-bit key
 	// generated once per process is used (key generation is slow, and tests
 	// start many sandboxes).
@@ -136,6 +139,7 @@ type Sandbox struct {
 	saJSON      []byte
 	oauthJSON   []byte
 	endpoints   core.Endpoints
+	oauth       *oauthApp // guarded by mu
 
 	httpLn, imapLn, imapPlainLn, smtpLn, smtpPlainLn net.Listener
 	httpSrv                                          *http.Server
@@ -673,8 +677,10 @@ func (s *Sandbox) makeCredentialFiles() error {
 		TokenURI:                s.endpoints.TokenURL,
 		AuthProviderX509CertURL: "https://www.googleapis.com/oauth2/v1/certs",
 		ClientSecret:            "GOCSPX-" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 28),
-		RedirectURIs:            []string{"http://127.0.0.1/callback"},
+		// A loopback URI without a port: any port matches (RFC 8252 7.3).
+		RedirectURIs: []string{"http://127.0.0.1/callback"},
 	}}
+	s.oauth = newOAuthApp(oc.Web.ClientID, oc.Web.ClientSecret, oc.Web.RedirectURIs, s.opts.AutoConsent)
 	s.oauthJSON, err = json.Marshal(oc)
 	return err
 }

@@ -1,0 +1,636 @@
+package sandbox
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// The OAuth client (consent) path of the simulated Google: the consent page
+// at auth_url, the consent-screen settings of the Cloud console (user type,
+// publishing status, test users), redirect-URI checking, the
+// authorization-code grant with PKCE, refresh tokens (optionally rotating,
+// expiring after 7 days for an External app in Testing, by the sandbox
+// clock) and the admin calls that change all of it.
+
+// Consent-screen user types and publishing states, as the Cloud console names them.
+const (
+	UserTypeInternal  = "internal"
+	UserTypeExternal  = "external"
+	PublishTesting    = "testing"
+	PublishProduction = "production"
+)
+
+// ConsentScreen is the OAuth consent screen of the sandbox's project.
+type ConsentScreen struct {
+	AppName          string `json:"app_name"`
+	UserType         string `json:"user_type"`         // internal | external
+	PublishingStatus string `json:"publishing_status"` // testing | production
+	// RotateRefreshTokens makes every refresh answer with a new refresh
+	// token and retire the old one.
+	RotateRefreshTokens bool `json:"rotate_refresh_tokens"`
+}
+
+type oauthApp struct {
+	clientID     string
+	secret       string
+	redirectURIs []string
+	screen       ConsentScreen
+	testUsers    map[string]bool
+	testEver     map[string]bool // Google counts the cap over the app's life
+	autoConsent  bool
+	codes        map[string]*authCode
+	refresh      map[string]*refreshGrant
+	pending      map[string]*authRequest
+}
+
+type authRequest struct {
+	user      string
+	redirect  string
+	state     string
+	scopes    []string
+	challenge string
+	method    string
+	expiry    time.Time
+}
+
+type authCode struct {
+	authRequest
+	used bool
+}
+
+type refreshGrant struct {
+	user    string
+	scopes  []string
+	issued  time.Time
+	expires time.Time // zero: until revoked
+	revoked bool
+}
+
+func newOAuthApp(clientID, secret string, redirects []string, autoConsent bool) *oauthApp {
+	return &oauthApp{clientID: clientID, secret: secret, redirectURIs: redirects, autoConsent: autoConsent,
+		screen:    ConsentScreen{AppName: "mailoauth sandbox", UserType: UserTypeInternal, PublishingStatus: PublishProduction},
+		testUsers: map[string]bool{}, testEver: map[string]bool{},
+		codes: map[string]*authCode{}, refresh: map[string]*refreshGrant{}, pending: map[string]*authRequest{}}
+}
+
+// OAuthClientID is the client ID of the generated OAuth client (oauth-client.json).
+func (s *Sandbox) OAuthClientID() string { return s.oauth.clientID }
+
+// OAuthClientSecret is the generated OAuth client's secret.
+func (s *Sandbox) OAuthClientSecret() string { return s.oauth.secret }
+
+// SetConsentScreen replaces the consent-screen settings; empty fields keep
+// their value.
+func (s *Sandbox) SetConsentScreen(c ConsentScreen) error {
+	if c.UserType != "" && c.UserType != UserTypeInternal && c.UserType != UserTypeExternal {
+		return fmt.Errorf("user_type %q: use internal or external", c.UserType)
+	}
+	if c.PublishingStatus != "" && c.PublishingStatus != PublishTesting && c.PublishingStatus != PublishProduction {
+		return fmt.Errorf("publishing_status %q: use testing or production", c.PublishingStatus)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := &s.oauth.screen
+	if c.AppName != "" {
+		sc.AppName = c.AppName
+	}
+	if c.UserType != "" {
+		sc.UserType = c.UserType
+	}
+	if c.PublishingStatus != "" {
+		sc.PublishingStatus = c.PublishingStatus
+	}
+	sc.RotateRefreshTokens = c.RotateRefreshTokens
+	return nil
+}
+
+// AddTestUsers adds test users; as at Google, at most 100 addresses may ever
+// have been test users of the app, removed ones included.
+func (s *Sandbox) AddTestUsers(emails ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ever := len(s.oauth.testEver)
+	for _, e := range emails {
+		if !s.oauth.testEver[strings.ToLower(e)] {
+			ever++
+		}
+	}
+	if ever > core.MaxTestUsers {
+		return fmt.Errorf("test user cap reached: %d users would have been test users over the app's life, Google allows %d until the app is verified", ever, core.MaxTestUsers)
+	}
+	for _, e := range emails {
+		e = strings.ToLower(strings.TrimSpace(e))
+		s.oauth.testUsers[e], s.oauth.testEver[e] = true, true
+	}
+	return nil
+}
+
+// RemoveTestUsers removes test users (they still count toward the cap).
+func (s *Sandbox) RemoveTestUsers(emails ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range emails {
+		delete(s.oauth.testUsers, strings.ToLower(strings.TrimSpace(e)))
+	}
+}
+
+// SetRedirectURIs replaces the OAuth client's authorized redirect URIs.
+func (s *Sandbox) SetRedirectURIs(uris []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.oauth.redirectURIs = append([]string(nil), uris...)
+}
+
+// SetAutoConsent makes the consent page approve at once for login_hint.
+func (s *Sandbox) SetAutoConsent(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.oauth.autoConsent = on
+}
+
+// RevokeConsent removes the OAuth client's access for the user, as
+// myaccount.google.com/permissions > Remove access does: its refresh tokens
+// and access tokens stop working.
+func (s *Sandbox) RevokeConsent(email string) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.oauth.refresh {
+		if g.user == email {
+			g.revoked = true
+		}
+	}
+	for _, t := range s.tokens {
+		if t.email == email && t.clientID == s.oauth.clientID {
+			t.revoked = true
+		}
+	}
+}
+
+// AdvanceClock moves the sandbox clock forward by d (on top of any skew).
+func (s *Sandbox) AdvanceClock(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skew += d
+}
+
+// RefreshTokensIssued is how many refresh tokens are live for the user.
+func (s *Sandbox) RefreshTokensIssued(email string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	now := s.nowLocked()
+	for _, g := range s.oauth.refresh {
+		if g.user == strings.ToLower(email) && g.live(now) {
+			n++
+		}
+	}
+	return n
+}
+
+func (g *refreshGrant) live(now time.Time) bool {
+	return !g.revoked && (g.expires.IsZero() || now.Before(g.expires))
+}
+
+// ---- consent page ----
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body>
+{{if .Error}}<h1>Access blocked: {{.App}}</h1>
+<p>Error {{.Status}}: {{.Error}}</p>
+<p>{{.Detail}}</p>
+{{else}}<h1>Sign in with Google</h1>
+<p><b>{{.App}}</b> wants to access your Google Account <b>{{.User}}</b></p>
+<p>This will allow {{.App}} to:</p>
+<ul>{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="session" value="{{.Session}}">
+<button type="submit" name="action" value="deny">Deny</button>
+<button type="submit" name="action" value="allow">Allow</button>
+</form>{{end}}
+</body></html>
+`))
+
+type page struct {
+	Title, App, User, Error, Detail, Session, Action string
+	Status                                           int
+	Scopes                                           []string
+}
+
+func scopeWords(sc string) string {
+	switch sc {
+	case core.ScopeMail:
+		return "Read, compose, send, and permanently delete all your email from Gmail (" + sc + ")"
+	case core.ScopeCalendar:
+		return "See, edit, share, and permanently delete all the calendars you can access using Google Calendar (" + sc + ")"
+	case core.ScopeContacts:
+		return "See, edit, download, and permanently delete your contacts (" + sc + ")"
+	}
+	return sc
+}
+
+func (s *Sandbox) errorPage(w http.ResponseWriter, status int, code, detail string) {
+	s.logf("sandbox: consent page error %d %s", status, code)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	s.mu.Lock()
+	app := s.oauth.screen.AppName
+	s.mu.Unlock()
+	_ = pageTmpl.Execute(w, page{Title: fmt.Sprintf("Error %d: %s", status, code), App: app, Status: status, Error: code, Detail: detail})
+}
+
+func redirectWith(w http.ResponseWriter, r *http.Request, redirect string, v url.Values) {
+	sep := "?"
+	if strings.Contains(redirect, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, redirect+sep+v.Encode(), http.StatusFound)
+}
+
+// handleAuth is the consent page (GET auth_url) and its form (POST).
+func (s *Sandbox) handleAuth(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		s.handleApproval(w, r)
+		return
+	}
+	q := r.URL.Query()
+	clientID, redirect := q.Get("client_id"), q.Get("redirect_uri")
+	s.mu.Lock()
+	app := s.oauth
+	knownClient := clientID == app.clientID
+	disabled := s.clients[clientID].Disabled
+	registered := core.RedirectURIMatches(app.redirectURIs, redirect)
+	s.mu.Unlock()
+	switch {
+	case !knownClient:
+		s.errorPage(w, http.StatusUnauthorized, core.OAuthInvalidClient, core.DescClientNotFound)
+		return
+	case disabled:
+		s.errorPage(w, http.StatusUnauthorized, core.OAuthDisabledClient, core.DescDisabledClient)
+		return
+	case redirect == "" || !registered:
+		s.errorPage(w, http.StatusBadRequest, core.OAuthRedirectURIMismatch,
+			"You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy. If you're the app developer, register the redirect URI in the Google Cloud Console. Request details: redirect_uri="+redirect)
+		return
+	}
+	st := q.Get("state")
+	if q.Get("response_type") != "code" {
+		redirectWith(w, r, redirect, url.Values{"error": {"unsupported_response_type"}, "state": {st}})
+		return
+	}
+	scopes := strings.Fields(q.Get("scope"))
+	if len(scopes) == 0 {
+		s.errorPage(w, http.StatusBadRequest, core.OAuthInvalidRequest, "Missing required parameter: scope")
+		return
+	}
+	for _, sc := range scopes {
+		if !wellFormedScope(sc) {
+			s.errorPage(w, http.StatusBadRequest, core.OAuthInvalidScope, "Some requested scopes were invalid. {invalid=["+sc+"]}")
+			return
+		}
+	}
+	method := q.Get("code_challenge_method")
+	if q.Get("code_challenge") != "" && method != "S256" && method != "plain" && method != "" {
+		s.errorPage(w, http.StatusBadRequest, core.OAuthInvalidRequest, "Invalid code_challenge_method: "+method)
+		return
+	}
+	if method == "" && q.Get("code_challenge") != "" {
+		method = "plain"
+	}
+	user := strings.ToLower(strings.TrimSpace(q.Get("login_hint")))
+	req := &authRequest{user: user, redirect: redirect, state: st, scopes: scopes, challenge: q.Get("code_challenge"), method: method}
+	s.mu.Lock()
+	req.expiry = s.nowLocked().Add(time.Hour)
+	auto := s.oauth.autoConsent
+	appName := s.oauth.screen.AppName
+	s.mu.Unlock()
+	if status, code, detail := s.mayConsent(user); code != "" {
+		s.errorPage(w, status, code, detail)
+		return
+	}
+	if auto {
+		s.approve(w, r, req)
+		return
+	}
+	session := randHex(16)
+	s.mu.Lock()
+	s.oauth.pending[session] = req
+	s.mu.Unlock()
+	var words []string
+	for _, sc := range scopes {
+		words = append(words, scopeWords(sc))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = pageTmpl.Execute(w, page{Title: "Sign in - Google Accounts", App: appName, User: user, Scopes: words, Session: session, Action: r.URL.Path})
+}
+
+// mayConsent applies the consent screen's rules to the signing-in user.
+func (s *Sandbox) mayConsent(user string) (int, string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[user]
+	at := strings.LastIndexByte(user, '@')
+	switch {
+	case user == "":
+		return http.StatusBadRequest, core.OAuthInvalidRequest, "No account: the sandbox signs in the user named in login_hint."
+	case u == nil && at > 0 && user[at+1:] == s.domain:
+		return http.StatusBadRequest, core.OAuthInvalidRequest, "Couldn't find your Google Account " + user + "."
+	case u == nil && s.oauth.screen.UserType == UserTypeInternal:
+		return http.StatusForbidden, core.OAuthOrgInternal, s.oauth.screen.AppName + " is restricted to users within its organization."
+	case u == nil:
+		return http.StatusBadRequest, core.OAuthInvalidRequest, "Couldn't find your Google Account " + user + "."
+	case u.suspended:
+		return http.StatusForbidden, core.OAuthAccessDenied, "This account has been suspended."
+	case s.oauth.screen.UserType == UserTypeExternal && s.oauth.screen.PublishingStatus == PublishTesting && !s.oauth.testUsers[user]:
+		return http.StatusForbidden, core.OAuthAccessDenied, s.oauth.screen.AppName + " has not completed the Google verification process. The app is currently being tested, and can only be accessed by developer-approved testers. If you think you should have access, contact the developer."
+	}
+	return 0, "", ""
+}
+
+func (s *Sandbox) handleApproval(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+	_ = r.ParseForm()
+	s.mu.Lock()
+	req := s.oauth.pending[r.PostForm.Get("session")]
+	delete(s.oauth.pending, r.PostForm.Get("session"))
+	expired := req != nil && !s.nowLocked().Before(req.expiry)
+	s.mu.Unlock()
+	if req == nil || expired {
+		s.errorPage(w, http.StatusBadRequest, core.OAuthInvalidRequest, "This consent session has expired; start again.")
+		return
+	}
+	if r.PostForm.Get("action") != "allow" {
+		redirectWith(w, r, req.redirect, url.Values{"error": {core.OAuthAccessDenied}, "state": {req.state}})
+		return
+	}
+	if status, code, detail := s.mayConsent(req.user); code != "" {
+		s.errorPage(w, status, code, detail)
+		return
+	}
+	s.approve(w, r, req)
+}
+
+// approve issues an authorization code and redirects with it.
+func (s *Sandbox) approve(w http.ResponseWriter, r *http.Request, req *authRequest) {
+	code := "4/0A" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 70)
+	s.mu.Lock()
+	c := &authCode{authRequest: *req}
+	c.expiry = s.nowLocked().Add(10 * time.Minute)
+	s.oauth.codes[code] = c
+	s.mu.Unlock()
+	s.logf("sandbox: consent given by %s", req.user)
+	redirectWith(w, r, req.redirect, url.Values{"state": {req.state}, "code": {code}, "scope": {strings.Join(req.scopes, " ")}})
+}
+
+// ---- token endpoint: authorization_code and refresh_token grants ----
+
+// tokenGrant answers the consent path's grants; it reports false for a
+// grant type it does not handle.
+func (s *Sandbox) tokenGrant(w http.ResponseWriter, r *http.Request) bool {
+	gt := r.PostForm.Get("grant_type")
+	if gt != "authorization_code" && gt != "refresh_token" {
+		return false
+	}
+	body, oe := s.oauthGrant(r, gt)
+	if oe != nil {
+		s.logf("sandbox: %s grant refused: %s: %s", gt, oe.code, oe.desc)
+		writeJSON(w, oe.status, map[string]string{"error": oe.code, "error_description": oe.desc})
+		return true
+	}
+	writeJSON(w, http.StatusOK, body)
+	return true
+}
+
+func (s *Sandbox) oauthGrant(r *http.Request, gt string) (map[string]any, *oauthError) {
+	f := r.PostForm
+	id, secret := f.Get("client_id"), f.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		id, _ = url.QueryUnescape(u)
+		secret, _ = url.QueryUnescape(p)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app := s.oauth
+	now := s.nowLocked()
+	switch {
+	case id == "" || id != app.clientID:
+		return nil, oerr(core.OAuthInvalidClient, core.DescClientNotFound)
+	case subtle.ConstantTimeCompare([]byte(secret), []byte(app.secret)) != 1:
+		return nil, oerr(core.OAuthInvalidClient, core.DescUnauthorized)
+	case s.clients[id].Disabled:
+		return nil, oerr(core.OAuthDisabledClient, core.DescDisabledClient)
+	}
+	var user string
+	var scopes []string
+	var grant *refreshGrant
+	if gt == "authorization_code" {
+		code := f.Get("code")
+		if code == "" {
+			return nil, oerr(core.OAuthInvalidRequest, "Missing required parameter: code")
+		}
+		c := app.codes[code]
+		switch {
+		case c == nil:
+			return nil, oerr(core.OAuthInvalidGrant, core.DescMalformedCode)
+		case c.used || !now.Before(c.expiry):
+			return nil, oerr(core.OAuthInvalidGrant, core.DescBadRequest)
+		case f.Get("redirect_uri") != c.redirect:
+			return nil, oerr(core.OAuthRedirectURIMismatch, core.DescBadRequest)
+		}
+		if c.challenge != "" {
+			v := f.Get("code_verifier")
+			if v == "" {
+				return nil, oerr(core.OAuthInvalidGrant, core.DescMissingCodeVerifier)
+			}
+			want := v
+			if c.method == "S256" {
+				sum := sha256.Sum256([]byte(v))
+				want = base64.RawURLEncoding.EncodeToString(sum[:])
+			}
+			if subtle.ConstantTimeCompare([]byte(want), []byte(c.challenge)) != 1 {
+				return nil, oerr(core.OAuthInvalidGrant, core.DescInvalidCodeVerifier)
+			}
+		}
+		c.used = true
+		user, scopes = c.user, c.scopes
+		grant = &refreshGrant{user: user, scopes: scopes, issued: now}
+		if app.screen.UserType == UserTypeExternal && app.screen.PublishingStatus == PublishTesting {
+			grant.expires = now.Add(core.TestingRefreshTokenLife)
+		}
+	} else {
+		rt := f.Get("refresh_token")
+		if rt == "" {
+			return nil, oerr(core.OAuthInvalidRequest, "Missing required parameter: refresh_token")
+		}
+		g := app.refresh[rt]
+		if g == nil || !g.live(now) {
+			return nil, oerr(core.OAuthInvalidGrant, core.DescTokenRevoked)
+		}
+		if u := s.users[g.user]; u == nil || u.suspended {
+			return nil, oerr(core.OAuthInvalidGrant, core.DescTokenRevoked)
+		}
+		user, scopes = g.user, g.scopes
+		if app.screen.RotateRefreshTokens {
+			g.revoked = true
+			ng := *g
+			ng.revoked = false
+			grant = &ng
+		}
+	}
+	const ttl = 3599
+	at := "ya29.a0" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 200)
+	s.tokens[at] = &token{email: user, scopes: scopes, clientID: app.clientID, expiry: now.Add(ttl * time.Second)}
+	s.minted++
+	body := map[string]any{"access_token": at, "expires_in": ttl, "scope": strings.Join(scopes, " "), "token_type": "Bearer"}
+	if grant != nil {
+		rt := "1//0g" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 98)
+		app.refresh[rt] = grant
+		body["refresh_token"] = rt
+		if !grant.expires.IsZero() {
+			body["refresh_token_expires_in"] = int(grant.expires.Sub(now) / time.Second)
+		}
+	}
+	return body, nil
+}
+
+// handleRevoke is Google's revoke endpoint: a refresh token or an access
+// token of the OAuth client stops working.
+func (s *Sandbox) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+	_ = r.ParseForm()
+	tok := r.Form.Get("token")
+	s.mu.Lock()
+	found := false
+	if g := s.oauth.refresh[tok]; g != nil {
+		g.revoked, found = true, true
+	}
+	if t := s.tokens[tok]; t != nil {
+		t.revoked, found = true, true
+	}
+	s.mu.Unlock()
+	if !found {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": core.OAuthInvalidToken, "error_description": "Token expired or revoked"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// ---- admin API ----
+
+type oauthStateDump struct {
+	ClientID      string        `json:"client_id"`
+	RedirectURIs  []string      `json:"redirect_uris"`
+	ConsentScreen ConsentScreen `json:"consent_screen"`
+	TestUsers     []string      `json:"test_users"`
+	TestUsersEver int           `json:"test_users_ever"`
+	AutoConsent   bool          `json:"auto_consent"`
+}
+
+// handleAdminOAuth serves the consent path's admin calls; it reports false
+// for a path it does not know.
+func (s *Sandbox) handleAdminOAuth(w http.ResponseWriter, r *http.Request, path string) bool {
+	fail := func(err error) { writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()}) }
+	decode := func(v any) bool {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			fail(fmt.Errorf("invalid JSON body: %v", err))
+			return false
+		}
+		return true
+	}
+	ok := func() { writeJSON(w, http.StatusOK, map[string]bool{"ok": true}) }
+	switch {
+	case path == "oauth" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		d := oauthStateDump{ClientID: s.oauth.clientID, RedirectURIs: append([]string(nil), s.oauth.redirectURIs...),
+			ConsentScreen: s.oauth.screen, TestUsersEver: len(s.oauth.testEver), AutoConsent: s.oauth.autoConsent}
+		for u := range s.oauth.testUsers {
+			d.TestUsers = append(d.TestUsers, u)
+		}
+		s.mu.Unlock()
+		sort.Strings(d.TestUsers)
+		writeJSON(w, http.StatusOK, d)
+	case path == "oauth/consent" && r.Method == http.MethodPost:
+		var b struct {
+			ConsentScreen
+			AutoConsent *bool `json:"auto_consent"`
+		}
+		if !decode(&b) {
+			return true
+		}
+		if err := s.SetConsentScreen(b.ConsentScreen); err != nil {
+			fail(err)
+			return true
+		}
+		if b.AutoConsent != nil {
+			s.SetAutoConsent(*b.AutoConsent)
+		}
+		ok()
+	case path == "oauth/test_users" && r.Method == http.MethodPost:
+		var b struct {
+			Add    []string `json:"add"`
+			Remove []string `json:"remove"`
+		}
+		if !decode(&b) {
+			return true
+		}
+		if err := s.AddTestUsers(b.Add...); err != nil {
+			fail(err)
+			return true
+		}
+		s.RemoveTestUsers(b.Remove...)
+		ok()
+	case path == "oauth/redirect_uris" && r.Method == http.MethodPost:
+		var b struct {
+			URIs []string `json:"uris"`
+		}
+		if !decode(&b) {
+			return true
+		}
+		s.SetRedirectURIs(b.URIs)
+		ok()
+	case path == "oauth/revoke" && r.Method == http.MethodPost:
+		var b struct {
+			Email string `json:"email"`
+		}
+		if !decode(&b) {
+			return true
+		}
+		if b.Email == "" {
+			fail(errors.New("email is required"))
+			return true
+		}
+		s.RevokeConsent(b.Email)
+		ok()
+	case path == "clock/advance" && r.Method == http.MethodPost:
+		var b struct {
+			Seconds *float64 `json:"seconds"`
+		}
+		if !decode(&b) {
+			return true
+		}
+		if b.Seconds == nil || *b.Seconds < 0 {
+			fail(errors.New("seconds is required and must not be negative"))
+			return true
+		}
+		s.AdvanceClock(time.Duration(*b.Seconds * float64(time.Second)))
+		ok()
+	default:
+		return false
+	}
+	return true
+}
