@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
 )
 
 // stepID numbers the wizard's steps in the order of the procedure.
@@ -139,6 +141,9 @@ func (w *wizard) goTo(id stepID) tea.Cmd {
 // advance saves the profile with its resume point past from and moves on.
 func (w *wizard) advance(from stepID) tea.Cmd {
 	next := from + 1
+	if w.upgrade && next == stepMailboxes {
+		next = stepTest // the legacy setup brought the mailboxes
+	}
 	if next >= numSteps {
 		return tea.Quit
 	}
@@ -153,6 +158,10 @@ func (w *wizard) advance(from stepID) tea.Cmd {
 
 func (w *wizard) saveProfile() error {
 	if err := w.backend.SaveProfile(w.profile); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			w.reloadAfterConflict(err)
+			return err
+		}
 		w.setErr("Could not save the profile: " + err.Error())
 		return err
 	}
@@ -438,6 +447,9 @@ func (w *wizard) renderSteps(height int) string {
 func (w *wizard) stepDone(i stepID) bool {
 	if i == stepProfile {
 		return w.cur > stepProfile
+	}
+	if w.upgrade && (i == stepDomain || i == stepMailboxes) {
+		return true // the legacy setup covers them
 	}
 	return w.profile.WizardStep > int(i)+1
 }

@@ -1,0 +1,30 @@
+package tui
+
+// reloadAfterConflict follows a save refused because another wizard (an
+// SSH session, the command line) changed the profile first: the profile is
+// read again with their changes, the current step shows it, and the status
+// line says who changed what, so the user applies their edit again on top.
+func (w *wizard) reloadAfterConflict(err error) {
+	msg := "Not saved: " + err.Error()
+	ps, lerr := w.backend.ListProfiles()
+	if lerr != nil {
+		w.setErr(msg)
+		return
+	}
+	for _, p := range ps {
+		if p.Domain != w.profile.Domain {
+			continue
+		}
+		w.profile, w.isNew, w.cred = p, false, nil
+		if len(p.Credential) > 0 {
+			if c, err := p.LoadCredential(); err == nil {
+				w.cred = c
+			}
+		}
+		w.resetSteps()
+		_ = w.steps[w.cur].enter(w)
+		w.setErr(msg + " The profile was reloaded with those changes; apply yours again.")
+		return
+	}
+	w.setErr(msg)
+}
