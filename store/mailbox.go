@@ -206,6 +206,12 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 				}
 			}
 		}
+		if rb := b.Bucket([]byte(refreshBucket)); rb != nil {
+			// Its consent goes with it: a re-added mailbox consents again.
+			if err := rb.Delete([]byte(email)); err != nil {
+				return err
+			}
+		}
 		return appendAudit(tx, domain, actor, "mailbox.remove", email)
 	})
 }

@@ -245,6 +245,8 @@ func profileChanges(a, b core.Profile) string {
 	add(a.P12ClientID != b.P12ClientID, "P12 client ID "+b.P12ClientID)
 	add(a.Endpoints != b.Endpoints, "endpoints")
 	add(!slices.Equal(a.Scopes, b.Scopes), "scopes "+strings.Join(b.Scopes, " "))
+	add(a.RedirectURI != b.RedirectURI, "redirect URI "+b.RedirectURI)
+	add(a.ConsentUserType != b.ConsentUserType || a.ConsentPublishing != b.ConsentPublishing, "consent screen "+b.ConsentUserType+" "+b.ConsentPublishing)
 	add(a.WizardStep != b.WizardStep, fmt.Sprintf("wizard step %d", b.WizardStep))
 	if len(ch) == 0 {
 		return "no change"

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// refreshBucket holds the OAuth client path's refresh tokens:
+// domains/<domain>/refresh_tokens  email -> sealed JSON core.RefreshToken.
+// It is created on the first consent, so schema 1 stores (which have none)
+// need no migration.
+const refreshBucket = "refresh_tokens"
+
+func (c *tokenCache) refreshAD(mailbox string) string {
+	return domainsBucket + "/" + c.domain + "/" + refreshBucket + "/" + mailbox
+}
+
+func normMailboxKey(mailbox string) string { return strings.ToLower(strings.TrimSpace(mailbox)) }
+
+// RefreshTokens returns the profile's refresh-token store. The TokenCache of
+// the same domain implements core.RefreshTokenStore too, which is how
+// core.NewTester finds it.
+func (s *Store) RefreshTokens(domain string) core.RefreshTokenStore {
+	return s.TokenCache(domain).(*tokenCache)
+}
+
+// LoadRefreshToken implements core.RefreshTokenStore.
+func (c *tokenCache) LoadRefreshToken(mailbox string) (core.RefreshToken, bool, error) {
+	var rt core.RefreshToken
+	found := false
+	if c.err != nil {
+		return rt, false, nil
+	}
+	key := normMailboxKey(mailbox)
+	err := c.s.view(func(tx *bolt.Tx) error {
+		b := domainBucket(tx, c.domain)
+		if b == nil {
+			return nil
+		}
+		rb := b.Bucket([]byte(refreshBucket))
+		if rb == nil {
+			return nil
+		}
+		v := rb.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		plain, err := c.s.unseal(c.refreshAD(key), v)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(plain, &rt); err != nil {
+			return fmt.Errorf("the stored consent of %s in store %s is damaged (%v); run `mailoauth authorize %s` to give it again", key, c.s.path, err, key)
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return core.RefreshToken{}, false, err
+	}
+	return rt, found, nil
+}
+
+// SaveRefreshToken implements core.RefreshTokenStore: one transaction
+// replaces the mailbox's token, so a rotated token is never half-written,
+// and the audit log notes the consent (never the token).
+func (c *tokenCache) SaveRefreshToken(rt core.RefreshToken) error {
+	if c.err != nil {
+		return c.err
+	}
+	key := normMailboxKey(rt.Mailbox)
+	rt.Mailbox = key
+	plain, err := json.Marshal(rt)
+	if err != nil {
+		return err
+	}
+	sealed, err := c.s.seal(c.refreshAD(key), plain)
+	if err != nil {
+		return err
+	}
+	return c.s.update(func(tx *bolt.Tx) error {
+		b, err := c.s.profileBucket(tx, c.domain)
+		if err != nil {
+			return err
+		}
+		rb, err := b.CreateBucketIfNotExists([]byte(refreshBucket))
+		if err != nil {
+			return err
+		}
+		action := "consent.grant"
+		if !rt.Rotated.IsZero() {
+			action = "consent.rotate"
+		}
+		if err := rb.Put([]byte(key), sealed); err != nil {
+			return err
+		}
+		return appendAudit(tx, c.domain, "google", action, fmt.Sprintf("%s: refresh token %s for client %s", key, rt.Fingerprint(), rt.ClientID))
+	})
+}
+
+// DeleteRefreshToken implements core.RefreshTokenStore.
+func (c *tokenCache) DeleteRefreshToken(mailbox string) error {
+	if c.err != nil {
+		return nil
+	}
+	key := normMailboxKey(mailbox)
+	return c.s.update(func(tx *bolt.Tx) error {
+		b := domainBucket(tx, c.domain)
+		if b == nil {
+			return nil
+		}
+		if rb := b.Bucket([]byte(refreshBucket)); rb != nil {
+			return rb.Delete([]byte(key))
+		}
+		return nil
+	})
+}
+
+// ConsentStates returns the consent state of every mailbox of the domain
+// that has a stored refresh token, for the client ID.
+func (s *Store) ConsentStates(domain, clientID string) (map[string]core.ConsentState, error) {
+	c := s.TokenCache(domain).(*tokenCache)
+	out := map[string]core.ConsentState{}
+	if c.err != nil {
+		return out, nil
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		b := domainBucket(tx, c.domain)
+		if b == nil {
+			return nil
+		}
+		rb := b.Bucket([]byte(refreshBucket))
+		if rb == nil {
+			return nil
+		}
+		return rb.ForEach(func(k, v []byte) error {
+			plain, err := s.unseal(c.refreshAD(string(k)), v)
+			if err != nil {
+				return err
+			}
+			var rt core.RefreshToken
+			if json.Unmarshal(plain, &rt) != nil || rt.Token == "" {
+				return nil
+			}
+			st := core.ConsentState{Consented: rt.ClientID == clientID, OtherClient: rt.ClientID != clientID, ConsentedAt: rt.ConsentedAt}
+			if st.Consented {
+				st.Fingerprint = rt.Fingerprint()
+			}
+			out[string(k)] = st
+			return nil
+		})
+	})
+	return out, err
+}
