@@ -50,8 +50,20 @@ fmt-check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-screenshots: build
-	$(GO) test ./tui/ -run TestScreenshots -count=1 -screenshots=$(CURDIR)/screenshots
+# One PNG per wizard step of the sandbox walk-through, for the README.
+# freeze is a tool (it pins Charm v1): installed into bin/, never in go.mod.
+# Not part of `make test`.
+FREEZE := $(CURDIR)/bin/freeze
+
+$(FREEZE):
+	cd $$(mktemp -d) && GOFLAGS=-mod=mod GOBIN=$(CURDIR)/bin $(GO) install github.com/charmbracelet/freeze@v0.2.2
+
+screenshots: $(FREEZE)
+	@set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	$(GO) test ./tui/ -run '^TestScreenshots$$' -count=1 -screenshots=$$d; \
+	mkdir -p screenshots; rm -f screenshots/*.png; \
+	for f in $$d/*.ansi; do n=$$(basename $$f .ansi); \
+		$(FREEZE) $$f -l ansi -c full -W 1000 -H 700 -o screenshots/$$n.png >/dev/null; chmod 644 screenshots/$$n.png; echo "wrote screenshots/$$n.png"; done
 
 clean:
 	rm -rf bin

@@ -556,7 +556,7 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		}
 		name := mb.DisplayName
 		if name == mb.Email {
-			name = "="
+			name = "(address)"
 		}
 		line := mark + cell(mb.Email, emailW) + " " + cell(name, nameW) + " " + cell(string(mb.OwnerKind), kindW) + " " + cell(mb.OwnerName, ownerW)
 		if i == m.cursor {
