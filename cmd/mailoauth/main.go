@@ -43,6 +43,8 @@ func commands() []command {
 		{"token", "print a valid access token for a mailbox (for msmtp, mbsync, curl...)", runToken},
 		{"export", "the configuration for the host product", runExport},
 		{"doctor", "check clock, DNS, TLS, token, IMAP and SMTP, each with its fix", runDoctor},
+		{"upgrade", "move a password-based Gmail setup to OAuth (the re-run / upgrade assistant)", runUpgrade},
+		{"serve", "serve the wizard over SSH (public keys only)", runServe},
 	}
 }
 

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
+	"github.com/mailoauth/mailoauth/tui"
+)
+
+// resumeCredentials is the wizard's resume point of a profile the legacy
+// setup created: its credentials step (Profile.WizardStep is step+1).
+const resumeCredentials = 3
+
+func runUpgrade(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N]")
+	legacyPath := fs.String("legacy", "", "the legacy (password) configuration exported by the host product, JSON")
+	yes := fs.Bool("yes", false, "upgrade without the wizard (no terminal needed): needs --key unless the profile already has credentials")
+	keyPath := fs.String("key", "", "the service-account key: the JSON Google downloaded, or a legacy .p12")
+	clientPath := fs.String("client", "", "an OAuth client JSON (the consent path)")
+	p12pw := fs.String("p12-password", core.DefaultP12Password, "password of a .p12 key")
+	clientEmail := fs.String("client-email", "", "the service account's e-mail (only for a .p12 key)")
+	clientID := fs.String("client-id", "", "the service account's numeric client ID (only for a .p12 key)")
+	endpointsPath := fs.String("endpoints", "", "endpoints.json for anything but Gmail (the sandbox, a test server)")
+	domainFlag := fs.String("domain", "", "the domain to upgrade (default: the legacy file's, or the store's only profile)")
+	checksFlag := fs.String("checks", "", "the OAuth checks a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
+	concurrency := fs.Int("concurrency", core.DefaultConcurrency, "mailboxes checked at once")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *clientPath != "" {
+		return usagef("the OAuth client (consent) path is not available in this version; use a service-account key with --key FILE")
+	}
+	checks, err := core.ParseChecks(*checksFlag)
+	if err != nil {
+		return err
+	}
+	interactive := !*yes
+	if interactive && (!isTerminal(os.Stdin) || !isTerminal(os.Stdout)) {
+		return usagef("upgrade opens the wizard and needs a terminal; without one run `mailoauth upgrade --yes --key service-account.json [--legacy FILE] [--endpoints FILE]`")
+	}
+	var legacy *core.LegacyConfig
+	if *legacyPath != "" {
+		if legacy, err = core.LoadLegacy(*legacyPath); err != nil {
+			return err
+		}
+	}
+	var cred *core.Credential
+	var raw []byte
+	if *keyPath != "" {
+		opts := core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}
+		if cred, raw, err = core.LoadCredentialFile(*keyPath, opts); err != nil {
+			return err
+		}
+		if err := cred.RequireServiceAccount(); err != nil {
+			return err
+		}
+	}
+	var ep *core.Endpoints
+	if *endpointsPath != "" {
+		e, err := core.LoadEndpoints(*endpointsPath)
+		if err != nil {
+			return err
+		}
+		ep = &e
+	}
+
+	// The store first: a timestamped copy, then its migration on open.
+	path := a.dbPath
+	if path == "" {
+		path = store.DefaultPath()
+	}
+	st, err := store.Open(path, store.Options{Backup: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if b := st.BackupPath(); b != "" {
+		fmt.Fprintf(a.stdout, "Backed up the store to %s (schema now %d).\n", b, st.SchemaVersion())
+	}
+	who := actor()
+	if interactive {
+		who = store.LocalActor("wizard")
+	}
+
+	domain, err := upgradeDomain(a, st, legacy, *domainFlag)
+	if err != nil {
+		return err
+	}
+	if legacy != nil {
+		existing, err := st.Profile(domain)
+		var have []core.Mailbox
+		pending := map[string]bool{}
+		switch {
+		case err == nil:
+			if have, err = st.Mailboxes(domain); err != nil {
+				return err
+			}
+			ps, err := st.PendingUpgrades(domain)
+			if err != nil {
+				return err
+			}
+			for _, m := range ps {
+				pending[m] = true
+			}
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			return err
+		}
+		var ex *core.Profile
+		if err == nil {
+			ex = &existing
+		}
+		plan := core.PlanUpgrade(legacy, ex, have, pending)
+		if plan.Profile != nil {
+			plan.Profile.WizardStep = resumeCredentials
+		}
+		if err := st.ImportLegacy(plan, who); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "Legacy setup %s: %d mailbox(es); %d new in the store, %d waiting for OAuth (passwords sealed), %d already on OAuth.\n",
+			*legacyPath, len(legacy.Mailboxes), len(plan.Add), len(plan.Passwords), len(plan.OnOAuth))
+		for _, r := range plan.Risks {
+			fmt.Fprintln(a.stdout, "Risk:")
+			printFinding(a, r)
+		}
+	}
+
+	p, rev, err := st.ProfileWithRevision(domain)
+	if err != nil {
+		return err
+	}
+	if cred != nil || ep != nil {
+		if cred != nil {
+			p.Credential, p.P12Password, p.P12ClientEmail, p.P12ClientID = raw, "", "", ""
+			if cred.Kind == core.KindServiceAccountP12 {
+				p.P12Password, p.P12ClientEmail, p.P12ClientID = *p12pw, cred.ClientEmail, cred.ClientID
+			}
+			printCredential(a, cred)
+		}
+		if ep != nil {
+			p.Endpoints = *ep
+		}
+		if err := st.SaveProfileIfUnchanged(p, rev, who); err != nil {
+			return err
+		}
+	}
+
+	if interactive {
+		if err := tui.Run(ctx, tui.Config{Store: st, Actor: who, Profile: domain, Upgrade: true}); err != nil {
+			return err
+		}
+		left, err := st.PendingUpgrades(domain)
+		if err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			fmt.Fprintf(a.stdout, "%d mailbox(es) of %s still sign in with a password; run `mailoauth upgrade` again once their checks pass.\n", len(left), domain)
+			return errChecksFailed
+		}
+		fmt.Fprintf(a.stdout, "Every mailbox of %s is on OAuth.\n", domain)
+		return nil
+	}
+
+	if len(p.Credential) == 0 {
+		return usagef("the profile %s has no credentials yet; pass the service-account key with --key FILE (and --endpoints FILE for anything but Gmail)", domain)
+	}
+	tester, err := core.NewTester(&p, st.TokenCache(domain))
+	if err != nil {
+		return err
+	}
+	rep, err := core.ApplyUpgrade(ctx, tester, st, domain, who, core.RunOptions{Checks: checks, Concurrency: *concurrency})
+	if err != nil {
+		return err
+	}
+	all := slices.Concat(rep.Upgraded, rep.Pending)
+	if len(all) > 0 {
+		if err := st.SaveResults(domain, all); err != nil {
+			return err
+		}
+	}
+	for _, r := range rep.Upgraded {
+		fmt.Fprintf(a.stdout, "upgraded  %s (password erased)\n", r.Mailbox)
+	}
+	for _, r := range rep.Pending {
+		fmt.Fprintf(a.stdout, "pending   %s (keeps its password)\n", r.Mailbox)
+		printFinding(a, r.Finding)
+	}
+	fmt.Fprintf(a.stdout, "%d upgraded to OAuth, %d pending.\n", len(rep.Upgraded), len(rep.Pending))
+	if !rep.Done() {
+		fmt.Fprintln(a.stdout, "Fix the findings above, then run `mailoauth upgrade --yes` again: it picks up only the pending mailboxes.")
+		return errChecksFailed
+	}
+	return nil
+}
+
+// upgradeDomain picks the profile to upgrade: --domain, the legacy file's
+// domain, --profile, or the store's only profile.
+func upgradeDomain(a *app, st *store.Store, legacy *core.LegacyConfig, flag string) (string, error) {
+	if flag == "" {
+		flag = a.profile
+	}
+	if flag != "" {
+		d, err := core.NormalizeDomain(flag)
+		if err != nil {
+			return "", err
+		}
+		if legacy != nil && legacy.Domain != d {
+			return "", usagef("the legacy configuration is for %s but --domain is %s; drop --domain or pass the legacy file of %s", legacy.Domain, d, d)
+		}
+		return d, nil
+	}
+	if legacy != nil {
+		return legacy.Domain, nil
+	}
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return "", err
+	}
+	return p.Domain, nil
+}
