@@ -291,3 +291,48 @@ const ReconsentWizard = "the wizard's Mailboxes step (select the mailbox, press 
 func reconsentFix(mailbox string) string {
 	return fmt.Sprintf("Run %s (or use %s) and have %s choose Allow on Google's consent page.", ReconsentCommand(mailbox), ReconsentWizard, orUnknown(mailbox, "the mailbox owner"))
 }
+
+// ChecklistItem is one line of the consent-screen checklist: what to set in
+// the Cloud console, and the value to paste.
+type ChecklistItem struct {
+	Item  string `json:"item"`
+	Value string `json:"value"`
+}
+
+// ConsentChecklist is what the admin sets in console.cloud.google.com >
+// APIs & Services for the OAuth client path, with the values to paste. The
+// wizard's step 4 and `mailoauth setup --client` both show it.
+func ConsentChecklist(p *Profile, c *Credential) []ChecklistItem {
+	redirect := ConsentRedirectURI(p, c, false)
+	if !IsLoopbackURI(redirect) && p.RedirectURI == "" {
+		redirect = ConsentRedirectURI(p, c, true)
+	}
+	userType := "Internal if every mailbox is in " + p.Domain + " (no test users, no 7-day limit); External for mailboxes outside it"
+	switch p.ConsentUserType {
+	case "internal":
+		userType = "Internal: only mailboxes of the " + p.Domain + " organisation can consent"
+	case "external":
+		userType = "External: while Testing, only test users can consent and their refresh tokens expire after 7 days; publish the app for production"
+	}
+	domains := p.Domain
+	if u, err := url.Parse(redirect); err == nil && !IsLoopbackURI(redirect) && u.Hostname() != "" {
+		domains += ", " + registrableDomain(u.Hostname())
+	}
+	return []ChecklistItem{
+		{"User type (OAuth consent screen)", userType},
+		{"Test users (External + Testing only)", fmt.Sprintf("every mailbox that will consent, e.g. %s (at most %d over the app's life)", orUnknown(p.DefaultSender, "administrator@"+p.Domain), MaxTestUsers)},
+		{"Authorized domains", domains},
+		{"Scopes (Data access)", strings.Join(p.ScopeList(), " ")},
+		{"Authorized redirect URI (Credentials > " + c.ClientID + ")", registeredForm(redirect)},
+	}
+}
+
+// registrableDomain is the last two labels of a host name (good enough for
+// the authorized-domains hint; the console shows its own error otherwise).
+func registrableDomain(host string) string {
+	parts := strings.Split(host, ".")
+	if len(parts) <= 2 || net.ParseIP(host) != nil {
+		return host
+	}
+	return strings.Join(parts[len(parts)-2:], ".")
+}

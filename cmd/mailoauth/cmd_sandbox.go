@@ -9,12 +9,13 @@ import (
 )
 
 func runSandbox(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("sandbox", "sandbox --dir DIR [--addr 127.0.0.1] [--domain example.test] [--users N] [--delegate]")
+	fs := a.newFlags("sandbox", "sandbox --dir DIR [--addr 127.0.0.1] [--domain example.test] [--users N] [--delegate] [--auto-consent]")
 	dir := fs.String("dir", "", "directory for service-account.json, oauth-client.json, ca.pem and endpoints.json (required)")
 	addr := fs.String("addr", "127.0.0.1", "address to listen on; ports are chosen by the OS")
 	domain := fs.String("domain", "example.test", "the simulated Workspace domain")
 	users := fs.Int("users", 3, "number of users user1..userN (admin@DOMAIN always exists)")
 	delegate := fs.Bool("delegate", false, "authorize the generated key's client ID for https://mail.google.com/ from the start")
+	autoConsent := fs.Bool("auto-consent", false, "the consent page approves at once for the user in login_hint (scripts and tests)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func runSandbox(ctx context.Context, a *app, args []string) error {
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %v; choose a writable --dir", *dir, err)
 	}
-	sb, err := sandbox.Start(sandbox.Options{Addr: *addr, Domain: *domain, Users: *users, Delegate: *delegate, Dir: *dir})
+	sb, err := sandbox.Start(sandbox.Options{Addr: *addr, Domain: *domain, Users: *users, Delegate: *delegate, Dir: *dir, AutoConsent: *autoConsent})
 	if err != nil {
 		return err
 	}

@@ -10,25 +10,31 @@ import (
 )
 
 func runSetup(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("setup", "setup --domain D --sender ADDR --key FILE [--p12-password P --client-email E --client-id ID] [--endpoints FILE] [--scopes S,...] [--no-verify]")
+	fs := a.newFlags("setup", "setup --domain D --sender ADDR (--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F) [--redirect-uri URI] [--endpoints FILE] [--scopes S,...] [--no-verify]")
 	domain := fs.String("domain", "", "the Google Workspace domain, e.g. yourcompany.example")
 	sender := fs.String("sender", "", "the default sender mailbox in the domain, e.g. administrator@yourcompany.example")
 	keyPath := fs.String("key", "", "the service-account key: the JSON Google downloaded, or a legacy .p12")
-	clientPath := fs.String("client", "", "an OAuth client JSON (the consent path)")
+	clientPath := fs.String("client", "", "an OAuth client JSON, \"web\" or \"installed\" (the consent path: each mailbox then runs `mailoauth authorize`)")
+	secretFile := fs.String("client-secret-file", "", "a file holding the OAuth client's secret, with --client-id ID (the consent path without the JSON)")
+	redirectURI := fs.String("redirect-uri", "", "the OAuth client's redirect URI to use (default: its first loopback one, else http://127.0.0.1/ on a free port); a host product's callback needs `authorize --paste`")
 	p12pw := fs.String("p12-password", core.DefaultP12Password, "password of a .p12 key")
 	clientEmail := fs.String("client-email", "", "the service account's e-mail (only for a .p12 key)")
-	clientID := fs.String("client-id", "", "the service account's numeric client ID (only for a .p12 key)")
+	clientID := fs.String("client-id", "", "the service account's numeric client ID (for a .p12 key), or the OAuth client ID (with --client-secret-file)")
 	endpointsPath := fs.String("endpoints", "", "endpoints.json for anything but Gmail (the sandbox, a test server)")
 	scopes := fs.String("scopes", core.ScopeMail, "comma-separated scopes to authorize")
 	noVerify := fs.Bool("no-verify", false, "save without minting a test token")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *clientPath != "" {
-		return usagef("the OAuth client (consent) path is not available in this version; use a service-account key with --key FILE")
+	if *clientPath != "" || *secretFile != "" {
+		if *keyPath != "" {
+			return usagef("give either --key (service account) or --client / --client-secret-file (OAuth client), not both")
+		}
+		return setupOAuthClient(ctx, a, oauthSetup{domain: *domain, sender: *sender, clientPath: *clientPath, clientID: *clientID,
+			secretFile: *secretFile, redirect: *redirectURI, endpoints: *endpointsPath, scopes: *scopes, noVerify: *noVerify})
 	}
 	if *domain == "" || *sender == "" || *keyPath == "" {
-		return usagef("setup needs --domain, --sender and --key, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json")
+		return usagef("setup needs --domain, --sender and --key (or --client FILE for an OAuth client), e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json")
 	}
 	d, err := core.NormalizeDomain(*domain)
 	if err != nil {

@@ -39,7 +39,7 @@ func runToken(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	tester, err := core.NewTester(&p, st.TokenCache(p.Domain))
+	tester, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ func commands() []command {
 		{"sandbox", "run the built-in Google simulator until interrupted", runSandbox},
 		{"setup", "configure a domain without the wizard (steps 2-4)", runSetup},
 		{"key", "key inspect FILE: what a credential file is, or what is wrong with it", runKey},
+		{"authorize", "authorize ADDR | --all: a mailbox's consent for the OAuth client (stores its refresh token)", runAuthorize},
 		{"mailbox", "mailbox ls | add | rm | import FILE.csv | export", runMailbox},
 		{"test", "live token / IMAP / SMTP / round-trip checks", runTest},
 		{"token", "print a valid access token for a mailbox (for msmtp, mbsync, curl...)", runToken},

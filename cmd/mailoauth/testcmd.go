@@ -65,7 +65,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 		targets = []string{p.DefaultSender}
 	}
 	targets = dedupe(targets)
-	tester, err := core.NewTester(&p, st.TokenCache(p.Domain))
+	tester, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
 	if err != nil {
 		return err
 	}

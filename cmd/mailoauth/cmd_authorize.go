@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// oauthSetup is `setup` for the OAuth client (consent) path.
+type oauthSetup struct {
+	domain, sender, clientPath, clientID, secretFile, redirect, endpoints, scopes string
+	noVerify                                                                       bool
+}
+
+func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
+	if o.domain == "" || o.sender == "" {
+		return usagef("setup needs --domain and --sender, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --client client_secret.json")
+	}
+	if o.clientPath != "" && o.secretFile != "" {
+		return usagef("give either --client FILE (the downloaded client JSON) or --client-id ID with --client-secret-file FILE, not both")
+	}
+	d, err := core.NormalizeDomain(o.domain)
+	if err != nil {
+		return err
+	}
+	s, err := core.NormalizeMailbox(o.sender, d)
+	if err != nil {
+		return err
+	}
+	ep := core.GmailEndpoints()
+	if o.endpoints != "" {
+		if ep, err = core.LoadEndpoints(o.endpoints); err != nil {
+			return err
+		}
+	}
+	var cred *core.Credential
+	var raw []byte
+	if o.clientPath != "" {
+		if cred, raw, err = core.LoadCredentialFile(o.clientPath, core.CredentialOptions{}); err != nil {
+			return err
+		}
+		if err := cred.RequireOAuthClient(); err != nil {
+			return err
+		}
+	} else {
+		if o.clientID == "" {
+			return usagef("--client-secret-file needs --client-id, the Client ID ending in %s", core.OAuthClientIDSuffix)
+		}
+		secret, err := os.ReadFile(o.secretFile)
+		if err != nil {
+			return &core.InputError{Msg: fmt.Sprintf("cannot read the client secret file %s: %v; check the path and that this user may read it", o.secretFile, err), Env: true}
+		}
+		if cred, err = core.NewOAuthClientCredential(o.clientID, string(secret), nil); err != nil {
+			return err
+		}
+		raw = core.OAuthClientFileJSON(cred, ep)
+	}
+	if o.redirect != "" {
+		if err := (&core.Credential{Kind: core.KindOAuthClient, ClientID: cred.ClientID, ClientSecret: "x", RedirectURIs: []string{o.redirect}}).RequireOAuthClient(); err != nil {
+			return err
+		}
+	}
+	sc := splitComma(o.scopes)
+	if len(sc) == 0 {
+		return usagef("--scopes is empty; use at least %s", core.ScopeMail)
+	}
+	p := core.Profile{Domain: d, DefaultSender: s, Credential: raw, Endpoints: ep, Scopes: sc, RedirectURI: o.redirect, Updated: time.Now().UTC()}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if old, err := st.Profile(d); err == nil {
+		p.WizardStep, p.ConsentUserType, p.ConsentPublishing = old.WizardStep, old.ConsentUserType, old.ConsentPublishing
+	}
+	if err := st.SaveProfile(p, actor()); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Saved profile %s (default sender %s) in %s.\n", d, s, st.Path())
+	printCredential(a, cred)
+	redirect := core.ConsentRedirectURI(&p, cred, false)
+	if !core.IsLoopbackURI(redirect) {
+		redirect = core.ConsentRedirectURI(&p, cred, true)
+	}
+	fmt.Fprintf(a.stdout, "\nConsent screen checklist (console.cloud.google.com > APIs & Services):\n")
+	for _, line := range core.ConsentChecklist(&p, cred) {
+		fmt.Fprintf(a.stdout, "  - %s: %s\n", line.Item, line.Value)
+	}
+	if o.noVerify {
+		return nil
+	}
+	authz, err := core.NewAuthorizer(&p, st.TokenCache(d), nil)
+	if err != nil {
+		return err
+	}
+	c, err := authz.NewConsent(s, redirect)
+	if err == nil {
+		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		err = c.Preflight(vctx)
+	}
+	if err != nil {
+		if f := core.FindingOf(err); f != nil {
+			fmt.Fprintf(a.stdout, "\nVerify: Google's consent page for %s shows an error.\n", s)
+			printFinding(a, f)
+			fmt.Fprintln(a.stdout, "The profile is saved; run `mailoauth authorize "+s+"` once the fix is in place.")
+			return errChecksFailed
+		}
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nVerify: Google's consent page accepts client %s and redirect URI %s.\nNext: each mailbox gives consent once: `mailoauth authorize %s` (or `mailoauth authorize --all` after `mailbox import`).\n", cred.ClientID, redirect, s)
+	return nil
+}
+
+func runAuthorize(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("authorize", "authorize ADDR... | --all [--no-browser] [--paste] [--wait 10m]")
+	all := fs.Bool("all", false, "every mailbox (and the default sender) that has not given consent yet")
+	noBrowser := fs.Bool("no-browser", false, "do not try to open a browser; only print the URL")
+	paste := fs.Bool("paste", false, "paste the address the browser ends on (or the code) instead of listening on 127.0.0.1: for SSH sessions and host-product callbacks")
+	wait := fs.Duration("wait", core.DefaultConsentWait, "how long to wait for each consent")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 && !*all {
+		return usagef("name a mailbox or use --all: mailoauth authorize user1@yourcompany.example")
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return err
+	}
+	authz, err := core.NewAuthorizer(&p, st.TokenCache(p.Domain), nil)
+	if err != nil {
+		return err
+	}
+	var targets []string
+	for _, m := range pos {
+		email, err := core.NormalizeMailbox(m, p.Domain)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, email)
+	}
+	if *all {
+		boxes, err := st.Mailboxes(p.Domain)
+		if err != nil {
+			return err
+		}
+		cands := []string{p.DefaultSender}
+		for _, m := range boxes {
+			cands = append(cands, m.Email)
+		}
+		for _, m := range dedupe(cands) {
+			if !authz.State(m).Consented {
+				targets = append(targets, m)
+			}
+		}
+		if len(targets) == 0 {
+			fmt.Fprintln(a.stdout, "Every mailbox has given consent; nothing to do.")
+			return nil
+		}
+	}
+	targets = dedupe(targets)
+	lines := make(chan string)
+	if *paste {
+		go func() {
+			sc := bufio.NewScanner(a.stdin)
+			sc.Buffer(make([]byte, 64<<10), 64<<10)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+	}
+	opts := core.AuthorizeOptions{
+		Paste: *paste,
+		Wait:  *wait,
+		ShowURL: func(mailbox, u string) {
+			fmt.Fprintf(a.stderr, "\nConsent for %s: open this URL in a browser, sign in as %s and choose Allow:\n\n  %s\n\n", mailbox, mailbox, u)
+			if *paste {
+				fmt.Fprintln(a.stderr, "Then paste the address the browser ends on (or just the code) and press Enter:")
+			} else {
+				fmt.Fprintln(a.stderr, "Waiting for Google's answer on this machine's 127.0.0.1 (Ctrl-C to stop; use --paste when the browser runs elsewhere)...")
+			}
+		},
+		ReadPaste: func(ctx context.Context) (string, error) {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return "", core.Inputf("standard input ended before the redirected address was pasted")
+				}
+				return l, nil
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		},
+	}
+	if !*noBrowser && !*paste {
+		opts.OpenBrowser = core.OpenBrowser
+	}
+	failed := 0
+	for _, m := range targets {
+		g, err := authz.Authorize(ctx, m, opts)
+		if err != nil {
+			if len(targets) == 1 || ctx.Err() != nil {
+				return err
+			}
+			failed++
+			fmt.Fprintf(a.stdout, "%s: consent not stored.\n", m)
+			if f := core.FindingOf(err); f != nil {
+				printFinding(a, f)
+			} else {
+				fmt.Fprintf(a.stdout, "  %v\n", err)
+			}
+			continue
+		}
+		fmt.Fprintf(a.stdout, "%s: consent stored. Access token valid for %d s; refresh token received (%s); scopes %s.\n",
+			m, int(g.ExpiresIn.Seconds()), g.RefreshFingerprint, strings.Join(g.Scopes, " "))
+	}
+	if failed > 0 {
+		fmt.Fprintf(a.stdout, "%d of %d mailboxes still lack consent.\n", failed, len(targets))
+		return errChecksFailed
+	}
+	return nil
+}
