@@ -14,7 +14,7 @@ import (
 // oauthSetup is `setup` for the OAuth client (consent) path.
 type oauthSetup struct {
 	domain, sender, clientPath, clientID, secretFile, redirect, endpoints, scopes string
-	noVerify                                                                       bool
+	noVerify                                                                      bool
 }
 
 func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
