@@ -212,12 +212,13 @@ func runAuthorize(ctx context.Context, a *app, args []string) error {
 	for _, m := range targets {
 		g, err := authz.Authorize(ctx, m, opts)
 		if err != nil {
-			if len(targets) == 1 || ctx.Err() != nil {
+			f := core.FindingOf(err)
+			if ctx.Err() != nil || (f == nil && len(targets) == 1) {
 				return err
 			}
 			failed++
 			fmt.Fprintf(a.stdout, "%s: consent not stored.\n", m)
-			if f := core.FindingOf(err); f != nil {
+			if f != nil {
 				printFinding(a, f)
 			} else {
 				fmt.Fprintf(a.stdout, "  %v\n", err)
@@ -228,7 +229,9 @@ func runAuthorize(ctx context.Context, a *app, args []string) error {
 			m, int(g.ExpiresIn.Seconds()), g.RefreshFingerprint, strings.Join(g.Scopes, " "))
 	}
 	if failed > 0 {
-		fmt.Fprintf(a.stdout, "%d of %d mailboxes still lack consent.\n", failed, len(targets))
+		if len(targets) > 1 {
+			fmt.Fprintf(a.stdout, "%d of %d mailboxes still lack consent.\n", failed, len(targets))
+		}
 		return errChecksFailed
 	}
 	return nil

@@ -75,10 +75,10 @@ type sandboxProcess struct {
 	clientID  string
 }
 
-func startSandbox(t *testing.T, users int) *sandboxProcess {
+func startSandbox(t *testing.T, users int, extra ...string) *sandboxProcess {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "sandbox", "--dir", dir, "--users", fmt.Sprint(users))
+	cmd := exec.Command(binary, append([]string{"sandbox", "--dir", dir, "--users", fmt.Sprint(users)}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
