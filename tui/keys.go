@@ -44,6 +44,18 @@ type stepKeys struct {
 func (k stepKeys) ShortHelp() []key.Binding  { return k.short }
 func (k stepKeys) FullHelp() [][]key.Binding { return k.full }
 
+// hasKey reports whether one of bs is bound to k.
+func hasKey(bs []key.Binding, k string) bool {
+	for _, b := range bs {
+		for _, bk := range b.Keys() {
+			if bk == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // helpWidth is the width the short help must fit in: the narrowest
 // terminal the wizard supports.
 const helpWidth = 80
@@ -75,7 +87,7 @@ func keyMap(g globalKeys, short, more []key.Binding, withNext, withBack, textFie
 	if withBack {
 		nav = append(nav, g.Back)
 	}
-	if textField {
+	if textField && !hasKey(append(short, more...), "tab") {
 		nav = append(nav, g.Field)
 	}
 	helpFull := b([]string{"?", "f1"}, "?/f1", "toggle help")

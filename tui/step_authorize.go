@@ -230,8 +230,14 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 		return "[ ]"
 	}
 	out += s.Muted.Render(fmt.Sprintf("%s %s 1 Calendar   %s 2 Contacts", strings.Repeat(" ", lw), box(a.calendar), box(a.contacts))) + "\n"
-	out += s.Muted.Render(wrap("Google notes the change can take from minutes to hours to take effect.", width)) + "\n\n"
+	if a.result == nil || a.result.OK {
+		out += s.Muted.Render(wrap("Google notes the change can take from minutes to hours to take effect.", width)) + "\n"
+	}
+	out += "\n"
 
+	if a.note != "" && !a.running {
+		out += s.Muted.Render(wrap(a.note, width)) + "\n"
+	}
 	switch {
 	case a.running:
 		out += w.spinner.View() + " Minting a token for " + w.profile.DefaultSender + "…  " + s.Muted.Render("esc cancel")
@@ -245,17 +251,14 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 		}
 		out += w.findingView(f, width)
 		if !a.keep {
-			hint := "k keeps checking with backoff (the change can take hours) · v verifies again · n continues unverified"
+			hint := "k keeps checking · v verifies again · n continues unverified"
 			if w.sandbox != nil {
-				hint = "a authorizes the client in the sandbox Admin console · " + hint
+				hint = "a authorizes in the sandbox Admin console · " + hint
 			}
 			out += "\n" + s.Muted.Render(wrap(hint, width))
 		}
 	default:
 		out += s.Muted.Render(wrap("Press Enter to verify: the wizard mints a token for "+w.profile.DefaultSender+".", width))
-	}
-	if a.note != "" && !a.running {
-		out += "\n" + s.Muted.Render(wrap(a.note, width))
 	}
 	if a.keep && !a.running && a.countdown > 0 {
 		out += "\n" + s.Warn.Render(fmt.Sprintf("Keep checking: attempt %d, next check in %ds", a.attempt+1, a.countdown)) + s.Muted.Render("  (k stop)")
@@ -264,6 +267,9 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 }
 
 func (a *authorizeStep) keys(w *wizard) stepKeys {
+	if a.running {
+		return keyMap(w.gkeys, []key.Binding{b([]string{"esc"}, "esc", "cancel")}, nil, false, false, false)
+	}
 	next := w.gkeys.Next
 	if !a.verified {
 		next = b([]string{"enter"}, "enter", "verify")

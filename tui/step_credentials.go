@@ -286,12 +286,13 @@ func (c *credentialsStep) view(w *wizard, width, height int) string {
 		out += w.errView(c.err, width)
 	case c.cred != nil:
 		lw := 13
-		out += s.OK.Render("✓ "+c.cred.Kind.Describe()) + s.Muted.Render(" from "+c.source) + "\n"
-		out += w.kv("Client ID", c.cred.ClientID, lw) + "\n"
-		out += w.kv("Client e-mail", c.cred.ClientEmail, lw) + "\n"
-		out += w.kv("Project", orDefault(c.cred.ProjectID, "—"), lw) + "\n"
-		out += w.kv("Key ID", orDefault(c.cred.PrivateKeyID, "—"), lw) + "\n"
-		out += w.kv("Fingerprint", c.cred.Fingerprint, lw) + "\n"
+		out += s.OK.Render("✓ "+c.cred.Kind.Describe()) + "\n"
+		out += w.kvWrap("From", c.source, lw, width) + "\n"
+		out += w.kvWrap("Client ID", c.cred.ClientID, lw, width) + "\n"
+		out += w.kvWrap("Client e-mail", c.cred.ClientEmail, lw, width) + "\n"
+		out += w.kvWrap("Project", orDefault(c.cred.ProjectID, "—"), lw, width) + "\n"
+		out += w.kvWrap("Key ID", orDefault(c.cred.PrivateKeyID, "—"), lw, width) + "\n"
+		out += w.kvWrap("Fingerprint", c.cred.Fingerprint, lw, width) + "\n"
 		out += s.Muted.Render(wrap("Compare these with the Google Cloud console. The private key itself is never shown.", width))
 	default:
 		out += s.Muted.Render(wrap("Press Enter to load the key.", width))

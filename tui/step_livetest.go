@@ -420,7 +420,7 @@ func (t *testStep) view(w *wizard, width, height int) string {
 		if r.result != nil && r.result.Finding != nil {
 			detail = s.Heading.Render(r.mailbox) + "\n" + w.findingView(r.result.Finding, width)
 		} else if r.result != nil && len(r.result.Notes) > 0 {
-			detail = s.Muted.Render(wrap(strings.Join(r.result.Notes, " "), width))
+			detail = s.Muted.Render(wrap(sentences(r.result.Notes), width))
 		}
 	}
 	room := height - lineCount(out) - 1
@@ -509,4 +509,21 @@ func (t *testStep) cancel() {
 	if t.cancelFn != nil {
 		t.cancelFn()
 	}
+}
+
+// sentences joins notes as sentences: capitalized, each ending with a period.
+func sentences(notes []string) string {
+	out := make([]string, 0, len(notes))
+	for _, n := range notes {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		n = strings.ToUpper(n[:1]) + n[1:]
+		if !strings.HasSuffix(n, ".") {
+			n += "."
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, " ")
 }
