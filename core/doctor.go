@@ -29,7 +29,7 @@ const MaxClockOffset = 60 * time.Second
 // carries its finding; later probes still run where they can.
 func Doctor(ctx context.Context, p *Profile, cache TokenCache) []DoctorItem {
 	ep := p.Endpoints.WithDefaults()
-	tester, terr := NewTester(p, cache)
+	tester, terr := NewTesterWith(p, cache, nil)
 	diag := DiagContext{Mailbox: p.DefaultSender, Domain: p.Domain, Scopes: p.ScopeList(), Endpoints: ep}
 	tokenURL := ep.TokenURL
 	if terr == nil {
