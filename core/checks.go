@@ -1,12 +1,14 @@
 package core
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -326,7 +328,7 @@ func (s *session) accepted() {
 // refused builds the AuthError of a token a server refused, asking
 // tokeninfo whether the token is revoked or only lacks a scope.
 func (s *session) refused(ctx context.Context, check CheckName, server string, sc *OAuthSASLClient, err error) error {
-	ae := &AuthError{Check: check, Server: server, Challenge: sc.ErrorChallenge(), Err: err}
+	ae := &AuthError{Check: check, Server: server, Challenge: sc.ErrorChallenge(), TokenExpiry: s.tok.Expiry, Err: err}
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if ti, terr := FetchTokenInfo(ictx, s.ep, s.tok.AccessToken); terr == nil {
@@ -363,7 +365,8 @@ func dial(ctx context.Context, addr string, sec Security, cfg *tls.Config, alpn 
 // imapConn is an IMAP connection whose socket is closed when the context
 // of the current phase ends, so nothing blocks past its deadline.
 type imapConn struct {
-	conn   net.Conn
+	conn   net.Conn // the socket (closing it ends everything)
+	sasl   *saslLineConn
 	c      *imapclient.Client
 	stop   func() bool
 	dead   atomic.Bool
@@ -435,6 +438,14 @@ func (s *session) dialIMAP(ctx context.Context) (*imapConn, error) {
 	}
 	ic := &imapConn{conn: conn, notify: make(chan struct{}, 1)}
 	ic.bind(ctx)
+	var transport net.Conn = conn
+	if s.ep.IMAPSecurity == SecurityStartTLS {
+		if transport, err = imapStartTLS(ctx, conn, cfg); err != nil {
+			ic.close()
+			return nil, ctxErr(ctx, addr, err)
+		}
+	}
+	ic.sasl = &saslLineConn{Conn: transport}
 	opts := &imapclient.Options{
 		TLSConfig: cfg,
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
@@ -448,18 +459,83 @@ func (s *session) dialIMAP(ctx context.Context) (*imapConn, error) {
 			},
 		},
 	}
-	if s.ep.IMAPSecurity == SecurityStartTLS {
-		ic.c, err = imapclient.NewStartTLS(conn, opts)
-	} else {
-		ic.c = imapclient.New(conn, opts)
-		err = ic.c.WaitGreeting()
-	}
-	if err != nil {
+	ic.c = imapclient.New(ic.sasl, opts)
+	if err = ic.c.WaitGreeting(); err != nil {
 		ic.close()
 		return nil, ctxErr(ctx, addr, err)
 	}
 	return ic, nil
 }
+
+// saslLineConn sends an empty SASL response as the empty line RFC 3501
+// (section 6.2.2) prescribes. go-imap writes "=" for it, which is only
+// valid for an initial response (SASL-IR, RFC 4959): Gmail takes it, but
+// Dovecot answers "BAD Invalid base64 data in continued response" to the
+// empty XOAUTH2 acknowledgement of its error challenge, hiding its real
+// NO [AUTHENTICATIONFAILED]. Only during AUTHENTICATE, and only a write
+// that is exactly that line, is changed.
+type saslLineConn struct {
+	net.Conn
+	authenticating atomic.Bool
+}
+
+func (c *saslLineConn) Write(b []byte) (int, error) {
+	if c.authenticating.Load() && string(b) == "=\r\n" {
+		if _, err := c.Conn.Write([]byte("\r\n")); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+// imapStartTLS does the STARTTLS exchange (RFC 3501 section 6.2.1) itself,
+// so that the IMAP client runs on the TLS connection and saslLineConn sits
+// above TLS. It returns the TLS connection, handshake done, preceded by a
+// stand-in greeting: the client asks for CAPABILITY again, as it must
+// after STARTTLS.
+func imapStartTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, error) {
+	br := bufio.NewReaderSize(conn, 4096)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(line, "* OK") {
+		return nil, fmt.Errorf("the server greeted with %q instead of * OK", redact(strings.TrimSpace(line)))
+	}
+	if _, err := io.WriteString(conn, "S1 STARTTLS\r\n"); err != nil {
+		return nil, err
+	}
+	for {
+		if line, err = br.ReadString('\n'); err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(line, "S1 ") {
+			break
+		}
+	}
+	if !strings.HasPrefix(line, "S1 OK") {
+		return nil, fmt.Errorf("the server refused STARTTLS: %s", redact(strings.TrimSpace(line)))
+	}
+	// Nothing may come between the OK and the handshake (CVE-2011-0411
+	// style injection); a server that sends more is not trusted.
+	if br.Buffered() > 0 {
+		return nil, errors.New("the server sent data after STARTTLS before the TLS handshake")
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return &greetingConn{Conn: tc, r: io.MultiReader(strings.NewReader("* OK TLS is on\r\n"), tc)}, nil
+}
+
+// greetingConn reads from r (a stand-in greeting, then the connection).
+type greetingConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *greetingConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // imapLogin opens the session's IMAP connection, authenticates and selects
 // INBOX, retrying once with a fresh token when a cached one is refused.
@@ -478,14 +554,19 @@ func (s *session) imapLogin(ctx context.Context) error {
 			return err
 		}
 		sc := NewOAuthSASLClient(s.t.mechanism(), s.mailbox, tok.AccessToken)
+		ic.sasl.authenticating.Store(true)
 		err = ic.c.Authenticate(sc)
+		ic.sasl.authenticating.Store(false)
 		if err != nil {
 			ic.close()
 			if ctx.Err() != nil {
 				return ctxErr(ctx, addr, err)
 			}
+			// Only a refusal of the token is retried with a fresh one:
+			// not Gmail's account alerts, nor a server that could not
+			// check the token at all (Dovecot's [UNAVAILABLE]).
 			var ie *imap.Error
-			if !errors.As(err, &ie) || imapNonAuth(ie.Text, s.diag(CheckIMAP), addr) != nil {
+			if !errors.As(err, &ie) || imapNonAuth(ie.Text, s.diag(CheckIMAP), addr) != nil || imapUnavailable(ie) {
 				return ctxErr(ctx, addr, err)
 			}
 			if s.refreshAfterRefusal() {

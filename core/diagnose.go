@@ -49,15 +49,27 @@ type ServerError struct {
 func (e *ServerError) Error() string { return e.Server + ": " + e.Err.Error() }
 func (e *ServerError) Unwrap() error { return e.Err }
 
+// CodeTokenExpired: a server refused a token that had expired by the token
+// issuer's clock when it was used (tokeninfo says invalid, and its Date is
+// past the token's expiry). It sits here rather than in finding.go's list
+// while that file is being extended elsewhere; it is a Code like the others.
+const CodeTokenExpired Code = "token_expired"
+
 // AuthError is a token refused by IMAP or SMTP, with what is known about
-// why: Gmail's JSON challenge and, when looked up, the tokeninfo verdict.
+// why: the server's JSON challenge (Gmail's, or Dovecot's
+// {"status":"401","schemes":"bearer","scope":"mail"} for XOAUTH2 and
+// {"status":"invalid_token"} for OAUTHBEARER) and, when looked up, the
+// tokeninfo verdict.
 type AuthError struct {
 	Check     CheckName // CheckIMAP or CheckSMTP
 	Server    string
 	Challenge *SASLErrorChallenge
 	// TokenInfo is nil when it was not (or could not be) looked up.
 	TokenInfo *TokenInfo
-	Err       error // *imap.Error or *smtp.SMTPError
+	// TokenExpiry is when the refused token expires by this machine's
+	// clock (zero: unknown).
+	TokenExpiry time.Time
+	Err         error // *imap.Error or *smtp.SMTPError
 }
 
 func (e *AuthError) Error() string { return e.Err.Error() }
@@ -70,6 +82,9 @@ type TokenInfo struct {
 	Scope     string
 	Email     string
 	ExpiresIn int
+	// Date is the tokeninfo server's clock (its Date header; zero if absent),
+	// which tells an expired token from a revoked one.
+	Date time.Time
 }
 
 // HasScope reports whether the token carries the scope.
@@ -109,9 +124,10 @@ func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*Toke
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	date, _ := http.ParseTime(resp.Header.Get("Date"))
 	switch {
 	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
-		return &TokenInfo{Valid: false}, nil
+		return &TokenInfo{Valid: false, Date: date}, nil
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("tokeninfo %s answered HTTP %d", e.TokeninfoURL, resp.StatusCode)
 	}
@@ -123,7 +139,7 @@ func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*Toke
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("tokeninfo %s answered with invalid JSON: %v", e.TokeninfoURL, err)
 	}
-	ti := &TokenInfo{Valid: true, Scope: raw.Scope, Email: raw.Email}
+	ti := &TokenInfo{Valid: true, Scope: raw.Scope, Email: raw.Email, Date: date}
 	var n json.Number
 	if json.Unmarshal(raw.ExpiresIn, &n) == nil {
 		i, _ := n.Int64()
@@ -431,27 +447,91 @@ func imapNonAuth(text string, d DiagContext, server string) *Finding {
 	return nil
 }
 
+// imapUnavailable recognises a server that could not check the token at
+// all (Dovecot: NO [UNAVAILABLE] Temporary authentication failure, when its
+// oauth2 passdb cannot reach or understand its tokeninfo / introspection
+// endpoint). The token is not the problem, so it is never retried.
+func imapUnavailable(ie *imap.Error) bool {
+	return ie.Code == imap.ResponseCodeUnavailable || strings.Contains(strings.ToLower(ie.Text), "temporary authentication failure")
+}
+
+func tokenCheckUnavailable(d DiagContext, server, reply string) *Finding {
+	return NewFinding(CodeIMAPFailed,
+		fmt.Sprintf("%s could not check the token for %s right now (%s): the server's own token validation failed, not the token.", server, d.who(), reply),
+		fmt.Sprintf("Retry in a minute; if it persists, the administrator of %s must check its log and that it reaches its token validation endpoint (Dovecot: tokeninfo_url or introspection_url in the oauth2 passdb configuration).", server))
+}
+
+// imapReply renders an IMAP refusal as the server sent it, e.g.
+// "NO [AUTHENTICATIONFAILED] Authentication failed.".
+func imapReply(ie *imap.Error) string {
+	var b strings.Builder
+	b.WriteString(string(ie.Type))
+	if ie.Code != "" {
+		b.WriteString(" [" + string(ie.Code) + "]")
+	}
+	if ie.Text != "" {
+		b.WriteString(" " + ie.Text)
+	}
+	return redact(strings.TrimSpace(b.String()))
+}
+
+// smtpReply renders an SMTP reply as the server sent it, e.g.
+// "535 5.7.8 Error: authentication failed: ...".
+func smtpReply(se *smtp.SMTPError) string {
+	msg := strings.Join(strings.Fields(se.Message), " ")
+	s := fmt.Sprint(se.Code)
+	if se.EnhancedCode != smtp.NoEnhancedCode && se.EnhancedCode != (smtp.EnhancedCode{}) {
+		s += fmt.Sprintf(" %d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+	}
+	if msg != "" {
+		s += " " + msg
+	}
+	return redact(s)
+}
+
+// serverReply is the refusal an AuthError carries, as the server sent it.
+func (e *AuthError) serverReply() string {
+	var ie *imap.Error
+	if errors.As(e.Err, &ie) {
+		return imapReply(ie)
+	}
+	var se *smtp.SMTPError
+	if errors.As(e.Err, &se) {
+		return smtpReply(se)
+	}
+	if e.Err != nil {
+		return redact(e.Err.Error())
+	}
+	return ""
+}
+
 func diagnoseIMAP(ie *imap.Error, d DiagContext, server string) *Finding {
 	if f := imapNonAuth(ie.Text, d, server); f != nil {
 		return f
 	}
-	if ie.Code == imap.ResponseCodeAuthenticationFailed || strings.Contains(strings.ToLower(ie.Text), "invalid credentials") {
-		return imapAuthFailed(d, server)
+	if imapUnavailable(ie) {
+		return tokenCheckUnavailable(d, server, imapReply(ie))
+	}
+	if ie.Code == imap.ResponseCodeAuthenticationFailed || strings.Contains(strings.ToLower(ie.Text), "invalid credentials") ||
+		strings.Contains(strings.ToLower(ie.Text), "authentication failed") {
+		return imapAuthFailed(d, server, imapReply(ie))
 	}
 	return NewFinding(CodeIMAPFailed,
 		fmt.Sprintf("%s answered %s for %s: %s.", server, ie.Type, d.who(), strings.TrimSuffix(redact(ie.Text), ".")),
 		fmt.Sprintf("Check %s's Gmail settings and the server %s, then retry.", d.who(), server))
 }
 
-func imapAuthFailed(d DiagContext, server string) *Finding {
+// imapAuthFailed: the server refused the token for a reason tokeninfo
+// cannot explain; reply is the server's refusal as it was sent.
+func imapAuthFailed(d DiagContext, server, reply string) *Finding {
 	return NewFinding(CodeIMAPAuthFailed,
-		fmt.Sprintf("%s refused the token for %s (NO [AUTHENTICATIONFAILED] Invalid credentials).", server, d.who()),
+		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
 		fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
 }
 
-func smtpAuthFailed(d DiagContext, server string) *Finding {
+func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
 	return NewFinding(CodeSMTPAuthFailed,
-		fmt.Sprintf("%s refused the token for %s (535 5.7.8 Username and Password not accepted).", server, d.who()),
+		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
 		fmt.Sprintf("Check that %s exists with a Gmail license (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
 }
 
@@ -459,7 +539,12 @@ func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
 	msg := strings.Join(strings.Fields(se.Message), " ")
 	switch {
 	case se.Code == 535 || (se.EnhancedCode == smtp.EnhancedCode{5, 7, 8}):
-		return smtpAuthFailed(d, server)
+		return smtpAuthFailed(d, server, smtpReply(se))
+	case se.Code == 454 && strings.Contains(strings.ToLower(msg), "authentication"):
+		// Postfix with Dovecot SASL: 454 4.7.0 Temporary authentication failure.
+		f := tokenCheckUnavailable(d, server, smtpReply(se))
+		f.Code = CodeSMTPFailed
+		return f
 	case se.Code == 555 || strings.Contains(strings.ToLower(msg), "line too long"):
 		return NewFinding(CodeSMTPFailed,
 			fmt.Sprintf("%s refused the AUTH command line as too long (555 5.5.2) for %s.", server, d.who()),
@@ -488,11 +573,25 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 	if errors.As(ae.Err, &se) && se.Code != 535 && se.Code/100 != 3 {
 		return diagnoseSMTP(se, d, server)
 	}
+	reply := ae.serverReply()
 	ti := ae.TokenInfo
 	switch {
+	case ti != nil && !ti.Valid && !ti.Date.IsZero() && !ae.TokenExpiry.IsZero() && !ti.Date.Before(ae.TokenExpiry):
+		// Minting succeeded, so this machine's clock was within minutes
+		// of Google's then: the token's expiry by our clock is its
+		// expiry by Google's, which Google's clock has passed.
+		late := ti.Date.Sub(ae.TokenExpiry).Round(time.Second)
+		local := d.now().Sub(ae.TokenExpiry)
+		fix := "Run the test again to mint a fresh token; mail programs must ask `mailoauth token` for each login rather than keep a token (it is valid for an hour)."
+		if local < 0 && -local > time.Minute {
+			fix = fmt.Sprintf("This machine's clock is about %s behind Google's, so cached tokens are used after they expire: synchronise it with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry.", (-local + late).Round(time.Minute))
+		}
+		return NewFinding(CodeTokenExpired,
+			fmt.Sprintf("%s refused the token for %s (%s): by Google's clock it had expired %s earlier (tokeninfo's Date %s, the token's expiry %s).", server, d.who(), strings.TrimSuffix(reply, "."), late, ti.Date.UTC().Format(time.RFC3339), ae.TokenExpiry.UTC().Format(time.RFC3339)),
+			fix)
 	case ti != nil && !ti.Valid:
 		return NewFinding(CodeTokenRevoked,
-			fmt.Sprintf("%s refused the token for %s, and Google's tokeninfo says the token is revoked or expired.", server, d.who()),
+			fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, ".")),
 			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check client ID %s in admin.google.com > Security > API controls > Domain-wide delegation and %s's security settings.", d.clientID(), d.who()))
 	case (ti != nil && !ti.HasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
 		scopes := strings.Join(d.Scopes, ",")
@@ -503,10 +602,52 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 			fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, d.who(), scopes, ScopeMail, strings.ToUpper(string(ae.Check))),
 			fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to client ID %s in admin.google.com > Security > API controls > Domain-wide delegation.", ScopeMail, ScopeMail, d.clientID()))
 	}
-	if ae.Check == CheckSMTP {
-		return smtpAuthFailed(d, server)
+	if ti != nil && ti.Valid && !d.Endpoints.googleMail() {
+		// Google vouches for the token, so a non-Google server refused it
+		// by its own rules (Dovecot's oauth2 passdb: the user does not
+		// match username_attribute, or it could not validate the token
+		// and Postfix turned that into 535).
+		code, what := CodeIMAPAuthFailed, "IMAP"
+		if ae.Check == CheckSMTP {
+			code, what = CodeSMTPAuthFailed, "SMTP"
+		}
+		owner := ""
+		if ti.Email != "" && !strings.EqualFold(ti.Email, d.Mailbox) {
+			owner = fmt.Sprintf(" (but for %s, not %s)", ti.Email, d.who())
+		}
+		return NewFinding(code,
+			fmt.Sprintf("%s refused the token for %s (%s), although Google's tokeninfo says the token is valid%s: the %s server's own token validation refused it.", server, d.who(), strings.TrimSuffix(reply, "."), owner, what),
+			fmt.Sprintf("The administrator of %s must check its log for %s and its OAuth 2.0 settings (Dovecot: the oauth2 passdb's tokeninfo_url or introspection_url must be reachable from the server, and username_attribute = email), then retry.", server, d.who()))
 	}
-	return imapAuthFailed(d, server)
+	if ti == nil && ae.Challenge.invalidToken() {
+		// No tokeninfo verdict, but the server's challenge says the
+		// token itself is bad (RFC 6750/7628 invalid_token; Dovecot's and
+		// Google's XOAUTH2 "401").
+		return NewFinding(CodeTokenRevoked,
+			fmt.Sprintf("%s refused the token for %s as invalid (%s; challenge status %s): it is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, "."), ae.Challenge.Status),
+			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, check client ID %s in admin.google.com > Security > API controls > Domain-wide delegation and that %s validates tokens against Google.", d.clientID(), server))
+	}
+	if ae.Check == CheckSMTP {
+		return smtpAuthFailed(d, server, reply)
+	}
+	return imapAuthFailed(d, server, reply)
+}
+
+// googleMail reports whether the IMAP server is Gmail or the sandbox that
+// plays it (which has an Admin console URL), rather than a server such as
+// Dovecot that validates Google's tokens by its own configuration.
+func (e Endpoints) googleMail() bool {
+	host, _, err := net.SplitHostPort(e.IMAP)
+	if err != nil {
+		host = e.IMAP
+	}
+	return e.AdminURL != "" || host == "imap.gmail.com" || strings.HasSuffix(host, ".google.com") || strings.HasSuffix(host, ".googlemail.com")
+}
+
+// invalidToken reports whether a SASL error challenge says the token is
+// invalid (expired, revoked or malformed) rather than, say, lacking scope.
+func (c *SASLErrorChallenge) invalidToken() bool {
+	return c != nil && (c.Status == "401" || c.Status == "invalid_token")
 }
 
 func hasScope(scopes []string, want string) bool {

@@ -50,6 +50,8 @@ func TestDiagnose(t *testing.T) {
 	tiModify := &TokenInfo{Valid: true, Scope: ScopeGmailModify}
 	refusedIMAP := imapNo(imap.ResponseCodeAuthenticationFailed, IMAPInvalidCredentials)
 	refusedSMTP := &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: SMTPBadCredentials}
+	dovecotNo := imapNo(imap.ResponseCodeAuthenticationFailed, "Authentication failed.")
+	postfix535 := &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Error: authentication failed: (reason unavailable)"}
 	hostErr := x509.HostnameError{Certificate: &x509.Certificate{}, Host: "imap.example.test"}
 	tests := []struct {
 		name string
@@ -94,6 +96,24 @@ func TestDiagnose(t *testing.T) {
 		{"auth: valid token refused by smtp", &AuthError{Check: CheckSMTP, Server: "smtp.example.test:465", Err: refusedSMTP, TokenInfo: tiValid}, with(CheckSMTP), CodeSMTPAuthFailed,
 			[]string{"smtp.example.test:465", "535 5.7.8"}},
 		{"auth: alert inside", &AuthError{Check: CheckIMAP, Err: imapNo(imap.ResponseCodeAlert, IMAPDomainDisabled)}, with(CheckIMAP), CodeIMAPDisabled, nil},
+		// Dovecot and Postfix (core/interop runs the real ones).
+		{"dovecot: expired by Google's clock", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
+			TokenInfo: &TokenInfo{Valid: false, Date: now.Add(61 * time.Minute)}, TokenExpiry: now.Add(time.Hour)}, with(CheckIMAP), CodeTokenExpired,
+			[]string{"mail.example.test:993", "NO [AUTHENTICATIONFAILED] Authentication failed", "expired 1m0s earlier", "1h1m0s behind Google's", "timedatectl"}},
+		{"dovecot: revoked", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
+			TokenInfo: &TokenInfo{Valid: false, Date: now}, TokenExpiry: now.Add(50 * time.Minute)}, with(CheckIMAP), CodeTokenRevoked,
+			[]string{"NO [AUTHENTICATIONFAILED] Authentication failed", "revoked"}},
+		{"dovecot: xoauth2 401 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: dovecotNo, Challenge: ParseSASLChallenge([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))},
+			with(CheckIMAP), CodeTokenRevoked, []string{"as invalid", "status 401"}},
+		{"dovecot: oauthbearer invalid_token, no tokeninfo", &AuthError{Check: CheckSMTP, Err: postfix535, Challenge: ParseSASLChallenge([]byte(`{"status":"invalid_token"}`))},
+			with(CheckSMTP), CodeTokenRevoked, []string{"535 5.7.8 Error: authentication failed", "invalid_token"}},
+		{"gmail: 400 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: refusedIMAP, Challenge: &GmailSASLError}, with(CheckIMAP), CodeIMAPAuthFailed, []string{"Invalid credentials"}},
+		{"dovecot: valid token refused", &AuthError{Check: CheckSMTP, Server: "mail.example.test:465", Err: postfix535, TokenInfo: &TokenInfo{Valid: true, Scope: ScopeMail, Email: "other@example.test"}},
+			with(CheckSMTP), CodeSMTPAuthFailed, []string{"tokeninfo says the token is valid (but for other@example.test", "username_attribute"}},
+		{"dovecot: unavailable", imapNo(imap.ResponseCodeUnavailable, "Temporary authentication failure. [host:2025-03-01 12:00:00]"), with(CheckIMAP), CodeIMAPFailed,
+			[]string{"could not check the token", "NO [UNAVAILABLE] Temporary authentication failure", "tokeninfo_url"}},
+		{"smtp 454", &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}, with(CheckSMTP), CodeSMTPFailed,
+			[]string{"could not check the token", "454 4.7.0"}},
 		{"smtp 535", refusedSMTP, with(CheckSMTP), CodeSMTPAuthFailed, []string{"smtp.example.test:465"}},
 		{"smtp 555", &smtp.SMTPError{Code: 555, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: SMTPLineTooLong}, with(CheckSMTP), CodeSMTPFailed, []string{"too long", "RFC 4954"}},
 		{"smtp other", &smtp.SMTPError{Code: 550, Message: "5.7.1 Relaying denied"}, with(CheckSMTP), CodeSMTPFailed, []string{"550", "Relaying denied"}},
@@ -150,7 +170,7 @@ func TestDiagnose(t *testing.T) {
 	// roundtrip_not_delivered from the round trip; tested elsewhere).
 	for _, c := range []Code{CodeDelegationNotAuthorized, CodeUnknownUser, CodeUserSuspended, CodeIMAPDisabled, CodeClockSkew,
 		CodeKeySignatureRejected, CodeInvalidScope, CodeScopeInsufficient, CodeAdminPolicyEnforced, CodeClientDisabled,
-		CodeTooManyConnections, CodeTokenRevoked, CodeIMAPAuthFailed, CodeSMTPAuthFailed, CodeTLSUntrusted, CodeConnectFailed,
+		CodeTooManyConnections, CodeTokenRevoked, CodeTokenExpired, CodeIMAPAuthFailed, CodeSMTPAuthFailed, CodeTLSUntrusted, CodeConnectFailed,
 		CodeTimeout, CodeCancelled, CodeUnknown, CodeTokenFailed, CodeIMAPFailed, CodeSMTPFailed} {
 		if !seen[c] {
 			t.Errorf("no test case for %s", c)

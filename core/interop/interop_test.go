@@ -1,0 +1,238 @@
+package interop_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/interop"
+)
+
+// hookCache is a token cache that runs a hook after each freshly minted
+// token is saved: the tests use it to revoke or age a token between minting
+// and use, so that even the engine's fresh token is refused by the server.
+type hookCache struct {
+	core.MemoryTokenCache
+	onSave func(core.Token)
+}
+
+func (c *hookCache) SaveToken(t core.Token) error {
+	err := c.MemoryTokenCache.SaveToken(t)
+	if c.onSave != nil {
+		c.onSave(t)
+	}
+	return err
+}
+
+func newTester(t *testing.T, s *interop.Servers, imapSec, smtpSec core.Security, mech string, cache core.TokenCache) *core.Tester {
+	t.Helper()
+	tester, err := core.NewTester(s.Profile(imapSec, smtpSec), cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tester.Mechanism = mech
+	tester.Timeout = 10 * time.Second
+	tester.RoundtripTimeout = 20 * time.Second
+	return tester
+}
+
+func caPool(t *testing.T, s *interop.Servers) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("no certificate in the CA file")
+	}
+	return pool
+}
+
+// TestInteropIMAPLoginDovecot logs in to Dovecot with a sandbox token, by
+// XOAUTH2 and OAUTHBEARER, over implicit TLS and STARTTLS, with our SASL
+// clients on a plain go-imap client (not the engine).
+func TestInteropIMAPLoginDovecot(t *testing.T) {
+	s := interop.Start(t, interop.Options{})
+	tester := newTester(t, s, core.SecurityTLS, core.SecurityTLS, "", nil)
+	user := "user1@" + interop.Domain
+	tok, _, err := tester.Tokens.Token(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{RootCAs: caPool(t, s), ServerName: "127.0.0.1"}
+	for _, mech := range []string{core.MechXOAUTH2, core.MechOAUTHBEARER} {
+		for _, sec := range []core.Security{core.SecurityTLS, core.SecurityStartTLS} {
+			t.Run(mech+"/"+string(sec), func(t *testing.T) {
+				var c *imapclient.Client
+				var err error
+				if sec == core.SecurityTLS {
+					c, err = imapclient.DialTLS(s.IMAPS, &imapclient.Options{TLSConfig: cfg})
+				} else {
+					c, err = imapclient.DialStartTLS(s.IMAP, &imapclient.Options{TLSConfig: cfg})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if !c.Caps().Has(imap.Cap("AUTH=" + mech)) {
+					t.Fatalf("Dovecot does not offer AUTH=%s: %v", mech, c.Caps())
+				}
+				var sc sasl.Client = core.NewOAuthSASLClient(mech, user, tok.AccessToken)
+				if err := c.Authenticate(sc); err != nil {
+					t.Fatalf("Dovecot refused a valid token by %s: %v\n%s", mech, err, s.DovecotLog())
+				}
+				if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+					t.Fatal(err)
+				}
+				// A token for another mailbox is refused: Dovecot really
+				// compares tokeninfo's email with the SASL user.
+				c2, err := imapclient.DialTLS(s.IMAPS, &imapclient.Options{TLSConfig: cfg})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c2.Close()
+				if err := c2.Authenticate(core.NewOAuthSASLClient(mech, "user2@"+interop.Domain, tok.AccessToken)); err == nil {
+					t.Fatal("Dovecot accepted user1's token for user2")
+				}
+			})
+		}
+	}
+}
+
+// TestInteropRoundTripDovecotPostfix runs every check through the real
+// servers: token from the sandbox, IMAP login at Dovecot, SMTP login at
+// Postfix (Dovecot SASL), and the round trip Postfix -> LMTP -> Dovecot.
+func TestInteropRoundTripDovecotPostfix(t *testing.T) {
+	s := interop.Start(t, interop.Options{})
+	cases := []struct {
+		mech             string
+		imapSec, smtpSec core.Security
+	}{
+		{core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS},
+		{core.MechOAUTHBEARER, core.SecurityStartTLS, core.SecurityStartTLS},
+		{core.MechXOAUTH2, core.SecurityStartTLS, core.SecurityTLS},
+		{core.MechOAUTHBEARER, core.SecurityTLS, core.SecurityStartTLS},
+	}
+	for i, c := range cases {
+		t.Run(c.mech+"/imap-"+string(c.imapSec)+"/smtp-"+string(c.smtpSec), func(t *testing.T) {
+			tester := newTester(t, s, c.imapSec, c.smtpSec, c.mech, nil)
+			user := fmt.Sprintf("user%d@%s", i%3+1, interop.Domain)
+			r := tester.Check(context.Background(), user, nil)
+			if !r.OK || len(r.Checks) != 4 {
+				t.Fatalf("checks through Dovecot/Postfix failed: %+v %+v", r.Checks, r.Finding)
+			}
+			for _, cr := range r.Checks {
+				t.Logf("%s: %s", cr.Name, cr.Detail)
+			}
+		})
+	}
+	// The messages really went Postfix -> LMTP -> Dovecot.
+	if log := s.PostfixLog(); !strings.Contains(log, "relay=127.0.0.1[127.0.0.1]:") || !strings.Contains(log, "status=sent") {
+		t.Fatalf("Postfix did not deliver over LMTP:\n%s", log)
+	}
+}
+
+// TestInteropRefusedTokens: tokens that are revoked or expired by the time
+// Dovecot or Postfix see them are refused by the real servers, and the
+// engine names the reason with our finding codes.
+func TestInteropRefusedTokens(t *testing.T) {
+	s := interop.Start(t, interop.Options{Users: 12})
+	type tc struct {
+		name             string
+		mech             string
+		imapSec, smtpSec core.Security
+		checks           []core.CheckName
+		spoil            func(tok core.Token) // runs right after the token is minted
+		want             core.Code
+		inText           string
+	}
+	revoke := func(tok core.Token) { s.Sandbox.Revoke(tok.Mailbox) }
+	// The sandbox's clock moves past the token's expiry: the token is
+	// minted valid, and is expired when the server asks tokeninfo.
+	expire := func(tok core.Token) { s.Sandbox.SetClockSkew(time.Until(tok.Expiry) + time.Minute) }
+	imapOnly := []core.CheckName{core.CheckToken, core.CheckIMAP}
+	smtpOnly := []core.CheckName{core.CheckToken, core.CheckSMTP}
+	cases := []tc{
+		{"revoked/imap/XOAUTH2", core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS, imapOnly, revoke, core.CodeTokenRevoked, "NO [AUTHENTICATIONFAILED]"},
+		{"revoked/imap/OAUTHBEARER/starttls", core.MechOAUTHBEARER, core.SecurityStartTLS, core.SecurityTLS, imapOnly, revoke, core.CodeTokenRevoked, "NO [AUTHENTICATIONFAILED]"},
+		{"revoked/smtp/XOAUTH2", core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS, smtpOnly, revoke, core.CodeTokenRevoked, "535 5.7.8"},
+		{"revoked/smtp/OAUTHBEARER/starttls", core.MechOAUTHBEARER, core.SecurityTLS, core.SecurityStartTLS, smtpOnly, revoke, core.CodeTokenRevoked, "535 5.7.8"},
+		{"expired/imap/XOAUTH2", core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS, imapOnly, expire, core.CodeTokenExpired, "NO [AUTHENTICATIONFAILED]"},
+		{"expired/imap/OAUTHBEARER", core.MechOAUTHBEARER, core.SecurityTLS, core.SecurityTLS, imapOnly, expire, core.CodeTokenExpired, "NO [AUTHENTICATIONFAILED]"},
+		{"expired/smtp/XOAUTH2/starttls", core.MechXOAUTH2, core.SecurityTLS, core.SecurityStartTLS, smtpOnly, expire, core.CodeTokenExpired, "535 5.7.8"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s.Sandbox.SetClockSkew(0)
+			defer s.Sandbox.SetClockSkew(0)
+			user := fmt.Sprintf("user%d@%s", i+1, interop.Domain)
+			cache := &hookCache{onSave: c.spoil}
+			tester := newTester(t, s, c.imapSec, c.smtpSec, c.mech, cache)
+			r := tester.Check(context.Background(), user, c.checks)
+			if r.OK || r.Finding == nil || r.Finding.Code != c.want {
+				t.Fatalf("want finding %s, got ok=%v %+v %+v", c.want, r.OK, r.Finding, r.Checks)
+			}
+			if !strings.Contains(r.Finding.Summary, c.inText) || !strings.Contains(r.Finding.Summary, user) {
+				t.Fatalf("the finding does not quote the server's reply %q for %s: %+v", c.inText, user, r.Finding)
+			}
+			t.Logf("%s: %s %s", r.Finding.Code, r.Finding.Summary, r.Finding.Fix)
+		})
+	}
+}
+
+// TestInteropCachedTokenRevokedIsReplaced: Dovecot refuses a revoked cached
+// token; the engine drops it, mints a fresh one, and the check passes with
+// the note that says so.
+func TestInteropCachedTokenRevokedIsReplaced(t *testing.T) {
+	s := interop.Start(t, interop.Options{})
+	cache := &core.MemoryTokenCache{}
+	user := "user1@" + interop.Domain
+	for _, mech := range []string{core.MechXOAUTH2, core.MechOAUTHBEARER} {
+		tester := newTester(t, s, core.SecurityTLS, core.SecurityTLS, mech, cache)
+		if r := tester.Check(context.Background(), user, []core.CheckName{core.CheckToken}); !r.OK {
+			t.Fatalf("token: %+v", r.Finding)
+		}
+		s.Sandbox.Revoke(user)
+		r := tester.Check(context.Background(), user, []core.CheckName{core.CheckIMAP, core.CheckSMTP})
+		if !r.OK || len(r.Notes) != 1 || r.Notes[0] != core.NoteTokenRefreshed {
+			t.Fatalf("%s: a revoked cached token was not replaced: ok=%v %+v notes=%q", mech, r.OK, r.Finding, r.Notes)
+		}
+	}
+}
+
+// TestInteropTokeninfoUnreachable: when Dovecot cannot validate tokens (its
+// tokeninfo endpoint is down), Dovecot answers NO [UNAVAILABLE] and Postfix
+// 535 5.7.8; the findings say the server is at fault, not the token.
+func TestInteropTokeninfoUnreachable(t *testing.T) {
+	s := interop.Start(t, interop.Options{TokeninfoURL: "http://127.0.0.1:9/tokeninfo"})
+	user := "user1@" + interop.Domain
+	for _, c := range []struct {
+		checks []core.CheckName
+		want   core.Code
+		text   string
+	}{
+		{[]core.CheckName{core.CheckToken, core.CheckIMAP}, core.CodeIMAPFailed, "UNAVAILABLE"},
+		// Postfix turns Dovecot's temporary failure into a plain 535, so
+		// only tokeninfo's verdict tells that the server is at fault.
+		{[]core.CheckName{core.CheckToken, core.CheckSMTP}, core.CodeSMTPAuthFailed, "535 5.7.8"},
+	} {
+		tester := newTester(t, s, core.SecurityTLS, core.SecurityTLS, "", nil)
+		r := tester.Check(context.Background(), user, c.checks)
+		if r.OK || r.Finding == nil || r.Finding.Code != c.want || !strings.Contains(r.Finding.Summary, c.text) ||
+			!(strings.Contains(r.Finding.Summary, "could not check") || strings.Contains(r.Finding.Summary, "tokeninfo says the token is valid")) {
+			t.Fatalf("want %s quoting %s, got %+v", c.want, c.text, r.Finding)
+		}
+		t.Logf("%s: %s %s", r.Finding.Code, r.Finding.Summary, r.Finding.Fix)
+	}
+}
