@@ -56,22 +56,14 @@ type mailboxLock struct {
 	refs int
 }
 
-// NewTester builds a Tester from a stored profile: it parses the credential,
-// requires a service account, and takes the endpoints and scopes.
+// NewTester builds a Tester from a stored profile: it parses the credential
+// and takes the endpoints and scopes.
+//
+// An OAuth client profile works too: its refresh tokens come from cache
+// when it also implements RefreshTokenStore (the store's does); see
+// NewTesterWith.
 func NewTester(p *Profile, cache TokenCache) (*Tester, error) {
-	if p == nil {
-		return nil, Inputf("no profile is configured; run `mailoauth setup` first")
-	}
-	cred, err := p.LoadCredential()
-	if err != nil {
-		return nil, err
-	}
-	if err := cred.RequireServiceAccount(); err != nil {
-		return nil, err
-	}
-	ep := p.Endpoints.WithDefaults()
-	tp := &TokenProvider{Cred: cred, Endpoints: ep, Scopes: p.ScopeList(), Cache: cache}
-	return &Tester{Tokens: tp, Endpoints: ep}, nil
+	return NewTesterWith(p, cache, nil)
 }
 
 // ParseChecks parses a comma-separated check list ("token,imap"); empty

@@ -38,6 +38,9 @@ type DiagContext struct {
 	TokenURL string
 	// Now is the local clock for the clock-skew measurement; nil: time.Now.
 	Now func() time.Time
+	// Kind is the credential's kind; for KindOAuthClient a refused token's
+	// fix is the mailbox's consent, not domain-wide delegation.
+	Kind CredentialKind
 }
 
 // ServerError names the server (host:port) a network error came from.
@@ -524,12 +527,22 @@ func diagnoseIMAP(ie *imap.Error, d DiagContext, server string) *Finding {
 // imapAuthFailed: the server refused the token for a reason tokeninfo
 // cannot explain; reply is the server's refusal as it was sent.
 func imapAuthFailed(d DiagContext, server, reply string) *Finding {
+	if d.Kind == KindOAuthClient {
+		return NewFinding(CodeIMAPAuthFailed,
+			fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
+			fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled, and that consent was given signed in as %s: %s", d.who(), d.who(), lowerFirst(reconsentFix(d.Mailbox))))
+	}
 	return NewFinding(CodeIMAPAuthFailed,
 		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
 		fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
 }
 
 func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
+	if d.Kind == KindOAuthClient {
+		return NewFinding(CodeSMTPAuthFailed,
+			fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
+			fmt.Sprintf("Check that %s exists with a Gmail license, and that consent was given signed in as %s: %s", d.who(), d.who(), lowerFirst(reconsentFix(d.Mailbox))))
+	}
 	return NewFinding(CodeSMTPAuthFailed,
 		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
 		fmt.Sprintf("Check that %s exists with a Gmail license (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
@@ -589,6 +602,10 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		return NewFinding(CodeTokenExpired,
 			fmt.Sprintf("%s refused the token for %s (%s): by Google's clock it had expired %s earlier (tokeninfo's Date %s, the token's expiry %s).", server, d.who(), strings.TrimSuffix(reply, "."), late, ti.Date.UTC().Format(time.RFC3339), ae.TokenExpiry.UTC().Format(time.RFC3339)),
 			fix)
+	case ti != nil && !ti.Valid && d.Kind == KindOAuthClient:
+		return NewFinding(CodeTokenRevoked,
+			fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, ".")),
+			fmt.Sprintf("Run the test again to get a fresh token with the stored refresh token; if that fails too, %s", lowerFirst(reconsentFix(d.Mailbox))))
 	case ti != nil && !ti.Valid:
 		return NewFinding(CodeTokenRevoked,
 			fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, ".")),

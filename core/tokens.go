@@ -90,7 +90,7 @@ func (p *TokenProvider) DiagContext(mailbox string, check CheckName) DiagContext
 	d := DiagContext{Mailbox: mailbox, Domain: domainOf(mailbox), Scopes: p.scopes(),
 		Endpoints: p.Endpoints.WithDefaults(), Check: check, TokenURL: p.TokenURL()}
 	if p.Cred != nil {
-		d.ClientID, d.ClientEmail = p.Cred.ClientID, p.Cred.ClientEmail
+		d.ClientID, d.ClientEmail, d.Kind = p.Cred.ClientID, p.Cred.ClientEmail, p.Cred.Kind
 	}
 	return d
 }
