@@ -193,7 +193,7 @@ func TestDeleteMailboxAsksFirst(t *testing.T) {
 	d.mustShow("2 mailboxes")
 	d.mustNotShow("Delete a@acme.example?")
 	d.press(runeKey('d'), runeKey('y'))
-	d.mustShow("1 mailboxes")
+	d.mustShow("1 mailbox (1 user)")
 	d.mustShow("Deleted a@acme.example")
 	d.press(enter())
 	d.mustShow("Test the mailboxes")

@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"strings"
+	"unicode"
 
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
@@ -75,9 +76,28 @@ func (w *wizard) errView(err error, width int) string {
 	}
 	var ie *core.InputError
 	if errors.As(err, &ie) {
-		return w.styles.Error.Render(wrap("✗ "+ie.Msg, width))
+		return w.styles.Error.Render(wrap("✗ "+sentence(ie.Msg), width))
 	}
-	return w.styles.Error.Render(wrap("✗ "+err.Error(), width))
+	return w.styles.Error.Render(wrap("✗ "+sentence(err.Error()), width))
+}
+
+// sentence makes an error message a sentence: capital first letter, final
+// period (core's input errors are worded to follow "error:").
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	// an address, path or file name keeps its case
+	if first := strings.Fields(s)[0]; !strings.ContainsAny(first, "@/.") {
+		r := []rune(s)
+		r[0] = unicode.ToUpper(r[0])
+		s = string(r)
+	}
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
 }
 
 // findingView renders a finding: what is wrong, then the fix.

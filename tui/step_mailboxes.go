@@ -365,7 +365,7 @@ func (m *mailboxesStep) doImport(w *wizard) {
 	p := strings.TrimSpace(m.importPath.Value())
 	f, err := os.Open(p)
 	if err != nil {
-		m.importErr = &core.InputError{Msg: fmt.Sprintf("cannot read %s: %v; check the path", p, unwrapPath(err)), Env: true}
+		m.importErr = &core.InputError{Msg: fmt.Sprintf("cannot read %s (%v): check the path", p, unwrapPath(err)), Env: true}
 		return
 	}
 	defer f.Close()
@@ -473,6 +473,9 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 		}
 	}
 	counts := fmt.Sprintf("%d mailboxes", len(l.items))
+	if len(l.items) == 1 {
+		counts = "1 mailbox"
+	}
 	if len(kinds) > 0 {
 		counts += " (" + strings.Join(kinds, ", ") + ")"
 	}
@@ -491,7 +494,8 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	case mbForm:
 		return out + "\n" + m.formView(w, width)
 	case mbImport:
-		out += "\n" + w.field("Import CSV (header "+strings.Join(core.CSVHeader, ",")+")", &m.importPath, true, width) + "\n\n"
+		out += "\n" + w.field("Import a CSV file", &m.importPath, true, width) + "\n"
+		out += s.Muted.Render(wrap("Header line: "+strings.Join(core.CSVHeader, ","), width)) + "\n\n"
 		if m.importErr != nil {
 			out += m.importErrView(w, width, height-lineCount(out)-1)
 		} else {
@@ -607,12 +611,22 @@ func (m *mailboxesStep) importErrView(w *wizard, width, height int) string {
 	s := w.styles
 	out := s.Error.Render(wrap(fmt.Sprintf("✗ %s has %d bad row(s); nothing was imported. Fix them and import again:", ie.File, len(ie.Lines)), width)) + "\n"
 	room := max(height-lineCount(out)-1, 1)
+	used := 0
 	for i, le := range ie.Lines {
-		if i >= room-1 && len(ie.Lines) > room {
-			out += s.Muted.Render(fmt.Sprintf("  … and %d more", len(ie.Lines)-i))
+		// each bad line wrapped under its number, so the fix stays readable
+		lines := strings.Split(wrap(sentence(fmt.Sprint(le.Err)), max(width-12, 10)), "\n")
+		if used+len(lines) > room-1 && i < len(ie.Lines) {
+			out += s.Muted.Render(fmt.Sprintf("  … and %d more bad lines", len(ie.Lines)-i))
 			break
 		}
-		out += truncate(fmt.Sprintf("  line %d: %v", le.Line, le.Err), width) + "\n"
+		for j, l := range lines {
+			head := strings.Repeat(" ", 12)
+			if j == 0 {
+				head = padRight(fmt.Sprintf("  line %d:", le.Line), 12)
+			}
+			out += head + strings.TrimRight(l, " ") + "\n"
+		}
+		used += len(lines)
 	}
 	return out
 }
