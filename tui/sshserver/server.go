@@ -171,7 +171,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	shut := make(chan error, 1)
-	go func() { shut <- s.srv.Shutdown(ctx) }() // closes the listeners now
+	go func() { shut <- s.srv.Shutdown(ctx) }() // closes the listeners now, waits for the connections
 	grace := s.cfg.DrainGrace
 	for _, ss := range live {
 		ss.program.Send(noticeMsg(fmt.Sprintf("The server is shutting down in %s: the steps you finished are saved.", grace.Round(time.Second))))
@@ -196,18 +196,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-waited:
 	case <-ctx.Done():
 	}
-	var err error
-	select {
-	case err = <-shut:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if err != nil {
-		_ = s.srv.Close()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return nil
-		}
-	}
+	// The sessions are over; connections that stay open hold nothing.
+	err := s.srv.Close()
+	<-shut
 	if errors.Is(err, ssh.ErrServerClosed) {
 		return nil
 	}
