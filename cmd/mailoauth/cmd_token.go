@@ -9,8 +9,17 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
 )
 
+// runToken prints a valid access token for a mailbox: the `passwordeval` /
+// `PassCmd` / `--oauth2-bearer` helper of mail programs. Its contract with
+// them: nothing but the token (and a newline) on stdout, any error as one
+// sentence on stderr and a non-zero exit. A cached token is served from a
+// read-only open of the store, without any network call, so many mail
+// programs can ask at once and each answer takes milliseconds; only when
+// the cache has no usable token is the store opened for writing and a
+// token minted (or refreshed) and cached.
 func runToken(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("token", "token ADDR [--format raw|xoauth2|oauthbearer|json]")
 	format := fs.String("format", "raw", "raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json")
@@ -26,20 +35,15 @@ func runToken(ctx context.Context, a *app, args []string) error {
 	default:
 		return usagef("--format %q is not known; use raw, xoauth2, oauthbearer or json", *format)
 	}
+	if tok, email, ok := cachedToken(a, pos[0]); ok {
+		return printToken(a, *format, email, tok, true)
+	}
 	st, err := a.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
-	email, err := core.NormalizeMailbox(pos[0], p.Domain)
-	if err != nil {
-		return err
-	}
-	tester, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
+	tester, email, err := tokenTester(a, st, pos[0])
 	if err != nil {
 		return err
 	}
@@ -49,18 +53,72 @@ func runToken(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	switch *format {
+	return printToken(a, *format, email, tok, cached)
+}
+
+// tokenTester builds the engine's token provider for the mailbox from the
+// store's current profile.
+func tokenTester(a *app, st *store.Store, mailbox string) (*core.Tester, string, error) {
+	p, err := a.currentProfile(st)
+	if err != nil {
+		return nil, "", err
+	}
+	email, err := core.NormalizeMailbox(mailbox, p.Domain)
+	if err != nil {
+		return nil, "", err
+	}
+	tester, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return tester, email, nil
+}
+
+// cachedToken is the fast path: the store opened read-only (a shared lock,
+// no migration, no write) and a usable cached token. Any problem, including
+// no usable token, sends the caller to the full path, which reports it.
+func cachedToken(a *app, mailbox string) (core.Token, string, bool) {
+	path := a.dbPath
+	if path == "" {
+		path = store.DefaultPath()
+	}
+	st, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		return core.Token{}, "", false
+	}
+	defer st.Close()
+	tester, email, err := tokenTester(a, st, mailbox)
+	if err != nil {
+		return core.Token{}, "", false
+	}
+	// The engine's own rule for a cached token (TokenProvider.Token): the
+	// same cache, the same scope set, Usable until TokenRenewBefore.
+	tp := tester.Tokens
+	tok, ok, err := tp.Cache.LoadToken(email, tp.Scopes)
+	if err != nil || !ok || !tok.Usable(time.Now()) {
+		return core.Token{}, "", false
+	}
+	return tok, email, true
+}
+
+func printToken(a *app, format, email string, tok core.Token, cached bool) error {
+	var err error
+	switch format {
 	case "raw":
-		fmt.Fprintln(a.stdout, tok.AccessToken)
+		_, err = fmt.Fprintln(a.stdout, tok.AccessToken)
 	case "xoauth2", "oauthbearer":
-		_, ir, _ := core.NewOAuthSASLClient(strings.ToUpper(*format), email, tok.AccessToken).Start()
-		fmt.Fprintln(a.stdout, base64.StdEncoding.EncodeToString(ir))
+		_, ir, _ := core.NewOAuthSASLClient(strings.ToUpper(format), email, tok.AccessToken).Start()
+		_, err = fmt.Fprintln(a.stdout, base64.StdEncoding.EncodeToString(ir))
 	case "json":
-		return json.NewEncoder(a.stdout).Encode(map[string]any{
+		err = json.NewEncoder(a.stdout).Encode(map[string]any{
 			"mailbox": email, "access_token": tok.AccessToken, "token_type": "Bearer",
 			"expiry": tok.Expiry.UTC().Format(time.RFC3339), "expires_in": int(time.Until(tok.Expiry).Seconds()),
 			"scopes": tok.Scopes, "cached": cached,
 		})
+	}
+	if err != nil {
+		// A closed pipe: the mail program got no token and must know.
+		return &core.InputError{Msg: fmt.Sprintf("cannot write the token to standard output: %v", err), Env: true}
 	}
 	return nil
 }
