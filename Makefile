@@ -4,7 +4,7 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build demo demo-cli test vet fmt-check bench screenshots clean interop
+.PHONY: all build demo demo-cli demo-ssh test vet fmt-check bench screenshots clean interop
 
 all: build
 
@@ -37,6 +37,23 @@ demo-cli: build
 	./$(BIN) --db $$db mailbox import $$d/mailboxes.csv; ./$(BIN) --db $$db mailbox ls; \
 	echo; echo "== 6. live test of every mailbox: token, IMAP, SMTP, round trip"; \
 	./$(BIN) --db $$db test --all
+
+# The wizard over SSH against the built-in Google sandbox, on loopback, with
+# a client key generated for the occasion; Ctrl-C stops it and removes it all.
+demo-ssh: build
+	@set -e; d=$$(mktemp -d /tmp/mailoauth-ssh.XXXXXX); trap 'rm -rf $$d' EXIT; \
+	ssh-keygen -q -t ed25519 -N '' -C mailoauth-demo -f $$d/client_key; \
+	cp $$d/client_key.pub $$d/authorized_keys; \
+	./$(BIN) --db $$d/mailoauth.db serve --sandbox --addr 127.0.0.1:0 --authorized-keys $$d/authorized_keys \
+		--host-key $$d/ssh_host_ed25519_key > $$d/serve.out 2> $$d/serve.err & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; rm -rf $$d' EXIT INT TERM; \
+	for i in $$(seq 1 100); do grep -q '^join with' $$d/serve.out 2>/dev/null && break; sleep 0.1; done; \
+	grep -q '^join with' $$d/serve.out || { cat $$d/serve.err; exit 1; }; \
+	port=$$(sed -n 's/^join with: ssh -p \([0-9]*\) .*/\1/p' $$d/serve.out); \
+	sed -n '1,2p' $$d/serve.out; echo; \
+	echo "Join from another terminal (the sandbox fills every field in):"; \
+	echo "  ssh -i $$d/client_key -p $$port 127.0.0.1"; \
+	echo; echo "Ctrl-C here stops the server."; wait $$pid
 
 test: vet fmt-check
 	$(GO) test -count=1 -race -timeout 20m $(PKGS)
