@@ -54,6 +54,12 @@ func runExport(ctx context.Context, a *app, args []string) error {
 		"MAILOAUTH_CLIENT_EMAIL": cred.ClientEmail, "MAILOAUTH_KEY_FINGERPRINT": cred.Fingerprint,
 		"MAILOAUTH_MAILBOXES": strings.Join(cfg.mailboxEmails(), ","),
 	}
+	if cfg.AuthURL != "" {
+		env["MAILOAUTH_AUTH_URL"], env["MAILOAUTH_CALLBACK_URL"] = cfg.AuthURL, cfg.RedirectURI
+	}
+	if cfg.ClientSecret != "" {
+		env["MAILOAUTH_CLIENT_SECRET"] = cfg.ClientSecret
+	}
 	if *secrets && cfg.ServiceAccountKey != nil {
 		env["MAILOAUTH_SERVICE_ACCOUNT_JSON"] = string(cfg.ServiceAccountKey)
 	}
@@ -88,6 +94,13 @@ type exportedConfig struct {
 	Mailboxes     []core.Mailbox   `json:"mailboxes"`
 	// ServiceAccountKey is the key itself, only with --include-secrets.
 	ServiceAccountKey json.RawMessage `json:"service_account_key,omitempty"`
+	// The OAuth client path's fields, as Webex Connect and Creatio name
+	// them: callback URL, authorization URL, access/refresh token URL, and
+	// the client secret only with --include-secrets.
+	RedirectURI     string `json:"callback_url,omitempty"`
+	AuthURL         string `json:"authorization_url,omitempty"`
+	RefreshTokenURL string `json:"refresh_token_url,omitempty"`
+	ClientSecret    string `json:"client_secret,omitempty"`
 }
 
 func (c exportedConfig) mailboxEmails() []string {
@@ -117,6 +130,16 @@ func exportConfig(p core.Profile, cred *core.Credential, boxes []core.Mailbox, s
 		Scopes: p.ScopeList(), Credential: cred, TokenCommand: "mailoauth token MAILBOX", Mailboxes: boxes}
 	if secrets && cred.Kind == core.KindServiceAccount && json.Valid(p.Credential) {
 		cfg.ServiceAccountKey = json.RawMessage(p.Credential)
+	}
+	if cred.Kind == core.KindOAuthClient {
+		cfg.RedirectURI = core.ConsentRedirectURI(&p, cred, false)
+		if !core.IsLoopbackURI(cfg.RedirectURI) && p.RedirectURI == "" {
+			cfg.RedirectURI = core.ConsentRedirectURI(&p, cred, true)
+		}
+		cfg.AuthURL, cfg.RefreshTokenURL = ep.AuthURL, cfg.TokenURL
+		if secrets {
+			cfg.ClientSecret = cred.ClientSecret
+		}
 	}
 	return cfg
 }

@@ -151,6 +151,16 @@ func TestEndToEndOAuthClient(t *testing.T) {
 		t.Fatalf("authorize --all with everyone consented: %d %s", r.code, r.stdout)
 	}
 
+	// The host product's fields (Webex / Creatio), the secret only when asked.
+	r = mailoauth(t, db, "export")
+	if r.code != 0 || !strings.Contains(r.stdout, `"callback_url": "http://127.0.0.1/callback"`) || !strings.Contains(r.stdout, `"authorization_url"`) ||
+		!strings.Contains(r.stdout, `"refresh_token_url"`) || strings.Contains(r.stdout, cred.ClientSecret) {
+		t.Fatalf("export of an OAuth client profile: %d\n%s", r.code, r.stdout)
+	}
+	if r = mailoauth(t, db, "export", "--format", "env", "--include-secrets"); !strings.Contains(r.stdout, "MAILOAUTH_CLIENT_SECRET="+cred.ClientSecret) {
+		t.Fatalf("export --include-secrets lacks the client secret:\n%s", r.stdout)
+	}
+
 	r = mailoauth(t, db, "test", "--all", "--json")
 	lines := parseLines(t, r.stdout)
 	if r.code != 0 || len(lines) != 4 || lines[3].Summary == nil || lines[3].Summary.OK != 3 {
