@@ -285,11 +285,10 @@ func ReconsentCommand(mailbox string) string {
 	return "`mailoauth authorize " + orUnknown(mailbox, "ADDR") + "`"
 }
 
-// ReconsentWizard is the wizard step that does the same.
-const ReconsentWizard = "the wizard's Mailboxes step (select the mailbox, press g)"
-
+// reconsentFix is the fix of every finding that needs a mailbox's consent.
+// It names only the command: the wizard has no consent step yet.
 func reconsentFix(mailbox string) string {
-	return fmt.Sprintf("Run %s (or use %s) and have %s choose Allow on Google's consent page.", ReconsentCommand(mailbox), ReconsentWizard, orUnknown(mailbox, "the mailbox owner"))
+	return fmt.Sprintf("Run %s (add --paste when the browser runs on another machine) and have %s choose Allow on Google's consent page.", ReconsentCommand(mailbox), orUnknown(mailbox, "the mailbox owner"))
 }
 
 // ChecklistItem is one line of the consent-screen checklist: what to set in
