@@ -121,7 +121,7 @@ func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
-		if strings.Contains(err.Error(), "unexpected end of JSON input") {
+		if strings.Contains(err.Error(), "unexpected end of JSON input") || unclosedJSON(trimmed) {
 			return nil, invalidKey("The JSON key is truncated (it ends before its closing brace).",
 				"Copy the whole file again, or "+keyHowTo+".")
 		}
@@ -153,6 +153,28 @@ func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 			fmt.Sprintf("This is a %q credential, which cannot sign in to Gmail.", typ),
 			"Load a service-account key ("+keyHowTo+") or an OAuth client JSON.")}
 	}
+}
+
+// unclosedJSON reports whether data ends inside a string or an object: the
+// mark of a file cut short, whatever error the parser met first.
+func unclosedJSON(data []byte) bool {
+	depth, inString, escaped := 0, false, false
+	for _, b := range data {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && b == '\\':
+			escaped = true
+		case b == '"':
+			inString = !inString
+		case inString:
+		case b == '{' || b == '[':
+			depth++
+		case b == '}' || b == ']':
+			depth--
+		}
+	}
+	return inString || depth > 0
 }
 
 var clientIDDigits = regexp.MustCompile(`^[0-9]{10,30}$`)
