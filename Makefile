@@ -55,8 +55,11 @@ demo-ssh: build
 	echo "  ssh -i $$d/client_key -p $$port 127.0.0.1"; \
 	echo; echo "Ctrl-C here stops the server."; wait $$pid
 
+# Everything; the interop tests last and verbosely, so the output shows each
+# of them passing (not skipped).
 test: vet fmt-check
-	$(GO) test -count=1 -race -timeout 20m $(PKGS)
+	$(GO) test -count=1 -race -timeout 20m -skip '^TestInterop' $(PKGS)
+	@$(MAKE) --no-print-directory interop
 
 # Only the tests against real server software and mail programs (Debian's
 # Dovecot and Postfix, msmtp, curl; as root), verbosely. `make test` runs
