@@ -52,12 +52,6 @@ type ServerError struct {
 func (e *ServerError) Error() string { return e.Server + ": " + e.Err.Error() }
 func (e *ServerError) Unwrap() error { return e.Err }
 
-// CodeTokenExpired: a server refused a token that had expired by the token
-// issuer's clock when it was used (tokeninfo says invalid, and its Date is
-// past the token's expiry). It sits here rather than in finding.go's list
-// while that file is being extended elsewhere; it is a Code like the others.
-const CodeTokenExpired Code = "token_expired"
-
 // AuthError is a token refused by IMAP or SMTP, with what is known about
 // why: the server's JSON challenge (Gmail's, or Dovecot's
 // {"status":"401","schemes":"bearer","scope":"mail"} for XOAUTH2 and

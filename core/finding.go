@@ -41,6 +41,10 @@ const (
 	CodeRedirectURIMismatch      Code = "redirect_uri_mismatch"
 	CodeInvalidClient            Code = "invalid_client"
 	CodeTestingAppRefreshExpired Code = "testing_app_refresh_expired"
+	// CodeTokenExpired: a server refused a token that had expired by the
+	// token issuer's clock when it was used (tokeninfo says invalid, and its
+	// Date is past the token's expiry).
+	CodeTokenExpired Code = "token_expired"
 	// CodeCancelled: the run was cancelled before this mailbox's checks finished.
 	CodeCancelled Code = "cancelled"
 	// CodeUnknown: a failure no rule recognises; the summary carries the raw

@@ -310,6 +310,11 @@ func TestEndToEndServiceAccountSetup(t *testing.T) {
 	expectCode("CA file missing", "user1@example.test", core.CodeTLSUntrusted, "--checks", "token,imap")
 	os.Rename(filepath.Join(sb.dir, "ca.pem.gone"), filepath.Join(sb.dir, "ca.pem"))
 
+	// OAUTHBEARER works as XOAUTH2 does.
+	if l, exit := testOne(t, db, "user2@example.test", "--mechanism", "oauthbearer"); exit != 0 || !l.OK {
+		t.Fatalf("OAUTHBEARER: exit %d %+v", exit, l)
+	}
+
 	// The readable output ends in the line scripts look for.
 	r = mailoauth(t, db, "test", "--mailbox", "user2@example.test")
 	if r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "1 passed, 0 failed") {
@@ -372,6 +377,7 @@ func TestBadInputExitsTwoWithOneSentence(t *testing.T) {
 		{[]string{"setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", web}, 2, "OAuth client"},
 		{[]string{"setup", "--domain", "example.test", "--sender", "admin@other.test", "--key", bad}, 2, "not in the domain"},
 		{[]string{"test", "--checks", "ping"}, 2, "unknown check"},
+		{[]string{"test", "--mechanism", "PLAIN"}, 2, "XOAUTH2 or OAUTHBEARER"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"mailbox", "ls"}, 2, "holds no domain yet"},
 	}

@@ -22,6 +22,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	concurrency := fs.Int("concurrency", 8, "mailboxes checked at once (Google allows 15 IMAP connections per account; stay polite)")
 	asJSON := fs.Bool("json", false, "one JSON object per mailbox, then a summary object")
 	timeout := fs.Duration("timeout", 20*time.Second, "timeout of each network check")
+	mechanism := fs.String("mechanism", core.MechXOAUTH2, "SASL mechanism for IMAP and SMTP: XOAUTH2 or OAUTHBEARER")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -30,6 +31,10 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	checks, err := core.ParseChecks(*checksFlag)
 	if err != nil {
 		return err
+	}
+	mech := strings.ToUpper(*mechanism)
+	if mech != core.MechXOAUTH2 && mech != core.MechOAUTHBEARER {
+		return usagef("--mechanism %q is not known; use XOAUTH2 or OAUTHBEARER", *mechanism)
 	}
 	if *concurrency < 1 || *concurrency > 64 {
 		return usagef("--concurrency %d is out of range; use 1 to 64 (8 is polite toward Google)", *concurrency)
@@ -70,6 +75,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	tester.Timeout = *timeout
+	tester.Mechanism = mech
 
 	progress := newProgressLine(a, len(targets), !*asJSON && isTerminal(os.Stderr))
 	start := time.Now()
