@@ -11,6 +11,69 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
+// oauthClientFlags is an OAuth client as `setup` and `upgrade` take it: the
+// JSON Google downloaded (--client FILE), or its client ID and a file holding
+// its secret (--client-id ID --client-secret-file FILE), and optionally the
+// redirect URI to use (--redirect-uri).
+type oauthClientFlags struct {
+	path, clientID, secretFile, redirect string
+}
+
+// given reports whether the flags name an OAuth client at all.
+func (o oauthClientFlags) given() bool { return o.path != "" || o.secretFile != "" }
+
+// loadOAuthClient reads and validates the OAuth client of `setup` and
+// `upgrade`: one code path, so both accept and refuse the same files with the
+// same sentences. raw is what a profile stores: the file as downloaded, or
+// for a client entered by hand the JSON Google would have downloaded, naming
+// ep's consent and token URLs.
+func loadOAuthClient(o oauthClientFlags, ep core.Endpoints) (*core.Credential, []byte, error) {
+	if o.path != "" && o.secretFile != "" {
+		return nil, nil, usagef("give either --client FILE (the downloaded client JSON) or --client-id ID with --client-secret-file FILE, not both")
+	}
+	var cred *core.Credential
+	var raw []byte
+	var err error
+	switch {
+	case o.path != "":
+		if cred, raw, err = core.LoadCredentialFile(o.path, core.CredentialOptions{}); err != nil {
+			return nil, nil, err
+		}
+		if err := cred.RequireOAuthClient(); err != nil {
+			return nil, nil, err
+		}
+	case o.secretFile != "":
+		if o.clientID == "" {
+			return nil, nil, usagef("--client-secret-file needs --client-id, the Client ID ending in %s", core.OAuthClientIDSuffix)
+		}
+		secret, err := os.ReadFile(o.secretFile)
+		if err != nil {
+			return nil, nil, &core.InputError{Msg: fmt.Sprintf("cannot read the client secret file %s: %v; check the path and that this user may read it", o.secretFile, err), Env: true}
+		}
+		if cred, err = core.NewOAuthClientCredential(o.clientID, string(secret), nil); err != nil {
+			return nil, nil, err
+		}
+		raw = core.OAuthClientFileJSON(cred, ep)
+	default:
+		return nil, nil, usagef("name the OAuth client with --client FILE (the JSON downloaded from the Google console) or --client-id ID --client-secret-file FILE")
+	}
+	if o.redirect != "" {
+		if err := (&core.Credential{Kind: core.KindOAuthClient, ClientID: cred.ClientID, ClientSecret: "x", RedirectURIs: []string{o.redirect}}).RequireOAuthClient(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return cred, raw, nil
+}
+
+// printConsentChecklist prints what to set on the consent screen for the
+// profile's OAuth client (setup and upgrade).
+func printConsentChecklist(a *app, p *core.Profile, cred *core.Credential) {
+	fmt.Fprintf(a.stdout, "\nConsent screen checklist (console.cloud.google.com > APIs & Services):\n")
+	for _, line := range core.ConsentChecklist(p, cred) {
+		fmt.Fprintf(a.stdout, "  - %s: %s\n", line.Item, line.Value)
+	}
+}
+
 // oauthSetup is `setup` for the OAuth client (consent) path.
 type oauthSetup struct {
 	domain, sender, clientPath, clientID, secretFile, redirect, endpoints, scopes string
@@ -20,9 +83,6 @@ type oauthSetup struct {
 func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	if o.domain == "" || o.sender == "" {
 		return usagef("setup needs --domain and --sender, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --client client_secret.json")
-	}
-	if o.clientPath != "" && o.secretFile != "" {
-		return usagef("give either --client FILE (the downloaded client JSON) or --client-id ID with --client-secret-file FILE, not both")
 	}
 	d, err := core.NormalizeDomain(o.domain)
 	if err != nil {
@@ -38,32 +98,9 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 			return err
 		}
 	}
-	var cred *core.Credential
-	var raw []byte
-	if o.clientPath != "" {
-		if cred, raw, err = core.LoadCredentialFile(o.clientPath, core.CredentialOptions{}); err != nil {
-			return err
-		}
-		if err := cred.RequireOAuthClient(); err != nil {
-			return err
-		}
-	} else {
-		if o.clientID == "" {
-			return usagef("--client-secret-file needs --client-id, the Client ID ending in %s", core.OAuthClientIDSuffix)
-		}
-		secret, err := os.ReadFile(o.secretFile)
-		if err != nil {
-			return &core.InputError{Msg: fmt.Sprintf("cannot read the client secret file %s: %v; check the path and that this user may read it", o.secretFile, err), Env: true}
-		}
-		if cred, err = core.NewOAuthClientCredential(o.clientID, string(secret), nil); err != nil {
-			return err
-		}
-		raw = core.OAuthClientFileJSON(cred, ep)
-	}
-	if o.redirect != "" {
-		if err := (&core.Credential{Kind: core.KindOAuthClient, ClientID: cred.ClientID, ClientSecret: "x", RedirectURIs: []string{o.redirect}}).RequireOAuthClient(); err != nil {
-			return err
-		}
+	cred, raw, err := loadOAuthClient(oauthClientFlags{path: o.clientPath, clientID: o.clientID, secretFile: o.secretFile, redirect: o.redirect}, ep)
+	if err != nil {
+		return err
 	}
 	sc := splitComma(o.scopes)
 	if len(sc) == 0 {
@@ -87,10 +124,7 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	if !core.IsLoopbackURI(redirect) {
 		redirect = core.ConsentRedirectURI(&p, cred, true)
 	}
-	fmt.Fprintf(a.stdout, "\nConsent screen checklist (console.cloud.google.com > APIs & Services):\n")
-	for _, line := range core.ConsentChecklist(&p, cred) {
-		fmt.Fprintf(a.stdout, "  - %s: %s\n", line.Item, line.Value)
-	}
+	printConsentChecklist(a, &p, cred)
 	if o.noVerify {
 		return nil
 	}

@@ -17,14 +17,16 @@ import (
 const resumeCredentials = 3
 
 func runUpgrade(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N]")
+	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F] [--redirect-uri URI] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N]")
 	legacyPath := fs.String("legacy", "", "the legacy (password) configuration exported by the host product, JSON")
-	yes := fs.Bool("yes", false, "upgrade without the wizard (no terminal needed): needs --key unless the profile already has credentials")
+	yes := fs.Bool("yes", false, "upgrade without the wizard (no terminal needed): needs --key or --client unless the profile already has credentials")
 	keyPath := fs.String("key", "", "the service-account key: the JSON Google downloaded, or a legacy .p12")
-	clientPath := fs.String("client", "", "an OAuth client JSON (the consent path)")
+	clientPath := fs.String("client", "", "an OAuth client JSON, \"web\" or \"installed\" (the consent path: each mailbox switches once its owner ran `mailoauth authorize` and its check passed)")
+	secretFile := fs.String("client-secret-file", "", "a file holding the OAuth client's secret, with --client-id ID (the consent path without the JSON)")
+	redirectURI := fs.String("redirect-uri", "", "the OAuth client's redirect URI to use (default: its first loopback one); a host product's callback needs `authorize --paste`")
 	p12pw := fs.String("p12-password", core.DefaultP12Password, "password of a .p12 key")
 	clientEmail := fs.String("client-email", "", "the service account's e-mail (only for a .p12 key)")
-	clientID := fs.String("client-id", "", "the service account's numeric client ID (only for a .p12 key)")
+	clientID := fs.String("client-id", "", "the service account's numeric client ID (for a .p12 key), or the OAuth client ID (with --client-secret-file)")
 	endpointsPath := fs.String("endpoints", "", "endpoints.json for anything but Gmail (the sandbox, a test server)")
 	domainFlag := fs.String("domain", "", "the domain to upgrade (default: the legacy file's, or the store's only profile)")
 	checksFlag := fs.String("checks", "", "the OAuth checks a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
@@ -32,8 +34,9 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if *clientPath != "" {
-		return usagef("the OAuth client (consent) path is not available in this version; use a service-account key with --key FILE")
+	client := oauthClientFlags{path: *clientPath, clientID: *clientID, secretFile: *secretFile, redirect: *redirectURI}
+	if client.given() && *keyPath != "" {
+		return usagef("give either --key (service account) or --client / --client-secret-file (OAuth client), not both")
 	}
 	checks, err := core.ParseChecks(*checksFlag)
 	if err != nil {
@@ -41,7 +44,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	}
 	interactive := !*yes
 	if interactive && (!isTerminal(os.Stdin) || !isTerminal(os.Stdout)) {
-		return usagef("upgrade opens the wizard and needs a terminal; without one run `mailoauth upgrade --yes --key service-account.json [--legacy FILE] [--endpoints FILE]`")
+		return usagef("upgrade opens the wizard and needs a terminal; without one run `mailoauth upgrade --yes --key service-account.json [--legacy FILE] [--endpoints FILE]` (or --client client_secret.json instead of --key)")
 	}
 	var legacy *core.LegacyConfig
 	if *legacyPath != "" {
@@ -67,6 +70,17 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		ep = &e
+	}
+	if client.given() {
+		// validated before the store is touched; a client entered by hand
+		// is written out below with the profile's endpoints
+		clientEP := core.GmailEndpoints()
+		if ep != nil {
+			clientEP = *ep
+		}
+		if cred, raw, err = loadOAuthClient(client, clientEP); err != nil {
+			return err
+		}
 	}
 
 	// The store first: a timestamped copy, then its migration on open.
@@ -135,18 +149,27 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if cred != nil || ep != nil {
+		if ep != nil {
+			p.Endpoints = *ep
+		}
 		if cred != nil {
+			if client.secretFile != "" {
+				raw = core.OAuthClientFileJSON(cred, p.Endpoints)
+			}
 			p.Credential, p.P12Password, p.P12ClientEmail, p.P12ClientID = raw, "", "", ""
 			if cred.Kind == core.KindServiceAccountP12 {
 				p.P12Password, p.P12ClientEmail, p.P12ClientID = *p12pw, cred.ClientEmail, cred.ClientID
 			}
+			if client.redirect != "" {
+				p.RedirectURI = client.redirect
+			}
 			printCredential(a, cred)
-		}
-		if ep != nil {
-			p.Endpoints = *ep
 		}
 		if err := st.SaveProfileIfUnchanged(p, rev, who); err != nil {
 			return err
+		}
+		if cred != nil && cred.Kind == core.KindOAuthClient {
+			printConsentChecklist(a, &p, cred)
 		}
 	}
 
@@ -167,7 +190,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	}
 
 	if len(p.Credential) == 0 {
-		return usagef("the profile %s has no credentials yet; pass the service-account key with --key FILE (and --endpoints FILE for anything but Gmail)", domain)
+		return usagef("the profile %s has no credentials yet; pass the service-account key with --key FILE or the OAuth client with --client FILE (and --endpoints FILE for anything but Gmail)", domain)
 	}
 	tester, err := core.NewTester(&p, st.TokenCache(domain))
 	if err != nil {
@@ -192,6 +215,9 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "%d upgraded to OAuth, %d pending.\n", len(rep.Upgraded), len(rep.Pending))
 	if !rep.Done() {
+		if n := needConsent(rep.Pending); n > 0 {
+			fmt.Fprintf(a.stdout, "%d pending mailbox(es) wait for their owner's consent: run `mailoauth authorize ADDR` for each (or `mailoauth authorize --all` for every mailbox still lacking it); each keeps its password until then.\n", n)
+		}
 		fmt.Fprintln(a.stdout, "Fix the findings above, then run `mailoauth upgrade --yes` again: it picks up only the pending mailboxes.")
 		return errChecksFailed
 	}
@@ -222,4 +248,16 @@ func upgradeDomain(a *app, st *store.Store, legacy *core.LegacyConfig, flag stri
 		return "", err
 	}
 	return p.Domain, nil
+}
+
+// needConsent counts the pending mailboxes whose owner has not consented
+// (OAuth client path): one line then names the command that walks them all.
+func needConsent(pending []core.MailboxResult) int {
+	n := 0
+	for _, r := range pending {
+		if r.Finding != nil && r.Finding.Code == core.CodeConsentRequired {
+			n++
+		}
+	}
+	return n
 }
