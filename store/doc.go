@@ -7,8 +7,13 @@
 // apart from the database, in a 0600 key file beside it (<db>.key) or in the
 // MAILOAUTH_KEY environment variable; the record's bucket path and key are
 // the additional data, so a sealed value cannot be moved to another record.
-// The database itself is 0600 and is locked by one process at a time; a
+// The database itself is 0600. bbolt locks the file for as long as it is
+// open, so a Store holds it only while it is used: it lets go of the file
+// after a short idle period and takes it back on the next call. A
+// long-running mailoauth (serve, the wizard) thus never locks out `mailoauth
+// token` or a cron job; only a process inside a transaction does, and then a
 // second mailoauth gets ErrLocked within two seconds instead of waiting.
+// Read-only stores share the lock, so many mail programs can read at once.
 //
 // The schema is versioned in the meta bucket and upgraded in one transaction
 // on Open (after a backup copy of the old file); a database written by a

@@ -81,21 +81,26 @@ var migrationList = migrations
 // check (nil when none was written yet).
 func (s *Store) readMeta() (version uint64, check []byte, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
-		meta := tx.Bucket([]byte(metaBucket))
-		if meta == nil {
-			return nil
-		}
-		if v := meta.Get([]byte(metaSchema)); len(v) == 8 {
-			version = binary.BigEndian.Uint64(v)
-		} else if v != nil {
-			return fmt.Errorf("store %s has a damaged schema version; restore it from a backup", s.path)
-		}
-		if c := meta.Get([]byte(metaKeyCheck)); c != nil {
-			check = append([]byte(nil), c...)
-		}
-		return nil
+		version, check, err = s.readMetaTx(tx)
+		return err
 	})
 	return version, check, err
+}
+
+func (s *Store) readMetaTx(tx *bolt.Tx) (version uint64, check []byte, err error) {
+	meta := tx.Bucket([]byte(metaBucket))
+	if meta == nil {
+		return 0, nil, nil
+	}
+	if v := meta.Get([]byte(metaSchema)); len(v) == 8 {
+		version = binary.BigEndian.Uint64(v)
+	} else if v != nil {
+		return 0, nil, fmt.Errorf("store %s has a damaged schema version; restore it from a backup", s.path)
+	}
+	if c := meta.Get([]byte(metaKeyCheck)); c != nil {
+		check = append([]byte(nil), c...)
+	}
+	return version, check, nil
 }
 
 // migrate upgrades from version to target in one transaction, after copying

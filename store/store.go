@@ -10,15 +10,25 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// lockTimeout is how long Open waits for another process to release the
-// database before it gives up with ErrLocked.
+// lockTimeout is how long Open, and a call that has to take the database
+// back, wait for another process to release it before giving up with
+// ErrLocked: under the two seconds a second mailoauth may wait.
 const lockTimeout = 1500 * time.Millisecond
+
+// idleRelease is how long a Store keeps the database file, and with it the
+// lock, after its last transaction. bbolt locks the file for as long as it
+// is open, so a store kept open all day (serve, the wizard) would lock out
+// `mailoauth token`, the helper mail programs call; released, it only
+// blocks others for the length of its transactions. Long enough that a
+// burst of calls (an import, a test run's progress) shares one open.
+var idleRelease = 250 * time.Millisecond
 
 // Options tune Open.
 type Options struct {
@@ -26,7 +36,8 @@ type Options struct {
 	// database. MAILOAUTH_KEY, when set, wins over the file.
 	KeyPath string
 	// ReadOnly opens an existing database without taking the writer's lock
-	// exclusively; every change then fails with ErrReadOnly.
+	// exclusively (many readers share it); every change then fails with
+	// ErrReadOnly.
 	ReadOnly bool
 	// Backup writes a timestamped copy of an existing database beside it
 	// (<db>.<UTC time>.bak) before anything changes, migrations included;
@@ -36,13 +47,31 @@ type Options struct {
 
 // Store is an open mailoauth database. It is safe for concurrent use by many
 // goroutines; bbolt serialises the writers.
+//
+// A Store holds the database file (and its lock) only while it is used: it
+// lets go of it after idleRelease without a transaction and takes it back,
+// transparently, on the next call. All goroutines of the process share the
+// one open file and its idle timer. A call that has to take the file back
+// while another process is in a transaction waits up to lockTimeout, then
+// fails with ErrLocked.
 type Store struct {
-	db        *bolt.DB
 	path      string
 	keySource string
 	aead      cipher.AEAD
 	readOnly  bool
 	backup    string
+	idle      time.Duration
+
+	mu       sync.Mutex
+	db       *bolt.DB // nil while released
+	users    int      // transactions in flight
+	lastUse  time.Time
+	timer    *time.Timer
+	armed    bool // the timer will fire
+	closed   bool
+	failed   time.Time // when the last attempt to take the file back failed
+	failErr  error
+	closeErr error // of an idle release, reported by Close
 }
 
 // DefaultPath is where the database lives when --db is not given:
@@ -79,9 +108,10 @@ func LocalActor(face string) string {
 }
 
 // Open opens the database at path, creating it (mode 0600, parent directory
-// 0700) and its key file on first use, and upgrades its schema. When another
-// process holds the database it returns an error matching ErrLocked within
-// two seconds.
+// 0700) and its key file on first use, and upgrades its schema; the key and
+// the schema are dealt with here, once, not each time the file is taken
+// back after an idle release. When another process is using the database
+// it returns an error matching ErrLocked within two seconds.
 func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("the store path is empty; pass --db PATH or set MAILOAUTH_DB")
@@ -101,27 +131,37 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot create the directory of store %s: %v; create it or pass another --db", path, unwrapPath(err))
 	}
 
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: opts.ReadOnly,
-		// Address space only: spares the remaps (each re-reading every
-		// dirty node) while a large import grows the file.
-		InitialMmapSize: 64 << 20})
+	s := &Store{path: path, readOnly: opts.ReadOnly, idle: idleRelease}
+	db, err := s.openDB()
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, err
 	}
-	// With the large mmap bbolt would otherwise grow the file in 16 MB steps.
-	db.AllocSize = 256 << 10
-	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
+	s.db = db
 	if opts.Backup && !opts.ReadOnly {
 		if err := s.timestampedBackup(); err != nil {
-			_ = db.Close()
+			_ = s.Close()
 			return nil, err
 		}
 	}
 	if err := s.init(keyPath); err != nil {
-		_ = db.Close()
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// openDB opens the bbolt file, waiting up to lockTimeout for its lock.
+func (s *Store) openDB() (*bolt.DB, error) {
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: s.readOnly,
+		// Address space only: spares the remaps (each re-reading every
+		// dirty node) while a large import grows the file.
+		InitialMmapSize: 64 << 20})
+	if err != nil {
+		return nil, openError(s.path, err)
+	}
+	// With the large mmap bbolt would otherwise grow the file in 16 MB steps.
+	db.AllocSize = 256 << 10
+	return db, nil
 }
 
 func openError(path string, err error) error {
@@ -158,7 +198,7 @@ func (s *Store) init(keyPath string) error {
 	}
 	target := uint64(len(migrationList))
 	if version > target {
-		return errorf(ErrNewerSchema, "store %s has schema version %d but this mailoauth knows only up to %d; upgrade mailoauth to open it", s.path, version, target)
+		return s.newerSchema(version, target)
 	}
 	if err := s.loadKey(keyPath, check != nil); err != nil {
 		return err
@@ -175,6 +215,10 @@ func (s *Store) init(keyPath string) error {
 		return errorf(ErrReadOnly, "store %s has schema version %d and needs %d; open it once without read-only to upgrade it", s.path, version, target)
 	}
 	return s.migrate(version, target, check == nil)
+}
+
+func (s *Store) newerSchema(version, target uint64) error {
+	return errorf(ErrNewerSchema, "store %s has schema version %d but this mailoauth knows only up to %d; upgrade mailoauth to open it", s.path, version, target)
 }
 
 // timestampedBackup copies a database that already holds data to
@@ -206,9 +250,29 @@ func (s *Store) KeySource() string { return s.keySource }
 // SchemaVersion is the schema version of the open database.
 func (s *Store) SchemaVersion() int { return len(migrationList) }
 
-// Close releases the database and its lock.
+// Close stops the idle timer and releases the database and its lock, after
+// the transactions in flight.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	db, err := s.db, s.closeErr
+	s.db = nil
+	s.mu.Unlock()
+	if db != nil {
+		// Outside the mutex: bbolt waits here for the transactions in
+		// flight, which release the store when they end.
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("closing store %s failed: %v; the last change may not be saved, check the disk", s.path, err)
 	}
 	return nil
@@ -226,16 +290,31 @@ func (s *Store) Backup(w io.Writer) error {
 	})
 }
 
-// view and update run a transaction and turn bbolt's errors into sentences.
+// view and update run a transaction on the database, taken back first if it
+// was released, and turn bbolt's errors into sentences.
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
-	return s.txError(s.db.View(fn))
+	db, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer s.release()
+	return s.txError(db.View(fn))
 }
 
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	if s.readOnly {
 		return errorf(ErrReadOnly, "store %s is open read-only; run the command without read-only to change it", s.path)
 	}
-	return s.txError(s.db.Update(fn))
+	db, err := s.acquire()
+	if err != nil {
+		return err
+	}
+	defer s.release()
+	return s.txError(db.Update(fn))
+}
+
+func (s *Store) closedError() error {
+	return fmt.Errorf("store %s is closed; open it again", s.path)
 }
 
 func (s *Store) txError(err error) error {
@@ -243,9 +322,110 @@ func (s *Store) txError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, berrors.ErrDatabaseNotOpen):
-		return fmt.Errorf("store %s is closed; open it again", s.path)
+		return s.closedError()
 	case errors.Is(err, berrors.ErrDatabaseReadOnly):
 		return errorf(ErrReadOnly, "store %s is open read-only; run the command without read-only to change it", s.path)
 	}
 	return err
+}
+
+// acquire returns the open database for one transaction, taking the file
+// back if it was released; release must follow.
+func (s *Store) acquire() (*bolt.DB, error) {
+	asked := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, s.closedError()
+	}
+	if s.db == nil {
+		// Callers that queued behind an attempt that failed take its
+		// answer instead of each waiting lockTimeout again in turn.
+		if s.failErr != nil && s.failed.After(asked) {
+			return nil, s.failErr
+		}
+		db, err := s.reopen()
+		if err != nil {
+			s.failErr, s.failed = err, time.Now()
+			return nil, err
+		}
+		s.db, s.failErr = db, nil
+	}
+	s.users++
+	return s.db, nil
+}
+
+// release ends one transaction; the last one starts the idle countdown.
+func (s *Store) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users--
+	if s.users > 0 || s.closed || s.db == nil {
+		return
+	}
+	s.lastUse = time.Now()
+	if s.armed {
+		return // idleClose measures from lastUse and waits for the rest
+	}
+	s.armed = true
+	if s.timer == nil {
+		s.timer = time.AfterFunc(s.idle, s.idleClose)
+	} else {
+		s.timer.Reset(s.idle)
+	}
+}
+
+// idleClose releases the database once no transaction ran for s.idle.
+func (s *Store) idleClose() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.armed = false
+	if s.closed || s.db == nil || s.users > 0 {
+		return
+	}
+	if wait := s.idle - time.Since(s.lastUse); wait > 0 {
+		s.armed = true
+		s.timer.Reset(wait)
+		return
+	}
+	if err := s.db.Close(); err != nil && s.closeErr == nil {
+		s.closeErr = err
+	}
+	s.db = nil
+}
+
+// reopen takes the file back after an idle release. The key and schema were
+// settled by Open; what is checked is that the file is still the store Open
+// settled them for: not removed (bbolt would quietly create an empty one),
+// not replaced by one sealed with another key, not upgraded by a newer
+// mailoauth in the meantime.
+func (s *Store) reopen() (*bolt.DB, error) {
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store %s was removed while mailoauth was using it; restore it from a backup, or restart mailoauth to start a new one", s.path)
+	}
+	db, err := s.openDB()
+	if err != nil {
+		return nil, err
+	}
+	var version uint64
+	var check []byte
+	err = db.View(func(tx *bolt.Tx) error {
+		version, check, err = s.readMetaTx(tx)
+		return err
+	})
+	target := uint64(len(migrationList))
+	switch {
+	case err != nil:
+	case version > target:
+		err = s.newerSchema(version, target)
+	case version < target || check == nil:
+		err = fmt.Errorf("store %s was replaced by an older or empty file while mailoauth was using it; restart mailoauth to upgrade it, or restore the right file", s.path)
+	default:
+		err = s.verifyKey(check)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
 }

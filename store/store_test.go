@@ -572,27 +572,52 @@ func TestNotAStore(t *testing.T) {
 	}
 }
 
-// TestHelperProcess is not a test: TestLockedByAnotherProcess runs the test
-// binary again with it to hold a store open from another process.
+// TestHelperProcess is not a test: the tests below run the test binary again
+// with it to use a store from another process, the way a long-running
+// `mailoauth serve` or wizard does. It opens the store, saves a profile,
+// says "ready" and then obeys lines on stdin:
+//
+//	mailboxes  print how many mailboxes example.com has (a read)
+//	hold       start a write transaction, say "busy", and keep it open
+//	           until the next line, then say "released"
+//
+// End of input closes the store.
 func TestHelperProcess(t *testing.T) {
 	path := os.Getenv("STORE_TEST_HOLD_DB")
 	if path == "" {
 		t.Skip("helper process only")
 	}
 	s, err := Open(path, Options{})
+	if err == nil {
+		err = s.SaveProfile(testProfile("example.com"), "helper")
+	}
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}
 	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin) // hold until the parent closes stdin
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch in.Text() {
+		case "mailboxes":
+			n, err := s.MailboxCount("example.com")
+			fmt.Println(n, err)
+		case "hold":
+			err := s.update(func(tx *bolt.Tx) error {
+				fmt.Println("busy")
+				in.Scan()
+				return nil
+			})
+			fmt.Println("released", err)
+		}
+	}
 	_ = s.Close()
 	os.Exit(0)
 }
 
-func TestLockedByAnotherProcess(t *testing.T) {
-	t.Setenv(KeyEnv, "")
-	path := filepath.Join(t.TempDir(), "mailoauth.db")
+// helperProcess starts TestHelperProcess on path and waits for "ready".
+func helperProcess(t *testing.T, path string) (send func(line string), recv func() string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), "STORE_TEST_HOLD_DB="+path)
 	stdin, err := cmd.StdinPipe()
@@ -606,44 +631,275 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if strings.TrimSpace(line) != "ready" {
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("helper process: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("the helper process did not close its store and exit")
+		}
+	})
+	out := bufio.NewReader(stdout)
+	recv = func() string {
+		line, _ := out.ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	send = func(line string) {
+		if _, err := io.WriteString(stdin, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if line := recv(); line != "ready" {
 		t.Fatalf("helper process said %q", line)
+	}
+	return send, recv
+}
+
+func wantLocked(t *testing.T, what string, path string, start time.Time, err error) {
+	t.Helper()
+	took := time.Since(start)
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("%s while another process is in a transaction: %v, want ErrLocked", what, err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("%s took %v to report the busy store, want under 2s", what, took)
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "store is in use by another mailoauth (") || !strings.Contains(msg, path) || !strings.Contains(msg, "retry") {
+		t.Errorf("%s: message = %q", what, msg)
+	}
+	t.Logf("%s: locked after %v: %s", what, took, msg)
+}
+
+// TestIdleStoreUsableFromAnotherProcess: a store another mailoauth keeps
+// open (serve, the wizard) but is not using does not lock anyone out, and
+// both see each other's writes.
+func TestIdleStoreUsableFromAnotherProcess(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	path := filepath.Join(t.TempDir(), "mailoauth.db")
+	send, recv := helperProcess(t, path)
+
+	start := time.Now()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("open while another process keeps the store open, idle: %v", err)
+	}
+	defer s.Close()
+	if p, err := s.Profile("example.com"); err != nil || p.P12Password != testPassword {
+		t.Fatalf("read the other process's profile: %+v, %v", p, err)
+	}
+	if err := s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor); err != nil {
+		t.Fatalf("write while another process keeps the store open, idle: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("open, read and write took %v, want under 2s", took)
+	}
+	r, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open beside two idle stores: %v", err)
+	}
+	if n, err := r.MailboxCount("example.com"); err != nil || n != 1 {
+		t.Errorf("read-only count = %d, %v", n, err)
+	}
+	_ = r.Close()
+
+	// The other process takes the file back and sees the write.
+	send("mailboxes")
+	if got := recv(); got != "1 <nil>" {
+		t.Errorf("the other process counts %q mailboxes, want 1", got)
+	}
+	// And this one after it.
+	if err := s.PutMailbox("example.com", core.Mailbox{Email: "b@example.com"}, actor); err != nil {
+		t.Fatal(err)
+	}
+	send("mailboxes")
+	if got := recv(); got != "2 <nil>" {
+		t.Errorf("the other process counts %q mailboxes, want 2", got)
+	}
+}
+
+// TestBusyStoreLockedForAnotherProcess: while another process is inside a
+// transaction, opening the store, read-only too, and a call on a store
+// opened before all fail with ErrLocked and its sentence within two
+// seconds; once the transaction ends, they work.
+func TestBusyStoreLockedForAnotherProcess(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	path := filepath.Join(t.TempDir(), "mailoauth.db")
+	send, recv := helperProcess(t, path)
+
+	early, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+	send("hold")
+	if got := recv(); got != "busy" {
+		t.Fatalf("helper: %q", got)
 	}
 
 	start := time.Now()
 	s, err := Open(path, Options{})
-	took := time.Since(start)
 	if err == nil {
 		_ = s.Close()
-		t.Fatal("a second process opened a store that is in use")
+		t.Fatal("a second process opened a store that is in a transaction")
 	}
-	if !errors.Is(err, ErrLocked) {
-		t.Errorf("err = %v, want ErrLocked", err)
-	}
-	if took > 2*time.Second {
-		t.Errorf("Open took %v, want under 2s", took)
-	}
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "store is in use by another mailoauth (") || !strings.Contains(msg, path) || !strings.Contains(msg, "retry") {
-		t.Errorf("message = %q", msg)
-	}
-	t.Logf("locked after %v: %s", took, msg)
-	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrLocked) {
-		t.Errorf("read-only open while locked: %v", err)
-	}
+	wantLocked(t, "Open", path, start, err)
+	start = time.Now()
+	_, err = Open(path, Options{ReadOnly: true})
+	wantLocked(t, "read-only Open", path, start, err)
+	start = time.Now()
+	_, err = early.Profile("example.com")
+	wantLocked(t, "a read on a store opened before", path, start, err)
 
-	// Once the other process is done, the store opens.
-	_ = stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("helper: %v", err)
+	send("go")
+	if got := recv(); got != "released <nil>" {
+		t.Fatalf("helper: %q", got)
+	}
+	if p, err := early.Profile("example.com"); err != nil || p.DefaultSender != "admin@example.com" {
+		t.Errorf("read once the transaction ended: %+v, %v", p, err)
 	}
 	s, err = Open(path, Options{})
 	if err != nil {
-		t.Fatalf("open after the other process finished: %v", err)
+		t.Fatalf("open once the transaction ended: %v", err)
 	}
 	_ = s.Close()
+}
+
+// released waits until no Store holds the file: bbolt's own lock, taken
+// and let go.
+func released(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("the store was not released: %v", err)
+	}
+	_ = db.Close()
+}
+
+// TestStoreSharedInProcess: two Stores of one file in one process (each its
+// own lock) take turns, each seeing the other's writes.
+func TestStoreSharedInProcess(t *testing.T) {
+	s1, path := newStore(t)
+	mustSaveProfile(t, s1, "example.com")
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("second open in the same process: %v", err)
+	}
+	defer s2.Close()
+	if err := s2.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s1.MailboxCount("example.com"); err != nil || n != 1 {
+		t.Errorf("first store sees %d mailboxes, %v; want 1", n, err)
+	}
+	p := testProfile("example.com")
+	p.DefaultSender = "boss@example.com"
+	if err := s1.SaveProfileIfUnchanged(p, 1, actor); err != nil {
+		t.Fatal(err)
+	}
+	// A revision loaded before the other store's save conflicts.
+	if err := s2.SaveProfileIfUnchanged(testProfile("example.com"), 1, "ssh bob"); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), actor) {
+		t.Errorf("stale save through the other store: %v", err)
+	}
+	if got, _ := s2.Profile("example.com"); got.DefaultSender != "boss@example.com" {
+		t.Errorf("second store reads sender %q", got.DefaultSender)
+	}
+	// Close lets go at once, whatever the idle timer.
+	_ = s1.Close()
+	_ = s2.Close()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("after Close the store is still held: %v", err)
+	}
+	_ = db.Close()
+}
+
+// TestStoreChangedWhileReleased: a file removed or replaced by another
+// store while released is not quietly used (nor recreated empty).
+func TestStoreChangedWhileReleased(t *testing.T) {
+	s, path := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	released(t, path)
+	if err := os.Rename(path, path+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Profile("example.com"); err == nil || !strings.Contains(err.Error(), "was removed") {
+		t.Errorf("store removed: %v", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("a removed store was recreated empty")
+	}
+
+	// Another store, sealed with another key, in its place.
+	t.Setenv(KeyEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)))
+	other, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = other.Close()
+	if _, err := s.Profile("example.com"); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("store replaced by one with another key: %v", err)
+	}
+
+	// The right file back: it works again.
+	if err := os.Rename(path+".away", path); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Profile("example.com"); err != nil || p.P12Password != testPassword {
+		t.Errorf("store restored: %v", err)
+	}
+}
+
+// TestConcurrentUseAcrossReleases: many goroutines over a store released
+// and taken back all the time lose nothing (run with -race).
+func TestConcurrentUseAcrossReleases(t *testing.T) {
+	idleRelease = time.Millisecond
+	t.Cleanup(func() { idleRelease = 250 * time.Millisecond })
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	c := s.TokenCache("example.com")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mb := fmt.Sprintf("u%d@example.com", i)
+			for j := range 20 {
+				tk := core.Token{Mailbox: mb, Scopes: []string{core.ScopeMail}, AccessToken: fmt.Sprintf("tok-%d-%d", i, j)}
+				if err := c.SaveToken(tk); err != nil {
+					errs <- err
+					return
+				}
+				if j%4 == 0 {
+					time.Sleep(3 * time.Millisecond) // let the store go idle
+				}
+				got, ok, err := c.LoadToken(mb, tk.Scopes)
+				if err != nil || !ok || got.AccessToken != tk.AccessToken {
+					errs <- fmt.Errorf("load %s: %+v %v %v", mb, got, ok, err)
+					return
+				}
+				if err := s.SaveResult("example.com", core.MailboxResult{Mailbox: mb, OK: j%2 == 0}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if rs, err := s.Results("example.com"); err != nil || len(rs) != 8 {
+		t.Errorf("results: %d, %v", len(rs), err)
+	}
 }
 
 func TestFileModes(t *testing.T) {
@@ -711,7 +967,7 @@ func TestSealedValuesCannotBeSwapped(t *testing.T) {
 	mustSaveProfile(t, s, "a.example")
 	mustSaveProfile(t, s, "b.example")
 	// Move a.example's sealed credential onto b.example.
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		v := append([]byte(nil), domainBucket(tx, "a.example").Get([]byte(credentialKey))...)
 		return domainBucket(tx, "b.example").Put([]byte(credentialKey), v)
 	})
@@ -893,5 +1149,46 @@ func BenchmarkMailboxes100k(b *testing.B) {
 		if err != nil || len(ms) != 100_000 {
 			b.Fatal(len(ms), err)
 		}
+	}
+}
+
+// BenchmarkSmallCallsBurst is the wizard's test step and RunAll progress: a
+// burst of small transactions on one store, which stays open between them.
+func BenchmarkSmallCallsBurst(b *testing.B) {
+	s, _ := newStore(b)
+	mustSaveProfile(b, s, "example.com")
+	r := core.MailboxResult{Mailbox: "a@example.com", OK: true, CheckedAt: time.Now()}
+	c := s.TokenCache("example.com")
+	for b.Loop() {
+		if err := s.SaveResult("example.com", r); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := c.LoadToken("a@example.com", []string{core.ScopeMail}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Profile("example.com"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReopen100k is what the first call after an idle release pays to
+// take back a store of 100,000 mailboxes.
+func BenchmarkReopen100k(b *testing.B) {
+	s, _ := newStore(b)
+	mustSaveProfile(b, s, "example.com")
+	if err := s.PutMailboxes("example.com", benchMailboxes(100_000), actor); err != nil {
+		b.Fatal(err)
+	}
+	s.mu.Lock()
+	_ = s.db.Close()
+	s.db = nil
+	s.mu.Unlock()
+	for b.Loop() {
+		db, err := s.reopen()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = db.Close()
 	}
 }
