@@ -7,12 +7,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -343,13 +346,26 @@ func imapLogin(t *testing.T, sb *sandboxProcess, user, token string) {
 	}
 }
 
+// TestStoreInUseExitsThreeQuickly: while another mailoauth is inside a
+// transaction on the store (here a backup of it into a pipe that nobody
+// reads yet), a command gets exit 3 and the sentence quickly, never a hang;
+// once the transaction ends, the store is usable again.
 func TestStoreInUseExitsThreeQuickly(t *testing.T) {
+	t.Setenv("MAILOAUTH_KEY", "")
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
 	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	pr, pw := io.Pipe()
+	backup := make(chan error, 1)
+	go func() { backup <- st.Backup(pw) }()
+	// One byte read: the backup's transaction has begun, and its next
+	// write blocks inside it.
+	if _, err := pr.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	r := mailoauth(t, db, "mailbox", "ls")
 	if r.code != 3 || !strings.Contains(r.stderr, "store is in use by another mailoauth") {
@@ -357,6 +373,99 @@ func TestStoreInUseExitsThreeQuickly(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("a busy store took %v to report", d)
+	}
+	pr.CloseWithError(errors.New("test over"))
+	if err := <-backup; err == nil {
+		t.Fatal("the interrupted backup reported success")
+	}
+	// The store opened in this process stays open, idle: no longer in use.
+	if r := mailoauth(t, db, "mailbox", "ls"); r.code != 2 || !strings.Contains(r.stderr, "holds no domain yet") {
+		t.Fatalf("store idle again: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestTokenWhileServeKeepsStoreOpen: `mailoauth serve` keeps the store open
+// for days. Meanwhile mail programs' `mailoauth token` (minting and caching
+// a token, then serving it from the cache) and a cron job's `mailoauth
+// test` keep working, and the server keeps running.
+func TestTokenWhileServeKeepsStoreOpen(t *testing.T) {
+	sb := startSandbox(t, 3, "--delegate")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "mailoauth.db")
+	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
+		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
+	if r.code != 0 {
+		t.Fatalf("setup: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	ak := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(ak, []byte("# no administrator needed for this test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serve := exec.Command(binary, "--db", db, "serve", "--addr", "127.0.0.1:0", "--authorized-keys", ak, "--host-key", filepath.Join(dir, "host_key"))
+	serve.Env = append(os.Environ(), "MAILOAUTH_KEY=")
+	stdout, err := serve.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serveErr bytes.Buffer
+	serve.Stderr = &serveErr
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	joined := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "join with:") {
+				joined <- true
+			}
+		}
+		close(joined)
+		exited <- serve.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = serve.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = serve.Process.Kill()
+			t.Errorf("mailoauth serve did not stop on SIGTERM")
+		}
+	})
+	select {
+	case ok := <-joined:
+		if !ok {
+			t.Fatalf("mailoauth serve exited before listening: %s", serveErr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("mailoauth serve not listening after 30s: %s", serveErr.String())
+	}
+
+	// Not cached yet: minted, cached (a write) and printed.
+	r = mailoauth(t, db, "token", "user1@example.test")
+	tok := strings.TrimSpace(r.stdout)
+	if r.code != 0 || r.stderr != "" || len(tok) < 100 {
+		t.Fatalf("token while serve runs: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	imapLogin(t, sb, "user1@example.test", tok)
+	// Cached: the same token, from a read-only open.
+	r = mailoauth(t, db, "token", "--format", "json", "user1@example.test")
+	var js struct {
+		AccessToken string `json:"access_token"`
+		Cached      bool   `json:"cached"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil || r.code != 0 || !js.Cached || js.AccessToken != tok {
+		t.Fatalf("cached token while serve runs: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// A cron job's check, which saves its result.
+	if line, code := testOne(t, db, "user2@example.test", "--checks", "token"); code != 0 || !line.OK {
+		t.Fatalf("test while serve runs: exit %d %+v", code, line)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("mailoauth serve exited meanwhile (%v): %s", err, serveErr.String())
+	default:
 	}
 }
 
