@@ -1,0 +1,124 @@
+package tui
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/sandbox"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// TestUpgradeWizard is `mailoauth upgrade` on a terminal: a password setup
+// imported by the store's upgrade functions opens with domain and
+// mailboxes done; after the credentials and their authorization, the test
+// step moves the mailboxes that pass to OAuth and erases their passwords,
+// and the one Google does not know stays on its password with its finding.
+func TestUpgradeWizard(t *testing.T) {
+	t.Setenv(store.KeyEnv, "")
+	sb, err := sandbox.Start(sandbox.Options{Domain: "example.test", Users: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	db := filepath.Join(t.TempDir(), "u.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	legacy := &core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
+		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"},
+		SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}}
+	passwords := map[string]string{}
+	// ghost is not a user in Google; it sorts first, so its row is the
+	// one the test step's cursor starts on.
+	for _, m := range []string{"ghost", "user1", "user2", "user3"} {
+		email := m + "@example.test"
+		passwords[email] = "Legacy-Wizard-" + m + "-5tKp"
+		legacy.Mailboxes = append(legacy.Mailboxes, core.LegacyMailbox{Email: email, DisplayName: m, OwnerKind: "user",
+			OwnerName: m, Username: email, Password: passwords[email]})
+	}
+	plan := core.PlanUpgrade(legacy, nil, nil, nil)
+	plan.Profile.WizardStep = int(stepCredentials) + 1 // as `mailoauth upgrade` imports it
+	if err := st.ImportLegacy(plan, "upgrade test"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.PendingUpgrades("example.test"); len(p) != 4 {
+		t.Fatalf("pending after the import: %v", p)
+	}
+
+	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb}), 120, 40)
+	h.waitUntil("the credentials step", func(s string) bool {
+		return strings.Contains(s, "Fingerprint") || strings.Contains(s, "Service account (domain-wide delegation)")
+	}, 5*time.Second)
+	scr := h.p.screen()
+	for _, want := range []string{"✓ 2 Domain", "● 3 Credentials", "○ 4 Authorize", "✓ 5 Mailboxes", "○ 6 Test"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the upgrade wizard's steps lack %q:\n%s", want, scr)
+		}
+	}
+	if !strings.Contains(scr, "Fingerprint") {
+		h.send(enter()) // the path: service account
+		h.waitFor("Fingerprint", 5*time.Second)
+	}
+	h.send(enter()) // the sandbox's key
+	h.waitFor("Authorize the scope", 5*time.Second)
+	h.send(runeKey('a')) // the sandbox's Admin console authorizes the client ID
+	h.waitFor("Verified", 15*time.Second)
+	h.send(enter())
+	// the legacy setup brought the mailboxes: straight to the test
+	h.waitFor("Test the mailboxes", 5*time.Second)
+	if scr := h.p.screen(); !strings.Contains(scr, "all (4)") {
+		t.Errorf("the test step does not offer the 4 legacy mailboxes:\n%s", scr)
+	}
+	h.send(enter())
+	want := "3 passed, 1 failed"
+	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	scr = h.p.screen()
+	if !strings.Contains(scr, "ghost@example.test") || !strings.Contains(scr, "Fix:") {
+		t.Errorf("the failing mailbox's finding is not shown:\n%s", scr)
+	}
+	h.send(keyCode(tea.KeyDown))
+	h.waitFor("switched to OAuth", 5*time.Second)
+	h.final()
+
+	pending, err := st.PendingUpgrades("example.test")
+	if err != nil || len(pending) != 1 || pending[0] != "ghost@example.test" {
+		t.Fatalf("pending after the test step: %v %v", pending, err)
+	}
+	for m, pw := range passwords {
+		_, got, ok, err := st.PendingLogin("example.test", m)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case m == "ghost@example.test" && (!ok || got != pw):
+			t.Errorf("the failing mailbox lost its password: ok %v", ok)
+		case m != "ghost@example.test" && ok:
+			t.Errorf("%s passed but keeps its password", m)
+		}
+	}
+	rs, err := st.Results("example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs["ghost@example.test"]; r.OK || r.Finding == nil || r.Finding.Code != core.CodeUnknownUser {
+		t.Errorf("ghost's stored result: %+v", r)
+	}
+	data, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, pw := range passwords {
+		if bytes.Contains(data, []byte(pw)) {
+			t.Errorf("the password of %s is in the store file in clear text", m)
+		}
+	}
+}
