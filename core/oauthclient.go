@@ -285,10 +285,10 @@ func ReconsentCommand(mailbox string) string {
 	return "`mailoauth authorize " + orUnknown(mailbox, "ADDR") + "`"
 }
 
-// reconsentFix is the fix of every finding that needs a mailbox's consent.
-// It names only the command: the wizard has no consent step yet.
+// reconsentFix is the fix of every finding that needs a mailbox's consent:
+// the command, and the wizard's mailbox step, which runs the same consent.
 func reconsentFix(mailbox string) string {
-	return fmt.Sprintf("Run %s (add --paste when the browser runs on another machine) and have %s choose Allow on Google's consent page.", ReconsentCommand(mailbox), orUnknown(mailbox, "the mailbox owner"))
+	return fmt.Sprintf("Run %s (add --paste when the browser runs on another machine), or in `mailoauth wizard` step 5 (Mailboxes) select %s and press c; then have %s choose Allow on Google's consent page.", ReconsentCommand(mailbox), orUnknown(mailbox, "the mailbox"), orUnknown(mailbox, "the mailbox owner"))
 }
 
 // ChecklistItem is one line of the consent-screen checklist: what to set in
@@ -317,8 +317,18 @@ func ConsentChecklist(p *Profile, c *Credential) []ChecklistItem {
 	if u, err := url.Parse(redirect); err == nil && !IsLoopbackURI(redirect) && u.Hostname() != "" {
 		domains += ", " + registrableDomain(u.Hostname())
 	}
+	publishing := "In production for real use (in Testing only test users consent, and for 7 days)"
+	switch {
+	case p.ConsentUserType == "internal":
+		publishing = "no matter for an Internal app: no test users, no 7-day limit"
+	case p.ConsentPublishing == "testing":
+		publishing = "Testing: only test users can consent and their refresh tokens expire after 7 days; choose Publish app once the setup works"
+	case p.ConsentPublishing == "production":
+		publishing = "In production: refresh tokens last until revoked (" + ScopeMail + " is a restricted scope: an External app needs Google's verification beyond 100 users)"
+	}
 	return []ChecklistItem{
 		{"User type (OAuth consent screen)", userType},
+		{"Publishing status (OAuth consent screen)", publishing},
 		{"Test users (External + Testing only)", fmt.Sprintf("every mailbox that will consent, e.g. %s (at most %d over the app's life)", orUnknown(p.DefaultSender, "administrator@"+p.Domain), MaxTestUsers)},
 		{"Authorized domains", domains},
 		{"Scopes (Data access)", strings.Join(p.ScopeList(), " ")},

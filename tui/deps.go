@@ -20,6 +20,11 @@ type backend interface {
 	DeleteMailbox(domain, email string) error
 	SaveResults(domain string, rs []core.MailboxResult) error
 	Results(domain string) (map[string]core.MailboxResult, error)
+	// TokenCache is the domain's token cache; on the OAuth client path it
+	// also keeps the refresh tokens (core.RefreshTokenStore).
+	TokenCache(domain string) core.TokenCache
+	// ConsentStates is every stored consent of the domain for the client ID.
+	ConsentStates(domain, clientID string) (map[string]core.ConsentState, error)
 }
 
 // eventKind mirrors core's runner events.
@@ -57,6 +62,12 @@ type sandboxHooks struct {
 	// RegisterKey tells a freshly started sandbox about a key stored by an
 	// earlier run, as Google remembers the keys of a service account.
 	RegisterKey func(clientEmail, clientID string, pub *rsa.PublicKey, keyID string)
+	// ClientJSON and ClientPath are the sandbox's OAuth client (type web).
+	ClientJSON []byte
+	ClientPath string
+	// DBPath is the demo's store, a temporary file: the commands the
+	// summary shows need --db with it.
+	DBPath string
 }
 
 // deps is everything the root model is built from.
@@ -67,6 +78,12 @@ type deps struct {
 	profile string
 	// upgrade is Config.Upgrade.
 	upgrade bool
+	// remote is Config.Remote: consent by paste-back, as the browser runs
+	// on another machine than the wizard's loopback listener.
+	remote bool
+	// openBrowser opens a consent URL on a local desktop (core.OpenBrowser);
+	// nil never tries.
+	openBrowser func(string) bool
 	// noColor and dark fix the styles (tests); nil means detect.
 	noColor *bool
 	// tick schedules a timer message (tea.Tick); tests replace it to step

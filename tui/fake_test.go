@@ -18,6 +18,7 @@ type fakeBackend struct {
 	profiles map[string]core.Profile
 	boxes    map[string]map[string]core.Mailbox
 	results  map[string]map[string]core.MailboxResult
+	caches   map[string]*fakeCache
 }
 
 func newFakeBackend() *fakeBackend {
@@ -85,6 +86,64 @@ func (f *fakeBackend) Results(domain string) (map[string]core.MailboxResult, err
 		out[k] = v
 	}
 	return out, nil
+}
+
+func (f *fakeBackend) TokenCache(domain string) core.TokenCache {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.caches == nil {
+		f.caches = map[string]*fakeCache{}
+	}
+	c := f.caches[domain]
+	if c == nil {
+		c = &fakeCache{}
+		f.caches[domain] = c
+	}
+	return c
+}
+
+func (f *fakeBackend) ConsentStates(domain, clientID string) (map[string]core.ConsentState, error) {
+	c := f.TokenCache(domain).(*fakeCache)
+	c.rmu.Lock()
+	var boxes []string
+	for m := range c.refresh {
+		boxes = append(boxes, m)
+	}
+	c.rmu.Unlock()
+	out := map[string]core.ConsentState{}
+	for _, m := range boxes {
+		out[m] = core.ConsentOf(c, clientID, m)
+	}
+	return out, nil
+}
+
+// fakeCache is a token cache that keeps refresh tokens too, as the store's.
+type fakeCache struct {
+	core.MemoryTokenCache
+	rmu     sync.Mutex
+	refresh map[string]core.RefreshToken
+}
+
+func (c *fakeCache) LoadRefreshToken(mailbox string) (core.RefreshToken, bool, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	rt, ok := c.refresh[strings.ToLower(mailbox)]
+	return rt, ok, nil
+}
+func (c *fakeCache) SaveRefreshToken(rt core.RefreshToken) error {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.refresh == nil {
+		c.refresh = map[string]core.RefreshToken{}
+	}
+	c.refresh[strings.ToLower(rt.Mailbox)] = rt
+	return nil
+}
+func (c *fakeCache) DeleteRefreshToken(mailbox string) error {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	delete(c.refresh, strings.ToLower(mailbox))
+	return nil
 }
 
 // fakeEngine passes every mailbox unless delegation is missing or the

@@ -93,6 +93,8 @@ func TestGoldenCredentials(t *testing.T) {
 		p.Credential = nil
 		_ = be.SaveProfile(p)
 		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("How will the product sign in", 3*time.Second)
+		h.send(enter()) // service account, the first choice
 		h.waitFor("Service-account key", 3*time.Second)
 		h.typeText("testdata/service-account.json")
 		h.send(enter())
@@ -111,6 +113,8 @@ func TestGoldenCredentialsWrongKind(t *testing.T) {
 		p.Credential = nil
 		_ = be.SaveProfile(p)
 		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		h.waitFor("How will the product sign in", 3*time.Second)
+		h.send(enter()) // service account, the first choice
 		h.waitFor("Service-account key", 3*time.Second)
 		h.typeText("testdata/oauth-client.json")
 		h.send(enter())

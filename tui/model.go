@@ -63,8 +63,10 @@ type wizard struct {
 
 	width, height int
 
-	cur      stepID
-	steps    [numSteps]step
+	cur   stepID
+	steps [numSteps]step
+	// consent replaces the authorize step for an OAuth client profile
+	consent  *consentStep
 	profile  core.Profile
 	isNew    bool
 	cred     *core.Credential
@@ -97,6 +99,7 @@ func newModel(d deps) model {
 		stepTest:        &testStep{},
 		stepSummary:     &summaryStep{},
 	}
+	w.consent = &consentStep{}
 	return model{w: w}
 }
 
@@ -128,14 +131,31 @@ func (w *wizard) start() tea.Cmd {
 	return w.goTo(stepProfile)
 }
 
-func (w *wizard) step() step { return w.steps[w.cur] }
+func (w *wizard) step() step { return w.stepAt(w.cur) }
+
+// stepAt is the screen of a step: step 4 is the consent-screen checklist
+// and first consent for an OAuth client, the delegation for a service account.
+func (w *wizard) stepAt(id stepID) step {
+	if id == stepAuthorize && w.isOAuthClient() {
+		return w.consent
+	}
+	return w.steps[id]
+}
+
+// stepName is a step's name in the step list.
+func (w *wizard) stepName(id stepID) string {
+	if id == stepAuthorize && w.isOAuthClient() {
+		return "Consent"
+	}
+	return stepNames[id]
+}
 
 // goTo makes id the current step.
 func (w *wizard) goTo(id stepID) tea.Cmd {
 	w.cur = id
 	w.status, w.statusErr = "", false
 	w.confirmQuit = false
-	return w.steps[id].enter(w)
+	return w.stepAt(id).enter(w)
 }
 
 // advance saves the profile with its resume point past from and moves on.
@@ -218,6 +238,10 @@ func (w *wizard) resetSteps() {
 	w.steps[stepMailboxes] = newMailboxesStep()
 	w.steps[stepTest] = &testStep{}
 	w.steps[stepSummary] = &summaryStep{}
+	if w.consent != nil {
+		w.consent.cancel()
+	}
+	w.consent = &consentStep{}
 }
 
 // resumeSandbox points a profile stored by an earlier sandbox run at this
@@ -405,7 +429,7 @@ func (w *wizard) render() string {
 			s.Sidebar.Width(sidebarWidth).Height(bodyH).MaxHeight(bodyH).Render(side),
 			" ", content)
 	} else {
-		line := s.StepCurrent.Render(fmt.Sprintf("Step %d of %d · %s", w.cur+1, numSteps, stepNames[w.cur]))
+		line := s.StepCurrent.Render(fmt.Sprintf("Step %d of %d · %s", w.cur+1, numSteps, w.stepName(w.cur)))
 		body = line + "\n" + w.renderContent(W, bodyH-1)
 	}
 	out := header + "\n" + clip(body, W, bodyH+1) + "\n" + footer
@@ -428,7 +452,7 @@ func (w *wizard) renderSteps(height int) string {
 	var b strings.Builder
 	b.WriteString(s.Heading.Render("Steps") + "\n")
 	for i := range numSteps {
-		name := fmt.Sprintf("%d %s", i+1, stepNames[i])
+		name := fmt.Sprintf("%d %s", i+1, w.stepName(i))
 		var line string
 		switch {
 		case i == w.cur:
@@ -474,6 +498,9 @@ func (w *wizard) cleanup() {
 		if st != nil {
 			st.cancel()
 		}
+	}
+	if w.consent != nil {
+		w.consent.cancel()
 	}
 	if w.sandbox != nil && w.sandbox.CredentialPath != "" {
 		_ = os.RemoveAll(filepath.Dir(w.sandbox.CredentialPath))

@@ -92,6 +92,7 @@ func TestScreenshots(t *testing.T) {
 	send(enter())
 	shot("2-domain")
 	send(enter())
+	send(enter()) // the service account, the first choice
 	shot("3-credentials")
 	send(enter())
 	send(enter())

@@ -15,8 +15,17 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-// credentialsStep loads the service-account key (JSON or legacy .p12).
+// credentialsStep first asks which path the profile takes (service account
+// or OAuth client), then loads the service-account key (JSON or legacy
+// .p12) or the OAuth client (oauthForm).
 type credentialsStep struct {
+	// choosing shows the choice of path; kind is the chosen one.
+	choosing bool
+	kind     credKind
+	choice   int
+	entered  bool
+	oc       *oauthForm
+
 	path, p12pw, p12email, p12id textinput.Model
 	focus                        int
 	data                         []byte // the key as loaded or pasted
@@ -41,14 +50,75 @@ func newCredentialsStep() *credentialsStep {
 	return c
 }
 
+// credKind is the credential path of a profile.
+type credKind int
+
+const (
+	credServiceAccount credKind = iota
+	credOAuthClient
+)
+
+// credChoices are the two paths, with when to choose each.
+var credChoices = [...]struct{ name, when string }{
+	credServiceAccount: {"Service account (domain-wide delegation)",
+		"Google Workspace: one key for every mailbox of the domain, no user involved."},
+	credOAuthClient: {"OAuth client (per-mailbox consent)",
+		"Webex Connect / Creatio style, or a mailbox outside a Workspace domain: each mailbox owner consents once."},
+}
+
+// storedKind is the path of the profile's stored credential.
+func storedKind(w *wizard) (credKind, bool) {
+	if len(w.profile.Credential) == 0 {
+		return 0, false
+	}
+	c := w.cred
+	if c == nil {
+		var err error
+		if c, err = w.profile.LoadCredential(); err != nil {
+			return 0, false
+		}
+	}
+	if c.Kind == core.KindOAuthClient {
+		return credOAuthClient, true
+	}
+	return credServiceAccount, true
+}
+
+// isOAuthClient reports whether the profile takes the OAuth client path.
+func (w *wizard) isOAuthClient() bool {
+	k, ok := storedKind(w)
+	return ok && k == credOAuthClient
+}
+
 func (c *credentialsStep) enter(w *wizard) tea.Cmd {
+	if c.oc == nil {
+		c.oc = newOAuthForm()
+	}
+	if !c.entered {
+		c.entered = true
+		if k, ok := storedKind(w); ok {
+			c.kind, c.choice = k, int(k)
+		} else {
+			c.choosing = true
+		}
+	}
+	if c.choosing {
+		return nil
+	}
+	if c.kind == credOAuthClient {
+		return c.oc.enter(w)
+	}
+	return c.enterServiceAccount(w)
+}
+
+func (c *credentialsStep) enterServiceAccount(w *wizard) tea.Cmd {
 	c.focus = 0
 	c.err = nil
 	c.changed = false
 	switch {
 	case c.data != nil:
 		// keep what was loaded before going back
-	case len(w.profile.Credential) > 0:
+	case len(w.profile.Credential) > 0 && !w.isOAuthClient():
 		c.data = w.profile.Credential
 		c.source = "the key stored in this profile"
 		c.p12pw.SetValue(orDefault(w.profile.P12Password, core.DefaultP12Password))
@@ -187,6 +257,17 @@ func (c *credentialsStep) suggest() {
 }
 
 func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if c.choosing {
+		return c.updateChoice(w, msg)
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "esc" {
+		// back to the choice of path; esc there goes to step 2
+		c.choosing = true
+		return nil, true
+	}
+	if c.kind == credOAuthClient {
+		return c.oc.update(w, msg)
+	}
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
 		if c.focus == 0 && strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
@@ -216,7 +297,7 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		case msg.String() == "down" && c.focus < len(c.inputs())-1 && len(c.path.MatchedSuggestions()) == 0:
 			c.focus++
 			return c.focusField(), true
-		case msg.String() == "esc", msg.String() == "shift+tab", msg.String() == "ctrl+c":
+		case msg.String() == "shift+tab", msg.String() == "ctrl+c":
 			return nil, false
 		}
 	default:
@@ -260,6 +341,7 @@ func (c *credentialsStep) save(w *wizard) tea.Cmd {
 		}
 	}
 	w.profile.Credential = c.data
+	w.profile.RedirectURI = "" // the OAuth client path's only
 	w.profile.P12Password, w.profile.P12ClientEmail, w.profile.P12ClientID = "", "", ""
 	if c.isP12 {
 		o := c.opts()
@@ -270,7 +352,62 @@ func (c *credentialsStep) save(w *wizard) tea.Cmd {
 	return w.advance(stepCredentials)
 }
 
+func (c *credentialsStep) updateChoice(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil, false
+	}
+	switch {
+	case key.Matches(k, keyUp), key.Matches(k, keyDown), k.String() == "tab":
+		c.choice = 1 - c.choice
+	case k.String() == "1", k.String() == "2":
+		c.choice = int(k.Code - '1')
+	case key.Matches(k, w.gkeys.Next):
+		c.choosing = false
+		if credKind(c.choice) != c.kind {
+			c.kind = credKind(c.choice)
+			c.changed = true
+		}
+		if c.kind == credOAuthClient {
+			return c.oc.enter(w), true
+		}
+		return c.enterServiceAccount(w), true
+	default:
+		return nil, false
+	}
+	return nil, true
+}
+
+func (c *credentialsStep) choiceView(w *wizard, width int) string {
+	s := w.styles
+	out := w.title("Credentials", "How will the product sign in to Gmail? Choose the kind of Google credential.", width) + "\n\n"
+	for i, ch := range credChoices {
+		name := fmt.Sprintf("%d %s", i+1, ch.name)
+		if i == c.choice {
+			name = s.Selected.Render(name)
+		}
+		out += w.cursorLine(i == c.choice, name) + "\n"
+		out += s.Muted.Render(indent(wrap(ch.when, max(width-4, 10)), 4)) + "\n\n"
+	}
+	if k, ok := storedKind(w); ok {
+		out += s.Muted.Render(wrap("This profile uses "+credChoices[k].name+"; choosing the other replaces it when you save.", width))
+	}
+	return out
+}
+
+// indent puts n spaces before every line of s.
+func indent(s string, n int) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
+
 func (c *credentialsStep) view(w *wizard, width, height int) string {
+	if c.choosing {
+		return c.choiceView(w, width)
+	}
+	if c.kind == credOAuthClient {
+		return c.oc.view(w, width, height)
+	}
 	s := w.styles
 	out := w.title("Service-account key",
 		"Load the JSON key downloaded from console.cloud.google.com > IAM & Admin > Service accounts > Keys (or a legacy .p12 key).", width) + "\n\n"
@@ -301,13 +438,24 @@ func (c *credentialsStep) view(w *wizard, width, height int) string {
 }
 
 func (c *credentialsStep) keys(w *wizard) stepKeys {
+	if c.choosing {
+		return keyMap(w.gkeys, []key.Binding{b([]string{"up", "down"}, "↑/↓", "choose")}, []key.Binding{b([]string{"1", "2"}, "1/2", "choose")}, true, true, false)
+	}
+	if c.kind == credOAuthClient {
+		return c.oc.keys(w)
+	}
 	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, nil, true, true, true)
 }
-func (c *credentialsStep) dirty() bool  { return c.changed }
-func (c *credentialsStep) typing() bool { return true }
+func (c *credentialsStep) dirty() bool {
+	return c.changed || (c.oc != nil && c.oc.changed)
+}
+func (c *credentialsStep) typing() bool { return !c.choosing }
 
 // focusedEmpty lets ? open help from an empty field.
 func (c *credentialsStep) focusedEmpty() bool {
+	if c.kind == credOAuthClient {
+		return c.oc.focusedEmpty()
+	}
 	ins := c.inputs()
 	return ins[min(c.focus, len(ins)-1)].Value() == ""
 }

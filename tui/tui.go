@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
@@ -28,14 +29,27 @@ type Config struct {
 	// marked done, only the credentials and their authorization are left,
 	// and every pending mailbox that passes the test switches to OAuth.
 	Upgrade bool
+	// Remote marks a session whose terminal is on another machine (the SSH
+	// server sets it): a consent cannot come back to this machine's
+	// 127.0.0.1, so the administrator pastes the address the browser ends on.
+	Remote bool
 }
 
 // New returns the wizard's root model.
 func New(cfg Config) tea.Model {
 	d := deps{backend: &storeBackend{s: cfg.Store, actor: cfg.Actor},
-		engine: coreEngine{s: cfg.Store, upgrade: cfg.Upgrade, actor: cfg.Actor}, profile: cfg.Profile, upgrade: cfg.Upgrade}
+		engine: coreEngine{s: cfg.Store, upgrade: cfg.Upgrade, actor: cfg.Actor}, profile: cfg.Profile, upgrade: cfg.Upgrade,
+		remote: cfg.Remote}
+	if !cfg.Remote {
+		d.openBrowser = core.OpenBrowser
+	}
 	if sb := cfg.Sandbox; sb != nil {
 		d.sandbox = sandboxPrefill(sb)
+		if cfg.Store != nil {
+			d.sandbox.DBPath = cfg.Store.Path()
+		}
+		// the demo's consent page is the sandbox's: the a key answers it
+		d.openBrowser = nil
 	}
 	return newModel(d)
 }
@@ -52,11 +66,16 @@ func sandboxPrefill(sb *sandbox.Sandbox) *sandboxHooks {
 		Endpoints:   sb.Endpoints(),
 		Authorize:   sb.Authorize,
 		RegisterKey: sb.RegisterKey,
+		ClientJSON:  sb.OAuthClientJSON(),
 	}
 	if dir, err := os.MkdirTemp("", "mailoauth-sandbox-"); err == nil {
 		p := filepath.Join(dir, "service-account.json")
 		if os.WriteFile(p, h.Credential, 0o600) == nil {
 			h.CredentialPath = p
+		}
+		cp := filepath.Join(dir, "oauth-client.json")
+		if os.WriteFile(cp, h.ClientJSON, 0o600) == nil {
+			h.ClientPath = cp
 		}
 		// a sandbox started without Dir names no CA file; trust its CA
 		if h.Endpoints.CAFile == "" {
@@ -80,6 +99,11 @@ func Close(m tea.Model) {
 // Run runs the wizard on the terminal until the user quits or ctx ends.
 func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
 	opts = append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)
+	// a wizard started in an ssh login runs on a machine whose 127.0.0.1
+	// the administrator's browser cannot reach
+	if os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != "" {
+		cfg.Remote = true
+	}
 	m := New(cfg)
 	defer m.(model).w.cleanup()
 	_, err := tea.NewProgram(m, opts...).Run()

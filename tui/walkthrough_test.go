@@ -32,6 +32,8 @@ func TestSandboxWalkthrough(t *testing.T) {
 	h.send(enter()) // profile: new
 	h.waitFor("Default sender", 3*time.Second)
 	h.send(enter()) // domain
+	h.waitFor("Service account (domain-wide delegation)", 3*time.Second)
+	h.send(enter()) // credentials: the service account, the first choice
 	h.waitFor("Fingerprint", 3*time.Second)
 	h.send(enter()) // credentials
 	h.waitFor("Authorize the scope", 3*time.Second)

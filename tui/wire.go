@@ -93,6 +93,10 @@ func (b *storeBackend) SaveResults(domain string, rs []core.MailboxResult) error
 func (b *storeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
 	return b.s.Results(domain)
 }
+func (b *storeBackend) TokenCache(domain string) core.TokenCache { return b.s.TokenCache(domain) }
+func (b *storeBackend) ConsentStates(domain, clientID string) (map[string]core.ConsentState, error) {
+	return b.s.ConsentStates(domain, clientID)
+}
 
 // coreEngine runs the checks with core.RunAll, caching tokens in the store.
 // In upgrade mode every pending mailbox that passed switches to OAuth and

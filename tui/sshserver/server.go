@@ -267,7 +267,7 @@ func (s *Server) requireTerminal(next ssh.Handler) ssh.Handler {
 func (s *Server) program(sess ssh.Session) *tea.Program {
 	pty, _, _ := sess.Pty()
 	actor := Actor(sess.User(), sess.PublicKey())
-	inner := tui.New(tui.Config{Store: s.cfg.Store, Actor: actor, Sandbox: s.cfg.Sandbox, Profile: s.cfg.Profile})
+	inner := tui.New(tui.Config{Store: s.cfg.Store, Actor: actor, Sandbox: s.cfg.Sandbox, Profile: s.cfg.Profile, Remote: true})
 	m := &sessionModel{inner: inner, idle: s.cfg.IdleTimeout, lastInput: time.Now()}
 	opts := append(bm.MakeOptions(sess), tea.WithWindowSize(pty.Window.Width, pty.Window.Height))
 	p := tea.NewProgram(m, opts...)

@@ -1,0 +1,436 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// consentFlow is one mailbox's consent on the OAuth client path, shared by
+// the consent step (the default sender's "Generate token") and the mailbox
+// step. It drives the same core calls as `mailoauth authorize`:
+// ConsentRedirectURI, ListenLoopback, NewConsent, Preflight, ParseResponse
+// and Exchange, so every check and message is core's.
+type consentFlow struct {
+	phase    consentPhase
+	mailbox  string
+	paste    bool // paste-back instead of the loopback listener
+	consent  *core.Consent
+	lb       *core.Loopback
+	authz    *core.Authorizer
+	opened   bool // a browser was opened on the URL
+	input    textinput.Model
+	inputErr error
+	grant    *core.Grant
+	err      error
+	gen      int
+	cancelFn context.CancelFunc
+	// sandboxNote says what the sandbox's "browser" did
+	sandboxNote string
+}
+
+type consentPhase int
+
+const (
+	cfIdle consentPhase = iota
+	cfPreparing
+	cfWaiting // the URL is shown; the loopback listener or the paste field waits
+	cfExchanging
+	cfDone
+)
+
+// flowID tells the flows of the consent and mailbox steps apart.
+type flowID int
+
+const (
+	flowStep flowID = iota
+	flowMailbox
+)
+
+type consentReadyMsg struct {
+	id      flowID
+	gen     int
+	consent *core.Consent
+	lb      *core.Loopback
+	opened  bool
+	err     error
+}
+
+type consentAnswerMsg struct {
+	id     flowID
+	gen    int
+	answer string
+	err    error
+}
+
+type consentDoneMsg struct {
+	id    flowID
+	gen   int
+	grant *core.Grant
+	err   error
+}
+
+var (
+	keyCopyURL    = b([]string{"o"}, "o", "copy URL")
+	keySandboxOK  = b([]string{"a"}, "a", "allow in sandbox")
+	keyPasteMode  = b([]string{"m"}, "m", "paste / listen")
+	keyCancelFlow = b([]string{"esc"}, "esc", "cancel")
+	keySubmit     = b([]string{"enter"}, "enter", "submit")
+)
+
+func newConsentFlow() *consentFlow {
+	f := &consentFlow{input: newInput("http://127.0.0.1/callback?state=…&code=4/0A… (or just the code)")}
+	return f
+}
+
+// pasteByDefault reports whether consent comes back by paste: on a remote
+// session, or when the redirect URI is the host product's callback, which
+// no listener here can receive.
+func pasteByDefault(w *wizard) bool {
+	if w.remote {
+		return true
+	}
+	c := w.cred
+	if c == nil {
+		return false
+	}
+	return !core.IsLoopbackURI(core.ConsentRedirectURI(&w.profile, c, false))
+}
+
+func (f *consentFlow) running() bool {
+	return f.phase == cfPreparing || f.phase == cfExchanging || (f.phase == cfWaiting && !f.paste)
+}
+
+// active reports an attempt that has started and not ended.
+func (f *consentFlow) active() bool {
+	return f.phase == cfPreparing || f.phase == cfWaiting || f.phase == cfExchanging
+}
+
+func (f *consentFlow) cancel() {
+	if f.cancelFn != nil {
+		f.cancelFn()
+		f.cancelFn = nil
+	}
+	if f.lb != nil {
+		f.lb.Close()
+		f.lb = nil
+	}
+	f.gen++
+}
+
+// abort ends the attempt and forgets it.
+func (f *consentFlow) abort() {
+	f.cancel()
+	f.phase, f.consent, f.inputErr = cfIdle, nil, nil
+	f.input.Blur()
+}
+
+// start begins the consent of mailbox: listener (or paste), consent URL,
+// preflight, browser.
+func (f *consentFlow) start(w *wizard, id flowID, mailbox string, paste bool) tea.Cmd {
+	f.cancel()
+	f.mailbox, f.paste = mailbox, paste
+	f.grant, f.err, f.inputErr, f.consent, f.opened, f.sandboxNote = nil, nil, nil, nil, false, ""
+	f.input.SetValue("")
+	p := w.profile
+	authz, err := core.NewAuthorizer(&p, w.backend.TokenCache(p.Domain), nil)
+	if err != nil {
+		f.phase, f.err = cfDone, err
+		return nil
+	}
+	f.authz = authz
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancelFn = cancel
+	f.phase = cfPreparing
+	gen := f.gen
+	open := w.openBrowser
+	run := func() tea.Msg {
+		redirect := core.ConsentRedirectURI(authz.Profile, authz.Cred, paste)
+		var lb *core.Loopback
+		if !paste {
+			var err error
+			if lb, err = core.ListenLoopback(redirect); err != nil {
+				return consentReadyMsg{id: id, gen: gen, err: err}
+			}
+			redirect = lb.RedirectURI()
+		}
+		c, err := authz.NewConsent(mailbox, redirect)
+		if err == nil {
+			pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+			err = c.Preflight(pctx)
+			pcancel()
+		}
+		if err != nil {
+			if lb != nil {
+				lb.Close()
+			}
+			return consentReadyMsg{id: id, gen: gen, err: err}
+		}
+		opened := false
+		if lb != nil && open != nil {
+			opened = open(c.URL)
+		}
+		return consentReadyMsg{id: id, gen: gen, consent: c, lb: lb, opened: opened}
+	}
+	return tea.Batch(run, w.startSpinner())
+}
+
+// update handles the flow's messages and keys; handled reports a key used.
+func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case consentReadyMsg:
+		if msg.id != id || msg.gen != f.gen {
+			if msg.lb != nil {
+				msg.lb.Close()
+			}
+			return nil, false
+		}
+		if msg.err != nil {
+			f.phase, f.err = cfDone, msg.err
+			return nil, false
+		}
+		f.phase, f.consent, f.lb, f.opened = cfWaiting, msg.consent, msg.lb, msg.opened
+		if f.paste {
+			return f.input.Focus(), false
+		}
+		return tea.Batch(f.waitLoopback(id), w.startSpinner()), false
+	case consentAnswerMsg:
+		if msg.id != id || msg.gen != f.gen {
+			return nil, false
+		}
+		if msg.err != nil {
+			f.cancel()
+			f.phase, f.err = cfDone, msg.err
+			return nil, false
+		}
+		return f.answer(w, id, msg.answer), false
+	case consentDoneMsg:
+		if msg.id != id || msg.gen != f.gen {
+			return nil, false
+		}
+		f.cancel()
+		f.phase, f.grant, f.err = cfDone, msg.grant, msg.err
+		if msg.err == nil {
+			w.setStatus("Consent of " + f.mailbox + " stored.")
+		}
+		return nil, false
+	case tea.PasteMsg:
+		if f.phase == cfWaiting && f.paste {
+			var cmd tea.Cmd
+			f.input, cmd = f.input.Update(msg)
+			return cmd, true
+		}
+	case tea.KeyPressMsg:
+		if f.phase != cfWaiting {
+			return nil, false
+		}
+		switch {
+		case key.Matches(msg, keyCopyURL) && !f.paste:
+			w.setStatus("Copied the consent URL to the clipboard.")
+			return tea.SetClipboard(f.consent.URL), true
+		case msg.String() == "ctrl+o" && f.paste:
+			w.setStatus("Copied the consent URL to the clipboard.")
+			return tea.SetClipboard(f.consent.URL), true
+		case key.Matches(msg, keySandboxOK) && w.sandbox != nil && !f.paste,
+			msg.String() == "ctrl+a" && w.sandbox != nil && f.paste:
+			return f.sandboxAllow(w, id), true
+		case msg.String() == "esc":
+			f.abort()
+			w.setStatus("Consent cancelled.")
+			return nil, true
+		}
+		if f.paste {
+			if msg.String() == "enter" {
+				return f.answer(w, id, f.input.Value()), true
+			}
+			if msg.String() == "ctrl+c" {
+				return nil, false
+			}
+			var cmd tea.Cmd
+			f.input, cmd = f.input.Update(msg)
+			return cmd, true
+		}
+	}
+	return nil, false
+}
+
+// waitLoopback waits for Google's redirect to the listener.
+func (f *consentFlow) waitLoopback(id flowID) tea.Cmd {
+	lb, gen := f.lb, f.gen
+	ctx, cancel := context.WithTimeout(context.Background(), core.DefaultConsentWait)
+	prev := f.cancelFn
+	f.cancelFn = func() {
+		cancel()
+		if prev != nil {
+			prev()
+		}
+	}
+	return func() tea.Msg {
+		defer cancel()
+		u, err := lb.Wait(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = core.Inputf("no answer from Google's consent page within %s; press enter to start again and choose Allow in the browser", core.DefaultConsentWait)
+		}
+		return consentAnswerMsg{id: id, gen: gen, answer: u, err: err}
+	}
+}
+
+// answer takes the redirected address (or code) and exchanges the code. A
+// pasted answer that is not one stays in the field with core's sentence.
+func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
+	code, err := f.consent.ParseResponse(in)
+	if err != nil {
+		if f.paste && core.FindingOf(err) == nil {
+			f.inputErr = err
+			return nil
+		}
+		f.cancel()
+		f.phase, f.err = cfDone, err
+		return nil
+	}
+	f.inputErr = nil
+	f.input.Blur()
+	f.phase = cfExchanging
+	c, authz, gen := f.consent, f.authz, f.gen
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	prev := f.cancelFn
+	f.cancelFn = func() {
+		cancel()
+		if prev != nil {
+			prev()
+		}
+	}
+	run := func() tea.Msg {
+		defer cancel()
+		g, err := c.Exchange(ctx, code, authz.Refresh, authz.Cache)
+		return consentDoneMsg{id: id, gen: gen, grant: g, err: err}
+	}
+	return tea.Batch(run, w.startSpinner())
+}
+
+// sandboxAllow plays the mailbox owner in the sandbox: it opens the consent
+// URL and chooses Allow. With the listener the redirect reaches it; with
+// paste-back the address the browser ends on is pasted.
+func (f *consentFlow) sandboxAllow(w *wizard, id flowID) tea.Cmd {
+	c, gen, paste, ep := f.consent, f.gen, f.paste, w.profile.Endpoints
+	f.sandboxNote = "Sandbox: " + f.mailbox + " opened the consent page and chose Allow."
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		loc, err := sandboxBrowse(ctx, ep, c.URL, !paste)
+		if err != nil {
+			return consentAnswerMsg{id: id, gen: gen, err: err}
+		}
+		if !paste {
+			return nil // the listener hears the redirect
+		}
+		return consentAnswerMsg{id: id, gen: gen, answer: loc}
+	}
+}
+
+// view renders the attempt in width columns.
+func (f *consentFlow) view(w *wizard, width int) string {
+	s := w.styles
+	var out string
+	switch f.phase {
+	case cfPreparing:
+		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render("esc cancel")
+	case cfWaiting:
+		out = s.Text.Render(wrap("Open this URL in a browser, sign in as "+f.mailbox+" and choose Allow:", width)) + "\n"
+		out += s.Code.Render(wrapURL(f.consent.URL, width)) + "\n"
+		switch {
+		case f.paste:
+			out += w.field("Then paste the address the browser ends on (or just the code)", &f.input, true, width) + "\n"
+			if f.inputErr != nil {
+				out += w.errView(f.inputErr, width) + "\n"
+			}
+		default:
+			if f.opened {
+				out += s.Muted.Render(wrap("A browser was opened on it.", width)) + "\n"
+			}
+			out += w.spinner.View() + " Waiting for Google's answer on " + listenAddr(f.consent.RedirectURI) + "…"
+		}
+		if f.sandboxNote != "" {
+			out += "\n" + s.Muted.Render(wrap(f.sandboxNote, width))
+		}
+	case cfExchanging:
+		out = w.spinner.View() + " Exchanging the code for tokens…"
+	case cfDone:
+		out = f.resultView(w, width)
+	}
+	return out
+}
+
+// resultView is what "Generate token" shows in the host products: the
+// access token's validity and whether a refresh token came, or the finding.
+func (f *consentFlow) resultView(w *wizard, width int) string {
+	s := w.styles
+	if f.err != nil {
+		out := ""
+		if f.grant != nil {
+			out = s.Muted.Render(wrap(fmt.Sprintf("An access token came (valid %d s) but:", int(f.grant.ExpiresIn.Seconds())), width)) + "\n"
+		}
+		return out + w.errView(f.err, width)
+	}
+	g := f.grant
+	if g == nil {
+		return ""
+	}
+	lw := 14
+	out := s.OK.Render(wrap("✓ Token generated: "+g.Mailbox+" gave consent.", width)) + "\n"
+	out += w.kvWrap("Access token", fmt.Sprintf("valid for %d s (until %s)", int(g.ExpiresIn.Seconds()), g.Token.Expiry.Local().Format("15:04:05")), lw, width) + "\n"
+	out += w.kvWrap("Refresh token", "received and stored sealed ("+g.RefreshFingerprint+")", lw, width) + "\n"
+	out += w.kvWrap("Scopes", strings.Join(g.Scopes, " "), lw, width)
+	return out
+}
+
+// listenAddr is where the loopback listener listens, for the screen.
+func listenAddr(redirect string) string {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return redirect
+	}
+	return u.Host
+}
+
+// wrapURL breaks a URL into lines of width columns (it has no spaces to
+// wrap at); the o key copies it whole.
+func wrapURL(u string, width int) string {
+	width = max(width, 10)
+	var lines []string
+	for len(u) > width {
+		lines = append(lines, u[:width])
+		u = u[width:]
+	}
+	return strings.Join(append(lines, u), "\n")
+}
+
+// keys are the flow's bindings while it waits.
+func (f *consentFlow) keys(w *wizard) []key.Binding {
+	switch {
+	case f.phase == cfWaiting && f.paste:
+		ks := []key.Binding{keySubmit, b([]string{"ctrl+o"}, "ctrl+o", "copy URL")}
+		if w.sandbox != nil {
+			ks = append(ks, b([]string{"ctrl+a"}, "ctrl+a", "allow in sandbox"))
+		}
+		return append(ks, keyCancelFlow)
+	case f.phase == cfWaiting:
+		ks := []key.Binding{keyCopyURL}
+		if w.sandbox != nil {
+			ks = append(ks, keySandboxOK)
+		}
+		return append(ks, keyCancelFlow)
+	case f.running():
+		return []key.Binding{keyCancelFlow}
+	}
+	return nil
+}

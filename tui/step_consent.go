@@ -1,0 +1,268 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// consentStep is step 4 of an OAuth client profile: the consent-screen
+// checklist (core.ConsentChecklist), each value copyable, then "Generate
+// token" for the default sender, which runs its consent.
+type consentStep struct {
+	flow       *consentFlow
+	userType   string // "", "internal", "external": the profile's ConsentUserType
+	publishing string // "", "testing", "production"
+	orig       [2]string
+	paste      bool
+	state      core.ConsentState
+	err        error
+}
+
+var (
+	keyGenerate   = b([]string{"g"}, "g", "generate token")
+	keyCopyItem   = b([]string{"1", "2", "3", "4", "5", "6"}, "1-6", "copy")
+	keyUserType   = b([]string{"u"}, "u", "user type")
+	keyPublishing = b([]string{"p"}, "p", "publishing status")
+	keySkipToken  = b([]string{"n"}, "n", "continue without a token")
+)
+
+func (c *consentStep) enter(w *wizard) tea.Cmd {
+	if c.flow == nil {
+		c.flow = newConsentFlow()
+	}
+	c.userType, c.publishing = w.profile.ConsentUserType, w.profile.ConsentPublishing
+	c.orig = [2]string{c.userType, c.publishing}
+	if w.cred == nil && len(w.profile.Credential) > 0 {
+		w.cred, _ = w.profile.LoadCredential()
+	}
+	if !c.flow.active() {
+		c.paste = pasteByDefault(w)
+	}
+	c.refresh(w)
+	return nil
+}
+
+// refresh reads the default sender's consent state.
+func (c *consentStep) refresh(w *wizard) {
+	p := w.profile
+	authz, err := core.NewAuthorizer(&p, w.backend.TokenCache(p.Domain), nil)
+	c.err = err
+	if err == nil {
+		c.state = authz.State(p.DefaultSender)
+	}
+}
+
+// verified: the default sender's consent is stored.
+func (c *consentStep) verified() bool {
+	if c.flow.phase == cfDone {
+		return c.flow.err == nil && c.flow.grant != nil
+	}
+	return c.state.Consented && !c.flow.active()
+}
+
+// profileWith is the profile with the consent-screen choices of this screen.
+func (c *consentStep) profileWith(w *wizard) core.Profile {
+	p := w.profile
+	p.ConsentUserType, p.ConsentPublishing = c.userType, c.publishing
+	return p
+}
+
+func (c *consentStep) checklist(w *wizard) []core.ChecklistItem {
+	if w.cred == nil {
+		return nil
+	}
+	p := c.profileWith(w)
+	return core.ConsentChecklist(&p, w.cred)
+}
+
+// copyValue is what item i puts on the clipboard: what to type or choose
+// in the console rather than the advice around it.
+func (c *consentStep) copyValue(w *wizard, i int, it core.ChecklistItem) string {
+	label := strings.ToLower(it.Item)
+	switch {
+	case strings.HasPrefix(label, "user type"):
+		if c.userType == "external" {
+			return "External"
+		}
+		return "Internal"
+	case strings.HasPrefix(label, "publishing"):
+		if c.publishing == "testing" {
+			return "Testing"
+		}
+		return "In production"
+	case strings.HasPrefix(label, "test users"):
+		seen := map[string]bool{}
+		var out []string
+		add := func(e string) {
+			if e != "" && !seen[e] && len(out) < core.MaxTestUsers {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+		add(w.profile.DefaultSender)
+		if w.boxes != nil {
+			for _, e := range w.boxes.emails() {
+				add(e)
+			}
+		} else if ms, err := w.backend.Mailboxes(w.profile.Domain); err == nil {
+			for _, m := range ms {
+				add(m.Email)
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	return it.Value
+}
+
+func cycle(v string, values ...string) string {
+	for i, x := range values {
+		if x == v {
+			return values[(i+1)%len(values)]
+		}
+	}
+	return values[0]
+}
+
+func (c *consentStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if cmd, handled := c.flow.update(w, flowStep, msg); handled {
+		return cmd, true
+	} else if cmd != nil {
+		return cmd, false
+	}
+	if _, ok := msg.(consentDoneMsg); ok {
+		c.refresh(w)
+	}
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok || c.flow.running() {
+		return nil, ok && c.flow.running() && k.String() != "ctrl+c"
+	}
+	items := c.checklist(w)
+	switch {
+	case key.Matches(k, w.gkeys.Next):
+		if c.verified() {
+			return c.save(w), true
+		}
+		return c.flow.start(w, flowStep, w.profile.DefaultSender, c.paste), true
+	case key.Matches(k, keyGenerate):
+		return c.flow.start(w, flowStep, w.profile.DefaultSender, c.paste), true
+	case k.Code >= '1' && k.Code <= '9' && k.Mod == 0 && int(k.Code-'1') < len(items):
+		i := int(k.Code - '1')
+		w.setStatus("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
+		return tea.SetClipboard(c.copyValue(w, i, items[i])), true
+	case key.Matches(k, keyUserType):
+		c.userType = cycle(c.userType, "", "internal", "external")
+	case key.Matches(k, keyPublishing):
+		c.publishing = cycle(c.publishing, "", "production", "testing")
+	case key.Matches(k, keyPasteMode):
+		c.paste = !c.paste
+		c.flow.abort()
+		if c.paste {
+			w.setStatus("Consent by paste-back: paste the address the browser ends on.")
+		} else {
+			w.setStatus("Consent through this machine's 127.0.0.1 listener.")
+		}
+	case key.Matches(k, keySkipToken):
+		return c.save(w), true
+	default:
+		return nil, false
+	}
+	return nil, true
+}
+
+func (c *consentStep) save(w *wizard) tea.Cmd {
+	c.flow.abort()
+	w.profile.ConsentUserType, w.profile.ConsentPublishing = c.userType, c.publishing
+	c.orig = [2]string{c.userType, c.publishing}
+	return w.advance(stepAuthorize)
+}
+
+// shortLabel is a checklist item's name in a few words, for the column
+// left of its value (the full name is shown when there is room).
+func shortLabel(item string) string {
+	if i := strings.Index(item, " ("); i > 0 {
+		item = item[:i]
+	}
+	switch l := strings.ToLower(item); {
+	case strings.HasPrefix(l, "publishing"):
+		return "Publishing"
+	case strings.HasPrefix(l, "authorized domains"):
+		return "Domains"
+	case strings.HasPrefix(l, "authorized redirect"):
+		return "Redirect URI"
+	}
+	return item
+}
+
+func (c *consentStep) view(w *wizard, width, height int) string {
+	s := w.styles
+	out := w.title("Consent screen, then a first token",
+		"Set in console.cloud.google.com > APIs & Services:", width) + "\n\n"
+	items := c.checklist(w)
+	compact := c.flow.phase != cfIdle
+	lw := 12
+	for i, it := range items {
+		n := s.Key.Render(string(rune('1'+i))) + " "
+		switch {
+		case compact:
+			out += n + s.Label.Render(padRight(shortLabel(it.Item), lw)) + " " + s.Value.Render(truncate(it.Value, max(width-lw-3, 10))) + "\n"
+		case height >= 34:
+			out += n + s.Label.Render(it.Item) + "\n" + s.Value.Render(indent(wrap(it.Value, max(width-2, 10)), 2)) + "\n"
+		default:
+			v := strings.Split(wrap(it.Value, max(width-lw-3, 10)), "\n")
+			out += n + s.Label.Render(padRight(shortLabel(it.Item), lw)) + " " + s.Value.Render(strings.TrimRight(v[0], " ")) + "\n"
+			for _, l := range v[1:] {
+				out += strings.Repeat(" ", lw+3) + s.Value.Render(strings.TrimRight(l, " ")) + "\n"
+			}
+		}
+	}
+	out += "\n"
+	if c.err != nil {
+		return out + w.errView(c.err, width)
+	}
+	if c.flow.phase != cfIdle {
+		return out + c.flow.view(w, width)
+	}
+	sender := w.profile.DefaultSender
+	if c.state.Consented {
+		out += s.OK.Render(wrap("✓ "+sender+" gave consent ("+c.state.Describe()+", refresh token "+c.state.Fingerprint+").", width)) + "\n"
+		out += s.Muted.Render(wrap("Press Enter to continue, g to generate a token again.", width))
+		return out
+	}
+	how := "the browser then returns to 127.0.0.1 here (m: paste instead)"
+	if c.paste {
+		how = "then paste the address the browser ends on (m: listen on 127.0.0.1 instead)"
+	}
+	out += s.Text.Render(wrap("Enter generates a token: sign in as "+sender+" and choose Allow; "+how+".", width))
+	return out
+}
+
+func (c *consentStep) keys(w *wizard) stepKeys {
+	if fk := c.flow.keys(w); fk != nil {
+		return keyMap(w.gkeys, fk, nil, false, false, c.typing())
+	}
+	next := w.gkeys.Next
+	if !c.verified() {
+		next = b([]string{"enter"}, "enter", "generate token")
+	}
+	short := []key.Binding{next, keyCopyItem, b([]string{"u", "p"}, "u/p", "settings")}
+	more := []key.Binding{keyGenerate, keyUserType, keyPublishing, keyPasteMode, keySkipToken}
+	return keyMap(w.gkeys, short, more, false, true, false)
+}
+
+func (c *consentStep) dirty() bool {
+	return c.userType != c.orig[0] || c.publishing != c.orig[1]
+}
+func (c *consentStep) typing() bool {
+	return c.flow != nil && c.flow.phase == cfWaiting && c.flow.paste
+}
+func (c *consentStep) focusedEmpty() bool { return c.flow.input.Value() == "" }
+func (c *consentStep) busy() bool         { return c.flow != nil && c.flow.running() }
+func (c *consentStep) cancel() {
+	if c.flow != nil {
+		c.flow.abort()
+	}
+}

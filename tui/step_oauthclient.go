@@ -1,0 +1,296 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// oauthForm loads the OAuth client of the consent path: the client JSON
+// downloaded from the Cloud console (a path with completion, or pasted), or
+// the client ID and secret entered by hand, plus the redirect URI when it
+// is the host product's callback. Validation is core's.
+type oauthForm struct {
+	path, id, secret, redirect textinput.Model
+	focus                      int
+	data                       []byte // the client JSON as loaded, pasted or built
+	source                     string
+	loadedFrom                 string
+	fromJSON                   [2]string // client ID and secret as the JSON had them
+	cred                       *core.Credential
+	err                        error
+	errField                   int
+	changed                    bool
+	entered                    bool
+}
+
+const (
+	ocPath = iota
+	ocID
+	ocSecret
+	ocRedirect
+	ocFields
+)
+
+func newOAuthForm() *oauthForm {
+	f := &oauthForm{
+		path:     newInput("/path/to/client_secret_….json (or paste the JSON)"),
+		id:       newInput("123456789012-abc….apps.googleusercontent.com"),
+		secret:   newInput("GOCSPX-…"),
+		redirect: newInput("empty: 127.0.0.1 on this machine"),
+	}
+	f.path.ShowSuggestions = true
+	f.secret.EchoMode = textinput.EchoPassword
+	return f
+}
+
+func (f *oauthForm) inputs() [ocFields]*textinput.Model {
+	return [ocFields]*textinput.Model{&f.path, &f.id, &f.secret, &f.redirect}
+}
+
+func (f *oauthForm) enter(w *wizard) tea.Cmd {
+	f.err = nil
+	if !f.entered {
+		f.entered = true
+		switch {
+		case w.isOAuthClient():
+			f.data = w.profile.Credential
+			f.source = "the client stored in this profile"
+			f.redirect.SetValue(w.profile.RedirectURI)
+			f.parseJSON()
+		case w.sandbox != nil && w.sandbox.ClientPath != "":
+			f.path.SetValue(w.sandbox.ClientPath)
+			f.load()
+		}
+		f.changed = false
+	}
+	return f.focusField()
+}
+
+func (f *oauthForm) focusField() tea.Cmd {
+	var cmd tea.Cmd
+	for i, in := range f.inputs() {
+		if i == f.focus {
+			in.CursorEnd()
+			cmd = in.Focus()
+		} else {
+			in.Blur()
+		}
+	}
+	return cmd
+}
+
+// load reads the client JSON named in the path field.
+func (f *oauthForm) load() {
+	p := strings.TrimSpace(f.path.Value())
+	f.loadedFrom = f.path.Value()
+	f.cred, f.err = nil, nil
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, p[2:])
+		}
+	}
+	cred, raw, err := core.LoadCredentialFile(p, core.CredentialOptions{})
+	if err == nil {
+		err = cred.RequireOAuthClient()
+	}
+	if err != nil {
+		f.err, f.errField = err, ocPath
+		return
+	}
+	f.data, f.source = raw, p
+	f.fromJSON = [2]string{cred.ClientID, cred.ClientSecret}
+	f.id.SetValue(cred.ClientID)
+	f.secret.SetValue(cred.ClientSecret)
+	f.cred = cred
+}
+
+// parseJSON validates f.data as an OAuth client JSON.
+func (f *oauthForm) parseJSON() {
+	f.cred, f.err = nil, nil
+	cred, err := core.ParseCredential(f.data, core.CredentialOptions{})
+	if err == nil {
+		err = cred.RequireOAuthClient()
+	}
+	if err != nil {
+		f.err, f.errField = err, ocPath
+		return
+	}
+	f.cred = cred
+	f.fromJSON = [2]string{cred.ClientID, cred.ClientSecret}
+	f.id.SetValue(cred.ClientID)
+	f.secret.SetValue(cred.ClientSecret)
+}
+
+// byHand reports whether the client ID or secret fields differ from the
+// loaded JSON (or there is none): the client is then the one entered.
+func (f *oauthForm) byHand() bool {
+	return f.data == nil || strings.TrimSpace(f.id.Value()) != f.fromJSON[0] || strings.TrimSpace(f.secret.Value()) != f.fromJSON[1]
+}
+
+func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		if f.focus == ocPath && strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
+			f.data = []byte(msg.Content)
+			f.source = fmt.Sprintf("pasted JSON (%d bytes)", len(msg.Content))
+			f.path.SetValue("")
+			f.loadedFrom = ""
+			f.changed = true
+			f.parseJSON()
+			return nil, true
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, w.gkeys.Next):
+			return f.save(w), true
+		case msg.String() == "tab":
+			if f.focus == ocPath {
+				if sug := f.path.CurrentSuggestion(); sug != "" && sug != f.path.Value() {
+					break // let the field complete
+				}
+			}
+			f.focus = (f.focus + 1) % ocFields
+			return f.focusField(), true
+		case msg.String() == "up" && f.focus > 0 && len(f.path.MatchedSuggestions()) == 0:
+			f.focus--
+			return f.focusField(), true
+		case msg.String() == "down" && f.focus < ocFields-1 && len(f.path.MatchedSuggestions()) == 0:
+			f.focus++
+			return f.focusField(), true
+		case msg.String() == "shift+tab", msg.String() == "ctrl+c":
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	in := f.inputs()[f.focus]
+	before := in.Value()
+	var cmd tea.Cmd
+	*in, cmd = in.Update(msg)
+	if in.Value() != before {
+		f.changed = true
+		if f.focus == ocPath {
+			f.path.SetSuggestions(pathSuggestions(f.path.Value()))
+		}
+	}
+	return cmd, true
+}
+
+// validate builds the credential from the fields: the JSON when loaded and
+// unchanged, else the client ID and secret by hand; then the redirect URI.
+func (f *oauthForm) validate(w *wizard) (*core.Credential, []byte, error) {
+	if v := strings.TrimSpace(f.path.Value()); v != "" && f.path.Value() != f.loadedFrom {
+		f.load()
+		if f.err != nil {
+			return nil, nil, f.err
+		}
+	}
+	cred, data := f.cred, f.data
+	if f.byHand() {
+		if f.data == nil && strings.TrimSpace(f.id.Value()) == "" && strings.TrimSpace(f.secret.Value()) == "" {
+			f.errField = ocPath
+			return nil, nil, core.Inputf("enter the path of the OAuth client JSON (or paste it), or the client ID and client secret")
+		}
+		var err error
+		cred, err = core.NewOAuthClientCredential(f.id.Value(), f.secret.Value(), nil)
+		if err != nil {
+			f.errField = ocID
+			if strings.TrimSpace(f.id.Value()) != "" && core.ValidateOAuthClientID(f.id.Value()) == nil {
+				f.errField = ocSecret
+			}
+			return nil, nil, err
+		}
+		data = core.OAuthClientFileJSON(cred, w.profile.Endpoints)
+	} else if cred == nil {
+		f.errField = ocPath
+		return nil, nil, f.err
+	}
+	if r := strings.TrimSpace(f.redirect.Value()); r != "" {
+		probe := &core.Credential{Kind: core.KindOAuthClient, ClientID: cred.ClientID, ClientSecret: "x", RedirectURIs: []string{r}}
+		if err := probe.RequireOAuthClient(); err != nil {
+			f.errField = ocRedirect
+			return nil, nil, err
+		}
+	}
+	return cred, data, nil
+}
+
+// save stores the client and moves on to the consent step.
+func (f *oauthForm) save(w *wizard) tea.Cmd {
+	cred, data, err := f.validate(w)
+	f.err = err
+	if err != nil {
+		f.focus = f.errField
+		return f.focusField()
+	}
+	f.cred, f.data = cred, data
+	if f.byHand() {
+		f.source = "entered by hand"
+		f.fromJSON = [2]string{cred.ClientID, cred.ClientSecret}
+	}
+	if !bytes.Equal(w.profile.Credential, data) {
+		w.profile.Credential = data
+	}
+	w.profile.P12Password, w.profile.P12ClientEmail, w.profile.P12ClientID = "", "", ""
+	w.profile.RedirectURI = strings.TrimSpace(f.redirect.Value())
+	w.cred = cred
+	f.changed = false
+	if cs, ok := w.steps[stepCredentials].(*credentialsStep); ok {
+		cs.changed = false
+	}
+	return w.advance(stepCredentials)
+}
+
+func (f *oauthForm) view(w *wizard, width, height int) string {
+	s := w.styles
+	out := w.title("OAuth client",
+		"Cloud console > APIs & Services > Credentials > OAuth client ID (Web application): its downloaded JSON, or its ID and secret.", width) + "\n\n"
+	out += w.field("Client JSON file (tab completes; or paste the JSON)", &f.path, f.focus == ocPath, width) + "\n"
+	if f.focus == ocSecret || f.focus == ocID || f.byHand() || height >= 30 {
+		out += w.field("or Client ID", &f.id, f.focus == ocID, width) + "\n"
+		out += w.field("and Client secret", &f.secret, f.focus == ocSecret, width) + "\n"
+	} else {
+		out += "  " + s.Muted.Render(truncate("or the client ID and secret by hand (↓)", max(width-2, 10))) + "\n"
+	}
+	out += w.field("Redirect URI (only if it is the host product's callback)", &f.redirect, f.focus == ocRedirect, width) + "\n\n"
+	switch {
+	case f.err != nil:
+		out += w.errView(f.err, width)
+	case f.cred != nil && !f.byHand():
+		lw := 13
+		c := f.cred
+		typ := "Web application"
+		if c.ClientType == "installed" {
+			typ = "Desktop app"
+		}
+		out += s.OK.Render("✓ OAuth client, type "+typ) + "\n"
+		if f.source != strings.TrimSpace(f.path.Value()) {
+			out += w.kvWrap("From", f.source, lw, width) + "\n"
+		}
+		out += w.kvWrap("Client ID", c.ClientID, lw, width) + "\n"
+		if c.ProjectID != "" {
+			out += w.kvWrap("Project", c.ProjectID, lw, width) + "\n"
+		}
+		out += w.kvWrap("Redirect URIs", orDefault(strings.Join(c.RedirectURIs, " "), "— (none listed)"), lw, width) + "\n"
+		out += w.kvWrap("Secret", c.Fingerprint, lw, width) + "\n"
+		out += s.Muted.Render(wrap("Compare these with the Cloud console. The client secret itself is never shown.", width))
+	default:
+		out += s.Muted.Render(wrap("Press Enter to check the client: the secret is kept sealed, only its fingerprint is shown.", width))
+	}
+	return out
+}
+
+func (f *oauthForm) keys(w *wizard) stepKeys {
+	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, []key.Binding{b([]string{"esc"}, "esc", "back to the choice of credential")}, true, true, true)
+}
+
+func (f *oauthForm) focusedEmpty() bool { return f.inputs()[f.focus].Value() == "" }
