@@ -1,14 +1,19 @@
 package tui
 
+import (
+	"errors"
+	"strings"
+)
+
 // reloadAfterConflict follows a save refused because another wizard (an
 // SSH session, the command line) changed the profile first: the profile is
 // read again with their changes, the current step shows it, and the status
 // line says who changed what, so the user applies their edit again on top.
 func (w *wizard) reloadAfterConflict(err error) {
-	msg := "Not saved: " + err.Error()
+	msg := "Not saved: " + strings.TrimSuffix(err.Error(), ".")
 	ps, lerr := w.backend.ListProfiles()
 	if lerr != nil {
-		w.setErr(msg)
+		w.setErr(msg + ".")
 		return
 	}
 	for _, p := range ps {
@@ -23,8 +28,13 @@ func (w *wizard) reloadAfterConflict(err error) {
 		}
 		w.resetSteps()
 		_ = w.steps[w.cur].enter(w)
-		w.setErr(msg + " The profile was reloaded with those changes; apply yours again.")
+		var changed *profileChangedError
+		if errors.As(err, &changed) {
+			// one sentence: who, when and what, then what to do
+			msg += "; the profile is reloaded with that change, so apply yours again"
+		}
+		w.setErr(msg + ".")
 		return
 	}
-	w.setErr(msg)
+	w.setErr(msg + ".")
 }

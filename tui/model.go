@@ -66,12 +66,15 @@ type wizard struct {
 	cur   stepID
 	steps [numSteps]step
 	// consent replaces the authorize step for an OAuth client profile
-	consent  *consentStep
-	profile  core.Profile
-	isNew    bool
-	cred     *core.Credential
-	boxes    *mailboxList
-	selected map[string]bool
+	consent *consentStep
+	// pasteChoice is how consents come back when the administrator chose
+	// (m on the consent step); nil: pasteByDefault decides
+	pasteChoice *bool
+	profile     core.Profile
+	isNew       bool
+	cred        *core.Credential
+	boxes       *mailboxList
+	selected    map[string]bool
 
 	confirmQuit bool
 	status      string
@@ -413,7 +416,7 @@ func (w *wizard) render() string {
 		if w.statusErr {
 			st = s.Error
 		}
-		footer = st.Render(ansi.Truncate(w.status, W, "…")) + "\n" + helpView
+		footer = st.Render(statusLines(w.status, W)) + "\n" + helpView
 	}
 	bodyH := H - 2 - lipgloss.Height(footer)
 	if bodyH < 1 {
@@ -476,6 +479,24 @@ func (w *wizard) stepDone(i stepID) bool {
 		return true // the legacy setup covers them
 	}
 	return w.profile.WizardStep > int(i)+1
+}
+
+// maxStatusLines is how many lines a long status message (a refused save
+// naming who changed what) may take before it is cut.
+const maxStatusLines = 3
+
+// statusLines wraps the status message to the width, so the end of a long
+// sentence (what changed, what to do) is seen rather than cut at the edge.
+func statusLines(msg string, width int) string {
+	lines := strings.Split(wrap(msg, width), "\n")
+	if len(lines) > maxStatusLines {
+		lines = lines[:maxStatusLines]
+		lines[maxStatusLines-1] = ansi.Truncate(strings.TrimRight(lines[maxStatusLines-1], " ")+" …", width, "…")
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // clip cuts s to at most width columns and height lines.

@@ -65,18 +65,39 @@ func (b *storeBackend) SaveProfile(p core.Profile) error {
 	return conflictError(b.s, domain, rev, err)
 }
 
-// conflictError says who changed the profile, when and what, after the
-// store's sentence; it still matches store.ErrConflict.
+// conflictError says in one sentence who changed the profile since this
+// wizard read it, when and what (from the audit log); it still matches
+// store.ErrConflict, and without audit entries it is the store's sentence.
 func conflictError(s *store.Store, domain string, rev int64, err error) error {
 	changes, _ := s.ProfileChangesSince(domain, rev)
 	if len(changes) == 0 {
 		return err
 	}
-	var what []string
+	var who []string
 	for _, c := range changes {
-		what = append(what, fmt.Sprintf("%s at %s: %s", c.Actor, c.Time.Local().Format(time.TimeOnly), c.Detail))
+		who = append(who, fmt.Sprintf("%s at %s (%s)", c.Actor, changeTime(c.Time), c.Detail))
 	}
-	return fmt.Errorf("%w. Changed: %s", err, strings.Join(what, "; "))
+	return &profileChangedError{err: err,
+		msg: fmt.Sprintf("profile %s was changed since you loaded it by %s", domain, strings.Join(who, ", then by "))}
+}
+
+// profileChangedError is a refused save with who changed what instead of
+// the store's sentence.
+type profileChangedError struct {
+	msg string
+	err error
+}
+
+func (e *profileChangedError) Error() string { return e.msg }
+func (e *profileChangedError) Unwrap() error { return e.err }
+
+// changeTime is the clock time of a change, with the date unless today.
+func changeTime(t time.Time) string {
+	t = t.Local()
+	if y, m, d := t.Date(); y == time.Now().Year() && m == time.Now().Month() && d == time.Now().Day() {
+		return t.Format(time.TimeOnly)
+	}
+	return t.Format(time.DateTime)
 }
 func (b *storeBackend) Mailboxes(domain string) ([]core.Mailbox, error) {
 	return b.s.Mailboxes(domain)

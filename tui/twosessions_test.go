@@ -1,0 +1,131 @@
+package tui
+
+import (
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// Two administrators (two SSH sessions: two wizards on the server's one
+// store) open the same profile. A changes the default sender on the domain
+// step; B, who loaded the profile before, then saves a scope change on the
+// authorize step: B is told in one sentence who changed what and when, and
+// after B applies the change again both changes are in the store.
+func TestTwoSessionsConflictThroughTheScreens(t *testing.T) {
+	t.Setenv(store.KeyEnv, "")
+	st, err := store.Open(filepath.Join(t.TempDir(), "two.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	base := core.Profile{Domain: "example.test", DefaultSender: "admin@example.test", Scopes: []string{core.ScopeMail},
+		WizardStep: int(numSteps)}
+	if err := st.SaveProfile(base, "cli root@host"); err != nil {
+		t.Fatal(err)
+	}
+	const alice, bob = "ssh alice (SHA256:aliceKeyFp)", "ssh bob (SHA256:bobKeyFp)"
+	a := start(t, New(Config{Store: st, Actor: alice, Profile: "example.test", Remote: true}), 120, 40)
+	b := start(t, New(Config{Store: st, Actor: bob, Profile: "example.test", Remote: true}), 120, 40)
+	a.waitFor("example.test is configured", 5*time.Second)
+	b.waitFor("example.test is configured", 5*time.Second)
+
+	// A: step 2, a new default sender.
+	a.send(runeKey('2'))
+	a.waitFor("Default sender", 5*time.Second)
+	for range len("admin@example.test") {
+		a.send(keyCode(tea.KeyBackspace))
+	}
+	a.typeText("alice@example.test")
+	a.waitFor("alice@example.test", 5*time.Second)
+	a.send(enter())
+	a.waitUntil("A's save", func(string) bool {
+		p, err := st.Profile("example.test")
+		return err == nil && p.DefaultSender == "alice@example.test"
+	}, 5*time.Second)
+
+	// B: step 4, Calendar on, continue: refused, told why.
+	b.send(runeKey('4'))
+	b.waitFor("Authorize the scope", 5*time.Second)
+	b.send(runeKey('1'))
+	b.waitFor("[x] 1 Calendar", 5*time.Second)
+	b.send(runeKey('n'))
+	b.waitFor("Not saved", 5*time.Second)
+	scr := b.p.screen()
+	msg := statusSentence(scr)
+	for _, want := range []string{alice, "default sender alice@example.test", "apply yours again"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("B's message lacks %q: %q\n%s", want, msg, scr)
+		}
+	}
+	if !regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}\b`).MatchString(msg) {
+		t.Errorf("B's message does not say when: %q", msg)
+	}
+	if n := len(regexp.MustCompile(`[.!?](\s|$)`).FindAllString(msg, -1)); n != 1 {
+		t.Errorf("B's message is %d sentences, want one: %q", n, msg)
+	}
+	if p, _ := st.Profile("example.test"); p.DefaultSender != "alice@example.test" || slices.Contains(p.Scopes, core.ScopeCalendar) {
+		t.Fatalf("after the refused save: %+v", p)
+	}
+
+	// B applies the change again on top of A's.
+	b.send(runeKey('1'))
+	b.waitFor("[x] 1 Calendar", 5*time.Second)
+	b.send(runeKey('n'))
+	b.waitUntil("B's save", func(string) bool {
+		p, err := st.Profile("example.test")
+		return err == nil && slices.Contains(p.Scopes, core.ScopeCalendar)
+	}, 5*time.Second)
+	a.final()
+	b.final()
+
+	p, err := st.Profile("example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DefaultSender != "alice@example.test" || !slices.Contains(p.Scopes, core.ScopeCalendar) {
+		t.Errorf("a change was lost: sender %s, scopes %v", p.DefaultSender, p.Scopes)
+	}
+	audit, err := st.Audit("example.test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who []string
+	for _, e := range audit {
+		if e.Action == "profile.save" {
+			who = append(who, e.Actor)
+		}
+	}
+	if len(who) < 3 || who[0] != bob || who[1] != alice {
+		t.Errorf("audit of the saves, newest first: %v", who)
+	}
+}
+
+// statusSentence is the status message at the bottom of a screen, from
+// "Not saved" to its end, its wrapped lines joined.
+func statusSentence(scr string) string {
+	i := strings.Index(scr, "Not saved")
+	if i < 0 {
+		return ""
+	}
+	var parts []string
+	for _, l := range strings.Split(scr[i:], "\n") {
+		// the sidebar's column, if the message sits beside it
+		if j := strings.Index(l, "│"); j >= 0 {
+			l = l[j+len("│"):]
+		}
+		l = strings.TrimSpace(l)
+		if l == "" || strings.Contains(l, "• ") {
+			break
+		}
+		parts = append(parts, l)
+	}
+	return strings.Join(parts, " ")
+}
