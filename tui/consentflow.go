@@ -96,6 +96,9 @@ func newConsentFlow() *consentFlow {
 // session, or when the redirect URI is the host product's callback, which
 // no listener here can receive.
 func pasteByDefault(w *wizard) bool {
+	if w.pasteChoice != nil {
+		return *w.pasteChoice // the administrator's m on the consent step
+	}
 	if w.remote {
 		return true
 	}

@@ -159,6 +159,8 @@ func (c *consentStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		c.publishing = cycle(c.publishing, "", "production", "testing")
 	case key.Matches(k, keyPasteMode):
 		c.paste = !c.paste
+		choice := c.paste
+		w.pasteChoice = &choice
 		c.flow.abort()
 		if c.paste {
 			w.setStatus("Consent by paste-back: paste the address the browser ends on.")

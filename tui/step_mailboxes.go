@@ -22,6 +22,7 @@ const (
 	mbForm
 	mbImport
 	mbConfirmDelete
+	mbConsent
 )
 
 // mailboxesStep assigns mailboxes: a filterable list with add, edit,
@@ -45,22 +46,29 @@ type mailboxesStep struct {
 	loadErr    error
 	pageSize   int
 	list       *mailboxList
+
+	// the OAuth client path: each mailbox's consent, and the consent of
+	// the selected one (c)
+	oauth    bool
+	consents map[string]core.ConsentState
+	flow     *consentFlow
 }
 
 var (
-	keyFilter = b([]string{"/"}, "/", "filter")
-	keyAdd    = b([]string{"a"}, "a", "add")
-	keyEdit   = b([]string{"e"}, "e", "edit")
-	keyDelete = b([]string{"d", "delete"}, "d", "delete")
-	keyImport = b([]string{"i"}, "i", "import CSV")
-	keySelect = b([]string{"space"}, "space", "select for test")
-	keyPgDown = b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down")
-	keyPgUp   = b([]string{"pgup", "ctrl+u"}, "pgup", "page up")
+	keyFilter  = b([]string{"/"}, "/", "filter")
+	keyAdd     = b([]string{"a"}, "a", "add")
+	keyEdit    = b([]string{"e"}, "e", "edit")
+	keyDelete  = b([]string{"d", "delete"}, "d", "delete")
+	keyImport  = b([]string{"i"}, "i", "import CSV")
+	keySelect  = b([]string{"space"}, "space", "select for test")
+	keyPgDown  = b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down")
+	keyPgUp    = b([]string{"pgup", "ctrl+u"}, "pgup", "page up")
+	keyConsent = b([]string{"c"}, "c", "consent")
 )
 
 func newMailboxesStep() *mailboxesStep {
 	m := &mailboxesStep{filter: newInput("type to filter"), importPath: newInput("/path/to/mailboxes.csv")}
-	m.form = [3]textinput.Model{newInput("name@domain"), newInput("(defaults to the address)"), newInput("e.g. Sales queue")}
+	m.form = [3]textinput.Model{newInput("name@yourcompany.example"), newInput("(defaults to the address)"), newInput("e.g. Sales queue")}
 	m.importPath.ShowSuggestions = true
 	m.pageSize = 10
 	return m
@@ -68,6 +76,9 @@ func newMailboxesStep() *mailboxesStep {
 
 func (m *mailboxesStep) enter(w *wizard) tea.Cmd {
 	m.mode, m.err = mbList, nil
+	m.form[0].Placeholder = "name@" + orDefault(w.profile.Domain, "yourcompany.example")
+	m.oauth = w.isOAuthClient()
+	m.loadConsents(w)
 	defer func() { m.list = w.boxes }()
 	if w.boxes != nil {
 		return nil
@@ -97,6 +108,67 @@ func (m *mailboxesStep) enter(w *wizard) tea.Cmd {
 	return nil
 }
 
+// loadConsents reads every mailbox's consent state (one read, however many
+// mailboxes).
+func (m *mailboxesStep) loadConsents(w *wizard) {
+	m.consents = nil
+	if !m.oauth || w.cred == nil {
+		return
+	}
+	cs, err := w.backend.ConsentStates(w.profile.Domain, w.cred.ClientID)
+	if err != nil {
+		m.loadErr = err
+		return
+	}
+	m.consents = cs
+}
+
+// updateConsent runs the consent of one mailbox; when it is over, Enter or
+// esc returns to the list, on the next mailbox still lacking consent.
+func (m *mailboxesStep) updateConsent(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if cmd, handled := m.flow.update(w, flowMailbox, msg); handled || cmd != nil {
+		return cmd, handled
+	}
+	if _, ok := msg.(consentDoneMsg); ok {
+		m.loadConsents(w)
+	}
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil, false
+	}
+	if m.flow.running() {
+		return nil, k.String() != "ctrl+c"
+	}
+	if m.flow.active() {
+		return nil, false
+	}
+	switch k.String() {
+	case "enter", "esc":
+		ok := m.flow.err == nil && m.flow.grant != nil
+		m.flow.abort()
+		m.mode = mbList
+		if ok {
+			m.nextLacking(w)
+		}
+		return nil, true
+	case "c", "g":
+		return m.flow.start(w, flowMailbox, m.flow.mailbox, pasteByDefault(w)), true
+	}
+	return nil, false
+}
+
+// nextLacking moves the cursor to the next mailbox without consent.
+func (m *mailboxesStep) nextLacking(w *wizard) {
+	l := w.boxes
+	for i := m.cursor + 1; i < len(l.filtered); i++ {
+		if !m.consents[l.items[l.filtered[i]].Email].Consented {
+			m.cursor = i
+			m.clamp(w)
+			return
+		}
+	}
+}
+
 func (m *mailboxesStep) current(w *wizard) (core.Mailbox, bool) {
 	l := w.boxes
 	if l == nil || m.cursor < 0 || m.cursor >= len(l.filtered) {
@@ -115,6 +187,8 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		return m.updateImport(w, msg)
 	case mbConfirmDelete:
 		return m.updateConfirmDelete(w, msg)
+	case mbConsent:
+		return m.updateConsent(w, msg)
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
@@ -163,6 +237,14 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	case key.Matches(k, keyImport):
 		m.mode, m.importErr = mbImport, nil
 		return m.importPath.Focus(), true
+	case key.Matches(k, keyConsent) && m.oauth:
+		if mb, ok := m.current(w); ok {
+			if m.flow == nil {
+				m.flow = newConsentFlow()
+			}
+			m.mode = mbConsent
+			return m.flow.start(w, flowMailbox, mb.Email, pasteByDefault(w)), true
+		}
 	case k.String() == "esc" && l.query != "":
 		m.filter.SetValue("")
 		l.setQuery("")
@@ -485,12 +567,28 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	if n := len(w.selected); n > 0 {
 		counts += fmt.Sprintf(" · %d selected", n)
 	}
+	if m.oauth {
+		n := 0
+		for _, e := range l.emails() {
+			if m.consents[e].Consented {
+				n++
+			}
+		}
+		counts += fmt.Sprintf(" · %d of %d consented", n, len(l.items))
+	}
 	if l.dirty() {
 		counts += " · unsaved"
 	}
 	out += s.Muted.Render(wrap(counts, width)) + "\n"
 
 	switch m.mode {
+	case mbConsent:
+		out += "\n" + s.Heading.Render("Consent of "+m.flow.mailbox) + "\n"
+		out += m.flow.view(w, width)
+		if m.flow.phase == cfDone {
+			out += "\n\n" + s.Muted.Render(wrap("Enter returns to the list (on the next mailbox without consent); c tries again.", width))
+		}
+		return out
 	case mbForm:
 		return out + "\n" + m.formView(w, width)
 	case mbImport:
@@ -531,18 +629,50 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 	s := w.styles
 	l := w.boxes
 	kindW := 9
-	rest := max(width-2-kindW-3, 20)
+	consentW := 0
+	if m.oauth {
+		consentW = 10
+	}
+	rest := max(width-2-kindW-3-consentW, 20)
 	emailW := rest * 50 / 100
 	nameW := rest * 24 / 100
 	ownerW := rest - emailW - nameW
+	if m.oauth && width < 70 {
+		// the consent column takes the owner name's room on narrow screens
+		emailW, nameW, ownerW = rest*62/100, rest-rest*62/100+1, 0
+	}
 	cell := func(v string, n int) string {
 		if ansi.StringWidth(v) > n {
 			v = truncate(v, n)
 		}
 		return padRight(v, n)
 	}
+	ownerCell := func(v string) string {
+		if ownerW == 0 {
+			return ""
+		}
+		return " " + cell(v, ownerW)
+	}
+	consentCell := func(e string) string {
+		if !m.oauth {
+			return ""
+		}
+		st := m.consents[e]
+		v := "none"
+		switch {
+		case st.Consented:
+			v = "✓ " + st.ConsentedAt.Local().Format("Jan 02")
+		case st.OtherClient:
+			v = "other app"
+		}
+		return " " + cell(v, consentW-1)
+	}
 	var b strings.Builder
-	b.WriteString(s.Label.Render("  "+cell("E-MAIL", emailW)+" "+cell("DISPLAY NAME", nameW)+" "+cell("OWNER", kindW)+" "+cell("OWNER NAME", ownerW)) + "\n")
+	head := "  " + cell("E-MAIL", emailW) + " " + cell("DISPLAY NAME", nameW) + " " + cell("OWNER", kindW) + ownerCell("OWNER NAME")
+	if m.oauth {
+		head += " " + cell("CONSENT", consentW-1)
+	}
+	b.WriteString(s.Label.Render(head) + "\n")
 	if len(l.filtered) == 0 {
 		if l.query != "" {
 			b.WriteString(s.Muted.Render("  No mailbox matches the filter."))
@@ -562,7 +692,7 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		if name == mb.Email {
 			name = "(address)"
 		}
-		line := mark + cell(mb.Email, emailW) + " " + cell(name, nameW) + " " + cell(string(mb.OwnerKind), kindW) + " " + cell(mb.OwnerName, ownerW)
+		line := mark + cell(mb.Email, emailW) + " " + cell(name, nameW) + " " + cell(string(mb.OwnerKind), kindW) + ownerCell(mb.OwnerName) + consentCell(mb.Email)
 		if i == m.cursor {
 			line = s.Selected.Render(line)
 		}
@@ -642,6 +772,15 @@ func (m *mailboxesStep) keys(w *wizard) stepKeys {
 	case mbConfirmDelete:
 		return stepKeys{short: []key.Binding{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n", "keep")},
 			full: [][]key.Binding{{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n/esc", "keep")}}}
+	case mbConsent:
+		if fk := m.flow.keys(w); fk != nil {
+			return keyMap(w.gkeys, fk, nil, false, false, m.typing())
+		}
+		return keyMap(w.gkeys, []key.Binding{b([]string{"enter", "esc"}, "enter", "back to the list"), b([]string{"c"}, "c", "try again")}, nil, false, false, false)
+	}
+	if m.oauth {
+		return keyMap(w.gkeys, []key.Binding{keyConsent, keyFilter, keyAdd, keyImport},
+			[]key.Binding{keyEdit, keyDelete, keySelect, keyUp, keyDown, keyPgUp, keyPgDown}, true, false, false)
 	}
 	return keyMap(w.gkeys, []key.Binding{keyFilter, keyAdd, keyDelete, keyImport},
 		[]key.Binding{keyEdit, keySelect, keyUp, keyDown, keyPgUp, keyPgDown}, true, false, false)
@@ -650,7 +789,12 @@ func (m *mailboxesStep) keys(w *wizard) stepKeys {
 func (m *mailboxesStep) dirty() bool {
 	return m.mode == mbForm || (m.list != nil && m.list.dirty())
 }
-func (m *mailboxesStep) typing() bool { return m.mode != mbList && m.mode != mbConfirmDelete }
+func (m *mailboxesStep) typing() bool {
+	if m.mode == mbConsent {
+		return m.flow.phase == cfWaiting && m.flow.paste
+	}
+	return m.mode != mbList && m.mode != mbConfirmDelete
+}
 
 // focusedEmpty lets ? open help from an empty filter, form or path field.
 func (m *mailboxesStep) focusedEmpty() bool {
@@ -659,6 +803,8 @@ func (m *mailboxesStep) focusedEmpty() bool {
 		return m.filter.Value() == ""
 	case mbImport:
 		return m.importPath.Value() == ""
+	case mbConsent:
+		return m.flow.input.Value() == ""
 	case mbForm:
 		switch m.formFocus {
 		case 0, 1:
@@ -671,5 +817,12 @@ func (m *mailboxesStep) focusedEmpty() bool {
 	}
 	return false
 }
-func (m *mailboxesStep) busy() bool { return false }
-func (m *mailboxesStep) cancel()    {}
+func (m *mailboxesStep) busy() bool { return m.mode == mbConsent && m.flow.running() }
+func (m *mailboxesStep) cancel() {
+	if m.flow != nil {
+		m.flow.abort()
+		if m.mode == mbConsent {
+			m.mode = mbList
+		}
+	}
+}

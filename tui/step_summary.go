@@ -15,7 +15,7 @@ import (
 // product; from here the admin re-tests or edits a step.
 type summaryStep struct {
 	passed, failed, tested int
-	boxes                  int
+	boxes, consented       int
 	err                    error
 	offset                 int
 }
@@ -35,6 +35,16 @@ func (s *summaryStep) enter(w *wizard) tea.Cmd {
 		s.boxes = len(w.boxes.items)
 	} else if ms, err := w.backend.Mailboxes(w.profile.Domain); err == nil {
 		s.boxes = len(ms)
+	}
+	s.consented = 0
+	if w.cred != nil && w.cred.Kind == core.KindOAuthClient {
+		if cs, err := w.backend.ConsentStates(w.profile.Domain, w.cred.ClientID); err == nil {
+			for _, c := range cs {
+				if c.Consented {
+					s.consented++
+				}
+			}
+		}
 	}
 	s.passed, s.failed, s.tested = 0, 0, 0
 	rs, err := w.backend.Results(w.profile.Domain)
@@ -78,6 +88,15 @@ func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
+// cmdPrefix is how the summary's commands start: the demo's store is a
+// temporary file, which the commands must be told with --db.
+func cmdPrefix(w *wizard) string {
+	if w.sandbox != nil && w.sandbox.DBPath != "" {
+		return "mailoauth --db " + w.sandbox.DBPath + " "
+	}
+	return "mailoauth "
+}
+
 func hostPort(hp string) (string, string) {
 	h, p, err := net.SplitHostPort(hp)
 	if err != nil {
@@ -100,14 +119,23 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	var b strings.Builder
 	b.WriteString(w.title("Done: "+p.Domain+" is configured", "", width) + "\n\n")
 	b.WriteString(w.kv("Sender", p.DefaultSender, lw) + "\n")
-	if c := w.cred; c != nil {
+	oauth := w.cred != nil && w.cred.Kind == core.KindOAuthClient
+	if c := w.cred; c != nil && oauth {
 		b.WriteString(w.kv("Key", c.Kind.Describe(), lw) + "\n")
-		b.WriteString(w.kv("Client ID", c.ClientID, lw) + "\n")
-		b.WriteString(w.kvWrap("Account", c.ClientEmail, lw, width) + "\n")
+	} else if c != nil {
+		b.WriteString(w.kv("Key", c.Kind.Describe(), lw) + "\n")
+		b.WriteString(w.kvWrap("Client ID", c.ClientID, lw, width) + "\n")
+		if c.ClientEmail != "" {
+			b.WriteString(w.kvWrap("Account", c.ClientEmail, lw, width) + "\n")
+		}
 		b.WriteString(w.kvWrap("Fingerprint", c.Fingerprint, lw, width) + "\n")
 	}
 	b.WriteString(w.kv("Scopes", strings.Join(p.ScopeList(), ","), lw) + "\n")
-	b.WriteString(w.kv("Mailboxes", fmt.Sprintf("%d assigned", s.boxes), lw) + "\n")
+	boxes := fmt.Sprintf("%d assigned", s.boxes)
+	if oauth {
+		boxes += fmt.Sprintf(", %d consented", s.consented)
+	}
+	b.WriteString(w.kv("Mailboxes", boxes, lw) + "\n")
 	if s.tested > 0 {
 		res := fmt.Sprintf("%d passed, %d failed", s.passed, s.failed)
 		if s.failed > 0 {
@@ -122,7 +150,20 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	ep := p.Endpoints.WithDefaults()
 	ih, ip := hostPort(ep.IMAP)
 	sh, sp := hostPort(ep.SMTP)
-	b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
+	if oauth {
+		c := w.cred
+		b.WriteString("\n" + st.Heading.Render("In the host product's OAuth settings (Webex, Creatio)") + "\n")
+		b.WriteString(w.kvWrap("Client ID", c.ClientID, lw, width) + "\n")
+		b.WriteString(w.kvWrap("Secret", c.Fingerprint+" (the secret itself: export --include-secrets)", lw, width) + "\n")
+		b.WriteString(w.kvWrap("Callback URL", core.CallbackURL(&p, c), lw, width) + "\n")
+		b.WriteString(w.kvWrap("Auth URL", ep.AuthURL, lw, width) + "\n")
+		b.WriteString(w.kvWrap("Token URL", ep.TokenURL, lw, width) + "\n")
+		b.WriteString(w.kvWrap("Scope", strings.Join(p.ScopeList(), " "), lw, width) + "\n")
+		b.WriteString(st.Muted.Render(wrap("Each mailbox owner then gives consent once in the product (or here: step 5, c).", width)) + "\n")
+		b.WriteString("\n" + st.Heading.Render("Mail servers") + "\n")
+	} else {
+		b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
+	}
 	b.WriteString(w.kvWrap("IMAP", fmt.Sprintf("%s:%s %s", ih, ip, secName(ep.IMAPSecurity)), lw, width) + "\n")
 	smtp := fmt.Sprintf("%s:%s %s", sh, sp, secName(ep.SMTPSecurity))
 	if ep.SMTP == core.GmailSMTP {
@@ -133,9 +174,12 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	b.WriteString(w.kvWrap("Username", "the mailbox address", lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
 	b.WriteString(st.Muted.Render("A fresh access token (msmtp passwordeval, mbsync PassCmd):") + "\n")
-	b.WriteString(st.Code.Render(wrap("  mailoauth token "+p.DefaultSender, width)) + "\n")
+	b.WriteString(st.Code.Render(wrap("  "+cmdPrefix(w)+"token "+p.DefaultSender, width)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
-	b.WriteString(st.Code.Render("  mailoauth export --format json") + "\n")
+	b.WriteString(st.Code.Render(wrap("  "+cmdPrefix(w)+"export --format json", width)) + "\n")
+	if w.sandbox != nil {
+		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
+	}
 	if s.err != nil {
 		b.WriteString(w.errView(s.err, width) + "\n")
 	}
