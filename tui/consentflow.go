@@ -222,8 +222,8 @@ func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 		}
 		f.cancel()
 		f.phase, f.grant, f.err = cfDone, msg.grant, msg.err
-		if msg.err == nil {
-			w.setStatus("Consent of " + f.mailbox + " stored.")
+		if msg.err == nil && msg.grant != nil {
+			w.setStatus("Consent of " + msg.grant.Mailbox + " stored.")
 		}
 		return nil, false
 	case tea.PasteMsg:

@@ -204,6 +204,11 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 	out := w.title("Consent screen, then a first token",
 		"Set in console.cloud.google.com > APIs & Services:", width) + "\n\n"
 	items := c.checklist(w)
+	if c.flow.active() {
+		// the consent URL and the paste field need the room
+		items = nil
+		out += s.Muted.Render(truncate("The checklist returns when this consent ends (esc cancels it).", width)) + "\n\n"
+	}
 	compact := c.flow.phase != cfIdle
 	lw := 12
 	for i, it := range items {
@@ -212,7 +217,7 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 		case compact:
 			out += n + s.Label.Render(padRight(shortLabel(it.Item), lw)) + " " + s.Value.Render(truncate(it.Value, max(width-lw-3, 10))) + "\n"
 		case height >= 34:
-			out += n + s.Label.Render(it.Item) + "\n" + s.Value.Render(indent(wrap(it.Value, max(width-2, 10)), 2)) + "\n"
+			out += n + s.Label.Render(strings.TrimLeft(indent(wrap(it.Item, max(width-2, 10)), 2), " ")) + "\n" + s.Value.Render(indent(wrap(it.Value, max(width-2, 10)), 2)) + "\n"
 		default:
 			v := strings.Split(wrap(it.Value, max(width-lw-3, 10)), "\n")
 			out += n + s.Label.Render(padRight(shortLabel(it.Item), lw)) + " " + s.Value.Render(strings.TrimRight(v[0], " ")) + "\n"
@@ -221,7 +226,9 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 			}
 		}
 	}
-	out += "\n"
+	if len(items) > 0 {
+		out += "\n"
+	}
 	if c.err != nil {
 		return out + w.errView(c.err, width)
 	}

@@ -105,6 +105,16 @@ func (m *mailboxesStep) enter(w *wizard) tea.Cmd {
 			w.boxes.putAll(seed)
 		}
 	}
+	m.list = w.boxes
+	if m.oauth && m.cursor == 0 && len(w.boxes.filtered) > 0 && !m.consents[w.boxes.items[w.boxes.filtered[0]].Email].Consented {
+		return nil
+	}
+	if m.oauth && m.cursor == 0 {
+		// start on the first mailbox still lacking consent
+		m.cursor = -1
+		m.nextLacking(w)
+		m.cursor = max(m.cursor, 0)
+	}
 	return nil
 }
 
