@@ -8,8 +8,9 @@ import (
 // Sentinel errors; match them with errors.Is. The errors the store returns
 // carry a full sentence naming the thing and the fix.
 var (
-	// ErrLocked means another process holds the database open; the command
-	// line maps it to exit code 3.
+	// ErrLocked means another process is using the database (inside a
+	// transaction, or holding it for longer than the wait allows); the
+	// command line maps it to exit code 3.
 	ErrLocked = errors.New("store is in use by another mailoauth")
 	// ErrNotFound means the profile or mailbox does not exist.
 	ErrNotFound = errors.New("not found in the store")
