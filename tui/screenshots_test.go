@@ -106,4 +106,31 @@ func TestScreenshots(t *testing.T) {
 	shot("6-test")
 	send(enter())
 	shot("7-summary")
+
+	// The OAuth client branch, as served over SSH (paste-back), so every
+	// step runs to its end here; a second profile in a fresh store.
+	st2, err := store.Open(filepath.Join(t.TempDir(), "o.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	m = New(Config{Store: st2, Actor: "screenshots", Sandbox: sb, Remote: true}).(model)
+	defer m.w.cleanup()
+	m.w.styles = NewStyles(true, false)
+	m.w.help.Styles = m.w.styles.Help
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	run(m.w.start())
+	send(enter())              // new profile
+	send(enter())              // domain
+	send(keyCode(tea.KeyDown)) // the OAuth client
+	send(enter())              // its form, with the sandbox's client JSON
+	shot("3-credentials-oauth")
+	send(enter())
+	shot("4-consent-checklist")
+	send(enter()) // generate token: the consent URL and the paste field
+	shot("4-consent-paste")
+	send(tea.KeyPressMsg{Code: 'a', Mod: tea.ModCtrl}) // the sandbox answers and pastes
+	shot("4-consent-token")
+	send(enter())
+	shot("5-mailboxes-consent")
 }
