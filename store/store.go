@@ -30,6 +30,17 @@ const lockTimeout = 1500 * time.Millisecond
 // burst of calls (an import, a test run's progress) shares one open.
 var idleRelease = 250 * time.Millisecond
 
+// maxHold and yieldGap keep a busy store from locking others out: the wizard
+// testing hundreds of mailboxes never idles for idleRelease, yet `mailoauth
+// token` must get in. A store open for maxHold lets go after its current
+// transactions and waits yieldGap before taking the file back, longer than
+// bbolt's 50 ms between attempts at the lock, so a process waiting for it
+// gets its turn well within its own lockTimeout.
+const (
+	maxHold  = time.Second
+	yieldGap = 60 * time.Millisecond
+)
+
 // Options tune Open.
 type Options struct {
 	// KeyPath is the sealing key file; empty means "<db>.key" beside the
@@ -63,8 +74,12 @@ type Store struct {
 	idle      time.Duration
 
 	mu       sync.Mutex
-	db       *bolt.DB // nil while released
-	users    int      // transactions in flight
+	turn     *sync.Cond // on mu: signalled when the file is let go
+	db       *bolt.DB   // nil while released
+	opened   time.Time  // when db was opened
+	users    int        // transactions in flight
+	draining bool       // held for maxHold: no new transaction until released
+	yieldEnd time.Time  // no taking the file back before then
 	lastUse  time.Time
 	timer    *time.Timer
 	armed    bool // the timer will fire
@@ -132,11 +147,12 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{path: path, readOnly: opts.ReadOnly, idle: idleRelease}
+	s.turn = sync.NewCond(&s.mu)
 	db, err := s.openDB()
 	if err != nil {
 		return nil, err
 	}
-	s.db = db
+	s.db, s.opened = db, time.Now()
 	if opts.Backup && !opts.ReadOnly {
 		if err := s.timestampedBackup(); err != nil {
 			_ = s.Close()
@@ -259,6 +275,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.turn.Broadcast()
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -335,10 +352,29 @@ func (s *Store) acquire() (*bolt.DB, error) {
 	asked := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return nil, s.closedError()
-	}
-	if s.db == nil {
+	for {
+		if s.closed {
+			return nil, s.closedError()
+		}
+		if s.db != nil && (s.draining || time.Since(s.opened) >= maxHold) {
+			// Held long enough: let the transactions in flight end,
+			// release, and give the other processes their turn.
+			if s.users > 0 {
+				s.draining = true
+				s.turn.Wait()
+				continue
+			}
+			s.letGo(true)
+		}
+		if s.db != nil {
+			break
+		}
+		if wait := time.Until(s.yieldEnd); wait > 0 {
+			s.mu.Unlock()
+			time.Sleep(wait)
+			s.mu.Lock()
+			continue
+		}
 		// Callers that queued behind an attempt that failed take its
 		// answer instead of each waiting lockTimeout again in turn.
 		if s.failErr != nil && s.failed.After(asked) {
@@ -349,18 +385,36 @@ func (s *Store) acquire() (*bolt.DB, error) {
 			s.failErr, s.failed = err, time.Now()
 			return nil, err
 		}
-		s.db, s.failErr = db, nil
+		s.db, s.opened, s.failErr = db, time.Now(), nil
 	}
 	s.users++
 	return s.db, nil
 }
 
-// release ends one transaction; the last one starts the idle countdown.
+// letGo closes the open database (mu held); yield keeps it closed for
+// yieldGap.
+func (s *Store) letGo(yield bool) {
+	if err := s.db.Close(); err != nil && s.closeErr == nil {
+		s.closeErr = err
+	}
+	s.db, s.draining = nil, false
+	if yield {
+		s.yieldEnd = time.Now().Add(yieldGap)
+	}
+	s.turn.Broadcast()
+}
+
+// release ends one transaction; the last one starts the idle countdown, or
+// lets go at once when the store was held for maxHold.
 func (s *Store) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users--
 	if s.users > 0 || s.closed || s.db == nil {
+		return
+	}
+	if s.draining || time.Since(s.opened) >= maxHold {
+		s.letGo(true)
 		return
 	}
 	s.lastUse = time.Now()
@@ -388,10 +442,7 @@ func (s *Store) idleClose() {
 		s.timer.Reset(wait)
 		return
 	}
-	if err := s.db.Close(); err != nil && s.closeErr == nil {
-		s.closeErr = err
-	}
-	s.db = nil
+	s.letGo(false)
 }
 
 // reopen takes the file back after an idle release. The key and schema were

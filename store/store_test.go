@@ -580,6 +580,8 @@ func TestNotAStore(t *testing.T) {
 //	mailboxes  print how many mailboxes example.com has (a read)
 //	hold       start a write transaction, say "busy", and keep it open
 //	           until the next line, then say "released"
+//	burst      write without pause for three seconds (the wizard testing
+//	           many mailboxes): say "bursting", then "done N <error>"
 //
 // End of input closes the store.
 func TestHelperProcess(t *testing.T) {
@@ -609,6 +611,16 @@ func TestHelperProcess(t *testing.T) {
 				return nil
 			})
 			fmt.Println("released", err)
+		case "burst":
+			var n int
+			var err error
+			for end := time.Now().Add(3 * time.Second); err == nil && time.Now().Before(end); n++ {
+				err = s.SaveResult("example.com", core.MailboxResult{Mailbox: fmt.Sprintf("u%d@example.com", n%50), OK: true})
+				if n == 0 {
+					fmt.Println("bursting")
+				}
+			}
+			fmt.Println("done", n, err)
 		}
 	}
 	_ = s.Close()
@@ -769,6 +781,33 @@ func TestBusyStoreLockedForAnotherProcess(t *testing.T) {
 		t.Fatalf("open once the transaction ended: %v", err)
 	}
 	_ = s.Close()
+}
+
+// TestBurstYieldsToAnotherProcess: a store in continuous use (never idle)
+// still lets another process in, and goes on once it is done.
+func TestBurstYieldsToAnotherProcess(t *testing.T) {
+	t.Setenv(KeyEnv, "")
+	path := filepath.Join(t.TempDir(), "mailoauth.db")
+	send, recv := helperProcess(t, path)
+	send("burst")
+	if got := recv(); got != "bursting" {
+		t.Fatalf("helper: %q", got)
+	}
+	for i := range 2 {
+		s, err := Open(path, Options{ReadOnly: i == 1})
+		if err != nil {
+			t.Fatalf("open %d while another process writes without pause: %v", i, err)
+		}
+		if p, err := s.Profile("example.com"); err != nil || p.DefaultSender != "admin@example.com" {
+			t.Errorf("read while another process writes without pause: %+v, %v", p, err)
+		}
+		_ = s.Close()
+	}
+	got := recv()
+	var n int
+	if _, err := fmt.Sscanf(got, "done %d <nil>", &n); err != nil || n < 10 {
+		t.Errorf("the writing process: %q", got)
+	}
 }
 
 // released waits until no Store holds the file: bbolt's own lock, taken
