@@ -417,23 +417,25 @@ func wrapURL(u string, width int) string {
 	return strings.Join(append(lines, u), "\n")
 }
 
-// keys are the flow's bindings while it waits.
-func (f *consentFlow) keys(w *wizard) []key.Binding {
+// keys are the flow's bindings while it runs (short help line, then the
+// rest for the full help); nil when it is not running.
+func (f *consentFlow) keys(w *wizard) (short, more []key.Binding) {
 	switch {
 	case f.phase == cfWaiting && f.paste:
-		ks := []key.Binding{keySubmit, b([]string{"ctrl+o"}, "ctrl+o", "copy URL")}
+		// in the paste field Enter obviously submits: it goes to full help
+		short = []key.Binding{b([]string{"ctrl+o"}, "ctrl+o", "copy URL")}
 		if w.sandbox != nil {
-			ks = append(ks, b([]string{"ctrl+a"}, "ctrl+a", "allow in sandbox"))
+			short = append(short, b([]string{"ctrl+a"}, "ctrl+a", "allow in sandbox"))
 		}
-		return append(ks, keyCancelFlow)
+		return append(short, keyCancelFlow), []key.Binding{keySubmit}
 	case f.phase == cfWaiting:
-		ks := []key.Binding{keyCopyURL}
+		short = []key.Binding{keyCopyURL}
 		if w.sandbox != nil {
-			ks = append(ks, keySandboxOK)
+			short = append(short, keySandboxOK)
 		}
-		return append(ks, keyCancelFlow)
+		return append(short, keyCancelFlow), nil
 	case f.running():
-		return []key.Binding{keyCancelFlow}
+		return []key.Binding{keyCancelFlow}, nil
 	}
-	return nil
+	return nil, nil
 }

@@ -273,6 +273,10 @@ func TestSandboxConsentPaste(t *testing.T) {
 	}
 	h.send(enter())
 	h.waitFor("Then paste the address", 15*time.Second)
+	lines := strings.Split(h.p.screen(), "\n")
+	if help := lines[len(lines)-1]; !strings.Contains(help, "ctrl+a allow in sandbox") || !strings.Contains(help, "ctrl+c quit") {
+		t.Errorf("the help line lacks the sandbox key or quit: %q", help)
+	}
 	h.typeText("not a code")
 	h.send(enter())
 	h.waitFor("neither the redirected address", 3*time.Second)
@@ -303,4 +307,35 @@ func TestSandboxConsentAccessDenied(t *testing.T) {
 		t.Fatalf("access_denied without its fix:\n%s", scr)
 	}
 	h.final()
+}
+
+// The host product's callback as redirect URI: consent by paste, and a
+// URI the client does not list is caught before any browser opens.
+func TestSandboxConsentRedirectMismatch(t *testing.T) {
+	sb, st := startOAuthSandbox(t, 1)
+	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
+	h.waitFor("Add a new domain profile", 3*time.Second)
+	h.send(enter())
+	h.waitFor("Default sender", 3*time.Second)
+	h.send(enter())
+	h.waitFor("How will the product sign in", 3*time.Second)
+	h.send(runeKey('2'), enter())
+	h.waitFor("Web application", 3*time.Second)
+	h.send(keyCode(tea.KeyDown), keyCode(tea.KeyDown), keyCode(tea.KeyDown))
+	h.typeText("https://crm.example.test/oauth/callback")
+	h.send(enter())
+	h.waitFor("Consent screen", 3*time.Second)
+	if scr := h.p.screen(); !strings.Contains(scr, "https://crm.example.test/oauth/callback") || !strings.Contains(scr, "paste the address") {
+		t.Fatalf("the checklist should name the callback and consent by paste:\n%s", scr)
+	}
+	h.send(enter())
+	h.waitFor("Fix:", 15*time.Second)
+	if scr := h.p.screen(); !strings.Contains(scr, "redirect_uri_mismatch") || !strings.Contains(scr, "add exactly") {
+		t.Fatalf("redirect_uri_mismatch without its fix:\n%s", scr)
+	}
+	h.final()
+	p, _ := st.Profile("demo.example")
+	if p.RedirectURI != "https://crm.example.test/oauth/callback" {
+		t.Fatalf("stored redirect URI %q", p.RedirectURI)
+	}
 }

@@ -250,8 +250,8 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 }
 
 func (c *consentStep) keys(w *wizard) stepKeys {
-	if fk := c.flow.keys(w); fk != nil {
-		return keyMap(w.gkeys, fk, nil, false, false, c.typing())
+	if fk, more := c.flow.keys(w); fk != nil {
+		return keyMap(w.gkeys, fk, more, false, false, c.typing())
 	}
 	next := w.gkeys.Next
 	if !c.verified() {

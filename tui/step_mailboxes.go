@@ -783,8 +783,8 @@ func (m *mailboxesStep) keys(w *wizard) stepKeys {
 		return stepKeys{short: []key.Binding{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n", "keep")},
 			full: [][]key.Binding{{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n/esc", "keep")}}}
 	case mbConsent:
-		if fk := m.flow.keys(w); fk != nil {
-			return keyMap(w.gkeys, fk, nil, false, false, m.typing())
+		if fk, more := m.flow.keys(w); fk != nil {
+			return keyMap(w.gkeys, fk, more, false, false, m.typing())
 		}
 		return keyMap(w.gkeys, []key.Binding{b([]string{"enter", "esc"}, "enter", "back to the list"), b([]string{"c"}, "c", "try again")}, nil, false, false, false)
 	}

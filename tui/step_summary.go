@@ -174,9 +174,9 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	b.WriteString(w.kvWrap("Username", "the mailbox address", lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
 	b.WriteString(st.Muted.Render("A fresh access token (msmtp passwordeval, mbsync PassCmd):") + "\n")
-	b.WriteString(st.Code.Render(wrap("  "+cmdPrefix(w)+"token "+p.DefaultSender, width)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrapURL(cmdPrefix(w)+"token "+p.DefaultSender, width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
-	b.WriteString(st.Code.Render(wrap("  "+cmdPrefix(w)+"export --format json", width)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrapURL(cmdPrefix(w)+"export --format json", width-2), 2)) + "\n")
 	if w.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
 	}
