@@ -257,6 +257,14 @@ func (w *wizard) resumeSandbox() {
 	}
 	w.profile.Endpoints = sb.Endpoints
 	c := w.cred
+	// an OAuth client of an earlier sandbox is unknown to this one, which
+	// has its own: use it (the consents then have to be given again)
+	if c != nil && c.Kind == core.KindOAuthClient && c.TokenURI != core.GoogleTokenURL && len(sb.ClientJSON) > 0 {
+		if nc, err := core.ParseCredential(sb.ClientJSON, core.CredentialOptions{}); err == nil && nc.ClientID != c.ClientID {
+			w.profile.Credential, w.cred = sb.ClientJSON, nc
+		}
+		return
+	}
 	// a sandbox key names its own token URL, which core prefers over the
 	// endpoints: point it at this run's token endpoint
 	if c != nil && c.TokenURI != "" && c.TokenURI != core.GoogleTokenURL && c.TokenURI != sb.Endpoints.TokenURL {

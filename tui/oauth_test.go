@@ -339,3 +339,30 @@ func TestSandboxConsentRedirectMismatch(t *testing.T) {
 		t.Fatalf("stored redirect URI %q", p.RedirectURI)
 	}
 }
+
+// A second `wizard --sandbox` on the same store: the new sandbox has its
+// own OAuth client, which replaces the earlier one's (Google would not know
+// a client of another project either).
+func TestSandboxResumeOAuth(t *testing.T) {
+	first, st := startOAuthSandbox(t, 1)
+	p := core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: first.OAuthClientJSON(),
+		Scopes: []string{core.ScopeMail}, Endpoints: first.Endpoints(), WizardStep: int(numSteps)}
+	if err := st.SaveProfile(p, "test"); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	m := New(Config{Store: st, Actor: "wizard test", Sandbox: sb, Profile: "demo.example"}).(model)
+	defer m.w.cleanup()
+	m.w.start()
+	if m.w.cred == nil || m.w.cred.ClientID != sb.OAuthClientID() {
+		t.Fatalf("resumed with client %+v, want the new sandbox's %s", m.w.cred, sb.OAuthClientID())
+	}
+	if !strings.Contains(m.w.render(), "is configured") {
+		t.Fatalf("a complete profile should open on its summary:\n%s", m.w.render())
+	}
+}

@@ -392,7 +392,15 @@ func (t *testStep) view(w *wizard, width, height int) string {
 	out += s.Label.Render("Checks ") + strings.Join(cks, " ") + "\n"
 	passed, failed, done := t.tally()
 	if len(t.rows) == 0 {
-		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel(w)+": a token is minted, IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
+		token := "a token is minted"
+		if w.isOAuthClient() {
+			// each mailbox needs its own consent on this path
+			token = "each mailbox's stored consent (refresh token) gives an access token"
+		}
+		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel(w)+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
+		if w.isOAuthClient() {
+			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: esc back to step 5 and press c on it.", width))
+		}
 		return out
 	}
 	total := len(t.rows)
