@@ -79,6 +79,7 @@ type Store struct {
 	opened   time.Time  // when db was opened
 	users    int        // transactions in flight
 	draining bool       // held for maxHold: no new transaction until released
+	pinned   bool       // Open is settling key and schema: hold the file throughout
 	yieldEnd time.Time  // no taking the file back before then
 	lastUse  time.Time
 	timer    *time.Timer
@@ -152,7 +153,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.db, s.opened = db, time.Now()
+	// Held from reading the schema to migrating it, so that no other
+	// process (nor an idle release) comes in between.
+	s.db, s.opened, s.users, s.pinned = db, time.Now(), 1, true
 	if opts.Backup && !opts.ReadOnly {
 		if err := s.timestampedBackup(); err != nil {
 			_ = s.Close()
@@ -163,6 +166,10 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	s.mu.Lock()
+	s.pinned = false
+	s.mu.Unlock()
+	s.release()
 	return s, nil
 }
 
@@ -356,7 +363,7 @@ func (s *Store) acquire() (*bolt.DB, error) {
 		if s.closed {
 			return nil, s.closedError()
 		}
-		if s.db != nil && (s.draining || time.Since(s.opened) >= maxHold) {
+		if s.db != nil && !s.pinned && (s.draining || time.Since(s.opened) >= maxHold) {
 			// Held long enough: let the transactions in flight end,
 			// release, and give the other processes their turn.
 			if s.users > 0 {

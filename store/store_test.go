@@ -898,8 +898,14 @@ func TestStoreChangedWhileReleased(t *testing.T) {
 // TestConcurrentUseAcrossReleases: many goroutines over a store released
 // and taken back all the time lose nothing (run with -race).
 func TestConcurrentUseAcrossReleases(t *testing.T) {
-	idleRelease = time.Millisecond
 	t.Cleanup(func() { idleRelease = 250 * time.Millisecond })
+	// Open holds the file from reading the schema to writing it: a new
+	// store opens even when every pause is an idle release.
+	idleRelease = time.Nanosecond
+	for range 20 {
+		newStore(t)
+	}
+	idleRelease = time.Millisecond
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	c := s.TokenCache("example.com")
