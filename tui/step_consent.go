@@ -244,6 +244,9 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 	how := "the browser then returns to 127.0.0.1 here (m: paste instead)"
 	if c.paste {
 		how = "then paste the address the browser ends on (m: listen on 127.0.0.1 instead)"
+		if w.remote {
+			how = "then paste the address the browser ends on (this session is remote: its 127.0.0.1 is the server's)"
+		}
 	}
 	out += s.Text.Render(wrap("Enter generates a token: sign in as "+sender+" and choose Allow; "+how+".", width))
 	return out
