@@ -302,10 +302,7 @@ type ChecklistItem struct {
 // APIs & Services for the OAuth client path, with the values to paste. The
 // wizard's step 4 and `mailoauth setup --client` both show it.
 func ConsentChecklist(p *Profile, c *Credential) []ChecklistItem {
-	redirect := ConsentRedirectURI(p, c, false)
-	if !IsLoopbackURI(redirect) && p.RedirectURI == "" {
-		redirect = ConsentRedirectURI(p, c, true)
-	}
+	redirect := CallbackURL(p, c)
 	userType := "Internal if every mailbox is in " + p.Domain + " (no test users, no 7-day limit); External for mailboxes outside it"
 	switch p.ConsentUserType {
 	case "internal":

@@ -132,10 +132,7 @@ func exportConfig(p core.Profile, cred *core.Credential, boxes []core.Mailbox, s
 		cfg.ServiceAccountKey = json.RawMessage(p.Credential)
 	}
 	if cred.Kind == core.KindOAuthClient {
-		cfg.RedirectURI = core.ConsentRedirectURI(&p, cred, false)
-		if !core.IsLoopbackURI(cfg.RedirectURI) && p.RedirectURI == "" {
-			cfg.RedirectURI = core.ConsentRedirectURI(&p, cred, true)
-		}
+		cfg.RedirectURI = core.CallbackURL(&p, cred)
 		cfg.AuthURL, cfg.RefreshTokenURL = ep.AuthURL, cfg.TokenURL
 		if secrets {
 			cfg.ClientSecret = cred.ClientSecret
