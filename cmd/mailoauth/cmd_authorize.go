@@ -164,15 +164,11 @@ func runAuthorize(ctx context.Context, a *app, args []string) error {
 	if len(pos) == 0 && !*all {
 		return usagef("name a mailbox or use --all: mailoauth authorize user1@yourcompany.example")
 	}
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	authz, err := core.NewAuthorizer(&p, st.TokenCache(p.Domain), nil)
 	if err != nil {
 		return err

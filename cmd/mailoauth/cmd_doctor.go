@@ -12,15 +12,11 @@ func runDoctor(ctx context.Context, a *app, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	items := core.Doctor(ctx, &p, st.TokenCache(p.Domain))
 	failed := 0
 	for _, it := range items {

@@ -21,15 +21,11 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	if *format != "json" && *format != "env" {
 		return usagef("--format %q is not known; use json or env", *format)
 	}
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	cred, err := p.LoadCredential()
 	if err != nil {
 		return err

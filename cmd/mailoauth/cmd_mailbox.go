@@ -42,15 +42,11 @@ func mailboxList(a *app, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	boxes, err := st.Mailboxes(p.Domain)
 	if err != nil {
 		return err
@@ -98,15 +94,11 @@ func mailboxAdd(a *app, args []string) error {
 		return usagef("name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice")
 	}
 	kind, ownerName, _ := strings.Cut(*owner, ":")
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	m := core.Mailbox{Email: pos[0], DisplayName: *name, OwnerKind: core.OwnerKind(kind), OwnerName: ownerName}
 	if err := m.Normalize(p.Domain); err != nil {
 		return err
@@ -127,15 +119,11 @@ func mailboxRemove(a *app, args []string) error {
 	if len(pos) != 1 {
 		return usagef("name one address: mailoauth mailbox rm user1@yourcompany.example")
 	}
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	email, err := core.NormalizeMailbox(pos[0], p.Domain)
 	if err != nil {
 		return err
@@ -161,15 +149,11 @@ func mailboxImport(a *app, args []string) error {
 		return &core.InputError{Msg: fmt.Sprintf("cannot read %s: %v; check the path", pos[0], err), Env: true}
 	}
 	defer f.Close()
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	boxes, err := core.ParseMailboxCSV(f, pos[0], p.Domain)
 	if err != nil {
 		return err
@@ -187,15 +171,11 @@ func mailboxExport(a *app, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	boxes, err := st.Mailboxes(p.Domain)
 	if err != nil {
 		return err

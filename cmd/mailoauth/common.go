@@ -62,6 +62,21 @@ func (a *app) openStore() (*store.Store, error) {
 	return store.Open(path, store.Options{})
 }
 
+// openProfile opens the store and picks the current profile; the caller
+// closes the store.
+func (a *app) openProfile() (*store.Store, core.Profile, error) {
+	st, err := a.openStore()
+	if err != nil {
+		return nil, core.Profile{}, err
+	}
+	p, err := a.currentProfile(st)
+	if err != nil {
+		st.Close()
+		return nil, core.Profile{}, err
+	}
+	return st, p, nil
+}
+
 // currentProfile picks the profile named by --profile, or the only one.
 func (a *app) currentProfile(st *store.Store) (core.Profile, error) {
 	if a.profile != "" {

@@ -39,15 +39,11 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	if *concurrency < 1 || *concurrency > 64 {
 		return usagef("--concurrency %d is out of range; use 1 to 64 (8 is polite toward Google)", *concurrency)
 	}
-	st, err := a.openStore()
+	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := a.currentProfile(st)
-	if err != nil {
-		return err
-	}
 	var targets []string
 	if *all {
 		targets = append(targets, p.DefaultSender)
