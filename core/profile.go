@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"sort"
 	"strings"
 	"time"
@@ -23,11 +22,16 @@ type Profile struct {
 	// --include-secrets.
 	Credential []byte `json:"-"`
 	// P12 holds what a .p12 key cannot carry itself.
-	P12Password    string    `json:"-"`
-	P12ClientEmail string    `json:"p12_client_email,omitempty"`
-	P12ClientID    string    `json:"p12_client_id,omitempty"`
-	Endpoints      Endpoints `json:"endpoints"`
-	Scopes         []string  `json:"scopes"`
+	// CredentialKind is the kind of Credential, kept in the clear so the
+	// mailbox rule (MailboxRule) is known without unsealing the credential;
+	// the store sets it whenever it saves the credential and derives it for
+	// records written before it existed.
+	CredentialKind CredentialKind `json:"credential_kind,omitempty"`
+	P12Password    string         `json:"-"`
+	P12ClientEmail string         `json:"p12_client_email,omitempty"`
+	P12ClientID    string         `json:"p12_client_id,omitempty"`
+	Endpoints      Endpoints      `json:"endpoints"`
+	Scopes         []string       `json:"scopes"`
 	// RedirectURI is the OAuth client path's redirect URI when it is not
 	// the client's first loopback one: the host product's callback, whose
 	// redirected URL the user pastes back. Empty: ConsentRedirectURI decides.
@@ -124,35 +128,12 @@ func NormalizeDomain(domain string) (string, error) {
 }
 
 // NormalizeMailbox validates a mailbox address and, when domain is set,
-// requires it to be in that domain. It returns the address lower-cased with
-// its domain in IDNA form.
+// requires it to be in that domain: the rule of a profile whose credential is
+// a service account or not loaded yet. A profile's mailboxes go through
+// Profile.MailboxRule instead. It returns the address lower-cased with its
+// domain in IDNA form.
 func NormalizeMailbox(addr, domain string) (string, error) {
-	a := strings.TrimSpace(addr)
-	if a == "" {
-		return "", Inputf("the mailbox address is empty; enter an address such as administrator@%s", orExample(domain))
-	}
-	parsed, err := mail.ParseAddress(a)
-	if err != nil || parsed.Address != a || strings.Count(a, "@") != 1 {
-		return "", Inputf("%q is not an e-mail address; enter it as name@%s with no display name or brackets", a, orExample(domain))
-	}
-	at := strings.LastIndex(a, "@")
-	local, dom := a[:at], a[at+1:]
-	ndom, err := NormalizeDomain(dom)
-	if err != nil {
-		return "", Inputf("the domain of %q is not valid; enter the address as name@%s", a, orExample(domain))
-	}
-	email := strings.ToLower(local) + "@" + ndom
-	if strings.HasSuffix(ndom, "gserviceaccount.com") {
-		return "", &FindingError{Finding: NewFinding(CodeServiceAccountAsMailbox,
-			fmt.Sprintf("%s is the service account itself, not a mailbox.", email),
-			fmt.Sprintf("Enter a real mailbox of the domain, e.g. administrator@%s; the service account only acts on behalf of mailboxes.", orExample(domain)))}
-	}
-	if domain != "" && ndom != domain {
-		return "", &FindingError{Finding: NewFinding(CodeMailboxOutsideDomain,
-			fmt.Sprintf("%s is not in the domain %s.", email, domain),
-			fmt.Sprintf("Use an address ending in @%s, or add a profile for %s with `mailoauth setup --domain %s`.", domain, ndom, ndom))}
-	}
-	return email, nil
+	return MailboxRule{Domain: domain}.Address(addr)
 }
 
 func orExample(domain string) string {
@@ -162,24 +143,11 @@ func orExample(domain string) string {
 	return domain
 }
 
-// Normalize validates a mailbox assignment in place against the domain; the
-// display name defaults to the address, as Gmail uses the two alike.
+// Normalize validates a mailbox assignment in place against the domain (as
+// NormalizeMailbox does); a profile's mailboxes go through
+// Profile.MailboxRule().Mailbox instead.
 func (m *Mailbox) Normalize(domain string) error {
-	email, err := NormalizeMailbox(m.Email, domain)
-	if err != nil {
-		return err
-	}
-	kind, err := ParseOwnerKind(string(m.OwnerKind))
-	if err != nil {
-		return err
-	}
-	m.Email, m.OwnerKind = email, kind
-	m.DisplayName = strings.TrimSpace(m.DisplayName)
-	m.OwnerName = strings.TrimSpace(m.OwnerName)
-	if m.DisplayName == "" {
-		m.DisplayName = email
-	}
-	return nil
+	return MailboxRule{Domain: domain}.Mailbox(m)
 }
 
 // CSVHeader is the header of a mailbox CSV file.
@@ -206,11 +174,16 @@ func (e *ImportError) Error() string {
 	return b.String()
 }
 
-// ParseMailboxCSV reads mailbox assignments (header
-// email,display_name,owner_kind,owner_name) and validates every row against
-// the domain. Either every row is good or an *ImportError lists all the bad
-// ones by line number.
+// ParseMailboxCSV is ParseCSV under the rule of NormalizeMailbox(addr, domain).
 func ParseMailboxCSV(r io.Reader, name, domain string) ([]Mailbox, error) {
+	return MailboxRule{Domain: domain}.ParseCSV(r, name)
+}
+
+// ParseCSV reads mailbox assignments (header
+// email,display_name,owner_kind,owner_name) and validates every row under the
+// rule. Either every row is good or an *ImportError lists all the bad ones by
+// line number.
+func (rule MailboxRule) ParseCSV(r io.Reader, name string) ([]Mailbox, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
@@ -272,7 +245,7 @@ func ParseMailboxCSV(r io.Reader, name, domain string) ([]Mailbox, error) {
 		}
 		m := Mailbox{Email: get(rec, "email"), DisplayName: get(rec, "display_name"),
 			OwnerKind: OwnerKind(get(rec, "owner_kind")), OwnerName: get(rec, "owner_name")}
-		if err := m.Normalize(domain); err != nil {
+		if err := rule.Mailbox(&m); err != nil {
 			bad.Lines = append(bad.Lines, LineError{line, err})
 			continue
 		}
