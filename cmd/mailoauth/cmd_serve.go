@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/tui/sshserver"
 )
 
@@ -37,20 +34,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			fmt.Fprintf(a.stderr, "%s %s\n", time.Now().Format(time.DateTime), fmt.Sprintf(format, args...))
 		}}
 	if *useSandbox {
-		dir, err := os.MkdirTemp("", "mailoauth-serve-")
-		if err != nil {
-			return fmt.Errorf("cannot create a temporary directory for the sandbox: %v; set TMPDIR to a writable directory", err)
-		}
-		defer os.RemoveAll(dir)
-		sb, err := sandbox.Start(sandbox.Options{Dir: dir, Users: 5})
+		sb, stop, err := a.startDemoSandbox("mailoauth-serve-")
 		if err != nil {
 			return err
 		}
-		defer sb.Close()
+		defer stop()
 		cfg.Sandbox = sb
-		if a.dbPath == "" {
-			a.dbPath = filepath.Join(dir, "mailoauth.db")
-		}
 	}
 	st, err := a.openStore()
 	if err != nil {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 	"github.com/mailoauth/mailoauth/tui"
 )
@@ -22,20 +19,12 @@ func runWizard(ctx context.Context, a *app, args []string) error {
 	}
 	cfg := tui.Config{Actor: store.LocalActor("wizard"), Profile: a.profile}
 	if *useSandbox {
-		dir, err := os.MkdirTemp("", "mailoauth-demo-")
-		if err != nil {
-			return fmt.Errorf("cannot create a temporary directory for the sandbox: %v; set TMPDIR to a writable directory", err)
-		}
-		defer os.RemoveAll(dir)
-		sb, err := sandbox.Start(sandbox.Options{Dir: dir, Users: 5})
+		sb, stop, err := a.startDemoSandbox("mailoauth-demo-")
 		if err != nil {
 			return err
 		}
-		defer sb.Close()
+		defer stop()
 		cfg.Sandbox = sb
-		if a.dbPath == "" {
-			a.dbPath = filepath.Join(dir, "mailoauth.db")
-		}
 	}
 	st, err := a.openStore()
 	if err != nil {

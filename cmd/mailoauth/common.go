@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -127,4 +129,23 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
+}
+
+// startDemoSandbox starts the built-in Google simulator in a temporary
+// directory for the wizard or the SSH server, and points --db into that
+// directory unless it was given, so a demo never touches a real store.
+func (a *app) startDemoSandbox(prefix string) (*sandbox.Sandbox, func(), error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot create a temporary directory for the sandbox: %v; set TMPDIR to a writable directory", err)
+	}
+	sb, err := sandbox.Start(sandbox.Options{Dir: dir, Users: 5})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	if a.dbPath == "" {
+		a.dbPath = filepath.Join(dir, "mailoauth.db")
+	}
+	return sb, func() { sb.Close(); os.RemoveAll(dir) }, nil
 }
