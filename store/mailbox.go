@@ -64,22 +64,50 @@ func (s *Store) MailboxCount(domain string) (int, error) {
 	return n, err
 }
 
-// PutMailbox validates m against the domain (core.Mailbox.Normalize) and
-// adds it, or replaces the mailbox with the same address.
+// mailboxRule is the profile's core.MailboxRule, read in the transaction
+// that writes the mailboxes so a credential replaced meanwhile cannot slip
+// an outside mailbox past it. The kind is kept in the clear; only a record
+// written before it was unseals the credential to derive it.
+func (s *Store) mailboxRule(b *bolt.Bucket, domain string) (core.MailboxRule, error) {
+	var rec profileRecord
+	if raw := b.Get([]byte(profileKey)); raw != nil {
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return core.MailboxRule{}, fmt.Errorf("profile %s in store %s is damaged (%v); delete it and set it up again", domain, s.path, err)
+		}
+	}
+	kind := rec.Profile.CredentialKind
+	if v := b.Get([]byte(credentialKey)); kind == "" && v != nil {
+		plain, err := s.unseal(domainsBucket+"/"+domain+"/"+credentialKey, v)
+		if err != nil {
+			return core.MailboxRule{}, err
+		}
+		kind = core.SniffCredentialKind(plain)
+	}
+	return core.MailboxRule{Domain: domain, Kind: kind}, nil
+}
+
+// PutMailbox validates m under the profile's mailbox rule
+// (core.MailboxRule: any domain for an OAuth client, the profile's own for
+// a service account) and adds it, or replaces the mailbox with the same
+// address.
 func (s *Store) PutMailbox(domain string, m core.Mailbox, actor string) error {
 	domain, err := normDomain(domain)
 	if err != nil {
 		return err
 	}
-	if err := m.Normalize(domain); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
 	return s.update(func(tx *bolt.Tx) error {
 		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		rule, err := s.mailboxRule(b, domain)
+		if err != nil {
+			return err
+		}
+		if err := rule.Mailbox(&m); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(m)
 		if err != nil {
 			return err
 		}
@@ -108,7 +136,8 @@ func mailboxDetail(m core.Mailbox) string {
 
 // PutMailboxes adds or replaces many mailboxes in one transaction: either
 // all of them are saved or, on any error, none. Every mailbox is validated
-// against the domain first; a duplicate address is an error.
+// under the profile's mailbox rule first (as PutMailbox); a duplicate
+// address is an error.
 func (s *Store) PutMailboxes(domain string, ms []core.Mailbox, actor string) error {
 	domain, err := normDomain(domain)
 	if err != nil {
@@ -117,27 +146,31 @@ func (s *Store) PutMailboxes(domain string, ms []core.Mailbox, actor string) err
 	type row struct {
 		key, val []byte
 	}
-	rows := make([]row, len(ms))
-	for i, m := range ms {
-		if err := m.Normalize(domain); err != nil {
-			return fmt.Errorf("%w (mailbox %d of %d; nothing was imported)", err, i+1, len(ms))
-		}
-		raw, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		rows[i] = row{[]byte(m.Email), raw}
-	}
-	slices.SortFunc(rows, func(a, b row) int { return bytes.Compare(a.key, b.key) })
-	for i := 1; i < len(rows); i++ {
-		if bytes.Equal(rows[i].key, rows[i-1].key) {
-			return fmt.Errorf("%s appears twice in the import and nothing was imported; keep one of them and import again", rows[i].key)
-		}
-	}
 	return s.update(func(tx *bolt.Tx) error {
 		b, err := s.profileBucket(tx, domain)
 		if err != nil {
 			return err
+		}
+		rule, err := s.mailboxRule(b, domain)
+		if err != nil {
+			return err
+		}
+		rows := make([]row, len(ms))
+		for i, m := range ms {
+			if err := rule.Mailbox(&m); err != nil {
+				return fmt.Errorf("%w (mailbox %d of %d; nothing was imported)", err, i+1, len(ms))
+			}
+			raw, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			rows[i] = row{[]byte(m.Email), raw}
+		}
+		slices.SortFunc(rows, func(a, b row) int { return bytes.Compare(a.key, b.key) })
+		for i := 1; i < len(rows); i++ {
+			if bytes.Equal(rows[i].key, rows[i-1].key) {
+				return fmt.Errorf("%s appears twice in the import and nothing was imported; keep one of them and import again", rows[i].key)
+			}
 		}
 		mb, err := b.CreateBucketIfNotExists([]byte(mailboxBucket))
 		if err != nil {

@@ -81,6 +81,10 @@ func (s *Store) readProfile(b *bolt.Bucket, domain string) (profileRecord, error
 		}
 		rec.Profile.Credential = plain
 	}
+	if rec.Profile.CredentialKind == "" {
+		// Written before the kind was kept in the clear: derive it.
+		rec.Profile.CredentialKind = core.SniffCredentialKind(rec.Profile.Credential)
+	}
 	if v := b.Get([]byte(p12PasswordKey)); v != nil {
 		plain, err := s.unseal(prefix+p12PasswordKey, v)
 		if err != nil {
@@ -168,6 +172,8 @@ func (s *Store) saveProfile(p core.Profile, loadedRev int64, actor string) error
 	}
 	p.Domain = domain
 	p.Updated = time.Now().UTC().Truncate(time.Second)
+	// The credential decides, whatever the caller's copy of the field says.
+	p.CredentialKind = core.SniffCredentialKind(p.Credential)
 	return s.update(func(tx *bolt.Tx) error {
 		domains := tx.Bucket([]byte(domainsBucket))
 		b := domains.Bucket([]byte(domain))
@@ -187,6 +193,11 @@ func (s *Store) saveProfile(p core.Profile, loadedRev int64, actor string) error
 				return errorf(ErrConflict, "profile %s was created by %s at %s while you were setting it up; reload it and apply your change again", domain, old.UpdatedBy, old.Profile.Updated.Local().Format(time.DateTime))
 			}
 			return errorf(ErrConflict, "profile %s was changed by %s at %s since you loaded it (revision %d, you had %d); reload it and apply your change again", domain, old.UpdatedBy, old.Profile.Updated.Local().Format(time.DateTime), old.Revision, loadedRev)
+		}
+		if exists && old.Profile.CredentialKind == core.KindOAuthClient && p.CredentialKind != core.KindOAuthClient {
+			if err := outsideMailboxes(b, p); err != nil {
+				return err
+			}
 		}
 		if !exists {
 			var err error
@@ -216,6 +227,37 @@ func (s *Store) saveProfile(p core.Profile, loadedRev int64, actor string) error
 		}
 		return appendAudit(tx, domain, actor, action, fmt.Sprintf("revision %d: %s", rec.Revision, detail))
 	})
+}
+
+// outsideMailboxes refuses to give up the OAuth client while the profile
+// holds mailboxes that only it can serve: the new credential's rule must
+// accept every stored mailbox.
+func outsideMailboxes(b *bolt.Bucket, p core.Profile) error {
+	mb := b.Bucket([]byte(mailboxBucket))
+	if mb == nil {
+		return nil
+	}
+	rule := p.MailboxRule()
+	var out []string
+	n := 0
+	_ = mb.ForEach(func(k, _ []byte) error {
+		if _, err := rule.Address(string(k)); err != nil {
+			if n++; len(out) < 3 {
+				out = append(out, string(k))
+			}
+		}
+		return nil
+	})
+	if n == 0 {
+		return nil
+	}
+	list := strings.Join(out, ", ")
+	if n > len(out) {
+		list += fmt.Sprintf(" and %d more", n-len(out))
+	}
+	return &core.FindingError{Finding: core.NewFinding(core.CodeMailboxOutsideDomain,
+		fmt.Sprintf("Profile %s holds %d mailbox(es) outside %s (%s) that only its OAuth client can serve, so its credential was not replaced.", p.Domain, n, p.Domain, list),
+		fmt.Sprintf("Remove them first with `mailoauth --profile %s mailbox rm ADDR` (or set them up in a profile of their own with an OAuth client), then load the new credential again.", p.Domain))}
 }
 
 // putSealed seals value under key, or deletes key when value is empty.

@@ -81,7 +81,8 @@ func TestProfileRoundTrip(t *testing.T) {
 	if got.Updated.IsZero() || time.Since(got.Updated) > time.Minute {
 		t.Errorf("Updated = %v, want now", got.Updated)
 	}
-	want.Domain, want.Updated = "example.com", got.Updated
+	// The store keeps the credential's kind in the clear beside it.
+	want.Domain, want.Updated, want.CredentialKind = "example.com", got.Updated, core.KindServiceAccount
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("profile round trip:\n got %+v\nwant %+v", got, want)
 	}
