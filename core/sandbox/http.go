@@ -270,7 +270,9 @@ func (s *Sandbox) mint(grantType, assertion string) (string, int, *oauthError) {
 			}
 		}
 		u := s.users[strings.ToLower(sub)]
-		if u == nil {
+		if u == nil || !s.inDomain(u.email) {
+			// Delegation reaches only the users of the service account's own
+			// Workspace; another organisation's account is unknown to it.
 			return "", 0, oerr(core.OAuthInvalidGrant, core.DescInvalidEmail)
 		}
 		if u.suspended {

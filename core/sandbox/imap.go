@@ -170,7 +170,7 @@ func (sess *imapSession) verify(saslUser, tok string) error {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	switch {
-	case !sb.domainIMAP:
+	case !sb.domainIMAP && sb.inDomain(u.email):
 		return imapAlert(core.IMAPDomainDisabled)
 	case !u.imap:
 		return imapAlert(core.IMAPUserDisabled)

@@ -348,7 +348,7 @@ func (s *Sandbox) mayConsent(user string) (int, string, string) {
 		return http.StatusBadRequest, core.OAuthInvalidRequest, "No account: the sandbox signs in the user named in login_hint."
 	case u == nil && at > 0 && user[at+1:] == s.domain:
 		return http.StatusBadRequest, core.OAuthInvalidRequest, "Couldn't find your Google Account " + user + "."
-	case u == nil && s.oauth.screen.UserType == UserTypeInternal:
+	case (u == nil || !s.inDomain(u.email)) && s.oauth.screen.UserType == UserTypeInternal:
 		return http.StatusForbidden, core.OAuthOrgInternal, s.oauth.screen.AppName + " is restricted to users within its organization."
 	case u == nil:
 		return http.StatusBadRequest, core.OAuthInvalidRequest, "Couldn't find your Google Account " + user + "."

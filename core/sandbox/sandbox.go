@@ -406,15 +406,15 @@ func (s *Sandbox) addUserLocked(email string) *user {
 	return u
 }
 
-// SetUser adds or changes a mailbox of the domain.
+// SetUser adds or changes a mailbox. An address outside the sandbox's
+// domain is a Google account of another organisation (a partner's Workspace,
+// a consumer Gmail address), as Google hosts them side by side: it can
+// consent to an External OAuth client, but the domain's service account
+// cannot act for it, and the domain's IMAP setting does not apply to it.
 func (s *Sandbox) SetUser(u UserUpdate) error {
-	email := strings.ToLower(strings.TrimSpace(u.Email))
-	at := strings.LastIndexByte(email, '@')
-	if at <= 0 {
-		return fmt.Errorf("%q is not an e-mail address", u.Email)
-	}
-	if email[at+1:] != s.domain {
-		return fmt.Errorf("%s is outside the sandbox domain %s", u.Email, s.domain)
+	email, err := core.NormalizeMailbox(u.Email, "")
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -429,6 +429,12 @@ func (s *Sandbox) SetUser(u UserUpdate) error {
 		usr.suspended = *u.Suspended
 	}
 	return nil
+}
+
+// inDomain reports whether a (lower-case) address is a user of the
+// sandbox's own Workspace domain rather than of another organisation.
+func (s *Sandbox) inDomain(email string) bool {
+	return strings.HasSuffix(email, "@"+s.domain)
 }
 
 // Authorize sets the domain-wide delegation entry of a client ID (replacing

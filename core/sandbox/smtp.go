@@ -400,17 +400,16 @@ func (c *smtpConn) rcpt(arg string) error {
 		return c.reply(553, "5.1.3", c.gsmtp("The recipient address is not a valid RFC 5321 address."))
 	}
 	to = strings.ToLower(to)
-	domain := to[strings.LastIndexByte(to, '@')+1:]
-	if domain == c.sb.domain {
-		c.sb.mu.Lock()
-		_, known := c.sb.users[to]
-		c.sb.mu.Unlock()
-		if !known {
-			return c.reply(550, "5.1.1", c.gsmtp(core.SMTPNoSuchUser))
-		}
+	c.sb.mu.Lock()
+	_, known := c.sb.users[to]
+	c.sb.mu.Unlock()
+	switch {
+	case known: // any domain the sandbox hosts
 		c.rcpts = append(c.rcpts, to)
+	case c.sb.inDomain(to):
+		return c.reply(550, "5.1.1", c.gsmtp(core.SMTPNoSuchUser))
 	}
-	// other domains: accepted and discarded
+	// other addresses: accepted and discarded
 	return c.reply(250, "2.1.5", c.gsmtp("OK"))
 }
 
