@@ -101,10 +101,12 @@ func (r MailboxRule) Address(addr string) (string, error) {
 			fmt.Sprintf("Enter a real mailbox, e.g. administrator@%s; the service account only acts on behalf of mailboxes.", orExample(domain)))}
 	}
 	if !r.AnyDomain() && ndom != domain {
+		// A service account acts only for its own domain's users; the
+		// OAuth client path is the way to any other mailbox.
 		return "", &FindingError{Finding: NewFinding(CodeMailboxOutsideDomain,
-			fmt.Sprintf("%s is not in the domain %s%s.", email, domain, r.why()),
-			fmt.Sprintf("Use an address ending in @%s; a mailbox of another domain takes the OAuth client path, where its owner consents once: `mailoauth setup --domain %s --sender %s --client client_secret.json`, then `mailoauth --profile %s authorize %s`.",
-				domain, ndom, email, ndom, email))}
+			fmt.Sprintf("%s is not in the domain %s.", email, domain),
+			fmt.Sprintf("Use an address ending in @%s; another domain's mailbox needs an OAuth client: `mailoauth setup --domain %s --sender %s --client FILE`.",
+				domain, ndom, email))}
 	}
 	return email, nil
 }
@@ -127,11 +129,4 @@ func (r MailboxRule) Mailbox(m *Mailbox) error {
 		m.DisplayName = email
 	}
 	return nil
-}
-
-func (r MailboxRule) why() string {
-	if r.Kind == KindServiceAccount || r.Kind == KindServiceAccountP12 {
-		return ", and a service account acts only for its own domain's users"
-	}
-	return ""
 }

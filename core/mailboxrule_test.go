@@ -71,7 +71,7 @@ func TestMailboxRuleServiceAccountKeepsToItsDomain(t *testing.T) {
 		if f == nil || f.Code != CodeMailboxOutsideDomain {
 			t.Fatalf("%s: outside address: %v", name, err)
 		}
-		if !strings.Contains(f.Fix, "@example.test") || !strings.Contains(f.Fix, "--client") || !strings.Contains(f.Fix, "authorize someone@partner.test") {
+		if !strings.Contains(f.Fix, "@example.test") || !strings.Contains(f.Fix, "--client") || !strings.Contains(f.Fix, "--domain partner.test --sender someone@partner.test") {
 			t.Errorf("%s: the fix does not point at the OAuth client path: %s", name, f.Fix)
 		}
 	}

@@ -91,13 +91,13 @@ func (m *mailboxesStep) enter(w *wizard) tea.Cmd {
 		if w.sandbox != nil {
 			for _, u := range w.sandbox.Users {
 				mb := core.Mailbox{Email: u, OwnerKind: core.OwnerUser, OwnerName: strings.SplitN(u, "@", 2)[0]}
-				if mb.Normalize(w.profile.Domain) == nil {
+				if w.profile.MailboxRule().Mailbox(&mb) == nil {
 					seed = append(seed, mb)
 				}
 			}
 		} else if w.profile.DefaultSender != "" {
 			mb := core.Mailbox{Email: w.profile.DefaultSender, OwnerKind: core.OwnerUser}
-			if mb.Normalize(w.profile.Domain) == nil {
+			if w.profile.MailboxRule().Mailbox(&mb) == nil {
 				seed = append(seed, mb)
 			}
 		}
@@ -371,7 +371,7 @@ func (m *mailboxesStep) updateForm(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		case "enter":
 			mb := core.Mailbox{Email: m.form[0].Value(), DisplayName: m.form[1].Value(),
 				OwnerKind: core.OwnerKinds[m.formKind], OwnerName: m.form[2].Value()}
-			if err := mb.Normalize(w.profile.Domain); err != nil {
+			if err := w.profile.MailboxRule().Mailbox(&mb); err != nil {
 				m.err = err
 				return nil, true
 			}
@@ -461,7 +461,7 @@ func (m *mailboxesStep) doImport(w *wizard) {
 		return
 	}
 	defer f.Close()
-	ms, err := core.ParseMailboxCSV(f, filepath.Base(p), w.profile.Domain)
+	ms, err := w.profile.MailboxRule().ParseCSV(f, filepath.Base(p))
 	if err != nil {
 		m.importErr = err
 		return

@@ -88,7 +88,8 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	if err != nil {
 		return err
 	}
-	s, err := core.NormalizeMailbox(o.sender, d)
+	// The sender is a mailbox of this OAuth client profile: any domain.
+	s, err := core.MailboxRule{Domain: d, Kind: core.KindOAuthClient}.Address(o.sender)
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func runAuthorize(ctx context.Context, a *app, args []string) error {
 	}
 	var targets []string
 	for _, m := range pos {
-		email, err := core.NormalizeMailbox(m, p.Domain)
+		email, err := p.MailboxRule().Address(m)
 		if err != nil {
 			return err
 		}

@@ -100,7 +100,7 @@ func mailboxAdd(a *app, args []string) error {
 	}
 	defer st.Close()
 	m := core.Mailbox{Email: pos[0], DisplayName: *name, OwnerKind: core.OwnerKind(kind), OwnerName: ownerName}
-	if err := m.Normalize(p.Domain); err != nil {
+	if err := p.MailboxRule().Mailbox(&m); err != nil {
 		return err
 	}
 	if err := st.PutMailbox(p.Domain, m, actor()); err != nil {
@@ -124,7 +124,7 @@ func mailboxRemove(a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	email, err := core.NormalizeMailbox(pos[0], p.Domain)
+	email, err := p.MailboxRule().Address(pos[0])
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func mailboxImport(a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	boxes, err := core.ParseMailboxCSV(f, pos[0], p.Domain)
+	boxes, err := p.MailboxRule().ParseCSV(f, pos[0])
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func tokenTester(a *app, st *store.Store, mailbox string) (*core.Tester, string,
 	if err != nil {
 		return nil, "", err
 	}
-	email, err := core.NormalizeMailbox(mailbox, p.Domain)
+	email, err := p.MailboxRule().Address(mailbox)
 	if err != nil {
 		return nil, "", err
 	}

@@ -56,7 +56,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	for _, m := range mailboxes {
-		email, err := core.NormalizeMailbox(m, p.Domain)
+		email, err := p.MailboxRule().Address(m)
 		if err != nil {
 			return err
 		}
