@@ -289,7 +289,7 @@ func TestIdleSeesNewMail(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("EXISTS %d", n)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second): // a liveness bound, generous for -race on a loaded machine
 		t.Fatal("IDLE did not report the new message")
 	}
 	if err := idle.Close(); err != nil {
