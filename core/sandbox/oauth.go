@@ -397,6 +397,10 @@ func (s *Sandbox) approve(w http.ResponseWriter, r *http.Request, req *authReque
 
 // ---- token endpoint: authorization_code and refresh_token grants ----
 
+// consentTokenLen is the length of the access tokens of the authorization
+// code and refresh token grants, in the middle of Google's range.
+const consentTokenLen = 220
+
 // tokenGrant answers the consent path's grants; it reports false for a
 // grant type it does not handle.
 func (s *Sandbox) tokenGrant(w http.ResponseWriter, r *http.Request) bool {
@@ -491,7 +495,11 @@ func (s *Sandbox) oauthGrant(r *http.Request, gt string) (map[string]any, *oauth
 		}
 	}
 	const ttl = 3599
-	at := "ya29.a0" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 200)
+	// Google's user-consent access tokens are "ya29.a0" and about 200 to 260
+	// characters, unlike the thousand-character "ya29.c." tokens of
+	// domain-wide delegation (newAccessToken); mail programs with small
+	// token buffers (Debian 12's NeoMutt) depend on the difference.
+	at := "ya29.a0" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", consentTokenLen-len("ya29.a0"))
 	s.tokens[at] = &token{email: user, scopes: scopes, clientID: app.clientID, expiry: now.Add(ttl * time.Second)}
 	s.minted++
 	body := map[string]any{"access_token": at, "expires_in": ttl, "scope": strings.Join(scopes, " "), "token_type": "Bearer"}
