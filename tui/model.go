@@ -164,8 +164,10 @@ func (w *wizard) goTo(id stepID) tea.Cmd {
 // advance saves the profile with its resume point past from and moves on.
 func (w *wizard) advance(from stepID) tea.Cmd {
 	next := from + 1
-	if w.upgrade && next == stepMailboxes {
-		next = stepTest // the legacy setup brought the mailboxes
+	if w.upgrade && next == stepMailboxes && !w.isOAuthClient() {
+		// the legacy setup brought the mailboxes; with an OAuth client
+		// each still needs its owner's consent, given on that step (c)
+		next = stepTest
 	}
 	if next >= numSteps {
 		return tea.Quit
@@ -483,8 +485,8 @@ func (w *wizard) stepDone(i stepID) bool {
 	if i == stepProfile {
 		return w.cur > stepProfile
 	}
-	if w.upgrade && (i == stepDomain || i == stepMailboxes) {
-		return true // the legacy setup covers them
+	if w.upgrade && (i == stepDomain || (i == stepMailboxes && !w.isOAuthClient())) {
+		return true // the legacy setup covers them (not the consents)
 	}
 	return w.profile.WizardStep > int(i)+1
 }

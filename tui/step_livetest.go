@@ -426,7 +426,9 @@ func (t *testStep) view(w *wizard, width, height int) string {
 	if t.cursor < len(t.rows) {
 		r := t.rows[t.cursor]
 		if r.result != nil && r.result.Finding != nil {
-			detail = s.Heading.Render(r.mailbox) + "\n" + w.findingView(r.result.Finding, width)
+			// the code as the command line prints it, which the hint
+			// above and the README name
+			detail = s.Heading.Render(r.mailbox) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + w.findingView(r.result.Finding, width)
 		} else if r.result != nil && len(r.result.Notes) > 0 {
 			detail = s.Muted.Render(wrap(sentences(r.result.Notes), width))
 		}

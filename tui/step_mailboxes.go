@@ -612,6 +612,10 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 		return out
 	}
 
+	if w.upgrade && m.oauth {
+		// the upgrade assistant comes here only for the consents
+		out += s.Text.Render(wrap("Upgrade: each mailbox keeps its password until its owner consents (c) and its test (Enter) passes; then it switches to OAuth and the password is erased.", width)) + "\n"
+	}
 	if m.mode == mbFilter || l.query != "" {
 		out += w.field("Filter", &m.filter, m.mode == mbFilter, width) + "\n"
 	}

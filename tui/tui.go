@@ -27,7 +27,9 @@ type Config struct {
 	// Upgrade opens the wizard as the re-run / upgrade assistant (`mailoauth
 	// upgrade`): the domain and mailboxes came from the legacy setup and are
 	// marked done, only the credentials and their authorization are left,
-	// and every pending mailbox that passes the test switches to OAuth.
+	// and every pending mailbox that passes the test switches to OAuth. With
+	// an OAuth client the mailbox step is not skipped: each owner's consent
+	// is started there (c) before the test.
 	Upgrade bool
 	// Remote marks a session whose terminal is on another machine (the SSH
 	// server sets it): a consent cannot come back to this machine's

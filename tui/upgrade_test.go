@@ -122,3 +122,152 @@ func TestUpgradeWizard(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeWizardOAuthClient is `mailoauth upgrade` on a terminal with an
+// OAuth client: after the client (step 3) and the default sender's consent
+// (step 4) the wizard stops at the mailbox step, where each owner's consent
+// is started with c, and only then tests. The mailboxes that consented
+// switch to OAuth and lose their passwords; the one without consent stays
+// on its password with consent_required, and its fix (step 5, c) is one
+// esc away and upgrades it.
+func TestUpgradeWizardOAuthClient(t *testing.T) {
+	t.Setenv(store.KeyEnv, "")
+	sb, err := sandbox.Start(sandbox.Options{Domain: "example.test", Users: 3, AutoConsent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	db := filepath.Join(t.TempDir(), "u.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	legacy := &core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
+		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"},
+		SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}}
+	passwords := map[string]string{}
+	for _, m := range []string{"admin", "user1", "user2", "user3"} {
+		email := m + "@example.test"
+		passwords[email] = "Legacy-Consent-" + m + "-9qWz"
+		legacy.Mailboxes = append(legacy.Mailboxes, core.LegacyMailbox{Email: email, DisplayName: m, OwnerKind: "user",
+			OwnerName: m, Username: email, Password: passwords[email]})
+	}
+	plan := core.PlanUpgrade(legacy, nil, nil, nil)
+	plan.Profile.WizardStep = int(stepCredentials) + 1 // as `mailoauth upgrade` imports it
+	if err := st.ImportLegacy(plan, "upgrade test"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.PendingUpgrades("example.test"); len(p) != 4 {
+		t.Fatalf("pending after the import: %v", p)
+	}
+
+	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb}), 120, 40)
+	h.waitFor("How will the product sign in", 5*time.Second)
+	h.send(keyCode(tea.KeyDown), enter()) // the OAuth client
+	h.waitFor("Web application", 5*time.Second)
+	h.send(enter()) // the sandbox's client JSON
+	h.waitFor("Consent screen", 5*time.Second)
+	scr := h.p.screen()
+	// the consents are still to do: the mailbox step is no longer done
+	for _, want := range []string{"✓ 2 Domain", "✓ 3 Credentials", "● 4 Consent", "○ 5 Mailboxes", "○ 6 Test"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the upgrade wizard's steps lack %q:\n%s", want, scr)
+		}
+	}
+
+	// step 4: Generate token, the default sender's consent
+	h.send(enter())
+	h.waitFor("Waiting for Google's answer", 15*time.Second)
+	h.send(runeKey('a'))
+	h.waitFor("Token generated", 15*time.Second)
+	h.send(enter())
+
+	// step 5: not skipped; the cursor starts on the first mailbox without
+	// consent, so c twice consents user1 and user2
+	h.waitFor("Assign mailboxes", 5*time.Second)
+	if scr := h.p.screen(); !strings.Contains(scr, "1 of 4 consented") || !strings.Contains(scr, "switches to OAuth") {
+		t.Fatalf("the upgrade's mailbox step lacks the consents or what they are for:\n%s", scr)
+	}
+	for i, mb := range []string{"user1@example.test", "user2@example.test"} {
+		h.send(runeKey('c'))
+		h.waitFor("Consent of "+mb, 5*time.Second)
+		h.waitFor("Waiting for Google's answer", 15*time.Second)
+		h.send(runeKey('a'))
+		h.waitFor("Token generated: "+mb, 15*time.Second)
+		h.send(enter())
+		h.waitFor(itoa(i+2)+" of 4 consented", 5*time.Second)
+	}
+	h.send(enter()) // user3 left without consent
+	h.waitFor("Test the mailboxes", 5*time.Second)
+	if scr := h.p.screen(); !strings.Contains(scr, "all (4)") {
+		t.Errorf("the test step does not offer the 4 legacy mailboxes:\n%s", scr)
+	}
+	h.send(enter())
+	want := "3 passed, 1 failed"
+	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	scr = h.p.screen()
+	for _, want := range []string{"user3@example.test [consent_required]", "has not granted consent", "step 5 (Mailboxes)", "`mailoauth upgrade`"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the failing mailbox's finding lacks %q:\n%s", want, scr)
+		}
+	}
+
+	pending, err := st.PendingUpgrades("example.test")
+	if err != nil || len(pending) != 1 || pending[0] != "user3@example.test" {
+		t.Fatalf("pending after the test step: %v %v", pending, err)
+	}
+	for m, pw := range passwords {
+		_, got, ok, err := st.PendingLogin("example.test", m)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case m == "user3@example.test" && (!ok || got != pw):
+			t.Errorf("the mailbox without consent lost its password: ok %v", ok)
+		case m != "user3@example.test" && ok:
+			t.Errorf("%s passed but keeps its password", m)
+		}
+	}
+	rs, err := st.Results("example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs["user3@example.test"]; r.OK || r.Finding == nil || r.Finding.Code != core.CodeConsentRequired {
+		t.Errorf("user3's stored result: %+v", r)
+	}
+
+	// the fix, from where it is shown: esc to step 5, c on user3 (the
+	// cursor is on it), back to the test and retry the failed one
+	h.send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	h.waitFor("3 of 4 consented", 5*time.Second)
+	h.send(runeKey('c'))
+	h.waitFor("Consent of user3@example.test", 5*time.Second)
+	h.waitFor("Waiting for Google's answer", 15*time.Second)
+	h.send(runeKey('a'))
+	h.waitFor("Token generated: user3@example.test", 15*time.Second)
+	h.send(enter())
+	h.waitFor("4 of 4 consented", 5*time.Second)
+	h.send(enter())
+	h.waitFor("Test the mailboxes", 5*time.Second)
+	h.send(runeKey('f'))
+	want = "4 passed, 0 failed"
+	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	h.final()
+
+	if pending, err := st.PendingUpgrades("example.test"); err != nil || len(pending) != 0 {
+		t.Fatalf("pending after consent and retry: %v %v", pending, err)
+	}
+	data, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, pw := range passwords {
+		if bytes.Contains(data, []byte(pw)) {
+			t.Errorf("the password of %s is in the store file in clear text", m)
+		}
+		if _, _, ok, _ := st.PendingLogin("example.test", m); ok {
+			t.Errorf("%s keeps its password after the upgrade", m)
+		}
+	}
+}
