@@ -62,7 +62,7 @@ test: vet fmt-check
 	@$(MAKE) --no-print-directory interop
 
 # Only the tests against real server software and mail programs (Debian's
-# Dovecot and Postfix, msmtp, curl; as root), verbosely. `make test` runs
+# Dovecot and Postfix, msmtp, curl, mbsync, neomutt; as root), verbosely. `make test` runs
 # them too; without the packages they skip with the apt-get line to run
 # (with CI=true they fail). .ci/run installs the packages.
 interop:
