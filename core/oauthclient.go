@@ -254,6 +254,18 @@ type ConsentState struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
+// Summary says the consent state in a word or two for a list column; layout
+// formats the consent's date.
+func (c ConsentState) Summary(layout string) string {
+	switch {
+	case c.Consented:
+		return "✓ " + c.ConsentedAt.Local().Format(layout)
+	case c.OtherClient:
+		return "other app"
+	}
+	return "none"
+}
+
 // ConsentOf reports a mailbox's consent state for the client ID.
 func ConsentOf(rs RefreshTokenStore, clientID, mailbox string) ConsentState {
 	if rs == nil {

@@ -671,15 +671,7 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		if !m.oauth {
 			return ""
 		}
-		st := m.consents[e]
-		v := "none"
-		switch {
-		case st.Consented:
-			v = "✓ " + st.ConsentedAt.Local().Format("Jan 02")
-		case st.OtherClient:
-			v = "other app"
-		}
-		return " " + cell(v, consentW-1)
+		return " " + cell(m.consents[e].Summary("Jan 02"), consentW-1)
 	}
 	var b strings.Builder
 	head := "  " + cell("E-MAIL", emailW) + " " + cell("DISPLAY NAME", nameW) + " " + cell("OWNER", kindW) + ownerCell("OWNER NAME")

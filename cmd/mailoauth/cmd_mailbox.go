@@ -60,8 +60,19 @@ func mailboxList(a *app, args []string) error {
 		return enc.Encode(boxes)
 	}
 	results, _ := st.Results(p.Domain)
+	// On the OAuth client path each mailbox needs its owner's consent.
+	var consents map[string]core.ConsentState
+	if cred, err := p.LoadCredential(); err == nil && cred.Kind == core.KindOAuthClient {
+		if consents, err = st.ConsentStates(p.Domain, cred.ClientID); err != nil {
+			return err
+		}
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EMAIL\tDISPLAY NAME\tOWNER\tLAST TEST")
+	head := "EMAIL\tDISPLAY NAME\tOWNER\tLAST TEST"
+	if consents != nil {
+		head += "\tCONSENT"
+	}
+	fmt.Fprintln(tw, head)
 	for _, m := range boxes {
 		last := "never"
 		if r, ok := results[m.Email]; ok {
@@ -75,7 +86,11 @@ func mailboxList(a *app, args []string) error {
 		if m.OwnerName != "" {
 			owner += ":" + m.OwnerName
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Email, m.DisplayName, owner, last)
+		row := fmt.Sprintf("%s\t%s\t%s\t%s", m.Email, m.DisplayName, owner, last)
+		if consents != nil {
+			row += "\t" + consents[m.Email].Summary("2006-01-02")
+		}
+		fmt.Fprintln(tw, row)
 	}
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "%d mailbox(es) in %s\n", len(boxes), p.Domain)

@@ -138,6 +138,10 @@ func TestEndToEndOAuthClient(t *testing.T) {
 		t.Fatalf("before consent: exit %d %+v", exit, l)
 	}
 
+	if r = mailoauth(t, db, "mailbox", "ls"); !strings.Contains(r.stdout, "CONSENT") || strings.Count(r.stdout, "none") != 2 {
+		t.Fatalf("mailbox ls should show that no mailbox has consented yet:\n%s", r.stdout)
+	}
+
 	// Consent through the loopback listener, then for every mailbox still lacking it.
 	r = authorize(t, db, autoBrowser, "admin@example.test")
 	if r.code != 0 || !strings.Contains(r.stdout, "consent stored") || !strings.Contains(r.stdout, "refresh token received") || !strings.Contains(r.stdout, "valid for 3599 s") {
@@ -149,6 +153,9 @@ func TestEndToEndOAuthClient(t *testing.T) {
 	}
 	if r = authorize(t, db, autoBrowser, "--all"); r.code != 0 || !strings.Contains(r.stdout, "nothing to do") {
 		t.Fatalf("authorize --all with everyone consented: %d %s", r.code, r.stdout)
+	}
+	if r = mailoauth(t, db, "mailbox", "ls"); strings.Count(r.stdout, "✓ ") != 2 || strings.Contains(r.stdout, "none") {
+		t.Fatalf("mailbox ls should show both consents:\n%s", r.stdout)
 	}
 
 	// The host product's fields (Webex / Creatio), the secret only when asked.
