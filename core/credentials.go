@@ -212,6 +212,9 @@ func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
 	if !strings.Contains(c.ClientEmail, "@") {
 		return nil, invalidKey(fmt.Sprintf("The key's client_email %q is not an e-mail address.", c.ClientEmail), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
 	}
+	if err := CheckSecureURL(c.TokenURI); err != nil {
+		return nil, invalidKey(fmt.Sprintf("The key's token_uri %v.", err), "Load the file exactly as Google downloaded it (token_uri is https://oauth2.googleapis.com/token), or "+keyHowTo+".")
+	}
 	if !clientIDDigits.MatchString(c.ClientID) {
 		return nil, invalidKey(fmt.Sprintf("The key's client_id %q is not the numeric client ID Google issues.", c.ClientID), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
 	}

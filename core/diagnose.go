@@ -97,12 +97,9 @@ func (ti *TokenInfo) HasScope(scope string) bool {
 // FetchTokenInfo asks the tokeninfo endpoint about an access token.
 func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*TokenInfo, error) {
 	e = e.WithDefaults()
-	hc, err := e.HTTPClient()
+	hc, err := e.HTTPClientFor(e.TokeninfoURL)
 	if err != nil {
-		if u, perr := url.Parse(e.TokeninfoURL); perr != nil || u.Scheme != "http" {
-			return nil, err
-		}
-		hc = &http.Client{Timeout: defaultNetTimeout}
+		return nil, err
 	}
 	u, err := url.Parse(e.TokeninfoURL)
 	if err != nil {
@@ -117,6 +114,11 @@ func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*Toke
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		// The URL carries the token: never let it reach an error text.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = e.TokeninfoURL
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()
@@ -174,7 +176,7 @@ func MeasureClock(ctx context.Context, e Endpoints, tokenURL string) (time.Durat
 	if tokenURL == "" {
 		tokenURL = e.TokenURL
 	}
-	hc, err := e.HTTPClient()
+	hc, err := e.HTTPClientFor(tokenURL)
 	if err != nil {
 		return 0, err
 	}

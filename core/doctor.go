@@ -121,6 +121,8 @@ func Doctor(ctx context.Context, p *Profile, cache TokenCache) []DoctorItem {
 			items = append(items, DoctorItem{Name: string(name), OK: true, Detail: detail + " (" + p.DefaultSender + ")", Duration: c.Duration})
 		case ran:
 			items = append(items, DoctorItem{Name: string(name), Detail: "failed for " + p.DefaultSender, Finding: res.Finding, Duration: c.Duration})
+		case len(res.Checks) == 0: // cancelled before the first check began
+			items = append(items, DoctorItem{Name: string(name), Detail: "not run", Finding: res.Finding})
 		default:
 			items = append(items, DoctorItem{Name: string(name), Detail: "not run: an earlier check failed",
 				Finding: NewFinding(res.Finding.Code, "Not run because the "+string(res.Checks[len(res.Checks)-1].Name)+" check failed.", "Fix that first, then run `mailoauth doctor` again.")})

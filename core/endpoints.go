@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -127,7 +129,32 @@ func ParseEndpoints(data []byte, name string) (Endpoints, error) {
 			return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s: %s is %q; write it as host:port, e.g. imap.gmail.com:993", name, hp.key, hp.v)}
 		}
 	}
+	for _, u := range []struct{ key, v string }{{"token_url", e.TokenURL}, {"auth_url", e.AuthURL}, {"tokeninfo_url", e.TokeninfoURL}, {"admin_url", e.AdminURL}} {
+		if u.v == "" {
+			continue
+		}
+		if err := CheckSecureURL(u.v); err != nil {
+			return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s: %s %v", name, u.key, err)}
+		}
+	}
 	return e.WithDefaults(), nil
+}
+
+// CheckSecureURL refuses a URL that would carry a signed assertion, a
+// secret or a token in clear text: https, or http only to this machine
+// (the sandbox, a local test server).
+func CheckSecureURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%q is not an http(s) URL; write it as https://host/path", raw)
+	}
+	if u.Scheme == "http" {
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("%q is plain http to another machine, which would send tokens and secrets in clear text; use https:// (plain http is only for 127.0.0.1, ::1 or localhost)", raw)
+		}
+	}
+	return nil
 }
 
 // TLSConfig returns the TLS settings for a server of these endpoints: the
@@ -157,9 +184,32 @@ func (e Endpoints) TLSConfig(hostport string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// HTTPClient returns an HTTP client that trusts what TLSConfig trusts and
-// gives up after a timeout; every call still takes its own context.
+// httpClients holds one client per CA file version (and one for the system
+// roots), so minting a token for each of hundreds of mailboxes reuses
+// connections and TLS sessions instead of opening new ones.
+var httpClients sync.Map
+
+// plainHTTPClient serves plain-HTTP URLs, which CheckSecureURL allows only
+// to this machine.
+var plainHTTPClient = &http.Client{Timeout: defaultNetTimeout}
+
+// HTTPClient returns the shared HTTP client that trusts what TLSConfig
+// trusts and gives up after a timeout; every call still takes its own
+// context. Callers must not modify it.
 func (e Endpoints) HTTPClient() (*http.Client, error) {
+	key := "system roots"
+	if e.CAFile != "" {
+		fi, err := os.Stat(e.CAFile)
+		if err != nil {
+			_, err = e.TLSConfig("") // the same finding as every other TLS use
+			return nil, err
+		}
+		// A replaced CA file is a new client.
+		key = fmt.Sprintf("%s\x00%d\x00%d", e.CAFile, fi.Size(), fi.ModTime().UnixNano())
+	}
+	if c, ok := httpClients.Load(key); ok {
+		return c.(*http.Client), nil
+	}
 	cfg, err := e.TLSConfig("")
 	if err != nil {
 		return nil, err
@@ -167,7 +217,22 @@ func (e Endpoints) HTTPClient() (*http.Client, error) {
 	cfg.ServerName = ""
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg
-	return &http.Client{Transport: tr, Timeout: defaultNetTimeout}, nil
+	c, _ := httpClients.LoadOrStore(key, &http.Client{Transport: tr, Timeout: defaultNetTimeout})
+	return c.(*http.Client), nil
+}
+
+// HTTPClientFor returns the client for a request to rawURL. A plain-HTTP
+// URL (a local sandbox or test server) needs no CA, so a broken ca_file
+// does not stop it; the IMAP and SMTP checks still report it.
+func (e Endpoints) HTTPClientFor(rawURL string) (*http.Client, error) {
+	hc, err := e.HTTPClient()
+	if err != nil {
+		if u, perr := url.Parse(rawURL); perr == nil && u.Scheme == "http" {
+			return plainHTTPClient, nil
+		}
+		return nil, err
+	}
+	return hc, nil
 }
 
 func unwrapPathErr(err error) error {

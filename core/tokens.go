@@ -176,20 +176,6 @@ func (p *TokenProvider) privateKeyPEM() ([]byte, error) {
 	return p.pemKey, nil
 }
 
-// tokenHTTPClient is the client for the token endpoint: one that trusts the
-// endpoints' CA. A plain-HTTP token URL (a local sandbox) needs no CA, so a
-// broken ca_file does not stop it.
-func (p *TokenProvider) tokenHTTPClient(tokenURL string) (*http.Client, error) {
-	hc, err := p.Endpoints.HTTPClient()
-	if err != nil {
-		if u, perr := url.Parse(tokenURL); perr == nil && u.Scheme == "http" {
-			return &http.Client{Timeout: defaultNetTimeout}, nil
-		}
-		return nil, err
-	}
-	return hc, nil
-}
-
 // ctxTransport attaches the caller's context to every request, since the
 // jwt package posts without one.
 // It also keeps the transport error, which the jwt package flattens to text.
@@ -232,7 +218,7 @@ func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []strin
 		return fail(err)
 	}
 	tokenURL := p.TokenURL()
-	hc, err := p.tokenHTTPClient(tokenURL)
+	hc, err := p.Endpoints.HTTPClientFor(tokenURL)
 	if err != nil {
 		return fail(err)
 	}
