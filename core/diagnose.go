@@ -310,8 +310,18 @@ func (d DiagContext) server(err error) string {
 }
 
 func (d DiagContext) delegationFix() string {
-	return fmt.Sprintf("In admin.google.com > Security > API controls > Domain-wide delegation, add client ID %s with scope %s (exactly these strings; it can take from minutes to hours to take effect).",
-		d.clientID(), strings.Join(d.Scopes, ","))
+	return fmt.Sprintf("In %s, add client ID %s with scope %s (exactly these strings; it can take from minutes to hours to take effect).",
+		DelegationConsolePath, d.clientID(), strings.Join(d.Scopes, ","))
+}
+
+// DelegationConsolePath is where the Admin console authorizes a service
+// account's client ID for domain-wide delegation.
+const DelegationConsolePath = "admin.google.com > Security > API controls > Domain-wide delegation"
+
+// DelegationSteps is the instruction for wizard step 4 and `setup`: where
+// to go and what to do there; the values themselves are shown beside it.
+func DelegationSteps() string {
+	return "In " + DelegationConsolePath + ", click \"Add new\", paste the client ID and the scopes (comma-separated, exactly as shown), and click Authorize."
 }
 
 func isTimeout(err error) bool {

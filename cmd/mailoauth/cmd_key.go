@@ -49,7 +49,7 @@ func runKey(ctx context.Context, a *app, args []string) error {
 	if f := core.FindingOf(saErr); f != nil {
 		fmt.Fprintf(a.stdout, "Note: %s %s\n", f.Summary, f.Fix)
 	} else {
-		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in admin.google.com > Security > API controls > Domain-wide delegation.\n", cred.ClientID)
+		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in %s.\n", cred.ClientID, core.DelegationConsolePath)
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ func runSetup(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "Saved profile %s (default sender %s) in %s.\n", d, s, st.Path())
 	printCredential(a, cred)
-	fmt.Fprintf(a.stdout, "\nAuthorize it in admin.google.com > Security > API controls > Domain-wide delegation > Add new:\n  Client ID:    %s\n  OAuth scopes: %s\n", cred.ClientID, strings.Join(sc, ","))
+	fmt.Fprintf(a.stdout, "\n%s\n  Client ID:    %s\n  OAuth scopes: %s\n", core.DelegationSteps(), cred.ClientID, strings.Join(sc, ","))
 	if *noVerify {
 		return nil
 	}
