@@ -46,6 +46,9 @@ type Tester struct {
 	Timeout time.Duration
 	// RoundtripTimeout bounds the wait for the round-trip message; default 60 s.
 	RoundtripTimeout time.Duration
+	// Fresh mints a new token for every mailbox instead of using a cached
+	// one, so a change in the Admin console shows at once.
+	Fresh bool
 
 	lockMu sync.Mutex
 	locks  map[string]*mailboxLock
@@ -294,6 +297,15 @@ func (s *session) token(ctx context.Context) (Token, error) {
 	}
 	if s.t.Tokens == nil {
 		return Token{}, errors.New("no token provider is configured")
+	}
+	if s.t.Fresh && !s.refreshed {
+		// Proof of the configuration as Google sees it now: a cached token
+		// would still pass for up to an hour after the delegation or the
+		// consent was removed.
+		if err := s.t.Tokens.Invalidate(s.mailbox); err != nil {
+			return Token{}, err
+		}
+		s.refreshed = true
 	}
 	tok, fromCache, err := s.t.Tokens.Token(ctx, s.mailbox)
 	if err != nil {

@@ -33,6 +33,7 @@ func Doctor(ctx context.Context, p *Profile, cache TokenCache) []DoctorItem {
 	diag := DiagContext{Mailbox: p.DefaultSender, Domain: p.Domain, Scopes: p.ScopeList(), Endpoints: ep}
 	tokenURL := ep.TokenURL
 	if terr == nil {
+		tester.Fresh = true // the doctor judges the configuration, not a cached token
 		diag = tester.Tokens.DiagContext(p.DefaultSender, CheckToken)
 		tokenURL = tester.Tokens.TokenURL()
 	}

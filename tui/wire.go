@@ -149,6 +149,9 @@ func (e coreEngine) Run(ctx context.Context, p core.Profile, mailboxes []string,
 		}
 		return out
 	}
+	// A token-only run is step 4's "Verify": it must show what Google says
+	// now, not a token cached before the Admin console changed.
+	t.Fresh = len(checks) == 1 && checks[0] == core.CheckToken
 	opts := core.RunOptions{Checks: checks, Concurrency: core.DefaultConcurrency}
 	if on != nil {
 		opts.OnEvent = func(ev core.Event) {

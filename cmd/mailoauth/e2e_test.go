@@ -266,6 +266,12 @@ func TestEndToEndServiceAccountSetup(t *testing.T) {
 	if !strings.Contains(l.Finding.Fix, sb.clientID) || !strings.Contains(l.Finding.Fix, "https://mail.google.com/") {
 		t.Fatalf("delegation fix lacks the values to paste: %+v", l.Finding)
 	}
+	// A mailbox tested before still passes on its cached token (mail does
+	// flow for the token's hour); --fresh shows the Admin console's state now.
+	if l, exit := testOne(t, db, "user1@example.test", "--checks", "token"); exit != 0 || !l.OK {
+		t.Fatalf("cached token after the delegation was removed: exit %d %+v", exit, l)
+	}
+	expectCode("delegation removed, --fresh", "user1@example.test", core.CodeDelegationNotAuthorized, "--checks", "token", "--fresh")
 	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
 
 	sb.admin(t, "POST", "/clock", map[string]any{"skew_seconds": -600})

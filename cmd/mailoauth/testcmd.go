@@ -22,6 +22,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	concurrency := fs.Int("concurrency", 8, "mailboxes checked at once (Google allows 15 IMAP connections per account; stay polite)")
 	asJSON := fs.Bool("json", false, "one JSON object per mailbox, then a summary object")
 	timeout := fs.Duration("timeout", 20*time.Second, "timeout of each network check")
+	fresh := fs.Bool("fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
 	mechanism := fs.String("mechanism", core.MechXOAUTH2, "SASL mechanism for IMAP and SMTP: XOAUTH2 or OAUTHBEARER")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -72,6 +73,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	}
 	tester.Timeout = *timeout
 	tester.Mechanism = mech
+	tester.Fresh = *fresh
 
 	progress := newProgressLine(a, len(targets), !*asJSON && isTerminal(os.Stderr))
 	start := time.Now()
