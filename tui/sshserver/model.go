@@ -24,6 +24,7 @@ type idleTickMsg time.Time
 type sessionModel struct {
 	inner     tea.Model
 	idle      time.Duration
+	now       func() time.Time // the server's clock (time.Now but in tests)
 	lastInput time.Time
 	notice    string
 
@@ -43,7 +44,7 @@ func (m *sessionModel) Init() tea.Cmd {
 func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case idleTickMsg:
-		if time.Since(m.lastInput) >= m.idle {
+		if m.now().Sub(m.lastInput) >= m.idle {
 			m.setReason("no input for " + m.idle.String())
 			return m, tea.Quit
 		}
@@ -55,7 +56,7 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setReason(string(msg))
 		return m, tea.Quit
 	case tea.KeyPressMsg, tea.KeyReleaseMsg, tea.MouseMsg, tea.PasteMsg:
-		m.lastInput = time.Now()
+		m.lastInput = m.now()
 	}
 	var cmd tea.Cmd
 	m.inner, cmd = m.inner.Update(msg)

@@ -62,6 +62,13 @@ type Config struct {
 	DrainGrace time.Duration
 	// Logf receives one line per connection event; nil discards them.
 	Logf func(format string, args ...any)
+
+	// now is the idle timeout's clock, so a test can make a session idle
+	// without waiting; nil is time.Now.
+	now func() time.Time
+	// admitted, when set, runs after a session got its slot and before
+	// its wizard starts, so a test can hold a session at that point.
+	admitted func()
 }
 
 // Server is the SSH-served wizard.
@@ -77,9 +84,11 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
-// session is one connected wizard.
+// session is one admitted session's slot: reserved (counted, and in the
+// WaitGroup) by limitSessions, its wizard attached by program, released
+// exactly once whatever way the session ends.
 type session struct {
-	program *tea.Program
+	program *tea.Program // nil until the wizard is attached; guarded by Server.mu
 	done    chan struct{}
 }
 
@@ -107,7 +116,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	keys, err := loadAuthorizedKeys(cfg.AuthorizedKeys)
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	keys, err := loadAuthorizedKeys(cfg.AuthorizedKeys, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}
@@ -160,13 +172,20 @@ func (s *Server) Close() error { return s.srv.Close() }
 
 // Shutdown stops accepting connections, tells every session the server is
 // going down, gives them DrainGrace to finish, then closes them (each with
-// a one-line explanation) and waits for them until ctx ends.
+// a one-line explanation) and waits for them until ctx ends; it returns an
+// error when ctx ended first and sessions were dropped.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// From here no session gets a slot and no slot gets a wizard, so the
+	// WaitGroup only goes down and every wizard that runs is in live.
+	type liveSession struct {
+		*session
+		program *tea.Program
+	}
 	s.mu.Lock()
 	s.draining = true
-	live := make([]*session, 0, len(s.sessions))
+	live := make([]liveSession, 0, len(s.sessions))
 	for ss := range s.sessions {
-		live = append(live, ss)
+		live = append(live, liveSession{ss, ss.program})
 	}
 	s.mu.Unlock()
 
@@ -174,7 +193,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { shut <- s.srv.Shutdown(ctx) }() // closes the listeners now, waits for the connections
 	grace := s.cfg.DrainGrace
 	for _, ss := range live {
-		ss.program.Send(noticeMsg(fmt.Sprintf("The server is shutting down in %s: the steps you finished are saved.", grace.Round(time.Second))))
+		if ss.program != nil {
+			ss.program.Send(noticeMsg(fmt.Sprintf("The server is shutting down in %s: the steps you finished are saved.", grace.Round(time.Second))))
+		}
 	}
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
@@ -188,21 +209,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		break
 	}
 	for _, ss := range live {
-		ss.program.Send(closeMsg("the server is shutting down; the steps you finished are saved, reconnect when it is back"))
+		if ss.program != nil {
+			ss.program.Send(closeMsg("the server is shutting down; the steps you finished are saved, reconnect when it is back"))
+		}
 	}
 	waited := make(chan struct{})
 	go func() { s.wg.Wait(); close(waited) }()
+	var dropped error
 	select {
 	case <-waited:
 	case <-ctx.Done():
+		s.mu.Lock()
+		n := len(s.sessions)
+		s.mu.Unlock()
+		if n > 0 {
+			dropped = fmt.Errorf("%d SSH session(s) had not closed when the shutdown deadline passed and were dropped", n)
+		}
 	}
 	// The sessions are over; connections that stay open hold nothing.
 	err := s.srv.Close()
 	<-shut
 	if errors.Is(err, ssh.ErrServerClosed) {
-		return nil
+		err = nil
 	}
-	return err
+	return errors.Join(dropped, err)
 }
 
 // Actor is how a session's changes are named in the audit log.
@@ -214,40 +244,68 @@ func Actor(user string, key ssh.PublicKey) string {
 	return fmt.Sprintf("ssh %s (%s)", user, fp)
 }
 
-// allowKey checks the key against the authorized_keys file as it is now.
+// allowKey checks the key and the client's address against the
+// authorized_keys file as it is now.
 func (s *Server) allowKey(ctx ssh.Context, key ssh.PublicKey) bool {
-	ok, err := s.keys.allowed(key)
+	ok, refusal, err := s.keys.allowed(key, ctx.RemoteAddr())
 	if err != nil {
 		s.cfg.Logf("%v", err)
 	}
-	if !ok {
-		s.cfg.Logf("refused key %s for %s from %s: not in %s", gossh.FingerprintSHA256(key), ctx.User(), ctx.RemoteAddr(), s.cfg.AuthorizedKeys)
+	if !ok && refusal != "" {
+		s.cfg.Logf("refused key %s for %s from %s: %s", gossh.FingerprintSHA256(key), ctx.User(), ctx.RemoteAddr(), refusal)
 	}
 	return ok
 }
 
 // limitSessions refuses a session beyond MaxSessions or while draining,
-// with one line, and keeps the count.
+// with one line. Otherwise it reserves the session's slot in the same
+// critical section as the count, so simultaneous logins cannot exceed the
+// limit and Shutdown, which sets draining under the same lock, sees every
+// slot before it waits; the slot is released when the session ends.
 func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		s.mu.Lock()
-		n := len(s.sessions)
-		draining := s.draining
-		s.mu.Unlock()
+		ss, n, draining := s.reserve()
 		switch {
 		case draining:
-			wish.Println(sess, "mailoauth: the server is shutting down; connect again when it is back.")
+			wish.Println(sess, shuttingDown)
 			_ = sess.Exit(1)
 			return
-		case n >= s.cfg.MaxSessions:
+		case ss == nil:
 			s.cfg.Logf("refused a session of %s: %d sessions open (--max-sessions)", sess.User(), n)
 			wish.Println(sess, fmt.Sprintf("mailoauth: the server already has %d sessions open (its --max-sessions limit); try again when one closes.", s.cfg.MaxSessions))
 			_ = sess.Exit(1)
 			return
 		}
+		defer s.release(ss)
+		sess.Context().SetValue(slotKey{}, ss)
+		if s.cfg.admitted != nil {
+			s.cfg.admitted()
+		}
 		next(sess)
 	}
 }
+
+const shuttingDown = "mailoauth: the server is shutting down; connect again when it is back."
+
+// reserve takes a slot unless the server is draining or full; n is the
+// number of sessions open.
+func (s *Server) reserve() (ss *session, n int, draining bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = len(s.sessions)
+	if s.draining {
+		return nil, n, true
+	}
+	if n >= s.cfg.MaxSessions {
+		return nil, n, false
+	}
+	ss = &session{done: make(chan struct{})}
+	s.sessions[ss] = struct{}{}
+	s.wg.Add(1)
+	return ss, n + 1, false
+}
+
+type slotKey struct{}
 
 // requireTerminal explains in one line why a session without a PTY (ssh
 // -T, or a command) gets nothing.
@@ -262,27 +320,36 @@ func (s *Server) requireTerminal(next ssh.Handler) ssh.Handler {
 	}
 }
 
-// program builds a fresh wizard for the session, registered for draining;
-// the middleware runs it and this handler's model says goodbye after.
+// program builds a fresh wizard for the session and attaches it to the
+// session's slot, so Shutdown can tell it; once draining it refuses (nil:
+// the middleware then runs no wizard). The middleware runs the wizard and
+// goodbye says why it ended.
 func (s *Server) program(sess ssh.Session) *tea.Program {
+	ss, _ := sess.Context().Value(slotKey{}).(*session)
+	if ss == nil { // every session passes limitSessions; never without a slot
+		_ = sess.Exit(1)
+		return nil
+	}
 	pty, _, _ := sess.Pty()
 	actor := Actor(sess.User(), sess.PublicKey())
 	inner := tui.New(tui.Config{Store: s.cfg.Store, Actor: actor, Sandbox: s.cfg.Sandbox, Profile: s.cfg.Profile, Remote: true})
-	m := &sessionModel{inner: inner, idle: s.cfg.IdleTimeout, lastInput: time.Now()}
+	m := &sessionModel{inner: inner, idle: s.cfg.IdleTimeout, now: s.cfg.now, lastInput: s.cfg.now()}
 	opts := append(bm.MakeOptions(sess), tea.WithWindowSize(pty.Window.Width, pty.Window.Height))
 	p := tea.NewProgram(m, opts...)
-	ss := &session{program: p, done: make(chan struct{})}
 	s.mu.Lock()
-	s.sessions[ss] = struct{}{}
-	s.wg.Add(1)
+	draining := s.draining
+	if !draining {
+		ss.program = p
+	}
 	s.mu.Unlock()
+	if draining {
+		tui.Close(inner)
+		wish.Println(sess, shuttingDown)
+		_ = sess.Exit(1)
+		return nil
+	}
 	s.cfg.Logf("session of %s from %s", actor, sess.RemoteAddr())
 	sess.Context().SetValue(sessionKey{}, &live{model: m, session: ss, actor: actor})
-	go func() {
-		// Whatever way the session ends, its slot is released.
-		<-sess.Context().Done()
-		s.release(ss)
-	}()
 	return p
 }
 
@@ -295,6 +362,9 @@ type live struct {
 	actor   string
 }
 
+// release frees a slot; a second call for the same slot does nothing, so
+// goodbye can free it as soon as the wizard ended and limitSessions on
+// every way out.
 func (s *Server) release(ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

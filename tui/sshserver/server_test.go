@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -59,6 +60,24 @@ func writeKeys(t *testing.T, path string, keys ...gossh.Signer) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// logLines collects the server's log lines.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+func (l *logLines) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 func startServer(t *testing.T, cfg Config, keys ...gossh.Signer) *testServer {
@@ -182,12 +201,16 @@ func TestListedKeyGetsTheWizard(t *testing.T) {
 	tm.waitFor(t, firstScreen)
 
 	// A change made over SSH is audited with the user and key fingerprint.
-	for _, in := range []string{"\r", "example.test", "\t", "\r"} { // the sender is prefilled
-		if _, err := tm.in.Write([]byte(in)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Keys are handled in order, so a step's keys go in one write; each
+	// step is waited for on the screen before the next.
+	if _, err := tm.in.Write([]byte("\r")); err != nil {
+		t.Fatal(err)
 	}
+	tm.waitFor(t, "Default sender")
+	if _, err := tm.in.Write([]byte("example.test\t\r")); err != nil { // the sender is prefilled
+		t.Fatal(err)
+	}
+	tm.waitFor(t, "How will the product sign in to Gmail?")
 	want := "ssh alice (" + gossh.FingerprintSHA256(admin.PublicKey()) + ")"
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -269,25 +292,49 @@ func TestTwoSessionsEachHaveTheirOwnWizard(t *testing.T) {
 		t.Fatal(err)
 	}
 	terms[0].waitFor(t, "Default sender")
-	if _, err := terms[1].in.Write([]byte("j")); err != nil { // any input: bob's wizard answers
+	// bob opens the full help: once his screen shows it, his wizard has
+	// handled input after alice's step changed, and must still be his own.
+	if _, err := terms[1].in.Write([]byte("?")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	terms[1].waitFor(t, "toggle help")
 	if strings.Contains(terms[1].text(), "Default sender") {
 		t.Errorf("bob's session shows alice's step:\n%s", terms[1].text())
 	}
 }
 
+// fakeClock is the idle timeout's clock in tests: it moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 func TestIdleSessionIsClosed(t *testing.T) {
 	admin := newKey(t)
-	ts := startServer(t, Config{IdleTimeout: 400 * time.Millisecond}, admin)
+	clock := &fakeClock{t: time.Now()}
+	ts := startServer(t, Config{IdleTimeout: 400 * time.Millisecond, now: clock.now}, admin)
 	c, err := ts.dial("alice", gossh.PublicKeys(admin))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	tm := openTerm(t, c, true)
+	// However slow the first screen, the session is not idle until the
+	// clock says so.
 	tm.waitFor(t, firstScreen)
+	clock.advance(400 * time.Millisecond)
 	tm.waitEnd(t)
 	if !strings.Contains(tm.text(), "session closed: no input for 400ms") {
 		t.Errorf("the idle session was closed without saying why:\n%s", tm.text())
@@ -388,4 +435,118 @@ func TestHostKeyGeneratedOnceAndReused(t *testing.T) {
 	if _, err := New(Config{Store: st, AuthorizedKeys: keys}); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("a host key readable by others was used: %v", err)
 	}
+}
+
+// admissionGate holds every admitted session before its wizard starts
+// until opened, and reports each one it holds.
+type admissionGate struct {
+	held chan struct{}
+	open chan struct{}
+}
+
+func newGate() *admissionGate {
+	return &admissionGate{held: make(chan struct{}, 16), open: make(chan struct{})}
+}
+
+func (g *admissionGate) admitted() { g.held <- struct{}{}; <-g.open }
+
+func (g *admissionGate) waitHeld(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no session was admitted")
+	}
+}
+
+func TestSessionsAdmittedTogetherStayWithinTheLimit(t *testing.T) {
+	admin := newKey(t)
+	gate := newGate()
+	ts := startServer(t, Config{MaxSessions: 1, admitted: gate.admitted}, admin)
+	c1, err := ts.dial("alice", gossh.PublicKeys(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	alice := openTerm(t, c1, true)
+	// alice is admitted but her wizard has not started: her slot counts
+	gate.waitHeld(t)
+	c2, err := ts.dial("bob", gossh.PublicKeys(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	bob := openTerm(t, c2, true)
+	bob.waitEnd(t)
+	if !strings.Contains(bob.text(), "already has 1 sessions open") || strings.Contains(bob.text(), firstScreen) {
+		t.Errorf("a second session was let in beside one being admitted (--max-sessions 1):\n%s", bob.text())
+	}
+	close(gate.open)
+	alice.waitFor(t, firstScreen)
+}
+
+func TestShutdownRefusesASessionStillBeingAdmitted(t *testing.T) {
+	admin := newKey(t)
+	gate := newGate()
+	ts := startServer(t, Config{DrainGrace: 100 * time.Millisecond, admitted: gate.admitted}, admin)
+	c, err := ts.dial("alice", gossh.PublicKeys(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tm := openTerm(t, c, true)
+	gate.waitHeld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- ts.srv.Shutdown(ctx) }()
+	for !ts.srv.isDraining() {
+		select {
+		case err := <-shut:
+			t.Fatalf("Shutdown returned (%v) without waiting for the session being admitted", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	close(gate.open)
+	tm.waitEnd(t)
+	if out := tm.text(); !strings.Contains(out, "the server is shutting down") || strings.Contains(out, firstScreen) {
+		t.Errorf("a session admitted as the server shut down was not refused with the reason:\n%s", out)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v; want every session closed before its deadline", err)
+	}
+}
+
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+func TestEverySessionEndFreesItsSlotOnce(t *testing.T) {
+	admin := newKey(t)
+	ts := startServer(t, Config{MaxSessions: 1}, admin)
+	c, err := ts.dial("alice", gossh.PublicKeys(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// refused for want of a terminal, after taking the slot
+	openTerm(t, c, false).waitEnd(t)
+	// quits the wizard
+	tm := openTerm(t, c, true)
+	tm.waitFor(t, firstScreen)
+	if _, err := tm.in.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	tm.waitEnd(t)
+	// the one slot is free again, and freeing it twice crashed nothing
+	tm = openTerm(t, c, true)
+	tm.waitFor(t, firstScreen)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	tm.waitEnd(t)
 }
