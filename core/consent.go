@@ -15,14 +15,23 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 )
 
-// DefaultConsentWait is how long Authorize waits for the browser (or the
-// pasted answer) before it gives up.
-const DefaultConsentWait = 10 * time.Minute
+// The bounds of a consent, the same for `mailoauth authorize` and the wizard.
+const (
+	// DefaultConsentWait is how long a consent waits for the browser (or the
+	// pasted answer) before it gives up.
+	DefaultConsentWait = 10 * time.Minute
+	// ConsentPreflightTimeout bounds the load of the consent page before it
+	// is shown (Preflight).
+	ConsentPreflightTimeout = 15 * time.Second
+	// ConsentExchangeTimeout bounds the trade of the code for tokens.
+	ConsentExchangeTimeout = 30 * time.Second
+)
 
 // oauthConfig is the x/oauth2 configuration of an OAuth client. Google takes
 // the client secret in the form body (AuthStyleInParams), which also spares
@@ -118,14 +127,15 @@ var errorPageRe = regexp.MustCompile(`Error (\d{3}): ([a-z_]+)`)
 // browser would start, to turn what Google would show as an error page
 // ("Error 400: redirect_uri_mismatch", "Error 401: invalid_client",
 // "Error 403: access_denied") into a finding before anyone waits for a
-// browser. A page that asks the user to sign in or to consent passes.
+// browser. A page that asks the user to sign in or to consent passes. It
+// takes at most ConsentPreflightTimeout.
 func (c *Consent) Preflight(ctx context.Context) error {
 	hc, err := c.ep.HTTPClient()
 	if err != nil {
 		return &FindingError{Finding: c.diag().diagnose(err), Err: err}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	pctx, cancel := context.WithTimeout(ctx, defaultNetTimeout)
+	pctx, cancel := context.WithTimeout(ctx, ConsentPreflightTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(pctx, http.MethodGet, c.URL, nil)
 	if err != nil {
@@ -512,7 +522,7 @@ func OpenBrowser(u string) bool {
 	return true
 }
 
-// AuthorizeOptions say how Authorize brings the code back.
+// AuthorizeOptions say how a consent brings the code back.
 type AuthorizeOptions struct {
 	// Paste: the user pastes the redirected URL (or the code) instead of a
 	// loopback listener receiving it.
@@ -521,12 +531,18 @@ type AuthorizeOptions struct {
 	ShowURL func(mailbox, consentURL string)
 	// OpenBrowser, if set, is tried with the consent URL (loopback only).
 	OpenBrowser func(consentURL string) bool
-	// ReadPaste returns what the user pasted (required with Paste).
+	// ReadPaste returns what the user pasted: Authorize needs it with Paste;
+	// a caller that takes the paste itself (the wizard's field) leaves it
+	// nil and calls Submit.
 	ReadPaste func(ctx context.Context) (string, error)
 	// Wait bounds the wait for the answer; default DefaultConsentWait.
 	Wait time.Duration
 	// NoPreflight skips loading the consent page before showing it.
 	NoPreflight bool
+	// Retry is how this face starts the consent again, for the fix of the
+	// finding when no answer came in time; it completes "then ...". The
+	// default is the command's: run `mailoauth authorize ADDR` again.
+	Retry string
 }
 
 // Authorizer runs consents for the mailboxes of an OAuth client profile.
@@ -569,61 +585,144 @@ func (a *Authorizer) State(mailbox string) ConsentState {
 	return ConsentOf(a.Refresh, a.Cred.ClientID, mailbox)
 }
 
-// Authorize runs the whole consent of one mailbox: listener (or paste),
-// consent URL, preflight, wait, code exchange, refresh token stored.
-func (a *Authorizer) Authorize(ctx context.Context, mailbox string, opts AuthorizeOptions) (*Grant, error) {
+// PendingConsent is a consent that has begun: its URL is checked and shown,
+// and the answer is awaited on the loopback listener or by paste-back. The
+// steps (Begin, Wait or Submit, Finish) are what Authorize runs one after
+// the other; the wizard runs the same steps from its commands, so both
+// faces check, wait, time out and exchange alike.
+type PendingConsent struct {
+	*Consent
+	// Paste: the answer comes by paste-back (Submit), not the listener.
+	Paste bool
+	// Opened: a browser was opened on the URL.
+	Opened bool
+
+	authz  *Authorizer
+	lb     *Loopback
+	closed sync.Once
+	read   func(ctx context.Context) (string, error)
+	wait   time.Duration
+	retry  string
+}
+
+// Begin starts the consent of one mailbox: the loopback listener (unless
+// opts.Paste), the consent URL, its preflight, then ShowURL and (loopback
+// only) OpenBrowser. Close the result when abandoning it; Finish closes it.
+func (a *Authorizer) Begin(ctx context.Context, mailbox string, opts AuthorizeOptions) (*PendingConsent, error) {
 	redirect := ConsentRedirectURI(a.Profile, a.Cred, opts.Paste)
-	var lb *Loopback
+	p := &PendingConsent{Paste: opts.Paste, authz: a, read: opts.ReadPaste, wait: opts.Wait, retry: opts.Retry}
+	if p.wait <= 0 {
+		p.wait = DefaultConsentWait
+	}
 	if !opts.Paste {
 		var err error
-		if lb, err = ListenLoopback(redirect); err != nil {
+		if p.lb, err = ListenLoopback(redirect); err != nil {
 			return nil, err
 		}
-		defer lb.Close()
-		redirect = lb.RedirectURI()
-	} else if opts.ReadPaste == nil {
-		return nil, Inputf("paste-back needs a terminal to paste into")
+		redirect = p.lb.RedirectURI()
 	}
 	c, err := a.NewConsent(mailbox, redirect)
+	if err == nil && !opts.NoPreflight {
+		err = c.Preflight(ctx)
+	}
 	if err != nil {
+		p.Close()
 		return nil, err
 	}
-	if !opts.NoPreflight {
-		if err := c.Preflight(ctx); err != nil {
-			return nil, err
-		}
-	}
+	p.Consent = c
 	if opts.ShowURL != nil {
 		opts.ShowURL(c.Mailbox, c.URL)
 	}
-	if lb != nil && opts.OpenBrowser != nil {
-		opts.OpenBrowser(c.URL)
+	if p.lb != nil && opts.OpenBrowser != nil {
+		p.Opened = opts.OpenBrowser(c.URL)
 	}
-	wait := opts.Wait
-	if wait <= 0 {
-		wait = DefaultConsentWait
+	return p, nil
+}
+
+// Wait waits for the answer, at most the wait bound: Google's redirect to
+// the loopback listener, or (paste-back) what opts.ReadPaste returns. When
+// none came in time the error is the consent-timeout finding.
+func (p *PendingConsent) Wait(ctx context.Context) (string, error) {
+	if p.lb == nil && p.read == nil {
+		return "", Inputf("paste-back needs a terminal to paste into")
 	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
+	wctx, cancel := context.WithTimeout(ctx, p.wait)
 	defer cancel()
 	var answer string
-	if lb != nil {
-		answer, err = lb.Wait(wctx)
+	var err error
+	if p.lb != nil {
+		answer, err = p.lb.Wait(wctx)
 	} else {
-		answer, err = opts.ReadPaste(wctx)
+		answer, err = p.read(wctx)
 	}
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return "", &FindingError{Finding: ConsentTimeoutFinding(p.Mailbox, p.wait, p.retry)}
+	}
+	return answer, err
+}
+
+// ConsentTimeoutFinding is the finding when no answer came from the consent
+// page of mailbox within wait. retry completes "then ..." with how this face
+// starts again; empty means the command's.
+func ConsentTimeoutFinding(mailbox string, wait time.Duration, retry string) *Finding {
+	if retry == "" {
+		retry = "run " + ReconsentCommand(mailbox) + " again (use --paste when the browser runs on another machine)"
+	}
+	if wait >= time.Second {
+		wait = wait.Round(time.Second)
+	}
+	return NewFinding(CodeConsentRequired,
+		fmt.Sprintf("No answer from Google's consent page for %s within %s.", orUnknown(mailbox, "the mailbox"), wait),
+		fmt.Sprintf("Open the URL shown, sign in as %s and choose Allow; if the browser showed an error page, act on it; then %s.", orUnknown(mailbox, "the mailbox owner"), retry))
+}
+
+// Submit checks a pasted answer (the address the browser ends on, or the
+// code) and returns the code. An InputError means the paste is not this
+// attempt's answer and the user may paste again; a finding (Google's error
+// in the address) ends the attempt.
+func (p *PendingConsent) Submit(pasted string) (string, error) {
+	return p.ParseResponse(pasted)
+}
+
+// Finish takes the answer (the redirected address, or the code), trades the
+// code for tokens within ConsentExchangeTimeout, stores the refresh token
+// and caches the access token. It closes the listener.
+func (p *PendingConsent) Finish(ctx context.Context, answer string) (*Grant, error) {
+	p.Close()
+	code, err := p.ParseResponse(answer)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, &FindingError{Finding: NewFinding(CodeConsentRequired,
-				fmt.Sprintf("No answer from Google's consent page for %s within %s.", c.Mailbox, wait.Round(time.Second)),
-				fmt.Sprintf("Open the URL shown, sign in as %s and choose Allow; if the browser showed an error page, act on it; then run %s again (use --paste when the browser runs on another machine).", c.Mailbox, ReconsentCommand(c.Mailbox)))}
+		return nil, err
+	}
+	ectx, cancel := context.WithTimeout(ctx, ConsentExchangeTimeout)
+	defer cancel()
+	return p.Exchange(ectx, code, p.authz.Refresh, p.authz.Cache)
+}
+
+// Close stops the loopback listener, if any. It may be called again, and
+// while Wait runs (the wizard cancels from its update loop), which then
+// returns when its context ends.
+func (p *PendingConsent) Close() {
+	p.closed.Do(func() {
+		if p.lb != nil {
+			p.lb.Close()
 		}
-		return nil, err
+	})
+}
+
+// Authorize runs the whole consent of one mailbox (`mailoauth authorize`):
+// Begin, Wait, Finish.
+func (a *Authorizer) Authorize(ctx context.Context, mailbox string, opts AuthorizeOptions) (*Grant, error) {
+	if opts.Paste && opts.ReadPaste == nil {
+		return nil, Inputf("paste-back needs a terminal to paste into")
 	}
-	code, err := c.ParseResponse(answer)
+	p, err := a.Begin(ctx, mailbox, opts)
 	if err != nil {
 		return nil, err
 	}
-	ectx, ecancel := context.WithTimeout(ctx, 30*time.Second)
-	defer ecancel()
-	return c.Exchange(ectx, code, a.Refresh, a.Cache)
+	defer p.Close()
+	answer, err := p.Wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Finish(ctx, answer)
 }

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -149,5 +150,148 @@ func TestAuthorizeRefreshAndRotation(t *testing.T) {
 	res = tester.Check(ctx, "user2@"+sb.Domain(), []core.CheckName{core.CheckToken})
 	if res.Finding == nil || res.Finding.Code != core.CodeConsentRequired || !strings.Contains(res.Finding.Fix, "mailoauth authorize user2@") {
 		t.Fatalf("no consent: %+v", res.Finding)
+	}
+}
+
+// TestConsentStepsLoopback runs the steps the wizard drives one by one:
+// Begin listens on 127.0.0.1, Wait hears the browser's redirect, Finish
+// stores the consent and closes the listener.
+func TestConsentStepsLoopback(t *testing.T) {
+	sb, a, rs, _ := oauthEnv(t, true)
+	ctx := context.Background()
+	mailbox := "user1@" + sb.Domain()
+	var shown string
+	p, err := a.Begin(ctx, mailbox, core.AuthorizeOptions{ShowURL: func(_, u string) { shown = u }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.Paste || shown != p.URL || !core.IsLoopbackURI(p.RedirectURI) {
+		t.Fatalf("Begin: paste=%v shown=%q url=%q redirect=%q", p.Paste, shown, p.URL, p.RedirectURI)
+	}
+	u, _ := url.Parse(p.RedirectURI)
+	if u.Port() == "" {
+		t.Fatalf("the listener's redirect URI has no port: %s", p.RedirectURI)
+	}
+	go func() { // the browser: the sandbox consents and redirects to the listener
+		if resp, err := http.Get(p.URL); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	answer, err := p.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := p.Finish(ctx, answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok, _ := rs.LoadRefreshToken(mailbox); !ok || !g.RefreshTokenReceived || st.Fingerprint() != g.RefreshFingerprint {
+		t.Fatalf("consent not stored: grant %+v, stored %v", g, ok)
+	}
+	if resp, err := http.Get(p.RedirectURI + "?code=x&state=y"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the loopback listener %s still answers after Finish", p.RedirectURI)
+	}
+}
+
+// TestConsentStepsPaste: with paste-back nothing listens; Submit refuses
+// what is not an answer (the user may paste again) and Finish stores the
+// consent from the pasted code.
+func TestConsentStepsPaste(t *testing.T) {
+	sb, a, rs, _ := oauthEnv(t, true)
+	ctx := context.Background()
+	mailbox := "user2@" + sb.Domain()
+	p, err := a.Begin(ctx, mailbox, core.AuthorizeOptions{Paste: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !p.Paste || p.Opened {
+		t.Fatalf("Begin with Paste: %+v", p)
+	}
+	// Without a way to read the paste there is nothing to wait for.
+	if _, err := p.Wait(ctx); err == nil || core.FindingOf(err) != nil || !strings.Contains(err.Error(), "paste") {
+		t.Fatalf("Wait without ReadPaste: %v", err)
+	}
+	// The browser, stopped at the redirect: the address it would end on.
+	hc, err := sb.Endpoints().HTTPClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Get(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if !strings.Contains(loc, "code=") {
+		t.Fatalf("the sandbox did not redirect with a code: %s %q", resp.Status, loc)
+	}
+	var ie *core.InputError
+	if _, err := p.Submit("this is not it"); !errors.As(err, &ie) || core.FindingOf(err) != nil {
+		t.Fatalf("a wrong paste: %v (want an input error, not a finding)", err)
+	}
+	code, err := p.Submit("  " + loc + "  ")
+	if err != nil || code == "" {
+		t.Fatalf("Submit(%q) = %q, %v", loc, code, err)
+	}
+	g, err := p.Finish(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := rs.LoadRefreshToken(mailbox); !ok || g.Mailbox != mailbox {
+		t.Fatalf("consent of %s not stored: %+v", mailbox, g)
+	}
+}
+
+// TestConsentTimeoutFinding: when no answer comes in time, the listener and
+// paste-back give the same finding, made once in core; its fix names the
+// command, or what the caller says (the wizard's key). Cancelling is not a
+// timeout.
+func TestConsentTimeoutFinding(t *testing.T) {
+	sb, a, _, _ := oauthEnv(t, false)
+	ctx := context.Background()
+	mailbox := "user1@" + sb.Domain()
+	const wait = 50 * time.Millisecond
+
+	p, err := a.Begin(ctx, mailbox, core.AuthorizeOptions{Wait: wait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Wait(ctx)
+	p.Close()
+	lf := core.FindingOf(err)
+	if lf == nil || lf.Code != core.CodeConsentRequired || !strings.Contains(lf.Summary, mailbox) || !strings.Contains(lf.Summary, "within 50ms") ||
+		!strings.Contains(lf.Fix, "then run `mailoauth authorize "+mailbox+"` again") {
+		t.Fatalf("loopback timeout: %v", err)
+	}
+
+	block := func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
+	_, err = a.Authorize(ctx, mailbox, core.AuthorizeOptions{Paste: true, ReadPaste: block, Wait: wait})
+	if pf := core.FindingOf(err); pf == nil || *pf != *lf {
+		t.Fatalf("paste timeout %v differs from the listener's %+v", err, lf)
+	}
+
+	p, err = a.Begin(ctx, mailbox, core.AuthorizeOptions{Wait: wait, Retry: "press g to try again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Wait(ctx)
+	p.Close()
+	if wf := core.FindingOf(err); wf == nil || wf.Summary != lf.Summary || !strings.HasSuffix(wf.Fix, "then press g to try again.") || strings.Contains(wf.Fix, "mailoauth authorize") {
+		t.Fatalf("timeout with the wizard's retry: %v", err)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	p, err = a.Begin(cctx, mailbox, core.AuthorizeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cancel()
+	if _, err := p.Wait(cctx); !errors.Is(err, context.Canceled) || core.FindingOf(err) != nil {
+		t.Fatalf("a cancelled wait: %v", err)
 	}
 }

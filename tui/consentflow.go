@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -17,17 +16,14 @@ import (
 
 // consentFlow is one mailbox's consent on the OAuth client path, shared by
 // the consent step (the default sender's "Generate token") and the mailbox
-// step. It drives the same core calls as `mailoauth authorize`:
-// ConsentRedirectURI, ListenLoopback, NewConsent, Preflight, ParseResponse
-// and Exchange, so every check and message is core's.
+// step. It runs the steps `mailoauth authorize` runs (core's Begin, Wait or
+// Submit, Finish), each from a command, so every check, bound and message
+// is core's.
 type consentFlow struct {
 	phase    consentPhase
 	mailbox  string
 	paste    bool // paste-back instead of the loopback listener
-	consent  *core.Consent
-	lb       *core.Loopback
-	authz    *core.Authorizer
-	opened   bool // a browser was opened on the URL
+	pending  *core.PendingConsent
 	input    textinput.Model
 	inputErr error
 	grant    *core.Grant
@@ -59,9 +55,7 @@ const (
 type consentReadyMsg struct {
 	id      flowID
 	gen     int
-	consent *core.Consent
-	lb      *core.Loopback
-	opened  bool
+	pending *core.PendingConsent
 	err     error
 }
 
@@ -123,9 +117,8 @@ func (f *consentFlow) cancel() {
 		f.cancelFn()
 		f.cancelFn = nil
 	}
-	if f.lb != nil {
-		f.lb.Close()
-		f.lb = nil
+	if f.pending != nil {
+		f.pending.Close()
 	}
 	f.gen++
 }
@@ -133,16 +126,20 @@ func (f *consentFlow) cancel() {
 // abort ends the attempt and forgets it.
 func (f *consentFlow) abort() {
 	f.cancel()
-	f.phase, f.consent, f.inputErr = cfIdle, nil, nil
+	f.phase, f.pending, f.inputErr = cfIdle, nil, nil
 	f.input.Blur()
 }
 
-// start begins the consent of mailbox: listener (or paste), consent URL,
-// preflight, browser.
+// retryHint completes the fix of core's "no answer in time" finding with
+// the wizard's way to try again: g, in the consent and the mailbox step.
+var retryHint = "press " + keyGenerate.Help().Key + " to try again"
+
+// start begins the consent of mailbox with core's Begin: listener (or
+// paste), consent URL, preflight, browser.
 func (f *consentFlow) start(w *wizard, id flowID, mailbox string, paste bool) tea.Cmd {
 	f.cancel()
 	f.mailbox, f.paste = mailbox, paste
-	f.grant, f.err, f.inputErr, f.consent, f.opened, f.sandboxNote = nil, nil, nil, nil, false, ""
+	f.grant, f.err, f.inputErr, f.pending, f.sandboxNote = nil, nil, nil, nil, ""
 	f.input.SetValue("")
 	p := w.profile
 	authz, err := core.NewAuthorizer(&p, w.backend.TokenCache(p.Domain), nil)
@@ -150,39 +147,14 @@ func (f *consentFlow) start(w *wizard, id flowID, mailbox string, paste bool) te
 		f.phase, f.err = cfDone, err
 		return nil
 	}
-	f.authz = authz
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancelFn = cancel
 	f.phase = cfPreparing
 	gen := f.gen
-	open := w.openBrowser
+	opts := core.AuthorizeOptions{Paste: paste, OpenBrowser: w.openBrowser, Retry: retryHint}
 	run := func() tea.Msg {
-		redirect := core.ConsentRedirectURI(authz.Profile, authz.Cred, paste)
-		var lb *core.Loopback
-		if !paste {
-			var err error
-			if lb, err = core.ListenLoopback(redirect); err != nil {
-				return consentReadyMsg{id: id, gen: gen, err: err}
-			}
-			redirect = lb.RedirectURI()
-		}
-		c, err := authz.NewConsent(mailbox, redirect)
-		if err == nil {
-			pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
-			err = c.Preflight(pctx)
-			pcancel()
-		}
-		if err != nil {
-			if lb != nil {
-				lb.Close()
-			}
-			return consentReadyMsg{id: id, gen: gen, err: err}
-		}
-		opened := false
-		if lb != nil && open != nil {
-			opened = open(c.URL)
-		}
-		return consentReadyMsg{id: id, gen: gen, consent: c, lb: lb, opened: opened}
+		pc, err := authz.Begin(ctx, mailbox, opts)
+		return consentReadyMsg{id: id, gen: gen, pending: pc, err: err}
 	}
 	return tea.Batch(run, w.startSpinner())
 }
@@ -192,8 +164,8 @@ func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 	switch msg := msg.(type) {
 	case consentReadyMsg:
 		if msg.id != id || msg.gen != f.gen {
-			if msg.lb != nil {
-				msg.lb.Close()
+			if msg.pending != nil {
+				msg.pending.Close()
 			}
 			return nil, false
 		}
@@ -201,7 +173,7 @@ func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 			f.phase, f.err = cfDone, msg.err
 			return nil, false
 		}
-		f.phase, f.consent, f.lb, f.opened = cfWaiting, msg.consent, msg.lb, msg.opened
+		f.phase, f.pending = cfWaiting, msg.pending
 		if f.paste {
 			return f.input.Focus(), false
 		}
@@ -239,10 +211,10 @@ func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 		switch {
 		case key.Matches(msg, keyCopyURL) && !f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
-			return tea.SetClipboard(f.consent.URL), true
+			return tea.SetClipboard(f.pending.URL), true
 		case msg.String() == "ctrl+o" && f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
-			return tea.SetClipboard(f.consent.URL), true
+			return tea.SetClipboard(f.pending.URL), true
 		case key.Matches(msg, keySandboxOK) && w.sandbox != nil && !f.paste,
 			msg.String() == "ctrl+a" && w.sandbox != nil && f.paste:
 			return f.sandboxAllow(w, id), true
@@ -266,10 +238,11 @@ func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 	return nil, false
 }
 
-// waitLoopback waits for Google's redirect to the listener.
+// waitLoopback waits, with core's Wait, for Google's redirect to the
+// listener; core bounds the wait and words the finding when none came.
 func (f *consentFlow) waitLoopback(id flowID) tea.Cmd {
-	lb, gen := f.lb, f.gen
-	ctx, cancel := context.WithTimeout(context.Background(), core.DefaultConsentWait)
+	pc, gen := f.pending, f.gen
+	ctx, cancel := context.WithCancel(context.Background())
 	prev := f.cancelFn
 	f.cancelFn = func() {
 		cancel()
@@ -279,18 +252,16 @@ func (f *consentFlow) waitLoopback(id flowID) tea.Cmd {
 	}
 	return func() tea.Msg {
 		defer cancel()
-		u, err := lb.Wait(ctx)
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = core.Inputf("no answer from Google's consent page within %s; press enter to start again and choose Allow in the browser", core.DefaultConsentWait)
-		}
+		u, err := pc.Wait(ctx)
 		return consentAnswerMsg{id: id, gen: gen, answer: u, err: err}
 	}
 }
 
-// answer takes the redirected address (or code) and exchanges the code. A
-// pasted answer that is not one stays in the field with core's sentence.
+// answer takes the redirected address (or code) with core's Submit, then
+// Finish exchanges the code. A pasted answer that is not one stays in the
+// field with core's sentence.
 func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
-	code, err := f.consent.ParseResponse(in)
+	code, err := f.pending.Submit(in)
 	if err != nil {
 		if f.paste && core.FindingOf(err) == nil {
 			f.inputErr = err
@@ -303,8 +274,8 @@ func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
 	f.inputErr = nil
 	f.input.Blur()
 	f.phase = cfExchanging
-	c, authz, gen := f.consent, f.authz, f.gen
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pc, gen := f.pending, f.gen
+	ctx, cancel := context.WithCancel(context.Background())
 	prev := f.cancelFn
 	f.cancelFn = func() {
 		cancel()
@@ -314,7 +285,7 @@ func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
 	}
 	run := func() tea.Msg {
 		defer cancel()
-		g, err := c.Exchange(ctx, code, authz.Refresh, authz.Cache)
+		g, err := pc.Finish(ctx, code)
 		return consentDoneMsg{id: id, gen: gen, grant: g, err: err}
 	}
 	return tea.Batch(run, w.startSpinner())
@@ -324,7 +295,7 @@ func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
 // URL and chooses Allow. With the listener the redirect reaches it; with
 // paste-back the address the browser ends on is pasted.
 func (f *consentFlow) sandboxAllow(w *wizard, id flowID) tea.Cmd {
-	c, gen, paste, ep := f.consent, f.gen, f.paste, w.profile.Endpoints
+	c, gen, paste, ep := f.pending, f.gen, f.paste, w.profile.Endpoints
 	f.sandboxNote = "Sandbox: " + f.mailbox + " opened the consent page and chose Allow."
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -349,7 +320,7 @@ func (f *consentFlow) view(w *wizard, width int) string {
 		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render("esc cancel")
 	case cfWaiting:
 		out = s.Text.Render(wrap("Open this URL in a browser, sign in as "+f.mailbox+" and choose Allow:", width)) + "\n"
-		out += s.Code.Render(wrapURL(f.consent.URL, width)) + "\n"
+		out += s.Code.Render(wrapURL(f.pending.URL, width)) + "\n"
 		switch {
 		case f.paste:
 			out += w.field("Then paste the address the browser ends on (or just the code)", &f.input, true, width) + "\n"
@@ -357,10 +328,10 @@ func (f *consentFlow) view(w *wizard, width int) string {
 				out += w.errView(f.inputErr, width) + "\n"
 			}
 		default:
-			if f.opened {
+			if f.pending.Opened {
 				out += s.Muted.Render(wrap("A browser was opened on it.", width)) + "\n"
 			}
-			out += w.spinner.View() + " Waiting for Google's answer on " + listenAddr(f.consent.RedirectURI) + "…"
+			out += w.spinner.View() + " Waiting for Google's answer on " + listenAddr(f.pending.RedirectURI) + "…"
 		}
 		if f.sandboxNote != "" {
 			out += "\n" + s.Muted.Render(wrap(f.sandboxNote, width))

@@ -135,9 +135,7 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	}
 	c, err := authz.NewConsent(s, redirect)
 	if err == nil {
-		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		err = c.Preflight(vctx)
+		err = c.Preflight(ctx) // bounded by core.ConsentPreflightTimeout
 	}
 	if err != nil {
 		if f := core.FindingOf(err); f != nil {
