@@ -333,6 +333,21 @@ func (c *Credential) RequireServiceAccount() error {
 	return &FindingError{Finding: NewFinding(CodeWrongCredentialType, "This credential cannot do domain-wide delegation.", keyHowTo+".")}
 }
 
+// consumerDomains are Google's own consumer Gmail domains: no Admin console,
+// so no domain-wide delegation.
+var consumerDomains = map[string]bool{"gmail.com": true, "googlemail.com": true}
+
+// RequireWorkspaceDomain refuses a consumer Gmail domain for a service
+// account, which can only act for mailboxes of a Workspace domain.
+func RequireWorkspaceDomain(domain string) error {
+	if !consumerDomains[strings.ToLower(domain)] {
+		return nil
+	}
+	return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
+		fmt.Sprintf("%s is Google's consumer Gmail, which has no Admin console, so a service account cannot act for its mailboxes.", domain),
+		fmt.Sprintf("Use an OAuth client instead: `mailoauth setup --domain %s --sender you@%s --client FILE` (or choose OAuth client at step 3 of the wizard); each mailbox's owner then consents once.", domain, domain))}
+}
+
 // PublicKeyFingerprint is the OpenSSH-style SHA256 fingerprint of the DER
 // public key: safe to show, enough to compare two keys.
 func PublicKeyFingerprint(pub *rsa.PublicKey) string {

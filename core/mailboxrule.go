@@ -105,8 +105,8 @@ func (r MailboxRule) Address(addr string) (string, error) {
 		// OAuth client path is the way to any other mailbox.
 		return "", &FindingError{Finding: NewFinding(CodeMailboxOutsideDomain,
 			fmt.Sprintf("%s is not in the domain %s.", email, domain),
-			fmt.Sprintf("Use an address ending in @%s; another domain's mailbox needs an OAuth client: `mailoauth setup --domain %s --sender %s --client FILE`.",
-				domain, ndom, email))}
+			fmt.Sprintf("Use an address ending in @%s; for another domain's mailbox, switch this profile to an OAuth client (wizard step 3, or `mailoauth setup --client FILE`).",
+				domain))}
 	}
 	return email, nil
 }

@@ -71,7 +71,9 @@ func TestMailboxRuleServiceAccountKeepsToItsDomain(t *testing.T) {
 		if f == nil || f.Code != CodeMailboxOutsideDomain {
 			t.Fatalf("%s: outside address: %v", name, err)
 		}
-		if !strings.Contains(f.Fix, "@example.test") || !strings.Contains(f.Fix, "--client") || !strings.Contains(f.Fix, "--domain partner.test --sender someone@partner.test") {
+		// This profile on an OAuth client takes the mailbox; a new profile
+		// for the stranger's domain would not be the admin's to make.
+		if !strings.Contains(f.Fix, "@example.test") || !strings.Contains(f.Fix, "--client") || strings.Contains(f.Fix, "partner.test") {
 			t.Errorf("%s: the fix does not point at the OAuth client path: %s", name, f.Fix)
 		}
 	}

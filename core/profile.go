@@ -118,13 +118,32 @@ func NormalizeDomain(domain string) (string, error) {
 	}
 	ascii, err := domainProfile.ToASCII(d)
 	if err != nil {
-		return "", Inputf("%q is not a valid domain name (%v); enter your Google Workspace domain, e.g. yourcompany.example", d, err)
+		return "", Inputf("%q is not a valid domain name: it %s; enter your Google Workspace domain, e.g. yourcompany.example", d, domainProblem(d))
 	}
 	ascii = strings.ToLower(ascii)
 	if !strings.Contains(ascii, ".") {
-		return "", Inputf("%q has no dot; enter the full domain, e.g. %s.example", d, ascii)
+		return "", Inputf("%q has no dot; enter the full domain, e.g. yourcompany.example", d)
 	}
 	return ascii, nil
+}
+
+// domainProblem says in words why a name is not a domain, instead of the
+// IDNA library's text.
+func domainProblem(d string) string {
+	if strings.ContainsAny(d, " \t") {
+		return "contains a space"
+	}
+	for _, label := range strings.Split(d, ".") {
+		switch {
+		case label == "":
+			return "has an empty part between two dots"
+		case strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-"):
+			return fmt.Sprintf("has a part (%q) that starts or ends with a hyphen", label)
+		case len(label) > 63:
+			return fmt.Sprintf("has a part longer than 63 characters (%q)", label[:20]+"…")
+		}
+	}
+	return "contains a character a domain name cannot have (letters, digits, hyphens and dots only)"
 }
 
 // NormalizeMailbox validates a mailbox address and, when domain is set,

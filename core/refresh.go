@@ -187,6 +187,8 @@ func NewTesterWith(p *Profile, cache TokenCache, rs RefreshTokenStore) (*Tester,
 		}
 	} else if err := cred.RequireServiceAccount(); err != nil {
 		return nil, err
+	} else if err := RequireWorkspaceDomain(p.Domain); err != nil {
+		return nil, err
 	}
 	if rs == nil {
 		rs, _ = cache.(RefreshTokenStore)

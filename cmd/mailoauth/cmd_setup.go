@@ -52,6 +52,9 @@ func runSetup(ctx context.Context, a *app, args []string) error {
 	if err := cred.RequireServiceAccount(); err != nil {
 		return err
 	}
+	if err := core.RequireWorkspaceDomain(d); err != nil {
+		return err
+	}
 	ep := core.GmailEndpoints()
 	if *endpointsPath != "" {
 		if ep, err = core.LoadEndpoints(*endpointsPath); err != nil {

@@ -37,8 +37,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+			if errors.Is(err, flag.ErrHelp) { // flag has printed the usage already
 				return nil, errHelpShown
 			}
 			return nil, usagef("%v; run `mailoauth %s -h` for its flags", err, fs.Name())

@@ -22,6 +22,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -480,6 +481,10 @@ func TestBadInputExitsTwoWithOneSentence(t *testing.T) {
 	db := filepath.Join(dir, "mailoauth.db")
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"type":"service_account","client_email":"x@y"`), 0o600)
+	key := filepath.Join(dir, "sa.json")
+	if err := os.WriteFile(key, serviceAccountFixture(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	web := filepath.Join(dir, "client.json")
 	os.WriteFile(web, []byte(`{"web":{"client_id":"1-a.apps.googleusercontent.com","client_secret":"s"}}`), 0o600)
 	cases := []struct {
@@ -492,6 +497,7 @@ func TestBadInputExitsTwoWithOneSentence(t *testing.T) {
 		{[]string{"setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", web}, 2, "OAuth client"},
 		{[]string{"setup", "--domain", "example.test", "--sender", "admin@other.test", "--key", bad}, 2, "not in the domain"},
 		{[]string{"test", "--checks", "ping"}, 2, "unknown check"},
+		{[]string{"setup", "--domain", "gmail.com", "--sender", "me@gmail.com", "--key", key}, 2, "consumer Gmail"},
 		{[]string{"test", "--mechanism", "PLAIN"}, 2, "XOAUTH2 or OAUTHBEARER"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"mailbox", "ls"}, 2, "holds no domain yet"},
@@ -568,4 +574,15 @@ func TestDoctorNamesEachProblemWithItsFix(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "[imap_disabled]") {
 		t.Fatalf("doctor with IMAP off: exit %d\n%s", r.code, r.stdout)
 	}
+}
+
+// serviceAccountFixture is a well-formed service-account key (the sandbox's).
+func serviceAccountFixture(t *testing.T) []byte {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Options{Users: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb.ServiceAccountJSON()
 }

@@ -97,7 +97,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	name := args[0]
-	if name == "-h" || name == "--help" || name == "help" {
+	if name == "help" && len(args) > 1 { // mailoauth help setup
+		name, args = args[1], []string{args[1], "-h"}
+	} else if name == "-h" || name == "--help" || name == "help" {
 		usage(stdout)
 		return exitOK
 	}
@@ -149,6 +151,10 @@ func report(stderr io.Writer, err error) int {
 	}
 	if errors.Is(err, errHelpShown) {
 		return exitOK
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "mailoauth: cancelled (interrupted) before it finished; what was already saved is kept, run the command again to finish")
+		return exitFailed
 	}
 	fmt.Fprintln(stderr, "mailoauth: "+err.Error())
 	return exitCode(err)
