@@ -96,6 +96,10 @@ func LoadCredentialFile(path string, opts CredentialOptions) (*Credential, []byt
 
 const keyHowTo = "download a new JSON key in console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Keys > Add key > Create new key > JSON"
 
+// anyHowTo is the fix while the kind of file is not known yet: it may be
+// a service-account key or an OAuth client.
+const anyHowTo = "download it again: a service-account key from console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Keys, an OAuth client from APIs & Services > Credentials > (the client) > Download JSON"
+
 func invalidKey(summary, fix string) error {
 	return &FindingError{Finding: NewFinding(CodeInvalidKey, summary, fix)}
 }
@@ -107,7 +111,7 @@ func invalidKey(summary, fix string) error {
 func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 	if len(trimmed) == 0 {
-		return nil, invalidKey("The key file is empty.", "Load the JSON key Google downloaded when you created it, or "+keyHowTo+".")
+		return nil, invalidKey("The key file is empty.", "Load the JSON file Google downloaded, or "+anyHowTo+".")
 	}
 	if bytes.HasPrefix(trimmed, []byte("-----BEGIN")) {
 		return nil, invalidKey("This is a bare PEM private key, not the service-account JSON key file.",
@@ -117,15 +121,15 @@ func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 		return parseP12(data, opts)
 	}
 	if trimmed[0] != '{' {
-		return nil, invalidKey("The key file is neither JSON nor a .p12 key.", "Load the service-account .json key (or a legacy .p12 key), or "+keyHowTo+".")
+		return nil, invalidKey("The key file is neither JSON nor a .p12 key.", "Load the .json file Google downloaded (or a legacy .p12 key), or "+anyHowTo+".")
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
 		if strings.Contains(err.Error(), "unexpected end of JSON input") || unclosedJSON(trimmed) {
 			return nil, invalidKey("The JSON key is truncated (it ends before its closing brace).",
-				"Copy the whole file again, or "+keyHowTo+".")
+				"Copy the whole file again, or "+anyHowTo+".")
 		}
-		return nil, invalidKey(fmt.Sprintf("The key file is not valid JSON (%v).", err), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+		return nil, invalidKey(fmt.Sprintf("The key file is not valid JSON (%v).", err), "Load the file exactly as Google downloaded it, or "+anyHowTo+".")
 	}
 	for _, top := range []string{"web", "installed"} {
 		if inner, ok := raw[top]; ok {
