@@ -267,7 +267,7 @@ func parseP12(data []byte, opts CredentialOptions) (*Credential, error) {
 	key, cert, _, err := pkcs12.DecodeChain(data, pw)
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 		return nil, invalidKey("The .p12 password is wrong.",
-			fmt.Sprintf("Google's .p12 keys use the password %q; enter the password the key was exported with if it was changed.", DefaultP12Password))
+			fmt.Sprintf("Google's .p12 keys use the password %q; if it was changed, enter the password the key was exported with (--p12-password, or the wizard's password field).", DefaultP12Password))
 	}
 	if err != nil {
 		return nil, invalidKey(fmt.Sprintf("The .p12 file does not parse (%v).", err),

@@ -231,7 +231,7 @@ func Diagnose(err error, d DiagContext) *Finding {
 		}
 		return NewFinding(CodeTimeout,
 			fmt.Sprintf("%s did not answer%s while checking %s.", server, limit, d.who()),
-			fmt.Sprintf("Check that a firewall or proxy lets this machine reach %s and that the server is up, then retry (on a slow link, raise the check timeout).", server))
+			fmt.Sprintf("Check that a firewall or proxy lets this machine reach %s and that the server is up, then retry (on a slow link, raise the check timeout, e.g. `mailoauth test --timeout 60s`).", server))
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {

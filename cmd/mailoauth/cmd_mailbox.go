@@ -121,7 +121,11 @@ func mailboxAdd(a *app, args []string) error {
 	if err := st.PutMailbox(p.Domain, m, actor()); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "Assigned %s (%s, %s %s).\n", m.Email, m.DisplayName, m.OwnerKind, m.OwnerName)
+	who := string(m.OwnerKind)
+	if m.OwnerName != "" {
+		who += " " + m.OwnerName
+	}
+	fmt.Fprintf(a.stdout, "Assigned %s (%s, %s).\n", m.Email, m.DisplayName, who)
 	return nil
 }
 
