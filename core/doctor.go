@@ -52,6 +52,13 @@ func Doctor(ctx context.Context, p *Profile, cache TokenCache) []DoctorItem {
 			return "could not be measured", Diagnose(&ServerError{Server: hostOfURL(tokenURL), Err: err}, diag)
 		}
 		if off.Abs() > MaxClockOffset {
+			if terr == nil && !tester.Tokens.Cred.IsServiceAccount() {
+				// No assertion is signed on the consent path; the clock
+				// only skews when tokens are thought to expire.
+				return describeOffset(off), NewFinding(CodeClockSkew,
+					fmt.Sprintf("This server's clock is %s Google's (measured from the token endpoint's Date header), so access tokens are renewed too early or used after they expired.", offsetWords(off)),
+					clockFix)
+			}
 			return describeOffset(off), ClockSkewFinding(off, true, p.DefaultSender)
 		}
 		return describeOffset(off) + " (measured from " + hostOfURL(tokenURL) + ")", nil
@@ -149,13 +156,16 @@ func offsetWords(off time.Duration) string {
 	return "within a second of"
 }
 
+// clockFix is what to do about a clock that is off.
+const clockFix = "Synchronise the clock with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry."
+
 // ClockSkewFinding is the clock_skew finding for a measured offset (measured
 // false when the token endpoint sent no usable Date header).
 func ClockSkewFinding(off time.Duration, measured bool, mailbox string) *Finding {
 	if mailbox == "" {
 		mailbox = "the mailbox"
 	}
-	fix := "Synchronise the clock with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry."
+	fix := clockFix
 	if !measured {
 		return NewFinding(CodeClockSkew,
 			fmt.Sprintf("Google rejected the signed assertion for %s as outside its time window, so this server's clock is probably off (the offset could not be measured).", mailbox), fix)
