@@ -53,7 +53,9 @@ const DefaultConcurrency = 8
 type RunOptions struct {
 	Checks      []CheckName // nil: all
 	Concurrency int         // mailboxes at once; default 8
-	// OnEvent is called from worker goroutines, one call at a time.
+	// OnEvent is called one call at a time, in the order the events
+	// happened (Done never goes down), from a goroutine of its own: a slow
+	// OnEvent delays no check. Every call is made before RunAll returns.
 	OnEvent func(Event)
 }
 
@@ -78,31 +80,58 @@ func RunAll(ctx context.Context, t *Tester, mailboxes []string, opts RunOptions)
 	}
 	total := len(order)
 	var (
-		mu   sync.Mutex
-		done int
+		mu     sync.Mutex
+		cond   = sync.NewCond(&mu)
+		done   int
+		queue  []Event // events not yet handed to OnEvent
+		closed bool
 	)
-	emit := func(ev Event) {
+	// OnEvent is called by one goroutine of its own, outside mu: a slow or
+	// blocked OnEvent (a UI that stopped reading) holds up no check, and
+	// the events still arrive one at a time in the order they happened.
+	delivered := make(chan struct{})
+	if opts.OnEvent != nil {
+		go func() {
+			defer close(delivered)
+			for {
+				mu.Lock()
+				for len(queue) == 0 && !closed {
+					cond.Wait()
+				}
+				batch := queue
+				queue = nil
+				mu.Unlock()
+				if len(batch) == 0 {
+					return // closed and drained
+				}
+				for _, ev := range batch {
+					opts.OnEvent(ev)
+				}
+			}
+		}()
+	} else {
+		close(delivered)
+	}
+	// enqueue records an event with the count as of now; mu is held.
+	enqueue := func(ev Event) {
 		if opts.OnEvent == nil {
 			return
 		}
+		ev.Done, ev.Total = done, total
+		queue = append(queue, ev)
+		cond.Signal()
+	}
+	emit := func(ev Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		ev.Done, ev.Total = done, total
-		opts.OnEvent(ev)
+		enqueue(ev)
 	}
 	finish := func(i int, r MailboxResult) {
-		results[i] = r
-		if opts.OnEvent == nil {
-			mu.Lock()
-			done++
-			mu.Unlock()
-			return
-		}
 		mu.Lock()
+		defer mu.Unlock()
+		results[i] = r
 		done++
-		ev := Event{Kind: EventFinished, Mailbox: r.Mailbox, Index: i, Done: done, Total: total, Result: &r}
-		opts.OnEvent(ev)
-		mu.Unlock()
+		enqueue(Event{Kind: EventFinished, Mailbox: r.Mailbox, Index: i, Result: &r})
 	}
 
 	sem := make(chan struct{}, n)
@@ -129,6 +158,11 @@ func RunAll(ctx context.Context, t *Tester, mailboxes []string, opts RunOptions)
 		}(i, mailbox)
 	}
 	wg.Wait()
+	mu.Lock()
+	closed = true
+	cond.Broadcast()
+	mu.Unlock()
+	<-delivered // every event is handed over before RunAll returns
 	for i, m := range mailboxes {
 		if j := first[strings.ToLower(strings.TrimSpace(m))]; j != i {
 			results[i] = results[j]
