@@ -34,6 +34,11 @@ type consentFlow struct {
 	sandboxNote string
 }
 
+// consentWait bounds the wait for the answer; 0 is core's
+// DefaultConsentWait. Only tests change it, to see core's finding when no
+// answer came.
+var consentWait time.Duration
+
 type consentPhase int
 
 const (
@@ -151,7 +156,7 @@ func (f *consentFlow) start(w *wizard, id flowID, mailbox string, paste bool) te
 	f.cancelFn = cancel
 	f.phase = cfPreparing
 	gen := f.gen
-	opts := core.AuthorizeOptions{Paste: paste, OpenBrowser: w.openBrowser, Retry: retryHint}
+	opts := core.AuthorizeOptions{Paste: paste, OpenBrowser: w.openBrowser, Retry: retryHint, Wait: consentWait}
 	run := func() tea.Msg {
 		pc, err := authz.Begin(ctx, mailbox, opts)
 		return consentReadyMsg{id: id, gen: gen, pending: pc, err: err}
