@@ -41,7 +41,7 @@ func TestAddFormFollowsTheProfilesMailboxRule(t *testing.T) {
 	h.typeText("someone@partner.example")
 	h.send(enter())
 	h.waitFor("someone@partner.example is not in the domain acme.example", 3*time.Second)
-	h.waitFor("mailbox needs an OAuth client", 3*time.Second)
+	h.waitFor("an OAuth client (wizard step 3", 3*time.Second)
 	h.final()
 	if ms, _ := be.Mailboxes("acme.example"); len(ms) != 0 {
 		t.Fatalf("stored mailboxes %v", ms)
