@@ -31,6 +31,8 @@ func (w *wizard) field(label string, ti *textinput.Model, focused bool, width in
 		mark = s.Key.Render("▸ ")
 		ls = s.FocusLabel
 	}
+	// a long label (the paste prompt) wraps rather than being cut
+	label = strings.ReplaceAll(wrap(label, max(width-2, 10)), "\n", "\n  ")
 	return mark + ls.Render(label) + "\n  " + ti.View()
 }
 
@@ -39,15 +41,37 @@ func (w *wizard) kv(label, value string, labelWidth int) string {
 	return w.styles.Label.Render(padRight(label, labelWidth)) + " " + w.styles.Value.Render(value)
 }
 
-// kvWrap is kv with the value wrapped under itself to fit width.
+// kvWrap is kv with the value wrapped under itself to fit width (never
+// inside an address, path or URL that fits on a line of its own).
 func (w *wizard) kvWrap(label, value string, labelWidth, width int) string {
 	vw := max(width-labelWidth-1, 10)
-	lines := strings.Split(lipgloss.NewStyle().Width(vw).Render(value), "\n")
-	out := w.kv(label, strings.TrimRight(lines[0], " "), labelWidth)
+	lines := strings.Split(wrap(value, vw), "\n")
+	out := w.kv(label, lines[0], labelWidth)
 	for _, l := range lines[1:] {
-		out += "\n" + strings.Repeat(" ", labelWidth+1) + w.styles.Value.Render(strings.TrimRight(l, " "))
+		out += "\n" + strings.Repeat(" ", labelWidth+1) + w.styles.Value.Render(l)
 	}
 	return out
+}
+
+// copyable renders a value to paste elsewhere: label, the value wrapped
+// whole (see wrap) in the code style, and the key that copies it after the
+// last line, or under it when it does not fit.
+func (w *wizard) copyable(label, value, hint string, labelWidth, width int) string {
+	s := w.styles
+	vw := max(width-labelWidth-1, 10)
+	lines := strings.Split(wrap(value, vw), "\n")
+	pad := strings.Repeat(" ", labelWidth+1)
+	out := s.Label.Render(padRight(label, labelWidth)) + " " + s.Code.Render(lines[0])
+	for _, l := range lines[1:] {
+		out += "\n" + pad + s.Code.Render(l)
+	}
+	if hint == "" {
+		return out
+	}
+	if last := lines[len(lines)-1]; ansi.StringWidth(last)+2+ansi.StringWidth(hint) <= vw {
+		return out + "  " + s.Muted.Render(hint)
+	}
+	return out + "\n" + pad + s.Muted.Render(hint)
 }
 
 func padRight(s string, n int) string {
@@ -57,12 +81,99 @@ func padRight(s string, n int) string {
 	return s
 }
 
-// wrap word-wraps plain text to width.
+// wrap word-wraps plain text to width. It breaks only at spaces, so a
+// command, address, path or URL that is copied off the screen stays whole;
+// only a token wider than the line is broken, at a point where a path or
+// URL can be rejoined (see breakToken). Lines carry no trailing spaces.
 func wrap(s string, width int) string {
 	if width < 10 {
 		width = 10
 	}
-	return lipgloss.NewStyle().Width(width).Render(s)
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		out = append(out, wrapLine(para, width)...)
+	}
+	return strings.Join(out, "\n")
+}
+
+// wrapLine wraps one paragraph; its leading indentation is kept.
+func wrapLine(s string, width int) []string {
+	trimmed := strings.TrimLeft(s, " ")
+	lead := s[:len(s)-len(trimmed)]
+	words := strings.Fields(trimmed)
+	if len(words) == 0 {
+		return []string{strings.TrimRight(s, " ")}
+	}
+	var lines []string
+	cur := lead
+	curW := ansi.StringWidth(lead)
+	empty := true
+	for _, wd := range words {
+		ww := ansi.StringWidth(wd)
+		switch {
+		case !empty && curW+1+ww <= width:
+			cur += " " + wd
+			curW += 1 + ww
+			continue
+		case empty && curW+ww <= width:
+			cur += wd
+			curW += ww
+			empty = false
+			continue
+		}
+		if !empty {
+			lines = append(lines, cur)
+			cur, curW = "", 0
+		}
+		// the word starts a line; a word wider than the line is broken
+		for ansi.StringWidth(wd) > width-curW {
+			head, tail := breakToken(wd, width-curW)
+			lines = append(lines, cur+head)
+			cur, curW, wd = "", 0, tail
+		}
+		cur += wd
+		curW += ansi.StringWidth(wd)
+		empty = false
+	}
+	return append(lines, cur)
+}
+
+// breakPoints are where an over-long token is broken, best first: a list
+// separator (scopes), then a path or query boundary, then a dot, dash or
+// similar. The character stays at the end of the line.
+var breakPoints = []string{",", "/?&=#", ".-_@:;+"}
+
+// breakToken splits a token wider than width into a head of at most width
+// columns ending at the best break point, and the rest; a token with no
+// break point is cut at width.
+func breakToken(tok string, width int) (head, tail string) {
+	width = max(width, 1)
+	runes := []rune(tok)
+	// the longest prefix that fits
+	fit, w := 0, 0
+	for fit < len(runes) {
+		rw := ansi.StringWidth(string(runes[fit]))
+		if w+rw > width {
+			break
+		}
+		w += rw
+		fit++
+	}
+	fit = max(fit, 1)
+	for n, set := range breakPoints {
+		// a list is broken at any of its separators; elsewhere a break
+		// that leaves a very short line is worse than the next choice
+		least := fit / 3
+		if n == 0 {
+			least = 0
+		}
+		for i := fit; i > least && i > 0; i-- {
+			if strings.ContainsRune(set, runes[i-1]) {
+				return string(runes[:i]), string(runes[i:])
+			}
+		}
+	}
+	return string(runes[:fit]), string(runes[fit:])
 }
 
 // errView renders an error as core explains it: the finding's summary and
@@ -115,7 +226,7 @@ func (w *wizard) findingView(f *core.Finding, width int) string {
 
 // title renders a step's heading and intro.
 func (w *wizard) title(head, intro string, width int) string {
-	out := w.styles.Heading.Render(head)
+	out := w.styles.Heading.Render(wrap(head, width))
 	if intro != "" {
 		out += "\n" + w.styles.Muted.Render(wrap(intro, width))
 	}

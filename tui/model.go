@@ -79,6 +79,9 @@ type wizard struct {
 	confirmQuit bool
 	status      string
 	statusErr   bool
+	// notice: the status is a passing remark ("Copied …"), cleared by the
+	// next key so it never describes an older action
+	notice bool
 }
 
 // model is the root tea.Model.
@@ -194,8 +197,11 @@ func (w *wizard) saveProfile() error {
 	return nil
 }
 
-func (w *wizard) setErr(s string)    { w.status, w.statusErr = s, true }
-func (w *wizard) setStatus(s string) { w.status, w.statusErr = s, false }
+func (w *wizard) setErr(s string)    { w.status, w.statusErr, w.notice = s, true, false }
+func (w *wizard) setStatus(s string) { w.status, w.statusErr, w.notice = s, false, false }
+
+// setNotice shows a remark about the key just pressed until the next key.
+func (w *wizard) setNotice(s string) { w.status, w.statusErr, w.notice = s, false, true }
 
 // newProfile starts a new profile, prefilled in sandbox mode.
 func (w *wizard) newProfile() {
@@ -320,6 +326,9 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	st := w.step()
+	if w.notice {
+		w.status, w.notice = "", false
+	}
 	if w.confirmQuit {
 		switch {
 		case key.Matches(msg, w.gkeys.Yes):

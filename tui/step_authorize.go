@@ -100,8 +100,9 @@ func (a *authorizeStep) verify(w *wizard, sandboxAuthorize bool) tea.Cmd {
 	run := func() tea.Msg {
 		note := ""
 		if authorize != nil {
-			authorize(clientID, []string{core.ScopeMail})
-			note = "Authorized client " + clientID + " for " + core.ScopeMail + " in the sandbox Admin console."
+			// exactly the scopes on the screen, as an admin pastes them
+			authorize(clientID, p.Scopes)
+			note = "Authorized client " + clientID + " for " + strings.Join(p.Scopes, ",") + " in the sandbox Admin console."
 		}
 		rs := eng.Run(ctx, p, []string{p.DefaultSender}, []core.CheckName{core.CheckToken}, nil)
 		var r core.MailboxResult
@@ -109,8 +110,9 @@ func (a *authorizeStep) verify(w *wizard, sandboxAuthorize bool) tea.Cmd {
 			r = rs[0]
 		}
 		if ctx.Err() != nil && !r.OK {
-			r = core.MailboxResult{Mailbox: p.DefaultSender, Finding: core.NewFinding(core.CodeTimeout,
-				"Verification was cancelled.", "Press v to verify again.")}
+			// cancelled by the user (esc), not timed out: core's finding
+			r = core.MailboxResult{Mailbox: p.DefaultSender, Finding: core.Diagnose(ctx.Err(),
+				core.DiagContext{Domain: p.Domain, Scopes: p.Scopes, Endpoints: p.Endpoints, Check: core.CheckToken})}
 		}
 		return verifyDoneMsg{gen: gen, result: r, note: note}
 	}
@@ -167,10 +169,10 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(msg, keySandboxAuth) && w.sandbox != nil:
 			return a.verify(w, true), true
 		case key.Matches(msg, keyCopyID):
-			w.setStatus("Copied the client ID to the clipboard.")
+			w.setNotice("Copied the client ID to the clipboard.")
 			return tea.SetClipboard(a.clientID(w)), true
 		case key.Matches(msg, keyCopyScopes):
-			w.setStatus("Copied the scopes to the clipboard.")
+			w.setNotice("Copied the scopes to the clipboard.")
 			return tea.SetClipboard(strings.Join(a.scopes(), ",")), true
 		case key.Matches(msg, keyCalendar):
 			a.calendar = !a.calendar
@@ -218,11 +220,11 @@ func (a *authorizeStep) save(w *wizard) tea.Cmd {
 
 func (a *authorizeStep) view(w *wizard, width, height int) string {
 	s := w.styles
-	out := w.title("Authorize the scope (domain-wide delegation)",
-		"In admin.google.com > Security > API controls > Domain-wide delegation, click \"Add new\", paste the client ID and the scopes, and click Authorize.", width) + "\n\n"
+	out := w.title("Authorize the scope (domain-wide delegation)", core.DelegationSteps(), width) + "\n\n"
 	lw := 10
-	out += w.kv("Client ID", s.Code.Render(orDefault(a.clientID(w), "(load a key first)")), lw) + "  " + s.Muted.Render("c copy") + "\n"
-	out += w.kv("Scopes", s.Code.Render(strings.Join(a.scopes(), ",")), lw) + "  " + s.Muted.Render("s copy") + "\n"
+	out += w.copyable("Client ID", orDefault(a.clientID(w), "(load a key first)"), "c copy", lw, width) + "\n"
+	// the whole scope string, wrapped only after its commas
+	out += w.copyable("Scopes", strings.Join(a.scopes(), ","), "s copy", lw, width) + "\n"
 	box := func(on bool) string {
 		if on {
 			return "[x]"

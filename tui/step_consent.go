@@ -151,7 +151,7 @@ func (c *consentStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		return c.flow.start(w, flowStep, w.profile.DefaultSender, c.paste), true
 	case k.Code >= '1' && k.Code <= '9' && k.Mod == 0 && int(k.Code-'1') < len(items):
 		i := int(k.Code - '1')
-		w.setStatus("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
+		w.setNotice("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
 		return tea.SetClipboard(c.copyValue(w, i, items[i])), true
 	case key.Matches(k, keyUserType):
 		c.userType = cycle(c.userType, "", "internal", "external")
@@ -204,25 +204,30 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 	out := w.title("Consent screen, then a first token",
 		"Set in console.cloud.google.com > APIs & Services:", width) + "\n\n"
 	items := c.checklist(w)
+	finished := c.flow.phase == cfDone
+	if finished {
+		// the result (or the finding) first: at 80x24 it would not fit
+		// under the wrapped checklist, which follows it
+		out += c.flow.view(w, width) + "\n\n"
+	}
 	if c.flow.active() {
 		// the consent URL and the paste field need the room
 		items = nil
-		out += s.Muted.Render(truncate("The checklist returns when this consent ends (esc cancels it).", width)) + "\n\n"
+		out += s.Muted.Render(wrap("The checklist returns when this consent ends (esc cancels it).", width)) + "\n\n"
 	}
 	compact := c.flow.phase != cfIdle
 	lw := 12
 	for i, it := range items {
 		n := s.Key.Render(string(rune('1'+i))) + " "
 		switch {
-		case compact:
-			out += n + s.Label.Render(padRight(shortLabel(it.Item), lw)) + " " + s.Value.Render(truncate(it.Value, max(width-lw-3, 10))) + "\n"
-		case height >= 34:
+		case height >= 34 && !compact:
 			out += n + s.Label.Render(strings.TrimLeft(indent(wrap(it.Item, max(width-2, 10)), 2), " ")) + "\n" + s.Value.Render(indent(wrap(it.Value, max(width-2, 10)), 2)) + "\n"
 		default:
+			// wrapped, never cut: each value is what the console wants
 			v := strings.Split(wrap(it.Value, max(width-lw-3, 10)), "\n")
-			out += n + s.Label.Render(padRight(shortLabel(it.Item), lw)) + " " + s.Value.Render(strings.TrimRight(v[0], " ")) + "\n"
+			out += n + s.Label.Render(padRight(shortLabel(it.Item), lw)) + " " + s.Value.Render(v[0]) + "\n"
 			for _, l := range v[1:] {
-				out += strings.Repeat(" ", lw+3) + s.Value.Render(strings.TrimRight(l, " ")) + "\n"
+				out += strings.Repeat(" ", lw+3) + s.Value.Render(l) + "\n"
 			}
 		}
 	}
@@ -231,6 +236,9 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 	}
 	if c.err != nil {
 		return out + w.errView(c.err, width)
+	}
+	if finished {
+		return strings.TrimRight(out, "\n")
 	}
 	if c.flow.phase != cfIdle {
 		return out + c.flow.view(w, width)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -228,32 +227,7 @@ func (c *credentialsStep) suggest() {
 		c.path.SetSuggestions(nil)
 		return
 	}
-	dir, base := filepath.Split(v)
-	lookup := dir
-	if lookup == "" {
-		lookup = "."
-	}
-	entries, err := os.ReadDir(lookup)
-	if err != nil {
-		c.path.SetSuggestions(nil)
-		return
-	}
-	var sug []string
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), base) || (strings.HasPrefix(e.Name(), ".") && !strings.HasPrefix(base, ".")) {
-			continue
-		}
-		s := dir + e.Name()
-		if e.IsDir() {
-			s += string(filepath.Separator)
-		}
-		sug = append(sug, s)
-		if len(sug) >= 200 {
-			break
-		}
-	}
-	sort.Strings(sug)
-	c.path.SetSuggestions(sug)
+	c.path.SetSuggestions(pathSuggestions(v))
 }
 
 func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {

@@ -110,7 +110,8 @@ func (d *domainStep) view(w *wizard, width, height int) string {
 		out += w.errView(d.err, width) + "\n\n"
 	}
 	out += s.Heading.Render("Before you continue") + "\n"
-	out += s.Text.Render(wrap("☐ IMAP is enabled for the domain's users: admin.google.com > Apps > Google Workspace > Gmail > End User Access > POP and IMAP access (clear \"Disable POP and IMAP access for all users\").", width))
+	// a reminder, not a checkbox: nothing here can check it (the test step does)
+	out += s.Text.Render(wrap("IMAP must be enabled for the domain's users: admin.google.com > Apps > Google Workspace > Gmail > End User Access > POP and IMAP access (clear \"Disable POP and IMAP access for all users\").", width))
 	return out
 }
 

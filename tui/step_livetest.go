@@ -48,7 +48,8 @@ type testStep struct {
 	ran      bool
 	cancelFn context.CancelFunc
 	gen      int
-	ch       chan tea.Msg
+	ch       chan tea.Msg // the running check's events
+	done     chan tea.Msg // its results, once
 	barReady bool
 	err      error
 	pageSize int
@@ -112,8 +113,6 @@ func (t *testStep) toggleCheck(w *wizard, i int) {
 	w.setStatus("")
 }
 
-const testConcurrency = 8
-
 func (t *testStep) enter(w *wizard) tea.Cmd {
 	if !t.barReady {
 		t.barReady = true
@@ -130,22 +129,22 @@ func (t *testStep) enter(w *wizard) tea.Cmd {
 	return nil
 }
 
+// targets is what the chosen scope tests, as `mailoauth test` would:
+// "all" is the default sender and every assigned mailbox (core.TestTargets).
 func (t *testStep) targets(w *wizard) []string {
 	switch t.scope {
 	case scopeSelected:
-		var out []string
+		var picked []string
 		for _, e := range w.boxes.emails() {
 			if w.selected[e] {
-				out = append(out, e)
+				picked = append(picked, e)
 			}
 		}
-		return out
+		return core.TestTargets(&w.profile, nil, false, picked)
 	case scopeAll:
-		if len(w.boxes.items) > 0 {
-			return w.boxes.emails()
-		}
+		return core.TestTargets(&w.profile, w.boxes.items, true, nil)
 	}
-	return []string{w.profile.DefaultSender}
+	return core.TestTargets(&w.profile, nil, false, nil)
 }
 
 func (t *testStep) scopeLabel(w *wizard) string {
@@ -153,9 +152,14 @@ func (t *testStep) scopeLabel(w *wizard) string {
 	case scopeSelected:
 		return fmt.Sprintf("selected mailboxes (%d)", len(w.selected))
 	case scopeAll:
-		return fmt.Sprintf("all mailboxes (%d)", len(w.boxes.items))
+		return fmt.Sprintf("all mailboxes and the default sender (%d)", t.allCount(w))
 	}
 	return "default sender (" + w.profile.DefaultSender + ")"
+}
+
+// allCount is how many mailboxes "all" tests.
+func (t *testStep) allCount(w *wizard) int {
+	return len(core.TestTargets(&w.profile, w.boxes.items, true, nil))
 }
 
 // run starts the checks of mailboxes as a command; events stream back
@@ -182,19 +186,34 @@ func (t *testStep) run(w *wizard, mailboxes []string, fresh bool) tea.Cmd {
 	ch := make(chan tea.Msg, 1024)
 	t.ch = ch
 	p, eng, checks := w.profile, w.engine, t.checks()
+	done := make(chan tea.Msg, 1)
+	t.done = done
 	go func() {
+		// once the run is superseded (r) or the wizard ends, nobody reads
+		// ch: the sends give up with ctx rather than block the workers,
+		// which hold IMAP sessions; the results (which carry everything
+		// the events did) go to a buffered channel that never blocks
 		res := eng.Run(ctx, p, mailboxes, checks, func(ev runEvent) {
-			ch <- testEventsMsg{gen: gen, events: []runEvent{ev}}
+			select {
+			case ch <- testEventsMsg{gen: gen, events: []runEvent{ev}}:
+			case <-ctx.Done():
+			}
 		})
-		ch <- testDoneMsg{gen: gen, results: res}
+		done <- testDoneMsg{gen: gen, results: res}
 	}()
-	return tea.Batch(waitTest(ch), w.startSpinner())
+	return tea.Batch(waitTest(ch, done), w.startSpinner())
 }
 
-// waitTest reads the next event and whatever else is already queued.
-func waitTest(ch chan tea.Msg) tea.Cmd {
+// waitTest reads the next event and whatever else is already queued, or
+// the run's results.
+func waitTest(ch, done chan tea.Msg) tea.Cmd {
 	return func() tea.Msg {
-		msg := <-ch
+		var msg tea.Msg
+		select {
+		case msg = <-ch:
+		case msg = <-done:
+			return msg
+		}
 		ev, ok := msg.(testEventsMsg)
 		if !ok {
 			return msg
@@ -202,13 +221,8 @@ func waitTest(ch chan tea.Msg) tea.Cmd {
 		for len(ev.events) < 2000 {
 			select {
 			case next := <-ch:
-				if n, ok := next.(testEventsMsg); ok {
-					ev.events = append(ev.events, n.events...)
-					continue
-				}
-				// put the done message back for the next read
-				go func() { ch <- next }()
-				return ev
+				ev.events = append(ev.events, next.(testEventsMsg).events...)
+				continue
 			default:
 				return ev
 			}
@@ -258,7 +272,7 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		for _, ev := range msg.events {
 			t.apply(ev)
 		}
-		return waitTest(t.ch), false
+		return waitTest(t.ch, t.done), false
 	case testDoneMsg:
 		if msg.gen != t.gen {
 			return nil, false
@@ -387,7 +401,7 @@ func (t *testStep) view(w *wizard, width, height int) string {
 	if len(w.selected) > 0 {
 		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(w.selected))))
 	}
-	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", len(w.boxes.items))))
+	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", t.allCount(w))))
 	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  tab") + "\n"
 	out += s.Label.Render("Checks ") + strings.Join(cks, " ") + "\n"
 	passed, failed, done := t.tally()
@@ -449,9 +463,9 @@ func (t *testStep) view(w *wizard, width, height int) string {
 func (t *testStep) table(w *wizard, width, rows int) string {
 	s := w.styles
 	colW := 7
-	mbW := max(width-2-3*colW-9, 12)
+	mbW := max(width-4-3*colW-9, 12)
 	var b strings.Builder
-	head := "  " + padRight("MAILBOX", mbW)
+	head := "    " + padRight("MAILBOX", mbW)
 	for _, c := range core.AllChecks {
 		head += padRight(strings.ToUpper(string(c)), colW)
 	}
@@ -477,7 +491,12 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 		if i == t.cursor {
 			line = s.Selected.Render(line)
 		}
-		line = icon + " " + line
+		// the marker shows the row without colour (NO_COLOR)
+		mark := "  "
+		if i == t.cursor {
+			mark = s.Selected.Render("›") + " "
+		}
+		line = mark + icon + " " + line
 		for _, c := range core.AllChecks {
 			cell := s.Muted.Render(padRight("-", colW))
 			if cr, ok := r.checks[c]; ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -480,7 +481,8 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// pathSuggestions lists the directory entries that complete a path.
+// pathSuggestions lists the directory entries that complete a path, in
+// order (tab completion of every file field: key, client JSON, CSV).
 func pathSuggestions(v string) []string {
 	if v == "" {
 		return nil
@@ -508,6 +510,7 @@ func pathSuggestions(v string) []string {
 			break
 		}
 	}
+	sort.Strings(sug)
 	return sug
 }
 
@@ -647,7 +650,7 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 	if m.oauth {
 		consentW = 10
 	}
-	rest := max(width-2-kindW-3-consentW, 20)
+	rest := max(width-4-kindW-3-consentW, 20)
 	emailW := rest * 50 / 100
 	nameW := rest * 24 / 100
 	ownerW := rest - emailW - nameW
@@ -674,16 +677,16 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		return " " + cell(m.consents[e].Summary("Jan 02"), consentW-1)
 	}
 	var b strings.Builder
-	head := "  " + cell("E-MAIL", emailW) + " " + cell("DISPLAY NAME", nameW) + " " + cell("OWNER", kindW) + ownerCell("OWNER NAME")
+	head := "    " + cell("E-MAIL", emailW) + " " + cell("DISPLAY NAME", nameW) + " " + cell("OWNER", kindW) + ownerCell("OWNER NAME")
 	if m.oauth {
 		head += " " + cell("CONSENT", consentW-1)
 	}
 	b.WriteString(s.Label.Render(head) + "\n")
 	if len(l.filtered) == 0 {
 		if l.query != "" {
-			b.WriteString(s.Muted.Render("  No mailbox matches the filter."))
+			b.WriteString(s.Muted.Render("    No mailbox matches the filter."))
 		} else {
-			b.WriteString(s.Muted.Render("  No mailbox yet: a adds one, i imports a CSV file."))
+			b.WriteString(s.Muted.Render("    No mailbox yet: a adds one, i imports a CSV file."))
 		}
 		return b.String()
 	}
@@ -699,9 +702,13 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 			name = "(address)"
 		}
 		line := mark + cell(mb.Email, emailW) + " " + cell(name, nameW) + " " + cell(string(mb.OwnerKind), kindW) + ownerCell(mb.OwnerName) + consentCell(mb.Email)
+		// the marker shows the row without colour (NO_COLOR)
+		cur := "  "
 		if i == m.cursor {
 			line = s.Selected.Render(line)
+			cur = s.Selected.Render("›") + " "
 		}
+		line = cur + line
 		b.WriteString(line)
 		if i < end-1 {
 			b.WriteString("\n")

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"net"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -25,6 +24,10 @@ var (
 	keyEditSt = b([]string{"2", "3", "4", "5"}, "2-5", "edit step")
 	keyFinish = b([]string{"enter"}, "enter", "finish")
 	keyScroll = b([]string{"up", "down"}, "↑↓", "scroll")
+	// the values a host product needs pasted, copied whole (OSC 52)
+	keyCopyToken    = b([]string{"t"}, "t", "copy command")
+	keyCopyClientID = b([]string{"i"}, "i", "copy client ID")
+	keyCopyCallback = b([]string{"u"}, "u", "copy callback URL")
 )
 
 func (s *summaryStep) enter(w *wizard) tea.Cmd {
@@ -78,6 +81,15 @@ func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		return tea.Batch(cmd, t.run(w, t.targets(w), true)), true
 	case key.Matches(k, keyEditSt):
 		return w.goTo(stepID(k.Code - '1')), true
+	case key.Matches(k, keyCopyToken):
+		w.setNotice("Copied the token command to the clipboard.")
+		return tea.SetClipboard(tokenCommand(w)), true
+	case key.Matches(k, keyCopyClientID) && w.cred != nil && w.cred.Kind == core.KindOAuthClient:
+		w.setNotice("Copied the client ID to the clipboard.")
+		return tea.SetClipboard(w.cred.ClientID), true
+	case key.Matches(k, keyCopyCallback) && w.cred != nil && w.cred.Kind == core.KindOAuthClient:
+		w.setNotice("Copied the callback URL to the clipboard.")
+		return tea.SetClipboard(core.HostSettings(&w.profile, w.cred).CallbackURL), true
 	case key.Matches(k, keyDown):
 		s.offset++
 		return nil, true
@@ -97,19 +109,25 @@ func cmdPrefix(w *wizard) string {
 	return "mailoauth "
 }
 
-func hostPort(hp string) (string, string) {
-	h, p, err := net.SplitHostPort(hp)
-	if err != nil {
-		return hp, ""
-	}
-	return h, p
+// tokenCommand is the command that prints a fresh access token for the
+// default sender, as the summary shows it and t copies it.
+func tokenCommand(w *wizard) string {
+	return cmdPrefix(w) + "token " + w.profile.DefaultSender
 }
 
-func secName(sec core.Security) string {
-	if sec == core.SecurityStartTLS {
-		return "STARTTLS"
+// headline says how the profile stands: configured, or configured with
+// mailboxes that failed their last test (and what to press).
+func (s *summaryStep) headline(w *wizard) string {
+	d := w.profile.Domain
+	switch {
+	case s.failed == 1:
+		return d + " is configured, but 1 mailbox failed its last test: press r to re-test, 5 to edit mailboxes"
+	case s.failed > 1:
+		return fmt.Sprintf("%s is configured, but %d mailboxes failed their last test: press r to re-test, 5 to edit mailboxes", d, s.failed)
+	case s.tested == 0:
+		return d + " is configured, but not tested yet: press r to test it"
 	}
-	return "SSL/TLS"
+	return "Done: " + d + " is configured and passed its last test"
 }
 
 func (s *summaryStep) view(w *wizard, width, height int) string {
@@ -117,7 +135,7 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	p := w.profile
 	lw := 12
 	var b strings.Builder
-	b.WriteString(w.title("Done: "+p.Domain+" is configured", "", width) + "\n\n")
+	b.WriteString(w.title(s.headline(w), "", width) + "\n\n")
 	b.WriteString(w.kv("Sender", p.DefaultSender, lw) + "\n")
 	oauth := w.cred != nil && w.cred.Kind == core.KindOAuthClient
 	if c := w.cred; c != nil && oauth {
@@ -147,36 +165,30 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	} else {
 		b.WriteString(w.kv("Last test", st.Warn.Render("not run yet (r runs it)"), lw) + "\n")
 	}
-	ep := p.Endpoints.WithDefaults()
-	ih, ip := hostPort(ep.IMAP)
-	sh, sp := hostPort(ep.SMTP)
+	hs := core.HostSettings(&p, w.cred)
 	if oauth {
 		c := w.cred
 		b.WriteString("\n" + st.Heading.Render("In the host product's OAuth settings (Webex, Creatio)") + "\n")
-		b.WriteString(w.kvWrap("Client ID", c.ClientID, lw, width) + "\n")
+		b.WriteString(w.copyable("Client ID", c.ClientID, "i copy", lw, width) + "\n")
 		b.WriteString(w.kvWrap("Secret", c.Fingerprint+" (the secret itself: export --include-secrets)", lw, width) + "\n")
-		b.WriteString(w.kvWrap("Callback URL", core.CallbackURL(&p, c), lw, width) + "\n")
-		b.WriteString(w.kvWrap("Auth URL", ep.AuthURL, lw, width) + "\n")
-		b.WriteString(w.kvWrap("Token URL", ep.TokenURL, lw, width) + "\n")
-		b.WriteString(w.kvWrap("Scope", strings.Join(p.ScopeList(), " "), lw, width) + "\n")
+		b.WriteString(w.copyable("Callback URL", hs.CallbackURL, "u copy", lw, width) + "\n")
+		b.WriteString(w.kvWrap("Auth URL", hs.AuthURL, lw, width) + "\n")
+		b.WriteString(w.kvWrap("Token URL", hs.TokenURL, lw, width) + "\n")
+		b.WriteString(w.kvWrap("Scope", strings.Join(hs.Scopes, " "), lw, width) + "\n")
 		b.WriteString(st.Muted.Render(wrap("Each mailbox owner then gives consent once in the product (or here: step 5, c).", width)) + "\n")
 		b.WriteString("\n" + st.Heading.Render("Mail servers") + "\n")
 	} else {
 		b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
 	}
-	b.WriteString(w.kvWrap("IMAP", fmt.Sprintf("%s:%s %s", ih, ip, secName(ep.IMAPSecurity)), lw, width) + "\n")
-	smtp := fmt.Sprintf("%s:%s %s", sh, sp, secName(ep.SMTPSecurity))
-	if ep.SMTP == core.GmailSMTP {
-		smtp += ", or port 587 STARTTLS"
-	}
-	b.WriteString(w.kvWrap("SMTP", smtp, lw, width) + "\n")
-	b.WriteString(w.kvWrap("Auth", "OAuth 2.0 (XOAUTH2)", lw, width) + "\n")
-	b.WriteString(w.kvWrap("Username", "the mailbox address", lw, width) + "\n")
+	b.WriteString(w.kvWrap("IMAP", hs.IMAP.String(), lw, width) + "\n")
+	b.WriteString(w.kvWrap("SMTP", hs.SMTP.String(), lw, width) + "\n")
+	b.WriteString(w.kvWrap("Auth", hs.Auth, lw, width) + "\n")
+	b.WriteString(w.kvWrap("Username", hs.Username, lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
-	b.WriteString(st.Muted.Render("A fresh access token (msmtp passwordeval, mbsync PassCmd):") + "\n")
-	b.WriteString(st.Code.Render(indent(wrapURL(cmdPrefix(w)+"token "+p.DefaultSender, width-2), 2)) + "\n")
+	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); t copies it:", width)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(w), width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
-	b.WriteString(st.Code.Render(indent(wrapURL(cmdPrefix(w)+"export --format json", width-2), 2)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(w)+"export --format json", width-2), 2)) + "\n")
 	if w.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
 	}
@@ -199,7 +211,13 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 }
 
 func (s *summaryStep) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyScroll}, []key.Binding{keyUp, keyDown}, false, false, false)
+	more := []key.Binding{keyCopyToken}
+	if w.cred != nil && w.cred.Kind == core.KindOAuthClient {
+		more = append(more, keyCopyClientID, keyCopyCallback)
+	}
+	// scrolling is named on the screen itself (↓ more) when there is more
+	more = append(more, keyScroll)
+	return keyMap(w.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyCopyToken}, more, false, false, false)
 }
 func (s *summaryStep) dirty() bool  { return false }
 func (s *summaryStep) typing() bool { return false }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -43,9 +43,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	env := map[string]string{
 		"MAILOAUTH_DOMAIN":         p.Domain,
 		"MAILOAUTH_DEFAULT_SENDER": p.DefaultSender,
-		"MAILOAUTH_IMAP_HOST":      cfg.IMAP.Host, "MAILOAUTH_IMAP_PORT": cfg.IMAP.Port, "MAILOAUTH_IMAP_SECURITY": cfg.IMAP.Security,
-		"MAILOAUTH_SMTP_HOST": cfg.SMTP.Host, "MAILOAUTH_SMTP_PORT": cfg.SMTP.Port, "MAILOAUTH_SMTP_SECURITY": cfg.SMTP.Security,
-		"MAILOAUTH_AUTH_MECHANISM": "XOAUTH2", "MAILOAUTH_TOKEN_URL": cfg.TokenURL,
+		"MAILOAUTH_IMAP_HOST":      cfg.IMAP.Host, "MAILOAUTH_IMAP_PORT": strconv.Itoa(cfg.IMAP.Port), "MAILOAUTH_IMAP_SECURITY": cfg.IMAP.Security,
+		"MAILOAUTH_SMTP_HOST": cfg.SMTP.Host, "MAILOAUTH_SMTP_PORT": strconv.Itoa(cfg.SMTP.Port), "MAILOAUTH_SMTP_SECURITY": cfg.SMTP.Security,
+		"MAILOAUTH_AUTH_MECHANISM": core.HostSettings(&p, cred).Mechanism, "MAILOAUTH_TOKEN_URL": cfg.TokenURL,
 		"MAILOAUTH_SCOPES": strings.Join(cfg.Scopes, " "), "MAILOAUTH_CLIENT_ID": cred.ClientID,
 		"MAILOAUTH_CLIENT_EMAIL": cred.ClientEmail, "MAILOAUTH_KEY_FINGERPRINT": cred.Fingerprint,
 		"MAILOAUTH_MAILBOXES": strings.Join(cfg.mailboxEmails(), ","),
@@ -71,8 +71,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 }
 
 type serverConfig struct {
-	Host     string `json:"host"`
-	Port     string `json:"port"`
+	Host string `json:"host"`
+	// Port is a number, as in the legacy setup's file
+	Port     int    `json:"port"`
 	Security string `json:"security"`
 }
 
@@ -108,28 +109,23 @@ func (c exportedConfig) mailboxEmails() []string {
 }
 
 func exportConfig(p core.Profile, cred *core.Credential, boxes []core.Mailbox, secrets bool) exportedConfig {
-	ep := p.Endpoints.WithDefaults()
-	split := func(hp string, sec core.Security) serverConfig {
-		h, port, _ := net.SplitHostPort(hp)
-		s := "SSL/TLS"
-		if sec == core.SecurityStartTLS {
-			s = "STARTTLS"
-		}
-		return serverConfig{Host: h, Port: port, Security: s}
+	hs := core.HostSettings(&p, cred)
+	server := func(h core.HostServer) serverConfig {
+		return serverConfig{Host: h.Host, Port: h.Port, Security: h.Security}
 	}
 	if boxes == nil {
 		boxes = []core.Mailbox{}
 	}
 	cfg := exportedConfig{Domain: p.Domain, DefaultSender: p.DefaultSender,
-		IMAP: split(ep.IMAP, ep.IMAPSecurity), SMTP: split(ep.SMTP, ep.SMTPSecurity),
-		Auth: "OAuth 2.0 (SASL XOAUTH2)", Username: "the mailbox address", TokenURL: ep.TokenURL,
-		Scopes: p.ScopeList(), Credential: cred, TokenCommand: "mailoauth token MAILBOX", Mailboxes: boxes}
+		IMAP: server(hs.IMAP), SMTP: server(hs.SMTP),
+		Auth: hs.Auth, Username: hs.Username, TokenURL: hs.TokenURL,
+		Scopes: hs.Scopes, Credential: cred, TokenCommand: "mailoauth token MAILBOX", Mailboxes: boxes}
 	if secrets && cred.Kind == core.KindServiceAccount && json.Valid(p.Credential) {
 		cfg.ServiceAccountKey = json.RawMessage(p.Credential)
 	}
 	if cred.Kind == core.KindOAuthClient {
-		cfg.RedirectURI = core.CallbackURL(&p, cred)
-		cfg.AuthURL, cfg.RefreshTokenURL = ep.AuthURL, cfg.TokenURL
+		cfg.RedirectURI = hs.CallbackURL
+		cfg.AuthURL, cfg.RefreshTokenURL = hs.AuthURL, cfg.TokenURL
 		if secrets {
 			cfg.ClientSecret = cred.ClientSecret
 		}

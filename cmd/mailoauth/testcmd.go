@@ -45,28 +45,21 @@ func runTest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
-	var targets []string
+	var boxes []core.Mailbox
 	if *all {
-		targets = append(targets, p.DefaultSender)
-		boxes, err := st.Mailboxes(p.Domain)
-		if err != nil {
+		if boxes, err = st.Mailboxes(p.Domain); err != nil {
 			return err
 		}
-		for _, m := range boxes {
-			targets = append(targets, m.Email)
-		}
 	}
+	var picked []string
 	for _, m := range mailboxes {
 		email, err := p.MailboxRule().Address(m)
 		if err != nil {
 			return err
 		}
-		targets = append(targets, email)
+		picked = append(picked, email)
 	}
-	if len(targets) == 0 {
-		targets = []string{p.DefaultSender}
-	}
-	targets = dedupe(targets)
+	targets := core.TestTargets(&p, boxes, *all, picked)
 	tester, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
 	if err != nil {
 		return err
