@@ -325,7 +325,7 @@ func (f *consentFlow) view(w *wizard, width int) string {
 		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render("esc cancel")
 	case cfWaiting:
 		out = s.Text.Render(wrap("Open this URL in a browser, sign in as "+f.mailbox+" and choose Allow:", width)) + "\n"
-		out += s.Code.Render(wrapURL(f.pending.URL, width)) + "\n"
+		out += s.Code.Render(wrap(f.pending.URL, width)) + "\n"
 		switch {
 		case f.paste:
 			out += w.field("Then paste the address the browser ends on (or just the code)", &f.input, true, width) + "\n"
@@ -379,18 +379,6 @@ func listenAddr(redirect string) string {
 		return redirect
 	}
 	return u.Host
-}
-
-// wrapURL breaks a URL into lines of width columns (it has no spaces to
-// wrap at); the o key copies it whole.
-func wrapURL(u string, width int) string {
-	width = max(width, 10)
-	var lines []string
-	for len(u) > width {
-		lines = append(lines, u[:width])
-		u = u[width:]
-	}
-	return strings.Join(append(lines, u), "\n")
 }
 
 // keys are the flow's bindings while it runs (short help line, then the
