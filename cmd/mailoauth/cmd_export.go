@@ -35,6 +35,9 @@ func runExport(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	cfg := exportConfig(p, cred, boxes, *secrets)
+	if a.dbPath != "" { // the mail program must find the same store
+		cfg.TokenCommand = "mailoauth --db " + shellQuote(a.dbPath) + " token MAILBOX"
+	}
 	if *format == "json" {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")

@@ -545,6 +545,19 @@ func TestImportRejectsBadRowsByLineAndWritesNothing(t *testing.T) {
 	if !strings.Contains(r.stdout, "PRIVATE KEY") {
 		t.Fatalf("export --include-secrets lacks the key")
 	}
+	var cfg struct {
+		IMAP struct {
+			Port int `json:"port"`
+		} `json:"imap"`
+		TokenCommand string `json:"token_command"`
+	}
+	r = mailoauth(t, db, "export")
+	if err := json.Unmarshal([]byte(r.stdout), &cfg); err != nil || cfg.IMAP.Port == 0 {
+		t.Fatalf("export: the IMAP port is not a number (%v):\n%s", err, r.stdout)
+	}
+	if !strings.Contains(cfg.TokenCommand, "--db "+db) {
+		t.Fatalf("export: the token command %q does not name the store it came from", cfg.TokenCommand)
+	}
 }
 
 func TestDoctorNamesEachProblemWithItsFix(t *testing.T) {
