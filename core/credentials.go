@@ -328,7 +328,7 @@ func (c *Credential) RequireServiceAccount() error {
 	case KindOAuthClient:
 		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
 			fmt.Sprintf("This is an OAuth client JSON (%s application, client ID %s), not a service-account key.", c.ClientType, c.ClientID),
-			"It belongs to the OAuth client (consent) path: `mailoauth setup --client FILE`; for domain-wide delegation "+keyHowTo+".")}
+			"It belongs to the OAuth client (consent) path (choose OAuth client at step 3 of the wizard, or `mailoauth setup --client FILE`); for domain-wide delegation "+keyHowTo+".")}
 	case KindAuthorizedUser:
 		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
 			"This is an authorized_user file (one person's refresh token, e.g. from gcloud), not a service-account key.",

@@ -371,7 +371,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case strings.Contains(ldesc, "account not found"):
 		return NewFinding(CodeKeySignatureRejected,
 			fmt.Sprintf("Google does not know the service account %s of this key: it was deleted, or the key belongs to another project.", orUnknown(d.ClientEmail, "(client_email)")),
-			"Check that the service account still exists in console.cloud.google.com > IAM & Admin > Service accounts, create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it with `mailoauth setup --key FILE`.")
+			"Check that the service account still exists in console.cloud.google.com > IAM & Admin > Service accounts, create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it (wizard step 3, or `mailoauth setup --key FILE`).")
 	case strings.Contains(ldesc, "invalid email or user id"):
 		return NewFinding(CodeUnknownUser,
 			fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(d.Domain, "the domain")),
@@ -385,7 +385,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case strings.Contains(ldesc, "signature"):
 		return NewFinding(CodeKeySignatureRejected,
 			fmt.Sprintf("Google rejected the signature of this key for %s: the key was deleted or replaced in the Cloud console.", orUnknown(d.ClientEmail, "the service account")),
-			fmt.Sprintf("In console.cloud.google.com > IAM & Admin > Service accounts > %s > Keys > Add key > Create new key > JSON, then load the new file with `mailoauth setup --key FILE`.", orUnknown(d.ClientEmail, "(the account)")))
+			fmt.Sprintf("In console.cloud.google.com > IAM & Admin > Service accounts > %s > Keys > Add key > Create new key > JSON, then load the new file (wizard step 3, or `mailoauth setup --key FILE`).", orUnknown(d.ClientEmail, "(the account)")))
 	case strings.Contains(ldesc, "audience"):
 		return NewFinding(CodeTokenFailed,
 			fmt.Sprintf("The token endpoint %s rejected the assertion's audience.", d.TokenURL),

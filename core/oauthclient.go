@@ -33,7 +33,7 @@ func ValidateOAuthClientID(id string) error {
 		return invalidKey("The OAuth client ID is empty.", "Copy \"Client ID\" from "+clientHowTo+".")
 	case clientIDDigits.MatchString(id):
 		return invalidKey(fmt.Sprintf("%s is a service account's numeric client ID, not an OAuth client ID.", id),
-			"For the consent path copy the Client ID ending in "+OAuthClientIDSuffix+" from "+clientHowTo+"; for domain-wide delegation use `mailoauth setup --key FILE`.")
+			"For the consent path copy the Client ID ending in "+OAuthClientIDSuffix+" from "+clientHowTo+"; for domain-wide delegation load a service-account key (wizard step 3, or `mailoauth setup --key FILE`).")
 	case !strings.HasSuffix(id, OAuthClientIDSuffix):
 		return invalidKey(fmt.Sprintf("The OAuth client ID %q does not end in %s.", id, OAuthClientIDSuffix),
 			"Copy the whole \"Client ID\" from "+clientHowTo+".")
