@@ -6,6 +6,7 @@ import (
 	"unicode"
 
 	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -247,4 +248,19 @@ func (w *wizard) progressBar(pct float64, width int) string {
 	pct = max(0, min(pct, 1))
 	full := int(pct*float64(width) + 0.5)
 	return w.styles.Key.Render(strings.Repeat("█", full)) + w.styles.Muted.Render(strings.Repeat("░", width-full))
+}
+
+// focusOnly focuses inputs[focus] with the cursor at its end and blurs the
+// others; it returns the focused field's cursor command.
+func focusOnly(inputs []*textinput.Model, focus int) tea.Cmd {
+	var cmd tea.Cmd
+	for i, in := range inputs {
+		if i == focus {
+			in.CursorEnd()
+			cmd = in.Focus()
+		} else {
+			in.Blur()
+		}
+	}
+	return cmd
 }

@@ -151,16 +151,7 @@ func (c *credentialsStep) inputs() []*textinput.Model {
 }
 
 func (c *credentialsStep) focusField() tea.Cmd {
-	var cmd tea.Cmd
-	for i, in := range c.inputs() {
-		if i == c.focus {
-			in.CursorEnd()
-			cmd = in.Focus()
-		} else {
-			in.Blur()
-		}
-	}
-	return cmd
+	return focusOnly(c.inputs(), c.focus)
 }
 
 // load reads the file named in the path field.

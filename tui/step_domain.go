@@ -33,14 +33,7 @@ func (d *domainStep) enter(w *wizard) tea.Cmd {
 }
 
 func (d *domainStep) focusField() tea.Cmd {
-	d.domain.Blur()
-	d.sender.Blur()
-	if d.focus == 0 {
-		d.domain.CursorEnd()
-		return d.domain.Focus()
-	}
-	d.sender.CursorEnd()
-	return d.sender.Focus()
+	return focusOnly([]*textinput.Model{&d.domain, &d.sender}, d.focus)
 }
 
 func (d *domainStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {

@@ -76,16 +76,8 @@ func (f *oauthForm) enter(w *wizard) tea.Cmd {
 }
 
 func (f *oauthForm) focusField() tea.Cmd {
-	var cmd tea.Cmd
-	for i, in := range f.inputs() {
-		if i == f.focus {
-			in.CursorEnd()
-			cmd = in.Focus()
-		} else {
-			in.Blur()
-		}
-	}
-	return cmd
+	in := f.inputs()
+	return focusOnly(in[:], f.focus)
 }
 
 // load reads the client JSON named in the path field.
