@@ -23,10 +23,13 @@ func testRSAKey(t testing.TB) *rsa.PrivateKey { return rsaKey(t) }
 // endpoint and answers with a token or with the configured error.
 type fakeTokenServer struct {
 	*httptest.Server
-	t      testing.TB
-	key    *rsa.PublicKey
-	mints  atomic.Int32
-	delay  time.Duration
+	t     testing.TB
+	key   *rsa.PublicKey
+	mints atomic.Int32
+	reqs  atomic.Int32 // requests received, answered or not
+	// gate, when set, is called first for every request with its ordinal
+	// (1-based); a test holds a request there to order events explicitly.
+	gate   func(n int32, w http.ResponseWriter, r *http.Request) (answer bool)
 	mu     sync.Mutex
 	errFor map[string][2]string // sub -> error, description
 	date   time.Time            // Date header to send; zero: now
@@ -47,8 +50,9 @@ func (f *fakeTokenServer) fail(sub, code, desc string) {
 }
 
 func (f *fakeTokenServer) serve(w http.ResponseWriter, r *http.Request) {
-	if f.delay > 0 {
-		time.Sleep(f.delay)
+	n := f.reqs.Add(1)
+	if f.gate != nil && !f.gate(n, w, r) {
+		return
 	}
 	f.mu.Lock()
 	date := f.date
@@ -78,8 +82,8 @@ func (f *fakeTokenServer) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": e[0], "error_description": e[1]})
 		return
 	}
-	n := f.mints.Add(1)
-	fmt.Fprintf(w, `{"access_token":"ya29.tok-%s-%d","expires_in":3599,"token_type":"Bearer"}`, cs.Sub, n)
+	m := f.mints.Add(1)
+	fmt.Fprintf(w, `{"access_token":"ya29.tok-%s-%d","expires_in":3599,"token_type":"Bearer"}`, cs.Sub, m)
 }
 
 func testCred(tokenURI string) *Credential {
@@ -144,30 +148,97 @@ func TestTokenRenewedNearExpiry(t *testing.T) {
 
 func TestTokenSingleflight(t *testing.T) {
 	f := newFakeTokenServer(t)
-	f.delay = 100 * time.Millisecond
+	arrived, release := make(chan struct{}), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce)
+	// The first request is held at the server until every other caller is
+	// waiting: a caller that arrived only after the mint would also get
+	// the token (from the cache) and prove nothing.
+	f.gate = func(n int32, w http.ResponseWriter, r *http.Request) bool {
+		if n == 1 {
+			close(arrived)
+			<-release
+		}
+		return true
+	}
 	p := &TokenProvider{Cred: testCred(f.URL)}
 	var wg sync.WaitGroup
 	toks := make([]string, 20)
-	for i := range toks {
+	call := func(i int, ctx context.Context) {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			tok, _, err := p.Token(context.Background(), "same@example.test")
+			tok, _, err := p.Token(ctx, "same@example.test")
 			if err != nil {
 				t.Error(err)
 			}
 			toks[i] = tok.AccessToken
-		}(i)
+		}()
 	}
+	call(0, context.Background())
+	waitOn(t, arrived, "the first call's request at the token server")
+	var waiting []*waitingCtx
+	for i := 1; i < len(toks); i++ {
+		w := newWaitingCtx(context.Background())
+		waiting = append(waiting, w)
+		call(i, w)
+	}
+	for _, w := range waiting {
+		waitOn(t, w.entered, "a concurrent call to wait")
+	}
+	releaseOnce()
 	wg.Wait()
-	if f.mints.Load() != 1 {
-		t.Fatalf("20 concurrent calls minted %d tokens", f.mints.Load())
+	if n := f.reqs.Load(); n != 1 {
+		t.Fatalf("20 concurrent calls sent %d requests to the token endpoint, want 1", n)
 	}
 	for _, tk := range toks {
-		if tk != toks[0] {
+		if tk == "" || tk != toks[0] {
 			t.Fatalf("different tokens %q %q", tk, toks[0])
 		}
 	}
+}
+
+// hangGuard bounds a wait for something that must happen: a deadline for a
+// hang, generous for -race on a loaded machine, never a speed goal.
+const hangGuard = 30 * time.Second
+
+func waitOn(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(hangGuard):
+		t.Fatalf("waited %v for %s", hangGuard, what)
+	}
+}
+
+// waitingCtx closes entered the first time its Done channel is asked for.
+// A TokenProvider.Token call asks for it first when it blocks on another
+// call's mint, so a test knows the call is waiting rather than guessing
+// with a sleep.
+type waitingCtx struct {
+	context.Context
+	once    sync.Once
+	entered chan struct{}
+}
+
+func newWaitingCtx(parent context.Context) *waitingCtx {
+	return &waitingCtx{Context: parent, entered: make(chan struct{})}
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.entered) })
+	return c.Context.Done()
+}
+
+// expiredCtx is a context whose end reads as a passed deadline, but which
+// the test ends when it chooses (a real deadline fires on the clock).
+type expiredCtx struct{ context.Context }
+
+func (c expiredCtx) Err() error {
+	if c.Context.Err() != nil {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func TestTokenUsesEndpointsForDefaultTokenURI(t *testing.T) {
@@ -241,35 +312,97 @@ func TestTokenConnectFailedAndCancelled(t *testing.T) {
 		t.Fatalf("closed server: %v", err)
 	}
 
+	// A server that never answers: only the caller's deadline can end the
+	// call, so an answer at all shows the deadline is honoured.
 	slow := newFakeTokenServer(t)
-	slow.delay = 2 * time.Second
+	gone := make(chan struct{})
+	t.Cleanup(func() { close(gone) })
+	slow.gate = func(_ int32, _ http.ResponseWriter, r *http.Request) bool {
+		select {
+		case <-r.Context().Done():
+		case <-gone:
+		}
+		return false
+	}
 	p = &TokenProvider{Cred: testCred(slow.URL)}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, _, err = p.Token(ctx, "u@example.test")
+	errc := make(chan error, 1)
+	go func() { _, _, err := p.Token(ctx, "u@example.test"); errc <- err }()
+	select {
+	case err = <-errc:
+	case <-time.After(hangGuard):
+		t.Fatalf("a token request to a server that never answers outlived its 100 ms deadline by %v", hangGuard)
+	}
 	if fd := FindingOf(err); fd == nil || fd.Code != CodeTimeout {
 		t.Fatalf("slow server: %v", err)
-	}
-	if time.Since(start) > time.Second {
-		t.Fatalf("timeout took %v", time.Since(start))
 	}
 }
 
 func TestTokenFollowerOutlivesCancelledLeader(t *testing.T) {
-	f := newFakeTokenServer(t)
-	f.delay = 200 * time.Millisecond
-	p := &TokenProvider{Cred: testCred(f.URL)}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	leaderErr := make(chan error, 1)
-	go func() { _, _, err := p.Token(ctx, "x@example.test"); leaderErr <- err }()
-	time.Sleep(10 * time.Millisecond)
-	tok, _, err := p.Token(context.Background(), "x@example.test")
-	if err != nil || tok.AccessToken == "" {
-		t.Fatalf("follower: %v", err)
-	}
-	if fd := FindingOf(<-leaderErr); fd == nil || fd.Code != CodeTimeout {
-		t.Fatalf("leader: %+v", fd)
+	for _, tc := range []struct {
+		name string
+		wrap func(context.Context) context.Context
+		code Code
+	}{
+		{"cancelled", func(c context.Context) context.Context { return c }, CodeCancelled},
+		{"timed out", func(c context.Context) context.Context { return expiredCtx{c} }, CodeTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeTokenServer(t)
+			arrived, gone := make(chan struct{}), make(chan struct{})
+			t.Cleanup(func() { close(gone) })
+			// The leader's request is held until the leader gives up;
+			// every later request is answered.
+			f.gate = func(n int32, _ http.ResponseWriter, r *http.Request) bool {
+				if n > 1 {
+					return true
+				}
+				close(arrived)
+				select {
+				case <-r.Context().Done():
+				case <-gone:
+				}
+				return false
+			}
+			p := &TokenProvider{Cred: testCred(f.URL)}
+			base, endLeader := context.WithCancel(context.Background())
+			defer endLeader()
+			leaderErr := make(chan error, 1)
+			go func() { _, _, err := p.Token(tc.wrap(base), "x@example.test"); leaderErr <- err }()
+			// The leader is minting (its request is at the server) ...
+			waitOn(t, arrived, "the leader's request at the token server")
+			follower := newWaitingCtx(context.Background())
+			type result struct {
+				tok Token
+				err error
+			}
+			got := make(chan result, 1)
+			go func() { tok, _, err := p.Token(follower, "x@example.test"); got <- result{tok, err} }()
+			// ... and the follower waits on that mint: only now the leader
+			// gives up.
+			waitOn(t, follower.entered, "the second call to wait on the first")
+			endLeader()
+			select {
+			case err := <-leaderErr:
+				if fd := FindingOf(err); fd == nil || fd.Code != tc.code {
+					t.Fatalf("leader: %v, want %s", err, tc.code)
+				}
+			case <-time.After(hangGuard):
+				t.Fatal("the leader did not give up when its context ended")
+			}
+			var r result
+			select {
+			case r = <-got:
+			case <-time.After(hangGuard):
+				t.Fatal("the follower never returned")
+			}
+			if r.err != nil || r.tok.AccessToken == "" {
+				t.Fatalf("the follower inherited the leader's end instead of minting: %v", r.err)
+			}
+			if n, m := f.reqs.Load(), f.mints.Load(); n != 2 || m != 1 {
+				t.Fatalf("%d requests, %d tokens minted; want 2 (leader, follower's own) and 1", n, m)
+			}
+		})
 	}
 }
