@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -62,6 +63,26 @@ func (s *Store) MailboxCount(domain string) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// HasMailbox reports whether the address is assigned in the domain.
+func (s *Store) HasMailbox(domain, email string) (bool, error) {
+	domain, err := normDomain(domain)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	err = s.view(func(tx *bolt.Tx) error {
+		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		if mb := b.Bucket([]byte(mailboxBucket)); mb != nil {
+			found = mb.Get([]byte(strings.ToLower(strings.TrimSpace(email)))) != nil
+		}
+		return nil
+	})
+	return found, err
 }
 
 // mailboxRule is the profile's core.MailboxRule, read in the transaction

@@ -118,6 +118,10 @@ func mailboxAdd(a *app, args []string) error {
 	if err := p.MailboxRule().Mailbox(&m); err != nil {
 		return err
 	}
+	existed, err := st.HasMailbox(p.Domain, m.Email)
+	if err != nil {
+		return err
+	}
 	if err := st.PutMailbox(p.Domain, m, actor()); err != nil {
 		return err
 	}
@@ -125,7 +129,11 @@ func mailboxAdd(a *app, args []string) error {
 	if m.OwnerName != "" {
 		who += " " + m.OwnerName
 	}
-	fmt.Fprintf(a.stdout, "Assigned %s (%s, %s).\n", m.Email, m.DisplayName, who)
+	verb := "Assigned"
+	if existed { // add of an assigned mailbox updates its name and owner
+		verb = "Updated"
+	}
+	fmt.Fprintf(a.stdout, "%s %s (%s, %s).\n", verb, m.Email, m.DisplayName, who)
 	return nil
 }
 

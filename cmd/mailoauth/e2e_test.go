@@ -530,8 +530,11 @@ func TestImportRejectsBadRowsByLineAndWritesNothing(t *testing.T) {
 	if strings.TrimSpace(r.stdout) != "[]" {
 		t.Fatalf("a failed import left mailboxes behind: %s", r.stdout)
 	}
-	if r = mailoauth(t, db, "mailbox", "add", "user1@example.test", "--owner", "workgroup:Support"); r.code != 0 {
-		t.Fatalf("add: %s", r.stderr)
+	if r = mailoauth(t, db, "mailbox", "add", "user1@example.test", "--owner", "user:Alice"); r.code != 0 || !strings.HasPrefix(r.stdout, "Assigned") {
+		t.Fatalf("add: %s %s", r.stdout, r.stderr)
+	}
+	if r = mailoauth(t, db, "mailbox", "add", "user1@example.test", "--owner", "workgroup:Support"); r.code != 0 || !strings.HasPrefix(r.stdout, "Updated") {
+		t.Fatalf("add of an assigned mailbox should say it updated it: %s %s", r.stdout, r.stderr)
 	}
 	r = mailoauth(t, db, "mailbox", "export")
 	if !strings.Contains(r.stdout, "user1@example.test,user1@example.test,workgroup,Support") {
