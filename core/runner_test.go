@@ -12,17 +12,33 @@ import (
 
 func TestRunAllBoundedOrderedCancellable(t *testing.T) {
 	f := newFakeTokenServer(t)
+	const limit = 3
 	var inflight, peak atomic.Int32
+	full := make(chan struct{}) // closed when limit requests are in at once
+	fill := sync.OnceFunc(func() { close(full) })
+	t.Cleanup(fill)
+	// Each request waits until limit of them are in at once, so the peak
+	// is reached whatever the scheduling; if it never is, the guard lets
+	// the run finish and the peak check below fails.
 	f.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := inflight.Add(1)
+		// Counted out before the answer leaves: the next mailbox's
+		// request cannot be counted beside this one.
+		defer inflight.Add(-1)
 		for {
 			p := peak.Load()
 			if n <= p || peak.CompareAndSwap(p, n) {
 				break
 			}
 		}
-		time.Sleep(30 * time.Millisecond)
-		inflight.Add(-1)
+		if n >= limit {
+			fill()
+		}
+		select {
+		case <-full:
+		case <-time.After(hangGuard):
+			fill()
+		}
 		f.serve(w, r)
 	})
 	tester := &Tester{Tokens: &TokenProvider{Cred: testCred(f.URL)}}
@@ -32,10 +48,10 @@ func TestRunAllBoundedOrderedCancellable(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var kinds []EventKind
-	res := RunAll(context.Background(), tester, boxes, RunOptions{Checks: []CheckName{CheckToken}, Concurrency: 3,
+	res := RunAll(context.Background(), tester, boxes, RunOptions{Checks: []CheckName{CheckToken}, Concurrency: limit,
 		OnEvent: func(ev Event) { mu.Lock(); kinds = append(kinds, ev.Kind); mu.Unlock() }})
-	if p := peak.Load(); p > 3 || p < 2 {
-		t.Fatalf("peak concurrency %d, want at most 3", p)
+	if p := peak.Load(); p != limit {
+		t.Fatalf("peak concurrency %d, want exactly %d (Concurrency: %d)", p, limit, limit)
 	}
 	for i, r := range res {
 		if r.Mailbox != boxes[i] || !r.OK || len(r.Checks) != 1 {
@@ -47,9 +63,25 @@ func TestRunAllBoundedOrderedCancellable(t *testing.T) {
 	}
 
 	// Cancelled part-way: finished mailboxes keep their result, the rest
-	// are cancelled, nothing hangs.
+	// are cancelled, nothing hangs. The first two requests are answered;
+	// later ones are held until their caller gives up, so exactly two
+	// finish whenever the cancel lands.
+	var reqs atomic.Int32
+	gone := make(chan struct{})
+	t.Cleanup(func() { close(gone) })
+	f.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reqs.Add(1) <= 2 {
+			f.serve(w, r)
+			return
+		}
+		select {
+		case <-r.Context().Done():
+		case <-gone:
+		}
+	})
 	tester = &Tester{Tokens: &TokenProvider{Cred: testCred(f.URL)}}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var finished atomic.Int32
 	res = RunAll(ctx, tester, boxes, RunOptions{Checks: []CheckName{CheckToken}, Concurrency: 2,
 		OnEvent: func(ev Event) {
@@ -68,7 +100,7 @@ func TestRunAllBoundedOrderedCancellable(t *testing.T) {
 			t.Fatalf("unexpected %+v", r.Finding)
 		}
 	}
-	if ok < 2 || cancelled < 8 || ok+cancelled != 12 {
-		t.Fatalf("ok %d cancelled %d", ok, cancelled)
+	if ok != 2 || cancelled != 10 {
+		t.Fatalf("ok %d cancelled %d, want 2 and 10", ok, cancelled)
 	}
 }
