@@ -28,6 +28,9 @@ const lockTimeout = 1500 * time.Millisecond
 // `mailoauth token`, the helper mail programs call; released, it only
 // blocks others for the length of its transactions. Long enough that a
 // burst of calls (an import, a test run's progress) shares one open.
+//
+// Tests of this package set it (TestConcurrentUseAcrossReleases): no test
+// here may call t.Parallel, or one would race another over this variable.
 var idleRelease = 250 * time.Millisecond
 
 // maxHold and yieldGap keep a busy store from locking others out: the wizard

@@ -653,7 +653,7 @@ func helperProcess(t *testing.T, path string) (send func(line string), recv func
 			if err != nil {
 				t.Errorf("helper process: %v", err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second): // a deadline for a hang, not a speed goal
 			_ = cmd.Process.Kill()
 			t.Errorf("the helper process did not close its store and exit")
 		}
@@ -899,7 +899,10 @@ func TestStoreChangedWhileReleased(t *testing.T) {
 // TestConcurrentUseAcrossReleases: many goroutines over a store released
 // and taken back all the time lose nothing (run with -race).
 func TestConcurrentUseAcrossReleases(t *testing.T) {
-	t.Cleanup(func() { idleRelease = 250 * time.Millisecond })
+	// This test sets the package variable idleRelease: no test of this
+	// package may run in parallel (t.Parallel) with it.
+	old := idleRelease
+	t.Cleanup(func() { idleRelease = old })
 	// Open holds the file from reading the schema to writing it: a new
 	// store opens even when every pause is an idle release.
 	idleRelease = time.Nanosecond

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -42,30 +41,25 @@ func press(m model, msgs ...tea.KeyPressMsg) {
 	}
 }
 
-// TestMailboxes100k: with 100,000 entries a keystroke of the filter, a page
-// down and a full render each stay far below a frame's time.
+// TestMailboxes100k: with 100,000 entries the filter, paging and the frame
+// still work. How fast is BenchmarkMailboxesFilterKeystroke's and
+// BenchmarkMailboxesScrollRender's to say: a time limit here would fail
+// under -race on a busy machine.
 func TestMailboxes100k(t *testing.T) {
 	m := bigModel(t, 100_000)
 	_ = m.View()
 	press(m, runeKey('/'))
-	start := time.Now()
 	for _, r := range "user0999" {
 		press(m, runeKey(r))
 		_ = m.View()
 	}
-	perKey := time.Since(start) / 8
 	if got := len(m.w.boxes.filtered); got != 100 {
 		t.Fatalf("filter user0999 matched %d, want 100", got)
 	}
 	press(m, enter())
-	start = time.Now()
 	for range 50 {
 		press(m, keyCode(tea.KeyPgDown))
 		_ = m.View()
-	}
-	perPage := time.Since(start) / 50
-	if perKey > 100*time.Millisecond || perPage > 20*time.Millisecond {
-		t.Fatalf("too slow: %v per filter keystroke, %v per page", perKey, perPage)
 	}
 	frame := m.View().Content
 	if n := strings.Count(frame, "\n") + 1; n > 24 {

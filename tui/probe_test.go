@@ -61,9 +61,16 @@ func (h *harness) waitFor(s string, d time.Duration) {
 	h.waitUntil(s, func(scr string) bool { return strings.Contains(scr, s) }, d)
 }
 
-// waitUntil waits until ok(screen) holds.
+// minWait is the least waitUntil waits before failing. The wait ends as
+// soon as the screen shows what is awaited; the bound only turns a hang into
+// a failure, and a shorter one (the callers' 3 s) fails a correct wizard
+// under -race on a busy two-core machine.
+const minWait = 30 * time.Second
+
+// waitUntil waits until ok(screen) holds, for at least minWait or d.
 func (h *harness) waitUntil(what string, ok func(string) bool, d time.Duration) {
 	h.t.Helper()
+	d = max(d, minWait)
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if ok(h.p.screen()) {

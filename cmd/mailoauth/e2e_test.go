@@ -98,7 +98,7 @@ func startSandbox(t *testing.T, users int, extra ...string) *sandboxProcess {
 		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second): // a deadline for a hang, not a speed goal
 			_ = cmd.Process.Kill()
 			t.Errorf("the sandbox did not stop on SIGINT")
 		}
@@ -435,7 +435,7 @@ func TestTokenWhileServeKeepsStoreOpen(t *testing.T) {
 		_ = serve.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(15 * time.Second):
+		case <-time.After(30 * time.Second): // a deadline for a hang, not a speed goal
 			_ = serve.Process.Kill()
 			t.Errorf("mailoauth serve did not stop on SIGTERM")
 		}

@@ -649,7 +649,7 @@ func TestIMAPLimitsAndSwitches(t *testing.T) {
 		t.Fatal(err)
 	}
 	conns[0].Close()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // waits for a visible state; a hang guard
 	for {
 		err := dialIMAP(t, sb, nil).Authenticate(&xoauth2{user: u, token: tok})
 		if err == nil {
@@ -894,7 +894,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 	go func() { sb.Close(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second): // a deadline for a hang, not a speed goal
 		t.Fatal("Close hangs")
 	}
 	_ = idle.Wait()
@@ -902,7 +902,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 	sc.Close()
 	stalled.Close()
 	http.DefaultClient.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // goroutines end on their own schedule; a hang guard
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)
