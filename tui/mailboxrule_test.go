@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
@@ -46,4 +48,62 @@ func TestAddFormFollowsTheProfilesMailboxRule(t *testing.T) {
 	if ms, _ := be.Mailboxes("acme.example"); len(ms) != 0 {
 		t.Fatalf("stored mailboxes %v", ms)
 	}
+}
+
+// The default sender follows the same rule at step 2: a new profile takes an
+// outside sender with a note (its credential is chosen at step 3), and step
+// 3 then refuses a service-account key for it with core's finding.
+func TestOutsideSenderNeedsAnOAuthClient(t *testing.T) {
+	be := newFakeBackend()
+	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), 80, 24)
+	h.waitFor("Add a new domain profile", 3*time.Second)
+	h.send(enter())
+	h.waitFor("Default sender", 3*time.Second)
+	h.typeText("acme.example")
+	h.send(tea.KeyPressMsg{Code: tea.KeyTab})
+	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	h.typeText("Bob@Partner.example")
+	h.waitFor("Outside acme.example: choose an OAuth client at step 3.", 3*time.Second)
+	h.send(enter())
+	h.waitFor("How will the product sign in", 3*time.Second)
+	if p := storedProfile(be, "acme.example"); p.DefaultSender != "bob@partner.example" {
+		t.Fatalf("stored sender %q, want bob@partner.example", p.DefaultSender)
+	}
+	h.send(runeKey('1'), enter())
+	h.waitFor("Service-account key", 3*time.Second)
+	h.typeText("testdata/service-account.json")
+	h.send(enter())
+	h.waitFor("bob@partner.example is not in the domain acme.example", 3*time.Second)
+	h.waitFor("switch this profile to an OAuth client", 3*time.Second)
+	if strings.Contains(h.p.screen(), "Authorize the scope") {
+		t.Fatalf("the service account was accepted:\n%s", h.p.screen())
+	}
+	h.final()
+	if p := storedProfile(be, "acme.example"); len(p.Credential) != 0 {
+		t.Fatalf("a service-account key was stored for an outside sender")
+	}
+
+	// A profile that already has an OAuth client takes any sender, with no note.
+	be = newFakeBackend()
+	_ = be.SaveProfile(oauthProfile(t, 2))
+	h = start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
+	h.waitFor("Default sender", 3*time.Second)
+	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	h.typeText("someone@gmail.com")
+	h.waitFor("someone@gmail.com", 3*time.Second)
+	if strings.Contains(h.p.screen(), "choose an OAuth client") {
+		t.Fatalf("note shown for an OAuth client profile:\n%s", h.p.screen())
+	}
+	h.send(enter())
+	h.waitFor("OAuth client", 3*time.Second)
+	h.final()
+	if p := storedProfile(be, "acme.example"); p.DefaultSender != "someone@gmail.com" {
+		t.Fatalf("stored sender %q, want someone@gmail.com", p.DefaultSender)
+	}
+}
+
+func storedProfile(be *fakeBackend, domain string) core.Profile {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	return be.profiles[domain]
 }

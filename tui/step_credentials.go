@@ -99,6 +99,10 @@ func (c *credentialsStep) enter(w *wizard) tea.Cmd {
 			c.kind, c.choice = k, int(k)
 		} else {
 			c.choosing = true
+			if _, err := w.profile.MailboxRule().Address(w.profile.DefaultSender); core.FindingOf(err) != nil && core.FindingOf(err).Code == core.CodeMailboxOutsideDomain {
+				// only an OAuth client can serve this sender
+				c.choice = int(credOAuthClient)
+			}
 		}
 	}
 	if c.choosing {
@@ -304,6 +308,13 @@ func (c *credentialsStep) save(w *wizard) tea.Cmd {
 		if c.cred == nil {
 			return c.focusField()
 		}
+	}
+	// The default sender must be one this credential can serve: core's
+	// rule and finding (an outside sender was accepted at step 2 only
+	// for an OAuth client).
+	if _, err := (core.MailboxRule{Domain: w.profile.Domain, Kind: c.cred.Kind}).Address(w.profile.DefaultSender); err != nil {
+		c.err = err
+		return c.focusField()
 	}
 	w.profile.Credential = c.data
 	w.profile.RedirectURI = "" // the OAuth client path's only

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -75,7 +77,7 @@ func (d *domainStep) save(w *wizard) tea.Cmd {
 		d.focus = 0
 		return d.focusField()
 	}
-	sender, err := core.NormalizeMailbox(d.sender.Value(), dom)
+	sender, _, err := senderRule(w, dom, d.sender.Value())
 	if err != nil {
 		d.err = err
 		d.focus = 1
@@ -89,6 +91,36 @@ func (d *domainStep) save(w *wizard) tea.Cmd {
 	return w.advance(stepDomain)
 }
 
+// senderRule validates the default sender with the profile's mailbox rule
+// (core.MailboxRule), the one the CLI applies. A profile with no credential
+// yet has no rule of its own: its credential is chosen at step 3, and an
+// OAuth client there accepts any domain, so an outside sender is accepted
+// now (outside reports it) and step 3 then refuses a service account for it.
+func senderRule(w *wizard, domain, addr string) (sender string, outside bool, err error) {
+	rule := w.profile.MailboxRule()
+	rule.Domain = domain
+	sender, err = rule.Address(addr)
+	if f := core.FindingOf(err); f != nil && f.Code == core.CodeMailboxOutsideDomain && rule.Kind == "" {
+		rule.Kind = core.KindOAuthClient
+		sender, err = rule.Address(addr)
+		return sender, err == nil, err
+	}
+	return sender, false, err
+}
+
+// outsideNote is the one-line note for a sender outside the domain of a
+// profile whose credential is still to be chosen; "" otherwise.
+func (d *domainStep) outsideNote(w *wizard) string {
+	dom, err := core.NormalizeDomain(d.domain.Value())
+	if err != nil {
+		return ""
+	}
+	if _, outside, err := senderRule(w, dom, d.sender.Value()); err != nil || !outside {
+		return ""
+	}
+	return fmt.Sprintf("Outside %s: choose an OAuth client at step 3.", dom)
+}
+
 func (d *domainStep) view(w *wizard, width, height int) string {
 	s := w.styles
 	out := w.title("Google Workspace domain",
@@ -98,7 +130,11 @@ func (d *domainStep) view(w *wizard, width, height int) string {
 	} else {
 		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(w.profile.Domain) + "\n\n"
 	}
-	out += w.field("Default sender", &d.sender, d.focus == 1, width) + "\n\n"
+	out += w.field("Default sender", &d.sender, d.focus == 1, width) + "\n"
+	if note := d.outsideNote(w); note != "" {
+		out += s.Muted.Render(wrap(note, width)) + "\n"
+	}
+	out += "\n"
 	if d.err != nil {
 		out += w.errView(d.err, width) + "\n\n"
 	}
