@@ -150,7 +150,7 @@ func TestGoldenMailboxesConsent(t *testing.T) {
 		consentAt(be, "administrator@acme.example")
 		consentAt(be, "support@acme.example")
 		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("Sales", 3*time.Second)
+		h.waitFor("sales@acme.example", 3*time.Second)
 		if !strings.Contains(h.p.screen(), "c consent") {
 			t.Errorf("the help line lacks the consent key:\n%s", h.p.screen())
 		}

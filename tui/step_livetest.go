@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailoauth/mailoauth/core"
 )
@@ -68,15 +69,16 @@ type testDoneMsg struct {
 }
 
 var (
-	keyScope      = b([]string{"tab"}, "tab", "mailboxes")
-	keyRun        = b([]string{"r"}, "r", "run")
-	keyRunAgain   = b([]string{"r"}, "r", "run again")
-	keyRetry      = b([]string{"f"}, "f", "retry failed")
-	keyChecks     = b([]string{"1", "2", "3", "4"}, "1-4", "checks")
-	keyChkToken   = b([]string{"1"}, "1", "± token check")
+	keyScope    = b([]string{"tab"}, "tab", "mailboxes")
+	keyRun      = b([]string{"r"}, "r", "run")
+	keyRunAgain = b([]string{"r"}, "r", "run again")
+	keyRetry    = b([]string{"f"}, "f", "retry failed")
+	keyChecks   = b([]string{"1", "2", "3", "4"}, "1-4", "checks")
+	// the descriptions are the legend of the table's column headers
+	keyChkToken   = b([]string{"1"}, "1", "± TOKEN check")
 	keyChkIMAP    = b([]string{"2"}, "2", "± IMAP check")
 	keyChkSMTP    = b([]string{"3"}, "3", "± SMTP check")
-	keyChkRound   = b([]string{"4"}, "4", "± round-trip check")
+	keyChkRound   = b([]string{"4"}, "4", "± RT (round-trip) check")
 	keyCancelTest = b([]string{"esc"}, "esc", "cancel")
 )
 
@@ -460,14 +462,34 @@ func (t *testStep) view(w *wizard, width, height int) string {
 	return out
 }
 
+// checkHeads are the test table's check column headers, short so the
+// address keeps its room at 80 columns; the help spells RT out.
+var checkHeads = map[core.CheckName]string{
+	core.CheckToken: "TOKEN", core.CheckIMAP: "IMAP", core.CheckSMTP: "SMTP", core.CheckRoundtrip: "RT",
+}
+
+// checkColW is a check column's width: its header or "FAIL", and a space
+// before the next column.
+func checkColW(c core.CheckName, last bool) int {
+	w := max(len(checkHeads[c]), len("FAIL"))
+	if !last {
+		w++
+	}
+	return w
+}
+
 func (t *testStep) table(w *wizard, width, rows int) string {
 	s := w.styles
-	colW := 7
-	mbW := max(width-4-3*colW-9, 12)
+	colsW := 0
+	for i, c := range core.AllChecks {
+		colsW += checkColW(c, i == len(core.AllChecks)-1)
+	}
+	// marker, icon and a space before the address, which takes the rest
+	mbW := max(width-4-colsW, 12)
 	var b strings.Builder
 	head := "    " + padRight("MAILBOX", mbW)
-	for _, c := range core.AllChecks {
-		head += padRight(strings.ToUpper(string(c)), colW)
+	for i, c := range core.AllChecks {
+		head += padRight(checkHeads[c], checkColW(c, i == len(core.AllChecks)-1))
 	}
 	head = strings.TrimRight(head, " ")
 	b.WriteString(s.Label.Render(truncate(head, width)))
@@ -484,7 +506,7 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 			icon = s.Error.Render("✗")
 		}
 		name := r.mailbox
-		if len(name) > mbW-1 {
+		if ansi.StringWidth(name) > mbW-1 {
 			name = truncate(name, mbW-1)
 		}
 		line := padRight(name, mbW)
@@ -497,7 +519,8 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 			mark = s.Selected.Render("›") + " "
 		}
 		line = mark + icon + " " + line
-		for _, c := range core.AllChecks {
+		for j, c := range core.AllChecks {
+			colW := checkColW(c, j == len(core.AllChecks)-1)
 			cell := s.Muted.Render(padRight("-", colW))
 			if cr, ok := r.checks[c]; ok {
 				if cr.OK {
@@ -508,6 +531,8 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 			}
 			line += cell
 		}
+		// never past the edge, however narrow the pane
+		line = truncate(line, width)
 		b.WriteString("\n" + line)
 	}
 	return b.String()

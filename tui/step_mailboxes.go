@@ -650,13 +650,23 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 	if m.oauth {
 		consentW = 10
 	}
-	rest := max(width-4-kindW-3-consentW, 20)
-	emailW := rest * 50 / 100
-	nameW := rest * 24 / 100
-	ownerW := rest - emailW - nameW
-	if m.oauth && width < 70 {
-		// the consent column takes the owner name's room on narrow screens
-		emailW, nameW, ownerW = rest*62/100, rest-rest*62/100+1, 0
+	// The address gets its room first: typical ones (up to ~32
+	// characters) whole at 80 columns. The display name and the owner name
+	// share what is left, the owner name only once both fit, and neither
+	// when there is too little (the edit form shows both).
+	const emailWant = 33
+	avail := max(width-4-1-kindW-consentW, 12) // marks, the space before OWNER
+	emailW := min(max(avail*45/100, emailWant), avail)
+	left := avail - emailW // for " DISPLAY NAME" and " OWNER NAME"
+	nameW, ownerW := 0, 0
+	switch {
+	case left >= 2*11:
+		nameW = left/2 - 1
+		ownerW = left - nameW - 2
+	case left >= 9:
+		nameW = left - 1
+	default:
+		emailW += left
 	}
 	cell := func(v string, n int) string {
 		if ansi.StringWidth(v) > n {
@@ -670,6 +680,12 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		}
 		return " " + cell(v, ownerW)
 	}
+	nameCell := func(v string) string {
+		if nameW == 0 {
+			return ""
+		}
+		return " " + cell(v, nameW)
+	}
 	consentCell := func(e string) string {
 		if !m.oauth {
 			return ""
@@ -677,7 +693,11 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		return " " + cell(m.consents[e].Summary("Jan 02"), consentW-1)
 	}
 	var b strings.Builder
-	head := "    " + cell("E-MAIL", emailW) + " " + cell("DISPLAY NAME", nameW) + " " + cell("OWNER", kindW) + ownerCell("OWNER NAME")
+	nameHead := "DISPLAY NAME"
+	if nameW < len(nameHead) {
+		nameHead = "NAME"
+	}
+	head := "    " + cell("E-MAIL", emailW) + nameCell(nameHead) + " " + cell("OWNER", kindW) + ownerCell("OWNER NAME")
 	if m.oauth {
 		head += " " + cell("CONSENT", consentW-1)
 	}
@@ -701,7 +721,7 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		if name == mb.Email {
 			name = "(address)"
 		}
-		line := mark + cell(mb.Email, emailW) + " " + cell(name, nameW) + " " + cell(string(mb.OwnerKind), kindW) + ownerCell(mb.OwnerName) + consentCell(mb.Email)
+		line := mark + cell(mb.Email, emailW) + nameCell(name) + " " + cell(string(mb.OwnerKind), kindW) + ownerCell(mb.OwnerName) + consentCell(mb.Email)
 		// the marker shows the row without colour (NO_COLOR)
 		cur := "  "
 		if i == m.cursor {
