@@ -32,34 +32,14 @@ func (s *Store) RefreshTokens(domain string) core.RefreshTokenStore {
 // LoadRefreshToken implements core.RefreshTokenStore.
 func (c *tokenCache) LoadRefreshToken(mailbox string) (core.RefreshToken, bool, error) {
 	var rt core.RefreshToken
-	found := false
 	if c.err != nil {
 		return rt, false, nil
 	}
 	key := normMailboxKey(mailbox)
-	err := c.s.view(func(tx *bolt.Tx) error {
-		b := domainBucket(tx, c.domain)
-		if b == nil {
-			return nil
-		}
-		rb := b.Bucket([]byte(refreshBucket))
-		if rb == nil {
-			return nil
-		}
-		v := rb.Get([]byte(key))
-		if v == nil {
-			return nil
-		}
-		plain, err := c.s.unseal(c.refreshAD(key), v)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(plain, &rt); err != nil {
+	found, err := c.loadSealed(refreshBucket, key, c.refreshAD(key), &rt,
+		func(err error) error {
 			return fmt.Errorf("the stored consent of %s in store %s is damaged (%v); run `mailoauth authorize %s` to give it again", key, c.s.path, err, key)
-		}
-		found = true
-		return nil
-	})
+		})
 	if err != nil {
 		return core.RefreshToken{}, false, err
 	}

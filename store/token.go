@@ -36,37 +36,48 @@ func (c *tokenCache) ad(key string) string {
 	return domainsBucket + "/" + c.domain + "/" + tokenBucket + "/" + key
 }
 
-// LoadToken implements core.TokenCache.
-func (c *tokenCache) LoadToken(mailbox string, scopes []string) (core.Token, bool, error) {
-	var t core.Token
+// loadSealed reads and unseals one JSON record of the domain's nested
+// bucket into v; a missing bucket or key is not an error. damaged words the
+// error for a record that unseals but does not parse.
+func (c *tokenCache) loadSealed(bucket, key, ad string, v any, damaged func(error) error) (bool, error) {
 	found := false
-	if c.err != nil {
-		return t, false, nil
-	}
-	key := tokenKey(mailbox, scopes)
 	err := c.s.view(func(tx *bolt.Tx) error {
 		b := domainBucket(tx, c.domain)
 		if b == nil {
 			return nil
 		}
-		tb := b.Bucket([]byte(tokenBucket))
-		if tb == nil {
+		nb := b.Bucket([]byte(bucket))
+		if nb == nil {
 			return nil
 		}
-		v := tb.Get([]byte(key))
-		if v == nil {
+		raw := nb.Get([]byte(key))
+		if raw == nil {
 			return nil
 		}
-		plain, err := c.s.unseal(c.ad(key), v)
+		plain, err := c.s.unseal(ad, raw)
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(plain, &t); err != nil {
-			return fmt.Errorf("the cached token of %s in store %s is damaged (%v); it will be fetched again", mailbox, c.s.path, err)
+		if err := json.Unmarshal(plain, v); err != nil {
+			return damaged(err)
 		}
 		found = true
 		return nil
 	})
+	return found, err
+}
+
+// LoadToken implements core.TokenCache.
+func (c *tokenCache) LoadToken(mailbox string, scopes []string) (core.Token, bool, error) {
+	var t core.Token
+	if c.err != nil {
+		return t, false, nil
+	}
+	key := tokenKey(mailbox, scopes)
+	found, err := c.loadSealed(tokenBucket, key, c.ad(key), &t,
+		func(err error) error {
+			return fmt.Errorf("the cached token of %s in store %s is damaged (%v); it will be fetched again", mailbox, c.s.path, err)
+		})
 	if err != nil {
 		return core.Token{}, false, err
 	}
