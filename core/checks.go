@@ -228,11 +228,11 @@ type session struct {
 	mailbox string
 	ep      Endpoints
 
-	tok       Token
-	fromCache bool
-	haveTok   bool
-	refreshed bool // the cached token was dropped once already
-	noted     bool
+	tok            Token
+	fromCache      bool
+	haveTok, noted bool
+	refreshed      bool // the cached token was dropped once already (--fresh or a refusal)
+	retried        bool // a server refused the cached token and a fresh one was minted
 
 	imap  *imapConn
 	notes []string
@@ -322,14 +322,13 @@ func (s *session) refreshAfterRefusal() bool {
 	if !s.fromCache || s.refreshed {
 		return false
 	}
-	s.refreshed = true
-	s.haveTok = false
+	s.refreshed, s.retried, s.haveTok = true, true, false
 	_ = s.t.Tokens.Invalidate(s.mailbox)
 	return true
 }
 
 func (s *session) accepted() {
-	if s.refreshed && !s.noted {
+	if s.retried && !s.noted {
 		s.noted = true
 		s.notes = append(s.notes, NoteTokenRefreshed)
 	}
