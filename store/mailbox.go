@@ -246,6 +246,9 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 				return err
 			}
 		}
+		if err := deleteHistory(b, email); err != nil {
+			return err
+		}
 		if ub := b.Bucket([]byte(upgradeBucket)); ub != nil {
 			if err := ub.Delete([]byte(email)); err != nil {
 				return err

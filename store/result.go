@@ -15,7 +15,8 @@ func (s *Store) SaveResult(domain string, r core.MailboxResult) error {
 	return s.SaveResults(domain, []core.MailboxResult{r})
 }
 
-// SaveResults keeps each result as the last of its mailbox, all in one
+// SaveResults keeps each result as the last of its mailbox and adds it to
+// the mailbox's check history (pruned to its bounds), all in one
 // transaction.
 func (s *Store) SaveResults(domain string, rs []core.MailboxResult) error {
 	domain, err := normDomain(domain)
@@ -45,6 +46,9 @@ func (s *Store) SaveResults(domain string, rs []core.MailboxResult) error {
 		}
 		for i := range keys {
 			if err := rb.Put(keys[i], vals[i]); err != nil {
+				return err
+			}
+			if err := appendHistory(b, rs[i]); err != nil {
 				return err
 			}
 		}

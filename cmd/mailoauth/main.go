@@ -41,6 +41,7 @@ func commands() []command {
 		{"authorize", "authorize ADDR | --all: a mailbox's consent for the OAuth client (stores its refresh token)", runAuthorize},
 		{"mailbox", "mailbox ls | add | rm | import FILE.csv | export", runMailbox},
 		{"test", "live token / IMAP / SMTP / round-trip checks", runTest},
+		{"history", "history [ADDR] [--since 24h] [--json]: each mailbox's recent checks, failures with their start", runHistory},
 		{"token", "print a valid access token for a mailbox (for msmtp, mbsync, curl...)", runToken},
 		{"export", "the configuration for the host product", runExport},
 		{"doctor", "check clock, DNS, TLS, token, IMAP and SMTP, each with its fix", runDoctor},
