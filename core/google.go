@@ -68,3 +68,17 @@ type SASLErrorChallenge struct {
 
 // GmailSASLError is the challenge Gmail sends for a refused token.
 var GmailSASLError = SASLErrorChallenge{Status: "400", Schemes: "Bearer", Scope: ScopeMail}
+
+// Google's throttling replies: the token endpoint's HTTP 429, Gmail IMAP's
+// [THROTTLED] and connection cap, Gmail SMTP's 421 and 454 4.7.0. A client
+// waits (Retry-After when given) and tries again; they say nothing about the
+// configuration.
+const (
+	OAuthRateLimitExceeded = "rate_limit_exceeded"
+	DescRateLimitExceeded  = "Rate Limit Exceeded"
+	// IMAPThrottledCode is the response code of IMAPThrottled.
+	IMAPThrottledCode = "THROTTLED"
+	IMAPThrottled     = "Account exceeded command or bandwidth limits. (Failure)"
+	SMTPTryAgainLater = "Try again later, closing connection."
+	SMTPTooManyLogins = "Too many login attempts, please try again later."
+)

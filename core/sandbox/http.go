@@ -89,7 +89,7 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": core.OAuthInvalidRequest, "error_description": "Bad Request"})
 		return
 	}
-	if s.tokenGrant(w, r) {
+	if s.throttleToken(w) || s.tokenGrant(w, r) {
 		return
 	}
 	tok, ttl, oe := s.mint(r.PostForm.Get("grant_type"), r.PostForm.Get("assertion"))
@@ -433,8 +433,12 @@ func (s *Sandbox) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		if !decode(&b) {
 			return
 		}
-		if b.LatencyMS < 0 {
-			fail(errors.New("latency_ms must not be negative"))
+		if b.LatencyMS < 0 || b.RTTMS < 0 {
+			fail(errors.New("latency_ms and rtt_ms must not be negative"))
+			return
+		}
+		if err := b.Throttle.valid(); err != nil {
+			fail(err)
 			return
 		}
 		s.SetFaults(b)
@@ -480,6 +484,8 @@ type stateDump struct {
 	ServiceClient string              `json:"service_account_client_id"`
 	ServiceEmail  string              `json:"service_account_email"`
 	TokensMinted  int                 `json:"tokens_minted"`
+	Throttled     ThrottleCounts      `json:"throttled"`
+	Flights       int64               `json:"rtt_flights"`
 }
 
 func (s *Sandbox) state() stateDump {
@@ -494,6 +500,8 @@ func (s *Sandbox) state() stateDump {
 		ServiceClient: s.clientID,
 		ServiceEmail:  s.clientEmail,
 		TokensMinted:  s.minted,
+		Throttled:     s.throttle.hit,
+		Flights:       s.flights.Load(),
 	}
 	for _, u := range s.users {
 		d.Users = append(d.Users, userState{Email: u.email, IMAP: u.imap, Suspended: u.suspended, IMAPConns: u.conns})

@@ -163,6 +163,12 @@ func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
 
 func (sess *imapSession) verify(saslUser, tok string) error {
 	sb := sess.sb
+	sb.mu.Lock()
+	terr := sb.throttleIMAPLocked()
+	sb.mu.Unlock()
+	if terr != nil {
+		return terr
+	}
 	u, ok := sb.checkToken(saslUser, tok, imapScopes)
 	if !ok {
 		return errRefused

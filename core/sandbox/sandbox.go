@@ -42,6 +42,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -68,6 +69,8 @@ type Options struct {
 	// generated once per process is used (key generation is slow, and tests
 	// start many sandboxes).
 	Key *rsa.PrivateKey
+	// RTT is the initial Faults.RTTMS.
+	RTT time.Duration
 }
 
 // UserUpdate adds or changes a mailbox; nil fields are left as they are
@@ -83,6 +86,10 @@ type Faults struct {
 	LatencyMS int  `json:"latency_ms"` // delay every HTTP response, IMAP and SMTP greeting
 	IMAPStall bool `json:"imap_stall"` // accept IMAP connections but never greet
 	SMTPDrop  bool `json:"smtp_drop"`  // close SMTP connections right after accept
+	// RTTMS is the round-trip time of the Internet between client and
+	// Google: every server flight reaches the client this much later.
+	RTTMS    int      `json:"rtt_ms,omitempty"`
+	Throttle Throttle `json:"throttle,omitempty"` // Google's throttling replies at a rate
 }
 
 // ClientState is the console state of an OAuth client (by numeric client ID).
@@ -157,6 +164,8 @@ type Sandbox struct {
 	domainIMAP bool
 	smtpConns  map[net.Conn]struct{}
 	imapLive   int // IMAP sessions not yet closed
+	throttle   throttleState
+	flights    atomic.Int64 // server flights delayed by the RTT fault
 }
 
 var (
@@ -200,6 +209,7 @@ func Start(opts Options) (s *Sandbox, err error) {
 		tokens:     map[string]*token{},
 		domainIMAP: true,
 		smtpConns:  map[net.Conn]struct{}{},
+		faults:     Faults{RTTMS: int(opts.RTT / time.Millisecond)},
 	}
 	userLogf := opts.Logf
 	if userLogf == nil {
@@ -251,6 +261,7 @@ func Start(opts Options) (s *Sandbox, err error) {
 		if *p, err = listen(); err != nil {
 			return nil, fmt.Errorf("sandbox: listen on %s: %w", opts.Addr, err)
 		}
+		*p = s.rttListen(*p)
 	}
 	base := "http://" + s.httpLn.Addr().String()
 	s.endpoints = core.Endpoints{
@@ -483,6 +494,7 @@ func (s *Sandbox) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f
+	s.throttle = throttleState{}
 }
 
 // SetClient sets the console state of an OAuth client.

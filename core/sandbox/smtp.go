@@ -129,7 +129,10 @@ func (c *smtpConn) reply(code int, enh string, text string) error {
 
 func (c *smtpConn) gsmtp(text string) string { return text + " " + c.id + " - gsmtp" }
 
-var errLineTooLong = errors.New("line too long")
+var (
+	errLineTooLong = errors.New("line too long")
+	errHangUp      = errors.New("the server closes the connection")
+)
 
 // readLine reads one CRLF line of at most max bytes including the CRLF; a
 // longer line is read to its end and discarded, and errLineTooLong returned.
@@ -300,6 +303,12 @@ func (c *smtpConn) auth(arg string) error {
 	}
 	if c.authd != nil {
 		return c.reply(503, "5.5.1", c.gsmtp("Already authenticated."))
+	}
+	if throttled, hangUp, err := c.throttleSMTP(); throttled {
+		if err == nil && hangUp {
+			err = errHangUp
+		}
+		return err
 	}
 	fields := strings.Fields(arg)
 	if len(fields) == 0 || len(fields) > 2 {
