@@ -163,7 +163,7 @@ func runAuthorize(ctx context.Context, a *app, args []string) error {
 	if len(pos) == 0 && !*all {
 		return usagef("name a mailbox or use --all: mailoauth authorize user1@yourcompany.example")
 	}
-	st, p, err := a.openProfile()
+	st, p, err := a.openProfile(pos...)
 	if err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ func mailboxAdd(a *app, args []string) error {
 		return usagef("name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice")
 	}
 	kind, ownerName, _ := strings.Cut(*owner, ":")
-	st, p, err := a.openProfile()
+	st, p, err := a.openProfile(pos[0])
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func mailboxRemove(a *app, args []string) error {
 	if len(pos) != 1 {
 		return usagef("name one address: mailoauth mailbox rm user1@yourcompany.example")
 	}
-	st, p, err := a.openProfile()
+	st, p, err := a.openProfile(pos[0])
 	if err != nil {
 		return err
 	}

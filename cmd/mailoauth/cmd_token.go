@@ -59,7 +59,7 @@ func runToken(ctx context.Context, a *app, args []string) error {
 // tokenTester builds the engine's token provider for the mailbox from the
 // store's current profile.
 func tokenTester(a *app, st *store.Store, mailbox string) (*core.Tester, string, error) {
-	p, err := a.currentProfile(st)
+	p, err := a.currentProfile(st, mailbox)
 	if err != nil {
 		return nil, "", err
 	}

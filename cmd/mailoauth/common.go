@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/charmbracelet/x/term"
+
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
@@ -63,14 +65,15 @@ func (a *app) openStore() (*store.Store, error) {
 	return store.Open(path, store.Options{})
 }
 
-// openProfile opens the store and picks the current profile; the caller
-// closes the store.
-func (a *app) openProfile() (*store.Store, core.Profile, error) {
+// openProfile opens the store and picks the profile the command works on
+// (store.ResolveProfile: --profile, the only one, or the one that holds
+// the mailboxes named); the caller closes the store.
+func (a *app) openProfile(mailboxes ...string) (*store.Store, core.Profile, error) {
 	st, err := a.openStore()
 	if err != nil {
 		return nil, core.Profile{}, err
 	}
-	p, err := a.currentProfile(st)
+	p, err := a.currentProfile(st, mailboxes...)
 	if err != nil {
 		st.Close()
 		return nil, core.Profile{}, err
@@ -78,38 +81,16 @@ func (a *app) openProfile() (*store.Store, core.Profile, error) {
 	return st, p, nil
 }
 
-// currentProfile picks the profile named by --profile, or the only one.
-func (a *app) currentProfile(st *store.Store) (core.Profile, error) {
-	if a.profile != "" {
-		d, err := core.NormalizeDomain(a.profile)
-		if err != nil {
-			return core.Profile{}, err
-		}
-		return st.Profile(d)
-	}
-	ps, err := st.ListProfiles()
-	if err != nil {
-		return core.Profile{}, err
-	}
-	switch len(ps) {
-	case 0:
-		return core.Profile{}, core.Inputf("the store %s holds no domain yet; run `mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json` or `mailoauth wizard` first", st.Path())
-	case 1:
-		return ps[0], nil
-	}
-	var names []string
-	for _, p := range ps {
-		names = append(names, p.Domain)
-	}
-	return core.Profile{}, core.Inputf("the store holds several domains (%s); choose one with --profile DOMAIN", strings.Join(names, ", "))
+// currentProfile picks the profile as openProfile does, in an open store.
+func (a *app) currentProfile(st *store.Store, mailboxes ...string) (core.Profile, error) {
+	return st.ResolveProfile(a.profile, mailboxes...)
 }
 
 func actor() string { return store.LocalActor("cli") }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports a real terminal (not merely a character device such
+// as /dev/null, which a script's or a service's stdin often is).
+func isTerminal(f *os.File) bool { return term.IsTerminal(f.Fd()) }
 
 // stringList is a repeatable flag.
 type stringList []string

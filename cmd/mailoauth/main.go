@@ -39,6 +39,7 @@ func commands() []command {
 		{"setup", "configure a domain without the wizard (steps 2-4)", runSetup},
 		{"key", "key inspect FILE: what a credential file is, or what is wrong with it", runKey},
 		{"authorize", "authorize ADDR | --all: a mailbox's consent for the OAuth client (stores its refresh token)", runAuthorize},
+		{"profile", "profile ls | rm DOMAIN: the domain profiles, their state; delete one", runProfile},
 		{"mailbox", "mailbox ls | add | rm | import FILE.csv | export", runMailbox},
 		{"test", "live token / IMAP / SMTP / round-trip checks", runTest},
 		{"history", "history [ADDR] [--since 24h] [--json]: each mailbox's recent checks, failures with their start", runHistory},

@@ -40,7 +40,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	if *concurrency < 1 || *concurrency > 64 {
 		return usagef("--concurrency %d is out of range; use 1 to 64 (8 is polite toward Google)", *concurrency)
 	}
-	st, p, err := a.openProfile()
+	st, p, err := a.openProfile(mailboxes...)
 	if err != nil {
 		return err
 	}
