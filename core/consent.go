@@ -168,13 +168,8 @@ func (c *Consent) Preflight(ctx context.Context) error {
 		}
 		return nil
 	}
-	if resp.StatusCode >= 400 {
-		if m := errorPageRe.FindStringSubmatch(string(body)); m != nil {
-			return &FindingError{Finding: consentErrorFinding(m[2], pageText(body), c.diag())}
-		}
-		return &FindingError{Finding: NewFinding(CodeTokenFailed,
-			fmt.Sprintf("Google's consent page %s answered %s for %s.", c.ep.AuthURL, resp.Status, c.Mailbox),
-			"Check auth_url in the endpoints file (Google's is "+GoogleAuthURL+") and the OAuth client in "+clientHowTo+", then retry.")}
+	if f := c.consentPageFinding(resp, body); f != nil {
+		return &FindingError{Finding: f}
 	}
 	return nil
 }

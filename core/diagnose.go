@@ -373,9 +373,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 			fmt.Sprintf("Google does not know the service account %s of this key: it was deleted, or the key belongs to another project.", orUnknown(d.ClientEmail, "(client_email)")),
 			"Check that the service account still exists in console.cloud.google.com > IAM & Admin > Service accounts, create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it (wizard step 3, or `mailoauth setup --key FILE`).")
 	case strings.Contains(ldesc, "invalid email or user id"):
-		return NewFinding(CodeUnknownUser,
-			fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(d.Domain, "the domain")),
-			fmt.Sprintf("Check the spelling of %s, or create the user in admin.google.com > Directory > Users > Add new user, then retry.", who))
+		return unknownUserFinding(who, d.Domain, fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(d.Domain, "the domain")), "retry")
 	case strings.Contains(ldesc, "account disabled") || strings.Contains(ldesc, "suspended"):
 		return NewFinding(CodeUserSuspended,
 			fmt.Sprintf("The mailbox %s is suspended in Google Workspace.", who),

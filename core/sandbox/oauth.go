@@ -243,6 +243,10 @@ func scopeWords(sc string) string {
 }
 
 func (s *Sandbox) errorPage(w http.ResponseWriter, status int, code, detail string) {
+	if code == signinNotFound {
+		s.signinPage(w, detail)
+		return
+	}
 	s.logf("sandbox: consent page error %d %s", status, code)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -347,11 +351,11 @@ func (s *Sandbox) mayConsent(user string) (int, string, string) {
 	case user == "":
 		return http.StatusBadRequest, core.OAuthInvalidRequest, "No account: the sandbox signs in the user named in login_hint."
 	case u == nil && at > 0 && user[at+1:] == s.domain:
-		return http.StatusBadRequest, core.OAuthInvalidRequest, "Couldn't find your Google Account " + user + "."
+		return http.StatusOK, signinNotFound, user
 	case (u == nil || !s.inDomain(u.email)) && s.oauth.screen.UserType == UserTypeInternal:
 		return http.StatusForbidden, core.OAuthOrgInternal, s.oauth.screen.AppName + " is restricted to users within its organization."
 	case u == nil:
-		return http.StatusBadRequest, core.OAuthInvalidRequest, "Couldn't find your Google Account " + user + "."
+		return http.StatusOK, signinNotFound, user
 	case u.suspended:
 		return http.StatusForbidden, core.OAuthAccessDenied, "This account has been suspended."
 	case s.oauth.screen.UserType == UserTypeExternal && s.oauth.screen.PublishingStatus == PublishTesting && !s.oauth.testUsers[user]:
