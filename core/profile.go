@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -185,6 +186,9 @@ type ImportError struct {
 }
 
 func (e *ImportError) Error() string {
+	if len(e.Lines) == 1 { // one bad row: one sentence
+		return fmt.Sprintf("%s line %d: %v; nothing was imported, fix it and import again", e.File, e.Lines[0].Line, e.Lines[0].Err)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s has %d bad row(s) and nothing was imported; fix them and import again:", e.File, len(e.Lines))
 	for _, l := range e.Lines {
@@ -203,7 +207,14 @@ func ParseMailboxCSV(r io.Reader, name, domain string) ([]Mailbox, error) {
 // rule. Either every row is good or an *ImportError lists all the bad ones by
 // line number.
 func (rule MailboxRule) ParseCSV(r io.Reader, name string) ([]Mailbox, error) {
-	cr := csv.NewReader(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &InputError{Msg: fmt.Sprintf("cannot read %s: %v", name, err), Env: true}
+	}
+	if err := checkCSVShape(data, name); err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
@@ -211,7 +222,8 @@ func (rule MailboxRule) ParseCSV(r io.Reader, name string) ([]Mailbox, error) {
 		return nil, Inputf("%s is empty; its first line must be the header %s", name, strings.Join(CSVHeader, ","))
 	}
 	if err != nil {
-		return nil, Inputf("%s cannot be read as CSV: %v", name, err)
+		line, why := csvSyntaxError(err, data)
+		return nil, Inputf("%s line %d (the header) %v; make the first line %s", name, line, why, strings.Join(CSVHeader, ","))
 	}
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
@@ -246,15 +258,12 @@ func (rule MailboxRule) ParseCSV(r io.Reader, name string) ([]Mailbox, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			bad.Lines = append(bad.Lines, LineError{line, fmt.Errorf("not valid CSV: %v", unwrapCSV(err))})
+		if err != nil { // FieldPos is only valid after a record was read
+			line, why := csvSyntaxError(err, data)
+			bad.Lines = append(bad.Lines, LineError{line, why})
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
@@ -280,14 +289,6 @@ func (rule MailboxRule) ParseCSV(r io.Reader, name string) ([]Mailbox, error) {
 		return nil, bad
 	}
 	return out, nil
-}
-
-func unwrapCSV(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // WriteMailboxCSV writes mailboxes in the format ParseMailboxCSV reads.

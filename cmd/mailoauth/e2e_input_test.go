@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// inputProfileDB is a store with the profile example.test (a service
+// account, not verified: nothing here talks to a server).
+func inputProfileDB(t *testing.T) (db, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "mailoauth.db")
+	key := filepath.Join(dir, "sa.json")
+	if err := os.WriteFile(key, serviceAccountFixture(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", key, "--no-verify"); r.code != 0 {
+		t.Fatalf("setup: %s %s", r.stdout, r.stderr)
+	}
+	return db, dir
+}
+
+// oneLine fails unless r exited with code and printed one line on stderr
+// that mentions every want and holds no control character.
+func oneLine(t *testing.T, what string, r cliResult, code int, want ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("%s: exit %d, want %d; stderr %q", what, r.code, code, r.stderr)
+	}
+	if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n > 0 || r.stderr == "" {
+		t.Errorf("%s: stderr is %d lines, want one: %q", what, n+1, r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("%s: stderr %q does not mention %q", what, r.stderr, w)
+		}
+	}
+	for _, c := range r.stderr + r.stdout {
+		if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+			t.Errorf("%s: output holds the control character %q: %q", what, c, r.stderr+r.stdout)
+			break
+		}
+	}
+}
+
+// Issue 15 item 1: these three files crashed `mailbox import` with a panic.
+func TestImportStrayQuoteIsOneSentenceNotACrash(t *testing.T) {
+	db, dir := inputProfileDB(t)
+	for name, c := range map[string]struct{ rows, want string }{
+		"bq.csv":   {"a\"b@example.test,x,user,y\n", "bq.csv line 2: has a quote"},
+		"open.csv": {"\"user@x,a,user,y\n", "open.csv line 2: opens a quoted field"},
+		"ax.csv":   {"\"a\"x,a,user,y\n", "ax.csv line 2: has text after the closing quote"},
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("email,display_name,owner_kind,owner_name\n"+c.rows), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := mailoauth(t, db, "mailbox", "import", p) // a panic fails inside mailoauth()
+		oneLine(t, "import "+name, r, 2, c.want, "nothing was imported")
+	}
+	if r := mailoauth(t, db, "mailbox", "ls", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatalf("a failed import left mailboxes behind: %s", r.stdout)
+	}
+}
