@@ -1,0 +1,462 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/sandbox"
+)
+
+// mapDir is a Directory over a map, for tests.
+type mapDir struct {
+	mu    sync.Mutex
+	accts map[string]Account
+}
+
+func (d *mapDir) Account(addr string) (Account, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a, ok := d.accts[addr]
+	if !ok {
+		return Account{}, ErrUnknownMailbox
+	}
+	return a, nil
+}
+
+// syncBuf is a log sink tests can read while the proxy writes.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type fixture struct {
+	sb        *sandbox.Sandbox
+	srv       *Server
+	dir       *mapDir
+	log       *syncBuf
+	pool      *x509.CertPool
+	imapTLS   string // implicit TLS
+	imapPlain string // STARTTLS listener on loopback
+	smtpTLS   string
+	smtpPlain string
+	password  map[string]string
+
+	amu    sync.Mutex
+	audits []Login
+}
+
+func (f *fixture) audited() []Login {
+	f.amu.Lock()
+	defer f.amu.Unlock()
+	return append([]Login(nil), f.audits...)
+}
+
+func startFixture(t testing.TB, cfg Config) *fixture {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Options{Users: 3, Delegate: true, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	p := &core.Profile{Domain: sb.Domain(), DefaultSender: "admin@" + sb.Domain(), Credential: sb.ServiceAccountJSON(), Endpoints: sb.Endpoints()}
+	tester, err := core.NewTester(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{sb: sb, dir: &mapDir{accts: map[string]Account{}}, log: &syncBuf{}, password: map[string]string{}}
+	for _, u := range sb.Users() {
+		pw, err := GeneratePassword()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := HashPassword(pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.password[u] = pw
+		f.dir.accts[u] = Account{Address: u, PasswordHash: h, Upstream: tester}
+	}
+	certPEM, keyPEM, err := GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := LoadCertificate(certPEM, keyPEM, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pool = x509.NewCertPool()
+	blk, _ := pem.Decode(certPEM)
+	leaf, _ := x509.ParseCertificate(blk.Bytes)
+	f.pool.AddCert(leaf)
+	cfg.Directory = f.dir
+	cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg.Log = slog.New(slog.NewTextHandler(f.log, nil))
+	cfg.Audit = func(l Login) { f.amu.Lock(); f.audits = append(f.audits, l); f.amu.Unlock() }
+	f.srv = New(cfg)
+	listen := func(proto Protocol, sec core.Security) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go f.srv.Serve(ln, proto, sec)
+		return ln.Addr().String()
+	}
+	f.imapTLS = listen(IMAP, core.SecurityTLS)
+	f.imapPlain = listen(IMAP, core.SecurityStartTLS)
+	f.smtpTLS = listen(SMTP, core.SecurityTLS)
+	f.smtpPlain = listen(SMTP, core.SecurityStartTLS)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = f.srv.Shutdown(ctx)
+		if t.Failed() {
+			t.Logf("proxy log:\n%s", f.log.String())
+		}
+	})
+	return f
+}
+
+func (f *fixture) tlsConfig() *tls.Config {
+	return &tls.Config{RootCAs: f.pool, ServerName: "127.0.0.1"}
+}
+
+func (f *fixture) dialIMAP(t testing.TB) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialTLS(f.imapTLS, &imapclient.Options{TLSConfig: f.tlsConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func sendMail(f *fixture, addr string, startTLS bool, user, password, to, body string) error {
+	var c *smtp.Client
+	var err error
+	if startTLS {
+		c, err = smtp.DialStartTLS(addr, f.tlsConfig())
+	} else {
+		c, err = smtp.DialTLS(addr, f.tlsConfig())
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", user, password)); err != nil {
+		return err
+	}
+	if err := c.SendMail(user, []string{to}, strings.NewReader(body)); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// TestProxyIMAPAndSMTPRelay: a client logs in with the proxy password, the
+// proxy logs in to the sandbox (which refuses passwords) with the token, and
+// a message sent through the proxy's SMTP is read through its IMAP.
+func TestProxyIMAPAndSMTPRelay(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	subject := fmt.Sprintf("through the proxy %d", time.Now().UnixNano())
+	msg := "From: " + user + "\r\nTo: " + user + "\r\nSubject: " + subject + "\r\n\r\nHello.\r\n"
+	if err := sendMail(f, f.smtpTLS, false, user, f.password[user], user, msg); err != nil {
+		t.Fatalf("sending through the proxy: %v", err)
+	}
+	c := f.dialIMAP(t)
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatalf("LOGIN through the proxy: %v", err)
+	}
+	caps := c.Caps()
+	if caps.Has(imap.Cap("AUTH=XOAUTH2")) || caps.Has(imap.CapLoginDisabled) || !caps.Has(imap.CapIdle) {
+		t.Fatalf("capabilities after login: want the server's (IDLE) without AUTH= and LOGINDISABLED, got %v", caps)
+	}
+	sel, err := c.Select("INBOX", nil).Wait()
+	if err != nil || sel.NumMessages != 1 {
+		t.Fatalf("SELECT INBOX: %v, %d messages (want 1)", err, sel.NumMessages)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(msgs) != 1 || msgs[0].Envelope.Subject != subject {
+		t.Fatalf("FETCH: %v %+v", err, msgs)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatalf("LOGOUT: %v", err)
+	}
+	var ok int
+	for _, l := range f.audited() {
+		if l.OK && l.Mailbox == user {
+			ok++
+		}
+	}
+	if ok != 2 {
+		t.Fatalf("want 2 audited logins (SMTP and IMAP), got %+v", f.audited())
+	}
+}
+
+// TestProxyStartTLSAndPlainLoopback: on a loopback STARTTLS listener the
+// login works both after STARTTLS and in plain text.
+func TestProxyStartTLSAndPlainLoopback(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[1]
+	c, err := imapclient.DialStartTLS(f.imapPlain, &imapclient.Options{TLSConfig: f.tlsConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatalf("LOGIN after STARTTLS: %v", err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := imapclient.DialInsecure(f.imapPlain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if err := pc.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatalf("plain LOGIN on loopback: %v", err)
+	}
+	if err := sendMail(f, f.smtpPlain, true, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n"); err != nil {
+		t.Fatalf("SMTP STARTTLS: %v", err)
+	}
+}
+
+// TestProxyPlainRefusedOffLoopback: a STARTTLS listener on an address that
+// is not loopback refuses a login before STARTTLS.
+func TestProxyPlainRefusedOffLoopback(t *testing.T) {
+	f := startFixture(t, Config{})
+	addrs, _ := net.InterfaceAddrs()
+	var ip net.IP
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			ip = n.IP
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("this machine has no non-loopback IPv4 address to listen on")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skip(err)
+	}
+	go f.srv.Serve(ln, IMAP, core.SecurityStartTLS)
+	user := f.sb.Users()[0]
+	pc, err := imapclient.DialInsecure(ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if !pc.Caps().Has(imap.CapLoginDisabled) {
+		t.Fatalf("want LOGINDISABLED before STARTTLS off loopback, got %v", pc.Caps())
+	}
+	err = pc.Login(user, f.password[user]).Wait()
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Code != "PRIVACYREQUIRED" {
+		t.Fatalf("plain LOGIN off loopback: want NO [PRIVACYREQUIRED], got %v", err)
+	}
+}
+
+// TestProxyWrongPasswordBackoff: wrong passwords are refused, and after the
+// fifth the address is locked out even for the right password.
+func TestProxyWrongPasswordBackoff(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	c := f.dialIMAP(t)
+	for i := 0; i < DefaultFailLimit; i++ {
+		err := c.Login(user, "wrong-"+fmt.Sprint(i)).Wait()
+		var ie *imap.Error
+		if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeAuthenticationFailed {
+			t.Fatalf("wrong password %d: want NO [AUTHENTICATIONFAILED], got %v", i, err)
+		}
+	}
+	err := c.Login(user, f.password[user]).Wait()
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeUnavailable || !strings.Contains(ie.Text, "too many wrong passwords") {
+		t.Fatalf("right password while locked out: want NO [UNAVAILABLE] too many wrong passwords, got %v", err)
+	}
+	if err := sendMail(f, f.smtpTLS, false, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n"); err == nil || !strings.Contains(err.Error(), "too many wrong passwords") {
+		t.Fatalf("SMTP from the locked-out address: %v", err)
+	}
+	if !strings.Contains(f.log.String(), "locked out") {
+		t.Fatalf("the lockout is not logged:\n%s", f.log.String())
+	}
+	refused := 0
+	for _, l := range f.audited() {
+		if !l.OK {
+			refused++
+		}
+	}
+	if refused != DefaultFailLimit+2 {
+		t.Fatalf("want %d refused logins audited, got %+v", DefaultFailLimit+2, f.audited())
+	}
+}
+
+// TestProxyUpstreamRefusalMapped: with the delegation removed, the login
+// is refused with the finding's code and the log has the fix; a revoked
+// cached token is replaced by a fresh one without the client noticing.
+func TestProxyUpstreamRefusalMapped(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	c := f.dialIMAP(t)
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	f.sb.Revoke(user)
+	c = f.dialIMAP(t)
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatalf("after the cached token was revoked: %v", err)
+	}
+	c.Close()
+	f.sb.Revoke(user)
+	f.sb.Deauthorize(f.sb.ClientID())
+	c = f.dialIMAP(t)
+	err := c.Login(user, f.password[user]).Wait()
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeAuthenticationFailed || ie.Text != "mailoauth: delegation_not_authorized, see the log" {
+		t.Fatalf("want NO [AUTHENTICATIONFAILED] mailoauth: delegation_not_authorized, see the log; got %v", err)
+	}
+	err = sendMail(f, f.smtpTLS, false, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n")
+	if err == nil || !strings.Contains(err.Error(), "delegation_not_authorized") {
+		t.Fatalf("SMTP: want 535 with delegation_not_authorized, got %v", err)
+	}
+	lg := f.log.String()
+	if !strings.Contains(lg, "code=delegation_not_authorized") || !strings.Contains(lg, "Domain-wide delegation") {
+		t.Fatalf("the log should carry the code and the fix:\n%s", lg)
+	}
+}
+
+// TestProxyConnectionLimitPerMailbox: the mailbox's limit refuses one more
+// session; closing one frees its slot.
+func TestProxyConnectionLimitPerMailbox(t *testing.T) {
+	f := startFixture(t, Config{MaxPerMailbox: 2})
+	user := f.sb.Users()[0]
+	var cs []*imapclient.Client
+	for i := 0; i < 2; i++ {
+		c := f.dialIMAP(t)
+		if err := c.Login(user, f.password[user]).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	c := f.dialIMAP(t)
+	err := c.Login(user, f.password[user]).Wait()
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Code != "LIMIT" {
+		t.Fatalf("third session: want NO [LIMIT], got %v", err)
+	}
+	_ = cs[0].Logout().Wait()
+	cs[0].Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err = c.Login(user, f.password[user]).Wait()
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("after one logged out the slot should be free: %v", err)
+	}
+}
+
+// TestProxyIdleSeesDelivery: a client in IDLE through the proxy sees a
+// message arrive that was sent through the proxy.
+func TestProxyIdleSeesDelivery(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[2]
+	got := make(chan uint32, 4)
+	c, err := imapclient.DialTLS(f.imapTLS, &imapclient.Options{TLSConfig: f.tlsConfig(),
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				got <- *d.NumMessages
+			}
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sendMail(f, f.smtpTLS, false, user, f.password[user], user, "Subject: idle\r\n\r\nx\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-got:
+		if n != 1 {
+			t.Fatalf("EXISTS %d, want 1", n)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("IDLE through the proxy saw no new message")
+	}
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idle.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProxyLongLineRefused: a pre-login line over the bound closes the
+// connection instead of growing a buffer.
+func TestProxyLongLineRefused(t *testing.T) {
+	f := startFixture(t, Config{})
+	conn, err := tls.Dial("tcp", f.imapTLS, f.tlsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 4096)
+	_, _ = conn.Read(buf)
+	_, _ = conn.Write([]byte("a1 LOGIN " + strings.Repeat("x", 20000) + "\r\n"))
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var all []byte
+	for {
+		n, err := conn.Read(buf)
+		all = append(all, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(string(all), "BYE mailoauth proxy: line too long") {
+		t.Fatalf("want BYE line too long and the connection closed, got %q", all)
+	}
+}

@@ -1,0 +1,439 @@
+package proxy
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// Protocol is what a listener speaks.
+type Protocol string
+
+// The protocols.
+const (
+	IMAP Protocol = "imap"
+	SMTP Protocol = "smtp"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxPerMailbox stays under Gmail's 15 simultaneous IMAP
+	// connections per account, leaving room for the host product's own.
+	DefaultMaxPerMailbox = 10
+	DefaultMaxConns      = 500
+	DefaultIdleTimeout   = 30 * time.Minute
+	DefaultLoginTimeout  = time.Minute
+	DefaultUpstream      = 30 * time.Second
+	DefaultFailLimit     = 5
+	DefaultFailWindow    = time.Minute
+	DefaultLockout       = 15 * time.Minute
+	// maxLine bounds every line read before the login (RFC 3501 and RFC
+	// 5321 servers allow far less than this; a SASL PLAIN answer fits).
+	maxLine = 8192
+)
+
+// Account is a mailbox the proxy serves.
+type Account struct {
+	// Address is the mailbox, normalised.
+	Address string
+	// PasswordHash is the argon2id hash of its proxy password; empty when
+	// none was set (then no login succeeds).
+	PasswordHash string
+	// Upstream logs in to the mailbox's servers with its OAuth token.
+	Upstream *core.Tester
+}
+
+// ErrUnknownMailbox is what a Directory returns for an address it does not
+// serve.
+var ErrUnknownMailbox = errors.New("unknown mailbox")
+
+// Directory finds the mailbox a client logs in as. It is asked at every
+// login, so a password rotated meanwhile takes effect at once.
+type Directory interface {
+	Account(address string) (Account, error)
+}
+
+// Login is one login attempt, for the audit log: no secret in it.
+type Login struct {
+	Protocol Protocol
+	Mailbox  string
+	Client   string // the client's IP address
+	OK       bool
+	// Reason of a refusal: "wrong password", "unknown mailbox", "locked
+	// out", "connection limit", or the finding code of the upstream's.
+	Reason string
+}
+
+// Config is the proxy's configuration. Directory and TLS are required.
+type Config struct {
+	Directory Directory
+	// TLS carries the proxy's certificate.
+	TLS *tls.Config
+	// Log receives one line per login and per problem; nil: discarded.
+	Log *slog.Logger
+	// Audit receives every login attempt; nil: none.
+	Audit func(Login)
+	// Limits; zero values take the defaults above.
+	MaxPerMailbox int
+	MaxConns      int
+	IdleTimeout   time.Duration
+	// LoginTimeout bounds everything before the login is relayed.
+	LoginTimeout time.Duration
+	// UpstreamTimeout bounds the connection and login to the real server.
+	UpstreamTimeout time.Duration
+	// FailLimit wrong passwords from one address within FailWindow lock
+	// that address out for Lockout.
+	FailLimit  int
+	FailWindow time.Duration
+	Lockout    time.Duration
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// Server is a running proxy: any number of IMAP and SMTP listeners sharing
+// the limits.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex
+	dir       Directory
+	listeners map[net.Listener]bool
+	conns     map[*session]bool
+	perBox    map[string]int // "imap\x00addr" -> authenticated sessions
+	fails     map[string]*failures
+	verified  map[string][]byte // mailbox -> HMAC of (hash, password) last verified
+	closing   bool
+	wg        sync.WaitGroup
+
+	hashSem chan struct{} // bounds concurrent argon2id verifications
+	macKey  []byte
+}
+
+type failures struct {
+	times       []time.Time
+	lockedUntil time.Time
+}
+
+// New returns a Server; Serve adds listeners to it.
+func New(cfg Config) *Server {
+	if cfg.MaxPerMailbox <= 0 {
+		cfg.MaxPerMailbox = DefaultMaxPerMailbox
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = DefaultLoginTimeout
+	}
+	if cfg.UpstreamTimeout <= 0 {
+		cfg.UpstreamTimeout = DefaultUpstream
+	}
+	if cfg.FailLimit <= 0 {
+		cfg.FailLimit = DefaultFailLimit
+	}
+	if cfg.FailWindow <= 0 {
+		cfg.FailWindow = DefaultFailWindow
+	}
+	if cfg.Lockout <= 0 {
+		cfg.Lockout = DefaultLockout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return &Server{cfg: cfg, log: log, dir: cfg.Directory,
+		listeners: map[net.Listener]bool{}, conns: map[*session]bool{}, perBox: map[string]int{},
+		fails: map[string]*failures{}, verified: map[string][]byte{},
+		hashSem: make(chan struct{}, 2), macKey: key}
+}
+
+// SetDirectory replaces the directory (a reload); sessions already relayed
+// keep their upstream.
+func (s *Server) SetDirectory(d Directory) {
+	s.mu.Lock()
+	s.dir = d
+	s.verified = map[string][]byte{}
+	s.mu.Unlock()
+}
+
+// Serve accepts connections on ln until Shutdown. sec is SecurityTLS
+// (implicit TLS from the first byte) or SecurityStartTLS (plain, with
+// STARTTLS offered; a login before it is accepted only when ln listens on
+// a loopback address).
+func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error {
+	plainOK := false
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		plainOK = true
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = true
+	s.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			delete(s.listeners, ln)
+			s.mu.Unlock()
+			if closing {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(50 * time.Millisecond)
+				s.mu.Lock()
+				s.listeners[ln] = true
+				s.mu.Unlock()
+				continue
+			}
+			return err
+		}
+		sess := &session{srv: s, raw: c, proto: proto, plainOK: plainOK, client: hostOf(c.RemoteAddr())}
+		if sec == core.SecurityTLS {
+			sess.tls = true
+			c = tls.Server(c, s.cfg.TLS)
+		}
+		sess.conn = c
+		s.mu.Lock()
+		full := len(s.conns) >= s.cfg.MaxConns
+		closing := s.closing
+		if !full && !closing {
+			s.conns[sess] = true
+			s.wg.Add(1)
+		}
+		s.mu.Unlock()
+		if closing {
+			c.Close()
+			continue
+		}
+		if full {
+			s.log.Warn("proxy: connection refused, the proxy is at its limit", "protocol", proto, "client", sess.client, "max_conns", s.cfg.MaxConns)
+			go sess.refuseFull()
+			continue
+		}
+		go func() {
+			defer s.wg.Done()
+			defer s.drop(sess)
+			sess.run()
+		}()
+	}
+}
+
+func (s *Server) drop(sess *session) {
+	s.mu.Lock()
+	delete(s.conns, sess)
+	s.mu.Unlock()
+	sess.close()
+}
+
+// Shutdown stops accepting, closes the sessions still logging in, and waits
+// for relayed sessions to end until ctx is done; then it closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for sess := range s.conns {
+		if !sess.relaying() {
+			sess.close()
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for sess := range s.conns {
+		sess.close()
+	}
+	s.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+// Sessions is how many connections are open.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func hostOf(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
+}
+
+// lockedOut reports whether the client address is locked out, and until when.
+func (s *Server) lockedOut(client string) (bool, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.fails[client]
+	if f == nil {
+		return false, time.Time{}
+	}
+	if s.cfg.Now().Before(f.lockedUntil) {
+		return true, f.lockedUntil
+	}
+	return false, time.Time{}
+}
+
+// failed records a wrong password from client; it reports whether that
+// locked the address out.
+func (s *Server) failed(client string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.Now()
+	f := s.fails[client]
+	if f == nil {
+		f = &failures{}
+		s.fails[client] = f
+	}
+	keep := f.times[:0]
+	for _, t := range f.times {
+		if now.Sub(t) < s.cfg.FailWindow {
+			keep = append(keep, t)
+		}
+	}
+	f.times = append(keep, now)
+	// Forget addresses that have been quiet, so the map cannot grow forever.
+	for c, o := range s.fails {
+		if c != client && len(o.times) > 0 && now.Sub(o.times[len(o.times)-1]) > s.cfg.FailWindow && now.After(o.lockedUntil) {
+			delete(s.fails, c)
+		}
+	}
+	if len(f.times) >= s.cfg.FailLimit {
+		f.times = nil
+		f.lockedUntil = now.Add(s.cfg.Lockout)
+		return true
+	}
+	return false
+}
+
+// errLogin is a refusal of the client's own credentials.
+type loginError struct {
+	reason string // for the audit and the log
+	locked time.Time
+}
+
+func (e *loginError) Error() string { return e.reason }
+
+// authenticate checks the address and proxy password; it returns the
+// account or a *loginError.
+func (s *Server) authenticate(proto Protocol, client, address, password string) (Account, error) {
+	address = strings.ToLower(strings.TrimSpace(address))
+	if locked, until := s.lockedOut(client); locked {
+		return Account{Address: address}, &loginError{reason: "locked out", locked: until}
+	}
+	s.mu.Lock()
+	dir := s.dir
+	s.mu.Unlock()
+	acct, err := dir.Account(address)
+	hash := acct.PasswordHash
+	reason := "wrong password"
+	if err != nil || hash == "" {
+		if err != nil && !errors.Is(err, ErrUnknownMailbox) {
+			s.log.Error("proxy: cannot look the mailbox up", "mailbox", address, "error", err.Error())
+		}
+		hash, reason = dummyHash, "unknown mailbox"
+		if err == nil {
+			reason = "no proxy password set"
+		}
+		acct.Address = address
+	}
+	if !s.checkPassword(acct.Address, hash, password) || reason != "wrong password" {
+		if s.failed(client) {
+			s.log.Warn("proxy: client address locked out after repeated wrong passwords", "client", client,
+				"failures", s.cfg.FailLimit, "window", s.cfg.FailWindow.String(), "for", s.cfg.Lockout.String())
+		}
+		return acct, &loginError{reason: reason}
+	}
+	return acct, nil
+}
+
+// checkPassword verifies with argon2id, at most two at a time; a password
+// verified before against the same hash is recognised by its keyed MAC
+// instead, so a product that reconnects every minute costs one hash.
+func (s *Server) checkPassword(mailbox, hash, password string) bool {
+	mac := hmac.New(sha256.New, s.macKey)
+	mac.Write([]byte(hash))
+	mac.Write([]byte{0})
+	mac.Write([]byte(password))
+	sum := mac.Sum(nil)
+	s.mu.Lock()
+	prev := s.verified[mailbox]
+	s.mu.Unlock()
+	if prev != nil && hmac.Equal(prev, sum) {
+		return true
+	}
+	s.hashSem <- struct{}{}
+	ok := VerifyPassword(hash, password)
+	<-s.hashSem
+	if ok && hash != dummyHash {
+		s.mu.Lock()
+		s.verified[mailbox] = sum
+		s.mu.Unlock()
+	}
+	return ok
+}
+
+// claim takes a slot of the mailbox's connection limit; release gives it back.
+func (s *Server) claim(proto Protocol, mailbox string) (release func(), ok bool) {
+	key := string(proto) + "\x00" + mailbox
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perBox[key] >= s.cfg.MaxPerMailbox {
+		return nil, false
+	}
+	s.perBox[key]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.perBox[key]--; s.perBox[key] <= 0 {
+				delete(s.perBox, key)
+			}
+			s.mu.Unlock()
+		})
+	}, true
+}
+
+func (s *Server) audit(l Login) {
+	if s.cfg.Audit != nil {
+		s.cfg.Audit(l)
+	}
+}

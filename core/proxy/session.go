@@ -1,0 +1,260 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// session is one client connection: first the proxy's own dialogue, then
+// (after the upstream login) the relay.
+type session struct {
+	srv     *Server
+	raw     net.Conn // the TCP connection
+	conn    net.Conn // raw, or TLS over it
+	br      *bufio.Reader
+	proto   Protocol
+	tls     bool
+	plainOK bool // the listener is on a loopback address
+	client  string
+	helo    string // the SMTP client's EHLO name
+
+	mu       sync.Mutex
+	up       net.Conn
+	isRelay  bool
+	isClosed bool
+}
+
+var errLineTooLong = errors.New("line too long")
+
+func (s *session) relaying() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.isRelay
+}
+
+func (s *session) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.isClosed = true
+	s.raw.Close()
+	if s.up != nil {
+		s.up.Close()
+	}
+}
+
+// canLogin reports whether a password may be taken on this connection now.
+func (s *session) canLogin() bool { return s.tls || s.plainOK }
+
+func (s *session) run() {
+	s.br = bufio.NewReaderSize(s.conn, maxLine)
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.LoginTimeout)
+	defer cancel()
+	// Nothing before the relay may outlast the login timeout.
+	stop := context.AfterFunc(ctx, s.close)
+	defer stop()
+	switch s.proto {
+	case IMAP:
+		s.runIMAP(ctx, stop)
+	case SMTP:
+		s.runSMTP(ctx, stop)
+	}
+}
+
+func (s *session) refuseFull() {
+	defer s.raw.Close()
+	_ = s.raw.SetDeadline(time.Now().Add(5 * time.Second))
+	if s.proto == IMAP {
+		fmt.Fprintf(s.conn, "* BYE [UNAVAILABLE] mailoauth proxy: too many connections, try again later\r\n")
+	} else {
+		fmt.Fprintf(s.conn, "421 4.7.0 mailoauth proxy: too many connections, try again later\r\n")
+	}
+}
+
+// readLine reads one line of at most maxLine bytes, without its CRLF.
+func (s *session) readLine() (string, error) {
+	line, err := s.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return "", errLineTooLong
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(line), "\r\n"), nil
+}
+
+func (s *session) write(format string, args ...any) error {
+	_, err := fmt.Fprintf(s.conn, format, args...)
+	return err
+}
+
+// startTLS switches the connection to TLS after the client's STARTTLS was
+// answered. Anything the client sent after STARTTLS before the handshake
+// is refused (command injection, CVE-2011-0411).
+func (s *session) startTLS(ctx context.Context) error {
+	if s.br.Buffered() > 0 {
+		return errors.New("the client sent data after STARTTLS before the TLS handshake")
+	}
+	tc := tls.Server(s.raw, s.srv.cfg.TLS)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	s.conn, s.tls = tc, true
+	s.br = bufio.NewReaderSize(tc, maxLine)
+	return nil
+}
+
+// login checks the client's credentials and logs in upstream. On success
+// it returns the upstream connection and the release of the mailbox's
+// connection slot; on failure the reply for the client (its reason for the
+// log already logged and audited).
+func (s *session) login(ctx context.Context, user, password string) (*upstream, func(), *refusal) {
+	acct, err := s.srv.authenticate(s.proto, s.client, user, password)
+	l := Login{Protocol: s.proto, Mailbox: acct.Address, Client: s.client}
+	var le *loginError
+	if errors.As(err, &le) {
+		l.Reason = le.reason
+		s.srv.audit(l)
+		s.srv.log.Warn("proxy: login refused", "protocol", s.proto, "mailbox", acct.Address, "client", s.client, "reason", le.reason)
+		if !le.locked.IsZero() {
+			return nil, nil, &refusal{kind: refusedLocked, text: fmt.Sprintf("mailoauth: too many wrong passwords from %s, try again after %s", s.client, le.locked.UTC().Format("15:04 UTC"))}
+		}
+		return nil, nil, &refusal{kind: refusedPassword}
+	}
+	release, ok := s.srv.claim(s.proto, acct.Address)
+	if !ok {
+		l.Reason = "connection limit"
+		s.srv.audit(l)
+		s.srv.log.Warn("proxy: login refused, the mailbox is at its connection limit", "protocol", s.proto, "mailbox", acct.Address, "client", s.client, "max_per_mailbox", s.srv.cfg.MaxPerMailbox)
+		return nil, nil, &refusal{kind: refusedLimit, text: fmt.Sprintf("mailoauth: %s already has %d %s connections through the proxy, close one and retry", acct.Address, s.srv.cfg.MaxPerMailbox, strings.ToUpper(string(s.proto)))}
+	}
+	uctx, cancel := context.WithTimeout(ctx, s.srv.cfg.UpstreamTimeout)
+	defer cancel()
+	up, err := dialUpstream(uctx, acct, s.proto, s.clientName())
+	if err != nil {
+		release()
+		f := core.FindingOf(err)
+		if f == nil {
+			f = core.Diagnose(err, acct.Upstream.Tokens.DiagContext(acct.Address, checkOf(s.proto)))
+		}
+		l.Reason = string(f.Code)
+		s.srv.audit(l)
+		s.srv.log.Error("proxy: the mail server refused the mailbox's login", "protocol", s.proto, "mailbox", acct.Address, "client", s.client,
+			"code", string(f.Code), "summary", f.Summary, "fix", f.Fix)
+		return nil, nil, &refusal{kind: refusedUpstream, code: f.Code, text: fmt.Sprintf("mailoauth: %s, see the log", f.Code)}
+	}
+	l.OK = true
+	s.srv.audit(l)
+	s.srv.log.Info("proxy: login", "protocol", s.proto, "mailbox", acct.Address, "client", s.client)
+	return up, release, nil
+}
+
+func (s *session) clientName() string {
+	if s.proto == SMTP && s.helo != "" {
+		return s.helo
+	}
+	return "localhost"
+}
+
+func checkOf(p Protocol) core.CheckName {
+	if p == SMTP {
+		return core.CheckSMTP
+	}
+	return core.CheckIMAP
+}
+
+type refusalKind int
+
+const (
+	refusedPassword refusalKind = iota
+	refusedLocked
+	refusedLimit
+	refusedUpstream
+)
+
+// refusal is why a login was refused, for the client's reply.
+type refusal struct {
+	kind refusalKind
+	code core.Code
+	text string
+}
+
+// temporary reports whether the client should retry later rather than fix
+// its credentials: the server could not be reached or was busy.
+func (r *refusal) temporary() bool {
+	switch r.kind {
+	case refusedLocked, refusedLimit:
+		return true
+	case refusedUpstream:
+		switch r.code {
+		case core.CodeConnectFailed, core.CodeTimeout, core.CodeTooManyConnections, core.CodeTLSUntrusted,
+			core.CodeIMAPFailed, core.CodeSMTPFailed, core.CodeUnknown, core.CodeCancelled:
+			return true
+		}
+	}
+	return false
+}
+
+// relay copies both ways until either side closes or nothing moved for the
+// idle timeout. release frees the mailbox's connection slot at the end.
+func (s *session) relay(stop func() bool, up *upstream, release func()) {
+	defer release()
+	s.mu.Lock()
+	if s.isClosed || !stop() {
+		s.mu.Unlock()
+		up.conn.Close()
+		return
+	}
+	s.up, s.isRelay = up.conn, true
+	s.mu.Unlock()
+	_ = s.conn.SetDeadline(time.Time{})
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	done := make(chan struct{}, 2)
+	pump := func(dst io.Writer, src io.Reader) {
+		_, _ = io.Copy(dst, activity{src, &last})
+		s.close()
+		done <- struct{}{}
+	}
+	go pump(up.conn, s.br)
+	go pump(s.conn, up.br)
+	idle := s.srv.cfg.IdleTimeout
+	tick := time.NewTicker(min(idle/4+time.Millisecond, time.Minute))
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			<-done
+			return
+		case <-tick.C:
+			if time.Since(time.Unix(0, last.Load())) > idle {
+				s.srv.log.Info("proxy: idle session closed", "protocol", s.proto, "client", s.client, "idle", idle.String())
+				s.close()
+			}
+		}
+	}
+}
+
+// activity records the time of every read.
+type activity struct {
+	r    io.Reader
+	last *atomic.Int64
+}
+
+func (a activity) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}

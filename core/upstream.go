@@ -1,0 +1,71 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-smtp"
+)
+
+// ServerEndpoints are the IMAP and SMTP servers the Tester logs in to, with
+// Gmail's defaults filled in.
+func (t *Tester) ServerEndpoints() Endpoints { return t.endpoints() }
+
+// SASLMechanism is the mechanism the Tester authenticates with: "XOAUTH2"
+// (the default) or "OAUTHBEARER".
+func (t *Tester) SASLMechanism() string { return t.mechanism() }
+
+// LoginFunc does one protocol's SASL exchange with a server using the
+// client sc (a fresh token each call). On a refusal it returns the server's
+// reply as *imap.Error or *smtp.SMTPError, so that the refusal is diagnosed
+// like a check's.
+type LoginFunc func(ctx context.Context, sc *OAuthSASLClient) error
+
+// AuthenticateUpstream logs the mailbox in to a server (check is CheckIMAP
+// or CheckSMTP, server its host:port) for a relay such as mailoauth proxy:
+// it takes the mailbox's token from the same engine as the checks (cached,
+// minted, refreshed), calls login with it, and when a cached token is
+// refused retries once with a freshly minted one. Any failure is a
+// *FindingError carrying the same diagnosis a check would give.
+func (t *Tester) AuthenticateUpstream(ctx context.Context, mailbox string, check CheckName, server string, login LoginFunc) error {
+	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
+	s := &session{t: t, mailbox: mailbox, ep: t.endpoints()}
+	fail := func(err error) error {
+		if FindingOf(err) != nil {
+			return err
+		}
+		return &FindingError{Finding: Diagnose(err, s.diag(check)), Err: err}
+	}
+	for {
+		tok, err := s.token(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		sc := NewOAuthSASLClient(t.mechanism(), mailbox, tok.AccessToken)
+		err = login(ctx, sc)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || !tokenRefusal(err, s.diag(check), server) {
+			return fail(ctxErr(ctx, server, err))
+		}
+		if s.refreshAfterRefusal() {
+			continue
+		}
+		return fail(s.refused(ctx, check, server, sc, err))
+	}
+}
+
+// tokenRefusal reports whether err is a server refusing the token itself:
+// not Gmail's account alerts (IMAP disabled, too many connections), nor a
+// server that could not check the token at all (Dovecot's [UNAVAILABLE]).
+func tokenRefusal(err error, d DiagContext, server string) bool {
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		return ie.Type == imap.StatusResponseTypeNo && imapNonAuth(ie.Text, d, server) == nil && !imapUnavailable(ie)
+	}
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code == 535
+}
