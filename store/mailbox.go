@@ -263,6 +263,11 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 				}
 			}
 		}
+		if pb := b.Bucket([]byte(proxyPasswordBucket)); pb != nil {
+			if err := pb.Delete([]byte(email)); err != nil {
+				return err
+			}
+		}
 		if rb := b.Bucket([]byte(refreshBucket)); rb != nil {
 			// Its consent goes with it: a re-added mailbox consents again.
 			if err := rb.Delete([]byte(email)); err != nil {

@@ -1,0 +1,61 @@
+package store
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// TestProxyRecords: a proxy password hash is kept per mailbox and goes with
+// the mailbox; the certificate's key is sealed (not in the file in clear);
+// logins are audited without secrets.
+func TestProxyRecords(t *testing.T) {
+	s, path := newStore(t)
+	if err := s.SaveProfile(testProfile("example.test"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetProxyPassword("example.test", "user1@example.test", "$argon2id$x", "test"); err == nil {
+		t.Fatal("a proxy password for a mailbox that is not assigned was kept")
+	}
+	if err := s.PutMailbox("example.test", core.Mailbox{Email: "user1@example.test"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetProxyPassword("example.test", "User1@example.test", "$argon2id$x", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok, err := s.ProxyPasswordHash("example.test", "user1@example.test"); err != nil || !ok || h != "$argon2id$x" {
+		t.Fatalf("hash: %q %v %v", h, ok, err)
+	}
+	keyPEM := []byte("-----BEGIN PRIVATE KEY-----\nsecret-key-material\n-----END PRIVATE KEY-----\n")
+	if err := s.SaveProxyCertificate([]byte("CERT"), keyPEM, "test"); err != nil {
+		t.Fatal(err)
+	}
+	c, k, ok, err := s.ProxyCertificate()
+	if err != nil || !ok || string(c) != "CERT" || !bytes.Equal(k, keyPEM) {
+		t.Fatalf("certificate: %q %q %v %v", c, k, ok, err)
+	}
+	if err := s.AuditProxyLogin(ProxyLogin{Mailbox: "user1@example.test", Client: "127.0.0.1", Protocol: "imap", Reason: "wrong password"}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := s.Audit("example.test", 1)
+	if len(entries) != 1 || entries[0].Action != "proxy.login" || entries[0].Detail != "imap user1@example.test from 127.0.0.1: refused (wrong password)" {
+		t.Fatalf("audit: %+v", entries)
+	}
+	if err := s.DeleteMailbox("example.test", "user1@example.test", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.ProxyPasswordHash("example.test", "user1@example.test"); ok {
+		t.Fatal("the proxy password outlived its mailbox")
+	}
+	s.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "secret-key-material") {
+		t.Fatal("the proxy's private key is in the store file in clear")
+	}
+}
