@@ -22,6 +22,9 @@ var (
 	ErrNewerSchema = errors.New("store was written by a newer mailoauth")
 	// ErrReadOnly means a change was attempted on a store opened read-only.
 	ErrReadOnly = errors.New("store is open read-only")
+	// ErrDamaged means the database file is damaged (cut short, a page
+	// overwritten); the sentence names the last good backup beside it.
+	ErrDamaged = errors.New("the store is damaged")
 	// ErrBadKey means the key file or MAILOAUTH_KEY is malformed or missing.
 	ErrBadKey = errors.New("the store key is unusable")
 )

@@ -108,7 +108,7 @@ func (s *Store) readMetaTx(tx *bolt.Tx) (version uint64, check []byte, err error
 func (s *Store) migrate(version, target uint64, writeCheck bool) error {
 	if version > 0 && version < target {
 		bak := fmt.Sprintf("%s.schema%d.bak", s.path, version)
-		if err := s.view(func(tx *bolt.Tx) error { return tx.CopyFile(bak, 0o600) }); err != nil {
+		if err := s.view(func(tx *bolt.Tx) error { return writeBackup(tx, s.path, bak) }); err != nil {
 			return fmt.Errorf("cannot back store %s up to %s before upgrading it: %v; free some space or fix the directory's permissions", s.path, bak, err)
 		}
 	}

@@ -70,6 +70,7 @@ type Options struct {
 // fails with ErrLocked.
 type Store struct {
 	path      string
+	keyPath   string
 	keySource string
 	aead      cipher.AEAD
 	readOnly  bool
@@ -150,7 +151,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot create the directory of store %s: %v; create it or pass another --db", path, unwrapPath(err))
 	}
 
-	s := &Store{path: path, readOnly: opts.ReadOnly, idle: idleRelease}
+	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idleRelease}
 	s.turn = sync.NewCond(&s.mu)
 	db, err := s.openDB()
 	if err != nil {
@@ -178,10 +179,20 @@ func Open(path string, opts Options) (*Store, error) {
 
 // openDB opens the bbolt file, waiting up to lockTimeout for its lock.
 func (s *Store) openDB() (*bolt.DB, error) {
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: s.readOnly,
-		// Address space only: spares the remaps (each re-reading every
-		// dirty node) while a large import grows the file.
-		InitialMmapSize: 64 << 20})
+	if what := precheck(s.path, s.keyPath); what != "" {
+		return nil, damagedError(s.path, what)
+	}
+	var db *bolt.DB
+	err := guard(s.path, func() (err error) {
+		db, err = bolt.Open(s.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: s.readOnly,
+			// Address space only: spares the remaps (each re-reading every
+			// dirty node) while a large import grows the file.
+			InitialMmapSize: 64 << 20})
+		return err
+	})
+	if errors.Is(err, ErrDamaged) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, openError(s.path, err)
 	}
@@ -197,7 +208,7 @@ func openError(path string, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("cannot open store %s: permission denied; run mailoauth as the user that owns it or pass another --db", path)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-		return fmt.Errorf("%s is not a mailoauth store or is damaged (%v); restore it from a backup or pass another --db", path, err)
+		return damagedError(path, fmt.Sprintf("not a mailoauth store, or its header is damaged: %v", err))
 	default:
 		return fmt.Errorf("cannot open store %s: %v; check the path or pass another --db", path, unwrapPath(err))
 	}
@@ -255,7 +266,7 @@ func (s *Store) timestampedBackup() error {
 		return err
 	}
 	bak := s.path + "." + time.Now().UTC().Format("20060102T150405.000Z") + ".bak"
-	if err := s.view(func(tx *bolt.Tx) error { return tx.CopyFile(bak, 0o600) }); err != nil {
+	if err := s.view(func(tx *bolt.Tx) error { return writeBackup(tx, s.path, bak) }); err != nil {
 		return fmt.Errorf("cannot back store %s up to %s: %v; free some space or fix the directory's permissions", s.path, bak, err)
 	}
 	s.backup = bak
@@ -325,7 +336,7 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	defer s.release()
-	return s.txError(db.View(fn))
+	return s.txError(guard(s.path, func() error { return db.View(fn) }))
 }
 
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
@@ -337,7 +348,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	defer s.release()
-	return s.txError(db.Update(fn))
+	return s.txError(guard(s.path, func() error { return db.Update(fn) }))
 }
 
 func (s *Store) closedError() error {
@@ -470,9 +481,11 @@ func (s *Store) reopen() (*bolt.DB, error) {
 	}
 	var version uint64
 	var check []byte
-	err = db.View(func(tx *bolt.Tx) error {
-		version, check, err = s.readMetaTx(tx)
-		return err
+	err = guard(s.path, func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			version, check, err = s.readMetaTx(tx)
+			return err
+		})
 	})
 	target := uint64(len(migrationList))
 	switch {

@@ -17,6 +17,10 @@ func runDoctor(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := st.CheckIntegrity(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%-6s %-5s %s\n", "store", "PASS", "every record of "+st.Path()+" reads back and bbolt's consistency check passed")
 	items := core.Doctor(ctx, &p, st.TokenCache(p.Domain))
 	failed := 0
 	for _, it := range items {
