@@ -14,6 +14,10 @@ var (
 	ErrLocked = errors.New("store is in use by another mailoauth")
 	// ErrNotFound means the profile or mailbox does not exist.
 	ErrNotFound = errors.New("not found in the store")
+	// ErrNoStore means there is no database at the path and the caller
+	// asked not to create one (Options.MustExist, ReadOnly); the command
+	// line maps it to exit code 3.
+	ErrNoStore = errors.New("there is no store at this path")
 	// ErrConflict means a profile changed since the caller loaded it.
 	ErrConflict = errors.New("profile changed since it was loaded")
 	// ErrWrongKey means the sealing key does not open this database.

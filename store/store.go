@@ -57,6 +57,12 @@ type Options struct {
 	// (<db>.<UTC time>.bak) before anything changes, migrations included;
 	// BackupPath names it. `mailoauth upgrade` asks for it.
 	Backup bool
+	// MustExist opens only a database that is already there: a missing
+	// one is ErrNoStore and nothing (directory, database, key file) is
+	// created. Every command that reads a profile asks for it, so a typo
+	// in --db or MAILOAUTH_DB leaves no empty store behind. ReadOnly
+	// implies it.
+	MustExist bool
 }
 
 // Store is an open mailoauth database. It is safe for concurrent use by many
@@ -128,7 +134,7 @@ func LocalActor(face string) string {
 }
 
 // Open opens the database at path, creating it (mode 0600, parent directory
-// 0700) and its key file on first use, and upgrades its schema; the key and
+// 0700) and its key file on first use unless opts.MustExist or ReadOnly, and upgrades its schema; the key and
 // the schema are dealt with here, once, not each time the file is taken
 // back after an idle release. When another process is using the database
 // it returns an error matching ErrLocked within two seconds.
@@ -143,9 +149,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if keyPath == "" {
 		keyPath = path + ".key"
 	}
-	if opts.ReadOnly {
+	if opts.ReadOnly || opts.MustExist {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, errorf(ErrNotFound, "there is no store at %s; run `mailoauth setup` first or pass the right --db", path)
+			return nil, errorf(ErrNoStore, "there is no store at %s; `mailoauth setup` or the wizard (`mailoauth wizard`) creates one, or pass the right --db or MAILOAUTH_DB", path)
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the directory of store %s: %v; create it or pass another --db", path, unwrapPath(err))

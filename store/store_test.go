@@ -532,7 +532,7 @@ func TestBackup(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	t.Setenv(KeyEnv, "")
 	dir := t.TempDir()
-	if _, err := Open(filepath.Join(dir, "none.db"), Options{ReadOnly: true}); !errors.Is(err, ErrNotFound) {
+	if _, err := Open(filepath.Join(dir, "none.db"), Options{ReadOnly: true}); !errors.Is(err, ErrNoStore) {
 		t.Errorf("read-only open of a missing store: %v", err)
 	}
 	path := filepath.Join(dir, "m.db")

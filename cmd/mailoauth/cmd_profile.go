@@ -36,7 +36,7 @@ func profileList(a *app, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := a.openStore()
+	st, err := a.openExisting()
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func profileRemove(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore()
+	st, err := a.openExisting()
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func runToken(ctx context.Context, a *app, args []string) error {
 	if tok, email, ok := cachedToken(a, pos[0]); ok {
 		return printToken(a, *format, email, tok, true)
 	}
-	st, err := a.openStore()
+	st, err := a.openExisting()
 	if err != nil {
 		return err
 	}

@@ -56,20 +56,30 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// openStore opens the store named by --db, $MAILOAUTH_DB or the default.
+// openStore opens the store named by --db, $MAILOAUTH_DB or the default,
+// creating it on first use.
 func (a *app) openStore() (*store.Store, error) {
-	path := a.dbPath
-	if path == "" {
-		path = store.DefaultPath()
-	}
-	return store.Open(path, store.Options{})
+	return store.Open(a.storePath(), store.Options{})
 }
 
-// openProfile opens the store and picks the profile the command works on
-// (store.ResolveProfile: --profile, the only one, or the one that holds
-// the mailboxes named); the caller closes the store.
+// openExisting opens the store only when it exists: a command that reads a
+// profile creates nothing at a mistyped path (exit 3, store.ErrNoStore).
+func (a *app) openExisting() (*store.Store, error) {
+	return store.Open(a.storePath(), store.Options{MustExist: true})
+}
+
+func (a *app) storePath() string {
+	if a.dbPath != "" {
+		return a.dbPath
+	}
+	return store.DefaultPath()
+}
+
+// openProfile opens the existing store and picks the profile the command
+// works on (store.ResolveProfile: --profile, the only one, or the one that
+// holds the mailboxes named); the caller closes the store.
 func (a *app) openProfile(mailboxes ...string) (*store.Store, core.Profile, error) {
-	st, err := a.openStore()
+	st, err := a.openExisting()
 	if err != nil {
 		return nil, core.Profile{}, err
 	}

@@ -487,6 +487,11 @@ func TestBadInputExitsTwoWithOneSentence(t *testing.T) {
 	}
 	web := filepath.Join(dir, "client.json")
 	os.WriteFile(web, []byte(`{"web":{"client_id":"1-a.apps.googleusercontent.com","client_secret":"s"}}`), 0o600)
+	st, err := store.Open(db, store.Options{}) // a store without a domain
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	cases := []struct {
 		args []string
 		code int
