@@ -260,44 +260,54 @@ func parsePrivateKeyPEM(text string) (*rsa.PrivateKey, error) {
 }
 
 func parseP12(data []byte, opts CredentialOptions) (*Credential, error) {
+	c, _, err := decodeP12(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	if c.ClientEmail == "" {
+		return nil, invalidKey("A .p12 key holds no service-account e-mail.",
+			"Enter the service account's e-mail ("+p12EmailWhere+"), e.g. --client-email mailer@project.iam.gserviceaccount.com.")
+	}
+	if c.ClientID == "" {
+		return nil, invalidKey("A .p12 key holds no client ID, which the Admin console needs for domain-wide delegation.",
+			"Enter the service account's numeric client ID ("+p12IDWhere+"), e.g. --client-id 104715287395062714451.")
+	}
+	return c, nil
+}
+
+// decodeP12 opens a .p12 key and checks the e-mail and client ID given
+// with it, where given; it returns the key's certificate when it has one.
+func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certificate, error) {
 	pw := opts.P12Password
 	if pw == "" {
 		pw = DefaultP12Password
 	}
 	key, cert, _, err := pkcs12.DecodeChain(data, pw)
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-		return nil, invalidKey("The .p12 password is wrong.",
+		return nil, nil, invalidKey("The .p12 password is wrong.",
 			fmt.Sprintf("Google's .p12 keys use the password %q; if it was changed, enter the password the key was exported with (--p12-password, or the wizard's password field).", DefaultP12Password))
 	}
 	if err != nil {
-		return nil, invalidKey(fmt.Sprintf("The .p12 file does not parse (%v).", err),
+		return nil, nil, invalidKey(fmt.Sprintf("The .p12 file does not parse (%v).", err),
 			"Copy the original .p12 file again (binary, not text), or better "+keyHowTo+".")
 	}
 	rk, ok := key.(*rsa.PrivateKey)
 	if !ok {
-		return nil, invalidKey("The .p12 file holds no RSA private key.", "Load the .p12 key Google generated for the service account, or "+keyHowTo+".")
+		return nil, nil, invalidKey("The .p12 file holds no RSA private key.", "Load the .p12 key Google generated for the service account, or "+keyHowTo+".")
 	}
 	c := &Credential{Kind: KindServiceAccountP12, PrivateKey: rk, Fingerprint: PublicKeyFingerprint(&rk.PublicKey),
 		ClientEmail: strings.TrimSpace(opts.ClientEmail), ClientID: strings.TrimSpace(opts.ClientID), TokenURI: GoogleTokenURL}
 	if cert != nil && len(cert.Subject.CommonName) == 40 {
 		c.PrivateKeyID = strings.ToLower(cert.Subject.CommonName)
 	}
-	if c.ClientEmail == "" {
-		return nil, invalidKey("A .p12 key holds no service-account e-mail.",
-			"Enter the service account's e-mail (console.cloud.google.com > IAM & Admin > Service accounts, column Email), e.g. --client-email mailer@project.iam.gserviceaccount.com.")
-	}
-	if !strings.Contains(c.ClientEmail, "@") {
-		return nil, invalidKey(fmt.Sprintf("%q is not the service account's e-mail.", c.ClientEmail), "Enter it as shown in the Cloud console, e.g. mailer@project.iam.gserviceaccount.com.")
+	if c.ClientEmail != "" && !strings.Contains(c.ClientEmail, "@") {
+		return nil, nil, invalidKey(fmt.Sprintf("%q is not the service account's e-mail.", c.ClientEmail), "Enter it as shown in the Cloud console, e.g. mailer@project.iam.gserviceaccount.com.")
 	}
 	if c.ClientID != "" && !clientIDDigits.MatchString(c.ClientID) {
-		return nil, invalidKey(fmt.Sprintf("%q is not a numeric client ID.", c.ClientID),
-			"Copy the service account's \"OAuth 2 Client ID\" (21 digits) from console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Details.")
+		return nil, nil, invalidKey(fmt.Sprintf("%q is not a numeric client ID.", c.ClientID),
+			"Copy the service account's numeric client ID ("+p12IDWhere+").")
 	}
-	if c.ClientID == "" {
-		return nil, invalidKey("A .p12 key holds no client ID, which the Admin console needs for domain-wide delegation.",
-			"Enter the service account's numeric \"OAuth 2 Client ID\" from console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Details, e.g. --client-id 104715287395062714451.")
-	}
-	return c, nil
+	return c, cert, nil
 }
 
 func parseOAuthClient(typ string, inner json.RawMessage) (*Credential, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/mailoauth/mailoauth/core"
 )
@@ -28,16 +29,26 @@ func runKey(ctx context.Context, a *app, args []string) error {
 	if len(pos) != 1 {
 		return usagef("name exactly one file: mailoauth key inspect service-account.json")
 	}
-	cred, _, err := core.LoadCredentialFile(pos[0], core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID})
+	ins, err := core.InspectCredentialFile(pos[0], core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}, nil)
 	if err != nil {
 		if f := core.FindingOf(err); f != nil && *asJSON {
 			_ = json.NewEncoder(a.stdout).Encode(map[string]any{"file": pos[0], "ok": false, "finding": f})
 		}
 		return err
 	}
+	cred := ins.Credential
 	saErr := cred.RequireServiceAccount()
 	if *asJSON {
-		out := map[string]any{"file": pos[0], "ok": true, "credential": cred, "description": cred.Kind.Describe()}
+		out := map[string]any{"file": pos[0], "ok": true, "credential": cred, "description": ins.Description}
+		if ins.Certificate != nil {
+			out["certificate"] = ins.Certificate
+		}
+		if len(ins.Missing) > 0 {
+			out["missing"] = ins.Missing
+		}
+		if ins.DelegationLink != "" {
+			out["delegation_link"] = ins.DelegationLink
+		}
 		if f := core.FindingOf(saErr); f != nil {
 			out["note"] = f
 		}
@@ -46,10 +57,20 @@ func runKey(ctx context.Context, a *app, args []string) error {
 		return enc.Encode(out)
 	}
 	printCredential(a, cred)
-	if f := core.FindingOf(saErr); f != nil {
+	if c := ins.Certificate; c != nil {
+		fmt.Fprintf(a.stdout, "  %-15s serial %s, valid %s to %s%s\n", "Certificate:", c.Serial,
+			c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly), map[bool]string{true: " (expired)"}[c.Expired])
+	}
+	switch f := core.FindingOf(saErr); {
+	case len(ins.Missing) > 0:
+		fmt.Fprintln(a.stdout, ins.MissingNote())
+		for _, m := range ins.Missing {
+			fmt.Fprintf(a.stdout, "  %s (%s): %s\n", m.Name, m.Flag, m.Where)
+		}
+	case f != nil:
 		fmt.Fprintf(a.stdout, "Note: %s %s\n", f.Summary, f.Fix)
-	} else {
-		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in %s.\n", cred.ClientID, core.DelegationConsolePath)
+	default:
+		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in %s,\nor open this link, which fills in the form (check it and click Authorize):\n  %s\n", cred.ClientID, core.DelegationConsolePath, ins.DelegationLink)
 	}
 	return nil
 }
