@@ -213,7 +213,8 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 			if name == CheckRoundtrip && isTimeout(err) {
 				d.Timeout = t.roundtripTimeout()
 			}
-			res.Finding = Diagnose(err, d)
+			res.Finding = diagnoseCheck(err, d)
+			res.throttle = throttleOf(err, d)
 			break
 		}
 	}
@@ -575,7 +576,7 @@ func (s *session) imapLogin(ctx context.Context) error {
 			// not Gmail's account alerts, nor a server that could not
 			// check the token at all (Dovecot's [UNAVAILABLE]).
 			var ie *imap.Error
-			if !errors.As(err, &ie) || imapNonAuth(ie.Text, s.diag(CheckIMAP), addr) != nil || imapUnavailable(ie) {
+			if !errors.As(err, &ie) || imapNonAuth(ie.Text, s.diag(CheckIMAP), addr) != nil || imapUnavailable(ie) || isThrottle(err) {
 				return ctxErr(ctx, addr, err)
 			}
 			if s.refreshAfterRefusal() {

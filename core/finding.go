@@ -45,6 +45,10 @@ const (
 	// token issuer's clock when it was used (tokeninfo says invalid, and its
 	// Date is past the token's expiry).
 	CodeTokenExpired Code = "token_expired"
+	// CodeThrottled: Google kept answering with a throttling reply (token
+	// endpoint HTTP 429, IMAP [THROTTLED], SMTP 421 / 454 4.7.0) after the
+	// mailbox was tried again with backoff.
+	CodeThrottled Code = "throttled"
 	// CodeCancelled: the run was cancelled before this mailbox's checks finished.
 	CodeCancelled Code = "cancelled"
 	// CodeUnknown: a failure no rule recognises; the summary carries the raw

@@ -27,6 +27,9 @@ func (o oauthDiag) diagnose(err error) *Finding {
 	if f := FindingOf(err); f != nil {
 		return f
 	}
+	if f := diagnoseThrottle(err, o.DiagContext, 0); f != nil {
+		return f
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		return diagnoseOAuthClientRetrieve(re, o)

@@ -199,7 +199,7 @@ func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []strin
 		if FindingOf(err) != nil {
 			return Token{}, err
 		}
-		return Token{}, &FindingError{Finding: Diagnose(err, d), Err: err}
+		return Token{}, &FindingError{Finding: diagnoseCheck(err, d), Err: err}
 	}
 	if p.Cred == nil {
 		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "No service-account key is loaded.", "Load the service-account JSON key with `mailoauth setup --key FILE`.")})

@@ -101,6 +101,10 @@ type MailboxResult struct {
 	// Notes are things the user should know although the checks passed,
 	// e.g. "the cached token was refused; a fresh one was minted".
 	Notes []string `json:"notes,omitempty"`
+
+	// throttle is set when the last failure was a throttling reply, which
+	// the bulk runner retries.
+	throttle *throttle
 }
 
 // Check returns the named check's result, if it ran.
