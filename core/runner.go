@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -45,29 +46,78 @@ type Event struct {
 	Result  *MailboxResult
 }
 
-// DefaultConcurrency is how many mailboxes a bulk run checks at once:
-// polite toward Google.
-const DefaultConcurrency = 8
+// DefaultConcurrency is the default ceiling of mailboxes a bulk run checks
+// at once. The run starts at StartConcurrency and grows toward it while
+// Google does not throttle (see adaptive.go); the README's Performance
+// section explains the choice against Google's published limits.
+const DefaultConcurrency = 64
+
+// MaxConcurrency is the highest ceiling a bulk run accepts.
+const MaxConcurrency = 256
 
 // RunOptions configures RunAll.
 type RunOptions struct {
-	Checks      []CheckName // nil: all
-	Concurrency int         // mailboxes at once; default 8
+	Checks []CheckName // nil: all
+	// Concurrency is the ceiling of mailboxes at once; default
+	// DefaultConcurrency. The run adapts below it.
+	Concurrency int
+	// Retries is how many times a throttled mailbox is tried again (with
+	// jittered backoff, at least the server's Retry-After) before its
+	// finding is CodeThrottled; 0 means DefaultRetries, negative none.
+	Retries int
 	// OnEvent is called one call at a time, in the order the events
 	// happened (Done never goes down), from a goroutine of its own: a slow
 	// OnEvent delays no check. Every call is made before RunAll returns.
 	OnEvent func(Event)
+	// Stats, if set, receives the run's counts when RunAll returns.
+	Stats *RunStats
+
+	clock runClock // zero: the real clock (tests set a fake one)
 }
 
-// RunAll checks every mailbox with bounded concurrency and returns the
+// RunStats counts what a bulk run did beyond checking.
+type RunStats struct {
+	// Throttled is how many throttling replies the run met (each one
+	// retried or, once the retries were used up, reported).
+	Throttled int
+	// Retried is how many mailboxes were tried again after one.
+	Retried int
+	// PeakConcurrency is the most mailboxes checked at once.
+	PeakConcurrency int
+	// Halvings is how many times a throttling reply halved the window.
+	Halvings int
+}
+
+// checkFunc checks one mailbox (Tester.check; a fake in tests).
+type checkFunc func(ctx context.Context, mailbox string, checks []CheckName, onCheck func(CheckResult)) MailboxResult
+
+// RunAll checks every mailbox with adaptive concurrency and returns the
 // results in input order. A mailbox listed twice is checked once (both
-// positions get the result). When ctx ends, mailboxes not yet started get
-// a "cancelled" finding and running checks stop.
+// positions get the result). A mailbox Google throttles is tried again
+// later and never fails for that alone; its result notes the retries. When
+// ctx ends, mailboxes not yet started get a "cancelled" finding and running
+// checks stop.
 func RunAll(ctx context.Context, t *Tester, mailboxes []string, opts RunOptions) []MailboxResult {
+	return runAll(ctx, t.check, mailboxes, opts)
+}
+
+func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOptions) []MailboxResult {
 	n := opts.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
+	retries := opts.Retries
+	switch {
+	case retries == 0:
+		retries = DefaultRetries
+	case retries < 0:
+		retries = 0
+	}
+	clock := opts.clock
+	if clock.now == nil {
+		clock = realClock()
+	}
+	lim := newLimiter(n, clock)
 	results := make([]MailboxResult, len(mailboxes))
 	first := map[string]int{}
 	var order []int // index of the first occurrence of each unique mailbox
@@ -85,6 +135,7 @@ func RunAll(ctx context.Context, t *Tester, mailboxes []string, opts RunOptions)
 		done   int
 		queue  []Event // events not yet handed to OnEvent
 		closed bool
+		stats  RunStats
 	)
 	// OnEvent is called by one goroutine of its own, outside mu: a slow or
 	// blocked OnEvent (a UI that stopped reading) holds up no check, and
@@ -133,29 +184,57 @@ func RunAll(ctx context.Context, t *Tester, mailboxes []string, opts RunOptions)
 		done++
 		enqueue(Event{Kind: EventFinished, Mailbox: r.Mailbox, Index: i, Result: &r})
 	}
+	// attempt checks a mailbox until it is not throttled or the retries
+	// are used up; it holds a slot of the window for each try.
+	attempt := func(i int, mailbox string, s slot) MailboxResult {
+		emit(Event{Kind: EventStarted, Mailbox: mailbox, Index: i})
+		onCheck := func(cr CheckResult) {
+			emit(Event{Kind: EventCheckDone, Mailbox: mailbox, Index: i, Check: &cr})
+		}
+		tries := 0
+		for {
+			r := check(ctx, mailbox, opts.Checks, onCheck)
+			th := r.throttle
+			lim.release(s, th)
+			if th == nil || ctx.Err() != nil {
+				return withRetryNote(r, tries)
+			}
+			mu.Lock()
+			stats.Throttled++
+			if tries == 0 {
+				stats.Retried++
+			}
+			mu.Unlock()
+			if tries >= retries {
+				if !th.connCap {
+					r.Finding = throttledFinding(th.d, th, tries)
+				}
+				return withRetryNote(r, tries)
+			}
+			tries++
+			if err := clock.sleep(ctx, backoff(tries, th.retryAfter)); err != nil {
+				return cancelledResult(mailbox)
+			}
+			var err error
+			if s, err = lim.acquire(ctx); err != nil {
+				return cancelledResult(mailbox)
+			}
+		}
+	}
 
-	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	for _, i := range order {
 		mailbox := strings.ToLower(strings.TrimSpace(mailboxes[i]))
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		s, err := lim.acquire(ctx)
+		if err != nil {
 			finish(i, cancelledResult(mailbox))
 			continue
 		}
 		wg.Add(1)
-		go func(i int, mailbox string) {
+		go func(i int, mailbox string, s slot) {
 			defer wg.Done()
-			defer func() { <-sem }()
-			emit(Event{Kind: EventStarted, Mailbox: mailbox, Index: i})
-			r := t.check(ctx, mailbox, opts.Checks, func(cr CheckResult) {
-				emit(Event{Kind: EventCheckDone, Mailbox: mailbox, Index: i, Check: &cr})
-			})
-			finish(i, r)
-		}(i, mailbox)
+			finish(i, attempt(i, mailbox, s))
+		}(i, mailbox, s)
 	}
 	wg.Wait()
 	mu.Lock()
@@ -168,7 +247,25 @@ func RunAll(ctx context.Context, t *Tester, mailboxes []string, opts RunOptions)
 			results[i] = results[j]
 		}
 	}
+	if opts.Stats != nil {
+		lim.mu.Lock()
+		stats.PeakConcurrency, stats.Halvings = lim.peak, lim.halvings
+		lim.mu.Unlock()
+		*opts.Stats = stats
+	}
 	return results
+}
+
+// withRetryNote notes on a result how often its mailbox was throttled and
+// tried again.
+func withRetryNote(r MailboxResult, tries int) MailboxResult {
+	switch {
+	case tries == 1:
+		r.Notes = append(r.Notes, "throttled, retried 1 time")
+	case tries > 1:
+		r.Notes = append(r.Notes, fmt.Sprintf("throttled, retried %d times", tries))
+	}
+	return r
 }
 
 func cancelledResult(mailbox string) MailboxResult {

@@ -19,7 +19,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	fs.Var(&mailboxes, "mailbox", "a mailbox to check (repeatable); default: the default sender")
 	all := fs.Bool("all", false, "every assigned mailbox plus the default sender")
 	checksFlag := fs.String("checks", "token,imap,smtp,roundtrip", "which checks to run, in order")
-	concurrency := fs.Int("concurrency", 8, "mailboxes checked at once (Google allows 15 IMAP connections per account; stay polite)")
+	concurrency := fs.Int("concurrency", core.DefaultConcurrency, fmt.Sprintf("ceiling of mailboxes checked at once: the run starts at %d, grows while Google does not throttle and halves when it does", core.StartConcurrency))
 	asJSON := fs.Bool("json", false, "one JSON object per mailbox, then a summary object")
 	timeout := fs.Duration("timeout", 20*time.Second, "timeout of each network check")
 	fresh := fs.Bool("fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
@@ -37,8 +37,8 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	if mech != core.MechXOAUTH2 && mech != core.MechOAUTHBEARER {
 		return usagef("--mechanism %q is not known; use XOAUTH2 or OAUTHBEARER", *mechanism)
 	}
-	if *concurrency < 1 || *concurrency > 64 {
-		return usagef("--concurrency %d is out of range; use 1 to 64 (8 is polite toward Google)", *concurrency)
+	if *concurrency < 1 || *concurrency > core.MaxConcurrency {
+		return usagef("--concurrency %d is out of range; use 1 to %d (the default %d adapts to Google's throttling)", *concurrency, core.MaxConcurrency, core.DefaultConcurrency)
 	}
 	st, p, err := a.openProfile(mailboxes...)
 	if err != nil {
@@ -70,7 +70,8 @@ func runTest(ctx context.Context, a *app, args []string) error {
 
 	progress := newProgressLine(a, len(targets), !*asJSON && isTerminal(os.Stderr))
 	start := time.Now()
-	results := core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: *concurrency, OnEvent: progress.event})
+	var stats core.RunStats
+	results := core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: *concurrency, OnEvent: progress.event, Stats: &stats})
 	progress.done()
 	elapsed := time.Since(start)
 	if err := st.SaveResults(p.Domain, results); err != nil {
@@ -91,7 +92,7 @@ func runTest(ctx context.Context, a *app, args []string) error {
 			}
 		}
 		if err := enc.Encode(map[string]any{"summary": map[string]any{"total": len(results), "ok": passed, "failed": failed,
-			"seconds": float64(elapsed.Milliseconds()) / 1000}}); err != nil {
+			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": stats.Throttled, "peak_concurrency": stats.PeakConcurrency}}); err != nil {
 			return err
 		}
 	} else {

@@ -1,0 +1,272 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-smtp"
+	"golang.org/x/oauth2"
+)
+
+// fakeRunClock advances only when something sleeps on it; it records the
+// sleeps.
+type fakeRunClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
+}
+
+func (c *fakeRunClock) clock() runClock {
+	return runClock{
+		now: func() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t },
+		sleep: func(ctx context.Context, d time.Duration) error {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.t = c.t.Add(d)
+			c.slept = append(c.slept, d)
+			return ctx.Err()
+		},
+	}
+}
+
+func (c *fakeRunClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// round takes every slot the window offers, lets each take d, and releases
+// them (throttled ones first, as many as given); it returns the window after.
+func round(t *testing.T, l *limiter, fc *fakeRunClock, d time.Duration, throttled int, th *throttle) int {
+	t.Helper()
+	n := l.window()
+	slots := make([]slot, n)
+	for i := range slots {
+		s, err := l.acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		slots[i] = s
+	}
+	fc.advance(d)
+	for i, s := range slots {
+		if i < throttled {
+			l.release(s, th)
+		} else {
+			l.release(s, nil)
+		}
+	}
+	return l.window()
+}
+
+func TestLimiterStartsPoliteAndGrowsToCeiling(t *testing.T) {
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	l := newLimiter(40, fc.clock())
+	if w := l.window(); w != StartConcurrency {
+		t.Fatalf("starts at %d, want %d", w, StartConcurrency)
+	}
+	var got []int
+	for i := 0; i < 4; i++ {
+		got = append(got, round(t, l, fc, 100*time.Millisecond, 0, nil))
+	}
+	// Slow start doubles per clean window, then the ceiling holds.
+	if fmt.Sprint(got) != "[16 32 40 40]" {
+		t.Fatalf("windows after clean rounds %v, want [16 32 40 40]", got)
+	}
+	if small := newLimiter(3, fc.clock()); small.window() != 3 {
+		t.Fatalf("a ceiling below the start is the start: %d", small.window())
+	}
+}
+
+func TestLimiterHalvesOncePerWindowOnThrottle(t *testing.T) {
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	l := newLimiter(64, fc.clock())
+	round(t, l, fc, 100*time.Millisecond, 0, nil) // 16
+	round(t, l, fc, 100*time.Millisecond, 0, nil) // 32
+	// A whole window of throttling replies halves it once.
+	if w := round(t, l, fc, 100*time.Millisecond, 32, &throttle{}); w != 16 {
+		t.Fatalf("after a throttled window: %d, want 16", w)
+	}
+	// Then additive: one more per clean window, no more doubling.
+	if w := round(t, l, fc, 100*time.Millisecond, 0, nil); w != 17 {
+		t.Fatalf("after a clean window in congestion avoidance: %d, want 17", w)
+	}
+	// Never below one.
+	for i := 0; i < 10; i++ {
+		round(t, l, fc, 100*time.Millisecond, 64, &throttle{})
+	}
+	if w := l.window(); w != 1 {
+		t.Fatalf("window after many throttled rounds: %d, want 1", w)
+	}
+}
+
+func TestLimiterHoldsWhenLatencyGrows(t *testing.T) {
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	l := newLimiter(64, fc.clock())
+	round(t, l, fc, 100*time.Millisecond, 0, nil) // best 100 ms, window 16
+	w := l.window()
+	for i := 0; i < 5; i++ {
+		round(t, l, fc, time.Second, 0, nil) // the machine or the link is full
+	}
+	if got := l.window(); got > w+2 {
+		t.Fatalf("window grew from %d to %d while latency went from 100 ms to 1 s", w, got)
+	}
+}
+
+func TestLimiterHonoursRetryAfter(t *testing.T) {
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	l := newLimiter(8, fc.clock())
+	s, _ := l.acquire(context.Background())
+	l.release(s, &throttle{retryAfter: 7 * time.Second})
+	start := fc.clock().now()
+	if _, err := l.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if waited := fc.clock().now().Sub(start); waited < 7*time.Second {
+		t.Fatalf("the next start came %s after a Retry-After of 7s", waited)
+	}
+}
+
+func TestBackoffJitteredAndAtLeastRetryAfter(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for i := 0; i < 50; i++ {
+		d := backoff(3, 0) // 2 s nominal
+		if d < time.Second || d > 2*time.Second {
+			t.Fatalf("backoff(3) = %s, want 1s..2s", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 10 {
+		t.Fatalf("backoff is not jittered: %d distinct values of 50", len(seen))
+	}
+	if d := backoff(1, 9*time.Second); d < 9*time.Second {
+		t.Fatalf("backoff %s is shorter than Retry-After 9s", d)
+	}
+	if d := backoff(40, 0); d > retryMax {
+		t.Fatalf("backoff(40) = %s over the cap %s", d, retryMax)
+	}
+}
+
+// fakeThrottledCheck throttles each mailbox's first `times` attempts; the
+// first throttle of user0 asks for Retry-After 5s.
+func fakeThrottledCheck(times int) (checkFunc, func(string) int) {
+	var mu sync.Mutex
+	tries := map[string]int{}
+	check := func(ctx context.Context, mailbox string, checks []CheckName, onCheck func(CheckResult)) MailboxResult {
+		mu.Lock()
+		tries[mailbox]++
+		n := tries[mailbox]
+		mu.Unlock()
+		r := MailboxResult{Mailbox: mailbox}
+		if n <= times {
+			th := &throttle{server: "smtp.gmail.com:465", reply: "454 4.7.0 " + SMTPTooManyLogins, d: DiagContext{Mailbox: mailbox}}
+			if mailbox == "user0@example.test" && n == 1 {
+				th.retryAfter = 5 * time.Second
+			}
+			r.throttle = th
+			r.Finding = throttledFinding(th.d, th, 0)
+			return r
+		}
+		r.OK = true
+		r.Checks = []CheckResult{{Name: CheckToken, OK: true}}
+		return r
+	}
+	return check, func(m string) int { mu.Lock(); defer mu.Unlock(); return tries[m] }
+}
+
+func TestRunAllRetriesThrottledAndNeverFalseFails(t *testing.T) {
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	check, tries := fakeThrottledCheck(2)
+	var boxes []string
+	for i := 0; i < 30; i++ {
+		boxes = append(boxes, fmt.Sprintf("user%d@example.test", i))
+	}
+	var stats RunStats
+	res := runAll(context.Background(), check, boxes, RunOptions{Concurrency: 16, Stats: &stats, clock: fc.clock()})
+	for _, r := range res {
+		if !r.OK || r.Finding != nil {
+			t.Fatalf("%s reported failed for throttling alone: %+v", r.Mailbox, r.Finding)
+		}
+		if len(r.Notes) != 1 || r.Notes[0] != "throttled, retried 2 times" {
+			t.Fatalf("%s notes %q, want the retries noted", r.Mailbox, r.Notes)
+		}
+		if n := tries(r.Mailbox); n != 3 {
+			t.Fatalf("%s tried %d times, want 3", r.Mailbox, n)
+		}
+	}
+	if stats.Throttled != 60 || stats.Retried != 30 || stats.Halvings == 0 {
+		t.Fatalf("stats %+v", stats)
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	longest := time.Duration(0)
+	for _, d := range fc.slept {
+		longest = max(longest, d)
+	}
+	if longest < 5*time.Second {
+		t.Fatalf("no wait honoured the Retry-After of 5s: sleeps %v", fc.slept)
+	}
+}
+
+func TestRunAllThrottledWhenRetriesRunOut(t *testing.T) {
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	check, tries := fakeThrottledCheck(1000)
+	res := runAll(context.Background(), check, []string{"user1@example.test"}, RunOptions{clock: fc.clock()})
+	r := res[0]
+	if r.OK || r.Finding == nil || r.Finding.Code != CodeThrottled {
+		t.Fatalf("want finding throttled, got %+v", r.Finding)
+	}
+	if !strings.Contains(r.Finding.Summary, fmt.Sprintf("after %d retries", DefaultRetries)) || r.Finding.Fix == "" {
+		t.Fatalf("finding %+v", r.Finding)
+	}
+	if n := tries("user1@example.test"); n != DefaultRetries+1 {
+		t.Fatalf("tried %d times, want %d", n, DefaultRetries+1)
+	}
+	if len(r.Notes) != 1 || r.Notes[0] != fmt.Sprintf("throttled, retried %d times", DefaultRetries) {
+		t.Fatalf("notes %q", r.Notes)
+	}
+}
+
+func TestDiagnoseThrottlingReplies(t *testing.T) {
+	d := DiagContext{Mailbox: "user1@example.test", Endpoints: GmailEndpoints(), Now: func() time.Time { return time.Unix(1e9, 0) }}
+	h := http.Header{}
+	h.Set("Retry-After", "3")
+	tokenErr := &oauth2.RetrieveError{Response: &http.Response{StatusCode: 429, Header: h},
+		Body: []byte(`{"error":"rate_limit_exceeded","error_description":"Rate Limit Exceeded"}`)}
+	imapServer := &ServerError{Server: GmailIMAP, Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: IMAPThrottledCode, Text: IMAPThrottled}}
+	for _, c := range []struct {
+		name  string
+		err   error
+		code  Code
+		after time.Duration
+		want  string
+	}{
+		{"token 429", tokenErr, CodeThrottled, 3 * time.Second, "HTTP 429 rate_limit_exceeded"},
+		{"imap THROTTLED", imapServer, CodeThrottled, 0, "NO [THROTTLED]"},
+		{"imap connection cap", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert, Text: IMAPTooManyConnections}, CodeTooManyConnections, 0, ""},
+		{"smtp 421", &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: SMTPTryAgainLater}, CodeThrottled, 0, "421 4.7.0"},
+		{"smtp 454", &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: SMTPTooManyLogins}, CodeThrottled, 0, "454 4.7.0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			th := throttleOf(c.err, d)
+			if th == nil || th.retryAfter != c.after {
+				t.Fatalf("throttleOf = %+v, want Retry-After %s", th, c.after)
+			}
+			f := diagnoseCheck(&FindingError{Finding: diagnoseCheck(c.err, d), Err: c.err}, d)
+			if f.Code != c.code || !strings.Contains(f.Summary, c.want) || f.Fix == "" {
+				t.Fatalf("finding %+v, want %s naming %q", f, c.code, c.want)
+			}
+		})
+	}
+	// Postfix's 454 4.7.0 Temporary authentication failure is not throttling.
+	postfix := &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
+	if throttleOf(postfix, d) != nil || diagnoseCheck(postfix, d).Code == CodeThrottled {
+		t.Fatal("Postfix's 454 4.7.0 Temporary authentication failure taken for throttling")
+	}
+	if throttleOf(errors.New("connection reset"), d) != nil {
+		t.Fatal("a reset taken for throttling")
+	}
+}

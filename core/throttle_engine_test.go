@@ -1,0 +1,45 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/sandbox"
+)
+
+// TestEngineThrottledRunNeverFalseFails: with Google throttling a quarter of
+// the token, IMAP and SMTP requests, every mailbox passes, and every
+// throttling reply the sandbox sent is a retry noted on a result.
+func TestEngineThrottledRunNeverFalseFails(t *testing.T) {
+	e := newEnv(t, 12, true)
+	e.sb.SetFaults(sandbox.Faults{Throttle: sandbox.Throttle{Token: 0.25, IMAP: 0.25, SMTP: 0.25, RetryAfterS: 1}})
+	var boxes []string
+	for i := 1; i <= 12; i++ {
+		boxes = append(boxes, e.user(i))
+	}
+	var stats core.RunStats
+	res := core.RunAll(context.Background(), e.tester, boxes, core.RunOptions{Checks: []core.CheckName{core.CheckToken, core.CheckIMAP, core.CheckSMTP}, Stats: &stats})
+	noted := 0
+	for _, r := range res {
+		if !r.OK {
+			t.Fatalf("%s failed under throttling: %+v", r.Mailbox, r.Finding)
+		}
+		for _, n := range r.Notes {
+			var k int
+			if _, err := fmt.Sscanf(strings.TrimSuffix(strings.TrimSuffix(n, "s"), " time"), "throttled, retried %d", &k); err == nil {
+				noted += k
+			}
+		}
+	}
+	got := e.sb.Throttled()
+	sent := got.Token + got.IMAP + got.SMTP
+	if got.Token == 0 || got.IMAP == 0 || got.SMTP == 0 {
+		t.Fatalf("the sandbox throttled %+v: every service must have been throttled for the test to mean anything", got)
+	}
+	if noted != sent || stats.Throttled != sent {
+		t.Fatalf("the sandbox sent %d throttling replies (%+v); the results note %d retries, the run counted %d", sent, got, noted, stats.Throttled)
+	}
+}
