@@ -146,15 +146,11 @@ func mailboxRemove(a *app, args []string) error {
 	if len(pos) != 1 {
 		return usagef("name one address: mailoauth mailbox rm user1@yourcompany.example")
 	}
-	st, p, err := a.openProfile(pos[0])
+	st, p, email, err := a.openMailbox(pos[0])
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	email, err := p.MailboxRule().Address(pos[0])
-	if err != nil {
-		return err
-	}
 	if err := st.DeleteMailbox(p.Domain, email, actor()); err != nil {
 		return err
 	}

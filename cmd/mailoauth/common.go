@@ -91,6 +91,22 @@ func (a *app) openProfile(mailboxes ...string) (*store.Store, core.Profile, erro
 	return st, p, nil
 }
 
+// openMailbox opens the store and the profile of the mailbox addr, and
+// returns the address as the profile's mailbox rule writes it; the caller
+// closes the store.
+func (a *app) openMailbox(addr string) (*store.Store, core.Profile, string, error) {
+	st, p, err := a.openProfile(addr)
+	if err != nil {
+		return nil, core.Profile{}, "", err
+	}
+	email, err := p.MailboxRule().Address(addr)
+	if err != nil {
+		st.Close()
+		return nil, core.Profile{}, "", err
+	}
+	return st, p, email, nil
+}
+
 // currentProfile picks the profile as openProfile does, in an open store.
 func (a *app) currentProfile(st *store.Store, mailboxes ...string) (core.Profile, error) {
 	return st.ResolveProfile(a.profile, mailboxes...)

@@ -48,6 +48,7 @@ func commands() []command {
 		{"doctor", "check clock, DNS, TLS, token, IMAP and SMTP, each with its fix", runDoctor},
 		{"upgrade", "move a password-based Gmail setup to OAuth (the re-run / upgrade assistant)", runUpgrade},
 		{"serve", "serve the wizard over SSH (public keys only)", runServe},
+		{"proxy", "IMAP/SMTP proxy for products that only know a password; proxy password ADDR", runProxy},
 	}
 }
 

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/proxy"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// runProxy is `mailoauth proxy`: the IMAP/SMTP proxy for products that only
+// know a password (serve), `proxy password ADDR` and `proxy cert`.
+func runProxy(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "password":
+			return runProxyPassword(a, args[1:])
+		case "cert":
+			return runProxyCert(a, args[1:])
+		}
+	}
+	fs := a.newFlags("proxy", "proxy [--imap 127.0.0.1:1993] [--smtp 127.0.0.1:1587] [--imaps ADDR] [--smtps ADDR] [--cert FILE --key FILE] [limits] | proxy password ADDR [--rotate] | proxy cert")
+	imapAddr := fs.String("imap", "127.0.0.1:1993", "IMAP listener with STARTTLS (a login without it only on a loopback address); empty: none")
+	smtpAddr := fs.String("smtp", "127.0.0.1:1587", "SMTP submission listener with STARTTLS (a login without it only on a loopback address); empty: none")
+	imapsAddr := fs.String("imaps", "", "IMAP listener with implicit TLS (like port 993), e.g. 0.0.0.0:993; empty: none")
+	smtpsAddr := fs.String("smtps", "", "SMTP submission listener with implicit TLS (like port 465); empty: none")
+	certFile := fs.String("cert", "", "PEM certificate (chain) for the listeners; default: one generated and kept in the store")
+	keyFile := fs.String("key", "", "PEM private key of --cert")
+	var certHosts stringList
+	fs.Var(&certHosts, "cert-host", "a host name or address clients use, added to a generated certificate (repeatable; only when it is first made)")
+	maxPerBox := fs.Int("max-per-mailbox", proxy.DefaultMaxPerMailbox, "simultaneous IMAP (and, separately, SMTP) sessions per mailbox; Gmail allows 15 IMAP connections per account")
+	maxConns := fs.Int("max-conns", proxy.DefaultMaxConns, "connections open at once in total")
+	idle := fs.Duration("idle-timeout", proxy.DefaultIdleTimeout, "close a session after this long with no byte either way")
+	lockout := fs.Duration("lockout", proxy.DefaultLockout, "how long an address is refused after 5 wrong passwords within a minute")
+	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, how long open sessions may finish before they are closed")
+	logFormat := fs.String("log-format", "text", "log lines on stderr as text or json")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("proxy takes no argument %q; its subcommands are `proxy password ADDR` and `proxy cert`", pos[0])
+	}
+	if *imapAddr == "" && *smtpAddr == "" && *imapsAddr == "" && *smtpsAddr == "" {
+		return usagef("proxy needs at least one listener: --imap, --smtp, --imaps or --smtps HOST:PORT")
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usagef("--cert and --key go together: pass both PEM files, or neither to use the store's certificate")
+	}
+	if *maxPerBox < 1 || *maxConns < 1 || *idle <= 0 || *lockout <= 0 || *drain < 0 {
+		return usagef("--max-per-mailbox and --max-conns must be at least 1, --idle-timeout and --lockout positive")
+	}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(a.stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(a.stderr, nil)
+	default:
+		return usagef("--log-format %q is not known; use text or json", *logFormat)
+	}
+	log := slog.New(handler)
+
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cert, err := proxyCertificate(st, *certFile, *keyFile, certHosts)
+	if err != nil {
+		return err
+	}
+	dir, err := loadProxyDirectory(st)
+	if err != nil {
+		return err
+	}
+	srv := proxy.New(proxy.Config{
+		Directory: dir, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Log: log, MaxPerMailbox: *maxPerBox, MaxConns: *maxConns, IdleTimeout: *idle, Lockout: *lockout,
+		Audit: func(l proxy.Login) {
+			if err := st.AuditProxyLogin(store.ProxyLogin{Mailbox: l.Mailbox, Client: l.Client, Protocol: string(l.Protocol), OK: l.OK, Reason: l.Reason}); err != nil {
+				log.Error("proxy: cannot write the audit entry", "error", err.Error())
+			}
+		},
+	})
+	listeners := []struct {
+		flag, addr string
+		proto      proxy.Protocol
+		sec        core.Security
+	}{{"--imap", *imapAddr, proxy.IMAP, core.SecurityStartTLS}, {"--imaps", *imapsAddr, proxy.IMAP, core.SecurityTLS},
+		{"--smtp", *smtpAddr, proxy.SMTP, core.SecurityStartTLS}, {"--smtps", *smtpsAddr, proxy.SMTP, core.SecurityTLS}}
+	errs := make(chan error, len(listeners))
+	for _, l := range listeners {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			_ = srv.Shutdown(context.Background())
+			return &core.InputError{Msg: fmt.Sprintf("cannot listen on %s (%s): %v; choose a free port with %s", l.addr, l.flag, err, l.flag), Env: true}
+		}
+		fmt.Fprintf(a.stdout, "%s on %s (%s)\n", proxyListenerName(l.proto, l.sec), ln.Addr(), proxySecurityWords(ln.Addr(), l.sec))
+		go func() { errs <- srv.Serve(ln, l.proto, l.sec) }()
+	}
+	fmt.Fprintf(a.stdout, "certificate SHA-256 fingerprint %s\n", proxy.Fingerprint(cert))
+	fmt.Fprintf(a.stdout, "serving %s; log in with the mailbox address and its proxy password (mailoauth proxy password ADDR)\n", dir.describe())
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case err := <-errs:
+			if err != nil {
+				_ = srv.Shutdown(context.Background())
+				return err
+			}
+		case <-hup:
+			d, err := loadProxyDirectory(st)
+			if err != nil {
+				log.Error("proxy: reload failed, keeping the previous profiles", "error", err.Error())
+				continue
+			}
+			srv.SetDirectory(d)
+			log.Info("proxy: reloaded profiles and mailboxes", "serving", d.describe())
+		case <-ctx.Done():
+			log.Info("proxy: shutting down, letting open sessions finish", "drain", drain.String(), "sessions", srv.Sessions())
+			sctx, cancel := context.WithTimeout(context.Background(), *drain)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				log.Info("proxy: closed the sessions still open after the drain")
+			}
+			return nil
+		}
+	}
+}
+
+func proxyListenerName(p proxy.Protocol, sec core.Security) string {
+	switch {
+	case p == proxy.IMAP && sec == core.SecurityTLS:
+		return "IMAP (implicit TLS)"
+	case p == proxy.IMAP:
+		return "IMAP (STARTTLS)"
+	case sec == core.SecurityTLS:
+		return "SMTP submission (implicit TLS)"
+	}
+	return "SMTP submission (STARTTLS)"
+}
+
+func proxySecurityWords(addr net.Addr, sec core.Security) string {
+	if sec == core.SecurityTLS {
+		return "TLS from the first byte"
+	}
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		return "STARTTLS offered; plain login allowed, this is a loopback address"
+	}
+	return "STARTTLS required before the login"
+}
+
+// proxyCertificate loads --cert/--key, or the store's certificate, making
+// and keeping one on first use.
+func proxyCertificate(st *store.Store, certFile, keyFile string, hosts []string) (tls.Certificate, error) {
+	if certFile != "" {
+		c, err1 := os.ReadFile(certFile)
+		k, err2 := os.ReadFile(keyFile)
+		if err := errors.Join(err1, err2); err != nil {
+			return tls.Certificate{}, &core.InputError{Msg: fmt.Sprintf("cannot read the proxy certificate: %v; check --cert and --key", err), Env: true}
+		}
+		return proxy.LoadCertificate(c, k, certFile)
+	}
+	c, k, ok, err := st.ProxyCertificate()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if !ok {
+		if c, k, err = proxy.GenerateCertificate(hosts...); err != nil {
+			return tls.Certificate{}, err
+		}
+		if err := st.SaveProxyCertificate(c, k, actor()); err != nil {
+			return tls.Certificate{}, err
+		}
+	}
+	return proxy.LoadCertificate(c, k, "in store "+st.Path())
+}
+
+// proxyDirectory is the store's mailboxes for the proxy: each profile's
+// token engine, built once per (re)load; the password hash is read at each
+// login, so a rotated password takes effect at once.
+type proxyDirectory struct {
+	st       *store.Store
+	domains  map[string]string // mailbox -> profile domain
+	testers  map[string]*core.Tester
+	profiles int
+}
+
+func loadProxyDirectory(st *store.Store) (*proxyDirectory, error) {
+	ps, err := st.ListProfiles()
+	if err != nil {
+		return nil, err
+	}
+	d := &proxyDirectory{st: st, domains: map[string]string{}, testers: map[string]*core.Tester{}, profiles: len(ps)}
+	for i := range ps {
+		p := ps[i]
+		t, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", p.Domain, err)
+		}
+		d.testers[p.Domain] = t
+		boxes, err := st.Mailboxes(p.Domain)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range boxes {
+			d.domains[m.Email] = p.Domain
+		}
+	}
+	return d, nil
+}
+
+// Account implements proxy.Directory.
+func (d *proxyDirectory) Account(addr string) (proxy.Account, error) {
+	domain, ok := d.domains[addr]
+	if !ok {
+		return proxy.Account{}, proxy.ErrUnknownMailbox
+	}
+	hash, _, err := d.st.ProxyPasswordHash(domain, addr)
+	if err != nil {
+		return proxy.Account{}, err
+	}
+	return proxy.Account{Address: addr, PasswordHash: hash, Upstream: d.testers[domain]}, nil
+}
+
+func (d *proxyDirectory) describe() string {
+	return fmt.Sprintf("%d mailboxes of %d profiles", len(d.domains), d.profiles)
+}
+
+// runProxyPassword makes a mailbox's proxy password and shows it once.
+func runProxyPassword(a *app, args []string) error {
+	fs := a.newFlags("proxy password", "proxy password ADDR [--rotate]")
+	rotate := fs.Bool("rotate", false, "replace the mailbox's proxy password (the old one stops working at once)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("name one mailbox: mailoauth proxy password user1@yourcompany.example")
+	}
+	st, p, email, err := a.openMailbox(pos[0])
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, exists, err := st.ProxyPasswordHash(p.Domain, email); err != nil {
+		return err
+	} else if exists && !*rotate {
+		return usagef("%s already has a proxy password (it was shown once, only its hash is kept); make a new one with `mailoauth proxy password %s --rotate`", email, email)
+	}
+	pw, err := proxy.GeneratePassword()
+	if err != nil {
+		return err
+	}
+	hash, err := proxy.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := st.SetProxyPassword(p.Domain, email, hash, actor()); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, pw)
+	fmt.Fprintf(a.stderr, "This is the proxy password of %s, shown only now (mailoauth keeps its argon2id hash): enter it with the user name %s in the product's mail settings.\n", email, email)
+	return nil
+}
+
+// runProxyCert prints the proxy's certificate (PEM) for clients to trust.
+func runProxyCert(a *app, args []string) error {
+	fs := a.newFlags("proxy cert", "proxy cert")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("proxy cert takes no argument")
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := proxyCertificate(st, "", "", nil); err != nil {
+		return err
+	}
+	c, _, _, err := st.ProxyCertificate()
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(c)
+	return err
+}

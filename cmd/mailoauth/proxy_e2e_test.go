@@ -1,0 +1,508 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core/interop"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// lockedBuffer collects a process's stderr while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// proxyProcess is a running `mailoauth proxy` with all four listeners on
+// OS-chosen loopback ports.
+type proxyProcess struct {
+	imap, imaps, smtp, smtps string
+	fingerprint              string
+	caFile                   string // the proxy's certificate, for clients to trust
+	log                      *lockedBuffer
+	cmd                      *exec.Cmd
+	exited                   chan struct{}
+}
+
+var proxyListenLine = regexp.MustCompile(`^(IMAP|SMTP submission) \((STARTTLS|implicit TLS)\) on (\S+) `)
+
+func startProxy(t *testing.T, db string, extra ...string) *proxyProcess {
+	t.Helper()
+	args := append([]string{"--db", db, "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--smtps", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxyProcess{log: &lockedBuffer{}, cmd: cmd, exited: make(chan struct{})}
+	cmd.Stderr = p.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("proxy log:\n%s", p.log.String())
+		}
+	})
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("mailoauth proxy exited before it was ready:\n%s", p.log.String())
+			}
+			if m := proxyListenLine.FindStringSubmatch(l); m != nil {
+				switch m[1] + m[2] {
+				case "IMAPSTARTTLS":
+					p.imap = m[3]
+				case "IMAPimplicit TLS":
+					p.imaps = m[3]
+				case "SMTP submissionSTARTTLS":
+					p.smtp = m[3]
+				default:
+					p.smtps = m[3]
+				}
+			}
+			if f, ok := strings.CutPrefix(l, "certificate SHA-256 fingerprint "); ok {
+				p.fingerprint = f
+			}
+			if strings.HasPrefix(l, "serving ") {
+				go func() {
+					for range lines {
+					}
+				}()
+				r := mailoauth(t, db, "proxy", "cert")
+				if r.code != 0 {
+					t.Fatalf("proxy cert: exit %d %s", r.code, r.stderr)
+				}
+				p.caFile = filepath.Join(t.TempDir(), "proxy.pem")
+				if err := os.WriteFile(p.caFile, []byte(r.stdout), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+		case <-timeout:
+			t.Fatalf("mailoauth proxy not ready after 30 s:\n%s", p.log.String())
+		}
+	}
+}
+
+// stop sends SIGTERM; the proxy must drain and exit 0.
+func (p *proxyProcess) stop(t *testing.T) {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("mailoauth proxy exited %d on SIGTERM:\n%s", code, p.log.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Errorf("mailoauth proxy did not stop on SIGTERM")
+	}
+}
+
+// proxySandboxSetup: a service-account profile against a `mailoauth
+// sandbox` process, two mailboxes with proxy passwords.
+func proxySandboxSetup(t *testing.T) (sb *sandboxProcess, db string, users []string, passwords map[string]string) {
+	t.Helper()
+	sb = startSandbox(t, 3, "--delegate")
+	db = filepath.Join(t.TempDir(), "mailoauth.db")
+	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
+		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
+	if r.code != 0 {
+		t.Fatalf("setup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	users = []string{"user1@example.test", "user2@example.test"}
+	passwords = map[string]string{}
+	for _, u := range users {
+		if r = mailoauth(t, db, "mailbox", "add", u); r.code != 0 {
+			t.Fatalf("mailbox add %s: exit %d %s", u, r.code, r.stderr)
+		}
+		if r = mailoauth(t, db, "proxy", "password", u); r.code != 0 {
+			t.Fatalf("proxy password %s: exit %d %s", u, r.code, r.stderr)
+		}
+		passwords[u] = strings.TrimSpace(r.stdout)
+	}
+	return sb, db, users, passwords
+}
+
+// python runs a Python script with the environment given; it returns its
+// output and fails the test if it fails.
+func python(t *testing.T, script string, env ...string) string {
+	t.Helper()
+	interop.RequirePrograms(t, "python3")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "python3", "-c", script)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+const pyIMAPFetch = `
+import imaplib, os, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(os.environ["USER_ADDR"], os.environ["PASS"])
+typ, data = m.select("INBOX")
+assert typ == "OK", data
+typ, data = m.search(None, "SUBJECT", '"%s"' % os.environ["SUBJECT"])
+assert typ == "OK" and data[0], ("not found", data)
+num = data[0].split()[-1].decode()
+typ, data = m.fetch(num, "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+assert typ == "OK", data
+print(data[0][0].decode())
+print(data[0][1].decode().strip())
+m.logout()
+`
+
+const pySMTPSend = `
+import os, smtplib, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+user = os.environ["USER_ADDR"]
+line = "x" * 998 + "\r\n"
+body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\n" % (user, user, os.environ["SUBJECT"])) + line * (10 * 1024 * 1024 // len(line) + 1)
+if os.environ.get("STARTTLS"):
+    s = smtplib.SMTP(host, int(port))
+    s.starttls(context=ctx)
+else:
+    s = smtplib.SMTP_SSL(host, int(port), context=ctx)
+s.login(user, os.environ["PASS"])
+s.sendmail(user, [user], body)
+s.quit()
+print("sent", len(body))
+`
+
+// TestProxyPythonClients: Python's smtplib logs in to the proxy and sends
+// a 10 MB message (implicit TLS and STARTTLS), and imaplib logs in,
+// selects and fetches it whole-size, against the sandbox, which takes no
+// password itself. The proxy's fingerprint is the certificate's, and every
+// login is in the audit log.
+func TestProxyPythonClients(t *testing.T) {
+	sb, db, users, pw := proxySandboxSetup(t)
+	_ = sb
+	p := startProxy(t, db)
+	blk, _ := pem.Decode([]byte(mustRead(t, p.caFile)))
+	if blk == nil {
+		t.Fatal("proxy cert printed no PEM certificate")
+	}
+	if _, err := x509.ParseCertificate(blk.Bytes); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(blk.Bytes)
+	if want := strings.ToUpper(fmt.Sprintf("% x", sum[:])); strings.ReplaceAll(want, " ", ":") != p.fingerprint {
+		t.Fatalf("printed fingerprint %s is not the certificate's %s", p.fingerprint, want)
+	}
+	user := users[0]
+	for _, c := range []struct{ addr, starttls string }{{p.smtps, ""}, {p.smtp, "1"}} {
+		subject := fmt.Sprintf("ten megabytes %s %d", c.addr, time.Now().UnixNano())
+		env := []string{"CA=" + p.caFile, "USER_ADDR=" + user, "PASS=" + pw[user], "SUBJECT=" + subject}
+		python(t, pySMTPSend, append(env, "ADDR="+c.addr, "STARTTLS="+c.starttls)...)
+		out := python(t, pyIMAPFetch, append(env, "ADDR="+p.imaps)...)
+		var size int
+		if m := regexp.MustCompile(`RFC822\.SIZE (\d+)`).FindStringSubmatch(out); m != nil {
+			fmt.Sscan(m[1], &size)
+		}
+		if size < 10*1024*1024 || !strings.Contains(out, "Subject: "+subject) {
+			t.Fatalf("imaplib through the proxy: want the 10 MB message %q, got size %d:\n%s", subject, size, out)
+		}
+	}
+	p.stop(t)
+	st, err := store.Open(db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, err := st.Audit("example.test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins := 0
+	for _, e := range entries {
+		if e.Action == "proxy.login" && strings.Contains(e.Detail, user+" from 127.0.0.1: ok") {
+			logins++
+		}
+		if strings.Contains(e.Detail, pw[user]) {
+			t.Fatalf("the audit log holds the proxy password: %+v", e)
+		}
+	}
+	if logins != 4 {
+		t.Fatalf("want 4 audited proxy logins (2 SMTP, 2 IMAP), got %d: %+v", logins, entries)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestProxyMsmtpAndCurl: msmtp (auth plain, STARTTLS) and curl (SMTP and
+// IMAP with --user) send and read through the proxy.
+func TestProxyMsmtpAndCurl(t *testing.T) {
+	interop.RequirePrograms(t, "msmtp", "curl")
+	_, db, users, pw := proxySandboxSetup(t)
+	p := startProxy(t, db)
+	user := users[1]
+	_, smtpPort, _ := strings.Cut(p.smtp, ":")
+	conf := filepath.Join(t.TempDir(), "msmtprc")
+	rc := fmt.Sprintf("account default\nhost 127.0.0.1\nport %s\ntls on\ntls_starttls on\ntls_trust_file %s\nauth plain\nuser %s\npassword %s\nfrom %s\n",
+		smtpPort, p.caFile, user, pw[user], user)
+	if err := os.WriteFile(conf, []byte(rc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	msmtpSubject := fmt.Sprintf("msmtp through the proxy %d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "msmtp", "-C", conf, user)
+	cmd.Stdin = strings.NewReader(fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\nHello.\r\n", user, user, msmtpSubject))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("msmtp auth plain through the proxy: %v\n%s", err, out)
+	}
+	curlSubject := fmt.Sprintf("curl through the proxy %d", time.Now().UnixNano())
+	out, err := exec.CommandContext(ctx, "curl", "-sS", "--cacert", p.caFile, "--url", "smtps://"+p.smtps, "--user", user+":"+pw[user],
+		"--mail-from", user, "--mail-rcpt", user, "--upload-file", writeMessage(t, user, user, curlSubject)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl SMTP through the proxy: %v\n%s", err, out)
+	}
+	for _, subject := range []string{msmtpSubject, curlSubject} {
+		out, err := exec.CommandContext(ctx, "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
+			"--url", "imaps://"+p.imaps+"/INBOX", "--request", `SEARCH SUBJECT "`+subject+`"`).CombinedOutput()
+		n := strings.Fields(strings.TrimPrefix(strings.TrimSpace(string(out)), "* SEARCH"))
+		if err != nil || len(n) != 1 {
+			t.Fatalf("curl IMAP SEARCH through the proxy for %q: %v\n%s", subject, err, out)
+		}
+		out, err = exec.CommandContext(ctx, "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
+			"--url", "imaps://"+p.imaps+"/INBOX;MAILINDEX="+n[0]).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Subject: "+subject) {
+			t.Fatalf("curl IMAP FETCH through the proxy: %v\n%s", err, out)
+		}
+	}
+}
+
+// TestProxyWrongPasswordAndRevokedToken: wrong proxy passwords are refused,
+// the fifth locks the address out (logged); after the sandbox revoked the
+// cached token the proxy mints a fresh one; without the delegation the
+// client gets the finding's code and the log the fix.
+func TestProxyWrongPasswordAndRevokedToken(t *testing.T) {
+	sb, db, users, pw := proxySandboxSetup(t)
+	p := startProxy(t, db)
+	user := users[0]
+	const pyLogin = `
+import imaplib, os, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+for pw in os.environ["PASSWORDS"].split(","):
+    m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+    try:
+        m.login(os.environ["USER_ADDR"], pw)
+        m.select("INBOX")
+        print("ok")
+        m.logout()
+    except imaplib.IMAP4.error as e:
+        print("refused:", e)
+`
+	env := []string{"CA=" + p.caFile, "USER_ADDR=" + user, "ADDR=" + p.imaps}
+	out := python(t, pyLogin, append(env, "PASSWORDS="+pw[user])...)
+	if strings.TrimSpace(out) != "ok" {
+		t.Fatalf("right password: %s", out)
+	}
+	sb.admin(t, "POST", "/revoke", map[string]any{"email": user})
+	if out = python(t, pyLogin, append(env, "PASSWORDS="+pw[user])...); strings.TrimSpace(out) != "ok" {
+		t.Fatalf("after POST /admin/revoke the proxy should mint a fresh token: %s", out)
+	}
+	sb.admin(t, "DELETE", "/delegation?client_id="+sb.clientID, nil)
+	sb.admin(t, "POST", "/revoke", map[string]any{"email": user})
+	out = python(t, pyLogin, append(env, "PASSWORDS="+pw[user])...)
+	if !strings.Contains(out, "[AUTHENTICATIONFAILED] mailoauth: delegation_not_authorized, see the log") {
+		t.Fatalf("without the delegation: want the mapped refusal, got %s", out)
+	}
+	if lg := p.log.String(); !strings.Contains(lg, "code=delegation_not_authorized") || !strings.Contains(lg, "add client ID "+sb.clientID) {
+		t.Fatalf("the log should name the finding and its fix:\n%s", lg)
+	}
+	out = python(t, pyLogin, append(env, "PASSWORDS=wrong1,wrong2,wrong3,wrong4,wrong5,"+pw[user])...)
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	if len(got) != 6 || strings.Count(out, "AUTHENTICATIONFAILED] Invalid credentials") != 5 || !strings.Contains(got[5], "too many wrong passwords") {
+		t.Fatalf("five wrong passwords then the right one: want five refusals and a lockout, got:\n%s", out)
+	}
+	if !strings.Contains(p.log.String(), "locked out") {
+		t.Fatalf("the lockout is not logged:\n%s", p.log.String())
+	}
+}
+
+// proxyNeomuttrc is a ~/.neomuttrc for the proxy with the mailbox's proxy
+// password (STARTTLS listeners), plus what a test needs.
+func proxyNeomuttrc(t *testing.T, p *proxyProcess, user, password string) string {
+	t.Helper()
+	_, imapPort, _ := strings.Cut(p.imap, ":")
+	_, smtpPort, _ := strings.Cut(p.smtp, ":")
+	esc := strings.ReplaceAll(user, "@", "%40")
+	rc := fmt.Sprintf(`set from = "%[1]s"
+set folder = "imap://%[2]s@localhost:%[3]s/"
+set spoolfile = "+INBOX"
+set imap_pass = "%[4]s"
+set smtp_url = "smtp://%[2]s@localhost:%[5]s/"
+set smtp_pass = "%[4]s"
+set ssl_ca_certificates_file = "%[6]s"
+set ssl_force_tls = yes
+set ssl_starttls = yes
+
+# test only
+set quit = yes
+set wait_key = no
+set copy = no
+set header_cache = ""
+set message_cachedir = ""
+`, user, esc, imapPort, password, smtpPort, p.caFile)
+	path := filepath.Join(t.TempDir(), "neomuttrc")
+	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// sandboxOAuthNeomuttrc is the README's OAuth neomuttrc pointed straight
+// at the sandbox's Gmail-like servers.
+func sandboxOAuthNeomuttrc(t *testing.T, sb *sandboxProcess, user string) string {
+	t.Helper()
+	_, imapPort, _ := strings.Cut(sb.endpoints.IMAP, ":")
+	_, smtpPort, _ := strings.Cut(sb.endpoints.SMTP, ":")
+	esc := strings.ReplaceAll(user, "@", "%40")
+	rc := fmt.Sprintf(`set from = "%[1]s"
+set folder = "imaps://%[2]s@localhost:%[3]s/"
+set spoolfile = "+INBOX"
+set imap_authenticators = "xoauth2"
+set imap_oauth_refresh_command = "mailoauth token %[1]s"
+set smtp_url = "smtps://%[2]s@localhost:%[4]s/"
+set smtp_authenticators = "xoauth2"
+set smtp_oauth_refresh_command = "mailoauth token %[1]s"
+set ssl_ca_certificates_file = "%[5]s"
+set ssl_force_tls = yes
+set copy = no
+`, user, esc, imapPort, smtpPort, filepath.Join(sb.dir, "ca.pem"))
+	path := filepath.Join(t.TempDir(), "neomuttrc-oauth")
+	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestProxyNeomutt is the proxy's acceptance: against the sandbox with a
+// service-account profile (Gmail-sized delegation tokens), NeoMutt cannot
+// send with OAuth itself (it puts the token on the AUTH line, which Gmail
+// refuses as too long), but with a password through mailoauth proxy it
+// sends a message and reads it back.
+func TestProxyNeomutt(t *testing.T) {
+	interop.RequirePrograms(t, "neomutt")
+	sb, db, users, pw := proxySandboxSetup(t)
+	user := users[0]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	direct := exec.CommandContext(ctx, "neomutt", "-n", "-F", sandboxOAuthNeomuttrc(t, sb, user), "-s", "direct", "--", user)
+	direct.Env = neomuttEnv(t, db)
+	direct.Stdin = strings.NewReader("Hello.\n")
+	out, err := direct.CombinedOutput()
+	if v, _ := exec.Command("neomutt", "-v").Output(); strings.HasPrefix(string(v), "NeoMutt 20220429") {
+		if err == nil || sb.messages(t, user) != 0 {
+			t.Fatalf("NeoMutt 20220429 should fail to send with a delegation token by OAuth straight to the sandbox: %v\n%s", err, out)
+		}
+		t.Logf("NeoMutt with OAuth, directly: %v: %s", err, bytes.TrimSpace(out))
+	}
+
+	p := startProxy(t, db)
+	rc := proxyNeomuttrc(t, p, user, pw[user])
+	subject := fmt.Sprintf("neomutt through the proxy %d", time.Now().UnixNano())
+	send := exec.CommandContext(ctx, "neomutt", "-n", "-F", rc, "-s", subject, "--", user)
+	send.Env = neomuttEnv(t, db)
+	send.Stdin = strings.NewReader("Hello from NeoMutt through mailoauth proxy.\n")
+	if out, err := send.CombinedOutput(); err != nil {
+		t.Fatalf("neomutt sending through the proxy: %v\n%s", err, out)
+	}
+	piped, screen, err := neomuttRead(t, rc, db)
+	if err != nil || !strings.Contains(piped, "Subject: "+subject) {
+		t.Fatalf("neomutt reading through the proxy did not see %q: %v\npiped: %q\n%s", subject, err, piped, screen)
+	}
+	if n := strings.Count(p.log.String(), `msg="proxy: login" protocol=`); n != 2 {
+		t.Fatalf("want NeoMutt's SMTP and IMAP logins in the proxy log, got %d:\n%s", n, p.log.String())
+	}
+}
+
+// messages is how many messages the sandbox holds for the user (GET /admin/state).
+func (s *sandboxProcess) messages(t *testing.T, user string) int {
+	t.Helper()
+	resp, err := http.Get(s.endpoints.AdminURL + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Users []struct {
+			Email    string `json:"email"`
+			Messages int    `json:"messages"`
+		} `json:"users"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range st.Users {
+		if u.Email == user {
+			return u.Messages
+		}
+	}
+	t.Fatalf("the sandbox has no user %s", user)
+	return 0
+}
