@@ -332,7 +332,8 @@ func (c *Consent) Exchange(ctx context.Context, code string, rs RefreshTokenStor
 	if consented.IsZero() {
 		consented = time.Now()
 	}
-	rec := RefreshToken{Mailbox: c.Mailbox, ClientID: c.cred.ClientID, Token: ot.RefreshToken, Scopes: scopes, ConsentedAt: consented.UTC()}
+	rec := RefreshToken{Mailbox: c.Mailbox, ClientID: c.cred.ClientID, Token: ot.RefreshToken, Scopes: scopes, ConsentedAt: consented.UTC(),
+		ExpiresAt: refreshExpiry(ot, consented)}
 	if rs != nil {
 		if err := rs.SaveRefreshToken(rec); err != nil {
 			return g, err

@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -47,6 +48,12 @@ type Credential struct {
 	// ClientType is "web" or "installed" for an OAuth client.
 	ClientType   string   `json:"client_type,omitempty"`
 	RedirectURIs []string `json:"redirect_uris,omitempty"`
+
+	// CertNotBefore and CertNotAfter are the validity of a .p12 key's
+	// certificate (Google issues it when the key is created); zero for
+	// JSON keys, which carry no date.
+	CertNotBefore time.Time `json:"cert_not_before,omitzero"`
+	CertNotAfter  time.Time `json:"cert_not_after,omitzero"`
 
 	PrivateKey   *rsa.PrivateKey `json:"-"`
 	ClientSecret string          `json:"-"`
@@ -297,8 +304,11 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 	}
 	c := &Credential{Kind: KindServiceAccountP12, PrivateKey: rk, Fingerprint: PublicKeyFingerprint(&rk.PublicKey),
 		ClientEmail: strings.TrimSpace(opts.ClientEmail), ClientID: strings.TrimSpace(opts.ClientID), TokenURI: GoogleTokenURL}
-	if cert != nil && len(cert.Subject.CommonName) == 40 {
-		c.PrivateKeyID = strings.ToLower(cert.Subject.CommonName)
+	if cert != nil {
+		c.CertNotBefore, c.CertNotAfter = cert.NotBefore.UTC(), cert.NotAfter.UTC()
+		if len(cert.Subject.CommonName) == 40 {
+			c.PrivateKeyID = strings.ToLower(cert.Subject.CommonName)
+		}
 	}
 	if c.ClientEmail != "" && !strings.Contains(c.ClientEmail, "@") {
 		return nil, nil, invalidKey(fmt.Sprintf("%q is not the service account's e-mail.", c.ClientEmail), "Enter it as shown in the Cloud console, e.g. mailer@project.iam.gserviceaccount.com.")

@@ -195,6 +195,10 @@ type RefreshToken struct {
 	ConsentedAt time.Time `json:"consented_at"`
 	// Rotated is when Google last replaced the token (zero: never).
 	Rotated time.Time `json:"rotated,omitzero"`
+	// ExpiresAt is when Google said the refresh token ends (its
+	// refresh_token_expires_in, sent for apps in Testing and time-limited
+	// access), on Google's clock; zero: until revoked.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // Fingerprint identifies the refresh token without revealing it.

@@ -42,6 +42,10 @@ type Profile struct {
 	// consent screen, as far as the wizard was told; they shape its advice.
 	ConsentUserType   string `json:"consent_user_type,omitempty"`
 	ConsentPublishing string `json:"consent_publishing,omitempty"`
+	// CredentialLoaded is when the current credential was first saved (the
+	// store sets it when the credential changes); the age of a JSON key,
+	// which carries no date, is counted from it.
+	CredentialLoaded time.Time `json:"credential_loaded,omitzero"`
 	// WizardStep is where the wizard resumes for this profile.
 	WizardStep int       `json:"wizard_step,omitempty"`
 	Updated    time.Time `json:"updated"`

@@ -158,6 +158,9 @@ func (p *TokenProvider) mintRefresh(ctx context.Context, mailbox string, scopes 
 			rotated = time.Now()
 		}
 		rt.Token, rt.Rotated = ot.RefreshToken, rotated.UTC()
+		if exp := refreshExpiry(ot, rotated); !exp.IsZero() {
+			rt.ExpiresAt = exp
+		}
 		if err := p.Refresh.SaveRefreshToken(rt); err != nil {
 			// The old token is now dead at Google; losing the new one
 			// means consent must be given again, so say so now.

@@ -1,8 +1,12 @@
 package store
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailoauth/mailoauth/core"
 )
@@ -127,5 +131,43 @@ func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
 	}
 	if es, _ = s.History("example.com", a, time.Time{}); len(es) != 0 {
 		t.Errorf("history of a removed mailbox: %d entries", len(es))
+	}
+}
+
+func TestCredentialLoadedKeptUntilTheCredentialChanges(t *testing.T) {
+	s, _ := newStore(t)
+	p := mustSaveProfile(t, s, "example.com")
+	first, _ := s.Profile("example.com")
+	if first.CredentialLoaded.IsZero() {
+		t.Fatal("a saved credential has no load time")
+	}
+	old := first.CredentialLoaded.Add(-48 * time.Hour)
+	// Another save with the same credential keeps its load time; simulate
+	// an old one by saving it through the record, as a profile loaded days ago.
+	if err := s.update(func(tx *bolt.Tx) error {
+		b, _ := s.profileBucket(tx, "example.com")
+		rec, err := s.readProfile(b, "example.com")
+		if err != nil {
+			return err
+		}
+		rec.Profile.Credential, rec.Profile.P12Password, rec.Profile.CredentialLoaded = nil, "", old
+		raw, _ := json.Marshal(rec)
+		return b.Put([]byte(profileKey), raw)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.WizardStep = 6
+	if err := s.SaveProfile(p, actor); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Profile("example.com"); !got.CredentialLoaded.Equal(old) {
+		t.Errorf("a save without a new credential moved its load time to %v, want %v", got.CredentialLoaded, old)
+	}
+	p.Credential = []byte(strings.Replace(string(p.Credential), "sa@", "sb@", 1))
+	if err := s.SaveProfile(p, actor); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Profile("example.com"); !got.CredentialLoaded.After(old) {
+		t.Errorf("a new credential kept the old load time %v", got.CredentialLoaded)
 	}
 }

@@ -206,6 +206,10 @@ func (s *Store) saveProfile(p core.Profile, loadedRev int64, actor string) error
 			}
 		}
 		rec := profileRecord{Profile: p, Revision: old.Revision + 1, UpdatedBy: actor}
+		rec.Profile.CredentialLoaded = p.Updated
+		if exists && bytes.Equal(old.Profile.Credential, p.Credential) {
+			rec.Profile.CredentialLoaded = old.Profile.CredentialLoaded // zero: saved before it was kept
+		}
 		rec.Profile.Credential, rec.Profile.P12Password = nil, ""
 		raw, err := json.Marshal(rec)
 		if err != nil {

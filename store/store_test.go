@@ -83,6 +83,7 @@ func TestProfileRoundTrip(t *testing.T) {
 	}
 	// The store keeps the credential's kind in the clear beside it.
 	want.Domain, want.Updated, want.CredentialKind = "example.com", got.Updated, core.KindServiceAccount
+	want.CredentialLoaded = got.Updated // a new credential is dated by its first save
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("profile round trip:\n got %+v\nwant %+v", got, want)
 	}
