@@ -126,20 +126,15 @@ func (s *Store) verifyKey(check []byte) error {
 
 // seal encrypts plain for the record at ad (bucket path + "/" + key).
 func (s *Store) seal(ad string, plain []byte) ([]byte, error) {
-	nonce := make([]byte, chacha20poly1305.NonceSizeX, 1+chacha20poly1305.NonceSizeX+len(plain)+chacha20poly1305.Overhead)
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := sealWith(s.aead, ad, plain)
+	if err != nil {
 		return nil, fmt.Errorf("cannot seal %s: no randomness (%v); retry", ad, err)
 	}
-	out := append([]byte{sealFormat}, nonce...)
-	return s.aead.Seal(out, nonce, plain, []byte(ad)), nil
+	return sealed, nil
 }
 
 func (s *Store) unsealRaw(ad string, sealed []byte) ([]byte, error) {
-	n := chacha20poly1305.NonceSizeX
-	if len(sealed) < 1+n+chacha20poly1305.Overhead || sealed[0] != sealFormat {
-		return nil, errors.New("not a sealed value")
-	}
-	return s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(ad))
+	return unsealWith(s.aead, ad, sealed)
 }
 
 // unseal decrypts the record at ad, with a sentence for the user on failure.

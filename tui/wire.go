@@ -172,14 +172,42 @@ func (e coreEngine) Run(ctx context.Context, p core.Profile, mailboxes []string,
 		for _, r := range rep.Upgraded {
 			switched[r.Mailbox] = true
 		}
+		backups := e.passwordBackups(p.Domain, len(switched) > 0)
 		for i := range results {
 			switch {
 			case switched[results[i].Mailbox]:
-				results[i].Notes = append(results[i].Notes, "upgraded: switched to OAuth, its legacy password was erased")
+				results[i].Notes = append(results[i].Notes, "upgraded: switched to OAuth, its legacy password was erased from the store")
+				if backups != "" {
+					results[i].Notes = append(results[i].Notes, backups)
+				}
 			case err != nil && results[i].OK:
 				results[i].Notes = append(results[i].Notes, "still on its legacy password: "+err.Error())
 			}
 		}
 	}
 	return results
+}
+
+// passwordBackups is the sentence about backups that still hold legacy
+// passwords after switches (store.PasswordBackupsReport); once the domain
+// has no pending mailbox they are first sealed under keys of their own, as
+// `mailoauth upgrade` does.
+func (e coreEngine) passwordBackups(domain string, switched bool) string {
+	if !switched {
+		return ""
+	}
+	left, err := e.s.PendingUpgrades(domain)
+	if err != nil {
+		return ""
+	}
+	done := len(left) == 0
+	bs := e.s.PasswordBackups()
+	if done {
+		if sealed, err := e.s.SealPasswordBackups(); err == nil {
+			bs = sealed
+		} else {
+			return err.Error()
+		}
+	}
+	return store.PasswordBackupsReport(bs, done)
 }

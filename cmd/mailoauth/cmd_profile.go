@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -91,13 +88,12 @@ func profileRemove(a *app, args []string) error {
 		return err
 	}
 	if !*yes {
-		in, ok := a.stdin.(*os.File)
-		if !ok || !isTerminal(in) {
-			return usagef("deleting profile %s (%d mailbox(es), their tokens and results) needs confirmation and there is no terminal to ask on; run `mailoauth profile rm %s --yes`", domain, n, domain)
+		ok, err := a.confirm(fmt.Sprintf("Delete profile %s with %d mailbox(es), their tokens and results? A backup of the store is written first.", domain, n),
+			fmt.Sprintf("deleting profile %s (%d mailbox(es), their tokens and results) needs confirmation and there is no terminal to ask on; run `mailoauth profile rm %s --yes`", domain, n, domain))
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(a.stdout, "Delete profile %s with %d mailbox(es), their tokens and results? A backup of the store is written first. [y/N] ", domain, n)
-		answer, _ := bufio.NewReader(in).ReadString('\n')
-		if ans := strings.ToLower(strings.TrimSpace(answer)); ans != "y" && ans != "yes" {
+		if !ok {
 			fmt.Fprintf(a.stdout, "Kept %s; nothing was deleted.\n", domain)
 			return nil
 		}

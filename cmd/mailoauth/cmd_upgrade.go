@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -17,7 +18,7 @@ import (
 const resumeCredentials = 3
 
 func runUpgrade(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F] [--redirect-uri URI] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N]")
+	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--purge-backups] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F] [--redirect-uri URI] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N]")
 	legacyPath := fs.String("legacy", "", "the legacy (password) configuration exported by the host product, JSON")
 	yes := fs.Bool("yes", false, "upgrade without the wizard (no terminal needed): needs --key or --client unless the profile already has credentials")
 	keyPath := fs.String("key", "", "the service-account key: the JSON Google downloaded, or a legacy .p12")
@@ -31,8 +32,17 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	domainFlag := fs.String("domain", "", "the domain to upgrade (default: the legacy file's, or the store's only profile)")
 	checksFlag := fs.String("checks", "", "the OAuth checks a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
 	concurrency := fs.Int("concurrency", core.DefaultConcurrency, "mailboxes checked at once")
+	purge := fs.Bool("purge-backups", false, "remove the backups beside the store that still hold legacy passwords (asks on a terminal; --yes without one), and nothing else")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *purge {
+		st, err := a.openExisting()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return purgePasswordBackups(a, st, *yes)
 	}
 	client := oauthClientFlags{path: *clientPath, clientID: *clientID, secretFile: *secretFile, redirect: *redirectURI}
 	if client.given() && *keyPath != "" {
@@ -83,18 +93,25 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		}
 	}
 
-	// The store first: a timestamped copy, then its migration on open.
-	path := a.dbPath
-	if path == "" {
-		path = store.DefaultPath()
-	}
-	st, err := store.Open(path, store.Options{Backup: true})
+	// The store first (a schema migration backs it up on its own); a
+	// timestamped copy is taken below, only when something will change.
+	st, err := a.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if b := st.BackupPath(); b != "" {
+	backedUp := false
+	backup := func() error {
+		if backedUp {
+			return nil
+		}
+		b, err := st.TakeBackup()
+		if err != nil {
+			return err
+		}
+		backedUp = true
 		fmt.Fprintf(a.stdout, "Backed up the store to %s (schema now %d).\n", b, st.SchemaVersion())
+		return nil
 	}
 	who := actor()
 	if interactive {
@@ -133,6 +150,11 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		if plan.Profile != nil {
 			plan.Profile.WizardStep = resumeCredentials
 		}
+		if plan.Profile != nil || len(plan.Add) > 0 || len(plan.Passwords) > 0 {
+			if err := backup(); err != nil {
+				return err
+			}
+		}
 		if err := st.ImportLegacy(plan, who); err != nil {
 			return err
 		}
@@ -148,7 +170,13 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if interactive {
+		if err := backup(); err != nil {
+			return err
+		}
+	}
 	if cred != nil || ep != nil {
+		before := p
 		if ep != nil {
 			p.Endpoints = *ep
 		}
@@ -165,8 +193,13 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 			}
 			printCredential(a, cred)
 		}
-		if err := st.SaveProfileIfUnchanged(p, rev, who); err != nil {
-			return err
+		if !reflect.DeepEqual(before, p) { // the same key and endpoints again change nothing
+			if err := backup(); err != nil {
+				return err
+			}
+			if err := st.SaveProfileIfUnchanged(p, rev, who); err != nil {
+				return err
+			}
 		}
 		if cred != nil && cred.Kind == core.KindOAuthClient {
 			printConsentChecklist(a, &p, cred)
@@ -183,10 +216,13 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		}
 		if len(left) > 0 {
 			fmt.Fprintf(a.stdout, "%d mailbox(es) of %s still sign in with a password; run `mailoauth upgrade` again once their checks pass.\n", len(left), domain)
+			if err := reportPasswordBackups(a, st); err != nil {
+				return err
+			}
 			return errChecksFailed
 		}
 		fmt.Fprintf(a.stdout, "Every mailbox of %s is on OAuth.\n", domain)
-		return nil
+		return reportPasswordBackups(a, st)
 	}
 
 	if len(p.Credential) == 0 {
@@ -195,6 +231,13 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	tester, err := core.NewTester(&p, st.TokenCache(domain))
 	if err != nil {
 		return err
+	}
+	if pending, err := st.PendingUpgrades(domain); err != nil {
+		return err
+	} else if len(pending) > 0 {
+		if err := backup(); err != nil {
+			return err
+		}
 	}
 	rep, err := core.ApplyUpgrade(ctx, tester, st, domain, who, core.RunOptions{Checks: checks, Concurrency: *concurrency})
 	if err != nil {
@@ -207,13 +250,19 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	for _, r := range rep.Upgraded {
-		fmt.Fprintf(a.stdout, "upgraded  %s (password erased)\n", r.Mailbox)
+		fmt.Fprintf(a.stdout, "upgraded  %s (password erased from the store)\n", r.Mailbox)
 	}
 	for _, r := range rep.Pending {
 		fmt.Fprintf(a.stdout, "pending   %s (keeps its password)\n", r.Mailbox)
 		printFinding(a, r.Finding)
 	}
 	fmt.Fprintf(a.stdout, "%d upgraded to OAuth, %d pending.\n", len(rep.Upgraded), len(rep.Pending))
+	if !backedUp {
+		fmt.Fprintln(a.stdout, "Nothing changed, so no backup was made.")
+	}
+	if err := reportPasswordBackups(a, st); err != nil {
+		return err
+	}
 	if !rep.Done() {
 		if n := needConsent(rep.Pending); n > 0 {
 			fmt.Fprintf(a.stdout, "%d pending mailbox(es) wait for their owner's consent: run `mailoauth authorize ADDR` for each (or `mailoauth authorize --all` for every mailbox still lacking it); each keeps its password until then.\n", n)

@@ -80,6 +80,9 @@ func TestEndToEndUpgradeFromPasswords(t *testing.T) {
 	if strings.Join(pending, ",") != "user18@example.test,user19@example.test,user20@example.test" {
 		t.Errorf("pending after the first run: %v", pending)
 	}
+	if strings.Contains(r.stdout, "backup(s) still hold legacy passwords") {
+		t.Errorf("the first backup (taken before the import) holds no password, yet it is reported:\n%s", r.stdout)
+	}
 
 	// The Admin console creates the 3 users; the re-run finishes the job.
 	for i := 18; i <= 20; i++ {
@@ -95,10 +98,7 @@ func TestEndToEndUpgradeFromPasswords(t *testing.T) {
 	if p := pendingOf(t, db); len(p) != 0 {
 		t.Errorf("still pending after the re-run: %v", p)
 	}
-	// Idempotent: a third run changes nothing and still exits 0.
-	if r = mailoauth(t, db, args...); r.code != 0 || !strings.Contains(r.stdout, "0 upgraded to OAuth, 0 pending.") {
-		t.Errorf("third run: %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	upgradeBackupsAfterCompletion(t, db, r.stdout, args)
 	out := mailoauth(t, db, "mailbox", "ls")
 	if strings.Count(out.stdout, "@example.test") < 20 {
 		t.Errorf("mailboxes after the upgrade:\n%s", out.stdout)

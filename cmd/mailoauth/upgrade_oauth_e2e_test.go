@@ -140,7 +140,7 @@ func TestEndToEndUpgradeToOAuthClient(t *testing.T) {
 	rerun := []string{"upgrade", "--yes", "--checks", "token,imap,smtp"}
 	r = mailoauth(t, db, rerun...)
 	if r.code != 1 || !strings.Contains(r.stdout, "2 upgraded to OAuth, 1 pending.") ||
-		!strings.Contains(r.stdout, "upgraded  user1@example.test (password erased)") ||
+		!strings.Contains(r.stdout, "upgraded  user1@example.test (password erased from the store)") ||
 		!strings.Contains(r.stdout, "pending   user3@example.test (keeps its password)\n  ["+string(core.CodeConsentRequired)+"]") {
 		t.Fatalf("re-run after two consents: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// confirm asks question on the terminal and reports a yes; without a
+// terminal to ask on it refuses with refusal (a usage error naming --yes).
+func (a *app) confirm(question, refusal string) (bool, error) {
+	in, ok := a.stdin.(*os.File)
+	if !ok || !isTerminal(in) {
+		return false, usagef("%s", refusal)
+	}
+	fmt.Fprint(a.stdout, question+" [y/N] ")
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	ans := strings.ToLower(strings.TrimSpace(answer))
+	return ans == "y" || ans == "yes", nil
+}
+
+// purgePasswordBackups is `mailoauth upgrade --purge-backups`: the backups
+// beside the store that hold legacy passwords are removed with their own
+// key files, after a yes on the terminal or with --yes.
+func purgePasswordBackups(a *app, st *store.Store, yes bool) error {
+	bs := st.PasswordBackups()
+	if len(bs) == 0 {
+		fmt.Fprintf(a.stdout, "No backup beside %s holds a legacy password; nothing to remove.\n", st.Path())
+		return nil
+	}
+	fmt.Fprintln(a.stdout, store.PasswordBackupsReport(bs, !anyPending(st)))
+	if !yes {
+		ok, err := a.confirm(fmt.Sprintf("Remove these %d backup(s) and their own key files?", len(bs)),
+			"removing backups needs confirmation and there is no terminal to ask on; run `mailoauth upgrade --purge-backups --yes`")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(a.stdout, "Kept them; nothing was removed.")
+			return nil
+		}
+	}
+	if err := store.PurgePasswordBackups(bs); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Removed %d backup(s); no backup beside %s holds a legacy password any more.\n", len(bs), st.Path())
+	return nil
+}
+
+// reportPasswordBackups says which backups still hold legacy passwords
+// after an upgrade run; once no mailbox of the store is pending, those
+// still sealed with the store's key are sealed under their own first.
+func reportPasswordBackups(a *app, st *store.Store) error {
+	done := !anyPending(st)
+	bs := st.PasswordBackups()
+	var err error
+	if done {
+		bs, err = st.SealPasswordBackups()
+	}
+	if msg := store.PasswordBackupsReport(bs, done); msg != "" {
+		fmt.Fprintln(a.stdout, msg)
+	}
+	return err
+}
+
+// anyPending tells whether a mailbox of any profile still signs in with
+// its legacy password (an unreadable store counts as yes).
+func anyPending(st *store.Store) bool {
+	ps, err := st.ListProfiles()
+	if err != nil {
+		return true
+	}
+	for _, p := range ps {
+		if left, err := st.PendingUpgrades(p.Domain); err != nil || len(left) > 0 {
+			return true
+		}
+	}
+	return false
+}
