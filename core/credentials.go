@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -10,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -89,10 +89,10 @@ func (c *Credential) IsServiceAccount() bool {
 
 // LoadCredentialFile reads and parses a credential file; it returns the raw
 // bytes too, which are what a profile stores.
-func LoadCredentialFile(path string, opts CredentialOptions) (*Credential, []byte, error) {
-	data, err := os.ReadFile(path)
+func LoadCredentialFile(ctx context.Context, path string, opts CredentialOptions) (*Credential, []byte, error) {
+	data, err := ReadUserFile(ctx, path, CredentialFile)
 	if err != nil {
-		return nil, nil, &InputError{Msg: fmt.Sprintf("cannot read the key file %s: %v; check the path and that this user may read it", path, unwrapPathErr(err)), Env: true}
+		return nil, nil, err
 	}
 	c, err := ParseCredential(data, opts)
 	if err != nil {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -97,10 +98,10 @@ func (e Endpoints) IsGmail() bool {
 
 // LoadEndpoints reads an endpoints.json file. Unknown keys are an error, so a
 // typo never silently falls back to Gmail.
-func LoadEndpoints(path string) (Endpoints, error) {
-	data, err := os.ReadFile(path)
+func LoadEndpoints(ctx context.Context, path string) (Endpoints, error) {
+	data, err := ReadUserFile(ctx, path, EndpointsFile)
 	if err != nil {
-		return Endpoints{}, &InputError{Msg: fmt.Sprintf("cannot read endpoints file %s: %v; pass the endpoints.json written by `mailoauth sandbox` or your own", path, unwrapPathErr(err)), Env: true}
+		return Endpoints{}, err
 	}
 	return ParseEndpoints(data, path)
 }
@@ -167,7 +168,7 @@ func (e Endpoints) TLSConfig(hostport string) (*tls.Config, error) {
 	}
 	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	if e.CAFile != "" {
-		pem, err := os.ReadFile(e.CAFile)
+		pem, err := ReadUserFile(context.Background(), e.CAFile, CAFile) // bounded: a regular file of at most 1 MiB
 		if err != nil {
 			return nil, &FindingError{Finding: NewFinding(CodeTLSUntrusted,
 				fmt.Sprintf("The CA file %s named in the endpoints cannot be read.", e.CAFile),

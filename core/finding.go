@@ -101,9 +101,13 @@ func FindingOf(err error) *Finding {
 type InputError struct {
 	Msg string
 	Env bool
+	// Err is the underlying cause (e.g. fs.ErrNotExist), for errors.Is;
+	// never shown.
+	Err error
 }
 
 func (e *InputError) Error() string { return e.Msg }
+func (e *InputError) Unwrap() error { return e.Err }
 
 // Inputf builds an InputError.
 func Inputf(format string, args ...any) error {

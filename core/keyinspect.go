@@ -2,9 +2,9 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -57,10 +57,10 @@ func (k *KeyInspection) MissingNote() string {
 // InspectCredentialFile reads a credential file for `key inspect`. Unlike
 // LoadCredentialFile it accepts a .p12 key without the e-mail and client ID
 // (a .p12 never holds them) and lists them as missing instead.
-func InspectCredentialFile(path string, opts CredentialOptions, scopes []string) (*KeyInspection, error) {
-	data, err := os.ReadFile(path)
+func InspectCredentialFile(ctx context.Context, path string, opts CredentialOptions, scopes []string) (*KeyInspection, error) {
+	data, err := ReadUserFile(ctx, path, CredentialFile)
 	if err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("cannot read the key file %s: %v; check the path and that this user may read it", path, unwrapPathErr(err)), Env: true}
+		return nil, err
 	}
 	var k KeyInspection
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == 0x30 {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,10 +48,10 @@ type LegacyConfig struct {
 }
 
 // LoadLegacy reads and validates a legacy configuration file.
-func LoadLegacy(path string) (*LegacyConfig, error) {
-	data, err := os.ReadFile(path)
+func LoadLegacy(ctx context.Context, path string) (*LegacyConfig, error) {
+	data, err := ReadUserFile(ctx, path, LegacyFile)
 	if err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("cannot read legacy configuration %s: %v; export it again from the host product and pass its path to --legacy", path, unwrapPathErr(err)), Env: true}
+		return nil, err
 	}
 	return ParseLegacy(data, path)
 }

@@ -172,13 +172,11 @@ func (c *credentialsStep) load() {
 			p = filepath.Join(home, p[2:])
 		}
 	}
-	data, err := os.ReadFile(p)
+	ctx, cancel := fileContext()
+	defer cancel()
+	data, err := core.ReadUserFile(ctx, p, core.CredentialFile)
 	if err != nil {
-		// core words the error
-		_, _, c.err = core.LoadCredentialFile(p, core.CredentialOptions{})
-		if c.err == nil {
-			c.err = err
-		}
+		c.err = err
 		return
 	}
 	c.data, c.source = data, p

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -456,13 +457,14 @@ func (m *mailboxesStep) updateImport(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 
 func (m *mailboxesStep) doImport(w *wizard) {
 	p := strings.TrimSpace(m.importPath.Value())
-	f, err := os.Open(p)
+	ctx, cancel := fileContext()
+	defer cancel()
+	data, err := core.ReadUserFile(ctx, p, core.CSVFile)
 	if err != nil {
-		m.importErr = &core.InputError{Msg: fmt.Sprintf("cannot read %s (%v): check the path", p, unwrapPath(err)), Env: true}
+		m.importErr = err
 		return
 	}
-	defer f.Close()
-	ms, err := w.profile.MailboxRule().ParseCSV(f, filepath.Base(p))
+	ms, err := w.profile.MailboxRule().ParseCSV(bytes.NewReader(data), filepath.Base(p))
 	if err != nil {
 		m.importErr = err
 		return
@@ -472,13 +474,6 @@ func (m *mailboxesStep) doImport(w *wizard) {
 	m.importPath.Blur()
 	m.clamp(w)
 	w.setStatus(fmt.Sprintf("Imported %d mailboxes from %s (saved when you leave this step).", len(ms), filepath.Base(p)))
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // pathSuggestions lists the directory entries that complete a path, in

@@ -90,7 +90,9 @@ func (f *oauthForm) load() {
 			p = filepath.Join(home, p[2:])
 		}
 	}
-	cred, raw, err := core.LoadCredentialFile(p, core.CredentialOptions{})
+	ctx, cancel := fileContext()
+	defer cancel()
+	cred, raw, err := core.LoadCredentialFile(ctx, p, core.CredentialOptions{})
 	if err == nil {
 		err = cred.RequireOAuthClient()
 	}

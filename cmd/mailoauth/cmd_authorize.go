@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -27,7 +26,7 @@ func (o oauthClientFlags) given() bool { return o.path != "" || o.secretFile != 
 // same sentences. raw is what a profile stores: the file as downloaded, or
 // for a client entered by hand the JSON Google would have downloaded, naming
 // ep's consent and token URLs.
-func loadOAuthClient(o oauthClientFlags, ep core.Endpoints) (*core.Credential, []byte, error) {
+func loadOAuthClient(ctx context.Context, o oauthClientFlags, ep core.Endpoints) (*core.Credential, []byte, error) {
 	if o.path != "" && o.secretFile != "" {
 		return nil, nil, usagef("give either --client FILE (the downloaded client JSON) or --client-id ID with --client-secret-file FILE, not both")
 	}
@@ -36,7 +35,7 @@ func loadOAuthClient(o oauthClientFlags, ep core.Endpoints) (*core.Credential, [
 	var err error
 	switch {
 	case o.path != "":
-		if cred, raw, err = core.LoadCredentialFile(o.path, core.CredentialOptions{}); err != nil {
+		if cred, raw, err = core.LoadCredentialFile(ctx, o.path, core.CredentialOptions{}); err != nil {
 			return nil, nil, err
 		}
 		if err := cred.RequireOAuthClient(); err != nil {
@@ -46,9 +45,9 @@ func loadOAuthClient(o oauthClientFlags, ep core.Endpoints) (*core.Credential, [
 		if o.clientID == "" {
 			return nil, nil, usagef("--client-secret-file needs --client-id, the Client ID ending in %s", core.OAuthClientIDSuffix)
 		}
-		secret, err := os.ReadFile(o.secretFile)
+		secret, err := core.ReadUserFile(ctx, o.secretFile, core.SecretFile)
 		if err != nil {
-			return nil, nil, &core.InputError{Msg: fmt.Sprintf("cannot read the client secret file %s: %v; check the path and that this user may read it", o.secretFile, err), Env: true}
+			return nil, nil, err
 		}
 		if cred, err = core.NewOAuthClientCredential(o.clientID, string(secret), nil); err != nil {
 			return nil, nil, err
@@ -95,11 +94,11 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	}
 	ep := core.GmailEndpoints()
 	if o.endpoints != "" {
-		if ep, err = core.LoadEndpoints(o.endpoints); err != nil {
+		if ep, err = core.LoadEndpoints(ctx, o.endpoints); err != nil {
 			return err
 		}
 	}
-	cred, raw, err := loadOAuthClient(oauthClientFlags{path: o.clientPath, clientID: o.clientID, secretFile: o.secretFile, redirect: o.redirect}, ep)
+	cred, raw, err := loadOAuthClient(ctx, oauthClientFlags{path: o.clientPath, clientID: o.clientID, secretFile: o.secretFile, redirect: o.redirect}, ep)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func runKey(ctx context.Context, a *app, args []string) error {
 	if len(pos) != 1 {
 		return usagef("name exactly one file: mailoauth key inspect service-account.json")
 	}
-	ins, err := core.InspectCredentialFile(pos[0], core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}, nil)
+	ins, err := core.InspectCredentialFile(ctx, pos[0], core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}, nil)
 	if err != nil {
 		if f := core.FindingOf(err); f != nil && *asJSON {
 			_ = json.NewEncoder(a.stdout).Encode(map[string]any{"file": pos[0], "ok": false, "finding": f})

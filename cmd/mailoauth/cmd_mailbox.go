@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -26,7 +26,7 @@ func runMailbox(ctx context.Context, a *app, args []string) error {
 	case "rm", "remove":
 		return mailboxRemove(a, rest)
 	case "import":
-		return mailboxImport(a, rest)
+		return mailboxImport(ctx, a, rest)
 	case "export":
 		return mailboxExport(a, rest)
 	case "-h", "--help", "help":
@@ -158,7 +158,7 @@ func mailboxRemove(a *app, args []string) error {
 	return nil
 }
 
-func mailboxImport(a *app, args []string) error {
+func mailboxImport(ctx context.Context, a *app, args []string) error {
 	fs := a.newFlags("mailbox import", "mailbox import FILE.csv")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -167,17 +167,16 @@ func mailboxImport(a *app, args []string) error {
 	if len(pos) != 1 {
 		return usagef("name one CSV file with the header %s", strings.Join(core.CSVHeader, ","))
 	}
-	f, err := os.Open(pos[0])
+	data, err := core.ReadUserFile(ctx, pos[0], core.CSVFile)
 	if err != nil {
-		return &core.InputError{Msg: fmt.Sprintf("cannot read %s: %v; check the path", pos[0], err), Env: true}
+		return err
 	}
-	defer f.Close()
 	st, p, err := a.openProfile()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	boxes, err := p.MailboxRule().ParseCSV(f, pos[0])
+	boxes, err := p.MailboxRule().ParseCSV(bytes.NewReader(data), pos[0])
 	if err != nil {
 		return err
 	}

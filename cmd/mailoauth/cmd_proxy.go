@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -170,10 +169,14 @@ func proxySecurityWords(addr net.Addr, sec core.Security) string {
 // and keeping one on first use.
 func proxyCertificate(st *store.Store, certFile, keyFile string, hosts []string) (tls.Certificate, error) {
 	if certFile != "" {
-		c, err1 := os.ReadFile(certFile)
-		k, err2 := os.ReadFile(keyFile)
-		if err := errors.Join(err1, err2); err != nil {
-			return tls.Certificate{}, &core.InputError{Msg: fmt.Sprintf("cannot read the proxy certificate: %v; check --cert and --key", err), Env: true}
+		// bounded: regular files of at most 1 MiB (core.ReadUserFile)
+		c, err := core.ReadUserFile(context.Background(), certFile, core.UserFile{What: "proxy certificate", Max: 1 << 20, Fix: "check --cert"})
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		k, err := core.ReadUserFile(context.Background(), keyFile, core.UserFile{What: "proxy certificate's key", Max: 1 << 20, Fix: "check --key"})
+		if err != nil {
+			return tls.Certificate{}, err
 		}
 		return proxy.LoadCertificate(c, k, certFile)
 	}

@@ -45,7 +45,7 @@ func runSetup(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	opts := core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}
-	cred, raw, err := core.LoadCredentialFile(*keyPath, opts)
+	cred, raw, err := core.LoadCredentialFile(ctx, *keyPath, opts)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func runSetup(ctx context.Context, a *app, args []string) error {
 	}
 	ep := core.GmailEndpoints()
 	if *endpointsPath != "" {
-		if ep, err = core.LoadEndpoints(*endpointsPath); err != nil {
+		if ep, err = core.LoadEndpoints(ctx, *endpointsPath); err != nil {
 			return err
 		}
 	}

@@ -58,7 +58,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	}
 	var legacy *core.LegacyConfig
 	if *legacyPath != "" {
-		if legacy, err = core.LoadLegacy(*legacyPath); err != nil {
+		if legacy, err = core.LoadLegacy(ctx, *legacyPath); err != nil {
 			return err
 		}
 	}
@@ -66,7 +66,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	var raw []byte
 	if *keyPath != "" {
 		opts := core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}
-		if cred, raw, err = core.LoadCredentialFile(*keyPath, opts); err != nil {
+		if cred, raw, err = core.LoadCredentialFile(ctx, *keyPath, opts); err != nil {
 			return err
 		}
 		if err := cred.RequireServiceAccount(); err != nil {
@@ -75,7 +75,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	}
 	var ep *core.Endpoints
 	if *endpointsPath != "" {
-		e, err := core.LoadEndpoints(*endpointsPath)
+		e, err := core.LoadEndpoints(ctx, *endpointsPath)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		if ep != nil {
 			clientEP = *ep
 		}
-		if cred, raw, err = loadOAuthClient(client, clientEP); err != nil {
+		if cred, raw, err = loadOAuthClient(ctx, client, clientEP); err != nil {
 			return err
 		}
 	}

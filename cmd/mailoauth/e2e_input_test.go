@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -64,4 +65,35 @@ func TestImportStrayQuoteIsOneSentenceNotACrash(t *testing.T) {
 	if r := mailoauth(t, db, "mailbox", "ls", "--json"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Fatalf("a failed import left mailboxes behind: %s", r.stdout)
 	}
+}
+
+// Issue 15 item 2: `key inspect /dev/zero` grew to out-of-memory, a FIFO
+// blocked forever (ignoring SIGTERM), a 50 MB file was taken as a key. Each
+// is now one sentence and exit 2, at once.
+func TestKeyInspectRefusesDevicesPipesDirectoriesAndHugeFiles(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "mailoauth.db")
+	fifo := filepath.Join(dir, "key.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, make([]byte, 50<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, want string }{
+		{"/dev/zero", "/dev/zero is a device, not a key file"},
+		{fifo, "key.fifo is a named pipe (FIFO)"},
+		{dir, "is a directory, not a key file"},
+		{big, "big.json is 50 MiB, more than a key file can be (at most 64 KiB)"},
+	} {
+		r := mailoauth(t, db, "key", "inspect", c.path) // the 2-minute guard ends a hang
+		oneLine(t, "key inspect "+c.path, r, 2, c.want)
+	}
+	// setup --key and mailbox import go through the same reader
+	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", "/dev/zero", "--no-verify")
+	oneLine(t, "setup --key /dev/zero", r, 2, "is a device")
+	db2, _ := inputProfileDB(t)
+	r = mailoauth(t, db2, "mailbox", "import", fifo)
+	oneLine(t, "mailbox import FIFO", r, 2, "is a named pipe (FIFO), which would wait for a writer, not a CSV file")
 }

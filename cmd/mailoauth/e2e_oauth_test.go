@@ -117,7 +117,7 @@ func TestEndToEndOAuthClient(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
 	client := filepath.Join(sb.dir, "oauth-client.json")
 	endpoints := filepath.Join(sb.dir, "endpoints.json")
-	cred, _, err := core.LoadCredentialFile(client, core.CredentialOptions{})
+	cred, _, err := core.LoadCredentialFile(context.Background(), client, core.CredentialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestOAuthClientPasteBack(t *testing.T) {
 	if r = mailoauth(t, db, "authorize", "--paste", "user1@example.test"); r.code != 1 || !strings.Contains(r.stdout, "[redirect_uri_mismatch]") || !strings.Contains(r.stdout, "https://crm.example.test/oauth/callback") {
 		t.Fatalf("paste with an unregistered callback: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	cred, _, _ := core.LoadCredentialFile(filepath.Join(sb.dir, "oauth-client.json"), core.CredentialOptions{})
+	cred, _, _ := core.LoadCredentialFile(context.Background(), filepath.Join(sb.dir, "oauth-client.json"), core.CredentialOptions{})
 	secret := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secret, []byte(cred.ClientSecret), 0o600)
 	if r = mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "user1@example.test", "--client-id", cred.ClientID, "--client-secret-file", secret,

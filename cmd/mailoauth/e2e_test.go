@@ -126,11 +126,11 @@ func startSandbox(t *testing.T, users int, extra ...string) *sandboxProcess {
 			t.Fatalf("sandbox did not write %s: %v", f, err)
 		}
 	}
-	ep, err := core.LoadEndpoints(filepath.Join(dir, "endpoints.json"))
+	ep, err := core.LoadEndpoints(context.Background(), filepath.Join(dir, "endpoints.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, _, err := core.LoadCredentialFile(filepath.Join(dir, "service-account.json"), core.CredentialOptions{})
+	cred, _, err := core.LoadCredentialFile(context.Background(), filepath.Join(dir, "service-account.json"), core.CredentialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

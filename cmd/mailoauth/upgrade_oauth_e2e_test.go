@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -88,7 +89,7 @@ func TestEndToEndUpgradeToOAuthClient(t *testing.T) {
 	db := filepath.Join(dir, "mailoauth.db")
 	legacyFile, passwords := writeLegacy(t, dir, 3)
 	client := filepath.Join(sb.dir, "oauth-client.json")
-	cred, _, err := core.LoadCredentialFile(client, core.CredentialOptions{})
+	cred, _, err := core.LoadCredentialFile(context.Background(), client, core.CredentialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestEndToEndUpgradeToOAuthClientByHand(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "mailoauth.db")
 	legacyFile, passwords := writeLegacy(t, dir, 2)
-	cred, _, err := core.LoadCredentialFile(filepath.Join(sb.dir, "oauth-client.json"), core.CredentialOptions{})
+	cred, _, err := core.LoadCredentialFile(context.Background(), filepath.Join(sb.dir, "oauth-client.json"), core.CredentialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

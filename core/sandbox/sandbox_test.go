@@ -795,7 +795,7 @@ func TestDirFiles(t *testing.T) {
 			t.Fatalf("%s mode %v", name, fi.Mode())
 		}
 	}
-	ep, err := core.LoadEndpoints(filepath.Join(dir, "endpoints.json"))
+	ep, err := core.LoadEndpoints(context.Background(), filepath.Join(dir, "endpoints.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -805,14 +805,14 @@ func TestDirFiles(t *testing.T) {
 	if _, err := ep.TLSConfig(ep.IMAP); err != nil {
 		t.Fatal(err)
 	}
-	cred, _, err := core.LoadCredentialFile(filepath.Join(dir, "service-account.json"), core.CredentialOptions{})
+	cred, _, err := core.LoadCredentialFile(context.Background(), filepath.Join(dir, "service-account.json"), core.CredentialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cred.ClientID != sb.ClientID() || len(cred.ClientID) != 21 || cred.TokenURI != ep.TokenURL || cred.PrivateKeyID != sb.KeyID() {
 		t.Fatalf("credential %+v", cred)
 	}
-	oc, _, err := core.LoadCredentialFile(filepath.Join(dir, "oauth-client.json"), core.CredentialOptions{})
+	oc, _, err := core.LoadCredentialFile(context.Background(), filepath.Join(dir, "oauth-client.json"), core.CredentialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package sshserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,7 +13,12 @@ import (
 
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/mailoauth/mailoauth/core"
 )
+
+// authorizedKeysFile caps the authorized_keys file: thousands of keys fit.
+var authorizedKeysFile = core.UserFile{What: "authorized keys file", Max: 4 << 20, Fix: "check the path given to --authorized-keys"}
 
 // authorizedKeys is an OpenSSH authorized_keys file, parsed again whenever
 // its size, modification time or inode changes, so removing a key refuses
@@ -70,10 +76,10 @@ func (ak *authorizedKeys) allowed(key ssh.PublicKey, remote net.Addr) (ok bool, 
 	}
 	var problem error
 	if stamp := fileStamp(fi); stamp != ak.stamp {
-		data, err := os.ReadFile(ak.path)
+		data, err := core.ReadUserFile(context.Background(), ak.path, authorizedKeysFile)
 		if err != nil {
 			ak.keys, ak.stamp = nil, ""
-			return false, "", fmt.Errorf("authorized keys file %s cannot be read (%v); every login is refused until it is restored", ak.path, unwrap(err))
+			return false, "", fmt.Errorf("%v; every login is refused until it is fixed", err)
 		}
 		var skipped []string
 		ak.keys, skipped, problem = parseAuthorizedKeys(data, ak.path)

@@ -26,6 +26,7 @@ import (
 	bm "charm.land/wish/v2/bubbletea"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 	"github.com/mailoauth/mailoauth/tui"
@@ -396,10 +397,13 @@ func (s *Server) goodbye(next ssh.Handler) ssh.Handler {
 	}
 }
 
+// hostKeyFile is the SSH host key file: an ed25519 key is a few hundred bytes.
+var hostKeyFile = core.UserFile{What: "host key", Max: 64 << 10, Fix: "run mailoauth as its owner or pass another --host-key"}
+
 // loadOrCreateHostKey reads the ed25519 host key, generating it (0600) on
 // first start, and returns its PEM and fingerprint.
 func loadOrCreateHostKey(path string) (pemBytes []byte, fingerprint string, err error) {
-	data, err := os.ReadFile(path)
+	data, err := core.ReadUserFile(context.Background(), path, hostKeyFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		data, err = writeHostKey(path)
@@ -407,7 +411,7 @@ func loadOrCreateHostKey(path string) (pemBytes []byte, fingerprint string, err 
 			return nil, "", err
 		}
 	case err != nil:
-		return nil, "", fmt.Errorf("cannot read host key %s: %v; run mailoauth as its owner or pass another --host-key", path, err)
+		return nil, "", err
 	default:
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			return nil, "", fmt.Errorf("host key %s is readable by others (mode %v); run chmod 600 %s", path, fi.Mode().Perm(), path)
