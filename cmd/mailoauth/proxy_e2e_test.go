@@ -465,16 +465,10 @@ func TestProxyNeomutt(t *testing.T) {
 
 	p := startProxy(t, db)
 	rc := proxyNeomuttrc(t, p, user, pw[user])
-	subject := fmt.Sprintf("neomutt through the proxy %d", time.Now().UnixNano())
-	send := exec.CommandContext(ctx, "neomutt", "-n", "-F", rc, "-s", subject, "--", user)
-	send.Env = neomuttEnv(t, db)
-	send.Stdin = strings.NewReader("Hello from NeoMutt through mailoauth proxy.\n")
-	if out, err := send.CombinedOutput(); err != nil {
-		t.Fatalf("neomutt sending through the proxy: %v\n%s", err, out)
-	}
+	subject, _ := neomuttSendSubject(t, rc, db, user)
 	piped, screen, err := neomuttRead(t, rc, db)
 	if err != nil || !strings.Contains(piped, "Subject: "+subject) {
-		t.Fatalf("neomutt reading through the proxy did not see %q: %v\npiped: %q\n%s", subject, err, piped, screen)
+		t.Fatalf("neomutt reading through the proxy did not see %q: %v\npiped: %.2000q\n%s", subject, err, piped, screen)
 	}
 	if n := strings.Count(p.log.String(), `msg="proxy: login" protocol=`); n != 2 {
 		t.Fatalf("want NeoMutt's SMTP and IMAP logins in the proxy log, got %d:\n%s", n, p.log.String())
@@ -505,4 +499,21 @@ func (s *sandboxProcess) messages(t *testing.T, user string) int {
 	}
 	t.Fatalf("the sandbox has no user %s", user)
 	return 0
+}
+
+// neomuttSendSubject sends a message to user in NeoMutt's batch mode and
+// returns its subject and NeoMutt's output.
+func neomuttSendSubject(t *testing.T, rc, db, user string) (subject, output string) {
+	t.Helper()
+	subject = fmt.Sprintf("neomutt through the proxy %d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	send := exec.CommandContext(ctx, "neomutt", "-n", "-F", rc, "-s", subject, "--", user)
+	send.Env = neomuttEnv(t, db)
+	send.Stdin = strings.NewReader("Hello from NeoMutt through mailoauth proxy.\n")
+	out, err := send.CombinedOutput()
+	if err != nil {
+		t.Fatalf("neomutt sending through the proxy: %v\n%s", err, out)
+	}
+	return subject, string(out)
 }
