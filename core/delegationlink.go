@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -8,6 +9,10 @@ import (
 // DelegationLinkBase is the Admin console page of domain-wide delegation
 // that takes the client ID and scopes to add from its query.
 const DelegationLinkBase = "https://admin.google.com/ac/owl/domainwidedelegation"
+
+// DelegationLinkIntro introduces the link where the client ID and scopes
+// are shown for pasting.
+const DelegationLinkIntro = "Or open this link, which fills in the form (check it and click Authorize):"
 
 // DelegationLink is the one-click link that opens the Admin console's
 // domain-wide delegation form already filled with the client ID and the
@@ -20,4 +25,15 @@ func DelegationLink(clientID string, scopes []string) string {
 	}
 	return DelegationLinkBase + "?clientIdToAdd=" + url.QueryEscape(clientID) +
 		"&clientScopeToAdd=" + url.QueryEscape(strings.Join(scopes, ",")) + "&overwriteClientId=true"
+}
+
+// delegationFix is the fix of delegation_not_authorized: the values to
+// paste and, when the client ID is known, the link that pastes them.
+func (d DiagContext) delegationFix() string {
+	fix := fmt.Sprintf("In %s, add client ID %s with scope %s (exactly these strings; it can take from minutes to hours to take effect)",
+		DelegationConsolePath, d.clientID(), strings.Join(d.Scopes, ","))
+	if d.ClientID == "" {
+		return fix + "."
+	}
+	return fix + "; or open " + DelegationLink(d.ClientID, d.Scopes) + ", which fills in the form."
 }

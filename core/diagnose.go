@@ -309,11 +309,6 @@ func (d DiagContext) server(err error) string {
 	return "the server"
 }
 
-func (d DiagContext) delegationFix() string {
-	return fmt.Sprintf("In %s, add client ID %s with scope %s (exactly these strings; it can take from minutes to hours to take effect).",
-		DelegationConsolePath, d.clientID(), strings.Join(d.Scopes, ","))
-}
-
 // DelegationConsolePath is where the Admin console authorizes a service
 // account's client ID for domain-wide delegation.
 const DelegationConsolePath = "admin.google.com > Security > API controls > Domain-wide delegation"

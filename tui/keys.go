@@ -29,6 +29,12 @@ func newGlobalKeys() globalKeys {
 	}
 }
 
+// Step 4's delegation link (delegation_link.go).
+var (
+	keyCopyLink = b([]string{"l"}, "l", "copy delegation link")
+	keyOpenLink = b([]string{"o"}, "o", "open delegation link")
+)
+
 // b is a short way to build a binding with help.
 func b(keys []string, k, desc string) key.Binding {
 	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))

@@ -171,6 +171,8 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(msg, keyCopyID):
 			w.setNotice("Copied the client ID to the clipboard.")
 			return tea.SetClipboard(a.clientID(w)), true
+		case key.Matches(msg, keyCopyLink), key.Matches(msg, keyOpenLink):
+			return a.link(w, key.Matches(msg, keyOpenLink)), true
 		case key.Matches(msg, keyCopyScopes):
 			w.setNotice("Copied the scopes to the clipboard.")
 			return tea.SetClipboard(strings.Join(a.scopes(), ",")), true
@@ -232,7 +234,10 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 		return "[ ]"
 	}
 	out += s.Muted.Render(fmt.Sprintf("%s %s 1 Calendar   %s 2 Contacts", strings.Repeat(" ", lw), box(a.calendar), box(a.contacts))) + "\n"
-	if a.result == nil || a.result.OK {
+	if id := a.clientID(w); id != "" {
+		out += a.linkView(w, id, lw, width) + "\n"
+	}
+	if a.result == nil {
 		out += s.Muted.Render(wrap("Google notes the change can take from minutes to hours to take effect.", width)) + "\n"
 	}
 	out += "\n"
@@ -251,7 +256,7 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 		if f == nil {
 			f = core.NewFinding(core.CodeTokenFailed, "No token could be minted for "+w.profile.DefaultSender+".", "Check the client ID and scopes in the Admin console.")
 		}
-		out += w.findingView(f, width)
+		out += w.findingView(linkShown(f, a.clientID(w), a.scopes()), width)
 		if !a.keep {
 			hint := "k keeps checking · v verifies again · n continues unverified"
 			if w.sandbox != nil {
@@ -277,7 +282,7 @@ func (a *authorizeStep) keys(w *wizard) stepKeys {
 		next = b([]string{"enter"}, "enter", "verify")
 	}
 	short := []key.Binding{next}
-	more := []key.Binding{keyCopyID, keyCopyScopes, keyVerify, keyKeep, keyCalendar, keyContacts, keySkip}
+	more := []key.Binding{keyCopyID, keyCopyScopes, keyCopyLink, keyOpenLink, keyVerify, keyKeep, keyCalendar, keyContacts, keySkip}
 	switch {
 	case w.sandbox != nil && !a.verified:
 		// the demo's next move, named as the issue asks

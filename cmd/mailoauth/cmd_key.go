@@ -70,7 +70,7 @@ func runKey(ctx context.Context, a *app, args []string) error {
 	case f != nil:
 		fmt.Fprintf(a.stdout, "Note: %s %s\n", f.Summary, f.Fix)
 	default:
-		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in %s,\nor open this link, which fills in the form (check it and click Authorize):\n  %s\n", cred.ClientID, core.DelegationConsolePath, ins.DelegationLink)
+		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in %s.\n%s\n  %s\n", cred.ClientID, core.DelegationConsolePath, core.DelegationLinkIntro, ins.DelegationLink)
 	}
 	return nil
 }

@@ -82,7 +82,7 @@ func runSetup(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "Saved profile %s (default sender %s) in %s.\n", d, s, st.Path())
 	printCredential(a, cred)
-	fmt.Fprintf(a.stdout, "\n%s\n  Client ID:    %s\n  OAuth scopes: %s\n", core.DelegationSteps(), cred.ClientID, strings.Join(sc, ","))
+	fmt.Fprintf(a.stdout, "\n%s\n  Client ID:    %s\n  OAuth scopes: %s\n%s\n  %s\n", core.DelegationSteps(), cred.ClientID, strings.Join(sc, ","), core.DelegationLinkIntro, core.DelegationLink(cred.ClientID, sc))
 	if *noVerify {
 		return nil
 	}

@@ -1,0 +1,54 @@
+package tui
+
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// link copies the Admin console link that fills in the delegation form
+// (l, keyCopyLink), or opens it in a browser where there is one (o,
+// keyOpenLink, as the consent step opens the consent URL) and copies it
+// where there is none.
+func (a *authorizeStep) link(w *wizard, open bool) tea.Cmd {
+	id := a.clientID(w)
+	if id == "" {
+		w.setNotice("Load a service-account key first (step 3): the link needs its client ID.")
+		return nil
+	}
+	u := core.DelegationLink(id, a.scopes())
+	if open && w.openBrowser != nil && w.openBrowser(u) {
+		w.setNotice("Opened the delegation link in a browser: check the form and click Authorize.")
+		return nil
+	}
+	if open {
+		w.setNotice("No browser here: copied the delegation link to the clipboard instead.")
+	} else {
+		w.setNotice("Copied the delegation link to the clipboard.")
+	}
+	return tea.SetClipboard(u)
+}
+
+// linkView shows the link whole where it fits on three lines; on a narrow
+// screen, one line saying where it leads, with the keys that copy or open
+// it whole.
+func (a *authorizeStep) linkView(w *wizard, clientID string, lw, width int) string {
+	u := core.DelegationLink(clientID, a.scopes())
+	if vw := max(width-lw-1, 10); strings.Count(wrap(u, vw), "\n") < 3 {
+		return w.copyable("Link", u, "l copy · o open", lw, width)
+	}
+	return w.copyable("Link", "admin.google.com/ac/owl/…", "l copy · o open", lw, width)
+}
+
+// linkShown replaces the link in a finding's fix by a pointer to the Link
+// line the step shows already, so the screen does not show it twice.
+func linkShown(f *core.Finding, clientID string, scopes []string) *core.Finding {
+	if f == nil || clientID == "" {
+		return f
+	}
+	g := *f
+	g.Fix = strings.Replace(g.Fix, core.DelegationLink(clientID, scopes), "the Link above (o)", 1)
+	return &g
+}
