@@ -246,8 +246,12 @@ func TestTestStepChoosesMailboxesChecksAndRetriesFailed(t *testing.T) {
 
 func TestHelpReachableFromEveryScreen(t *testing.T) {
 	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 2))
+	p := acmeProfile(t, 2)
+	p.Credential = nil // the work stands at step 3: back to step 2
+	_ = be.SaveProfile(p)
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
+	d.mustShow("How will the product sign in")
+	d.press(keyCode(tea.KeyEscape))
 	d.mustShow("Default sender")
 	d.mustShow("f1 help")
 	// ? in a filled text field is a character

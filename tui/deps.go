@@ -14,6 +14,11 @@ import (
 // through storeBackend (wire.go); tests use a fake.
 type backend interface {
 	ListProfiles() ([]core.Profile, error)
+	// ProfileStates is where each profile's work stands (store.ProfileStates).
+	ProfileStates() ([]core.ProfileState, error)
+	// DeleteProfile backs the store up, then deletes the profile with its
+	// mailboxes, tokens and results; it returns the backup's path.
+	DeleteProfile(domain string) (backup string, err error)
 	SaveProfile(p core.Profile) error
 	Mailboxes(domain string) ([]core.Mailbox, error)
 	PutMailboxes(domain string, ms []core.Mailbox) error

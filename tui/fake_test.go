@@ -35,6 +35,38 @@ func (f *fakeBackend) ListProfiles() ([]core.Profile, error) {
 	}
 	return out, nil
 }
+func (f *fakeBackend) ProfileStates() ([]core.ProfileState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []core.ProfileState
+	for d, p := range f.profiles {
+		st := core.ProfileState{Domain: d, DefaultSender: p.DefaultSender, Mailboxes: len(f.boxes[d]), WizardStep: p.WizardStep}
+		if len(p.Credential) > 0 {
+			st.Kind = core.SniffCredentialKind(p.Credential)
+		}
+		held := map[string]bool{p.DefaultSender: true}
+		for m := range f.boxes[d] {
+			held[m] = true
+		}
+		for m := range held {
+			if r, ok := f.results[d][m]; ok {
+				st.Count(r)
+			} else {
+				st.Untested++
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+func (f *fakeBackend) DeleteProfile(domain string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.profiles, domain)
+	delete(f.boxes, domain)
+	delete(f.results, domain)
+	return "/fake/mailoauth.db.bak", nil
+}
 func (f *fakeBackend) SaveProfile(p core.Profile) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -77,6 +77,13 @@ func TestGoldenDomainError(t *testing.T) {
 		be := newFakeBackend()
 		_ = be.SaveProfile(acmeProfile(t, 2))
 		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
+		// its key is loaded, so it resumes at step 4: back to step 2
+		h.waitFor("Authorize the scope", 3*time.Second)
+		h.send(keyCode(tea.KeyEscape))
+		h.waitFor("Service-account key", 3*time.Second)
+		h.send(keyCode(tea.KeyEscape))
+		h.waitFor("How will the product sign in", 3*time.Second)
+		h.send(keyCode(tea.KeyEscape))
 		h.waitFor("Default sender", 3*time.Second)
 		h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 		h.typeText("bob@other.example")

@@ -87,6 +87,13 @@ func TestOutsideSenderNeedsAnOAuthClient(t *testing.T) {
 	be = newFakeBackend()
 	_ = be.SaveProfile(oauthProfile(t, 2))
 	h = start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
+	// its client is loaded, so it resumes at step 4 (consent): back to step 2
+	h.waitFor("Consent screen, then a first token", 3*time.Second)
+	h.send(keyCode(tea.KeyEscape))
+	h.waitFor("OAuth client", 3*time.Second)
+	h.send(keyCode(tea.KeyEscape))
+	h.waitFor("How will the product sign in", 3*time.Second)
+	h.send(keyCode(tea.KeyEscape))
 	h.waitFor("Default sender", 3*time.Second)
 	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	h.typeText("someone@gmail.com")

@@ -126,7 +126,7 @@ func (w *wizard) start() tea.Cmd {
 			ps, _ := w.backend.ListProfiles()
 			for _, p := range ps {
 				if p.Domain == d {
-					return w.openProfile(p)
+					return w.resumeProfile(p, w.stateOf(d))
 				}
 			}
 			w.newProfile()

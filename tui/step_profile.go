@@ -10,25 +10,46 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-// profileStep chooses an existing domain profile or starts a new one.
+// profileStep chooses an existing domain profile or starts a new one; d
+// deletes the one under the cursor after a y/n.
 type profileStep struct {
 	profiles []core.Profile
+	// states is each profile's real state (the store's, whoever did the
+	// work), by domain
+	states   map[string]core.ProfileState
 	cursor   int
 	err      error
+	deleting string // domain waiting for the y/n of a delete
 }
 
 var (
-	keyUp   = b([]string{"up", "k"}, "↑/k", "up")
-	keyDown = b([]string{"down", "j"}, "↓/j", "down")
+	keyUp         = b([]string{"up", "k"}, "↑/k", "up")
+	keyDown       = b([]string{"down", "j"}, "↓/j", "down")
+	keyDelProfile = b([]string{"d", "delete"}, "d", "delete profile")
+	keyDelYes     = b([]string{"y", "Y"}, "y", "delete")
+	keyDelNo      = b([]string{"n", "N", "esc"}, "n", "keep")
 )
 
 func (p *profileStep) enter(w *wizard) tea.Cmd {
+	p.deleting = ""
+	p.load(w)
+	return nil
+}
+
+func (p *profileStep) load(w *wizard) {
 	p.profiles, p.err = w.backend.ListProfiles()
 	sort.Slice(p.profiles, func(i, j int) bool { return p.profiles[i].Domain < p.profiles[j].Domain })
+	p.states = map[string]core.ProfileState{}
+	if p.err == nil {
+		var sts []core.ProfileState
+		sts, p.err = w.backend.ProfileStates()
+		for _, s := range sts {
+			p.states[s.Domain] = s
+		}
+	}
 	if p.cursor > len(p.profiles) {
 		p.cursor = 0
 	}
-	return nil
 }
 
 func (p *profileStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
@@ -36,19 +57,47 @@ func (p *profileStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	if !ok {
 		return nil, false
 	}
+	if p.deleting != "" {
+		return p.confirmDelete(w, k)
+	}
 	n := len(p.profiles) + 1
 	switch {
 	case key.Matches(k, keyUp):
 		p.cursor = (p.cursor + n - 1) % n
 	case key.Matches(k, keyDown):
 		p.cursor = (p.cursor + 1) % n
+	case key.Matches(k, keyDelProfile) && p.cursor < len(p.profiles):
+		p.deleting = p.profiles[p.cursor].Domain
+		w.setStatus("")
 	case key.Matches(k, w.gkeys.Next):
 		if p.cursor < len(p.profiles) {
-			return w.openProfile(p.profiles[p.cursor]), true
+			pr := p.profiles[p.cursor]
+			return w.resumeProfile(pr, p.states[pr.Domain]), true
 		}
 		w.newProfile()
 		return w.goTo(stepDomain), true
 	default:
+		return nil, false
+	}
+	return nil, true
+}
+
+// confirmDelete deletes the profile on y, after the store's backup.
+func (p *profileStep) confirmDelete(w *wizard, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	switch {
+	case key.Matches(k, keyDelYes):
+		domain := p.deleting
+		p.deleting = ""
+		bak, err := w.backend.DeleteProfile(domain)
+		if err != nil {
+			w.setErr("Not deleted: " + sentence(err.Error()))
+		} else {
+			w.setStatus(fmt.Sprintf("Deleted profile %s with its mailboxes, tokens and results; the store before it is in %s.", domain, bak))
+		}
+		p.load(w)
+	case key.Matches(k, keyDelNo):
+		p.deleting = ""
+	case k.String() == "ctrl+c":
 		return nil, false
 	}
 	return nil, true
@@ -62,18 +111,25 @@ func (p *profileStep) view(w *wizard, width, height int) string {
 		out += w.errView(p.err, width) + "\n\n"
 	}
 	for i, pr := range p.profiles {
-		state := fmt.Sprintf("step %d of %d", max(pr.WizardStep, 2), numSteps)
-		if pr.WizardStep >= int(numSteps) {
-			state = "complete"
+		st, ok := p.states[pr.Domain]
+		line := pr.Domain
+		if ok {
+			line += "  " + s.Muted.Render("("+resumeText(pr, st)+")")
 		}
-		line := fmt.Sprintf("%s  %s", pr.Domain, s.Muted.Render("("+state+")"))
 		out += w.cursorLine(i == p.cursor, line) + "\n"
+		if ok {
+			out += s.Muted.Render(indent(wrap(st.Summary("2006-01-02 15:04"), width-4), 4)) + "\n"
+		}
 	}
 	add := "+ Add a new domain profile"
 	if w.sandbox != nil {
 		add += s.Muted.Render(" (sandbox: " + w.sandbox.Domain + ")")
 	}
 	out += w.cursorLine(p.cursor == len(p.profiles), add) + "\n"
+	if p.deleting != "" {
+		n := p.states[p.deleting].Mailboxes
+		out += "\n" + s.Warn.Render(wrap(fmt.Sprintf("Delete profile %s with its %d mailbox(es), their tokens and results? A backup of the store is written first. y deletes, n keeps it.", p.deleting, n), width)) + "\n"
+	}
 	if len(p.profiles) == 0 {
 		out += "\n" + s.Muted.Render(wrap("No profile yet: press Enter to set up your first domain.", width))
 	}
@@ -88,7 +144,10 @@ func (w *wizard) cursorLine(on bool, text string) string {
 }
 
 func (p *profileStep) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{keyUp, keyDown}, nil, true, false, false)
+	if p.deleting != "" {
+		return stepKeys{short: []key.Binding{keyDelYes, keyDelNo}, full: [][]key.Binding{{keyDelYes, keyDelNo}}}
+	}
+	return keyMap(w.gkeys, []key.Binding{keyUp, keyDown, keyDelProfile}, nil, true, false, false)
 }
 func (p *profileStep) dirty() bool  { return false }
 func (p *profileStep) typing() bool { return false }

@@ -99,6 +99,22 @@ func changeTime(t time.Time) string {
 	}
 	return t.Format(time.DateTime)
 }
+func (b *storeBackend) ProfileStates() ([]core.ProfileState, error) { return b.s.ProfileStates() }
+
+func (b *storeBackend) DeleteProfile(domain string) (string, error) {
+	bak, err := b.s.TakeBackup()
+	if err != nil {
+		return "", err
+	}
+	if err := b.s.DeleteProfile(domain, b.actor); err != nil {
+		return "", err
+	}
+	b.mu.Lock()
+	delete(b.revs, domain)
+	b.mu.Unlock()
+	return bak, nil
+}
+
 func (b *storeBackend) Mailboxes(domain string) ([]core.Mailbox, error) {
 	return b.s.Mailboxes(domain)
 }

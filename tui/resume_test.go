@@ -1,0 +1,153 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/sandbox"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// TestProfileStepShowsWorkDoneOnTheCommandLine: a profile configured as
+// `mailoauth setup` does (the wizard never saw it: no wizard step saved)
+// whose `test --all` passed is listed with its real state and opens on its
+// summary, not at "step 2 of 7" on the Domain step (issue 9 item 8).
+func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
+	t.Setenv(store.KeyEnv, "")
+	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	st, err := store.Open(filepath.Join(t.TempDir(), "cli.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// what setup, mailbox import and test --all store
+	p := core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: sb.ServiceAccountJSON(),
+		Scopes: []string{core.ScopeMail}, Endpoints: sb.Endpoints()}
+	if p.Endpoints.CAFile == "" {
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(ca, sb.CAPEM(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p.Endpoints.CAFile = ca
+	}
+	if err := st.SaveProfile(p, "cli root@host"); err != nil {
+		t.Fatal(err)
+	}
+	var ms []core.Mailbox
+	for _, u := range sb.Users() {
+		ms = append(ms, core.Mailbox{Email: u, OwnerKind: core.OwnerUser})
+	}
+	if err := st.PutMailboxes("demo.example", ms, "cli root@host"); err != nil {
+		t.Fatal(err)
+	}
+	tester, err := core.NewTesterWith(&p, st.TokenCache("demo.example"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	boxes, _ := st.Mailboxes("demo.example")
+	results := core.RunAll(ctx, tester, core.TestTargets(&p, boxes, true, nil), core.RunOptions{Checks: core.AllChecks})
+	for _, r := range results {
+		if !r.OK {
+			t.Fatalf("test --all in the sandbox: %s %v", r.Mailbox, r.Finding)
+		}
+	}
+	if err := st.SaveResults("demo.example", results); err != nil {
+		t.Fatal(err)
+	}
+
+	h := start(t, New(Config{Store: st, Actor: "wizard test"}), 120, 40)
+	h.waitFor("demo.example  (complete)", 5*time.Second)
+	scr := h.p.screen()
+	row := fmt.Sprintf("service-account key (JSON) · delegation verified · %d mailbox(es) · last test all %d passed",
+		len(ms), len(results))
+	for _, want := range []string{row, time.Now().Format("2006-01-02 15:")} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the profile row lacks %q:\n%s", want, scr)
+		}
+	}
+	if strings.Contains(scr, "step 2 of 7") {
+		t.Errorf("the profile row still says step 2 of 7:\n%s", scr)
+	}
+	h.send(enter())
+	h.waitFor("demo.example is configured", 5*time.Second)
+	h.final()
+}
+
+// TestProfileStepResumesWhereTheWorkStands: each state opens its step.
+func TestProfileStepResumesWhereTheWorkStands(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(be *fakeBackend)
+		row   string
+		step  string
+	}{
+		{"no credential", func(be *fakeBackend) {
+			p := acmeProfile(t, 0)
+			p.Credential = nil
+			_ = be.SaveProfile(p)
+		}, "resumes at step 3 of 7, Credentials", "How will the product sign in"},
+		{"credential, no token yet", func(be *fakeBackend) { _ = be.SaveProfile(acmeProfile(t, 0)) },
+			"resumes at step 4 of 7, Authorize", "Authorize the scope"},
+		{"verified, mailboxes untested", func(be *fakeBackend) {
+			_ = be.SaveProfile(acmeProfile(t, 0))
+			_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "a@acme.example", OwnerKind: core.OwnerUser}})
+			_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true,
+				Checks: []core.CheckResult{{Name: core.CheckToken, OK: true}}, CheckedAt: time.Now()}})
+		}, "resumes at step 6 of 7, Test", "Test the mailboxes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := newFakeBackend()
+			tc.setup(be)
+			d := newDriver(t, fakeDeps(be, &fakeEngine{}, ""), 80, 24)
+			d.mustShow(tc.row)
+			d.press(enter())
+			d.mustShow(tc.step)
+		})
+	}
+}
+
+// TestProfileStepDeletesAfterAsking: d asks, n keeps, y deletes.
+func TestProfileStepDeletesAfterAsking(t *testing.T) {
+	be := newFakeBackend()
+	_ = be.SaveProfile(acmeProfile(t, 7))
+	typo := acmeProfile(t, 2)
+	typo.Domain, typo.DefaultSender = "acme.exmaple", "administrator@acme.exmaple"
+	_ = be.SaveProfile(typo)
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, ""), 80, 24)
+	d.mustShow("acme.exmaple")
+	d.press(keyCode(tea.KeyDown), runeKey('d'))
+	d.mustShow("Delete profile acme.exmaple with its 0 mailbox(es)")
+	d.mustShow("y delete • n keep")
+	d.press(runeKey('n'))
+	d.mustNotShow("Delete profile")
+	if _, ok := be.profiles["acme.exmaple"]; !ok {
+		t.Fatal("n deleted the profile")
+	}
+	d.press(runeKey('d'), runeKey('y'))
+	d.mustShow("Deleted profile acme.exmaple")
+	d.mustShow("/fake/mailoauth.db.bak")
+	d.mustNotShow("acme.exmaple  (")
+	if _, ok := be.profiles["acme.exmaple"]; ok {
+		t.Fatal("y kept the profile")
+	}
+	if _, ok := be.profiles["acme.example"]; !ok {
+		t.Fatal("the other profile was deleted")
+	}
+	// d on "Add a new domain profile" deletes nothing
+	d.press(keyCode(tea.KeyDown), keyCode(tea.KeyDown), runeKey('d'))
+	d.mustNotShow("Delete profile")
+}
