@@ -24,7 +24,10 @@ import (
 // Check defaults.
 const (
 	DefaultCheckTimeout     = 20 * time.Second
-	DefaultRoundtripTimeout = 60 * time.Second
+	DefaultRoundtripTimeout = RoundtripFactor * DefaultCheckTimeout
+	// RoundtripFactor times the check timeout is how long the round trip
+	// waits for its message when its own bound is not set.
+	RoundtripFactor = 3
 	// RoundtripHeader tags the round-trip test message.
 	RoundtripHeader = "X-Mailoauth-Test"
 	// NoteTokenRefreshed is the note of a check that passed after the cached
@@ -44,7 +47,10 @@ type Tester struct {
 	Mechanism string
 	// Timeout bounds each check; default 20 s.
 	Timeout time.Duration
-	// RoundtripTimeout bounds the wait for the round-trip message; default 60 s.
+	// RoundtripTimeout bounds the wait for the round-trip message to
+	// arrive; default RoundtripFactor times Timeout (60 s with the default
+	// 20 s). The round-trip check as a whole ends within Timeout (logins
+	// and the send) plus this.
 	RoundtripTimeout time.Duration
 	// Fresh mints a new token for every mailbox instead of using a cached
 	// one, so a change in the Admin console shows at once.
@@ -117,7 +123,7 @@ func (t *Tester) roundtripTimeout() time.Duration {
 	if t.RoundtripTimeout > 0 {
 		return t.RoundtripTimeout
 	}
-	return DefaultRoundtripTimeout
+	return RoundtripFactor * t.timeout()
 }
 
 func (t *Tester) mechanism() string {

@@ -14,14 +14,15 @@ import (
 )
 
 func runTest(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("test", "test [--mailbox ADDR]... [--all] [--checks token,imap,smtp,roundtrip] [--concurrency N] [--json]")
+	fs := a.newFlags("test", "test [--mailbox ADDR]... [--all] [--checks token,imap,smtp,roundtrip] [--concurrency N] [--timeout D] [--roundtrip-timeout D] [--fresh] [--mechanism M] [--json]")
 	var mailboxes stringList
 	fs.Var(&mailboxes, "mailbox", "a mailbox to check (repeatable); default: the default sender")
 	all := fs.Bool("all", false, "every assigned mailbox plus the default sender")
 	checksFlag := fs.String("checks", "token,imap,smtp,roundtrip", "which checks to run, in order")
 	concurrency := fs.Int("concurrency", core.DefaultConcurrency, fmt.Sprintf("ceiling of mailboxes checked at once: the run starts at %d, grows while Google does not throttle and halves when it does", core.StartConcurrency))
 	asJSON := fs.Bool("json", false, "one JSON object per mailbox, then a summary object")
-	timeout := fs.Duration("timeout", 20*time.Second, "timeout of each network check")
+	timeout := fs.Duration("timeout", core.DefaultCheckTimeout, "timeout of each network check")
+	rtTimeout := fs.Duration("roundtrip-timeout", 0, fmt.Sprintf("how long the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
 	fresh := fs.Bool("fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
 	mechanism := fs.String("mechanism", core.MechXOAUTH2, "SASL mechanism for IMAP and SMTP: XOAUTH2 or OAUTHBEARER")
 	pos, err := parse(fs, args)
@@ -64,7 +65,11 @@ func runTest(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *timeout <= 0 || *rtTimeout < 0 {
+		return usagef("--timeout must be above zero and --roundtrip-timeout not below it, e.g. --timeout 20s --roundtrip-timeout 60s")
+	}
 	tester.Timeout = *timeout
+	tester.RoundtripTimeout = *rtTimeout
 	tester.Mechanism = mech
 	tester.Fresh = *fresh
 

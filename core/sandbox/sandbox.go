@@ -86,6 +86,9 @@ type Faults struct {
 	LatencyMS int  `json:"latency_ms"` // delay every HTTP response, IMAP and SMTP greeting
 	IMAPStall bool `json:"imap_stall"` // accept IMAP connections but never greet
 	SMTPDrop  bool `json:"smtp_drop"`  // close SMTP connections right after accept
+	// SMTPDiscard accepts every message and delivers none (a routing rule
+	// or a filter eating it): the round trip's roundtrip_not_delivered.
+	SMTPDiscard bool `json:"smtp_discard,omitempty"`
 	// RTTMS is the round-trip time of the Internet between client and
 	// Google: every server flight reaches the client this much later.
 	RTTMS    int      `json:"rtt_ms,omitempty"`

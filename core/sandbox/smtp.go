@@ -466,8 +466,9 @@ func (l literal) Size() int64 { return l.Reader.Size() }
 func (s *Sandbox) deliver(email string, msg []byte, t time.Time) {
 	s.mu.Lock()
 	u := s.users[email]
+	discard := s.faults.SMTPDiscard
 	s.mu.Unlock()
-	if u == nil {
+	if u == nil || discard {
 		return
 	}
 	if _, err := u.mem.Append("INBOX", literal{bytes.NewReader(msg)}, &imap.AppendOptions{Time: t}); err != nil {
