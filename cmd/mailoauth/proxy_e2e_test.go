@@ -517,3 +517,60 @@ func neomuttSendSubject(t *testing.T, rc, db, user string) (subject, output stri
 	}
 	return subject, string(out)
 }
+
+// TestProxyReloadOnSIGHUP: a mailbox added while the proxy runs is served
+// after SIGHUP; a rotated password works at once and the old one no longer.
+func TestProxyReloadOnSIGHUP(t *testing.T) {
+	_, db, users, pw := proxySandboxSetup(t)
+	p := startProxy(t, db)
+	const pyLogin = `
+import imaplib, os, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ssl.create_default_context(cafile=os.environ["CA"]))
+try:
+    m.login(os.environ["USER_ADDR"], os.environ["PASS"])
+    print("ok")
+except imaplib.IMAP4.error as e:
+    print("refused:", e)
+`
+	login := func(user, password string) string {
+		return strings.TrimSpace(python(t, pyLogin, "ADDR="+p.imaps, "CA="+p.caFile, "USER_ADDR="+user, "PASS="+password))
+	}
+	newUser := "user3@example.test"
+	if r := mailoauth(t, db, "mailbox", "add", newUser); r.code != 0 {
+		t.Fatalf("mailbox add: %s", r.stderr)
+	}
+	r := mailoauth(t, db, "proxy", "password", newUser)
+	if r.code != 0 {
+		t.Fatalf("proxy password: %s", r.stderr)
+	}
+	newPW := strings.TrimSpace(r.stdout)
+	if got := login(newUser, newPW); got == "ok" {
+		t.Fatal("a mailbox added after the start was served before SIGHUP")
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.log.String(), "reloaded profiles and mailboxes") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", p.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := login(newUser, newPW); got != "ok" {
+		t.Fatalf("after SIGHUP the new mailbox should log in: %s", got)
+	}
+	user := users[0]
+	if r = mailoauth(t, db, "proxy", "password", user); r.code != 2 || !strings.Contains(r.stderr, "--rotate") {
+		t.Fatalf("a second proxy password without --rotate: want exit 2 naming --rotate, got %d %s", r.code, r.stderr)
+	}
+	if r = mailoauth(t, db, "proxy", "password", user, "--rotate"); r.code != 0 {
+		t.Fatalf("--rotate: %d %s", r.code, r.stderr)
+	}
+	rotated := strings.TrimSpace(r.stdout)
+	if got := login(user, pw[user]); got == "ok" {
+		t.Fatal("the old proxy password still works after --rotate")
+	}
+	if got := login(user, rotated); got != "ok" {
+		t.Fatalf("the rotated password: %s", got)
+	}
+}

@@ -460,3 +460,95 @@ func TestProxyLongLineRefused(t *testing.T) {
 		t.Fatalf("want BYE line too long and the connection closed, got %q", all)
 	}
 }
+
+// TestProxyIdleTimeout: a relayed session with no byte either way for the
+// idle timeout is closed.
+func TestProxyIdleTimeout(t *testing.T) {
+	f := startFixture(t, Config{IdleTimeout: 300 * time.Millisecond})
+	user := f.sb.Users()[0]
+	c := f.dialIMAP(t)
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(30 * time.Second):
+		t.Fatal("an idle session was not closed")
+	}
+	if !strings.Contains(f.log.String(), "idle session closed") {
+		t.Fatalf("the idle close is not logged:\n%s", f.log.String())
+	}
+}
+
+// TestProxyGlobalLimit: beyond MaxConns the next connection is told so and
+// closed.
+func TestProxyGlobalLimit(t *testing.T) {
+	f := startFixture(t, Config{MaxConns: 1})
+	first, err := tls.Dial("tcp", f.imapTLS, f.tlsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	buf := make([]byte, 512)
+	if n, err := first.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "* OK") {
+		t.Fatalf("first connection: %q %v", buf[:n], err)
+	}
+	second, err := tls.Dial("tcp", f.imapTLS, f.tlsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	_ = second.SetReadDeadline(time.Now().Add(30 * time.Second))
+	n, _ := second.Read(buf)
+	if !strings.HasPrefix(string(buf[:n]), "* BYE [UNAVAILABLE] mailoauth proxy: too many connections") {
+		t.Fatalf("second connection beyond --max-conns 1: got %q", buf[:n])
+	}
+}
+
+// TestProxyShutdownDrains: after Shutdown starts, a logged-in session keeps
+// working and Shutdown returns once it logs out; new connections are refused.
+func TestProxyShutdownDrains(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	c := f.dialIMAP(t)
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		done <- f.srv.Shutdown(ctx)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.Dial("tcp", f.imapTLS)
+		if err != nil {
+			break
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy still accepts connections after Shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatalf("a logged-in session should keep working while draining: %v", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) while a session was open", err)
+	default:
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown after the last session ended: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown did not return after the last session ended")
+	}
+}
