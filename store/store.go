@@ -20,7 +20,11 @@ import (
 // lockTimeout is how long Open, and a call that has to take the database
 // back, wait for another process to release it before giving up with
 // ErrLocked: under the two seconds a second mailoauth may wait.
-const lockTimeout = 1500 * time.Millisecond
+const lockTimeout = LockTimeout
+
+// LockTimeout is the wait for a busy store before ErrLocked (README: "waits
+// up to 1.5 s, then exits 3"); every command waits for it once.
+const LockTimeout = 1500 * time.Millisecond
 
 // idleRelease is how long a Store keeps the database file, and with it the
 // lock, after its last transaction. bbolt locks the file for as long as it

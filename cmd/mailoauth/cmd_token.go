@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -35,7 +36,11 @@ func runToken(ctx context.Context, a *app, args []string) error {
 	default:
 		return usagef("--format %q is not known; use raw, xoauth2, oauthbearer or json", *format)
 	}
-	if tok, email, ok := cachedToken(a, pos[0]); ok {
+	tok, email, ok, err := cachedToken(a, pos[0])
+	if err != nil {
+		return err
+	}
+	if ok {
 		return printToken(a, *format, email, tok, true)
 	}
 	st, err := a.openExisting()
@@ -76,29 +81,31 @@ func tokenTester(a *app, st *store.Store, mailbox string) (*core.Tester, string,
 
 // cachedToken is the fast path: the store opened read-only (a shared lock,
 // no migration, no write) and a usable cached token. Any problem, including
-// no usable token, sends the caller to the full path, which reports it.
-func cachedToken(a *app, mailbox string) (core.Token, string, bool) {
-	path := a.dbPath
-	if path == "" {
-		path = store.DefaultPath()
+// no usable token, sends the caller to the full path, which reports it;
+// except a store that is busy, missing or damaged: the full path would
+// only wait for the lock again (a second lock wait: twice the documented
+// 1.5 s before exit 3) and end the same way.
+func cachedToken(a *app, mailbox string) (core.Token, string, bool, error) {
+	st, err := store.Open(a.storePath(), store.Options{ReadOnly: true})
+	if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNoStore) || errors.Is(err, store.ErrDamaged) {
+		return core.Token{}, "", false, err
 	}
-	st, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
-		return core.Token{}, "", false
+		return core.Token{}, "", false, nil
 	}
 	defer st.Close()
 	tester, email, err := tokenTester(a, st, mailbox)
 	if err != nil {
-		return core.Token{}, "", false
+		return core.Token{}, "", false, nil
 	}
 	// The engine's own rule for a cached token (TokenProvider.Token): the
 	// same cache, the same scope set, Usable until TokenRenewBefore.
 	tp := tester.Tokens
 	tok, ok, err := tp.Cache.LoadToken(email, tp.Scopes)
 	if err != nil || !ok || !tok.Usable(time.Now()) {
-		return core.Token{}, "", false
+		return core.Token{}, "", false, nil
 	}
-	return tok, email, true
+	return tok, email, true, nil
 }
 
 func printToken(a *app, format, email string, tok core.Token, cached bool) error {

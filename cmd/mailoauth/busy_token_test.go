@@ -1,0 +1,44 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// `mailoauth token` on a busy store waits for the lock once, as the README
+// says, not once read-only and once more for writing: it exits 3 before a
+// second wait could have ended.
+func TestTokenOnBusyStoreWaitsOnce(t *testing.T) {
+	t.Setenv("MAILOAUTH_KEY", "")
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pr, pw := io.Pipe()
+	backup := make(chan error, 1)
+	go func() { backup <- st.Backup(pw) }() // holds the store inside a transaction
+	if _, err := pr.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		pr.CloseWithError(errors.New("test over"))
+		<-backup
+	}()
+	start := time.Now()
+	r := mailoauth(t, db, "token", "user1@example.test")
+	took := time.Since(start)
+	if r.code != exitEnviron || !strings.Contains(r.stderr, "store is in use by another mailoauth") {
+		t.Fatalf("busy store: exit %d %q", r.code, r.stderr)
+	}
+	if took >= 2*store.LockTimeout {
+		t.Errorf("token took %v on a busy store: it waited for the lock more than once (each wait is %v)", took, store.LockTimeout)
+	}
+}
