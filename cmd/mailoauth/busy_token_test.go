@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,19 +13,7 @@ import (
 // says, not once read-only and once more for writing: it exits 3 before a
 // second wait could have ended.
 func TestTokenOnBusyStoreWaitsOnce(t *testing.T) {
-	t.Setenv("MAILOAUTH_KEY", "")
-	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pr, pw := io.Pipe()
-	backup := make(chan error, 1)
-	go func() { backup <- st.Backup(pw) }() // holds the store inside a transaction
-	if _, err := pr.Read(make([]byte, 1)); err != nil {
-		t.Fatal(err)
-	}
+	db, pr, backup := holdStore(t)
 	defer func() {
 		pr.CloseWithError(errors.New("test over"))
 		<-backup

@@ -357,22 +357,31 @@ func imapLogin(t *testing.T, sb *sandboxProcess, user, token string) {
 // transaction on the store (here a backup of it into a pipe that nobody
 // reads yet), a command gets exit 3 and the sentence quickly, never a hang;
 // once the transaction ends, the store is usable again.
-func TestStoreInUseExitsThreeQuickly(t *testing.T) {
+// holdStore makes a store and holds it inside a transaction (a backup into
+// a pipe nobody reads past its first byte) until the test closes pr; backup
+// then says how the backup ended.
+func holdStore(t *testing.T) (db string, pr *io.PipeReader, backup chan error) {
+	t.Helper()
 	t.Setenv("MAILOAUTH_KEY", "")
-	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	db = filepath.Join(t.TempDir(), "mailoauth.db")
 	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	pr, pw := io.Pipe()
-	backup := make(chan error, 1)
+	backup = make(chan error, 1)
 	go func() { backup <- st.Backup(pw) }()
 	// One byte read: the backup's transaction has begun, and its next
 	// write blocks inside it.
 	if _, err := pr.Read(make([]byte, 1)); err != nil {
 		t.Fatal(err)
 	}
+	return db, pr, backup
+}
+
+func TestStoreInUseExitsThreeQuickly(t *testing.T) {
+	db, pr, backup := holdStore(t)
 	start := time.Now()
 	r := mailoauth(t, db, "mailbox", "ls")
 	if r.code != 3 || !strings.Contains(r.stderr, "store is in use by another mailoauth") {
