@@ -35,6 +35,10 @@ var (
 	keyOpenLink = b([]string{"o"}, "o", "open delegation link")
 )
 
+// Step 3's page about key creation blocked by an organization policy
+// (step_credentials_policy.go); a function key, as the step has text fields.
+var keyPolicy = b([]string{"f2"}, "f2", "key creation blocked?")
+
 // b is a short way to build a binding with help.
 func b(keys []string, k, desc string) key.Binding {
 	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))

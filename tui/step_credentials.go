@@ -30,6 +30,7 @@ type credentialsStep struct {
 	data                         []byte // the key as loaded or pasted
 	source                       string // where data came from
 	isP12                        bool
+	policy                       bool // showing what to do when key creation is blocked
 	cred                         *core.Credential
 	err                          error
 	loadedFrom                   string // the path value data was loaded from
@@ -229,7 +230,7 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "esc" {
 		// back to the choice of path; esc there goes to step 2
-		c.choosing = true
+		c.choosing, c.policy = true, false
 		return nil, true
 	}
 	if c.kind == credOAuthClient {
@@ -248,6 +249,14 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		}
 	case tea.KeyPressMsg:
 		switch {
+		case key.Matches(msg, keyPolicy):
+			c.policy = !c.policy
+			return nil, true
+		case c.policy:
+			if key.Matches(msg, w.gkeys.Next) {
+				c.policy = false
+			}
+			return nil, true
 		case key.Matches(msg, w.gkeys.Next):
 			return c.save(w), true
 		case msg.String() == "tab":
@@ -382,6 +391,9 @@ func (c *credentialsStep) view(w *wizard, width, height int) string {
 	if c.kind == credOAuthClient {
 		return c.oc.view(w, width, height)
 	}
+	if c.policy {
+		return keyPolicyView(w, width)
+	}
 	s := w.styles
 	out := w.title("Service-account key",
 		"Load the JSON key downloaded from console.cloud.google.com > IAM & Admin > Service accounts > Keys (or a legacy .p12 key).", width) + "\n\n"
@@ -408,6 +420,9 @@ func (c *credentialsStep) view(w *wizard, width, height int) string {
 	default:
 		out += s.Muted.Render(wrap("Press Enter to load the key.", width))
 	}
+	if c.cred == nil && !c.isP12 { // whoever has a .p12 has a key already
+		out += "\n\n" + s.Muted.Render(wrap(core.KeyPolicyHint+" "+keyPolicyHintKey, width))
+	}
 	return out
 }
 
@@ -418,12 +433,15 @@ func (c *credentialsStep) keys(w *wizard) stepKeys {
 	if c.kind == credOAuthClient {
 		return c.oc.keys(w)
 	}
-	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, nil, true, true, true)
+	if c.policy {
+		return keyMap(w.gkeys, []key.Binding{keyPolicyBack}, nil, false, false, false)
+	}
+	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, []key.Binding{keyPolicy}, true, true, true)
 }
 func (c *credentialsStep) dirty() bool {
 	return c.changed || (c.oc != nil && c.oc.changed)
 }
-func (c *credentialsStep) typing() bool { return !c.choosing }
+func (c *credentialsStep) typing() bool { return !c.choosing && !c.policy }
 
 // focusedEmpty lets ? open help from an empty field.
 func (c *credentialsStep) focusedEmpty() bool {

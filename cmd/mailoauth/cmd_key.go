@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -13,6 +14,7 @@ func runKey(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 || args[0] != "inspect" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprintln(a.stdout, "Usage: mailoauth key inspect FILE [--p12-password P] [--client-email E] [--client-id ID] [--json]")
+			printKeyPolicy(a)
 			return nil
 		}
 		return usagef("use `mailoauth key inspect FILE`")
@@ -22,6 +24,8 @@ func runKey(ctx context.Context, a *app, args []string) error {
 	clientEmail := fs.String("client-email", "", "the service account's e-mail (a .p12 holds none)")
 	clientID := fs.String("client-id", "", "the service account's numeric client ID (a .p12 holds none)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	usage := fs.Usage
+	fs.Usage = func() { usage(); printKeyPolicy(a) }
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -73,4 +77,32 @@ func runKey(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in %s.\n%s\n  %s\n", cred.ClientID, core.DelegationConsolePath, core.DelegationLinkIntro, ins.DelegationLink)
 	}
 	return nil
+}
+
+// printKeyPolicy explains, in the help, what to do when the organization
+// blocks the creation of the key this command inspects.
+func printKeyPolicy(a *app) {
+	fmt.Fprintf(a.stdout, "\n%s\n", wrapText("No key to inspect? "+core.KeyPolicyHint, 78))
+	for _, p := range core.KeyPolicyHelp {
+		fmt.Fprintf(a.stdout, "\n%s\n", wrapText(p, 78))
+	}
+}
+
+// wrapText breaks a paragraph at spaces into lines of at most width
+// columns (a longer word keeps its own line).
+func wrapText(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(s) {
+		if n > 0 && n+1+len(w) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
 }
