@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 )
 
 // MailboxRule is the one rule for which addresses a profile may hold as
@@ -84,6 +85,9 @@ func (r MailboxRule) Address(addr string) (string, error) {
 	if a == "" {
 		return "", Inputf("the mailbox address is empty; enter an address such as administrator@%s", orExample(domain))
 	}
+	if n := utf8.RuneCountInString(a); n > MaxAddressLen {
+		return "", Inputf("the mailbox address %s is %d characters long; an e-mail address has at most %d", tooLongQuoted(a), n, MaxAddressLen)
+	}
 	parsed, err := mail.ParseAddress(a)
 	if err != nil || parsed.Address != a || strings.Count(a, "@") != 1 {
 		return "", Inputf("%q is not an e-mail address; enter it as name@%s with no display name or brackets", a, orExample(domain))
@@ -95,6 +99,9 @@ func (r MailboxRule) Address(addr string) (string, error) {
 		return "", Inputf("the domain of %q is not valid; enter the address as name@%s", a, orExample(domain))
 	}
 	email := strings.ToLower(local) + "@" + ndom
+	if len(email) > MaxAddressLen { // the IDNA form may be longer
+		return "", Inputf("the mailbox address %s is %d characters long in its ASCII form; an e-mail address has at most %d", tooLongQuoted(email), len(email), MaxAddressLen)
+	}
 	if ndom == "gserviceaccount.com" || strings.HasSuffix(ndom, ".gserviceaccount.com") {
 		return "", &FindingError{Finding: NewFinding(CodeServiceAccountAsMailbox,
 			fmt.Sprintf("%s is the service account itself, not a mailbox.", email),
@@ -125,6 +132,12 @@ func (r MailboxRule) Mailbox(m *Mailbox) error {
 	m.Email, m.OwnerKind = email, kind
 	m.DisplayName = strings.TrimSpace(m.DisplayName)
 	m.OwnerName = strings.TrimSpace(m.OwnerName)
+	if err := CheckText("display name", m.DisplayName, MaxNameLen); err != nil {
+		return err
+	}
+	if err := CheckText("owner name", m.OwnerName, MaxNameLen); err != nil {
+		return err
+	}
 	if m.DisplayName == "" {
 		m.DisplayName = email
 	}

@@ -115,6 +115,9 @@ func NormalizeDomain(domain string) (string, error) {
 	if d == "" {
 		return "", Inputf("the domain is empty; enter your Google Workspace domain, e.g. yourcompany.example")
 	}
+	if len(d) > MaxHostLen*4 { // room for IDNA; the DNS rule below is exact
+		return "", Inputf("the domain %s is %d characters long; a domain name has at most %d", tooLongQuoted(d), len(d), MaxHostLen)
+	}
 	if strings.Contains(d, "@") {
 		return "", Inputf("%q is an e-mail address, not a domain; enter only the part after @, e.g. %s", d, d[strings.LastIndex(d, "@")+1:])
 	}

@@ -94,6 +94,9 @@ func ParseLegacy(data []byte, name string) (*LegacyConfig, error) {
 		}
 		s.srv.Security = sec
 		s.srv.Host = strings.TrimSpace(s.srv.Host)
+		if err := CheckText(s.key+".host", s.srv.Host, MaxHostLen); err != nil {
+			return nil, Inputf("legacy configuration %s: %v", name, err)
+		}
 		if s.srv.Port < 0 || s.srv.Port > 65535 {
 			return nil, Inputf("legacy configuration %s: %s.port is %d; use a port between 1 and 65535, e.g. 993 for IMAP and 465 for SMTP", name, s.key, s.srv.Port)
 		}
@@ -104,6 +107,10 @@ func ParseLegacy(data []byte, name string) (*LegacyConfig, error) {
 		lm := &l.Mailboxes[i]
 		m := Mailbox{Email: lm.Email, DisplayName: lm.DisplayName, OwnerKind: OwnerKind(lm.OwnerKind), OwnerName: lm.OwnerName}
 		if err := m.Normalize(d); err != nil {
+			bad = append(bad, fmt.Sprintf("mailbox %d: %v", i+1, err))
+			continue
+		}
+		if err := checkLegacyLogin(lm); err != nil {
 			bad = append(bad, fmt.Sprintf("mailbox %d: %v", i+1, err))
 			continue
 		}

@@ -29,8 +29,9 @@ var (
 	SecretFile     = UserFile{"client secret file", 64 << 10, "check the path and that this user may read it"}
 	EndpointsFile  = UserFile{"endpoints file", 64 << 10, "pass the endpoints.json written by `mailoauth sandbox` or your own"}
 	CAFile         = UserFile{"CA file", 1 << 20, "restore it or correct ca_file in the endpoints file"}
-	// A CSV list of 100,000 mailboxes is about 8 MB.
-	CSVFile = UserFile{"CSV file", 32 << 20, "check the path"}
+	// A CSV list of 100,000 mailboxes is about 8 MB, 66 MB at the longest
+	// addresses and names.
+	CSVFile = UserFile{"CSV file", 64 << 20, "check the path"}
 	// A legacy configuration carries every mailbox with its password.
 	LegacyFile = UserFile{"legacy configuration", 64 << 20, "export it again from the host product and pass its path to --legacy"}
 )

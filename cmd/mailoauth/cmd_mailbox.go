@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/mailoauth/mailoauth/core"
 )
@@ -67,12 +66,11 @@ func mailboxList(a *app, args []string) error {
 			return err
 		}
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	head := "EMAIL\tDISPLAY NAME\tOWNER\tLAST TEST"
+	cols := []column{{"EMAIL", 48, false}, {"DISPLAY NAME", 32, true}, {"OWNER", 32, true}, {"LAST TEST", 48, false}}
 	if consents != nil {
-		head += "\tCONSENT"
+		cols = append(cols, column{"CONSENT", 48, false})
 	}
-	fmt.Fprintln(tw, head)
+	rows := make([][]string, 0, len(boxes))
 	for _, m := range boxes {
 		last := "never"
 		if r, ok := results[m.Email]; ok {
@@ -86,13 +84,15 @@ func mailboxList(a *app, args []string) error {
 		if m.OwnerName != "" {
 			owner += ":" + m.OwnerName
 		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s", m.Email, m.DisplayName, owner, last)
+		row := []string{m.Email, m.DisplayName, owner, last}
 		if consents != nil {
-			row += "\t" + consents[m.Email].Summary("2006-01-02")
+			row = append(row, consents[m.Email].Summary("2006-01-02"))
 		}
-		fmt.Fprintln(tw, row)
+		rows = append(rows, row)
 	}
-	tw.Flush()
+	if err := writeTable(a.stdout, cols, rows); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "%d mailbox(es) in %s\n", len(boxes), p.Domain)
 	return nil
 }

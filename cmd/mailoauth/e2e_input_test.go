@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,4 +97,47 @@ func TestKeyInspectRefusesDevicesPipesDirectoriesAndHugeFiles(t *testing.T) {
 	db2, _ := inputProfileDB(t)
 	r = mailoauth(t, db2, "mailbox", "import", fifo)
 	oneLine(t, "mailbox import FIFO", r, 2, "is a named pipe (FIFO), which would wait for a writer, not a CSV file")
+}
+
+// Issue 15 item 5: a 1 MB display name made `mailbox ls` write 1 GB. Long
+// names are refused naming the field, its limit and the line; 100,000
+// mailboxes with long but legal names list in output proportional to them.
+func TestLongNamesAreRefusedAndLsStaysProportional(t *testing.T) {
+	db, dir := inputProfileDB(t)
+	huge := filepath.Join(dir, "huge.csv")
+	if err := os.WriteFile(huge, []byte("email,display_name,owner_kind,owner_name\nuser1@example.test,"+strings.Repeat("x", 1<<20)+",user,a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	oneLine(t, "import of a 1 MB name", mailoauth(t, db, "mailbox", "import", huge), 2,
+		"huge.csv line 2: the display name is 1048576 characters long, over the limit of 200")
+	oneLine(t, "add with a 100 KB name", mailoauth(t, db, "mailbox", "add", "user1@example.test", "--name", strings.Repeat("y", 100_000)), 2,
+		"the display name is 100000 characters long, over the limit of 200")
+
+	const n = 100_000
+	var b strings.Builder
+	b.WriteString("email,display_name,owner_kind,owner_name\n")
+	long := strings.Repeat("n", 190)
+	for i := range n {
+		fmt.Fprintf(&b, "user%d@example.test,%s%d,user,%s%d\n", i, long, i, long, i)
+	}
+	fmt.Fprintf(&b, "%s@example.test,short,user,short\n", strings.Repeat("a", 240)) // a 253-character address
+	many := filepath.Join(dir, "many.csv")
+	if err := os.WriteFile(many, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := mailoauth(t, db, "mailbox", "import", many); r.code != 0 {
+		t.Fatalf("import of %d long-named mailboxes: %s", n, r.stderr)
+	}
+	r := mailoauth(t, db, "mailbox", "ls")
+	if r.code != 0 {
+		t.Fatalf("ls: %s", r.stderr)
+	}
+	// Each row: the address (at most 48 columns of padding), two names cut
+	// to 32 columns, the last test: well under 200 bytes.
+	if max := (n + 3) * 200; len(r.stdout) > max {
+		t.Fatalf("ls of %d mailboxes wrote %d bytes, more than %d", n+1, len(r.stdout), max)
+	}
+	if !strings.Contains(r.stdout, strings.Repeat("a", 240)+"@example.test") || !strings.Contains(r.stdout, "…") {
+		t.Fatalf("ls does not show the long address whole or the long names cut")
+	}
 }

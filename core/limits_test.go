@@ -1,0 +1,50 @@
+package core
+
+import (
+	"strings"
+	"testing"
+)
+
+// Issue 15 item 5: a 1 MB display name was stored and made `mailbox ls`
+// write a gigabyte. Every stored text field is bounded in the one rule
+// that the CLI, the wizard, the CSV import and the legacy import share.
+func TestLongFieldsAreRefusedNamingFieldLimitAndLine(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	rule := MailboxRule{Domain: "example.test"}
+	for _, c := range []struct {
+		m    Mailbox
+		want string
+	}{
+		{Mailbox{Email: "a@example.test", DisplayName: huge}, "the display name is 1048576 characters long, over the limit of 200"},
+		{Mailbox{Email: "a@example.test", OwnerName: huge}, "the owner name is 1048576 characters long, over the limit of 200"},
+		{Mailbox{Email: strings.Repeat("a", 300) + "@example.test"}, "is 313 characters long; an e-mail address has at most 254"},
+		{Mailbox{Email: huge + "@example.test"}, "an e-mail address has at most 254"},
+	} {
+		err := rule.Mailbox(&c.m)
+		oneSentence(t, err, c.want)
+		if err != nil && len(err.Error()) > 400 {
+			t.Errorf("the message quotes the runaway value: %d bytes", len(err.Error()))
+		}
+	}
+	// 200 characters (not bytes) is legal
+	ok := Mailbox{Email: "a@example.test", DisplayName: strings.Repeat("ü", 200), OwnerName: strings.Repeat("東", 200)}
+	if err := rule.Mailbox(&ok); err != nil {
+		t.Fatalf("200-character names: %v", err)
+	}
+
+	_, err := rule.ParseCSV(strings.NewReader(csvHead+"a@example.test,ok,user,x\nb@example.test,"+huge+",user,y\n"), "big.csv")
+	oneSentence(t, err, "big.csv line 3: the display name is 1048576 characters long, over the limit of 200")
+
+	legacy := `{"domain":"example.test","mailboxes":[{"email":"a@example.test","display_name":"` + huge + `","password":"p"}]}`
+	_, err = ParseLegacy([]byte(legacy), "legacy.json")
+	if err == nil || !strings.Contains(err.Error(), "mailbox 1: the display name is 1048576 characters long, over the limit of 200") {
+		t.Fatalf("legacy import: %v", err)
+	}
+	legacy = `{"domain":"example.test","mailboxes":[{"email":"a@example.test","password":"` + strings.Repeat("p", 2000) + `"}]}`
+	if _, err = ParseLegacy([]byte(legacy), "legacy.json"); err == nil || !strings.Contains(err.Error(), "mailbox 1: the password is 2000 bytes long, over the limit of 1024") {
+		t.Fatalf("legacy password: %v", err)
+	}
+	if _, err := NormalizeDomain(huge); err == nil || len(err.Error()) > 400 {
+		t.Fatalf("a 1 MB domain: %.200v", err)
+	}
+}
