@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -58,16 +57,10 @@ func runProxy(ctx context.Context, a *app, args []string) error {
 	if *maxPerBox < 1 || *maxConns < 1 || *idle <= 0 || *lockout <= 0 || *drain < 0 {
 		return usagef("--max-per-mailbox and --max-conns must be at least 1, --idle-timeout and --lockout positive")
 	}
-	var handler slog.Handler
-	switch *logFormat {
-	case "text":
-		handler = slog.NewTextHandler(a.stderr, nil)
-	case "json":
-		handler = slog.NewJSONHandler(a.stderr, nil)
-	default:
-		return usagef("--log-format %q is not known; use text or json", *logFormat)
+	log, err := newLogger(a.stderr, *logFormat)
+	if err != nil {
+		return err
 	}
-	log := slog.New(handler)
 
 	st, err := a.openStore()
 	if err != nil {

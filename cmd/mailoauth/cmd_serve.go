@@ -6,16 +6,19 @@ import (
 	"net"
 	"time"
 
+	"github.com/mailoauth/mailoauth/core/watch"
 	"github.com/mailoauth/mailoauth/tui/sshserver"
 )
 
 func runServe(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("serve", "serve --addr HOST:PORT --authorized-keys FILE [--host-key FILE] [--db PATH] [--idle-timeout 15m] [--max-sessions 10] [--sandbox]")
+	fs := a.newFlags("serve", "serve --addr HOST:PORT --authorized-keys FILE [--host-key FILE] [--db PATH] [--idle-timeout 15m] [--max-sessions 10] [--sandbox] [--watch [watch flags]]")
 	addr := fs.String("addr", "", "address to listen on, e.g. 127.0.0.1:2222 or :2222 (port 0: chosen by the OS)")
 	authKeys := fs.String("authorized-keys", "", "OpenSSH authorized_keys file of the administrators allowed in (re-read when it changes)")
 	hostKey := fs.String("host-key", "", "ed25519 host key, generated on first start (default: "+sshserver.HostKeyName+" beside the store)")
 	idle := fs.Duration("idle-timeout", sshserver.DefaultIdleTimeout, "close a session after this long without input")
 	maxSessions := fs.Int("max-sessions", sshserver.DefaultMaxSessions, "sessions open at once; the next one is refused")
+	watchOn := fs.Bool("watch", false, "also run the watcher (`mailoauth watch`) in-process with the watch flags below")
+	wf := addWatchFlags(fs)
 	useSandbox := fs.Bool("sandbox", false, "serve a wizard prefilled from a built-in Google simulator (demo; a temporary store unless --db is given)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -59,6 +62,25 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "mailoauth serve: listening on %s (store %s, authorized keys %s)\n", ln.Addr(), st.Path(), *authKeys)
 	fmt.Fprintf(a.stdout, "host key %s (ed25519, %s)\n", srv.HostKeyFingerprint(), srv.HostKeyPath())
 	fmt.Fprintf(a.stdout, "join with: ssh -p %s %s\n", port, hostForSSH(ln.Addr()))
+	var watchDone chan struct{}
+	if *watchOn {
+		opts, err := wf.options(a)
+		if err != nil {
+			return err
+		}
+		w, err := watch.New(st, opts)
+		if err != nil {
+			return err
+		}
+		stopMetrics, err := serveMetrics(a, w, wf.metrics)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		watchDone = make(chan struct{})
+		go func() { defer close(watchDone); runWatcher(ctx, w, opts.Logger) }()
+		fmt.Fprintf(a.stdout, "watching every mailbox every %s\n", opts.Interval)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -69,7 +91,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintln(a.stderr, "mailoauth serve: shutting down; telling the open sessions")
 	sctx, cancel := context.WithTimeout(context.Background(), sshserver.DefaultDrainGrace+5*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
+	if watchDone != nil {
+		<-watchDone // the checks in flight finish
+	}
+	return err
 }
 
 // hostForSSH is the address to type after ssh: a wildcard listener is

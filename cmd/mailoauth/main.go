@@ -42,6 +42,7 @@ func commands() []command {
 		{"profile", "profile ls | rm DOMAIN: the domain profiles, their state; delete one", runProfile},
 		{"mailbox", "mailbox ls | add | rm | import FILE.csv | export", runMailbox},
 		{"test", "live token / IMAP / SMTP / round-trip checks", runTest},
+		{"watch", "check every mailbox on a schedule: metrics, alerts on changes, early warnings (--once for cron)", runWatch},
 		{"history", "history [ADDR] [--since 24h] [--json]: each mailbox's recent checks, failures with their start", runHistory},
 		{"token", "print a valid access token for a mailbox (for msmtp, mbsync, curl...)", runToken},
 		{"export", "the configuration for the host product", runExport},
