@@ -381,7 +381,7 @@ func (m *mailboxesStep) updateForm(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 				m.err = core.Inputf("%s is already assigned; edit that entry instead", mb.Email)
 				return nil, true
 			}
-			w.boxes.put(mb, m.editing)
+			m.saveForm(w, mb)
 			if m.editing != "" && m.editing != mb.Email && w.selected[m.editing] {
 				delete(w.selected, m.editing)
 				w.selected[mb.Email] = true
