@@ -3,12 +3,16 @@ package tui
 import (
 	"errors"
 	"strings"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // reloadAfterConflict follows a save refused because another wizard (an
-// SSH session, the command line) changed the profile first: the profile is
-// read again with their changes, the current step shows it, and the status
-// line says who changed what, so the user applies their edit again on top.
+// SSH session, the command line) changed the profile first: the profile
+// and its mailboxes are read again, so what the session shows is what the
+// store holds, the current step shows it, and the status line says who
+// changed what and which of this session's changes were not saved, so the
+// user applies them again on top.
 func (w *wizard) reloadAfterConflict(err error) {
 	msg := "Not saved: " + strings.TrimSuffix(err.Error(), ".")
 	ps, lerr := w.backend.ListProfiles()
@@ -20,12 +24,7 @@ func (w *wizard) reloadAfterConflict(err error) {
 		if p.Domain != w.profile.Domain {
 			continue
 		}
-		w.profile, w.isNew, w.cred = p, false, nil
-		if len(p.Credential) > 0 {
-			if c, err := p.LoadCredential(); err == nil {
-				w.cred = c
-			}
-		}
+		w.adoptStored(p)
 		w.resetSteps()
 		_ = w.steps[w.cur].enter(w)
 		var changed *profileChangedError
@@ -37,4 +36,29 @@ func (w *wizard) reloadAfterConflict(err error) {
 		return
 	}
 	w.setErr(msg + ".")
+}
+
+// adoptStored makes the store's profile the session's, and drops the
+// mailbox list from the store too: after
+// someone else's change the session must show exactly what the store holds.
+func (w *wizard) adoptStored(p core.Profile) {
+	w.profile, w.isNew, w.cred = p, false, nil
+	if len(p.Credential) > 0 {
+		if c, err := p.LoadCredential(); err == nil {
+			w.cred = c
+		}
+	}
+	w.boxes = nil
+	if ms, err := w.backend.Mailboxes(p.Domain); err == nil {
+		w.boxes = newMailboxList(ms)
+		held := map[string]bool{}
+		for _, m := range ms {
+			held[m.Email] = true
+		}
+		for e := range w.selected {
+			if !held[e] {
+				delete(w.selected, e) // removed by the other session
+			}
+		}
+	}
 }

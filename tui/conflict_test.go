@@ -30,11 +30,11 @@ func TestTwoWizardsNeverLoseEachOthersWrites(t *testing.T) {
 	pb, _ := bob.ListProfiles()
 
 	pa[0].DefaultSender = "alice@example.test"
-	if err := alice.SaveProfile(pa[0]); err != nil {
+	if err := alice.save(pa[0]); err != nil {
 		t.Fatal(err)
 	}
 	pb[0].Scopes = []string{core.ScopeMail, core.ScopeCalendar}
-	err = bob.SaveProfile(pb[0])
+	err = bob.save(pb[0])
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("bob's save over alice's change: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestTwoWizardsNeverLoseEachOthersWrites(t *testing.T) {
 	// reload (what the wizard does), apply again
 	pb, _ = bob.ListProfiles()
 	pb[0].Scopes = []string{core.ScopeMail, core.ScopeCalendar}
-	if err := bob.SaveProfile(pb[0]); err != nil {
+	if err := bob.save(pb[0]); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := st.Profile("example.test")
@@ -56,4 +56,9 @@ func TestTwoWizardsNeverLoseEachOthersWrites(t *testing.T) {
 	if a, _ := st.Audit("example.test", 1); len(a) != 1 || a[0].Actor != "ssh bob (SHA256:bbb)" {
 		t.Errorf("audit actor: %+v", a)
 	}
+}
+
+func (b *storeBackend) save(p core.Profile) error {
+	_, _, err := b.SyncProfile(p)
+	return err
 }

@@ -19,7 +19,12 @@ type backend interface {
 	// DeleteProfile backs the store up, then deletes the profile with its
 	// mailboxes, tokens and results; it returns the backup's path.
 	DeleteProfile(domain string) (backup string, err error)
-	SaveProfile(p core.Profile) error
+	// SyncProfile saves p and returns what the store then holds. When
+	// someone else saved the profile since this wizard read it and p
+	// changes none of their settings (store.RebaseProfile), p's progress is
+	// saved on top of theirs and others says who changed what; otherwise
+	// the error matches store.ErrConflict.
+	SyncProfile(p core.Profile) (saved core.Profile, others string, err error)
 	Mailboxes(domain string) ([]core.Mailbox, error)
 	PutMailboxes(domain string, ms []core.Mailbox) error
 	DeleteMailbox(domain, email string) error

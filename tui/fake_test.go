@@ -67,6 +67,9 @@ func (f *fakeBackend) DeleteProfile(domain string) (string, error) {
 	delete(f.results, domain)
 	return "/fake/mailoauth.db.bak", nil
 }
+func (f *fakeBackend) SyncProfile(p core.Profile) (core.Profile, string, error) {
+	return p, "", f.SaveProfile(p)
+}
 func (f *fakeBackend) SaveProfile(p core.Profile) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

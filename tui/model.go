@@ -178,23 +178,38 @@ func (w *wizard) advance(from stepID) tea.Cmd {
 	if w.profile.WizardStep < int(next)+1 {
 		w.profile.WizardStep = int(next) + 1
 	}
-	if err := w.saveProfile(); err != nil {
+	note, err := w.saveProfile()
+	if err != nil {
 		return nil
 	}
-	return w.goTo(next)
+	if note != "" {
+		w.resetSteps() // they show the store's profile from here on
+	}
+	cmd := w.goTo(next)
+	if note != "" {
+		w.setStatus(note)
+	}
+	return cmd
 }
 
-func (w *wizard) saveProfile() error {
-	if err := w.backend.SaveProfile(w.profile); err != nil {
+// saveProfile saves the profile; when it went on top of someone else's
+// change, the session takes what the store now holds and note says so.
+func (w *wizard) saveProfile() (note string, err error) {
+	saved, others, err := w.backend.SyncProfile(w.profile)
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			w.reloadAfterConflict(err)
-			return err
+			return "", err
 		}
 		w.setErr("Could not save the profile: " + err.Error())
-		return err
+		return "", err
 	}
 	w.isNew = false
-	return nil
+	if others == "" {
+		return "", nil
+	}
+	w.adoptStored(saved)
+	return "Saved; the profile was also changed by " + others + ", so the profile and mailboxes shown are reloaded from the store.", nil
 }
 
 func (w *wizard) setErr(s string)    { w.status, w.statusErr, w.notice = s, true, false }

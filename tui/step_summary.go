@@ -62,7 +62,9 @@ func (s *summaryStep) enter(w *wizard) tea.Cmd {
 	}
 	if w.profile.WizardStep < int(numSteps) {
 		w.profile.WizardStep = int(numSteps)
-		_ = w.saveProfile()
+		if note, err := w.saveProfile(); err == nil && note != "" {
+			w.setStatus(note)
+		}
 	}
 	return nil
 }

@@ -20,8 +20,9 @@ type storeBackend struct {
 	s     *store.Store
 	actor string
 
-	mu   sync.Mutex
-	revs map[string]int64 // each profile's revision as this wizard last read or wrote it
+	mu    sync.Mutex
+	revs  map[string]int64        // each profile's revision as this wizard last read or wrote it
+	bases map[string]core.Profile // and the profile at that revision
 }
 
 func (b *storeBackend) ListProfiles() ([]core.Profile, error) {
@@ -31,54 +32,85 @@ func (b *storeBackend) ListProfiles() ([]core.Profile, error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.revs == nil {
-		b.revs = map[string]int64{}
-	}
 	for i := range ps {
 		// profile and revision read together, so they match
 		if p, rev, err := b.s.ProfileWithRevision(ps[i].Domain); err == nil {
-			ps[i], b.revs[p.Domain] = p, rev
+			ps[i] = p
+			b.loaded(p, rev)
 		}
 	}
 	return ps, nil
 }
 
-func (b *storeBackend) SaveProfile(p core.Profile) error {
+// loaded notes the profile as this wizard last read or wrote it; b.mu held.
+func (b *storeBackend) loaded(p core.Profile, rev int64) {
+	if b.revs == nil {
+		b.revs, b.bases = map[string]int64{}, map[string]core.Profile{}
+	}
+	b.revs[p.Domain], b.bases[p.Domain] = rev, p
+}
+
+// rebaseTries bounds the saves on top of others' changes that keep coming.
+const rebaseTries = 3
+
+func (b *storeBackend) SyncProfile(p core.Profile) (core.Profile, string, error) {
 	domain, err := core.NormalizeDomain(p.Domain)
 	if err != nil {
-		return err
+		return p, "", err
 	}
+	p.Domain = domain
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.revs == nil {
-		b.revs = map[string]int64{}
+	rev, base := b.revs[domain], b.bases[domain]
+	var others []string
+	for try := 0; ; try++ {
+		err := b.s.SaveProfileIfUnchanged(p, rev, b.actor)
+		if err == nil {
+			b.loaded(p, rev+1)
+			return p, strings.Join(others, ", then "), nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return p, "", err
+		}
+		theirs, theirRev, lerr := b.s.ProfileWithRevision(domain)
+		if lerr != nil || rev == 0 || try == rebaseTries {
+			return p, "", conflictError(b.s, domain, rev, nil, err)
+		}
+		rebased, own := store.RebaseProfile(base, p, theirs)
+		if len(own) > 0 {
+			return p, "", conflictError(b.s, domain, rev, own, err)
+		}
+		// only this session's progress is new: save it on top of theirs
+		others = append(others, changesBy(b.s, domain, rev))
+		p, rev, base = rebased, theirRev, theirs
 	}
-	rev := b.revs[domain]
-	err = b.s.SaveProfileIfUnchanged(p, rev, b.actor)
-	if err == nil {
-		b.revs[domain] = rev + 1
-		return nil
-	}
-	if !errors.Is(err, store.ErrConflict) {
-		return err
-	}
-	return conflictError(b.s, domain, rev, err)
 }
 
 // conflictError says in one sentence who changed the profile since this
-// wizard read it, when and what (from the audit log); it still matches
-// store.ErrConflict, and without audit entries it is the store's sentence.
-func conflictError(s *store.Store, domain string, rev int64, err error) error {
-	changes, _ := s.ProfileChangesSince(domain, rev)
-	if len(changes) == 0 {
+// wizard read it, when and what (from the audit log), and which of this
+// wizard's changes were not saved; it still matches store.ErrConflict, and
+// without audit entries it is the store's sentence.
+func conflictError(s *store.Store, domain string, rev int64, own []string, err error) error {
+	who := changesBy(s, domain, rev)
+	if who == "" {
 		return err
 	}
+	msg := fmt.Sprintf("profile %s was changed since you loaded it by %s", domain, who)
+	if len(own) > 0 {
+		msg += "; your change of the " + strings.Join(own, ", ") + " was not saved"
+	}
+	return &profileChangedError{err: err, msg: msg}
+}
+
+// changesBy names who saved the profile after revision rev, when and
+// what, from the audit log; "" when it says nothing.
+func changesBy(s *store.Store, domain string, rev int64) string {
+	changes, _ := s.ProfileChangesSince(domain, rev)
 	var who []string
 	for _, c := range changes {
 		who = append(who, fmt.Sprintf("%s at %s (%s)", c.Actor, changeTime(c.Time), c.Detail))
 	}
-	return &profileChangedError{err: err,
-		msg: fmt.Sprintf("profile %s was changed since you loaded it by %s", domain, strings.Join(who, ", then by "))}
+	return strings.Join(who, ", then by ")
 }
 
 // profileChangedError is a refused save with who changed what instead of
@@ -111,6 +143,7 @@ func (b *storeBackend) DeleteProfile(domain string) (string, error) {
 	}
 	b.mu.Lock()
 	delete(b.revs, domain)
+	delete(b.bases, domain)
 	b.mu.Unlock()
 	return bak, nil
 }

@@ -125,6 +125,8 @@ type term struct {
 	mu   sync.Mutex
 	out  bytes.Buffer
 	done chan error
+	// mirror, when set, gets a copy of the output (a terminal emulator)
+	mirror io.Writer
 }
 
 func (tm *term) text() string {
@@ -162,6 +164,9 @@ type lockedWriter struct{ tm *term }
 func (w lockedWriter) Write(p []byte) (int, error) {
 	w.tm.mu.Lock()
 	defer w.tm.mu.Unlock()
+	if w.tm.mirror != nil {
+		_, _ = w.tm.mirror.Write(p)
+	}
 	return w.tm.out.Write(p)
 }
 
