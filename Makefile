@@ -4,7 +4,7 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build demo demo-cli demo-ssh test vet fmt-check bench screenshots clean interop
+.PHONY: all build demo demo-cli demo-ssh test vet fmt-check bench bench-proxy screenshots clean interop
 
 all: build
 
@@ -76,6 +76,12 @@ fmt-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# mailoauth proxy: 100 parallel IMAP sessions x 100 FETCHes, straight and
+# through the proxy (every body checked), and one session's NOOP latency;
+# reports the proxy's added median per command.
+bench-proxy:
+	$(GO) test -run '^$$' -bench '^BenchmarkProxy' -benchtime 1x -count 3 ./core/proxy
 
 # One PNG per wizard step of the sandbox walk-through, for the README.
 # freeze is a tool (it pins Charm v1): installed into bin/, never in go.mod.

@@ -82,7 +82,12 @@ func (f *fixture) audited() []Login {
 
 func startFixture(t testing.TB, cfg Config) *fixture {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{Users: 3, Delegate: true, Dir: t.TempDir()})
+	return startFixtureUsers(t, cfg, 3)
+}
+
+func startFixtureUsers(t testing.TB, cfg Config, users int) *fixture {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Options{Users: users, Delegate: true, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
