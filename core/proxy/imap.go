@@ -115,12 +115,15 @@ func (s *session) runIMAP(ctx context.Context, stop func() bool) {
 			_ = s.write("%s NO %s\r\n", tag, imapRefusal(ref))
 			continue
 		}
-		if s.write("%s OK [CAPABILITY %s] mailoauth proxy: logged in\r\n", tag, strings.Join(postAuthCaps(up.caps), " ")) != nil {
-			release()
-			up.conn.Close()
+		if !s.beginRelay(stop, up, release) {
 			return
 		}
-		s.relay(stop, up, release)
+		if s.write("%s OK [CAPABILITY %s] mailoauth proxy: logged in\r\n", tag, strings.Join(postAuthCaps(up.caps), " ")) != nil {
+			release()
+			s.close()
+			return
+		}
+		s.relay(up, release)
 		return
 	}
 	_ = s.write("* BYE mailoauth proxy: too many bad commands\r\n")

@@ -205,19 +205,26 @@ func (r *refusal) temporary() bool {
 	return false
 }
 
-// relay copies both ways until either side closes or nothing moved for the
-// idle timeout. release frees the mailbox's connection slot at the end.
-func (s *session) relay(stop func() bool, up *upstream, release func()) {
-	defer release()
+// beginRelay ends the login phase (its timeout included) before the client
+// is told it is logged in, so that a shutdown from then on drains the
+// session instead of closing it. false: the session is already closed, and
+// up and release are let go.
+func (s *session) beginRelay(stop func() bool, up *upstream, release func()) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.isClosed || !stop() {
-		s.mu.Unlock()
 		up.conn.Close()
-		return
+		release()
+		return false
 	}
 	s.up, s.isRelay = up.conn, true
-	s.mu.Unlock()
-	_ = s.conn.SetDeadline(time.Time{})
+	return true
+}
+
+// relay copies both ways until either side closes or nothing moved for the
+// idle timeout. release frees the mailbox's connection slot at the end.
+func (s *session) relay(up *upstream, release func()) {
+	defer release()
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	done := make(chan struct{}, 2)

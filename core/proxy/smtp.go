@@ -124,12 +124,15 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 			_ = s.smtpRefusal(ref)
 			continue
 		}
-		if s.smtpReply(235, "2.7.0 Accepted") != nil {
-			release()
-			up.conn.Close()
+		if !s.beginRelay(stop, up, release) {
 			return
 		}
-		s.relay(stop, up, release)
+		if s.smtpReply(235, "2.7.0 Accepted") != nil {
+			release()
+			s.close()
+			return
+		}
+		s.relay(up, release)
 		return
 	}
 	_ = s.smtpReply(421, "4.7.0 Too many bad commands, closing")
