@@ -61,6 +61,12 @@ type Config struct {
 	// DrainGrace is how long Shutdown lets sessions finish after telling
 	// them (default 5 s).
 	DrainGrace time.Duration
+	// HandshakeTimeout closes a connection that has not logged in within
+	// it (default 15 s); MaxPreauthPerSource and MaxPreauth cap the
+	// connections not logged in yet from one address and in all (default
+	// 8 and 64): more are closed at once and logged.
+	HandshakeTimeout                time.Duration
+	MaxPreauthPerSource, MaxPreauth int
 	// Logf receives one line per connection event; nil discards them.
 	Logf func(format string, args ...any)
 
@@ -111,6 +117,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DrainGrace <= 0 {
 		cfg.DrainGrace = DefaultDrainGrace
 	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.MaxPreauthPerSource <= 0 {
+		cfg.MaxPreauthPerSource = DefaultMaxPreauthPerSource
+	}
+	if cfg.MaxPreauth <= 0 {
+		cfg.MaxPreauth = DefaultMaxPreauth
+	}
 	if cfg.HostKey == "" {
 		cfg.HostKey = filepath.Join(filepath.Dir(cfg.Store.Path()), HostKeyName)
 	}
@@ -149,6 +164,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot build the SSH server: %v", err)
 	}
+	s.srv.HandshakeTimeout = cfg.HandshakeTimeout
+	s.srv.ConnCallback = newPreauthLimiter(cfg.MaxPreauthPerSource, cfg.MaxPreauth, cfg.Logf).admit
+	s.srv.ConnectionFailedCallback = s.handshakeFailed
 	return s, nil
 }
 
@@ -265,6 +283,7 @@ func (s *Server) allowKey(ctx ssh.Context, key ssh.PublicKey) bool {
 // slot before it waits; the slot is released when the session ends.
 func (s *Server) limitSessions(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
+		loggedIn(sess.Context())
 		ss, n, draining := s.reserve()
 		switch {
 		case draining:
