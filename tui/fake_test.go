@@ -18,6 +18,7 @@ type fakeBackend struct {
 	profiles map[string]core.Profile
 	boxes    map[string]map[string]core.Mailbox
 	results  map[string]map[string]core.MailboxResult
+	history  map[string][]core.HistoryEntry
 	caches   map[string]*fakeCache
 }
 
@@ -108,10 +109,28 @@ func (f *fakeBackend) SaveResults(domain string, rs []core.MailboxResult) error 
 	if f.results[domain] == nil {
 		f.results[domain] = map[string]core.MailboxResult{}
 	}
+	if f.history == nil {
+		f.history = map[string][]core.HistoryEntry{}
+	}
 	for _, r := range rs {
 		f.results[domain][r.Mailbox] = r
+		f.history[domain] = append(f.history[domain], core.HistoryEntries(r)...)
 	}
 	return nil
+}
+
+// History keeps what SaveResults added, as the store does (without pruning
+// and without carrying a failure's start).
+func (f *fakeBackend) History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []core.HistoryEntry
+	for _, e := range f.history[domain] {
+		if (mailbox == "" || e.Mailbox == mailbox) && !e.Time.Before(since) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 func (f *fakeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
 	f.mu.Lock()

@@ -56,6 +56,8 @@ type testStep struct {
 	pageSize int
 	// skip turns a check off; the zero value runs them all
 	skip map[core.CheckName]bool
+	// hist is each mailbox's recent runs (testhistory.go)
+	hist map[string]*mailboxHistory
 }
 
 type testEventsMsg struct {
@@ -128,6 +130,7 @@ func (t *testStep) enter(w *wizard) tea.Cmd {
 		ms, _ := w.backend.Mailboxes(w.profile.Domain)
 		w.boxes = newMailboxList(ms)
 	}
+	t.loadHistory(w)
 	return nil
 }
 
@@ -288,6 +291,7 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			if err := w.backend.SaveResults(w.profile.Domain, msg.results); err != nil {
 				t.err = err
 			}
+			t.loadHistory(w)
 		}
 		// point at the first failure
 		for i, r := range t.rows {
@@ -417,6 +421,9 @@ func (t *testStep) view(w *wizard, width, height int) string {
 		if w.isOAuthClient() {
 			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: esc back to step 5 and press c on it.", width))
 		}
+		if list := t.historyList(w, width, height-lineCount(out)-2); list != "" {
+			out += "\n\n" + list
+		}
 		return out
 	}
 	total := len(t.rows)
@@ -447,6 +454,9 @@ func (t *testStep) view(w *wizard, width, height int) string {
 			detail = s.Heading.Render(r.mailbox) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + w.findingView(r.result.Finding, width)
 		} else if r.result != nil && len(r.result.Notes) > 0 {
 			detail = s.Muted.Render(wrap(sentences(r.result.Notes), width))
+		}
+		if h := t.historyDetail(w, r.mailbox, width); h != "" {
+			detail = strings.TrimPrefix(detail+"\n"+h, "\n")
 		}
 	}
 	room := height - lineCount(out) - 1

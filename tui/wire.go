@@ -163,6 +163,9 @@ func (b *storeBackend) SaveResults(domain string, rs []core.MailboxResult) error
 func (b *storeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
 	return b.s.Results(domain)
 }
+func (b *storeBackend) History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error) {
+	return b.s.History(domain, mailbox, since)
+}
 func (b *storeBackend) TokenCache(domain string) core.TokenCache { return b.s.TokenCache(domain) }
 func (b *storeBackend) ConsentStates(domain, clientID string) (map[string]core.ConsentState, error) {
 	return b.s.ConsentStates(domain, clientID)

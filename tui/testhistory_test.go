@@ -1,0 +1,57 @@
+package tui
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// The test step shows each mailbox's recent runs from the store (as
+// `mailoauth watch` or earlier tests left them) and since when a failure
+// lasts, before and after a run.
+func TestTestStepShowsHistoryAndFailureStart(t *testing.T) {
+	t.Setenv(store.KeyEnv, "")
+	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	be := &storeBackend{s: st, actor: "test"}
+	if err := st.SaveProfile(acmeProfile(t, 6), "test"); err != nil {
+		t.Fatal(err)
+	}
+	_ = be.PutMailboxes("acme.example", []core.Mailbox{
+		{Email: "broken@acme.example", OwnerKind: core.OwnerWorkgroup},
+		{Email: "sales@acme.example", OwnerKind: core.OwnerACD},
+	})
+	// Two earlier watch rounds: broken@ has failed since the first.
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
+	imapOff := core.NewFinding(core.CodeIMAPDisabled, "IMAP is disabled.", "Enable it.")
+	for i, at := range []time.Time{start.Add(-15 * time.Minute), start, start.Add(15 * time.Minute)} {
+		rs := []core.MailboxResult{{Mailbox: "sales@acme.example", OK: true, CheckedAt: at,
+			Checks: []core.CheckResult{{Name: core.CheckToken, OK: true}, {Name: core.CheckIMAP, OK: true}}}}
+		b := core.MailboxResult{Mailbox: "broken@acme.example", OK: i == 0, CheckedAt: at,
+			Checks: []core.CheckResult{{Name: core.CheckToken, OK: true}, {Name: core.CheckIMAP, OK: i == 0}}}
+		if i > 0 {
+			b.Finding = imapOff
+		}
+		if err := st.SaveResults("acme.example", append(rs, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := start.Local().Format("01-02 15:04")
+	nc := true
+	d := newDriver(t, deps{backend: be, engine: &fakeEngine{authorized: true}, profile: "acme.example", noColor: &nc}, 100, 30)
+	d.mustShow("Recent checks")
+	d.mustShow("✓✗✗ failing since " + since + " [imap_disabled]")
+	d.mustShow("✓✓✓ ok (0/3 failed)")
+
+	// A run adds to it; the failing row's detail keeps the failure's start.
+	d.press(enter())
+	d.mustShow("2 passed, 1 failed")
+	d.mustShow("History ")
+	d.mustShow("History ✓✗✗✗ failing since " + since + " [imap_disabled]")
+}
