@@ -260,11 +260,7 @@ func runProxyPassword(a *app, args []string) error {
 	} else if exists && !*rotate {
 		return usagef("%s already has a proxy password (it was shown once, only its hash is kept); make a new one with `mailoauth proxy password %s --rotate`", email, email)
 	}
-	pw, err := proxy.GeneratePassword()
-	if err != nil {
-		return err
-	}
-	hash, err := proxy.HashPassword(pw)
+	pw, hash, err := proxy.NewPassword()
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 const resumeCredentials = 3
 
 func runUpgrade(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--purge-backups] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F] [--redirect-uri URI] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N]")
+	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--purge-backups] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F] [--redirect-uri URI] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N] [--via-proxy [--proxy-imap H:P] [--proxy-smtp H:P]]")
 	legacyPath := fs.String("legacy", "", "the legacy (password) configuration exported by the host product, JSON")
 	yes := fs.Bool("yes", false, "upgrade without the wizard (no terminal needed): needs --key or --client unless the profile already has credentials")
 	keyPath := fs.String("key", "", "the service-account key: the JSON Google downloaded, or a legacy .p12")
@@ -32,6 +32,9 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	domainFlag := fs.String("domain", "", "the domain to upgrade (default: the legacy file's, or the store's only profile)")
 	checksFlag := fs.String("checks", "", "the OAuth checks a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
 	concurrency := fs.Int("concurrency", core.DefaultConcurrency, "mailboxes checked at once")
+	viaProxy := fs.Bool("via-proxy", false, "for a product that cannot do OAuth: give each upgraded mailbox a proxy password, check it through mailoauth proxy, and print the proxy's settings instead (with --yes)")
+	proxyIMAP := fs.String("proxy-imap", "127.0.0.1:1993", "with --via-proxy: where the product will reach `mailoauth proxy --imap` (host:port)")
+	proxySMTP := fs.String("proxy-smtp", "127.0.0.1:1587", "with --via-proxy: where the product will reach `mailoauth proxy --smtp` (host:port)")
 	purge := fs.Bool("purge-backups", false, "remove the backups beside the store that still hold legacy passwords (asks on a terminal; --yes without one), and nothing else")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -53,6 +56,9 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	interactive := !*yes
+	if *viaProxy && interactive {
+		return usagef("--via-proxy goes with --yes (in the wizard the summary step offers the proxy settings)")
+	}
 	if interactive && (!isTerminal(os.Stdin) || !isTerminal(os.Stdout)) {
 		return usagef("upgrade opens the wizard and needs a terminal; without one run `mailoauth upgrade --yes --key service-account.json [--legacy FILE] [--endpoints FILE]` (or --client client_secret.json instead of --key)")
 	}
@@ -257,6 +263,10 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		printFinding(a, r.Finding)
 	}
 	fmt.Fprintf(a.stdout, "%d upgraded to OAuth, %d pending.\n", len(rep.Upgraded), len(rep.Pending))
+	var proxyErr error
+	if *viaProxy {
+		proxyErr = upgradeViaProxy(ctx, a, st, rep.Upgraded, *proxyIMAP, *proxySMTP)
+	}
 	if !backedUp {
 		fmt.Fprintln(a.stdout, "Nothing changed, so no backup was made.")
 	}
@@ -270,7 +280,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintln(a.stdout, "Fix the findings above, then run `mailoauth upgrade --yes` again: it picks up only the pending mailboxes.")
 		return errChecksFailed
 	}
-	return nil
+	return proxyErr
 }
 
 // upgradeDomain picks the profile to upgrade: --domain, the legacy file's

@@ -574,3 +574,53 @@ except imaplib.IMAP4.error as e:
 		t.Fatalf("the rotated password: %s", got)
 	}
 }
+
+// TestUpgradeViaProxy: `upgrade --yes --via-proxy` moves a password setup
+// of a product that cannot do OAuth to the proxy: each upgraded mailbox
+// gets a proxy password, checked through a proxy before the product's new
+// settings are printed; the printed password then works through
+// `mailoauth proxy` for a password-only client (imaplib).
+func TestUpgradeViaProxy(t *testing.T) {
+	sb := startSandbox(t, 3, "--delegate")
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	legacyFile, _ := writeLegacy(t, t.TempDir(), 2)
+	r := mailoauth(t, db, "upgrade", "--yes", "--via-proxy", "--proxy-imap", "mail-gw.example.test:1993", "--proxy-smtp", "mail-gw.example.test:1587",
+		"--legacy", legacyFile, "--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"),
+		"--checks", "token,imap,smtp")
+	if r.code != 0 {
+		t.Fatalf("upgrade --via-proxy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"IMAP server     mail-gw.example.test:1993 STARTTLS", "SMTP server     mail-gw.example.test:1587 STARTTLS",
+		"user name       the mailbox address", "certificate     SHA-256 "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("upgrade --via-proxy should print %q:\n%s", want, r.stdout)
+		}
+	}
+	pw := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^proxy +(\S+) +password (\S+) +\(checked through the proxy`).FindAllStringSubmatch(r.stdout, -1) {
+		pw[m[1]] = m[2]
+	}
+	if len(pw) != 2 {
+		t.Fatalf("want a checked proxy password for each of the 2 mailboxes:\n%s", r.stdout)
+	}
+	p := startProxy(t, db)
+	for user, password := range pw {
+		subject := "after the upgrade " + user
+		env := []string{"CA=" + p.caFile, "USER_ADDR=" + user, "PASS=" + password, "SUBJECT=" + subject}
+		python(t, strings.Replace(pySMTPSend, "10 * 1024 * 1024", "1024", 1), append(env, "ADDR="+p.smtp, "STARTTLS=1")...)
+		if out := python(t, pyIMAPFetch, append(env, "ADDR="+p.imaps)...); !strings.Contains(out, "Subject: "+subject) {
+			t.Fatalf("%s through the proxy with the upgrade's password:\n%s", user, out)
+		}
+	}
+	// A mailbox whose check through the proxy fails (IMAP switched off
+	// after an OAuth check that did not log in to IMAP) gets no password
+	// printed, and the run exits 1 with the finding's code.
+	legacy3, _ := writeLegacy(t, t.TempDir(), 3)
+	f := false
+	sb.admin(t, "POST", "/users", map[string]any{"email": "user3@example.test", "imap": &f})
+	rr := mailoauth(t, db, "upgrade", "--yes", "--via-proxy", "--legacy", legacy3, "--checks", "token")
+	if rr.code != 1 || !strings.Contains(rr.stdout, "proxy     user3@example.test: the check through the proxy failed") ||
+		!strings.Contains(rr.stdout, "imap_disabled") || regexp.MustCompile(`user3@example.test +password`).MatchString(rr.stdout) {
+		t.Fatalf("a failing check through the proxy: want exit 1, the finding and no password, got %d\n%s%s", rr.code, rr.stdout, rr.stderr)
+	}
+}

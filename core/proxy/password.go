@@ -91,3 +91,15 @@ var dummyHash = func() string {
 	h, _ := HashPassword("mailoauth proxy: no such mailbox")
 	return h
 }()
+
+// NewPassword generates a proxy password and its hash: the password is
+// shown once, only the hash is kept.
+func NewPassword() (password, hash string, err error) {
+	if password, err = GeneratePassword(); err != nil {
+		return "", "", err
+	}
+	if hash, err = HashPassword(password); err != nil {
+		return "", "", err
+	}
+	return password, hash, nil
+}
