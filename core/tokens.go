@@ -2,18 +2,12 @@ package core
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/jwt"
 )
 
 // TokenRenewBefore is how long before its expiry a cached token is no longer
@@ -41,7 +35,6 @@ type TokenProvider struct {
 	mu       sync.Mutex
 	inflight map[string]*mintCall
 	memCache *MemoryTokenCache
-	pemKey   []byte
 }
 
 type mintCall struct {
@@ -162,37 +155,6 @@ func (p *TokenProvider) ctxFinding(ctx context.Context, mailbox string) error {
 	return &FindingError{Finding: Diagnose(ctx.Err(), d), Err: ctx.Err()}
 }
 
-func (p *TokenProvider) privateKeyPEM() ([]byte, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pemKey != nil {
-		return p.pemKey, nil
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(p.Cred.PrivateKey)
-	if err != nil {
-		return nil, err
-	}
-	p.pemKey = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	return p.pemKey, nil
-}
-
-// ctxTransport attaches the caller's context to every request, since the
-// jwt package posts without one.
-// It also keeps the transport error, which the jwt package flattens to text.
-type ctxTransport struct {
-	ctx  context.Context
-	base http.RoundTripper
-	err  *error
-}
-
-func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(r.WithContext(t.ctx))
-	if err != nil && t.err != nil {
-		*t.err = err
-	}
-	return resp, err
-}
-
 func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []string) (Token, error) {
 	d := p.DiagContext(mailbox, CheckToken)
 	fail := func(err error) (Token, error) {
@@ -213,40 +175,18 @@ func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []strin
 	if p.Cred.PrivateKey == nil {
 		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "The service-account credential holds no private key.", "Load the service-account key again with `mailoauth setup --key FILE`.")})
 	}
-	keyPEM, err := p.privateKeyPEM()
-	if err != nil {
-		return fail(err)
-	}
 	tokenURL := p.TokenURL()
 	hc, err := p.Endpoints.HTTPClientFor(tokenURL)
 	if err != nil {
 		return fail(err)
 	}
-	base := hc.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	hc2 := *hc
-	var transportErr error
-	hc2.Transport = ctxTransport{ctx: ctx, base: base, err: &transportErr}
-	cfg := &jwt.Config{
-		Email:        p.Cred.ClientEmail,
-		PrivateKey:   keyPEM,
-		PrivateKeyID: p.Cred.PrivateKeyID,
-		Scopes:       scopes,
-		TokenURL:     tokenURL,
-		Subject:      mailbox,
-	}
-	octx := context.WithValue(ctx, oauth2.HTTPClient, &hc2)
-	start := time.Now()
-	ot, err := cfg.TokenSource(octx).Token()
+	assertion, err := signAssertion(p.Cred.PrivateKey, p.Cred.PrivateKeyID, p.Cred.ClientEmail, mailbox, tokenURL, scopes)
 	if err != nil {
-		switch {
-		case ctx.Err() != nil:
-			err = ctx.Err()
-		case transportErr != nil:
-			err = &ServerError{Server: hostOfURL(tokenURL), Err: transportErr}
-		}
+		return fail(err)
+	}
+	start := time.Now()
+	ot, err := exchangeJWT(ctx, hc, tokenURL, assertion)
+	if err != nil {
 		return fail(err)
 	}
 	if ot.AccessToken == "" {
