@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -166,19 +165,11 @@ func (e Endpoints) TLSConfig(hostport string) (*tls.Config, error) {
 	if err != nil {
 		host = hostport
 	}
-	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, ClientSessionCache: e.sessionCache(hostport)}
 	if e.CAFile != "" {
-		pem, err := ReadUserFile(context.Background(), e.CAFile, CAFile) // bounded: a regular file of at most 1 MiB
+		pool, err := e.caPool()
 		if err != nil {
-			return nil, &FindingError{Finding: NewFinding(CodeTLSUntrusted,
-				fmt.Sprintf("The CA file %s named in the endpoints cannot be read.", e.CAFile),
-				fmt.Sprintf("Restore %s (the sandbox writes it as ca.pem in its --dir) or correct ca_file in the endpoints file.", e.CAFile)), Err: err}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &FindingError{Finding: NewFinding(CodeTLSUntrusted,
-				fmt.Sprintf("The CA file %s holds no PEM certificate.", e.CAFile),
-				"Point ca_file at the PEM file of the CA that signed the server certificates.")}
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
@@ -192,7 +183,17 @@ var httpClients sync.Map
 
 // plainHTTPClient serves plain-HTTP URLs, which CheckSecureURL allows only
 // to this machine.
-var plainHTTPClient = &http.Client{Timeout: defaultNetTimeout}
+var plainHTTPClient = &http.Client{Transport: bulkTransport(nil), Timeout: defaultNetTimeout}
+
+// bulkTransport is an HTTP transport that keeps a connection per mailbox
+// checked at once (Go's default keeps two per host, so a bulk run would
+// reconnect for nearly every token).
+func bulkTransport(cfg *tls.Config) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	tr.MaxIdleConnsPerHost = MaxConcurrency
+	return tr
+}
 
 // HTTPClient returns the shared HTTP client that trusts what TLSConfig
 // trusts and gives up after a timeout; every call still takes its own
@@ -200,13 +201,12 @@ var plainHTTPClient = &http.Client{Timeout: defaultNetTimeout}
 func (e Endpoints) HTTPClient() (*http.Client, error) {
 	key := "system roots"
 	if e.CAFile != "" {
-		fi, err := os.Stat(e.CAFile)
+		v, err := e.caVersion()
 		if err != nil {
 			_, err = e.TLSConfig("") // the same finding as every other TLS use
 			return nil, err
 		}
-		// A replaced CA file is a new client.
-		key = fmt.Sprintf("%s\x00%d\x00%d", e.CAFile, fi.Size(), fi.ModTime().UnixNano())
+		key = v // a replaced CA file is a new client
 	}
 	if c, ok := httpClients.Load(key); ok {
 		return c.(*http.Client), nil
@@ -216,9 +216,7 @@ func (e Endpoints) HTTPClient() (*http.Client, error) {
 		return nil, err
 	}
 	cfg.ServerName = ""
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = cfg
-	c, _ := httpClients.LoadOrStore(key, &http.Client{Transport: tr, Timeout: defaultNetTimeout})
+	c, _ := httpClients.LoadOrStore(key, &http.Client{Transport: bulkTransport(cfg), Timeout: defaultNetTimeout})
 	return c.(*http.Client), nil
 }
 
