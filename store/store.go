@@ -101,7 +101,8 @@ type Store struct {
 	closed   bool
 	failed   time.Time // when the last attempt to take the file back failed
 	failErr  error
-	closeErr error // of an idle release, reported by Close
+	closeErr error       // of an idle release, reported by Close
+	group    groupCommit // batched writes of concurrent callers (batch.go)
 }
 
 // DefaultPath is where the database lives when --db is not given:

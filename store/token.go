@@ -98,7 +98,7 @@ func (c *tokenCache) SaveToken(t core.Token) error {
 	if err != nil {
 		return err
 	}
-	return c.s.update(func(tx *bolt.Tx) error {
+	return c.s.batch(func(tx *bolt.Tx) error {
 		b, err := c.s.profileBucket(tx, c.domain)
 		if err != nil {
 			return err
@@ -117,7 +117,7 @@ func (c *tokenCache) DeleteToken(mailbox string, scopes []string) error {
 		return nil
 	}
 	key := tokenKey(mailbox, scopes)
-	return c.s.update(func(tx *bolt.Tx) error {
+	return c.s.batch(func(tx *bolt.Tx) error {
 		b := domainBucket(tx, c.domain)
 		if b == nil {
 			return nil
