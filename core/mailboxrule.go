@@ -143,3 +143,10 @@ func (r MailboxRule) Mailbox(m *Mailbox) error {
 	}
 	return nil
 }
+
+// OutsideDomainServedBy says which credential kinds can serve a mailbox
+// outside domain: what a profile whose credential is not chosen yet is told
+// beside the CodeMailboxOutsideDomain finding.
+func OutsideDomainServedBy(domain string) string {
+	return fmt.Sprintf("Only an OAuth client (per-mailbox consent) can serve it: a service account's domain-wide delegation covers only the users of %s.", domain)
+}

@@ -63,7 +63,15 @@ func TestOutsideSenderNeedsAnOAuthClient(t *testing.T) {
 	h.send(tea.KeyPressMsg{Code: tea.KeyTab})
 	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	h.typeText("Bob@Partner.example")
-	h.waitFor("Outside acme.example: choose an OAuth client at step 3.", 3*time.Second)
+	// said plainly at step 2, in core's words: which credential can serve it
+	h.waitFor("! bob@partner.example is not in the domain acme.example.", 3*time.Second)
+	h.waitFor("Only an OAuth client (per-mailbox consent) can serve it: a", 3*time.Second)
+	// the first Enter stops to say it, the second goes on
+	h.send(enter())
+	h.waitFor("Press Enter again to go on and choose an OAuth client at step 3", 3*time.Second)
+	if strings.Contains(h.p.screen(), "How will the product sign in") {
+		t.Fatalf("one Enter moved on past the outside sender:\n%s", h.p.screen())
+	}
 	h.send(enter())
 	h.waitFor("How will the product sign in", 3*time.Second)
 	if p := storedProfile(be, "acme.example"); p.DefaultSender != "bob@partner.example" {

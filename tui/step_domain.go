@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"fmt"
-
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -16,6 +14,9 @@ type domainStep struct {
 	focus          int
 	err            error
 	orig           [2]string
+	// outsideOK is the outside sender the admin pressed Enter on once,
+	// having been told only an OAuth client can serve it
+	outsideOK string
 }
 
 func newDomainStep() *domainStep {
@@ -77,10 +78,17 @@ func (d *domainStep) save(w *wizard) tea.Cmd {
 		d.focus = 0
 		return d.focusField()
 	}
-	sender, _, err := senderRule(w, dom, d.sender.Value())
+	sender, outside, err := senderRule(w, dom, d.sender.Value())
 	if err != nil {
 		d.err = err
 		d.focus = 1
+		return d.focusField()
+	}
+	if outside && d.outsideOK != sender {
+		// said plainly before moving on: Enter again goes on
+		d.outsideOK = sender
+		d.focus = 1
+		w.setStatus("Press Enter again to go on and choose an OAuth client at step 3, or change the sender.")
 		return d.focusField()
 	}
 	d.err = nil
@@ -108,17 +116,19 @@ func senderRule(w *wizard, domain, addr string) (sender string, outside bool, er
 	return sender, false, err
 }
 
-// outsideNote is the one-line note for a sender outside the domain of a
-// profile whose credential is still to be chosen; "" otherwise.
-func (d *domainStep) outsideNote(w *wizard) string {
+// outsideFinding is core's finding for a sender outside the domain of a
+// profile whose credential is still to be chosen (which credential kinds
+// can serve it); nil otherwise.
+func (d *domainStep) outsideFinding(w *wizard) *core.Finding {
 	dom, err := core.NormalizeDomain(d.domain.Value())
 	if err != nil {
-		return ""
+		return nil
 	}
 	if _, outside, err := senderRule(w, dom, d.sender.Value()); err != nil || !outside {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("Outside %s: choose an OAuth client at step 3.", dom)
+	_, err = core.MailboxRule{Domain: dom, Kind: core.KindServiceAccount}.Address(d.sender.Value())
+	return core.FindingOf(err)
 }
 
 func (d *domainStep) view(w *wizard, width, height int) string {
@@ -131,8 +141,9 @@ func (d *domainStep) view(w *wizard, width, height int) string {
 		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(w.profile.Domain) + "\n\n"
 	}
 	out += w.field("Default sender", &d.sender, d.focus == 1, width) + "\n"
-	if note := d.outsideNote(w); note != "" {
-		out += s.Muted.Render(wrap(note, width)) + "\n"
+	if f := d.outsideFinding(w); f != nil {
+		dom, _ := core.NormalizeDomain(d.domain.Value())
+		out += "\n" + s.Warn.Render(wrap("! "+f.Summary+" "+core.OutsideDomainServedBy(dom), width)) + "\n"
 	}
 	out += "\n"
 	if d.err != nil {
