@@ -4,7 +4,7 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build demo demo-cli demo-ssh test vet fmt-check bench bench-proxy screenshots clean interop
+.PHONY: all build demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-proxy screenshots clean interop
 
 all: build
 
@@ -54,6 +54,41 @@ demo-ssh: build
 	echo "Join from another terminal (the sandbox fills every field in):"; \
 	echo "  ssh -i $$d/client_key -p $$port 127.0.0.1"; \
 	echo; echo "Ctrl-C here stops the server."; wait $$pid
+
+# mailoauth watch against the sandbox, offline: a webhook receiver on loopback
+# (python3), a suspended mailbox's alert and metric, then its recovery.
+demo-watch: build
+	@set -e; d=$$(mktemp -d /tmp/mailoauth-watch.XXXXXX); db=$$d/mailoauth.db; sb=; hp=; wp=; \
+	trap 'kill $$wp $$hp $$sb 2>/dev/null || true; wait 2>/dev/null || true; rm -rf $$d' EXIT INT TERM; \
+	until_in() { for i in $$(seq 1 300); do grep -q "$$2" $$1 2>/dev/null && return 0; sleep 0.1; done; echo "gave up waiting for $$2 in $$1"; cat $$d/*.err; exit 1; }; \
+	./$(BIN) sandbox --dir $$d --users 2 --delegate > $$d/sandbox.out 2> $$d/sandbox.err & sb=$$!; \
+	until_in $$d/sandbox.out ready; \
+	admin=$$(sed -n 's/.*"admin_url": *"\([^"]*\)".*/\1/p' $$d/endpoints.json); \
+	./$(BIN) --db $$db setup --domain example.test --sender admin@example.test --key $$d/service-account.json --endpoints $$d/endpoints.json > /dev/null; \
+	./$(BIN) --db $$db mailbox add user1@example.test > /dev/null; ./$(BIN) --db $$db mailbox add user2@example.test > /dev/null; \
+	printf '%s\n' 'import http.server' 'class H(http.server.BaseHTTPRequestHandler):' \
+	  '    def do_POST(self):' '        body = self.rfile.read(int(self.headers["Content-Length"])).decode()' \
+	  '        print("webhook POST:", body, flush=True); self.send_response(204); self.end_headers()' \
+	  '    def log_message(self, *args): pass' \
+	  's = http.server.HTTPServer(("127.0.0.1", 0), H); print("port", s.server_port, flush=True); s.serve_forever()' > $$d/hook.py; \
+	python3 $$d/hook.py > $$d/hook.out 2> $$d/hook.err & hp=$$!; until_in $$d/hook.out '^port'; \
+	port=$$(sed -n 's/^port //p' $$d/hook.out); \
+	./$(BIN) --db $$db watch --interval 2s --roundtrip-every 0 --metrics 127.0.0.1:0 --alert-webhook http://127.0.0.1:$$port/ > $$d/watch.out 2> $$d/watch.err & wp=$$!; \
+	until_in $$d/watch.out 'metrics on'; m=$$(sed -n 's#^metrics on \(http://[^ ]*\)/metrics.*#\1#p' $$d/watch.out); \
+	echo "== watch --interval 2s: metrics at $$m/metrics, alerts to http://127.0.0.1:$$port/"; \
+	for i in $$(seq 1 300); do [ "$$(curl -fsS $$m/metrics | grep -c '^mailoauth_check_ok.* 1$$')" -ge 9 ] && break; sleep 0.1; done; \
+	curl -fsS $$m/metrics | grep '^mailoauth_check_ok.*check="token"'; \
+	echo; echo "== the Admin console suspends user2@example.test"; \
+	curl -fsS -X POST -d '{"email":"user2@example.test","suspended":true}' $$admin/users > /dev/null; \
+	until_in $$d/hook.out '"state":"failing"'; grep '"state":"failing"' $$d/hook.out; \
+	curl -fsS $$m/metrics | grep '^mailoauth_check_ok{check="token",mailbox="user2'; \
+	echo; echo "== ... and restores it: one recovered alert, nothing in between"; \
+	sleep 4; curl -fsS -X POST -d '{"email":"user2@example.test","suspended":false}' $$admin/users > /dev/null; \
+	until_in $$d/hook.out '"state":"recovered"'; grep '"state":"recovered"' $$d/hook.out; \
+	for i in $$(seq 1 300); do curl -fsS $$m/metrics | grep -q '^mailoauth_check_ok{check="smtp",mailbox="user2.* 1$$' && break; sleep 0.1; done; \
+	curl -fsS $$m/metrics | grep '^mailoauth_check_ok{check="token",mailbox="user2'; \
+	echo; echo "== webhook POSTs in all: $$(grep -c '^webhook POST' $$d/hook.out)"; \
+	echo; echo "== mailoauth history user2@example.test"; ./$(BIN) --db $$db history user2@example.test
 
 # Everything; the interop tests last and verbosely, so the output shows each
 # of them passing (not skipped).

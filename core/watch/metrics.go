@@ -3,6 +3,7 @@ package watch
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,22 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.checkOK, m.lastSuccess, m.duration, m.tokens, m.findings, m.deadline, m.roundSeconds, m.rounds, m.alerts)
 	return m
 }
+
+// MetricNames lists the names of the metrics the watcher exports (for
+// checking alerting rules against them).
+func MetricNames() []string {
+	ch := make(chan *prometheus.Desc, 32)
+	go func() { newMetrics().reg.Describe(ch); close(ch) }()
+	var out []string
+	for d := range ch {
+		if m := fqNameRe.FindStringSubmatch(d.String()); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+var fqNameRe = regexp.MustCompile(`fqName: "([a-z_]+)"`)
 
 // result records one mailbox's checks: those that ran, and 0 for the ones
 // asked for that could not run after an earlier failure.

@@ -20,10 +20,13 @@ const webhookTimeout = 10 * time.Second
 // postWebhook sends the alert as JSON to url, retrying twice on a network
 // error or a 5xx answer.
 func postWebhook(ctx context.Context, client *http.Client, url string, a Alert) error {
-	body, err := json.Marshal(a)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the fixes' ">" stay readable
+	if err := enc.Encode(a); err != nil {
 		return err
 	}
+	body := buf.Bytes()
 	var last error
 	for attempt := range 3 {
 		if attempt > 0 {
