@@ -220,6 +220,12 @@ func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
 		}
 	}
 	_ = json.Unmarshal(raw["project_id"], &c.ProjectID)
+	if err := checkKeyTexts("key", "Load the file exactly as Google downloaded it, or "+keyHowTo+".",
+		keyField{"client_email", c.ClientEmail, MaxAddressLen}, keyField{"project_id", c.ProjectID, 100},
+		keyField{"private_key_id", c.PrivateKeyID, 100}, keyField{"client_id", c.ClientID, 100},
+		keyField{"token_uri", c.TokenURI, 2048}); err != nil {
+		return nil, err
+	}
 	if !strings.Contains(c.ClientEmail, "@") {
 		return nil, invalidKey(fmt.Sprintf("The key's client_email %q is not an e-mail address.", c.ClientEmail), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
 	}
@@ -269,6 +275,10 @@ func parsePrivateKeyPEM(text string) (*rsa.PrivateKey, error) {
 func parseP12(data []byte, opts CredentialOptions) (*Credential, error) {
 	c, _, err := decodeP12(data, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkKeyTexts("service account", "Enter the values as shown in the Cloud console.",
+		keyField{"e-mail", c.ClientEmail, MaxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
 		return nil, err
 	}
 	if c.ClientEmail == "" {
@@ -333,6 +343,13 @@ func parseOAuthClient(typ string, inner json.RawMessage) (*Credential, error) {
 	}
 	if oc.ClientID == "" {
 		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON has no %s.client_id.", typ), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")
+	}
+	texts := []keyField{{"client_id", oc.ClientID, 256}, {"project_id", oc.ProjectID, 100}, {"token_uri", oc.TokenURI, 2048}}
+	for _, u := range oc.RedirectURIs {
+		texts = append(texts, keyField{"redirect URI", u, 2048})
+	}
+	if err := checkKeyTexts("OAuth client JSON", "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.", texts...); err != nil {
+		return nil, err
 	}
 	return &Credential{Kind: KindOAuthClient, ClientType: typ, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret,
 		ProjectID: oc.ProjectID, TokenURI: oc.TokenURI, RedirectURIs: oc.RedirectURIs,

@@ -63,9 +63,11 @@ type Finding struct {
 	Fix     string `json:"fix"`
 }
 
-// NewFinding builds a finding.
+// NewFinding builds a finding. Its text may quote a server's reply or a
+// file's field, so it goes through SafeText: a finding can be printed or
+// rendered as it is.
 func NewFinding(code Code, summary, fix string) *Finding {
-	return &Finding{Code: code, Summary: summary, Fix: fix}
+	return &Finding{Code: code, Summary: SafeText(summary), Fix: SafeText(fix)}
 }
 
 // String renders the finding as the one sentence pair a user reads.
@@ -106,7 +108,9 @@ type InputError struct {
 	Err error
 }
 
-func (e *InputError) Error() string { return e.Msg }
+// Error is the message with anything it quotes from a file or a user made
+// safe for a terminal (SafeLines).
+func (e *InputError) Error() string { return SafeLines(e.Msg) }
 func (e *InputError) Unwrap() error { return e.Err }
 
 // Inputf builds an InputError.

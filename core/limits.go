@@ -30,7 +30,7 @@ func CheckText(field, v string, max int) error {
 		return Inputf("the %s is %d characters long, over the limit of %d; shorten it", field, n, max)
 	}
 	if safe := SafeText(v); safe != v {
-		return Inputf("the %s %q holds a control character (%s), which a terminal would obey; remove it", field, clip(safe, 60), firstEscape(v))
+		return Inputf("the %s \"%s\" holds a control character (%s), which a terminal would obey; remove it", field, clip(safe, 60), firstEscape(v))
 	}
 	return nil
 }

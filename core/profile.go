@@ -194,14 +194,14 @@ type ImportError struct {
 
 func (e *ImportError) Error() string {
 	if len(e.Lines) == 1 { // one bad row: one sentence
-		return fmt.Sprintf("%s line %d: %v; nothing was imported, fix it and import again", e.File, e.Lines[0].Line, e.Lines[0].Err)
+		return SafeText(fmt.Sprintf("%s line %d: %v; nothing was imported, fix it and import again", e.File, e.Lines[0].Line, e.Lines[0].Err))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s has %d bad row(s) and nothing was imported; fix them and import again:", e.File, len(e.Lines))
 	for _, l := range e.Lines {
 		fmt.Fprintf(&b, "\n  line %d: %v", l.Line, l.Err)
 	}
-	return b.String()
+	return SafeLines(b.String())
 }
 
 // ParseMailboxCSV is ParseCSV under the rule of NormalizeMailbox(addr, domain).

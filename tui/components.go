@@ -90,6 +90,7 @@ func wrap(s string, width int) string {
 	if width < 10 {
 		width = 10
 	}
+	s = core.SafeLines(s) // a value may come from a file, a server or the store
 	var out []string
 	for _, para := range strings.Split(s, "\n") {
 		out = append(out, wrapLine(para, width)...)

@@ -3,12 +3,16 @@
 package tui
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // paste puts s into the focused field as a terminal's paste does.
@@ -63,5 +67,82 @@ func TestKeyFieldRefusesDevicesAndPipes(t *testing.T) {
 		if saved, _ := be.ListProfiles(); len(saved) != 1 || len(saved[0].Credential) != 0 {
 			t.Fatalf("%s: a credential was saved", c.path)
 		}
+	}
+}
+
+// rawControl reports whether a rendered frame holds a control sequence
+// that did not come from the wizard's own styling: lipgloss writes only
+// SGR sequences (ESC [ ... m), so any other ESC, and any NUL, BEL or C1
+// character, came from data.
+func rawControl(frame string) bool {
+	for i := 0; i < len(frame); i++ {
+		switch c := frame[i]; {
+		case c == 0x1b:
+			j := i + 1
+			if j < len(frame) && frame[j] == '[' {
+				j++
+				for j < len(frame) && (frame[j] >= '0' && frame[j] <= '9' || frame[j] == ';' || frame[j] == ':') {
+					j++
+				}
+				if j < len(frame) && frame[j] == 'm' {
+					i = j
+					continue
+				}
+			}
+			return true
+		case c < 0x20 && c != '\n' || c == 0x7f:
+			return true
+		}
+	}
+	return strings.ContainsAny(frame, "\u009b\u202e")
+}
+
+// Issue 15 item 7: a key's client_email, a stored name and a finding reach
+// the wizard's frame (local or over SSH) escaped, never raw.
+func TestWizardFrameHoldsNoRawControlCharacters(t *testing.T) {
+	evil := "\x1b[2J\x1b]0;pwned\x07\x00\u009b31m\u202e"
+	// step 3: a key whose client_email carries an ESC sequence
+	key := filepath.Join(t.TempDir(), "evil.json")
+	var k map[string]any
+	if err := json.Unmarshal(readTestKey(t), &k); err != nil {
+		t.Fatal(err)
+	}
+	k["client_email"] = "mailer" + evil + "@acme-mail.iam.gserviceaccount.com"
+	data, _ := json.Marshal(k)
+	if err := os.WriteFile(key, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	be := newFakeBackend()
+	p := acmeProfile(t, 3)
+	p.Credential = nil
+	_ = be.SaveProfile(p)
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, 40)
+	d.press(enter())
+	d.mustShow("Service-account key")
+	paste(d, key)
+	d.press(enter())
+	d.mustShow(`control character (\x1b)`)
+	if frame := d.m.w.render(); rawControl(frame) {
+		t.Fatalf("step 3 frame holds raw control characters: %q", frame)
+	}
+
+	// steps 5 and 6: names and an address stored before the checks existed
+	be = newFakeBackend()
+	_ = be.SaveProfile(acmeProfile(t, 5))
+	_ = be.PutMailboxes("acme.example", []core.Mailbox{
+		{Email: "broken" + evil + "@acme.example", DisplayName: "Ann" + evil, OwnerKind: core.OwnerUser, OwnerName: "Own" + evil},
+	})
+	d = newDriver(t, fakeDeps(be, &fakeEngine{authorized: true}, "acme.example"), 160, 40)
+	d.mustShow("Assign mailboxes")
+	d.mustShow(`Ann\x1b[2J`)
+	if frame := d.m.w.render(); rawControl(frame) {
+		t.Fatalf("step 5 frame holds raw control characters: %q", frame)
+	}
+	d.press(enter())
+	d.mustShow("Test the mailboxes")
+	d.press(enter())
+	d.mustShow("IMAP is disabled for broken")
+	if frame := d.m.w.render(); rawControl(frame) {
+		t.Fatalf("step 6 frame holds raw control characters: %q", frame)
 	}
 }

@@ -450,7 +450,7 @@ func (w *wizard) render() string {
 		if w.statusErr {
 			st = s.Error
 		}
-		footer = st.Render(statusLines(w.status, W)) + "\n" + helpView
+		footer = st.Render(statusLines(core.SafeLines(w.status), W)) + "\n" + helpView
 	}
 	bodyH := H - 2 - lipgloss.Height(footer)
 	if bodyH < 1 {

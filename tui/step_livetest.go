@@ -451,7 +451,7 @@ func (t *testStep) view(w *wizard, width, height int) string {
 		if r.result != nil && r.result.Finding != nil {
 			// the code as the command line prints it, which the hint
 			// above and the README name
-			detail = s.Heading.Render(r.mailbox) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + w.findingView(r.result.Finding, width)
+			detail = s.Heading.Render(core.SafeText(r.mailbox)) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + w.findingView(r.result.Finding, width)
 		} else if r.result != nil && len(r.result.Notes) > 0 {
 			detail = s.Muted.Render(wrap(sentences(r.result.Notes), width))
 		}
@@ -515,7 +515,7 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 		case r.result != nil:
 			icon = s.Error.Render("✗")
 		}
-		name := r.mailbox
+		name := core.SafeText(r.mailbox) // stored addresses predate the checks
 		if ansi.StringWidth(name) > mbW-1 {
 			name = truncate(name, mbW-1)
 		}

@@ -330,11 +330,11 @@ func (m *mailboxesStep) updateFilter(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 func (m *mailboxesStep) openForm(mb core.Mailbox, editing string) tea.Cmd {
 	m.mode, m.editing, m.err = mbForm, editing, nil
 	m.form[0].SetValue(mb.Email)
-	m.form[1].SetValue(mb.DisplayName)
+	m.form[1].SetValue(core.SafeText(mb.DisplayName)) // stored before names were checked
 	if mb.DisplayName == mb.Email {
 		m.form[1].SetValue("")
 	}
-	m.form[2].SetValue(mb.OwnerName)
+	m.form[2].SetValue(core.SafeText(mb.OwnerName))
 	m.formKind = 0
 	for i, k := range core.OwnerKinds {
 		if k == mb.OwnerKind {
@@ -664,6 +664,7 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		emailW += left
 	}
 	cell := func(v string, n int) string {
+		v = core.SafeText(v) // names come from CSV files and the store
 		if ansi.StringWidth(v) > n {
 			v = truncate(v, n)
 		}

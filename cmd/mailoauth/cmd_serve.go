@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/watch"
 	"github.com/mailoauth/mailoauth/tui/sshserver"
 )
@@ -34,7 +35,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	cfg := sshserver.Config{AuthorizedKeys: *authKeys, HostKey: *hostKey, Profile: a.profile, IdleTimeout: *idle, MaxSessions: *maxSessions,
 		Logf: func(format string, args ...any) {
-			fmt.Fprintf(a.stderr, "%s %s\n", time.Now().Format(time.DateTime), fmt.Sprintf(format, args...))
+			// an SSH user name is the client's choice: no control characters reach the log
+			fmt.Fprintf(a.stderr, "%s %s\n", time.Now().Format(time.DateTime), core.SafeText(fmt.Sprintf(format, args...)))
 		}}
 	if *useSandbox {
 		sb, stop, err := a.startDemoSandbox("mailoauth-serve-")

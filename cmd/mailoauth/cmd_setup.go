@@ -107,7 +107,7 @@ func printCredential(a *app, c *core.Credential) {
 	fmt.Fprintf(a.stdout, "Credential: %s\n", c.Kind.Describe())
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(a.stdout, "  %-15s %s\n", k+":", v)
+			fmt.Fprintf(a.stdout, "  %-15s %s\n", k+":", core.SafeText(v)) // the key file's text
 		}
 	}
 	row("Client ID", c.ClientID)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -140,4 +141,29 @@ func TestLongNamesAreRefusedAndLsStaysProportional(t *testing.T) {
 	if !strings.Contains(r.stdout, strings.Repeat("a", 240)+"@example.test") || !strings.Contains(r.stdout, "…") {
 		t.Fatalf("ls does not show the long address whole or the long names cut")
 	}
+}
+
+// Issue 15 item 7: an ESC sequence in a key's client_email or NUL and ESC
+// in a CSV display name were printed as they were.
+func TestEscapesInFilesNeverReachTheTerminalRaw(t *testing.T) {
+	db, dir := inputProfileDB(t)
+	var key map[string]any
+	if err := json.Unmarshal(serviceAccountFixture(t), &key); err != nil {
+		t.Fatal(err)
+	}
+	key["client_email"] = "mailer\x1b[2J\x1b]0;pwned\x07@p.iam.gserviceaccount.com"
+	evil, _ := json.Marshal(key)
+	kp := filepath.Join(dir, "evil.json")
+	if err := os.WriteFile(kp, evil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	oneLine(t, "key inspect", mailoauth(t, db, "key", "inspect", kp), 2, `holds a control character (\x1b)`)
+	oneLine(t, "key inspect --json", mailoauth(t, db, "key", "inspect", "--json", kp), 2)
+	csvPath := filepath.Join(dir, "evil.csv")
+	if err := os.WriteFile(csvPath, []byte("email,display_name,owner_kind,owner_name\nuser1@example.test,Ann\x00\x1b[31mRed,user,x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	oneLine(t, "import", mailoauth(t, db, "mailbox", "import", csvPath), 2, `evil.csv line 2: the display name "Ann\x00\x1b[31mRed" holds a control character (\x00)`)
+	// a path with control characters is shown escaped too
+	oneLine(t, "missing file", mailoauth(t, db, "key", "inspect", filepath.Join(dir, "no\x1b[2Jpe.json")), 3, `no\x1b[2Jpe.json`)
 }

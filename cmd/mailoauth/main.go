@@ -160,7 +160,7 @@ func report(stderr io.Writer, err error) int {
 		fmt.Fprintln(stderr, "mailoauth: cancelled (interrupted) before it finished; what was already saved is kept, run the command again to finish")
 		return exitFailed
 	}
-	fmt.Fprintln(stderr, "mailoauth: "+err.Error())
+	fmt.Fprintln(stderr, "mailoauth: "+core.SafeLines(err.Error())) // it may quote a file or a server
 	return exitCode(err)
 }
 
