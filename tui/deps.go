@@ -37,6 +37,8 @@ type backend interface {
 	TokenCache(domain string) core.TokenCache
 	// ConsentStates is every stored consent of the domain for the client ID.
 	ConsentStates(domain, clientID string) (map[string]core.ConsentState, error)
+	// PendingUpgrades is the mailboxes still on their legacy password.
+	PendingUpgrades(domain string) ([]string, error)
 }
 
 // eventKind mirrors core's runner events.
@@ -88,8 +90,11 @@ type deps struct {
 	engine  engine
 	sandbox *sandboxHooks
 	profile string
-	// upgrade is Config.Upgrade.
-	upgrade bool
+	// upgrade is Config.Upgrade; upgradeLines and upgradeRisks are
+	// Config.UpgradeSummary and Config.UpgradeRisks.
+	upgrade      bool
+	upgradeLines []string
+	upgradeRisks []*core.Finding
 	// remote is Config.Remote: consent by paste-back, as the browser runs
 	// on another machine than the wizard's loopback listener.
 	remote bool

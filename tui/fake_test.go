@@ -68,6 +68,7 @@ func (f *fakeBackend) DeleteProfile(domain string) (string, error) {
 	delete(f.results, domain)
 	return "/fake/mailoauth.db.bak", nil
 }
+func (f *fakeBackend) PendingUpgrades(string) ([]string, error) { return nil, nil }
 func (f *fakeBackend) SyncProfile(p core.Profile) (core.Profile, string, error) {
 	return p, "", f.SaveProfile(p)
 }

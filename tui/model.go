@@ -77,8 +77,10 @@ type wizard struct {
 	selected    map[string]bool
 
 	confirmQuit bool
-	status      string
-	statusErr   bool
+	// upgradeIntro: upgrade mode's first screen is showing
+	upgradeIntro bool
+	status       string
+	statusErr    bool
 	// notice: the status is a passing remark ("Copied …"), cleared by the
 	// next key so it never describes an older action
 	notice bool
@@ -106,6 +108,7 @@ func newModel(d deps) model {
 		stepSummary:     &summaryStep{},
 	}
 	w.consent = &consentStep{}
+	w.upgradeIntro = d.upgrade
 	return model{w: w}
 }
 
@@ -373,6 +376,15 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		w.setStatus("Cancelled.")
 		return nil
 	}
+	if w.upgradeIntro {
+		if cmd, handled := w.upgradeIntroKey(msg); handled {
+			return cmd
+		}
+		if key.Matches(msg, w.gkeys.Quit) {
+			return w.requestQuit()
+		}
+		return nil
+	}
 	if cmd, handled := st.update(w, msg); handled {
 		return cmd
 	}
@@ -430,6 +442,9 @@ func (w *wizard) render() string {
 	if w.sandbox != nil {
 		right = s.Badge.Render("SANDBOX")
 	}
+	if badge := w.upgradeBadge(); badge != "" {
+		right = strings.TrimSpace(badge + " " + right)
+	}
 	if w.profile.Domain != "" && w.cur != stepProfile {
 		right = s.Muted.Render(w.profile.Domain) + " " + right
 	}
@@ -440,7 +455,11 @@ func (w *wizard) render() string {
 
 	// footer: status line and help
 	w.help.SetWidth(W)
-	helpView := w.help.View(st.keys(w))
+	keys := st.keys(w)
+	if w.upgradeIntro {
+		keys = w.upgradeIntroKeys()
+	}
+	helpView := w.help.View(keys)
 	if w.confirmQuit {
 		helpView = w.help.ShortHelpView([]key.Binding{w.gkeys.Yes, w.gkeys.No})
 	}
@@ -480,6 +499,9 @@ func (w *wizard) renderContent(width, height int) string {
 			"Finished steps are kept.\n\n" +
 			w.styles.Key.Render("y") + " quit   " + w.styles.Key.Render("n") + " stay")
 		return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, d)
+	}
+	if w.upgradeIntro {
+		return clip(w.upgradeIntroView(width), width, height)
 	}
 	return clip(w.step().view(w, width, height), width, height)
 }

@@ -156,6 +156,9 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 		boxes += fmt.Sprintf(", %d consented", s.consented)
 	}
 	b.WriteString(w.kv("Mailboxes", boxes, lw) + "\n")
+	if w.upgrade {
+		b.WriteString(w.upgradeStatus(s.boxes, width))
+	}
 	if s.tested > 0 {
 		res := fmt.Sprintf("%d passed, %d failed", s.passed, s.failed)
 		if s.failed > 0 {

@@ -31,6 +31,11 @@ type Config struct {
 	// an OAuth client the mailbox step is not skipped: each owner's consent
 	// is started there (c) before the test.
 	Upgrade bool
+	// UpgradeSummary and UpgradeRisks are what the legacy file held and
+	// risked (core.UpgradePlan.Risks): the upgrade's first screen shows
+	// them.
+	UpgradeSummary []string
+	UpgradeRisks   []*core.Finding
 	// Remote marks a session whose terminal is on another machine (the SSH
 	// server sets it): a consent cannot come back to this machine's
 	// 127.0.0.1, so the administrator pastes the address the browser ends on.
@@ -41,6 +46,7 @@ type Config struct {
 func New(cfg Config) tea.Model {
 	d := deps{backend: &storeBackend{s: cfg.Store, actor: cfg.Actor},
 		engine: coreEngine{s: cfg.Store, upgrade: cfg.Upgrade, actor: cfg.Actor}, profile: cfg.Profile, upgrade: cfg.Upgrade,
+		upgradeLines: cfg.UpgradeSummary, upgradeRisks: cfg.UpgradeRisks,
 		remote: cfg.Remote}
 	if !cfg.Remote {
 		d.openBrowser = core.OpenBrowser

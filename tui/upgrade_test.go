@@ -34,8 +34,9 @@ func TestUpgradeWizard(t *testing.T) {
 	}
 	defer st.Close()
 
+	// IMAP without encryption: a risk the first screen must show
 	legacy := &core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
-		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"},
+		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 143, Security: "none"},
 		SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}}
 	passwords := map[string]string{}
 	// ghost is not a user in Google; it sorts first, so its row is the
@@ -55,11 +56,27 @@ func TestUpgradeWizard(t *testing.T) {
 		t.Fatalf("pending after the import: %v", p)
 	}
 
-	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb}), 120, 40)
+	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb,
+		UpgradeSummary: []string{"Legacy setup legacy.json: 4 mailbox(es); 4 new in the store, 4 waiting for OAuth (passwords sealed), 0 already on OAuth."},
+		UpgradeRisks:   plan.Risks}), 120, 40)
+	// the first screen: upgrade mode, what the legacy file held and risked
+	h.waitFor("Upgrade from passwords to OAuth", 5*time.Second)
+	scr := h.p.screen()
+	for _, want := range []string{"UPGRADE", "Legacy setup legacy.json: 4 mailbox(es)", "4 mailbox(es) of example.test still sign in with a password",
+		"What the legacy setup risked", "! The legacy IMAP server imap.gmail.com:143 was used without encryption (security none)",
+		"enter start the upgrade"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the upgrade's first screen lacks %q:\n%s", want, scr)
+		}
+	}
+	h.send(enter())
 	h.waitUntil("the credentials step", func(s string) bool {
 		return strings.Contains(s, "Fingerprint") || strings.Contains(s, "Service account (domain-wide delegation)")
 	}, 5*time.Second)
-	scr := h.p.screen()
+	scr = h.p.screen()
+	if !strings.Contains(scr, "UPGRADE") {
+		t.Errorf("the header does not say upgrade mode:\n%s", scr)
+	}
 	for _, want := range []string{"✓ 2 Domain", "● 3 Credentials", "○ 4 Authorize", "✓ 5 Mailboxes", "○ 6 Test"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("the upgrade wizard's steps lack %q:\n%s", want, scr)
@@ -89,6 +106,10 @@ func TestUpgradeWizard(t *testing.T) {
 	}
 	h.send(keyCode(tea.KeyDown))
 	h.waitFor("switched to OAuth", 5*time.Second)
+	// the summary, still in the wizard: which mailboxes switched, which not and why
+	h.send(enter())
+	h.waitFor("3 of 4 mailbox(es) switched to OAuth; 1 still sign in with a password", 5*time.Second)
+	h.waitFor("ghost@example.test: [unknown_user]", 5*time.Second)
 	h.final()
 
 	pending, err := st.PendingUpgrades("example.test")
@@ -165,6 +186,8 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 	}
 
 	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb}), 120, 40)
+	h.waitFor("Upgrade from passwords to OAuth", 5*time.Second)
+	h.send(enter())
 	h.waitFor("How will the product sign in", 5*time.Second)
 	h.send(keyCode(tea.KeyDown), enter()) // the OAuth client
 	h.waitFor("Web application", 5*time.Second)

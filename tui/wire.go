@@ -166,6 +166,9 @@ func (b *storeBackend) Results(domain string) (map[string]core.MailboxResult, er
 func (b *storeBackend) History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error) {
 	return b.s.History(domain, mailbox, since)
 }
+func (b *storeBackend) PendingUpgrades(domain string) ([]string, error) {
+	return b.s.PendingUpgrades(domain)
+}
 func (b *storeBackend) TokenCache(domain string) core.TokenCache { return b.s.TokenCache(domain) }
 func (b *storeBackend) ConsentStates(domain, clientID string) (map[string]core.ConsentState, error) {
 	return b.s.ConsentStates(domain, clientID)

@@ -128,6 +128,8 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	var intro []string // the wizard's first screen
+	var risks []*core.Finding
 	if legacy != nil {
 		existing, err := st.Profile(domain)
 		var have []core.Mailbox
@@ -164,8 +166,10 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 		if err := st.ImportLegacy(plan, who); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "Legacy setup %s: %d mailbox(es); %d new in the store, %d waiting for OAuth (passwords sealed), %d already on OAuth.\n",
+		line := fmt.Sprintf("Legacy setup %s: %d mailbox(es); %d new in the store, %d waiting for OAuth (passwords sealed), %d already on OAuth.",
 			*legacyPath, len(legacy.Mailboxes), len(plan.Add), len(plan.Passwords), len(plan.OnOAuth))
+		fmt.Fprintln(a.stdout, line)
+		intro, risks = append(intro, line), plan.Risks
 		for _, r := range plan.Risks {
 			fmt.Fprintln(a.stdout, "Risk:")
 			printFinding(a, r)
@@ -213,7 +217,7 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	}
 
 	if interactive {
-		if err := tui.Run(ctx, tui.Config{Store: st, Actor: who, Profile: domain, Upgrade: true}); err != nil {
+		if err := tui.Run(ctx, tui.Config{Store: st, Actor: who, Profile: domain, Upgrade: true, UpgradeSummary: intro, UpgradeRisks: risks}); err != nil {
 			return err
 		}
 		left, err := st.PendingUpgrades(domain)
