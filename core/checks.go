@@ -465,6 +465,7 @@ func (s *session) dialIMAP(ctx context.Context) (*imapConn, error) {
 	if err != nil {
 		return nil, ctxErr(ctx, addr, err)
 	}
+	conn = limitReads(conn)
 	ic := &imapConn{conn: conn, notify: make(chan struct{}, 1)}
 	ic.bind(ctx)
 	var transport net.Conn = conn
@@ -473,6 +474,9 @@ func (s *session) dialIMAP(ctx context.Context) (*imapConn, error) {
 			ic.close()
 			return nil, ctxErr(ctx, addr, err)
 		}
+	}
+	if transport != conn {
+		transport = limitReads(transport) // the plain text under STARTTLS's TLS
 	}
 	ic.sasl = &saslLineConn{Conn: transport}
 	opts := &imapclient.Options{
@@ -653,6 +657,7 @@ func (s *session) dialSMTP(ctx context.Context) (*smtpConn, error) {
 	if err != nil {
 		return nil, ctxErr(ctx, addr, err)
 	}
+	conn = limitReads(conn) // under STARTTLS, go-smtp's TLS runs above it
 	sc := &smtpConn{conn: conn}
 	sc.stop = context.AfterFunc(ctx, func() { conn.Close() })
 	if s.ep.SMTPSecurity == SecurityStartTLS {

@@ -743,6 +743,16 @@ func unknownFinding(err error, d DiagContext) *Finding {
 		code = CodeIMAPFailed
 	case CheckSMTP:
 		code = CodeSMTPFailed
+	case CheckRoundtrip: // it logs in to IMAP and sends through SMTP: the server that failed
+		var se *ServerError
+		if errors.As(err, &se) {
+			switch se.Server {
+			case d.Endpoints.IMAP:
+				code = CodeIMAPFailed
+			case d.Endpoints.SMTP:
+				code = CodeSMTPFailed
+			}
+		}
 	}
 	what := "The check"
 	if d.Check != "" {

@@ -23,6 +23,10 @@ type DoctorItem struct {
 // the doctor fails it; Google refuses assertions a few minutes off.
 const MaxClockOffset = 60 * time.Second
 
+// doctorTimeout bounds each probe and each check of Doctor; tests shorten
+// it.
+var doctorTimeout = 15 * time.Second
+
 // Doctor probes, in order, everything a profile depends on: the clock against
 // the token endpoint, DNS for every server, TLS to the implicit-TLS servers,
 // then the token, IMAP and SMTP checks of the default sender. Each failure
@@ -37,9 +41,12 @@ func Doctor(ctx context.Context, p *Profile, cache TokenCache) []DoctorItem {
 		diag = tester.Tokens.DiagContext(p.DefaultSender, CheckToken)
 		tokenURL = tester.Tokens.TokenURL()
 	}
+	if terr == nil {
+		tester.Timeout = doctorTimeout
+	}
 	var items []DoctorItem
 	probe := func(name string, f func(ctx context.Context) (string, *Finding)) {
-		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, doctorTimeout)
 		defer cancel()
 		start := time.Now()
 		detail, finding := f(pctx)

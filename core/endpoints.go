@@ -187,11 +187,12 @@ var plainHTTPClient = &http.Client{Transport: bulkTransport(nil), Timeout: defau
 
 // bulkTransport is an HTTP transport that keeps a connection per mailbox
 // checked at once (Go's default keeps two per host, so a bulk run would
-// reconnect for nearly every token).
+// reconnect for nearly every token); an answer's headers are capped.
 func bulkTransport(cfg *tls.Config) *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg
 	tr.MaxIdleConnsPerHost = MaxConcurrency
+	tr.MaxResponseHeaderBytes = MaxHTTPHeaderBytes
 	return tr
 }
 
