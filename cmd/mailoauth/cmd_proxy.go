@@ -27,8 +27,8 @@ func runProxy(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	fs := a.newFlags("proxy", "proxy [--imap 127.0.0.1:1993] [--smtp 127.0.0.1:1587] [--imaps ADDR] [--smtps ADDR] [--cert FILE --key FILE] [limits] | proxy password ADDR [--rotate] | proxy cert")
-	imapAddr := fs.String("imap", "127.0.0.1:1993", "IMAP listener with STARTTLS (a login without it only on a loopback address); empty: none")
-	smtpAddr := fs.String("smtp", "127.0.0.1:1587", "SMTP submission listener with STARTTLS (a login without it only on a loopback address); empty: none")
+	imapAddr := fs.String("imap", proxy.DefaultIMAPAddr, "IMAP listener with STARTTLS (a login without it only on a loopback address); empty: none")
+	smtpAddr := fs.String("smtp", proxy.DefaultSMTPAddr, "SMTP submission listener with STARTTLS (a login without it only on a loopback address); empty: none")
 	imapsAddr := fs.String("imaps", "", "IMAP listener with implicit TLS (like port 993), e.g. 0.0.0.0:993; empty: none")
 	smtpsAddr := fs.String("smtps", "", "SMTP submission listener with implicit TLS (like port 465); empty: none")
 	certFile := fs.String("cert", "", "PEM certificate (chain) for the listeners; default: one generated and kept in the store")

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/proxy"
 	"github.com/mailoauth/mailoauth/store"
 	"github.com/mailoauth/mailoauth/tui"
 )
@@ -33,8 +34,8 @@ func runUpgrade(ctx context.Context, a *app, args []string) error {
 	checksFlag := fs.String("checks", "", "the OAuth checks a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
 	concurrency := fs.Int("concurrency", core.DefaultConcurrency, "mailboxes checked at once")
 	viaProxy := fs.Bool("via-proxy", false, "for a product that cannot do OAuth: give each upgraded mailbox a proxy password, check it through mailoauth proxy, and print the proxy's settings instead (with --yes)")
-	proxyIMAP := fs.String("proxy-imap", "127.0.0.1:1993", "with --via-proxy: where the product will reach `mailoauth proxy --imap` (host:port)")
-	proxySMTP := fs.String("proxy-smtp", "127.0.0.1:1587", "with --via-proxy: where the product will reach `mailoauth proxy --smtp` (host:port)")
+	proxyIMAP := fs.String("proxy-imap", proxy.DefaultIMAPAddr, "with --via-proxy: where the product will reach `mailoauth proxy --imap` (host:port)")
+	proxySMTP := fs.String("proxy-smtp", proxy.DefaultSMTPAddr, "with --via-proxy: where the product will reach `mailoauth proxy --smtp` (host:port)")
 	purge := fs.Bool("purge-backups", false, "remove the backups beside the store that still hold legacy passwords (asks on a terminal; --yes without one), and nothing else")
 	if _, err := parse(fs, args); err != nil {
 		return err

@@ -25,6 +25,13 @@ const (
 	SMTP Protocol = "smtp"
 )
 
+// The default listen addresses of `mailoauth proxy` (STARTTLS; a plain
+// login is allowed there, as they are loopback addresses).
+const (
+	DefaultIMAPAddr = "127.0.0.1:1993"
+	DefaultSMTPAddr = "127.0.0.1:1587"
+)
+
 // Defaults of Config.
 const (
 	// DefaultMaxPerMailbox stays under Gmail's 15 simultaneous IMAP
