@@ -39,6 +39,10 @@ type backend interface {
 	ConsentStates(domain, clientID string) (map[string]core.ConsentState, error)
 	// PendingUpgrades is the mailboxes still on their legacy password.
 	PendingUpgrades(domain string) ([]string, error)
+	// HasProxyPassword and SetProxyPassword are the mailboxes' passwords
+	// for mailoauth proxy (only the argon2id hash is kept).
+	HasProxyPassword(domain, mailbox string) (bool, error)
+	SetProxyPassword(domain, mailbox, hash string) error
 }
 
 // eventKind mirrors core's runner events.

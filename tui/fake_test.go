@@ -20,6 +20,24 @@ type fakeBackend struct {
 	results  map[string]map[string]core.MailboxResult
 	history  map[string][]core.HistoryEntry
 	caches   map[string]*fakeCache
+	proxyPW  map[string]string // "domain/mailbox" -> hash
+}
+
+func (f *fakeBackend) HasProxyPassword(domain, mailbox string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.proxyPW[domain+"/"+mailbox]
+	return ok, nil
+}
+
+func (f *fakeBackend) SetProxyPassword(domain, mailbox, hash string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.proxyPW == nil {
+		f.proxyPW = map[string]string{}
+	}
+	f.proxyPW[domain+"/"+mailbox] = hash
+	return nil
 }
 
 func newFakeBackend() *fakeBackend {

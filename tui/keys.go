@@ -39,6 +39,15 @@ var (
 // (step_credentials_policy.go); a function key, as the step has text fields.
 var keyPolicy = b([]string{"f2"}, "f2", "key creation blocked?")
 
+// The summary's page for products that only know passwords
+// (summary_proxy.go): open it, and make the selected mailbox's proxy
+// password (shown once).
+var (
+	keyProxy         = b([]string{"x"}, "x", "proxy (password-only products)")
+	keyProxyPassword = b([]string{"p"}, "p", "make proxy password")
+	keyProxyClose    = b([]string{"x", "esc"}, "x/esc", "back to summary")
+)
+
 // b is a short way to build a binding with help.
 func b(keys []string, k, desc string) key.Binding {
 	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))

@@ -17,6 +17,7 @@ type summaryStep struct {
 	boxes, consented       int
 	err                    error
 	offset                 int
+	proxy                  proxyPage // for products that only know passwords
 }
 
 var (
@@ -70,6 +71,9 @@ func (s *summaryStep) enter(w *wizard) tea.Cmd {
 }
 
 func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if _, made := msg.(proxyPasswordMsg); s.proxy.open || made {
+		return s.proxy.update(w, msg)
+	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil, false
@@ -77,6 +81,9 @@ func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	switch {
 	case key.Matches(k, keyFinish):
 		return tea.Quit, true
+	case key.Matches(k, keyProxy):
+		s.proxy.enter(w)
+		return nil, true
 	case key.Matches(k, keyRetest):
 		cmd := w.goTo(stepTest)
 		t := w.steps[stepTest].(*testStep)
@@ -133,6 +140,9 @@ func (s *summaryStep) headline(w *wizard) string {
 }
 
 func (s *summaryStep) view(w *wizard, width, height int) string {
+	if s.proxy.open {
+		return s.proxy.view(w, width, height)
+	}
 	st := w.styles
 	p := w.profile
 	lw := 12
@@ -194,6 +204,7 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(w), width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
 	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(w)+"export --format json", width-2), 2)) + "\n")
+	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? x: mailoauth proxy, its passwords.", width)) + "\n")
 	if w.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
 	}
@@ -216,7 +227,10 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 }
 
 func (s *summaryStep) keys(w *wizard) stepKeys {
-	more := []key.Binding{keyCopyToken}
+	if s.proxy.open {
+		return s.proxy.keys(w)
+	}
+	more := []key.Binding{keyCopyToken, keyProxy}
 	if w.cred != nil && w.cred.Kind == core.KindOAuthClient {
 		more = append(more, keyCopyClientID, keyCopyCallback)
 	}

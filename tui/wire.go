@@ -173,6 +173,13 @@ func (b *storeBackend) TokenCache(domain string) core.TokenCache { return b.s.To
 func (b *storeBackend) ConsentStates(domain, clientID string) (map[string]core.ConsentState, error) {
 	return b.s.ConsentStates(domain, clientID)
 }
+func (b *storeBackend) HasProxyPassword(domain, mailbox string) (bool, error) {
+	_, ok, err := b.s.ProxyPasswordHash(domain, mailbox)
+	return ok, err
+}
+func (b *storeBackend) SetProxyPassword(domain, mailbox, hash string) error {
+	return b.s.SetProxyPassword(domain, mailbox, hash, b.actor)
+}
 
 // coreEngine runs the checks with core.RunAll, caching tokens in the store.
 // In upgrade mode every pending mailbox that passed switches to OAuth and

@@ -1,0 +1,53 @@
+package tui
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/proxy"
+)
+
+// TestSummaryProxyPage: x on the summary shows the proxy's settings for a
+// product that only knows passwords; p makes the selected mailbox's proxy
+// password, shown once (its hash stored, verifying it); back on the
+// summary and in again, the password is no longer shown, only "set".
+func TestSummaryProxyPage(t *testing.T) {
+	be := newFakeBackend()
+	_ = be.SaveProfile(acmeProfile(t, int(numSteps)))
+	_ = be.PutMailboxes("acme.example", []core.Mailbox{
+		{Email: "a@acme.example", OwnerKind: core.OwnerUser},
+		{Email: "b@acme.example", OwnerKind: core.OwnerUser},
+	})
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
+	d.press(runeKey('?'))
+	d.mustShow("proxy (password-only products)")
+	d.press(runeKey('?'), runeKey('x'))
+	d.mustShow("127.0.0.1:1993 STARTTLS")
+	d.mustShow("127.0.0.1:1587 STARTTLS")
+	d.mustShow("normal password (the mailbox's proxy")
+	d.mustShow("› a@acme.example")
+	d.mustShow("no proxy password yet")
+	d.press(keyCode(tea.KeyDown), runeKey('p'))
+	pw := regexp.MustCompile(`b@acme\.example +new proxy password: *\n.*│ +([a-z0-9]{4}(-[a-z0-9]{4}){5})  \(shown once\)`).FindStringSubmatch(d.screen())
+	if pw == nil {
+		t.Fatalf("p should show b's new proxy password once:\n%s", d.screen())
+	}
+	hash := be.proxyPW["acme.example/b@acme.example"]
+	if !proxy.VerifyPassword(hash, pw[1]) {
+		t.Fatalf("the stored hash %q does not verify the shown password", hash)
+	}
+	if _, ok := be.proxyPW["acme.example/a@acme.example"]; ok {
+		t.Fatal("a's password was made without asking")
+	}
+	d.press(keyCode(tea.KeyEscape))
+	d.mustShow("In the host product (Gmail / Workspace mail settings)")
+	d.press(runeKey('x'))
+	d.mustNotShow(pw[1])
+	if !strings.Contains(d.screen(), "set (p makes a new one)") {
+		t.Fatalf("b should show as set, without its password:\n%s", d.screen())
+	}
+}
