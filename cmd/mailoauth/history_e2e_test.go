@@ -83,4 +83,14 @@ func TestHistoryShowsAFailureWithItsStart(t *testing.T) {
 	if strings.Count(r.stdout, "FAILING") != 1 {
 		t.Errorf("only user2's token check is failing:\n%s", r.stdout)
 	}
+
+	// A watcher started while the failure lasts alerts with its real start.
+	h := newHook(t)
+	if r := mailoauth(t, db, "watch", "--once", "--checks", "token,imap", "--alert-webhook", h.srv.URL); r.code != 1 {
+		t.Fatalf("watch --once: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	a := h.take()
+	if len(a) != 1 || a[0]["mailbox"] != "user2@example.test" || a[0]["since"] != tok.FailingSince.Format(time.RFC3339Nano) {
+		t.Errorf("want one alert for user2 since %s (the history's start), got %v", tok.FailingSince.Format(time.RFC3339Nano), a)
+	}
 }

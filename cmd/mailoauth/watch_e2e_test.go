@@ -87,17 +87,8 @@ func startDaemon(t *testing.T, db string, args ...string) *watchProcess {
 	}
 	wp := &watchProcess{cmd: cmd, stderr: stderr}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("watch did not exit cleanly on SIGTERM: %v", err)
-			}
-		case <-time.After(hang):
-			_ = cmd.Process.Kill()
-			t.Errorf("watch did not stop on SIGTERM")
+		if err := sigterm(cmd); err != nil {
+			t.Errorf("watch on SIGTERM: %v", err)
 		}
 		if strings.Contains(stderr.String(), "goroutine ") {
 			t.Errorf("watch printed a stack trace:\n%s", stderr.String())
@@ -123,6 +114,21 @@ func startDaemon(t *testing.T, db string, args ...string) *watchProcess {
 		t.Fatalf("watch printed no metrics address:\n%s", stderr.String())
 	}
 	return wp
+}
+
+// sigterm stops the process with SIGTERM and reports how it exited (killed
+// after the hang guard).
+func sigterm(cmd *exec.Cmd) error {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(hang):
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("no exit %v after SIGTERM", hang)
+	}
 }
 
 type writerFunc func([]byte) (int, error)
@@ -383,5 +389,78 @@ func TestServeWatchRunsTheWatcherInProcess(t *testing.T) {
 	// The store stays shared: a command runs beside it.
 	if r := mailoauth(t, db, "history", "user1@example.test"); r.code != 0 || !strings.Contains(r.stdout, "✓") {
 		t.Errorf("history while serve --watch runs: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestWatchRereadsProfilesOnSIGHUP(t *testing.T) {
+	sb := startSandbox(t, 1)
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	setupServiceAccount(t, sb, db)
+	w := startWatch(t, db, "--interval", "1s", "--roundtrip-every", "0")
+	waitFor(t, "the default sender's metric", func() bool {
+		v, _ := w.sample(t, "mailoauth_check_ok", map[string]string{"mailbox": "admin@example.test", "check": "token"})
+		return v == 1
+	})
+	// The store is shared: another command changes the profile meanwhile.
+	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "user1@example.test",
+		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json")); r.code != 0 {
+		t.Fatalf("setup while watch runs: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	n := w.rounds(t)
+	waitFor(t, "a round after the change", func() bool { return w.rounds(t) >= n+2 })
+	if _, ok := w.sample(t, "mailoauth_check_ok", map[string]string{"mailbox": "user1@example.test"}); ok {
+		t.Fatal("the new default sender was watched before SIGHUP")
+	}
+	if err := w.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new default sender watched after SIGHUP", func() bool {
+		v, _ := w.sample(t, "mailoauth_check_ok", map[string]string{"mailbox": "user1@example.test", "check": "smtp"})
+		return v == 1
+	})
+}
+
+func TestWatchFinishesChecksInFlightOnSIGTERM(t *testing.T) {
+	sb := startSandbox(t, 1)
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	setupServiceAccount(t, sb, db)
+	// A slow Google: each reply takes 300 ms, so a check is surely in flight.
+	sb.admin(t, "POST", "/faults", map[string]any{"latency_ms": 300})
+	cmd := exec.Command(binary, "--db", db, "watch", "--interval", "1m", "--checks", "token,imap,smtp", "--roundtrip-every", "0")
+	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan bool, 1)
+	var log strings.Builder
+	go func() {
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "round started") {
+				started <- true
+			}
+		}
+		close(started)
+	}()
+	select {
+	case ok := <-started:
+		if !ok {
+			t.Fatal("watch exited before its first round")
+		}
+	case <-time.After(hang):
+		t.Fatal("no round started")
+	}
+	if err := sigterm(cmd); err != nil {
+		t.Fatalf("watch on SIGTERM: %v\n%s", err, log.String())
+	}
+	// The default sender's check was in flight: it finished and was saved.
+	r := mailoauth(t, db, "history", "admin@example.test", "--json")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 3 || strings.Contains(r.stdout, `"ok":false`) {
+		t.Errorf("the check in flight at SIGTERM should have finished (token, imap, smtp passed):\n%s%s\nlog:\n%s", r.stdout, r.stderr, log.String())
 	}
 }

@@ -62,8 +62,18 @@ func newTracker(renotify time.Duration) *tracker {
 	return &tracker{renotify: renotify, states: map[key]*status{}}
 }
 
-// check records one check's outcome at now; f is the finding of a failure.
-func (t *tracker) check(k key, ok bool, f *core.Finding, now time.Time) *Alert {
+// failingWith reports whether k is already failing with code.
+func (t *tracker) failingWith(k key, code core.Code) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.states[k]
+	return s != nil && s.bad && !s.warning && s.finding.Code == code
+}
+
+// check records one check's outcome at now; f is the finding of a failure,
+// started when a new failure began (zero: now; earlier when the history
+// knew it before the watcher saw it).
+func (t *tracker) check(k key, ok bool, f *core.Finding, now, started time.Time) *Alert {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.states[k]
@@ -84,8 +94,11 @@ func (t *tracker) check(k key, ok bool, f *core.Finding, now time.Time) *Alert {
 	}
 	switch {
 	case !s.bad || s.finding.Code != f.Code:
-		*s = status{bad: true, finding: f, since: now, notified: now}
-		return alertOf(k, f, now, StateFailing, now)
+		if started.IsZero() || started.After(now) {
+			started = now
+		}
+		*s = status{bad: true, finding: f, since: started, notified: now}
+		return alertOf(k, f, started, StateFailing, now)
 	case t.renotify > 0 && now.Sub(s.notified) >= t.renotify:
 		s.finding, s.notified = f, now
 		a := alertOf(k, f, s.since, StateFailing, now)

@@ -347,22 +347,63 @@ func (w *Watcher) observe(domain string, r core.MailboxResult, asked []core.Chec
 			w.metrics.tokens.WithLabelValues(domain, "cached").Inc()
 		}
 	}
-	var alerts []Alert
+	type outcome struct {
+		check core.CheckName
+		ok    bool
+	}
+	var outs []outcome
 	for _, c := range r.Checks {
-		var f *core.Finding
-		if !c.OK {
-			f = r.Finding
-		}
-		if a := w.track.check(key{domain, r.Mailbox, string(c.Name)}, c.OK, f, now); a != nil {
-			alerts = append(alerts, *a)
-		}
+		outs = append(outs, outcome{c.Name, c.OK})
 	}
 	if len(r.Checks) == 0 && r.Finding != nil && r.Finding.Code != core.CodeCancelled {
-		if a := w.track.check(key{domain, r.Mailbox, string(core.CheckToken)}, false, r.Finding, now); a != nil {
+		outs = append(outs, outcome{core.CheckToken, false})
+	}
+	var alerts []Alert
+	for _, o := range outs {
+		k := key{domain, r.Mailbox, string(o.check)}
+		var f *core.Finding
+		var since time.Time
+		if !o.ok {
+			f = r.Finding
+			if f != nil && !w.track.failingWith(k, f.Code) {
+				since = w.failureStart(domain, r.Mailbox, o.check, f.Code, now)
+			}
+		}
+		if a := w.track.check(k, o.ok, f, now, since); a != nil {
 			alerts = append(alerts, *a)
 		}
 	}
 	w.emit(alerts)
+}
+
+// historySource is a Source that also keeps the check history (the
+// store's): a failure already recorded before the watcher started keeps
+// its start in the alerts.
+type historySource interface {
+	History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error)
+}
+
+// failureStart is when the failure of a check began according to the
+// history (the result just saved carries it), else now.
+func (w *Watcher) failureStart(domain, mailbox string, check core.CheckName, code core.Code, now time.Time) time.Time {
+	hs, ok := w.src.(historySource)
+	if !ok {
+		return now
+	}
+	es, err := hs.History(domain, mailbox, now.Add(-31*24*time.Hour))
+	if err != nil {
+		return now
+	}
+	start := now
+	for _, e := range es { // oldest first per check: the last one wins
+		if e.Check == check && !e.OK && e.Code == code && !e.Since.IsZero() {
+			start = e.Since
+		}
+	}
+	if start.After(now) {
+		return now
+	}
+	return start
 }
 
 // emit queues alerts for delivery and refreshes the findings metric.

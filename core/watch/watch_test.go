@@ -422,20 +422,20 @@ func TestTrackerStates(t *testing.T) {
 	k := key{"example.test", "a@example.test", "token"}
 	f1 := core.NewFinding(core.CodeUnknownUser, "gone.", "add it.")
 	f2 := core.NewFinding(core.CodeUserSuspended, "suspended.", "restore it.")
-	if a := tr.check(k, true, nil, t0); a != nil {
+	if a := tr.check(k, true, nil, t0, time.Time{}); a != nil {
 		t.Fatalf("first ok: %+v", a)
 	}
-	if a := tr.check(k, false, f1, t0.Add(time.Minute)); a == nil || a.State != StateFailing {
+	if a := tr.check(k, false, f1, t0.Add(time.Minute), time.Time{}); a == nil || a.State != StateFailing {
 		t.Fatalf("first failure: %+v", a)
 	}
-	if a := tr.check(k, false, f1, t0.Add(59*time.Minute)); a != nil {
+	if a := tr.check(k, false, f1, t0.Add(59*time.Minute), time.Time{}); a != nil {
 		t.Fatalf("same failure within the re-notify period: %+v", a)
 	}
 	// Another finding is a new state.
-	if a := tr.check(k, false, f2, t0.Add(60*time.Minute)); a == nil || a.Code != core.CodeUserSuspended || a.Renotify {
+	if a := tr.check(k, false, f2, t0.Add(60*time.Minute), time.Time{}); a == nil || a.Code != core.CodeUserSuspended || a.Renotify {
 		t.Fatalf("new finding: %+v", a)
 	}
-	if a := tr.check(k, true, nil, t0.Add(61*time.Minute)); a == nil || a.State != StateRecovered || !a.Since.Equal(t0.Add(60*time.Minute)) {
+	if a := tr.check(k, true, nil, t0.Add(61*time.Minute), time.Time{}); a == nil || a.State != StateRecovered || !a.Since.Equal(t0.Add(60*time.Minute)) {
 		t.Fatalf("recovery: %+v", a)
 	}
 	// Warnings: new, kept quiet, gone.
