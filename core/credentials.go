@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -121,11 +122,17 @@ func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 		return nil, invalidKey("The key file is empty.", "Load the JSON file Google downloaded, or "+anyHowTo+".")
 	}
 	if bytes.HasPrefix(trimmed, []byte("-----BEGIN")) {
+		if bytes.HasPrefix(trimmed, []byte("-----BEGIN EC ")) {
+			return nil, notRSA(&ecdsa.PrivateKey{}, "The file is a bare PEM key, not the service-account JSON key file, and it")
+		}
 		return nil, invalidKey("This is a bare PEM private key, not the service-account JSON key file.",
 			"Load the whole .json file Google downloaded (it holds the key together with client_email and client_id), or "+keyHowTo+".")
 	}
 	if trimmed[0] == 0x30 { // DER SEQUENCE: PKCS#12
 		return parseP12(data, opts)
+	}
+	if trimmed[0] != '{' && json.Valid(trimmed) {
+		return nil, jsonNotAnObject(trimmed)
 	}
 	if trimmed[0] != '{' {
 		return nil, invalidKey("The key file is neither JSON nor a .p12 key.", "Load the .json file Google downloaded (or a legacy .p12 key), or "+anyHowTo+".")
@@ -262,12 +269,15 @@ func parsePrivateKeyPEM(text string) (*rsa.PrivateKey, error) {
 	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
 		rk, ok := k.(*rsa.PrivateKey)
 		if !ok {
-			return nil, mangled("holds a non-RSA key; Google signs with RSA (RS256)")
+			return nil, notRSA(k, "The key's private_key field")
 		}
-		return rk, nil
+		return rk, checkRSASize(rk, "The key's private_key field")
 	}
 	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
+		return k, checkRSASize(k, "The key's private_key field")
+	}
+	if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+		return nil, notRSA(k, "The key's private_key field")
 	}
 	return nil, mangled("does not parse as an RSA private key")
 }
@@ -275,10 +285,6 @@ func parsePrivateKeyPEM(text string) (*rsa.PrivateKey, error) {
 func parseP12(data []byte, opts CredentialOptions) (*Credential, error) {
 	c, _, err := decodeP12(data, opts)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkKeyTexts("service account", "Enter the values as shown in the Cloud console.",
-		keyField{"e-mail", c.ClientEmail, MaxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
 		return nil, err
 	}
 	if c.ClientEmail == "" {
@@ -310,7 +316,10 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 	}
 	rk, ok := key.(*rsa.PrivateKey)
 	if !ok {
-		return nil, nil, invalidKey("The .p12 file holds no RSA private key.", "Load the .p12 key Google generated for the service account, or "+keyHowTo+".")
+		return nil, nil, notRSA(key, "The .p12 file")
+	}
+	if err := checkRSASize(rk, "The .p12 file"); err != nil {
+		return nil, nil, err
 	}
 	c := &Credential{Kind: KindServiceAccountP12, PrivateKey: rk, Fingerprint: PublicKeyFingerprint(&rk.PublicKey),
 		ClientEmail: strings.TrimSpace(opts.ClientEmail), ClientID: strings.TrimSpace(opts.ClientID), TokenURI: GoogleTokenURL}
@@ -319,6 +328,10 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 		if len(cert.Subject.CommonName) == 40 {
 			c.PrivateKeyID = strings.ToLower(cert.Subject.CommonName)
 		}
+	}
+	if err := checkKeyTexts("service account", "Enter the values as shown in the Cloud console.",
+		keyField{"e-mail", c.ClientEmail, MaxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
+		return nil, nil, err
 	}
 	if c.ClientEmail != "" && !strings.Contains(c.ClientEmail, "@") {
 		return nil, nil, invalidKey(fmt.Sprintf("%q is not the service account's e-mail.", c.ClientEmail), "Enter it as shown in the Cloud console, e.g. mailer@project.iam.gserviceaccount.com.")
@@ -339,7 +352,7 @@ func parseOAuthClient(typ string, inner json.RawMessage) (*Credential, error) {
 		RedirectURIs []string `json:"redirect_uris"`
 	}
 	if err := json.Unmarshal(inner, &oc); err != nil {
-		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON's %q section is malformed (%v).", typ, err), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")
+		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON's %q section is not what Google writes: %s (an object with client_id and client_secret).", typ, oauthSectionProblem(inner, err)), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")
 	}
 	if oc.ClientID == "" {
 		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON has no %s.client_id.", typ), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")

@@ -4,16 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"software.sslmate.com/src/go-pkcs12"
 )
 
 var (
@@ -152,21 +147,7 @@ func TestOtherCredentialKindsAreRecognisedAndRedirected(t *testing.T) {
 	}
 }
 
-func p12(t *testing.T, password string) []byte {
-	k := rsaKey(t)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "0123456789abcdef0123456789abcdef01234567"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	data, err := pkcs12.Legacy.Encode(k, cert, nil, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+func p12(t *testing.T, password string) []byte { return p12With(t, rsaKey(t), password) }
 
 func TestP12Keys(t *testing.T) {
 	data := p12(t, DefaultP12Password)

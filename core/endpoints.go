@@ -111,7 +111,7 @@ func ParseEndpoints(data []byte, name string) (Endpoints, error) {
 	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s is not valid: %v; allowed keys are imap, imap_security, smtp, smtp_security, token_url, auth_url, tokeninfo_url, admin_url, ca_file", name, err)}
+		return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s is not valid: %s; allowed keys are imap, imap_security, smtp, smtp_security, token_url, auth_url, tokeninfo_url, admin_url, ca_file", name, jsonProblem(err))}
 	}
 	for _, s := range []struct {
 		key string

@@ -64,7 +64,7 @@ func ParseLegacy(data []byte, name string) (*LegacyConfig, error) {
 	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {
-		return nil, Inputf("legacy configuration %s is not valid JSON of the expected shape (%v); the keys are domain, default_sender, imap, smtp (host, port, security) and mailboxes (email, display_name, owner_kind, owner_name, username, password)", name, err)
+		return nil, Inputf("legacy configuration %s is not valid JSON of the expected shape (%s); the keys are domain, default_sender, imap, smtp (host, port, security) and mailboxes (email, display_name, owner_kind, owner_name, username, password)", name, jsonProblem(err))
 	}
 	d, err := NormalizeDomain(l.Domain)
 	if err != nil {

@@ -167,3 +167,30 @@ func TestEscapesInFilesNeverReachTheTerminalRaw(t *testing.T) {
 	// a path with control characters is shown escaped too
 	oneLine(t, "missing file", mailoauth(t, db, "key", "inspect", filepath.Join(dir, "no\x1b[2Jpe.json")), 3, `no\x1b[2Jpe.json`)
 }
+
+// Issue 15 item 10: the messages say what the file is and what is expected.
+func TestMisleadingMessagesSayWhatWasFound(t *testing.T) {
+	db, dir := inputProfileDB(t)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	oneLine(t, "[1,2,3]", mailoauth(t, db, "key", "inspect", write("list.json", "[1,2,3]")), 2, "The file is JSON, but a list, not a key file")
+	r := mailoauth(t, db, "key", "inspect", write("web.json", `{"web":"oops"}`))
+	oneLine(t, `{"web":"oops"}`, r, 2, `"web" section is not what Google writes: it is a string, not an object`)
+	if strings.Contains(r.stderr, "Go ") || strings.Contains(r.stderr, "struct") {
+		t.Errorf("a Go type in %q", r.stderr)
+	}
+	rows := "email,display_name,owner_kind,owner_name\nuser1@example.test,One,user,Alice\n"
+	oneLine(t, "semicolons", mailoauth(t, db, "mailbox", "import", write("semi.csv", strings.ReplaceAll(rows, ",", ";"))), 2,
+		"semi.csv separates its columns with semicolons (;); save it as comma-separated UTF-8 with the header email,display_name,owner_kind,owner_name")
+	u16 := []byte{0xff, 0xfe}
+	for _, c := range rows {
+		u16 = append(u16, byte(c), 0)
+	}
+	oneLine(t, "UTF-16", mailoauth(t, db, "mailbox", "import", write("u16.csv", string(u16))), 2,
+		"u16.csv is encoded as UTF-16", "comma-separated UTF-8 with the header email,display_name,owner_kind,owner_name")
+}
