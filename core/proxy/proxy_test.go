@@ -568,3 +568,29 @@ func TestProxyShutdownDrains(t *testing.T) {
 		t.Fatal("Shutdown did not return after the last session ended")
 	}
 }
+
+// TestProxySessionOutlivesItsToken: a session logged in through the proxy
+// keeps working after its token has expired (two hours later by the
+// sandbox's clock), without a new token.
+func TestProxySessionOutlivesItsToken(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	c := f.dialIMAP(t)
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	minted := f.sb.TokensMinted()
+	f.sb.AdvanceClock(2 * time.Hour)
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatalf("the logged-in session after its token expired: %v", err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatalf("SELECT after the token expired: %v", err)
+	}
+	if f.sb.TokensMinted() != minted {
+		t.Fatal("the logged-in session asked for a new token")
+	}
+}
