@@ -594,3 +594,34 @@ func TestProxySessionOutlivesItsToken(t *testing.T) {
 		t.Fatal("the logged-in session asked for a new token")
 	}
 }
+
+// TestProxyUnknownMailboxAndNoPassword: an address the proxy does not serve
+// and a mailbox without a proxy password are refused like a wrong password,
+// and audited with their reason.
+func TestProxyUnknownMailboxAndNoPassword(t *testing.T) {
+	f := startFixture(t, Config{})
+	nopw := f.sb.Users()[1]
+	f.dir.mu.Lock()
+	a := f.dir.accts[nopw]
+	a.PasswordHash = ""
+	f.dir.accts[nopw] = a
+	f.dir.mu.Unlock()
+	c := f.dialIMAP(t)
+	for _, login := range [][2]string{{"nobody@example.test", "x"}, {nopw, ""}, {nopw, f.password[nopw]}} {
+		err := c.Login(login[0], login[1]).Wait()
+		var ie *imap.Error
+		if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeAuthenticationFailed || ie.Text != "Invalid credentials" {
+			t.Fatalf("LOGIN %s: want NO [AUTHENTICATIONFAILED] Invalid credentials, got %v", login[0], err)
+		}
+	}
+	got := map[string]int{}
+	for _, l := range f.audited() {
+		if l.OK {
+			t.Fatalf("audited as ok: %+v", l)
+		}
+		got[l.Mailbox+": "+l.Reason]++
+	}
+	if got["nobody@example.test: unknown mailbox"] != 1 || got[nopw+": no proxy password set"] != 2 {
+		t.Fatalf("audit reasons: %v", got)
+	}
+}

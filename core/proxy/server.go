@@ -204,19 +204,18 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 		if err != nil {
 			s.mu.Lock()
 			closing := s.closing
-			delete(s.listeners, ln)
 			s.mu.Unlock()
-			if closing {
-				return nil
-			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			switch {
+			case closing:
+				return nil
+			case errors.As(err, &ne) && ne.Timeout(): // e.g. out of file descriptors for a moment
 				time.Sleep(50 * time.Millisecond)
-				s.mu.Lock()
-				s.listeners[ln] = true
-				s.mu.Unlock()
 				continue
 			}
+			s.mu.Lock()
+			delete(s.listeners, ln)
+			s.mu.Unlock()
 			return err
 		}
 		sess := &session{srv: s, raw: c, proto: proto, plainOK: plainOK, client: hostOf(c.RemoteAddr())}
@@ -370,26 +369,30 @@ func (s *Server) authenticate(proto Protocol, client, address, password string) 
 	dir := s.dir
 	s.mu.Unlock()
 	acct, err := dir.Account(address)
-	hash := acct.PasswordHash
-	reason := "wrong password"
-	if err != nil || hash == "" {
-		if err != nil && !errors.Is(err, ErrUnknownMailbox) {
+	var reason string
+	switch {
+	case err != nil:
+		if !errors.Is(err, ErrUnknownMailbox) {
 			s.log.Error("proxy: cannot look the mailbox up", "mailbox", address, "error", err.Error())
 		}
-		hash, reason = dummyHash, "unknown mailbox"
-		if err == nil {
-			reason = "no proxy password set"
-		}
-		acct.Address = address
+		acct, reason = Account{Address: address}, "unknown mailbox"
+	case acct.PasswordHash == "":
+		reason = "no proxy password set"
 	}
-	if !s.checkPassword(acct.Address, hash, password) || reason != "wrong password" {
-		if s.failed(client) {
-			s.log.Warn("proxy: client address locked out after repeated wrong passwords", "client", client,
-				"failures", s.cfg.FailLimit, "window", s.cfg.FailWindow.String(), "for", s.cfg.Lockout.String())
-		}
-		return acct, &loginError{reason: reason}
+	if reason != "" {
+		// as slow as a wrong password, so that timing tells nothing
+		s.checkPassword(address, dummyHash, password)
+	} else if !s.checkPassword(acct.Address, acct.PasswordHash, password) {
+		reason = "wrong password"
 	}
-	return acct, nil
+	if reason == "" {
+		return acct, nil
+	}
+	if s.failed(client) {
+		s.log.Warn("proxy: client address locked out after repeated wrong passwords", "client", client,
+			"failures", s.cfg.FailLimit, "window", s.cfg.FailWindow.String(), "for", s.cfg.Lockout.String())
+	}
+	return acct, &loginError{reason: reason}
 }
 
 // checkPassword verifies with argon2id, at most two at a time; a password
