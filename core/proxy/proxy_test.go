@@ -625,3 +625,37 @@ func TestProxyUnknownMailboxAndNoPassword(t *testing.T) {
 		t.Fatalf("audit reasons: %v", got)
 	}
 }
+
+// TestProxyPipelinedAfterLogin: commands a client sends in the same write
+// as its LOGIN (already in the proxy's buffer when the relay starts) reach
+// the server, in order.
+func TestProxyPipelinedAfterLogin(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	conn, err := tls.Dial("tcp", f.imapTLS, f.tlsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 4096)
+	if _, err := conn.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(conn, "a1 LOGIN %s %s\r\na2 SELECT INBOX\r\na3 NOOP\r\na4 LOGOUT\r\n", user, f.password[user]); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for !bytes.Contains(all, []byte("a4 OK")) {
+		n, err := conn.Read(buf)
+		all = append(all, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	out := string(all)
+	i1, i2, i3, i4 := strings.Index(out, "a1 OK"), strings.Index(out, "a2 OK"), strings.Index(out, "a3 OK"), strings.Index(out, "a4 OK")
+	if i1 < 0 || i2 < i1 || i3 < i2 || i4 < i3 {
+		t.Fatalf("pipelined commands after LOGIN: want a1..a4 OK in order, got:\n%s", out)
+	}
+}
