@@ -1,0 +1,371 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// Crash safety: a real mailoauth process is killed with SIGKILL at random
+// points of a CSV import, an upgrade (backup, then the legacy passwords
+// imported) and the sealing of backups that hold passwords; after each kill
+// the store must open with every committed record, no backup name may hold
+// a partial file, and no password may be lost or left where the output
+// said it was not.
+
+const crashKills = 20
+
+// killAt runs mailoauth with args and kills it with SIGKILL after d, unless
+// it ended first; it returns what it printed and whether it ended by itself
+// with exit 0.
+func killAt(t *testing.T, d time.Duration, args ...string) (stdout string, completed bool) {
+	t.Helper()
+	return killWhen(t, nil, d, args...)
+}
+
+// killWhen is killAt counting d from the moment appeared() first holds
+// (polled every 200 µs) rather than from the start: a kill aimed into a
+// short window, such as the copy of a backup.
+func killWhen(t *testing.T, appeared func() bool, d time.Duration, args ...string) (stdout string, completed bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for appeared != nil && !appeared() {
+		select {
+		case err := <-done:
+			return out.String(), err == nil
+		case <-time.After(200 * time.Microsecond):
+		}
+	}
+	select {
+	case err := <-done:
+		return out.String(), err == nil
+	case <-time.After(d):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := <-done
+		return out.String(), err == nil
+	}
+}
+
+// timed runs mailoauth to its end and returns how long it took: the range
+// the kills are spread over.
+func timed(t *testing.T, args ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if out, ok := killAt(t, 30*time.Second, args...); !ok {
+		t.Fatalf("mailoauth %v failed unkilled:\n%s", args, out)
+	}
+	return time.Since(start)
+}
+
+// openAfterCrash opens the store as the next command would and fails the
+// test when it does not open.
+func openAfterCrash(t *testing.T, db string) *store.Store {
+	t.Helper()
+	t.Setenv(store.KeyEnv, "")
+	st, err := store.Open(db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("the store does not open after a kill: %v", err)
+	}
+	return st
+}
+
+// backupsWhole checks that every file under a backup name reads back whole.
+func backupsWhole(t *testing.T, db string) {
+	t.Helper()
+	for _, b := range store.Backups(db) {
+		if err := store.VerifyFile(b); err != nil {
+			t.Fatalf("%s is a backup name over a partial or damaged file: %v", filepath.Base(b), err)
+		}
+	}
+}
+
+// noClearText fails when any file beside the store holds one of the
+// passwords as it was typed.
+func noClearText(t *testing.T, dir string, passwords map[string]string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, pw := range passwords {
+			if bytes.Contains(data, []byte(pw)) {
+				t.Fatalf("%s holds a legacy password in clear text", e.Name())
+			}
+		}
+	}
+}
+
+// hasFile tells whether dir holds a file whose name ends in one of suffixes
+// other than the store's own key file.
+func hasFile(dir string, suffixes ...string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		for _, s := range suffixes {
+			if strings.HasSuffix(e.Name(), s) && e.Name() != "mailoauth.db.key" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crashBase makes a store with a profile (and, with cred, a service-account
+// key) and n mailboxes, so that a backup of it takes a while.
+func crashBase(t *testing.T, n int, cred []byte) string {
+	t.Helper()
+	t.Setenv(store.KeyEnv, "")
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.SaveProfile(core.Profile{Domain: "example.test", DefaultSender: "admin@example.test", Credential: cred}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var ms []core.Mailbox
+	for i := 0; i < n; i++ {
+		ms = append(ms, core.Mailbox{Email: fmt.Sprintf("filler%d@example.test", i), DisplayName: fmt.Sprintf("Filler %d", i), OwnerKind: core.OwnerUser, OwnerName: "x"})
+	}
+	if err := st.PutMailboxes("example.test", ms, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestKilledImportIsAllOrNothing(t *testing.T) {
+	db := crashBase(t, 0, nil)
+	const batch = 5000
+	csv := func(i int) string {
+		var b strings.Builder
+		b.WriteString("email,display_name,owner_kind,owner_name\n")
+		for j := 0; j < batch; j++ {
+			fmt.Fprintf(&b, "b%du%d@example.test,User %d,user,Agent %d\n", i, j, j, j)
+		}
+		p := filepath.Join(t.TempDir(), fmt.Sprintf("batch%d.csv", i))
+		if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	span := timed(t, "--db", db, "mailbox", "import", csv(0))
+	committed, cut := 1, 0
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for i := 1; i <= crashKills; i++ {
+		_, ok := killAt(t, time.Duration(rng.Int63n(int64(span))), "--db", db, "mailbox", "import", csv(i))
+		if !ok {
+			cut++
+		}
+		st := openAfterCrash(t, db)
+		n, err := st.MailboxCount("example.test")
+		st.Close()
+		if err != nil {
+			t.Fatalf("kill %d: counting the mailboxes: %v", i, err)
+		}
+		// Before this run the store held committed batches; after it, the
+		// same or one more (always one more when it ended by itself).
+		if n != committed*batch && n != (committed+1)*batch || ok && n != (committed+1)*batch {
+			t.Fatalf("kill %d: %d mailboxes where %d batches of %d were in the store before (finished: %v): an import was cut in half", i, n, committed, batch, ok)
+		}
+		committed = n / batch
+	}
+	landed(t, cut)
+}
+
+// landed fails a crash test none of whose kills cut a run short: it would
+// have proved nothing.
+func landed(t *testing.T, cut int) {
+	t.Helper()
+	if cut == 0 {
+		t.Fatalf("none of the %d kills landed before the run ended", crashKills)
+	}
+	t.Logf("%d of %d runs were cut short by the kill", cut, crashKills)
+}
+
+func TestKilledUpgradeKeepsStoreBackupsAndPasswords(t *testing.T) {
+	base := crashBase(t, 10000, nil)
+	legacy, passwords := writeLegacy(t, t.TempDir(), 50)
+	cut := 0
+	run := func(d time.Duration) (string, string, bool) {
+		dir := t.TempDir()
+		db := filepath.Join(dir, "mailoauth.db")
+		copyFile(t, base, db)
+		copyFile(t, base+".key", db+".key")
+		var out string
+		if d < 0 { // aimed at the backup's copy
+			out, _ = killWhen(t, func() bool { return hasFile(dir, ".bak", ".partial") }, -d, "--db", db, "upgrade", "--yes", "--legacy", legacy)
+		} else {
+			out, _ = killAt(t, d, "--db", db, "upgrade", "--yes", "--legacy", legacy)
+		}
+		if !strings.Contains(out, "waiting for OAuth") {
+			cut++
+		}
+		return dir, db, strings.Contains(out, "waiting for OAuth")
+	}
+	start := time.Now()
+	run(30 * time.Second) // it stops at the missing credentials, after the backup and the import
+	span := time.Since(start)
+	cut = 0
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for i := 1; i <= crashKills; i++ {
+		d := time.Duration(rng.Int63n(int64(span)))
+		if i%2 == 0 {
+			d = -time.Duration(rng.Int63n(int64(2 * time.Millisecond)))
+		}
+		dir, db, imported := run(d)
+		backupsWhole(t, db)
+		noClearText(t, dir, passwords)
+		st := openAfterCrash(t, db)
+		pending, err := st.PendingUpgrades("example.test")
+		if err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		switch {
+		case len(pending) == 0 && !imported:
+		case len(pending) == len(passwords):
+			for email, pw := range passwords {
+				if _, got, ok, err := st.PendingLogin("example.test", email); err != nil || !ok || got != pw {
+					t.Fatalf("kill %d: the password of %s was lost: %q %v %v", i, email, got, ok, err)
+				}
+			}
+		default:
+			t.Fatalf("kill %d: %d of %d legacy passwords in the store (the output said imported: %v)", i, len(pending), len(passwords), imported)
+		}
+		st.Close()
+	}
+	landed(t, cut)
+}
+
+func TestKilledBackupSealingLosesNoPassword(t *testing.T) {
+	base := crashBase(t, 10000, serviceAccountFixture(t))
+	// A legacy setup imported, backed up, then every mailbox switched: the
+	// backup holds the 50 passwords, the store none.
+	passwords := map[string]string{}
+	plan := core.UpgradePlan{Domain: "example.test"}
+	for i := 1; i <= 50; i++ {
+		email := fmt.Sprintf("user%d@example.test", i)
+		passwords[email] = fmt.Sprintf("Legacy-Crash-%02d-z8Kp", i)
+		plan.Passwords = append(plan.Passwords, core.PendingPassword{Mailbox: email, Username: email, Password: passwords[email]})
+	}
+	st, err := store.Open(base, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ImportLegacy(plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	bak, err := st.TakeBackup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bakAt := filepath.Join(t.TempDir(), "bak")
+	copyFile(t, bak, bakAt)
+	os.Remove(bak)
+	for email := range passwords {
+		if err := st.CompleteUpgrade("example.test", email, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	stamp := filepath.Base(base) + ".20260101T000000.000Z.bak"
+	cut := 0
+	run := func(d time.Duration) (dir, db, out string) {
+		dir = t.TempDir()
+		db = filepath.Join(dir, "mailoauth.db")
+		copyFile(t, base, db)
+		copyFile(t, base+".key", db+".key")
+		copyFile(t, bakAt, filepath.Join(dir, stamp))
+		var ok bool
+		if d < 0 { // aimed at the rewriting of the backup
+			out, ok = killWhen(t, func() bool { return hasFile(dir, ".partial", ".key") }, -d, "--db", db, "upgrade", "--yes")
+		} else {
+			out, ok = killAt(t, d, "--db", db, "upgrade", "--yes")
+		}
+		if !ok {
+			cut++
+		}
+		return dir, db, out
+	}
+	start := time.Now()
+	if _, _, out := run(30 * time.Second); !strings.Contains(out, "sealed under its own key") {
+		t.Fatalf("the unkilled run did not seal the backup:\n%s", out)
+	}
+	span := time.Since(start)
+	cut = 0
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for i := 1; i <= crashKills; i++ {
+		d := time.Duration(rng.Int63n(int64(span)))
+		if i%2 == 0 {
+			d = -time.Duration(rng.Int63n(int64(2 * time.Millisecond)))
+		}
+		dir, db, out := run(d)
+		backupsWhole(t, db)
+		noClearText(t, dir, passwords)
+		openAfterCrash(t, db).Close()
+		bak := filepath.Join(dir, stamp)
+		storeKey, err := store.Open(bak, store.Options{ReadOnly: true, KeyPath: db + ".key"})
+		if err == nil {
+			if strings.Contains(out, "sealed under its own key") {
+				t.Fatalf("kill %d: the output says the backup is sealed under its own key, yet the store's key opens it", i)
+			}
+			wantPasswords(t, storeKey, passwords)
+			storeKey.Close()
+			continue
+		}
+		if !errors.Is(err, store.ErrWrongKey) {
+			t.Fatalf("kill %d: the backup does not open: %v", i, err)
+		}
+		own, err := store.Open(bak, store.Options{ReadOnly: true, KeyPath: bak + ".key"})
+		if err != nil {
+			t.Fatalf("kill %d: neither the store's key nor its own opens the backup: %v", i, err)
+		}
+		wantPasswords(t, own, passwords)
+		own.Close()
+	}
+	landed(t, cut)
+}
+
+func wantPasswords(t *testing.T, st *store.Store, passwords map[string]string) {
+	t.Helper()
+	for email, pw := range passwords {
+		if _, got, ok, err := st.PendingLogin("example.test", email); err != nil || !ok || got != pw {
+			t.Fatalf("the backup lost the password of %s: %q %v %v", email, got, ok, err)
+		}
+	}
+}
