@@ -71,13 +71,7 @@ func appendEntry(mb *bolt.Bucket, e core.HistoryEntry) error {
 	c := mb.Cursor()
 	// The newest entry of this check: a failure with the same code goes on
 	// from its start.
-	end := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	k, v := c.Seek(end)
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
+	k, v := lastWithPrefix(c, prefix)
 	if !e.OK {
 		rec.Since = rec.Time
 	}
@@ -125,45 +119,16 @@ func appendEntry(mb *bolt.Bucket, e core.HistoryEntry) error {
 // when mailbox is empty) since the given time (zero: all kept), oldest
 // first per mailbox and check.
 func (s *Store) History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error) {
-	domain, err := normDomain(domain)
-	if err != nil {
-		return nil, err
-	}
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	var out []core.HistoryEntry
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
-		hb := b.Bucket([]byte(historyBucket))
-		if hb == nil {
-			return nil
-		}
+	err := s.viewHistory(domain, func(hb *bolt.Bucket) error {
 		read := func(name []byte, mb *bolt.Bucket) error {
 			return mb.ForEach(func(k, v []byte) error {
-				if len(k) < 10 || k[0] != 'e' {
-					return nil
+				e, ok, err := s.historyEntry(name, k, v)
+				if ok && !e.Time.Before(since) {
+					out = append(out, e)
 				}
-				check, _, ok := bytes.Cut(k[1:], []byte{0})
-				if !ok {
-					return nil
-				}
-				var rec historyRecord
-				if err := json.Unmarshal(v, &rec); err != nil {
-					return fmt.Errorf("the history of %s in store %s is damaged (%v); restore the store from its latest backup (`<db>.<time>.bak`)", name, s.path, err)
-				}
-				t := time.Unix(0, rec.Time).UTC()
-				if t.Before(since) {
-					return nil
-				}
-				e := core.HistoryEntry{Mailbox: string(name), Check: core.CheckName(check), Time: t, OK: rec.OK,
-					Duration: time.Duration(rec.MS) * time.Millisecond, Code: rec.Code}
-				if rec.Since != 0 {
-					e.Since = time.Unix(0, rec.Since).UTC()
-				}
-				out = append(out, e)
-				return nil
+				return err
 			})
 		}
 		if mailbox != "" {
@@ -174,6 +139,89 @@ func (s *Store) History(domain, mailbox string, since time.Time) ([]core.History
 		}
 		return hb.ForEachBucket(func(k []byte) error {
 			return read(append([]byte(nil), k...), hb.Bucket(k))
+		})
+	})
+	return out, err
+}
+
+// viewHistory calls fn with the profile's history bucket in a read
+// transaction, unless the profile has no history yet.
+func (s *Store) viewHistory(domain string, fn func(hb *bolt.Bucket) error) error {
+	domain, err := normDomain(domain)
+	if err != nil {
+		return err
+	}
+	return s.view(func(tx *bolt.Tx) error {
+		b, err := s.profileBucket(tx, domain)
+		if err != nil {
+			return err
+		}
+		if hb := b.Bucket([]byte(historyBucket)); hb != nil {
+			return fn(hb)
+		}
+		return nil
+	})
+}
+
+// lastWithPrefix moves c to the last key under prefix (or before it, when
+// there is none: the caller checks the prefix).
+func lastWithPrefix(c *bolt.Cursor, prefix []byte) ([]byte, []byte) {
+	k, _ := c.Seek(append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+	if k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// historyEntry decodes one stored entry of mailbox name; ok is false for
+// a key that is not an entry (the counts).
+func (s *Store) historyEntry(name, k, v []byte) (core.HistoryEntry, bool, error) {
+	if len(k) < 10 || k[0] != 'e' {
+		return core.HistoryEntry{}, false, nil
+	}
+	check, _, ok := bytes.Cut(k[1:], []byte{0})
+	if !ok {
+		return core.HistoryEntry{}, false, nil
+	}
+	var rec historyRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return core.HistoryEntry{}, false, fmt.Errorf("the history of %s in store %s is damaged (%v); restore the store from its latest backup (`<db>.<time>.bak`)", name, s.path, err)
+	}
+	e := core.HistoryEntry{Mailbox: string(name), Check: core.CheckName(check), Time: time.Unix(0, rec.Time).UTC(), OK: rec.OK,
+		Duration: time.Duration(rec.MS) * time.Millisecond, Code: rec.Code}
+	if rec.Since != 0 {
+		e.Since = time.Unix(0, rec.Since).UTC()
+	}
+	return e, true, nil
+}
+
+// RecentHistory returns the last perCheck entries of every mailbox's
+// checks, oldest first per mailbox and check: what a screen shows, read
+// without walking the whole history.
+func (s *Store) RecentHistory(domain string, perCheck int) ([]core.HistoryEntry, error) {
+	var out []core.HistoryEntry
+	err := s.viewHistory(domain, func(hb *bolt.Bucket) error {
+		return hb.ForEachBucket(func(name []byte) error {
+			mb := hb.Bucket(name)
+			for _, check := range core.AllChecks {
+				prefix := historyPrefix(check)
+				c := mb.Cursor()
+				k, v := lastWithPrefix(c, prefix)
+				var rev []core.HistoryEntry
+				for ; k != nil && bytes.HasPrefix(k, prefix) && len(rev) < perCheck; k, v = c.Prev() {
+					e, ok, err := s.historyEntry(name, k, v)
+					if err != nil {
+						return err
+					}
+					if ok {
+						rev = append(rev, e)
+					}
+				}
+				for i := len(rev) - 1; i >= 0; i-- {
+					out = append(out, rev[i])
+				}
+			}
+			return nil
 		})
 	})
 	return out, err

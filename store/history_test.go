@@ -76,6 +76,21 @@ func TestHistoryRecordsEveryRunWithFailureStart(t *testing.T) {
 		t.Errorf("marks %q", got)
 	}
 
+	// The last runs of each check, without reading the rest.
+	last, err := s.RecentHistory("example.com", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lastTok []core.HistoryEntry
+	for _, e := range last {
+		if e.Mailbox == a && e.Check == core.CheckToken {
+			lastTok = append(lastTok, e)
+		}
+	}
+	if len(last) != 2+2+1+1 || len(lastTok) != 2 || !lastTok[0].Time.Equal(at(4)) || !lastTok[1].Time.Equal(at(5)) {
+		t.Errorf("RecentHistory(2): %d entries, token %+v", len(last), lastTok)
+	}
+
 	recent, _ := s.History("example.com", a, at(4))
 	if len(recent) != 2 {
 		t.Errorf("--since the fifth run: want its 2 entries, got %d", len(recent))

@@ -30,8 +30,8 @@ type backend interface {
 	DeleteMailbox(domain, email string) error
 	SaveResults(domain string, rs []core.MailboxResult) error
 	Results(domain string) (map[string]core.MailboxResult, error)
-	// History is the check history since a time (mailbox "": all).
-	History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error)
+	// RecentHistory is the last perCheck runs of each mailbox's checks.
+	RecentHistory(domain string, perCheck int) ([]core.HistoryEntry, error)
 	// TokenCache is the domain's token cache; on the OAuth client path it
 	// also keeps the refresh tokens (core.RefreshTokenStore).
 	TokenCache(domain string) core.TokenCache

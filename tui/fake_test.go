@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -138,18 +139,22 @@ func (f *fakeBackend) SaveResults(domain string, rs []core.MailboxResult) error 
 	return nil
 }
 
-// History keeps what SaveResults added, as the store does (without pruning
-// and without carrying a failure's start).
-func (f *fakeBackend) History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error) {
+// RecentHistory keeps what SaveResults added, as the store does (without
+// carrying a failure's start).
+func (f *fakeBackend) RecentHistory(domain string, perCheck int) ([]core.HistoryEntry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []core.HistoryEntry
-	for _, e := range f.history[domain] {
-		if (mailbox == "" || e.Mailbox == mailbox) && !e.Time.Before(since) {
-			out = append(out, e)
+	count := map[string]int{}
+	var rev []core.HistoryEntry
+	for i := len(f.history[domain]) - 1; i >= 0; i-- {
+		e := f.history[domain][i]
+		if k := e.Mailbox + " " + string(e.Check); count[k] < perCheck {
+			count[k]++
+			rev = append(rev, e)
 		}
 	}
-	return out, nil
+	slices.Reverse(rev)
+	return rev, nil
 }
 func (f *fakeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
 	f.mu.Lock()

@@ -57,7 +57,8 @@ type testStep struct {
 	// skip turns a check off; the zero value runs them all
 	skip map[core.CheckName]bool
 	// hist is each mailbox's recent runs (testhistory.go)
-	hist map[string]*mailboxHistory
+	hist    map[string]*mailboxHistory
+	histGen int
 }
 
 type testEventsMsg struct {
@@ -131,7 +132,7 @@ func (t *testStep) enter(w *wizard) tea.Cmd {
 		w.boxes = newMailboxList(ms)
 	}
 	t.loadHistory(w)
-	return nil
+	return t.historyTick(w)
 }
 
 // targets is what the chosen scope tests, as `mailoauth test` would:
@@ -270,6 +271,8 @@ func (t *testStep) apply(ev runEvent) {
 
 func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
+	case historyTickMsg:
+		return t.historyTicked(w, msg), false
 	case testEventsMsg:
 		if msg.gen != t.gen {
 			return nil, false

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
@@ -13,9 +15,37 @@ import (
 // (every test, wizard test and `mailoauth watch` round adds to it), so a
 // failure shows since when it lasts.
 const (
-	histWindow = 7 * 24 * time.Hour // how far back the step reads
-	histMarks  = 12                 // runs shown as marks
+	histMarks   = 12               // runs read and shown as marks, per check
+	histRefresh = 15 * time.Second // re-read while the step is shown
 )
+
+// historyTickMsg re-reads the history while the test step is shown, so a
+// watcher running beside the wizard (serve --watch) shows its rounds.
+type historyTickMsg struct{ gen int }
+
+// historyTick schedules the next re-read; a tick of an earlier visit (gen)
+// is ignored.
+func (t *testStep) historyTick(w *wizard) tea.Cmd {
+	t.histGen++
+	gen := t.histGen
+	tick := w.tick
+	if tick == nil {
+		tick = tea.Tick
+	}
+	return tick(histRefresh, func(time.Time) tea.Msg { return historyTickMsg{gen: gen} })
+}
+
+// historyTicked re-reads the history (not during a run, which reloads it
+// when done) and schedules the next tick.
+func (t *testStep) historyTicked(w *wizard, msg historyTickMsg) tea.Cmd {
+	if msg.gen != t.histGen {
+		return nil
+	}
+	if !t.running {
+		t.loadHistory(w)
+	}
+	return t.historyTick(w)
+}
 
 // mailboxHistory is one mailbox's recent runs: one entry per run (its
 // failed check, or its last one), oldest first.
@@ -71,7 +101,7 @@ func mailboxHistories(es []core.HistoryEntry) map[string]*mailboxHistory {
 // loadHistory reads the profile's recent history (on entering the step
 // and after each run).
 func (t *testStep) loadHistory(w *wizard) {
-	es, err := w.backend.History(w.profile.Domain, "", time.Now().Add(-histWindow))
+	es, err := w.backend.RecentHistory(w.profile.Domain, histMarks)
 	if err != nil {
 		t.hist = nil
 		return

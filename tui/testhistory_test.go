@@ -2,6 +2,7 @@ package tui
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,4 +55,19 @@ func TestTestStepShowsHistoryAndFailureStart(t *testing.T) {
 	d.mustShow("2 passed, 1 failed")
 	d.mustShow("History ")
 	d.mustShow("History ✓✗✗✗ failing since " + since + " [imap_disabled]")
+
+	// A watcher beside the wizard records a recovery: the step shows it at
+	// its next re-read, without a run.
+	fixed := core.MailboxResult{Mailbox: "broken@acme.example", OK: true, CheckedAt: time.Now(),
+		Checks: []core.CheckResult{{Name: core.CheckToken, OK: true}, {Name: core.CheckIMAP, OK: true}}}
+	if err := st.SaveResults("acme.example", []core.MailboxResult{fixed}); err != nil {
+		t.Fatal(err)
+	}
+	d.mustNotShow("History ✓✗✗✗✓")
+	for i := 0; i < 5 && d.fire(); i++ { // the re-read re-arms itself
+		if strings.Contains(d.screen(), "History ✓✗✗✗✓ ok (3/5 failed)") {
+			return
+		}
+	}
+	t.Fatalf("the re-read history does not show the recovery:\n%s", d.screen())
 }

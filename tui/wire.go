@@ -163,8 +163,8 @@ func (b *storeBackend) SaveResults(domain string, rs []core.MailboxResult) error
 func (b *storeBackend) Results(domain string) (map[string]core.MailboxResult, error) {
 	return b.s.Results(domain)
 }
-func (b *storeBackend) History(domain, mailbox string, since time.Time) ([]core.HistoryEntry, error) {
-	return b.s.History(domain, mailbox, since)
+func (b *storeBackend) RecentHistory(domain string, perCheck int) ([]core.HistoryEntry, error) {
+	return b.s.RecentHistory(domain, perCheck)
 }
 func (b *storeBackend) PendingUpgrades(domain string) ([]string, error) {
 	return b.s.PendingUpgrades(domain)
