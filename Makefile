@@ -8,8 +8,14 @@ DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
 all: build
 
+# --version shows the VCS revision: from Go's build info (-buildvcs, which
+# this machine's GOFLAGS turns off and which a git worktree does not give),
+# else from git here.
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := $(if $(REVISION),-X main.revision=$(REVISION))
+
 build:
-	$(GO) build -o $(BIN) ./cmd/mailoauth
+	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mailoauth
 
 # The wizard against the built-in Google sandbox: no account, no network.
 # Without a terminal (CI, a pipe) it runs the same procedure on the command line.

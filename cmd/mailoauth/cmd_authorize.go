@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
@@ -149,16 +151,34 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	return nil
 }
 
-func runAuthorize(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("authorize", "authorize ADDR... | --all [--no-browser] [--paste] [--wait 10m]")
-	all := fs.Bool("all", false, "every mailbox (and the default sender) that has not given consent yet")
-	noBrowser := fs.Bool("no-browser", false, "do not try to open a browser; only print the URL")
-	paste := fs.Bool("paste", false, "paste the address the browser ends on (or the code) instead of listening on 127.0.0.1: for SSH sessions and host-product callbacks")
-	wait := fs.Duration("wait", core.DefaultConsentWait, "how long to wait for each consent")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+type authorizeFlags struct {
+	all, noBrowser, paste bool
+	wait                  time.Duration
+}
+
+func newAuthorizeCmd(a *app) *cobra.Command {
+	var o authorizeFlags
+	cmd := &cobra.Command{
+		Use:   "authorize [ADDR...]",
+		Short: "a mailbox's consent for the OAuth client (stores its refresh token)",
+		Long: "Consent for the OAuth client path, for each ADDR or with --all: prints the consent URL on stderr, opens a browser when it can, " +
+			"receives the code on 127.0.0.1 (or, with --paste, reads the address the browser ends on) and stores the refresh token.",
+		Example: "mailoauth authorize user1@yourcompany.example\nmailoauth authorize --all\nmailoauth authorize --paste user1@yourcompany.example",
+		GroupID: groupSetup,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAuthorize(cmd.Context(), a, args, &o.all, &o.noBrowser, &o.paste, &o.wait)
+		},
+		ValidArgsFunction: a.completeMailboxes,
 	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.all, "all", "a", false, "every mailbox (and the default sender) that has not given consent yet")
+	f.BoolVar(&o.noBrowser, "no-browser", false, "do not try to open a browser; only print the URL")
+	f.BoolVar(&o.paste, "paste", false, "paste the address the browser ends on (or the code) instead of listening on 127.0.0.1: for SSH sessions and host-product callbacks")
+	f.DurationVar(&o.wait, "wait", core.DefaultConsentWait, "how long to wait for each consent, a `DURATION`")
+	return cmd
+}
+
+func runAuthorize(ctx context.Context, a *app, pos []string, all, noBrowser, paste *bool, wait *time.Duration) error {
 	if len(pos) == 0 && !*all {
 		return usagef("name a mailbox or use --all: mailoauth authorize user1@yourcompany.example")
 	}

@@ -4,14 +4,25 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
-func runDoctor(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("doctor", "doctor [--profile DOMAIN]")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newDoctorCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "doctor",
+		Short:   "check the store, clock, DNS, TLS, token, IMAP and SMTP, each with its fix",
+		Example: "mailoauth doctor\nmailoauth doctor --profile yourcompany.example",
+		GroupID: groupUse,
+		Args:    exactArgs(0, "doctor takes no arguments; choose the profile with --profile DOMAIN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDoctor(cmd.Context(), a)
+		},
 	}
+}
+
+func runDoctor(ctx context.Context, a *app) error {
 	st, p, err := a.openProfile()
 	if err != nil {
 		return err

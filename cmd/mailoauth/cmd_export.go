@@ -1,23 +1,37 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
-func runExport(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("export", "export [--format json|env] [--include-secrets]")
-	format := fs.String("format", "json", "json or env (KEY=value lines for a shell or a service file)")
-	secrets := fs.Bool("include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newExportCmd(a *app) *cobra.Command {
+	var format string
+	var secrets bool
+	cmd := &cobra.Command{
+		Use:     "export",
+		Short:   "the configuration for the host product",
+		Example: "mailoauth export\nmailoauth export --format env > /etc/mailoauth/host.env\nmailoauth export --include-secrets --profile yourcompany.example",
+		GroupID: groupUse,
+		Args:    exactArgs(0, "export takes no arguments; choose the profile with --profile DOMAIN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExport(a, &format, &secrets)
+		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "json", "the output `FORMAT`: json, or env (KEY=value lines for a shell or a service file)")
+	cmd.Flags().BoolVar(&secrets, "include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("json", "env"))
+	return cmd
+}
+
+func runExport(a *app, format *string, secrets *bool) error {
 	if *format != "json" && *format != "env" {
 		return usagef("--format %q is not known; use json or env", *format)
 	}

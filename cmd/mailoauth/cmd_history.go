@@ -7,19 +7,34 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
 const historyMarks = 24
 
-func runHistory(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("history", "history [ADDR] [--since 24h] [--json]")
-	since := fs.Duration("since", 0, "only runs of this last while (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
-	asJSON := fs.Bool("json", false, "one JSON object per mailbox and check, with its runs")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func newHistoryCmd(a *app) *cobra.Command {
+	var since time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "history [ADDR]",
+		Short: "each mailbox's recent checks, failures with when they started",
+		Long: "Each mailbox's recent checks: every test, wizard test and watch round is kept (30 days, at most 300 runs per check); " +
+			"a failure shows when it started and how often it came back.",
+		Example:           "mailoauth history\nmailoauth history user1@yourcompany.example --since 24h\nmailoauth history --json",
+		GroupID:           groupUse,
+		ValidArgsFunction: a.completeMailboxes,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runHistory(cmd.Context(), a, args, &since, &asJSON)
+		},
 	}
+	cmd.Flags().DurationVar(&since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
+	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "one JSON object per mailbox and check, with its runs")
+	return cmd
+}
+
+func runHistory(ctx context.Context, a *app, pos []string, since *time.Duration, asJSON *bool) error {
 	if len(pos) > 1 {
 		return usagef("history takes at most one mailbox, got %d; run `mailoauth history ADDR`", len(pos))
 	}

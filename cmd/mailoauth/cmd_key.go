@@ -7,32 +7,50 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
-func runKey(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 || args[0] != "inspect" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(a.stdout, "Usage: mailoauth key inspect FILE [--p12-password P] [--client-email E] [--client-id ID] [--json]")
-			printKeyPolicy(a)
-			return nil
-		}
-		return usagef("use `mailoauth key inspect FILE`")
+func newKeyCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "key",
+		Short:   "key inspect FILE: what a credential file is, or what is wrong with it",
+		Long:    "key inspect FILE: what a credential file is, or what is wrong with it.\n\n" + keyPolicyText(),
+		Example: "mailoauth key inspect service-account.json",
+		GroupID: groupSetup,
+		Args:    subcommandArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usagef("use `mailoauth key inspect FILE`")
+		},
 	}
-	fs := a.newFlags("key inspect", "key inspect FILE [--p12-password P] [--client-email E] [--client-id ID] [--json]")
-	p12pw := fs.String("p12-password", core.DefaultP12Password, "password of a .p12 key")
-	clientEmail := fs.String("client-email", "", "the service account's e-mail (a .p12 holds none)")
-	clientID := fs.String("client-id", "", "the service account's numeric client ID (a .p12 holds none)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	usage := fs.Usage
-	fs.Usage = func() { usage(); printKeyPolicy(a) }
-	pos, err := parse(fs, args[1:])
-	if err != nil {
-		return err
+	cmd.AddCommand(newKeyInspectCmd(a))
+	return cmd
+}
+
+func newKeyInspectCmd(a *app) *cobra.Command {
+	var p12pw, clientEmail, clientID string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect FILE",
+		Short: "what a credential file is (client ID, e-mail, key id, fingerprint), or what is wrong with it",
+		Long:  "What a credential file is (client ID, e-mail, key id, fingerprint), or what is wrong with it.\n\n" + keyPolicyText(),
+		Example: "mailoauth key inspect service-account.json\nmailoauth key inspect service-account.json --json\nmailoauth key inspect old-key.p12\n" +
+			"mailoauth key inspect old-key.p12 --client-email mailer@project.iam.gserviceaccount.com --client-id 104715287395062714451",
+		Args: exactArgs(1, "name exactly one file: mailoauth key inspect service-account.json"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runKeyInspect(cmd.Context(), a, args, &p12pw, &clientEmail, &clientID, &asJSON)
+		},
 	}
-	if len(pos) != 1 {
-		return usagef("name exactly one file: mailoauth key inspect service-account.json")
-	}
+	f := cmd.Flags()
+	f.StringVar(&p12pw, "p12-password", core.DefaultP12Password, "the `PASSWORD` of a .p12 key")
+	f.StringVar(&clientEmail, "client-email", "", "the service account's `EMAIL` (a .p12 holds none)")
+	f.StringVar(&clientID, "client-id", "", "the service account's numeric client `ID` (a .p12 holds none)")
+	f.BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	return cmd
+}
+
+func runKeyInspect(ctx context.Context, a *app, pos []string, p12pw, clientEmail, clientID *string, asJSON *bool) error {
 	ins, err := core.InspectCredentialFile(ctx, pos[0], core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}, nil)
 	if err != nil {
 		if f := core.FindingOf(err); f != nil && *asJSON {
@@ -79,30 +97,8 @@ func runKey(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// printKeyPolicy explains, in the help, what to do when the organization
+// keyPolicyText explains, in the help, what to do when the organization
 // blocks the creation of the key this command inspects.
-func printKeyPolicy(a *app) {
-	fmt.Fprintf(a.stdout, "\n%s\n", wrapText("No key to inspect? "+core.KeyPolicyHint, 78))
-	for _, p := range core.KeyPolicyHelp {
-		fmt.Fprintf(a.stdout, "\n%s\n", wrapText(p, 78))
-	}
-}
-
-// wrapText breaks a paragraph at spaces into lines of at most width
-// columns (a longer word keeps its own line).
-func wrapText(s string, width int) string {
-	var b strings.Builder
-	n := 0
-	for _, w := range strings.Fields(s) {
-		if n > 0 && n+1+len(w) > width {
-			b.WriteByte('\n')
-			n = 0
-		} else if n > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		b.WriteString(w)
-		n += len(w)
-	}
-	return b.String()
+func keyPolicyText() string {
+	return strings.Join(append([]string{"No key to inspect? " + core.KeyPolicyHint}, core.KeyPolicyHelp...), "\n\n")
 }

@@ -7,40 +7,75 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
-const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name N] [--owner KIND:NAME] | rm ADDR | import FILE.csv | export"
+const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner KIND:NAME] | rm ADDR | import FILE.csv | export"
 
-func runMailbox(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usagef("use `mailoauth %s`", mailboxSynopsis)
+func newMailboxCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mailbox",
+		Short: "mailbox ls | add | rm | import FILE.csv | export",
+		Long: "The mailboxes assigned to the profile. CSV columns (with a header): " + strings.Join(core.CSVHeader, ",") +
+			"; owner kinds: user, workgroup, attendant, acd.",
+		Example: "mailoauth mailbox import mailboxes.csv\nmailoauth mailbox ls",
+		GroupID: groupSetup,
+		Args:    subcommandArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usagef("use `mailoauth %s`", mailboxSynopsis)
+		},
 	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "ls", "list":
-		return mailboxList(a, rest)
-	case "add":
-		return mailboxAdd(a, rest)
-	case "rm", "remove":
-		return mailboxRemove(a, rest)
-	case "import":
-		return mailboxImport(ctx, a, rest)
-	case "export":
-		return mailboxExport(a, rest)
-	case "-h", "--help", "help":
-		fmt.Fprintf(a.stdout, "Usage: mailoauth %s\n\nCSV columns (with a header): %s\nOwner kinds: user, workgroup, attendant, acd.\n", mailboxSynopsis, strings.Join(core.CSVHeader, ","))
-		return nil
+	var asJSON bool
+	ls := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "list the assigned mailboxes with their last test (and consent, on the OAuth client path)",
+		Example: "mailoauth mailbox ls\nmailoauth mailbox ls --json",
+		Args:    exactArgs(0, "mailbox ls takes no arguments"),
+		RunE:    func(*cobra.Command, []string) error { return mailboxList(a, &asJSON) },
 	}
-	return usagef("unknown mailbox command %q; use `mailoauth %s`", sub, mailboxSynopsis)
+	ls.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	var name, owner string
+	add := &cobra.Command{
+		Use:               "add ADDR",
+		Short:             "assign a mailbox (again: updates its name and owner)",
+		Example:           "mailoauth mailbox add support@yourcompany.example --name Support --owner workgroup:Support",
+		Args:              exactArgs(1, "name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice"),
+		ValidArgsFunction: a.completeMailboxes,
+		RunE:              func(_ *cobra.Command, args []string) error { return mailboxAdd(a, args, &name, &owner) },
+	}
+	add.Flags().StringVar(&name, "name", "", "display `NAME` (default: the address, as Gmail uses)")
+	add.Flags().StringVar(&owner, "owner", "user", "owner in the host product as `KIND:NAME`, KIND one of user, workgroup, attendant, acd")
+	rm := &cobra.Command{
+		Use:               "rm ADDR",
+		Aliases:           []string{"remove"},
+		Short:             "unassign a mailbox",
+		Example:           "mailoauth mailbox rm support@yourcompany.example",
+		Args:              exactArgs(1, "name one address: mailoauth mailbox rm user1@yourcompany.example"),
+		ValidArgsFunction: a.completeMailboxes,
+		RunE:              func(_ *cobra.Command, args []string) error { return mailboxRemove(a, args) },
+	}
+	imp := &cobra.Command{
+		Use:     "import FILE.csv",
+		Short:   "assign the mailboxes of a CSV file (" + strings.Join(core.CSVHeader, ",") + ")",
+		Example: "mailoauth mailbox import mailboxes.csv",
+		Args:    exactArgs(1, "name one CSV file with the header "+strings.Join(core.CSVHeader, ",")),
+		RunE:    func(cmd *cobra.Command, args []string) error { return mailboxImport(cmd.Context(), a, args) },
+	}
+	exp := &cobra.Command{
+		Use:     "export",
+		Short:   "print the assigned mailboxes as CSV (the columns of import)",
+		Example: "mailoauth mailbox export > mailboxes.csv",
+		Args:    exactArgs(0, "mailbox export takes no arguments; redirect its output: mailoauth mailbox export > mailboxes.csv"),
+		RunE:    func(*cobra.Command, []string) error { return mailboxExport(a) },
+	}
+	cmd.AddCommand(ls, add, rm, imp, exp)
+	return cmd
 }
 
-func mailboxList(a *app, args []string) error {
-	fs := a.newFlags("mailbox ls", "mailbox ls [--json]")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
+func mailboxList(a *app, asJSON *bool) error {
 	st, p, err := a.openProfile()
 	if err != nil {
 		return err
@@ -97,17 +132,7 @@ func mailboxList(a *app, args []string) error {
 	return nil
 }
 
-func mailboxAdd(a *app, args []string) error {
-	fs := a.newFlags("mailbox add", "mailbox add ADDR [--name N] [--owner KIND:NAME]")
-	name := fs.String("name", "", "display name (default: the address, as Gmail uses)")
-	owner := fs.String("owner", "user", "owner in the host product as KIND:NAME, KIND one of user, workgroup, attendant, acd")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice")
-	}
+func mailboxAdd(a *app, pos []string, name, owner *string) error {
 	kind, ownerName, _ := strings.Cut(*owner, ":")
 	st, p, err := a.openProfile(pos[0])
 	if err != nil {
@@ -137,15 +162,7 @@ func mailboxAdd(a *app, args []string) error {
 	return nil
 }
 
-func mailboxRemove(a *app, args []string) error {
-	fs := a.newFlags("mailbox rm", "mailbox rm ADDR")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one address: mailoauth mailbox rm user1@yourcompany.example")
-	}
+func mailboxRemove(a *app, pos []string) error {
 	st, p, email, err := a.openMailbox(pos[0])
 	if err != nil {
 		return err
@@ -158,15 +175,7 @@ func mailboxRemove(a *app, args []string) error {
 	return nil
 }
 
-func mailboxImport(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("mailbox import", "mailbox import FILE.csv")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one CSV file with the header %s", strings.Join(core.CSVHeader, ","))
-	}
+func mailboxImport(ctx context.Context, a *app, pos []string) error {
 	data, err := core.ReadUserFile(ctx, pos[0], core.CSVFile)
 	if err != nil {
 		return err
@@ -188,11 +197,7 @@ func mailboxImport(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-func mailboxExport(a *app, args []string) error {
-	fs := a.newFlags("mailbox export", "mailbox export")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
+func mailboxExport(a *app) error {
 	st, p, err := a.openProfile()
 	if err != nil {
 		return err

@@ -1,38 +1,56 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
 )
 
 const profileSynopsis = "profile ls [--json] | rm DOMAIN [--yes]"
 
-func runProfile(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usagef("use `mailoauth %s`", profileSynopsis)
+func newProfileCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "profile",
+		Short:   "profile ls | rm DOMAIN: the domain profiles, their state; delete one",
+		Example: "mailoauth profile ls\nmailoauth profile rm exmaple.test --yes",
+		GroupID: groupSetup,
+		Args:    subcommandArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usagef("use `mailoauth %s`", profileSynopsis)
+		},
 	}
-	switch args[0] {
-	case "ls", "list":
-		return profileList(a, args[1:])
-	case "rm", "remove":
-		return profileRemove(a, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintf(a.stdout, "Usage: mailoauth %s\n\nls lists every domain profile with its credential, default sender, mailboxes and last test.\nrm deletes a profile with its mailboxes, tokens and results after writing a backup of the store beside it; it asks first on a terminal, elsewhere it needs --yes.\n", profileSynopsis)
-		return nil
+	var asJSON bool
+	ls := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "every domain profile with its credential, default sender, mailboxes and last test",
+		Example: "mailoauth profile ls\nmailoauth profile ls --json",
+		Args:    exactArgs(0, "profile ls takes no arguments"),
+		RunE:    func(*cobra.Command, []string) error { return profileList(a, &asJSON) },
 	}
-	return usagef("unknown profile command %q; use `mailoauth %s`", args[0], profileSynopsis)
+	ls.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	var yes bool
+	rm := &cobra.Command{
+		Use:     "rm DOMAIN",
+		Aliases: []string{"remove"},
+		Short:   "delete a profile with its mailboxes, tokens and results, after a backup of the store",
+		Long: "Deletes a profile with its mailboxes, tokens and results after writing a backup of the store beside it " +
+			"(<db>.<UTC time>.bak); it asks first on a terminal, elsewhere it needs --yes.",
+		Example:           "mailoauth profile rm exmaple.test\nmailoauth profile rm exmaple.test --yes",
+		Args:              exactArgs(1, "name one domain: mailoauth profile rm yourcompany.example"),
+		ValidArgsFunction: a.completeProfiles,
+		RunE:              func(_ *cobra.Command, args []string) error { return profileRemove(a, args, &yes) },
+	}
+	rm.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking (needed when standard input is not a terminal)")
+	cmd.AddCommand(ls, rm)
+	return cmd
 }
 
-func profileList(a *app, args []string) error {
-	fs := a.newFlags("profile ls", "profile ls [--json]")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
+func profileList(a *app, asJSON *bool) error {
 	st, err := a.openExisting()
 	if err != nil {
 		return err
@@ -64,16 +82,7 @@ func profileList(a *app, args []string) error {
 	return nil
 }
 
-func profileRemove(a *app, args []string) error {
-	fs := a.newFlags("profile rm", "profile rm DOMAIN [--yes]")
-	yes := fs.Bool("yes", false, "delete without asking (needed when standard input is not a terminal)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one domain: mailoauth profile rm yourcompany.example")
-	}
+func profileRemove(a *app, pos []string, yes *bool) error {
 	domain, err := core.NormalizeDomain(pos[0])
 	if err != nil {
 		return err

@@ -10,44 +10,79 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/proxy"
 	"github.com/mailoauth/mailoauth/store"
 )
 
-// runProxy is `mailoauth proxy`: the IMAP/SMTP proxy for products that only
-// know a password (serve), `proxy password ADDR` and `proxy cert`.
-func runProxy(ctx context.Context, a *app, args []string) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "password":
-			return runProxyPassword(a, args[1:])
-		case "cert":
-			return runProxyCert(a, args[1:])
-		}
+type proxyFlags struct {
+	imapAddr, smtpAddr, imapsAddr, smtpsAddr, certFile, keyFile, logFormat string
+	certHosts                                                              []string
+	maxPerBox, maxConns                                                    int
+	idle, lockout, drain                                                   time.Duration
+}
+
+// newProxyCmd is `mailoauth proxy`: the IMAP/SMTP proxy for products that
+// only know a password (serve), `proxy password ADDR` and `proxy cert`.
+func newProxyCmd(a *app) *cobra.Command {
+	var o proxyFlags
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "IMAP/SMTP proxy for products that only know a password; proxy password ADDR",
+		Long: "An IMAP and SMTP proxy for host products that only know a password: they log in with the mailbox address and its " +
+			"proxy password (mailoauth proxy password ADDR), and the proxy logs in to Gmail with the mailbox's OAuth token. " +
+			"SIGHUP reloads the profiles and mailboxes; SIGTERM lets open sessions finish for --drain.",
+		Example: "mailoauth proxy\nmailoauth proxy --imaps 0.0.0.0:993 --smtps 0.0.0.0:465 --cert-host mail.yourcompany.example --log-format json\n" +
+			"mailoauth proxy password user1@yourcompany.example\nmailoauth proxy cert > proxy-ca.pem",
+		GroupID: groupOperate,
+		Args:    subcommandArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProxy(cmd.Context(), a, &o)
+		},
 	}
-	fs := a.newFlags("proxy", "proxy [--imap 127.0.0.1:1993] [--smtp 127.0.0.1:1587] [--imaps ADDR] [--smtps ADDR] [--cert FILE --key FILE] [limits] | proxy password ADDR [--rotate] | proxy cert")
-	imapAddr := fs.String("imap", proxy.DefaultIMAPAddr, "IMAP listener with STARTTLS (a login without it only on a loopback address); empty: none")
-	smtpAddr := fs.String("smtp", proxy.DefaultSMTPAddr, "SMTP submission listener with STARTTLS (a login without it only on a loopback address); empty: none")
-	imapsAddr := fs.String("imaps", "", "IMAP listener with implicit TLS (like port 993), e.g. 0.0.0.0:993; empty: none")
-	smtpsAddr := fs.String("smtps", "", "SMTP submission listener with implicit TLS (like port 465); empty: none")
-	certFile := fs.String("cert", "", "PEM certificate (chain) for the listeners; default: one generated and kept in the store")
-	keyFile := fs.String("key", "", "PEM private key of --cert")
-	var certHosts stringList
-	fs.Var(&certHosts, "cert-host", "a host name or address clients use, added to a generated certificate (repeatable; only when it is first made)")
-	maxPerBox := fs.Int("max-per-mailbox", proxy.DefaultMaxPerMailbox, "simultaneous IMAP (and, separately, SMTP) sessions per mailbox; Gmail allows 15 IMAP connections per account")
-	maxConns := fs.Int("max-conns", proxy.DefaultMaxConns, "connections open at once in total")
-	idle := fs.Duration("idle-timeout", proxy.DefaultIdleTimeout, "close a session after this long with no byte either way")
-	lockout := fs.Duration("lockout", proxy.DefaultLockout, "how long an address is refused after 5 wrong passwords within a minute")
-	drain := fs.Duration("drain", 10*time.Second, "on SIGTERM, how long open sessions may finish before they are closed")
-	logFormat := fs.String("log-format", "text", "log lines on stderr as text or json")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+	f := cmd.Flags()
+	f.StringVar(&o.imapAddr, "imap", proxy.DefaultIMAPAddr, "the IMAP listener `HOST:PORT` with STARTTLS (a login without it only on a loopback address); empty: none")
+	f.StringVar(&o.smtpAddr, "smtp", proxy.DefaultSMTPAddr, "the SMTP submission listener `HOST:PORT` with STARTTLS (a login without it only on a loopback address); empty: none")
+	f.StringVar(&o.imapsAddr, "imaps", "", "the IMAP listener `HOST:PORT` with implicit TLS (like port 993), e.g. 0.0.0.0:993; empty: none")
+	f.StringVar(&o.smtpsAddr, "smtps", "", "the SMTP submission listener `HOST:PORT` with implicit TLS (like port 465); empty: none")
+	f.StringVar(&o.certFile, "cert", "", "the PEM certificate (chain) `FILE` for the listeners; default: one generated and kept in the store")
+	f.StringVar(&o.keyFile, "key", "", "the PEM private key `FILE` of --cert")
+	f.StringArrayVar(&o.certHosts, "cert-host", nil, "a `HOST` name or address clients use, added to a generated certificate (repeatable; only when it is first made)")
+	f.IntVar(&o.maxPerBox, "max-per-mailbox", proxy.DefaultMaxPerMailbox, "at most `N` simultaneous IMAP (and, separately, SMTP) sessions per mailbox; Gmail allows 15 IMAP connections per account")
+	f.IntVar(&o.maxConns, "max-conns", proxy.DefaultMaxConns, "at most `N` connections open at once in total")
+	f.DurationVar(&o.idle, "idle-timeout", proxy.DefaultIdleTimeout, "close a session after this `DURATION` with no byte either way")
+	f.DurationVar(&o.lockout, "lockout", proxy.DefaultLockout, "how long (a `DURATION`) an address is refused after 5 wrong passwords within a minute")
+	f.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGTERM, how long (a `DURATION`) open sessions may finish before they are closed")
+	addLogFlags(cmd, &o.logFormat)
+	_ = cmd.MarkFlagFilename("cert")
+	_ = cmd.MarkFlagFilename("key")
+	var rotate bool
+	pw := &cobra.Command{
+		Use:   "password ADDR",
+		Short: "make the mailbox's proxy password (shown once; only its hash is kept)",
+		Example: "mailoauth proxy password user1@yourcompany.example\n" +
+			"mailoauth proxy password user1@yourcompany.example --rotate",
+		Args:              exactArgs(1, "name one mailbox: mailoauth proxy password user1@yourcompany.example"),
+		ValidArgsFunction: a.completeMailboxes,
+		RunE:              func(_ *cobra.Command, args []string) error { return runProxyPassword(a, args, &rotate) },
 	}
-	if len(pos) > 0 {
-		return usagef("proxy takes no argument %q; its subcommands are `proxy password ADDR` and `proxy cert`", pos[0])
+	pw.Flags().BoolVar(&rotate, "rotate", false, "replace the mailbox's proxy password (the old one stops working at once)")
+	cert := &cobra.Command{
+		Use:     "cert",
+		Short:   "print the proxy's certificate (PEM), generating it on first use, for clients to trust",
+		Example: "mailoauth proxy cert > proxy-ca.pem",
+		Args:    exactArgs(0, "proxy cert takes no argument"),
+		RunE:    func(*cobra.Command, []string) error { return runProxyCert(a) },
 	}
+	cmd.AddCommand(pw, cert)
+	return cmd
+}
+
+func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
+	imapAddr, smtpAddr, imapsAddr, smtpsAddr, certFile, keyFile := &o.imapAddr, &o.smtpAddr, &o.imapsAddr, &o.smtpsAddr, &o.certFile, &o.keyFile
+	certHosts, maxPerBox, maxConns, idle, lockout, drain := o.certHosts, &o.maxPerBox, &o.maxConns, &o.idle, &o.lockout, &o.drain
 	if *imapAddr == "" && *smtpAddr == "" && *imapsAddr == "" && *smtpsAddr == "" {
 		return usagef("proxy needs at least one listener: --imap, --smtp, --imaps or --smtps HOST:PORT")
 	}
@@ -57,7 +92,7 @@ func runProxy(ctx context.Context, a *app, args []string) error {
 	if *maxPerBox < 1 || *maxConns < 1 || *idle <= 0 || *lockout <= 0 || *drain < 0 {
 		return usagef("--max-per-mailbox and --max-conns must be at least 1, --idle-timeout and --lockout positive")
 	}
-	log, err := newLogger(a.stderr, *logFormat)
+	log, err := newLogger(a.stderr, o.logFormat)
 	if err != nil {
 		return err
 	}
@@ -240,16 +275,7 @@ func (d *proxyDirectory) describe() string {
 }
 
 // runProxyPassword makes a mailbox's proxy password and shows it once.
-func runProxyPassword(a *app, args []string) error {
-	fs := a.newFlags("proxy password", "proxy password ADDR [--rotate]")
-	rotate := fs.Bool("rotate", false, "replace the mailbox's proxy password (the old one stops working at once)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one mailbox: mailoauth proxy password user1@yourcompany.example")
-	}
+func runProxyPassword(a *app, pos []string, rotate *bool) error {
 	st, p, email, err := a.openMailbox(pos[0])
 	if err != nil {
 		return err
@@ -273,13 +299,7 @@ func runProxyPassword(a *app, args []string) error {
 }
 
 // runProxyCert prints the proxy's certificate (PEM) for clients to trust.
-func runProxyCert(a *app, args []string) error {
-	fs := a.newFlags("proxy cert", "proxy cert")
-	if pos, err := parse(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return usagef("proxy cert takes no argument")
-	}
+func runProxyCert(a *app) error {
 	st, err := a.openStore()
 	if err != nil {
 		return err

@@ -6,21 +6,46 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
-func runSandbox(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("sandbox", "sandbox --dir DIR [--addr 127.0.0.1] [--domain example.test] [--users N] [--delegate] [--auto-consent] [--rtt 50ms]")
-	dir := fs.String("dir", "", "directory for service-account.json, oauth-client.json, ca.pem and endpoints.json (required)")
-	addr := fs.String("addr", "127.0.0.1", "address to listen on; ports are chosen by the OS")
-	domain := fs.String("domain", "example.test", "the simulated Workspace domain")
-	users := fs.Int("users", 3, "number of users user1..userN (admin@DOMAIN always exists)")
-	delegate := fs.Bool("delegate", false, "authorize the generated key's client ID for https://mail.google.com/ from the start")
-	autoConsent := fs.Bool("auto-consent", false, "the consent page approves at once for the user in login_hint (scripts and tests)")
-	rtt := fs.Duration("rtt", 0, "round-trip time of a simulated Internet: every server reply (HTTP, IMAP, SMTP, TLS flight) reaches the client this much later, e.g. 50ms")
-	if _, err := parse(fs, args); err != nil {
-		return err
+type sandboxFlags struct {
+	dir, addr, domain     string
+	users                 int
+	delegate, autoConsent bool
+	rtt                   time.Duration
+}
+
+func newSandboxCmd(a *app) *cobra.Command {
+	var o sandboxFlags
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "run the built-in Google simulator until interrupted",
+		Long: "A simulated Google (token endpoint, consent page, Admin console, Gmail IMAP and SMTP) for training and tests: " +
+			"writes service-account.json, oauth-client.json, ca.pem and endpoints.json into --dir and prints \"ready\".",
+		Example: "mailoauth sandbox --dir /tmp/gsandbox --domain example.test --users 5\nmailoauth sandbox --dir /tmp/gsandbox --delegate --auto-consent --rtt 50ms",
+		GroupID: groupOperate,
+		Args:    exactArgs(0, "sandbox takes no arguments; name its directory with --dir DIR"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSandbox(cmd.Context(), a, &o)
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.dir, "dir", "", "the `DIR` to write service-account.json, oauth-client.json, ca.pem and endpoints.json into (required)")
+	f.StringVar(&o.addr, "addr", "127.0.0.1", "the `HOST` address to listen on; ports are chosen by the OS")
+	f.StringVar(&o.domain, "domain", "example.test", "the simulated Workspace `DOMAIN`")
+	f.IntVar(&o.users, "users", 3, "make `N` users user1..userN (admin@DOMAIN always exists)")
+	f.BoolVar(&o.delegate, "delegate", false, "authorize the generated key's client ID for https://mail.google.com/ from the start")
+	f.BoolVar(&o.autoConsent, "auto-consent", false, "the consent page approves at once for the user in login_hint (scripts and tests)")
+	f.DurationVar(&o.rtt, "rtt", 0, "the round-trip `DURATION` of a simulated Internet: every server reply (HTTP, IMAP, SMTP, TLS flight) reaches the client this much later, e.g. 50ms")
+	_ = cmd.MarkFlagDirname("dir")
+	return cmd
+}
+
+func runSandbox(ctx context.Context, a *app, o *sandboxFlags) error {
+	dir, addr, domain, users, delegate, autoConsent, rtt := &o.dir, &o.addr, &o.domain, &o.users, &o.delegate, &o.autoConsent, &o.rtt
 	if *dir == "" {
 		return usagef("--dir is required: the sandbox writes its key, CA and endpoints.json there, e.g. --dir /tmp/gsandbox")
 	}

@@ -6,22 +6,55 @@ import (
 	"net"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/watch"
 	"github.com/mailoauth/mailoauth/tui/sshserver"
 )
 
-func runServe(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("serve", "serve --addr HOST:PORT --authorized-keys FILE [--host-key FILE] [--db PATH] [--idle-timeout 15m] [--max-sessions 10] [--sandbox] [--watch [watch flags]]")
-	addr := fs.String("addr", "", "address to listen on, e.g. 127.0.0.1:2222 or :2222 (port 0: chosen by the OS)")
-	authKeys := fs.String("authorized-keys", "", "OpenSSH authorized_keys file of the administrators allowed in (re-read when it changes)")
-	hostKey := fs.String("host-key", "", "ed25519 host key, generated on first start (default: "+sshserver.HostKeyName+" beside the store)")
-	idle := fs.Duration("idle-timeout", sshserver.DefaultIdleTimeout, "close a session after this long without input")
-	maxSessions := fs.Int("max-sessions", sshserver.DefaultMaxSessions, "sessions open at once; the next one is refused")
-	watchOn := fs.Bool("watch", false, "also run the watcher (`mailoauth watch`) in-process with the watch flags below")
-	wf := addWatchFlags(fs)
-	useSandbox := fs.Bool("sandbox", false, "serve a wizard prefilled from a built-in Google simulator (demo; a temporary store unless --db is given)")
-	if _, err := parse(fs, args); err != nil {
+type serveFlags struct {
+	addr, authKeys, hostKey string
+	idle                    time.Duration
+	maxSessions             int
+	useSandbox, watchOn     bool
+	watch                   *watchFlags
+}
+
+func newServeCmd(a *app) *cobra.Command {
+	var o serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "serve the wizard over SSH (public keys only); --watch also runs the watcher",
+		Example: "mailoauth serve --addr 0.0.0.0:2222 --authorized-keys /etc/mailoauth/authorized_keys\n" +
+			"MAILOAUTH_DB=/var/lib/mailoauth/mailoauth.db mailoauth serve --addr :2222 --authorized-keys /etc/mailoauth/authorized_keys --host-key /etc/mailoauth/ssh_host_ed25519_key --log-format json\n" +
+			"mailoauth serve --addr 127.0.0.1:2222 --authorized-keys ~/.ssh/authorized_keys --watch --metrics 127.0.0.1:9464",
+		GroupID: groupOperate,
+		Args:    exactArgs(0, "serve takes no arguments: mailoauth serve --addr 127.0.0.1:2222 --authorized-keys ~/.ssh/authorized_keys"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServe(cmd.Context(), a, &o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "", "the `HOST:PORT` to listen on, e.g. 127.0.0.1:2222 or :2222 (port 0: chosen by the OS)")
+	f.StringVar(&o.authKeys, "authorized-keys", "", "the OpenSSH authorized_keys `FILE` of the administrators allowed in (re-read when it changes)")
+	f.StringVar(&o.hostKey, "host-key", "", "the ed25519 host key `FILE`, generated on first start (default: "+sshserver.HostKeyName+" beside the store)")
+	f.DurationVar(&o.idle, "idle-timeout", sshserver.DefaultIdleTimeout, "close a session after this `DURATION` without input")
+	f.IntVar(&o.maxSessions, "max-sessions", sshserver.DefaultMaxSessions, "at most `N` sessions open at once; the next one is refused")
+	f.BoolVar(&o.watchOn, "watch", false, "also run the watcher (mailoauth watch) in-process with the watch flags")
+	o.watch = addWatchFlags(f) // --log-format is serve's too
+	f.BoolVar(&o.useSandbox, "sandbox", false, "serve a wizard prefilled from a built-in Google simulator (demo; a temporary store unless --db is given)")
+	completeWatchFlags(cmd)
+	_ = cmd.MarkFlagFilename("authorized-keys")
+	_ = cmd.MarkFlagFilename("host-key")
+	return cmd
+}
+
+func runServe(ctx context.Context, a *app, o *serveFlags) error {
+	addr, authKeys, hostKey, idle, maxSessions, useSandbox := &o.addr, &o.authKeys, &o.hostKey, &o.idle, &o.maxSessions, &o.useSandbox
+	watchOn, wf := &o.watchOn, o.watch
+	logger, err := newLogger(a.stderr, wf.logFormat)
+	if err != nil {
 		return err
 	}
 	if *addr == "" || *authKeys == "" {
@@ -36,7 +69,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	cfg := sshserver.Config{AuthorizedKeys: *authKeys, HostKey: *hostKey, Profile: a.profile, IdleTimeout: *idle, MaxSessions: *maxSessions,
 		Logf: func(format string, args ...any) {
 			// an SSH user name is the client's choice: no control characters reach the log
-			fmt.Fprintf(a.stderr, "%s %s\n", time.Now().Format(time.DateTime), core.SafeText(fmt.Sprintf(format, args...)))
+			logger.Info(core.SafeText(fmt.Sprintf(format, args...)))
 		}}
 	if *useSandbox {
 		sb, stop, err := a.startDemoSandbox("mailoauth-serve-")
@@ -90,7 +123,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(a.stderr, "mailoauth serve: shutting down; telling the open sessions")
+	logger.Info("shutting down; telling the open sessions")
 	sctx, cancel := context.WithTimeout(context.Background(), sshserver.DefaultDrainGrace+5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(sctx)

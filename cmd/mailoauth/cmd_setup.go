@@ -6,26 +6,64 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
-func runSetup(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("setup", "setup --domain D --sender ADDR (--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F) [--redirect-uri URI] [--endpoints FILE] [--scopes S,...] [--no-verify]")
-	domain := fs.String("domain", "", "the Google Workspace domain, e.g. yourcompany.example")
-	sender := fs.String("sender", "", "the default sender mailbox in the domain, e.g. administrator@yourcompany.example")
-	keyPath := fs.String("key", "", "the service-account key: the JSON Google downloaded, or a legacy .p12")
-	clientPath := fs.String("client", "", "an OAuth client JSON, \"web\" or \"installed\" (the consent path: each mailbox then runs `mailoauth authorize`)")
-	secretFile := fs.String("client-secret-file", "", "a file holding the OAuth client's secret, with --client-id ID (the consent path without the JSON)")
-	redirectURI := fs.String("redirect-uri", "", "the OAuth client's redirect URI to use (default: its first loopback one, else http://127.0.0.1/ on a free port); a host product's callback needs `authorize --paste`")
-	p12pw := fs.String("p12-password", core.DefaultP12Password, "password of a .p12 key")
-	clientEmail := fs.String("client-email", "", "the service account's e-mail (only for a .p12 key)")
-	clientID := fs.String("client-id", "", "the service account's numeric client ID (for a .p12 key), or the OAuth client ID (with --client-secret-file)")
-	endpointsPath := fs.String("endpoints", "", "endpoints.json for anything but Gmail (the sandbox, a test server)")
-	scopes := fs.String("scopes", core.ScopeMail, "comma-separated scopes to authorize")
-	noVerify := fs.Bool("no-verify", false, "save without minting a test token")
-	if _, err := parse(fs, args); err != nil {
-		return err
+// setupFlags are the flags of setup; upgrade takes the credential ones too.
+type setupFlags struct {
+	domain, sender, keyPath, clientPath, secretFile, redirectURI string
+	p12pw, clientEmail, clientID, endpointsPath, scopes          string
+	noVerify                                                     bool
+}
+
+// addCredentialFlags adds the flags naming a credential (setup, upgrade).
+func addCredentialFlags(cmd *cobra.Command, o *setupFlags, clientUse string) {
+	f := cmd.Flags()
+	f.StringVarP(&o.keyPath, "key", "k", "", "the service-account key `FILE`: the JSON Google downloaded, or a legacy .p12")
+	f.StringVar(&o.clientPath, "client", "", "an OAuth client JSON `FILE`, \"web\" or \"installed\" ("+clientUse+")")
+	f.StringVar(&o.secretFile, "client-secret-file", "", "a `FILE` holding the OAuth client's secret, with --client-id ID (the consent path without the JSON)")
+	f.StringVar(&o.p12pw, "p12-password", core.DefaultP12Password, "the `PASSWORD` of a .p12 key")
+	f.StringVar(&o.clientEmail, "client-email", "", "the service account's `EMAIL` (only for a .p12 key)")
+	f.StringVar(&o.clientID, "client-id", "", "the service account's numeric client `ID` (for a .p12 key), or the OAuth client ID (with --client-secret-file)")
+	f.StringVar(&o.endpointsPath, "endpoints", "", "the endpoints.json `FILE` for anything but Gmail (the sandbox, a test server)")
+	for _, name := range []string{"key", "client", "client-secret-file", "endpoints"} {
+		_ = cmd.MarkFlagFilename(name)
 	}
+}
+
+func newSetupCmd(a *app) *cobra.Command {
+	var o setupFlags
+	cmd := &cobra.Command{
+		Use:   "setup",
+		Short: "configure a domain without the wizard (steps 2-4); verifies by minting a token for the sender",
+		Long: "Steps 2-4 without the wizard: --domain DOMAIN --sender ADDR and a credential, either the service account's key " +
+			"(--key FILE) or an OAuth client (--client FILE, or --client-id ID --client-secret-file FILE). It saves the profile, " +
+			"then verifies by minting a token for the sender (--no-verify skips that).",
+		Example: "mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json\n" +
+			"mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --client client_secret.json\n" +
+			"mailoauth setup --domain example.test --sender admin@example.test --key /tmp/gsandbox/service-account.json --endpoints /tmp/gsandbox/endpoints.json",
+		GroupID: groupSetup,
+		Args:    exactArgs(0, "setup takes flags only, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSetup(cmd.Context(), a, &o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.domain, "domain", "", "the Google Workspace `DOMAIN`, e.g. yourcompany.example")
+	f.StringVar(&o.sender, "sender", "", "the default sender mailbox `ADDR` in the domain, e.g. administrator@yourcompany.example")
+	addCredentialFlags(cmd, &o, "the consent path: each mailbox then runs mailoauth authorize")
+	f.StringVar(&o.redirectURI, "redirect-uri", "", "the OAuth client's redirect `URI` to use (default: its first loopback one, else http://127.0.0.1/ on a free port); a host product's callback needs authorize --paste")
+	f.StringVar(&o.scopes, "scopes", core.ScopeMail, "the `SCOPES` to authorize, comma-separated")
+	f.BoolVar(&o.noVerify, "no-verify", false, "save without minting a test token")
+	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
+	return cmd
+}
+
+func runSetup(ctx context.Context, a *app, o *setupFlags) error {
+	domain, sender, keyPath, clientPath, secretFile, redirectURI := &o.domain, &o.sender, &o.keyPath, &o.clientPath, &o.secretFile, &o.redirectURI
+	p12pw, clientEmail, clientID, endpointsPath, scopes, noVerify := &o.p12pw, &o.clientEmail, &o.clientID, &o.endpointsPath, &o.scopes, &o.noVerify
 	if *clientPath != "" || *secretFile != "" {
 		if *keyPath != "" {
 			return usagef("give either --key (service account) or --client / --client-secret-file (OAuth client), not both")

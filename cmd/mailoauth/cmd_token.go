@@ -9,9 +9,33 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
 )
+
+func newTokenCmd(a *app) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "token ADDR",
+		Short: "print a valid access token for a mailbox (for msmtp, mbsync, curl...)",
+		Long: "Prints a valid access token for the mailbox and nothing else on stdout: the password command of mail programs " +
+			"(passwordeval, PassCmd, --oauth2-bearer). The store is --db, else $MAILOAUTH_DB, else the default: a mail program's " +
+			"command line names the same store (mailoauth --db PATH token ADDR) when it is not the default.",
+		Example: "mailoauth token user1@yourcompany.example\nmailoauth token user1@yourcompany.example --format xoauth2\n" +
+			"mailoauth --db /var/lib/mailoauth/mailoauth.db token user1@yourcompany.example",
+		GroupID:           groupUse,
+		Args:              exactArgs(1, "name one mailbox: mailoauth token user1@yourcompany.example"),
+		ValidArgsFunction: a.completeMailboxes,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runToken(cmd.Context(), a, args, &format)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "raw", "the output `FORMAT`: raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("raw", "xoauth2", "oauthbearer", "json"))
+	return cmd
+}
 
 // runToken prints a valid access token for a mailbox: the `passwordeval` /
 // `PassCmd` / `--oauth2-bearer` helper of mail programs. Its contract with
@@ -21,16 +45,7 @@ import (
 // programs can ask at once and each answer takes milliseconds; only when
 // the cache has no usable token is the store opened for writing and a
 // token minted (or refreshed) and cached.
-func runToken(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("token", "token ADDR [--format raw|xoauth2|oauthbearer|json]")
-	format := fs.String("format", "raw", "raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one mailbox: mailoauth token user1@yourcompany.example")
-	}
+func runToken(ctx context.Context, a *app, pos []string, format *string) error {
 	switch *format {
 	case "raw", "xoauth2", "oauthbearer", "json":
 	default:

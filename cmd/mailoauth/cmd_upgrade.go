@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/proxy"
 	"github.com/mailoauth/mailoauth/store"
@@ -18,28 +20,53 @@ import (
 // setup created: its credentials step (Profile.WizardStep is step+1).
 const resumeCredentials = 3
 
-func runUpgrade(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("upgrade", "upgrade [--legacy FILE] [--yes] [--purge-backups] [--key FILE [--p12-password P --client-email E --client-id ID] | --client FILE | --client-id ID --client-secret-file F] [--redirect-uri URI] [--endpoints FILE] [--domain D] [--checks LIST] [--concurrency N] [--via-proxy [--proxy-imap H:P] [--proxy-smtp H:P]]")
-	legacyPath := fs.String("legacy", "", "the legacy (password) configuration exported by the host product, JSON")
-	yes := fs.Bool("yes", false, "upgrade without the wizard (no terminal needed): needs --key or --client unless the profile already has credentials")
-	keyPath := fs.String("key", "", "the service-account key: the JSON Google downloaded, or a legacy .p12")
-	clientPath := fs.String("client", "", "an OAuth client JSON, \"web\" or \"installed\" (the consent path: each mailbox switches once its owner ran `mailoauth authorize` and its check passed)")
-	secretFile := fs.String("client-secret-file", "", "a file holding the OAuth client's secret, with --client-id ID (the consent path without the JSON)")
-	redirectURI := fs.String("redirect-uri", "", "the OAuth client's redirect URI to use (default: its first loopback one); a host product's callback needs `authorize --paste`")
-	p12pw := fs.String("p12-password", core.DefaultP12Password, "password of a .p12 key")
-	clientEmail := fs.String("client-email", "", "the service account's e-mail (only for a .p12 key)")
-	clientID := fs.String("client-id", "", "the service account's numeric client ID (for a .p12 key), or the OAuth client ID (with --client-secret-file)")
-	endpointsPath := fs.String("endpoints", "", "endpoints.json for anything but Gmail (the sandbox, a test server)")
-	domainFlag := fs.String("domain", "", "the domain to upgrade (default: the legacy file's, or the store's only profile)")
-	checksFlag := fs.String("checks", "", "the OAuth checks a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
-	concurrency := fs.Int("concurrency", core.DefaultConcurrency, "mailboxes checked at once")
-	viaProxy := fs.Bool("via-proxy", false, "for a product that cannot do OAuth: give each upgraded mailbox a proxy password, check it through mailoauth proxy, and print the proxy's settings instead (with --yes)")
-	proxyIMAP := fs.String("proxy-imap", proxy.DefaultIMAPAddr, "with --via-proxy: where the product will reach `mailoauth proxy --imap` (host:port)")
-	proxySMTP := fs.String("proxy-smtp", proxy.DefaultSMTPAddr, "with --via-proxy: where the product will reach `mailoauth proxy --smtp` (host:port)")
-	purge := fs.Bool("purge-backups", false, "remove the backups beside the store that still hold legacy passwords (asks on a terminal; --yes without one), and nothing else")
-	if _, err := parse(fs, args); err != nil {
-		return err
+type upgradeFlags struct {
+	setupFlags
+	legacyPath, checks   string
+	yes, purge, viaProxy bool
+	concurrency          int
+	proxyIMAP, proxySMTP string
+}
+
+func newUpgradeCmd(a *app) *cobra.Command {
+	var o upgradeFlags
+	cmd := &cobra.Command{
+		Use:   "upgrade",
+		Short: "move a password-based Gmail setup to OAuth (the re-run / upgrade assistant)",
+		Example: "mailoauth upgrade --legacy cic-gmail.json\n" +
+			"mailoauth upgrade --yes --legacy legacy.json --key service-account.json\n" +
+			"mailoauth upgrade --yes --legacy legacy.json --client client_secret.json\n" +
+			"mailoauth upgrade --yes --legacy legacy.json --key service-account.json --via-proxy --proxy-imap 10.0.0.5:1993 --proxy-smtp 10.0.0.5:1587\n" +
+			"mailoauth upgrade --purge-backups --yes",
+		GroupID: groupOperate,
+		Args:    exactArgs(0, "upgrade takes flags only, e.g. mailoauth upgrade --yes --legacy legacy.json --key service-account.json"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUpgrade(cmd.Context(), a, &o)
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.legacyPath, "legacy", "", "the legacy (password) configuration `FILE` exported by the host product, JSON")
+	f.BoolVarP(&o.yes, "yes", "y", false, "upgrade without the wizard (no terminal needed): needs --key or --client unless the profile already has credentials")
+	addCredentialFlags(cmd, &o.setupFlags, "the consent path: each mailbox switches once its owner ran mailoauth authorize and its check passed")
+	f.StringVar(&o.redirectURI, "redirect-uri", "", "the OAuth client's redirect `URI` to use (default: its first loopback one); a host product's callback needs authorize --paste")
+	f.StringVar(&o.domain, "domain", "", "the `DOMAIN` to upgrade (default: the legacy file's, or the store's only profile)")
+	f.StringVarP(&o.checks, "checks", "c", "", "the OAuth `CHECKS` a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
+	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, "check at most `N` mailboxes at once")
+	f.BoolVar(&o.purge, "purge-backups", false, "remove the backups beside the store that still hold legacy passwords (asks on a terminal; --yes without one), and nothing else")
+	f.BoolVar(&o.viaProxy, "via-proxy", false, "for a product that cannot do OAuth: give each upgraded mailbox a proxy password, check it through mailoauth proxy, and print the proxy's settings instead (with --yes)")
+	f.StringVar(&o.proxyIMAP, "proxy-imap", proxy.DefaultIMAPAddr, "with --via-proxy: the `HOST:PORT` where the product will reach mailoauth proxy --imap")
+	f.StringVar(&o.proxySMTP, "proxy-smtp", proxy.DefaultSMTPAddr, "with --via-proxy: the `HOST:PORT` where the product will reach mailoauth proxy --smtp")
+	_ = cmd.MarkFlagFilename("legacy", "json")
+	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
+	_ = cmd.RegisterFlagCompletionFunc("checks", completeChecks)
+	return cmd
+}
+
+func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
+	legacyPath, yes, keyPath, clientPath, secretFile, redirectURI := &o.legacyPath, &o.yes, &o.keyPath, &o.clientPath, &o.secretFile, &o.redirectURI
+	p12pw, clientEmail, clientID, endpointsPath := &o.p12pw, &o.clientEmail, &o.clientID, &o.endpointsPath
+	domainFlag, checksFlag, concurrency, purge := &o.domain, &o.checks, &o.concurrency, &o.purge
+	viaProxy, proxyIMAP, proxySMTP := &o.viaProxy, &o.proxyIMAP, &o.proxySMTP
 	if *purge {
 		st, err := a.openExisting()
 		if err != nil {

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/watch"
@@ -31,20 +32,26 @@ type watchFlags struct {
 	logFormat                   string
 }
 
-func addWatchFlags(fs *flag.FlagSet) *watchFlags {
+func addWatchFlags(fs *pflag.FlagSet) *watchFlags {
 	f := &watchFlags{keyMaxAge: dayDuration(core.DefaultKeyMaxAge)}
-	fs.DurationVar(&f.interval, "interval", watch.DefaultInterval, "time between round starts; a round's checks are spread evenly over it")
-	fs.StringVar(&f.checks, "checks", "token,imap,smtp", "the checks of every round")
-	fs.IntVar(&f.roundtripEvery, "roundtrip-every", watch.DefaultRoundtripEvery, "add the round trip (send to itself, wait, delete) every N rounds, the first included; 0: never")
-	fs.IntVar(&f.concurrency, "concurrency", core.DefaultConcurrency, "mailboxes checked at once at most")
-	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics and /healthz, e.g. 127.0.0.1:9464 (port 0: chosen by the OS, printed on stdout)")
-	fs.StringVar(&f.webhook, "alert-webhook", "", "POST every alert as JSON to this URL")
-	fs.StringVar(&f.email, "alert-email", "", "mail every alert to this address through the profile's default sender")
-	fs.DurationVar(&f.renotify, "renotify", watch.DefaultRenotify, "repeat an alert still in force after this long")
-	fs.Var(&f.keyMaxAge, "key-max-age", "warn when the service-account key is older than this (e.g. 90d, 2160h)")
-	fs.DurationVar(&f.timeout, "timeout", core.DefaultCheckTimeout, "timeout of each network check")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log lines on stderr as text or json")
+	fs.DurationVar(&f.interval, "interval", watch.DefaultInterval, "the `DURATION` between round starts; a round's checks are spread evenly over it")
+	fs.StringVarP(&f.checks, "checks", "c", "token,imap,smtp", "the `CHECKS` of every round")
+	fs.IntVar(&f.roundtripEvery, "roundtrip-every", watch.DefaultRoundtripEvery, "add the round trip (send to itself, wait, delete) every `N` rounds, the first included; 0: never")
+	fs.IntVar(&f.concurrency, "concurrency", core.DefaultConcurrency, "check at most `N` mailboxes at once")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics and /healthz, an `ADDR` such as 127.0.0.1:9464 (port 0: chosen by the OS, printed on stdout)")
+	fs.StringVar(&f.webhook, "alert-webhook", "", "send every alert as a JSON POST to this `URL`")
+	fs.StringVar(&f.email, "alert-email", "", "mail every alert to this `ADDR` through the profile's default sender")
+	fs.DurationVar(&f.renotify, "renotify", watch.DefaultRenotify, "repeat an alert still in force after this `DURATION`")
+	fs.Var(&f.keyMaxAge, "key-max-age", "warn when the service-account key is older than this `AGE` (e.g. 90d, 2160h)")
+	fs.DurationVar(&f.timeout, "timeout", core.DefaultCheckTimeout, "the timeout of each network check, a `DURATION`")
+	fs.StringVar(&f.logFormat, "log-format", "text", "the `FORMAT` of the log lines on stderr: text or json")
 	return f
+}
+
+// completeWatchFlags registers the completions of the watch flags on cmd.
+func completeWatchFlags(cmd *cobra.Command) {
+	_ = cmd.RegisterFlagCompletionFunc("checks", completeChecks)
+	_ = cmd.RegisterFlagCompletionFunc("log-format", fixedCompletions("text", "json"))
 }
 
 // options checks the flags and builds the watcher's options.
@@ -80,17 +87,6 @@ func (f *watchFlags) options(a *app) (watch.Options, error) {
 	return watch.Options{Interval: f.interval, Checks: checks, RoundtripEvery: f.roundtripEvery, Concurrency: f.concurrency,
 		Renotify: f.renotify, KeyMaxAge: time.Duration(f.keyMaxAge), Timeout: f.timeout,
 		Webhook: f.webhook, AlertEmail: f.email, Logger: log}, nil
-}
-
-// newLogger is the log of the long-running commands: text or JSON lines on w.
-func newLogger(w io.Writer, format string) (*slog.Logger, error) {
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, nil)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, nil)), nil
-	}
-	return nil, usagef("--log-format %q is not known; use text or json", format)
 }
 
 // serveMetrics starts /metrics and /healthz on addr and prints the address
@@ -139,17 +135,31 @@ func runWatcher(ctx context.Context, w *watch.Watcher, log *slog.Logger) {
 	}
 }
 
-func runWatch(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("watch", "watch [--interval 15m] [--checks token,imap,smtp] [--roundtrip-every 4] [--concurrency 8] [--once] [--metrics ADDR] [--alert-webhook URL] [--alert-email ADDR] [--renotify 24h] [--key-max-age 90d] [--log-format text|json]")
-	f := addWatchFlags(fs)
-	once := fs.Bool("once", false, "run one round at once and exit 0 when every check passed, 1 otherwise (for cron)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func newWatchCmd(a *app) *cobra.Command {
+	var f *watchFlags
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "check every mailbox on a schedule: metrics, alerts on changes, early warnings (--once for cron)",
+		Long: "Checks every mailbox of every profile on a schedule, spread over --interval; serves Prometheus metrics, " +
+			"alerts by webhook or e-mail when a check starts or stops failing, and warns early (an old key, consent about to expire). " +
+			"SIGHUP re-reads the profiles; SIGTERM lets the checks in flight finish.",
+		Example: "mailoauth watch --metrics 127.0.0.1:9464\n" +
+			"mailoauth watch --interval 5m --alert-webhook https://hooks.example/mail --log-format json\n" +
+			"mailoauth watch --once   # for cron: exit 1 when a check failed",
+		GroupID: groupUse,
+		Args:    exactArgs(0, "watch takes no arguments (it watches every mailbox of every profile)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWatch(cmd.Context(), a, f, &once)
+		},
 	}
-	if len(pos) > 0 {
-		return usagef("watch takes no arguments (it watches every mailbox of every profile), got %q", pos[0])
-	}
+	f = addWatchFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&once, "once", false, "run one round at once and exit 0 when every check passed, 1 otherwise (for cron)")
+	completeWatchFlags(cmd)
+	return cmd
+}
+
+func runWatch(ctx context.Context, a *app, f *watchFlags, once *bool) error {
 	if a.profile != "" {
 		return usagef("watch covers every profile of the store; leave out --profile")
 	}
@@ -212,6 +222,8 @@ func (d *dayDuration) String() string {
 	}
 	return time.Duration(*d).String()
 }
+
+func (d *dayDuration) Type() string { return "duration" }
 
 func (d *dayDuration) Set(s string) error {
 	if n, ok := strings.CutSuffix(s, "d"); ok {

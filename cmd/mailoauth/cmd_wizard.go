@@ -4,21 +4,34 @@ import (
 	"context"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/store"
 	"github.com/mailoauth/mailoauth/tui"
 )
 
-func runWizard(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("wizard", "wizard [--sandbox] [--db PATH] [--profile DOMAIN]")
-	useSandbox := fs.Bool("sandbox", false, "start the built-in Google simulator and walk the whole procedure offline (uses a fresh temporary store unless --db is given)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newWizardCmd(a *app) *cobra.Command {
+	var useSandbox bool
+	cmd := &cobra.Command{
+		Use:     "wizard",
+		Short:   "the step-by-step wizard (also: mailoauth with no arguments); --sandbox runs it offline",
+		Example: "mailoauth wizard\nmailoauth wizard --sandbox\nmailoauth --profile yourcompany.example wizard",
+		GroupID: groupSetup,
+		Args:    exactArgs(0, "wizard takes no arguments; run `mailoauth wizard --help`"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWizard(cmd.Context(), a, useSandbox)
+		},
 	}
+	cmd.Flags().BoolVar(&useSandbox, "sandbox", false, "start the built-in Google simulator and walk the whole procedure offline (uses a fresh temporary store unless --db is given)")
+	return cmd
+}
+
+func runWizard(ctx context.Context, a *app, useSandbox bool) error {
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
 		return &usageError{"the wizard needs a terminal; use the command-line twins instead (`mailoauth setup`, `mailoauth mailbox import`, `mailoauth test --all`)"}
 	}
 	cfg := tui.Config{Actor: store.LocalActor("wizard"), Profile: a.profile}
-	if *useSandbox {
+	if useSandbox {
 		sb, stop, err := a.startDemoSandbox("mailoauth-demo-")
 		if err != nil {
 			return err

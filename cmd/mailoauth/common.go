@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,46 +12,6 @@ import (
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
-
-var errHelpShown = errors.New("help shown")
-
-// newFlags returns a flag set with the global flags every command takes.
-func (a *app) newFlags(name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&a.dbPath, "db", a.dbPath, "store path (default $MAILOAUTH_DB, else ~/.local/share/mailoauth/mailoauth.db)")
-	fs.StringVar(&a.profile, "profile", a.profile, "the domain profile to use when the store holds several")
-	fs.Usage = func() {
-		fmt.Fprintf(a.stdout, "Usage: mailoauth %s\n\nFlags:\n", synopsis)
-		fs.SetOutput(a.stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	return fs
-}
-
-// parse parses flags that may come before, between or after positional
-// arguments, and returns the positional ones.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) { // flag has printed the usage already
-				return nil, errHelpShown
-			}
-			return nil, usagef("%v; run `mailoauth %s -h` for its flags", err, fs.Name())
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
 
 // openStore opens the store named by --db, $MAILOAUTH_DB or the default,
 // creating it on first use.
@@ -117,15 +74,6 @@ func actor() string { return store.LocalActor("cli") }
 // isTerminal reports a real terminal (not merely a character device such
 // as /dev/null, which a script's or a service's stdin often is).
 func isTerminal(f *os.File) bool { return term.IsTerminal(f.Fd()) }
-
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error {
-	*s = append(*s, v)
-	return nil
-}
 
 func splitComma(s string) []string {
 	var out []string

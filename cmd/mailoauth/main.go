@@ -2,6 +2,38 @@
 // Workspace over IMAP and SMTP with OAuth 2.0: a terminal wizard and the
 // small command-line tool around it. This package only parses flags, wires
 // the engine (core) to the store and prints; it holds no logic of its own.
+//
+// The command line is spf13/cobra styled by charm.land/fang. To add a
+// command, write cmd_NAME.go with a constructor and add it to commands():
+//
+//	func newFrobCmd(a *app) *cobra.Command {
+//		var o struct{ all, asJSON bool }
+//		cmd := &cobra.Command{
+//			Use:     "frob [ADDR]...",             // argument names in capitals
+//			Short:   "frob mailboxes (one line, lower case)",
+//			Example: "mailoauth frob user1@yourcompany.example\nmailoauth frob --all --json",
+//			GroupID: groupUse,                     // see groups in main.go
+//			Args:    maxArgs(1, "name one mailbox: mailoauth frob user1@yourcompany.example"),
+//			ValidArgsFunction: a.completeMailboxes,
+//			RunE: func(cmd *cobra.Command, args []string) error {
+//				return runFrob(cmd.Context(), a, args, o.all, o.asJSON)
+//			},
+//		}
+//		f := cmd.Flags()
+//		f.BoolVarP(&o.all, "all", "a", false, "every assigned mailbox")
+//		f.BoolVarP(&o.asJSON, "json", "j", false, "print JSON")
+//		return cmd
+//	}
+//
+// Rules (TestHelp* check them): every command has an Example; a flag that
+// takes a value names it in back quotes in its usage ("the store `PATH`"),
+// which help and the man page show as --flag VALUE; short forms are -a
+// --all, -j --json, -f --format, -y --yes, -m --mailbox, -k --key, -c
+// --checks, and the global -d --db, -p --profile; return usagef(...) for a
+// mistake on the command line (exit 2), errChecksFailed when checks ran and
+// failed (exit 1, details already printed); other errors map in exitCode.
+// A long-running command (a daemon) takes --log-format with addLogFlags and
+// logs through the *slog.Logger of newLogger (log.go), to stderr.
 package main
 
 import (
@@ -11,8 +43,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
+
+	"charm.land/fang/v2"
+	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
@@ -26,30 +60,20 @@ const (
 	exitEnviron = 3
 )
 
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, app *app, args []string) error
-}
+// The groups of `mailoauth --help`, in the README's order.
+const (
+	groupSetup   = "setup"
+	groupUse     = "use"
+	groupOperate = "operate"
+)
 
-func commands() []command {
-	return []command{
-		{"wizard", "the step-by-step wizard (also: mailoauth with no arguments); --sandbox runs it offline", runWizard},
-		{"sandbox", "run the built-in Google simulator until interrupted", runSandbox},
-		{"setup", "configure a domain without the wizard (steps 2-4)", runSetup},
-		{"key", "key inspect FILE: what a credential file is, or what is wrong with it", runKey},
-		{"authorize", "authorize ADDR | --all: a mailbox's consent for the OAuth client (stores its refresh token)", runAuthorize},
-		{"profile", "profile ls | rm DOMAIN: the domain profiles, their state; delete one", runProfile},
-		{"mailbox", "mailbox ls | add | rm | import FILE.csv | export", runMailbox},
-		{"test", "live token / IMAP / SMTP / round-trip checks", runTest},
-		{"watch", "check every mailbox on a schedule: metrics, alerts on changes, early warnings (--once for cron)", runWatch},
-		{"history", "history [ADDR] [--since 24h] [--json]: each mailbox's recent checks, failures with their start", runHistory},
-		{"token", "print a valid access token for a mailbox (for msmtp, mbsync, curl...)", runToken},
-		{"export", "the configuration for the host product", runExport},
-		{"doctor", "check clock, DNS, TLS, token, IMAP and SMTP, each with its fix", runDoctor},
-		{"upgrade", "move a password-based Gmail setup to OAuth (the re-run / upgrade assistant)", runUpgrade},
-		{"serve", "serve the wizard over SSH (public keys only)", runServe},
-		{"proxy", "IMAP/SMTP proxy for products that only know a password; proxy password ADDR", runProxy},
+// commands is every command of mailoauth, in the order help lists them.
+func commands(a *app) []*cobra.Command {
+	return []*cobra.Command{
+		newWizardCmd(a), newKeyCmd(a), newSetupCmd(a), newAuthorizeCmd(a), newProfileCmd(a), newMailboxCmd(a),
+		newTestCmd(a), newWatchCmd(a), newHistoryCmd(a), newTokenCmd(a), newExportCmd(a), newDoctorCmd(a),
+		newUpgradeCmd(a), newServeCmd(a), newProxyCmd(a), newSandboxCmd(a),
+		newCompletionCmd(a), newManCmd(a), newVersionCmd(a),
 	}
 }
 
@@ -69,74 +93,95 @@ func main() {
 	os.Exit(code)
 }
 
+// run runs mailoauth with args and returns its exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr, stdin: stdin}
-	// Global flags may also stand before the command: mailoauth --db X test.
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" && args[0] != "--version" {
-		name, val, hasVal := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
-		if name != "db" && name != "profile" {
-			fmt.Fprintf(stderr, "mailoauth: unknown global flag %s; the global flags are --db PATH and --profile DOMAIN\n", args[0])
-			return exitUsage
-		}
-		if !hasVal {
-			if len(args) < 2 {
-				fmt.Fprintf(stderr, "mailoauth: %s needs a value\n", args[0])
-				return exitUsage
+	root := newRootCmd(a)
+	if err := singleDashLongFlag(root, args); err != nil {
+		return report(stderr, err)
+	}
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	var failure error
+	_ = fang.Execute(ctx, root,
+		fang.WithVersion(versionString()),
+		fang.WithoutManpage(), // ours (cmd_man.go) shows --flag VALUE and the examples
+		fang.WithErrorHandler(func(w io.Writer, _ fang.Styles, err error) {
+			failure = err
+			if msg := errorSentence(err); msg != "" {
+				fmt.Fprintln(w, msg)
 			}
-			val, args = args[1], args[1:]
-		}
-		if name == "db" {
-			a.dbPath = val
-		} else {
-			a.profile = val
-		}
-		args = args[1:]
-	}
-	if len(args) == 0 {
-		if isTerminal(os.Stdin) && isTerminal(os.Stdout) {
-			args = []string{"wizard"}
-		} else {
-			usage(stderr)
-			return exitUsage
-		}
-	}
-	name := args[0]
-	if name == "help" && len(args) > 1 { // mailoauth help setup
-		name, args = args[1], []string{args[1], "-h"}
-	} else if name == "-h" || name == "--help" || name == "help" {
-		usage(stdout)
+		}))
+	if failure == nil {
 		return exitOK
 	}
-	if name == "--version" || name == "version" {
-		fmt.Fprintln(stdout, "mailoauth", version)
-		return exitOK
-	}
-	for _, c := range commands() {
-		if c.name == name {
-			return report(stderr, c.run(ctx, a, args[1:]))
-		}
-	}
-	fmt.Fprintf(stderr, "mailoauth: unknown command %q; run `mailoauth help` for the list of commands\n", name)
-	return exitUsage
+	return exitCode(failure)
 }
 
-var version = "dev"
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "mailoauth: connect mailboxes to Gmail / Google Workspace over IMAP and SMTP with OAuth 2.0")
-	fmt.Fprintln(w, "\nUsage: mailoauth [command] [flags]   (no command on a terminal opens the wizard)")
-	fmt.Fprintln(w, "\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mailoauth",
+		Short: "connect mailboxes to Gmail / Google Workspace over IMAP and SMTP with OAuth 2.0",
+		Long: "mailoauth connects a server product's mailboxes to Gmail / Google Workspace over IMAP and SMTP with OAuth 2.0. " +
+			"Plain mailoauth on a terminal opens the wizard.\n\n" +
+			"The store is --db PATH, else $MAILOAUTH_DB, else ~/.local/share/mailoauth/mailoauth.db (a service's: /var/lib/mailoauth/mailoauth.db). " +
+			"Exit codes: 0 all good, 1 a check failed, 2 bad input or usage, 3 environment (store busy, file unreadable).",
+		Example: "# the wizard against the built-in Google sandbox\nmailoauth wizard --sandbox\n" +
+			"# the procedure without the wizard\nmailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json\n" +
+			"mailoauth --db /var/lib/mailoauth/mailoauth.db test --all",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
+				showValueNames(cmd.Root())
+				cmd.SetOut(a.stderr)
+				_ = cmd.Help()
+				return errUsageShown
+			}
+			return runWizard(cmd.Context(), a, false)
+		},
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		SuggestionsMinimumDistance: 2,
 	}
-	fmt.Fprintln(w, "\nGlobal flags: --db PATH (default $MAILOAUTH_DB, else ~/.local/share/mailoauth/mailoauth.db), --profile DOMAIN")
-	fmt.Fprintln(w, "Exit codes: 0 all good, 1 a check failed, 2 bad input or usage, 3 environment (store locked, file unreadable).")
-	fmt.Fprintln(w, "Run `mailoauth COMMAND -h` for a command's flags.")
+	root.AddGroup(
+		&cobra.Group{ID: groupSetup, Title: "set up"},
+		&cobra.Group{ID: groupUse, Title: "check and use"},
+		&cobra.Group{ID: groupOperate, Title: "upgrade, serve, train"},
+	)
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.dbPath, "db", "d", "", "the store `PATH` (default $MAILOAUTH_DB, else ~/.local/share/mailoauth/mailoauth.db)")
+	pf.StringVarP(&a.profile, "profile", "p", "", "the domain profile, by its `DOMAIN`, when the store holds several")
+	addHelpFlag(root)
+	root.Flags().BoolP("version", "v", false, "print the version and VCS revision")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("%v; run `%s --help` for its flags", err, c.CommandPath())
+	})
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
+	for _, c := range commands(a) {
+		root.AddCommand(c)
+	}
+	wrapLongs(root)
+	root.SetGlobalNormalizationFunc(flagKey)
+	root.SetHelpCommand(newHelpCmd())
+	root.SetHelpCommandGroupID(groupOperate)
+	root.SetCompletionCommandGroupID(groupOperate)
+	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
+	return root
 }
 
 // errChecksFailed marks a run whose checks completed but did not all pass;
 // the details were already printed.
 var errChecksFailed = errors.New("checks failed")
+
+// errUsageShown: the usage was printed instead of running anything (exit 2).
+var errUsageShown = errors.New("usage shown")
 
 // usageError is a mistake on the command line.
 type usageError struct{ msg string }
@@ -150,18 +195,22 @@ func report(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	if errors.Is(err, errChecksFailed) {
-		return exitFailed
+	if msg := errorSentence(err); msg != "" {
+		fmt.Fprintln(stderr, msg)
 	}
-	if errors.Is(err, errHelpShown) {
-		return exitOK
-	}
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "mailoauth: cancelled (interrupted) before it finished; what was already saved is kept, run the command again to finish")
-		return exitFailed
-	}
-	fmt.Fprintln(stderr, "mailoauth: "+core.SafeLines(err.Error())) // it may quote a file or a server
 	return exitCode(err)
+}
+
+// errorSentence is what stderr shows for err: one line, or nothing when the
+// details were printed already.
+func errorSentence(err error) string {
+	switch {
+	case errors.Is(err, errChecksFailed), errors.Is(err, errUsageShown):
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "mailoauth: cancelled (interrupted) before it finished; what was already saved is kept, run the command again to finish"
+	}
+	return "mailoauth: " + core.SafeLines(err.Error()) // it may quote a file or a server
 }
 
 func exitCode(err error) int {
@@ -169,7 +218,11 @@ func exitCode(err error) int {
 	var ie *core.InputError
 	var imp *core.ImportError
 	switch {
-	case errors.As(err, &ue), errors.As(err, &imp):
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errChecksFailed), errors.Is(err, context.Canceled):
+		return exitFailed
+	case errors.Is(err, errUsageShown), errors.As(err, &ue), errors.As(err, &imp):
 		return exitUsage
 	case errors.Is(err, store.ErrLocked):
 		return exitEnviron

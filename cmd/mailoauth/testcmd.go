@@ -10,26 +10,54 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mailoauth/mailoauth/core"
 )
 
-func runTest(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("test", "test [--mailbox ADDR]... [--all] [--checks token,imap,smtp,roundtrip] [--concurrency N] [--timeout D] [--roundtrip-timeout D] [--fresh] [--mechanism M] [--json]")
-	var mailboxes stringList
-	fs.Var(&mailboxes, "mailbox", "a mailbox to check (repeatable); default: the default sender")
-	all := fs.Bool("all", false, "every assigned mailbox plus the default sender")
-	checksFlag := fs.String("checks", "token,imap,smtp,roundtrip", "which checks to run, in order")
-	concurrency := fs.Int("concurrency", core.DefaultConcurrency, fmt.Sprintf("ceiling of mailboxes checked at once: the run starts at %d, grows while Google does not throttle and halves when it does", core.StartConcurrency))
-	asJSON := fs.Bool("json", false, "one JSON object per mailbox, then a summary object")
-	timeout := fs.Duration("timeout", core.DefaultCheckTimeout, "timeout of each network check")
-	rtTimeout := fs.Duration("roundtrip-timeout", 0, fmt.Sprintf("how long the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
-	fresh := fs.Bool("fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
-	mechanism := fs.String("mechanism", core.MechXOAUTH2, "SASL mechanism for IMAP and SMTP: XOAUTH2 or OAUTHBEARER")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+type testFlags struct {
+	mailboxes          []string
+	all, asJSON, fresh bool
+	checks, mechanism  string
+	concurrency        int
+	timeout, rtTimeout time.Duration
+}
+
+func newTestCmd(a *app) *cobra.Command {
+	var o testFlags
+	cmd := &cobra.Command{
+		Use:   "test [ADDR...]",
+		Short: "live token / IMAP / SMTP / round-trip checks",
+		Long: "Live checks of each mailbox: token, IMAP login, SMTP login, round trip (send to itself, wait, delete). " +
+			"Without --mailbox, ADDR or --all it checks the default sender. A cached token keeps working for its hour after " +
+			"an Admin console change; --fresh mints new ones (doctor and the wizard's Verify always do).",
+		Example: "mailoauth test --all\nmailoauth test --mailbox user1@yourcompany.example --checks token,imap --json\n" +
+			"mailoauth test --fresh --checks token\nmailoauth test --all --mechanism OAUTHBEARER --timeout 60s --roundtrip-timeout 5m --concurrency 16",
+		GroupID: groupUse,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTest(cmd.Context(), a, args, &o)
+		},
+		ValidArgsFunction: a.completeMailboxes,
 	}
-	mailboxes = append(mailboxes, pos...)
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.mailboxes, "mailbox", "m", nil, "a mailbox `ADDR` to check (repeatable); default: the default sender")
+	f.BoolVarP(&o.all, "all", "a", false, "every assigned mailbox plus the default sender")
+	f.StringVarP(&o.checks, "checks", "c", "token,imap,smtp,roundtrip", "the `CHECKS` to run, in order")
+	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, fmt.Sprintf("the ceiling `N` of mailboxes checked at once: the run starts at %d, grows while Google does not throttle and halves when it does", core.StartConcurrency))
+	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox, then a summary object")
+	f.DurationVar(&o.timeout, "timeout", core.DefaultCheckTimeout, "the timeout of each network check, a `DURATION`")
+	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
+	f.BoolVar(&o.fresh, "fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
+	f.StringVar(&o.mechanism, "mechanism", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER")
+	_ = cmd.RegisterFlagCompletionFunc("mailbox", a.completeMailboxes)
+	_ = cmd.RegisterFlagCompletionFunc("checks", completeChecks)
+	_ = cmd.RegisterFlagCompletionFunc("mechanism", fixedCompletions(core.MechXOAUTH2, core.MechOAUTHBEARER))
+	return cmd
+}
+
+func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
+	all, checksFlag, concurrency, asJSON, timeout, rtTimeout, fresh, mechanism := &o.all, &o.checks, &o.concurrency, &o.asJSON, &o.timeout, &o.rtTimeout, &o.fresh, &o.mechanism
+	mailboxes := append(o.mailboxes, pos...)
 	checks, err := core.ParseChecks(*checksFlag)
 	if err != nil {
 		return err

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// addHelpFlag gives root its -h/--help: cobra's, except that setting it also
+// lets fang's help show each flag as --flag VALUE (showValueNames).
+func addHelpFlag(root *cobra.Command) {
+	f := root.PersistentFlags().VarPF(&helpFlag{root: root}, "help", "h", "show this help")
+	f.NoOptDefVal = "true"
+}
+
+type helpFlag struct {
+	root *cobra.Command
+	on   bool
+}
+
+func (h *helpFlag) String() string { return strconv.FormatBool(h.on) }
+func (h *helpFlag) Type() string   { return "bool" }
+func (h *helpFlag) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	if h.on = v; v {
+		showValueNames(h.root)
+	}
+	return nil
+}
+
+// newHelpCmd is `mailoauth help [COMMAND]...`.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "help [COMMAND...]",
+		Short:   "help about any command",
+		Example: "mailoauth help setup\nmailoauth help mailbox import",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sc := range cmd.Commands() {
+				if sc.IsAvailableCommand() && strings.HasPrefix(sc.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sc.Name(), sc.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return usagef("no help for %q: it is not a command; run `mailoauth help` for the list of commands", strings.Join(args, " "))
+			}
+			showValueNames(root)
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// showValueNames makes the help about to be shown print each flag as
+// --flag VALUE: fang's help prints a flag by its name only, so right before
+// it renders (and nothing else runs after help), each flag of the command
+// is renamed "db" -> "db PATH", with the name in back quotes in its usage
+// (Go's and pflag's convention), and the usage loses the back quotes.
+// flagKey keeps "db PATH" meaning "db" for any lookup.
+func showValueNames(root *cobra.Command) {
+	if _, ok := root.Annotations[valueNamesShown]; ok {
+		return
+	}
+	if root.Annotations == nil {
+		root.Annotations = map[string]string{}
+	}
+	root.Annotations[valueNamesShown] = "yes"
+	render := root.HelpFunc() // fang's, set by fang.Execute
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		c.InheritedFlags() // merges the global flags into c.Flags()
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if strings.Contains(f.Name, " ") {
+				return // done already
+			}
+			name, usage := pflag.UnquoteUsage(f)
+			if name = flagValueName(f); name != "" {
+				f.Name += " " + name
+			}
+			f.Usage = usage
+		})
+		render(c, args)
+	})
+}
+
+const valueNamesShown = "mailoauth.value-names"
+
+// flagKey is the normalization of every flag set of the tree: a flag's name
+// up to its first space (see showValueNames).
+func flagKey(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	n, _, _ := strings.Cut(name, " ")
+	return pflag.NormalizedName(n)
+}
+
+// flagValueName is the argument name of a flag: the back-quoted word of its
+// usage ("" for a switch such as --all).
+func flagValueName(f *pflag.Flag) string {
+	if f.NoOptDefVal != "" {
+		return ""
+	}
+	name, _ := pflag.UnquoteUsage(f)
+	return name
+}
+
+// singleDashLongFlag refuses -db and the like (Go's flag package took them;
+// pflag would read -db as -d b): one sentence naming the right spelling.
+func singleDashLongFlag(root *cobra.Command, args []string) error {
+	long := map[string]bool{}
+	var visit func(c *cobra.Command)
+	visit = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) { long[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { long[f.Name] = true })
+		for _, sc := range c.Commands() {
+			visit(sc)
+		}
+	}
+	visit(root)
+	for _, arg := range args {
+		if arg == "--" {
+			return nil
+		}
+		if len(arg) < 3 || arg[0] != '-' || arg[1] == '-' {
+			continue
+		}
+		name, _, _ := strings.Cut(arg[1:], "=")
+		if long[name] {
+			return usagef("%s is not a flag; long flags take two dashes: --%s", arg, arg[1:])
+		}
+	}
+	return nil
+}
+
+// wrapLongs wraps the Long text of every command at 78 columns, paragraph
+// by paragraph: the help's own wrapping breaks words at hyphens
+// ("service-" / "account").
+func wrapLongs(c *cobra.Command) {
+	var ps []string
+	for _, p := range strings.Split(c.Long, "\n\n") {
+		ps = append(ps, wrapText(p, 78))
+	}
+	c.Long = strings.Join(ps, "\n\n")
+	for _, sc := range c.Commands() {
+		wrapLongs(sc)
+	}
+}
+
+// wrapText breaks a paragraph at spaces into lines of at most width
+// columns (a longer word keeps its own line).
+func wrapText(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(s) {
+		if n > 0 && n+1+len(w) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
+
+// unknownCommand is the error for a word that names no command of parent.
+func unknownCommand(parent *cobra.Command, word string) error {
+	hint := ""
+	if s := parent.SuggestionsFor(word); len(s) > 0 {
+		hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return usagef("unknown command %q%s; run `%s --help` for the list of commands", word, hint, parent.CommandPath())
+}
+
+// exactArgs, maxArgs and minArgs check the positional arguments, saying
+// what to type when they are wrong (exit 2).
+func exactArgs(n int, hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s", hint)
+		}
+		return nil
+	}
+}
+
+func maxArgs(n int, hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s", hint)
+		}
+		return nil
+	}
+}
+
+// subcommandArgs is the Args of a command that only groups others
+// (key, mailbox): any word left is not one of them.
+func subcommandArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return unknownCommand(cmd, args[0])
+	}
+	return nil
+}
+
+// version and revision may be set with -ldflags -X: the Makefile sets
+// revision from git for builds without Go's VCS data (-buildvcs=false, a git
+// worktree); packaging may set version.
+var version, revision string
+
+// versionString is the module version and the VCS revision the binary was
+// built from (runtime/debug build info, else -ldflags), with the Go version.
+func versionString() string {
+	v, rev, dirty, goVersion := version, revision, false, ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		goVersion = info.GoVersion
+		if v == "" && info.Main.Version != "" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision": // Go's own record wins over -ldflags
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if rev == "" {
+		rev = "unknown (built without VCS data; `make build` records it)"
+	} else if dirty {
+		rev += " (modified)"
+	}
+	return fmt.Sprintf("%s\nrevision %s\n%s", v, rev, goVersion)
+}

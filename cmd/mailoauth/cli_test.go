@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// allCommands is every command of the tree below root, hidden ones too.
+func allCommands(root *cobra.Command) []*cobra.Command {
+	var out []*cobra.Command
+	var visit func(c *cobra.Command)
+	visit = func(c *cobra.Command) {
+		for _, sc := range c.Commands() {
+			out = append(out, sc)
+			visit(sc)
+		}
+	}
+	visit(root)
+	return out
+}
+
+// A value name is what an administrator types: PATH, ADDR, KIND:NAME, not
+// Go's type names (string, int, duration) nor words of the usage sentence.
+var valueNameRE = regexp.MustCompile(`^[A-Z][A-Z0-9_:.]*$`)
+
+// TestHelpEveryCommandHasExampleAndNamedValues: every command's --help, as
+// an administrator sees it, has examples, and lists every flag of the
+// command as --flag VALUE (or --switch), with no back quotes and no
+// garbled names such as "-client mailoauth authorize".
+func TestHelpEveryCommandHasExampleAndNamedValues(t *testing.T) {
+	root := newRootCmd(&app{})
+	cmds := append([]*cobra.Command{root}, allCommands(root)...)
+	if len(cmds) < 18 {
+		t.Fatalf("only %d commands in the tree", len(cmds))
+	}
+	for _, c := range cmds {
+		path := strings.Fields(c.CommandPath())[1:]
+		if c.Example == "" {
+			t.Errorf("%s has no Example", c.CommandPath())
+		}
+		r := mailoauth(t, filepath.Join(t.TempDir(), "none.db"), append(path, "--help")...)
+		if r.code != 0 {
+			t.Errorf("%s --help: exit %d, stderr %q", c.CommandPath(), r.code, r.stderr)
+			continue
+		}
+		out := r.stdout
+		if !strings.Contains(out, "EXAMPLES") {
+			t.Errorf("%s --help shows no examples:\n%s", c.CommandPath(), out)
+		}
+		if m := regexp.MustCompile("`[A-Z][A-Z0-9_:.]*`").FindString(out); m != "" {
+			t.Errorf("%s --help shows the raw value name %s:\n%s", c.CommandPath(), m, out)
+		}
+		c.InheritedFlags()
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Hidden {
+				return
+			}
+			want := "--" + f.Name
+			if v := flagValueName(f); v != "" {
+				if !valueNameRE.MatchString(v) {
+					t.Errorf("%s --%s: value name %q is not one an administrator would type", c.CommandPath(), f.Name, v)
+				}
+				want += " " + v
+			} else if f.NoOptDefVal == "" {
+				t.Errorf("%s --%s takes a value but its usage names none", c.CommandPath(), f.Name)
+			}
+			if !regexp.MustCompile(regexp.QuoteMeta(want) + `(\s|$)`).MatchString(out) {
+				t.Errorf("%s --help does not show %q:\n%s", c.CommandPath(), want, out)
+			}
+			if first, _, _ := strings.Cut(f.Usage, " "); first != strings.ToLower(first) {
+				// fang title-cases the first word: "SASL" would read "Sasl"
+				t.Errorf("%s --%s: usage starts with %q; start with a lower-case word", c.CommandPath(), f.Name, first)
+			}
+		})
+	}
+}
+
+// TestHelpTestListsEveryFlag is issue 9 item 11: `test --help` lists
+// --fresh, --timeout DURATION and --mechanism MECHANISM, and setup's help
+// names the client file without garbling it.
+func TestHelpTestListsEveryFlag(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none.db")
+	r := mailoauth(t, db, "test", "--help")
+	for _, want := range []string{"--fresh", "--timeout DURATION", "--mechanism MECHANISM", "-m --mailbox ADDR", "-c --checks CHECKS", "--concurrency N", "-j --json", "-a --all"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("test --help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = mailoauth(t, db, "help", "setup")
+	for _, want := range []string{"--client FILE", "--redirect-uri URI", "-k --key FILE", "--domain DOMAIN", "--sender ADDR", "-d --db PATH", "-p --profile DOMAIN"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help setup lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, bad := range []string{"-client mailoauth", "-redirect-uri authorize", "string", "`"} {
+		if strings.Contains(r.stdout, bad) {
+			t.Errorf("help setup shows %q:\n%s", bad, r.stdout)
+		}
+	}
+	// the root help groups commands as the README does
+	r = mailoauth(t, db, "--help")
+	for _, want := range []string{"SET UP", "CHECK AND USE", "UPGRADE, SERVE, TRAIN", "completion SHELL", "-v --version"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("mailoauth --help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestUsageMistakesExitTwo: unknown commands and flags, flags spelled with
+// one dash, missing arguments: exit 2 with one sentence saying what to type.
+func TestUsageMistakesExitTwo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none.db")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"mailbx", "ls"}, "did you mean mailbox?"},
+		{[]string{"mailbox", "lss"}, `unknown command "lss"`},
+		{[]string{"test", "--bogus"}, "unknown flag: --bogus; run `mailoauth test --help`"},
+		{[]string{"token", "-x", "a@b.example"}, "unknown shorthand flag"},
+		{[]string{"-db", db, "test"}, "long flags take two dashes: --db"},
+		{[]string{"test", "-fresh"}, "--fresh"},
+		{[]string{"test", "--timeout", "soon"}, "invalid argument"},
+		{[]string{"token"}, "name one mailbox"},
+		{[]string{"completion", "tcsh"}, "use bash, zsh or fish"},
+		{[]string{"help", "nope"}, `no help for "nope"`},
+		{[]string{"serve", "--log-format", "xml", "--addr", "127.0.0.1:0", "--authorized-keys", "k"}, "--log-format"},
+	}
+	for _, c := range cases {
+		r := mailoauth(t, db, c.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) || !strings.HasPrefix(r.stderr, "mailoauth: ") {
+			t.Errorf("mailoauth %v: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
+		}
+		if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n > 0 {
+			t.Errorf("mailoauth %v: error is %d lines, want one: %q", c.args, n+1, r.stderr)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a usage mistake created the store %s", db)
+	}
+	// Without a terminal, plain mailoauth prints the usage (exit 2).
+	r := mailoauth(t, db)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "SET UP") {
+		t.Errorf("mailoauth without a terminal: exit %d, stderr %q; want the usage and exit 2", r.code, r.stderr)
+	}
+}
+
+// TestVersionShowsRevision: the binary `make build` makes prints the module
+// version and the VCS revision it was built from.
+func TestVersionShowsRevision(t *testing.T) {
+	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skip("not in a git checkout: no revision to compare with")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "mailoauth")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "make", "-s", "-C", "../..", "build", "BIN="+bin).CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"--version"}, {"-v"}, {"version"}} {
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil {
+			t.Fatalf("mailoauth %v: %v", args, err)
+		}
+		s := string(out)
+		if !strings.HasPrefix(s, "mailoauth ") || !strings.Contains(s, "revision "+strings.TrimSpace(string(rev))) {
+			t.Errorf("mailoauth %v printed %q; want the version and revision %s", args, s, rev)
+		}
+	}
+}
+
+// TestManPage: `mailoauth man` is a roff page naming every command with
+// its flags as --flag VALUE and its examples.
+func TestManPage(t *testing.T) {
+	r := mailoauth(t, filepath.Join(t.TempDir(), "none.db"), "man")
+	if r.code != 0 {
+		t.Fatalf("mailoauth man: exit %d, %s", r.code, r.stderr)
+	}
+	for _, want := range []string{".TH MAILOAUTH 1", ".SH SYNOPSIS", ".SH EXIT STATUS", ".SH ENVIRONMENT", "MAILOAUTH_DB",
+		`.SS "mailbox import FILE.csv`, `.SS "test [ADDR...]`, `\fB\-\-mechanism\fR \fIMECHANISM\fR`, `\fB\-d\fR, \fB\-\-db\fR \fIPATH\fR`,
+		`mailoauth token user1@yourcompany.example \-\-format xoauth2`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("man page lacks %q", want)
+		}
+	}
+	if m := regexp.MustCompile("`[A-Z][A-Z0-9_:.]*`").FindString(r.stdout); m != "" {
+		t.Errorf("man page shows the raw value name %s", m)
+	}
+	if _, err := exec.LookPath("groff"); err == nil {
+		cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")
+		cmd.Stdin = strings.NewReader(r.stdout)
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("groff warns about the man page: %v\n%s", err, out)
+		}
+	}
+}
+
+// TestDaemonLogs: --log-format json gives one JSON object per line, and an
+// attribute named like a secret never reaches the log.
+func TestDaemonLogs(t *testing.T) {
+	var buf bytes.Buffer
+	lg, err := newLogger(&buf, "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg.Info("minted", "mailbox", "user1@example.test", "access_token", "ya29.secret", "refresh_token_fingerprint", "SHA256:abc")
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("not JSON: %q", buf.String())
+	}
+	if rec["msg"] != "minted" || rec["mailbox"] != "user1@example.test" || rec["refresh_token_fingerprint"] != "SHA256:abc" {
+		t.Errorf("log line %v", rec)
+	}
+	if strings.Contains(buf.String(), "ya29.secret") {
+		t.Errorf("the token reached the log: %s", buf.String())
+	}
+	buf.Reset()
+	lg, _ = newLogger(&buf, "text")
+	lg.Info("session of admin", "remote", "127.0.0.1:5000")
+	if !strings.Contains(buf.String(), `msg="session of admin" remote=127.0.0.1:5000`) {
+		t.Errorf("text log line %q", buf.String())
+	}
+}

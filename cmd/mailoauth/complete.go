@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// The dynamic completions of `mailoauth completion bash|zsh|fish`: profile
+// domains and mailbox addresses come from the store, opened read-only and
+// only when it exists (a completion never creates a store); any problem
+// completes nothing.
+
+// completionStore opens the store of --db / $MAILOAUTH_DB read-only and
+// lists its profiles, or returns nil.
+func (a *app) completionStore() (*store.Store, []core.Profile) {
+	path := a.dbPath
+	if path == "" {
+		path = store.DefaultPath()
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return nil, nil
+	}
+	st, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		return nil, nil
+	}
+	ps, err := st.ListProfiles()
+	if err != nil {
+		st.Close()
+		return nil, nil
+	}
+	return st, ps
+}
+
+// completeProfiles completes the domains of the store's profiles.
+func (a *app) completeProfiles(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	st, ps := a.completionStore()
+	if st == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer st.Close()
+	var out []cobra.Completion
+	for _, p := range ps {
+		if strings.HasPrefix(p.Domain, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(p.Domain, "default sender "+p.DefaultSender))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeMailboxes completes the mailbox addresses of the profile named by
+// --profile, or of every profile: the default senders and the assigned
+// mailboxes.
+func (a *app) completeMailboxes(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	st, ps := a.completionStore()
+	if st == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer st.Close()
+	want := ""
+	if a.profile != "" {
+		want, _ = core.NormalizeDomain(a.profile)
+	}
+	seen := map[string]bool{}
+	var out []cobra.Completion
+	add := func(email, desc string) {
+		if !seen[email] && strings.HasPrefix(email, toComplete) {
+			seen[email] = true
+			out = append(out, cobra.CompletionWithDesc(email, desc))
+		}
+	}
+	for _, p := range ps {
+		if want != "" && p.Domain != want {
+			continue
+		}
+		add(p.DefaultSender, "default sender of "+p.Domain)
+		boxes, err := st.Mailboxes(p.Domain)
+		if err != nil {
+			continue
+		}
+		for _, m := range boxes {
+			add(m.Email, m.DisplayName)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// fixedCompletions completes one of a flag's fixed values.
+func fixedCompletions(values ...string) cobra.CompletionFunc {
+	return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+}
+
+// completeChecks completes a comma-separated list of check names.
+func completeChecks(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	done, last := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		done, last = toComplete[:i+1], toComplete[i+1:]
+	}
+	var out []cobra.Completion
+	for _, c := range core.AllChecks {
+		if strings.HasPrefix(string(c), last) && !strings.Contains(","+done, ","+string(c)+",") {
+			out = append(out, done+string(c))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
