@@ -4,7 +4,10 @@
 // tokeninfo endpoint) and Postfix 3.7 (submission with Dovecot SASL,
 // delivering only to that Dovecot over LMTP).
 //
-// It is test support only: Start writes both configurations from the
+// It is test support only, imported by _test.go files alone (no binary
+// links it), and it does not import the testing package: its functions take a TB, which *testing.T
+// satisfies, as net/http/httptest keeps test helpers out of "testing".
+// It must never import store, tui or cmd. Start writes both configurations from the
 // templates in this package into a fresh temporary directory, starts the
 // servers as root on free 127.0.0.1 ports, waits until they answer, and
 // stops them by PID when the test ends. The machine's /etc/dovecot and
@@ -38,7 +41,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"text/template"
 	"time"
 
@@ -48,6 +50,19 @@ import (
 
 //go:embed templates/*.tmpl
 var templates embed.FS
+
+// TB is the part of testing.TB the helpers use; *testing.T and
+// *testing.B satisfy it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Failed() bool
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Skip(args ...any)
+}
 
 // InstallServers is the command that installs what Require needs.
 const InstallServers = "apt-get install dovecot-imapd dovecot-lmtpd postfix"
@@ -63,7 +78,7 @@ func inCI() bool {
 }
 
 // missing skips the test (or fails it in CI) with one line.
-func missing(t testing.TB, what, install string) {
+func missing(t TB, what, install string) {
 	t.Helper()
 	msg := fmt.Sprintf("%s; install with: %s", what, install)
 	if inCI() {
@@ -75,7 +90,7 @@ func missing(t testing.TB, what, install string) {
 // Require skips the test unless Dovecot and Postfix are installed and the
 // test runs as root (both servers start as root and drop privileges); with
 // CI=true it fails instead.
-func Require(t testing.TB) {
+func Require(t TB) {
 	t.Helper()
 	var absent []string
 	for _, bin := range []string{"dovecot", "postfix", "postconf"} {
@@ -101,7 +116,7 @@ func Require(t testing.TB) {
 
 // RequirePrograms skips the test unless the mail programs are on PATH (the
 // Debian package is named after the program); with CI=true it fails.
-func RequirePrograms(t testing.TB, programs ...string) {
+func RequirePrograms(t TB, programs ...string) {
 	t.Helper()
 	var absent []string
 	for _, p := range programs {
@@ -136,7 +151,7 @@ type Servers struct {
 	// LMTP and Auth are Dovecot's delivery and SASL listeners (Postfix's side).
 	LMTP, Auth string
 
-	t          testing.TB
+	t          TB
 	dovecot    *exec.Cmd
 	dovecotEnd chan struct{}
 }
@@ -144,7 +159,7 @@ type Servers struct {
 // Start starts the sandbox, Dovecot and Postfix for one test, and registers
 // their shutdown (by PID) and the removal of their directory with t.Cleanup.
 // It calls Require first.
-func Start(t testing.TB, opts Options) *Servers {
+func Start(t TB, opts Options) *Servers {
 	t.Helper()
 	Require(t)
 	if opts.Users <= 0 {
