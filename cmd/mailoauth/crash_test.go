@@ -120,6 +120,29 @@ func noClearText(t *testing.T, dir string, passwords map[string]string) {
 	}
 }
 
+// killOffsets are crashKills moments to kill at: random within span, and
+// every other one negative, meaning up to 2 ms after the file the run is
+// aimed at appears (killWhen).
+func killOffsets(span time.Duration) []time.Duration {
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	out := make([]time.Duration, crashKills)
+	for i := range out {
+		out[i] = time.Duration(rng.Int63n(int64(span)))
+		if i%2 == 1 {
+			out[i] = -time.Duration(rng.Int63n(int64(2 * time.Millisecond)))
+		}
+	}
+	return out
+}
+
+// afterKill checks what every kill must leave: whole backups and no
+// password in clear text.
+func afterKill(t *testing.T, dir, db string, passwords map[string]string) {
+	t.Helper()
+	backupsWhole(t, db)
+	noClearText(t, dir, passwords)
+}
+
 // hasFile tells whether dir holds a file whose name ends in one of suffixes
 // other than the store's own key file.
 func hasFile(dir string, suffixes ...string) bool {
@@ -242,15 +265,9 @@ func TestKilledUpgradeKeepsStoreBackupsAndPasswords(t *testing.T) {
 	run(30 * time.Second) // it stops at the missing credentials, after the backup and the import
 	span := time.Since(start)
 	cut = 0
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	for i := 1; i <= crashKills; i++ {
-		d := time.Duration(rng.Int63n(int64(span)))
-		if i%2 == 0 {
-			d = -time.Duration(rng.Int63n(int64(2 * time.Millisecond)))
-		}
+	for i, d := range killOffsets(span) {
 		dir, db, imported := run(d)
-		backupsWhole(t, db)
-		noClearText(t, dir, passwords)
+		afterKill(t, dir, db, passwords)
 		st := openAfterCrash(t, db)
 		pending, err := st.PendingUpgrades("example.test")
 		if err != nil {
@@ -328,15 +345,9 @@ func TestKilledBackupSealingLosesNoPassword(t *testing.T) {
 	}
 	span := time.Since(start)
 	cut = 0
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	for i := 1; i <= crashKills; i++ {
-		d := time.Duration(rng.Int63n(int64(span)))
-		if i%2 == 0 {
-			d = -time.Duration(rng.Int63n(int64(2 * time.Millisecond)))
-		}
+	for i, d := range killOffsets(span) {
 		dir, db, out := run(d)
-		backupsWhole(t, db)
-		noClearText(t, dir, passwords)
+		afterKill(t, dir, db, passwords)
 		openAfterCrash(t, db).Close()
 		bak := filepath.Join(dir, stamp)
 		storeKey, err := store.Open(bak, store.Options{ReadOnly: true, KeyPath: db + ".key"})
