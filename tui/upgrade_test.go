@@ -55,6 +55,9 @@ func TestUpgradeWizard(t *testing.T) {
 	if p, _ := st.PendingUpgrades("example.test"); len(p) != 4 {
 		t.Fatalf("pending after the import: %v", p)
 	}
+	if _, err := st.TakeBackup(); err != nil { // a backup holding the 4 passwords
+		t.Fatal(err)
+	}
 
 	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb,
 		UpgradeSummary: []string{"Legacy setup legacy.json: 4 mailbox(es); 4 new in the store, 4 waiting for OAuth (passwords sealed), 0 already on OAuth."},
@@ -106,6 +109,8 @@ func TestUpgradeWizard(t *testing.T) {
 	}
 	h.send(keyCode(tea.KeyDown))
 	h.waitFor("switched to OAuth", 5*time.Second)
+	// as `mailoauth upgrade` says: the backup still holds the passwords
+	h.waitFor("1 backup(s) still hold legacy passwords", 5*time.Second)
 	// the summary, still in the wizard: which mailboxes switched, which not and why
 	h.send(enter())
 	h.waitFor("3 of 4 mailbox(es) switched to OAuth; 1 still sign in with a password", 5*time.Second)
