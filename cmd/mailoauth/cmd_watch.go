@@ -37,7 +37,7 @@ func addWatchFlags(fs *pflag.FlagSet) *watchFlags {
 	fs.DurationVar(&f.interval, "interval", watch.DefaultInterval, "the `DURATION` between round starts; a round's checks are spread evenly over it")
 	fs.StringVarP(&f.checks, "checks", "c", "token,imap,smtp", "the `CHECKS` of every round")
 	fs.IntVar(&f.roundtripEvery, "roundtrip-every", watch.DefaultRoundtripEvery, "add the round trip (send to itself, wait, delete) every `N` rounds, the first included; 0: never")
-	fs.IntVar(&f.concurrency, "concurrency", core.DefaultConcurrency, "check at most `N` mailboxes at once")
+	fs.IntVar(&f.concurrency, "concurrency", watch.DefaultConcurrency, "check at most `N` mailboxes at once (a round is spread over the interval, so only slow checks overlap)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics and /healthz, an `ADDR` such as 127.0.0.1:9464 (port 0: chosen by the OS, printed on stdout)")
 	fs.StringVar(&f.webhook, "alert-webhook", "", "send every alert as a JSON POST to this `URL`")
 	fs.StringVar(&f.email, "alert-email", "", "mail every alert to this `ADDR` through the profile's default sender")

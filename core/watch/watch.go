@@ -16,6 +16,9 @@ const (
 	DefaultInterval       = 15 * time.Minute
 	DefaultRenotify       = 24 * time.Hour
 	DefaultRoundtripEvery = 4
+	// DefaultConcurrency bounds the mailboxes checked at once: a round is
+	// spread over the interval, so only slow checks ever overlap.
+	DefaultConcurrency = 8
 )
 
 // DefaultChecks are the checks of every round (the round trip comes every
@@ -39,7 +42,7 @@ type Options struct {
 	// RoundtripEvery adds the round trip every N rounds (the first round
 	// included); 0: never.
 	RoundtripEvery int
-	Concurrency    int           // mailboxes checked at once; default core.DefaultConcurrency
+	Concurrency    int           // mailboxes checked at once; default DefaultConcurrency
 	Renotify       time.Duration // repeat an alert still in force after this; default 24h, negative: never
 	KeyMaxAge      time.Duration // service-account key rotation age; default 90 days
 	Timeout        time.Duration // each check's timeout; default core's
@@ -100,7 +103,7 @@ func New(src Source, opts Options) (*Watcher, error) {
 		opts.Checks = DefaultChecks
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = core.DefaultConcurrency
+		opts.Concurrency = DefaultConcurrency
 	}
 	if opts.Renotify == 0 {
 		opts.Renotify = DefaultRenotify
