@@ -97,7 +97,7 @@ func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
 		return err
 	}
 
-	st, err := a.openStore()
+	st, err := a.openExisting()
 	if err != nil {
 		return err
 	}
@@ -300,7 +300,7 @@ func runProxyPassword(a *app, pos []string, rotate *bool) error {
 
 // runProxyCert prints the proxy's certificate (PEM) for clients to trust.
 func runProxyCert(a *app) error {
-	st, err := a.openStore()
+	st, err := a.openExisting()
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,9 @@ func TestReadOnlyCommandsCreateNoStore(t *testing.T) {
 			{"export"},
 			{"doctor"},
 			{"profile", "ls"},
+			{"proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0"},
+			{"proxy", "cert"},
+			{"proxy", "password", "user1@example.test"},
 		} {
 			r := mailoauth(t, db, args...)
 			if r.code != exitEnviron || !strings.Contains(r.stderr, "there is no store at "+db) || !strings.Contains(r.stderr, "`mailoauth setup` or the wizard") {
