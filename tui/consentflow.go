@@ -316,6 +316,9 @@ func (f *consentFlow) sandboxAllow(w *wizard, id flowID) tea.Cmd {
 	}
 }
 
+// answering reports the paste field shown, waiting for the address.
+func (f *consentFlow) answering() bool { return f.phase == cfWaiting && f.paste }
+
 // view renders the attempt in width columns.
 func (f *consentFlow) view(w *wizard, width int) string {
 	s := w.styles

@@ -77,6 +77,8 @@ type wizard struct {
 	selected    map[string]bool
 
 	confirmQuit bool
+	// scroll is the page of a screen taller than the terminal (layout.go)
+	scroll int
 	// upgradeIntro: upgrade mode's first screen is showing
 	upgradeIntro bool
 	status       string
@@ -162,6 +164,7 @@ func (w *wizard) stepName(id stepID) string {
 // goTo makes id the current step.
 func (w *wizard) goTo(id stepID) tea.Cmd {
 	w.cur = id
+	w.scroll = 0
 	w.status, w.statusErr = "", false
 	w.confirmQuit = false
 	return w.stepAt(id).enter(w)
@@ -357,6 +360,14 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if w.width < minWidth || w.height < minHeight {
+		// the screen says what size it needs; nothing else is shown to act on
+		if key.Matches(msg, w.gkeys.Quit) {
+			st.cancel()
+			return tea.Quit
+		}
+		return nil
+	}
 	if msg.String() == "ctrl+c" {
 		if st.busy() {
 			st.cancel()
@@ -387,6 +398,9 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if cmd, handled := st.update(w, msg); handled {
 		return cmd
+	}
+	if w.scrollKey(msg) {
+		return nil
 	}
 	switch {
 	case msg.String() == "q" && !st.typing():
@@ -433,6 +447,9 @@ const sidebarWidth = 20
 // render draws the whole screen, never past width x height.
 func (w *wizard) render() string {
 	W, H := max(w.width, 20), max(w.height, 6)
+	if w.width < minWidth || w.height < minHeight {
+		return w.tooSmall(W, H)
+	}
 	s := w.styles
 	st := w.step()
 
@@ -459,7 +476,7 @@ func (w *wizard) render() string {
 	if w.upgradeIntro {
 		keys = w.upgradeIntroKeys()
 	}
-	helpView := w.help.View(keys)
+	helpView := w.helpView(keys)
 	if w.confirmQuit {
 		helpView = w.help.ShortHelpView([]key.Binding{w.gkeys.Yes, w.gkeys.No})
 	}
@@ -476,18 +493,12 @@ func (w *wizard) render() string {
 		bodyH = 1
 	}
 
-	var body string
-	if W >= 64 {
-		side := w.renderSteps(bodyH)
-		cw := W - sidebarWidth - 2
-		content := w.renderContent(cw, bodyH)
-		body = lipgloss.JoinHorizontal(lipgloss.Top,
-			s.Sidebar.Width(sidebarWidth).Height(bodyH).MaxHeight(bodyH).Render(side),
-			" ", content)
-	} else {
-		line := s.StepCurrent.Render(fmt.Sprintf("Step %d of %d · %s", w.cur+1, numSteps, w.stepName(w.cur)))
-		body = line + "\n" + w.renderContent(W, bodyH-1)
-	}
+	side := w.renderSteps(bodyH)
+	cw := W - sidebarWidth - 2
+	content := w.renderContent(cw, bodyH)
+	body := lipgloss.JoinHorizontal(lipgloss.Top,
+		s.Sidebar.Width(sidebarWidth).Height(bodyH).MaxHeight(bodyH).Render(side),
+		" ", content)
 	out := header + "\n" + clip(body, W, bodyH+1) + "\n" + footer
 	return clip(out, W, H)
 }
@@ -501,9 +512,9 @@ func (w *wizard) renderContent(width, height int) string {
 		return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, d)
 	}
 	if w.upgradeIntro {
-		return clip(w.upgradeIntroView(width), width, height)
+		return clip(w.scrolled(w.upgradeIntroView(width), height), width, height)
 	}
-	return clip(w.step().view(w, width, height), width, height)
+	return clip(w.scrolled(w.step().view(w, width, height), height), width, height)
 }
 
 func (w *wizard) renderSteps(height int) string {

@@ -286,3 +286,7 @@ func (c *consentStep) cancel() {
 		c.flow.abort()
 	}
 }
+
+// showEnd: while the address is pasted, the field and its error are what
+// the screen must show (endFirst).
+func (c *consentStep) showEnd() bool { return c.flow != nil && c.flow.answering() }

@@ -1,0 +1,116 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// The smallest terminal the wizard lays its screens out for; below it the
+// wizard says what it needs rather than cut screens without a sign.
+const minWidth, minHeight = 80, 24
+
+// tooSmall is the whole screen on a terminal below minWidth x minHeight.
+func (w *wizard) tooSmall(W, H int) string {
+	msg := fmt.Sprintf("mailoauth needs at least %dx%d; this terminal is %dx%d. Enlarge the window (or zoom out); q quits.", minWidth, minHeight, W, H)
+	return lipgloss.Place(W, H, lipgloss.Center, lipgloss.Center, w.styles.Warn.Render(wrap(msg, max(W-2, 10))))
+}
+
+// helpView is the help for keys: the short line, or with full help (?) its
+// columns side by side while they fit the width and on further rows when
+// they do not, so no column is cut to "…".
+func (w *wizard) helpView(keys stepKeys) string {
+	if !w.help.ShowAll {
+		return w.help.ShortHelpView(keys.ShortHelp())
+	}
+	sep := w.help.Styles.FullSeparator.Inline(true).Render(w.help.FullSeparator)
+	var rows []string
+	var row []string
+	rowW := 0
+	for _, group := range keys.FullHelp() {
+		col := w.help.FullHelpView([][]key.Binding{group})
+		cw := lipgloss.Width(col)
+		if len(row) > 0 && rowW+lipgloss.Width(sep)+cw > w.width {
+			rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, row...))
+			row, rowW = nil, 0
+		}
+		if len(row) > 0 {
+			row, rowW = append(row, sep), rowW+lipgloss.Width(sep)
+		}
+		row, rowW = append(row, col), rowW+cw
+	}
+	if len(row) > 0 {
+		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, row...))
+	}
+	return strings.Join(rows, "\n")
+}
+
+var (
+	keyMoreDown = b([]string{"pgdown"}, "pgdn", "more below")
+	keyMoreUp   = b([]string{"pgup"}, "pgup", "back up")
+)
+
+// scrollKey scrolls a screen taller than the terminal by a page, for the
+// keys its step left unhandled. w.scroll counts pages from the top, or
+// back from the end (negative) on a screen shown from its end.
+func (w *wizard) scrollKey(k tea.KeyPressMsg) bool {
+	switch {
+	case key.Matches(k, keyMoreDown):
+		w.scroll++
+	case key.Matches(k, keyMoreUp):
+		w.scroll--
+	default:
+		return false
+	}
+	if w.fromEnd() {
+		w.scroll = min(w.scroll, 0)
+	} else {
+		w.scroll = max(w.scroll, 0)
+	}
+	return true
+}
+
+// endFirst is implemented by a step whose screen, when too tall, is best
+// shown from its end: a text field being answered, with its error, below
+// long instructions.
+type endFirst interface{ showEnd() bool }
+
+func (w *wizard) fromEnd() bool {
+	e, ok := w.step().(endFirst)
+	return ok && !w.upgradeIntro && e.showEnd()
+}
+
+// scrolled shows a step's content within height lines: all of it when it
+// fits, else a page at the scroll position with "↓ more" / "↑ more"
+// markers, so nothing is cut without a sign. It reads w.scroll and never
+// changes it (the view changes no state): a page past either end shows
+// that end.
+func (w *wizard) scrolled(content string, height int) string {
+	lines := strings.Split(strings.TrimRight(content, "\n"), "\n")
+	if len(lines) <= height || height < 3 {
+		return content
+	}
+	muted := w.styles.Muted
+	up := muted.Render("↑ more (pgup)")
+	down := func(n int) string { return muted.Render(fmt.Sprintf("↓ more (pgdn): %d more line(s)", n)) }
+	page := height - 2
+	last := (len(lines) - (height - 1) + page - 1) / page // the page showing the end
+	p := w.scroll
+	if w.fromEnd() {
+		p += last
+	}
+	p = min(max(p, 0), last)
+	var out []string
+	switch off := p * page; {
+	case p == 0:
+		out = append(append(out, lines[:height-1]...), down(len(lines)-(height-1)))
+	case p == last:
+		out = append(append(out, up), lines[len(lines)-(height-1):]...)
+	default:
+		out = append(append(append(out, up), lines[off:off+page]...), down(len(lines)-off-page))
+	}
+	return strings.Join(out, "\n")
+}
