@@ -300,12 +300,12 @@ func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
 // URL and chooses Allow. With the listener the redirect reaches it; with
 // paste-back the address the browser ends on is pasted.
 func (f *consentFlow) sandboxAllow(w *wizard, id flowID) tea.Cmd {
-	c, gen, paste, ep := f.pending, f.gen, f.paste, w.profile.Endpoints
+	c, gen, paste, ep, approve := f.pending, f.gen, f.paste, w.profile.Endpoints, w.sandbox.ApproveConsent
 	f.sandboxNote = "Sandbox: " + f.mailbox + " opened the consent page and chose Allow."
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		loc, err := sandboxBrowse(ctx, ep, c.URL, !paste)
+		loc, err := sandboxBrowse(ctx, ep, approve, c.URL, !paste)
 		if err != nil {
 			return consentAnswerMsg{id: id, gen: gen, err: err}
 		}

@@ -80,6 +80,9 @@ type sandboxHooks struct {
 	// RegisterKey tells a freshly started sandbox about a key stored by an
 	// earlier run, as Google remembers the keys of a service account.
 	RegisterKey func(clientEmail, clientID string, pub *rsa.PublicKey, keyID string)
+	// ApproveConsent answers a consent URL as its owner choosing Allow
+	// (Sandbox.ApproveConsent): the address the browser ends on.
+	ApproveConsent func(consentURL string) (string, error)
 	// ClientJSON and ClientPath are the sandbox's OAuth client (type web).
 	ClientJSON []byte
 	ClientPath string

@@ -5,64 +5,36 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"regexp"
-	"strings"
 
 	"github.com/mailoauth/mailoauth/core"
 )
 
-var sandboxSessionRe = regexp.MustCompile(`name="session" value="([0-9a-f]+)"`)
-
-// sandboxBrowse is the demo's browser on the sandbox's consent page: it
-// loads the consent URL and, when the page asks (no auto-consent), chooses
-// Allow. With follow it follows the redirect to the loopback listener;
-// without, it returns the address the browser would end on, for pasting.
-// Only the sandbox's own endpoints are ever contacted.
-func sandboxBrowse(ctx context.Context, ep core.Endpoints, consentURL string, follow bool) (string, error) {
+// sandboxBrowse is the demo's browser on the sandbox's consent page: the
+// sandbox approves the consent as its owner choosing Allow would
+// (Sandbox.ApproveConsent) and names the address the browser would end on.
+// With follow that address is loaded, so the redirect reaches the loopback
+// listener; without, it is returned for pasting.
+func sandboxBrowse(ctx context.Context, ep core.Endpoints, approve func(string) (string, error), consentURL string, follow bool) (string, error) {
+	if approve == nil {
+		return "", fmt.Errorf("this wizard runs without the sandbox: open the consent URL in a browser")
+	}
+	loc, err := approve(consentURL)
+	if err != nil || !follow {
+		return loc, err
+	}
 	hc, err := ep.HTTPClient()
 	if err != nil {
 		return "", err
 	}
-	var last string
-	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		last = req.URL.String()
-		if !follow {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	get := func(req *http.Request) (*http.Response, []byte, error) {
-		resp, err := hc.Do(req.WithContext(ctx))
-		if err != nil {
-			return nil, nil, err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
-		return resp, body, nil
-	}
-	req, err := http.NewRequest(http.MethodGet, consentURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
 	if err != nil {
 		return "", err
 	}
-	resp, body, err := get(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("the sandbox's consent page did not answer: %v", err)
+		return "", fmt.Errorf("the consent's redirect to %s did not arrive: %v", loc, err)
 	}
-	if m := sandboxSessionRe.FindSubmatch(body); m != nil {
-		pu, _ := url.Parse(consentURL)
-		form := url.Values{"session": {string(m[1])}, "action": {"allow"}}
-		req, _ = http.NewRequest(http.MethodPost, pu.Scheme+"://"+pu.Host+pu.Path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if resp, _, err = get(req); err != nil {
-			return "", fmt.Errorf("choosing Allow on the sandbox's consent page failed: %v", err)
-		}
-	}
-	if !follow {
-		if loc := resp.Header.Get("Location"); loc != "" {
-			return loc, nil
-		}
-		return last, nil
-	}
-	return last, nil
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 256<<10))
+	return loc, nil
 }

@@ -67,14 +67,15 @@ func New(cfg Config) tea.Model {
 // like it would for a real download.
 func sandboxPrefill(sb *sandbox.Sandbox) *sandboxHooks {
 	h := &sandboxHooks{
-		Domain:      sb.Domain(),
-		Sender:      "admin@" + sb.Domain(),
-		Credential:  sb.ServiceAccountJSON(),
-		Users:       sb.Users(),
-		Endpoints:   sb.Endpoints(),
-		Authorize:   sb.Authorize,
-		RegisterKey: sb.RegisterKey,
-		ClientJSON:  sb.OAuthClientJSON(),
+		Domain:         sb.Domain(),
+		Sender:         "admin@" + sb.Domain(),
+		Credential:     sb.ServiceAccountJSON(),
+		Users:          sb.Users(),
+		Endpoints:      sb.Endpoints(),
+		Authorize:      sb.Authorize,
+		RegisterKey:    sb.RegisterKey,
+		ApproveConsent: sb.ApproveConsent,
+		ClientJSON:     sb.OAuthClientJSON(),
 	}
 	if dir, err := os.MkdirTemp("", "mailoauth-sandbox-"); err == nil {
 		p := filepath.Join(dir, "service-account.json")

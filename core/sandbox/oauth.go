@@ -257,11 +257,7 @@ func (s *Sandbox) errorPage(w http.ResponseWriter, status int, code, detail stri
 }
 
 func redirectWith(w http.ResponseWriter, r *http.Request, redirect string, v url.Values) {
-	sep := "?"
-	if strings.Contains(redirect, "?") {
-		sep = "&"
-	}
-	http.Redirect(w, r, redirect+sep+v.Encode(), http.StatusFound)
+	http.Redirect(w, r, withQuery(redirect, v), http.StatusFound)
 }
 
 // handleAuth is the consent page (GET auth_url) and its form (POST).
@@ -270,61 +266,19 @@ func (s *Sandbox) handleAuth(w http.ResponseWriter, r *http.Request) {
 		s.handleApproval(w, r)
 		return
 	}
-	q := r.URL.Query()
-	clientID, redirect := q.Get("client_id"), q.Get("redirect_uri")
-	s.mu.Lock()
-	app := s.oauth
-	knownClient := clientID == app.clientID
-	disabled := s.clients[clientID].Disabled
-	registered := core.RedirectURIMatches(app.redirectURIs, redirect)
-	s.mu.Unlock()
+	req, refused := s.readAuthRequest(r.URL.Query())
 	switch {
-	case !knownClient:
-		s.errorPage(w, http.StatusUnauthorized, core.OAuthInvalidClient, core.DescClientNotFound)
+	case refused != nil && refused.redirect != nil:
+		redirectWith(w, r, refused.redirectURI, refused.redirect)
 		return
-	case disabled:
-		s.errorPage(w, http.StatusUnauthorized, core.OAuthDisabledClient, core.DescDisabledClient)
-		return
-	case redirect == "" || !registered:
-		s.errorPage(w, http.StatusBadRequest, core.OAuthRedirectURIMismatch,
-			"You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy. If you're the app developer, register the redirect URI in the Google Cloud Console. Request details: redirect_uri="+redirect)
+	case refused != nil:
+		s.errorPage(w, refused.status, refused.code, refused.detail)
 		return
 	}
-	st := q.Get("state")
-	if q.Get("response_type") != "code" {
-		redirectWith(w, r, redirect, url.Values{"error": {"unsupported_response_type"}, "state": {st}})
-		return
-	}
-	scopes := strings.Fields(q.Get("scope"))
-	if len(scopes) == 0 {
-		s.errorPage(w, http.StatusBadRequest, core.OAuthInvalidRequest, "Missing required parameter: scope")
-		return
-	}
-	for _, sc := range scopes {
-		if !wellFormedScope(sc) {
-			s.errorPage(w, http.StatusBadRequest, core.OAuthInvalidScope, "Some requested scopes were invalid. {invalid=["+sc+"]}")
-			return
-		}
-	}
-	method := q.Get("code_challenge_method")
-	if q.Get("code_challenge") != "" && method != "S256" && method != "plain" && method != "" {
-		s.errorPage(w, http.StatusBadRequest, core.OAuthInvalidRequest, "Invalid code_challenge_method: "+method)
-		return
-	}
-	if method == "" && q.Get("code_challenge") != "" {
-		method = "plain"
-	}
-	user := strings.ToLower(strings.TrimSpace(q.Get("login_hint")))
-	req := &authRequest{user: user, redirect: redirect, state: st, scopes: scopes, challenge: q.Get("code_challenge"), method: method}
 	s.mu.Lock()
-	req.expiry = s.nowLocked().Add(time.Hour)
 	auto := s.oauth.autoConsent
 	appName := s.oauth.screen.AppName
 	s.mu.Unlock()
-	if status, code, detail := s.mayConsent(user); code != "" {
-		s.errorPage(w, status, code, detail)
-		return
-	}
 	if auto {
 		s.approve(w, r, req)
 		return
@@ -334,11 +288,11 @@ func (s *Sandbox) handleAuth(w http.ResponseWriter, r *http.Request) {
 	s.oauth.pending[session] = req
 	s.mu.Unlock()
 	var words []string
-	for _, sc := range scopes {
+	for _, sc := range req.scopes {
 		words = append(words, scopeWords(sc))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = pageTmpl.Execute(w, page{Title: "Sign in - Google Accounts", App: appName, User: user, Scopes: words, Session: session, Action: r.URL.Path})
+	_ = pageTmpl.Execute(w, page{Title: "Sign in - Google Accounts", App: appName, User: req.user, Scopes: words, Session: session, Action: r.URL.Path})
 }
 
 // mayConsent applies the consent screen's rules to the signing-in user.
@@ -389,14 +343,7 @@ func (s *Sandbox) handleApproval(w http.ResponseWriter, r *http.Request) {
 
 // approve issues an authorization code and redirects with it.
 func (s *Sandbox) approve(w http.ResponseWriter, r *http.Request, req *authRequest) {
-	code := "4/0A" + randFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 70)
-	s.mu.Lock()
-	c := &authCode{authRequest: *req}
-	c.expiry = s.nowLocked().Add(10 * time.Minute)
-	s.oauth.codes[code] = c
-	s.mu.Unlock()
-	s.logf("sandbox: consent given by %s", req.user)
-	redirectWith(w, r, req.redirect, url.Values{"state": {req.state}, "code": {code}, "scope": {strings.Join(req.scopes, " ")}})
+	http.Redirect(w, r, s.issueCode(req), http.StatusFound)
 }
 
 // ---- token endpoint: authorization_code and refresh_token grants ----
