@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
 )
 
 const historyMarks = 24
@@ -41,17 +42,20 @@ func runHistory(ctx context.Context, a *app, pos []string, since *time.Duration,
 	if *since < 0 {
 		return usagef("--since %v is negative; use e.g. --since 24h", *since)
 	}
-	st, p, err := a.openProfile()
+	// A mailbox names its profile when the store holds several.
+	var st *store.Store
+	var p core.Profile
+	var mailbox string
+	var err error
+	if len(pos) == 1 {
+		st, p, mailbox, err = a.openMailbox(pos[0])
+	} else {
+		st, p, err = a.openProfile()
+	}
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	mailbox := ""
-	if len(pos) == 1 {
-		if mailbox, err = p.MailboxRule().Address(pos[0]); err != nil {
-			return err
-		}
-	}
 	var from time.Time
 	if *since > 0 {
 		from = time.Now().Add(-*since)

@@ -94,3 +94,15 @@ func TestHistoryShowsAFailureWithItsStart(t *testing.T) {
 		t.Errorf("want one alert for user2 since %s (the history's start), got %v", tok.FailingSince.Format(time.RFC3339Nano), a)
 	}
 }
+
+// With two profiles in the store, a mailbox names its profile: history
+// needs no --profile for it.
+func TestHistoryOfAMailboxPicksItsProfile(t *testing.T) {
+	db := twoProfiles(t)
+	if r := mailoauth(t, db, "history", "user1@example.test"); r.code != 0 || !strings.Contains(r.stdout, "user1@example.test  token") {
+		t.Fatalf("history of a mailbox with two profiles: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := mailoauth(t, db, "history"); r.code != 2 || !strings.Contains(r.stderr, "--profile") {
+		t.Fatalf("history of every mailbox with two profiles should ask for --profile: exit %d %s", r.code, r.stderr)
+	}
+}
