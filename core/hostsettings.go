@@ -45,10 +45,11 @@ type HostConfig struct {
 	AuthURL     string
 }
 
-// The host settings' labels, one wording for every screen and export.
+// The host settings' labels, one wording for every screen and export
+// (HostUsernameText also for mailoauth proxy's settings).
 const (
 	hostAuthText     = "OAuth 2.0 (SASL XOAUTH2)"
-	hostUsernameText = "the mailbox address"
+	HostUsernameText = "the mailbox address"
 )
 
 // HostSettings returns the host product's settings for a profile; c may be
@@ -57,7 +58,7 @@ func HostSettings(p *Profile, c *Credential) HostConfig {
 	ep := p.Endpoints.WithDefaults()
 	h := HostConfig{
 		IMAP: hostServer(ep.IMAP, ep.IMAPSecurity), SMTP: hostServer(ep.SMTP, ep.SMTPSecurity),
-		Auth: hostAuthText, Mechanism: "XOAUTH2", Username: hostUsernameText,
+		Auth: hostAuthText, Mechanism: "XOAUTH2", Username: HostUsernameText,
 		TokenURL: ep.TokenURL, Scopes: p.ScopeList(),
 	}
 	if ep.SMTP == GmailSMTP {

@@ -13,10 +13,6 @@ import (
 // Gmail's defaults filled in.
 func (t *Tester) ServerEndpoints() Endpoints { return t.endpoints() }
 
-// SASLMechanism is the mechanism the Tester authenticates with: "XOAUTH2"
-// (the default) or "OAUTHBEARER".
-func (t *Tester) SASLMechanism() string { return t.mechanism() }
-
 // LoginFunc does one protocol's SASL exchange with a server using the
 // client sc (a fresh token each call). On a refusal it returns the server's
 // reply as *imap.Error or *smtp.SMTPError, so that the refusal is diagnosed

@@ -28,7 +28,7 @@ func HostSettings(imapAddr, smtpAddr string) core.HostConfig {
 		return core.HostServer{Host: host, Port: n, Security: "STARTTLS"}
 	}
 	return core.HostConfig{IMAP: server(imapAddr), SMTP: server(smtpAddr),
-		Auth: "normal password (the mailbox's proxy password)", Mechanism: "PLAIN", Username: "the mailbox address"}
+		Auth: "normal password (the mailbox's proxy password)", Mechanism: "PLAIN", Username: core.HostUsernameText}
 }
 
 // CheckLogin logs in through a proxy's STARTTLS listeners as a product
