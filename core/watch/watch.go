@@ -136,18 +136,18 @@ func (w *Watcher) Reload() error {
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
-	old := map[string]*profileRun{}
+	w.mu.Lock() // known is written by the rounds under mu
+	old := map[string]map[string]bool{}
 	for _, pr := range w.profiles {
-		old[pr.p.Domain] = pr
+		old[pr.p.Domain] = pr.known
 	}
 	w.mu.Unlock()
 	var runs []*profileRun
 	for i := range ps {
 		p := ps[i]
 		pr := &profileRun{p: p, known: map[string]bool{}, cache: &countingCache{TokenCache: w.src.TokenCache(p.Domain)}}
-		if o := old[p.Domain]; o != nil {
-			pr.known = o.known
+		if known, ok := old[p.Domain]; ok {
+			pr.known = known
 			delete(old, p.Domain)
 		}
 		rs, _ := pr.cache.TokenCache.(core.RefreshTokenStore)
@@ -205,12 +205,14 @@ func (w *Watcher) prepare(ctx context.Context) []target {
 			keep[m] = true
 			out = append(out, target{pr: pr, mailbox: m})
 		}
+		w.mu.Lock()
 		for m := range pr.known {
 			if !keep[m] {
 				w.metrics.forget(pr.p.Domain, m)
 			}
 		}
 		pr.known = keep
+		w.mu.Unlock()
 		w.track.forget(pr.p.Domain, func(m string) bool { return keep[m] })
 		w.earlyWarnings(ctx, pr, list, now)
 	}

@@ -478,3 +478,33 @@ func newLogged(t *testing.T, src Source) (*Watcher, *alertLog) {
 	t.Cleanup(w.close)
 	return w, log
 }
+
+// A reload (SIGHUP) while a round runs is safe (go test -race), and a
+// mailbox removed from the store leaves the metrics at the next round.
+func TestReloadDuringRoundsAndRemovedMailboxes(t *testing.T) {
+	sb, src := serviceAccountSource(t, 2)
+	w, _ := newLogged(t, src)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 3 {
+			if err := w.Reload(); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	step(w, 0)
+	<-done
+	domain := sb.Domain()
+	user2 := "user2@" + domain
+	if n := testutil.CollectAndCount(w.metrics.checkOK); n != 9 {
+		t.Fatalf("want 3 mailboxes x 3 checks of mailoauth_check_ok, got %d", n)
+	}
+	src.mu.Lock()
+	src.boxes[domain] = src.boxes[domain][:1] // user2 removed
+	src.mu.Unlock()
+	step(w, 1)
+	if n := testutil.CollectAndCount(w.metrics.checkOK); n != 6 {
+		t.Errorf("after removing %s: %d series, want 6", user2, n)
+	}
+}
