@@ -101,16 +101,23 @@ func TestAlertRulesAreValidAndMatchTheMetrics(t *testing.T) {
 // The systemd unit is hardened like the other units and passes
 // systemd-analyze verify where it is installed.
 func TestWatchUnitIsHardened(t *testing.T) {
-	raw, err := os.ReadFile("packaging/mailoauth-watch.service")
+	checkHardenedUnit(t, "mailoauth-watch.service", "mailoauth watch ")
+}
+
+// checkHardenedUnit checks a unit of packaging/ for the hardening every
+// mailoauth service has, its own lines, and systemd-analyze verify.
+func checkHardenedUnit(t *testing.T, name string, own ...string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("packaging", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	unit := string(raw)
-	for _, line := range []string{"ProtectSystem=strict", "ReadWritePaths=/var/lib/mailoauth", "NoNewPrivileges=yes", "PrivateTmp=yes",
+	for _, line := range append([]string{"ProtectSystem=strict", "ReadWritePaths=/var/lib/mailoauth", "NoNewPrivileges=yes", "PrivateTmp=yes",
 		"CapabilityBoundingSet=\n", "Restart=on-failure", "Environment=MAILOAUTH_DB=/var/lib/mailoauth/mailoauth.db",
-		"ExecReload=/bin/kill -HUP $MAINPID", "KillSignal=SIGTERM", "mailoauth watch "} {
+		"ExecReload=/bin/kill -HUP $MAINPID", "KillSignal=SIGTERM"}, own...) {
 		if !strings.Contains(unit, line) {
-			t.Errorf("mailoauth-watch.service lacks %q", strings.TrimSpace(line))
+			t.Errorf("%s lacks %q", name, strings.TrimSpace(line))
 		}
 	}
 	sa, err := exec.LookPath("systemd-analyze")
@@ -118,7 +125,7 @@ func TestWatchUnitIsHardened(t *testing.T) {
 		t.Log("systemd-analyze not installed: the unit was checked by this test alone")
 		return
 	}
-	tmp := filepath.Join(t.TempDir(), "mailoauth-watch.service")
+	tmp := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(tmp, []byte(strings.ReplaceAll(unit, "/usr/local/bin/mailoauth", binary)), 0o644); err != nil {
 		t.Fatal(err)
 	}

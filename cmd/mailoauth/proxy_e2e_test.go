@@ -624,3 +624,9 @@ func TestUpgradeViaProxy(t *testing.T) {
 		t.Fatalf("a failing check through the proxy: want exit 1, the finding and no password, got %d\n%s%s", rr.code, rr.stdout, rr.stderr)
 	}
 }
+
+// The proxy's systemd unit is hardened like the others and passes
+// systemd-analyze verify where it is installed.
+func TestProxyUnitIsHardened(t *testing.T) {
+	checkHardenedUnit(t, "mailoauth-proxy.service", "mailoauth proxy --imap 127.0.0.1:1993 --smtp 127.0.0.1:1587")
+}
