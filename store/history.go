@@ -151,11 +151,7 @@ func (s *Store) viewHistory(domain string, fn func(hb *bolt.Bucket) error) error
 	if err != nil {
 		return err
 	}
-	return s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.viewProfile(domain, func(b *bolt.Bucket) error {
 		if hb := b.Bucket([]byte(historyBucket)); hb != nil {
 			return fn(hb)
 		}

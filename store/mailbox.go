@@ -23,11 +23,7 @@ func (s *Store) Mailboxes(domain string) ([]core.Mailbox, error) {
 		return nil, err
 	}
 	out := []core.Mailbox{}
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	err = s.viewProfile(domain, func(b *bolt.Bucket) error {
 		mb := b.Bucket([]byte(mailboxBucket))
 		if mb == nil {
 			return nil
@@ -52,11 +48,7 @@ func (s *Store) MailboxCount(domain string) (int, error) {
 		return 0, err
 	}
 	n := 0
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	err = s.viewProfile(domain, func(b *bolt.Bucket) error {
 		if mb := b.Bucket([]byte(mailboxBucket)); mb != nil {
 			n = mb.Stats().KeyN
 		}
@@ -72,11 +64,7 @@ func (s *Store) HasMailbox(domain, email string) (bool, error) {
 		return false, err
 	}
 	found := false
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	err = s.viewProfile(domain, func(b *bolt.Bucket) error {
 		if mb := b.Bucket([]byte(mailboxBucket)); mb != nil {
 			found = mb.Get([]byte(strings.ToLower(strings.TrimSpace(email)))) != nil
 		}
@@ -116,11 +104,8 @@ func (s *Store) PutMailbox(domain string, m core.Mailbox, actor string) error {
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		rule, err := s.mailboxRule(b, domain)
 		if err != nil {
 			return err
@@ -167,11 +152,8 @@ func (s *Store) PutMailboxes(domain string, ms []core.Mailbox, actor string) err
 	type row struct {
 		key, val []byte
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		rule, err := s.mailboxRule(b, domain)
 		if err != nil {
 			return err
@@ -229,11 +211,8 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 	if e, err := core.NormalizeMailbox(email, ""); err == nil {
 		email = e
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		mb := b.Bucket([]byte(mailboxBucket))
 		if mb == nil || mb.Get([]byte(email)) == nil {
 			return errorf(ErrNotFound, "%s is not a mailbox of %s; list them with `mailoauth mailbox ls`", email, domain)

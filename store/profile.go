@@ -60,6 +60,27 @@ func (s *Store) profileBucket(tx *bolt.Tx, domain string) (*bolt.Bucket, error) 
 	return b, nil
 }
 
+// viewProfile runs fn in a read transaction on the bucket of the profile of
+// domain (normalised by the caller); without that profile it returns the
+// ErrNotFound sentence and fn does not run. fn reaches the transaction
+// with b.Tx().
+func (s *Store) viewProfile(domain string, fn func(b *bolt.Bucket) error) error {
+	return s.view(func(tx *bolt.Tx) error { return s.inProfile(tx, domain, fn) })
+}
+
+// updateProfile is viewProfile in a write transaction.
+func (s *Store) updateProfile(domain string, fn func(b *bolt.Bucket) error) error {
+	return s.update(func(tx *bolt.Tx) error { return s.inProfile(tx, domain, fn) })
+}
+
+func (s *Store) inProfile(tx *bolt.Tx, domain string, fn func(b *bolt.Bucket) error) error {
+	b, err := s.profileBucket(tx, domain)
+	if err != nil {
+		return err
+	}
+	return fn(b)
+}
+
 func normDomain(domain string) (string, error) {
 	return core.NormalizeDomain(domain)
 }
@@ -137,11 +158,7 @@ func (s *Store) profileRev(domain string) (core.Profile, int64, error) {
 		return core.Profile{}, 0, err
 	}
 	var rec profileRecord
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	err = s.viewProfile(domain, func(b *bolt.Bucket) error {
 		rec, err = s.readProfile(b, domain)
 		return err
 	})
@@ -307,11 +324,8 @@ func (s *Store) DeleteProfile(domain, actor string) error {
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		n := 0
 		if mb := b.Bucket([]byte(mailboxBucket)); mb != nil {
 			n = mb.Stats().KeyN

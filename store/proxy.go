@@ -29,11 +29,8 @@ func (s *Store) SetProxyPassword(domain, mailbox, hash, actor string) error {
 		return err
 	}
 	mailbox = normMailboxKey(mailbox)
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		if mb := b.Bucket([]byte(mailboxBucket)); mb == nil || mb.Get([]byte(mailbox)) == nil {
 			return errorf(ErrNotFound, "%s is not a mailbox of %s; add it first with `mailoauth mailbox add %s`", mailbox, domain, mailbox)
 		}

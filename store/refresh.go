@@ -63,11 +63,8 @@ func (c *tokenCache) SaveRefreshToken(rt core.RefreshToken) error {
 	if err != nil {
 		return err
 	}
-	return c.s.update(func(tx *bolt.Tx) error {
-		b, err := c.s.profileBucket(tx, c.domain)
-		if err != nil {
-			return err
-		}
+	return c.s.updateProfile(c.domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		rb, err := b.CreateBucketIfNotExists([]byte(refreshBucket))
 		if err != nil {
 			return err

@@ -35,11 +35,7 @@ func (s *Store) SaveResults(domain string, rs []core.MailboxResult) error {
 		}
 		keys[i], vals[i] = []byte(strings.ToLower(strings.TrimSpace(r.Mailbox))), raw
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
 		rb, err := b.CreateBucketIfNotExists([]byte(resultBucket))
 		if err != nil {
 			return err
@@ -63,11 +59,7 @@ func (s *Store) Results(domain string) (map[string]core.MailboxResult, error) {
 		return nil, err
 	}
 	out := map[string]core.MailboxResult{}
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	err = s.viewProfile(domain, func(b *bolt.Bucket) error {
 		rb := b.Bucket([]byte(resultBucket))
 		if rb == nil {
 			return nil

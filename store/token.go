@@ -99,15 +99,13 @@ func (c *tokenCache) SaveToken(t core.Token) error {
 		return err
 	}
 	return c.s.batch(func(tx *bolt.Tx) error {
-		b, err := c.s.profileBucket(tx, c.domain)
-		if err != nil {
-			return err
-		}
-		tb, err := b.CreateBucketIfNotExists([]byte(tokenBucket))
-		if err != nil {
-			return err
-		}
-		return tb.Put([]byte(key), sealed)
+		return c.s.inProfile(tx, c.domain, func(b *bolt.Bucket) error {
+			tb, err := b.CreateBucketIfNotExists([]byte(tokenBucket))
+			if err != nil {
+				return err
+			}
+			return tb.Put([]byte(key), sealed)
+		})
 	})
 }
 

@@ -50,11 +50,8 @@ func (s *Store) ImportLegacy(plan core.UpgradePlan, actor string) error {
 		}
 		boxes = append(boxes, row{[]byte(m.Email), raw})
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		mb, err := b.CreateBucketIfNotExists([]byte(mailboxBucket))
 		if err != nil {
 			return err
@@ -98,11 +95,7 @@ func (s *Store) PendingUpgrades(domain string) ([]string, error) {
 		return nil, err
 	}
 	out := []string{}
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	err = s.viewProfile(domain, func(b *bolt.Bucket) error {
 		if ub := b.Bucket([]byte(upgradeBucket)); ub != nil {
 			return ub.ForEach(func(k, _ []byte) error {
 				out = append(out, string(k))
@@ -121,11 +114,7 @@ func (s *Store) PendingLogin(domain, email string) (username, password string, o
 	if err != nil {
 		return "", "", false, err
 	}
-	err = s.view(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	err = s.viewProfile(domain, func(b *bolt.Bucket) error {
 		ub := b.Bucket([]byte(upgradeBucket))
 		if ub == nil {
 			return nil
@@ -156,11 +145,8 @@ func (s *Store) CompleteUpgrade(domain, email, actor string) error {
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := s.profileBucket(tx, domain)
-		if err != nil {
-			return err
-		}
+	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+		tx := b.Tx()
 		ub := b.Bucket([]byte(upgradeBucket))
 		if ub == nil || ub.Get([]byte(email)) == nil {
 			return nil
