@@ -46,20 +46,27 @@ demo-cli: build
 
 # The wizard over SSH against the built-in Google sandbox, on loopback, with
 # a client key generated for the occasion; Ctrl-C stops it and removes it all.
+# Ctrl-C stops it cleanly (exit 0): on a terminal the server runs as the
+# foreground job (job control), so the interrupt reaches the server alone
+# and not make, which would otherwise die of it ("Error 130").
 demo-ssh: build
 	@set -e; d=$$(mktemp -d /tmp/mailoauth-ssh.XXXXXX); trap 'rm -rf $$d' EXIT; \
 	ssh-keygen -q -t ed25519 -N '' -C mailoauth-demo -f $$d/client_key; \
 	cp $$d/client_key.pub $$d/authorized_keys; \
+	if [ -t 0 ]; then set -m; fi; \
 	./$(BIN) --db $$d/mailoauth.db serve --sandbox --addr 127.0.0.1:0 --authorized-keys $$d/authorized_keys \
 		--host-key $$d/ssh_host_ed25519_key > $$d/serve.out 2> $$d/serve.err & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; rm -rf $$d' EXIT INT TERM; \
+	trap 'kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; rm -rf $$d' EXIT; \
+	trap 'echo; echo "Stopped the demo server."; exit 0' INT TERM; \
 	for i in $$(seq 1 100); do grep -q '^join with' $$d/serve.out 2>/dev/null && break; sleep 0.1; done; \
 	grep -q '^join with' $$d/serve.out || { cat $$d/serve.err; exit 1; }; \
 	port=$$(sed -n 's/^join with: ssh -p \([0-9]*\) .*/\1/p' $$d/serve.out); \
 	sed -n '1,2p' $$d/serve.out; echo; \
 	echo "Join from another terminal (the sandbox fills every field in):"; \
 	echo "  ssh -i $$d/client_key -p $$port 127.0.0.1"; \
-	echo; echo "Ctrl-C here stops the server."; wait $$pid
+	echo; echo "Ctrl-C here stops the server."; \
+	rc=0; if [ -t 0 ]; then fg %1 >/dev/null || rc=$$?; else wait $$pid || rc=$$?; fi; \
+	case $$rc in 0|130) echo; echo "Stopped the demo server.";; *) cat $$d/serve.err; exit $$rc;; esac
 
 # mailoauth watch against the sandbox, offline: a webhook receiver on loopback
 # (python3), a suspended mailbox's alert and metric, then its recovery.
