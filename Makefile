@@ -4,18 +4,52 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-proxy screenshots clean interop
+.PHONY: all build man install demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-proxy screenshots clean interop
 
 all: build
 
 # --version shows the VCS revision: from Go's build info (-buildvcs, which
 # this machine's GOFLAGS turns off and which a git worktree does not give),
 # else from git here.
+# VERSION, when set (make deb sets the package's), is the version it prints.
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS  := $(if $(REVISION),-X main.revision=$(REVISION))
+VERSION  ?=
+LDFLAGS  := $(if $(REVISION),-X main.revision=$(REVISION)) $(if $(VERSION),-X main.version=$(VERSION))
 
 build:
 	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mailoauth
+
+# The manual page, made by the binary from its own commands and flags.
+man: build
+	$(BIN) man > bin/mailoauth.1
+	@echo "wrote bin/mailoauth.1 (read it with: man -l bin/mailoauth.1)"
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the manual page,
+# the bash, zsh and fish completions and the systemd units, each where its
+# tool looks under PREFIX (the units' ExecStart names PREFIX/bin/mailoauth).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+MANDIR  := $(PREFIX)/share/man/man1
+BASHDIR := $(PREFIX)/share/bash-completion/completions
+ZSHDIR  := $(PREFIX)/share/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
+FISHDIR := $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR := $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+UNITS   := $(wildcard cmd/mailoauth/packaging/mailoauth-*.service)
+
+install: build
+	@set -e; d='$(DESTDIR)'; \
+	install -d "$$d$(BINDIR)" "$$d$(MANDIR)" "$$d$(BASHDIR)" "$$d$(ZSHDIR)" "$$d$(FISHDIR)" "$$d$(UNITDIR)"; \
+	install -m 0755 $(BIN) "$$d$(BINDIR)/mailoauth"; \
+	$(BIN) man | gzip -9n > "$$d$(MANDIR)/mailoauth.1.gz"; chmod 0644 "$$d$(MANDIR)/mailoauth.1.gz"; \
+	$(BIN) completion bash > "$$d$(BASHDIR)/mailoauth"; \
+	$(BIN) completion zsh > "$$d$(ZSHDIR)/_mailoauth"; \
+	$(BIN) completion fish > "$$d$(FISHDIR)/mailoauth.fish"; \
+	chmod 0644 "$$d$(BASHDIR)/mailoauth" "$$d$(ZSHDIR)/_mailoauth" "$$d$(FISHDIR)/mailoauth.fish"; \
+	for u in $(UNITS); do \
+		sed 's|/usr/local/bin/mailoauth|$(BINDIR)/mailoauth|g' $$u > "$$d$(UNITDIR)/$$(basename $$u)"; \
+		chmod 0644 "$$d$(UNITDIR)/$$(basename $$u)"; done; \
+	echo "installed mailoauth into $$d$(PREFIX) (binary, man page, completions) and $(words $(UNITS)) systemd units into $$d$(UNITDIR)"
 
 # The wizard against the built-in Google sandbox: no account, no network.
 # Without a terminal (CI, a pipe) it runs the same procedure on the command line.

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// makeInstall runs `make install` with the given variables into a fresh
+// directory and returns it.
+func makeInstall(t *testing.T, vars ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	args := append([]string{"-s", "-C", "../..", "install", "BIN=" + filepath.Join(t.TempDir(), "mailoauth")}, vars...)
+	if out, err := exec.CommandContext(ctx, "make", args...).CombinedOutput(); err != nil {
+		t.Fatalf("make %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestMakeInstall: make install DESTDIR=... puts the binary, the man page,
+// the three shell completions and the systemd units where their tools look
+// under PREFIX, and the units start PREFIX/bin/mailoauth.
+func TestMakeInstall(t *testing.T) {
+	dest := t.TempDir()
+	makeInstall(t, "DESTDIR="+dest, "PREFIX=/usr/local")
+	root := filepath.Join(dest, "usr", "local")
+	files := map[string]string{
+		"bin/mailoauth":                                  "",
+		"share/man/man1/mailoauth.1.gz":                  "",
+		"share/bash-completion/completions/mailoauth":    "__start_mailoauth",
+		"share/zsh/site-functions/_mailoauth":            "#compdef mailoauth",
+		"share/fish/vendor_completions.d/mailoauth.fish": "complete -c mailoauth",
+		"lib/systemd/system/mailoauth-serve.service":     "ExecStart=/usr/local/bin/mailoauth serve ",
+		"lib/systemd/system/mailoauth-watch.service":     "ExecStart=/usr/local/bin/mailoauth watch ",
+		"lib/systemd/system/mailoauth-proxy.service":     "ExecStart=/usr/local/bin/mailoauth proxy ",
+	}
+	for rel, want := range files {
+		data, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil {
+			t.Errorf("make install did not write %s: %v", rel, err)
+			continue
+		}
+		if !strings.Contains(string(data), want) {
+			t.Errorf("%s lacks %q", rel, want)
+		}
+	}
+	if out, err := exec.Command(filepath.Join(root, "bin/mailoauth"), "--version").Output(); err != nil || !strings.HasPrefix(string(out), "mailoauth ") {
+		t.Errorf("the installed binary's --version: %v %q", err, out)
+	}
+	f, err := os.Open(filepath.Join(root, "share/man/man1/mailoauth.1.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("the man page is not gzip: %v", err)
+	}
+	page, _ := io.ReadAll(zr)
+	if !strings.HasPrefix(string(page), ".TH MAILOAUTH 1") {
+		t.Errorf("the man page starts %q", string(page[:min(len(page), 40)]))
+	}
+	if fi, err := os.Stat(filepath.Join(root, "bin/mailoauth")); err == nil && fi.Mode().Perm() != 0o755 {
+		t.Errorf("the binary's mode is %v, want 0755", fi.Mode().Perm())
+	}
+}
+
+// TestSystemdUnitsVerify: every unit make install writes passes
+// `systemd-analyze verify` with no complaint (its warnings included).
+func TestSystemdUnitsVerify(t *testing.T) {
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	prefix := t.TempDir() // the units' ExecStart must name an existing binary
+	makeInstall(t, "PREFIX="+prefix)
+	units, _ := filepath.Glob(filepath.Join(prefix, "lib/systemd/system/mailoauth-*.service"))
+	if len(units) < 3 {
+		t.Fatalf("units installed: %v", units)
+	}
+	for _, u := range units {
+		out, err := exec.Command(sa, append([]string{"verify", "--man=no"}, u)...).CombinedOutput()
+		if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", filepath.Base(u), err, out)
+		}
+	}
+}
