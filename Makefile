@@ -4,7 +4,7 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build man install demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-proxy screenshots clean interop
+.PHONY: all build man install deb deb-check demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-proxy screenshots clean interop
 
 all: build
 
@@ -50,6 +50,48 @@ install: build
 		sed 's|/usr/local/bin/mailoauth|$(BINDIR)/mailoauth|g' $$u > "$$d$(UNITDIR)/$$(basename $$u)"; \
 		chmod 0644 "$$d$(UNITDIR)/$$(basename $$u)"; done; \
 	echo "installed mailoauth into $$d$(PREFIX) (binary, man page, completions) and $(words $(UNITS)) systemd units into $$d$(UNITDIR)"
+
+# make deb: mailoauth_VERSION_amd64.deb with nfpm, a tool installed into bin/
+# like freeze (never in go.mod): make install's files under /usr, the
+# mailoauth system user, /var/lib/mailoauth (0700) and /etc/mailoauth
+# (cmd/mailoauth/packaging/postinst.sh). Every mailoauth-*.service in
+# cmd/mailoauth/packaging/ goes in.
+NFPM       := $(CURDIR)/bin/nfpm
+DEBARCH    := $(shell $(GO) env GOARCH)
+DEBVERSION ?= $(shell d=$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null); r=$$(git rev-parse --short=12 HEAD 2>/dev/null); echo 0.0~git$${d:-0}.$${r:-unknown})
+DEB        := bin/mailoauth_$(DEBVERSION)_$(DEBARCH).deb
+DEBROOT    := bin/deb-root
+
+$(NFPM):
+	cd $$(mktemp -d) && GOFLAGS=-mod=mod GOBIN=$(CURDIR)/bin $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+
+deb: $(NFPM)
+	rm -rf $(DEBROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr VERSION='$(DEBVERSION)'
+	DEBVERSION='$(DEBVERSION)' DEBARCH=$(DEBARCH) $(NFPM) package --config cmd/mailoauth/packaging/nfpm.yaml --packager deb --target $(DEB)
+	@echo "wrote $(DEB)"
+
+# The package on this machine (as root; CI): install it, run it, verify the
+# units where systemd-analyze exists, remove it; any failure fails.
+deb-check: deb
+	@set -e; test "$$(id -u)" = 0 || { echo "deb-check installs a package: run it as root"; exit 1; }; \
+	if dpkg -s mailoauth >/dev/null 2>&1; then echo "mailoauth is installed already; remove it first (dpkg -r mailoauth)"; exit 1; fi; \
+	trap 'dpkg -r mailoauth >/dev/null 2>&1 || true' EXIT; \
+	dpkg -i $(DEB); \
+	/usr/bin/mailoauth --version; \
+	test "$$(stat -c '%a %U' /var/lib/mailoauth)" = "700 mailoauth"; \
+	test "$$(stat -c '%a %U %G' /etc/mailoauth)" = "750 root mailoauth"; \
+	man -w mailoauth >/dev/null 2>&1 || test -f /usr/share/man/man1/mailoauth.1.gz; \
+	test -f /usr/share/bash-completion/completions/mailoauth; \
+	ls /lib/systemd/system/mailoauth-*.service; \
+	if command -v systemd-analyze >/dev/null; then \
+		out=$$(systemd-analyze verify --man=no /lib/systemd/system/mailoauth-*.service 2>&1) || true; \
+		if [ -n "$$out" ]; then echo "$$out"; echo "systemd-analyze verify: the units above have problems"; exit 1; fi; \
+		echo "systemd-analyze verify: every unit passes"; \
+	else echo "systemd-analyze is not installed: units not verified"; fi; \
+	dpkg -r mailoauth; trap - EXIT; \
+	test ! -e /usr/bin/mailoauth; test ! -e /lib/systemd/system/mailoauth-serve.service; \
+	echo "deb-check: $(DEB) installs, runs, verifies and removes cleanly"
 
 # The wizard against the built-in Google sandbox: no account, no network.
 # Without a terminal (CI, a pipe) it runs the same procedure on the command line.
