@@ -185,7 +185,7 @@ func runWatch(ctx context.Context, a *app, f *watchFlags, once *bool) error {
 		ok := w.Once(ctx)
 		h := w.Health()
 		for _, p := range h.Failing {
-			fmt.Fprintf(a.stdout, "%s %s: failing since %s\n", p.Mailbox, p.Check, p.Since.Local().Format(time.DateTime))
+			fmt.Fprintf(a.stdout, "%s %s: failing since %s\n", orProfile(p), p.Check, p.Since.Local().Format(time.DateTime))
 			printFinding(a, &core.Finding{Code: p.Code, Summary: p.Summary, Fix: p.Fix})
 		}
 		for _, p := range h.Warnings {

@@ -21,6 +21,10 @@ const (
 	DefaultConcurrency = 8
 )
 
+// CheckCredential is the check label of a profile's credential (its
+// mailbox label is empty): failing when the credential cannot be used.
+const CheckCredential = "credential"
+
 // DefaultChecks are the checks of every round (the round trip comes every
 // RoundtripEvery rounds on top).
 var DefaultChecks = []core.CheckName{core.CheckToken, core.CheckIMAP, core.CheckSMTP}
@@ -186,13 +190,23 @@ func (w *Watcher) prepare(ctx context.Context) []target {
 	var out []target
 	now := w.clock.Now()
 	for _, pr := range runs {
+		// The profile's credential is a check of its own: without it no
+		// mailbox of the profile can be checked.
+		ck := key{profile: pr.p.Domain, check: CheckCredential}
 		if pr.err != nil {
 			f := core.FindingOf(pr.err)
 			if f == nil {
-				f = core.NewFinding(core.CodeInvalidKey, pr.err.Error(), "Load a working credential with `mailoauth setup` or the wizard's step 3, then send the watcher SIGHUP.")
+				f = core.NewFinding(core.CodeInvalidKey, pr.err.Error(), "Load a working credential with `mailoauth setup` or the wizard's step 3, then reload the watcher (SIGHUP).")
 			}
-			w.emit(w.track.warnings(pr.p.Domain, map[key]*core.Finding{{profile: pr.p.Domain, check: "credential"}: f}, now))
+			w.metrics.checkOK.WithLabelValues(pr.p.Domain, "", CheckCredential).Set(0)
+			if a := w.track.check(ck, false, f, now, time.Time{}); a != nil {
+				w.emit([]Alert{*a})
+			}
 			continue
+		}
+		w.metrics.checkOK.WithLabelValues(pr.p.Domain, "", CheckCredential).Set(1)
+		if a := w.track.check(ck, true, nil, now, time.Time{}); a != nil {
+			w.emit([]Alert{*a})
 		}
 		boxes, err := w.src.Mailboxes(pr.p.Domain)
 		if err != nil {

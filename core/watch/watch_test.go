@@ -497,14 +497,44 @@ func TestReloadDuringRoundsAndRemovedMailboxes(t *testing.T) {
 	<-done
 	domain := sb.Domain()
 	user2 := "user2@" + domain
-	if n := testutil.CollectAndCount(w.metrics.checkOK); n != 9 {
-		t.Fatalf("want 3 mailboxes x 3 checks of mailoauth_check_ok, got %d", n)
+	if n := testutil.CollectAndCount(w.metrics.checkOK); n != 3*3+1 {
+		t.Fatalf("want 3 mailboxes x 3 checks and the credential of mailoauth_check_ok, got %d", n)
 	}
 	src.mu.Lock()
 	src.boxes[domain] = src.boxes[domain][:1] // user2 removed
 	src.mu.Unlock()
 	step(w, 1)
-	if n := testutil.CollectAndCount(w.metrics.checkOK); n != 6 {
-		t.Errorf("after removing %s: %d series, want 6", user2, n)
+	if n := testutil.CollectAndCount(w.metrics.checkOK); n != 2*3+1 {
+		t.Errorf("after removing %s: %d series, want 7", user2, n)
+	}
+}
+
+// A profile whose credential cannot be used fails as a check of its own
+// (one alert, metric 0) and recovers once a reload finds a good one.
+func TestBrokenCredentialIsAFailingCheck(t *testing.T) {
+	_, src := serviceAccountSource(t, 1)
+	good := src.profiles[0].Credential
+	src.profiles[0].Credential = []byte(`{"type":"service_account"}`)
+	w, log := newLogged(t, src)
+	domain := src.profiles[0].Domain
+	ok := func() float64 { return testutil.ToFloat64(w.metrics.checkOK.WithLabelValues(domain, "", CheckCredential)) }
+	step(w, 0)
+	a := log.take()
+	if len(a) != 1 || a[0].State != StateFailing || a[0].Check != CheckCredential || a[0].Code != core.CodeInvalidKey || a[0].Fix == "" || ok() != 0 {
+		t.Fatalf("a broken credential: want one failing credential alert and metric 0, got %+v (metric %v)", a, ok())
+	}
+	step(w, 1)
+	if a := log.take(); len(a) != 0 {
+		t.Fatalf("repeated: %+v", a)
+	}
+	src.mu.Lock()
+	src.profiles[0].Credential = good
+	src.mu.Unlock()
+	if err := w.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	step(w, 2)
+	if a := log.take(); len(a) != 1 || a[0].State != StateRecovered || a[0].Check != CheckCredential || ok() != 1 {
+		t.Fatalf("after a reload with a good key: want one recovered alert, got %+v (metric %v)", a, ok())
 	}
 }
