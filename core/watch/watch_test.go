@@ -517,7 +517,9 @@ func TestBrokenCredentialIsAFailingCheck(t *testing.T) {
 	src.profiles[0].Credential = []byte(`{"type":"service_account"}`)
 	w, log := newLogged(t, src)
 	domain := src.profiles[0].Domain
-	ok := func() float64 { return testutil.ToFloat64(w.metrics.checkOK.WithLabelValues(domain, "", CheckCredential)) }
+	ok := func() float64 {
+		return testutil.ToFloat64(w.metrics.checkOK.WithLabelValues(domain, "", CheckCredential))
+	}
 	step(w, 0)
 	a := log.take()
 	if len(a) != 1 || a[0].State != StateFailing || a[0].Check != CheckCredential || a[0].Code != core.CodeInvalidKey || a[0].Fix == "" || ok() != 0 {
