@@ -14,7 +14,10 @@ import (
 // runner starts polite, grows while mailboxes pass without throttling and
 // their latency stays near the best seen, and halves at a throttling reply
 // (AIMD, as TCP does with a congestion window), never above the ceiling
-// (RunOptions.Concurrency). A Retry-After pauses every new start.
+// (RunOptions.Concurrency). The throttled mailbox itself is tried again
+// after a jittered backoff of at least the server's Retry-After; the
+// halving is what slows the others (pausing every start for each
+// Retry-After would stall a run under steady throttling).
 
 // Adaptive-concurrency defaults.
 const (
@@ -58,10 +61,9 @@ type limiter struct {
 	cond     *sync.Cond
 	limit    float64 // the window; floor(limit) mailboxes may run at once
 	inflight int
-	clean    int       // clean mailboxes since the window last grew (after slow start)
-	slow     bool      // slow start: +1 per clean mailbox (doubles per round) until the first throttle
-	epoch    int       // bumped at each halving; a slot remembers the epoch it started in
-	paused   time.Time // no new start before this (Retry-After)
+	clean    int  // clean mailboxes since the window last grew (after slow start)
+	slow     bool // slow start: +1 per clean mailbox (doubles per round) until the first throttle
+	epoch    int  // bumped at each halving; a slot remembers the epoch it started in
 	best     time.Duration
 	avg      time.Duration // moving average of clean mailboxes' latency
 	peak     int
@@ -80,7 +82,7 @@ type slot struct {
 	start time.Time
 }
 
-// acquire waits for room in the window (and the end of any pause).
+// acquire waits for room in the window.
 func (l *limiter) acquire(ctx context.Context) (slot, error) {
 	stop := context.AfterFunc(ctx, func() {
 		l.mu.Lock()
@@ -93,15 +95,6 @@ func (l *limiter) acquire(ctx context.Context) (slot, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return slot{}, err
-		}
-		if wait := l.paused.Sub(l.clock.now()); wait > 0 {
-			l.mu.Unlock()
-			err := l.clock.sleep(ctx, wait)
-			l.mu.Lock()
-			if err != nil {
-				return slot{}, err
-			}
-			continue
 		}
 		if l.inflight < int(l.limit) {
 			l.inflight++
@@ -121,11 +114,6 @@ func (l *limiter) release(s slot, th *throttle) {
 	l.inflight--
 	defer l.cond.Broadcast()
 	if th != nil {
-		if th.retryAfter > 0 {
-			if until := l.clock.now().Add(th.retryAfter); until.After(l.paused) {
-				l.paused = until
-			}
-		}
 		l.slow = false
 		if s.epoch == l.epoch {
 			l.epoch++

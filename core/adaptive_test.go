@@ -116,20 +116,6 @@ func TestLimiterHoldsWhenLatencyGrows(t *testing.T) {
 	}
 }
 
-func TestLimiterHonoursRetryAfter(t *testing.T) {
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
-	l := newLimiter(8, fc.clock())
-	s, _ := l.acquire(context.Background())
-	l.release(s, &throttle{retryAfter: 7 * time.Second})
-	start := fc.clock().now()
-	if _, err := l.acquire(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if waited := fc.clock().now().Sub(start); waited < 7*time.Second {
-		t.Fatalf("the next start came %s after a Retry-After of 7s", waited)
-	}
-}
-
 func TestBackoffJitteredAndAtLeastRetryAfter(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for i := 0; i < 50; i++ {

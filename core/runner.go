@@ -50,7 +50,7 @@ type Event struct {
 // at once. The run starts at StartConcurrency and grows toward it while
 // Google does not throttle (see adaptive.go); the README's Performance
 // section explains the choice against Google's published limits.
-const DefaultConcurrency = 64
+const DefaultConcurrency = 128
 
 // MaxConcurrency is the highest ceiling a bulk run accepts.
 const MaxConcurrency = 256
