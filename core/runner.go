@@ -71,6 +71,12 @@ type RunOptions struct {
 	OnEvent func(Event)
 	// Stats, if set, receives the run's counts when RunAll returns.
 	Stats *RunStats
+	// Stream, if set, receives every result as soon as it and all before
+	// it in the input are done, one call at a time in input order (a
+	// duplicate gets its first occurrence's result), and RunAll returns
+	// nil: a run over 100,000 mailboxes holds only the results still out
+	// of order. A slow Stream holds up the run.
+	Stream func(MailboxResult)
 
 	clock runClock // zero: the real clock (tests set a fake one)
 }
@@ -118,7 +124,10 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 		clock = realClock()
 	}
 	lim := newLimiter(n, clock)
-	results := make([]MailboxResult, len(mailboxes))
+	var results []MailboxResult
+	if opts.Stream == nil {
+		results = make([]MailboxResult, len(mailboxes))
+	}
 	first := map[string]int{}
 	var order []int // index of the first occurrence of each unique mailbox
 	for i, m := range mailboxes {
@@ -128,6 +137,7 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 			order = append(order, i)
 		}
 	}
+	st := newStreamer(opts.Stream, mailboxes, first)
 	total := len(order)
 	var (
 		mu     sync.Mutex
@@ -179,8 +189,10 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 	}
 	finish := func(i int, r MailboxResult) {
 		mu.Lock()
-		defer mu.Unlock()
-		results[i] = r
+		defer st.deliver(i, r, mu.Unlock)
+		if results != nil {
+			results[i] = r
+		}
 		done++
 		enqueue(Event{Kind: EventFinished, Mailbox: r.Mailbox, Index: i, Result: &r})
 	}
@@ -242,8 +254,8 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 	cond.Broadcast()
 	mu.Unlock()
 	<-delivered // every event is handed over before RunAll returns
-	for i, m := range mailboxes {
-		if j := first[strings.ToLower(strings.TrimSpace(m))]; j != i {
+	for i := range results {
+		if j := first[strings.ToLower(strings.TrimSpace(mailboxes[i]))]; j != i {
 			results[i] = results[j]
 		}
 	}

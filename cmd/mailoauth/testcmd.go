@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -104,32 +103,22 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	progress := newProgressLine(a, len(targets), !*asJSON && isTerminal(os.Stderr))
 	start := time.Now()
 	var stats core.RunStats
-	results := core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: *concurrency, OnEvent: progress.event, Stats: &stats})
+	sink := newResultSink(a, st, p.Domain, *asJSON)
+	core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: *concurrency, OnEvent: progress.event, Stats: &stats, Stream: sink.add})
 	progress.done()
 	elapsed := time.Since(start)
-	if err := st.SaveResults(p.Domain, results); err != nil {
-		fmt.Fprintf(a.stderr, "mailoauth: the results could not be saved (%v); they are printed below\n", err)
+	sink.flush()
+	if sink.err != nil {
+		return sink.err
 	}
-	passed := 0
-	for _, r := range results {
-		if r.OK {
-			passed++
-		}
-	}
-	failed := len(results) - passed
+	passed, failed := sink.passed, sink.failed
 	if *asJSON {
-		enc := json.NewEncoder(a.stdout)
-		for _, r := range results {
-			if err := enc.Encode(jsonResult(r)); err != nil {
-				return err
-			}
-		}
-		if err := enc.Encode(map[string]any{"summary": map[string]any{"total": len(results), "ok": passed, "failed": failed,
+		if err := sink.enc.Encode(map[string]any{"summary": map[string]any{"total": passed + failed, "ok": passed, "failed": failed,
 			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": stats.Throttled, "peak_concurrency": stats.PeakConcurrency}}); err != nil {
 			return err
 		}
 	} else {
-		printResults(a, results, checks)
+		printResults(a, sink.held, checks)
 		fmt.Fprintf(a.stdout, "%d passed, %d failed\n", passed, failed)
 	}
 	if failed > 0 {
