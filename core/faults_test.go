@@ -41,9 +41,12 @@ const (
 	faultDrop      fault = "drop"       // closed right after the handshake
 	faultWrongCert fault = "wrong-cert" // a certificate from an unknown CA
 	faultEndless   fault = "endless"    // a line that never ends, as fast as it goes
+	// faultEndlessPlain is faultEndless before STARTTLS: the greeting our
+	// own STARTTLS code reads never ends.
+	faultEndlessPlain fault = "endless-before-starttls"
 )
 
-var allFaults = []fault{faultStall, faultStallTLS, faultTrickle, faultGarbage, faultDrop, faultWrongCert, faultEndless}
+var allFaults = []fault{faultStall, faultStallTLS, faultTrickle, faultGarbage, faultDrop, faultWrongCert, faultEndless, faultEndlessPlain}
 
 // faultPKI is a CA the checks trust (caPEM) with a server certificate for
 // 127.0.0.1, and a certificate from a CA they do not trust.
@@ -143,6 +146,14 @@ func (fs *faultServer) serve(raw net.Conn, pki *faultPKI, f fault, greeting stri
 		_, _ = io.Copy(io.Discard, raw)
 		return
 	}
+	if f == faultEndlessPlain {
+		go func() { _, _ = io.Copy(io.Discard, raw) }()
+		chunk := []byte(strings.Repeat("a", 32<<10))
+		for n, err := raw.Write([]byte(greeting + " ")); err == nil; n, err = raw.Write(chunk) {
+			fs.written.Add(int64(n))
+		}
+		return
+	}
 	cert := pki.good
 	if f == faultWrongCert {
 		cert = pki.bad
@@ -204,8 +215,12 @@ func newFaultEnv(t *testing.T) *faultEnv {
 
 // tester builds a Tester on the sandbox with one server replaced by a
 // fault ("token", "imap" or "smtp") and the given check timeout.
-func (fe *faultEnv) tester(t *testing.T, which string, fs *faultServer, timeout time.Duration) *core.Tester {
+func (fe *faultEnv) tester(t *testing.T, which string, fs *faultServer, f fault, timeout time.Duration) *core.Tester {
 	t.Helper()
+	sec := core.SecurityTLS
+	if f == faultEndlessPlain {
+		sec = core.SecurityStartTLS
+	}
 	p := *fe.profile
 	p.Endpoints.CAFile = fe.caFile
 	switch which {
@@ -217,9 +232,9 @@ func (fe *faultEnv) tester(t *testing.T, which string, fs *faultServer, timeout 
 		sa["token_uri"] = "https://" + fs.addr + "/token"
 		p.Credential, _ = json.Marshal(sa)
 	case "imap":
-		p.Endpoints.IMAP, p.Endpoints.IMAPSecurity = fs.addr, core.SecurityTLS
+		p.Endpoints.IMAP, p.Endpoints.IMAPSecurity = fs.addr, sec
 	case "smtp":
-		p.Endpoints.SMTP, p.Endpoints.SMTPSecurity = fs.addr, core.SecurityTLS
+		p.Endpoints.SMTP, p.Endpoints.SMTPSecurity = fs.addr, sec
 	}
 	tester, err := core.NewTester(&p, &core.MemoryTokenCache{})
 	if err != nil {
@@ -281,16 +296,19 @@ func TestChecksEndOnNetworkFaults(t *testing.T) {
 		{"smtp", []core.CheckName{core.CheckRoundtrip}}, // then sends through SMTP
 	} {
 		for _, f := range allFaults {
+			if f == faultEndlessPlain && c.which == "token" {
+				continue // HTTPS has no STARTTLS
+			}
 			name := c.which + "/" + string(c.checks[0]) + "/" + string(f)
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				fs := startFault(t, fe.pki, f, greetings[c.which])
 				timeout := time.Second
-				if f == faultEndless {
+				if f == faultEndless || f == faultEndlessPlain {
 					// The line limit must end it, not the timeout.
 					timeout = 10 * time.Minute
 				}
-				tester := fe.tester(t, c.which, fs, timeout)
+				tester := fe.tester(t, c.which, fs, f, timeout)
 				r := hangGuard(t, name, func() core.MailboxResult {
 					return tester.Check(context.Background(), mailbox, c.checks)
 				})
@@ -304,7 +322,7 @@ func TestChecksEndOnNetworkFaults(t *testing.T) {
 				if !ok {
 					t.Errorf("want %v, got [%s] %s", wantFault(c.which, f), r.Finding.Code, r.Finding.Summary)
 				}
-				if f == faultEndless && fs.written.Load() > core.MaxServerBytes {
+				if (f == faultEndless || f == faultEndlessPlain) && fs.written.Load() > core.MaxServerBytes {
 					t.Errorf("the client read on: the server wrote %d bytes of one line", fs.written.Load())
 				}
 			})
