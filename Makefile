@@ -4,7 +4,7 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build man install deb deb-check demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-proxy screenshots clean interop
+.PHONY: all build man install deb deb-check demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-bulk bench-proxy screenshots clean interop
 
 all: build
 
@@ -200,6 +200,19 @@ fmt-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# `test --all` against the sandbox with N mailboxes (default 2000): on
+# loopback and across a simulated Internet (RTT, default 50ms), with and
+# without Google's throttling (THROTTLE of the token, IMAP and SMTP requests,
+# default 0.1); prints mailboxes/s, client CPU ms per mailbox and peak RSS
+# (the test process's rusage), tokens minted, throttled retries and false
+# failures. ONLY=rtt0-fresh,rtt50 runs some of the runs; CHECKS=token only
+# the token check. Not part of `make test`.
+N        ?= 2000
+RTT      ?= 50ms
+THROTTLE ?= 0.1
+bench-bulk: build
+	$(GO) run ./cmd/benchbulk -bin $(BIN) -n $(N) -rtt $(RTT) -throttle $(THROTTLE) $(if $(CHECKS),-checks $(CHECKS)) $(if $(ONLY),-only $(ONLY))
 
 # mailoauth proxy: 100 parallel IMAP sessions x 100 FETCHes, straight and
 # through the proxy (every body checked), and one session's NOOP latency;
