@@ -45,3 +45,24 @@ func (e *storeError) Unwrap() error { return e.kind }
 func errorf(kind error, format string, args ...any) error {
 	return &storeError{msg: fmt.Sprintf(format, args...), kind: kind}
 }
+
+// PathError is a store path that cannot be used. Its sentence says what is
+// wrong and, where there is one, the fix at this path; it names no flag: a
+// caller that lets the user name another path (the command line's --db)
+// adds that way out where it reports the error.
+type PathError struct {
+	Path string
+	// Problem is what is wrong; Fix what to do at this path, empty when
+	// only another path helps.
+	Problem, Fix string
+	kind         error // ErrNoStore, or nil
+}
+
+func (e *PathError) Error() string {
+	if e.Fix == "" {
+		return e.Problem
+	}
+	return e.Problem + "; " + e.Fix
+}
+
+func (e *PathError) Unwrap() error { return e.kind }

@@ -145,7 +145,7 @@ func LocalActor(face string) string {
 // it returns an error matching ErrLocked within two seconds.
 func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
-		return nil, errors.New("the store path is empty; pass --db PATH or set MAILOAUTH_DB")
+		return nil, &PathError{Problem: "the store path is empty"}
 	}
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
@@ -156,10 +156,11 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.ReadOnly || opts.MustExist {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, errorf(ErrNoStore, "there is no store at %s; `mailoauth setup` or the wizard (`mailoauth wizard`) creates one, or pass the right --db or MAILOAUTH_DB", path)
+			return nil, &PathError{Path: path, kind: ErrNoStore, Problem: "there is no store at " + path,
+				Fix: "`mailoauth setup` or the wizard (`mailoauth wizard`) creates one"}
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create the directory of store %s: %v; create it or pass another --db", path, unwrapPath(err))
+		return nil, &PathError{Path: path, Problem: fmt.Sprintf("cannot create the directory of store %s: %v", path, unwrapPath(err)), Fix: "create it"}
 	}
 
 	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idleRelease}
@@ -217,11 +218,11 @@ func openError(path string, err error) error {
 	case errors.Is(err, berrors.ErrTimeout):
 		return errorf(ErrLocked, "store is in use by another mailoauth (%s): %s; wait for it to finish or stop it, then retry", lockHolder(path), path)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("cannot open store %s: permission denied; run mailoauth as the user that owns it or pass another --db", path)
+		return &PathError{Path: path, Problem: "cannot open store " + path + ": permission denied", Fix: "run mailoauth as the user that owns it"}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return damagedError(path, fmt.Sprintf("not a mailoauth store, or its header is damaged: %v", err))
 	default:
-		return fmt.Errorf("cannot open store %s: %v; check the path or pass another --db", path, unwrapPath(err))
+		return &PathError{Path: path, Problem: fmt.Sprintf("cannot open store %s: %v", path, unwrapPath(err)), Fix: "check the path"}
 	}
 }
 

@@ -25,7 +25,8 @@ func TestReadOnlyCommandsCreateNoStore(t *testing.T) {
 			{"proxy", "password", "user1@example.test"},
 		} {
 			r := mailoauth(t, db, args...)
-			if r.code != exitEnviron || !strings.Contains(r.stderr, "there is no store at "+db) || !strings.Contains(r.stderr, "`mailoauth setup` or the wizard") {
+			if r.code != exitEnviron || !strings.Contains(r.stderr, "there is no store at "+db) || !strings.Contains(r.stderr, "`mailoauth setup` or the wizard") ||
+				!strings.HasSuffix(strings.TrimSpace(r.stderr), "creates one, or pass the right --db or MAILOAUTH_DB") {
 				t.Errorf("%v on %s: want exit 3 naming the path and setup, got %d:\n%s%s", args, db, r.code, r.stdout, r.stderr)
 			}
 			if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n > 0 {
