@@ -9,9 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+	"github.com/creack/pty"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -236,5 +239,55 @@ func TestDaemonLogs(t *testing.T) {
 	lg.Info("session of admin", "remote", "127.0.0.1:5000")
 	if !strings.Contains(buf.String(), `msg="session of admin" remote=127.0.0.1:5000`) {
 		t.Errorf("text log line %q", buf.String())
+	}
+}
+
+// TestPlainMailoauthOnTerminalOpensWizard: `mailoauth` with no command on a
+// terminal is the wizard (without one it prints the usage, exit 2: see
+// TestUsageMistakesExitTwo).
+func TestPlainMailoauthOnTerminalOpensWizard(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	cmd := exec.Command(binary, "--db", db)
+	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=", "TERM=xterm-256color")
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	screen := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return ansi.Strip(out.String())
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(screen(), "Choose a domain profile") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(screen(), "Choose a domain profile") {
+		cmd.Process.Kill()
+		t.Fatalf("plain mailoauth on a terminal did not open the wizard:\n%s", screen())
+	}
+	f.Write([]byte{3}) // ctrl+c leaves the wizard
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case <-waited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the wizard did not quit on ctrl+c:\n%s", screen())
 	}
 }
