@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
@@ -46,6 +48,15 @@ func TestMailboxFormSavesOnEnter(t *testing.T) {
 	h.waitUntil("the list with the new mailbox", func(s string) bool {
 		return strings.Contains(s, "support@demo.example") && !strings.Contains(s, "Display name")
 	}, 3*time.Second)
+	// Renamed in the form: the new address saved, the old one gone, at once.
+	h.send(runeKey('e'))
+	h.waitFor("Display name", 3*time.Second)
+	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	h.typeText("help@demo.example")
+	h.send(enter())
+	h.waitUntil("the list with the renamed mailbox", func(s string) bool {
+		return strings.Contains(s, "help@demo.example") && !strings.Contains(s, "Display name")
+	}, 3*time.Second)
 	h.final() // the session ends on step 5
 	st.Close()
 
@@ -54,8 +65,11 @@ func TestMailboxFormSavesOnEnter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ok, err := st.HasMailbox("demo.example", "support@demo.example")
+	ok, err := st.HasMailbox("demo.example", "help@demo.example")
 	if err != nil || !ok {
 		t.Fatalf("the mailbox saved with enter is not in the store after the session ended: %v %v", ok, err)
+	}
+	if ok, _ := st.HasMailbox("demo.example", "support@demo.example"); ok {
+		t.Errorf("the old address of the renamed mailbox is still in the store")
 	}
 }

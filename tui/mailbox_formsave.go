@@ -2,14 +2,28 @@ package tui
 
 import "github.com/mailoauth/mailoauth/core"
 
-// saveForm puts the form's mailbox into the list and saves the list's
-// changes to the store right away: the form's enter says "save", so a
-// session that ends (an SSH connection dropped) before the step is left
-// loses nothing. A failed save leaves the mailbox in the list, marked
-// unsaved, with the error shown; leaving the step tries again.
+// saveForm puts the form's mailbox into the list and saves it (and, when
+// the form renamed it, the removal of its old address) to the store right
+// away: the form's enter says "save", so a session that ends (an SSH
+// connection dropped) before the step is left loses nothing. Other
+// unsaved changes of the list (deletions, an import) are still saved when
+// the step is left, as their status lines say. A failed save leaves the
+// mailbox in the list, unsaved, with the error shown; leaving the step
+// tries again.
 func (m *mailboxesStep) saveForm(w *wizard, mb core.Mailbox) {
-	w.boxes.put(mb, m.editing)
-	if err := m.persist(w); err == nil {
-		w.setStatus("Saved " + mb.Email + ".")
+	old := m.editing
+	w.boxes.put(mb, old)
+	if err := w.backend.PutMailboxes(w.profile.Domain, []core.Mailbox{mb}); err != nil {
+		w.setErr("Could not save " + mb.Email + ": " + err.Error())
+		return
 	}
+	delete(w.boxes.changed, mb.Email)
+	if old != "" && old != mb.Email {
+		if err := w.backend.DeleteMailbox(w.profile.Domain, old); err != nil {
+			w.setErr("Could not delete " + old + ": " + err.Error())
+			return
+		}
+		delete(w.boxes.deleted, old)
+	}
+	w.setStatus("Saved " + mb.Email + ".")
 }
