@@ -158,3 +158,10 @@ func backoff(n int, asked time.Duration) time.Duration {
 	d = d/2 + rand.N(d/2+1) // "equal jitter": between d/2 and d
 	return max(d, asked)
 }
+
+// retryKey marks the context of a throttled mailbox's retry: with --fresh
+// the token minted by its first try (in this run) is proof enough, so the
+// retry does not invalidate it and mint yet another.
+type retryKey struct{}
+
+func retrying(ctx context.Context) bool { return ctx.Value(retryKey{}) != nil }

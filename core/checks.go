@@ -318,7 +318,7 @@ func (s *session) token(ctx context.Context) (Token, error) {
 	if s.t.Tokens == nil {
 		return Token{}, errors.New("no token provider is configured")
 	}
-	if s.t.Fresh && !s.refreshed {
+	if s.t.Fresh && !s.refreshed && !retrying(ctx) {
 		// Proof of the configuration as Google sees it now: a cached token
 		// would still pass for up to an hour after the delegation or the
 		// consent was removed.

@@ -205,7 +205,11 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 		}
 		tries := 0
 		for {
-			r := check(ctx, mailbox, opts.Checks, onCheck)
+			cctx := ctx
+			if tries > 0 {
+				cctx = context.WithValue(ctx, retryKey{}, true)
+			}
+			r := check(cctx, mailbox, opts.Checks, onCheck)
 			th := r.throttle
 			lim.release(s, th)
 			if th == nil || ctx.Err() != nil {

@@ -12,7 +12,8 @@ import (
 
 // TestEngineThrottledRunNeverFalseFails: with Google throttling a quarter of
 // the token, IMAP and SMTP requests, every mailbox passes, and every
-// throttling reply the sandbox sent is a retry noted on a result.
+// throttling reply the sandbox sent is a retry noted on a result; with
+// --fresh each mailbox's token is minted once, not again for each retry.
 func TestEngineThrottledRunNeverFalseFails(t *testing.T) {
 	e := newEnv(t, 12, true)
 	e.sb.SetFaults(sandbox.Faults{Throttle: sandbox.Throttle{Token: 0.25, IMAP: 0.25, SMTP: 0.25, RetryAfterS: 1}})
@@ -20,6 +21,9 @@ func TestEngineThrottledRunNeverFalseFails(t *testing.T) {
 	for i := 1; i <= 12; i++ {
 		boxes = append(boxes, e.user(i))
 	}
+	// --fresh: a token minted for every mailbox, once; a retry uses it.
+	e.tester.Fresh = true
+	minted := e.sb.TokensMinted()
 	var stats core.RunStats
 	res := core.RunAll(context.Background(), e.tester, boxes, core.RunOptions{Checks: []core.CheckName{core.CheckToken, core.CheckIMAP, core.CheckSMTP}, Stats: &stats})
 	noted := 0
@@ -38,6 +42,9 @@ func TestEngineThrottledRunNeverFalseFails(t *testing.T) {
 	sent := got.Token + got.IMAP + got.SMTP
 	if got.Token == 0 || got.IMAP == 0 || got.SMTP == 0 {
 		t.Fatalf("the sandbox throttled %+v: every service must have been throttled for the test to mean anything", got)
+	}
+	if got := e.sb.TokensMinted() - minted; got != len(boxes) {
+		t.Errorf("%d tokens minted for %d mailboxes: a retry minted again", got, len(boxes))
 	}
 	if noted != sent || stats.Throttled != sent {
 		t.Fatalf("the sandbox sent %d throttling replies (%+v); the results note %d retries, the run counted %d", sent, got, noted, stats.Throttled)
