@@ -79,8 +79,10 @@ type wizard struct {
 	confirmQuit bool
 	// scroll is the page of a screen taller than the terminal (layout.go)
 	scroll int
-	// upgradeIntro: upgrade mode's first screen is showing
+	// upgradeIntro: upgrade mode's first screen is showing; upg is the
+	// upgrade's state it and the summary show
 	upgradeIntro bool
+	upg          upgradeState
 	status       string
 	statusErr    bool
 	// notice: the status is a passing remark ("Copied …"), cleared by the

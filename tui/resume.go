@@ -67,5 +67,7 @@ func (w *wizard) resumeProfile(p core.Profile, st core.ProfileState) tea.Cmd {
 	if p.WizardStep < int(at)+1 {
 		p.WizardStep = int(at) + 1
 	}
-	return w.openProfile(p)
+	cmd := w.openProfile(p)
+	w.loadUpgrade()
+	return cmd
 }

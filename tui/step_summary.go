@@ -35,6 +35,7 @@ func (s *summaryStep) enter(w *wizard) tea.Cmd {
 	if w.cred == nil && len(w.profile.Credential) > 0 {
 		w.cred, _ = w.profile.LoadCredential()
 	}
+	w.loadUpgrade()
 	if w.boxes != nil {
 		s.boxes = len(w.boxes.items)
 	} else if ms, err := w.backend.Mailboxes(w.profile.Domain); err == nil {

@@ -6,6 +6,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // The upgrade assistant's own screens (`mailoauth upgrade` on a terminal):
@@ -15,6 +17,26 @@ import (
 // wizard ends.
 
 var keyStartUpgrade = b([]string{"enter"}, "enter", "start the upgrade")
+
+// upgradeState is what the store says of the upgrade, read when a screen
+// that shows it is entered (never by a view).
+type upgradeState struct {
+	pending []string                      // mailboxes still on their password
+	results map[string]core.MailboxResult // their last tests
+	err     error
+}
+
+// loadUpgrade reads the upgrade's state for the current profile.
+func (w *wizard) loadUpgrade() {
+	if !w.upgrade {
+		return
+	}
+	u := upgradeState{}
+	if u.pending, u.err = w.backend.PendingUpgrades(w.profile.Domain); u.err == nil {
+		u.results, _ = w.backend.Results(w.profile.Domain)
+	}
+	w.upg = u
+}
 
 // upgradeIntroKeys handles a key on the first screen; handled reports
 // whether it was the screen's.
@@ -39,8 +61,8 @@ func (w *wizard) upgradeIntroView(width int) string {
 	for _, l := range w.upgradeLines {
 		b.WriteString(s.Text.Render(wrap(l, width)) + "\n")
 	}
-	if pending, err := w.backend.PendingUpgrades(w.profile.Domain); err == nil {
-		b.WriteString(s.Text.Render(wrap(fmt.Sprintf("%d mailbox(es) of %s still sign in with a password.", len(pending), w.profile.Domain), width)) + "\n")
+	if w.upg.err == nil {
+		b.WriteString(s.Text.Render(wrap(fmt.Sprintf("%d mailbox(es) of %s still sign in with a password.", len(w.upg.pending), w.profile.Domain), width)) + "\n")
 	}
 	if len(w.upgradeRisks) > 0 {
 		b.WriteString("\n" + s.Heading.Render("What the legacy setup risked") + "\n")
@@ -60,9 +82,9 @@ func (w *wizard) upgradeIntroView(width int) string {
 // mailboxes switched, and each one still on its password with why.
 func (w *wizard) upgradeStatus(total, width int) string {
 	s := w.styles
-	pending, err := w.backend.PendingUpgrades(w.profile.Domain)
-	if err != nil {
-		return s.Error.Render(wrap("✗ "+sentence(err.Error()), width)) + "\n"
+	pending := w.upg.pending
+	if w.upg.err != nil {
+		return s.Error.Render(wrap("✗ "+sentence(w.upg.err.Error()), width)) + "\n"
 	}
 	var b strings.Builder
 	b.WriteString("\n" + s.Heading.Render("Upgrade") + "\n")
@@ -72,10 +94,9 @@ func (w *wizard) upgradeStatus(total, width int) string {
 	}
 	b.WriteString(s.Warn.Render(wrap(fmt.Sprintf("%d of %d mailbox(es) switched to OAuth; %d still sign in with a password (kept, sealed, until its checks pass):",
 		max(total-len(pending), 0), total, len(pending)), width)) + "\n")
-	results, _ := w.backend.Results(w.profile.Domain)
 	for _, m := range pending {
 		why := "not tested yet"
-		if r, ok := results[m]; ok && r.Finding != nil {
+		if r, ok := w.upg.results[m]; ok && r.Finding != nil {
 			why = "[" + string(r.Finding.Code) + "] " + r.Finding.Summary
 		} else if ok && r.OK {
 			why = "passed, switch pending"
