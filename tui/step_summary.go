@@ -231,7 +231,7 @@ func (s *summaryStep) keys(w *wizard) stepKeys {
 	if s.proxy.open {
 		return s.proxy.keys(w)
 	}
-	more := []key.Binding{keyCopyToken, keyProxy}
+	more := []key.Binding{keyProxy} // t is on the short line already
 	if w.cred != nil && w.cred.Kind == core.KindOAuthClient {
 		more = append(more, keyCopyClientID, keyCopyCallback)
 	}

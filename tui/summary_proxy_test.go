@@ -25,6 +25,9 @@ func TestSummaryProxyPage(t *testing.T) {
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
 	d.press(runeKey('?'))
 	d.mustShow("proxy (password-only products)")
+	if n := strings.Count(d.screen(), "copy command"); n != 1 {
+		t.Fatalf("the full help lists t copy command %d times, want once:\n%s", n, d.screen())
+	}
 	d.press(runeKey('?'), runeKey('x'))
 	d.mustShow("127.0.0.1:1993 STARTTLS")
 	d.mustShow("127.0.0.1:1587 STARTTLS")
