@@ -46,7 +46,7 @@ func (s *Store) PasswordBackups() []PasswordBackup {
 			continue
 		}
 		pb := PasswordBackup{Path: b, Passwords: n}
-		if s.ownKeyOpens(b) {
+		if ownKeyOpens(b) {
 			pb.OwnKey = b + ".key"
 		}
 		out = append(out, pb)
@@ -86,8 +86,9 @@ func countPasswords(path string) (int, error) {
 	return n, err
 }
 
-// ownKeyOpens tells whether <backup>.key opens the backup's key check.
-func (s *Store) ownKeyOpens(bak string) bool {
+// ownKeyOpens tells whether <backup>.key opens the backup's key check (a
+// key file left by a sealing that never finished does not).
+func ownKeyOpens(bak string) bool {
 	data, err := os.ReadFile(bak + ".key")
 	if err != nil {
 		return false

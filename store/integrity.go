@@ -145,7 +145,10 @@ func damagedError(path, what string) error {
 	msg := fmt.Sprintf("this store is damaged (%s): %s", what, path)
 	if bak, when, ok := lastGoodBackup(path); ok {
 		restore := fmt.Sprintf("mv %s %s && cp %s %s", shq(path), shq(path+".damaged"), shq(bak), shq(path))
-		if _, err := os.Stat(bak + ".key"); err == nil {
+		if ownKeyOpens(bak) { // sealed under its own key: the restore needs it
+			if _, err := os.Stat(path + ".key"); err == nil { // kept with the damaged file
+				restore += fmt.Sprintf(" && mv %s %s", shq(path+".key"), shq(path+".damaged.key"))
+			}
 			restore += fmt.Sprintf(" && cp %s %s", shq(bak+".key"), shq(path+".key"))
 		}
 		msg += fmt.Sprintf("; the last good backup is %s (%s); to restore it: %s", bak, when.UTC().Format("2006-01-02 15:04:05 UTC"), restore)

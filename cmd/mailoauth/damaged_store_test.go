@@ -157,3 +157,61 @@ func TestPartialBackupIsNeverTakenForGood(t *testing.T) {
 	// Opened itself, the partial backup is a damaged store too.
 	wantDamaged(t, mailoauth(t, partial, "mailbox", "ls"), partial, "")
 }
+
+// The last good backup sealed under its own key (an upgrade finished): the
+// restore command copies that key too, and the restored store opens. A key
+// file beside a backup that it does not open (a sealing cut short) is left
+// out of the command.
+func TestRestoreOfBackupSealedUnderItsOwnKey(t *testing.T) {
+	t.Setenv(store.KeyEnv, "")
+	db, _ := damagedFixture(t, 2000)
+	for _, b := range store.Backups(db) {
+		os.Remove(b)
+	}
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := core.UpgradePlan{Domain: "example.test", Passwords: []core.PendingPassword{{Mailbox: "user1@example.test", Username: "user1@example.test", Password: "Legacy-Restore-7yQp"}}}
+	if err := st.ImportLegacy(plan, "test"); err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := st.TakeBackup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CompleteUpgrade("example.test", "user1@example.test", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if bs, err := st.SealPasswordBackups(); err != nil || len(bs) != 1 || bs[0].OwnKey != sealed+".key" {
+		t.Fatalf("sealing the backup: %+v %v", bs, err)
+	}
+	st.Close()
+	fi, _ := os.Stat(db)
+	if err := os.Truncate(db, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	r := mailoauth(t, db, "mailbox", "ls")
+	wantDamaged(t, r, db, sealed)
+	if !strings.Contains(r.stderr, "cp "+sealed+".key "+db+".key") {
+		t.Fatalf("the restore command does not bring the backup's own key:\n%s", r.stderr)
+	}
+	restoreFrom(t, r.stderr)
+	if r := mailoauth(t, db, "mailbox", "ls"); r.code != 0 || !strings.Contains(r.stdout, "user1999@example.test") {
+		t.Fatalf("after the restore command mailbox ls: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(db + ".damaged.key"); err != nil {
+		t.Errorf("the store's own key was not kept with the damaged file: %v", err)
+	}
+
+	// A stray key file beside a backup sealed with the store's key.
+	db2, bak2 := damagedFixture(t, 10)
+	if err := os.WriteFile(bak2+".key", []byte("c3RyYXkga2V5IGZpbGUgb2YgMzIgYnl0ZXMgbG9uZyE=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ = os.Stat(db2)
+	os.Truncate(db2, fi.Size()/2)
+	if r := mailoauth(t, db2, "mailbox", "ls"); strings.Contains(r.stderr, ".key") {
+		t.Errorf("a key file that does not open the backup is in the restore command:\n%s", r.stderr)
+	}
+}
