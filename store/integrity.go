@@ -74,6 +74,17 @@ func parseMeta(b []byte) (m boltMeta, ok bool) {
 // empty one is damage only when the store's key file exists (a store was
 // there: bbolt writes the header before the key is made).
 func precheck(path, keyPath string) string {
+	what := precheckOnce(path, keyPath)
+	if what != "" {
+		// Another process may be committing right now (the header read
+		// while the file grew): look again before calling it damage.
+		time.Sleep(50 * time.Millisecond)
+		what = precheckOnce(path, keyPath)
+	}
+	return what
+}
+
+func precheckOnce(path, keyPath string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
@@ -119,6 +130,11 @@ func precheck(path, keyPath string) string {
 	m := metas[0]
 	if len(metas) == 2 && metas[1].txid > m.txid {
 		m = metas[1]
+	}
+	// The size read after the header: a writer grows the file before it
+	// writes the header that counts the new pages, and never shrinks it.
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
 	}
 	if need := int64(m.pgid) * int64(m.pageSize); size < need {
 		return fmt.Sprintf("it is cut short: %d bytes where its header counts %d", size, need)
