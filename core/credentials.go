@@ -305,6 +305,9 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 	if pw == "" {
 		pw = DefaultP12Password
 	}
+	if err := checkP12Work(data); err != nil {
+		return nil, nil, err
+	}
 	key, cert, _, err := pkcs12.DecodeChain(data, pw)
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 		return nil, nil, invalidKey("The .p12 password is wrong.",

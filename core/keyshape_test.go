@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -92,7 +93,7 @@ func TestKeyFileMessagesSayWhatTheFileIs(t *testing.T) {
 }
 
 // p12With is a .p12 file of k with a self-signed certificate, as Google's.
-func p12With(t *testing.T, k crypto.Signer, password string) []byte {
+func p12With(t testing.TB, k crypto.Signer, password string) []byte {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "0123456789abcdef0123456789abcdef01234567"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
@@ -125,5 +126,35 @@ func TestLegacyAndEndpointsErrorsShowNoGoTypes(t *testing.T) {
 			t.Fatalf("%s accepted", in)
 		}
 		noGoTypes(t, "endpoints "+in, err)
+	}
+}
+
+// A .p12 that asks for millions of key-derivation rounds kept a CPU busy
+// for an hour (found by FuzzParseCredential); it is refused before any.
+func TestP12WithTooManyRoundsIsRefusedAtOnce(t *testing.T) {
+	k := rsaKey(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	for _, enc := range []*pkcs12.Encoder{pkcs12.LegacyRC2, pkcs12.Modern} {
+		// Encoding with millions of rounds would take as long as opening:
+		// encode with 65536 (INTEGER 01 00 00) and patch it to 8388607.
+		data, err := enc.WithIterations(1<<16).Encode(k, cert, nil, DefaultP12Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.ReplaceAll(data, []byte{0x02, 0x03, 0x01, 0x00, 0x00}, []byte{0x02, 0x03, 0x7f, 0xff, 0xff})
+		_, err = ParseCredential(data, CredentialOptions{ClientEmail: "mailer@p.iam.gserviceaccount.com", ClientID: "104715287395062714451"})
+		oneSentence(t, err, "The .p12 file asks for 8388607 key-derivation rounds")
+		ok, err := enc.WithIterations(2048).Encode(k, cert, nil, DefaultP12Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseCredential(ok, CredentialOptions{ClientEmail: "mailer@p.iam.gserviceaccount.com", ClientID: "104715287395062714451"}); err != nil {
+			t.Fatalf("2048 rounds: %v", err)
+		}
 	}
 }
