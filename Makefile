@@ -4,7 +4,7 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build man install deb deb-check demo demo-cli demo-ssh demo-watch test vet fmt-check bench bench-bulk bench-proxy screenshots clean interop
+.PHONY: all build man install deb deb-check demo demo-cli demo-ssh demo-watch test fuzz vet fmt-check bench bench-bulk bench-proxy screenshots clean interop
 
 all: build
 
@@ -200,6 +200,18 @@ fmt-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Every fuzz target (func FuzzXxx in a _test.go file) for FUZZTIME each, one
+# after another; a crash is saved under the package's testdata/fuzz and
+# fails the run. Not part of `make test`, which runs only their seeds.
+FUZZTIME ?= 60s
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' cmd core store tui | xargs -n1 dirname | sort -u); do \
+		for t in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$t (./$$dir, $(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./$$dir; \
+		done; \
+	done
 
 # `test --all` against the sandbox with N mailboxes (default 2000): on
 # loopback and across a simulated Internet (RTT, default 50ms), with and
