@@ -60,27 +60,17 @@ func countPasswords(path string) (int, error) {
 	if what := precheck(path, ""); what != "" {
 		return 0, errors.New(what)
 	}
-	var db *bolt.DB
-	if err := guardPlain(func() (err error) {
-		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
-		return err
-	}); err != nil {
-		return 0, err
-	}
-	defer db.Close()
 	n := 0
-	err := guardPlain(func() error {
-		return db.View(func(tx *bolt.Tx) error {
-			domains := tx.Bucket([]byte(domainsBucket))
-			if domains == nil {
-				return nil
+	err := readOnlyView(path, func(tx *bolt.Tx) error {
+		domains := tx.Bucket([]byte(domainsBucket))
+		if domains == nil {
+			return nil
+		}
+		return domains.ForEachBucket(func(k []byte) error {
+			if ub := domains.Bucket(k).Bucket([]byte(upgradeBucket)); ub != nil {
+				n += ub.Stats().KeyN
 			}
-			return domains.ForEachBucket(func(k []byte) error {
-				if ub := domains.Bucket(k).Bucket([]byte(upgradeBucket)); ub != nil {
-					n += ub.Stats().KeyN
-				}
-				return nil
-			})
+			return nil
 		})
 	})
 	return n, err
@@ -112,18 +102,6 @@ func ownKeyOpens(bak string) bool {
 	}
 	plain, err := unsealWith(aead, metaBucket+"/"+metaKeyCheck, check)
 	return err == nil && string(plain) == string(keyCheckPlain)
-}
-
-func readOnlyView(path string, fn func(tx *bolt.Tx) error) error {
-	var db *bolt.DB
-	if err := guardPlain(func() (err error) {
-		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
-		return err
-	}); err != nil {
-		return err
-	}
-	defer db.Close()
-	return guardPlain(func() error { return db.View(fn) })
 }
 
 // SealPasswordBackups re-seals every backup that holds legacy passwords

@@ -144,12 +144,27 @@ func precheckOnce(path, keyPath string) string {
 
 // guard runs fn, a call into bbolt, with memory faults turned into panics,
 // and turns a panic into the damaged-store sentence for path.
-func guard(path string, fn func() error) (err error) {
+func guard(path string, fn func() error) error {
+	err := guardPlain(fn)
+	var pe *panicError
+	if errors.As(err, &pe) {
+		return damagedError(path, pe.Error())
+	}
+	return err
+}
+
+// panicError is a panic (or a memory fault) inside bbolt, as an error.
+type panicError struct{ v any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("reading it failed: %v", e.v) }
+
+// guardPlain is guard without the sentence: the panic as a panicError.
+func guardPlain(fn func() error) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
 		debug.SetPanicOnFault(old)
 		if r := recover(); r != nil {
-			err = damagedError(path, fmt.Sprintf("reading it failed: %v", r))
+			err = &panicError{r}
 		}
 	}()
 	return fn()
@@ -225,28 +240,21 @@ func VerifyFile(path string) error {
 	if what := precheck(path, ""); what != "" {
 		return errors.New(what)
 	}
+	return readOnlyView(path, checkTx)
+}
+
+// readOnlyView runs fn in a read transaction of the database file at path
+// (a backup), opened read-only and guarded.
+func readOnlyView(path string, fn func(tx *bolt.Tx) error) error {
 	var db *bolt.DB
-	err := guardPlain(func() (err error) {
+	if err := guardPlain(func() (err error) {
 		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
 		return err
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	defer db.Close()
-	return guardPlain(func() error { return db.View(checkTx) })
-}
-
-// guardPlain is guard without the sentence: the panic as an error.
-func guardPlain(fn func() error) (err error) {
-	old := debug.SetPanicOnFault(true)
-	defer func() {
-		debug.SetPanicOnFault(old)
-		if r := recover(); r != nil {
-			err = fmt.Errorf("reading it failed: %v", r)
-		}
-	}()
-	return fn()
+	return guardPlain(func() error { return db.View(fn) })
 }
 
 // checkTx reads every key and value of every bucket (on the calling
