@@ -167,11 +167,20 @@ func runWatch(ctx context.Context, a *app, f *watchFlags, once *bool) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore()
+	st, err := a.openExisting()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if ps, err := st.ListProfiles(); err != nil {
+		return err
+	} else if len(ps) == 0 {
+		_, empty := st.ResolveProfile("") // the store's sentence for a store without a domain
+		if *once {
+			return empty
+		}
+		opts.Logger.Warn("nothing to watch yet: "+empty.Error()+", then reload the watcher (SIGHUP)", "store", st.Path())
+	}
 	w, err := watch.New(st, opts)
 	if err != nil {
 		return err

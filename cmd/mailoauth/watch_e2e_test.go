@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
 )
 
 // hook is a webhook receiver that keeps every alert POSTed to it.
@@ -362,6 +363,23 @@ func TestWatchOnceExitsLikeTestAll(t *testing.T) {
 	r := mailoauth(t, db, "watch", "--once")
 	if r.code != 1 || !strings.Contains(r.stdout, "[imap_disabled]") || !strings.Contains(r.stdout, "Fix:") {
 		t.Fatalf("watch --once with IMAP disabled: want exit 1 with the finding, got %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	if r := mailoauth(t, missing, "watch", "--once"); r.code != 3 || !strings.Contains(r.stderr, "mailoauth setup") {
+		t.Errorf("watch --once without a store: want exit 3 naming setup, got %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("watch created a store where there was none")
+	}
+	t.Setenv(store.KeyEnv, "")
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	if st, err := store.Open(empty, store.Options{}); err != nil {
+		t.Fatal(err)
+	} else {
+		st.Close()
+	}
+	if r := mailoauth(t, empty, "watch", "--once"); r.code != 2 || !strings.Contains(r.stderr, "holds no domain yet") {
+		t.Errorf("watch --once with no profile: want exit 2 saying so, got %d %s", r.code, r.stderr)
 	}
 	if r := mailoauth(t, db, "watch", "--once", "--interval", "10ms"); r.code != 2 {
 		t.Errorf("--interval 10ms: want exit 2, got %d %s", r.code, r.stderr)
