@@ -35,13 +35,14 @@ func resumeAt(p core.Profile, st core.ProfileState) stepID {
 	return min(max(at, stepDomain), stepSummary)
 }
 
-// resumeText is the profile list's word on a profile: complete, or the
-// step it resumes at.
+// resumeText is the profile list's word on a profile: complete (its
+// credential works and every mailbox passed its last test), or the step
+// it resumes at.
 func resumeText(p core.Profile, st core.ProfileState) string {
-	at := resumeAt(p, st)
-	if at == stepSummary {
+	if st.Complete() {
 		return "complete"
 	}
+	at := resumeAt(p, st)
 	name := stepNames[at]
 	if at == stepAuthorize && st.Kind == core.KindOAuthClient {
 		name = "Consent"
