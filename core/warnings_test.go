@@ -79,3 +79,18 @@ func TestKeyDeadlines(t *testing.T) {
 		t.Errorf("an OAuth client has no key deadlines: %+v", ds)
 	}
 }
+
+func TestIdleRefreshTokenWarning(t *testing.T) {
+	now := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
+	rt := core.RefreshToken{Mailbox: "a@example.test", Token: "1//x", ConsentedAt: now.Add(-170 * 24 * time.Hour)}
+	ds := core.ConsentDeadlines(rt, false, time.Time{}, 0, now)
+	if len(ds) != 1 || ds[0].Kind != core.DeadlineRefreshIdle || ds[0].Finding == nil || ds[0].Finding.Code != core.CodeRefreshTokenIdle ||
+		!strings.Contains(ds[0].Finding.Fix, "mailoauth test --mailbox a@example.test") {
+		t.Fatalf("a refresh token unused for 170 days (published app): %+v", ds)
+	}
+	// Used last week (an access token minted from it): no warning.
+	ds = core.ConsentDeadlines(rt, false, now.Add(-7*24*time.Hour), 0, now)
+	if len(ds) != 1 || ds[0].Finding != nil || ds[0].Left(now) != core.RefreshIdleLife-7*24*time.Hour {
+		t.Fatalf("a refresh token used a week ago: %+v", ds)
+	}
+}
