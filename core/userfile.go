@@ -117,6 +117,15 @@ func (k UserFile) a() string {
 	return "a " + k.What
 }
 
+// CheckSize refuses size bytes of this kind named name (e.g. "the pasted
+// JSON") when they are over its cap, as ReadUserFile does for a file.
+func (k UserFile) CheckSize(name string, size int64) error {
+	if size > k.Max {
+		return Inputf("%s is %s, more than %s can be (at most %s); paste only the %s", SafeText(name), byteSize(size), k.a(), byteSize(k.Max), k.What)
+	}
+	return nil
+}
+
 func (k UserFile) tooLarge(name string, size int64) error {
 	return Inputf("%s is %s, more than %s can be (at most %s); name the right file", name, byteSize(size), k.a(), byteSize(k.Max))
 }

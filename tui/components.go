@@ -18,6 +18,7 @@ func newInput(placeholder string) textinput.Model {
 	ti := textinput.New()
 	ti.Prompt = ""
 	ti.Placeholder = placeholder
+	ti.CharLimit = maxFieldChars
 	ti.SetVirtualCursor(true)
 	return ti
 }

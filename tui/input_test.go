@@ -146,3 +146,21 @@ func TestWizardFrameHoldsNoRawControlCharacters(t *testing.T) {
 		t.Fatalf("step 6 frame holds raw control characters: %q", frame)
 	}
 }
+
+// A pasted "key" is capped like a key file, and every field like a path:
+// megabytes pasted over SSH grow nothing.
+func TestPastesAreBounded(t *testing.T) {
+	be := newFakeBackend()
+	p := acmeProfile(t, 3)
+	p.Credential = nil
+	_ = be.SaveProfile(p)
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, 30)
+	d.press(enter())
+	d.mustShow("Service-account key")
+	paste(d, `{"type":"service_account","x":"`+strings.Repeat("x", 100_000)+`"}`)
+	d.mustShow("more than a key file can be (at most 64 KiB)")
+	paste(d, strings.Repeat("/a", 50_000))
+	if n := len(d.m.w.steps[stepCredentials].(*credentialsStep).path.Value()); n > maxFieldChars {
+		t.Fatalf("the key path field holds %d characters, more than %d", n, maxFieldChars)
+	}
+}

@@ -239,6 +239,10 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
 		if c.focus == 0 && strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
+			if err := core.CredentialFile.CheckSize("the pasted JSON", int64(len(msg.Content))); err != nil {
+				c.cred, c.data, c.err = nil, nil, err
+				return nil, true
+			}
 			c.data = []byte(msg.Content)
 			c.source = fmt.Sprintf("pasted JSON (%d bytes)", len(msg.Content))
 			c.path.SetValue("")

@@ -134,6 +134,10 @@ func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
 		if f.focus == ocPath && strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
+			if err := core.CredentialFile.CheckSize("the pasted JSON", int64(len(msg.Content))); err != nil {
+				f.cred, f.data, f.err, f.errField = nil, nil, err, ocPath
+				return nil, true
+			}
 			f.data = []byte(msg.Content)
 			f.source = fmt.Sprintf("pasted JSON (%d bytes)", len(msg.Content))
 			f.path.SetValue("")

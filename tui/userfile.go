@@ -10,6 +10,11 @@ import (
 // matters only on a file system that hangs.
 const fileReadBound = 10 * time.Second
 
+// maxFieldChars bounds every text field of the wizard (a path, an address,
+// a name, a pasted consent answer all fit; PATH_MAX is 4096), so a paste
+// of megabytes over SSH does not grow the server.
+const maxFieldChars = 4096
+
 // fileContext is the context of such a read.
 func fileContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), fileReadBound)
