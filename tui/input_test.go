@@ -41,6 +41,21 @@ func TestImportStrayQuoteShowsTheLineAndKeepsTheSession(t *testing.T) {
 	d.mustShow("Assign mailboxes")
 }
 
+// atKeyField is a wizard at step 3's service-account key field, on a
+// terminal 120 columns wide and height lines high.
+func atKeyField(t *testing.T, height int) (*driver, *fakeBackend) {
+	t.Helper()
+	be := newFakeBackend()
+	p := acmeProfile(t, 3)
+	p.Credential = nil
+	_ = be.SaveProfile(p)
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, height)
+	d.mustShow("How will the product sign in")
+	d.press(enter()) // service account
+	d.mustShow("Service-account key")
+	return d, be
+}
+
 // Issue 15 item 2: /dev/zero typed into step 3's key field grew the whole
 // (SSH) server to out-of-memory; a FIFO there blocked the session. Both
 // are refused in one sentence, and the step stays usable.
@@ -53,14 +68,7 @@ func TestKeyFieldRefusesDevicesAndPipes(t *testing.T) {
 		{"/dev/zero", "/dev/zero is a device, not a key file"},
 		{fifo, "named pipe (FIFO)"},
 	} {
-		be := newFakeBackend()
-		p := acmeProfile(t, 3)
-		p.Credential = nil
-		_ = be.SaveProfile(p)
-		d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, 30)
-		d.mustShow("How will the product sign in")
-		d.press(enter()) // service account
-		d.mustShow("Service-account key")
+		d, be := atKeyField(t, 30)
 		paste(d, c.path)
 		d.press(enter())
 		d.mustShow(c.want)
@@ -112,13 +120,7 @@ func TestWizardFrameHoldsNoRawControlCharacters(t *testing.T) {
 	if err := os.WriteFile(key, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	be := newFakeBackend()
-	p := acmeProfile(t, 3)
-	p.Credential = nil
-	_ = be.SaveProfile(p)
-	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, 40)
-	d.press(enter())
-	d.mustShow("Service-account key")
+	d, _ := atKeyField(t, 40)
 	paste(d, key)
 	d.press(enter())
 	d.mustShow(`control character (\x1b)`)
@@ -127,7 +129,7 @@ func TestWizardFrameHoldsNoRawControlCharacters(t *testing.T) {
 	}
 
 	// steps 5 and 6: names and an address stored before the checks existed
-	be = newFakeBackend()
+	be := newFakeBackend()
 	_ = be.SaveProfile(acmeProfile(t, 5))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{
 		{Email: "broken" + evil + "@acme.example", DisplayName: "Ann" + evil, OwnerKind: core.OwnerUser, OwnerName: "Own" + evil},
@@ -150,13 +152,7 @@ func TestWizardFrameHoldsNoRawControlCharacters(t *testing.T) {
 // A pasted "key" is capped like a key file, and every field like a path:
 // megabytes pasted over SSH grow nothing.
 func TestPastesAreBounded(t *testing.T) {
-	be := newFakeBackend()
-	p := acmeProfile(t, 3)
-	p.Credential = nil
-	_ = be.SaveProfile(p)
-	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, 30)
-	d.press(enter())
-	d.mustShow("Service-account key")
+	d, _ := atKeyField(t, 30)
 	paste(d, `{"type":"service_account","x":"`+strings.Repeat("x", 100_000)+`"}`)
 	d.mustShow("more than a key file can be (at most 64 KiB)")
 	paste(d, strings.Repeat("/a", 50_000))
