@@ -18,6 +18,7 @@ import (
 // SaveToken that returned nil is in the store after it is closed and
 // opened again, and a write that fails fails alone.
 func TestBatchedTokenWritesNeverLost(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	c := s.TokenCache("example.com")

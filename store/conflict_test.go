@@ -10,6 +10,7 @@ import (
 // A session's save on top of another's: only the session's own changes
 // that the store does not hold make a real conflict.
 func TestRebaseProfileKeepsTheirsAndFindsOwnChanges(t *testing.T) {
+	t.Parallel()
 	base := core.Profile{Domain: "example.test", DefaultSender: "admin@example.test", Scopes: []string{core.ScopeMail}, WizardStep: 5}
 	theirs := base
 	theirs.DefaultSender, theirs.WizardStep = "alice@example.test", 6

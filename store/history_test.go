@@ -26,6 +26,7 @@ func failedAt(mailbox string, at time.Time, code core.Code) core.MailboxResult {
 }
 
 func TestHistoryRecordsEveryRunWithFailureStart(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -102,6 +103,7 @@ func TestHistoryRecordsEveryRunWithFailureStart(t *testing.T) {
 }
 
 func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	a := "a@example.com"
@@ -150,6 +152,7 @@ func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
 }
 
 func TestCredentialLoadedKeptUntilTheCredentialChanges(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	p := mustSaveProfile(t, s, "example.com")
 	first, _ := s.Profile("example.com")

@@ -23,6 +23,7 @@ func saveOAuthProfile(t *testing.T, s *Store, domain string) {
 }
 
 func TestOAuthClientProfileHoldsMailboxesOfAnyDomain(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	saveOAuthProfile(t, s, "example.test")
 	if p, err := s.Profile("example.test"); err != nil || p.CredentialKind != core.KindOAuthClient {
@@ -66,6 +67,7 @@ func TestOAuthClientProfileHoldsMailboxesOfAnyDomain(t *testing.T) {
 }
 
 func TestServiceAccountProfileRefusesOutsideMailboxes(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.test")
 	err := s.PutMailbox("example.test", core.Mailbox{Email: "someone@partner.test"}, actor)
@@ -84,6 +86,7 @@ func TestServiceAccountProfileRefusesOutsideMailboxes(t *testing.T) {
 // A profile written before the kind was kept in the clear has none in its
 // record: the store derives it from the sealed credential.
 func TestCredentialKindDerivedForOlderRecords(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	saveOAuthProfile(t, s, "example.test")
 	err := s.update(func(tx *bolt.Tx) error {

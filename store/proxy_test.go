@@ -13,6 +13,7 @@ import (
 // the mailbox; the certificate's key is sealed (not in the file in clear);
 // logins are audited without secrets.
 func TestProxyRecords(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	if err := s.SaveProfile(testProfile("example.test"), "test"); err != nil {
 		t.Fatal(err)

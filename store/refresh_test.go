@@ -18,6 +18,7 @@ const (
 )
 
 func TestRefreshTokensSealedAndLazy(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	rs := s.RefreshTokens("example.com")
@@ -69,6 +70,7 @@ func TestRefreshTokensSealedAndLazy(t *testing.T) {
 }
 
 func TestRefreshTokenReplacedAtomically(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	rs := s.RefreshTokens("example.com")
@@ -91,6 +93,7 @@ func TestRefreshTokenReplacedAtomically(t *testing.T) {
 }
 
 func TestDeleteMailboxDropsConsent(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	if err := s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com", DisplayName: "a@example.com"}, actor); err != nil {

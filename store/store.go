@@ -26,19 +26,17 @@ const lockTimeout = LockTimeout
 // up to 1.5 s, then exits 3"); every command waits for it once.
 const LockTimeout = 1500 * time.Millisecond
 
-// idleRelease is how long a Store keeps the database file, and with it the
-// lock, after its last transaction. bbolt locks the file for as long as it
-// is open, so a store kept open all day (serve, the wizard) would lock out
-// `mailoauth token`, the helper mail programs call; released, it only
-// blocks others for the length of its transactions. Long enough that a
-// burst of calls (an import, a test run's progress) shares one open.
-//
-// Tests of this package set it (TestConcurrentUseAcrossReleases): no test
-// here may call t.Parallel, or one would race another over this variable.
-var idleRelease = 250 * time.Millisecond
+// defaultIdleRelease is how long a Store keeps the database file, and with
+// it the lock, after its last transaction (Options.IdleRelease). bbolt
+// locks the file for as long as it is open, so a store kept open all day
+// (serve, the wizard) would lock out `mailoauth token`, the helper mail
+// programs call; released, it only blocks others for the length of its
+// transactions. Long enough that a burst of calls (an import, a test run's
+// progress) shares one open.
+const defaultIdleRelease = 250 * time.Millisecond
 
 // maxHold and yieldGap keep a busy store from locking others out: the wizard
-// testing hundreds of mailboxes never idles for idleRelease, yet `mailoauth
+// testing hundreds of mailboxes never idles for its idle release, yet `mailoauth
 // token` must get in. A store open for maxHold lets go after its current
 // transactions and waits yieldGap before taking the file back, longer than
 // bbolt's 50 ms between attempts at the lock, so a process waiting for it
@@ -67,13 +65,17 @@ type Options struct {
 	// in --db or MAILOAUTH_DB leaves no empty store behind. ReadOnly
 	// implies it.
 	MustExist bool
+	// IdleRelease is how long the Store keeps the file after its last
+	// transaction before letting go of it; zero means 250 ms. Tests set it
+	// per store.
+	IdleRelease time.Duration
 }
 
 // Store is an open mailoauth database. It is safe for concurrent use by many
 // goroutines; bbolt serialises the writers.
 //
 // A Store holds the database file (and its lock) only while it is used: it
-// lets go of it after idleRelease without a transaction and takes it back,
+// lets go of it after Options.IdleRelease without a transaction and takes it back,
 // transparently, on the next call. All goroutines of the process share the
 // one open file and its idle timer. A call that has to take the file back
 // while another process is in a transaction waits up to lockTimeout, then
@@ -163,7 +165,11 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, &PathError{Path: path, Problem: fmt.Sprintf("cannot create the directory of store %s: %v", path, unwrapPath(err)), Fix: "create it"}
 	}
 
-	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idleRelease}
+	idle := opts.IdleRelease
+	if idle <= 0 {
+		idle = defaultIdleRelease
+	}
+	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idle}
 	s.turn = sync.NewCond(&s.mu)
 	db, err := s.openDB()
 	if err != nil {

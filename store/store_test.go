@@ -48,11 +48,22 @@ func testProfile(domain string) core.Profile {
 	}
 }
 
+// TestMain clears MAILOAUTH_KEY: the stores of the tests keep their key
+// in the key file beside them, unless a test sets the variable itself.
+func TestMain(m *testing.M) {
+	os.Unsetenv(KeyEnv)
+	os.Exit(m.Run())
+}
+
 func newStore(t testing.TB) (*Store, string) {
 	t.Helper()
-	t.Setenv(KeyEnv, "")
+	return newStoreWith(t, Options{})
+}
+
+func newStoreWith(t testing.TB, opts Options) (*Store, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "mailoauth.db")
-	s, err := Open(path, Options{})
+	s, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +81,7 @@ func mustSaveProfile(t testing.TB, s *Store, domain string) core.Profile {
 }
 
 func TestProfileRoundTrip(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	want := mustSaveProfile(t, s, "Example.COM")
 	mustSaveProfile(t, s, "b.example")
@@ -122,6 +134,7 @@ func TestProfileRoundTrip(t *testing.T) {
 }
 
 func TestEmptyStoreNotFound(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	_, err := s.Profile("x.example")
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "mailoauth setup --domain x.example") {
@@ -136,6 +149,7 @@ func TestEmptyStoreNotFound(t *testing.T) {
 }
 
 func TestMailboxes(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	if err := s.PutMailbox("example.com", core.Mailbox{Email: "Zed@Example.com", OwnerKind: "ACD", OwnerName: "Sales"}, actor); err != nil {
@@ -229,6 +243,7 @@ func TestImportAtomic(t *testing.T) {
 }
 
 func TestTokenCache(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	var c core.TokenCache = s.TokenCache("example.com")
@@ -289,6 +304,7 @@ func TestTokenCache(t *testing.T) {
 }
 
 func TestResults(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -322,6 +338,7 @@ func TestResults(t *testing.T) {
 }
 
 func TestDeleteProfileCascades(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	mustSaveProfile(t, s, "keep.example")
@@ -363,6 +380,7 @@ func TestDeleteProfileCascades(t *testing.T) {
 }
 
 func TestDeleteMailboxDropsTokenAndResult(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	for _, e := range []string{"a@example.com", "ab@example.com"} {
@@ -391,6 +409,7 @@ func TestDeleteMailboxDropsTokenAndResult(t *testing.T) {
 }
 
 func TestConflict(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	p := mustSaveProfile(t, s, "example.com")
 	_, rev, err := s.ProfileWithRevision("example.com")
@@ -429,6 +448,7 @@ func TestConflict(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	p := mustSaveProfile(t, s, "example.com")
 	mustSaveProfile(t, s, "other.example")
@@ -480,6 +500,7 @@ func TestAudit(t *testing.T) {
 }
 
 func TestLocalActor(t *testing.T) {
+	t.Parallel()
 	a := LocalActor("cli")
 	if !strings.HasPrefix(a, "cli ") || !strings.Contains(a, "@") {
 		t.Errorf("LocalActor = %q", a)
@@ -504,6 +525,7 @@ func TestDefaultPath(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	_ = s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor)
@@ -531,7 +553,7 @@ func TestBackup(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	t.Setenv(KeyEnv, "")
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := Open(filepath.Join(dir, "none.db"), Options{ReadOnly: true}); !errors.Is(err, ErrNoStore) {
 		t.Errorf("read-only open of a missing store: %v", err)
@@ -557,6 +579,7 @@ func TestReadOnly(t *testing.T) {
 }
 
 func TestClosed(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	_ = s.Close()
 	if _, err := s.ListProfiles(); err == nil || !strings.Contains(err.Error(), "closed") {
@@ -565,7 +588,7 @@ func TestClosed(t *testing.T) {
 }
 
 func TestNotAStore(t *testing.T) {
-	t.Setenv(KeyEnv, "")
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "junk.db")
 	_ = os.WriteFile(path, bytes.Repeat([]byte("junk"), 4096), 0o600)
 	_, err := Open(path, Options{})
@@ -826,6 +849,7 @@ func released(t *testing.T, path string) {
 // TestStoreSharedInProcess: two Stores of one file in one process (each its
 // own lock) take turns, each seeing the other's writes.
 func TestStoreSharedInProcess(t *testing.T) {
+	t.Parallel()
 	s1, path := newStore(t)
 	mustSaveProfile(t, s1, "example.com")
 	s2, err := Open(path, Options{})
@@ -900,18 +924,13 @@ func TestStoreChangedWhileReleased(t *testing.T) {
 // TestConcurrentUseAcrossReleases: many goroutines over a store released
 // and taken back all the time lose nothing (run with -race).
 func TestConcurrentUseAcrossReleases(t *testing.T) {
-	// This test sets the package variable idleRelease: no test of this
-	// package may run in parallel (t.Parallel) with it.
-	old := idleRelease
-	t.Cleanup(func() { idleRelease = old })
+	t.Parallel()
 	// Open holds the file from reading the schema to writing it: a new
 	// store opens even when every pause is an idle release.
-	idleRelease = time.Nanosecond
 	for range 20 {
-		newStore(t)
+		newStoreWith(t, Options{IdleRelease: time.Nanosecond})
 	}
-	idleRelease = time.Millisecond
-	s, _ := newStore(t)
+	s, _ := newStoreWith(t, Options{IdleRelease: time.Millisecond})
 	mustSaveProfile(t, s, "example.com")
 	c := s.TokenCache("example.com")
 	var wg sync.WaitGroup
@@ -953,7 +972,7 @@ func TestConcurrentUseAcrossReleases(t *testing.T) {
 }
 
 func TestFileModes(t *testing.T) {
-	t.Setenv(KeyEnv, "")
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "new", "dir")
 	path := filepath.Join(dir, "mailoauth.db")
 	s, err := Open(path, Options{})
@@ -989,6 +1008,7 @@ func TestFileModes(t *testing.T) {
 }
 
 func TestSecretsNotInFile(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	p := mustSaveProfile(t, s, "example.com")
 	if err := s.TokenCache("example.com").SaveToken(core.Token{Mailbox: "a@example.com", Scopes: []string{core.ScopeMail}, AccessToken: testToken, Expiry: time.Now().Add(time.Hour)}); err != nil {
@@ -1013,6 +1033,7 @@ func TestSecretsNotInFile(t *testing.T) {
 }
 
 func TestSealedValuesCannotBeSwapped(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	mustSaveProfile(t, s, "a.example")
 	mustSaveProfile(t, s, "b.example")

@@ -96,6 +96,7 @@ func TestOlderSchemaOpensAfterMigrationWithNothingLost(t *testing.T) {
 }
 
 func TestLegacyPasswordsSealedAndErased(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	const pw = "Legacy-Password-3141592653"
 	plan := core.UpgradePlan{Domain: "example.com",
@@ -138,6 +139,7 @@ func TestLegacyPasswordsSealedAndErased(t *testing.T) {
 }
 
 func TestBackupOptionWritesTimestampedCopy(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	_ = s.Close()
