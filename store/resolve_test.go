@@ -1,0 +1,56 @@
+package store
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// The one rule every command uses to pick its profile.
+func TestResolveProfilePicksTheHolderOfTheMailbox(t *testing.T) {
+	s, _ := newStore(t)
+	oauth := []byte(`{"web":{"client_id":"1.apps.googleusercontent.com","client_secret":"x","auth_uri":"https://accounts.google.com/o/oauth2/auth","token_uri":"https://oauth2.googleapis.com/token","redirect_uris":["http://127.0.0.1/callback"]}}`)
+	for _, p := range []core.Profile{
+		{Domain: "example.test", DefaultSender: "admin@example.test"},
+		{Domain: "exmaple.test", DefaultSender: "admin@exmaple.test"},
+		{Domain: "partner.test", DefaultSender: "bob@partner.test", Credential: oauth},
+	} {
+		if err := s.SaveProfile(p, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutMailbox("example.test", core.Mailbox{Email: "user1@example.test", OwnerKind: core.OwnerUser}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// the OAuth client profile holds a mailbox of example.test too
+	if err := s.PutMailbox("partner.test", core.Mailbox{Email: "shared@example.test", OwnerKind: core.OwnerUser}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		profile string
+		boxes   []string
+		want    string // domain, or the error's words
+	}{
+		{"a mailbox it holds", "", []string{"user1@example.test"}, "example.test"},
+		{"its default sender", "", []string{"ADMIN@exmaple.test"}, "exmaple.test"},
+		{"held elsewhere beats the domain", "", []string{"shared@example.test"}, "partner.test"},
+		{"not held: the domain's", "", []string{"user9@example.test"}, "example.test"},
+		{"--profile wins", "exmaple.test", []string{"user1@example.test"}, "exmaple.test"},
+		{"no mailbox named", "", nil, "several domains (example.test, exmaple.test, partner.test)"},
+		{"neither held nor owned", "", []string{"x@elsewhere.test"}, "x@elsewhere.test could belong to several profiles (example.test, exmaple.test, partner.test)"},
+		{"two mailboxes, two profiles", "", []string{"user1@example.test", "bob@partner.test"}, "these mailboxes could belong to several profiles"},
+		{"unknown --profile", "nosuch.test", nil, "known domains: example.test, exmaple.test, partner.test"},
+	} {
+		p, err := s.ResolveProfile(tc.profile, tc.boxes...)
+		switch {
+		case strings.Contains(tc.want, " "):
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: got %q, %v; want an error with %q", tc.name, p.Domain, err, tc.want)
+			}
+		case err != nil || p.Domain != tc.want:
+			t.Errorf("%s: got %q, %v; want %s", tc.name, p.Domain, err, tc.want)
+		}
+	}
+}
