@@ -50,6 +50,9 @@ type Options struct {
 	Renotify       time.Duration // repeat an alert still in force after this; default 24h, negative: never
 	KeyMaxAge      time.Duration // service-account key rotation age; default 90 days
 	Timeout        time.Duration // each check's timeout; default core's
+	// Retries is how often a throttled mailbox is tried again within its
+	// check (core.RunOptions.Retries).
+	Retries int
 
 	// Webhook receives every alert as JSON (POST); AlertEmail receives it
 	// by mail through the profile's default sender.
@@ -78,9 +81,12 @@ type Watcher struct {
 
 	mu       sync.Mutex
 	profiles []*profileRun // as of the last Reload
-	rounds   int
-	lastEnd  time.Time
-	watched  int
+	// known is each profile's mailboxes watched in the last round, so the
+	// series of a removed one are dropped.
+	known   map[string]map[string]bool
+	rounds  int
+	lastEnd time.Time
+	watched int
 
 	alertMu  sync.Mutex // guards alerts, nil once closed
 	alerts   chan Alert
@@ -95,7 +101,6 @@ type profileRun struct {
 	tester *core.Tester
 	cache  *countingCache
 	err    error // the profile cannot be checked (credential broken)
-	known  map[string]bool
 }
 
 // New builds a watcher over src and reads its profiles.
@@ -125,7 +130,7 @@ func New(src Source, opts Options) (*Watcher, error) {
 		opts.HTTPClient = &http.Client{Timeout: webhookTimeout}
 	}
 	w := &Watcher{opts: opts, src: src, clock: opts.Clock, log: opts.Logger, metrics: newMetrics(),
-		track: newTracker(opts.Renotify), alerts: make(chan Alert, 1024)}
+		track: newTracker(opts.Renotify), alerts: make(chan Alert, 1024), known: map[string]map[string]bool{}}
 	if err := w.Reload(); err != nil {
 		return nil, err
 	}
@@ -140,20 +145,17 @@ func (w *Watcher) Reload() error {
 	if err != nil {
 		return err
 	}
-	w.mu.Lock() // known is written by the rounds under mu
-	old := map[string]map[string]bool{}
+	w.mu.Lock()
+	old := map[string]bool{}
 	for _, pr := range w.profiles {
-		old[pr.p.Domain] = pr.known
+		old[pr.p.Domain] = true
 	}
 	w.mu.Unlock()
 	var runs []*profileRun
 	for i := range ps {
 		p := ps[i]
-		pr := &profileRun{p: p, known: map[string]bool{}, cache: &countingCache{TokenCache: w.src.TokenCache(p.Domain)}}
-		if known, ok := old[p.Domain]; ok {
-			pr.known = known
-			delete(old, p.Domain)
-		}
+		pr := &profileRun{p: p, cache: &countingCache{TokenCache: w.src.TokenCache(p.Domain)}}
+		delete(old, p.Domain)
 		rs, _ := pr.cache.TokenCache.(core.RefreshTokenStore)
 		pr.tester, pr.err = core.NewTesterWith(&p, pr.cache, rs)
 		if pr.tester != nil {
@@ -164,11 +166,12 @@ func (w *Watcher) Reload() error {
 		}
 		runs = append(runs, pr)
 	}
+	w.mu.Lock()
 	for d := range old { // profiles deleted from the store
 		w.metrics.forget(d, "")
 		w.track.forget(d, func(string) bool { return false })
+		delete(w.known, d)
 	}
-	w.mu.Lock()
 	w.profiles = runs
 	w.mu.Unlock()
 	w.log.Info("profiles loaded", "profiles", len(runs))
@@ -220,12 +223,12 @@ func (w *Watcher) prepare(ctx context.Context) []target {
 			out = append(out, target{pr: pr, mailbox: m})
 		}
 		w.mu.Lock()
-		for m := range pr.known {
+		for m := range w.known[pr.p.Domain] {
 			if !keep[m] {
 				w.metrics.forget(pr.p.Domain, m)
 			}
 		}
-		pr.known = keep
+		w.known[pr.p.Domain] = keep
 		w.mu.Unlock()
 		w.track.forget(pr.p.Domain, func(m string) bool { return keep[m] })
 		w.earlyWarnings(ctx, pr, list, now)
@@ -348,9 +351,16 @@ func hasCheck(cs []core.CheckName, c core.CheckName) bool {
 func (w *Watcher) checkOne(ctx context.Context, t target, checks []core.CheckName) {
 	domain := t.pr.p.Domain
 	t.pr.cache.reset(t.mailbox)
-	r := core.RunAll(ctx, t.pr.tester, []string{t.mailbox}, core.RunOptions{Checks: checks, Concurrency: 1})[0]
+	r := core.RunAll(ctx, t.pr.tester, []string{t.mailbox}, core.RunOptions{Checks: checks, Concurrency: 1, Retries: w.opts.Retries})[0]
 	if err := w.src.SaveResults(domain, []core.MailboxResult{r}); err != nil {
 		w.log.Error("the result could not be saved", "profile", domain, "mailbox", t.mailbox, "err", err)
+	}
+	if r.Finding != nil && r.Finding.Code == core.CodeThrottled {
+		// Throttling says nothing about the mailbox: it keeps its state
+		// and its metrics until a round gets through.
+		w.log.Warn("Google throttled the checks; the mailbox keeps its state until the next round",
+			"profile", domain, "mailbox", t.mailbox, "summary", r.Finding.Summary)
+		return
 	}
 	w.observe(domain, r, checks, t.pr.cache.minted(t.mailbox))
 }

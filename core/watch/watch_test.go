@@ -540,3 +540,37 @@ func TestBrokenCredentialIsAFailingCheck(t *testing.T) {
 		t.Fatalf("after a reload with a good key: want one recovered alert, got %+v (metric %v)", a, ok())
 	}
 }
+
+// Throttling is no failure of the mailbox: no alert, its metric and state
+// stay as they were until a round gets through.
+func TestThrottledRoundKeepsTheState(t *testing.T) {
+	sb, src := serviceAccountSource(t, 1)
+	log := &alertLog{}
+	w, err := New(src, Options{Interval: time.Minute, OnAlert: log.add, Retries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.close)
+	user := "user1@" + sb.Domain()
+	smtpOK := func() float64 {
+		return testutil.ToFloat64(w.metrics.checkOK.WithLabelValues(sb.Domain(), user, "smtp"))
+	}
+	step(w, 0)
+	// SMTP's 454/421 (IMAP's connection cap is a finding of its own).
+	sb.SetFaults(sandbox.Faults{Throttle: sandbox.Throttle{SMTP: 1}})
+	step(w, 1)
+	src.mu.Lock()
+	last := src.saved[len(src.saved)-1]
+	src.mu.Unlock()
+	if last.Finding == nil || last.Finding.Code != core.CodeThrottled {
+		t.Fatalf("the sandbox should have throttled SMTP: %+v", last)
+	}
+	if a := log.take(); len(a) != 0 || smtpOK() != 1 || w.Health().State != "ok" {
+		t.Fatalf("throttled: want no alert, smtp metric still 1 and health ok; got %+v, %v, %s", a, smtpOK(), w.Health().State)
+	}
+	sb.SetFaults(sandbox.Faults{})
+	step(w, 2)
+	if a := log.take(); len(a) != 0 || smtpOK() != 1 {
+		t.Fatalf("after the throttling: %+v, %v", a, smtpOK())
+	}
+}
