@@ -187,7 +187,7 @@ func unknownCommand(parent *cobra.Command, word string) error {
 	return usagef("unknown command %q%s; run `%s --help` for the list of commands", word, hint, parent.CommandPath())
 }
 
-// exactArgs, maxArgs and minArgs check the positional arguments, saying
+// exactArgs and maxArgs check the positional arguments, saying
 // what to type when they are wrong (exit 2).
 func exactArgs(n int, hint string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {

@@ -139,6 +139,7 @@ func TestUsageMistakesExitTwo(t *testing.T) {
 		{[]string{"token"}, "name one mailbox"},
 		{[]string{"completion", "tcsh"}, "use bash, zsh or fish"},
 		{[]string{"help", "nope"}, `no help for "nope"`},
+		{[]string{"history", "a@example.test", "b@example.test"}, "at most one mailbox"},
 		{[]string{"serve", "--log-format", "xml", "--addr", "127.0.0.1:0", "--authorized-keys", "k"}, "--log-format"},
 	}
 	for _, c := range cases {

@@ -25,6 +25,7 @@ func newHistoryCmd(a *app) *cobra.Command {
 			"a failure shows when it started and how often it came back.",
 		Example:           "mailoauth history\nmailoauth history user1@yourcompany.example --since 24h\nmailoauth history --json",
 		GroupID:           groupUse,
+		Args:              maxArgs(1, "history takes at most one mailbox; run `mailoauth history ADDR`"),
 		ValidArgsFunction: a.completeMailboxes,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runHistory(cmd.Context(), a, args, &since, &asJSON)
@@ -36,9 +37,6 @@ func newHistoryCmd(a *app) *cobra.Command {
 }
 
 func runHistory(ctx context.Context, a *app, pos []string, since *time.Duration, asJSON *bool) error {
-	if len(pos) > 1 {
-		return usagef("history takes at most one mailbox, got %d; run `mailoauth history ADDR`", len(pos))
-	}
 	if *since < 0 {
 		return usagef("--since %v is negative; use e.g. --since 24h", *since)
 	}
