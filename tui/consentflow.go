@@ -84,6 +84,9 @@ var (
 	keyPasteMode  = b([]string{"m"}, "m", "paste / listen")
 	keyCancelFlow = b([]string{"esc"}, "esc", "cancel")
 	keySubmit     = b([]string{"enter"}, "enter", "submit")
+	// in the paste field a letter is typed: ctrl+ copies and allows
+	keyCopyURLPaste   = b([]string{"ctrl+o"}, "ctrl+o", "copy URL")
+	keySandboxOKPaste = b([]string{"ctrl+a"}, "ctrl+a", "allow in sandbox")
 )
 
 func newConsentFlow() *consentFlow {
@@ -217,22 +220,22 @@ func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 		case key.Matches(msg, keyCopyURL) && !f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
 			return tea.SetClipboard(f.pending.URL), true
-		case msg.String() == "ctrl+o" && f.paste:
+		case key.Matches(msg, keyCopyURLPaste) && f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
 			return tea.SetClipboard(f.pending.URL), true
 		case key.Matches(msg, keySandboxOK) && w.sandbox != nil && !f.paste,
-			msg.String() == "ctrl+a" && w.sandbox != nil && f.paste:
+			key.Matches(msg, keySandboxOKPaste) && w.sandbox != nil && f.paste:
 			return f.sandboxAllow(w, id), true
-		case msg.String() == "esc":
+		case key.Matches(msg, keyCancelFlow):
 			f.abort()
 			w.setStatus("Consent cancelled.")
 			return nil, true
 		}
 		if f.paste {
-			if msg.String() == "enter" {
+			if key.Matches(msg, keySubmit) {
 				return f.answer(w, id, f.input.Value()), true
 			}
-			if msg.String() == "ctrl+c" {
+			if key.Matches(msg, keyInterrupt) {
 				return nil, false
 			}
 			var cmd tea.Cmd
@@ -325,7 +328,7 @@ func (f *consentFlow) view(w *wizard, width int) string {
 	var out string
 	switch f.phase {
 	case cfPreparing:
-		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render("esc cancel")
+		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render(helpText(keyCancelFlow))
 	case cfWaiting:
 		out = s.Text.Render(wrap("Open this URL in a browser, sign in as "+f.mailbox+" and choose Allow:", width)) + "\n"
 		out += s.Code.Render(wrap(f.pending.URL, width)) + "\n"
@@ -390,9 +393,9 @@ func (f *consentFlow) keys(w *wizard) (short, more []key.Binding) {
 	switch {
 	case f.phase == cfWaiting && f.paste:
 		// in the paste field Enter obviously submits: it goes to full help
-		short = []key.Binding{b([]string{"ctrl+o"}, "ctrl+o", "copy URL")}
+		short = []key.Binding{keyCopyURLPaste}
 		if w.sandbox != nil {
-			short = append(short, b([]string{"ctrl+a"}, "ctrl+a", "allow in sandbox"))
+			short = append(short, keySandboxOKPaste)
 		}
 		return append(short, keyCancelFlow), []key.Binding{keySubmit}
 	case f.phase == cfWaiting:

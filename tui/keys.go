@@ -29,6 +29,57 @@ func newGlobalKeys() globalKeys {
 	}
 }
 
+// Single keys: the wizard's own handling of a key that a global binding
+// groups with others (ctrl+c interrupts a running step before it quits;
+// esc cancels a running step before it goes back), and the keys that move
+// between a form's fields.
+var (
+	keyInterrupt = b([]string{"ctrl+c"}, "ctrl+c", "quit")
+	keyEsc       = b([]string{"esc"}, "esc", "cancel")
+	keyF1        = b([]string{"f1"}, "f1", "help")
+	keyQuestion  = b([]string{"?"}, "?", "help")
+	keyQ         = b([]string{"q"}, "q", "quit")
+	keyTab       = b([]string{"tab"}, "tab", "next field")
+	keyShiftTab  = b([]string{"shift+tab"}, "shift+tab", "back")
+	keyFieldUp   = b([]string{"up"}, "↑", "previous field")
+	keyFieldDown = b([]string{"down"}, "↓", "next field")
+)
+
+// The help line's own entries (keyMap): help and quit as a text field has
+// them, and the full help's toggle.
+var (
+	keyHelp          = b([]string{"?", "f1"}, "?", "help")
+	keyHelpToggle    = b([]string{"?", "f1"}, "?/f1", "toggle help")
+	keyHelpToggleF1  = b([]string{"f1"}, "f1", "toggle help (? when the field is empty)")
+	keyChoose        = b([]string{"up", "down"}, "↑/↓", "choose")
+	keyChooseNumber  = b([]string{"1", "2"}, "1/2", "choose")
+	keyCompleteField = b([]string{"tab"}, "tab", "complete / next field")
+	keyBackToChoice  = b([]string{"esc"}, "esc", "back to the choice of credential")
+)
+
+// What enter does on a step until it is done, and the steps' grouped
+// entries of the short help line.
+var (
+	keyVerifyEnter   = b([]string{"enter"}, "enter", "verify")
+	keyGenerateEnter = b([]string{"enter"}, "enter", "generate token")
+	keyRunChecks     = b([]string{"enter"}, "enter", "run checks")
+	keySettings      = b([]string{"u", "p"}, "u/p", "settings")
+)
+
+// The mailboxes step's filter, form, import, delete and consent modes.
+var (
+	keyFilterDone   = b([]string{"enter"}, "enter", "done")
+	keyFilterClear  = b([]string{"esc"}, "esc", "clear")
+	keyFormSave     = b([]string{"enter"}, "enter", "save")
+	keyImportFile   = b([]string{"enter"}, "enter", "import")
+	keyImportTab    = b([]string{"tab"}, "tab", "complete")
+	keyDeleteYes    = b([]string{"y"}, "y", "delete")
+	keyDeleteNo     = b([]string{"n", "esc"}, "n", "keep")
+	keyDeleteNoFull = b([]string{"n", "esc"}, "n/esc", "keep")
+	keyBackToList   = b([]string{"enter", "esc"}, "enter", "back to the list")
+	keyConsentAgain = b([]string{"c"}, "c", "try again")
+)
+
 // Step 4's delegation link (delegation_link.go).
 var (
 	keyCopyLink = b([]string{"l"}, "l", "copy delegation link")
@@ -75,6 +126,11 @@ func hasKey(bs []key.Binding, k string) bool {
 	return false
 }
 
+// helpText is a binding as a hint beside a running step: "esc cancel".
+func helpText(k key.Binding) string {
+	return k.Help().Key + " " + k.Help().Desc
+}
+
 // helpWidth is the width the short help must fit in: the narrowest
 // terminal the wizard supports.
 const helpWidth = 80
@@ -84,10 +140,9 @@ const helpWidth = 80
 // must fit in 80 columns; full help (? or F1) lists short and more too.
 // In a text field ? is a character, so help is F1 and quit is ctrl+c.
 func keyMap(g globalKeys, short, more []key.Binding, withNext, withBack, textField bool) stepKeys {
-	quit, hlp := g.Quit, b([]string{"?", "f1"}, "?", "help")
+	quit, hlp := g.Quit, keyHelp
 	if textField {
-		quit = b([]string{"ctrl+c"}, "ctrl+c", "quit")
-		hlp = b([]string{"f1"}, "f1", "help")
+		quit, hlp = keyInterrupt, keyF1
 	}
 	var line []key.Binding
 	if withNext {
@@ -109,9 +164,9 @@ func keyMap(g globalKeys, short, more []key.Binding, withNext, withBack, textFie
 	if textField && !hasKey(append(short, more...), "tab") {
 		nav = append(nav, g.Field)
 	}
-	helpFull := b([]string{"?", "f1"}, "?/f1", "toggle help")
+	helpFull := keyHelpToggle
 	if textField {
-		helpFull = b([]string{"f1"}, "f1", "toggle help (? when the field is empty)")
+		helpFull = keyHelpToggleF1
 	}
 	nav = append(nav, helpFull, quit)
 	own := append(append([]key.Binding{}, short...), more...)

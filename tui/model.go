@@ -353,7 +353,7 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, w.gkeys.Yes):
 			st.cancel()
 			return tea.Quit
-		case key.Matches(msg, w.gkeys.No), msg.String() == "ctrl+c":
+		case key.Matches(msg, w.gkeys.No, keyInterrupt):
 			w.confirmQuit = false
 		}
 		return nil
@@ -366,7 +366,7 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if msg.String() == "ctrl+c" {
+	if key.Matches(msg, keyInterrupt) {
 		if st.busy() {
 			st.cancel()
 			w.setStatus("Cancelled.")
@@ -376,11 +376,11 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	// F1 toggles help everywhere; ? too, unless it is a character typed
 	// into a non-empty text field
-	if msg.String() == "f1" || (msg.String() == "?" && (!st.typing() || fieldEmpty(st))) {
+	if key.Matches(msg, keyF1) || (key.Matches(msg, keyQuestion) && (!st.typing() || fieldEmpty(st))) {
 		w.help.ShowAll = !w.help.ShowAll
 		return nil
 	}
-	if msg.String() == "esc" && st.busy() {
+	if key.Matches(msg, keyEsc) && st.busy() {
 		st.cancel()
 		w.setStatus("Cancelled.")
 		return nil
@@ -401,7 +401,7 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case msg.String() == "q" && !st.typing():
+	case key.Matches(msg, keyQ) && !st.typing():
 		return w.requestQuit()
 	case key.Matches(msg, w.gkeys.Back):
 		if w.cur > stepProfile && !st.busy() {

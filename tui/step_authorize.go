@@ -156,7 +156,7 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		return a.tick(w), false
 	case tea.KeyPressMsg:
 		if a.running {
-			return nil, msg.String() != "ctrl+c" && msg.String() != "esc"
+			return nil, !key.Matches(msg, keyInterrupt, keyEsc)
 		}
 		switch {
 		case key.Matches(msg, w.gkeys.Next):
@@ -192,7 +192,7 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			a.gen++
 		case key.Matches(msg, keySkip):
 			return a.save(w), true
-		case msg.String() == "esc" && a.keep:
+		case key.Matches(msg, keyEsc) && a.keep:
 			a.keep, a.countdown = false, 0
 			a.gen++
 		default:
@@ -247,7 +247,7 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 	}
 	switch {
 	case a.running:
-		out += w.spinner.View() + " Minting a token for " + w.profile.DefaultSender + "…  " + s.Muted.Render("esc cancel")
+		out += w.spinner.View() + " Minting a token for " + w.profile.DefaultSender + "…  " + s.Muted.Render(helpText(keyEsc))
 	case a.result != nil && a.result.OK:
 		out += s.OK.Render("✓ Verified: a token was minted for "+w.profile.DefaultSender+".") + "\n" +
 			s.Muted.Render("Press Enter to continue.")
@@ -275,11 +275,11 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 
 func (a *authorizeStep) keys(w *wizard) stepKeys {
 	if a.running {
-		return keyMap(w.gkeys, []key.Binding{b([]string{"esc"}, "esc", "cancel")}, nil, false, false, false)
+		return keyMap(w.gkeys, []key.Binding{keyEsc}, nil, false, false, false)
 	}
 	next := w.gkeys.Next
 	if !a.verified {
-		next = b([]string{"enter"}, "enter", "verify")
+		next = keyVerifyEnter
 	}
 	short := []key.Binding{next}
 	more := []key.Binding{keyCopyID, keyCopyScopes, keyCopyLink, keyOpenLink, keyVerify, keyKeep, keyCalendar, keyContacts, keySkip}

@@ -266,9 +266,9 @@ func (c *consentStep) keys(w *wizard) stepKeys {
 	}
 	next := w.gkeys.Next
 	if !c.verified() {
-		next = b([]string{"enter"}, "enter", "generate token")
+		next = keyGenerateEnter
 	}
-	short := []key.Binding{next, keyCopyItem, b([]string{"u", "p"}, "u/p", "settings")}
+	short := []key.Binding{next, keyCopyItem, keySettings}
 	more := []key.Binding{keyGenerate, keyUserType, keyPublishing, keyPasteMode, keySkipToken}
 	return keyMap(w.gkeys, short, more, false, true, false)
 }

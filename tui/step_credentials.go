@@ -263,7 +263,7 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		case key.Matches(msg, w.gkeys.Next):
 			return c.save(w), true
-		case msg.String() == "tab":
+		case key.Matches(msg, keyTab):
 			if c.focus == 0 {
 				if sug := c.path.CurrentSuggestion(); sug != "" && sug != c.path.Value() {
 					break // let the field complete
@@ -271,13 +271,13 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			}
 			c.focus = (c.focus + 1) % len(c.inputs())
 			return c.focusField(), true
-		case msg.String() == "up" && c.focus > 0 && len(c.path.MatchedSuggestions()) == 0:
+		case key.Matches(msg, keyFieldUp) && c.focus > 0 && len(c.path.MatchedSuggestions()) == 0:
 			c.focus--
 			return c.focusField(), true
-		case msg.String() == "down" && c.focus < len(c.inputs())-1 && len(c.path.MatchedSuggestions()) == 0:
+		case key.Matches(msg, keyFieldDown) && c.focus < len(c.inputs())-1 && len(c.path.MatchedSuggestions()) == 0:
 			c.focus++
 			return c.focusField(), true
-		case msg.String() == "shift+tab", msg.String() == "ctrl+c":
+		case key.Matches(msg, keyShiftTab, keyInterrupt):
 			return nil, false
 		}
 	default:
@@ -432,7 +432,7 @@ func (c *credentialsStep) view(w *wizard, width, height int) string {
 
 func (c *credentialsStep) keys(w *wizard) stepKeys {
 	if c.choosing {
-		return keyMap(w.gkeys, []key.Binding{b([]string{"up", "down"}, "↑/↓", "choose")}, []key.Binding{b([]string{"1", "2"}, "1/2", "choose")}, true, true, false)
+		return keyMap(w.gkeys, []key.Binding{keyChoose}, []key.Binding{keyChooseNumber}, true, true, false)
 	}
 	if c.kind == credOAuthClient {
 		return c.oc.keys(w)
@@ -440,7 +440,7 @@ func (c *credentialsStep) keys(w *wizard) stepKeys {
 	if c.policy {
 		return keyMap(w.gkeys, []key.Binding{keyPolicyBack}, nil, false, false, false)
 	}
-	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, []key.Binding{keyPolicy}, true, true, true)
+	return keyMap(w.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyPolicy}, true, true, true)
 }
 func (c *credentialsStep) dirty() bool {
 	return c.changed || (c.oc != nil && c.oc.changed)

@@ -325,7 +325,7 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		if t.running {
-			return nil, msg.String() != "ctrl+c" && msg.String() != "esc"
+			return nil, !key.Matches(msg, keyInterrupt, keyEsc)
 		}
 		switch {
 		case key.Matches(msg, w.gkeys.Next):
@@ -558,7 +558,7 @@ func (t *testStep) keys(w *wizard) stepKeys {
 	}
 	more := append([]key.Binding{keyScope, keyChkToken, keyChkIMAP, keyChkSMTP, keyChkRound, keyRun, keyRetry}, nav...)
 	if !t.ran {
-		short := []key.Binding{b([]string{"enter"}, "enter", "run checks"), keyScope, keyChecks}
+		short := []key.Binding{keyRunChecks, keyScope, keyChecks}
 		return keyMap(w.gkeys, short, more, false, true, false)
 	}
 	short := []key.Binding{w.gkeys.Next, keyRunAgain}

@@ -793,19 +793,19 @@ func (m *mailboxesStep) importErrView(w *wizard, width, height int) string {
 func (m *mailboxesStep) keys(w *wizard) stepKeys {
 	switch m.mode {
 	case mbFilter:
-		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "done"), b([]string{"esc"}, "esc", "clear")}, nil, false, false, true)
+		return keyMap(w.gkeys, []key.Binding{keyFilterDone, keyFilterClear}, nil, false, false, true)
 	case mbForm:
-		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "save"), b([]string{"tab"}, "tab", "next field"), b([]string{"esc"}, "esc", "cancel")}, nil, false, false, true)
+		return keyMap(w.gkeys, []key.Binding{keyFormSave, keyTab, keyEsc}, nil, false, false, true)
 	case mbImport:
-		return keyMap(w.gkeys, []key.Binding{b([]string{"enter"}, "enter", "import"), b([]string{"tab"}, "tab", "complete"), b([]string{"esc"}, "esc", "cancel")}, nil, false, false, true)
+		return keyMap(w.gkeys, []key.Binding{keyImportFile, keyImportTab, keyEsc}, nil, false, false, true)
 	case mbConfirmDelete:
-		return stepKeys{short: []key.Binding{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n", "keep")},
-			full: [][]key.Binding{{b([]string{"y"}, "y", "delete"), b([]string{"n", "esc"}, "n/esc", "keep")}}}
+		return stepKeys{short: []key.Binding{keyDeleteYes, keyDeleteNo},
+			full: [][]key.Binding{{keyDeleteYes, keyDeleteNoFull}}}
 	case mbConsent:
 		if fk, more := m.flow.keys(w); fk != nil {
 			return keyMap(w.gkeys, fk, more, false, false, m.typing())
 		}
-		return keyMap(w.gkeys, []key.Binding{b([]string{"enter", "esc"}, "enter", "back to the list"), b([]string{"c"}, "c", "try again")}, nil, false, false, false)
+		return keyMap(w.gkeys, []key.Binding{keyBackToList, keyConsentAgain}, nil, false, false, false)
 	}
 	if m.oauth {
 		return keyMap(w.gkeys, []key.Binding{keyConsent, keyFilter, keyAdd, keyImport},

@@ -150,7 +150,7 @@ func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		switch {
 		case key.Matches(msg, w.gkeys.Next):
 			return f.save(w), true
-		case msg.String() == "tab":
+		case key.Matches(msg, keyTab):
 			if f.focus == ocPath {
 				if sug := f.path.CurrentSuggestion(); sug != "" && sug != f.path.Value() {
 					break // let the field complete
@@ -158,13 +158,13 @@ func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			}
 			f.focus = (f.focus + 1) % ocFields
 			return f.focusField(), true
-		case msg.String() == "up" && f.focus > 0 && len(f.path.MatchedSuggestions()) == 0:
+		case key.Matches(msg, keyFieldUp) && f.focus > 0 && len(f.path.MatchedSuggestions()) == 0:
 			f.focus--
 			return f.focusField(), true
-		case msg.String() == "down" && f.focus < ocFields-1 && len(f.path.MatchedSuggestions()) == 0:
+		case key.Matches(msg, keyFieldDown) && f.focus < ocFields-1 && len(f.path.MatchedSuggestions()) == 0:
 			f.focus++
 			return f.focusField(), true
-		case msg.String() == "shift+tab", msg.String() == "ctrl+c":
+		case key.Matches(msg, keyShiftTab, keyInterrupt):
 			return nil, false
 		}
 	default:
@@ -288,7 +288,7 @@ func (f *oauthForm) view(w *wizard, width, height int) string {
 }
 
 func (f *oauthForm) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{b([]string{"tab"}, "tab", "complete / next field")}, []key.Binding{b([]string{"esc"}, "esc", "back to the choice of credential")}, true, true, true)
+	return keyMap(w.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyBackToChoice}, true, true, true)
 }
 
 func (f *oauthForm) focusedEmpty() bool { return f.inputs()[f.focus].Value() == "" }
