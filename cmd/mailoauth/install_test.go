@@ -95,3 +95,25 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestServeUnitIsHardened: the serve unit runs as the package's user with
+// the services' store, writes only the store and its host key's directory
+// (never authorized_keys), keeps no capability, restarts on failure.
+func TestServeUnitIsHardened(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("packaging", "mailoauth-serve.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := string(raw)
+	for _, line := range []string{"User=mailoauth\n", "Environment=MAILOAUTH_DB=/var/lib/mailoauth/mailoauth.db\n",
+		"ProtectSystem=strict\n", "ReadWritePaths=/var/lib/mailoauth /etc/mailoauth/ssh\n", "NoNewPrivileges=yes\n",
+		"PrivateTmp=yes\n", "ProtectHome=yes\n", "CapabilityBoundingSet=\n", "Restart=on-failure\n", "KillSignal=SIGTERM\n",
+		"--authorized-keys /etc/mailoauth/authorized_keys ", "--host-key /etc/mailoauth/ssh/ssh_host_ed25519_key ", "--log-format json"} {
+		if !strings.Contains(unit, line) {
+			t.Errorf("mailoauth-serve.service lacks %q", strings.TrimSpace(line))
+		}
+	}
+	if strings.Contains(unit, "\nAmbientCapabilities") {
+		t.Error("mailoauth-serve.service grants a capability; port 2222 needs none")
+	}
+}
