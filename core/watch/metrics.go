@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ type metrics struct {
 	duration     *prometheus.HistogramVec
 	tokens       *prometheus.CounterVec
 	findings     *prometheus.GaugeVec
+	findingsMu   sync.Mutex
 	deadline     *prometheus.GaugeVec
 	roundSeconds prometheus.Gauge
 	rounds       prometheus.Counter
@@ -89,8 +91,12 @@ func (m *metrics) result(profile string, r core.MailboxResult, asked []core.Chec
 	}
 }
 
-// setFindings replaces the per-code counts from the problems in force.
-func (m *metrics) setFindings(ps []Problem) {
+// setFindings replaces the per-code counts with the problems in force,
+// read under the lock: concurrent checks never add up each other's counts.
+func (m *metrics) setFindings(problems func() []Problem) {
+	m.findingsMu.Lock()
+	defer m.findingsMu.Unlock()
+	ps := problems()
 	m.findings.Reset()
 	for _, p := range ps {
 		m.findings.WithLabelValues(p.Profile, string(p.Code)).Inc()

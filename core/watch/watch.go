@@ -437,7 +437,7 @@ func (w *Watcher) failureStart(domain, mailbox string, check core.CheckName, cod
 
 // emit queues alerts for delivery and refreshes the findings metric.
 func (w *Watcher) emit(alerts []Alert) {
-	w.metrics.setFindings(w.track.problems())
+	w.metrics.setFindings(w.track.problems)
 	w.alertMu.Lock()
 	defer w.alertMu.Unlock()
 	for _, a := range alerts {
