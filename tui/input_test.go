@@ -160,3 +160,21 @@ func TestPastesAreBounded(t *testing.T) {
 		t.Fatalf("the key path field holds %d characters, more than %d", n, maxFieldChars)
 	}
 }
+
+// Issue 15 item 5: the wizard's mailbox form refuses a name over the limit
+// with core's sentence, naming the field and the limit.
+func TestMailboxFormRefusesALongName(t *testing.T) {
+	be := newFakeBackend()
+	_ = be.SaveProfile(acmeProfile(t, 5))
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, 30)
+	d.mustShow("Assign mailboxes")
+	d.press(runeKey('a'))
+	paste(d, "sales@acme.example")
+	d.press(keyCode(tea.KeyTab))
+	paste(d, strings.Repeat("n", 300))
+	d.press(enter())
+	d.mustShow("The display name is 300 characters long, over the limit of 200")
+	if ms, _ := be.Mailboxes("acme.example"); len(ms) != 0 {
+		t.Fatalf("saved %v", ms)
+	}
+}
