@@ -75,8 +75,9 @@ deb: $(NFPM)
 # units where systemd-analyze exists, remove it; any failure fails.
 deb-check: deb
 	@set -e; test "$$(id -u)" = 0 || { echo "deb-check installs a package: run it as root"; exit 1; }; \
-	if dpkg -s mailoauth >/dev/null 2>&1; then echo "mailoauth is installed already; remove it first (dpkg -r mailoauth)"; exit 1; fi; \
-	trap 'dpkg -r mailoauth >/dev/null 2>&1 || true' EXIT; \
+	if dpkg-query -W -f='$${Status}' mailoauth 2>/dev/null | grep -q ' installed$$'; then \
+		echo "mailoauth is installed already; remove it first (dpkg -r mailoauth)"; exit 1; fi; \
+	trap 'dpkg -P mailoauth >/dev/null 2>&1 || true' EXIT; \
 	dpkg -i $(DEB); \
 	/usr/bin/mailoauth --version; \
 	test "$$(stat -c '%a %U' /var/lib/mailoauth)" = "700 mailoauth"; \
@@ -91,6 +92,7 @@ deb-check: deb
 	else echo "systemd-analyze is not installed: units not verified"; fi; \
 	dpkg -r mailoauth; trap - EXIT; \
 	test ! -e /usr/bin/mailoauth; test ! -e /lib/systemd/system/mailoauth-serve.service; \
+	dpkg -P mailoauth >/dev/null; \
 	echo "deb-check: $(DEB) installs, runs, verifies and removes cleanly"
 
 # The wizard against the built-in Google sandbox: no account, no network.
