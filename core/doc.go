@@ -7,4 +7,10 @@
 // check, a validation or a user-facing message of its own. core has no UI and
 // no database: it defines the small interfaces it needs (TokenCache) and the
 // store package implements them.
+//
+// core must never import another package of the project: not store, tui or
+// cmd, and not its own subpackages (core/sandbox, core/proxy, core/watch,
+// core/interop import core, as go-imap's leaves import imap). The import
+// rules test (imports_test.go) enforces the layers README.md's
+// Architecture section draws.
 package core

@@ -19,4 +19,8 @@
 // on Open (after a backup copy of the old file); a database written by a
 // newer mailoauth is refused. Store implements core.TokenCache through
 // TokenCache, so the engine never sees bbolt.
+//
+// store imports core (its types and validations) and nothing else of the
+// project: never tui, cmd, or a subpackage of core. Its errors name no
+// command-line flag; the command line adds those (PathError).
 package store

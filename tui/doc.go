@@ -7,4 +7,8 @@
 // saved to the store when it is left, so quitting never loses finished work
 // and a restart resumes where the administrator stopped. New builds the root
 // model (for teatest and the SSH server), Run runs it on the terminal.
+//
+// tui imports core, core's subpackages and store; it must never import
+// cmd/... or tui/sshserver (which serves it). Keys are matched only with
+// key.Matches on the bindings of keys.go.
 package tui

@@ -34,6 +34,9 @@
 // failed (exit 1, details already printed); other errors map in exitCode.
 // A long-running command (a daemon) takes --log-format with addLogFlags and
 // logs through the *slog.Logger of newLogger (log.go), to stderr.
+//
+// It is the top of the layers (README.md, Architecture): it may import every
+// package of the project, and none imports it.
 package main
 
 import (

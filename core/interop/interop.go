@@ -4,7 +4,8 @@
 // tokeninfo endpoint) and Postfix 3.7 (submission with Dovecot SASL,
 // delivering only to that Dovecot over LMTP).
 //
-// It is test support only, imported by _test.go files alone (no binary
+// It is test support only, imported by _test.go files alone (TestImportLayers
+// in core enforces it; no binary
 // links it), and it does not import the testing package: its functions take a TB, which *testing.T
 // satisfies, as net/http/httptest keeps test helpers out of "testing".
 // It must never import store, tui or cmd. Start writes both configurations from the

@@ -4,6 +4,9 @@
 // session, all sharing the one open store of the server process; idle
 // sessions close, the number of sessions is capped, and shutdown drains
 // the sessions politely.
+//
+// It imports tui, store and core; it must never import cmd/... (the command
+// line starts it).
 package sshserver
 
 import (

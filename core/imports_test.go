@@ -1,0 +1,111 @@
+package core_test
+
+import (
+	"go/build"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/mailoauth/mailoauth"
+
+// layerAllows is the rule of README.md's Architecture section: whether the
+// non-test code of project package from (a path inside the module, e.g.
+// "tui") may import project package to. core is the base every other
+// package builds on and imports nothing of the project; its subpackages
+// are leaves on core; store builds on core; tui on core and store;
+// tui/sshserver on tui; cmd on everything. core/interop is test support:
+// no non-test code imports it.
+func layerAllows(from, to string) (bool, bool) {
+	leaf := strings.HasPrefix(to, "core/") && to != "core/interop"
+	switch {
+	case to == "core/interop":
+		return false, true
+	case from == "core":
+		return false, true
+	case from == "core/interop":
+		return to == "core" || to == "core/sandbox", true
+	case strings.HasPrefix(from, "core/"):
+		return to == "core", true
+	case from == "store":
+		return to == "core", true
+	case from == "tui":
+		return to == "core" || leaf || to == "store", true
+	case from == "tui/sshserver":
+		return to == "core" || leaf || to == "store" || to == "tui", true
+	case strings.HasPrefix(from, "cmd/"):
+		return !strings.HasPrefix(to, "cmd/"), true
+	}
+	return false, false // a package the rules do not know yet
+}
+
+// TestImportLayers: every package's non-test imports keep the layers, so
+// core stays importable by everything and nothing below reaches up.
+func TestImportLayers(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("the module root is not %s: %v", root, err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin" || name == "screenshots") {
+			return filepath.SkipDir
+		}
+		pkg, err := build.ImportDir(path, 0)
+		if err != nil {
+			return nil // no Go package here (or only tests)
+		}
+		rel, _ := filepath.Rel(root, path)
+		from := filepath.ToSlash(rel)
+		for _, imp := range pkg.Imports {
+			to, ok := strings.CutPrefix(imp, module+"/")
+			if !ok {
+				continue
+			}
+			allowed, known := layerAllows(from, to)
+			switch {
+			case !known:
+				t.Errorf("package %s has no layer rule; add one to layerAllows and to README.md's Architecture section", from)
+			case !allowed:
+				t.Errorf("%s imports %s, against the layers (README.md, Architecture)", from, to)
+			}
+		}
+		checked++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 8 {
+		t.Fatalf("only %d packages found under %s", checked, root)
+	}
+}
+
+// TestImportLayersRefuse: the rule refuses what the layers forbid.
+func TestImportLayersRefuse(t *testing.T) {
+	for _, c := range [][2]string{
+		{"core", "store"}, {"core", "core/sandbox"}, {"core/sandbox", "store"}, {"core/proxy", "core/watch"},
+		{"store", "tui"}, {"store", "core/sandbox"}, {"tui", "cmd/mailoauth"}, {"tui", "tui/sshserver"},
+		{"tui/sshserver", "cmd/mailoauth"}, {"cmd/mailoauth", "core/interop"}, {"tui", "core/interop"},
+	} {
+		if ok, known := layerAllows(c[0], c[1]); ok || !known {
+			t.Errorf("layerAllows(%s, %s) = %v, %v; want refused", c[0], c[1], ok, known)
+		}
+	}
+	for _, c := range [][2]string{{"core/watch", "core"}, {"store", "core"}, {"tui", "store"}, {"tui", "core/proxy"}, {"cmd/mailoauth", "tui/sshserver"}} {
+		if ok, _ := layerAllows(c[0], c[1]); !ok {
+			t.Errorf("layerAllows(%s, %s) refused; want allowed", c[0], c[1])
+		}
+	}
+}
