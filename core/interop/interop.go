@@ -5,15 +5,15 @@
 // delivering only to that Dovecot over LMTP).
 //
 // It is test support only, imported by _test.go files alone (TestImportLayers
-// in core enforces it; no binary
-// links it), and it does not import the testing package: its functions take a TB, which *testing.T
-// satisfies, as net/http/httptest keeps test helpers out of "testing".
-// It must never import store, tui or cmd. Start writes both configurations from the
-// templates in this package into a fresh temporary directory, starts the
-// servers as root on free 127.0.0.1 ports, waits until they answer, and
-// stops them by PID when the test ends. The machine's /etc/dovecot and
-// /etc/postfix are never read or written, and Postfix has no transport that
-// could deliver anywhere but the local Dovecot.
+// in core enforces it; no binary links it), and it does not import the testing
+// package: its functions take a TB, which *testing.T satisfies, as
+// net/http/httptest keeps test helpers out of "testing". It must never import
+// store, tui or cmd. Start writes both configurations from the templates in
+// this package into a fresh temporary directory, starts the servers as root on
+// free 127.0.0.1 ports, waits until they answer, and stops them by PID when
+// the test ends. The machine's /etc/dovecot and /etc/postfix are never read or
+// written, and Postfix has no transport that could deliver anywhere but the
+// local Dovecot.
 //
 // When the servers are not installed, Require skips the test with one line
 // saying how to install them; with CI=true it fails the test instead, so a
