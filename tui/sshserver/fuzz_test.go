@@ -48,3 +48,4 @@ func TestFuzzSeedKeyParses(t *testing.T) {
 		t.Fatalf("%d keys, %v", len(keys), err)
 	}
 }
+

@@ -263,7 +263,7 @@ func Actor(user string, key ssh.PublicKey) string {
 	if key != nil {
 		fp = gossh.FingerprintSHA256(key)
 	}
-	return fmt.Sprintf("ssh %s (%s)", user, fp)
+	return fmt.Sprintf("ssh %s (%s)", core.SafeText(user), fp) // the client chooses the user name
 }
 
 // allowKey checks the key and the client's address against the
