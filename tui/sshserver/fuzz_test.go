@@ -48,4 +48,3 @@ func TestFuzzSeedKeyParses(t *testing.T) {
 		t.Fatalf("%d keys, %v", len(keys), err)
 	}
 }
-
