@@ -143,13 +143,6 @@ func (l *limiter) release(s slot, th *throttle) {
 	l.limit = math.Min(l.limit, float64(l.ceiling))
 }
 
-// window is the current limit (whole mailboxes).
-func (l *limiter) window() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return int(l.limit)
-}
-
 // backoff is the jittered wait before retry n (from 1) of a throttled
 // mailbox, at least what the server asked for.
 func backoff(n int, asked time.Duration) time.Duration {

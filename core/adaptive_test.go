@@ -38,6 +38,13 @@ func (c *fakeRunClock) clock() runClock {
 
 func (c *fakeRunClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
+// window is the current limit (whole mailboxes).
+func (l *limiter) window() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int(l.limit)
+}
+
 // round takes every slot the window offers, lets each take d, and releases
 // them (throttled ones first, as many as given); it returns the window after.
 func round(t *testing.T, l *limiter, fc *fakeRunClock, d time.Duration, throttled int, th *throttle) int {
