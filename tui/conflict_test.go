@@ -2,7 +2,6 @@ package tui
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,11 +14,7 @@ import (
 // on top without losing the first one's change.
 func TestTwoWizardsNeverLoseEachOthersWrites(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
-	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := openTestStore(t, "m.db")
 	base := core.Profile{Domain: "example.test", DefaultSender: "admin@example.test", Scopes: []string{core.ScopeMail}}
 	if err := st.SaveProfile(base, "cli root@host"); err != nil {
 		t.Fatal(err)
@@ -34,7 +29,7 @@ func TestTwoWizardsNeverLoseEachOthersWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	pb[0].Scopes = []string{core.ScopeMail, core.ScopeCalendar}
-	err = bob.save(pb[0])
+	err := bob.save(pb[0])
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("bob's save over alice's change: %v", err)
 	}

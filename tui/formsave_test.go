@@ -17,11 +17,7 @@ import (
 // drops) without leaving the step, and the store still has it.
 func TestMailboxFormSavesOnEnter(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
-	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
 	db := filepath.Join(t.TempDir(), "f.db")
 	st, err := store.Open(db, store.Options{})
 	if err != nil {

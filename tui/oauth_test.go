@@ -351,11 +351,7 @@ func TestSandboxResumeOAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close()
-	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 1})
 	m := New(Config{Store: st, Actor: "wizard test", Sandbox: sb, Profile: "demo.example"}).(model)
 	defer m.w.cleanup()
 	m.w.start()

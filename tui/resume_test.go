@@ -22,16 +22,8 @@ import (
 // summary, not at "step 2 of 7" on the Domain step (issue 9 item 8).
 func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
-	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	st, err := store.Open(filepath.Join(t.TempDir(), "cli.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
+	st, _ := openTestStore(t, "cli.db")
 	// what setup, mailbox import and test --all store
 	p := core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: sb.ServiceAccountJSON(),
 		Scopes: []string{core.ScopeMail}, Endpoints: sb.Endpoints()}

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
-	"github.com/mailoauth/mailoauth/store"
 )
 
 // screenLines is the content column of a frame (right of the step list),
@@ -89,16 +87,8 @@ func TestScopesLineShowsEveryScopeWholeAndSandboxKeyAuthorizesThem(t *testing.T)
 // Against the sandbox, which checks the delegation's scopes as Google does:
 // with Calendar ticked, a authorizes what is shown and the token comes.
 func TestSandboxAuthorizeWithCalendarVerifies(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	st, err := store.Open(filepath.Join(t.TempDir(), "w.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 1})
+	st, _ := openTestStore(t, "w.db")
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	h.waitFor("Add a new domain profile", 3*time.Second)
 	h.send(enter())

@@ -12,7 +12,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core/sandbox"
-	"github.com/mailoauth/mailoauth/store"
 )
 
 var screenshotDir = flag.String("screenshots", "", "write the colour frame (.ansi) of every wizard step of the sandbox walk-through to this directory; make screenshots turns them into PNG with freeze")
@@ -26,16 +25,8 @@ func TestScreenshots(t *testing.T) {
 	if *screenshotDir == "" {
 		t.Skip("pass -screenshots DIR to write the screenshots")
 	}
-	sb, err := sandbox.Start(sandbox.Options{Domain: "yourcompany.example", Users: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	st, err := store.Open(filepath.Join(t.TempDir(), "s.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "yourcompany.example", Users: 5})
+	st, _ := openTestStore(t, "s.db")
 	m := New(Config{Store: st, Actor: "screenshots", Sandbox: sb}).(model)
 	defer m.w.cleanup()
 	m.w.styles = NewStyles(true, false)
@@ -109,11 +100,7 @@ func TestScreenshots(t *testing.T) {
 
 	// The OAuth client branch, as served over SSH (paste-back), so every
 	// step runs to its end here; a second profile in a fresh store.
-	st2, err := store.Open(filepath.Join(t.TempDir(), "o.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2, _ := openTestStore(t, "o.db")
 	m = New(Config{Store: st2, Actor: "screenshots", Sandbox: sb, Remote: true}).(model)
 	defer m.w.cleanup()
 	m.w.styles = NewStyles(true, false)

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +14,7 @@ import (
 // lasts, before and after a run.
 func TestTestStepShowsHistoryAndFailureStart(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
-	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := openTestStore(t, "m.db")
 	be := &storeBackend{s: st, actor: "test"}
 	if err := st.SaveProfile(acmeProfile(t, 6), "test"); err != nil {
 		t.Fatal(err)

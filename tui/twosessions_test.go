@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,11 +20,7 @@ import (
 // after B applies the change again both changes are in the store.
 func TestTwoSessionsConflictThroughTheScreens(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
-	st, err := store.Open(filepath.Join(t.TempDir(), "two.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := openTestStore(t, "two.db")
 	base := core.Profile{Domain: "example.test", DefaultSender: "admin@example.test", Scopes: []string{core.ScopeMail},
 		WizardStep: int(numSteps)}
 	if err := st.SaveProfile(base, "cli root@host"); err != nil {

@@ -3,7 +3,6 @@ package tui
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,46 +21,20 @@ import (
 // and the one Google does not know stays on its password with its finding.
 func TestUpgradeWizard(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
-	sb, err := sandbox.Start(sandbox.Options{Domain: "example.test", Users: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	db := filepath.Join(t.TempDir(), "u.db")
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "example.test", Users: 3})
+	st, db := openTestStore(t, "u.db")
 
 	// IMAP without encryption: a risk the first screen must show
-	legacy := &core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
-		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 143, Security: "none"},
-		SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}}
-	passwords := map[string]string{}
 	// ghost is not a user in Google; it sorts first, so its row is the
 	// one the test step's cursor starts on.
-	for _, m := range []string{"ghost", "user1", "user2", "user3"} {
-		email := m + "@example.test"
-		passwords[email] = "Legacy-Wizard-" + m + "-5tKp"
-		legacy.Mailboxes = append(legacy.Mailboxes, core.LegacyMailbox{Email: email, DisplayName: m, OwnerKind: "user",
-			OwnerName: m, Username: email, Password: passwords[email]})
-	}
-	plan := core.PlanUpgrade(legacy, nil, nil, nil)
-	plan.Profile.WizardStep = int(stepCredentials) + 1 // as `mailoauth upgrade` imports it
-	if err := st.ImportLegacy(plan, "upgrade test"); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := st.PendingUpgrades("example.test"); len(p) != 4 {
-		t.Fatalf("pending after the import: %v", p)
-	}
+	passwords, risks := importLegacy(t, st, core.LegacyServer{Host: "imap.gmail.com", Port: 143, Security: "none"}, "Legacy-Wizard-", "-5tKp", "ghost", "user1", "user2", "user3")
 	if _, err := st.TakeBackup(); err != nil { // a backup holding the 4 passwords
 		t.Fatal(err)
 	}
 
 	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb,
 		UpgradeSummary: []string{"Legacy setup legacy.json: 4 mailbox(es); 4 new in the store, 4 waiting for OAuth (passwords sealed), 0 already on OAuth."},
-		UpgradeRisks:   plan.Risks}), 120, 40)
+		UpgradeRisks:   risks}), 120, 40)
 	// the first screen: upgrade mode, what the legacy file held and risked
 	h.waitFor("Upgrade from passwords to OAuth", 5*time.Second)
 	scr := h.p.screen()
@@ -159,36 +132,10 @@ func TestUpgradeWizard(t *testing.T) {
 // esc away and upgrades it.
 func TestUpgradeWizardOAuthClient(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
-	sb, err := sandbox.Start(sandbox.Options{Domain: "example.test", Users: 3, AutoConsent: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	db := filepath.Join(t.TempDir(), "u.db")
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "example.test", Users: 3, AutoConsent: true})
+	st, db := openTestStore(t, "u.db")
 
-	legacy := &core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
-		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"},
-		SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}}
-	passwords := map[string]string{}
-	for _, m := range []string{"admin", "user1", "user2", "user3"} {
-		email := m + "@example.test"
-		passwords[email] = "Legacy-Consent-" + m + "-9qWz"
-		legacy.Mailboxes = append(legacy.Mailboxes, core.LegacyMailbox{Email: email, DisplayName: m, OwnerKind: "user",
-			OwnerName: m, Username: email, Password: passwords[email]})
-	}
-	plan := core.PlanUpgrade(legacy, nil, nil, nil)
-	plan.Profile.WizardStep = int(stepCredentials) + 1 // as `mailoauth upgrade` imports it
-	if err := st.ImportLegacy(plan, "upgrade test"); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := st.PendingUpgrades("example.test"); len(p) != 4 {
-		t.Fatalf("pending after the import: %v", p)
-	}
+	passwords, _ := importLegacy(t, st, core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"}, "Legacy-Consent-", "-9qWz", "admin", "user1", "user2", "user3")
 
 	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb}), 120, 40)
 	h.waitFor("Upgrade from passwords to OAuth", 5*time.Second)
@@ -299,4 +246,30 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 			t.Errorf("%s keeps its password after the upgrade", m)
 		}
 	}
+}
+
+// importLegacy imports a legacy password setup of example.test, as
+// `mailoauth upgrade` does, with Gmail's SMTP, the given IMAP server and a
+// mailbox per name (password prefix+name+suffix), and returns the
+// passwords by address and the risks the plan found.
+func importLegacy(t *testing.T, st *store.Store, imap core.LegacyServer, prefix, suffix string, names ...string) (map[string]string, []*core.Finding) {
+	t.Helper()
+	legacy := &core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
+		IMAP: imap, SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}}
+	passwords := map[string]string{}
+	for _, m := range names {
+		email := m + "@example.test"
+		passwords[email] = prefix + m + suffix
+		legacy.Mailboxes = append(legacy.Mailboxes, core.LegacyMailbox{Email: email, DisplayName: m, OwnerKind: "user",
+			OwnerName: m, Username: email, Password: passwords[email]})
+	}
+	plan := core.PlanUpgrade(legacy, nil, nil, nil)
+	plan.Profile.WizardStep = int(stepCredentials) + 1 // as `mailoauth upgrade` imports it
+	if err := st.ImportLegacy(plan, "upgrade test"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := st.PendingUpgrades("example.test"); len(p) != len(names) {
+		t.Fatalf("pending after the import: %v", p)
+	}
+	return passwords, plan.Risks
 }

@@ -3,29 +3,19 @@ package tui
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
-	"github.com/mailoauth/mailoauth/store"
 )
 
 // TestSandboxWalkthrough drives the whole demo by key presses: Enter through
 // every step, with a at the authorize step, and checks what was stored.
 func TestSandboxWalkthrough(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	st, err := store.Open(filepath.Join(t.TempDir(), "w.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 3})
+	st, _ := openTestStore(t, "w.db")
 
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	h.waitFor("Add a new domain profile", 3*time.Second)
@@ -83,11 +73,7 @@ func TestSandboxWalkthrough(t *testing.T) {
 // store: the sandbox is new (new ports, never saw the stored key), the
 // complete profile opens on its summary and re-tests green.
 func TestSandboxResume(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "r.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := openTestStore(t, "r.db")
 	first, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -110,11 +96,7 @@ func TestSandboxResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Key: key})
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	// finished in the wizard but never tested: it opens on its summary
 	h.waitFor("demo.example  (resumes at step 7 of 7, Summary)", 3*time.Second)
