@@ -209,7 +209,7 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 			s.imap.unbind() // the connection outlives this check's deadline
 		}
 		cancel()
-		cr := CheckResult{Name: name, OK: err == nil, Duration: time.Since(start), Detail: detail}
+		cr := CheckResult{Name: name, OK: err == nil, Duration: time.Since(start), Detail: SafeText(detail)} // it may quote a server
 		res.Checks = append(res.Checks, cr)
 		if onCheck != nil {
 			onCheck(cr)
@@ -759,7 +759,7 @@ func (s *session) roundtrip(ctx context.Context) (string, error) {
 	}
 	latency := time.Since(start)
 	if err := ic.delete(uids); err != nil {
-		s.notes = append(s.notes, fmt.Sprintf("the round-trip test message (subject \"mailoauth round-trip test %s\") could not be deleted: %v", id, redact(err.Error())))
+		s.notes = append(s.notes, fmt.Sprintf("the round-trip test message (subject \"mailoauth round-trip test %s\") could not be deleted: %v", id, SafeText(redact(err.Error()))))
 	}
 	return fmt.Sprintf("delivered in %d ms", latency.Milliseconds()), nil
 }

@@ -50,7 +50,7 @@ func Doctor(ctx context.Context, p *Profile, cache TokenCache) []DoctorItem {
 		defer cancel()
 		start := time.Now()
 		detail, finding := f(pctx)
-		items = append(items, DoctorItem{Name: name, OK: finding == nil, Detail: detail, Finding: finding, Duration: time.Since(start)})
+		items = append(items, DoctorItem{Name: name, OK: finding == nil, Detail: SafeText(detail), Finding: finding, Duration: time.Since(start)})
 	}
 
 	probe("clock", func(ctx context.Context) (string, *Finding) {
