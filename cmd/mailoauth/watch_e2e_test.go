@@ -444,41 +444,44 @@ func TestWatchFinishesChecksInFlightOnSIGTERM(t *testing.T) {
 	setupServiceAccount(t, sb, db)
 	// A slow Google: each reply takes 300 ms, so a check is surely in flight.
 	sb.admin(t, "POST", "/faults", map[string]any{"latency_ms": 300})
+	minted := sb.tokensMinted(t) // setup's verify minted these
 	cmd := exec.Command(binary, "--db", db, "watch", "--interval", "1m", "--checks", "token,imap,smtp", "--roundtrip-every", "0")
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var log strings.Builder
+	var logMu sync.Mutex
+	cmd.Stderr = writerFunc(func(b []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return log.Write(b) })
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	started := make(chan bool, 1)
-	var log strings.Builder
-	go func() {
-		sc := bufio.NewScanner(errPipe)
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "round started") {
-				started <- true
-			}
-		}
-		close(started)
-	}()
-	select {
-	case ok := <-started:
-		if !ok {
-			t.Fatal("watch exited before its first round")
-		}
-	case <-time.After(hang):
-		t.Fatal("no round started")
-	}
+	// A check is in flight once the watcher has asked for a token.
+	waitFor(t, "the first check's token request", func() bool { return sb.tokensMinted(t) > minted })
 	if err := sigterm(cmd); err != nil {
+		logMu.Lock()
+		defer logMu.Unlock()
 		t.Fatalf("watch on SIGTERM: %v\n%s", err, log.String())
 	}
 	// The default sender's check was in flight: it finished and was saved.
 	r := mailoauth(t, db, "history", "admin@example.test", "--json")
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 3 || strings.Contains(r.stdout, `"ok":false`) {
+		logMu.Lock()
+		defer logMu.Unlock()
 		t.Errorf("the check in flight at SIGTERM should have finished (token, imap, smtp passed):\n%s%s\nlog:\n%s", r.stdout, r.stderr, log.String())
 	}
+}
+
+// tokensMinted is how many access tokens the sandbox has minted.
+func (s *sandboxProcess) tokensMinted(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get(s.endpoints.AdminURL + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Minted int `json:"tokens_minted"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("/admin/state: %v", err)
+	}
+	return st.Minted
 }
