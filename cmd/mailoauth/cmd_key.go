@@ -15,7 +15,7 @@ import (
 func newKeyCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "key",
-		Short:   "key inspect FILE: what a credential file is, or what is wrong with it",
+		Short:   "what a credential file is, or what is wrong with it (key inspect FILE)",
 		Long:    "key inspect FILE: what a credential file is, or what is wrong with it.\n\n" + keyPolicyText(),
 		Example: "mailoauth key inspect service-account.json",
 		GroupID: groupSetup,

@@ -17,7 +17,7 @@ const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner K
 func newMailboxCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mailbox",
-		Short: "mailbox ls | add | rm | import FILE.csv | export",
+		Short: "the assigned mailboxes: ls, add, rm, import FILE.csv, export",
 		Long: "The mailboxes assigned to the profile. CSV columns (with a header): " + strings.Join(core.CSVHeader, ",") +
 			"; owner kinds: user, workgroup, attendant, acd.",
 		Example: "mailoauth mailbox import mailboxes.csv\nmailoauth mailbox ls",

@@ -15,7 +15,7 @@ const profileSynopsis = "profile ls [--json] | rm DOMAIN [--yes]"
 func newProfileCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "profile",
-		Short:   "profile ls | rm DOMAIN: the domain profiles, their state; delete one",
+		Short:   "the domain profiles and their state (ls); delete one (rm DOMAIN)",
 		Example: "mailoauth profile ls\nmailoauth profile rm exmaple.test --yes",
 		GroupID: groupSetup,
 		Args:    subcommandArgs,

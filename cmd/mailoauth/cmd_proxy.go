@@ -30,7 +30,7 @@ func newProxyCmd(a *app) *cobra.Command {
 	var o proxyFlags
 	cmd := &cobra.Command{
 		Use:   "proxy",
-		Short: "IMAP/SMTP proxy for products that only know a password; proxy password ADDR",
+		Short: "an IMAP/SMTP proxy for products that only know a password; proxy password ADDR",
 		Long: "An IMAP and SMTP proxy for host products that only know a password: they log in with the mailbox address and its " +
 			"proxy password (mailoauth proxy password ADDR), and the proxy logs in to Gmail with the mailbox's OAuth token. " +
 			"SIGHUP reloads the profiles and mailboxes; SIGTERM lets open sessions finish for --drain.",
