@@ -41,7 +41,7 @@ func newMailboxCmd(a *app) *cobra.Command {
 	add := &cobra.Command{
 		Use:               "add ADDR",
 		Short:             "assign a mailbox (again: updates its name and owner)",
-		Example:           "mailoauth mailbox add support@yourcompany.example --name Support --owner workgroup:Support",
+		Example:           "mailoauth mailbox add support@yourcompany.example \\\n  --name Support --owner workgroup:Support",
 		Args:              exactArgs(1, "name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice"),
 		ValidArgsFunction: a.completeMailboxes,
 		RunE:              func(_ *cobra.Command, args []string) error { return mailboxAdd(a, args, &name, &owner) },

@@ -34,7 +34,7 @@ func newProxyCmd(a *app) *cobra.Command {
 		Long: "An IMAP and SMTP proxy for host products that only know a password: they log in with the mailbox address and its " +
 			"proxy password (mailoauth proxy password ADDR), and the proxy logs in to Gmail with the mailbox's OAuth token. " +
 			"SIGHUP reloads the profiles and mailboxes; SIGTERM lets open sessions finish for --drain.",
-		Example: "mailoauth proxy\nmailoauth proxy --imaps 0.0.0.0:993 --smtps 0.0.0.0:465 --cert-host mail.yourcompany.example --log-format json\n" +
+		Example: "mailoauth proxy\nmailoauth proxy --imaps 0.0.0.0:993 --smtps 0.0.0.0:465 \\\n  --cert-host mail.yourcompany.example --log-format json\n" +
 			"mailoauth proxy password user1@yourcompany.example\nmailoauth proxy cert > proxy-ca.pem",
 		GroupID: groupOperate,
 		Args:    subcommandArgs,

@@ -25,7 +25,7 @@ func newSandboxCmd(a *app) *cobra.Command {
 		Short: "run the built-in Google simulator until interrupted",
 		Long: "A simulated Google (token endpoint, consent page, Admin console, Gmail IMAP and SMTP) for training and tests: " +
 			"writes service-account.json, oauth-client.json, ca.pem and endpoints.json into --dir and prints \"ready\".",
-		Example: "mailoauth sandbox --dir /tmp/gsandbox --domain example.test --users 5\nmailoauth sandbox --dir /tmp/gsandbox --delegate --auto-consent --rtt 50ms",
+		Example: "mailoauth sandbox --dir /tmp/gsandbox --domain example.test --users 5\nmailoauth sandbox --dir /tmp/gsandbox \\\n  --delegate --auto-consent --rtt 50ms",
 		GroupID: groupOperate,
 		Args:    exactArgs(0, "sandbox takes no arguments; name its directory with --dir DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {

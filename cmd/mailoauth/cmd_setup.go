@@ -41,9 +41,9 @@ func newSetupCmd(a *app) *cobra.Command {
 		Long: "Steps 2-4 without the wizard: --domain DOMAIN --sender ADDR and a credential, either the service account's key " +
 			"(--key FILE) or an OAuth client (--client FILE, or --client-id ID --client-secret-file FILE). It saves the profile, " +
 			"then verifies by minting a token for the sender (--no-verify skips that).",
-		Example: "mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json\n" +
-			"mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --client client_secret.json\n" +
-			"mailoauth setup --domain example.test --sender admin@example.test --key /tmp/gsandbox/service-account.json --endpoints /tmp/gsandbox/endpoints.json",
+		Example: "mailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --key service-account.json\n" +
+			"mailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --client client_secret.json\n" +
+			"mailoauth setup --domain example.test --sender admin@example.test \\\n  --key /tmp/gsandbox/service-account.json \\\n  --endpoints /tmp/gsandbox/endpoints.json",
 		GroupID: groupSetup,
 		Args:    exactArgs(0, "setup takes flags only, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json"),
 		RunE: func(cmd *cobra.Command, args []string) error {

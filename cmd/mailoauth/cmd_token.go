@@ -24,7 +24,7 @@ func newTokenCmd(a *app) *cobra.Command {
 			"(passwordeval, PassCmd, --oauth2-bearer). The store is --db, else $MAILOAUTH_DB, else the default: a mail program's " +
 			"command line names the same store (mailoauth --db PATH token ADDR) when it is not the default.",
 		Example: "mailoauth token user1@yourcompany.example\nmailoauth token user1@yourcompany.example --format xoauth2\n" +
-			"mailoauth --db /var/lib/mailoauth/mailoauth.db token user1@yourcompany.example",
+			"mailoauth --db /var/lib/mailoauth/mailoauth.db \\\n  token user1@yourcompany.example",
 		GroupID:           groupUse,
 		Args:              exactArgs(1, "name one mailbox: mailoauth token user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,

@@ -36,7 +36,7 @@ func newUpgradeCmd(a *app) *cobra.Command {
 		Example: "mailoauth upgrade --legacy cic-gmail.json\n" +
 			"mailoauth upgrade --yes --legacy legacy.json --key service-account.json\n" +
 			"mailoauth upgrade --yes --legacy legacy.json --client client_secret.json\n" +
-			"mailoauth upgrade --yes --legacy legacy.json --key service-account.json --via-proxy --proxy-imap 10.0.0.5:1993 --proxy-smtp 10.0.0.5:1587\n" +
+			"mailoauth upgrade --yes --legacy legacy.json \\\n  --key service-account.json --via-proxy \\\n  --proxy-imap 10.0.0.5:1993 --proxy-smtp 10.0.0.5:1587\n" +
 			"mailoauth upgrade --purge-backups --yes",
 		GroupID: groupOperate,
 		Args:    exactArgs(0, "upgrade takes flags only, e.g. mailoauth upgrade --yes --legacy legacy.json --key service-account.json"),

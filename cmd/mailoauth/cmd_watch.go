@@ -145,7 +145,7 @@ func newWatchCmd(a *app) *cobra.Command {
 			"alerts by webhook or e-mail when a check starts or stops failing, and warns early (an old key, consent about to expire). " +
 			"SIGHUP re-reads the profiles; SIGTERM lets the checks in flight finish.",
 		Example: "mailoauth watch --metrics 127.0.0.1:9464\n" +
-			"mailoauth watch --interval 5m --alert-webhook https://hooks.example/mail --log-format json\n" +
+			"mailoauth watch --interval 5m \\\n  --alert-webhook https://hooks.example/mail --log-format json\n" +
 			"mailoauth watch --once   # for cron: exit 1 when a check failed",
 		GroupID: groupUse,
 		Args:    exactArgs(0, "watch takes no arguments (it watches every mailbox of every profile)"),

@@ -132,7 +132,7 @@ func newRootCmd(a *app) *cobra.Command {
 			"The store is --db PATH, else $MAILOAUTH_DB, else ~/.local/share/mailoauth/mailoauth.db (a service's: /var/lib/mailoauth/mailoauth.db). " +
 			"Exit codes: 0 all good, 1 a check failed, 2 bad input or usage, 3 environment (store busy, file unreadable).",
 		Example: "# the wizard against the built-in Google sandbox\nmailoauth wizard --sandbox\n" +
-			"# the procedure without the wizard\nmailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json\n" +
+			"# the procedure without the wizard\nmailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --key service-account.json\n" +
 			"mailoauth --db /var/lib/mailoauth/mailoauth.db test --all",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {

@@ -30,8 +30,8 @@ func newTestCmd(a *app) *cobra.Command {
 		Long: "Live checks of each mailbox: token, IMAP login, SMTP login, round trip (send to itself, wait, delete). " +
 			"Without --mailbox, ADDR or --all it checks the default sender. A cached token keeps working for its hour after " +
 			"an Admin console change; --fresh mints new ones (doctor and the wizard's Verify always do).",
-		Example: "mailoauth test --all\nmailoauth test --mailbox user1@yourcompany.example --checks token,imap --json\n" +
-			"mailoauth test --fresh --checks token\nmailoauth test --all --mechanism OAUTHBEARER --timeout 60s --roundtrip-timeout 5m --concurrency 16",
+		Example: "mailoauth test --all\nmailoauth test --mailbox user1@yourcompany.example \\\n  --checks token,imap --json\n" +
+			"mailoauth test --fresh --checks token\nmailoauth test --all --mechanism OAUTHBEARER \\\n  --timeout 60s --roundtrip-timeout 5m --concurrency 16",
 		GroupID: groupUse,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTest(cmd.Context(), a, args, &o)

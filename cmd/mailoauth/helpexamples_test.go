@@ -1,0 +1,35 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestHelpExamplesNotCutAt80Columns: on an 80-column terminal fang cuts an
+// example line longer than its box (72 columns) with "…", hiding the very
+// value an administrator came to copy. Every command's examples fit, long
+// ones continued with " \" on indented lines.
+func TestHelpExamplesNotCutAt80Columns(t *testing.T) {
+	t.Setenv("__FANG_TEST_WIDTH", "80") // fang's width when stdout is no terminal
+	root := newRootCmd(&app{})
+	db := filepath.Join(t.TempDir(), "none.db")
+	for _, c := range append([]*cobra.Command{root}, allCommands(root)...) {
+		path := strings.Fields(c.CommandPath())[1:]
+		r := mailoauth(t, db, append(path, "--help")...)
+		if r.code != 0 {
+			t.Errorf("%s --help: exit %d, stderr %q", c.CommandPath(), r.code, r.stderr)
+			continue
+		}
+		_, examples, _ := strings.Cut(r.stdout, "EXAMPLES")
+		examples, _, _ = strings.Cut(examples, "\n  COMMANDS")
+		examples, _, _ = strings.Cut(examples, "\n  FLAGS")
+		for _, line := range strings.Split(examples, "\n") {
+			if strings.Contains(line, "…") {
+				t.Errorf("%s --help at 80 columns cuts an example: %q", c.CommandPath(), strings.TrimSpace(line))
+			}
+		}
+	}
+}
