@@ -98,8 +98,7 @@ func (d *driver) mustNotShow(s string) {
 }
 
 func TestKeepCheckingCountsDownRetriesAndStopsWhenVerified(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	eng := &fakeEngine{}
 	d := newDriver(t, fakeDeps(be, eng, "acme.example"), 80, 24)
 	d.mustShow("Authorize the scope")
@@ -138,8 +137,7 @@ func TestKeepCheckingCountsDownRetriesAndStopsWhenVerified(t *testing.T) {
 }
 
 func TestKeepCheckingStopsOnK(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	eng := &fakeEngine{}
 	d := newDriver(t, fakeDeps(be, eng, "acme.example"), 80, 24)
 	d.press(runeKey('k'))
@@ -154,8 +152,7 @@ func TestKeepCheckingStopsOnK(t *testing.T) {
 }
 
 func TestCopyKeysPutTheExactValuesOnTheClipboard(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	cred, err := core.ParseCredential(readTestKey(t), core.CredentialOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -178,8 +175,7 @@ func TestCopyKeysPutTheExactValuesOnTheClipboard(t *testing.T) {
 }
 
 func TestDeleteMailboxAsksFirst(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
+	be := withProfile(acmeProfile(t, 5))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{
 		{Email: "a@acme.example", OwnerKind: core.OwnerUser},
 		{Email: "b@acme.example", OwnerKind: core.OwnerUser},
@@ -203,8 +199,7 @@ func TestDeleteMailboxAsksFirst(t *testing.T) {
 }
 
 func TestTestStepChoosesMailboxesChecksAndRetriesFailed(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 6))
+	be := withProfile(acmeProfile(t, 6))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{
 		{Email: "administrator@acme.example", OwnerKind: core.OwnerUser},
 		{Email: "broken@acme.example", OwnerKind: core.OwnerWorkgroup},

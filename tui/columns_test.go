@@ -16,8 +16,7 @@ import (
 func TestLongAddressesFitAt80Columns(t *testing.T) {
 	const long = "helpdesk.escalation@acme.example" // 32 characters
 	for _, sz := range [][2]int{{80, 24}, {120, 40}} {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 5))
+		be := withProfile(acmeProfile(t, 5))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{
 			{Email: "administrator@acme.example", OwnerKind: core.OwnerUser},
 			{Email: long, DisplayName: "Helpdesk escalation", OwnerKind: core.OwnerWorkgroup, OwnerName: "Helpdesk"},

@@ -18,8 +18,7 @@ func TestAuthorizeStepDelegationLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	var opened []string
 	deps := fakeDeps(be, &fakeEngine{}, "acme.example")
 	deps.openBrowser = func(u string) bool { opened = append(opened, u); return true }

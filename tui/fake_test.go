@@ -307,6 +307,22 @@ func acmeProfile(t testing.TB, step int) core.Profile {
 		Credential: readTestKey(t), Scopes: []string{core.ScopeMail}, WizardStep: step}
 }
 
+// withProfile is a fake store holding p.
+func withProfile(p core.Profile) *fakeBackend {
+	be := newFakeBackend()
+	_ = be.SaveProfile(p)
+	return be
+}
+
+// startAcme starts the wizard on be at w×h, resuming acme.example, and
+// waits until the screen shows want.
+func startAcme(t *testing.T, be *fakeBackend, w, h int, want string) *harness {
+	t.Helper()
+	hs := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), w, h)
+	hs.waitFor(want, 3*time.Second)
+	return hs
+}
+
 func fakeDeps(be *fakeBackend, eng *fakeEngine, profile string) deps {
 	nc := true
 	return deps{backend: be, engine: eng, profile: profile, noColor: &nc}

@@ -47,8 +47,7 @@ func TestGoldenProfile(t *testing.T) {
 
 func TestGoldenProfileList(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 7))
+		be := withProfile(acmeProfile(t, 7))
 		p := acmeProfile(t, 3)
 		p.Domain = "branch.example"
 		_ = be.SaveProfile(p)
@@ -74,8 +73,7 @@ func TestGoldenDomainError(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
 		// a service-account profile keeps its sender in its domain (a new
 		// profile takes an outside one: its credential is not chosen yet)
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 2))
+		be := withProfile(acmeProfile(t, 2))
 		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
 		// its key is loaded, so it resumes at step 4: back to step 2
 		h.waitFor("Authorize the scope", 3*time.Second)
@@ -95,12 +93,10 @@ func TestGoldenDomainError(t *testing.T) {
 
 func TestGoldenCredentials(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
 		p := acmeProfile(t, 3)
 		p.Credential = nil
-		_ = be.SaveProfile(p)
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("How will the product sign in", 3*time.Second)
+		be := withProfile(p)
+		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(enter()) // service account, the first choice
 		h.waitFor("Service-account key", 3*time.Second)
 		h.typeText("testdata/service-account.json")
@@ -115,12 +111,10 @@ func TestGoldenCredentials(t *testing.T) {
 
 func TestGoldenCredentialsWrongKind(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
 		p := acmeProfile(t, 3)
 		p.Credential = nil
-		_ = be.SaveProfile(p)
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("How will the product sign in", 3*time.Second)
+		be := withProfile(p)
+		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(enter()) // service account, the first choice
 		h.waitFor("Service-account key", 3*time.Second)
 		h.typeText("testdata/oauth-client.json")
@@ -132,10 +126,8 @@ func TestGoldenCredentialsWrongKind(t *testing.T) {
 
 func TestGoldenAuthorize(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 4))
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("Authorize the scope", 3*time.Second)
+		be := withProfile(acmeProfile(t, 4))
+		h := startAcme(t, be, W, H, "Authorize the scope")
 		h.send(enter())
 		h.waitFor("Fix:", 3*time.Second)
 		requireGolden(t, h.final())
@@ -144,8 +136,7 @@ func TestGoldenAuthorize(t *testing.T) {
 
 func TestGoldenMailboxes(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 5))
+		be := withProfile(acmeProfile(t, 5))
 		var ms []core.Mailbox
 		for i := range 300 {
 			kind := core.OwnerKinds[i%len(core.OwnerKinds)]
@@ -153,8 +144,7 @@ func TestGoldenMailboxes(t *testing.T) {
 				OwnerKind: kind, OwnerName: fmt.Sprintf("%s %d", kind, i)})
 		}
 		_ = be.PutMailboxes("acme.example", ms)
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("Assign mailboxes", 3*time.Second)
+		h := startAcme(t, be, W, H, "Assign mailboxes")
 		h.send(runeKey('/'))
 		h.typeText("user01")
 		h.send(enter())
@@ -166,10 +156,8 @@ func TestGoldenMailboxes(t *testing.T) {
 
 func TestGoldenMailboxesImportErrors(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 5))
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("Assign mailboxes", 3*time.Second)
+		be := withProfile(acmeProfile(t, 5))
+		h := startAcme(t, be, W, H, "Assign mailboxes")
 		h.send(runeKey('i'))
 		h.typeText("testdata/bad.csv")
 		h.send(enter())
@@ -180,10 +168,8 @@ func TestGoldenMailboxesImportErrors(t *testing.T) {
 
 func TestGoldenMailboxesAdd(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 5))
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("Assign mailboxes", 3*time.Second)
+		be := withProfile(acmeProfile(t, 5))
+		h := startAcme(t, be, W, H, "Assign mailboxes")
 		h.send(runeKey('a'))
 		h.typeText("sales@elsewhere.example")
 		h.send(enter())
@@ -194,8 +180,7 @@ func TestGoldenMailboxesAdd(t *testing.T) {
 
 func TestGoldenTest(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 6))
+		be := withProfile(acmeProfile(t, 6))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{
 			{Email: "administrator@acme.example", OwnerKind: core.OwnerUser},
 			{Email: "broken@acme.example", OwnerKind: core.OwnerWorkgroup},
@@ -215,12 +200,10 @@ func TestGoldenTest(t *testing.T) {
 
 func TestGoldenSummary(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(acmeProfile(t, 7))
+		be := withProfile(acmeProfile(t, 7))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
 		_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("is configured", 3*time.Second)
+		h := startAcme(t, be, W, H, "is configured")
 		requireGolden(t, h.final())
 	})
 }

@@ -24,8 +24,7 @@ func paste(d *driver, s string) {
 // Issue 15 item 1: a CSV with a stray quote killed the wizard's session
 // (and its unsaved work); the import now shows the line and what is wrong.
 func TestImportStrayQuoteShowsTheLineAndKeepsTheSession(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
+	be := withProfile(acmeProfile(t, 5))
 	p := filepath.Join(t.TempDir(), "bq.csv")
 	if err := os.WriteFile(p, []byte("email,display_name,owner_kind,owner_name\na\"b@acme.example,x,user,y\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -45,10 +44,9 @@ func TestImportStrayQuoteShowsTheLineAndKeepsTheSession(t *testing.T) {
 // terminal 120 columns wide and height lines high.
 func atKeyField(t *testing.T, height int) (*driver, *fakeBackend) {
 	t.Helper()
-	be := newFakeBackend()
 	p := acmeProfile(t, 3)
 	p.Credential = nil
-	_ = be.SaveProfile(p)
+	be := withProfile(p)
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, height)
 	d.mustShow("How will the product sign in")
 	d.press(enter()) // service account
@@ -129,8 +127,7 @@ func TestWizardFrameHoldsNoRawControlCharacters(t *testing.T) {
 	}
 
 	// steps 5 and 6: names and an address stored before the checks existed
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
+	be := withProfile(acmeProfile(t, 5))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{
 		{Email: "broken" + evil + "@acme.example", DisplayName: "Ann" + evil, OwnerKind: core.OwnerUser, OwnerName: "Own" + evil},
 	})
@@ -164,8 +161,7 @@ func TestPastesAreBounded(t *testing.T) {
 // Issue 15 item 5: the wizard's mailbox form refuses a name over the limit
 // with core's sentence, naming the field and the limit.
 func TestMailboxFormRefusesALongName(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
+	be := withProfile(acmeProfile(t, 5))
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, 30)
 	d.mustShow("Assign mailboxes")
 	d.press(runeKey('a'))

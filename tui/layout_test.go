@@ -85,8 +85,7 @@ func helpCut(scr string) bool {
 // TestTooSmallTerminalSaysTheSizeItNeeds: below 80x24 the wizard says what
 // it needs instead of cutting screens without a sign.
 func TestTooSmallTerminalSaysTheSizeItNeeds(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	for _, sz := range [][2]int{{60, 20}, {79, 24}, {80, 23}} {
 		d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), sz[0], sz[1])
 		want := fmt.Sprintf("mailoauth needs at least 80x24; this terminal is %dx%d", sz[0], sz[1])
@@ -113,8 +112,7 @@ func contentRows(scr string) int {
 // TestTallScreenScrollsWithMarkers: a screen taller than the terminal
 // shows "↓ more", pgdn shows the rest under "↑ more", pgup goes back.
 func TestTallScreenScrollsWithMarkers(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
 	d.mustShow("Authorize the scope")
 	d.press(runeKey('?')) // full help and a status line take rows from the content

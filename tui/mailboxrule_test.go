@@ -14,11 +14,9 @@ import (
 // takes a partner's mailbox, a service-account profile refuses it with the
 // finding that points at the OAuth client path.
 func TestAddFormFollowsTheProfilesMailboxRule(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(oauthProfile(t, 5))
+	be := withProfile(oauthProfile(t, 5))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 120, 40)
-	h.waitFor("administrator@acme.example", 3*time.Second)
+	h := startAcme(t, be, 120, 40, "administrator@acme.example")
 	h.send(runeKey('a'))
 	h.waitFor("Display name", 3*time.Second)
 	h.typeText("Someone@Partner.example")

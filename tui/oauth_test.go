@@ -41,12 +41,10 @@ func consentAt(be *fakeBackend, mailbox string) {
 
 func TestGoldenCredentialsChoice(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
 		p := acmeProfile(t, 3)
 		p.Credential = nil
-		_ = be.SaveProfile(p)
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("How will the product sign in", 3*time.Second)
+		be := withProfile(p)
+		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(keyCode(tea.KeyDown))
 		h.waitFor("› 2 OAuth client", 3*time.Second)
 		requireGolden(t, h.final())
@@ -55,12 +53,10 @@ func TestGoldenCredentialsChoice(t *testing.T) {
 
 func TestGoldenOAuthClient(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
 		p := acmeProfile(t, 3)
 		p.Credential = nil
-		_ = be.SaveProfile(p)
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("How will the product sign in", 3*time.Second)
+		be := withProfile(p)
+		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(runeKey('2'), enter())
 		h.waitFor("Client JSON file", 3*time.Second)
 		h.typeText("testdata/oauth-client-loopback.json")
@@ -79,12 +75,10 @@ func TestGoldenOAuthClient(t *testing.T) {
 // The client ID and secret by hand: core's validation, then the secret
 // masked and only its fingerprint shown.
 func TestOAuthClientByHand(t *testing.T) {
-	be := newFakeBackend()
 	p := acmeProfile(t, 3)
 	p.Credential = nil
-	_ = be.SaveProfile(p)
-	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
-	h.waitFor("How will the product sign in", 3*time.Second)
+	be := withProfile(p)
+	h := startAcme(t, be, 80, 24, "How will the product sign in")
 	h.send(runeKey('2'), enter())
 	h.waitFor("Client JSON file", 3*time.Second)
 	h.send(keyCode(tea.KeyDown))
@@ -111,10 +105,8 @@ func TestOAuthClientByHand(t *testing.T) {
 
 func TestGoldenConsent(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(oauthProfile(t, 4))
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("Consent screen", 3*time.Second)
+		be := withProfile(oauthProfile(t, 4))
+		h := startAcme(t, be, W, H, "Consent screen")
 		h.send(runeKey('u'), runeKey('u'), runeKey('p'), runeKey('p'))
 		h.waitFor("Testing: only test users", 3*time.Second)
 		requireGolden(t, h.final())
@@ -124,10 +116,8 @@ func TestGoldenConsent(t *testing.T) {
 // The "Generate token" result, as the flow reports it.
 func TestGoldenConsentGranted(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(oauthProfile(t, 4))
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("Consent screen", 3*time.Second)
+		be := withProfile(oauthProfile(t, 4))
+		h := startAcme(t, be, W, H, "Consent screen")
 		g := &core.Grant{Mailbox: "administrator@acme.example", ExpiresIn: 3599 * time.Second, RefreshTokenReceived: true,
 			RefreshFingerprint: "SHA256:q2fS0lVxk7X1", Scopes: []string{core.ScopeMail},
 			Token: core.Token{Expiry: time.Date(2026, 11, 27, 16, 4, 5, 0, time.Local)}}
@@ -140,8 +130,7 @@ func TestGoldenConsentGranted(t *testing.T) {
 
 func TestGoldenMailboxesConsent(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(oauthProfile(t, 5))
+		be := withProfile(oauthProfile(t, 5))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{
 			{Email: "administrator@acme.example", OwnerKind: core.OwnerUser, OwnerName: "Admin"},
 			{Email: "sales@acme.example", DisplayName: "Sales", OwnerKind: core.OwnerWorkgroup, OwnerName: "Sales queue"},
@@ -149,8 +138,7 @@ func TestGoldenMailboxesConsent(t *testing.T) {
 		})
 		consentAt(be, "administrator@acme.example")
 		consentAt(be, "support@acme.example")
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("sales@acme.example", 3*time.Second)
+		h := startAcme(t, be, W, H, "sales@acme.example")
 		if !strings.Contains(h.p.screen(), "c consent") {
 			t.Errorf("the help line lacks the consent key:\n%s", h.p.screen())
 		}
@@ -160,13 +148,11 @@ func TestGoldenMailboxesConsent(t *testing.T) {
 
 func TestGoldenSummaryOAuth(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		_ = be.SaveProfile(oauthProfile(t, 7))
+		be := withProfile(oauthProfile(t, 7))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
 		_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
 		consentAt(be, "administrator@acme.example")
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		h.waitFor("is configured", 3*time.Second)
+		h := startAcme(t, be, W, H, "is configured")
 		scr := h.p.screen()
 		for _, want := range []string{"Callback URL", "Auth URL", "Token URL", "1 consented"} {
 			if H >= 40 && !strings.Contains(scr, want) {

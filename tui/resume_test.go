@@ -114,8 +114,7 @@ func TestProfileStepResumesWhereTheWorkStands(t *testing.T) {
 
 // TestProfileStepDeletesAfterAsking: d asks, n keeps, y deletes.
 func TestProfileStepDeletesAfterAsking(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 7))
+	be := withProfile(acmeProfile(t, 7))
 	typo := acmeProfile(t, 2)
 	typo.Domain, typo.DefaultSender = "acme.exmaple", "administrator@acme.exmaple"
 	_ = be.SaveProfile(typo)

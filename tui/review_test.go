@@ -43,8 +43,7 @@ func wholeOnALine(frame, s string) bool {
 }
 
 func TestScopesLineShowsEveryScopeWholeAndSandboxKeyAuthorizesThem(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	var mu sync.Mutex
 	var authorized []string
 	d := fakeDeps(be, &fakeEngine{authorized: true}, "acme.example")
@@ -137,8 +136,7 @@ func TestWrapKeepsCommandsAddressesAndPathsWhole(t *testing.T) {
 }
 
 func TestSummaryShowsTokenCommandWholeAndCopiesIt(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 7))
+	be := withProfile(acmeProfile(t, 7))
 	_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
 	d := fakeDeps(be, &fakeEngine{authorized: true}, "acme.example")
 	db := "/tmp/mailoauth-wizard-Xk3-9aQ/mailoauth.db"
@@ -163,8 +161,7 @@ func TestSummaryShowsTokenCommandWholeAndCopiesIt(t *testing.T) {
 }
 
 func TestSummaryHeaderSaysWhenTheLastTestFailed(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 7))
+	be := withProfile(acmeProfile(t, 7))
 	_ = be.SaveResults("acme.example", []core.MailboxResult{
 		{Mailbox: "administrator@acme.example", OK: true},
 		{Mailbox: "broken@acme.example", Finding: core.NewFinding(core.CodeIMAPDisabled, "IMAP is disabled.", "Enable it.")},
@@ -178,8 +175,7 @@ func TestSummaryHeaderSaysWhenTheLastTestFailed(t *testing.T) {
 }
 
 func TestCopiedNoticeGoesWithTheNextKey(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	dr := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
 	dr.press(runeKey('c'))
 	dr.mustShow("Copied the client ID to the clipboard.")
@@ -188,8 +184,7 @@ func TestCopiedNoticeGoesWithTheNextKey(t *testing.T) {
 }
 
 func TestSelectedRowIsMarkedWithoutColour(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 6))
+	be := withProfile(acmeProfile(t, 6))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{
 		{Email: "administrator@acme.example", OwnerKind: core.OwnerUser},
 		{Email: "sales@acme.example", OwnerKind: core.OwnerACD},
@@ -205,8 +200,7 @@ func TestSelectedRowIsMarkedWithoutColour(t *testing.T) {
 
 // The test step's "all" is `mailoauth test --all`: the default sender too.
 func TestAllMailboxesIncludesTheDefaultSender(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 6))
+	be := withProfile(acmeProfile(t, 6))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "sales@acme.example", OwnerKind: core.OwnerACD}})
 	eng := &fakeEngine{authorized: true}
 	dr := newDriver(t, fakeDeps(be, eng, "acme.example"), 80, 24)
@@ -232,8 +226,7 @@ func (e *blockingEngine) Run(ctx context.Context, p core.Profile, mailboxes []st
 }
 
 func TestCancelledVerificationSaysCancelledNotTimeout(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 4))
+	be := withProfile(acmeProfile(t, 4))
 	nc := true
 	eng := &blockingEngine{started: make(chan struct{})}
 	h := start(t, newModel(deps{backend: be, engine: eng, profile: "acme.example", noColor: &nc}), 80, 24)
@@ -263,8 +256,7 @@ func (e *chattyEngine) Run(ctx context.Context, p core.Profile, mailboxes []stri
 // A run nobody reads any more (superseded by r, or the wizard ended) must
 // end: its workers hold IMAP sessions.
 func TestAbandonedTestRunDoesNotBlockItsWorkers(t *testing.T) {
-	be := newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 6))
+	be := withProfile(acmeProfile(t, 6))
 	eng := &chattyEngine{returned: make(chan struct{})}
 	m := newModel(fakeDeps(be, &fakeEngine{}, "acme.example"))
 	w := m.w

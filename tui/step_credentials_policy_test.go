@@ -14,10 +14,9 @@ import (
 // it, the exact fix, the OAuth client path needing no key) within 80x24,
 // and f2 again goes back to the key.
 func TestCredentialsStepKeyPolicyPage(t *testing.T) {
-	be := newFakeBackend()
 	p := acmeProfile(t, 3)
 	p.Credential = nil
-	_ = be.SaveProfile(p)
+	be := withProfile(p)
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
 	d.press(enter()) // service account, the first choice
 	d.mustShow("Service-account key")
