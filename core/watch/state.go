@@ -144,12 +144,24 @@ func (t *tracker) warnings(profile string, current map[key]*core.Finding, now ti
 	return out
 }
 
-// forget drops the states of mailboxes no longer watched.
+// forget drops the states of mailboxes no longer watched (the profile's
+// own, with no mailbox, stay).
 func (t *tracker) forget(profile string, keep func(mailbox string) bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k := range t.states {
 		if k.profile == profile && k.mailbox != "" && !keep(k.mailbox) {
+			delete(t.states, k)
+		}
+	}
+}
+
+// forgetProfile drops every state of a profile deleted from the store.
+func (t *tracker) forgetProfile(profile string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.states {
+		if k.profile == profile {
 			delete(t.states, k)
 		}
 	}

@@ -58,19 +58,18 @@ type Options struct {
 	// by mail through the profile's default sender.
 	Webhook    string
 	AlertEmail string
-	// OnAlert, when set, is called with every alert after delivery (tests,
-	// the wizard).
+	// OnAlert, when set, is called with every alert after delivery.
 	OnAlert func(Alert)
 	// OnRound, when set, is called when a round's last check has ended.
 	OnRound func(Health)
 	Logger  *slog.Logger
 	Clock   Clock
-	// HTTPClient posts webhooks and reads the sandbox's app status;
-	// default a client with timeouts.
+	// HTTPClient posts the webhooks; default a client with a timeout.
 	HTTPClient *http.Client
 }
 
-// Watcher runs the rounds. Create it with New; it is safe for concurrent use.
+// Watcher runs the rounds. Create it with New, then call Run or Once (one
+// of them, once); Reload and Health may be called at any time.
 type Watcher struct {
 	opts    Options
 	src     Source
@@ -169,7 +168,7 @@ func (w *Watcher) Reload() error {
 	w.mu.Lock()
 	for d := range old { // profiles deleted from the store
 		w.metrics.forget(d, "")
-		w.track.forget(d, func(string) bool { return false })
+		w.track.forgetProfile(d)
 		delete(w.known, d)
 	}
 	w.profiles = runs
@@ -184,8 +183,9 @@ type target struct {
 	mailbox string
 }
 
-// targets lists this round's mailboxes: every mailbox of every profile and
-// each profile's default sender, and computes the early warnings.
+// prepare lists this round's mailboxes (every mailbox of every profile and
+// each profile's default sender), checks each profile's credential, drops
+// the series of removed mailboxes and computes the early warnings.
 func (w *Watcher) prepare(ctx context.Context) []target {
 	w.mu.Lock()
 	runs := append([]*profileRun(nil), w.profiles...)

@@ -574,3 +574,25 @@ func TestThrottledRoundKeepsTheState(t *testing.T) {
 		t.Fatalf("after the throttling: %+v, %v", a, smtpOK())
 	}
 }
+
+// A profile deleted from the store leaves the health and the metrics at
+// the next reload, its credential's state included.
+func TestDeletedProfileIsForgotten(t *testing.T) {
+	_, src := serviceAccountSource(t, 1)
+	src.profiles[0].Credential = []byte(`{"type":"service_account"}`)
+	w, _ := newLogged(t, src)
+	step(w, 0)
+	if h := w.Health(); h.State != "failing" {
+		t.Fatalf("a broken credential: health %+v", h)
+	}
+	src.mu.Lock()
+	src.profiles = nil
+	src.mu.Unlock()
+	if err := w.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	step(w, 1)
+	if h := w.Health(); len(h.Failing) != 0 || testutil.CollectAndCount(w.metrics.checkOK) != 0 {
+		t.Fatalf("after deleting the profile: health %+v, %d series", h, testutil.CollectAndCount(w.metrics.checkOK))
+	}
+}
