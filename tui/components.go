@@ -24,9 +24,11 @@ func newInput(placeholder string) textinput.Model {
 }
 
 // field renders a labelled text field; the focused one is marked.
+// The step's setSize gave ti its width (sizeFields); the view only reads.
 func (w *wizard) field(label string, ti *textinput.Model, focused bool, width int) string {
 	s := w.styles
-	ti.SetWidth(max(width-4, 8))
+	in := *ti
+	in.SetWidth(fieldWidth(width)) // a frame before any setSize
 	mark := "  "
 	ls := s.Label
 	if focused {
@@ -35,7 +37,17 @@ func (w *wizard) field(label string, ti *textinput.Model, focused bool, width in
 	}
 	// a long label (the paste prompt) wraps rather than being cut
 	label = strings.ReplaceAll(wrap(label, max(width-2, 10)), "\n", "\n  ")
-	return mark + ls.Render(label) + "\n  " + ti.View()
+	return mark + ls.Render(label) + "\n  " + in.View()
+}
+
+func fieldWidth(width int) int { return max(width-4, 8) }
+
+// sizeFields gives text fields the width field shows them at, so that
+// their scrolling (in Update) matches the view.
+func sizeFields(width int, ins ...*textinput.Model) {
+	for _, in := range ins {
+		in.SetWidth(fieldWidth(width))
+	}
 }
 
 // kv renders an aligned label: value line.

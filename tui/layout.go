@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -23,15 +24,16 @@ func (w *wizard) tooSmall(W, H int) string {
 // columns side by side while they fit the width and on further rows when
 // they do not, so no column is cut to "…".
 func (w *wizard) helpView(keys stepKeys) string {
-	if !w.help.ShowAll {
-		return w.help.ShortHelpView(keys.ShortHelp())
+	h := w.sizedHelp()
+	if !h.ShowAll {
+		return h.ShortHelpView(keys.ShortHelp())
 	}
-	sep := w.help.Styles.FullSeparator.Inline(true).Render(w.help.FullSeparator)
+	sep := h.Styles.FullSeparator.Inline(true).Render(h.FullSeparator)
 	var rows []string
 	var row []string
 	rowW := 0
 	for _, group := range keys.FullHelp() {
-		col := w.help.FullHelpView([][]key.Binding{group})
+		col := h.FullHelpView([][]key.Binding{group})
 		cw := lipgloss.Width(col)
 		if len(row) > 0 && rowW+lipgloss.Width(sep)+cw > w.width {
 			rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, row...))
@@ -46,6 +48,14 @@ func (w *wizard) helpView(keys stepKeys) string {
 		rows = append(rows, lipgloss.JoinHorizontal(lipgloss.Top, row...))
 	}
 	return strings.Join(rows, "\n")
+}
+
+// sizedHelp is the help model at the screen's width: a copy, as the view
+// changes no state.
+func (w *wizard) sizedHelp() help.Model {
+	h := w.help
+	h.SetWidth(max(w.width, 20))
+	return h
 }
 
 var (

@@ -165,7 +165,9 @@ func (w *wizard) goTo(id stepID) tea.Cmd {
 	w.scroll = 0
 	w.status, w.statusErr = "", false
 	w.confirmQuit = false
-	return w.stepAt(id).enter(w)
+	cmd := w.stepAt(id).enter(w)
+	w.fit()
+	return cmd
 }
 
 // advance saves the profile with its resume point past from and moves on.
@@ -319,28 +321,33 @@ func (w *wizard) startSpinner() tea.Cmd {
 }
 
 func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	w := m.w
+	cmd := m.w.update(msg)
+	m.w.fit()
+	return m, cmd
+}
+
+func (w *wizard) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		w.width, w.height = msg.Width, msg.Height
-		return m, nil
+		return nil
 	case tea.BackgroundColorMsg:
 		w.styles = NewStyles(msg.IsDark(), w.styles.NoColor)
 		w.help.Styles = w.styles.Help
-		return m, nil
+		return nil
 	case spinner.TickMsg:
 		if !w.step().busy() {
 			w.spin = false
-			return m, nil
+			return nil
 		}
 		var cmd tea.Cmd
 		w.spinner, cmd = w.spinner.Update(msg)
-		return m, cmd
+		return cmd
 	case tea.KeyPressMsg:
-		return m, w.handleKey(msg)
+		return w.handleKey(msg)
 	}
 	cmd, _ := w.step().update(w, msg)
-	return m, cmd
+	return cmd
 }
 
 func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {

@@ -31,7 +31,6 @@ func (w *wizard) render() string {
 		return w.tooSmall(W, H)
 	}
 	s := w.styles
-	st := w.step()
 
 	// header
 	title := s.Title.Render("mailoauth") + s.Muted.Render(" · Gmail OAuth 2.0 setup")
@@ -50,37 +49,61 @@ func (w *wizard) render() string {
 		header = title + strings.Repeat(" ", gap) + right
 	}
 
-	// footer: status line and help
-	w.help.SetWidth(W)
-	keys := st.keys(w)
-	if w.upgradeIntro {
-		keys = w.upgradeIntroKeys()
-	}
-	helpView := w.helpView(keys)
-	if w.confirmQuit {
-		helpView = w.help.ShortHelpView([]key.Binding{w.gkeys.Yes, w.gkeys.No})
-	}
-	footer := helpView
-	if w.status != "" {
-		st := s.Muted
-		if w.statusErr {
-			st = s.Error
-		}
-		footer = st.Render(statusLines(core.SafeLines(w.status), W)) + "\n" + helpView
-	}
-	bodyH := H - 2 - lipgloss.Height(footer)
-	if bodyH < 1 {
-		bodyH = 1
-	}
+	footer := w.footer(W)
+	bodyH := max(H-2-lipgloss.Height(footer), 1)
 
 	side := w.renderSteps(bodyH)
-	cw := W - sidebarWidth - 2
-	content := w.renderContent(cw, bodyH)
+	content := w.renderContent(W-sidebarWidth-2, bodyH)
 	body := lipgloss.JoinHorizontal(lipgloss.Top,
 		s.Sidebar.Width(sidebarWidth).Height(bodyH).MaxHeight(bodyH).Render(side),
 		" ", content)
 	out := header + "\n" + clip(body, W, bodyH+1) + "\n" + footer
 	return clip(out, W, H)
+}
+
+// footer is the status line and the help, width columns wide.
+func (w *wizard) footer(W int) string {
+	s := w.styles
+	keys := w.step().keys(w)
+	if w.upgradeIntro {
+		keys = w.upgradeIntroKeys()
+	}
+	helpView := w.helpView(keys)
+	if w.confirmQuit {
+		helpView = w.sizedHelp().ShortHelpView([]key.Binding{w.gkeys.Yes, w.gkeys.No})
+	}
+	if w.status == "" {
+		return helpView
+	}
+	st := s.Muted
+	if w.statusErr {
+		st = s.Error
+	}
+	return st.Render(statusLines(core.SafeLines(w.status), W)) + "\n" + helpView
+}
+
+// contentSize is the room render gives the current step's content.
+func (w *wizard) contentSize() (width, height int) {
+	W, H := max(w.width, 20), max(w.height, 6)
+	return W - sidebarWidth - 2, max(H-2-lipgloss.Height(w.footer(W)), 1)
+}
+
+// sizer is a step that fits itself to its room: text fields' widths, a
+// list's page. The root calls setSize after every update, so that the
+// view only reads what was fitted.
+type sizer interface {
+	setSize(w *wizard, width, height int)
+}
+
+// fit lets the current step fit itself to the room it has now.
+func (w *wizard) fit() {
+	if w.width < minWidth || w.height < minHeight || w.upgradeIntro || w.confirmQuit {
+		return
+	}
+	if s, ok := w.step().(sizer); ok {
+		width, height := w.contentSize()
+		s.setSize(w, width, height)
+	}
 }
 
 func (w *wizard) renderContent(width, height int) string {

@@ -290,3 +290,9 @@ func (c *consentStep) cancel() {
 // showEnd: while the address is pasted, the field and its error are what
 // the screen must show (endFirst).
 func (c *consentStep) showEnd() bool { return c.flow != nil && c.flow.answering() }
+
+func (c *consentStep) setSize(_ *wizard, width, _ int) {
+	if c.flow != nil {
+		sizeFields(width, &c.flow.input)
+	}
+}

@@ -457,3 +457,10 @@ func (c *credentialsStep) focusedEmpty() bool {
 }
 func (c *credentialsStep) busy() bool { return false }
 func (c *credentialsStep) cancel()    {}
+
+func (c *credentialsStep) setSize(_ *wizard, width, _ int) {
+	sizeFields(width, &c.path, &c.p12pw, &c.p12email, &c.p12id)
+	if c.oc != nil {
+		sizeFields(width, &c.oc.path, &c.oc.id, &c.oc.secret, &c.oc.redirect)
+	}
+}

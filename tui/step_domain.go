@@ -172,3 +172,5 @@ func (d *domainStep) focusedEmpty() bool {
 }
 func (d *domainStep) busy() bool { return false }
 func (d *domainStep) cancel()    {}
+
+func (d *domainStep) setSize(_ *wizard, width, _ int) { sizeFields(width, &d.domain, &d.sender) }

@@ -40,11 +40,10 @@ type testRow struct {
 
 // testStep runs the live checks with a progress bar and a live table.
 type testStep struct {
-	scope    testScope
-	rows     []testRow
-	pos      map[string]int
-	cursor   int
-	offset   int
+	scope testScope
+	rows  []testRow
+	pos   map[string]int
+	scrollList
 	running  bool
 	ran      bool
 	cancelFn context.CancelFunc
@@ -53,7 +52,6 @@ type testStep struct {
 	done     chan tea.Msg // its results, once
 	barReady bool
 	err      error
-	pageSize int
 	// skip turns a check off; the zero value runs them all
 	skip map[core.CheckName]bool
 	// hist is each mailbox's recent runs (testhistory.go)
@@ -306,21 +304,7 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, false
 	case tea.KeyPressMsg:
-		switch {
-		case key.Matches(msg, keyUp):
-			t.cursor--
-			t.clamp()
-			return nil, true
-		case key.Matches(msg, keyDown):
-			t.cursor++
-			t.clamp()
-			return nil, true
-		case key.Matches(msg, keyPgDown):
-			t.cursor += t.pageSize
-			t.clamp()
-			return nil, true
-		case key.Matches(msg, keyPgUp):
-			t.cursor -= t.pageSize
+		if t.moveKey(msg) {
 			t.clamp()
 			return nil, true
 		}
@@ -360,16 +344,23 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-func (t *testStep) clamp() {
-	n := len(t.rows)
-	t.cursor = max(0, min(t.cursor, n-1))
-	if t.cursor < t.offset {
-		t.offset = t.cursor
+func (t *testStep) clamp() { t.clampTo(len(t.rows)) }
+
+// setSize fits the table to the rows the view leaves it.
+func (t *testStep) setSize(w *wizard, width, height int) {
+	if len(t.rows) > 0 {
+		t.scrollList = t.fitted(len(t.rows), t.tableRows(w, width, height))
 	}
-	if t.cursor >= t.offset+t.pageSize {
-		t.offset = t.cursor - t.pageSize + 1
+}
+
+// tableRows is how many rows the table gets below the head and above the
+// detail of the row under the cursor.
+func (t *testStep) tableRows(w *wizard, width, height int) int {
+	room := height - lineCount(t.head(w, width)) - 1
+	if detail := t.detail(w, width); detail != "" {
+		room -= lineCount(detail) + 2
 	}
-	t.offset = max(0, min(t.offset, n-t.pageSize))
+	return room - 1
 }
 
 // tally counts the finished rows.
@@ -388,6 +379,34 @@ func (t *testStep) tally() (passed, failed, done int) {
 }
 
 func (t *testStep) view(w *wizard, width, height int) string {
+	s := w.styles
+	out := t.head(w, width)
+	if len(t.rows) == 0 {
+		token := "a token is minted"
+		if w.isOAuthClient() {
+			// each mailbox needs its own consent on this path
+			token = "each mailbox's stored consent (refresh token) gives an access token"
+		}
+		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel(w)+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
+		if w.isOAuthClient() {
+			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: esc back to step 5 and press c on it.", width))
+		}
+		if list := t.historyList(w, width, height-lineCount(out)-2); list != "" {
+			out += "\n\n" + list
+		}
+		return out
+	}
+	// the table as setSize fitted it
+	sl := t.fitted(len(t.rows), t.tableRows(w, width, height))
+	out += t.table(w, sl, width, sl.pageSize)
+	if detail := t.detail(w, width); detail != "" {
+		out += "\n\n" + detail
+	}
+	return out
+}
+
+// head is the title, the choices and, once a run started, its progress.
+func (t *testStep) head(w *wizard, width int) string {
 	s := w.styles
 	out := w.title("Test the mailboxes", "", width) + "\n"
 	radio := func(on bool, label string) string {
@@ -413,22 +432,10 @@ func (t *testStep) view(w *wizard, width, height int) string {
 	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", t.allCount(w))))
 	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  tab") + "\n"
 	out += s.Label.Render("Checks ") + strings.Join(cks, " ") + "\n"
-	passed, failed, done := t.tally()
 	if len(t.rows) == 0 {
-		token := "a token is minted"
-		if w.isOAuthClient() {
-			// each mailbox needs its own consent on this path
-			token = "each mailbox's stored consent (refresh token) gives an access token"
-		}
-		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel(w)+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
-		if w.isOAuthClient() {
-			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: esc back to step 5 and press c on it.", width))
-		}
-		if list := t.historyList(w, width, height-lineCount(out)-2); list != "" {
-			out += "\n\n" + list
-		}
 		return out
 	}
+	passed, failed, done := t.tally()
 	total := len(t.rows)
 	pct := float64(done) / float64(max(total, 1))
 	out += w.progressBar(pct, max(width-14, 10)) + fmt.Sprintf(" %d/%d", done, total) + "\n"
@@ -446,33 +453,28 @@ func (t *testStep) view(w *wizard, width, height int) string {
 	if t.err != nil {
 		out += w.errView(t.err, width) + "\n"
 	}
-
-	// detail of the selected row
-	detail := ""
-	if t.cursor < len(t.rows) {
-		r := t.rows[t.cursor]
-		if r.result != nil && r.result.Finding != nil {
-			// the code as the command line prints it, which the hint
-			// above and the README name
-			detail = s.Heading.Render(core.SafeText(r.mailbox)) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + w.findingView(r.result.Finding, width)
-		} else if r.result != nil && len(r.result.Notes) > 0 {
-			detail = s.Muted.Render(wrap(sentences(r.result.Notes), width))
-		}
-		if h := t.historyDetail(w, r.mailbox, width); h != "" {
-			detail = strings.TrimPrefix(detail+"\n"+h, "\n")
-		}
-	}
-	room := height - lineCount(out) - 1
-	if detail != "" {
-		room -= lineCount(detail) + 2
-	}
-	t.pageSize = max(room-1, 1)
-	t.clamp()
-	out += t.table(w, width, t.pageSize)
-	if detail != "" {
-		out += "\n\n" + detail
-	}
 	return out
+}
+
+// detail is the finding, notes and history of the row under the cursor.
+func (t *testStep) detail(w *wizard, width int) string {
+	if t.cursor >= len(t.rows) {
+		return ""
+	}
+	s := w.styles
+	detail := ""
+	r := t.rows[t.cursor]
+	if r.result != nil && r.result.Finding != nil {
+		// the code as the command line prints it, which the hint
+		// above and the README name
+		detail = s.Heading.Render(core.SafeText(r.mailbox)) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + w.findingView(r.result.Finding, width)
+	} else if r.result != nil && len(r.result.Notes) > 0 {
+		detail = s.Muted.Render(wrap(sentences(r.result.Notes), width))
+	}
+	if h := t.historyDetail(w, r.mailbox, width); h != "" {
+		detail = strings.TrimPrefix(detail+"\n"+h, "\n")
+	}
+	return detail
 }
 
 // checkHeads are the test table's check column headers, short so the
@@ -491,7 +493,7 @@ func checkColW(c core.CheckName, last bool) int {
 	return w
 }
 
-func (t *testStep) table(w *wizard, width, rows int) string {
+func (t *testStep) table(w *wizard, sl scrollList, width, rows int) string {
 	s := w.styles
 	colsW := 0
 	for i, c := range core.AllChecks {
@@ -506,8 +508,8 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 	}
 	head = strings.TrimRight(head, " ")
 	b.WriteString(s.Label.Render(truncate(head, width)))
-	end := min(t.offset+rows, len(t.rows))
-	for i := t.offset; i < end; i++ {
+	end := min(sl.offset+rows, len(t.rows))
+	for i := sl.offset; i < end; i++ {
 		r := t.rows[i]
 		icon := s.Muted.Render("·")
 		switch {
@@ -523,12 +525,12 @@ func (t *testStep) table(w *wizard, width, rows int) string {
 			name = truncate(name, mbW-1)
 		}
 		line := padRight(name, mbW)
-		if i == t.cursor {
+		if i == sl.cursor {
 			line = s.Selected.Render(line)
 		}
 		// the marker shows the row without colour (NO_COLOR)
 		mark := "  "
-		if i == t.cursor {
+		if i == sl.cursor {
 			mark = s.Selected.Render("›") + " "
 		}
 		line = mark + icon + " " + line

@@ -32,9 +32,8 @@ const (
 type mailboxesStep struct {
 	mode   mbMode
 	filter textinput.Model
-	cursor int
-	offset int
-	err    error
+	scrollList
+	err error
 
 	// form
 	form      [3]textinput.Model // email, display name, owner name
@@ -46,7 +45,6 @@ type mailboxesStep struct {
 	importPath textinput.Model
 	importErr  error
 	loadErr    error
-	pageSize   int
 	list       *mailboxList
 
 	// the OAuth client path: each mailbox's consent, and the consent of
@@ -211,14 +209,7 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	switch {
 	case key.Matches(k, w.gkeys.Next):
 		return m.save(w), true
-	case key.Matches(k, keyUp):
-		m.cursor--
-	case key.Matches(k, keyDown):
-		m.cursor++
-	case key.Matches(k, keyPgDown):
-		m.cursor += m.pageSize
-	case key.Matches(k, keyPgUp):
-		m.cursor -= m.pageSize
+	case m.moveKey(k):
 	case k.String() == "home", k.String() == "g":
 		m.cursor = 0
 	case k.String() == "end", k.String() == "G":
@@ -289,16 +280,24 @@ func (m *mailboxesStep) updateConfirmDelete(w *wizard, msg tea.Msg) (tea.Cmd, bo
 	return nil, true
 }
 
-func (m *mailboxesStep) clamp(w *wizard) {
-	n := len(w.boxes.filtered)
-	m.cursor = max(0, min(m.cursor, n-1))
-	if m.cursor < m.offset {
-		m.offset = m.cursor
+func (m *mailboxesStep) clamp(w *wizard) { m.clampTo(len(w.boxes.filtered)) }
+
+// setSize fits the fields to the width and the list to the rows the view
+// leaves it.
+func (m *mailboxesStep) setSize(w *wizard, width, height int) {
+	sizeFields(width, &m.filter, &m.importPath, &m.form[0], &m.form[1], &m.form[2])
+	if m.flow != nil {
+		sizeFields(width, &m.flow.input)
 	}
-	if m.cursor >= m.offset+m.pageSize {
-		m.offset = m.cursor - m.pageSize + 1
+	if m.listShown() && w.boxes != nil {
+		m.scrollList = m.fitted(len(w.boxes.filtered), height-lineCount(m.listHead(w, width))-1)
 	}
-	m.offset = max(0, min(m.offset, n-m.pageSize))
+}
+
+// listShown reports whether the view shows the list (not a form, import
+// or consent).
+func (m *mailboxesStep) listShown() bool {
+	return m.mode == mbList || m.mode == mbFilter || m.mode == mbConfirmDelete
 }
 
 func (m *mailboxesStep) updateFilter(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
@@ -550,11 +549,41 @@ func (m *mailboxesStep) persist(w *wizard) error {
 }
 
 func (m *mailboxesStep) view(w *wizard, width, height int) string {
-	s := w.styles
-	l := w.boxes
-	if l == nil {
+	if w.boxes == nil {
 		return ""
 	}
+	out := m.counts(w, width)
+	s := w.styles
+	switch m.mode {
+	case mbConsent:
+		out += "\n" + s.Heading.Render("Consent of "+m.flow.mailbox) + "\n"
+		out += m.flow.view(w, width)
+		if m.flow.phase == cfDone {
+			out += "\n\n" + s.Muted.Render(wrap("Enter returns to the list (on the next mailbox without consent); c tries again.", width))
+		}
+		return out
+	case mbForm:
+		return out + "\n" + m.formView(w, width)
+	case mbImport:
+		out += "\n" + w.field("Import a CSV file", &m.importPath, true, width) + "\n"
+		out += s.Muted.Render(wrap("Header line: "+strings.Join(core.CSVHeader, ","), width)) + "\n\n"
+		if m.importErr != nil {
+			out += m.importErrView(w, width, height-lineCount(out)-1)
+		} else {
+			out += s.Muted.Render(wrap("Every row is validated; if any row is bad, nothing is imported and each bad line is listed.", width))
+		}
+		return out
+	}
+	out = m.listHead(w, width)
+	// the table gets what is left, as setSize fitted the list to it
+	rows := height - lineCount(out) - 1
+	return out + m.table(w, m.fitted(len(w.boxes.filtered), rows), width, rows)
+}
+
+// counts is the title and the line of counts above every mode's content.
+func (m *mailboxesStep) counts(w *wizard, width int) string {
+	s := w.styles
+	l := w.boxes
 	out := w.title("Assign mailboxes", "", width) + "\n"
 	kinds := []string{}
 	for _, k := range core.OwnerKinds {
@@ -587,29 +616,14 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	if l.dirty() {
 		counts += " · unsaved"
 	}
-	out += s.Muted.Render(wrap(counts, width)) + "\n"
+	return out + s.Muted.Render(wrap(counts, width)) + "\n"
+}
 
-	switch m.mode {
-	case mbConsent:
-		out += "\n" + s.Heading.Render("Consent of "+m.flow.mailbox) + "\n"
-		out += m.flow.view(w, width)
-		if m.flow.phase == cfDone {
-			out += "\n\n" + s.Muted.Render(wrap("Enter returns to the list (on the next mailbox without consent); c tries again.", width))
-		}
-		return out
-	case mbForm:
-		return out + "\n" + m.formView(w, width)
-	case mbImport:
-		out += "\n" + w.field("Import a CSV file", &m.importPath, true, width) + "\n"
-		out += s.Muted.Render(wrap("Header line: "+strings.Join(core.CSVHeader, ","), width)) + "\n\n"
-		if m.importErr != nil {
-			out += m.importErrView(w, width, height-lineCount(out)-1)
-		} else {
-			out += s.Muted.Render(wrap("Every row is validated; if any row is bad, nothing is imported and each bad line is listed.", width))
-		}
-		return out
-	}
-
+// listHead is what the list mode shows above the table.
+func (m *mailboxesStep) listHead(w *wizard, width int) string {
+	s := w.styles
+	l := w.boxes
+	out := m.counts(w, width)
 	if w.upgrade && m.oauth {
 		// the upgrade assistant comes here only for the consents
 		out += s.Text.Render(wrap("Upgrade: each mailbox keeps its password until its owner consents (c) and its test (Enter) passes; then it switches to OAuth and the password is erased.", width)) + "\n"
@@ -626,18 +640,13 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	if m.mode == mbConfirmDelete {
 		out += w.styles.Warn.Render(wrap("Delete "+m.deleting+"? y deletes, n keeps it.", width)) + "\n"
 	}
-	// the table gets what is left
-	rows := height - lineCount(out) - 1
-	m.pageSize = max(rows, 1)
-	m.clamp(w)
-	out += m.table(w, width, rows)
 	return out
 }
 
 func lineCount(s string) int { return strings.Count(s, "\n") }
 
-// table renders only the visible window of the filtered list.
-func (m *mailboxesStep) table(w *wizard, width, rows int) string {
+// table renders only the visible window sl of the filtered list.
+func (m *mailboxesStep) table(w *wizard, sl scrollList, width, rows int) string {
 	s := w.styles
 	l := w.boxes
 	kindW := 9
@@ -706,8 +715,8 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		}
 		return b.String()
 	}
-	end := min(m.offset+rows-1, len(l.filtered))
-	for i := m.offset; i < end; i++ {
+	end := min(sl.offset+rows-1, len(l.filtered))
+	for i := sl.offset; i < end; i++ {
 		mb := l.items[l.filtered[i]]
 		mark := "  "
 		if w.selected[mb.Email] {
@@ -720,7 +729,7 @@ func (m *mailboxesStep) table(w *wizard, width, rows int) string {
 		line := mark + cell(mb.Email, emailW) + nameCell(name) + " " + cell(string(mb.OwnerKind), kindW) + ownerCell(mb.OwnerName) + consentCell(mb.Email)
 		// the marker shows the row without colour (NO_COLOR)
 		cur := "  "
-		if i == m.cursor {
+		if i == sl.cursor {
 			line = s.Selected.Render(line)
 			cur = s.Selected.Render("›") + " "
 		}

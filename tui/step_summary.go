@@ -145,6 +145,30 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 		return s.proxy.view(w, width, height)
 	}
 	st := w.styles
+	lines := s.lines(w, width)
+	if over := len(lines) - height + 1; over > 0 {
+		off := min(s.offset, over) // as setSize keeps it
+		lines = lines[off : off+height-1]
+		if off < over {
+			lines = append(lines, st.Muted.Render("↓ more (j / ↓)"))
+		} else {
+			lines = append(lines, st.Muted.Render("↑ top (k / ↑)"))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// setSize keeps the scroll offset within the summary's lines.
+func (s *summaryStep) setSize(w *wizard, width, height int) {
+	if s.proxy.open {
+		return
+	}
+	s.offset = max(0, min(s.offset, len(s.lines(w, width))-height+1))
+}
+
+// lines is the whole summary, line by line.
+func (s *summaryStep) lines(w *wizard, width int) []string {
+	st := w.styles
 	p := w.profile
 	lw := 12
 	var b strings.Builder
@@ -212,19 +236,7 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 	if s.err != nil {
 		b.WriteString(w.errView(s.err, width) + "\n")
 	}
-	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	if over := len(lines) - height + 1; over > 0 {
-		s.offset = min(s.offset, over)
-		lines = lines[s.offset : s.offset+height-1]
-		if s.offset < over {
-			lines = append(lines, st.Muted.Render("↓ more (j / ↓)"))
-		} else {
-			lines = append(lines, st.Muted.Render("↑ top (k / ↑)"))
-		}
-	} else {
-		s.offset = 0
-	}
-	return strings.Join(lines, "\n")
+	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 }
 
 func (s *summaryStep) keys(w *wizard) stepKeys {
