@@ -83,10 +83,6 @@ func sanitize(s string, keepLines bool) string {
 	return b.String()
 }
 
-// HasControl reports whether s holds anything SafeText would escape: the
-// test stored text fields must pass.
-func HasControl(s string) bool { return SafeText(s) != s }
-
 // SafeWriter returns a writer that passes text through SafeLines on its way
 // to w, except carriage returns (a progress line's own). It is the command
 // line's last line of defence: its standard output and error go through it,
