@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -81,55 +80,4 @@ func sanitize(s string, keepLines bool) string {
 		}
 	}
 	return b.String()
-}
-
-// SafeWriter returns a writer that passes text through SafeLines on its way
-// to w, except carriage returns (a progress line's own). It is the command
-// line's last line of defence: its standard output and error go through it,
-// so an untrusted string a message forgot to clean still cannot drive the
-// terminal. A UTF-8 sequence split across two writes is kept whole.
-func SafeWriter(w io.Writer) io.Writer { return &safeWriter{w: w} }
-
-type safeWriter struct {
-	w       io.Writer
-	pending []byte // an incomplete UTF-8 sequence from the last write
-}
-
-func (s *safeWriter) Write(p []byte) (int, error) {
-	data := p
-	if len(s.pending) > 0 {
-		data = append(s.pending, p...)
-		s.pending = nil
-	}
-	// Keep back a trailing sequence that may be completed by the next write.
-	if cut := incompleteTail(data); cut > 0 {
-		s.pending = append([]byte(nil), data[len(data)-cut:]...)
-		data = data[:len(data)-cut]
-	}
-	parts := strings.Split(string(data), "\r")
-	for i := range parts {
-		parts[i] = SafeLines(parts[i])
-	}
-	if _, err := io.WriteString(s.w, strings.Join(parts, "\r")); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// incompleteTail is the length of a UTF-8 sequence at the end of b that is
-// started but not finished (0 when b ends on a whole rune).
-func incompleteTail(b []byte) int {
-	for n := 1; n <= 3 && n <= len(b); n++ {
-		c := b[len(b)-n]
-		if c < 0x80 {
-			return 0
-		}
-		if c >= 0xc0 { // a leading byte: is its sequence complete?
-			if utf8.FullRune(b[len(b)-n:]) {
-				return 0
-			}
-			return n
-		}
-	}
-	return 0
 }

@@ -1,8 +1,6 @@
 package core
 
 import (
-	"bytes"
-	"strings"
 	"testing"
 )
 
@@ -29,24 +27,5 @@ func TestSafeTextEscapesControlsAndKeepsUnicode(t *testing.T) {
 		if got := SafeText(c.in); got != SafeText(got) {
 			t.Errorf("SafeText is not idempotent on %q", c.in)
 		}
-	}
-}
-
-// SafeWriter lets no control character but \n, \t and \r through, even
-// when a write splits a UTF-8 sequence.
-func TestSafeWriterFiltersEveryWrite(t *testing.T) {
-	var buf bytes.Buffer
-	w := SafeWriter(&buf)
-	in := "ok é\x1b[2J\r[####] 1/2\n東"
-	for i := 0; i < len(in); i++ { // one byte at a time
-		if _, err := w.Write([]byte{in[i]}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got, want := buf.String(), "ok é\\x1b[2J\r[####] 1/2\n東"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-	if strings.ContainsRune(buf.String(), '\ufffd') {
-		t.Fatalf("a split rune was broken: %q", buf.String())
 	}
 }
