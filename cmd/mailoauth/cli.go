@@ -249,3 +249,12 @@ func versionString() string {
 	}
 	return fmt.Sprintf("%s\nrevision %s\n%s", v, rev, goVersion)
 }
+
+// defaultInUsage is for flags whose usage states their default because
+// their zero value means "derived" (--roundtrip-timeout: 3 times --timeout):
+// the help and the manual page then show no "(0s)" beside it.
+func defaultInUsage(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		fs.Lookup(n).DefValue = ""
+	}
+}

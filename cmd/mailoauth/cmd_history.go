@@ -32,6 +32,7 @@ func newHistoryCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().DurationVar(&since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
+	defaultInUsage(cmd.Flags(), "since")
 	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "one JSON object per mailbox and check, with its runs")
 	return cmd
 }

@@ -46,6 +46,7 @@ func newTestCmd(a *app) *cobra.Command {
 	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox, then a summary object")
 	f.DurationVar(&o.timeout, "timeout", core.DefaultCheckTimeout, "the timeout of each network check, a `DURATION`")
 	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
+	defaultInUsage(f, "roundtrip-timeout")
 	f.BoolVar(&o.fresh, "fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
 	f.StringVar(&o.mechanism, "mechanism", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER")
 	_ = cmd.RegisterFlagCompletionFunc("mailbox", a.completeMailboxes)
