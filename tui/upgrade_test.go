@@ -90,28 +90,7 @@ func TestUpgradeWizard(t *testing.T) {
 	h.waitFor("ghost@example.test: [unknown_user]", 5*time.Second)
 	h.final()
 
-	pending, err := st.PendingUpgrades("example.test")
-	if err != nil || len(pending) != 1 || pending[0] != "ghost@example.test" {
-		t.Fatalf("pending after the test step: %v %v", pending, err)
-	}
-	for m, pw := range passwords {
-		_, got, ok, err := st.PendingLogin("example.test", m)
-		switch {
-		case err != nil:
-			t.Fatal(err)
-		case m == "ghost@example.test" && (!ok || got != pw):
-			t.Errorf("the failing mailbox lost its password: ok %v", ok)
-		case m != "ghost@example.test" && ok:
-			t.Errorf("%s passed but keeps its password", m)
-		}
-	}
-	rs, err := st.Results("example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := rs["ghost@example.test"]; r.OK || r.Finding == nil || r.Finding.Code != core.CodeUnknownUser {
-		t.Errorf("ghost's stored result: %+v", r)
-	}
+	onlyPending(t, st, passwords, "ghost@example.test", core.CodeUnknownUser)
 	data, err := os.ReadFile(db)
 	if err != nil {
 		t.Fatal(err)
@@ -190,28 +169,7 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 		}
 	}
 
-	pending, err := st.PendingUpgrades("example.test")
-	if err != nil || len(pending) != 1 || pending[0] != "user3@example.test" {
-		t.Fatalf("pending after the test step: %v %v", pending, err)
-	}
-	for m, pw := range passwords {
-		_, got, ok, err := st.PendingLogin("example.test", m)
-		switch {
-		case err != nil:
-			t.Fatal(err)
-		case m == "user3@example.test" && (!ok || got != pw):
-			t.Errorf("the mailbox without consent lost its password: ok %v", ok)
-		case m != "user3@example.test" && ok:
-			t.Errorf("%s passed but keeps its password", m)
-		}
-	}
-	rs, err := st.Results("example.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := rs["user3@example.test"]; r.OK || r.Finding == nil || r.Finding.Code != core.CodeConsentRequired {
-		t.Errorf("user3's stored result: %+v", r)
-	}
+	onlyPending(t, st, passwords, "user3@example.test", core.CodeConsentRequired)
 
 	// the fix, from where it is shown: esc to step 5, c on user3 (the
 	// cursor is on it), back to the test and retry the failed one
@@ -272,4 +230,33 @@ func importLegacy(t *testing.T, st *store.Store, imap core.LegacyServer, prefix,
 		t.Fatalf("pending after the import: %v", p)
 	}
 	return passwords, plan.Risks
+}
+
+// onlyPending checks the store after the upgrade's test step: only left
+// still waits for OAuth and keeps its password, its result holds the
+// finding code, and every other mailbox lost its password.
+func onlyPending(t *testing.T, st *store.Store, passwords map[string]string, left string, code core.Code) {
+	t.Helper()
+	pending, err := st.PendingUpgrades("example.test")
+	if err != nil || len(pending) != 1 || pending[0] != left {
+		t.Fatalf("pending after the test step: %v %v", pending, err)
+	}
+	for m, pw := range passwords {
+		_, got, ok, err := st.PendingLogin("example.test", m)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case m == left && (!ok || got != pw):
+			t.Errorf("%s, still pending, lost its password: ok %v", m, ok)
+		case m != left && ok:
+			t.Errorf("%s passed but keeps its password", m)
+		}
+	}
+	rs, err := st.Results("example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs[left]; r.OK || r.Finding == nil || r.Finding.Code != code {
+		t.Errorf("%s's stored result: %+v", left, r)
+	}
 }
