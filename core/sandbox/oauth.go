@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -501,17 +500,7 @@ type oauthStateDump struct {
 // handleAdminOAuth serves the consent path's admin calls; it reports false
 // for a path it does not know.
 func (s *Sandbox) handleAdminOAuth(w http.ResponseWriter, r *http.Request, path string) bool {
-	fail := func(err error) { writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()}) }
-	decode := func(v any) bool {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(v); err != nil {
-			fail(fmt.Errorf("invalid JSON body: %v", err))
-			return false
-		}
-		return true
-	}
-	ok := func() { writeJSON(w, http.StatusOK, map[string]bool{"ok": true}) }
+	fail, decode, ok := adminAnswers(w, r)
 	switch {
 	case path == "oauth" && r.Method == http.MethodGet:
 		s.mu.Lock()

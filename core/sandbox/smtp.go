@@ -163,18 +163,25 @@ func (c *smtpConn) readLine(max int) (string, error) {
 	return strings.TrimRight(string(line), "\r\n"), nil
 }
 
+// upgradeTLS runs the TLS handshake on the raw connection (30 s at most)
+// and carries the session on over it; false when the handshake failed.
+func (c *smtpConn) upgradeTLS() bool {
+	tc := tls.Server(c.raw, c.sb.tlsConfig)
+	_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		return false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	c.setConn(tc)
+	c.isTLS = true
+	return true
+}
+
 func (c *smtpConn) serve(implicitTLS bool) {
 	c.id = randFrom(alnum, 16)
 	c.setConn(c.raw)
-	if implicitTLS {
-		tc := tls.Server(c.raw, c.sb.tlsConfig)
-		_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
-		if err := tc.Handshake(); err != nil {
-			return
-		}
-		_ = tc.SetDeadline(time.Time{})
-		c.setConn(tc)
-		c.isTLS = true
+	if implicitTLS && !c.upgradeTLS() {
+		return
 	}
 	if !c.sb.sleep(c.sb.latency()) {
 		return
@@ -211,14 +218,9 @@ func (c *smtpConn) serve(implicitTLS bool) {
 			if err := c.reply(220, "2.0.0", "Ready to start TLS"); err != nil {
 				return
 			}
-			tc := tls.Server(c.raw, c.sb.tlsConfig)
-			_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
-			if err := tc.Handshake(); err != nil {
+			if !c.upgradeTLS() {
 				return
 			}
-			_ = tc.SetDeadline(time.Time{})
-			c.setConn(tc)
-			c.isTLS = true
 			c.helo, c.authd, c.from, c.rcpts = "", nil, nil, nil
 		case "AUTH":
 			werr = c.auth(arg)
