@@ -64,7 +64,7 @@ func (f *watchFlags) options(a *app) (watch.Options, error) {
 	case f.interval < time.Second:
 		return watch.Options{}, usagef("--interval %v is too short; use at least 1s (15m is the default)", f.interval)
 	case f.concurrency < 1 || f.concurrency > core.MaxConcurrency:
-		return watch.Options{}, usagef("--concurrency %d is out of range; use 1 to %d (the run adapts below it to Google's throttling)", f.concurrency, core.MaxConcurrency)
+		return watch.Options{}, usagef("--concurrency %d is out of range; use 1 to %d (%d is the default: a round is spread over the interval)", f.concurrency, core.MaxConcurrency, watch.DefaultConcurrency)
 	case f.roundtripEvery < 0:
 		return watch.Options{}, usagef("--roundtrip-every %d is negative; use 0 (never) or N rounds", f.roundtripEvery)
 	case f.renotify < 0 || f.timeout <= 0:
