@@ -261,6 +261,18 @@ func TestWatchAlertsOnceAndRecoversOnce(t *testing.T) {
 	if a := h.take(); len(a) != 0 {
 		t.Fatalf("every check passes, yet alerts came: %v", a)
 	}
+	// Bounded labels, never a token.
+	for _, path := range []string{"/metrics", "/healthz"} {
+		resp, err := http.Get(w.metrics + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "ya29.") || strings.Contains(string(body), "PRIVATE KEY") {
+			t.Fatalf("%s shows a token or key:\n%s", path, body)
+		}
+	}
 
 	// A suspended mailbox: its metric drops to 0, exactly one alert with the
 	// finding's code and fix, nothing more until it is fixed, then one recovery.
