@@ -131,6 +131,11 @@ func runSetup(ctx context.Context, a *app, o *setupFlags) error {
 	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res := tester.Check(vctx, s, []core.CheckName{core.CheckToken})
+	// Kept as the sender's token check, as `test` would keep it: profile ls
+	// and the wizard's profile step read the verification from it.
+	if err := st.SaveResult(d, res); err != nil {
+		return err
+	}
 	if !res.OK {
 		fmt.Fprintf(a.stdout, "\nVerify: a token for %s could not be minted.\n", s)
 		printFinding(a, res.Finding)
