@@ -267,16 +267,7 @@ func TestIdleSeesNewMail(t *testing.T) {
 			}
 		},
 	}})
-	if err := ic.Authenticate(&xoauth2{user: u, token: tok}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	idle, err := ic.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
+	idle := idleInbox(t, ic, u, tok)
 	sc := dialSMTP(t, sb)
 	if err := sc.Auth(&xoauth2{user: u, token: tok, twoStep: true}); err != nil {
 		t.Fatal(err)
@@ -868,16 +859,7 @@ func TestCloseLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ic.Authenticate(&xoauth2{user: u, token: tok}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	idle, err := ic.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
+	idle := idleInbox(t, ic, u, tok)
 	sc, err := smtp.DialTLS(sb.Endpoints().SMTP, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -910,4 +892,20 @@ func TestCloseLeavesNothing(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// idleInbox logs ic in as u with tok, selects INBOX and starts IDLE.
+func idleInbox(t *testing.T, ic *imapclient.Client, u, tok string) *imapclient.IdleCommand {
+	t.Helper()
+	if err := ic.Authenticate(&xoauth2{user: u, token: tok}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := ic.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idle
 }
