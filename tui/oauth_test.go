@@ -225,8 +225,7 @@ func TestSandboxWalkthroughOAuth(t *testing.T) {
 	h.send(enter())
 	h.waitFor("Test the mailboxes", 3*time.Second)
 	h.send(enter())
-	want := itoa(n) + " passed, 0 failed"
-	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	waitRunDone(h, itoa(n)+" passed, 0 failed")
 	h.final()
 
 	p, err := st.Profile("demo.example")

@@ -2,7 +2,9 @@ package tui
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
@@ -30,4 +32,9 @@ func openTestStore(t testing.TB, name string) (*store.Store, string) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st, path
+}
+
+// waitRunDone waits until the test step reports want with nothing left to go.
+func waitRunDone(h *harness, want string) {
+	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
 }

@@ -68,15 +68,8 @@ func TestUpgradeWizard(t *testing.T) {
 	h.waitFor("Verified", 15*time.Second)
 	h.send(enter())
 	// the legacy setup brought the mailboxes: straight to the test
-	h.waitFor("Test the mailboxes", 5*time.Second)
 	// all is the default sender and the 4 legacy mailboxes, as `mailoauth test --all`
-	if scr := h.p.screen(); !strings.Contains(scr, "all (5)") {
-		t.Errorf("the test step does not offer the 4 legacy mailboxes and the default sender:\n%s", scr)
-	}
-	h.send(enter())
-	want := "4 passed, 1 failed"
-	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
-	scr = h.p.screen()
+	scr = runAll(t, h, "all (5)", "4 passed, 1 failed")
 	if !strings.Contains(scr, "ghost@example.test") || !strings.Contains(scr, "Fix:") {
 		t.Errorf("the failing mailbox's finding is not shown:\n%s", scr)
 	}
@@ -155,14 +148,7 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 		h.waitFor(itoa(i+2)+" of 4 consented", 5*time.Second)
 	}
 	h.send(enter()) // user3 left without consent
-	h.waitFor("Test the mailboxes", 5*time.Second)
-	if scr := h.p.screen(); !strings.Contains(scr, "all (4)") {
-		t.Errorf("the test step does not offer the 4 legacy mailboxes:\n%s", scr)
-	}
-	h.send(enter())
-	want := "3 passed, 1 failed"
-	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
-	scr = h.p.screen()
+	scr = runAll(t, h, "all (4)", "3 passed, 1 failed")
 	for _, want := range []string{"user3@example.test [consent_required]", "has not granted consent", "step 5 (Mailboxes)", "`mailoauth upgrade`"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("the failing mailbox's finding lacks %q:\n%s", want, scr)
@@ -185,8 +171,7 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 	h.send(enter())
 	h.waitFor("Test the mailboxes", 5*time.Second)
 	h.send(runeKey('f'))
-	want = "4 passed, 0 failed"
-	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	waitRunDone(h, "4 passed, 0 failed")
 	h.final()
 
 	if pending, err := st.PendingUpgrades("example.test"); err != nil || len(pending) != 0 {
@@ -259,4 +244,18 @@ func onlyPending(t *testing.T, st *store.Store, passwords map[string]string, lef
 	if r := rs[left]; r.OK || r.Finding == nil || r.Finding.Code != code {
 		t.Errorf("%s's stored result: %+v", left, r)
 	}
+}
+
+// runAll waits for the test step, checks that it offers all (offer), runs
+// it and waits until it reports want with nothing left to go; it returns
+// the screen.
+func runAll(t *testing.T, h *harness, offer, want string) string {
+	t.Helper()
+	h.waitFor("Test the mailboxes", 5*time.Second)
+	if scr := h.p.screen(); !strings.Contains(scr, offer) {
+		t.Errorf("the test step does not offer %s:\n%s", offer, scr)
+	}
+	h.send(enter())
+	waitRunDone(h, want)
+	return h.p.screen()
 }

@@ -41,7 +41,7 @@ func TestSandboxWalkthrough(t *testing.T) {
 	h.send(enter()) // run
 	n := len(sb.Users())
 	want := itoa(n) + " passed, 0 failed"
-	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	waitRunDone(h, want)
 	frame := h.final()
 	if !strings.Contains(frame, want) {
 		t.Fatalf("final frame lacks %q:\n%s", want, frame)
@@ -106,7 +106,6 @@ func TestSandboxResume(t *testing.T) {
 		t.Fatalf("summary lacks re-test and edit step:\n%s", scr)
 	}
 	h.send(runeKey('r'))
-	want := itoa(len(ms)) + " passed, 0 failed"
-	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)
+	waitRunDone(h, itoa(len(ms))+" passed, 0 failed")
 	h.final()
 }
