@@ -271,7 +271,7 @@ func (d *proxyDirectory) Account(addr string) (proxy.Account, error) {
 }
 
 func (d *proxyDirectory) describe() string {
-	return fmt.Sprintf("%d mailboxes of %d profiles", len(d.domains), d.profiles)
+	return fmt.Sprintf("%d mailbox(es) of %d profile(s)", len(d.domains), d.profiles)
 }
 
 // runProxyPassword makes a mailbox's proxy password and shows it once.
