@@ -246,10 +246,9 @@ func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 	return nil, false
 }
 
-// waitLoopback waits, with core's Wait, for Google's redirect to the
-// listener; core bounds the wait and words the finding when none came.
-func (f *consentFlow) waitLoopback(id flowID) tea.Cmd {
-	pc, gen := f.pending, f.gen
+// cancellable is a context the flow's cancel ends, besides what it ended
+// before.
+func (f *consentFlow) cancellable() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	prev := f.cancelFn
 	f.cancelFn = func() {
@@ -258,6 +257,14 @@ func (f *consentFlow) waitLoopback(id flowID) tea.Cmd {
 			prev()
 		}
 	}
+	return ctx, cancel
+}
+
+// waitLoopback waits, with core's Wait, for Google's redirect to the
+// listener; core bounds the wait and words the finding when none came.
+func (f *consentFlow) waitLoopback(id flowID) tea.Cmd {
+	pc, gen := f.pending, f.gen
+	ctx, cancel := f.cancellable()
 	return func() tea.Msg {
 		defer cancel()
 		u, err := pc.Wait(ctx)
@@ -283,14 +290,7 @@ func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
 	f.input.Blur()
 	f.phase = cfExchanging
 	pc, gen := f.pending, f.gen
-	ctx, cancel := context.WithCancel(context.Background())
-	prev := f.cancelFn
-	f.cancelFn = func() {
-		cancel()
-		if prev != nil {
-			prev()
-		}
-	}
+	ctx, cancel := f.cancellable()
 	run := func() tea.Msg {
 		defer cancel()
 		g, err := pc.Finish(ctx, code)
