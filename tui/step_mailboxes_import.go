@@ -1,0 +1,121 @@
+package tui
+
+// The mailboxes step's CSV import.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+func (m *mailboxesStep) updateImport(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "esc":
+			m.mode, m.importErr = mbList, nil
+			m.importPath.Blur()
+			return nil, true
+		case "enter":
+			m.doImport(w)
+			return nil, true
+		case "ctrl+c":
+			return nil, false
+		}
+	}
+	var cmd tea.Cmd
+	before := m.importPath.Value()
+	m.importPath, cmd = m.importPath.Update(msg)
+	if m.importPath.Value() != before {
+		m.importPath.SetSuggestions(pathSuggestions(m.importPath.Value()))
+	}
+	return cmd, true
+}
+
+func (m *mailboxesStep) doImport(w *wizard) {
+	p := strings.TrimSpace(m.importPath.Value())
+	ctx, cancel := fileContext()
+	defer cancel()
+	data, err := core.ReadUserFile(ctx, p, core.CSVFile)
+	if err != nil {
+		m.importErr = err
+		return
+	}
+	ms, err := w.profile.MailboxRule().ParseCSV(bytes.NewReader(data), filepath.Base(p))
+	if err != nil {
+		m.importErr = err
+		return
+	}
+	w.boxes.putAll(ms)
+	m.mode, m.importErr = mbList, nil
+	m.importPath.Blur()
+	m.clamp(w)
+	w.setStatus(fmt.Sprintf("Imported %d mailboxes from %s (saved when you leave this step).", len(ms), filepath.Base(p)))
+}
+
+// pathSuggestions lists the directory entries that complete a path, in
+// order (tab completion of every file field: key, client JSON, CSV).
+func pathSuggestions(v string) []string {
+	if v == "" {
+		return nil
+	}
+	dir, base := filepath.Split(v)
+	lookup := dir
+	if lookup == "" {
+		lookup = "."
+	}
+	entries, err := os.ReadDir(lookup)
+	if err != nil {
+		return nil
+	}
+	var sug []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), base) || (strings.HasPrefix(e.Name(), ".") && !strings.HasPrefix(base, ".")) {
+			continue
+		}
+		s := dir + e.Name()
+		if e.IsDir() {
+			s += string(filepath.Separator)
+		}
+		sug = append(sug, s)
+		if len(sug) >= 200 {
+			break
+		}
+	}
+	sort.Strings(sug)
+	return sug
+}
+
+func (m *mailboxesStep) importErrView(w *wizard, width, height int) string {
+	var ie *core.ImportError
+	if !asImportError(m.importErr, &ie) {
+		return w.errView(m.importErr, width)
+	}
+	s := w.styles
+	out := s.Error.Render(wrap(fmt.Sprintf("✗ %s has %d bad row(s); nothing was imported. Fix them and import again:", ie.File, len(ie.Lines)), width)) + "\n"
+	room := max(height-lineCount(out)-1, 1)
+	used := 0
+	for i, le := range ie.Lines {
+		// each bad line wrapped under its number, so the fix stays readable
+		lines := strings.Split(wrap(sentence(fmt.Sprint(le.Err)), max(width-12, 10)), "\n")
+		if used+len(lines) > room-1 && i < len(ie.Lines) {
+			out += s.Muted.Render(fmt.Sprintf("  … and %d more bad lines", len(ie.Lines)-i))
+			break
+		}
+		for j, l := range lines {
+			head := strings.Repeat(" ", 12)
+			if j == 0 {
+				head = padRight(fmt.Sprintf("  line %d:", le.Line), 12)
+			}
+			out += head + strings.TrimRight(l, " ") + "\n"
+		}
+		used += len(lines)
+	}
+	return out
+}
