@@ -1,0 +1,122 @@
+package tui
+
+// The test step's run: the engine's events streamed into the table's rows.
+
+import (
+	"context"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+type testEventsMsg struct {
+	gen    int
+	events []runEvent
+}
+
+type testDoneMsg struct {
+	gen     int
+	results []core.MailboxResult
+}
+
+// run starts the checks of mailboxes as a command; events stream back
+// through a channel and cancelling the context stops the run.
+func (t *testStep) run(w *wizard, mailboxes []string, fresh bool) tea.Cmd {
+	t.cancel()
+	if fresh || t.rows == nil {
+		t.rows = make([]testRow, 0, len(mailboxes))
+		t.pos = make(map[string]int, len(mailboxes))
+		t.cursor, t.offset = 0, 0
+	}
+	for _, mb := range mailboxes {
+		if i, ok := t.pos[mb]; ok {
+			t.rows[i] = testRow{mailbox: mb}
+			continue
+		}
+		t.pos[mb] = len(t.rows)
+		t.rows = append(t.rows, testRow{mailbox: mb})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancelFn, t.running, t.err = cancel, true, nil
+	t.gen++
+	gen := t.gen
+	ch := make(chan tea.Msg, 1024)
+	t.ch = ch
+	p, eng, checks := w.profile, w.engine, t.checks()
+	done := make(chan tea.Msg, 1)
+	t.done = done
+	go func() {
+		// once the run is superseded (r) or the wizard ends, nobody reads
+		// ch: the sends give up with ctx rather than block the workers,
+		// which hold IMAP sessions; the results (which carry everything
+		// the events did) go to a buffered channel that never blocks
+		res := eng.Run(ctx, p, mailboxes, checks, func(ev runEvent) {
+			select {
+			case ch <- testEventsMsg{gen: gen, events: []runEvent{ev}}:
+			case <-ctx.Done():
+			}
+		})
+		done <- testDoneMsg{gen: gen, results: res}
+	}()
+	return tea.Batch(waitTest(ch, done), w.startSpinner())
+}
+
+// waitTest reads the next event and whatever else is already queued, or
+// the run's results.
+func waitTest(ch, done chan tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		var msg tea.Msg
+		select {
+		case msg = <-ch:
+		case msg = <-done:
+			return msg
+		}
+		ev, ok := msg.(testEventsMsg)
+		if !ok {
+			return msg
+		}
+		for len(ev.events) < 2000 {
+			select {
+			case next := <-ch:
+				ev.events = append(ev.events, next.(testEventsMsg).events...)
+				continue
+			default:
+				return ev
+			}
+		}
+		return ev
+	}
+}
+
+func (t *testStep) apply(ev runEvent) {
+	i, ok := t.pos[ev.Mailbox]
+	if !ok {
+		return
+	}
+	r := &t.rows[i]
+	switch ev.Kind {
+	case evStarted:
+		r.state = rowRunning
+	case evCheckDone:
+		r.state = rowRunning
+		if ev.Check != nil {
+			if r.checks == nil {
+				r.checks = map[core.CheckName]core.CheckResult{}
+			}
+			r.checks[ev.Check.Name] = *ev.Check
+		}
+	case evFinished:
+		r.state = rowDone
+		if ev.Result != nil {
+			res := *ev.Result
+			r.result = &res
+			for _, c := range res.Checks {
+				if r.checks == nil {
+					r.checks = map[core.CheckName]core.CheckResult{}
+				}
+				r.checks[c.Name] = c
+			}
+		}
+	}
+}
