@@ -209,7 +209,7 @@ func consentErrorFinding(code, desc string, d oauthDiag) *Finding {
 	case OAuthAdminPolicyEnforced:
 		return NewFinding(CodeAdminPolicyEnforced,
 			fmt.Sprintf("A Google Workspace admin policy blocks OAuth client %s for %s.", d.clientID(), who),
-			fmt.Sprintf("In admin.google.com > Security > API controls > App access control > Manage third-party app access, set the app with client ID %s to Trusted, then retry.", d.clientID()))
+			fmt.Sprintf("In "+AppAccessConsolePath+", set the app with client ID %s to Trusted, then retry.", d.clientID()))
 	}
 	text := code
 	if desc != "" {
@@ -559,7 +559,7 @@ func NewAuthorizer(p *Profile, cache TokenCache, rs RefreshTokenStore) (*Authori
 		return nil, err
 	}
 	if cred.IsServiceAccount() {
-		return nil, Inputf("profile %s uses a service account (domain-wide delegation), which needs no consent per mailbox; authorize its client ID %s in admin.google.com > Security > API controls > Domain-wide delegation instead", p.Domain, cred.ClientID)
+		return nil, Inputf("profile %s uses a service account (domain-wide delegation), which needs no consent per mailbox; authorize its client ID %s in "+DelegationConsolePath+" instead", p.Domain, cred.ClientID)
 	}
 	if err := cred.RequireOAuthClient(); err != nil {
 		return nil, err

@@ -313,6 +313,10 @@ func (d DiagContext) server(err error) string {
 // account's client ID for domain-wide delegation.
 const DelegationConsolePath = "admin.google.com > Security > API controls > Domain-wide delegation"
 
+// AppAccessConsolePath is where the Admin console trusts or blocks an OAuth
+// client (app access control).
+const AppAccessConsolePath = "admin.google.com > Security > API controls > App access control > Manage third-party app access"
+
 // DelegationSteps is the instruction for wizard step 4 and `setup`: where
 // to go and what to do there; the values themselves are shown beside it.
 func DelegationSteps() string {
@@ -354,11 +358,11 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case code == OAuthInvalidScope:
 		return NewFinding(CodeInvalidScope,
 			fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(d.Scopes, " ")),
-			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, and authorize the same string for client ID %s in admin.google.com > Security > API controls > Domain-wide delegation.", ScopeMail, ScopeMail, d.clientID()))
+			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, and authorize the same string for client ID %s in "+DelegationConsolePath+".", ScopeMail, ScopeMail, d.clientID()))
 	case code == OAuthAdminPolicyEnforced:
 		return NewFinding(CodeAdminPolicyEnforced,
 			fmt.Sprintf("A Google Workspace admin policy blocks the service account (client ID %s) from acting for %s.", d.clientID(), who),
-			fmt.Sprintf("In admin.google.com > Security > API controls > App access control > Manage third-party app access, set the app with client ID %s to Trusted (or unblock it), then retry.", d.clientID()))
+			fmt.Sprintf("In "+AppAccessConsolePath+", set the app with client ID %s to Trusted (or unblock it), then retry.", d.clientID()))
 	case code == OAuthDisabledClient || (code == OAuthInvalidClient && strings.Contains(ldesc, "disabled")):
 		return NewFinding(CodeClientDisabled,
 			fmt.Sprintf("The service account %s (client ID %s) is disabled, so Google issues it no tokens.", orUnknown(d.ClientEmail, "of this key"), d.clientID()),
@@ -386,7 +390,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case strings.Contains(ldesc, "revoked") || strings.Contains(ldesc, "expired"):
 		return NewFinding(CodeTokenRevoked,
 			fmt.Sprintf("Google says the grant for %s has been expired or revoked.", who),
-			"Run the test again to mint a fresh token; if it keeps happening, check client ID "+d.clientID()+" in admin.google.com > Security > API controls > Domain-wide delegation.")
+			"Run the test again to mint a fresh token; if it keeps happening, check client ID "+d.clientID()+" in "+DelegationConsolePath+".")
 	case strings.Contains(ldesc, "imap"):
 		return imapDisabledFinding(d, strings.Contains(ldesc, "domain"))
 	}
@@ -399,7 +403,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	}
 	return NewFinding(CodeTokenFailed,
 		fmt.Sprintf("The token endpoint %s refused a token for %s (%s).", d.TokenURL, who, redact(text)),
-		"Check the key, the client ID "+d.clientID()+" and its scopes in admin.google.com > Security > API controls > Domain-wide delegation, then retry.")
+		"Check the key, the client ID "+d.clientID()+" and its scopes in "+DelegationConsolePath+", then retry.")
 }
 
 func orUnknown(s, alt string) string {
@@ -533,7 +537,7 @@ func imapAuthFailed(d DiagContext, server, reply string) *Finding {
 	}
 	return NewFinding(CodeIMAPAuthFailed,
 		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
-		fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
+		fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), d.clientID(), ScopeMail))
 }
 
 func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
@@ -544,7 +548,7 @@ func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
 	}
 	return NewFinding(CodeSMTPAuthFailed,
 		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
-		fmt.Sprintf("Check that %s exists with a Gmail license (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in admin.google.com > Security > API controls > Domain-wide delegation.", d.who(), d.clientID(), ScopeMail))
+		fmt.Sprintf("Check that %s exists with a Gmail license (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), d.clientID(), ScopeMail))
 }
 
 func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
@@ -608,7 +612,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 	case ti != nil && !ti.Valid:
 		return NewFinding(CodeTokenRevoked,
 			fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, ".")),
-			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check client ID %s in admin.google.com > Security > API controls > Domain-wide delegation and %s's security settings.", d.clientID(), d.who()))
+			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check client ID %s in "+DelegationConsolePath+" and %s's security settings.", d.clientID(), d.who()))
 	case (ti != nil && !ti.HasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
 		scopes := strings.Join(d.Scopes, ",")
 		if ti != nil {
@@ -616,7 +620,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		}
 		return NewFinding(CodeScopeInsufficient,
 			fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, d.who(), scopes, ScopeMail, strings.ToUpper(string(ae.Check))),
-			fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to client ID %s in admin.google.com > Security > API controls > Domain-wide delegation.", ScopeMail, ScopeMail, d.clientID()))
+			fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to client ID %s in "+DelegationConsolePath+".", ScopeMail, ScopeMail, d.clientID()))
 	}
 	if ti != nil && ti.Valid && !d.Endpoints.googleMail() {
 		// Google vouches for the token, so a non-Google server refused it
@@ -641,7 +645,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		// Google's XOAUTH2 "401").
 		return NewFinding(CodeTokenRevoked,
 			fmt.Sprintf("%s refused the token for %s as invalid (%s; challenge status %s): it is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, "."), ae.Challenge.Status),
-			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, check client ID %s in admin.google.com > Security > API controls > Domain-wide delegation and that %s validates tokens against Google.", d.clientID(), server))
+			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, check client ID %s in "+DelegationConsolePath+" and that %s validates tokens against Google.", d.clientID(), server))
 	}
 	if ae.Check == CheckSMTP {
 		return smtpAuthFailed(d, server, reply)
