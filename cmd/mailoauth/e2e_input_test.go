@@ -194,3 +194,25 @@ func TestMisleadingMessagesSayWhatWasFound(t *testing.T) {
 	oneLine(t, "UTF-16", mailoauth(t, db, "mailbox", "import", write("u16.csv", string(u16))), 2,
 		"u16.csv is encoded as UTF-16", "comma-separated UTF-8 with the header email,display_name,owner_kind,owner_name")
 }
+
+// upgrade's legacy import has the same limits: a 1 MB name is refused
+// naming the mailbox, the field and the limit; a FIFO is not waited on.
+func TestUpgradeLegacyFileIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "mailoauth.db")
+	legacy := filepath.Join(dir, "legacy.json")
+	body := `{"domain":"example.test","mailboxes":[{"email":"a@example.test","display_name":"` + strings.Repeat("x", 1<<20) + `","password":"p"}]}`
+	if err := os.WriteFile(legacy, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mailoauth(t, db, "upgrade", "--yes", "--legacy", legacy, "--key", filepath.Join(dir, "sa.json"))
+	if r.code != 2 || !strings.Contains(r.stderr, "mailbox 1: the display name is 1048576 characters long, over the limit of 200") || len(r.stderr) > 2000 {
+		t.Fatalf("upgrade with a 1 MB name: exit %d, %d bytes: %.300q", r.code, len(r.stderr), r.stderr)
+	}
+	fifo := filepath.Join(dir, "legacy.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	oneLine(t, "upgrade --legacy FIFO", mailoauth(t, db, "upgrade", "--yes", "--legacy", fifo, "--key", filepath.Join(dir, "sa.json")), 2,
+		"legacy.fifo is a named pipe (FIFO), which would wait for a writer, not a legacy configuration")
+}
