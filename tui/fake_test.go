@@ -314,6 +314,14 @@ func withProfile(p core.Profile) *fakeBackend {
 	return be
 }
 
+// withoutCredential is a fake store holding acme.example at step 3 (the
+// credentials) without a credential.
+func withoutCredential(t testing.TB) *fakeBackend {
+	p := acmeProfile(t, 3)
+	p.Credential = nil
+	return withProfile(p)
+}
+
 // startAcme starts the wizard on be at w×h, resuming acme.example, and
 // waits until the screen shows want.
 func startAcme(t *testing.T, be *fakeBackend, w, h int, want string) *harness {

@@ -93,9 +93,7 @@ func TestGoldenDomainError(t *testing.T) {
 
 func TestGoldenCredentials(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		p := acmeProfile(t, 3)
-		p.Credential = nil
-		be := withProfile(p)
+		be := withoutCredential(t)
 		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(enter()) // service account, the first choice
 		h.waitFor("Service-account key", 3*time.Second)
@@ -111,9 +109,7 @@ func TestGoldenCredentials(t *testing.T) {
 
 func TestGoldenCredentialsWrongKind(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		p := acmeProfile(t, 3)
-		p.Credential = nil
-		be := withProfile(p)
+		be := withoutCredential(t)
 		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(enter()) // service account, the first choice
 		h.waitFor("Service-account key", 3*time.Second)

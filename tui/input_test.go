@@ -44,9 +44,7 @@ func TestImportStrayQuoteShowsTheLineAndKeepsTheSession(t *testing.T) {
 // terminal 120 columns wide and height lines high.
 func atKeyField(t *testing.T, height int) (*driver, *fakeBackend) {
 	t.Helper()
-	p := acmeProfile(t, 3)
-	p.Credential = nil
-	be := withProfile(p)
+	be := withoutCredential(t)
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 120, height)
 	d.mustShow("How will the product sign in")
 	d.press(enter()) // service account

@@ -41,9 +41,7 @@ func consentAt(be *fakeBackend, mailbox string) {
 
 func TestGoldenCredentialsChoice(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		p := acmeProfile(t, 3)
-		p.Credential = nil
-		be := withProfile(p)
+		be := withoutCredential(t)
 		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(keyCode(tea.KeyDown))
 		h.waitFor("› 2 OAuth client", 3*time.Second)
@@ -53,9 +51,7 @@ func TestGoldenCredentialsChoice(t *testing.T) {
 
 func TestGoldenOAuthClient(t *testing.T) {
 	eachSize(t, func(t *testing.T, W, H int) {
-		p := acmeProfile(t, 3)
-		p.Credential = nil
-		be := withProfile(p)
+		be := withoutCredential(t)
 		h := startAcme(t, be, W, H, "How will the product sign in")
 		h.send(runeKey('2'), enter())
 		h.waitFor("Client JSON file", 3*time.Second)
@@ -75,9 +71,7 @@ func TestGoldenOAuthClient(t *testing.T) {
 // The client ID and secret by hand: core's validation, then the secret
 // masked and only its fingerprint shown.
 func TestOAuthClientByHand(t *testing.T) {
-	p := acmeProfile(t, 3)
-	p.Credential = nil
-	be := withProfile(p)
+	be := withoutCredential(t)
 	h := startAcme(t, be, 80, 24, "How will the product sign in")
 	h.send(runeKey('2'), enter())
 	h.waitFor("Client JSON file", 3*time.Second)

@@ -14,9 +14,7 @@ import (
 // it, the exact fix, the OAuth client path needing no key) within 80x24,
 // and f2 again goes back to the key.
 func TestCredentialsStepKeyPolicyPage(t *testing.T) {
-	p := acmeProfile(t, 3)
-	p.Credential = nil
-	be := withProfile(p)
+	be := withoutCredential(t)
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
 	d.press(enter()) // service account, the first choice
 	d.mustShow("Service-account key")
