@@ -630,15 +630,6 @@ func (c *smtpConn) close() {
 	c.c.Close()
 }
 
-// quit says goodbye within a short bound and closes.
-func (c *smtpConn) quit() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	c.stop = context.AfterFunc(ctx, func() { c.conn.Close() })
-	_ = c.c.Quit()
-	c.close()
-}
-
 func localName() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" || strings.ContainsAny(h, " \r\n") {

@@ -36,3 +36,12 @@ func (s *session) sendRoundtrip(ctx context.Context, id string, now time.Time) (
 	}
 	return c, nil
 }
+
+// quit says goodbye within a short bound and closes.
+func (c *smtpConn) quit() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c.stop = context.AfterFunc(ctx, func() { c.conn.Close() })
+	_ = c.c.Quit()
+	c.close()
+}
