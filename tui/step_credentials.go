@@ -3,8 +3,6 @@ package tui
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -25,26 +23,25 @@ type credentialsStep struct {
 	entered  bool
 	oc       *oauthForm
 
-	path, p12pw, p12email, p12id textinput.Model
-	focus                        int
-	data                         []byte // the key as loaded or pasted
-	source                       string // where data came from
-	isP12                        bool
-	policy                       bool // showing what to do when key creation is blocked
-	cred                         *core.Credential
-	err                          error
-	loadedFrom                   string // the path value data was loaded from
-	changed                      bool
+	path                   fileField
+	p12pw, p12email, p12id textinput.Model
+	focus                  int
+	data                   []byte // the key as loaded or pasted
+	source                 string // where data came from
+	isP12                  bool
+	policy                 bool // showing what to do when key creation is blocked
+	cred                   *core.Credential
+	err                    error
+	changed                bool
 }
 
 func newCredentialsStep() *credentialsStep {
 	c := &credentialsStep{
-		path:     newInput("/path/to/service-account.json (or paste the JSON)"),
+		path:     newFileField("/path/to/service-account.json (or paste the JSON)", core.CredentialFile),
 		p12pw:    newInput(core.DefaultP12Password),
 		p12email: newInput("mailer@project.iam.gserviceaccount.com"),
 		p12id:    newInput("104715287395062714451"),
 	}
-	c.path.ShowSuggestions = true
 	c.p12pw.EchoMode = textinput.EchoPassword
 	c.p12pw.SetValue(core.DefaultP12Password)
 	return c
@@ -150,9 +147,9 @@ func orDefault(s, d string) string {
 
 func (c *credentialsStep) inputs() []*textinput.Model {
 	if c.isP12 {
-		return []*textinput.Model{&c.path, &c.p12pw, &c.p12email, &c.p12id}
+		return []*textinput.Model{&c.path.Model, &c.p12pw, &c.p12email, &c.p12id}
 	}
-	return []*textinput.Model{&c.path}
+	return []*textinput.Model{&c.path.Model}
 }
 
 func (c *credentialsStep) focusField() tea.Cmd {
@@ -161,21 +158,14 @@ func (c *credentialsStep) focusField() tea.Cmd {
 
 // load reads the file named in the path field.
 func (c *credentialsStep) load() {
-	p := strings.TrimSpace(c.path.Value())
-	c.loadedFrom = c.path.Value()
 	c.cred, c.err, c.data = nil, nil, nil
-	if p == "" {
+	if strings.TrimSpace(c.path.Value()) == "" {
+		c.path.loadedFrom = c.path.Value()
 		c.err = core.Inputf("enter the path of the service-account key file, or paste the JSON key")
 		return
 	}
-	if strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			p = filepath.Join(home, p[2:])
-		}
-	}
-	ctx, cancel := fileContext()
-	defer cancel()
-	data, err := core.ReadUserFile(ctx, p, core.CredentialFile)
+	p := c.path.path()
+	data, err := c.path.read()
 	if err != nil {
 		c.err = err
 		return
@@ -214,16 +204,6 @@ func (c *credentialsStep) opts() core.CredentialOptions {
 	return core.CredentialOptions{P12Password: c.p12pw.Value(), ClientEmail: c.p12email.Value(), ClientID: c.p12id.Value()}
 }
 
-// suggest offers the directory entries that complete the path field.
-func (c *credentialsStep) suggest() {
-	v := c.path.Value()
-	if v == "" || strings.HasPrefix(strings.TrimSpace(v), "{") {
-		c.path.SetSuggestions(nil)
-		return
-	}
-	c.path.SetSuggestions(pathSuggestions(v))
-}
-
 func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	if c.choosing {
 		return c.updateChoice(w, msg)
@@ -238,16 +218,14 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	}
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
-		if c.focus == 0 && strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
-			if err := core.CredentialFile.CheckSize("the pasted JSON", int64(len(msg.Content))); err != nil {
-				c.cred, c.data, c.err = nil, nil, err
-				return nil, true
-			}
-			c.data = []byte(msg.Content)
-			c.source = fmt.Sprintf("pasted JSON (%d bytes)", len(msg.Content))
-			c.path.SetValue("")
-			c.loadedFrom = ""
-			c.changed = true
+		if c.focus != 0 {
+			break
+		}
+		if data, source, ok, err := c.path.pastedJSON(msg); err != nil {
+			c.cred, c.data, c.err = nil, nil, err
+			return nil, true
+		} else if ok {
+			c.data, c.source, c.changed = data, source, true
 			c.parse()
 			return nil, true
 		}
@@ -263,25 +241,18 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		case key.Matches(msg, w.gkeys.Next):
 			return c.save(w), true
-		case key.Matches(msg, keyTab):
-			if c.focus == 0 {
-				if sug := c.path.CurrentSuggestion(); sug != "" && sug != c.path.Value() {
-					break // let the field complete
-				}
-			}
-			c.focus = (c.focus + 1) % len(c.inputs())
-			return c.focusField(), true
-		case key.Matches(msg, keyFieldUp) && c.focus > 0 && len(c.path.MatchedSuggestions()) == 0:
-			c.focus--
-			return c.focusField(), true
-		case key.Matches(msg, keyFieldDown) && c.focus < len(c.inputs())-1 && len(c.path.MatchedSuggestions()) == 0:
-			c.focus++
+		case c.path.nav(msg, &c.focus, len(c.inputs())):
 			return c.focusField(), true
 		case key.Matches(msg, keyShiftTab, keyInterrupt):
 			return nil, false
 		}
 	default:
 		return nil, false
+	}
+	if c.focus == 0 {
+		cmd, changed := c.path.update(msg)
+		c.changed = c.changed || changed
+		return cmd, true
 	}
 	ins := c.inputs()
 	in := ins[min(c.focus, len(ins)-1)]
@@ -290,9 +261,7 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	*in, cmd = in.Update(msg)
 	if in.Value() != before {
 		c.changed = true
-		if c.focus == 0 {
-			c.suggest()
-		} else if c.data != nil {
+		if c.data != nil {
 			c.parse()
 		}
 	}
@@ -301,7 +270,7 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 
 // save loads the key if the path changed, then stores it and moves on.
 func (c *credentialsStep) save(w *wizard) tea.Cmd {
-	if c.path.Value() != "" && c.path.Value() != c.loadedFrom {
+	if c.path.Value() != "" && c.path.Value() != c.path.loadedFrom {
 		c.load()
 		if c.cred != nil && c.isP12 && c.p12id.Value() == "" {
 			return c.focusField()
@@ -401,7 +370,7 @@ func (c *credentialsStep) view(w *wizard, width, height int) string {
 	s := w.styles
 	out := w.title("Service-account key",
 		"Load the JSON key downloaded from console.cloud.google.com > IAM & Admin > Service accounts > Keys (or a legacy .p12 key).", width) + "\n\n"
-	out += w.field("Key file (tab completes; or paste the JSON)", &c.path, c.focus == 0, width) + "\n"
+	out += w.field("Key file (tab completes; or paste the JSON)", &c.path.Model, c.focus == 0, width) + "\n"
 	if c.isP12 {
 		out += w.field(".p12 password", &c.p12pw, c.focus == 1, width) + "\n"
 		out += w.field("Service account e-mail", &c.p12email, c.focus == 2, width) + "\n"
@@ -459,8 +428,8 @@ func (c *credentialsStep) busy() bool { return false }
 func (c *credentialsStep) cancel()    {}
 
 func (c *credentialsStep) setSize(_ *wizard, width, _ int) {
-	sizeFields(width, &c.path, &c.p12pw, &c.p12email, &c.p12id)
+	sizeFields(width, &c.path.Model, &c.p12pw, &c.p12email, &c.p12id)
 	if c.oc != nil {
-		sizeFields(width, &c.oc.path, &c.oc.id, &c.oc.secret, &c.oc.redirect)
+		sizeFields(width, &c.oc.path.Model, &c.oc.id, &c.oc.secret, &c.oc.redirect)
 	}
 }

@@ -36,7 +36,7 @@ type mailboxesStep struct {
 	editing   string // email being edited, "" when adding
 	deleting  string // email waiting for the y/n of a delete
 
-	importPath textinput.Model
+	importPath fileField
 	importErr  error
 	loadErr    error
 	list       *mailboxList
@@ -61,9 +61,8 @@ var (
 )
 
 func newMailboxesStep() *mailboxesStep {
-	m := &mailboxesStep{filter: newInput("type to filter"), importPath: newInput("/path/to/mailboxes.csv")}
+	m := &mailboxesStep{filter: newInput("type to filter"), importPath: newFileField("/path/to/mailboxes.csv", core.CSVFile)}
 	m.form = [3]textinput.Model{newInput("name@yourcompany.example"), newInput("(defaults to the address)"), newInput("e.g. Sales queue")}
-	m.importPath.ShowSuggestions = true
 	m.pageSize = 10
 	return m
 }

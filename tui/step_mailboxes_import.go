@@ -5,9 +5,7 @@ package tui
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -29,20 +27,13 @@ func (m *mailboxesStep) updateImport(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, false
 		}
 	}
-	var cmd tea.Cmd
-	before := m.importPath.Value()
-	m.importPath, cmd = m.importPath.Update(msg)
-	if m.importPath.Value() != before {
-		m.importPath.SetSuggestions(pathSuggestions(m.importPath.Value()))
-	}
+	cmd, _ := m.importPath.update(msg)
 	return cmd, true
 }
 
 func (m *mailboxesStep) doImport(w *wizard) {
-	p := strings.TrimSpace(m.importPath.Value())
-	ctx, cancel := fileContext()
-	defer cancel()
-	data, err := core.ReadUserFile(ctx, p, core.CSVFile)
+	p := m.importPath.path()
+	data, err := m.importPath.read()
 	if err != nil {
 		m.importErr = err
 		return
@@ -57,39 +48,6 @@ func (m *mailboxesStep) doImport(w *wizard) {
 	m.importPath.Blur()
 	m.clamp(w)
 	w.setStatus(fmt.Sprintf("Imported %d mailboxes from %s (saved when you leave this step).", len(ms), filepath.Base(p)))
-}
-
-// pathSuggestions lists the directory entries that complete a path, in
-// order (tab completion of every file field: key, client JSON, CSV).
-func pathSuggestions(v string) []string {
-	if v == "" {
-		return nil
-	}
-	dir, base := filepath.Split(v)
-	lookup := dir
-	if lookup == "" {
-		lookup = "."
-	}
-	entries, err := os.ReadDir(lookup)
-	if err != nil {
-		return nil
-	}
-	var sug []string
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), base) || (strings.HasPrefix(e.Name(), ".") && !strings.HasPrefix(base, ".")) {
-			continue
-		}
-		s := dir + e.Name()
-		if e.IsDir() {
-			s += string(filepath.Separator)
-		}
-		sug = append(sug, s)
-		if len(sug) >= 200 {
-			break
-		}
-	}
-	sort.Strings(sug)
-	return sug
 }
 
 func (m *mailboxesStep) importErrView(w *wizard, width, height int) string {

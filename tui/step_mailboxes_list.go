@@ -17,7 +17,7 @@ func (m *mailboxesStep) clamp(w *wizard) { m.clampTo(len(w.boxes.filtered)) }
 // setSize fits the fields to the width and the list to the rows the view
 // leaves it.
 func (m *mailboxesStep) setSize(w *wizard, width, height int) {
-	sizeFields(width, &m.filter, &m.importPath, &m.form[0], &m.form[1], &m.form[2])
+	sizeFields(width, &m.filter, &m.importPath.Model, &m.form[0], &m.form[1], &m.form[2])
 	if m.flow != nil {
 		sizeFields(width, &m.flow.input)
 	}
@@ -75,7 +75,7 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	case mbForm:
 		return out + "\n" + m.formView(w, width)
 	case mbImport:
-		out += "\n" + w.field("Import a CSV file", &m.importPath, true, width) + "\n"
+		out += "\n" + w.field("Import a CSV file", &m.importPath.Model, true, width) + "\n"
 		out += s.Muted.Render(wrap("Header line: "+strings.Join(core.CSVHeader, ","), width)) + "\n\n"
 		if m.importErr != nil {
 			out += m.importErrView(w, width, height-lineCount(out)-1)

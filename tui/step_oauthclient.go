@@ -2,9 +2,6 @@ package tui
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -19,17 +16,17 @@ import (
 // the client ID and secret entered by hand, plus the redirect URI when it
 // is the host product's callback. Validation is core's.
 type oauthForm struct {
-	path, id, secret, redirect textinput.Model
-	focus                      int
-	data                       []byte // the client JSON as loaded, pasted or built
-	source                     string
-	loadedFrom                 string
-	fromJSON                   [2]string // client ID and secret as the JSON had them
-	cred                       *core.Credential
-	err                        error
-	errField                   int
-	changed                    bool
-	entered                    bool
+	path                 fileField
+	id, secret, redirect textinput.Model
+	focus                int
+	data                 []byte // the client JSON as loaded, pasted or built
+	source               string
+	fromJSON             [2]string // client ID and secret as the JSON had them
+	cred                 *core.Credential
+	err                  error
+	errField             int
+	changed              bool
+	entered              bool
 }
 
 const (
@@ -42,18 +39,17 @@ const (
 
 func newOAuthForm() *oauthForm {
 	f := &oauthForm{
-		path:     newInput("/path/to/client_secret_….json (or paste the JSON)"),
+		path:     newFileField("/path/to/client_secret_….json (or paste the JSON)", core.CredentialFile),
 		id:       newInput("123456789012-abc….apps.googleusercontent.com"),
 		secret:   newInput("GOCSPX-…"),
 		redirect: newInput("empty: 127.0.0.1 on this machine"),
 	}
-	f.path.ShowSuggestions = true
 	f.secret.EchoMode = textinput.EchoPassword
 	return f
 }
 
 func (f *oauthForm) inputs() [ocFields]*textinput.Model {
-	return [ocFields]*textinput.Model{&f.path, &f.id, &f.secret, &f.redirect}
+	return [ocFields]*textinput.Model{&f.path.Model, &f.id, &f.secret, &f.redirect}
 }
 
 func (f *oauthForm) enter(w *wizard) tea.Cmd {
@@ -82,17 +78,13 @@ func (f *oauthForm) focusField() tea.Cmd {
 
 // load reads the client JSON named in the path field.
 func (f *oauthForm) load() {
-	p := strings.TrimSpace(f.path.Value())
-	f.loadedFrom = f.path.Value()
+	p := f.path.path()
 	f.cred, f.err = nil, nil
-	if strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			p = filepath.Join(home, p[2:])
-		}
+	var cred *core.Credential
+	raw, err := f.path.read()
+	if err == nil {
+		cred, err = core.ParseCredential(raw, core.CredentialOptions{})
 	}
-	ctx, cancel := fileContext()
-	defer cancel()
-	cred, raw, err := core.LoadCredentialFile(ctx, p, core.CredentialOptions{})
 	if err == nil {
 		err = cred.RequireOAuthClient()
 	}
@@ -133,16 +125,14 @@ func (f *oauthForm) byHand() bool {
 func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
-		if f.focus == ocPath && strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
-			if err := core.CredentialFile.CheckSize("the pasted JSON", int64(len(msg.Content))); err != nil {
-				f.cred, f.data, f.err, f.errField = nil, nil, err, ocPath
-				return nil, true
-			}
-			f.data = []byte(msg.Content)
-			f.source = fmt.Sprintf("pasted JSON (%d bytes)", len(msg.Content))
-			f.path.SetValue("")
-			f.loadedFrom = ""
-			f.changed = true
+		if f.focus != ocPath {
+			break
+		}
+		if data, source, ok, err := f.path.pastedJSON(msg); err != nil {
+			f.cred, f.data, f.err, f.errField = nil, nil, err, ocPath
+			return nil, true
+		} else if ok {
+			f.data, f.source, f.changed = data, source, true
 			f.parseJSON()
 			return nil, true
 		}
@@ -150,19 +140,7 @@ func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		switch {
 		case key.Matches(msg, w.gkeys.Next):
 			return f.save(w), true
-		case key.Matches(msg, keyTab):
-			if f.focus == ocPath {
-				if sug := f.path.CurrentSuggestion(); sug != "" && sug != f.path.Value() {
-					break // let the field complete
-				}
-			}
-			f.focus = (f.focus + 1) % ocFields
-			return f.focusField(), true
-		case key.Matches(msg, keyFieldUp) && f.focus > 0 && len(f.path.MatchedSuggestions()) == 0:
-			f.focus--
-			return f.focusField(), true
-		case key.Matches(msg, keyFieldDown) && f.focus < ocFields-1 && len(f.path.MatchedSuggestions()) == 0:
-			f.focus++
+		case f.path.nav(msg, &f.focus, ocFields):
 			return f.focusField(), true
 		case key.Matches(msg, keyShiftTab, keyInterrupt):
 			return nil, false
@@ -170,23 +148,23 @@ func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	default:
 		return nil, false
 	}
+	if f.focus == ocPath {
+		cmd, changed := f.path.update(msg)
+		f.changed = f.changed || changed
+		return cmd, true
+	}
 	in := f.inputs()[f.focus]
 	before := in.Value()
 	var cmd tea.Cmd
 	*in, cmd = in.Update(msg)
-	if in.Value() != before {
-		f.changed = true
-		if f.focus == ocPath {
-			f.path.SetSuggestions(pathSuggestions(f.path.Value()))
-		}
-	}
+	f.changed = f.changed || in.Value() != before
 	return cmd, true
 }
 
 // validate builds the credential from the fields: the JSON when loaded and
 // unchanged, else the client ID and secret by hand; then the redirect URI.
 func (f *oauthForm) validate(w *wizard) (*core.Credential, []byte, error) {
-	if v := strings.TrimSpace(f.path.Value()); v != "" && f.path.Value() != f.loadedFrom {
+	if v := strings.TrimSpace(f.path.Value()); v != "" && f.path.Value() != f.path.loadedFrom {
 		f.load()
 		if f.err != nil {
 			return nil, nil, f.err
@@ -252,7 +230,7 @@ func (f *oauthForm) view(w *wizard, width, height int) string {
 	s := w.styles
 	out := w.title("OAuth client",
 		"Cloud console > APIs & Services > Credentials > OAuth client ID (Web application): its downloaded JSON, or its ID and secret.", width) + "\n\n"
-	out += w.field("Client JSON file (tab completes; or paste the JSON)", &f.path, f.focus == ocPath, width) + "\n"
+	out += w.field("Client JSON file (tab completes; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
 	if f.focus == ocSecret || f.focus == ocID || f.byHand() || height >= 30 {
 		out += w.field("or Client ID", &f.id, f.focus == ocID, width) + "\n"
 		out += w.field("and Client secret", &f.secret, f.focus == ocSecret, width) + "\n"

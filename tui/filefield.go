@@ -1,0 +1,146 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// fileField is the wizard's one field for a file the user names: a
+// service-account key, an OAuth client JSON, a CSV list. Tab completes the
+// path from its directory, a pasted JSON is taken as the file's content,
+// and read loads the named file through core.ReadUserFile (its kind's size
+// cap, bounded in time).
+type fileField struct {
+	textinput.Model
+	kind core.UserFile
+	// loadedFrom is the value the field had when it was last read ("" after
+	// a paste)
+	loadedFrom string
+}
+
+func newFileField(placeholder string, kind core.UserFile) fileField {
+	f := fileField{Model: newInput(placeholder), kind: kind}
+	f.ShowSuggestions = true
+	return f
+}
+
+// path is the file the field names: trimmed, ~/ in the home directory.
+func (f *fileField) path() string {
+	p := strings.TrimSpace(f.Value())
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = filepath.Join(home, p[2:])
+		}
+	}
+	return p
+}
+
+// read reads the named file as the field's kind and remembers the value
+// it read.
+func (f *fileField) read() ([]byte, error) {
+	f.loadedFrom = f.Value()
+	ctx, cancel := fileContext()
+	defer cancel()
+	return core.ReadUserFile(ctx, f.path(), f.kind)
+}
+
+// pastedJSON takes a paste that is JSON as the file's content: ok reports
+// a JSON paste; err refuses one over the kind's cap. The field is emptied,
+// its value being no path.
+func (f *fileField) pastedJSON(msg tea.PasteMsg) (data []byte, source string, ok bool, err error) {
+	if !strings.HasPrefix(strings.TrimSpace(msg.Content), "{") {
+		return nil, "", false, nil
+	}
+	if err := f.kind.CheckSize("the pasted JSON", int64(len(msg.Content))); err != nil {
+		return nil, "", true, err
+	}
+	f.SetValue("")
+	f.loadedFrom = ""
+	return []byte(msg.Content), fmt.Sprintf("pasted JSON (%d bytes)", len(msg.Content)), true, nil
+}
+
+// suggest offers the directory entries that complete the path (none for
+// pasted JSON); call it when the value changed.
+func (f *fileField) suggest() {
+	v := f.Value()
+	if v == "" || strings.HasPrefix(strings.TrimSpace(v), "{") {
+		f.SetSuggestions(nil)
+		return
+	}
+	f.SetSuggestions(pathSuggestions(v))
+}
+
+// update passes msg to the field; changed reports a new value, whose
+// completions it then offers.
+func (f *fileField) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
+	before := f.Value()
+	f.Model, cmd = f.Model.Update(msg)
+	if f.Value() == before {
+		return cmd, false
+	}
+	f.suggest()
+	return cmd, true
+}
+
+// nav moves *focus among n fields, the file field first, for tab, ↑ and
+// ↓; tab stays with the file field while it completes a path, ↑/↓ while
+// it lists completions. It reports whether the focus moved.
+func (f *fileField) nav(k tea.KeyPressMsg, focus *int, n int) bool {
+	listing := len(f.MatchedSuggestions()) > 0
+	switch {
+	case key.Matches(k, keyTab):
+		if sug := f.CurrentSuggestion(); *focus == 0 && sug != "" && sug != f.Value() {
+			return false // let the field complete
+		}
+		*focus = (*focus + 1) % n
+	case key.Matches(k, keyFieldUp) && *focus > 0 && !listing:
+		*focus--
+	case key.Matches(k, keyFieldDown) && *focus < n-1 && !listing:
+		*focus++
+	default:
+		return false
+	}
+	return true
+}
+
+// pathSuggestions lists the directory entries that complete a path, in
+// order (tab completion of every file field: key, client JSON, CSV).
+func pathSuggestions(v string) []string {
+	if v == "" {
+		return nil
+	}
+	dir, base := filepath.Split(v)
+	lookup := dir
+	if lookup == "" {
+		lookup = "."
+	}
+	entries, err := os.ReadDir(lookup)
+	if err != nil {
+		return nil
+	}
+	var sug []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), base) || (strings.HasPrefix(e.Name(), ".") && !strings.HasPrefix(base, ".")) {
+			continue
+		}
+		s := dir + e.Name()
+		if e.IsDir() {
+			s += string(filepath.Separator)
+		}
+		sug = append(sug, s)
+		if len(sug) >= 200 {
+			break
+		}
+	}
+	sort.Strings(sug)
+	return sug
+}
