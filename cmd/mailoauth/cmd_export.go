@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,8 +50,10 @@ func runExport(a *app, format *string, secrets *bool) error {
 		return err
 	}
 	cfg := exportConfig(p, cred, boxes, *secrets)
-	if a.dbPath != "" { // the mail program must find the same store
-		cfg.TokenCommand = "mailoauth --db " + shellQuote(a.dbPath) + " token MAILBOX"
+	if a.dbPath != "" || os.Getenv("MAILOAUTH_DB") != "" {
+		// the mail program runs elsewhere, maybe without MAILOAUTH_DB: it
+		// must find this same store
+		cfg.TokenCommand = "mailoauth --db " + shellQuote(st.Path()) + " token MAILBOX"
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(a.stdout)

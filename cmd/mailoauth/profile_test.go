@@ -14,7 +14,6 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -22,12 +21,7 @@ import (
 // and then makes the typo of issue 9: a second profile exmaple.test.
 func twoProfiles(t *testing.T) (db string) {
 	t.Helper()
-	dir := t.TempDir()
-	sb, err := sandbox.Start(sandbox.Options{Users: 3, Delegate: true, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
+	dir := delegatedSandbox(t, 3)
 	db = filepath.Join(t.TempDir(), "mailoauth.db")
 	key, ep := filepath.Join(dir, "service-account.json"), filepath.Join(dir, "endpoints.json")
 	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", key, "--endpoints", ep); r.code != 0 {

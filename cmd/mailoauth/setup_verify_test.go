@@ -15,12 +15,7 @@ import (
 // reads the same state) must not then call the delegation "not verified
 // yet"; a failed verify is remembered as the sender's failed token check.
 func TestSetupVerifyIsRemembered(t *testing.T) {
-	dir := t.TempDir()
-	sb, err := sandbox.Start(sandbox.Options{Users: 1, Delegate: true, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
+	dir := delegatedSandbox(t, 1)
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
 	key, ep := filepath.Join(dir, "service-account.json"), filepath.Join(dir, "endpoints.json")
 	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", key, "--endpoints", ep)
@@ -45,4 +40,17 @@ func TestSetupVerifyIsRemembered(t *testing.T) {
 	if r = mailoauth(t, db, "profile", "ls"); !strings.Contains(r.stdout, "delegation verified") {
 		t.Errorf("profile ls after a verified setup:\n%s", r.stdout)
 	}
+}
+
+// delegatedSandbox starts an in-process sandbox with that many users and the
+// key's delegation authorized, and returns the directory of its files.
+func delegatedSandbox(t *testing.T, users int) string {
+	t.Helper()
+	dir := t.TempDir()
+	sb, err := sandbox.Start(sandbox.Options{Users: users, Delegate: true, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return dir
 }
