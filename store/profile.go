@@ -30,6 +30,24 @@ func domainBucket(tx *bolt.Tx, domain string) *bolt.Bucket {
 	return d.Bucket([]byte(domain))
 }
 
+// profileSub returns the bucket name of domain's profile, or nil when the
+// profile or the bucket does not exist.
+func profileSub(tx *bolt.Tx, domain, name string) *bolt.Bucket {
+	if b := domainBucket(tx, domain); b != nil {
+		return b.Bucket([]byte(name))
+	}
+	return nil
+}
+
+// deleteIn removes key from the bucket name of domain's profile; a missing
+// profile, bucket or key is no error.
+func deleteIn(tx *bolt.Tx, domain, name, key string) error {
+	if b := profileSub(tx, domain, name); b != nil {
+		return b.Delete([]byte(key))
+	}
+	return nil
+}
+
 // knownDomains lists the profiles' domains, sorted.
 func knownDomains(tx *bolt.Tx) []string {
 	var out []string

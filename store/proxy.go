@@ -58,11 +58,7 @@ func (s *Store) ProxyPasswordHash(domain, mailbox string) (hash string, found bo
 	}
 	mailbox = normMailboxKey(mailbox)
 	err = s.view(func(tx *bolt.Tx) error {
-		b := domainBucket(tx, domain)
-		if b == nil {
-			return nil
-		}
-		if pb := b.Bucket([]byte(proxyPasswordBucket)); pb != nil {
+		if pb := profileSub(tx, domain, proxyPasswordBucket); pb != nil {
 			if v := pb.Get([]byte(mailbox)); v != nil {
 				hash, found = string(v), true
 			}

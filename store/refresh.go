@@ -86,16 +86,7 @@ func (c *tokenCache) DeleteRefreshToken(mailbox string) error {
 		return nil
 	}
 	key := normMailboxKey(mailbox)
-	return c.s.update(func(tx *bolt.Tx) error {
-		b := domainBucket(tx, c.domain)
-		if b == nil {
-			return nil
-		}
-		if rb := b.Bucket([]byte(refreshBucket)); rb != nil {
-			return rb.Delete([]byte(key))
-		}
-		return nil
-	})
+	return c.s.update(func(tx *bolt.Tx) error { return deleteIn(tx, c.domain, refreshBucket, key) })
 }
 
 // ConsentStates returns the consent state of every mailbox of the domain
@@ -107,11 +98,7 @@ func (s *Store) ConsentStates(domain, clientID string) (map[string]core.ConsentS
 		return out, nil
 	}
 	err := s.view(func(tx *bolt.Tx) error {
-		b := domainBucket(tx, c.domain)
-		if b == nil {
-			return nil
-		}
-		rb := b.Bucket([]byte(refreshBucket))
+		rb := profileSub(tx, c.domain, refreshBucket)
 		if rb == nil {
 			return nil
 		}

@@ -42,11 +42,7 @@ func (c *tokenCache) ad(key string) string {
 func (c *tokenCache) loadSealed(bucket, key, ad string, v any, damaged func(error) error) (bool, error) {
 	found := false
 	err := c.s.view(func(tx *bolt.Tx) error {
-		b := domainBucket(tx, c.domain)
-		if b == nil {
-			return nil
-		}
-		nb := b.Bucket([]byte(bucket))
+		nb := profileSub(tx, c.domain, bucket)
 		if nb == nil {
 			return nil
 		}
@@ -115,14 +111,5 @@ func (c *tokenCache) DeleteToken(mailbox string, scopes []string) error {
 		return nil
 	}
 	key := tokenKey(mailbox, scopes)
-	return c.s.batch(func(tx *bolt.Tx) error {
-		b := domainBucket(tx, c.domain)
-		if b == nil {
-			return nil
-		}
-		if tb := b.Bucket([]byte(tokenBucket)); tb != nil {
-			return tb.Delete([]byte(key))
-		}
-		return nil
-	})
+	return c.s.batch(func(tx *bolt.Tx) error { return deleteIn(tx, c.domain, tokenBucket, key) })
 }
