@@ -25,8 +25,8 @@ func newInput(placeholder string) textinput.Model {
 
 // field renders a labelled text field; the focused one is marked.
 // The step's setSize gave ti its width (sizeFields); the view only reads.
-func (w *wizard) field(label string, ti *textinput.Model, focused bool, width int) string {
-	s := w.styles
+func (c *common) field(label string, ti *textinput.Model, focused bool, width int) string {
+	s := c.styles
 	in := *ti
 	in.SetWidth(fieldWidth(width)) // a frame before any setSize
 	mark := "  "
@@ -51,18 +51,18 @@ func sizeFields(width int, ins ...*textinput.Model) {
 }
 
 // kv renders an aligned label: value line.
-func (w *wizard) kv(label, value string, labelWidth int) string {
-	return w.styles.Label.Render(padRight(label, labelWidth)) + " " + w.styles.Value.Render(value)
+func (c *common) kv(label, value string, labelWidth int) string {
+	return c.styles.Label.Render(padRight(label, labelWidth)) + " " + c.styles.Value.Render(value)
 }
 
 // kvWrap is kv with the value wrapped under itself to fit width (never
 // inside an address, path or URL that fits on a line of its own).
-func (w *wizard) kvWrap(label, value string, labelWidth, width int) string {
+func (c *common) kvWrap(label, value string, labelWidth, width int) string {
 	vw := max(width-labelWidth-1, 10)
 	lines := strings.Split(wrap(value, vw), "\n")
-	out := w.kv(label, lines[0], labelWidth)
+	out := c.kv(label, lines[0], labelWidth)
 	for _, l := range lines[1:] {
-		out += "\n" + strings.Repeat(" ", labelWidth+1) + w.styles.Value.Render(l)
+		out += "\n" + strings.Repeat(" ", labelWidth+1) + c.styles.Value.Render(l)
 	}
 	return out
 }
@@ -70,8 +70,8 @@ func (w *wizard) kvWrap(label, value string, labelWidth, width int) string {
 // copyable renders a value to paste elsewhere: label, the value wrapped
 // whole (see wrap) in the code style, and the key that copies it after the
 // last line, or under it when it does not fit.
-func (w *wizard) copyable(label, value, hint string, labelWidth, width int) string {
-	s := w.styles
+func (c *common) copyable(label, value, hint string, labelWidth, width int) string {
+	s := c.styles
 	vw := max(width-labelWidth-1, 10)
 	lines := strings.Split(wrap(value, vw), "\n")
 	pad := strings.Repeat(" ", labelWidth+1)
@@ -193,18 +193,18 @@ func breakToken(tok string, width int) (head, tail string) {
 
 // errView renders an error as core explains it: the finding's summary and
 // fix, or the input error's sentence.
-func (w *wizard) errView(err error, width int) string {
+func (c *common) errView(err error, width int) string {
 	if err == nil {
 		return ""
 	}
 	if f := core.FindingOf(err); f != nil {
-		return w.findingView(f, width)
+		return c.findingView(f, width)
 	}
 	var ie *core.InputError
 	if errors.As(err, &ie) {
-		return w.styles.Error.Render(wrap("✗ "+sentence(ie.Msg), width))
+		return c.styles.Error.Render(wrap("✗ "+sentence(ie.Msg), width))
 	}
-	return w.styles.Error.Render(wrap("✗ "+sentence(err.Error()), width))
+	return c.styles.Error.Render(wrap("✗ "+sentence(err.Error()), width))
 }
 
 // sentence makes an error message a sentence: capital first letter, final
@@ -227,11 +227,11 @@ func sentence(s string) string {
 }
 
 // findingView renders a finding: what is wrong, then the fix.
-func (w *wizard) findingView(f *core.Finding, width int) string {
+func (c *common) findingView(f *core.Finding, width int) string {
 	if f == nil {
 		return ""
 	}
-	s := w.styles
+	s := c.styles
 	out := s.Error.Render(wrap("✗ "+f.Summary, width))
 	if f.Fix != "" {
 		out += "\n" + s.Text.Render(wrap("Fix: "+f.Fix, width))
@@ -240,10 +240,10 @@ func (w *wizard) findingView(f *core.Finding, width int) string {
 }
 
 // title renders a step's heading and intro.
-func (w *wizard) title(head, intro string, width int) string {
-	out := w.styles.Heading.Render(wrap(head, width))
+func (c *common) title(head, intro string, width int) string {
+	out := c.styles.Heading.Render(wrap(head, width))
 	if intro != "" {
-		out += "\n" + w.styles.Muted.Render(wrap(intro, width))
+		out += "\n" + c.styles.Muted.Render(wrap(intro, width))
 	}
 	return out
 }
@@ -258,10 +258,10 @@ func asImportError(err error, target **core.ImportError) bool {
 }
 
 // progressBar draws a bar of width columns filled to pct (0..1).
-func (w *wizard) progressBar(pct float64, width int) string {
+func (c *common) progressBar(pct float64, width int) string {
 	pct = max(0, min(pct, 1))
 	full := int(pct*float64(width) + 0.5)
-	return w.styles.Key.Render(strings.Repeat("█", full)) + w.styles.Muted.Render(strings.Repeat("░", width-full))
+	return c.styles.Key.Render(strings.Repeat("█", full)) + c.styles.Muted.Render(strings.Repeat("░", width-full))
 }
 
 // focusOnly focuses inputs[focus] with the cursor at its end and blurs the

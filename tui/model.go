@@ -48,16 +48,38 @@ type step interface {
 	cancel()
 }
 
-// wizard is the state every step shares.
-type wizard struct {
+// common is what every step shares, as soft-serve's common.Common is for
+// its components: the engine and store (deps), the styles and keymap, the
+// terminal's size, the profile being set up with what goes with it, and
+// the status line. The rendering helpers (title, field, errView…) are its
+// methods.
+type common struct {
 	deps
 	styles  Styles
 	gkeys   globalKeys
-	help    help.Model
 	spinner spinner.Model
 	spin    bool
 
 	width, height int
+
+	profile  core.Profile
+	isNew    bool
+	cred     *core.Credential
+	boxes    *mailboxList
+	selected map[string]bool
+
+	status    string
+	statusErr bool
+	// notice: the status is a passing remark ("Copied …"), cleared by the
+	// next key so it never describes an older action
+	notice bool
+}
+
+// wizard is the root: the steps, which one is current, and the screen
+// around them.
+type wizard struct {
+	*common
+	help help.Model
 
 	cur   stepID
 	steps [numSteps]step
@@ -66,11 +88,6 @@ type wizard struct {
 	// pasteChoice is how consents come back when the administrator chose
 	// (m on the consent step); nil: pasteByDefault decides
 	pasteChoice *bool
-	profile     core.Profile
-	isNew       bool
-	cred        *core.Credential
-	boxes       *mailboxList
-	selected    map[string]bool
 
 	confirmQuit bool
 	// scroll is the page of a screen taller than the terminal (layout.go)
@@ -79,11 +96,6 @@ type wizard struct {
 	// upgrade's state it and the summary show
 	upgradeIntro bool
 	upg          upgradeState
-	status       string
-	statusErr    bool
-	// notice: the status is a passing remark ("Copied …"), cleared by the
-	// next key so it never describes an older action
-	notice bool
 }
 
 // model is the root tea.Model.
@@ -94,8 +106,8 @@ func newModel(d deps) model {
 	if d.noColor != nil {
 		nc = *d.noColor
 	}
-	w := &wizard{deps: d, styles: NewStyles(true, nc), gkeys: newGlobalKeys(), help: help.New(),
-		width: 80, height: 24, selected: map[string]bool{}}
+	w := &wizard{common: &common{deps: d, styles: NewStyles(true, nc), gkeys: newGlobalKeys(),
+		width: 80, height: 24, selected: map[string]bool{}}, help: help.New()}
 	w.help.Styles = w.styles.Help
 	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
 	w.steps = [numSteps]step{
@@ -218,11 +230,11 @@ func (w *wizard) saveProfile() (note string, err error) {
 	return "Saved; the profile was also changed by " + others + ", so the profile and mailboxes shown are reloaded from the store.", nil
 }
 
-func (w *wizard) setErr(s string)    { w.status, w.statusErr, w.notice = s, true, false }
-func (w *wizard) setStatus(s string) { w.status, w.statusErr, w.notice = s, false, false }
+func (c *common) setErr(s string)    { c.status, c.statusErr, c.notice = s, true, false }
+func (c *common) setStatus(s string) { c.status, c.statusErr, c.notice = s, false, false }
 
 // setNotice shows a remark about the key just pressed until the next key.
-func (w *wizard) setNotice(s string) { w.status, w.statusErr, w.notice = s, false, true }
+func (c *common) setNotice(s string) { c.status, c.statusErr, c.notice = s, false, true }
 
 // newProfile starts a new profile, prefilled in sandbox mode.
 func (w *wizard) newProfile() {
@@ -312,12 +324,12 @@ func (w *wizard) resumeSandbox() {
 }
 
 // startSpinner starts the spinner's ticks if they are not running.
-func (w *wizard) startSpinner() tea.Cmd {
-	if w.spin {
+func (c *common) startSpinner() tea.Cmd {
+	if c.spin {
 		return nil
 	}
-	w.spin = true
-	return w.spinner.Tick
+	c.spin = true
+	return c.spinner.Tick
 }
 
 func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {

@@ -64,7 +64,7 @@ var credChoices = [...]struct{ name, when string }{
 }
 
 // storedKind is the path of the profile's stored credential.
-func storedKind(w *wizard) (credKind, bool) {
+func storedKind(w *common) (credKind, bool) {
 	if len(w.profile.Credential) == 0 {
 		return 0, false
 	}
@@ -82,8 +82,8 @@ func storedKind(w *wizard) (credKind, bool) {
 }
 
 // isOAuthClient reports whether the profile takes the OAuth client path.
-func (w *wizard) isOAuthClient() bool {
-	k, ok := storedKind(w)
+func (c *common) isOAuthClient() bool {
+	k, ok := storedKind(c)
 	return ok && k == credOAuthClient
 }
 
@@ -93,7 +93,7 @@ func (c *credentialsStep) enter(w *wizard) tea.Cmd {
 	}
 	if !c.entered {
 		c.entered = true
-		if k, ok := storedKind(w); ok {
+		if k, ok := storedKind(w.common); ok {
 			c.kind, c.choice = k, int(k)
 		} else {
 			c.choosing = true
@@ -345,7 +345,7 @@ func (c *credentialsStep) choiceView(w *wizard, width int) string {
 		out += w.cursorLine(i == c.choice, name) + "\n"
 		out += s.Muted.Render(indent(wrap(ch.when, max(width-4, 10)), 4)) + "\n\n"
 	}
-	if k, ok := storedKind(w); ok {
+	if k, ok := storedKind(w.common); ok {
 		out += s.Muted.Render(wrap("This profile uses "+credChoices[k].name+"; choosing the other replaces it when you save.", width))
 	}
 	return out

@@ -136,9 +136,9 @@ func (p *profileStep) view(w *wizard, width, height int) string {
 	return out
 }
 
-func (w *wizard) cursorLine(on bool, text string) string {
+func (c *common) cursorLine(on bool, text string) string {
 	if on {
-		return w.styles.Selected.Render("› ") + text
+		return c.styles.Selected.Render("› ") + text
 	}
 	return "  " + text
 }

@@ -111,8 +111,8 @@ func (t *testStep) loadHistory(w *wizard) {
 
 // historyLine is one mailbox's marks and state: "✓✓✗✗ failing since
 // 12-02 04:40 [user_suspended]", "✓✓✗✓ ok (1/4 failed)".
-func (w *wizard) historyLine(h *mailboxHistory) string {
-	s := w.styles
+func (c *common) historyLine(h *mailboxHistory) string {
+	s := c.styles
 	var marks strings.Builder
 	for _, r := range h.runs[max(len(h.runs)-histMarks, 0):] {
 		if r.OK {
