@@ -118,6 +118,18 @@ func (ts *testServer) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client
 		HostKeyCallback: gossh.FixedHostKey(ts.hostKey), Timeout: 10 * time.Second})
 }
 
+// login connects as user with key; the connection closes when the test
+// ends.
+func (ts *testServer) login(t *testing.T, user string, key gossh.Signer) *gossh.Client {
+	t.Helper()
+	c, err := ts.dial(user, gossh.PublicKeys(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // term is a client session with a PTY whose screen output is collected.
 type term struct {
 	sess *gossh.Session
@@ -282,11 +294,7 @@ func TestTwoSessionsEachHaveTheirOwnWizard(t *testing.T) {
 	ts := startServer(t, Config{}, admin)
 	var terms []*term
 	for _, user := range []string{"alice", "bob"} {
-		c, err := ts.dial(user, gossh.PublicKeys(admin))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := ts.login(t, user, admin)
 		terms = append(terms, openTerm(t, c, true))
 	}
 	for _, tm := range terms {
@@ -330,11 +338,7 @@ func TestIdleSessionIsClosed(t *testing.T) {
 	admin := newKey(t)
 	clock := &fakeClock{t: time.Now()}
 	ts := startServer(t, Config{IdleTimeout: 400 * time.Millisecond, now: clock.now}, admin)
-	c, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := ts.login(t, "alice", admin)
 	tm := openTerm(t, c, true)
 	// However slow the first screen, the session is not idle until the
 	// clock says so.
@@ -349,11 +353,7 @@ func TestIdleSessionIsClosed(t *testing.T) {
 func TestSessionWithoutTerminalIsExplainedAndClosed(t *testing.T) {
 	admin := newKey(t)
 	ts := startServer(t, Config{}, admin)
-	c, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := ts.login(t, "alice", admin)
 	tm := openTerm(t, c, false)
 	tm.waitEnd(t)
 	out := strings.TrimSpace(tm.text())
@@ -365,17 +365,9 @@ func TestSessionWithoutTerminalIsExplainedAndClosed(t *testing.T) {
 func TestSessionsBeyondTheLimitAreRefused(t *testing.T) {
 	admin := newKey(t)
 	ts := startServer(t, Config{MaxSessions: 1}, admin)
-	c1, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c1.Close()
+	c1 := ts.login(t, "alice", admin)
 	openTerm(t, c1, true).waitFor(t, firstScreen)
-	c2, err := ts.dial("bob", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	c2 := ts.login(t, "bob", admin)
 	tm := openTerm(t, c2, true)
 	tm.waitEnd(t)
 	if !strings.Contains(tm.text(), "already has 1 sessions open") {
@@ -386,11 +378,7 @@ func TestSessionsBeyondTheLimitAreRefused(t *testing.T) {
 func TestShutdownTellsSessionsAndCloses(t *testing.T) {
 	admin := newKey(t)
 	ts := startServer(t, Config{DrainGrace: 300 * time.Millisecond}, admin)
-	c, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := ts.login(t, "alice", admin)
 	tm := openTerm(t, c, true)
 	tm.waitFor(t, firstScreen)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -468,19 +456,11 @@ func TestSessionsAdmittedTogetherStayWithinTheLimit(t *testing.T) {
 	admin := newKey(t)
 	gate := newGate()
 	ts := startServer(t, Config{MaxSessions: 1, admitted: gate.admitted}, admin)
-	c1, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c1.Close()
+	c1 := ts.login(t, "alice", admin)
 	alice := openTerm(t, c1, true)
 	// alice is admitted but her wizard has not started: her slot counts
 	gate.waitHeld(t)
-	c2, err := ts.dial("bob", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	c2 := ts.login(t, "bob", admin)
 	bob := openTerm(t, c2, true)
 	bob.waitEnd(t)
 	if !strings.Contains(bob.text(), "already has 1 sessions open") || strings.Contains(bob.text(), firstScreen) {
@@ -494,11 +474,7 @@ func TestShutdownRefusesASessionStillBeingAdmitted(t *testing.T) {
 	admin := newKey(t)
 	gate := newGate()
 	ts := startServer(t, Config{DrainGrace: 100 * time.Millisecond, admitted: gate.admitted}, admin)
-	c, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := ts.login(t, "alice", admin)
 	tm := openTerm(t, c, true)
 	gate.waitHeld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -531,11 +507,7 @@ func (s *Server) isDraining() bool {
 func TestEverySessionEndFreesItsSlotOnce(t *testing.T) {
 	admin := newKey(t)
 	ts := startServer(t, Config{MaxSessions: 1}, admin)
-	c, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := ts.login(t, "alice", admin)
 	// refused for want of a terminal, after taking the slot
 	openTerm(t, c, false).waitEnd(t)
 	// quits the wizard
