@@ -530,25 +530,23 @@ func diagnoseIMAP(ie *imap.Error, d DiagContext, server string) *Finding {
 // imapAuthFailed: the server refused the token for a reason tokeninfo
 // cannot explain; reply is the server's refusal as it was sent.
 func imapAuthFailed(d DiagContext, server, reply string) *Finding {
-	if d.Kind == KindOAuthClient {
-		return NewFinding(CodeIMAPAuthFailed,
-			fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
-			fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled, and that consent was given signed in as %s: %s", d.who(), d.who(), lowerFirst(reconsentFix(d.Mailbox))))
-	}
-	return NewFinding(CodeIMAPAuthFailed,
-		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
-		fmt.Sprintf("Check that %s exists with a Gmail license and IMAP enabled (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), d.clientID(), ScopeMail))
+	return authFailed(CodeIMAPAuthFailed, "a Gmail license and IMAP enabled", d, server, reply)
 }
 
 func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
+	return authFailed(CodeSMTPAuthFailed, "a Gmail license", d, server, reply)
+}
+
+// authFailed is a refused token's finding; needs is what the mailbox must
+// have for the server.
+func authFailed(code Code, needs string, d DiagContext, server, reply string) *Finding {
+	summary := fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, "."))
 	if d.Kind == KindOAuthClient {
-		return NewFinding(CodeSMTPAuthFailed,
-			fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
-			fmt.Sprintf("Check that %s exists with a Gmail license, and that consent was given signed in as %s: %s", d.who(), d.who(), lowerFirst(reconsentFix(d.Mailbox))))
+		return NewFinding(code, summary,
+			fmt.Sprintf("Check that %s exists with %s, and that consent was given signed in as %s: %s", d.who(), needs, d.who(), lowerFirst(reconsentFix(d.Mailbox))))
 	}
-	return NewFinding(CodeSMTPAuthFailed,
-		fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, ".")),
-		fmt.Sprintf("Check that %s exists with a Gmail license (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), d.clientID(), ScopeMail))
+	return NewFinding(code, summary,
+		fmt.Sprintf("Check that %s exists with %s (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
 }
 
 func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
