@@ -83,6 +83,9 @@ func newProxyCmd(a *app) *cobra.Command {
 func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
 	imapAddr, smtpAddr, imapsAddr, smtpsAddr, certFile, keyFile := &o.imapAddr, &o.smtpAddr, &o.imapsAddr, &o.smtpsAddr, &o.certFile, &o.keyFile
 	certHosts, maxPerBox, maxConns, idle, lockout, drain := o.certHosts, &o.maxPerBox, &o.maxConns, &o.idle, &o.lockout, &o.drain
+	if a.profile != "" { // it would be ignored: every profile is served
+		return usagef("proxy serves the mailboxes of every profile of the store; leave out --profile")
+	}
 	if *imapAddr == "" && *smtpAddr == "" && *imapsAddr == "" && *smtpsAddr == "" {
 		return usagef("proxy needs at least one listener: --imap, --smtp, --imaps or --smtps HOST:PORT")
 	}
