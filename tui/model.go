@@ -112,7 +112,7 @@ func newModel(d deps) model {
 	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
 	w.steps = [numSteps]step{
 		stepProfile:     &profileStep{},
-		stepDomain:      newDomainStep(),
+		stepDomain:      componentStep{newDomainStep(w.common)},
 		stepCredentials: newCredentialsStep(),
 		stepAuthorize:   &authorizeStep{},
 		stepMailboxes:   newMailboxesStep(),
@@ -276,7 +276,7 @@ func (w *wizard) openProfile(p core.Profile) tea.Cmd {
 }
 
 func (w *wizard) resetSteps() {
-	w.steps[stepDomain] = newDomainStep()
+	w.steps[stepDomain] = componentStep{newDomainStep(w.common)}
 	w.steps[stepCredentials] = newCredentialsStep()
 	w.steps[stepAuthorize] = &authorizeStep{}
 	w.steps[stepMailboxes] = newMailboxesStep()
@@ -357,6 +357,9 @@ func (w *wizard) update(msg tea.Msg) tea.Cmd {
 		return cmd
 	case tea.KeyPressMsg:
 		return w.handleKey(msg)
+	}
+	if cmd, ok := w.navigate(msg); ok {
+		return cmd
 	}
 	cmd, _ := w.step().update(w, msg)
 	return cmd

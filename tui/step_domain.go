@@ -8,8 +8,11 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-// domainStep asks for the Workspace domain and the default sender.
+// domainStep asks for the Workspace domain and the default sender. It is a
+// component (nav.go).
 type domainStep struct {
+	*common
+	room
 	domain, sender textinput.Model
 	focus          int
 	err            error
@@ -19,17 +22,17 @@ type domainStep struct {
 	outsideOK string
 }
 
-func newDomainStep() *domainStep {
-	return &domainStep{domain: newInput("yourcompany.example"), sender: newInput("administrator@yourcompany.example")}
+func newDomainStep(c *common) *domainStep {
+	return &domainStep{common: c, domain: newInput("yourcompany.example"), sender: newInput("administrator@yourcompany.example")}
 }
 
-func (d *domainStep) enter(w *wizard) tea.Cmd {
-	d.domain.SetValue(w.profile.Domain)
-	d.sender.SetValue(w.profile.DefaultSender)
-	d.orig = [2]string{w.profile.Domain, w.profile.DefaultSender}
+func (d *domainStep) Init() tea.Cmd {
+	d.domain.SetValue(d.profile.Domain)
+	d.sender.SetValue(d.profile.DefaultSender)
+	d.orig = [2]string{d.profile.Domain, d.profile.DefaultSender}
 	d.err = nil
 	d.focus = 0
-	if !w.isNew {
+	if !d.isNew {
 		d.focus = 1
 	}
 	return d.focusField()
@@ -39,13 +42,13 @@ func (d *domainStep) focusField() tea.Cmd {
 	return focusOnly([]*textinput.Model{&d.domain, &d.sender}, d.focus)
 }
 
-func (d *domainStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (d *domainStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, w.gkeys.Next):
-			return d.save(w), true
+		case key.Matches(k, d.gkeys.Next):
+			return d.save(), true
 		case k.String() == "tab", k.String() == "down", k.String() == "up":
-			if w.isNew {
+			if d.isNew {
 				d.focus = 1 - d.focus
 			}
 			return d.focusField(), true
@@ -71,14 +74,14 @@ func (d *domainStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 }
 
 // save validates with core and stores the profile.
-func (d *domainStep) save(w *wizard) tea.Cmd {
+func (d *domainStep) save() tea.Cmd {
 	dom, err := core.NormalizeDomain(d.domain.Value())
 	if err != nil {
 		d.err = err
 		d.focus = 0
 		return d.focusField()
 	}
-	sender, outside, err := senderRule(w, dom, d.sender.Value())
+	sender, outside, err := senderRule(d.common, dom, d.sender.Value())
 	if err != nil {
 		d.err = err
 		d.focus = 1
@@ -88,15 +91,15 @@ func (d *domainStep) save(w *wizard) tea.Cmd {
 		// said plainly before moving on: Enter again goes on
 		d.outsideOK = sender
 		d.focus = 1
-		w.setStatus("Press Enter again to go on and choose an OAuth client at step 3, or change the sender.")
+		d.setStatus("Press Enter again to go on and choose an OAuth client at step 3, or change the sender.")
 		return d.focusField()
 	}
 	d.err = nil
-	w.profile.Domain, w.profile.DefaultSender = dom, sender
+	d.profile.Domain, d.profile.DefaultSender = dom, sender
 	d.domain.SetValue(dom)
 	d.sender.SetValue(sender)
 	d.orig = [2]string{dom, sender}
-	return w.advance(stepDomain)
+	return nextStep(stepDomain)
 }
 
 // senderRule validates the default sender with the profile's mailbox rule
@@ -104,7 +107,7 @@ func (d *domainStep) save(w *wizard) tea.Cmd {
 // yet has no rule of its own: its credential is chosen at step 3, and an
 // OAuth client there accepts any domain, so an outside sender is accepted
 // now (outside reports it) and step 3 then refuses a service account for it.
-func senderRule(w *wizard, domain, addr string) (sender string, outside bool, err error) {
+func senderRule(w *common, domain, addr string) (sender string, outside bool, err error) {
 	rule := w.profile.MailboxRule()
 	rule.Domain = domain
 	sender, err = rule.Address(addr)
@@ -119,35 +122,36 @@ func senderRule(w *wizard, domain, addr string) (sender string, outside bool, er
 // outsideFinding is core's finding for a sender outside the domain of a
 // profile whose credential is still to be chosen (which credential kinds
 // can serve it); nil otherwise.
-func (d *domainStep) outsideFinding(w *wizard) *core.Finding {
+func (d *domainStep) outsideFinding() *core.Finding {
 	dom, err := core.NormalizeDomain(d.domain.Value())
 	if err != nil {
 		return nil
 	}
-	if _, outside, err := senderRule(w, dom, d.sender.Value()); err != nil || !outside {
+	if _, outside, err := senderRule(d.common, dom, d.sender.Value()); err != nil || !outside {
 		return nil
 	}
 	_, err = core.MailboxRule{Domain: dom, Kind: core.KindServiceAccount}.Address(d.sender.Value())
 	return core.FindingOf(err)
 }
 
-func (d *domainStep) view(w *wizard, width, height int) string {
-	s := w.styles
-	out := w.title("Google Workspace domain",
+func (d *domainStep) View() string {
+	width := d.roomW
+	s := d.styles
+	out := d.title("Google Workspace domain",
 		"The domain whose mailboxes the product uses, and a default sender mailbox in it.", width) + "\n\n"
-	if w.isNew {
-		out += w.field("Workspace domain", &d.domain, d.focus == 0, width) + "\n\n"
+	if d.isNew {
+		out += d.field("Workspace domain", &d.domain, d.focus == 0, width) + "\n\n"
 	} else {
-		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(w.profile.Domain) + "\n\n"
+		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(d.profile.Domain) + "\n\n"
 	}
-	out += w.field("Default sender", &d.sender, d.focus == 1, width) + "\n"
-	if f := d.outsideFinding(w); f != nil {
+	out += d.field("Default sender", &d.sender, d.focus == 1, width) + "\n"
+	if f := d.outsideFinding(); f != nil {
 		dom, _ := core.NormalizeDomain(d.domain.Value())
 		out += "\n" + s.Warn.Render(wrap("! "+f.Summary+" "+core.OutsideDomainServedBy(dom), width)) + "\n"
 	}
 	out += "\n"
 	if d.err != nil {
-		out += w.errView(d.err, width) + "\n\n"
+		out += d.errView(d.err, width) + "\n\n"
 	}
 	out += s.Heading.Render("Before you continue") + "\n"
 	// a reminder, not a checkbox: nothing here can check it (the test step does)
@@ -155,9 +159,12 @@ func (d *domainStep) view(w *wizard, width, height int) string {
 	return out
 }
 
-func (d *domainStep) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{w.gkeys.Field}, nil, true, true, true)
+func (d *domainStep) keys() stepKeys {
+	return keyMap(d.gkeys, []key.Binding{d.gkeys.Field}, nil, true, true, true)
 }
+
+func (d *domainStep) ShortHelp() []key.Binding  { return d.keys().short }
+func (d *domainStep) FullHelp() [][]key.Binding { return d.keys().full }
 func (d *domainStep) dirty() bool {
 	return d.domain.Value() != d.orig[0] || d.sender.Value() != d.orig[1]
 }
@@ -173,4 +180,7 @@ func (d *domainStep) focusedEmpty() bool {
 func (d *domainStep) busy() bool { return false }
 func (d *domainStep) cancel()    {}
 
-func (d *domainStep) setSize(_ *wizard, width, _ int) { sizeFields(width, &d.domain, &d.sender) }
+func (d *domainStep) SetSize(width, height int) {
+	d.setRoom(width, height)
+	sizeFields(width, &d.domain, &d.sender)
+}

@@ -1,0 +1,74 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+)
+
+// Steps move the wizard by message, as soft-serve's pages do: a step asks
+// for the next step or another one, and the root (wizard.update) moves.
+
+// nextStepMsg asks to save the profile with its resume point past from
+// and to go on to the step after it.
+type nextStepMsg struct{ from stepID }
+
+// goToStepMsg asks to make id the current step.
+type goToStepMsg struct{ id stepID }
+
+func nextStep(from stepID) tea.Cmd { return func() tea.Msg { return nextStepMsg{from} } }
+
+func goToStep(id stepID) tea.Cmd { return func() tea.Msg { return goToStepMsg{id} } }
+
+// navigate handles the navigation messages; ok reports one.
+func (w *wizard) navigate(msg tea.Msg) (cmd tea.Cmd, ok bool) {
+	switch msg := msg.(type) {
+	case nextStepMsg:
+		return w.advance(msg.from), true
+	case goToStepMsg:
+		return w.goTo(msg.id), true
+	}
+	return nil, false
+}
+
+// component is a step written as soft-serve writes its components: it
+// embeds *common (styles, keymap, engine, store, the profile), handles its
+// messages in Update, renders in View within the size SetSize gave it, is
+// its own help.KeyMap and moves the wizard by message (nextStep, goToStep).
+type component interface {
+	help.KeyMap
+	// Init is called each time the step becomes the current one.
+	Init() tea.Cmd
+	// Update handles a message; handled reports whether a key was consumed.
+	Update(msg tea.Msg) (cmd tea.Cmd, handled bool)
+	View() string
+	SetSize(width, height int)
+	dirty() bool
+	typing() bool
+	busy() bool
+	cancel()
+}
+
+// componentStep is a component where the root holds its steps.
+type componentStep struct{ c component }
+
+func (s componentStep) enter(*wizard) tea.Cmd                       { return s.c.Init() }
+func (s componentStep) update(_ *wizard, m tea.Msg) (tea.Cmd, bool) { return s.c.Update(m) }
+func (s componentStep) view(*wizard, int, int) string               { return s.c.View() }
+func (s componentStep) setSize(_ *wizard, width, height int)        { s.c.SetSize(width, height) }
+func (s componentStep) dirty() bool                                 { return s.c.dirty() }
+func (s componentStep) typing() bool                                { return s.c.typing() }
+func (s componentStep) busy() bool                                  { return s.c.busy() }
+func (s componentStep) cancel()                                     { s.c.cancel() }
+func (s componentStep) keys(*wizard) stepKeys {
+	return stepKeys{short: s.c.ShortHelp(), full: s.c.FullHelp()}
+}
+
+func (s componentStep) focusedEmpty() bool {
+	e, ok := s.c.(emptyField)
+	return ok && e.focusedEmpty()
+}
+
+// room is the size a component was given by SetSize.
+type room struct{ roomW, roomH int }
+
+func (r *room) setRoom(width, height int) { r.roomW, r.roomH = width, height }
