@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -62,30 +63,19 @@ func GmailEndpoints() Endpoints {
 
 // WithDefaults fills every empty field with Gmail's value.
 func (e Endpoints) WithDefaults() Endpoints {
-	if e.IMAP == "" {
-		e.IMAP = GmailIMAP
-	}
-	if e.IMAPSecurity == "" {
-		e.IMAPSecurity = SecurityTLS
-	}
-	if e.SMTP == "" {
-		e.SMTP = GmailSMTP
-	}
+	// the submission port without a security named speaks STARTTLS
 	if e.SMTPSecurity == "" {
-		e.SMTPSecurity = SecurityTLS
 		if _, port, err := net.SplitHostPort(e.SMTP); err == nil && port == "587" {
 			e.SMTPSecurity = SecurityStartTLS
 		}
 	}
-	if e.TokenURL == "" {
-		e.TokenURL = GoogleTokenURL
-	}
-	if e.AuthURL == "" {
-		e.AuthURL = GoogleAuthURL
-	}
-	if e.TokeninfoURL == "" {
-		e.TokeninfoURL = GoogleTokeninfo
-	}
+	e.IMAP = cmp.Or(e.IMAP, GmailIMAP)
+	e.IMAPSecurity = cmp.Or(e.IMAPSecurity, SecurityTLS)
+	e.SMTP = cmp.Or(e.SMTP, GmailSMTP)
+	e.SMTPSecurity = cmp.Or(e.SMTPSecurity, SecurityTLS)
+	e.TokenURL = cmp.Or(e.TokenURL, GoogleTokenURL)
+	e.AuthURL = cmp.Or(e.AuthURL, GoogleAuthURL)
+	e.TokeninfoURL = cmp.Or(e.TokeninfoURL, GoogleTokeninfo)
 	return e
 }
 
