@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
@@ -257,4 +258,34 @@ func defaultInUsage(fs *pflag.FlagSet, names ...string) {
 	for _, n := range names {
 		fs.Lookup(n).DefValue = ""
 	}
+}
+
+// flagErrorText is pflag's error in an administrator's words: a value that
+// does not parse says what the flag takes and gives an example, instead of
+// Go's parser message ("strconv.ParseInt: parsing ...").
+func flagErrorText(err error) string {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return err.Error()
+	}
+	f := ive.GetFlag()
+	name, _, _ := strings.Cut(f.Name, " ")
+	kind, example := "", f.DefValue
+	switch f.Value.Type() {
+	case "int", "int64", "uint", "uint64":
+		kind = "a whole number"
+		if example == "" || example == "0" {
+			example = "16"
+		}
+	case "duration":
+		kind = "a duration such as 30s, 5m or 1h"
+		if example == "" || example == "0s" {
+			example = "30s"
+		}
+	case "bool":
+		return fmt.Sprintf("--%s takes no value (or =true / =false), not %q", name, ive.GetValue())
+	default:
+		return fmt.Sprintf("--%s %q: %v", name, ive.GetValue(), ive.Unwrap())
+	}
+	return fmt.Sprintf("--%s %q is not %s; e.g. --%s %s", name, ive.GetValue(), kind, name, example)
 }

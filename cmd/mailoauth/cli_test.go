@@ -135,7 +135,7 @@ func TestUsageMistakesExitTwo(t *testing.T) {
 		{[]string{"token", "-x", "a@b.example"}, "unknown shorthand flag"},
 		{[]string{"-db", db, "test"}, "long flags take two dashes: --db"},
 		{[]string{"test", "-fresh"}, "--fresh"},
-		{[]string{"test", "--timeout", "soon"}, "invalid argument"},
+		{[]string{"test", "--timeout", "soon"}, `--timeout "soon" is not a duration`},
 		{[]string{"token"}, "name one mailbox"},
 		{[]string{"completion", "tcsh"}, "use bash, zsh or fish"},
 		{[]string{"help", "nope"}, `no help for "nope"`},

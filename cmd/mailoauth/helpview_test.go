@@ -62,3 +62,30 @@ func TestHelpDefaultsTruthful(t *testing.T) {
 		t.Errorf("test --help shows a default of 0s:\n%s", r.stdout)
 	}
 }
+
+// TestFlagValueErrorsSayWhatToType: a flag value that does not parse is
+// refused (exit 2) in the administrator's words, with an example, never
+// with Go's parser message such as "strconv.ParseInt: parsing".
+func TestFlagValueErrorsSayWhatToType(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none.db")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"test", "--concurrency", "abc"}, `--concurrency "abc" is not a whole number; e.g. --concurrency 128`},
+		{[]string{"test", "--timeout", "5x"}, `--timeout "5x" is not a duration such as 30s, 5m or 1h; e.g. --timeout 20s`},
+		{[]string{"watch", "--interval", "5"}, `--interval "5" is not a duration`},
+		{[]string{"test", "--fresh=maybe"}, `--fresh takes no value`},
+		{[]string{"mailbox", "ls", "--json=2"}, `--json takes no value`},
+	} {
+		r := mailoauth(t, db, c.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 with %q", c.args, r.code, r.stderr, c.want)
+		}
+		for _, goText := range []string{"strconv.", "time:", "invalid syntax", "invalid argument"} {
+			if strings.Contains(r.stderr, goText) {
+				t.Errorf("%v: stderr shows Go's %q: %q", c.args, goText, r.stderr)
+			}
+		}
+	}
+}

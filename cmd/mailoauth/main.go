@@ -164,7 +164,7 @@ func newRootCmd(a *app) *cobra.Command {
 	addHelpFlag(root)
 	root.Flags().BoolP("version", "v", false, "print the version and VCS revision")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usagef("%v; run `%s --help` for its flags", err, c.CommandPath())
+		return usagef("%s; run `%s --help` for its flags", flagErrorText(err), c.CommandPath())
 	})
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	for _, c := range commands(a) {
