@@ -116,7 +116,7 @@ func newModel(d deps) model {
 		stepCredentials: newCredentialsStep(),
 		stepAuthorize:   &authorizeStep{},
 		stepMailboxes:   newMailboxesStep(),
-		stepTest:        &testStep{},
+		stepTest:        componentStep{newTestStep(w.common)},
 		stepSummary:     &summaryStep{},
 	}
 	w.consent = &consentStep{}
@@ -280,7 +280,7 @@ func (w *wizard) resetSteps() {
 	w.steps[stepCredentials] = newCredentialsStep()
 	w.steps[stepAuthorize] = &authorizeStep{}
 	w.steps[stepMailboxes] = newMailboxesStep()
-	w.steps[stepTest] = &testStep{}
+	w.steps[stepTest] = componentStep{newTestStep(w.common)}
 	w.steps[stepSummary] = &summaryStep{}
 	if w.consent != nil {
 		w.consent.cancel()

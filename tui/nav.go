@@ -12,12 +12,20 @@ import (
 // and to go on to the step after it.
 type nextStepMsg struct{ from stepID }
 
-// goToStepMsg asks to make id the current step.
-type goToStepMsg struct{ id stepID }
+// goToStepMsg asks to make id the current step and then, when set, to
+// hand it then.
+type goToStepMsg struct {
+	id   stepID
+	then tea.Msg
+}
 
 func nextStep(from stepID) tea.Cmd { return func() tea.Msg { return nextStepMsg{from} } }
 
-func goToStep(id stepID) tea.Cmd { return func() tea.Msg { return goToStepMsg{id} } }
+func goToStep(id stepID) tea.Cmd { return goToStepThen(id, nil) }
+
+func goToStepThen(id stepID, then tea.Msg) tea.Cmd {
+	return func() tea.Msg { return goToStepMsg{id, then} }
+}
 
 // navigate handles the navigation messages; ok reports one.
 func (w *wizard) navigate(msg tea.Msg) (cmd tea.Cmd, ok bool) {
@@ -25,7 +33,12 @@ func (w *wizard) navigate(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	case nextStepMsg:
 		return w.advance(msg.from), true
 	case goToStepMsg:
-		return w.goTo(msg.id), true
+		cmd := w.goTo(msg.id)
+		if msg.then == nil {
+			return cmd, true
+		}
+		then, _ := w.step().update(w, msg.then)
+		return tea.Batch(cmd, then), true
 	}
 	return nil, false
 }

@@ -33,3 +33,21 @@ func TestComponentStepsNavigateByMessage(t *testing.T) {
 	}
 	d.mustShow("How will the product sign in")
 }
+
+// r on the summary goes to the test step and runs the checks there, by
+// one message to the root (the summary holds no reference to the test
+// step).
+func TestSummaryRetestRunsOnTheTestStep(t *testing.T) {
+	be := withProfile(acmeProfile(t, 7))
+	eng := &fakeEngine{authorized: true}
+	d := newDriver(t, fakeDeps(be, eng, "acme.example"), 80, 24)
+	d.mustShow("is configured")
+	d.press(runeKey('r'))
+	if d.m.w.cur != stepTest {
+		t.Fatalf("r left the wizard on step %d, want 6", d.m.w.cur+1)
+	}
+	if runs, mbs, _ := eng.last(); runs != 1 || len(mbs) == 0 {
+		t.Fatalf("r ran %d runs of %v, want one run", runs, mbs)
+	}
+	d.mustShow("1 passed, 0 failed")
+}

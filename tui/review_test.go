@@ -263,8 +263,8 @@ func TestAbandonedTestRunDoesNotBlockItsWorkers(t *testing.T) {
 	w.engine = eng
 	w.profile = acmeProfile(t, 6)
 	w.boxes = newMailboxList(nil)
-	ts := &testStep{}
-	_ = ts.run(w, []string{"administrator@acme.example"}, true) // its reader is never run
+	ts := newTestStep(w.common)
+	_ = ts.run([]string{"administrator@acme.example"}, true) // its reader is never run
 	ts.cancel()
 	select {
 	case <-eng.returned:

@@ -36,8 +36,11 @@ type testRow struct {
 	result  *core.MailboxResult
 }
 
-// testStep runs the live checks with a progress bar and a live table.
+// testStep runs the live checks with a progress bar and a live table. It
+// is a component (nav.go).
 type testStep struct {
+	*common
+	room
 	scope testScope
 	rows  []testRow
 	pos   map[string]int
@@ -88,7 +91,7 @@ func (t *testStep) checks() []core.CheckName {
 }
 
 // toggleCheck turns a check on or off; at least one stays on.
-func (t *testStep) toggleCheck(w *wizard, i int) {
+func (t *testStep) toggleCheck(i int) {
 	if i < 0 || i >= len(core.AllChecks) {
 		return
 	}
@@ -97,67 +100,75 @@ func (t *testStep) toggleCheck(w *wizard, i int) {
 		t.skip = map[core.CheckName]bool{}
 	}
 	if !t.skip[c] && len(t.checks()) == 1 {
-		w.setErr("At least one check must stay on; turn another on first.")
+		t.setErr("At least one check must stay on; turn another on first.")
 		return
 	}
 	t.skip[c] = !t.skip[c]
-	w.setStatus("")
+	t.setStatus("")
 }
 
-func (t *testStep) enter(w *wizard) tea.Cmd {
+func newTestStep(c *common) *testStep { return &testStep{common: c} }
+
+// runTestsMsg runs the checks of the chosen mailboxes (the summary's r
+// sends it with the step).
+type runTestsMsg struct{}
+
+func (t *testStep) Init() tea.Cmd {
 	if !t.barReady {
 		t.barReady = true
 		t.scope = scopeAll
-		if len(w.selected) > 0 {
+		if len(t.selected) > 0 {
 			t.scope = scopeSelected
 		}
 		t.pageSize = 5
 	}
-	if w.boxes == nil {
-		ms, _ := w.backend.Mailboxes(w.profile.Domain)
-		w.boxes = newMailboxList(ms)
+	if t.boxes == nil {
+		ms, _ := t.backend.Mailboxes(t.profile.Domain)
+		t.boxes = newMailboxList(ms)
 	}
-	t.loadHistory(w)
-	return t.historyTick(w)
+	t.loadHistory()
+	return t.historyTick()
 }
 
 // targets is what the chosen scope tests, as `mailoauth test` would:
 // "all" is the default sender and every assigned mailbox (core.TestTargets).
-func (t *testStep) targets(w *wizard) []string {
+func (t *testStep) targets() []string {
 	switch t.scope {
 	case scopeSelected:
 		var picked []string
-		for _, e := range w.boxes.emails() {
-			if w.selected[e] {
+		for _, e := range t.boxes.emails() {
+			if t.selected[e] {
 				picked = append(picked, e)
 			}
 		}
-		return core.TestTargets(&w.profile, nil, false, picked)
+		return core.TestTargets(&t.profile, nil, false, picked)
 	case scopeAll:
-		return core.TestTargets(&w.profile, w.boxes.items, true, nil)
+		return core.TestTargets(&t.profile, t.boxes.items, true, nil)
 	}
-	return core.TestTargets(&w.profile, nil, false, nil)
+	return core.TestTargets(&t.profile, nil, false, nil)
 }
 
-func (t *testStep) scopeLabel(w *wizard) string {
+func (t *testStep) scopeLabel() string {
 	switch t.scope {
 	case scopeSelected:
-		return fmt.Sprintf("selected mailboxes (%d)", len(w.selected))
+		return fmt.Sprintf("selected mailboxes (%d)", len(t.selected))
 	case scopeAll:
-		return fmt.Sprintf("all mailboxes and the default sender (%d)", t.allCount(w))
+		return fmt.Sprintf("all mailboxes and the default sender (%d)", t.allCount())
 	}
-	return "default sender (" + w.profile.DefaultSender + ")"
+	return "default sender (" + t.profile.DefaultSender + ")"
 }
 
 // allCount is how many mailboxes "all" tests.
-func (t *testStep) allCount(w *wizard) int {
-	return len(core.TestTargets(&w.profile, w.boxes.items, true, nil))
+func (t *testStep) allCount() int {
+	return len(core.TestTargets(&t.profile, t.boxes.items, true, nil))
 }
 
-func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
+	case runTestsMsg:
+		return t.run(t.targets(), true), false
 	case historyTickMsg:
-		return t.historyTicked(w, msg), false
+		return t.historyTicked(msg), false
 	case testEventsMsg:
 		if msg.gen != t.gen {
 			return nil, false
@@ -176,10 +187,10 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		t.running, t.cancelFn, t.ran = false, nil, true
 		if len(msg.results) > 0 {
-			if err := w.backend.SaveResults(w.profile.Domain, msg.results); err != nil {
+			if err := t.backend.SaveResults(t.profile.Domain, msg.results); err != nil {
 				t.err = err
 			}
-			t.loadHistory(w)
+			t.loadHistory()
 		}
 		// point at the first failure
 		for i, r := range t.rows {
@@ -199,21 +210,21 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, !key.Matches(msg, keyInterrupt, keyEsc)
 		}
 		switch {
-		case key.Matches(msg, w.gkeys.Next):
+		case key.Matches(msg, t.gkeys.Next):
 			if t.ran {
-				return w.advance(stepTest), true
+				return nextStep(stepTest), true
 			}
-			return t.run(w, t.targets(w), true), true
+			return t.run(t.targets(), true), true
 		case key.Matches(msg, keyRun):
-			return t.run(w, t.targets(w), true), true
+			return t.run(t.targets(), true), true
 		case key.Matches(msg, keyScope):
 			t.scope = (t.scope + 1) % 3
-			if t.scope == scopeSelected && len(w.selected) == 0 {
+			if t.scope == scopeSelected && len(t.selected) == 0 {
 				t.scope = scopeAll
 			}
 			return nil, true
 		case msg.Text >= "1" && msg.Text <= "4" && len(msg.Text) == 1:
-			t.toggleCheck(w, int(msg.Text[0]-'1'))
+			t.toggleCheck(int(msg.Text[0] - '1'))
 			return nil, true
 		case key.Matches(msg, keyRetry):
 			var failed []string
@@ -223,7 +234,7 @@ func (t *testStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 				}
 			}
 			if len(failed) > 0 {
-				return t.run(w, failed, false), true
+				return t.run(failed, false), true
 			}
 			return nil, true
 		}
@@ -248,22 +259,25 @@ func (t *testStep) tally() (passed, failed, done int) {
 	return
 }
 
-func (t *testStep) keys(w *wizard) stepKeys {
+func (t *testStep) ShortHelp() []key.Binding  { return t.keys().short }
+func (t *testStep) FullHelp() [][]key.Binding { return t.keys().full }
+
+func (t *testStep) keys() stepKeys {
 	nav := []key.Binding{keyUp, keyDown, keyPgUp, keyPgDown}
 	if t.running {
-		return keyMap(w.gkeys, []key.Binding{keyCancelTest}, nav, false, false, false)
+		return keyMap(t.gkeys, []key.Binding{keyCancelTest}, nav, false, false, false)
 	}
 	more := append([]key.Binding{keyScope, keyChkToken, keyChkIMAP, keyChkSMTP, keyChkRound, keyRun, keyRetry}, nav...)
 	if !t.ran {
 		short := []key.Binding{keyRunChecks, keyScope, keyChecks}
-		return keyMap(w.gkeys, short, more, false, true, false)
+		return keyMap(t.gkeys, short, more, false, true, false)
 	}
-	short := []key.Binding{w.gkeys.Next, keyRunAgain}
+	short := []key.Binding{t.gkeys.Next, keyRunAgain}
 	if _, failed, _ := t.tally(); failed > 0 {
 		short = append(short, keyRetry)
 	}
 	short = append(short, keyScope)
-	return keyMap(w.gkeys, short, more, false, false, false)
+	return keyMap(t.gkeys, short, more, false, false, false)
 }
 
 func (t *testStep) dirty() bool { return false }

@@ -22,7 +22,7 @@ type testDoneMsg struct {
 
 // run starts the checks of mailboxes as a command; events stream back
 // through a channel and cancelling the context stops the run.
-func (t *testStep) run(w *wizard, mailboxes []string, fresh bool) tea.Cmd {
+func (t *testStep) run(mailboxes []string, fresh bool) tea.Cmd {
 	t.cancel()
 	if fresh || t.rows == nil {
 		t.rows = make([]testRow, 0, len(mailboxes))
@@ -43,7 +43,7 @@ func (t *testStep) run(w *wizard, mailboxes []string, fresh bool) tea.Cmd {
 	gen := t.gen
 	ch := make(chan tea.Msg, 1024)
 	t.ch = ch
-	p, eng, checks := w.profile, w.engine, t.checks()
+	p, eng, checks := t.profile, t.engine, t.checks()
 	done := make(chan tea.Msg, 1)
 	t.done = done
 	go func() {
@@ -59,7 +59,7 @@ func (t *testStep) run(w *wizard, mailboxes []string, fresh bool) tea.Cmd {
 		})
 		done <- testDoneMsg{gen: gen, results: res}
 	}()
-	return tea.Batch(waitTest(ch, done), w.startSpinner())
+	return tea.Batch(waitTest(ch, done), t.startSpinner())
 }
 
 // waitTest reads the next event and whatever else is already queued, or

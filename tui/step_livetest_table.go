@@ -13,53 +13,55 @@ import (
 )
 
 // setSize fits the table to the rows the view leaves it.
-func (t *testStep) setSize(w *wizard, width, height int) {
+func (t *testStep) SetSize(width, height int) {
+	t.setRoom(width, height)
 	if len(t.rows) > 0 {
-		t.scrollList = t.fitted(len(t.rows), t.tableRows(w, width, height))
+		t.scrollList = t.fitted(len(t.rows), t.tableRows(width, height))
 	}
 }
 
 // tableRows is how many rows the table gets below the head and above the
 // detail of the row under the cursor.
-func (t *testStep) tableRows(w *wizard, width, height int) int {
-	room := height - lineCount(t.head(w, width)) - 1
-	if detail := t.detail(w, width); detail != "" {
+func (t *testStep) tableRows(width, height int) int {
+	room := height - lineCount(t.head(width)) - 1
+	if detail := t.detail(width); detail != "" {
 		room -= lineCount(detail) + 2
 	}
 	return room - 1
 }
 
-func (t *testStep) view(w *wizard, width, height int) string {
-	s := w.styles
-	out := t.head(w, width)
+func (t *testStep) View() string {
+	width, height := t.roomW, t.roomH
+	s := t.styles
+	out := t.head(width)
 	if len(t.rows) == 0 {
 		token := "a token is minted"
-		if w.isOAuthClient() {
+		if t.isOAuthClient() {
 			// each mailbox needs its own consent on this path
 			token = "each mailbox's stored consent (refresh token) gives an access token"
 		}
-		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel(w)+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
-		if w.isOAuthClient() {
+		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel()+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
+		if t.isOAuthClient() {
 			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: esc back to step 5 and press c on it.", width))
 		}
-		if list := t.historyList(w, width, height-lineCount(out)-2); list != "" {
+		if list := t.historyList(width, height-lineCount(out)-2); list != "" {
 			out += "\n\n" + list
 		}
 		return out
 	}
 	// the table as setSize fitted it
-	sl := t.fitted(len(t.rows), t.tableRows(w, width, height))
-	out += t.table(w, sl, width, sl.pageSize)
-	if detail := t.detail(w, width); detail != "" {
+	sl := t.fitted(len(t.rows), t.tableRows(width, height))
+	out += t.table(sl, width, sl.pageSize)
+	if detail := t.detail(width); detail != "" {
 		out += "\n\n" + detail
 	}
 	return out
 }
 
 // head is the title, the choices and, once a run started, its progress.
-func (t *testStep) head(w *wizard, width int) string {
-	s := w.styles
-	out := w.title("Test the mailboxes", "", width) + "\n"
+func (t *testStep) head(width int) string {
+	s := t.styles
+	out := t.title("Test the mailboxes", "", width) + "\n"
 	radio := func(on bool, label string) string {
 		if on {
 			return s.Selected.Render("● " + label)
@@ -77,10 +79,10 @@ func (t *testStep) head(w *wizard, width int) string {
 		cks = append(cks, box(!t.skip[c], i+1, checkLabels[c]))
 	}
 	forLine := []string{radio(t.scope == scopeSender, "default sender")}
-	if len(w.selected) > 0 {
-		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(w.selected))))
+	if len(t.selected) > 0 {
+		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(t.selected))))
 	}
-	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", t.allCount(w))))
+	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", t.allCount())))
 	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  tab") + "\n"
 	out += s.Label.Render("Checks ") + strings.Join(cks, " ") + "\n"
 	if len(t.rows) == 0 {
@@ -89,40 +91,40 @@ func (t *testStep) head(w *wizard, width int) string {
 	passed, failed, done := t.tally()
 	total := len(t.rows)
 	pct := float64(done) / float64(max(total, 1))
-	out += w.progressBar(pct, max(width-14, 10)) + fmt.Sprintf(" %d/%d", done, total) + "\n"
+	out += t.progressBar(pct, max(width-14, 10)) + fmt.Sprintf(" %d/%d", done, total) + "\n"
 	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
 	sum := s.OK.Render(summary)
 	if failed > 0 {
 		sum = s.Error.Render(summary)
 	}
 	if t.running {
-		sum = w.spinner.View() + " " + s.Text.Render(summary+fmt.Sprintf(", %d to go", total-done)) + s.Muted.Render("  esc cancel")
+		sum = t.spinner.View() + " " + s.Text.Render(summary+fmt.Sprintf(", %d to go", total-done)) + s.Muted.Render("  esc cancel")
 	} else if done < total {
 		sum += s.Warn.Render(fmt.Sprintf(", %d not run (cancelled)", total-done))
 	}
 	out += sum + "\n"
 	if t.err != nil {
-		out += w.errView(t.err, width) + "\n"
+		out += t.errView(t.err, width) + "\n"
 	}
 	return out
 }
 
 // detail is the finding, notes and history of the row under the cursor.
-func (t *testStep) detail(w *wizard, width int) string {
+func (t *testStep) detail(width int) string {
 	if t.cursor >= len(t.rows) {
 		return ""
 	}
-	s := w.styles
+	s := t.styles
 	detail := ""
 	r := t.rows[t.cursor]
 	if r.result != nil && r.result.Finding != nil {
 		// the code as the command line prints it, which the hint
 		// above and the README name
-		detail = s.Heading.Render(core.SafeText(r.mailbox)) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + w.findingView(r.result.Finding, width)
+		detail = s.Heading.Render(core.SafeText(r.mailbox)) + s.Muted.Render(" ["+string(r.result.Finding.Code)+"]") + "\n" + t.findingView(r.result.Finding, width)
 	} else if r.result != nil && len(r.result.Notes) > 0 {
 		detail = s.Muted.Render(wrap(sentences(r.result.Notes), width))
 	}
-	if h := t.historyDetail(w, r.mailbox, width); h != "" {
+	if h := t.historyDetail(r.mailbox, width); h != "" {
 		detail = strings.TrimPrefix(detail+"\n"+h, "\n")
 	}
 	return detail
@@ -144,8 +146,8 @@ func checkColW(c core.CheckName, last bool) int {
 	return w
 }
 
-func (t *testStep) table(w *wizard, sl scrollList, width, rows int) string {
-	s := w.styles
+func (t *testStep) table(sl scrollList, width, rows int) string {
+	s := t.styles
 	colsW := 0
 	for i, c := range core.AllChecks {
 		colsW += checkColW(c, i == len(core.AllChecks)-1)
@@ -165,7 +167,7 @@ func (t *testStep) table(w *wizard, sl scrollList, width, rows int) string {
 		icon := s.Muted.Render("·")
 		switch {
 		case r.state == rowRunning:
-			icon = w.spinner.View()
+			icon = t.spinner.View()
 		case r.result != nil && r.result.OK:
 			icon = s.OK.Render("✓")
 		case r.result != nil:

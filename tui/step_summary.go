@@ -86,9 +86,7 @@ func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		s.proxy.enter(w)
 		return nil, true
 	case key.Matches(k, keyRetest):
-		cmd := w.goTo(stepTest)
-		t := w.steps[stepTest].(*testStep)
-		return tea.Batch(cmd, t.run(w, t.targets(w), true)), true
+		return goToStepThen(stepTest, runTestsMsg{}), true
 	case key.Matches(k, keyEditSt):
 		return w.goTo(stepID(k.Code - '1')), true
 	case key.Matches(k, keyCopyToken):

@@ -25,10 +25,10 @@ type historyTickMsg struct{ gen int }
 
 // historyTick schedules the next re-read; a tick of an earlier visit (gen)
 // is ignored.
-func (t *testStep) historyTick(w *wizard) tea.Cmd {
+func (t *testStep) historyTick() tea.Cmd {
 	t.histGen++
 	gen := t.histGen
-	tick := w.tick
+	tick := t.tick
 	if tick == nil {
 		tick = tea.Tick
 	}
@@ -37,14 +37,14 @@ func (t *testStep) historyTick(w *wizard) tea.Cmd {
 
 // historyTicked re-reads the history (not during a run, which reloads it
 // when done) and schedules the next tick.
-func (t *testStep) historyTicked(w *wizard, msg historyTickMsg) tea.Cmd {
+func (t *testStep) historyTicked(msg historyTickMsg) tea.Cmd {
 	if msg.gen != t.histGen {
 		return nil
 	}
 	if !t.running {
-		t.loadHistory(w)
+		t.loadHistory()
 	}
-	return t.historyTick(w)
+	return t.historyTick()
 }
 
 // mailboxHistory is one mailbox's recent runs: one entry per run (its
@@ -100,8 +100,8 @@ func mailboxHistories(es []core.HistoryEntry) map[string]*mailboxHistory {
 
 // loadHistory reads the profile's recent history (on entering the step
 // and after each run).
-func (t *testStep) loadHistory(w *wizard) {
-	es, err := w.backend.RecentHistory(w.profile.Domain, histMarks)
+func (t *testStep) loadHistory() {
+	es, err := t.backend.RecentHistory(t.profile.Domain, histMarks)
 	if err != nil {
 		t.hist = nil
 		return
@@ -131,17 +131,17 @@ func (c *common) historyLine(h *mailboxHistory) string {
 
 // historyDetail is the selected row's history, when there is more to see
 // than this run: earlier runs, or a failure that began before it.
-func (t *testStep) historyDetail(w *wizard, mailbox string, width int) string {
+func (t *testStep) historyDetail(mailbox string, width int) string {
 	h := t.hist[mailbox]
 	if h == nil || len(h.runs) < 2 {
 		return ""
 	}
-	return truncate(w.styles.Label.Render("History ")+w.historyLine(h), width)
+	return truncate(t.styles.Label.Render("History ")+t.historyLine(h), width)
 }
 
 // historyList is the intro's list of mailboxes with a history, failing ones
 // first, in at most rows lines.
-func (t *testStep) historyList(w *wizard, width, rows int) string {
+func (t *testStep) historyList(width, rows int) string {
 	if len(t.hist) == 0 || rows < 2 {
 		return ""
 	}
@@ -155,7 +155,7 @@ func (t *testStep) historyList(w *wizard, width, rows int) string {
 		}
 		return hs[i].mailbox < hs[j].mailbox
 	})
-	out := w.styles.Label.Render("Recent checks (oldest first; `mailoauth watch` adds its rounds)")
+	out := t.styles.Label.Render("Recent checks (oldest first; `mailoauth watch` adds its rounds)")
 	mw := 0
 	for _, h := range hs {
 		mw = max(mw, len(h.mailbox)+2)
@@ -164,11 +164,11 @@ func (t *testStep) historyList(w *wizard, width, rows int) string {
 	for i, h := range hs {
 		if i == rows-1 {
 			if left := len(hs) - i; left > 0 {
-				out += "\n" + w.styles.Muted.Render(fmt.Sprintf("… %d more: mailoauth history", left))
+				out += "\n" + t.styles.Muted.Render(fmt.Sprintf("… %d more: mailoauth history", left))
 			}
 			break
 		}
-		out += "\n" + truncate(padRight(truncate(h.mailbox, mw-1), mw)+w.historyLine(h), width)
+		out += "\n" + truncate(padRight(truncate(h.mailbox, mw-1), mw)+t.historyLine(h), width)
 	}
 	return out
 }
