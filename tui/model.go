@@ -67,6 +67,8 @@ type common struct {
 	cred     *core.Credential
 	boxes    *mailboxList
 	selected map[string]bool
+	// upg is the upgrade's state the intro and the summary show
+	upg upgradeState
 
 	status    string
 	statusErr bool
@@ -92,10 +94,8 @@ type wizard struct {
 	confirmQuit bool
 	// scroll is the page of a screen taller than the terminal (layout.go)
 	scroll int
-	// upgradeIntro: upgrade mode's first screen is showing; upg is the
-	// upgrade's state it and the summary show
+	// upgradeIntro: upgrade mode's first screen is showing
 	upgradeIntro bool
-	upg          upgradeState
 }
 
 // model is the root tea.Model.
@@ -117,7 +117,7 @@ func newModel(d deps) model {
 		stepAuthorize:   &authorizeStep{},
 		stepMailboxes:   newMailboxesStep(),
 		stepTest:        componentStep{newTestStep(w.common)},
-		stepSummary:     &summaryStep{},
+		stepSummary:     componentStep{newSummaryStep(w.common)},
 	}
 	w.consent = &consentStep{}
 	w.upgradeIntro = d.upgrade
@@ -281,7 +281,7 @@ func (w *wizard) resetSteps() {
 	w.steps[stepAuthorize] = &authorizeStep{}
 	w.steps[stepMailboxes] = newMailboxesStep()
 	w.steps[stepTest] = componentStep{newTestStep(w.common)}
-	w.steps[stepSummary] = &summaryStep{}
+	w.steps[stepSummary] = componentStep{newSummaryStep(w.common)}
 	if w.consent != nil {
 		w.consent.cancel()
 	}

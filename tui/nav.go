@@ -32,6 +32,11 @@ func (w *wizard) navigate(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	switch msg := msg.(type) {
 	case nextStepMsg:
 		return w.advance(msg.from), true
+	case saveProfileMsg:
+		if note, err := w.saveProfile(); err == nil && note != "" {
+			w.setStatus(note)
+		}
+		return nil, true
 	case goToStepMsg:
 		cmd := w.goTo(msg.id)
 		if msg.then == nil {

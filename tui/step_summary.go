@@ -13,8 +13,10 @@ import (
 // summaryStep shows what was configured and what to do next in the host
 // product; from here the admin re-tests or edits a step.
 type summaryStep struct {
+	*common
+	room
 	passed, failed, tested int
-	boxes, consented       int
+	assigned, consented    int
 	err                    error
 	offset                 int
 	proxy                  proxyPage // for products that only know passwords
@@ -31,19 +33,24 @@ var (
 	keyCopyCallback = b([]string{"u"}, "u", "copy callback URL")
 )
 
-func (s *summaryStep) enter(w *wizard) tea.Cmd {
-	if w.cred == nil && len(w.profile.Credential) > 0 {
-		w.cred, _ = w.profile.LoadCredential()
+func newSummaryStep(c *common) *summaryStep { return &summaryStep{common: c} }
+
+// saveProfileMsg asks the root to save the profile as it stands.
+type saveProfileMsg struct{}
+
+func (s *summaryStep) Init() tea.Cmd {
+	if s.cred == nil && len(s.profile.Credential) > 0 {
+		s.cred, _ = s.profile.LoadCredential()
 	}
-	w.loadUpgrade()
-	if w.boxes != nil {
-		s.boxes = len(w.boxes.items)
-	} else if ms, err := w.backend.Mailboxes(w.profile.Domain); err == nil {
-		s.boxes = len(ms)
+	s.loadUpgrade()
+	if s.boxes != nil {
+		s.assigned = len(s.boxes.items)
+	} else if ms, err := s.backend.Mailboxes(s.profile.Domain); err == nil {
+		s.assigned = len(ms)
 	}
 	s.consented = 0
-	if w.cred != nil && w.cred.Kind == core.KindOAuthClient {
-		if cs, err := w.backend.ConsentStates(w.profile.Domain, w.cred.ClientID); err == nil {
+	if s.cred != nil && s.cred.Kind == core.KindOAuthClient {
+		if cs, err := s.backend.ConsentStates(s.profile.Domain, s.cred.ClientID); err == nil {
 			for _, c := range cs {
 				if c.Consented {
 					s.consented++
@@ -52,7 +59,7 @@ func (s *summaryStep) enter(w *wizard) tea.Cmd {
 		}
 	}
 	s.passed, s.failed, s.tested = 0, 0, 0
-	rs, err := w.backend.Results(w.profile.Domain)
+	rs, err := s.backend.Results(s.profile.Domain)
 	s.err = err
 	for _, r := range rs {
 		s.tested++
@@ -62,18 +69,16 @@ func (s *summaryStep) enter(w *wizard) tea.Cmd {
 			s.failed++
 		}
 	}
-	if w.profile.WizardStep < int(numSteps) {
-		w.profile.WizardStep = int(numSteps)
-		if note, err := w.saveProfile(); err == nil && note != "" {
-			w.setStatus(note)
-		}
+	if s.profile.WizardStep < int(numSteps) {
+		s.profile.WizardStep = int(numSteps)
+		return func() tea.Msg { return saveProfileMsg{} }
 	}
 	return nil
 }
 
-func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (s *summaryStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if _, made := msg.(proxyPasswordMsg); s.proxy.open || made {
-		return s.proxy.update(w, msg)
+		return s.proxy.update(s.common, msg)
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
@@ -83,21 +88,21 @@ func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	case key.Matches(k, keyFinish):
 		return tea.Quit, true
 	case key.Matches(k, keyProxy):
-		s.proxy.enter(w)
+		s.proxy.enter(s.common)
 		return nil, true
 	case key.Matches(k, keyRetest):
 		return goToStepThen(stepTest, runTestsMsg{}), true
 	case key.Matches(k, keyEditSt):
-		return w.goTo(stepID(k.Code - '1')), true
+		return goToStep(stepID(k.Code - '1')), true
 	case key.Matches(k, keyCopyToken):
-		w.setNotice("Copied the token command to the clipboard.")
-		return tea.SetClipboard(tokenCommand(w)), true
-	case key.Matches(k, keyCopyClientID) && w.cred != nil && w.cred.Kind == core.KindOAuthClient:
-		w.setNotice("Copied the client ID to the clipboard.")
-		return tea.SetClipboard(w.cred.ClientID), true
-	case key.Matches(k, keyCopyCallback) && w.cred != nil && w.cred.Kind == core.KindOAuthClient:
-		w.setNotice("Copied the callback URL to the clipboard.")
-		return tea.SetClipboard(core.HostSettings(&w.profile, w.cred).CallbackURL), true
+		s.setNotice("Copied the token command to the clipboard.")
+		return tea.SetClipboard(tokenCommand(s.common)), true
+	case key.Matches(k, keyCopyClientID) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
+		s.setNotice("Copied the client ID to the clipboard.")
+		return tea.SetClipboard(s.cred.ClientID), true
+	case key.Matches(k, keyCopyCallback) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
+		s.setNotice("Copied the callback URL to the clipboard.")
+		return tea.SetClipboard(core.HostSettings(&s.profile, s.cred).CallbackURL), true
 	case key.Matches(k, keyDown):
 		s.offset++
 		return nil, true
@@ -110,7 +115,7 @@ func (s *summaryStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 
 // cmdPrefix is how the summary's commands start: the demo's store is a
 // temporary file, which the commands must be told with --db.
-func cmdPrefix(w *wizard) string {
+func cmdPrefix(w *common) string {
 	if w.sandbox != nil && w.sandbox.DBPath != "" {
 		return "mailoauth --db " + w.sandbox.DBPath + " "
 	}
@@ -119,14 +124,14 @@ func cmdPrefix(w *wizard) string {
 
 // tokenCommand is the command that prints a fresh access token for the
 // default sender, as the summary shows it and t copies it.
-func tokenCommand(w *wizard) string {
+func tokenCommand(w *common) string {
 	return cmdPrefix(w) + "token " + w.profile.DefaultSender
 }
 
 // headline says how the profile stands: configured, or configured with
 // mailboxes that failed their last test (and what to press).
-func (s *summaryStep) headline(w *wizard) string {
-	d := w.profile.Domain
+func (s *summaryStep) headline() string {
+	d := s.profile.Domain
 	switch {
 	case s.failed == 1:
 		return d + " is configured, but 1 mailbox failed its last test: press r to re-test, 5 to edit mailboxes"
@@ -138,12 +143,13 @@ func (s *summaryStep) headline(w *wizard) string {
 	return "Done: " + d + " is configured and passed its last test"
 }
 
-func (s *summaryStep) view(w *wizard, width, height int) string {
+func (s *summaryStep) View() string {
+	width, height := s.roomW, s.roomH
 	if s.proxy.open {
-		return s.proxy.view(w, width, height)
+		return s.proxy.view(s.common, width, height)
 	}
-	st := w.styles
-	lines := s.lines(w, width)
+	st := s.styles
+	lines := s.lines(width)
 	if over := len(lines) - height + 1; over > 0 {
 		off := min(s.offset, over) // as setSize keeps it
 		lines = lines[off : off+height-1]
@@ -157,40 +163,41 @@ func (s *summaryStep) view(w *wizard, width, height int) string {
 }
 
 // setSize keeps the scroll offset within the summary's lines.
-func (s *summaryStep) setSize(w *wizard, width, height int) {
+func (s *summaryStep) SetSize(width, height int) {
+	s.setRoom(width, height)
 	if s.proxy.open {
 		return
 	}
-	s.offset = max(0, min(s.offset, len(s.lines(w, width))-height+1))
+	s.offset = max(0, min(s.offset, len(s.lines(width))-height+1))
 }
 
 // lines is the whole summary, line by line.
-func (s *summaryStep) lines(w *wizard, width int) []string {
-	st := w.styles
-	p := w.profile
+func (s *summaryStep) lines(width int) []string {
+	st := s.styles
+	p := s.profile
 	lw := 12
 	var b strings.Builder
-	b.WriteString(w.title(s.headline(w), "", width) + "\n\n")
-	b.WriteString(w.kv("Sender", p.DefaultSender, lw) + "\n")
-	oauth := w.cred != nil && w.cred.Kind == core.KindOAuthClient
-	if c := w.cred; c != nil && oauth {
-		b.WriteString(w.kv("Key", c.Kind.Describe(), lw) + "\n")
+	b.WriteString(s.title(s.headline(), "", width) + "\n\n")
+	b.WriteString(s.kv("Sender", p.DefaultSender, lw) + "\n")
+	oauth := s.cred != nil && s.cred.Kind == core.KindOAuthClient
+	if c := s.cred; c != nil && oauth {
+		b.WriteString(s.kv("Key", c.Kind.Describe(), lw) + "\n")
 	} else if c != nil {
-		b.WriteString(w.kv("Key", c.Kind.Describe(), lw) + "\n")
-		b.WriteString(w.kvWrap("Client ID", c.ClientID, lw, width) + "\n")
+		b.WriteString(s.kv("Key", c.Kind.Describe(), lw) + "\n")
+		b.WriteString(s.kvWrap("Client ID", c.ClientID, lw, width) + "\n")
 		if c.ClientEmail != "" {
-			b.WriteString(w.kvWrap("Account", c.ClientEmail, lw, width) + "\n")
+			b.WriteString(s.kvWrap("Account", c.ClientEmail, lw, width) + "\n")
 		}
-		b.WriteString(w.kvWrap("Fingerprint", c.Fingerprint, lw, width) + "\n")
+		b.WriteString(s.kvWrap("Fingerprint", c.Fingerprint, lw, width) + "\n")
 	}
-	b.WriteString(w.kv("Scopes", strings.Join(p.ScopeList(), ","), lw) + "\n")
-	boxes := fmt.Sprintf("%d assigned", s.boxes)
+	b.WriteString(s.kv("Scopes", strings.Join(p.ScopeList(), ","), lw) + "\n")
+	boxes := fmt.Sprintf("%d assigned", s.assigned)
 	if oauth {
 		boxes += fmt.Sprintf(", %d consented", s.consented)
 	}
-	b.WriteString(w.kv("Mailboxes", boxes, lw) + "\n")
-	if w.upgrade {
-		b.WriteString(w.upgradeStatus(s.boxes, width))
+	b.WriteString(s.kv("Mailboxes", boxes, lw) + "\n")
+	if s.upgrade {
+		b.WriteString(s.upgradeStatus(s.assigned, width))
 	}
 	if s.tested > 0 {
 		res := fmt.Sprintf("%d passed, %d failed", s.passed, s.failed)
@@ -199,55 +206,58 @@ func (s *summaryStep) lines(w *wizard, width int) []string {
 		} else {
 			res = st.OK.Render(res)
 		}
-		b.WriteString(w.kv("Last test", res, lw) + "\n")
+		b.WriteString(s.kv("Last test", res, lw) + "\n")
 	} else {
-		b.WriteString(w.kv("Last test", st.Warn.Render("not run yet (r runs it)"), lw) + "\n")
+		b.WriteString(s.kv("Last test", st.Warn.Render("not run yet (r runs it)"), lw) + "\n")
 	}
-	hs := core.HostSettings(&p, w.cred)
+	hs := core.HostSettings(&p, s.cred)
 	if oauth {
-		c := w.cred
+		c := s.cred
 		b.WriteString("\n" + st.Heading.Render("In the host product's OAuth settings (Webex, Creatio)") + "\n")
-		b.WriteString(w.copyable("Client ID", c.ClientID, "i copy", lw, width) + "\n")
-		b.WriteString(w.kvWrap("Secret", c.Fingerprint+" (the secret itself: export --include-secrets)", lw, width) + "\n")
-		b.WriteString(w.copyable("Callback URL", hs.CallbackURL, "u copy", lw, width) + "\n")
-		b.WriteString(w.kvWrap("Auth URL", hs.AuthURL, lw, width) + "\n")
-		b.WriteString(w.kvWrap("Token URL", hs.TokenURL, lw, width) + "\n")
-		b.WriteString(w.kvWrap("Scope", strings.Join(hs.Scopes, " "), lw, width) + "\n")
+		b.WriteString(s.copyable("Client ID", c.ClientID, "i copy", lw, width) + "\n")
+		b.WriteString(s.kvWrap("Secret", c.Fingerprint+" (the secret itself: export --include-secrets)", lw, width) + "\n")
+		b.WriteString(s.copyable("Callback URL", hs.CallbackURL, "u copy", lw, width) + "\n")
+		b.WriteString(s.kvWrap("Auth URL", hs.AuthURL, lw, width) + "\n")
+		b.WriteString(s.kvWrap("Token URL", hs.TokenURL, lw, width) + "\n")
+		b.WriteString(s.kvWrap("Scope", strings.Join(hs.Scopes, " "), lw, width) + "\n")
 		b.WriteString(st.Muted.Render(wrap("Each mailbox owner then gives consent once in the product (or here: step 5, c).", width)) + "\n")
 		b.WriteString("\n" + st.Heading.Render("Mail servers") + "\n")
 	} else {
 		b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
 	}
-	b.WriteString(w.kvWrap("IMAP", hs.IMAP.String(), lw, width) + "\n")
-	b.WriteString(w.kvWrap("SMTP", hs.SMTP.String(), lw, width) + "\n")
-	b.WriteString(w.kvWrap("Auth", hs.Auth, lw, width) + "\n")
-	b.WriteString(w.kvWrap("Username", hs.Username, lw, width) + "\n")
+	b.WriteString(s.kvWrap("IMAP", hs.IMAP.String(), lw, width) + "\n")
+	b.WriteString(s.kvWrap("SMTP", hs.SMTP.String(), lw, width) + "\n")
+	b.WriteString(s.kvWrap("Auth", hs.Auth, lw, width) + "\n")
+	b.WriteString(s.kvWrap("Username", hs.Username, lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
 	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); t copies it:", width)) + "\n")
-	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(w), width-2), 2)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(s.common), width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
-	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(w)+"export --format json", width-2), 2)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(s.common)+"export --format json", width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? x: mailoauth proxy, its passwords.", width)) + "\n")
-	if w.sandbox != nil {
+	if s.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
 	}
 	if s.err != nil {
-		b.WriteString(w.errView(s.err, width) + "\n")
+		b.WriteString(s.errView(s.err, width) + "\n")
 	}
 	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 }
 
-func (s *summaryStep) keys(w *wizard) stepKeys {
+func (s *summaryStep) ShortHelp() []key.Binding  { return s.keys().short }
+func (s *summaryStep) FullHelp() [][]key.Binding { return s.keys().full }
+
+func (s *summaryStep) keys() stepKeys {
 	if s.proxy.open {
-		return s.proxy.keys(w)
+		return s.proxy.keys(s.common)
 	}
 	more := []key.Binding{keyProxy} // t is on the short line already
-	if w.cred != nil && w.cred.Kind == core.KindOAuthClient {
+	if s.cred != nil && s.cred.Kind == core.KindOAuthClient {
 		more = append(more, keyCopyClientID, keyCopyCallback)
 	}
 	// scrolling is named on the screen itself (↓ more) when there is more
 	more = append(more, keyScroll)
-	return keyMap(w.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyCopyToken}, more, false, false, false)
+	return keyMap(s.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyCopyToken}, more, false, false, false)
 }
 func (s *summaryStep) dirty() bool  { return false }
 func (s *summaryStep) typing() bool { return false }

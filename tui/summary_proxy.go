@@ -31,7 +31,7 @@ type proxyPasswordMsg struct {
 	err               error
 }
 
-func (pp *proxyPage) enter(w *wizard) {
+func (pp *proxyPage) enter(w *common) {
 	*pp = proxyPage{open: true, hasPW: map[string]bool{}, shown: map[string]string{}}
 	ms, err := w.backend.Mailboxes(w.profile.Domain)
 	if err != nil {
@@ -52,7 +52,7 @@ func (pp *proxyPage) enter(w *wizard) {
 // close leaves the page; the passwords shown are gone for good.
 func (pp *proxyPage) close() { *pp = proxyPage{} }
 
-func (pp *proxyPage) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case proxyPasswordMsg:
 		pp.working = ""
@@ -91,7 +91,7 @@ func (pp *proxyPage) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-func (pp *proxyPage) view(w *wizard, width, height int) string {
+func (pp *proxyPage) view(w *common, width, height int) string {
 	st := w.styles
 	lw := 12
 	hs := proxy.HostSettings(proxy.DefaultIMAPAddr, proxy.DefaultSMTPAddr)
@@ -134,6 +134,6 @@ func (pp *proxyPage) view(w *wizard, width, height int) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (pp *proxyPage) keys(w *wizard) stepKeys {
+func (pp *proxyPage) keys(w *common) stepKeys {
 	return keyMap(w.gkeys, []key.Binding{keyProxyPassword, keyProxyClose}, []key.Binding{keyScroll}, false, false, false)
 }

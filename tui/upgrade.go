@@ -27,15 +27,15 @@ type upgradeState struct {
 }
 
 // loadUpgrade reads the upgrade's state for the current profile.
-func (w *wizard) loadUpgrade() {
-	if !w.upgrade {
+func (c *common) loadUpgrade() {
+	if !c.upgrade {
 		return
 	}
 	u := upgradeState{}
-	if u.pending, u.err = w.backend.PendingUpgrades(w.profile.Domain); u.err == nil {
-		u.results, _ = w.backend.Results(w.profile.Domain)
+	if u.pending, u.err = c.backend.PendingUpgrades(c.profile.Domain); u.err == nil {
+		u.results, _ = c.backend.Results(c.profile.Domain)
 	}
-	w.upg = u
+	c.upg = u
 }
 
 // upgradeIntroKeys handles a key on the first screen; handled reports
@@ -80,23 +80,23 @@ func (w *wizard) upgradeIntroView(width int) string {
 
 // upgradeStatus is the summary's account of the upgrade: how many
 // mailboxes switched, and each one still on its password with why.
-func (w *wizard) upgradeStatus(total, width int) string {
-	s := w.styles
-	pending := w.upg.pending
-	if w.upg.err != nil {
-		return s.Error.Render(wrap("✗ "+sentence(w.upg.err.Error()), width)) + "\n"
+func (c *common) upgradeStatus(total, width int) string {
+	s := c.styles
+	pending := c.upg.pending
+	if c.upg.err != nil {
+		return s.Error.Render(wrap("✗ "+sentence(c.upg.err.Error()), width)) + "\n"
 	}
 	var b strings.Builder
 	b.WriteString("\n" + s.Heading.Render("Upgrade") + "\n")
 	if len(pending) == 0 {
-		b.WriteString(s.OK.Render(wrap(fmt.Sprintf("Every mailbox of %s is on OAuth; no password is left in the store.", w.profile.Domain), width)) + "\n")
+		b.WriteString(s.OK.Render(wrap(fmt.Sprintf("Every mailbox of %s is on OAuth; no password is left in the store.", c.profile.Domain), width)) + "\n")
 		return b.String()
 	}
 	b.WriteString(s.Warn.Render(wrap(fmt.Sprintf("%d of %d mailbox(es) switched to OAuth; %d still sign in with a password (kept, sealed, until its checks pass):",
 		max(total-len(pending), 0), total, len(pending)), width)) + "\n")
 	for _, m := range pending {
 		why := "not tested yet"
-		if r, ok := w.upg.results[m]; ok && r.Finding != nil {
+		if r, ok := c.upg.results[m]; ok && r.Finding != nil {
 			why = "[" + string(r.Finding.Code) + "] " + r.Finding.Summary
 		} else if ok && r.OK {
 			why = "passed, switch pending"
@@ -108,9 +108,9 @@ func (w *wizard) upgradeStatus(total, width int) string {
 }
 
 // upgradeBadge marks upgrade mode in the header.
-func (w *wizard) upgradeBadge() string {
-	if !w.upgrade {
+func (c *common) upgradeBadge() string {
+	if !c.upgrade {
 		return ""
 	}
-	return w.styles.Badge.Render("UPGRADE")
+	return c.styles.Badge.Render("UPGRADE")
 }
