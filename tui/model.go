@@ -111,7 +111,7 @@ func newModel(d deps) model {
 	w.help.Styles = w.styles.Help
 	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
 	w.steps = [numSteps]step{
-		stepProfile:     &profileStep{},
+		stepProfile:     componentStep{newProfileStep(w.common)},
 		stepDomain:      componentStep{newDomainStep(w.common)},
 		stepCredentials: newCredentialsStep(),
 		stepAuthorize:   &authorizeStep{},

@@ -3,6 +3,8 @@ package tui
 import (
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // Steps move the wizard by message, as soft-serve's pages do: a step asks
@@ -19,6 +21,20 @@ type goToStepMsg struct {
 	then tea.Msg
 }
 
+// openProfileMsg asks to open a stored profile where its state says to
+// resume it.
+type openProfileMsg struct {
+	p     core.Profile
+	state core.ProfileState
+}
+
+// newProfileMsg asks to start a new profile at the domain step.
+type newProfileMsg struct{}
+
+func openProfile(p core.Profile, st core.ProfileState) tea.Cmd {
+	return func() tea.Msg { return openProfileMsg{p, st} }
+}
+
 func nextStep(from stepID) tea.Cmd { return func() tea.Msg { return nextStepMsg{from} } }
 
 func goToStep(id stepID) tea.Cmd { return goToStepThen(id, nil) }
@@ -32,6 +48,11 @@ func (w *wizard) navigate(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 	switch msg := msg.(type) {
 	case nextStepMsg:
 		return w.advance(msg.from), true
+	case openProfileMsg:
+		return w.resumeProfile(msg.p, msg.state), true
+	case newProfileMsg:
+		w.newProfile()
+		return w.goTo(stepDomain), true
 	case saveProfileMsg:
 		if note, err := w.saveProfile(); err == nil && note != "" {
 			w.setStatus(note)

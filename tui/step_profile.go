@@ -13,6 +13,8 @@ import (
 // profileStep chooses an existing domain profile or starts a new one; d
 // deletes the one under the cursor after a y/n.
 type profileStep struct {
+	*common
+	room
 	profiles []core.Profile
 	// states is each profile's real state (the store's, whoever did the
 	// work), by domain
@@ -30,19 +32,21 @@ var (
 	keyDelNo      = b([]string{"n", "N", "esc"}, "n", "keep")
 )
 
-func (p *profileStep) enter(w *wizard) tea.Cmd {
+func newProfileStep(c *common) *profileStep { return &profileStep{common: c} }
+
+func (p *profileStep) Init() tea.Cmd {
 	p.deleting = ""
-	p.load(w)
+	p.load()
 	return nil
 }
 
-func (p *profileStep) load(w *wizard) {
-	p.profiles, p.err = w.backend.ListProfiles()
+func (p *profileStep) load() {
+	p.profiles, p.err = p.backend.ListProfiles()
 	sort.Slice(p.profiles, func(i, j int) bool { return p.profiles[i].Domain < p.profiles[j].Domain })
 	p.states = map[string]core.ProfileState{}
 	if p.err == nil {
 		var sts []core.ProfileState
-		sts, p.err = w.backend.ProfileStates()
+		sts, p.err = p.backend.ProfileStates()
 		for _, s := range sts {
 			p.states[s.Domain] = s
 		}
@@ -52,13 +56,13 @@ func (p *profileStep) load(w *wizard) {
 	}
 }
 
-func (p *profileStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (p *profileStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil, false
 	}
 	if p.deleting != "" {
-		return p.confirmDelete(w, k)
+		return p.confirmDelete(k)
 	}
 	n := len(p.profiles) + 1
 	switch {
@@ -68,14 +72,13 @@ func (p *profileStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		p.cursor = (p.cursor + 1) % n
 	case key.Matches(k, keyDelProfile) && p.cursor < len(p.profiles):
 		p.deleting = p.profiles[p.cursor].Domain
-		w.setStatus("")
-	case key.Matches(k, w.gkeys.Next):
+		p.setStatus("")
+	case key.Matches(k, p.gkeys.Next):
 		if p.cursor < len(p.profiles) {
 			pr := p.profiles[p.cursor]
-			return w.resumeProfile(pr, p.states[pr.Domain]), true
+			return openProfile(pr, p.states[pr.Domain]), true
 		}
-		w.newProfile()
-		return w.goTo(stepDomain), true
+		return func() tea.Msg { return newProfileMsg{} }, true
 	default:
 		return nil, false
 	}
@@ -83,18 +86,18 @@ func (p *profileStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 }
 
 // confirmDelete deletes the profile on y, after the store's backup.
-func (p *profileStep) confirmDelete(w *wizard, k tea.KeyPressMsg) (tea.Cmd, bool) {
+func (p *profileStep) confirmDelete(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	switch {
 	case key.Matches(k, keyDelYes):
 		domain := p.deleting
 		p.deleting = ""
-		bak, err := w.backend.DeleteProfile(domain)
+		bak, err := p.backend.DeleteProfile(domain)
 		if err != nil {
-			w.setErr("Not deleted: " + sentence(err.Error()))
+			p.setErr("Not deleted: " + sentence(err.Error()))
 		} else {
-			w.setStatus(fmt.Sprintf("Deleted profile %s with its mailboxes, tokens and results; the store before it is in %s.", domain, bak))
+			p.setStatus(fmt.Sprintf("Deleted profile %s with its mailboxes, tokens and results; the store before it is in %s.", domain, bak))
 		}
-		p.load(w)
+		p.load()
 	case key.Matches(k, keyDelNo):
 		p.deleting = ""
 	case k.String() == "ctrl+c":
@@ -103,12 +106,13 @@ func (p *profileStep) confirmDelete(w *wizard, k tea.KeyPressMsg) (tea.Cmd, bool
 	return nil, true
 }
 
-func (p *profileStep) view(w *wizard, width, height int) string {
-	s := w.styles
-	out := w.title("Choose a domain profile",
+func (p *profileStep) View() string {
+	width := p.roomW
+	s := p.styles
+	out := p.title("Choose a domain profile",
 		"Each Google Workspace domain is one profile. Pick one to resume or re-test it, or add a new domain.", width) + "\n\n"
 	if p.err != nil {
-		out += w.errView(p.err, width) + "\n\n"
+		out += p.errView(p.err, width) + "\n\n"
 	}
 	for i, pr := range p.profiles {
 		st, ok := p.states[pr.Domain]
@@ -116,16 +120,16 @@ func (p *profileStep) view(w *wizard, width, height int) string {
 		if ok {
 			line += "  " + s.Muted.Render("("+resumeText(pr, st)+")")
 		}
-		out += w.cursorLine(i == p.cursor, line) + "\n"
+		out += p.cursorLine(i == p.cursor, line) + "\n"
 		if ok {
 			out += s.Muted.Render(indent(wrap(st.Summary("2006-01-02 15:04"), width-4), 4)) + "\n"
 		}
 	}
 	add := "+ Add a new domain profile"
-	if w.sandbox != nil {
-		add += s.Muted.Render(" (sandbox: " + w.sandbox.Domain + ")")
+	if p.sandbox != nil {
+		add += s.Muted.Render(" (sandbox: " + p.sandbox.Domain + ")")
 	}
-	out += w.cursorLine(p.cursor == len(p.profiles), add) + "\n"
+	out += p.cursorLine(p.cursor == len(p.profiles), add) + "\n"
 	if p.deleting != "" {
 		n := p.states[p.deleting].Mailboxes
 		out += "\n" + s.Warn.Render(wrap(fmt.Sprintf("Delete profile %s with its %d mailbox(es), their tokens and results? A backup of the store is written first. y deletes, n keeps it.", p.deleting, n), width)) + "\n"
@@ -143,11 +147,16 @@ func (c *common) cursorLine(on bool, text string) string {
 	return "  " + text
 }
 
-func (p *profileStep) keys(w *wizard) stepKeys {
+func (p *profileStep) SetSize(width, height int) { p.setRoom(width, height) }
+
+func (p *profileStep) ShortHelp() []key.Binding  { return p.keys().short }
+func (p *profileStep) FullHelp() [][]key.Binding { return p.keys().full }
+
+func (p *profileStep) keys() stepKeys {
 	if p.deleting != "" {
 		return stepKeys{short: []key.Binding{keyDelYes, keyDelNo}, full: [][]key.Binding{{keyDelYes, keyDelNo}}}
 	}
-	return keyMap(w.gkeys, []key.Binding{keyUp, keyDown, keyDelProfile}, nil, true, false, false)
+	return keyMap(p.gkeys, []key.Binding{keyUp, keyDown, keyDelProfile}, nil, true, false, false)
 }
 func (p *profileStep) dirty() bool  { return false }
 func (p *profileStep) typing() bool { return false }
