@@ -86,9 +86,6 @@ type sandboxHooks struct {
 	// ClientJSON and ClientPath are the sandbox's OAuth client (type web).
 	ClientJSON []byte
 	ClientPath string
-	// DBPath is the demo's store, a temporary file: the commands the
-	// summary shows need --db with it.
-	DBPath string
 }
 
 // deps is everything the root model is built from.
@@ -96,6 +93,9 @@ type deps struct {
 	backend backend
 	engine  engine
 	sandbox *sandboxHooks
+	// dbPath is the store the commands the summary shows name with --db
+	// ("" when a plain mailoauth finds it; storeFlag).
+	dbPath  string
 	profile string
 	// upgrade is Config.Upgrade; upgradeLines and upgradeRisks are
 	// Config.UpgradeSummary and Config.UpgradeRisks.

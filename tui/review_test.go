@@ -140,7 +140,7 @@ func TestSummaryShowsTokenCommandWholeAndCopiesIt(t *testing.T) {
 	_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
 	d := fakeDeps(be, &fakeEngine{authorized: true}, "acme.example")
 	db := "/tmp/mailoauth-wizard-Xk3-9aQ/mailoauth.db"
-	d.sandbox = &sandboxHooks{Domain: "sandbox.example", DBPath: db}
+	d.dbPath = db
 	dr := newDriver(t, d, 80, 40)
 	dr.mustShow("t copy command")
 	cmd := "mailoauth --db " + db + " token administrator@acme.example"

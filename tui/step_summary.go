@@ -113,11 +113,11 @@ func (s *summaryStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-// cmdPrefix is how the summary's commands start: the demo's store is a
-// temporary file, which the commands must be told with --db.
+// cmdPrefix is how the summary's commands start: with --db when a plain
+// mailoauth would not find this store (storeFlag).
 func cmdPrefix(w *common) string {
-	if w.sandbox != nil && w.sandbox.DBPath != "" {
-		return "mailoauth --db " + w.sandbox.DBPath + " "
+	if w.dbPath != "" {
+		return "mailoauth --db " + w.dbPath + " "
 	}
 	return "mailoauth "
 }

@@ -51,15 +51,27 @@ func New(cfg Config) tea.Model {
 	if !cfg.Remote {
 		d.openBrowser = core.OpenBrowser
 	}
+	if cfg.Store != nil {
+		d.dbPath = storeFlag(cfg.Store.Path(), cfg.Remote)
+	}
 	if sb := cfg.Sandbox; sb != nil {
 		d.sandbox = sandboxPrefill(sb)
-		if cfg.Store != nil {
-			d.sandbox.DBPath = cfg.Store.Path()
-		}
 		// the demo's consent page is the sandbox's: the a key answers it
 		d.openBrowser = nil
 	}
 	return newModel(d)
+}
+
+// storeFlag is the store path the commands the wizard shows must name with
+// --db, or "" when a plain mailoauth finds it: a store other than the
+// default (the demo's temporary one, --db, a relative MAILOAUTH_DB), or any
+// store of a remote session, whose administrator's shell has its own
+// default.
+func storeFlag(path string, remote bool) string {
+	if path == "" || (!remote && path == store.DefaultPath() && filepath.IsAbs(path)) {
+		return ""
+	}
+	return path
 }
 
 // sandboxPrefill takes every prefilled value from the sandbox; the key is
