@@ -12,21 +12,21 @@ import (
 // (l, keyCopyLink), or opens it in a browser where there is one (o,
 // keyOpenLink, as the consent step opens the consent URL) and copies it
 // where there is none.
-func (a *authorizeStep) link(w *wizard, open bool) tea.Cmd {
-	id := a.clientID(w)
+func (a *authorizeStep) link(open bool) tea.Cmd {
+	id := a.clientID()
 	if id == "" {
-		w.setNotice("Load a service-account key first (step 3): the link needs its client ID.")
+		a.setNotice("Load a service-account key first (step 3): the link needs its client ID.")
 		return nil
 	}
 	u := core.DelegationLink(id, a.scopes())
-	if open && w.openBrowser != nil && w.openBrowser(u) {
-		w.setNotice("Opened the delegation link in a browser: check the form and click Authorize.")
+	if open && a.openBrowser != nil && a.openBrowser(u) {
+		a.setNotice("Opened the delegation link in a browser: check the form and click Authorize.")
 		return nil
 	}
 	if open {
-		w.setNotice("No browser here: copied the delegation link to the clipboard instead.")
+		a.setNotice("No browser here: copied the delegation link to the clipboard instead.")
 	} else {
-		w.setNotice("Copied the delegation link to the clipboard.")
+		a.setNotice("Copied the delegation link to the clipboard.")
 	}
 	return tea.SetClipboard(u)
 }
@@ -34,12 +34,12 @@ func (a *authorizeStep) link(w *wizard, open bool) tea.Cmd {
 // linkView shows the link whole where it fits on three lines; on a narrow
 // screen, one line saying where it leads, with the keys that copy or open
 // it whole.
-func (a *authorizeStep) linkView(w *wizard, clientID string, lw, width int) string {
+func (a *authorizeStep) linkView(clientID string, lw, width int) string {
 	u := core.DelegationLink(clientID, a.scopes())
 	if vw := max(width-lw-1, 10); strings.Count(wrap(u, vw), "\n") < 3 {
-		return w.copyable("Link", u, "l copy · o open", lw, width)
+		return a.copyable("Link", u, "l copy · o open", lw, width)
 	}
-	return w.copyable("Link", "admin.google.com/ac/owl/…", "l copy · o open", lw, width)
+	return a.copyable("Link", "admin.google.com/ac/owl/…", "l copy · o open", lw, width)
 }
 
 // linkShown replaces the link in a finding's fix by a pointer to the Link

@@ -114,7 +114,7 @@ func newModel(d deps) model {
 		stepProfile:     componentStep{newProfileStep(w.common)},
 		stepDomain:      componentStep{newDomainStep(w.common)},
 		stepCredentials: newCredentialsStep(),
-		stepAuthorize:   &authorizeStep{},
+		stepAuthorize:   componentStep{newAuthorizeStep(w.common)},
 		stepMailboxes:   newMailboxesStep(),
 		stepTest:        componentStep{newTestStep(w.common)},
 		stepSummary:     componentStep{newSummaryStep(w.common)},
@@ -278,7 +278,7 @@ func (w *wizard) openProfile(p core.Profile) tea.Cmd {
 func (w *wizard) resetSteps() {
 	w.steps[stepDomain] = componentStep{newDomainStep(w.common)}
 	w.steps[stepCredentials] = newCredentialsStep()
-	w.steps[stepAuthorize] = &authorizeStep{}
+	w.steps[stepAuthorize] = componentStep{newAuthorizeStep(w.common)}
 	w.steps[stepMailboxes] = newMailboxesStep()
 	w.steps[stepTest] = componentStep{newTestStep(w.common)}
 	w.steps[stepSummary] = componentStep{newSummaryStep(w.common)}

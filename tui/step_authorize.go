@@ -15,6 +15,8 @@ import (
 // authorizeStep shows what to enter in the Admin console for domain-wide
 // delegation and verifies it by minting a token for the default sender.
 type authorizeStep struct {
+	*common
+	room
 	calendar, contacts bool
 	running            bool
 	cancelFn           context.CancelFunc
@@ -51,15 +53,17 @@ var (
 
 const maxBackoff = 5 * time.Minute
 
-func (a *authorizeStep) enter(w *wizard) tea.Cmd {
+func newAuthorizeStep(c *common) *authorizeStep { return &authorizeStep{common: c} }
+
+func (a *authorizeStep) Init() tea.Cmd {
 	a.calendar, a.contacts = false, false
-	for _, s := range w.profile.ScopeList() {
+	for _, s := range a.profile.ScopeList() {
 		a.calendar = a.calendar || s == core.ScopeCalendar
 		a.contacts = a.contacts || s == core.ScopeContacts
 	}
-	a.scopesWas = w.profile.ScopeList()
-	if w.cred == nil && len(w.profile.Credential) > 0 {
-		w.cred, _ = w.profile.LoadCredential()
+	a.scopesWas = a.profile.ScopeList()
+	if a.cred == nil && len(a.profile.Credential) > 0 {
+		a.cred, _ = a.profile.LoadCredential()
 	}
 	return nil
 }
@@ -75,27 +79,27 @@ func (a *authorizeStep) scopes() []string {
 	return s
 }
 
-func (a *authorizeStep) clientID(w *wizard) string {
-	if w.cred == nil {
+func (a *authorizeStep) clientID() string {
+	if a.cred == nil {
 		return ""
 	}
-	return w.cred.ClientID
+	return a.cred.ClientID
 }
 
 // verify mints a token for the default sender; authorize first plays the
 // sandbox's Admin console.
-func (a *authorizeStep) verify(w *wizard, sandboxAuthorize bool) tea.Cmd {
+func (a *authorizeStep) verify(sandboxAuthorize bool) tea.Cmd {
 	a.cancel()
-	w.profile.Scopes = a.scopes()
+	a.profile.Scopes = a.scopes()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancelFn, a.running = cancel, true
 	a.gen++
 	a.countdown = 0
-	gen, p, eng := a.gen, w.profile, w.engine
-	clientID := a.clientID(w)
+	gen, p, eng := a.gen, a.profile, a.engine
+	clientID := a.clientID()
 	var authorize func(string, []string)
-	if sandboxAuthorize && w.sandbox != nil {
-		authorize = w.sandbox.Authorize
+	if sandboxAuthorize && a.sandbox != nil {
+		authorize = a.sandbox.Authorize
 	}
 	run := func() tea.Msg {
 		note := ""
@@ -116,10 +120,10 @@ func (a *authorizeStep) verify(w *wizard, sandboxAuthorize bool) tea.Cmd {
 		}
 		return verifyDoneMsg{gen: gen, result: r, note: note}
 	}
-	return tea.Batch(run, w.startSpinner())
+	return tea.Batch(run, a.startSpinner())
 }
 
-func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (a *authorizeStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case verifyDoneMsg:
 		if msg.gen != a.gen {
@@ -142,7 +146,7 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 				d = maxBackoff
 			}
 			a.countdown = int(d / time.Second)
-			return a.tick(w), false
+			return a.nextTick(), false
 		}
 		return nil, false
 	case countdownMsg:
@@ -151,30 +155,30 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		a.countdown--
 		if a.countdown <= 0 {
-			return a.verify(w, false), false
+			return a.verify(false), false
 		}
-		return a.tick(w), false
+		return a.nextTick(), false
 	case tea.KeyPressMsg:
 		if a.running {
 			return nil, !key.Matches(msg, keyInterrupt, keyEsc)
 		}
 		switch {
-		case key.Matches(msg, w.gkeys.Next):
+		case key.Matches(msg, a.gkeys.Next):
 			if a.verified {
-				return a.save(w), true
+				return a.save(), true
 			}
-			return a.verify(w, false), true
+			return a.verify(false), true
 		case key.Matches(msg, keyVerify):
-			return a.verify(w, false), true
-		case key.Matches(msg, keySandboxAuth) && w.sandbox != nil:
-			return a.verify(w, true), true
+			return a.verify(false), true
+		case key.Matches(msg, keySandboxAuth) && a.sandbox != nil:
+			return a.verify(true), true
 		case key.Matches(msg, keyCopyID):
-			w.setNotice("Copied the client ID to the clipboard.")
-			return tea.SetClipboard(a.clientID(w)), true
+			a.setNotice("Copied the client ID to the clipboard.")
+			return tea.SetClipboard(a.clientID()), true
 		case key.Matches(msg, keyCopyLink), key.Matches(msg, keyOpenLink):
-			return a.link(w, key.Matches(msg, keyOpenLink)), true
+			return a.link(key.Matches(msg, keyOpenLink)), true
 		case key.Matches(msg, keyCopyScopes):
-			w.setNotice("Copied the scopes to the clipboard.")
+			a.setNotice("Copied the scopes to the clipboard.")
 			return tea.SetClipboard(strings.Join(a.scopes(), ",")), true
 		case key.Matches(msg, keyCalendar):
 			a.calendar = !a.calendar
@@ -186,12 +190,12 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			a.keep = !a.keep
 			a.attempt = 0
 			if a.keep {
-				return a.verify(w, false), true
+				return a.verify(false), true
 			}
 			a.countdown = 0
 			a.gen++
 		case key.Matches(msg, keySkip):
-			return a.save(w), true
+			return a.save(), true
 		case key.Matches(msg, keyEsc) && a.keep:
 			a.keep, a.countdown = false, 0
 			a.gen++
@@ -203,30 +207,31 @@ func (a *authorizeStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
-func (a *authorizeStep) tick(w *wizard) tea.Cmd {
+func (a *authorizeStep) nextTick() tea.Cmd {
 	gen := a.gen
-	tick := w.tick
+	tick := a.tick
 	if tick == nil {
 		tick = tea.Tick
 	}
 	return tick(time.Second, func(time.Time) tea.Msg { return countdownMsg{gen: gen} })
 }
 
-func (a *authorizeStep) save(w *wizard) tea.Cmd {
+func (a *authorizeStep) save() tea.Cmd {
 	a.keep = false
 	a.gen++
-	w.profile.Scopes = a.scopes()
-	a.scopesWas = w.profile.Scopes
-	return w.advance(stepAuthorize)
+	a.profile.Scopes = a.scopes()
+	a.scopesWas = a.profile.Scopes
+	return nextStep(stepAuthorize)
 }
 
-func (a *authorizeStep) view(w *wizard, width, height int) string {
-	s := w.styles
-	out := w.title("Authorize the scope (domain-wide delegation)", core.DelegationSteps(), width) + "\n\n"
+func (a *authorizeStep) View() string {
+	width := a.roomW
+	s := a.styles
+	out := a.title("Authorize the scope (domain-wide delegation)", core.DelegationSteps(), width) + "\n\n"
 	lw := 10
-	out += w.copyable("Client ID", orDefault(a.clientID(w), "(load a key first)"), "c copy", lw, width) + "\n"
+	out += a.copyable("Client ID", orDefault(a.clientID(), "(load a key first)"), "c copy", lw, width) + "\n"
 	// the whole scope string, wrapped only after its commas
-	out += w.copyable("Scopes", strings.Join(a.scopes(), ","), "s copy", lw, width) + "\n"
+	out += a.copyable("Scopes", strings.Join(a.scopes(), ","), "s copy", lw, width) + "\n"
 	box := func(on bool) string {
 		if on {
 			return "[x]"
@@ -234,8 +239,8 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 		return "[ ]"
 	}
 	out += s.Muted.Render(fmt.Sprintf("%s %s 1 Calendar   %s 2 Contacts", strings.Repeat(" ", lw), box(a.calendar), box(a.contacts))) + "\n"
-	if id := a.clientID(w); id != "" {
-		out += a.linkView(w, id, lw, width) + "\n"
+	if id := a.clientID(); id != "" {
+		out += a.linkView(id, lw, width) + "\n"
 	}
 	if a.result == nil {
 		out += s.Muted.Render(wrap("Google notes the change can take from minutes to hours to take effect.", width)) + "\n"
@@ -247,25 +252,25 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 	}
 	switch {
 	case a.running:
-		out += w.spinner.View() + " Minting a token for " + w.profile.DefaultSender + "…  " + s.Muted.Render(helpText(keyEsc))
+		out += a.spinner.View() + " Minting a token for " + a.profile.DefaultSender + "…  " + s.Muted.Render(helpText(keyEsc))
 	case a.result != nil && a.result.OK:
-		out += s.OK.Render("✓ Verified: a token was minted for "+w.profile.DefaultSender+".") + "\n" +
+		out += s.OK.Render("✓ Verified: a token was minted for "+a.profile.DefaultSender+".") + "\n" +
 			s.Muted.Render("Press Enter to continue.")
 	case a.result != nil:
 		f := a.result.Finding
 		if f == nil {
-			f = core.NewFinding(core.CodeTokenFailed, "No token could be minted for "+w.profile.DefaultSender+".", "Check the client ID and scopes in the Admin console.")
+			f = core.NewFinding(core.CodeTokenFailed, "No token could be minted for "+a.profile.DefaultSender+".", "Check the client ID and scopes in the Admin console.")
 		}
-		out += w.findingView(linkShown(f, a.clientID(w), a.scopes()), width)
+		out += a.findingView(linkShown(f, a.clientID(), a.scopes()), width)
 		if !a.keep {
 			hint := "k keeps checking · v verifies again · n continues unverified"
-			if w.sandbox != nil {
+			if a.sandbox != nil {
 				hint = "a authorizes in the sandbox Admin console · " + hint
 			}
 			out += "\n" + s.Muted.Render(wrap(hint, width))
 		}
 	default:
-		out += s.Muted.Render(wrap("Press Enter to verify: the wizard mints a token for "+w.profile.DefaultSender+".", width))
+		out += s.Muted.Render(wrap("Press Enter to verify: the wizard mints a token for "+a.profile.DefaultSender+".", width))
 	}
 	if a.keep && !a.running && a.countdown > 0 {
 		out += "\n" + s.Warn.Render(fmt.Sprintf("Keep checking: attempt %d, next check in %ds", a.attempt+1, a.countdown)) + s.Muted.Render("  (k stop)")
@@ -273,18 +278,21 @@ func (a *authorizeStep) view(w *wizard, width, height int) string {
 	return out
 }
 
-func (a *authorizeStep) keys(w *wizard) stepKeys {
+func (a *authorizeStep) ShortHelp() []key.Binding  { return a.keys().short }
+func (a *authorizeStep) FullHelp() [][]key.Binding { return a.keys().full }
+
+func (a *authorizeStep) keys() stepKeys {
 	if a.running {
-		return keyMap(w.gkeys, []key.Binding{keyEsc}, nil, false, false, false)
+		return keyMap(a.gkeys, []key.Binding{keyEsc}, nil, false, false, false)
 	}
-	next := w.gkeys.Next
+	next := a.gkeys.Next
 	if !a.verified {
 		next = keyVerifyEnter
 	}
 	short := []key.Binding{next}
 	more := []key.Binding{keyCopyID, keyCopyScopes, keyCopyLink, keyOpenLink, keyVerify, keyKeep, keyCalendar, keyContacts, keySkip}
 	switch {
-	case w.sandbox != nil && !a.verified:
+	case a.sandbox != nil && !a.verified:
 		// the demo's next move, named as the issue asks
 		short = append(short, keySandboxAuth, keyCopy)
 	case a.verified:
@@ -292,7 +300,7 @@ func (a *authorizeStep) keys(w *wizard) stepKeys {
 	default:
 		short = append(short, keyKeep, keyCopy)
 	}
-	return keyMap(w.gkeys, short, more, false, a.verified, false)
+	return keyMap(a.gkeys, short, more, false, a.verified, false)
 }
 
 func (a *authorizeStep) dirty() bool {
@@ -305,3 +313,5 @@ func (a *authorizeStep) cancel() {
 		a.cancelFn()
 	}
 }
+
+func (a *authorizeStep) SetSize(width, height int) { a.setRoom(width, height) }
