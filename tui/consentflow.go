@@ -97,7 +97,7 @@ func newConsentFlow() *consentFlow {
 // pasteByDefault reports whether consent comes back by paste: on a remote
 // session, or when the redirect URI is the host product's callback, which
 // no listener here can receive.
-func pasteByDefault(w *wizard) bool {
+func pasteByDefault(w *common) bool {
 	if w.pasteChoice != nil {
 		return *w.pasteChoice // the administrator's m on the consent step
 	}
@@ -144,7 +144,7 @@ var retryHint = "press " + keyGenerate.Help().Key + " to try again"
 
 // start begins the consent of mailbox with core's Begin: listener (or
 // paste), consent URL, preflight, browser.
-func (f *consentFlow) start(w *wizard, id flowID, mailbox string, paste bool) tea.Cmd {
+func (f *consentFlow) start(w *common, id flowID, mailbox string, paste bool) tea.Cmd {
 	f.cancel()
 	f.mailbox, f.paste = mailbox, paste
 	f.grant, f.err, f.inputErr, f.pending, f.sandboxNote = nil, nil, nil, nil, ""
@@ -168,7 +168,7 @@ func (f *consentFlow) start(w *wizard, id flowID, mailbox string, paste bool) te
 }
 
 // update handles the flow's messages and keys; handled reports a key used.
-func (f *consentFlow) update(w *wizard, id flowID, msg tea.Msg) (tea.Cmd, bool) {
+func (f *consentFlow) update(w *common, id flowID, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case consentReadyMsg:
 		if msg.id != id || msg.gen != f.gen {
@@ -275,7 +275,7 @@ func (f *consentFlow) waitLoopback(id flowID) tea.Cmd {
 // answer takes the redirected address (or code) with core's Submit, then
 // Finish exchanges the code. A pasted answer that is not one stays in the
 // field with core's sentence.
-func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
+func (f *consentFlow) answer(w *common, id flowID, in string) tea.Cmd {
 	code, err := f.pending.Submit(in)
 	if err != nil {
 		if f.paste && core.FindingOf(err) == nil {
@@ -302,7 +302,7 @@ func (f *consentFlow) answer(w *wizard, id flowID, in string) tea.Cmd {
 // sandboxAllow plays the mailbox owner in the sandbox: it opens the consent
 // URL and chooses Allow. With the listener the redirect reaches it; with
 // paste-back the address the browser ends on is pasted.
-func (f *consentFlow) sandboxAllow(w *wizard, id flowID) tea.Cmd {
+func (f *consentFlow) sandboxAllow(w *common, id flowID) tea.Cmd {
 	c, gen, paste, ep, approve := f.pending, f.gen, f.paste, w.profile.Endpoints, w.sandbox.ApproveConsent
 	f.sandboxNote = "Sandbox: " + f.mailbox + " opened the consent page and chose Allow."
 	return func() tea.Msg {
@@ -323,7 +323,7 @@ func (f *consentFlow) sandboxAllow(w *wizard, id flowID) tea.Cmd {
 func (f *consentFlow) answering() bool { return f.phase == cfWaiting && f.paste }
 
 // view renders the attempt in width columns.
-func (f *consentFlow) view(w *wizard, width int) string {
+func (f *consentFlow) view(w *common, width int) string {
 	s := w.styles
 	var out string
 	switch f.phase {
@@ -357,7 +357,7 @@ func (f *consentFlow) view(w *wizard, width int) string {
 
 // resultView is what "Generate token" shows in the host products: the
 // access token's validity and whether a refresh token came, or the finding.
-func (f *consentFlow) resultView(w *wizard, width int) string {
+func (f *consentFlow) resultView(w *common, width int) string {
 	s := w.styles
 	if f.err != nil {
 		out := ""
@@ -389,7 +389,7 @@ func listenAddr(redirect string) string {
 
 // keys are the flow's bindings while it runs (short help line, then the
 // rest for the full help); nil when it is not running.
-func (f *consentFlow) keys(w *wizard) (short, more []key.Binding) {
+func (f *consentFlow) keys(w *common) (short, more []key.Binding) {
 	switch {
 	case f.phase == cfWaiting && f.paste:
 		// in the paste field Enter obviously submits: it goes to full help

@@ -67,6 +67,9 @@ type common struct {
 	cred     *core.Credential
 	boxes    *mailboxList
 	selected map[string]bool
+	// pasteChoice is how consents come back when the administrator chose
+	// (m on the consent step); nil: pasteByDefault decides
+	pasteChoice *bool
 	// upg is the upgrade's state the intro and the summary show
 	upg upgradeState
 
@@ -87,9 +90,6 @@ type wizard struct {
 	steps [numSteps]step
 	// consent replaces the authorize step for an OAuth client profile
 	consent *consentStep
-	// pasteChoice is how consents come back when the administrator chose
-	// (m on the consent step); nil: pasteByDefault decides
-	pasteChoice *bool
 
 	confirmQuit bool
 	// scroll is the page of a screen taller than the terminal (layout.go)
@@ -119,7 +119,7 @@ func newModel(d deps) model {
 		stepTest:        componentStep{newTestStep(w.common)},
 		stepSummary:     componentStep{newSummaryStep(w.common)},
 	}
-	w.consent = &consentStep{}
+	w.consent = newConsentStep(w.common)
 	w.upgradeIntro = d.upgrade
 	return model{w: w}
 }
@@ -158,7 +158,7 @@ func (w *wizard) step() step { return w.stepAt(w.cur) }
 // and first consent for an OAuth client, the delegation for a service account.
 func (w *wizard) stepAt(id stepID) step {
 	if id == stepAuthorize && w.isOAuthClient() {
-		return w.consent
+		return componentStep{w.consent}
 	}
 	return w.steps[id]
 }
@@ -285,7 +285,7 @@ func (w *wizard) resetSteps() {
 	if w.consent != nil {
 		w.consent.cancel()
 	}
-	w.consent = &consentStep{}
+	w.consent = newConsentStep(w.common)
 }
 
 // resumeSandbox points a profile stored by an earlier sandbox run at this

@@ -111,3 +111,8 @@ func (s componentStep) focusedEmpty() bool {
 type room struct{ roomW, roomH int }
 
 func (r *room) setRoom(width, height int) { r.roomW, r.roomH = width, height }
+
+func (s componentStep) showEnd() bool {
+	e, ok := s.c.(endFirst)
+	return ok && e.showEnd()
+}

@@ -13,6 +13,8 @@ import (
 // checklist (core.ConsentChecklist), each value copyable, then "Generate
 // token" for the default sender, which runs its consent.
 type consentStep struct {
+	*common
+	room
 	flow       *consentFlow
 	userType   string // "", "internal", "external": the profile's ConsentUserType
 	publishing string // "", "testing", "production"
@@ -30,26 +32,28 @@ var (
 	keySkipToken  = b([]string{"n"}, "n", "continue without a token")
 )
 
-func (c *consentStep) enter(w *wizard) tea.Cmd {
+func newConsentStep(c *common) *consentStep { return &consentStep{common: c} }
+
+func (c *consentStep) Init() tea.Cmd {
 	if c.flow == nil {
 		c.flow = newConsentFlow()
 	}
-	c.userType, c.publishing = w.profile.ConsentUserType, w.profile.ConsentPublishing
+	c.userType, c.publishing = c.profile.ConsentUserType, c.profile.ConsentPublishing
 	c.orig = [2]string{c.userType, c.publishing}
-	if w.cred == nil && len(w.profile.Credential) > 0 {
-		w.cred, _ = w.profile.LoadCredential()
+	if c.cred == nil && len(c.profile.Credential) > 0 {
+		c.cred, _ = c.profile.LoadCredential()
 	}
 	if !c.flow.active() {
-		c.paste = pasteByDefault(w)
+		c.paste = pasteByDefault(c.common)
 	}
-	c.refresh(w)
+	c.refresh()
 	return nil
 }
 
 // refresh reads the default sender's consent state.
-func (c *consentStep) refresh(w *wizard) {
-	p := w.profile
-	authz, err := core.NewAuthorizer(&p, w.backend.TokenCache(p.Domain), nil)
+func (c *consentStep) refresh() {
+	p := c.profile
+	authz, err := core.NewAuthorizer(&p, c.backend.TokenCache(p.Domain), nil)
 	c.err = err
 	if err == nil {
 		c.state = authz.State(p.DefaultSender)
@@ -65,23 +69,23 @@ func (c *consentStep) verified() bool {
 }
 
 // profileWith is the profile with the consent-screen choices of this screen.
-func (c *consentStep) profileWith(w *wizard) core.Profile {
-	p := w.profile
+func (c *consentStep) profileWith() core.Profile {
+	p := c.profile
 	p.ConsentUserType, p.ConsentPublishing = c.userType, c.publishing
 	return p
 }
 
-func (c *consentStep) checklist(w *wizard) []core.ChecklistItem {
-	if w.cred == nil {
+func (c *consentStep) checklist() []core.ChecklistItem {
+	if c.cred == nil {
 		return nil
 	}
-	p := c.profileWith(w)
-	return core.ConsentChecklist(&p, w.cred)
+	p := c.profileWith()
+	return core.ConsentChecklist(&p, c.cred)
 }
 
 // copyValue is what item i puts on the clipboard: what to type or choose
 // in the console rather than the advice around it.
-func (c *consentStep) copyValue(w *wizard, i int, it core.ChecklistItem) string {
+func (c *consentStep) copyValue(i int, it core.ChecklistItem) string {
 	label := strings.ToLower(it.Item)
 	switch {
 	case strings.HasPrefix(label, "user type"):
@@ -103,12 +107,12 @@ func (c *consentStep) copyValue(w *wizard, i int, it core.ChecklistItem) string 
 				out = append(out, e)
 			}
 		}
-		add(w.profile.DefaultSender)
-		if w.boxes != nil {
-			for _, e := range w.boxes.emails() {
+		add(c.profile.DefaultSender)
+		if c.boxes != nil {
+			for _, e := range c.boxes.emails() {
 				add(e)
 			}
-		} else if ms, err := w.backend.Mailboxes(w.profile.Domain); err == nil {
+		} else if ms, err := c.backend.Mailboxes(c.profile.Domain); err == nil {
 			for _, m := range ms {
 				add(m.Email)
 			}
@@ -127,32 +131,32 @@ func cycle(v string, values ...string) string {
 	return values[0]
 }
 
-func (c *consentStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
-	if cmd, handled := c.flow.update(w, flowStep, msg); handled {
+func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
+	if cmd, handled := c.flow.update(c.common, flowStep, msg); handled {
 		return cmd, true
 	} else if cmd != nil {
 		return cmd, false
 	}
 	if _, ok := msg.(consentDoneMsg); ok {
-		c.refresh(w)
+		c.refresh()
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || c.flow.running() {
 		return nil, ok && c.flow.running() && k.String() != "ctrl+c"
 	}
-	items := c.checklist(w)
+	items := c.checklist()
 	switch {
-	case key.Matches(k, w.gkeys.Next):
+	case key.Matches(k, c.gkeys.Next):
 		if c.verified() {
-			return c.save(w), true
+			return c.save(), true
 		}
-		return c.flow.start(w, flowStep, w.profile.DefaultSender, c.paste), true
+		return c.flow.start(c.common, flowStep, c.profile.DefaultSender, c.paste), true
 	case key.Matches(k, keyGenerate):
-		return c.flow.start(w, flowStep, w.profile.DefaultSender, c.paste), true
+		return c.flow.start(c.common, flowStep, c.profile.DefaultSender, c.paste), true
 	case k.Code >= '1' && k.Code <= '9' && k.Mod == 0 && int(k.Code-'1') < len(items):
 		i := int(k.Code - '1')
-		w.setNotice("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
-		return tea.SetClipboard(c.copyValue(w, i, items[i])), true
+		c.setNotice("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
+		return tea.SetClipboard(c.copyValue(i, items[i])), true
 	case key.Matches(k, keyUserType):
 		c.userType = cycle(c.userType, "", "internal", "external")
 	case key.Matches(k, keyPublishing):
@@ -160,26 +164,26 @@ func (c *consentStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	case key.Matches(k, keyPasteMode):
 		c.paste = !c.paste
 		choice := c.paste
-		w.pasteChoice = &choice
+		c.pasteChoice = &choice
 		c.flow.abort()
 		if c.paste {
-			w.setStatus("Consent by paste-back: paste the address the browser ends on.")
+			c.setStatus("Consent by paste-back: paste the address the browser ends on.")
 		} else {
-			w.setStatus("Consent through this machine's 127.0.0.1 listener.")
+			c.setStatus("Consent through this machine's 127.0.0.1 listener.")
 		}
 	case key.Matches(k, keySkipToken):
-		return c.save(w), true
+		return c.save(), true
 	default:
 		return nil, false
 	}
 	return nil, true
 }
 
-func (c *consentStep) save(w *wizard) tea.Cmd {
+func (c *consentStep) save() tea.Cmd {
 	c.flow.abort()
-	w.profile.ConsentUserType, w.profile.ConsentPublishing = c.userType, c.publishing
+	c.profile.ConsentUserType, c.profile.ConsentPublishing = c.userType, c.publishing
 	c.orig = [2]string{c.userType, c.publishing}
-	return w.advance(stepAuthorize)
+	return nextStep(stepAuthorize)
 }
 
 // shortLabel is a checklist item's name in a few words, for the column
@@ -199,16 +203,17 @@ func shortLabel(item string) string {
 	return item
 }
 
-func (c *consentStep) view(w *wizard, width, height int) string {
-	s := w.styles
-	out := w.title("Consent screen, then a first token",
+func (c *consentStep) View() string {
+	width, height := c.roomW, c.roomH
+	s := c.styles
+	out := c.title("Consent screen, then a first token",
 		"Set in console.cloud.google.com > APIs & Services:", width) + "\n\n"
-	items := c.checklist(w)
+	items := c.checklist()
 	finished := c.flow.phase == cfDone
 	if finished {
 		// the result (or the finding) first: at 80x24 it would not fit
 		// under the wrapped checklist, which follows it
-		out += c.flow.view(w, width) + "\n\n"
+		out += c.flow.view(c.common, width) + "\n\n"
 	}
 	if c.flow.active() {
 		// the consent URL and the paste field need the room
@@ -235,15 +240,15 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 		out += "\n"
 	}
 	if c.err != nil {
-		return out + w.errView(c.err, width)
+		return out + c.errView(c.err, width)
 	}
 	if finished {
 		return strings.TrimRight(out, "\n")
 	}
 	if c.flow.phase != cfIdle {
-		return out + c.flow.view(w, width)
+		return out + c.flow.view(c.common, width)
 	}
-	sender := w.profile.DefaultSender
+	sender := c.profile.DefaultSender
 	if c.state.Consented {
 		out += s.OK.Render(wrap("✓ "+sender+" gave consent ("+c.state.Describe()+", refresh token "+c.state.Fingerprint+").", width)) + "\n"
 		out += s.Muted.Render(wrap("Press Enter to continue, g to generate a token again.", width))
@@ -252,7 +257,7 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 	how := "the browser then returns to 127.0.0.1 here (m: paste instead)"
 	if c.paste {
 		how = "then paste the address the browser ends on (m: listen on 127.0.0.1 instead)"
-		if w.remote {
+		if c.remote {
 			how = "then paste the address the browser ends on (this session is remote: its 127.0.0.1 is the server's)"
 		}
 	}
@@ -260,17 +265,20 @@ func (c *consentStep) view(w *wizard, width, height int) string {
 	return out
 }
 
-func (c *consentStep) keys(w *wizard) stepKeys {
-	if fk, more := c.flow.keys(w); fk != nil {
-		return keyMap(w.gkeys, fk, more, false, false, c.typing())
+func (c *consentStep) ShortHelp() []key.Binding  { return c.keys().short }
+func (c *consentStep) FullHelp() [][]key.Binding { return c.keys().full }
+
+func (c *consentStep) keys() stepKeys {
+	if fk, more := c.flow.keys(c.common); fk != nil {
+		return keyMap(c.gkeys, fk, more, false, false, c.typing())
 	}
-	next := w.gkeys.Next
+	next := c.gkeys.Next
 	if !c.verified() {
 		next = keyGenerateEnter
 	}
 	short := []key.Binding{next, keyCopyItem, keySettings}
 	more := []key.Binding{keyGenerate, keyUserType, keyPublishing, keyPasteMode, keySkipToken}
-	return keyMap(w.gkeys, short, more, false, true, false)
+	return keyMap(c.gkeys, short, more, false, true, false)
 }
 
 func (c *consentStep) dirty() bool {
@@ -291,7 +299,8 @@ func (c *consentStep) cancel() {
 // the screen must show (endFirst).
 func (c *consentStep) showEnd() bool { return c.flow != nil && c.flow.answering() }
 
-func (c *consentStep) setSize(_ *wizard, width, _ int) {
+func (c *consentStep) SetSize(width, height int) {
+	c.setRoom(width, height)
 	if c.flow != nil {
 		sizeFields(width, &c.flow.input)
 	}

@@ -129,7 +129,7 @@ func (m *mailboxesStep) loadConsents(w *wizard) {
 // updateConsent runs the consent of one mailbox; when it is over, Enter or
 // esc returns to the list, on the next mailbox still lacking consent.
 func (m *mailboxesStep) updateConsent(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
-	if cmd, handled := m.flow.update(w, flowMailbox, msg); handled || cmd != nil {
+	if cmd, handled := m.flow.update(w.common, flowMailbox, msg); handled || cmd != nil {
 		return cmd, handled
 	}
 	if _, ok := msg.(consentDoneMsg); ok {
@@ -155,7 +155,7 @@ func (m *mailboxesStep) updateConsent(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, true
 	case "c", "g":
-		return m.flow.start(w, flowMailbox, m.flow.mailbox, pasteByDefault(w)), true
+		return m.flow.start(w.common, flowMailbox, m.flow.mailbox, pasteByDefault(w.common)), true
 	}
 	return nil, false
 }
@@ -239,7 +239,7 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 				m.flow = newConsentFlow()
 			}
 			m.mode = mbConsent
-			return m.flow.start(w, flowMailbox, mb.Email, pasteByDefault(w)), true
+			return m.flow.start(w.common, flowMailbox, mb.Email, pasteByDefault(w.common)), true
 		}
 	case k.String() == "esc" && l.query != "":
 		m.filter.SetValue("")
@@ -325,7 +325,7 @@ func (m *mailboxesStep) keys(w *wizard) stepKeys {
 		return stepKeys{short: []key.Binding{keyDeleteYes, keyDeleteNo},
 			full: [][]key.Binding{{keyDeleteYes, keyDeleteNoFull}}}
 	case mbConsent:
-		if fk, more := m.flow.keys(w); fk != nil {
+		if fk, more := m.flow.keys(w.common); fk != nil {
 			return keyMap(w.gkeys, fk, more, false, false, m.typing())
 		}
 		return keyMap(w.gkeys, []key.Binding{keyBackToList, keyConsentAgain}, nil, false, false, false)

@@ -67,7 +67,7 @@ func (m *mailboxesStep) view(w *wizard, width, height int) string {
 	switch m.mode {
 	case mbConsent:
 		out += "\n" + s.Heading.Render("Consent of "+m.flow.mailbox) + "\n"
-		out += m.flow.view(w, width)
+		out += m.flow.view(w.common, width)
 		if m.flow.phase == cfDone {
 			out += "\n\n" + s.Muted.Render(wrap("Enter returns to the list (on the next mailbox without consent); c tries again.", width))
 		}
