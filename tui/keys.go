@@ -114,6 +114,16 @@ type stepKeys struct {
 func (k stepKeys) ShortHelp() []key.Binding  { return k.short }
 func (k stepKeys) FullHelp() [][]key.Binding { return k.full }
 
+// allBound reports whether every key of b is bound by one of bs.
+func allBound(b key.Binding, bs []key.Binding) bool {
+	for _, k := range b.Keys() {
+		if !hasKey(bs, k) {
+			return false
+		}
+	}
+	return len(b.Keys()) > 0
+}
+
 // hasKey reports whether one of bs is bound to k.
 func hasKey(bs []key.Binding, k string) bool {
 	for _, b := range bs {
@@ -169,7 +179,19 @@ func keyMap(g globalKeys, short, more []key.Binding, withNext, withBack, textFie
 		helpFull = keyHelpToggleF1
 	}
 	nav = append(nav, helpFull, quit)
-	own := append(append([]key.Binding{}, short...), more...)
+	// each key once, by its most precise binding: "c copy client ID" and
+	// "s copy scopes" rather than the short line's "c/s copy" too
+	own := []key.Binding{}
+	for _, k := range short {
+		if !allBound(k, more) {
+			own = append(own, k)
+		}
+	}
+	for _, k := range more {
+		if !allBound(k, own) {
+			own = append(own, k)
+		}
+	}
 	full := [][]key.Binding{}
 	// columns of at most 5 bindings
 	for i := 0; i < len(own); i += 5 {

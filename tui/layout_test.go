@@ -116,7 +116,8 @@ func TestTallScreenScrollsWithMarkers(t *testing.T) {
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
 	d.mustShow("Authorize the scope")
 	d.press(runeKey('?')) // full help and a status line take rows from the content
-	d.m.w.setStatus("Copied the client ID 104715287395062714451 to the clipboard; paste it in the Admin console's Add new form.")
+	d.m.w.setStatus("Copied the client ID 104715287395062714451 to the clipboard; paste it in the Admin console's Add new form, " +
+		"then paste the scopes (s) beside it and click Authorize.")
 	d.mustShow("↓ more (pgdn)")
 	content := strings.Split(strings.TrimRight(ansi.Strip(d.m.w.step().view(d.m.w, 80-sidebarWidth-2, 24)), "\n"), "\n")
 	lastLine := strings.TrimSpace(content[len(content)-1])
