@@ -10,20 +10,20 @@ import "github.com/mailoauth/mailoauth/core"
 // the step is left, as their status lines say. A failed save leaves the
 // mailbox in the list, unsaved, with the error shown; leaving the step
 // tries again.
-func (m *mailboxesStep) saveForm(w *wizard, mb core.Mailbox) {
+func (m *mailboxesStep) saveForm(mb core.Mailbox) {
 	old := m.editing
-	w.boxes.put(mb, old)
-	if err := w.backend.PutMailboxes(w.profile.Domain, []core.Mailbox{mb}); err != nil {
-		w.setErr("Could not save " + mb.Email + ": " + err.Error())
+	m.boxes.put(mb, old)
+	if err := m.backend.PutMailboxes(m.profile.Domain, []core.Mailbox{mb}); err != nil {
+		m.setErr("Could not save " + mb.Email + ": " + err.Error())
 		return
 	}
-	delete(w.boxes.changed, mb.Email)
+	delete(m.boxes.changed, mb.Email)
 	if old != "" && old != mb.Email {
-		if err := w.backend.DeleteMailbox(w.profile.Domain, old); err != nil {
-			w.setErr("Could not delete " + old + ": " + err.Error())
+		if err := m.backend.DeleteMailbox(m.profile.Domain, old); err != nil {
+			m.setErr("Could not delete " + old + ": " + err.Error())
 			return
 		}
-		delete(w.boxes.deleted, old)
+		delete(m.boxes.deleted, old)
 	}
-	w.setStatus("Saved " + mb.Email + ".")
+	m.setStatus("Saved " + mb.Email + ".")
 }

@@ -115,7 +115,7 @@ func newModel(d deps) model {
 		stepDomain:      componentStep{newDomainStep(w.common)},
 		stepCredentials: newCredentialsStep(),
 		stepAuthorize:   componentStep{newAuthorizeStep(w.common)},
-		stepMailboxes:   newMailboxesStep(),
+		stepMailboxes:   componentStep{newMailboxesStep(w.common)},
 		stepTest:        componentStep{newTestStep(w.common)},
 		stepSummary:     componentStep{newSummaryStep(w.common)},
 	}
@@ -279,7 +279,7 @@ func (w *wizard) resetSteps() {
 	w.steps[stepDomain] = componentStep{newDomainStep(w.common)}
 	w.steps[stepCredentials] = newCredentialsStep()
 	w.steps[stepAuthorize] = componentStep{newAuthorizeStep(w.common)}
-	w.steps[stepMailboxes] = newMailboxesStep()
+	w.steps[stepMailboxes] = componentStep{newMailboxesStep(w.common)}
 	w.steps[stepTest] = componentStep{newTestStep(w.common)}
 	w.steps[stepSummary] = componentStep{newSummaryStep(w.common)}
 	if w.consent != nil {

@@ -24,6 +24,8 @@ const (
 // mailboxesStep assigns mailboxes: a filterable list with add, edit,
 // delete, selection and CSV import.
 type mailboxesStep struct {
+	*common
+	room
 	mode   mbMode
 	filter textinput.Model
 	scrollList
@@ -60,52 +62,52 @@ var (
 	keyConsent = b([]string{"c"}, "c", "consent")
 )
 
-func newMailboxesStep() *mailboxesStep {
-	m := &mailboxesStep{filter: newInput("type to filter"), importPath: newFileField("/path/to/mailboxes.csv", core.CSVFile)}
+func newMailboxesStep(c *common) *mailboxesStep {
+	m := &mailboxesStep{common: c, filter: newInput("type to filter"), importPath: newFileField("/path/to/mailboxes.csv", core.CSVFile)}
 	m.form = [3]textinput.Model{newInput("name@yourcompany.example"), newInput("(defaults to the address)"), newInput("e.g. Sales queue")}
 	m.pageSize = 10
 	return m
 }
 
-func (m *mailboxesStep) enter(w *wizard) tea.Cmd {
+func (m *mailboxesStep) Init() tea.Cmd {
 	m.mode, m.err = mbList, nil
-	m.form[0].Placeholder = "name@" + orDefault(w.profile.Domain, "yourcompany.example")
-	m.oauth = w.isOAuthClient()
-	m.loadConsents(w)
-	defer func() { m.list = w.boxes }()
-	if w.boxes != nil {
+	m.form[0].Placeholder = "name@" + orDefault(m.profile.Domain, "yourcompany.example")
+	m.oauth = m.isOAuthClient()
+	m.loadConsents()
+	defer func() { m.list = m.boxes }()
+	if m.boxes != nil {
 		return nil
 	}
-	ms, err := w.backend.Mailboxes(w.profile.Domain)
+	ms, err := m.backend.Mailboxes(m.profile.Domain)
 	m.loadErr = err
-	w.boxes = newMailboxList(ms)
+	m.boxes = newMailboxList(ms)
 	if len(ms) == 0 {
 		var seed []core.Mailbox
-		if w.sandbox != nil {
-			for _, u := range w.sandbox.Users {
+		if m.sandbox != nil {
+			for _, u := range m.sandbox.Users {
 				mb := core.Mailbox{Email: u, OwnerKind: core.OwnerUser, OwnerName: strings.SplitN(u, "@", 2)[0]}
-				if w.profile.MailboxRule().Mailbox(&mb) == nil {
+				if m.profile.MailboxRule().Mailbox(&mb) == nil {
 					seed = append(seed, mb)
 				}
 			}
-		} else if w.profile.DefaultSender != "" {
-			mb := core.Mailbox{Email: w.profile.DefaultSender, OwnerKind: core.OwnerUser}
-			if w.profile.MailboxRule().Mailbox(&mb) == nil {
+		} else if m.profile.DefaultSender != "" {
+			mb := core.Mailbox{Email: m.profile.DefaultSender, OwnerKind: core.OwnerUser}
+			if m.profile.MailboxRule().Mailbox(&mb) == nil {
 				seed = append(seed, mb)
 			}
 		}
 		if len(seed) > 0 {
-			w.boxes.putAll(seed)
+			m.boxes.putAll(seed)
 		}
 	}
-	m.list = w.boxes
-	if m.oauth && m.cursor == 0 && len(w.boxes.filtered) > 0 && !m.consents[w.boxes.items[w.boxes.filtered[0]].Email].Consented {
+	m.list = m.boxes
+	if m.oauth && m.cursor == 0 && len(m.boxes.filtered) > 0 && !m.consents[m.boxes.items[m.boxes.filtered[0]].Email].Consented {
 		return nil
 	}
 	if m.oauth && m.cursor == 0 {
 		// start on the first mailbox still lacking consent
 		m.cursor = -1
-		m.nextLacking(w)
+		m.nextLacking()
 		m.cursor = max(m.cursor, 0)
 	}
 	return nil
@@ -113,12 +115,12 @@ func (m *mailboxesStep) enter(w *wizard) tea.Cmd {
 
 // loadConsents reads every mailbox's consent state (one read, however many
 // mailboxes).
-func (m *mailboxesStep) loadConsents(w *wizard) {
+func (m *mailboxesStep) loadConsents() {
 	m.consents = nil
-	if !m.oauth || w.cred == nil {
+	if !m.oauth || m.cred == nil {
 		return
 	}
-	cs, err := w.backend.ConsentStates(w.profile.Domain, w.cred.ClientID)
+	cs, err := m.backend.ConsentStates(m.profile.Domain, m.cred.ClientID)
 	if err != nil {
 		m.loadErr = err
 		return
@@ -128,12 +130,12 @@ func (m *mailboxesStep) loadConsents(w *wizard) {
 
 // updateConsent runs the consent of one mailbox; when it is over, Enter or
 // esc returns to the list, on the next mailbox still lacking consent.
-func (m *mailboxesStep) updateConsent(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
-	if cmd, handled := m.flow.update(w.common, flowMailbox, msg); handled || cmd != nil {
+func (m *mailboxesStep) updateConsent(msg tea.Msg) (tea.Cmd, bool) {
+	if cmd, handled := m.flow.update(m.common, flowMailbox, msg); handled || cmd != nil {
 		return cmd, handled
 	}
 	if _, ok := msg.(consentDoneMsg); ok {
-		m.loadConsents(w)
+		m.loadConsents()
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
@@ -151,57 +153,57 @@ func (m *mailboxesStep) updateConsent(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		m.flow.abort()
 		m.mode = mbList
 		if ok {
-			m.nextLacking(w)
+			m.nextLacking()
 		}
 		return nil, true
 	case "c", "g":
-		return m.flow.start(w.common, flowMailbox, m.flow.mailbox, pasteByDefault(w.common)), true
+		return m.flow.start(m.common, flowMailbox, m.flow.mailbox, pasteByDefault(m.common)), true
 	}
 	return nil, false
 }
 
 // nextLacking moves the cursor to the next mailbox without consent.
-func (m *mailboxesStep) nextLacking(w *wizard) {
-	l := w.boxes
+func (m *mailboxesStep) nextLacking() {
+	l := m.boxes
 	for i := m.cursor + 1; i < len(l.filtered); i++ {
 		if !m.consents[l.items[l.filtered[i]].Email].Consented {
 			m.cursor = i
-			m.clamp(w)
+			m.clamp()
 			return
 		}
 	}
 }
 
-func (m *mailboxesStep) current(w *wizard) (core.Mailbox, bool) {
-	l := w.boxes
+func (m *mailboxesStep) current() (core.Mailbox, bool) {
+	l := m.boxes
 	if l == nil || m.cursor < 0 || m.cursor >= len(l.filtered) {
 		return core.Mailbox{}, false
 	}
 	return l.items[l.filtered[m.cursor]], true
 }
 
-func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	switch m.mode {
 	case mbFilter:
-		return m.updateFilter(w, msg)
+		return m.updateFilter(msg)
 	case mbForm:
-		return m.updateForm(w, msg)
+		return m.updateForm(msg)
 	case mbImport:
-		return m.updateImport(w, msg)
+		return m.updateImport(msg)
 	case mbConfirmDelete:
-		return m.updateConfirmDelete(w, msg)
+		return m.updateConfirmDelete(msg)
 	case mbConsent:
-		return m.updateConsent(w, msg)
+		return m.updateConsent(msg)
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil, false
 	}
-	l := w.boxes
+	l := m.boxes
 	n := len(l.filtered)
 	switch {
-	case key.Matches(k, w.gkeys.Next):
-		return m.save(w), true
+	case key.Matches(k, m.gkeys.Next):
+		return m.save(), true
 	case m.moveKey(k):
 	case k.String() == "home", k.String() == "g":
 		m.cursor = 0
@@ -211,22 +213,22 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		m.mode = mbFilter
 		return m.filter.Focus(), true
 	case key.Matches(k, keySelect):
-		if mb, ok := m.current(w); ok {
-			if w.selected[mb.Email] {
-				delete(w.selected, mb.Email)
+		if mb, ok := m.current(); ok {
+			if m.selected[mb.Email] {
+				delete(m.selected, mb.Email)
 			} else {
-				w.selected[mb.Email] = true
+				m.selected[mb.Email] = true
 			}
 			m.cursor++
 		}
 	case key.Matches(k, keyAdd):
 		return m.openForm(core.Mailbox{OwnerKind: core.OwnerUser}, ""), true
 	case key.Matches(k, keyEdit):
-		if mb, ok := m.current(w); ok {
+		if mb, ok := m.current(); ok {
 			return m.openForm(mb, mb.Email), true
 		}
 	case key.Matches(k, keyDelete):
-		if mb, ok := m.current(w); ok {
+		if mb, ok := m.current(); ok {
 			m.mode, m.deleting = mbConfirmDelete, mb.Email
 			return nil, true
 		}
@@ -234,12 +236,12 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		m.mode, m.importErr = mbImport, nil
 		return m.importPath.Focus(), true
 	case key.Matches(k, keyConsent) && m.oauth:
-		if mb, ok := m.current(w); ok {
+		if mb, ok := m.current(); ok {
 			if m.flow == nil {
 				m.flow = newConsentFlow()
 			}
 			m.mode = mbConsent
-			return m.flow.start(w.common, flowMailbox, mb.Email, pasteByDefault(w.common)), true
+			return m.flow.start(m.common, flowMailbox, mb.Email, pasteByDefault(m.common)), true
 		}
 	case k.String() == "esc" && l.query != "":
 		m.filter.SetValue("")
@@ -247,26 +249,26 @@ func (m *mailboxesStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	default:
 		return nil, false
 	}
-	m.clamp(w)
+	m.clamp()
 	return nil, true
 }
 
 // updateConfirmDelete asks y/n before deleting the mailbox under the cursor.
-func (m *mailboxesStep) updateConfirmDelete(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (m *mailboxesStep) updateConfirmDelete(msg tea.Msg) (tea.Cmd, bool) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil, false
 	}
 	switch k.String() {
 	case "y", "Y":
-		w.boxes.remove(m.deleting)
-		delete(w.selected, m.deleting)
-		w.setStatus("Deleted " + m.deleting + " (saved when you leave this step).")
+		m.boxes.remove(m.deleting)
+		delete(m.selected, m.deleting)
+		m.setStatus("Deleted " + m.deleting + " (saved when you leave this step).")
 		m.mode, m.deleting = mbList, ""
-		m.clamp(w)
+		m.clamp()
 	case "n", "N", "esc":
 		m.mode, m.deleting = mbList, ""
-		w.setStatus("")
+		m.setStatus("")
 	case "ctrl+c":
 		return nil, false
 	}
@@ -274,20 +276,20 @@ func (m *mailboxesStep) updateConfirmDelete(w *wizard, msg tea.Msg) (tea.Cmd, bo
 }
 
 // save stores the changed and deleted assignments and moves on.
-func (m *mailboxesStep) save(w *wizard) tea.Cmd {
-	l := w.boxes
+func (m *mailboxesStep) save() tea.Cmd {
+	l := m.boxes
 	if len(l.items) == 0 {
 		m.err = core.Inputf("no mailbox is assigned yet; press a to add one or i to import a CSV file")
 		return nil
 	}
-	if err := m.persist(w); err != nil {
+	if err := m.persist(); err != nil {
 		return nil
 	}
-	return w.advance(stepMailboxes)
+	return nextStep(stepMailboxes)
 }
 
-func (m *mailboxesStep) persist(w *wizard) error {
-	l := w.boxes
+func (m *mailboxesStep) persist() error {
+	l := m.boxes
 	if !l.dirty() {
 		return nil
 	}
@@ -298,14 +300,14 @@ func (m *mailboxesStep) persist(w *wizard) error {
 		}
 	}
 	if len(put) > 0 {
-		if err := w.backend.PutMailboxes(w.profile.Domain, put); err != nil {
-			w.setErr("Could not save the mailboxes: " + err.Error())
+		if err := m.backend.PutMailboxes(m.profile.Domain, put); err != nil {
+			m.setErr("Could not save the mailboxes: " + err.Error())
 			return err
 		}
 	}
 	for e := range l.deleted {
-		if err := w.backend.DeleteMailbox(w.profile.Domain, e); err != nil {
-			w.setErr("Could not delete " + e + ": " + err.Error())
+		if err := m.backend.DeleteMailbox(m.profile.Domain, e); err != nil {
+			m.setErr("Could not delete " + e + ": " + err.Error())
 			return err
 		}
 	}
@@ -313,28 +315,31 @@ func (m *mailboxesStep) persist(w *wizard) error {
 	return nil
 }
 
-func (m *mailboxesStep) keys(w *wizard) stepKeys {
+func (m *mailboxesStep) ShortHelp() []key.Binding  { return m.keys().short }
+func (m *mailboxesStep) FullHelp() [][]key.Binding { return m.keys().full }
+
+func (m *mailboxesStep) keys() stepKeys {
 	switch m.mode {
 	case mbFilter:
-		return keyMap(w.gkeys, []key.Binding{keyFilterDone, keyFilterClear}, nil, false, false, true)
+		return keyMap(m.gkeys, []key.Binding{keyFilterDone, keyFilterClear}, nil, false, false, true)
 	case mbForm:
-		return keyMap(w.gkeys, []key.Binding{keyFormSave, keyTab, keyEsc}, nil, false, false, true)
+		return keyMap(m.gkeys, []key.Binding{keyFormSave, keyTab, keyEsc}, nil, false, false, true)
 	case mbImport:
-		return keyMap(w.gkeys, []key.Binding{keyImportFile, keyImportTab, keyEsc}, nil, false, false, true)
+		return keyMap(m.gkeys, []key.Binding{keyImportFile, keyImportTab, keyEsc}, nil, false, false, true)
 	case mbConfirmDelete:
 		return stepKeys{short: []key.Binding{keyDeleteYes, keyDeleteNo},
 			full: [][]key.Binding{{keyDeleteYes, keyDeleteNoFull}}}
 	case mbConsent:
-		if fk, more := m.flow.keys(w.common); fk != nil {
-			return keyMap(w.gkeys, fk, more, false, false, m.typing())
+		if fk, more := m.flow.keys(m.common); fk != nil {
+			return keyMap(m.gkeys, fk, more, false, false, m.typing())
 		}
-		return keyMap(w.gkeys, []key.Binding{keyBackToList, keyConsentAgain}, nil, false, false, false)
+		return keyMap(m.gkeys, []key.Binding{keyBackToList, keyConsentAgain}, nil, false, false, false)
 	}
 	if m.oauth {
-		return keyMap(w.gkeys, []key.Binding{keyConsent, keyFilter, keyAdd, keyImport},
+		return keyMap(m.gkeys, []key.Binding{keyConsent, keyFilter, keyAdd, keyImport},
 			[]key.Binding{keyEdit, keyDelete, keySelect, keyUp, keyDown, keyPgUp, keyPgDown}, true, false, false)
 	}
-	return keyMap(w.gkeys, []key.Binding{keyFilter, keyAdd, keyDelete, keyImport},
+	return keyMap(m.gkeys, []key.Binding{keyFilter, keyAdd, keyDelete, keyImport},
 		[]key.Binding{keyEdit, keySelect, keyUp, keyDown, keyPgUp, keyPgDown}, true, false, false)
 }
 

@@ -41,7 +41,7 @@ func (m *mailboxesStep) focusForm() tea.Cmd {
 }
 
 // form fields: 0 email, 1 display name, 2 owner kind, 3 owner name
-func (m *mailboxesStep) updateForm(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "esc":
@@ -56,26 +56,26 @@ func (m *mailboxesStep) updateForm(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		case "enter":
 			mb := core.Mailbox{Email: m.form[0].Value(), DisplayName: m.form[1].Value(),
 				OwnerKind: core.OwnerKinds[m.formKind], OwnerName: m.form[2].Value()}
-			if err := w.profile.MailboxRule().Mailbox(&mb); err != nil {
+			if err := m.profile.MailboxRule().Mailbox(&mb); err != nil {
 				m.err = err
 				return nil, true
 			}
-			if _, exists := w.boxes.pos[mb.Email]; exists && mb.Email != m.editing {
+			if _, exists := m.boxes.pos[mb.Email]; exists && mb.Email != m.editing {
 				m.err = core.Inputf("%s is already assigned; edit that entry instead", mb.Email)
 				return nil, true
 			}
-			m.saveForm(w, mb)
-			if m.editing != "" && m.editing != mb.Email && w.selected[m.editing] {
-				delete(w.selected, m.editing)
-				w.selected[mb.Email] = true
+			m.saveForm(mb)
+			if m.editing != "" && m.editing != mb.Email && m.selected[m.editing] {
+				delete(m.selected, m.editing)
+				m.selected[mb.Email] = true
 			}
 			m.mode, m.err = mbList, nil
-			for i, idx := range w.boxes.filtered {
-				if w.boxes.items[idx].Email == mb.Email {
+			for i, idx := range m.boxes.filtered {
+				if m.boxes.items[idx].Email == mb.Email {
 					m.cursor = i
 				}
 			}
-			m.clamp(w)
+			m.clamp()
 			return nil, true
 		case "ctrl+c":
 			return nil, false
@@ -115,15 +115,15 @@ func (m *mailboxesStep) focusFormIdx() tea.Cmd {
 	return nil
 }
 
-func (m *mailboxesStep) formView(w *wizard, width int) string {
-	s := w.styles
+func (m *mailboxesStep) formView(width int) string {
+	s := m.styles
 	title := "Add a mailbox"
 	if m.editing != "" {
 		title = "Edit " + m.editing
 	}
 	out := s.Heading.Render(title) + "\n"
-	out += w.field("E-mail address", &m.form[0], m.formFocus == 0, width) + "\n"
-	out += w.field("Display name", &m.form[1], m.formFocus == 1, width) + "\n"
+	out += m.field("E-mail address", &m.form[0], m.formFocus == 0, width) + "\n"
+	out += m.field("Display name", &m.form[1], m.formFocus == 1, width) + "\n"
 	var kinds []string
 	for i, k := range core.OwnerKinds {
 		if i == m.formKind {
@@ -137,9 +137,9 @@ func (m *mailboxesStep) formView(w *wizard, width int) string {
 		mark, ls = s.Key.Render("▸ "), s.FocusLabel
 	}
 	out += mark + ls.Render("Owner kind (←/→)") + "\n  " + strings.Join(kinds, " ") + "\n"
-	out += w.field("Owner name", &m.form[2], m.formFocus == 3, width) + "\n"
+	out += m.field("Owner name", &m.form[2], m.formFocus == 3, width) + "\n"
 	if m.err != nil {
-		out += w.errView(m.err, width)
+		out += m.errView(m.err, width)
 	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-func (m *mailboxesStep) updateImport(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (m *mailboxesStep) updateImport(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "esc":
@@ -21,7 +21,7 @@ func (m *mailboxesStep) updateImport(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			m.importPath.Blur()
 			return nil, true
 		case "enter":
-			m.doImport(w)
+			m.doImport()
 			return nil, true
 		case "ctrl+c":
 			return nil, false
@@ -31,31 +31,31 @@ func (m *mailboxesStep) updateImport(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	return cmd, true
 }
 
-func (m *mailboxesStep) doImport(w *wizard) {
+func (m *mailboxesStep) doImport() {
 	p := m.importPath.path()
 	data, err := m.importPath.read()
 	if err != nil {
 		m.importErr = err
 		return
 	}
-	ms, err := w.profile.MailboxRule().ParseCSV(bytes.NewReader(data), filepath.Base(p))
+	ms, err := m.profile.MailboxRule().ParseCSV(bytes.NewReader(data), filepath.Base(p))
 	if err != nil {
 		m.importErr = err
 		return
 	}
-	w.boxes.putAll(ms)
+	m.boxes.putAll(ms)
 	m.mode, m.importErr = mbList, nil
 	m.importPath.Blur()
-	m.clamp(w)
-	w.setStatus(fmt.Sprintf("Imported %d mailboxes from %s (saved when you leave this step).", len(ms), filepath.Base(p)))
+	m.clamp()
+	m.setStatus(fmt.Sprintf("Imported %d mailboxes from %s (saved when you leave this step).", len(ms), filepath.Base(p)))
 }
 
-func (m *mailboxesStep) importErrView(w *wizard, width, height int) string {
+func (m *mailboxesStep) importErrView(width, height int) string {
 	var ie *core.ImportError
 	if !asImportError(m.importErr, &ie) {
-		return w.errView(m.importErr, width)
+		return m.errView(m.importErr, width)
 	}
-	s := w.styles
+	s := m.styles
 	out := s.Error.Render(wrap(fmt.Sprintf("✗ %s has %d bad row(s); nothing was imported. Fix them and import again:", ie.File, len(ie.Lines)), width)) + "\n"
 	room := max(height-lineCount(out)-1, 1)
 	used := 0

@@ -12,17 +12,18 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-func (m *mailboxesStep) clamp(w *wizard) { m.clampTo(len(w.boxes.filtered)) }
+func (m *mailboxesStep) clamp() { m.clampTo(len(m.boxes.filtered)) }
 
 // setSize fits the fields to the width and the list to the rows the view
 // leaves it.
-func (m *mailboxesStep) setSize(w *wizard, width, height int) {
+func (m *mailboxesStep) SetSize(width, height int) {
+	m.setRoom(width, height)
 	sizeFields(width, &m.filter, &m.importPath.Model, &m.form[0], &m.form[1], &m.form[2])
 	if m.flow != nil {
 		sizeFields(width, &m.flow.input)
 	}
-	if m.listShown() && w.boxes != nil {
-		m.scrollList = m.fitted(len(w.boxes.filtered), height-lineCount(m.listHead(w, width))-1)
+	if m.listShown() && m.boxes != nil {
+		m.scrollList = m.fitted(len(m.boxes.filtered), height-lineCount(m.listHead(width))-1)
 	}
 }
 
@@ -32,7 +33,7 @@ func (m *mailboxesStep) listShown() bool {
 	return m.mode == mbList || m.mode == mbFilter || m.mode == mbConfirmDelete
 }
 
-func (m *mailboxesStep) updateFilter(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (m *mailboxesStep) updateFilter(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch k.String() {
 		case "enter", "down", "tab":
@@ -43,8 +44,8 @@ func (m *mailboxesStep) updateFilter(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			m.mode = mbList
 			m.filter.Blur()
 			m.filter.SetValue("")
-			w.boxes.setQuery("")
-			m.clamp(w)
+			m.boxes.setQuery("")
+			m.clamp()
 			return nil, true
 		case "ctrl+c":
 			return nil, false
@@ -52,49 +53,50 @@ func (m *mailboxesStep) updateFilter(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 	}
 	var cmd tea.Cmd
 	m.filter, cmd = m.filter.Update(msg)
-	w.boxes.setQuery(m.filter.Value())
+	m.boxes.setQuery(m.filter.Value())
 	m.cursor, m.offset = 0, 0
-	m.clamp(w)
+	m.clamp()
 	return cmd, true
 }
 
-func (m *mailboxesStep) view(w *wizard, width, height int) string {
-	if w.boxes == nil {
+func (m *mailboxesStep) View() string {
+	width, height := m.roomW, m.roomH
+	if m.boxes == nil {
 		return ""
 	}
-	out := m.counts(w, width)
-	s := w.styles
+	out := m.counts(width)
+	s := m.styles
 	switch m.mode {
 	case mbConsent:
 		out += "\n" + s.Heading.Render("Consent of "+m.flow.mailbox) + "\n"
-		out += m.flow.view(w.common, width)
+		out += m.flow.view(m.common, width)
 		if m.flow.phase == cfDone {
 			out += "\n\n" + s.Muted.Render(wrap("Enter returns to the list (on the next mailbox without consent); c tries again.", width))
 		}
 		return out
 	case mbForm:
-		return out + "\n" + m.formView(w, width)
+		return out + "\n" + m.formView(width)
 	case mbImport:
-		out += "\n" + w.field("Import a CSV file", &m.importPath.Model, true, width) + "\n"
+		out += "\n" + m.field("Import a CSV file", &m.importPath.Model, true, width) + "\n"
 		out += s.Muted.Render(wrap("Header line: "+strings.Join(core.CSVHeader, ","), width)) + "\n\n"
 		if m.importErr != nil {
-			out += m.importErrView(w, width, height-lineCount(out)-1)
+			out += m.importErrView(width, height-lineCount(out)-1)
 		} else {
 			out += s.Muted.Render(wrap("Every row is validated; if any row is bad, nothing is imported and each bad line is listed.", width))
 		}
 		return out
 	}
-	out = m.listHead(w, width)
+	out = m.listHead(width)
 	// the table gets what is left, as setSize fitted the list to it
 	rows := height - lineCount(out) - 1
-	return out + m.table(w, m.fitted(len(w.boxes.filtered), rows), width, rows)
+	return out + m.table(m.fitted(len(m.boxes.filtered), rows), width, rows)
 }
 
 // counts is the title and the line of counts above every mode's content.
-func (m *mailboxesStep) counts(w *wizard, width int) string {
-	s := w.styles
-	l := w.boxes
-	out := w.title("Assign mailboxes", "", width) + "\n"
+func (m *mailboxesStep) counts(width int) string {
+	s := m.styles
+	l := m.boxes
+	out := m.title("Assign mailboxes", "", width) + "\n"
 	kinds := []string{}
 	for _, k := range core.OwnerKinds {
 		if c := l.counts[k]; c > 0 {
@@ -111,7 +113,7 @@ func (m *mailboxesStep) counts(w *wizard, width int) string {
 	if l.query != "" {
 		counts += fmt.Sprintf(" · %d match", len(l.filtered))
 	}
-	if n := len(w.selected); n > 0 {
+	if n := len(m.selected); n > 0 {
 		counts += fmt.Sprintf(" · %d selected", n)
 	}
 	if m.oauth {
@@ -130,25 +132,25 @@ func (m *mailboxesStep) counts(w *wizard, width int) string {
 }
 
 // listHead is what the list mode shows above the table.
-func (m *mailboxesStep) listHead(w *wizard, width int) string {
-	s := w.styles
-	l := w.boxes
-	out := m.counts(w, width)
-	if w.upgrade && m.oauth {
+func (m *mailboxesStep) listHead(width int) string {
+	s := m.styles
+	l := m.boxes
+	out := m.counts(width)
+	if m.upgrade && m.oauth {
 		// the upgrade assistant comes here only for the consents
 		out += s.Text.Render(wrap("Upgrade: each mailbox keeps its password until its owner consents (c) and its test (Enter) passes; then it switches to OAuth and the password is erased.", width)) + "\n"
 	}
 	if m.mode == mbFilter || l.query != "" {
-		out += w.field("Filter", &m.filter, m.mode == mbFilter, width) + "\n"
+		out += m.field("Filter", &m.filter, m.mode == mbFilter, width) + "\n"
 	}
 	if m.loadErr != nil {
-		out += w.errView(m.loadErr, width) + "\n"
+		out += m.errView(m.loadErr, width) + "\n"
 	}
 	if m.err != nil {
-		out += w.errView(m.err, width) + "\n"
+		out += m.errView(m.err, width) + "\n"
 	}
 	if m.mode == mbConfirmDelete {
-		out += w.styles.Warn.Render(wrap("Delete "+m.deleting+"? y deletes, n keeps it.", width)) + "\n"
+		out += m.styles.Warn.Render(wrap("Delete "+m.deleting+"? y deletes, n keeps it.", width)) + "\n"
 	}
 	return out
 }
@@ -156,9 +158,9 @@ func (m *mailboxesStep) listHead(w *wizard, width int) string {
 func lineCount(s string) int { return strings.Count(s, "\n") }
 
 // table renders only the visible window sl of the filtered list.
-func (m *mailboxesStep) table(w *wizard, sl scrollList, width, rows int) string {
-	s := w.styles
-	l := w.boxes
+func (m *mailboxesStep) table(sl scrollList, width, rows int) string {
+	s := m.styles
+	l := m.boxes
 	kindW := 9
 	consentW := 0
 	if m.oauth {
@@ -229,7 +231,7 @@ func (m *mailboxesStep) table(w *wizard, sl scrollList, width, rows int) string 
 	for i := sl.offset; i < end; i++ {
 		mb := l.items[l.filtered[i]]
 		mark := "  "
-		if w.selected[mb.Email] {
+		if m.selected[mb.Email] {
 			mark = "◆ "
 		}
 		name := mb.DisplayName
