@@ -245,6 +245,16 @@ func PasswordBackupsReport(bs []PasswordBackup, done bool) string {
 	if len(bs) == 0 {
 		return ""
 	}
+	head := "The store still holds the passwords of the pending mailboxes; "
+	if done {
+		head = "The store holds no legacy password any more; "
+	}
+	return fmt.Sprintf("%s%d backup(s) still hold legacy passwords: %s; remove them with `mailoauth upgrade --purge-backups`.", head, len(bs), PasswordBackupsList(bs))
+}
+
+// PasswordBackupsList names each backup with how many passwords it holds
+// and the key that opens it, separated by "; ".
+func PasswordBackupsList(bs []PasswordBackup) string {
 	var names []string
 	for _, b := range bs {
 		switch {
@@ -256,9 +266,5 @@ func PasswordBackupsReport(bs []PasswordBackup, done bool) string {
 			names = append(names, fmt.Sprintf("%s (%d, sealed with the store's key)", b.Path, b.Passwords))
 		}
 	}
-	head := "The store still holds the passwords of the pending mailboxes; "
-	if done {
-		head = "The store holds no legacy password any more; "
-	}
-	return fmt.Sprintf("%s%d backup(s) still hold legacy passwords: %s; remove them with `mailoauth upgrade --purge-backups`.", head, len(bs), strings.Join(names, "; "))
+	return strings.Join(names, "; ")
 }

@@ -31,7 +31,7 @@ func purgePasswordBackups(a *app, st *store.Store, yes bool) error {
 		fmt.Fprintf(a.stdout, "No backup beside %s holds a legacy password; nothing to remove.\n", st.Path())
 		return nil
 	}
-	fmt.Fprintln(a.stdout, store.PasswordBackupsReport(bs, !anyPending(st)))
+	fmt.Fprintf(a.stdout, "%d backup(s) hold legacy passwords: %s.\n", len(bs), store.PasswordBackupsList(bs))
 	if !yes {
 		ok, err := a.confirm(fmt.Sprintf("Remove these %d backup(s) and their own key files?", len(bs)),
 			"removing backups needs confirmation and there is no terminal to ask on; run `mailoauth upgrade --purge-backups --yes`")

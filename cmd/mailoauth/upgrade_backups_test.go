@@ -65,7 +65,9 @@ func upgradeBackupsAfterCompletion(t *testing.T, db, out string, args []string) 
 	if _, err := os.Stat(holding); err != nil {
 		t.Fatalf("a refused purge removed the backup: %v", err)
 	}
-	if r := mailoauth(t, db, "upgrade", "--purge-backups", "--yes"); r.code != 0 || !strings.Contains(r.stdout, "Removed 1 backup(s)") {
+	if r := mailoauth(t, db, "upgrade", "--purge-backups", "--yes"); r.code != 0 || !strings.Contains(r.stdout, "Removed 1 backup(s)") ||
+		!strings.Contains(r.stdout, holding) || strings.Contains(r.stdout, "remove them with") {
+		// it names what it removes, without telling to run itself
 		t.Errorf("purge --yes: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, f := range []string{holding, holding + ".key"} {
