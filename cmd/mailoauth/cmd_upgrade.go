@@ -128,7 +128,10 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	}
 
 	// The store first (a schema migration backs it up on its own); a
-	// timestamped copy is taken below, only when something will change.
+	// timestamped copy is taken below, only when something will change and
+	// only of a store that existed before this run (a new one holds nothing).
+	_, statErr := os.Stat(a.storePath())
+	newStore := errors.Is(statErr, os.ErrNotExist)
 	st, err := a.openStore()
 	if err != nil {
 		return err
@@ -136,7 +139,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	defer st.Close()
 	backedUp := false
 	backup := func() error {
-		if backedUp {
+		if backedUp || newStore {
 			return nil
 		}
 		b, err := st.TakeBackup()
@@ -299,7 +302,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	if *viaProxy {
 		proxyErr = upgradeViaProxy(ctx, a, st, rep.Upgraded, *proxyIMAP, *proxySMTP)
 	}
-	if !backedUp {
+	if !backedUp && !newStore {
 		fmt.Fprintln(a.stdout, "Nothing changed, so no backup was made.")
 	}
 	if err := reportPasswordBackups(a, st); err != nil {
