@@ -113,7 +113,7 @@ func newModel(d deps) model {
 	w.steps = [numSteps]step{
 		stepProfile:     componentStep{newProfileStep(w.common)},
 		stepDomain:      componentStep{newDomainStep(w.common)},
-		stepCredentials: newCredentialsStep(),
+		stepCredentials: componentStep{newCredentialsStep(w.common)},
 		stepAuthorize:   componentStep{newAuthorizeStep(w.common)},
 		stepMailboxes:   componentStep{newMailboxesStep(w.common)},
 		stepTest:        componentStep{newTestStep(w.common)},
@@ -277,7 +277,7 @@ func (w *wizard) openProfile(p core.Profile) tea.Cmd {
 
 func (w *wizard) resetSteps() {
 	w.steps[stepDomain] = componentStep{newDomainStep(w.common)}
-	w.steps[stepCredentials] = newCredentialsStep()
+	w.steps[stepCredentials] = componentStep{newCredentialsStep(w.common)}
 	w.steps[stepAuthorize] = componentStep{newAuthorizeStep(w.common)}
 	w.steps[stepMailboxes] = componentStep{newMailboxesStep(w.common)}
 	w.steps[stepTest] = componentStep{newTestStep(w.common)}

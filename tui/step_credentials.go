@@ -16,6 +16,8 @@ import (
 // or OAuth client), then loads the service-account key (JSON or legacy
 // .p12) or the OAuth client (oauthForm).
 type credentialsStep struct {
+	*common
+	room
 	// choosing shows the choice of path; kind is the chosen one.
 	choosing bool
 	kind     credKind
@@ -29,14 +31,14 @@ type credentialsStep struct {
 	data                   []byte // the key as loaded or pasted
 	source                 string // where data came from
 	isP12                  bool
-	policy                 bool // showing what to do when key creation is blocked
-	cred                   *core.Credential
+	policy                 bool             // showing what to do when key creation is blocked
+	loaded                 *core.Credential // the key as parsed
 	err                    error
 	changed                bool
 }
 
-func newCredentialsStep() *credentialsStep {
-	c := &credentialsStep{
+func newCredentialsStep(cm *common) *credentialsStep {
+	c := &credentialsStep{common: cm,
 		path:     newFileField("/path/to/service-account.json (or paste the JSON)", core.CredentialFile),
 		p12pw:    newInput(core.DefaultP12Password),
 		p12email: newInput("mailer@project.iam.gserviceaccount.com"),
@@ -87,17 +89,17 @@ func (c *common) isOAuthClient() bool {
 	return ok && k == credOAuthClient
 }
 
-func (c *credentialsStep) enter(w *wizard) tea.Cmd {
+func (c *credentialsStep) Init() tea.Cmd {
 	if c.oc == nil {
-		c.oc = newOAuthForm()
+		c.oc = newOAuthForm(c)
 	}
 	if !c.entered {
 		c.entered = true
-		if k, ok := storedKind(w.common); ok {
+		if k, ok := storedKind(c.common); ok {
 			c.kind, c.choice = k, int(k)
 		} else {
 			c.choosing = true
-			if _, err := w.profile.MailboxRule().Address(w.profile.DefaultSender); core.FindingOf(err) != nil && core.FindingOf(err).Code == core.CodeMailboxOutsideDomain {
+			if _, err := c.profile.MailboxRule().Address(c.profile.DefaultSender); core.FindingOf(err) != nil && core.FindingOf(err).Code == core.CodeMailboxOutsideDomain {
 				// only an OAuth client can serve this sender
 				c.choice = int(credOAuthClient)
 			}
@@ -107,30 +109,30 @@ func (c *credentialsStep) enter(w *wizard) tea.Cmd {
 		return nil
 	}
 	if c.kind == credOAuthClient {
-		return c.oc.enter(w)
+		return c.oc.enter()
 	}
-	return c.enterServiceAccount(w)
+	return c.enterServiceAccount()
 }
 
-func (c *credentialsStep) enterServiceAccount(w *wizard) tea.Cmd {
+func (c *credentialsStep) enterServiceAccount() tea.Cmd {
 	c.focus = 0
 	c.err = nil
 	c.changed = false
 	switch {
 	case c.data != nil:
 		// keep what was loaded before going back
-	case len(w.profile.Credential) > 0 && !w.isOAuthClient():
-		c.data = w.profile.Credential
+	case len(c.profile.Credential) > 0 && !c.isOAuthClient():
+		c.data = c.profile.Credential
 		c.source = "the key stored in this profile"
-		c.p12pw.SetValue(orDefault(w.profile.P12Password, core.DefaultP12Password))
-		c.p12email.SetValue(w.profile.P12ClientEmail)
-		c.p12id.SetValue(w.profile.P12ClientID)
+		c.p12pw.SetValue(orDefault(c.profile.P12Password, core.DefaultP12Password))
+		c.p12email.SetValue(c.profile.P12ClientEmail)
+		c.p12id.SetValue(c.profile.P12ClientID)
 		c.parse()
-	case w.sandbox != nil && w.sandbox.CredentialPath != "":
-		c.path.SetValue(w.sandbox.CredentialPath)
+	case c.sandbox != nil && c.sandbox.CredentialPath != "":
+		c.path.SetValue(c.sandbox.CredentialPath)
 		c.load()
-	case w.sandbox != nil && len(w.sandbox.Credential) > 0:
-		c.data = w.sandbox.Credential
+	case c.sandbox != nil && len(c.sandbox.Credential) > 0:
+		c.data = c.sandbox.Credential
 		c.source = "the sandbox's service-account key"
 		c.parse()
 	}
@@ -158,7 +160,7 @@ func (c *credentialsStep) focusField() tea.Cmd {
 
 // load reads the file named in the path field.
 func (c *credentialsStep) load() {
-	c.cred, c.err, c.data = nil, nil, nil
+	c.loaded, c.err, c.data = nil, nil, nil
 	if strings.TrimSpace(c.path.Value()) == "" {
 		c.path.loadedFrom = c.path.Value()
 		c.err = core.Inputf("enter the path of the service-account key file, or paste the JSON key")
@@ -176,7 +178,7 @@ func (c *credentialsStep) load() {
 
 // parse validates c.data with core.
 func (c *credentialsStep) parse() {
-	c.cred, c.err = nil, nil
+	c.loaded, c.err = nil, nil
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(c.data, []byte("\xef\xbb\xbf")))
 	wasP12 := c.isP12
 	c.isP12 = len(trimmed) > 0 && trimmed[0] == 0x30
@@ -194,7 +196,7 @@ func (c *credentialsStep) parse() {
 		c.err = err
 		return
 	}
-	c.cred = cred
+	c.loaded = cred
 }
 
 func (c *credentialsStep) opts() core.CredentialOptions {
@@ -204,9 +206,9 @@ func (c *credentialsStep) opts() core.CredentialOptions {
 	return core.CredentialOptions{P12Password: c.p12pw.Value(), ClientEmail: c.p12email.Value(), ClientID: c.p12id.Value()}
 }
 
-func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (c *credentialsStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if c.choosing {
-		return c.updateChoice(w, msg)
+		return c.updateChoice(msg)
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "esc" {
 		// back to the choice of path; esc there goes to step 2
@@ -214,7 +216,7 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	}
 	if c.kind == credOAuthClient {
-		return c.oc.update(w, msg)
+		return c.oc.update(msg)
 	}
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
@@ -222,7 +224,7 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			break
 		}
 		if data, source, ok, err := c.path.pastedJSON(msg); err != nil {
-			c.cred, c.data, c.err = nil, nil, err
+			c.loaded, c.data, c.err = nil, nil, err
 			return nil, true
 		} else if ok {
 			c.data, c.source, c.changed = data, source, true
@@ -235,12 +237,12 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 			c.policy = !c.policy
 			return nil, true
 		case c.policy:
-			if key.Matches(msg, w.gkeys.Next) {
+			if key.Matches(msg, c.gkeys.Next) {
 				c.policy = false
 			}
 			return nil, true
-		case key.Matches(msg, w.gkeys.Next):
-			return c.save(w), true
+		case key.Matches(msg, c.gkeys.Next):
+			return c.save(), true
 		case c.path.nav(msg, &c.focus, len(c.inputs())):
 			return c.focusField(), true
 		case key.Matches(msg, keyShiftTab, keyInterrupt):
@@ -269,13 +271,13 @@ func (c *credentialsStep) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 }
 
 // save loads the key if the path changed, then stores it and moves on.
-func (c *credentialsStep) save(w *wizard) tea.Cmd {
+func (c *credentialsStep) save() tea.Cmd {
 	if c.path.Value() != "" && c.path.Value() != c.path.loadedFrom {
 		c.load()
-		if c.cred != nil && c.isP12 && c.p12id.Value() == "" {
+		if c.loaded != nil && c.isP12 && c.p12id.Value() == "" {
 			return c.focusField()
 		}
-		if c.err != nil || c.cred == nil {
+		if c.err != nil || c.loaded == nil {
 			return c.focusField()
 		}
 	}
@@ -283,32 +285,32 @@ func (c *credentialsStep) save(w *wizard) tea.Cmd {
 		c.err = core.Inputf("enter the path of the service-account key file, or paste the JSON key")
 		return nil
 	}
-	if c.cred == nil {
+	if c.loaded == nil {
 		c.parse()
-		if c.cred == nil {
+		if c.loaded == nil {
 			return c.focusField()
 		}
 	}
 	// The default sender must be one this credential can serve: core's
 	// rule and finding (an outside sender was accepted at step 2 only
 	// for an OAuth client).
-	if _, err := (core.MailboxRule{Domain: w.profile.Domain, Kind: c.cred.Kind}).Address(w.profile.DefaultSender); err != nil {
+	if _, err := (core.MailboxRule{Domain: c.profile.Domain, Kind: c.loaded.Kind}).Address(c.profile.DefaultSender); err != nil {
 		c.err = err
 		return c.focusField()
 	}
-	w.profile.Credential = c.data
-	w.profile.RedirectURI = "" // the OAuth client path's only
-	w.profile.P12Password, w.profile.P12ClientEmail, w.profile.P12ClientID = "", "", ""
+	c.profile.Credential = c.data
+	c.profile.RedirectURI = "" // the OAuth client path's only
+	c.profile.P12Password, c.profile.P12ClientEmail, c.profile.P12ClientID = "", "", ""
 	if c.isP12 {
 		o := c.opts()
-		w.profile.P12Password, w.profile.P12ClientEmail, w.profile.P12ClientID = o.P12Password, o.ClientEmail, o.ClientID
+		c.profile.P12Password, c.profile.P12ClientEmail, c.profile.P12ClientID = o.P12Password, o.ClientEmail, o.ClientID
 	}
-	w.cred = c.cred
+	c.cred = c.loaded
 	c.changed = false
-	return w.advance(stepCredentials)
+	return nextStep(stepCredentials)
 }
 
-func (c *credentialsStep) updateChoice(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (c *credentialsStep) updateChoice(msg tea.Msg) (tea.Cmd, bool) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil, false
@@ -318,34 +320,34 @@ func (c *credentialsStep) updateChoice(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		c.choice = 1 - c.choice
 	case k.String() == "1", k.String() == "2":
 		c.choice = int(k.Code - '1')
-	case key.Matches(k, w.gkeys.Next):
+	case key.Matches(k, c.gkeys.Next):
 		c.choosing = false
 		if credKind(c.choice) != c.kind {
 			c.kind = credKind(c.choice)
 			c.changed = true
 		}
 		if c.kind == credOAuthClient {
-			return c.oc.enter(w), true
+			return c.oc.enter(), true
 		}
-		return c.enterServiceAccount(w), true
+		return c.enterServiceAccount(), true
 	default:
 		return nil, false
 	}
 	return nil, true
 }
 
-func (c *credentialsStep) choiceView(w *wizard, width int) string {
-	s := w.styles
-	out := w.title("Credentials", "How will the product sign in to Gmail? Choose the kind of Google credential.", width) + "\n\n"
+func (c *credentialsStep) choiceView(width int) string {
+	s := c.styles
+	out := c.title("Credentials", "How will the product sign in to Gmail? Choose the kind of Google credential.", width) + "\n\n"
 	for i, ch := range credChoices {
 		name := fmt.Sprintf("%d %s", i+1, ch.name)
 		if i == c.choice {
 			name = s.Selected.Render(name)
 		}
-		out += w.cursorLine(i == c.choice, name) + "\n"
+		out += c.cursorLine(i == c.choice, name) + "\n"
 		out += s.Muted.Render(indent(wrap(ch.when, max(width-4, 10)), 4)) + "\n\n"
 	}
-	if k, ok := storedKind(w.common); ok {
+	if k, ok := storedKind(c.common); ok {
 		out += s.Muted.Render(wrap("This profile uses "+credChoices[k].name+"; choosing the other replaces it when you save.", width))
 	}
 	return out
@@ -357,59 +359,63 @@ func indent(s string, n int) string {
 	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 }
 
-func (c *credentialsStep) view(w *wizard, width, height int) string {
+func (c *credentialsStep) View() string {
+	width, height := c.roomW, c.roomH
 	if c.choosing {
-		return c.choiceView(w, width)
+		return c.choiceView(width)
 	}
 	if c.kind == credOAuthClient {
-		return c.oc.view(w, width, height)
+		return c.oc.view(width, height)
 	}
 	if c.policy {
-		return keyPolicyView(w, width)
+		return keyPolicyView(c.common, width)
 	}
-	s := w.styles
-	out := w.title("Service-account key",
+	s := c.styles
+	out := c.title("Service-account key",
 		"Load the JSON key downloaded from console.cloud.google.com > IAM & Admin > Service accounts > Keys (or a legacy .p12 key).", width) + "\n\n"
-	out += w.field("Key file (tab completes; or paste the JSON)", &c.path.Model, c.focus == 0, width) + "\n"
+	out += c.field("Key file (tab completes; or paste the JSON)", &c.path.Model, c.focus == 0, width) + "\n"
 	if c.isP12 {
-		out += w.field(".p12 password", &c.p12pw, c.focus == 1, width) + "\n"
-		out += w.field("Service account e-mail", &c.p12email, c.focus == 2, width) + "\n"
-		out += w.field("Client ID (OAuth 2 Client ID)", &c.p12id, c.focus == 3, width) + "\n"
+		out += c.field(".p12 password", &c.p12pw, c.focus == 1, width) + "\n"
+		out += c.field("Service account e-mail", &c.p12email, c.focus == 2, width) + "\n"
+		out += c.field("Client ID (OAuth 2 Client ID)", &c.p12id, c.focus == 3, width) + "\n"
 	}
 	out += "\n"
 	switch {
 	case c.err != nil:
-		out += w.errView(c.err, width)
-	case c.cred != nil:
+		out += c.errView(c.err, width)
+	case c.loaded != nil:
 		lw := 13
-		out += s.OK.Render("✓ "+c.cred.Kind.Describe()) + "\n"
-		out += w.kvWrap("From", c.source, lw, width) + "\n"
-		out += w.kvWrap("Client ID", c.cred.ClientID, lw, width) + "\n"
-		out += w.kvWrap("Client e-mail", c.cred.ClientEmail, lw, width) + "\n"
-		out += w.kvWrap("Project", orDefault(c.cred.ProjectID, "—"), lw, width) + "\n"
-		out += w.kvWrap("Key ID", orDefault(c.cred.PrivateKeyID, "—"), lw, width) + "\n"
-		out += w.kvWrap("Fingerprint", c.cred.Fingerprint, lw, width) + "\n"
+		out += s.OK.Render("✓ "+c.loaded.Kind.Describe()) + "\n"
+		out += c.kvWrap("From", c.source, lw, width) + "\n"
+		out += c.kvWrap("Client ID", c.loaded.ClientID, lw, width) + "\n"
+		out += c.kvWrap("Client e-mail", c.loaded.ClientEmail, lw, width) + "\n"
+		out += c.kvWrap("Project", orDefault(c.loaded.ProjectID, "—"), lw, width) + "\n"
+		out += c.kvWrap("Key ID", orDefault(c.loaded.PrivateKeyID, "—"), lw, width) + "\n"
+		out += c.kvWrap("Fingerprint", c.loaded.Fingerprint, lw, width) + "\n"
 		out += s.Muted.Render(wrap("Compare these with the Google Cloud console. The private key itself is never shown.", width))
 	default:
 		out += s.Muted.Render(wrap("Press Enter to load the key.", width))
 	}
-	if c.cred == nil && !c.isP12 { // whoever has a .p12 has a key already
+	if c.loaded == nil && !c.isP12 { // whoever has a .p12 has a key already
 		out += "\n\n" + s.Muted.Render(wrap(core.KeyPolicyHint+" "+keyPolicyHintKey, width))
 	}
 	return out
 }
 
-func (c *credentialsStep) keys(w *wizard) stepKeys {
+func (c *credentialsStep) ShortHelp() []key.Binding  { return c.keys().short }
+func (c *credentialsStep) FullHelp() [][]key.Binding { return c.keys().full }
+
+func (c *credentialsStep) keys() stepKeys {
 	if c.choosing {
-		return keyMap(w.gkeys, []key.Binding{keyChoose}, []key.Binding{keyChooseNumber}, true, true, false)
+		return keyMap(c.gkeys, []key.Binding{keyChoose}, []key.Binding{keyChooseNumber}, true, true, false)
 	}
 	if c.kind == credOAuthClient {
-		return c.oc.keys(w)
+		return c.oc.keys()
 	}
 	if c.policy {
-		return keyMap(w.gkeys, []key.Binding{keyPolicyBack}, nil, false, false, false)
+		return keyMap(c.gkeys, []key.Binding{keyPolicyBack}, nil, false, false, false)
 	}
-	return keyMap(w.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyPolicy}, true, true, true)
+	return keyMap(c.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyPolicy}, true, true, true)
 }
 func (c *credentialsStep) dirty() bool {
 	return c.changed || (c.oc != nil && c.oc.changed)
@@ -427,7 +433,8 @@ func (c *credentialsStep) focusedEmpty() bool {
 func (c *credentialsStep) busy() bool { return false }
 func (c *credentialsStep) cancel()    {}
 
-func (c *credentialsStep) setSize(_ *wizard, width, _ int) {
+func (c *credentialsStep) SetSize(width, height int) {
+	c.setRoom(width, height)
 	sizeFields(width, &c.path.Model, &c.p12pw, &c.p12email, &c.p12id)
 	if c.oc != nil {
 		sizeFields(width, &c.oc.path.Model, &c.oc.id, &c.oc.secret, &c.oc.redirect)

@@ -16,13 +16,16 @@ import (
 // the client ID and secret entered by hand, plus the redirect URI when it
 // is the host product's callback. Validation is core's.
 type oauthForm struct {
+	*common
+	// owner is the credentials step the form is part of
+	owner                *credentialsStep
 	path                 fileField
 	id, secret, redirect textinput.Model
 	focus                int
 	data                 []byte // the client JSON as loaded, pasted or built
 	source               string
-	fromJSON             [2]string // client ID and secret as the JSON had them
-	cred                 *core.Credential
+	fromJSON             [2]string        // client ID and secret as the JSON had them
+	loaded               *core.Credential // the client as parsed
 	err                  error
 	errField             int
 	changed              bool
@@ -37,8 +40,8 @@ const (
 	ocFields
 )
 
-func newOAuthForm() *oauthForm {
-	f := &oauthForm{
+func newOAuthForm(owner *credentialsStep) *oauthForm {
+	f := &oauthForm{common: owner.common, owner: owner,
 		path:     newFileField("/path/to/client_secret_….json (or paste the JSON)", core.CredentialFile),
 		id:       newInput("123456789012-abc….apps.googleusercontent.com"),
 		secret:   newInput("GOCSPX-…"),
@@ -52,18 +55,18 @@ func (f *oauthForm) inputs() [ocFields]*textinput.Model {
 	return [ocFields]*textinput.Model{&f.path.Model, &f.id, &f.secret, &f.redirect}
 }
 
-func (f *oauthForm) enter(w *wizard) tea.Cmd {
+func (f *oauthForm) enter() tea.Cmd {
 	f.err = nil
 	if !f.entered {
 		f.entered = true
 		switch {
-		case w.isOAuthClient():
-			f.data = w.profile.Credential
+		case f.isOAuthClient():
+			f.data = f.profile.Credential
 			f.source = "the client stored in this profile"
-			f.redirect.SetValue(w.profile.RedirectURI)
+			f.redirect.SetValue(f.profile.RedirectURI)
 			f.parseJSON()
-		case w.sandbox != nil && w.sandbox.ClientPath != "":
-			f.path.SetValue(w.sandbox.ClientPath)
+		case f.sandbox != nil && f.sandbox.ClientPath != "":
+			f.path.SetValue(f.sandbox.ClientPath)
 			f.load()
 		}
 		f.changed = false
@@ -79,7 +82,7 @@ func (f *oauthForm) focusField() tea.Cmd {
 // load reads the client JSON named in the path field.
 func (f *oauthForm) load() {
 	p := f.path.path()
-	f.cred, f.err = nil, nil
+	f.loaded, f.err = nil, nil
 	var cred *core.Credential
 	raw, err := f.path.read()
 	if err == nil {
@@ -96,12 +99,12 @@ func (f *oauthForm) load() {
 	f.fromJSON = [2]string{cred.ClientID, cred.ClientSecret}
 	f.id.SetValue(cred.ClientID)
 	f.secret.SetValue(cred.ClientSecret)
-	f.cred = cred
+	f.loaded = cred
 }
 
 // parseJSON validates f.data as an OAuth client JSON.
 func (f *oauthForm) parseJSON() {
-	f.cred, f.err = nil, nil
+	f.loaded, f.err = nil, nil
 	cred, err := core.ParseCredential(f.data, core.CredentialOptions{})
 	if err == nil {
 		err = cred.RequireOAuthClient()
@@ -110,7 +113,7 @@ func (f *oauthForm) parseJSON() {
 		f.err, f.errField = err, ocPath
 		return
 	}
-	f.cred = cred
+	f.loaded = cred
 	f.fromJSON = [2]string{cred.ClientID, cred.ClientSecret}
 	f.id.SetValue(cred.ClientID)
 	f.secret.SetValue(cred.ClientSecret)
@@ -122,14 +125,14 @@ func (f *oauthForm) byHand() bool {
 	return f.data == nil || strings.TrimSpace(f.id.Value()) != f.fromJSON[0] || strings.TrimSpace(f.secret.Value()) != f.fromJSON[1]
 }
 
-func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
+func (f *oauthForm) update(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
 		if f.focus != ocPath {
 			break
 		}
 		if data, source, ok, err := f.path.pastedJSON(msg); err != nil {
-			f.cred, f.data, f.err, f.errField = nil, nil, err, ocPath
+			f.loaded, f.data, f.err, f.errField = nil, nil, err, ocPath
 			return nil, true
 		} else if ok {
 			f.data, f.source, f.changed = data, source, true
@@ -138,8 +141,8 @@ func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 		}
 	case tea.KeyPressMsg:
 		switch {
-		case key.Matches(msg, w.gkeys.Next):
-			return f.save(w), true
+		case key.Matches(msg, f.gkeys.Next):
+			return f.save(), true
 		case f.path.nav(msg, &f.focus, ocFields):
 			return f.focusField(), true
 		case key.Matches(msg, keyShiftTab, keyInterrupt):
@@ -163,14 +166,14 @@ func (f *oauthForm) update(w *wizard, msg tea.Msg) (tea.Cmd, bool) {
 
 // validate builds the credential from the fields: the JSON when loaded and
 // unchanged, else the client ID and secret by hand; then the redirect URI.
-func (f *oauthForm) validate(w *wizard) (*core.Credential, []byte, error) {
+func (f *oauthForm) validate() (*core.Credential, []byte, error) {
 	if v := strings.TrimSpace(f.path.Value()); v != "" && f.path.Value() != f.path.loadedFrom {
 		f.load()
 		if f.err != nil {
 			return nil, nil, f.err
 		}
 	}
-	cred, data := f.cred, f.data
+	cred, data := f.loaded, f.data
 	if f.byHand() {
 		if f.data == nil && strings.TrimSpace(f.id.Value()) == "" && strings.TrimSpace(f.secret.Value()) == "" {
 			f.errField = ocPath
@@ -185,7 +188,7 @@ func (f *oauthForm) validate(w *wizard) (*core.Credential, []byte, error) {
 			}
 			return nil, nil, err
 		}
-		data = core.OAuthClientFileJSON(cred, w.profile.Endpoints)
+		data = core.OAuthClientFileJSON(cred, f.profile.Endpoints)
 	} else if cred == nil {
 		f.errField = ocPath
 		return nil, nil, f.err
@@ -201,63 +204,61 @@ func (f *oauthForm) validate(w *wizard) (*core.Credential, []byte, error) {
 }
 
 // save stores the client and moves on to the consent step.
-func (f *oauthForm) save(w *wizard) tea.Cmd {
-	cred, data, err := f.validate(w)
+func (f *oauthForm) save() tea.Cmd {
+	cred, data, err := f.validate()
 	f.err = err
 	if err != nil {
 		f.focus = f.errField
 		return f.focusField()
 	}
-	f.cred, f.data = cred, data
+	f.loaded, f.data = cred, data
 	if f.byHand() {
 		f.source = "entered by hand"
 		f.fromJSON = [2]string{cred.ClientID, cred.ClientSecret}
 	}
-	if !bytes.Equal(w.profile.Credential, data) {
-		w.profile.Credential = data
+	if !bytes.Equal(f.profile.Credential, data) {
+		f.profile.Credential = data
 	}
-	w.profile.P12Password, w.profile.P12ClientEmail, w.profile.P12ClientID = "", "", ""
-	w.profile.RedirectURI = strings.TrimSpace(f.redirect.Value())
-	w.cred = cred
+	f.profile.P12Password, f.profile.P12ClientEmail, f.profile.P12ClientID = "", "", ""
+	f.profile.RedirectURI = strings.TrimSpace(f.redirect.Value())
+	f.cred = cred
 	f.changed = false
-	if cs, ok := w.steps[stepCredentials].(*credentialsStep); ok {
-		cs.changed = false
-	}
-	return w.advance(stepCredentials)
+	f.owner.changed = false
+	return nextStep(stepCredentials)
 }
 
-func (f *oauthForm) view(w *wizard, width, height int) string {
-	s := w.styles
-	out := w.title("OAuth client",
+func (f *oauthForm) view(width, height int) string {
+	s := f.styles
+	out := f.title("OAuth client",
 		"Cloud console > APIs & Services > Credentials > OAuth client ID (Web application): its downloaded JSON, or its ID and secret.", width) + "\n\n"
-	out += w.field("Client JSON file (tab completes; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
+	out += f.field("Client JSON file (tab completes; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
 	if f.focus == ocSecret || f.focus == ocID || f.byHand() || height >= 30 {
-		out += w.field("or Client ID", &f.id, f.focus == ocID, width) + "\n"
-		out += w.field("and Client secret", &f.secret, f.focus == ocSecret, width) + "\n"
+		out += f.field("or Client ID", &f.id, f.focus == ocID, width) + "\n"
+		out += f.field("and Client secret", &f.secret, f.focus == ocSecret, width) + "\n"
 	} else {
 		out += "  " + s.Muted.Render(truncate("or the client ID and secret by hand (↓)", max(width-2, 10))) + "\n"
 	}
-	out += w.field("Redirect URI (only if it is the host product's callback)", &f.redirect, f.focus == ocRedirect, width) + "\n\n"
+	out += f.field("Redirect URI (only if it is the host product's callback)", &f.redirect, f.focus == ocRedirect, width) + "\n\n"
 	switch {
 	case f.err != nil:
-		out += w.errView(f.err, width)
-	case f.cred != nil && !f.byHand():
+		out += f.errView(f.err, width)
+	case f.loaded != nil && !f.byHand():
 		lw := 13
-		c := f.cred
+		c := f.loaded
 		typ := "Web application"
 		if c.ClientType == "installed" {
 			typ = "Desktop app"
 		}
 		out += s.OK.Render("✓ OAuth client, type "+typ) + "\n"
 		if f.source != strings.TrimSpace(f.path.Value()) {
-			out += w.kvWrap("From", f.source, lw, width) + "\n"
+			out += f.kvWrap("From", f.source, lw, width) + "\n"
 		}
-		out += w.kvWrap("Client ID", c.ClientID, lw, width) + "\n"
+		out += f.kvWrap("Client ID", c.ClientID, lw, width) + "\n"
 		if c.ProjectID != "" {
-			out += w.kvWrap("Project", c.ProjectID, lw, width) + "\n"
+			out += f.kvWrap("Project", c.ProjectID, lw, width) + "\n"
 		}
-		out += w.kvWrap("Redirect URIs", orDefault(strings.Join(c.RedirectURIs, " "), "— (none listed)"), lw, width) + "\n"
-		out += w.kvWrap("Secret", c.Fingerprint, lw, width) + "\n"
+		out += f.kvWrap("Redirect URIs", orDefault(strings.Join(c.RedirectURIs, " "), "— (none listed)"), lw, width) + "\n"
+		out += f.kvWrap("Secret", c.Fingerprint, lw, width) + "\n"
 		out += s.Muted.Render(wrap("Compare these with the Cloud console. The client secret itself is never shown.", width))
 	default:
 		out += s.Muted.Render(wrap("Press Enter to check the client: the secret is kept sealed, only its fingerprint is shown.", width))
@@ -265,8 +266,8 @@ func (f *oauthForm) view(w *wizard, width, height int) string {
 	return out
 }
 
-func (f *oauthForm) keys(w *wizard) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyBackToChoice}, true, true, true)
+func (f *oauthForm) keys() stepKeys {
+	return keyMap(f.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyBackToChoice}, true, true, true)
 }
 
 func (f *oauthForm) focusedEmpty() bool { return f.inputs()[f.focus].Value() == "" }
