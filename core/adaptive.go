@@ -10,14 +10,28 @@ import (
 
 // Adaptive concurrency of the bulk runner: how many mailboxes are checked
 // at once. Google publishes no rate for minting tokens and logging in
-// across accounts, it answers too fast with throttling replies; so the
-// runner starts polite, grows while mailboxes pass without throttling and
-// their latency stays near the best seen, and halves at a throttling reply
-// (AIMD, as TCP does with a congestion window), never above the ceiling
-// (RunOptions.Concurrency). The throttled mailbox itself is tried again
-// after a jittered backoff of at least the server's Retry-After; the
-// halving is what slows the others (pausing every start for each
-// Retry-After would stall a run under steady throttling).
+// across accounts; it answers a client that goes too fast with throttling
+// replies and documents one remedy, retrying the request after an
+// exponential backoff. So every throttled mailbox is tried again after a
+// jittered backoff of at least the server's Retry-After, and the window of
+// mailboxes at once (never above RunOptions.Concurrency) works like TCP's:
+//
+//   - it starts polite and doubles per clean window (slow start) until the
+//     first halving, then grows by an eighth per clean window, so it is
+//     back where it was a few windows after a halving;
+//   - it stops growing while latency rises well above the best seen;
+//   - a per-account throttle (IMAP [THROTTLED], the connection cap, SMTP
+//     454 Too many login attempts) says nothing about the run's rate: the
+//     mailbox backs off, the window stays;
+//   - a global-rate signal (the token endpoint's 429 rate_limit_exceeded,
+//     SMTP 421 Try again later) halves the window when such replies are
+//     more than a quarter of a window's attempts, at most once per window
+//     (attempts started before a halving do not count toward the next).
+//     A quota answers the requests above it, so the share of replies says
+//     how far above it the run is (a quarter: a third too fast); sporadic
+//     429s, which Google sends whatever the rate, are retried, not obeyed
+//     by the whole run (halving at each would keep the window at its floor
+//     and a 10,000-mailbox run over an hour).
 
 // Adaptive-concurrency defaults.
 const (
@@ -31,6 +45,14 @@ const (
 	// latencySlack is how much a mailbox's latency may exceed twice the
 	// best seen before growing stops (the machine or the link is full).
 	latencySlack = 20 * time.Millisecond
+	// minConcurrency is the window's floor.
+	minConcurrency = 1
+	// globalShare: a window halves when more than 1/globalShare of its
+	// attempts met a global-rate throttling reply.
+	globalShare = 4
+	// avoidGrowth is the share of the window added per clean window after
+	// the first halving (1/8: from half back to whole in 6 windows).
+	avoidGrowth = 8
 )
 
 // runClock is time for the runner: real, or a fake in tests.
@@ -61,9 +83,10 @@ type limiter struct {
 	cond     *sync.Cond
 	limit    float64 // the window; floor(limit) mailboxes may run at once
 	inflight int
-	clean    int  // clean mailboxes since the window last grew (after slow start)
-	slow     bool // slow start: +1 per clean mailbox (doubles per round) until the first throttle
+	slow     bool // slow start: +1 per clean mailbox (doubles per round) until the first halving
 	epoch    int  // bumped at each halving; a slot remembers the epoch it started in
+	winDone  int  // attempts of this epoch ended in the current window
+	winGlob  int  // of them, throttled by a global-rate signal
 	best     time.Duration
 	avg      time.Duration // moving average of clean mailboxes' latency
 	peak     int
@@ -105,22 +128,29 @@ func (l *limiter) acquire(ctx context.Context) (slot, error) {
 	}
 }
 
-// release ends an attempt: a clean one may grow the window, a throttled
-// one halves it (once per window: the other attempts that started before
-// the halving and come back throttled too do not halve it again).
+// release ends an attempt: a clean one may grow the window, a global-rate
+// throttle may halve it (see the rule above), a per-account one does
+// neither.
 func (l *limiter) release(s slot, th *throttle) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inflight--
 	defer l.cond.Broadcast()
-	if th != nil {
-		l.slow = false
-		if s.epoch == l.epoch {
-			l.epoch++
-			l.halvings++
-			l.limit = math.Max(1, math.Floor(l.limit/2))
+	if s.epoch == l.epoch {
+		l.winDone++
+		if th != nil && th.global {
+			l.winGlob++
 		}
-		return
+		if l.winGlob*globalShare > int(l.limit) {
+			l.halve()
+			return
+		}
+		if l.winDone >= int(l.limit) {
+			l.winDone, l.winGlob = 0, 0
+		}
+	}
+	if th != nil || s.epoch != l.epoch {
+		return // throttled, or started before the last halving: no growth
 	}
 	d := l.clock.now().Sub(s.start)
 	if l.best == 0 || d < l.best {
@@ -136,11 +166,19 @@ func (l *limiter) release(s slot, th *throttle) {
 	}
 	if l.slow {
 		l.limit++
-	} else if l.clean++; l.clean >= int(l.limit) {
-		l.limit++ // one more per window of clean mailboxes
-		l.clean = 0
+	} else {
+		l.limit += 1.0 / avoidGrowth // an eighth of the window per clean window
 	}
 	l.limit = math.Min(l.limit, float64(l.ceiling))
+}
+
+// halve halves the window and starts a new one; l.mu is held.
+func (l *limiter) halve() {
+	l.slow = false
+	l.epoch++
+	l.halvings++
+	l.winDone, l.winGlob = 0, 0
+	l.limit = math.Max(minConcurrency, math.Floor(l.limit/2))
 }
 
 // backoff is the jittered wait before retry n (from 1) of a throttled

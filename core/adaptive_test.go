@@ -88,25 +88,57 @@ func TestLimiterStartsPoliteAndGrowsToCeiling(t *testing.T) {
 	}
 }
 
-func TestLimiterHalvesOncePerWindowOnThrottle(t *testing.T) {
+func TestLimiterHalvesOncePerWindowOnGlobalThrottle(t *testing.T) {
 	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
 	l := newLimiter(64, fc.clock())
 	round(t, l, fc, 100*time.Millisecond, 0, nil) // 16
 	round(t, l, fc, 100*time.Millisecond, 0, nil) // 32
-	// A whole window of throttling replies halves it once.
-	if w := round(t, l, fc, 100*time.Millisecond, 32, &throttle{}); w != 16 {
+	global := &throttle{server: "oauth2.googleapis.com", global: true}
+	// A whole window of token-endpoint 429s halves it once.
+	if w := round(t, l, fc, 100*time.Millisecond, 32, global); w != 16 {
 		t.Fatalf("after a throttled window: %d, want 16", w)
 	}
-	// Then additive: one more per clean window, no more doubling.
-	if w := round(t, l, fc, 100*time.Millisecond, 0, nil); w != 17 {
-		t.Fatalf("after a clean window in congestion avoidance: %d, want 17", w)
+	// Then an eighth per clean window: back to 32 within 6 windows, not 16.
+	var got []int
+	for i := 0; i < 6; i++ {
+		got = append(got, round(t, l, fc, 100*time.Millisecond, 0, nil))
 	}
-	// Never below one.
+	if got[0] != 18 || got[5] < 32 {
+		t.Fatalf("windows after a halving %v, want 18 first and back to 32 by the sixth", got)
+	}
+	// Never below the floor.
 	for i := 0; i < 10; i++ {
-		round(t, l, fc, 100*time.Millisecond, 64, &throttle{})
+		round(t, l, fc, 100*time.Millisecond, 64, global)
 	}
-	if w := l.window(); w != 1 {
-		t.Fatalf("window after many throttled rounds: %d, want 1", w)
+	if w := l.window(); w != minConcurrency {
+		t.Fatalf("window after many throttled rounds: %d, want %d", w, minConcurrency)
+	}
+}
+
+func TestLimiterHalvesOnlyOnGlobalSignals(t *testing.T) {
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	l := newLimiter(64, fc.clock())
+	round(t, l, fc, 100*time.Millisecond, 0, nil) // 16
+	round(t, l, fc, 100*time.Millisecond, 0, nil) // 32
+	// Per-account throttles, a whole window of them: the window stays.
+	for _, th := range []*throttle{
+		{server: "imap.gmail.com:993", reply: "NO [THROTTLED]"},
+		{server: "imap.gmail.com:993", connCap: true},
+		{server: "smtp.gmail.com:465", reply: "454 4.7.0 " + SMTPTooManyLogins},
+	} {
+		if w := round(t, l, fc, 100*time.Millisecond, 32, th); w != 32 {
+			t.Fatalf("a window of %+v: %d, want 32 (per-account, not the run's rate)", th, w)
+		}
+	}
+	// Sporadic global ones, a quarter of a window or less: retried, the
+	// window keeps growing.
+	if w := round(t, l, fc, 100*time.Millisecond, 8, &throttle{global: true}); w <= 32 || l.halvings != 0 {
+		t.Fatalf("8 of 32 global throttles: window %d, %d halvings; want it to grow", w, l.halvings)
+	}
+	// More than a quarter: halved.
+	w := l.window()
+	if got := round(t, l, fc, 100*time.Millisecond, w/4+1, &throttle{global: true}); got != w/2 {
+		t.Fatalf("%d of %d global throttles: window %d, want %d", w/4+1, w, got, w/2)
 	}
 }
 
@@ -143,9 +175,10 @@ func TestBackoffJitteredAndAtLeastRetryAfter(t *testing.T) {
 	}
 }
 
-// fakeThrottledCheck throttles each mailbox's first `times` attempts; the
-// first throttle of user0 asks for Retry-After 5s.
-func fakeThrottledCheck(times int) (checkFunc, func(string) int) {
+// fakeThrottledCheck throttles each mailbox's first `times` attempts (with
+// SMTP 421, a global-rate signal, if global; else 454); the first throttle
+// of user0 asks for Retry-After 5s.
+func fakeThrottledCheck(times int, global bool) (checkFunc, func(string) int) {
 	var mu sync.Mutex
 	tries := map[string]int{}
 	check := func(ctx context.Context, mailbox string, checks []CheckName, onCheck func(CheckResult)) MailboxResult {
@@ -156,6 +189,9 @@ func fakeThrottledCheck(times int) (checkFunc, func(string) int) {
 		r := MailboxResult{Mailbox: mailbox}
 		if n <= times {
 			th := &throttle{server: "smtp.gmail.com:465", reply: "454 4.7.0 " + SMTPTooManyLogins, d: DiagContext{Mailbox: mailbox}}
+			if global {
+				th.reply, th.global = "421 4.7.0 "+SMTPTryAgainLater, true
+			}
 			if mailbox == "user0@example.test" && n == 1 {
 				th.retryAfter = 5 * time.Second
 			}
@@ -171,42 +207,47 @@ func fakeThrottledCheck(times int) (checkFunc, func(string) int) {
 }
 
 func TestRunAllRetriesThrottledAndNeverFalseFails(t *testing.T) {
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
-	check, tries := fakeThrottledCheck(2)
-	var boxes []string
-	for i := 0; i < 30; i++ {
-		boxes = append(boxes, fmt.Sprintf("user%d@example.test", i))
-	}
-	var stats RunStats
-	res := runAll(context.Background(), check, boxes, RunOptions{Concurrency: 16, Stats: &stats, clock: fc.clock()})
-	for _, r := range res {
-		if !r.OK || r.Finding != nil {
-			t.Fatalf("%s reported failed for throttling alone: %+v", r.Mailbox, r.Finding)
-		}
-		if len(r.Notes) != 1 || r.Notes[0] != "throttled, retried 2 times" {
-			t.Fatalf("%s notes %q, want the retries noted", r.Mailbox, r.Notes)
-		}
-		if n := tries(r.Mailbox); n != 3 {
-			t.Fatalf("%s tried %d times, want 3", r.Mailbox, n)
-		}
-	}
-	if stats.Throttled != 60 || stats.Retried != 30 || stats.Halvings == 0 {
-		t.Fatalf("stats %+v", stats)
-	}
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
-	longest := time.Duration(0)
-	for _, d := range fc.slept {
-		longest = max(longest, d)
-	}
-	if longest < 5*time.Second {
-		t.Fatalf("no wait honoured the Retry-After of 5s: sleeps %v", fc.slept)
+	for _, global := range []bool{false, true} {
+		t.Run(fmt.Sprintf("global=%v", global), func(t *testing.T) {
+			fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+			check, tries := fakeThrottledCheck(2, global)
+			var boxes []string
+			for i := 0; i < 30; i++ {
+				boxes = append(boxes, fmt.Sprintf("user%d@example.test", i))
+			}
+			var stats RunStats
+			res := runAll(context.Background(), check, boxes, RunOptions{Concurrency: 16, Stats: &stats, clock: fc.clock()})
+			for _, r := range res {
+				if !r.OK || r.Finding != nil {
+					t.Fatalf("%s reported failed for throttling alone: %+v", r.Mailbox, r.Finding)
+				}
+				if len(r.Notes) != 1 || r.Notes[0] != "throttled, retried 2 times" {
+					t.Fatalf("%s notes %q, want the retries noted", r.Mailbox, r.Notes)
+				}
+				if n := tries(r.Mailbox); n != 3 {
+					t.Fatalf("%s tried %d times, want 3", r.Mailbox, n)
+				}
+			}
+			// Only the global-rate signal (421) slows the whole run.
+			if stats.Throttled != 60 || stats.Retried != 30 || (stats.Halvings > 0) != global {
+				t.Fatalf("stats %+v, want halvings only for a global signal", stats)
+			}
+			fc.mu.Lock()
+			defer fc.mu.Unlock()
+			longest := time.Duration(0)
+			for _, d := range fc.slept {
+				longest = max(longest, d)
+			}
+			if longest < 5*time.Second {
+				t.Fatalf("no wait honoured the Retry-After of 5s: sleeps %v", fc.slept)
+			}
+		})
 	}
 }
 
 func TestRunAllThrottledWhenRetriesRunOut(t *testing.T) {
 	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
-	check, tries := fakeThrottledCheck(1000)
+	check, tries := fakeThrottledCheck(1000, true)
 	res := runAll(context.Background(), check, []string{"user1@example.test"}, RunOptions{clock: fc.clock()})
 	r := res[0]
 	if r.OK || r.Finding == nil || r.Finding.Code != CodeThrottled {
@@ -231,22 +272,23 @@ func TestDiagnoseThrottlingReplies(t *testing.T) {
 		Body: []byte(`{"error":"rate_limit_exceeded","error_description":"Rate Limit Exceeded"}`)}
 	imapServer := &ServerError{Server: GmailIMAP, Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: IMAPThrottledCode, Text: IMAPThrottled}}
 	for _, c := range []struct {
-		name  string
-		err   error
-		code  Code
-		after time.Duration
-		want  string
+		name   string
+		err    error
+		code   Code
+		after  time.Duration
+		want   string
+		global bool // a signal about the run's rate, not one account
 	}{
-		{"token 429", tokenErr, CodeThrottled, 3 * time.Second, "HTTP 429 rate_limit_exceeded"},
-		{"imap THROTTLED", imapServer, CodeThrottled, 0, "NO [THROTTLED]"},
-		{"imap connection cap", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert, Text: IMAPTooManyConnections}, CodeTooManyConnections, 0, ""},
-		{"smtp 421", &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: SMTPTryAgainLater}, CodeThrottled, 0, "421 4.7.0"},
-		{"smtp 454", &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: SMTPTooManyLogins}, CodeThrottled, 0, "454 4.7.0"},
+		{"token 429", tokenErr, CodeThrottled, 3 * time.Second, "HTTP 429 rate_limit_exceeded", true},
+		{"imap THROTTLED", imapServer, CodeThrottled, 0, "NO [THROTTLED]", false},
+		{"imap connection cap", &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert, Text: IMAPTooManyConnections}, CodeTooManyConnections, 0, "", false},
+		{"smtp 421", &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: SMTPTryAgainLater}, CodeThrottled, 0, "421 4.7.0", true},
+		{"smtp 454", &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: SMTPTooManyLogins}, CodeThrottled, 0, "454 4.7.0", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			th := throttleOf(c.err, d)
-			if th == nil || th.retryAfter != c.after {
-				t.Fatalf("throttleOf = %+v, want Retry-After %s", th, c.after)
+			if th == nil || th.retryAfter != c.after || th.global != c.global {
+				t.Fatalf("throttleOf = %+v, want Retry-After %s, global %v", th, c.after, c.global)
 			}
 			f := diagnoseCheck(&FindingError{Finding: diagnoseCheck(c.err, d), Err: c.err}, d)
 			if f.Code != c.code || !strings.Contains(f.Summary, c.want) || f.Fix == "" {

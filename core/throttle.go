@@ -27,7 +27,12 @@ type throttle struct {
 	// connCap: Gmail's per-account IMAP connection cap rather than a rate;
 	// retried the same way, but diagnosed as CodeTooManyConnections.
 	connCap bool
-	d       DiagContext // for the finding once the retries are used up
+	// global: a signal about the whole run's rate (the token endpoint's
+	// 429, SMTP 421) rather than about one account (IMAP [THROTTLED], the
+	// connection cap, SMTP 454 Too many login attempts); only these may
+	// shrink the run's window (adaptive.go).
+	global bool
+	d      DiagContext // for the finding once the retries are used up
 }
 
 // throttleOf recognises Google's throttling replies in err; nil if it is
@@ -48,7 +53,7 @@ func throttleOf(err error, d DiagContext) *throttle {
 			return nil
 		}
 		reply := strings.TrimSpace(fmt.Sprintf("HTTP %d %s %s", status, code, desc))
-		return &throttle{server: hostOfURL(d.normalized().TokenURL), reply: redact(reply), retryAfter: retryAfter(h, d.now()), d: d}
+		return &throttle{server: hostOfURL(d.normalized().TokenURL), reply: redact(reply), retryAfter: retryAfter(h, d.now()), global: true, d: d}
 	}
 	server := d.server(err)
 	var ie *imap.Error
@@ -66,7 +71,7 @@ func throttleOf(err error, d DiagContext) *throttle {
 	if errors.As(err, &se) {
 		lm := strings.ToLower(se.Message)
 		if se.Code == 421 || (se.Code == 454 && (strings.Contains(lm, "too many login attempts") || strings.Contains(lm, "try again later"))) {
-			return &throttle{server: server, reply: smtpReply(se), d: d}
+			return &throttle{server: server, reply: smtpReply(se), global: se.Code == 421, d: d}
 		}
 	}
 	return nil
