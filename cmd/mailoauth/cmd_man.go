@@ -95,7 +95,7 @@ func manCommand(b *strings.Builder, c *cobra.Command) {
 	if c.Example != "" {
 		b.WriteString(".PP\nExamples:\n.RS\n.nf\n")
 		for _, l := range strings.Split(strings.TrimSpace(c.Example), "\n") {
-			b.WriteString(roffText(strings.TrimSpace(l)) + "\n")
+			b.WriteString(roffText(strings.TrimRight(l, " \t")) + "\n") // a continued line keeps its indent
 		}
 		b.WriteString(".fi\n.RE\n")
 	}

@@ -33,3 +33,12 @@ func TestHelpExamplesNotCutAt80Columns(t *testing.T) {
 		}
 	}
 }
+
+// TestManExamplesKeepContinuationIndent: the manual page shows a long
+// example as the help does, its continued lines indented under the first.
+func TestManExamplesKeepContinuationIndent(t *testing.T) {
+	r := mailoauth(t, filepath.Join(t.TempDir(), "none.db"), "man")
+	if want := "mailoauth setup \\-\\-domain yourcompany.example \\e\n  \\-\\-sender administrator@yourcompany.example"; !strings.Contains(r.stdout, want) {
+		t.Errorf("the manual page does not indent setup's continued example line (want %q)", want)
+	}
+}
