@@ -24,11 +24,11 @@ func newInput(placeholder string) textinput.Model {
 }
 
 // field renders a labelled text field; the focused one is marked.
-// The step's setSize gave ti its width (sizeFields); the view only reads.
+// The step's SetSize gave ti its width (sizeFields); the view only reads.
 func (c *common) field(label string, ti *textinput.Model, focused bool, width int) string {
 	s := c.styles
 	in := *ti
-	in.SetWidth(fieldWidth(width)) // a frame before any setSize
+	in.SetWidth(fieldWidth(width)) // a frame before any SetSize
 	mark := "  "
 	ls := s.Label
 	if focused {

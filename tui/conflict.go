@@ -26,7 +26,7 @@ func (w *wizard) reloadAfterConflict(err error) {
 		}
 		w.adoptStored(p)
 		w.resetSteps()
-		_ = w.steps[w.cur].enter(w)
+		_ = w.steps[w.cur].Init()
 		var changed *profileChangedError
 		if errors.As(err, &changed) {
 			// one sentence: who, when and what, then what to do

@@ -151,7 +151,7 @@ func TestPastesAreBounded(t *testing.T) {
 	paste(d, `{"type":"service_account","x":"`+strings.Repeat("x", 100_000)+`"}`)
 	d.mustShow("more than a key file can be (at most 64 KiB)")
 	paste(d, strings.Repeat("/a", 50_000))
-	if n := len(d.m.w.steps[stepCredentials].(componentStep).c.(*credentialsStep).path.Value()); n > maxFieldChars {
+	if n := len(d.m.w.steps[stepCredentials].(*credentialsStep).path.Value()); n > maxFieldChars {
 		t.Fatalf("the key path field holds %d characters, more than %d", n, maxFieldChars)
 	}
 }

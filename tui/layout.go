@@ -23,7 +23,7 @@ func (w *wizard) tooSmall(W, H int) string {
 // helpView is the help for keys: the short line, or with full help (?) its
 // columns side by side while they fit the width and on further rows when
 // they do not, so no column is cut to "…".
-func (w *wizard) helpView(keys stepKeys) string {
+func (w *wizard) helpView(keys help.KeyMap) string {
 	h := w.sizedHelp()
 	if !h.ShowAll {
 		return h.ShortHelpView(keys.ShortHelp())

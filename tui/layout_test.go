@@ -31,7 +31,7 @@ func everyStep(t *testing.T, w, h int, check func(t *testing.T, name, scr string
 					name := fmt.Sprintf("%s/%s full=%v status=%v", p.CredentialKind+core.SniffCredentialKind(p.Credential), d.m.w.stepName(id), full, status != "")
 					scr := d.screen()
 					// content taller than its room is cut only with a sign
-					if n := strings.Count(strings.TrimRight(d.m.w.step().view(d.m.w, w-sidebarWidth-2, h), "\n"), "\n") + 1; n > contentRows(scr) && !strings.Contains(scr, "↓ more") {
+					if n := strings.Count(strings.TrimRight(d.m.w.step().View(), "\n"), "\n") + 1; n > contentRows(scr) && !strings.Contains(scr, "↓ more") {
 						t.Errorf("%s: %d lines of content, cut without a ↓ more marker:\n%s", name, n, scr)
 					}
 					check(t, name, scr)
@@ -119,7 +119,7 @@ func TestTallScreenScrollsWithMarkers(t *testing.T) {
 	d.m.w.setStatus("Copied the client ID 104715287395062714451 to the clipboard; paste it in the Admin console's Add new form, " +
 		"then paste the scopes (s) beside it and click Authorize.")
 	d.mustShow("↓ more (pgdn)")
-	content := strings.Split(strings.TrimRight(ansi.Strip(d.m.w.step().view(d.m.w, 80-sidebarWidth-2, 24)), "\n"), "\n")
+	content := strings.Split(strings.TrimRight(ansi.Strip(d.m.w.step().View()), "\n"), "\n")
 	lastLine := strings.TrimSpace(content[len(content)-1])
 	d.mustNotShow(lastLine)
 	for range 5 {

@@ -31,23 +31,6 @@ const (
 
 var stepNames = [numSteps]string{"Profile", "Domain", "Credentials", "Authorize", "Mailboxes", "Test", "Summary"}
 
-// step is one screen of the wizard. Its methods get the shared wizard state.
-type step interface {
-	// enter is called each time the step becomes the current one.
-	enter(w *wizard) tea.Cmd
-	// update handles a message; handled reports whether a key was consumed.
-	update(w *wizard, msg tea.Msg) (cmd tea.Cmd, handled bool)
-	view(w *wizard, width, height int) string
-	keys(w *wizard) stepKeys
-	// dirty reports unsaved edits.
-	dirty() bool
-	// typing reports a focused text field (q is then a letter, not quit).
-	typing() bool
-	// busy reports a running operation; cancel stops it.
-	busy() bool
-	cancel()
-}
-
 // common is what every step shares, as soft-serve's common.Common is for
 // its components: the engine and store (deps), the styles and keymap, the
 // terminal's size, the profile being set up with what goes with it, and
@@ -87,7 +70,7 @@ type wizard struct {
 	help help.Model
 
 	cur   stepID
-	steps [numSteps]step
+	steps [numSteps]component
 	// consent replaces the authorize step for an OAuth client profile
 	consent *consentStep
 
@@ -110,14 +93,14 @@ func newModel(d deps) model {
 		width: 80, height: 24, selected: map[string]bool{}}, help: help.New()}
 	w.help.Styles = w.styles.Help
 	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
-	w.steps = [numSteps]step{
-		stepProfile:     componentStep{newProfileStep(w.common)},
-		stepDomain:      componentStep{newDomainStep(w.common)},
-		stepCredentials: componentStep{newCredentialsStep(w.common)},
-		stepAuthorize:   componentStep{newAuthorizeStep(w.common)},
-		stepMailboxes:   componentStep{newMailboxesStep(w.common)},
-		stepTest:        componentStep{newTestStep(w.common)},
-		stepSummary:     componentStep{newSummaryStep(w.common)},
+	w.steps = [numSteps]component{
+		stepProfile:     newProfileStep(w.common),
+		stepDomain:      newDomainStep(w.common),
+		stepCredentials: newCredentialsStep(w.common),
+		stepAuthorize:   newAuthorizeStep(w.common),
+		stepMailboxes:   newMailboxesStep(w.common),
+		stepTest:        newTestStep(w.common),
+		stepSummary:     newSummaryStep(w.common),
 	}
 	w.consent = newConsentStep(w.common)
 	w.upgradeIntro = d.upgrade
@@ -152,13 +135,13 @@ func (w *wizard) start() tea.Cmd {
 	return w.goTo(stepProfile)
 }
 
-func (w *wizard) step() step { return w.stepAt(w.cur) }
+func (w *wizard) step() component { return w.stepAt(w.cur) }
 
 // stepAt is the screen of a step: step 4 is the consent-screen checklist
 // and first consent for an OAuth client, the delegation for a service account.
-func (w *wizard) stepAt(id stepID) step {
+func (w *wizard) stepAt(id stepID) component {
 	if id == stepAuthorize && w.isOAuthClient() {
-		return componentStep{w.consent}
+		return w.consent
 	}
 	return w.steps[id]
 }
@@ -177,7 +160,7 @@ func (w *wizard) goTo(id stepID) tea.Cmd {
 	w.scroll = 0
 	w.status, w.statusErr = "", false
 	w.confirmQuit = false
-	cmd := w.stepAt(id).enter(w)
+	cmd := w.stepAt(id).Init()
 	w.fit()
 	return cmd
 }
@@ -276,12 +259,12 @@ func (w *wizard) openProfile(p core.Profile) tea.Cmd {
 }
 
 func (w *wizard) resetSteps() {
-	w.steps[stepDomain] = componentStep{newDomainStep(w.common)}
-	w.steps[stepCredentials] = componentStep{newCredentialsStep(w.common)}
-	w.steps[stepAuthorize] = componentStep{newAuthorizeStep(w.common)}
-	w.steps[stepMailboxes] = componentStep{newMailboxesStep(w.common)}
-	w.steps[stepTest] = componentStep{newTestStep(w.common)}
-	w.steps[stepSummary] = componentStep{newSummaryStep(w.common)}
+	w.steps[stepDomain] = newDomainStep(w.common)
+	w.steps[stepCredentials] = newCredentialsStep(w.common)
+	w.steps[stepAuthorize] = newAuthorizeStep(w.common)
+	w.steps[stepMailboxes] = newMailboxesStep(w.common)
+	w.steps[stepTest] = newTestStep(w.common)
+	w.steps[stepSummary] = newSummaryStep(w.common)
 	if w.consent != nil {
 		w.consent.cancel()
 	}
@@ -361,7 +344,7 @@ func (w *wizard) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := w.navigate(msg); ok {
 		return cmd
 	}
-	cmd, _ := w.step().update(w, msg)
+	cmd, _ := w.step().Update(msg)
 	return cmd
 }
 
@@ -416,7 +399,7 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if cmd, handled := st.update(w, msg); handled {
+	if cmd, handled := st.Update(msg); handled {
 		return cmd
 	}
 	if w.scrollKey(msg) {
@@ -441,7 +424,7 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 // empty, where ? then toggles help rather than typing a "?".
 type emptyField interface{ focusedEmpty() bool }
 
-func fieldEmpty(st step) bool {
+func fieldEmpty(st component) bool {
 	e, ok := st.(emptyField)
 	return ok && e.focusedEmpty()
 }

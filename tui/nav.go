@@ -63,13 +63,14 @@ func (w *wizard) navigate(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 		if msg.then == nil {
 			return cmd, true
 		}
-		then, _ := w.step().update(w, msg.then)
+		then, _ := w.step().Update(msg.then)
 		return tea.Batch(cmd, then), true
 	}
 	return nil, false
 }
 
-// component is a step written as soft-serve writes its components: it
+// component is one screen of the wizard, written as soft-serve writes its
+// components: it
 // embeds *common (styles, keymap, engine, store, the profile), handles its
 // messages in Update, renders in View within the size SetSize gave it, is
 // its own help.KeyMap and moves the wizard by message (nextStep, goToStep).
@@ -87,32 +88,7 @@ type component interface {
 	cancel()
 }
 
-// componentStep is a component where the root holds its steps.
-type componentStep struct{ c component }
-
-func (s componentStep) enter(*wizard) tea.Cmd                       { return s.c.Init() }
-func (s componentStep) update(_ *wizard, m tea.Msg) (tea.Cmd, bool) { return s.c.Update(m) }
-func (s componentStep) view(*wizard, int, int) string               { return s.c.View() }
-func (s componentStep) setSize(_ *wizard, width, height int)        { s.c.SetSize(width, height) }
-func (s componentStep) dirty() bool                                 { return s.c.dirty() }
-func (s componentStep) typing() bool                                { return s.c.typing() }
-func (s componentStep) busy() bool                                  { return s.c.busy() }
-func (s componentStep) cancel()                                     { s.c.cancel() }
-func (s componentStep) keys(*wizard) stepKeys {
-	return stepKeys{short: s.c.ShortHelp(), full: s.c.FullHelp()}
-}
-
-func (s componentStep) focusedEmpty() bool {
-	e, ok := s.c.(emptyField)
-	return ok && e.focusedEmpty()
-}
-
 // room is the size a component was given by SetSize.
 type room struct{ roomW, roomH int }
 
 func (r *room) setRoom(width, height int) { r.roomW, r.roomH = width, height }
-
-func (s componentStep) showEnd() bool {
-	e, ok := s.c.(endFirst)
-	return ok && e.showEnd()
-}

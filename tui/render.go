@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -64,7 +65,7 @@ func (w *wizard) render() string {
 // footer is the status line and the help, width columns wide.
 func (w *wizard) footer(W int) string {
 	s := w.styles
-	keys := w.step().keys(w)
+	var keys help.KeyMap = w.step()
 	if w.upgradeIntro {
 		keys = w.upgradeIntroKeys()
 	}
@@ -88,22 +89,12 @@ func (w *wizard) contentSize() (width, height int) {
 	return W - sidebarWidth - 2, max(H-2-lipgloss.Height(w.footer(W)), 1)
 }
 
-// sizer is a step that fits itself to its room: text fields' widths, a
-// list's page. The root calls setSize after every update, so that the
-// view only reads what was fitted.
-type sizer interface {
-	setSize(w *wizard, width, height int)
-}
-
 // fit lets the current step fit itself to the room it has now.
 func (w *wizard) fit() {
 	if w.width < minWidth || w.height < minHeight || w.upgradeIntro || w.confirmQuit {
 		return
 	}
-	if s, ok := w.step().(sizer); ok {
-		width, height := w.contentSize()
-		s.setSize(w, width, height)
-	}
+	w.step().SetSize(w.contentSize())
 }
 
 func (w *wizard) renderContent(width, height int) string {
@@ -117,7 +108,7 @@ func (w *wizard) renderContent(width, height int) string {
 	if w.upgradeIntro {
 		return clip(w.scrolled(w.upgradeIntroView(width), height), width, height)
 	}
-	return clip(w.scrolled(w.step().view(w, width, height), height), width, height)
+	return clip(w.scrolled(w.step().View(), height), width, height)
 }
 
 func (w *wizard) renderSteps(height int) string {

@@ -7,7 +7,7 @@ import (
 
 // scrollList is the cursor and the visible window of a list taller than
 // its room: the mailboxes and the test step's table. The step fits it to
-// its room in setSize; the view shows the window it was fitted to.
+// its room in SetSize; the view shows the window it was fitted to.
 type scrollList struct {
 	cursor, offset int
 	// pageSize is how many rows the room holds (pgup/pgdn move by it)
@@ -26,7 +26,7 @@ func (l *scrollList) clampTo(n int) {
 	l.offset = max(0, min(l.offset, n-l.pageSize))
 }
 
-// fitted is the list with a room of rows for n rows: what setSize stores
+// fitted is the list with a room of rows for n rows: what SetSize stores
 // and, a copy, what the view shows.
 func (l scrollList) fitted(n, rows int) scrollList {
 	l.pageSize = max(rows, 1)

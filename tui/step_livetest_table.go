@@ -12,7 +12,7 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-// setSize fits the table to the rows the view leaves it.
+// SetSize fits the table to the rows the view leaves it.
 func (t *testStep) SetSize(width, height int) {
 	t.setRoom(width, height)
 	if len(t.rows) > 0 {
@@ -49,7 +49,7 @@ func (t *testStep) View() string {
 		}
 		return out
 	}
-	// the table as setSize fitted it
+	// the table as SetSize fitted it
 	sl := t.fitted(len(t.rows), t.tableRows(width, height))
 	out += t.table(sl, width, sl.pageSize)
 	if detail := t.detail(width); detail != "" {

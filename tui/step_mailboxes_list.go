@@ -14,7 +14,7 @@ import (
 
 func (m *mailboxesStep) clamp() { m.clampTo(len(m.boxes.filtered)) }
 
-// setSize fits the fields to the width and the list to the rows the view
+// SetSize fits the fields to the width and the list to the rows the view
 // leaves it.
 func (m *mailboxesStep) SetSize(width, height int) {
 	m.setRoom(width, height)
@@ -87,7 +87,7 @@ func (m *mailboxesStep) View() string {
 		return out
 	}
 	out = m.listHead(width)
-	// the table gets what is left, as setSize fitted the list to it
+	// the table gets what is left, as SetSize fitted the list to it
 	rows := height - lineCount(out) - 1
 	return out + m.table(m.fitted(len(m.boxes.filtered), rows), width, rows)
 }

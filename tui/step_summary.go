@@ -151,7 +151,7 @@ func (s *summaryStep) View() string {
 	st := s.styles
 	lines := s.lines(width)
 	if over := len(lines) - height + 1; over > 0 {
-		off := min(s.offset, over) // as setSize keeps it
+		off := min(s.offset, over) // as SetSize keeps it
 		lines = lines[off : off+height-1]
 		if off < over {
 			lines = append(lines, st.Muted.Render("↓ more (j / ↓)"))
@@ -162,7 +162,7 @@ func (s *summaryStep) View() string {
 	return strings.Join(lines, "\n")
 }
 
-// setSize keeps the scroll offset within the summary's lines.
+// SetSize keeps the scroll offset within the summary's lines.
 func (s *summaryStep) SetSize(width, height int) {
 	s.setRoom(width, height)
 	if s.proxy.open {
