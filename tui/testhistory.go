@@ -139,6 +139,10 @@ func (t *testStep) historyDetail(mailbox string, width int) string {
 	return truncate(t.styles.Label.Render("History ")+t.historyLine(h), width)
 }
 
+// historyHeader heads the history list; it fits the content column at
+// 80x24 (59 columns).
+const historyHeader = "Recent checks, oldest first (watch adds its rounds)"
+
 // historyList is the intro's list of mailboxes with a history, failing ones
 // first, in at most rows lines.
 func (t *testStep) historyList(width, rows int) string {
@@ -155,7 +159,7 @@ func (t *testStep) historyList(width, rows int) string {
 		}
 		return hs[i].mailbox < hs[j].mailbox
 	})
-	out := t.styles.Label.Render("Recent checks (oldest first; `mailoauth watch` adds its rounds)")
+	out := t.styles.Label.Render(truncate(historyHeader, width))
 	mw := 0
 	for _, h := range hs {
 		mw = max(mw, len(h.mailbox)+2)
