@@ -62,10 +62,13 @@ func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
 	}
 
 	h := start(t, New(Config{Store: st, Actor: "wizard test"}), 120, 40)
-	h.waitFor("demo.example  (complete)", 5*time.Second)
-	scr := h.p.screen()
 	row := fmt.Sprintf("service-account key (JSON) · delegation verified · %d mailbox(es) · last test all %d passed",
 		len(ms), len(results))
+	// the first frames are drawn at 80x24, before the terminal's size
+	// arrives: wait for the row on one line at 120 columns
+	h.waitFor("demo.example  (complete)", 5*time.Second)
+	h.waitFor(row, 5*time.Second)
+	scr := h.p.screen()
 	for _, want := range []string{row, time.Now().Format("2006-01-02 15:")} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("the profile row lacks %q:\n%s", want, scr)
