@@ -318,16 +318,12 @@ func (s *session) token(ctx context.Context) (Token, error) {
 	if s.t.Tokens == nil {
 		return Token{}, errors.New("no token provider is configured")
 	}
-	if s.t.Fresh && !s.refreshed && !retrying(ctx) {
-		// Proof of the configuration as Google sees it now: a cached token
-		// would still pass for up to an hour after the delegation or the
-		// consent was removed.
-		if err := s.t.Tokens.Invalidate(s.mailbox); err != nil {
-			return Token{}, err
-		}
-		s.refreshed = true
-	}
-	tok, fromCache, err := s.t.Tokens.Token(ctx, s.mailbox)
+	// Fresh: proof of the configuration as Google sees it now (a cached
+	// token would still pass for up to an hour after the delegation or the
+	// consent was removed), so mint whatever the cache holds.
+	fresh := s.t.Fresh && !s.refreshed && !retrying(ctx)
+	s.refreshed = s.refreshed || fresh
+	tok, fromCache, err := s.t.Tokens.token(ctx, s.mailbox, !fresh)
 	if err != nil {
 		return Token{}, err
 	}

@@ -97,12 +97,20 @@ func (t Token) Usable(now time.Time) bool {
 // more than TokenRenewBefore from expiry, else a freshly minted one. Errors
 // are *FindingError with the diagnosis.
 func (p *TokenProvider) Token(ctx context.Context, mailbox string) (tok Token, fromCache bool, err error) {
+	return p.token(ctx, mailbox, true)
+}
+
+// token is Token; without useCache it mints whatever the cache holds
+// (see fresh.go).
+func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool) (tok Token, fromCache bool, err error) {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	if f := serviceAccountMailbox(mailbox); f != nil {
 		return Token{}, false, &FindingError{Finding: f}
 	}
 	scopes := p.scopes()
-	if t, ok, err := p.cache().LoadToken(mailbox, scopes); err == nil && ok && t.Usable(p.now()) {
+	if !useCache {
+		defer func() { p.dropRefused(ctx, mailbox, scopes, err) }()
+	} else if t, ok, err := p.cache().LoadToken(mailbox, scopes); err == nil && ok && t.Usable(p.now()) {
 		return t, true, nil
 	}
 	key := memKey(mailbox, scopes)
