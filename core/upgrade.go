@@ -306,18 +306,16 @@ func FinishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResul
 	return rep, nil
 }
 
-// ApplyUpgrade checks every pending mailbox with OAuth (RunAll) and
-// switches those that pass. Mailboxes already on OAuth are not touched, so
-// running it again picks up only what is left.
-func ApplyUpgrade(ctx context.Context, t *Tester, st UpgradeStore, domain, actor string, opts RunOptions) (UpgradeReport, error) {
+// CheckPending runs the OAuth checks of every pending mailbox (RunAll), in
+// address order, writing nothing; FinishUpgrade then switches those that
+// passed (the command line backs the store up in between, only when one
+// passed). Mailboxes already on OAuth are not touched, so running it again
+// picks up only what is left.
+func CheckPending(ctx context.Context, t *Tester, st UpgradeStore, domain string, opts RunOptions) ([]MailboxResult, error) {
 	pending, err := st.PendingUpgrades(domain)
-	if err != nil {
-		return UpgradeReport{}, err
+	if err != nil || len(pending) == 0 {
+		return nil, err
 	}
 	sort.Strings(pending)
-	if len(pending) == 0 {
-		return UpgradeReport{}, nil
-	}
-	results := RunAll(ctx, t, pending, opts)
-	return FinishUpgrade(st, domain, actor, results)
+	return RunAll(ctx, t, pending, opts), nil
 }

@@ -273,14 +273,16 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	if err != nil {
 		return err
 	}
-	if pending, err := st.PendingUpgrades(domain); err != nil {
+	results, err := core.CheckPending(ctx, tester, st, domain, core.RunOptions{Checks: checks, Concurrency: *concurrency})
+	if err != nil {
 		return err
-	} else if len(pending) > 0 {
-		if err := backup(); err != nil {
+	}
+	if slices.ContainsFunc(results, func(r core.MailboxResult) bool { return r.OK }) {
+		if err := backup(); err != nil { // a mailbox is about to switch
 			return err
 		}
 	}
-	rep, err := core.ApplyUpgrade(ctx, tester, st, domain, who, core.RunOptions{Checks: checks, Concurrency: *concurrency})
+	rep, err := core.FinishUpgrade(st, domain, who, results)
 	if err != nil {
 		return err
 	}
