@@ -183,7 +183,7 @@ func (fs *faultServer) serve(raw net.Conn, pki *faultPKI, f fault, greeting stri
 				break
 			}
 		}
-		in = br
+		in = &lockedReader{r: br}
 	}
 	switch f {
 	case faultStall:
@@ -210,6 +210,19 @@ func (fs *faultServer) serve(raw net.Conn, pki *faultPKI, f fault, greeting stri
 			}
 		}
 	}
+}
+
+// lockedReader lets two goroutines drain one bufio.Reader, as they may
+// drain a tls.Conn.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
 
 // faultEnv is a working sandbox whose token endpoint, IMAP or SMTP server
