@@ -1,0 +1,185 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ---- Admin console over HTTP ----
+
+func (s *Sandbox) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	fail, decode, ok := adminAnswers(w, r)
+	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/admin/"), "/")
+
+	switch {
+	case path == "users" && r.Method == http.MethodPost:
+		var b struct {
+			Email     string `json:"email"`
+			IMAP      *bool  `json:"imap"`
+			Suspended *bool  `json:"suspended"`
+		}
+		if !decode(&b) {
+			return
+		}
+		if err := s.SetUser(UserUpdate{Email: b.Email, IMAP: b.IMAP, Suspended: b.Suspended}); err != nil {
+			fail(err)
+			return
+		}
+		ok()
+	case path == "delegation" && r.Method == http.MethodPost:
+		var b struct {
+			ClientID string   `json:"client_id"`
+			Scopes   []string `json:"scopes"`
+		}
+		if !decode(&b) {
+			return
+		}
+		if b.ClientID == "" {
+			fail(errors.New("client_id is required"))
+			return
+		}
+		s.Authorize(b.ClientID, b.Scopes)
+		ok()
+	case path == "delegation" && r.Method == http.MethodDelete:
+		id := r.URL.Query().Get("client_id")
+		if id == "" {
+			fail(errors.New("client_id is required"))
+			return
+		}
+		s.Deauthorize(id)
+		ok()
+	case path == "domain" && r.Method == http.MethodPost:
+		var b struct {
+			IMAP *bool `json:"imap"`
+		}
+		if !decode(&b) {
+			return
+		}
+		if b.IMAP == nil {
+			fail(errors.New("imap is required"))
+			return
+		}
+		s.SetDomainIMAP(*b.IMAP)
+		ok()
+	case path == "clock" && r.Method == http.MethodPost:
+		var b struct {
+			SkewSeconds *float64 `json:"skew_seconds"`
+		}
+		if !decode(&b) {
+			return
+		}
+		if b.SkewSeconds == nil {
+			fail(errors.New("skew_seconds is required"))
+			return
+		}
+		s.SetClockSkew(time.Duration(*b.SkewSeconds * float64(time.Second)))
+		ok()
+	case path == "revoke" && r.Method == http.MethodPost:
+		var b struct {
+			Email string `json:"email"`
+		}
+		if !decode(&b) {
+			return
+		}
+		if b.Email == "" {
+			fail(errors.New("email is required"))
+			return
+		}
+		s.Revoke(b.Email)
+		ok()
+	case path == "faults" && r.Method == http.MethodPost:
+		var b Faults
+		if !decode(&b) {
+			return
+		}
+		if b.LatencyMS < 0 || b.RTTMS < 0 {
+			fail(errors.New("latency_ms and rtt_ms must not be negative"))
+			return
+		}
+		if err := b.Throttle.valid(); err != nil {
+			fail(err)
+			return
+		}
+		s.SetFaults(b)
+		ok()
+	case path == "clients" && r.Method == http.MethodPost:
+		var b ClientState
+		if !decode(&b) {
+			return
+		}
+		if b.ClientID == "" {
+			fail(errors.New("client_id is required"))
+			return
+		}
+		s.SetClient(b)
+		ok()
+	case path == "state" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.state())
+	default:
+		if s.handleAdminOAuth(w, r, path) {
+			return
+		}
+		fail(fmt.Errorf("unknown admin call %s %s", r.Method, r.URL.Path))
+	}
+}
+
+type userState struct {
+	Email     string `json:"email"`
+	IMAP      bool   `json:"imap"`
+	Suspended bool   `json:"suspended"`
+	Messages  int    `json:"messages"`
+	IMAPConns int    `json:"imap_connections"`
+}
+
+type stateDump struct {
+	Domain        string              `json:"domain"`
+	DomainIMAP    bool                `json:"domain_imap"`
+	Users         []userState         `json:"users"`
+	Delegation    map[string][]string `json:"delegation"`
+	Clients       []ClientState       `json:"clients"`
+	SkewSeconds   float64             `json:"skew_seconds"`
+	Now           time.Time           `json:"now"`
+	Faults        Faults              `json:"faults"`
+	ServiceClient string              `json:"service_account_client_id"`
+	ServiceEmail  string              `json:"service_account_email"`
+	TokensMinted  int                 `json:"tokens_minted"`
+	Throttled     ThrottleCounts      `json:"throttled"`
+	Flights       int64               `json:"rtt_flights"`
+}
+
+func (s *Sandbox) state() stateDump {
+	s.mu.Lock()
+	d := stateDump{
+		Domain:        s.domain,
+		DomainIMAP:    s.domainIMAP,
+		Delegation:    map[string][]string{},
+		SkewSeconds:   s.skew.Seconds(),
+		Now:           s.nowLocked(),
+		Faults:        s.faults,
+		ServiceClient: s.clientID,
+		ServiceEmail:  s.clientEmail,
+		TokensMinted:  s.minted,
+		Throttled:     s.throttle.hit,
+		Flights:       s.flights.Load(),
+	}
+	for _, u := range s.users {
+		d.Users = append(d.Users, userState{Email: u.email, IMAP: u.imap, Suspended: u.suspended, IMAPConns: u.conns})
+	}
+	for k, v := range s.delegation {
+		d.Delegation[k] = append([]string(nil), v...)
+	}
+	for _, c := range s.clients {
+		d.Clients = append(d.Clients, c)
+	}
+	s.mu.Unlock()
+	for i := range d.Users {
+		d.Users[i].Messages = s.MessageCount(d.Users[i].Email)
+	}
+	sort.Slice(d.Users, func(i, j int) bool { return d.Users[i].Email < d.Users[j].Email })
+	sort.Slice(d.Clients, func(i, j int) bool { return d.Clients[i].ClientID < d.Clients[j].ClientID })
+	return d
+}
