@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // deleteCountingCache is a MemoryTokenCache that counts DeleteToken calls
@@ -56,5 +57,39 @@ func TestFreshMintsOverTheCacheAndDropsARefusedToken(t *testing.T) {
 	}
 	if r := (&Tester{Tokens: p}).Check(ctx, box, []CheckName{CheckToken}); r.OK {
 		t.Fatal("a run without --fresh passed on the token the configuration no longer grants")
+	}
+}
+
+// TestFreshRetryAfterThrottledMintMintsAgain: when the token endpoint
+// throttles a --fresh mint, the mailbox's retry mints a token of this run,
+// not the one cached before it.
+func TestFreshRetryAfterThrottledMintMintsAgain(t *testing.T) {
+	f := newFakeTokenServer(t)
+	p := &TokenProvider{Cred: testCred(f.URL)}
+	ctx := context.Background()
+	const box = "user1@example.test"
+	old, _, err := p.Token(ctx, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.fail(box, OAuthRateLimitExceeded, DescRateLimitExceeded)
+	tester := &Tester{Tokens: p, Fresh: true}
+	check := func(ctx context.Context, m string, checks []CheckName, onCheck func(CheckResult)) MailboxResult {
+		r := tester.check(ctx, m, checks, onCheck)
+		f.mu.Lock()
+		delete(f.errFor, box) // throttled once
+		f.mu.Unlock()
+		return r
+	}
+	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	res := runAll(ctx, check, []string{box}, RunOptions{Checks: []CheckName{CheckToken}, clock: fc.clock()})
+	if r := res[0]; !r.OK || len(r.Notes) != 1 {
+		t.Fatalf("result %+v notes %q, want passed after one noted retry", r.Finding, r.Notes)
+	}
+	if n := f.mints.Load(); n != 2 {
+		t.Fatalf("%d tokens minted, want 2: the retry passed on the token cached before the --fresh run", n)
+	}
+	if now, _, _ := p.cache().LoadToken(box, p.scopes()); now.AccessToken == old.AccessToken {
+		t.Fatal("the cache still holds the token from before the --fresh run")
 	}
 }

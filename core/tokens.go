@@ -109,7 +109,7 @@ func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool
 	}
 	scopes := p.scopes()
 	if !useCache {
-		defer func() { p.dropRefused(ctx, mailbox, scopes, err) }()
+		defer func() { p.dropRefused(mailbox, scopes, err) }()
 	} else if t, ok, err := p.cache().LoadToken(mailbox, scopes); err == nil && ok && t.Usable(p.now()) {
 		return t, true, nil
 	}
