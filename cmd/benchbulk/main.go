@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -197,6 +198,9 @@ func run(bin string, n int, checks string, rtt time.Duration, throttle float64, 
 		}
 		if sum.Failed > 0 {
 			fmt.Printf("  %s: %d mailboxes reported failed (false failures); first: %s\n", s.name, sum.Failed, firstFailure(stdout.Bytes()))
+		}
+		if slices.Contains(s.args, "--fresh") && after-before < sum.Total {
+			fmt.Printf("  %s: --fresh minted %d tokens for %d mailboxes: some passed on a cached token\n", s.name, after-before, sum.Total)
 		}
 		if s.second && after != before {
 			fmt.Printf("  %s: a second run within the tokens' lifetime minted %d tokens\n", s.name, after-before)
