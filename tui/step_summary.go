@@ -233,7 +233,7 @@ func (s *summaryStep) lines(width int) []string {
 	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); t copies it:", width)) + "\n")
 	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(s.common), width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
-	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(s.common)+"export --format json", width-2), 2)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(s.common)+"export --profile "+s.profile.Domain+" --format json", width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? x: mailoauth proxy, its passwords.", width)) + "\n")
 	if s.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -44,4 +45,14 @@ func TestSummaryCommandsNameTheStore(t *testing.T) {
 	if got, want := tokenCommand(m.(model).w.common), "mailoauth --db "+other+" token "; !strings.HasPrefix(got, want) {
 		t.Errorf("a wizard on the store %s shows the token command %q", other, got)
 	}
+}
+
+// TestSummaryExportCommandNamesTheProfile: with a second profile in the
+// store (a typo'd domain is enough) a bare `mailoauth export` exits 2
+// asking for --profile; the command the summary shows names its profile.
+func TestSummaryExportCommandNamesTheProfile(t *testing.T) {
+	be := withProfile(acmeProfile(t, 7))
+	_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
+	d := newDriver(t, fakeDeps(be, &fakeEngine{authorized: true}, "acme.example"), 100, 40)
+	d.mustShow("mailoauth export --profile acme.example --format json")
 }
