@@ -103,12 +103,13 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 	b.WriteString(w.kvWrap("SMTP", hs.SMTP.String(), lw, width) + "\n")
 	b.WriteString(w.kvWrap("Auth", hs.Auth, lw, width) + "\n")
 	b.WriteString(w.kvWrap("Username", hs.Username, lw, width) + "\n")
+	b.WriteString(w.kvWrap("Certificate", "the proxy's own, "+proxy.CertificateAdvice, lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Proxy passwords") + "\n")
 	if len(pp.boxes) == 0 {
 		b.WriteString(st.Muted.Render(wrap("No mailboxes yet: add them in step 5.", width)) + "\n")
 	}
 	// the list scrolls with the cursor
-	rows := max(height-14, 3)
+	rows := max(height-17, 3) // what the list leaves of the page
 	first := max(0, min(pp.cursor-rows/2, len(pp.boxes)-rows))
 	for i := first; i < len(pp.boxes) && i < first+rows; i++ {
 		mb := pp.boxes[i]

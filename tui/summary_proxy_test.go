@@ -32,6 +32,7 @@ func TestSummaryProxyPage(t *testing.T) {
 	d.mustShow("127.0.0.1:1993 STARTTLS")
 	d.mustShow("127.0.0.1:1587 STARTTLS")
 	d.mustShow("normal password (the mailbox's proxy")
+	d.mustShow("mailoauth proxy cert") // the self-signed certificate: what to pin or trust
 	d.mustShow("› a@acme.example")
 	d.mustShow("no proxy password yet")
 	d.press(keyCode(tea.KeyDown), runeKey('p'))

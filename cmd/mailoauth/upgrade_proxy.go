@@ -60,8 +60,8 @@ func upgradeViaProxy(ctx context.Context, a *app, st *store.Store, upgraded []co
 
 	h := proxy.HostSettings(imapAddr, smtpAddr)
 	fmt.Fprintf(a.stdout, "\nThe product's new settings (mailoauth proxy; run it as a service with cmd/mailoauth/packaging/mailoauth-proxy.service):\n")
-	fmt.Fprintf(a.stdout, "  IMAP server     %s\n  SMTP server     %s\n  authentication  %s\n  user name       %s\n  certificate     SHA-256 %s (self-signed: pin it, or trust `mailoauth proxy cert`)\n",
-		h.IMAP, h.SMTP, h.Auth, h.Username, proxy.Fingerprint(cert))
+	fmt.Fprintf(a.stdout, "  IMAP server     %s\n  SMTP server     %s\n  authentication  %s\n  user name       %s\n  certificate     SHA-256 %s (%s)\n",
+		h.IMAP, h.SMTP, h.Auth, h.Username, proxy.Fingerprint(cert), proxy.CertificateAdvice)
 	failed := 0
 	for _, r := range upgraded {
 		pw, hash, err := proxy.NewPassword()

@@ -15,6 +15,10 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
+// CertificateAdvice is what a product does with the proxy's certificate,
+// which is its own and self-signed.
+const CertificateAdvice = "self-signed: pin its fingerprint (printed when the proxy starts), or trust `mailoauth proxy cert`"
+
 // HostSettings are the settings a product enters to use the proxy's
 // STARTTLS listeners at imapAddr and smtpAddr (host:port as the product
 // reaches them) with a mailbox's proxy password.
