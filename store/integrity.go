@@ -142,6 +142,29 @@ func precheckOnce(path, keyPath string) string {
 	return ""
 }
 
+// notAStore tells a file mailoauth never made (a mistyped --db naming a
+// certificate, a README) from a damaged store, once precheck found it
+// wrong: it has no valid first header, and nothing of a store is beside it
+// (no key file while MAILOAUTH_KEY is unset, no backup). Every store
+// mailoauth makes gets its header, then its key file.
+func notAStore(path, keyPath string) bool {
+	if v, ok := os.LookupEnv(KeyEnv); ok && strings.TrimSpace(v) != "" {
+		return false
+	}
+	if _, err := os.Stat(keyPath); err == nil || len(Backups(path)) > 0 {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 4096)
+	n, _ := f.ReadAt(b, 0)
+	_, ok := parseMeta(b[:n])
+	return !ok
+}
+
 // guard runs fn, a call into bbolt, with memory faults turned into panics,
 // and turns a panic into the damaged-store sentence for path.
 func guard(path string, fn func() error) error {

@@ -198,6 +198,9 @@ func Open(path string, opts Options) (*Store, error) {
 // openDB opens the bbolt file, waiting up to lockTimeout for its lock.
 func (s *Store) openDB() (*bolt.DB, error) {
 	if what := precheck(s.path, s.keyPath); what != "" {
+		if notAStore(s.path, s.keyPath) {
+			return nil, &PathError{Path: s.path, Problem: s.path + " is not a mailoauth store: it has no store header, and no key file or backup of a store is beside it"}
+		}
 		return nil, damagedError(s.path, what)
 	}
 	var db *bolt.DB
