@@ -277,8 +277,10 @@ func (r UpgradeReport) Done() bool { return len(r.Pending) == 0 }
 
 // FinishUpgrade switches each pending mailbox whose OAuth check passed in
 // results to OAuth, erasing its password; the others stay pending. Results
-// of mailboxes that were not pending are ignored.
-func FinishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResult) (UpgradeReport, error) {
+// of mailboxes that were not pending are ignored. beforeSwitch, if not nil,
+// runs once just before the first mailbox switches (the backup of the
+// store); nothing switches when it fails.
+func FinishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResult, beforeSwitch func() error) (UpgradeReport, error) {
 	var rep UpgradeReport
 	pending, err := st.PendingUpgrades(domain)
 	if err != nil {
@@ -298,6 +300,12 @@ func FinishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResul
 			rep.Pending = append(rep.Pending, r)
 			continue
 		}
+		if beforeSwitch != nil {
+			if err := beforeSwitch(); err != nil {
+				return rep, err
+			}
+			beforeSwitch = nil
+		}
 		if err := st.CompleteUpgrade(domain, key, actor); err != nil {
 			return rep, err
 		}
@@ -308,8 +316,7 @@ func FinishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResul
 
 // CheckPending runs the OAuth checks of every pending mailbox (RunAll), in
 // address order, writing nothing; FinishUpgrade then switches those that
-// passed (the command line backs the store up in between, only when one
-// passed). Mailboxes already on OAuth are not touched, so running it again
+// passed (backing the store up just before the first one switches). Mailboxes already on OAuth are not touched, so running it again
 // picks up only what is left.
 func CheckPending(ctx context.Context, t *Tester, st UpgradeStore, domain string, opts RunOptions) ([]MailboxResult, error) {
 	pending, err := st.PendingUpgrades(domain)

@@ -36,6 +36,10 @@ type Config struct {
 	// them.
 	UpgradeSummary []string
 	UpgradeRisks   []*core.Finding
+	// BeforeSwitch runs once in upgrade mode just before the first pending
+	// mailbox switches to OAuth (the upgrade's backup of the store), so a
+	// wizard that switches nothing leaves no backup behind.
+	BeforeSwitch func() error
 	// Remote marks a session whose terminal is on another machine (the SSH
 	// server sets it): a consent cannot come back to this machine's
 	// 127.0.0.1, so the administrator pastes the address the browser ends on.
@@ -45,7 +49,7 @@ type Config struct {
 // New returns the wizard's root model.
 func New(cfg Config) tea.Model {
 	d := deps{backend: &storeBackend{s: cfg.Store, actor: cfg.Actor},
-		engine: coreEngine{s: cfg.Store, upgrade: cfg.Upgrade, actor: cfg.Actor}, profile: cfg.Profile, upgrade: cfg.Upgrade,
+		engine: coreEngine{s: cfg.Store, upgrade: cfg.Upgrade, actor: cfg.Actor, beforeSwitch: cfg.BeforeSwitch}, profile: cfg.Profile, upgrade: cfg.Upgrade,
 		upgradeLines: cfg.UpgradeSummary, upgradeRisks: cfg.UpgradeRisks,
 		remote: cfg.Remote}
 	if !cfg.Remote {

@@ -188,6 +188,8 @@ type coreEngine struct {
 	s       *store.Store
 	upgrade bool
 	actor   string
+	// beforeSwitch backs the store up before the first mailbox switches
+	beforeSwitch func() error
 }
 
 func (e coreEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult {
@@ -229,7 +231,7 @@ func (e coreEngine) Run(ctx context.Context, p core.Profile, mailboxes []string,
 	}
 	results := core.RunAll(ctx, t, mailboxes, opts)
 	if e.upgrade && e.s != nil {
-		rep, err := core.FinishUpgrade(e.s, p.Domain, e.actor, results)
+		rep, err := core.FinishUpgrade(e.s, p.Domain, e.actor, results, e.beforeSwitch)
 		switched := map[string]bool{}
 		for _, r := range rep.Upgraded {
 			switched[r.Mailbox] = true

@@ -248,13 +248,45 @@ func TestDaemonLogs(t *testing.T) {
 // TestUsageMistakesExitTwo).
 func TestPlainMailoauthOnTerminalOpensWizard(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	cmd := exec.Command(binary, "--db", db)
+	quitWizardOnceShown(t, "Choose a domain profile", "--db", db)
+}
+
+// quitWizardOnceShown starts mailoauth with args on a terminal, waits for
+// want on its screen, quits with ctrl+c and waits for it to end; it returns
+// the screen.
+func quitWizardOnceShown(t *testing.T, want string, args ...string) string {
+	t.Helper()
+	cmd, f, screen := startOnTerminal(t, args...)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(screen(), want) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(screen(), want) {
+		cmd.Process.Kill()
+		t.Fatalf("mailoauth %s on a terminal did not show %q:\n%s", strings.Join(args, " "), want, screen())
+	}
+	f.Write([]byte{3}) // ctrl+c leaves the wizard
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case <-waited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the wizard did not quit on ctrl+c:\n%s", screen())
+	}
+	return screen()
+}
+
+// startOnTerminal starts mailoauth with args on a 100x30 terminal; screen
+// is what it has printed so far, without escape sequences.
+func startOnTerminal(t *testing.T, args ...string) (*exec.Cmd, *os.File, func() string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=", "TERM=xterm-256color")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	var mu sync.Mutex
 	var out bytes.Buffer
 	go func() {
@@ -269,26 +301,9 @@ func TestPlainMailoauthOnTerminalOpensWizard(t *testing.T) {
 			}
 		}
 	}()
-	screen := func() string {
+	return cmd, f, func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		return ansi.Strip(out.String())
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(screen(), "Choose a domain profile") && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !strings.Contains(screen(), "Choose a domain profile") {
-		cmd.Process.Kill()
-		t.Fatalf("plain mailoauth on a terminal did not open the wizard:\n%s", screen())
-	}
-	f.Write([]byte{3}) // ctrl+c leaves the wizard
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	select {
-	case <-waited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the wizard did not quit on ctrl+c:\n%s", screen())
 	}
 }

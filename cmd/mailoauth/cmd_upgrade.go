@@ -137,7 +137,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 		return err
 	}
 	defer st.Close()
-	backedUp := false
+	backedUp, wizardOpen, backupLine := false, false, ""
 	backup := func() error {
 		if backedUp || newStore {
 			return nil
@@ -147,7 +147,12 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 			return err
 		}
 		backedUp = true
-		fmt.Fprintf(a.stdout, "Backed up the store to %s (schema now %d).\n", b, st.SchemaVersion())
+		line := fmt.Sprintf("Backed up the store to %s (schema now %d).", b, st.SchemaVersion())
+		if wizardOpen { // the wizard's screen is not the place; said after it
+			backupLine = line
+		} else {
+			fmt.Fprintln(a.stdout, line)
+		}
 		return nil
 	}
 	who := actor()
@@ -211,11 +216,6 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	if err != nil {
 		return err
 	}
-	if interactive {
-		if err := backup(); err != nil {
-			return err
-		}
-	}
 	if cred != nil || ep != nil {
 		before := p
 		if ep != nil {
@@ -248,7 +248,13 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	}
 
 	if interactive {
-		if err := tui.Run(ctx, tui.Config{Store: st, Actor: who, Profile: domain, Upgrade: true, UpgradeSummary: intro, UpgradeRisks: risks}); err != nil {
+		wizardOpen = true
+		err := tui.Run(ctx, tui.Config{Store: st, Actor: who, Profile: domain, Upgrade: true, UpgradeSummary: intro, UpgradeRisks: risks, BeforeSwitch: backup})
+		wizardOpen = false
+		if backupLine != "" {
+			fmt.Fprintln(a.stdout, backupLine)
+		}
+		if err != nil {
 			return err
 		}
 		left, err := st.PendingUpgrades(domain)
@@ -277,12 +283,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(results, func(r core.MailboxResult) bool { return r.OK }) {
-		if err := backup(); err != nil { // a mailbox is about to switch
-			return err
-		}
-	}
-	rep, err := core.FinishUpgrade(st, domain, who, results)
+	rep, err := core.FinishUpgrade(st, domain, who, results, backup)
 	if err != nil {
 		return err
 	}

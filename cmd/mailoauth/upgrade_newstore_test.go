@@ -37,14 +37,7 @@ func TestUpgradeIntoANewStoreBacksUpNothing(t *testing.T) {
 // daily `upgrade --yes` piled them up). The backup is taken only when a
 // mailbox is about to switch.
 func TestUpgradeRunThatSwitchesNothingBacksUpNothing(t *testing.T) {
-	dir := delegatedSandbox(t, 1)
-	work := t.TempDir()
-	db := filepath.Join(work, "mailoauth.db")
-	args := []string{"upgrade", "--yes", "--legacy", writeLegacyFile(t, work, "user1@example.test", "user9@example.test"), "--key", filepath.Join(dir, "service-account.json"),
-		"--endpoints", filepath.Join(dir, "endpoints.json"), "--checks", "token"}
-	if r := mailoauth(t, db, args...); r.code != 1 || !strings.Contains(r.stdout, "1 upgraded to OAuth, 1 pending.") {
-		t.Fatalf("first upgrade: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	db := upgradeLeavingOnePending(t)
 	before := store.Backups(db)
 	r := mailoauth(t, db, "upgrade", "--yes", "--checks", "token")
 	if r.code != 1 || !strings.Contains(r.stdout, "0 upgraded to OAuth, 1 pending.") {
@@ -75,4 +68,32 @@ func writeLegacyFile(t *testing.T, dir string, mailboxes ...string) string {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestUpgradeWizardQuitAtOnceBacksUpNothing: after `upgrade --yes` left a
+// mailbox pending, the wizard's upgrade opened on a terminal and quit at once
+// switched nothing, so it must leave no new backup holding the password
+// (it used to back up before it opened).
+func TestUpgradeWizardQuitAtOnceBacksUpNothing(t *testing.T) {
+	db := upgradeLeavingOnePending(t)
+	before := store.Backups(db)
+	screen := quitWizardOnceShown(t, "Upgrade from passwords to OAuth", "--db", db, "upgrade")
+	if after := store.Backups(db); len(after) != len(before) {
+		t.Errorf("quitting the upgrade wizard at once made a backup (%d before, %d after):\n%s", len(before), len(after), screen)
+	}
+}
+
+// upgradeLeavingOnePending runs `upgrade --yes` on a legacy setup of two
+// mailboxes of which one is delegated: one switches, one stays pending.
+func upgradeLeavingOnePending(t *testing.T) (db string) {
+	t.Helper()
+	dir := delegatedSandbox(t, 1)
+	work := t.TempDir()
+	db = filepath.Join(work, "mailoauth.db")
+	args := []string{"upgrade", "--yes", "--legacy", writeLegacyFile(t, work, "user1@example.test", "user9@example.test"), "--key", filepath.Join(dir, "service-account.json"),
+		"--endpoints", filepath.Join(dir, "endpoints.json"), "--checks", "token"}
+	if r := mailoauth(t, db, args...); r.code != 1 || !strings.Contains(r.stdout, "1 upgraded to OAuth, 1 pending.") {
+		t.Fatalf("first upgrade: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	return db
 }
