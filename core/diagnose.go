@@ -2,19 +2,11 @@ package core
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/url"
-	"os"
-	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -71,134 +63,6 @@ type AuthError struct {
 
 func (e *AuthError) Error() string { return e.Err.Error() }
 func (e *AuthError) Unwrap() error { return e.Err }
-
-// TokenInfo is what Google's tokeninfo endpoint says about an access token.
-type TokenInfo struct {
-	// Valid is false when tokeninfo answered 400 (revoked, expired or unknown).
-	Valid     bool
-	Scope     string
-	Email     string
-	ExpiresIn int
-	// Date is the tokeninfo server's clock (its Date header; zero if absent),
-	// which tells an expired token from a revoked one.
-	Date time.Time
-}
-
-// HasScope reports whether the token carries the scope.
-func (ti *TokenInfo) HasScope(scope string) bool {
-	for _, s := range strings.Fields(ti.Scope) {
-		if s == scope {
-			return true
-		}
-	}
-	return false
-}
-
-// FetchTokenInfo asks the tokeninfo endpoint about an access token.
-func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*TokenInfo, error) {
-	e = e.WithDefaults()
-	hc, err := e.HTTPClientFor(e.TokeninfoURL)
-	if err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(e.TokeninfoURL)
-	if err != nil {
-		return nil, err
-	}
-	q := u.Query()
-	q.Set("access_token", accessToken)
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		// The URL carries the token: never let it reach an error text.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = e.TokeninfoURL
-		}
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	date, _ := http.ParseTime(resp.Header.Get("Date"))
-	switch {
-	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
-		return &TokenInfo{Valid: false, Date: date}, nil
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("tokeninfo %s answered HTTP %d", e.TokeninfoURL, resp.StatusCode)
-	}
-	var raw struct {
-		Scope     string          `json:"scope"`
-		Email     string          `json:"email"`
-		ExpiresIn json.RawMessage `json:"expires_in"`
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, fmt.Errorf("tokeninfo %s answered with invalid JSON: %v", e.TokeninfoURL, err)
-	}
-	ti := &TokenInfo{Valid: true, Scope: raw.Scope, Email: raw.Email, Date: date}
-	var n json.Number
-	if json.Unmarshal(raw.ExpiresIn, &n) == nil {
-		i, _ := n.Int64()
-		ti.ExpiresIn = int(i)
-	} else {
-		var s string
-		if json.Unmarshal(raw.ExpiresIn, &s) == nil {
-			fmt.Sscan(s, &ti.ExpiresIn)
-		}
-	}
-	return ti, nil
-}
-
-// ClockOffset is how far the local clock at local is ahead of the clock that
-// wrote the HTTP Date header (negative: behind). ok is false without a
-// usable Date header.
-func ClockOffset(h http.Header, local time.Time) (offset time.Duration, ok bool) {
-	if h == nil {
-		return 0, false
-	}
-	d, err := http.ParseTime(h.Get("Date"))
-	if err != nil {
-		return 0, false
-	}
-	// Date is truncated to the second: the server's clock was, on average,
-	// half a second later.
-	return local.Sub(d.Add(500 * time.Millisecond)), true
-}
-
-// MeasureClock measures the local clock's offset from the token endpoint's
-// clock through its Date header, like GAM's "System time status": positive
-// means this machine is ahead.
-func MeasureClock(ctx context.Context, e Endpoints, tokenURL string) (time.Duration, error) {
-	e = e.WithDefaults()
-	if tokenURL == "" {
-		tokenURL = e.TokenURL
-	}
-	hc, err := e.HTTPClientFor(tokenURL)
-	if err != nil {
-		return 0, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, tokenURL, nil)
-	if err != nil {
-		return 0, err
-	}
-	sent := time.Now()
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	// The Date header is truncated to the second; compare it with the middle
-	// of the round trip.
-	mid := sent.Add(time.Since(sent) / 2)
-	off, ok := ClockOffset(resp.Header, mid)
-	if !ok {
-		return 0, fmt.Errorf("%s sent no Date header", tokenURL)
-	}
-	return off, nil
-}
 
 // Diagnose turns an error from a token request, IMAP, SMTP or the network
 // into a finding with a one-sentence summary naming the mailbox or server
@@ -309,28 +173,6 @@ func (d DiagContext) server(err error) string {
 	return "the server"
 }
 
-// DelegationConsolePath is where the Admin console authorizes a service
-// account's client ID for domain-wide delegation.
-const DelegationConsolePath = "admin.google.com > Security > API controls > Domain-wide delegation"
-
-// AppAccessConsolePath is where the Admin console trusts or blocks an OAuth
-// client (app access control).
-const AppAccessConsolePath = "admin.google.com > Security > API controls > App access control > Manage third-party app access"
-
-// DelegationSteps is the instruction for wizard step 4 and `setup`: where
-// to go and what to do there; the values themselves are shown beside it.
-func DelegationSteps() string {
-	return "In " + DelegationConsolePath + ", click \"Add new\", paste the client ID and the scopes (comma-separated, exactly as shown), and click Authorize."
-}
-
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // oauthError extracts the token endpoint's error code and description.
 func oauthError(re *oauth2.RetrieveError) (code, desc string) {
 	code, desc = re.ErrorCode, re.ErrorDescription
@@ -406,39 +248,6 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 		"Check the key, the client ID "+d.clientID()+" and its scopes in "+DelegationConsolePath+", then retry.")
 }
 
-func orUnknown(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
-}
-
-func clockSkewFinding(re *oauth2.RetrieveError, d DiagContext) *Finding {
-	var h http.Header
-	if re.Response != nil {
-		h = re.Response.Header
-	}
-	off, ok := ClockOffset(h, d.now())
-	return ClockSkewFinding(off, ok, d.who())
-}
-
-func imapDisabledFinding(d DiagContext, domain bool) *Finding {
-	if domain {
-		return NewFinding(CodeIMAPDisabled,
-			fmt.Sprintf("IMAP access is disabled for the domain %s, so %s cannot log in to %s.", orUnknown(d.Domain, "of "+d.who()), d.who(), d.Endpoints.IMAP),
-			"In admin.google.com > Apps > Google Workspace > Gmail > End User Access > POP and IMAP access, enable IMAP access for all users (clear \"Disable POP and IMAP access for all users in the domain\") and save, then retry.")
-	}
-	return NewFinding(CodeIMAPDisabled,
-		fmt.Sprintf("IMAP is not enabled for the mailbox %s, so it cannot log in to %s.", d.who(), d.Endpoints.IMAP),
-		fmt.Sprintf("In %s's Gmail settings > See all settings > Forwarding and POP/IMAP > IMAP access, choose Enable IMAP and save (IMAP must also be allowed in admin.google.com > Apps > Google Workspace > Gmail > End User Access), then retry.", d.who()))
-}
-
-func tooManyConnectionsFinding(d DiagContext, server string) *Finding {
-	return NewFinding(CodeTooManyConnections,
-		fmt.Sprintf("%s refused %s: it already has too many simultaneous IMAP connections (Gmail allows %d per account).", server, d.who(), MaxIMAPConnectionsPerAccount),
-		fmt.Sprintf("Close other mail clients or connectors using %s, or lower the test concurrency (--concurrency), then retry.", d.who()))
-}
-
 // imapNonAuth recognises IMAP refusals that are not about the token.
 func imapNonAuth(text string, d DiagContext, server string) *Finding {
 	lt := strings.ToLower(text)
@@ -459,12 +268,6 @@ func imapNonAuth(text string, d DiagContext, server string) *Finding {
 // endpoint). The token is not the problem, so it is never retried.
 func imapUnavailable(ie *imap.Error) bool {
 	return ie.Code == imap.ResponseCodeUnavailable || strings.Contains(strings.ToLower(ie.Text), "temporary authentication failure")
-}
-
-func tokenCheckUnavailable(d DiagContext, server, reply string) *Finding {
-	return NewFinding(CodeIMAPFailed,
-		fmt.Sprintf("%s could not check the token for %s right now (%s): the server's own token validation failed, not the token.", server, d.who(), reply),
-		fmt.Sprintf("Retry in a minute; if it persists, the administrator of %s must check its log and that it reaches its token validation endpoint (Dovecot: tokeninfo_url or introspection_url in the oauth2 passdb configuration).", server))
 }
 
 // imapReply renders an IMAP refusal as the server sent it, e.g.
@@ -525,28 +328,6 @@ func diagnoseIMAP(ie *imap.Error, d DiagContext, server string) *Finding {
 	return NewFinding(CodeIMAPFailed,
 		fmt.Sprintf("%s answered %s for %s: %s.", server, ie.Type, d.who(), strings.TrimSuffix(redact(ie.Text), ".")),
 		fmt.Sprintf("Check %s's Gmail settings and the server %s, then retry.", d.who(), server))
-}
-
-// imapAuthFailed: the server refused the token for a reason tokeninfo
-// cannot explain; reply is the server's refusal as it was sent.
-func imapAuthFailed(d DiagContext, server, reply string) *Finding {
-	return authFailed(CodeIMAPAuthFailed, "a Gmail license and IMAP enabled", d, server, reply)
-}
-
-func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
-	return authFailed(CodeSMTPAuthFailed, "a Gmail license", d, server, reply)
-}
-
-// authFailed is a refused token's finding; needs is what the mailbox must
-// have for the server.
-func authFailed(code Code, needs string, d DiagContext, server, reply string) *Finding {
-	summary := fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, "."))
-	if d.Kind == KindOAuthClient {
-		return NewFinding(code, summary,
-			fmt.Sprintf("Check that %s exists with %s, and that consent was given signed in as %s: %s", d.who(), needs, d.who(), lowerFirst(reconsentFix(d.Mailbox))))
-	}
-	return NewFinding(code, summary,
-		fmt.Sprintf("Check that %s exists with %s (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
 }
 
 func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
@@ -675,99 +456,4 @@ func hasScope(scopes []string, want string) bool {
 		}
 	}
 	return false
-}
-
-func diagnoseTLS(err error, d DiagContext, server string) *Finding {
-	var (
-		ua  x509.UnknownAuthorityError
-		uap *x509.UnknownAuthorityError
-		he  x509.HostnameError
-		hep *x509.HostnameError
-		ci  x509.CertificateInvalidError
-		cip *x509.CertificateInvalidError
-		cve *tls.CertificateVerificationError
-		rec tls.RecordHeaderError
-	)
-	var reason string
-	switch {
-	case errors.As(err, &ua), errors.As(err, &uap):
-		reason = "it is signed by an unknown authority"
-	case errors.As(err, &he), errors.As(err, &hep):
-		reason = "it is not valid for that host name"
-	case errors.As(err, &ci), errors.As(err, &cip):
-		reason = "it is expired or not valid"
-	case errors.As(err, &cve):
-		reason = "it does not verify"
-	case errors.As(err, &rec):
-		return NewFinding(CodeTLSUntrusted,
-			fmt.Sprintf("%s did not answer with TLS for %s.", server, d.who()),
-			fmt.Sprintf("Check the port and the security setting for %s in the endpoints file (imap_security / smtp_security: tls for 993/465, starttls for 587).", server))
-	default:
-		if !strings.Contains(err.Error(), "x509:") && !strings.Contains(err.Error(), "certificate") {
-			return nil
-		}
-		reason = "it does not verify"
-	}
-	return NewFinding(CodeTLSUntrusted,
-		fmt.Sprintf("The TLS certificate of %s is not trusted: %s.", server, reason),
-		"Set ca_file in the endpoints file to the PEM of the CA that signed it (the sandbox writes ca.pem in its --dir), or install that CA in the system trust store.")
-}
-
-func diagnoseNet(err error, server string) *Finding {
-	var dnsErr *net.DNSError
-	var opErr *net.OpError
-	var reason string
-	switch {
-	case errors.As(err, &dnsErr):
-		reason = fmt.Sprintf("the name %s does not resolve", dnsErr.Name)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		reason = "connection refused"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		reason = "no route to the host"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		reason = "the server closed the connection"
-	case errors.As(err, &opErr):
-		reason = redact(opErr.Err.Error())
-	default:
-		return nil
-	}
-	return NewFinding(CodeConnectFailed,
-		fmt.Sprintf("Cannot connect to %s: %s.", server, reason),
-		fmt.Sprintf("Check that the host name resolves (DNS) and that the firewall lets this machine open TCP connections to %s, then retry.", server))
-}
-
-func unknownFinding(err error, d DiagContext) *Finding {
-	code := CodeUnknown
-	switch d.Check {
-	case CheckToken:
-		code = CodeTokenFailed
-	case CheckIMAP:
-		code = CodeIMAPFailed
-	case CheckSMTP:
-		code = CodeSMTPFailed
-	case CheckRoundtrip: // it logs in to IMAP and sends through SMTP: the server that failed
-		var se *ServerError
-		if errors.As(err, &se) {
-			switch se.Server {
-			case d.Endpoints.IMAP:
-				code = CodeIMAPFailed
-			case d.Endpoints.SMTP:
-				code = CodeSMTPFailed
-			}
-		}
-	}
-	what := "The check"
-	if d.Check != "" {
-		what = "The " + string(d.Check) + " check"
-	}
-	return NewFinding(code,
-		fmt.Sprintf("%s of %s failed: %s.", what, d.who(), strings.TrimSuffix(redact(err.Error()), ".")),
-		"Run `mailoauth doctor` to check the clock, DNS, TLS and each server step by step, then retry.")
-}
-
-var secretLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{48,}`)
-
-// redact removes anything that looks like a token or key from a text.
-func redact(s string) string {
-	return secretLike.ReplaceAllString(s, "[redacted]")
 }
