@@ -84,13 +84,6 @@ func diagnoseOAuthClientRetrieve(re *oauth2.RetrieveError, d oauthDiag) *Finding
 		fmt.Sprintf("Check OAuth client %s in %s, then retry; if it persists, %s", d.clientID(), clientHowTo, lowerFirst(reconsentFix(d.Mailbox))))
 }
 
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
-}
-
 func responseDate(r *http.Response) time.Time {
 	if r == nil {
 		return time.Time{}

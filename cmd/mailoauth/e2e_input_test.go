@@ -178,7 +178,8 @@ func TestMisleadingMessagesSayWhatWasFound(t *testing.T) {
 		}
 		return p
 	}
-	oneLine(t, "[1,2,3]", mailoauth(t, db, "key", "inspect", write("list.json", "[1,2,3]")), 2, "The file is JSON, but a list, not a key file")
+	oneLine(t, "[1,2,3]", mailoauth(t, db, "key", "inspect", write("list.json", "[1,2,3]")), 2,
+		"mailoauth: the file is JSON, but a list, not a key file", "}); load the .json file Google downloaded") // one sentence, not two
 	r := mailoauth(t, db, "key", "inspect", write("web.json", `{"web":"oops"}`))
 	oneLine(t, `{"web":"oops"}`, r, 2, `"web" section is not what Google writes: it is a string, not an object`)
 	if strings.Contains(r.stderr, "Go ") || strings.Contains(r.stderr, "struct") {

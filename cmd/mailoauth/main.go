@@ -213,7 +213,7 @@ func errorSentence(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "mailoauth: cancelled (interrupted) before it finished; what was already saved is kept, run the command again to finish"
 	}
-	return "mailoauth: " + core.SafeLines(err.Error()+dbHint(err)) // it may quote a file or a server
+	return "mailoauth: " + core.SafeLines(core.ErrorSentence(err)+dbHint(err)) // it may quote a file or a server
 }
 
 // dbHint is the command line's way out of a store path that cannot be
