@@ -81,15 +81,14 @@ func newProxyCmd(a *app) *cobra.Command {
 }
 
 func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
-	imapAddr, smtpAddr, imapsAddr, smtpsAddr, certFile, keyFile := &o.imapAddr, &o.smtpAddr, &o.imapsAddr, &o.smtpsAddr, &o.certFile, &o.keyFile
 	certHosts, maxPerBox, maxConns, idle, lockout, drain := o.certHosts, &o.maxPerBox, &o.maxConns, &o.idle, &o.lockout, &o.drain
 	if a.profile != "" { // it would be ignored: every profile is served
 		return usagef("proxy serves the mailboxes of every profile of the store; leave out --profile")
 	}
-	if *imapAddr == "" && *smtpAddr == "" && *imapsAddr == "" && *smtpsAddr == "" {
+	if o.imapAddr == "" && o.smtpAddr == "" && o.imapsAddr == "" && o.smtpsAddr == "" {
 		return usagef("proxy needs at least one listener: --imap, --smtp, --imaps or --smtps HOST:PORT")
 	}
-	if (*certFile == "") != (*keyFile == "") {
+	if (o.certFile == "") != (o.keyFile == "") {
 		return usagef("--cert and --key go together: pass both PEM files, or neither to use the store's certificate")
 	}
 	if *maxPerBox < 1 || *maxConns < 1 || *idle <= 0 || *lockout <= 0 || *drain < 0 {
@@ -105,7 +104,7 @@ func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
 		return err
 	}
 	defer st.Close()
-	cert, err := proxyCertificate(st, *certFile, *keyFile, certHosts)
+	cert, err := proxyCertificate(st, o.certFile, o.keyFile, certHosts)
 	if err != nil {
 		return err
 	}
@@ -126,8 +125,8 @@ func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
 		flag, addr string
 		proto      proxy.Protocol
 		sec        core.Security
-	}{{"--imap", *imapAddr, proxy.IMAP, core.SecurityStartTLS}, {"--imaps", *imapsAddr, proxy.IMAP, core.SecurityTLS},
-		{"--smtp", *smtpAddr, proxy.SMTP, core.SecurityStartTLS}, {"--smtps", *smtpsAddr, proxy.SMTP, core.SecurityTLS}}
+	}{{"--imap", o.imapAddr, proxy.IMAP, core.SecurityStartTLS}, {"--imaps", o.imapsAddr, proxy.IMAP, core.SecurityTLS},
+		{"--smtp", o.smtpAddr, proxy.SMTP, core.SecurityStartTLS}, {"--smtps", o.smtpsAddr, proxy.SMTP, core.SecurityTLS}}
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
 		if l.addr == "" {

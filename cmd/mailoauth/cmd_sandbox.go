@@ -45,27 +45,26 @@ func newSandboxCmd(a *app) *cobra.Command {
 }
 
 func runSandbox(ctx context.Context, a *app, o *sandboxFlags) error {
-	dir, addr, domain, users, delegate, autoConsent, rtt := &o.dir, &o.addr, &o.domain, &o.users, &o.delegate, &o.autoConsent, &o.rtt
-	if *dir == "" {
+	if o.dir == "" {
 		return usagef("--dir is required: the sandbox writes its key, CA and endpoints.json there, e.g. --dir /tmp/gsandbox")
 	}
-	if *users < 0 || *users > 100000 {
-		return usagef("--users %d is out of range; use 0 to 100000", *users)
+	if o.users < 0 || o.users > 100000 {
+		return usagef("--users %d is out of range; use 0 to 100000", o.users)
 	}
-	if *rtt < 0 || *rtt > time.Minute {
-		return usagef("--rtt %s is out of range; use 0 to 1m, e.g. --rtt 50ms", *rtt)
+	if o.rtt < 0 || o.rtt > time.Minute {
+		return usagef("--rtt %s is out of range; use 0 to 1m, e.g. --rtt 50ms", o.rtt)
 	}
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create %s: %v; choose a writable --dir", *dir, err)
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %v; choose a writable --dir", o.dir, err)
 	}
-	sb, err := sandbox.Start(sandbox.Options{Addr: *addr, Domain: *domain, Users: *users, Delegate: *delegate, Dir: *dir, AutoConsent: *autoConsent, RTT: *rtt})
+	sb, err := sandbox.Start(sandbox.Options{Addr: o.addr, Domain: o.domain, Users: o.users, Delegate: o.delegate, Dir: o.dir, AutoConsent: o.autoConsent, RTT: o.rtt})
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
 	ep := sb.Endpoints()
 	fmt.Fprintf(a.stderr, "sandbox for %s: token %s, IMAP %s, SMTP %s, admin %s; client ID %s (delegation %s)\n",
-		sb.Domain(), ep.TokenURL, ep.IMAP, ep.SMTP, ep.AdminURL, sb.ClientID(), map[bool]string{true: "authorized", false: "not yet authorized"}[*delegate])
+		sb.Domain(), ep.TokenURL, ep.IMAP, ep.SMTP, ep.AdminURL, sb.ClientID(), map[bool]string{true: "authorized", false: "not yet authorized"}[o.delegate])
 	fmt.Fprintln(a.stdout, "ready")
 	<-ctx.Done()
 	return nil

@@ -51,27 +51,25 @@ func newServeCmd(a *app) *cobra.Command {
 }
 
 func runServe(ctx context.Context, a *app, o *serveFlags) error {
-	addr, authKeys, hostKey, idle, maxSessions, useSandbox := &o.addr, &o.authKeys, &o.hostKey, &o.idle, &o.maxSessions, &o.useSandbox
-	watchOn, wf := &o.watchOn, o.watch
-	logger, err := newLogger(a.stderr, wf.logFormat)
+	logger, err := newLogger(a.stderr, o.watch.logFormat)
 	if err != nil {
 		return err
 	}
-	if *addr == "" || *authKeys == "" {
+	if o.addr == "" || o.authKeys == "" {
 		return usagef("serve needs --addr and --authorized-keys, e.g. mailoauth serve --addr 127.0.0.1:2222 --authorized-keys ~/.ssh/authorized_keys")
 	}
-	if *idle <= 0 {
-		return usagef("--idle-timeout %s must be positive, e.g. 15m", *idle)
+	if o.idle <= 0 {
+		return usagef("--idle-timeout %s must be positive, e.g. 15m", o.idle)
 	}
-	if *maxSessions < 1 {
-		return usagef("--max-sessions %d must be at least 1", *maxSessions)
+	if o.maxSessions < 1 {
+		return usagef("--max-sessions %d must be at least 1", o.maxSessions)
 	}
-	cfg := sshserver.Config{AuthorizedKeys: *authKeys, HostKey: *hostKey, Profile: a.profile, IdleTimeout: *idle, MaxSessions: *maxSessions,
+	cfg := sshserver.Config{AuthorizedKeys: o.authKeys, HostKey: o.hostKey, Profile: a.profile, IdleTimeout: o.idle, MaxSessions: o.maxSessions,
 		Logf: func(format string, args ...any) {
 			// an SSH user name is the client's choice: no control characters reach the log
 			logger.Info(core.SafeText(fmt.Sprintf(format, args...)))
 		}}
-	if *useSandbox {
+	if o.useSandbox {
 		sb, stop, err := a.startDemoSandbox("mailoauth-serve-")
 		if err != nil {
 			return err
@@ -89,17 +87,17 @@ func runServe(ctx context.Context, a *app, o *serveFlags) error {
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v; choose a free port with --addr", *addr, err)
+		return fmt.Errorf("cannot listen on %s: %v; choose a free port with --addr", o.addr, err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	fmt.Fprintf(a.stdout, "mailoauth serve: listening on %s (store %s, authorized keys %s)\n", ln.Addr(), st.Path(), *authKeys)
+	fmt.Fprintf(a.stdout, "mailoauth serve: listening on %s (store %s, authorized keys %s)\n", ln.Addr(), st.Path(), o.authKeys)
 	fmt.Fprintf(a.stdout, "host key %s (ed25519, %s)\n", srv.HostKeyFingerprint(), srv.HostKeyPath())
 	fmt.Fprintf(a.stdout, "join with: ssh -p %s %s\n", port, hostForSSH(ln.Addr()))
 	var watchDone chan struct{}
-	if *watchOn {
-		opts, err := wf.options(a)
+	if o.watchOn {
+		opts, err := o.watch.options(a)
 		if err != nil {
 			return err
 		}
@@ -107,7 +105,7 @@ func runServe(ctx context.Context, a *app, o *serveFlags) error {
 		if err != nil {
 			return err
 		}
-		stopMetrics, err := serveMetrics(a, w, wf.metrics)
+		stopMetrics, err := serveMetrics(a, w, o.watch.metrics)
 		if err != nil {
 			return err
 		}

@@ -62,28 +62,26 @@ func newSetupCmd(a *app) *cobra.Command {
 }
 
 func runSetup(ctx context.Context, a *app, o *setupFlags) error {
-	domain, sender, keyPath, clientPath, secretFile, redirectURI := &o.domain, &o.sender, &o.keyPath, &o.clientPath, &o.secretFile, &o.redirectURI
-	p12pw, clientEmail, clientID, endpointsPath, scopes, noVerify := &o.p12pw, &o.clientEmail, &o.clientID, &o.endpointsPath, &o.scopes, &o.noVerify
-	if *clientPath != "" || *secretFile != "" {
-		if *keyPath != "" {
+	if o.clientPath != "" || o.secretFile != "" {
+		if o.keyPath != "" {
 			return usagef("give either --key (service account) or --client / --client-secret-file (OAuth client), not both")
 		}
-		return setupOAuthClient(ctx, a, oauthSetup{domain: *domain, sender: *sender, clientPath: *clientPath, clientID: *clientID,
-			secretFile: *secretFile, redirect: *redirectURI, endpoints: *endpointsPath, scopes: *scopes, noVerify: *noVerify})
+		return setupOAuthClient(ctx, a, oauthSetup{domain: o.domain, sender: o.sender, clientPath: o.clientPath, clientID: o.clientID,
+			secretFile: o.secretFile, redirect: o.redirectURI, endpoints: o.endpointsPath, scopes: o.scopes, noVerify: o.noVerify})
 	}
-	if *domain == "" || *sender == "" || *keyPath == "" {
+	if o.domain == "" || o.sender == "" || o.keyPath == "" {
 		return usagef("setup needs --domain, --sender and --key (or --client FILE for an OAuth client), e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json")
 	}
-	d, err := core.NormalizeDomain(*domain)
+	d, err := core.NormalizeDomain(o.domain)
 	if err != nil {
 		return err
 	}
-	s, err := core.NormalizeMailbox(*sender, d)
+	s, err := core.NormalizeMailbox(o.sender, d)
 	if err != nil {
 		return err
 	}
-	opts := core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}
-	cred, raw, err := core.LoadCredentialFile(ctx, *keyPath, opts)
+	opts := core.CredentialOptions{P12Password: o.p12pw, ClientEmail: o.clientEmail, ClientID: o.clientID}
+	cred, raw, err := core.LoadCredentialFile(ctx, o.keyPath, opts)
 	if err != nil {
 		return err
 	}
@@ -94,18 +92,18 @@ func runSetup(ctx context.Context, a *app, o *setupFlags) error {
 		return err
 	}
 	ep := core.GmailEndpoints()
-	if *endpointsPath != "" {
-		if ep, err = core.LoadEndpoints(ctx, *endpointsPath); err != nil {
+	if o.endpointsPath != "" {
+		if ep, err = core.LoadEndpoints(ctx, o.endpointsPath); err != nil {
 			return err
 		}
 	}
-	sc := splitComma(*scopes)
+	sc := splitComma(o.scopes)
 	if len(sc) == 0 {
 		return usagef("--scopes is empty; use at least %s", core.ScopeMail)
 	}
 	p := core.Profile{Domain: d, DefaultSender: s, Credential: raw, Endpoints: ep, Scopes: sc, Updated: time.Now().UTC()}
 	if cred.Kind == core.KindServiceAccountP12 {
-		p.P12Password, p.P12ClientEmail, p.P12ClientID = *p12pw, cred.ClientEmail, cred.ClientID
+		p.P12Password, p.P12ClientEmail, p.P12ClientID = o.p12pw, cred.ClientEmail, cred.ClientID
 	}
 	st, err := a.openStore()
 	if err != nil {
@@ -121,7 +119,7 @@ func runSetup(ctx context.Context, a *app, o *setupFlags) error {
 	fmt.Fprintf(a.stdout, "Saved profile %s (default sender %s) in %s.\n", d, s, st.Path())
 	printCredential(a, cred)
 	fmt.Fprintf(a.stdout, "\n%s\n  Client ID:    %s\n  OAuth scopes: %s\n%s\n  %s\n", core.DelegationSteps(), cred.ClientID, strings.Join(sc, ","), core.DelegationLinkIntro, core.DelegationLink(cred.ClientID, sc))
-	if *noVerify {
+	if o.noVerify {
 		return nil
 	}
 	tester, err := core.NewTester(&p, st.TokenCache(d))

@@ -63,44 +63,40 @@ func newUpgradeCmd(a *app) *cobra.Command {
 }
 
 func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
-	legacyPath, yes, keyPath, clientPath, secretFile, redirectURI := &o.legacyPath, &o.yes, &o.keyPath, &o.clientPath, &o.secretFile, &o.redirectURI
-	p12pw, clientEmail, clientID, endpointsPath := &o.p12pw, &o.clientEmail, &o.clientID, &o.endpointsPath
-	domainFlag, checksFlag, concurrency, purge := &o.domain, &o.checks, &o.concurrency, &o.purge
-	viaProxy, proxyIMAP, proxySMTP := &o.viaProxy, &o.proxyIMAP, &o.proxySMTP
-	if *purge {
+	if o.purge {
 		st, err := a.openExisting()
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		return purgePasswordBackups(a, st, *yes)
+		return purgePasswordBackups(a, st, o.yes)
 	}
-	client := oauthClientFlags{path: *clientPath, clientID: *clientID, secretFile: *secretFile, redirect: *redirectURI}
-	if client.given() && *keyPath != "" {
+	client := oauthClientFlags{path: o.clientPath, clientID: o.clientID, secretFile: o.secretFile, redirect: o.redirectURI}
+	if client.given() && o.keyPath != "" {
 		return usagef("give either --key (service account) or --client / --client-secret-file (OAuth client), not both")
 	}
-	checks, err := core.ParseChecks(*checksFlag)
+	checks, err := core.ParseChecks(o.checks)
 	if err != nil {
 		return err
 	}
-	interactive := !*yes
-	if *viaProxy && interactive {
+	interactive := !o.yes
+	if o.viaProxy && interactive {
 		return usagef("--via-proxy goes with --yes (in the wizard the summary step offers the proxy settings)")
 	}
 	if interactive && (!isTerminal(os.Stdin) || !isTerminal(os.Stdout)) {
 		return usagef("upgrade opens the wizard and needs a terminal; without one run `mailoauth upgrade --yes --key service-account.json [--legacy FILE] [--endpoints FILE]` (or --client client_secret.json instead of --key)")
 	}
 	var legacy *core.LegacyConfig
-	if *legacyPath != "" {
-		if legacy, err = core.LoadLegacy(ctx, *legacyPath); err != nil {
+	if o.legacyPath != "" {
+		if legacy, err = core.LoadLegacy(ctx, o.legacyPath); err != nil {
 			return err
 		}
 	}
 	var cred *core.Credential
 	var raw []byte
-	if *keyPath != "" {
-		opts := core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}
-		if cred, raw, err = core.LoadCredentialFile(ctx, *keyPath, opts); err != nil {
+	if o.keyPath != "" {
+		opts := core.CredentialOptions{P12Password: o.p12pw, ClientEmail: o.clientEmail, ClientID: o.clientID}
+		if cred, raw, err = core.LoadCredentialFile(ctx, o.keyPath, opts); err != nil {
 			return err
 		}
 		if err := cred.RequireServiceAccount(); err != nil {
@@ -108,8 +104,8 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 		}
 	}
 	var ep *core.Endpoints
-	if *endpointsPath != "" {
-		e, err := core.LoadEndpoints(ctx, *endpointsPath)
+	if o.endpointsPath != "" {
+		e, err := core.LoadEndpoints(ctx, o.endpointsPath)
 		if err != nil {
 			return err
 		}
@@ -160,7 +156,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 		who = store.LocalActor("wizard")
 	}
 
-	domain, err := upgradeDomain(a, st, legacy, *domainFlag)
+	domain, err := upgradeDomain(a, st, legacy, o.domain)
 	if err != nil {
 		return err
 	}
@@ -203,7 +199,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 			return err
 		}
 		line := fmt.Sprintf("Legacy setup %s: %d mailbox(es); %d new in the store, %d waiting for OAuth (passwords sealed), %d already on OAuth.",
-			*legacyPath, len(legacy.Mailboxes), len(plan.Add), len(plan.Passwords), len(plan.OnOAuth))
+			o.legacyPath, len(legacy.Mailboxes), len(plan.Add), len(plan.Passwords), len(plan.OnOAuth))
 		fmt.Fprintln(a.stdout, line)
 		intro, risks = append(intro, line), plan.Risks
 		for _, r := range plan.Risks {
@@ -227,7 +223,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 			}
 			p.Credential, p.P12Password, p.P12ClientEmail, p.P12ClientID = raw, "", "", ""
 			if cred.Kind == core.KindServiceAccountP12 {
-				p.P12Password, p.P12ClientEmail, p.P12ClientID = *p12pw, cred.ClientEmail, cred.ClientID
+				p.P12Password, p.P12ClientEmail, p.P12ClientID = o.p12pw, cred.ClientEmail, cred.ClientID
 			}
 			if client.redirect != "" {
 				p.RedirectURI = client.redirect
@@ -279,7 +275,7 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	if err != nil {
 		return err
 	}
-	results, err := core.CheckPending(ctx, tester, st, domain, core.RunOptions{Checks: checks, Concurrency: *concurrency})
+	results, err := core.CheckPending(ctx, tester, st, domain, core.RunOptions{Checks: checks, Concurrency: o.concurrency})
 	if err != nil {
 		return err
 	}
@@ -302,8 +298,8 @@ func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
 	}
 	fmt.Fprintf(a.stdout, "%d upgraded to OAuth, %d pending.\n", len(rep.Upgraded), len(rep.Pending))
 	var proxyErr error
-	if *viaProxy {
-		proxyErr = upgradeViaProxy(ctx, a, st, rep.Upgraded, *proxyIMAP, *proxySMTP)
+	if o.viaProxy {
+		proxyErr = upgradeViaProxy(ctx, a, st, rep.Upgraded, o.proxyIMAP, o.proxySMTP)
 	}
 	if !backedUp && !newStore {
 		fmt.Fprintln(a.stdout, "Nothing changed, so no backup was made.")

@@ -56,18 +56,17 @@ func newTestCmd(a *app) *cobra.Command {
 }
 
 func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
-	all, checksFlag, concurrency, asJSON, timeout, rtTimeout, fresh, mechanism := &o.all, &o.checks, &o.concurrency, &o.asJSON, &o.timeout, &o.rtTimeout, &o.fresh, &o.mechanism
 	mailboxes := append(o.mailboxes, pos...)
-	checks, err := core.ParseChecks(*checksFlag)
+	checks, err := core.ParseChecks(o.checks)
 	if err != nil {
 		return err
 	}
-	mech := strings.ToUpper(*mechanism)
+	mech := strings.ToUpper(o.mechanism)
 	if mech != core.MechXOAUTH2 && mech != core.MechOAUTHBEARER {
-		return usagef("--mechanism %q is not known; use XOAUTH2 or OAUTHBEARER", *mechanism)
+		return usagef("--mechanism %q is not known; use XOAUTH2 or OAUTHBEARER", o.mechanism)
 	}
-	if *concurrency < 1 || *concurrency > core.MaxConcurrency {
-		return usagef("--concurrency %d is out of range; use 1 to %d (the default %d adapts to Google's throttling)", *concurrency, core.MaxConcurrency, core.DefaultConcurrency)
+	if o.concurrency < 1 || o.concurrency > core.MaxConcurrency {
+		return usagef("--concurrency %d is out of range; use 1 to %d (the default %d adapts to Google's throttling)", o.concurrency, core.MaxConcurrency, core.DefaultConcurrency)
 	}
 	st, p, err := a.openProfile(mailboxes...)
 	if err != nil {
@@ -75,7 +74,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	}
 	defer st.Close()
 	var boxes []core.Mailbox
-	if *all {
+	if o.all {
 		if boxes, err = st.Mailboxes(p.Domain); err != nil {
 			return err
 		}
@@ -88,24 +87,24 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 		}
 		picked = append(picked, email)
 	}
-	targets := core.TestTargets(&p, boxes, *all, picked)
+	targets := core.TestTargets(&p, boxes, o.all, picked)
 	tester, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
 	if err != nil {
 		return err
 	}
-	if *timeout <= 0 || *rtTimeout < 0 {
+	if o.timeout <= 0 || o.rtTimeout < 0 {
 		return usagef("--timeout must be above zero and --roundtrip-timeout not below it, e.g. --timeout 20s --roundtrip-timeout 60s")
 	}
-	tester.Timeout = *timeout
-	tester.RoundtripTimeout = *rtTimeout
+	tester.Timeout = o.timeout
+	tester.RoundtripTimeout = o.rtTimeout
 	tester.Mechanism = mech
-	tester.Fresh = *fresh
+	tester.Fresh = o.fresh
 
-	progress := newProgressLine(a, len(targets), !*asJSON && isTerminal(os.Stderr))
+	progress := newProgressLine(a, len(targets), !o.asJSON && isTerminal(os.Stderr))
 	start := time.Now()
 	var stats core.RunStats
-	sink := newResultSink(a, st, p.Domain, *asJSON)
-	core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: *concurrency, OnEvent: progress.event, Stats: &stats, Stream: sink.add})
+	sink := newResultSink(a, st, p.Domain, o.asJSON)
+	core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: o.concurrency, OnEvent: progress.event, Stats: &stats, Stream: sink.add})
 	progress.done()
 	elapsed := time.Since(start)
 	sink.flush()
@@ -113,7 +112,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 		return sink.err
 	}
 	passed, failed := sink.passed, sink.failed
-	if *asJSON {
+	if o.asJSON {
 		if err := sink.enc.Encode(map[string]any{"summary": map[string]any{"total": passed + failed, "ok": passed, "failed": failed,
 			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": stats.Throttled, "peak_concurrency": stats.PeakConcurrency}}); err != nil {
 			return err
