@@ -166,7 +166,7 @@ func newAuthorizeCmd(a *app) *cobra.Command {
 		Example: "mailoauth authorize user1@yourcompany.example\nmailoauth authorize --all\nmailoauth authorize --paste user1@yourcompany.example",
 		GroupID: groupSetup,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAuthorize(cmd.Context(), a, args, &o.all, &o.noBrowser, &o.paste, &o.wait)
+			return runAuthorize(cmd.Context(), a, args, &o)
 		},
 		ValidArgsFunction: a.completeMailboxes,
 	}
@@ -178,8 +178,8 @@ func newAuthorizeCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func runAuthorize(ctx context.Context, a *app, pos []string, all, noBrowser, paste *bool, wait *time.Duration) error {
-	if len(pos) == 0 && !*all {
+func runAuthorize(ctx context.Context, a *app, pos []string, o *authorizeFlags) error {
+	if len(pos) == 0 && !o.all {
 		return usagef("name a mailbox or use --all: mailoauth authorize user1@yourcompany.example")
 	}
 	st, p, err := a.openProfile(pos...)
@@ -199,7 +199,7 @@ func runAuthorize(ctx context.Context, a *app, pos []string, all, noBrowser, pas
 		}
 		targets = append(targets, email)
 	}
-	if *all {
+	if o.all {
 		boxes, err := st.Mailboxes(p.Domain)
 		if err != nil {
 			return err
@@ -220,7 +220,7 @@ func runAuthorize(ctx context.Context, a *app, pos []string, all, noBrowser, pas
 	}
 	targets = dedupe(targets)
 	lines := make(chan string)
-	if *paste {
+	if o.paste {
 		go func() {
 			sc := bufio.NewScanner(a.stdin)
 			sc.Buffer(make([]byte, 64<<10), 64<<10)
@@ -231,11 +231,11 @@ func runAuthorize(ctx context.Context, a *app, pos []string, all, noBrowser, pas
 		}()
 	}
 	opts := core.AuthorizeOptions{
-		Paste: *paste,
-		Wait:  *wait,
+		Paste: o.paste,
+		Wait:  o.wait,
 		ShowURL: func(mailbox, u string) {
 			fmt.Fprintf(a.stderr, "\nConsent for %s: open this URL in a browser, sign in as %s and choose Allow:\n\n  %s\n\n", mailbox, mailbox, u)
-			if *paste {
+			if o.paste {
 				fmt.Fprintln(a.stderr, "Then paste the address the browser ends on (or just the code) and press Enter:")
 			} else {
 				fmt.Fprintln(a.stderr, "Waiting for Google's answer on this machine's 127.0.0.1 (Ctrl-C to stop; use --paste when the browser runs elsewhere)...")
@@ -253,7 +253,7 @@ func runAuthorize(ctx context.Context, a *app, pos []string, all, noBrowser, pas
 			}
 		},
 	}
-	if !*noBrowser && !*paste {
+	if !o.noBrowser && !o.paste {
 		opts.OpenBrowser = core.OpenBrowser
 	}
 	failed := 0

@@ -13,9 +13,13 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
+type exportFlags struct {
+	format  string
+	secrets bool
+}
+
 func newExportCmd(a *app) *cobra.Command {
-	var format string
-	var secrets bool
+	var o exportFlags
 	cmd := &cobra.Command{
 		Use:     "export",
 		Short:   "the configuration for the host product",
@@ -23,18 +27,18 @@ func newExportCmd(a *app) *cobra.Command {
 		GroupID: groupUse,
 		Args:    exactArgs(0, "export takes no arguments; choose the profile with --profile DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runExport(a, &format, &secrets)
+			return runExport(a, &o)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "json", "the output `FORMAT`: json, or env (KEY=value lines for a shell or a service file)")
-	cmd.Flags().BoolVar(&secrets, "include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "json", "the output `FORMAT`: json, or env (KEY=value lines for a shell or a service file)")
+	cmd.Flags().BoolVar(&o.secrets, "include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("json", "env"))
 	return cmd
 }
 
-func runExport(a *app, format *string, secrets *bool) error {
-	if *format != "json" && *format != "env" {
-		return usagef("--format %q is not known; use json or env", *format)
+func runExport(a *app, o *exportFlags) error {
+	if o.format != "json" && o.format != "env" {
+		return usagef("--format %q is not known; use json or env", o.format)
 	}
 	st, p, err := a.openProfile()
 	if err != nil {
@@ -49,13 +53,13 @@ func runExport(a *app, format *string, secrets *bool) error {
 	if err != nil {
 		return err
 	}
-	cfg := exportConfig(p, cred, boxes, *secrets)
+	cfg := exportConfig(p, cred, boxes, o.secrets)
 	if a.dbPath != "" || os.Getenv("MAILOAUTH_DB") != "" {
 		// the mail program runs elsewhere, maybe without MAILOAUTH_DB: it
 		// must find this same store
 		cfg.TokenCommand = "mailoauth --db " + shellQuote(st.Path()) + " token MAILBOX"
 	}
-	if *format == "json" {
+	if o.format == "json" {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(cfg)
@@ -76,7 +80,7 @@ func runExport(a *app, format *string, secrets *bool) error {
 	if cfg.ClientSecret != "" {
 		env["MAILOAUTH_CLIENT_SECRET"] = cfg.ClientSecret
 	}
-	if *secrets && cfg.ServiceAccountKey != nil {
+	if o.secrets && cfg.ServiceAccountKey != nil {
 		env["MAILOAUTH_SERVICE_ACCOUNT_JSON"] = string(cfg.ServiceAccountKey)
 	}
 	keys := make([]string, 0, len(env))

@@ -15,9 +15,13 @@ import (
 
 const historyMarks = 24
 
+type historyFlags struct {
+	since  time.Duration
+	asJSON bool
+}
+
 func newHistoryCmd(a *app) *cobra.Command {
-	var since time.Duration
-	var asJSON bool
+	var o historyFlags
 	cmd := &cobra.Command{
 		Use:   "history [ADDR]",
 		Short: "each mailbox's recent checks, failures with when they started",
@@ -28,18 +32,18 @@ func newHistoryCmd(a *app) *cobra.Command {
 		Args:              maxArgs(1, "history takes at most one mailbox; run `mailoauth history ADDR`"),
 		ValidArgsFunction: a.completeMailboxes,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runHistory(cmd.Context(), a, args, &since, &asJSON)
+			return runHistory(cmd.Context(), a, args, &o)
 		},
 	}
-	cmd.Flags().DurationVar(&since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
+	cmd.Flags().DurationVar(&o.since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
 	defaultInUsage(cmd.Flags(), "since")
-	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "one JSON object per mailbox and check, with its runs")
+	cmd.Flags().BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox and check, with its runs")
 	return cmd
 }
 
-func runHistory(ctx context.Context, a *app, pos []string, since *time.Duration, asJSON *bool) error {
-	if *since < 0 {
-		return usagef("--since %v is negative; use e.g. --since 24h", *since)
+func runHistory(ctx context.Context, a *app, pos []string, o *historyFlags) error {
+	if o.since < 0 {
+		return usagef("--since %v is negative; use e.g. --since 24h", o.since)
 	}
 	// A mailbox names its profile when the store holds several.
 	var st *store.Store
@@ -56,15 +60,15 @@ func runHistory(ctx context.Context, a *app, pos []string, since *time.Duration,
 	}
 	defer st.Close()
 	var from time.Time
-	if *since > 0 {
-		from = time.Now().Add(-*since)
+	if o.since > 0 {
+		from = time.Now().Add(-o.since)
 	}
 	es, err := st.History(p.Domain, mailbox, from)
 	if err != nil {
 		return err
 	}
 	sums := core.SummarizeHistory(es)
-	if *asJSON {
+	if o.asJSON {
 		enc := json.NewEncoder(a.stdout)
 		for _, h := range sums {
 			runs := make([]map[string]any, 0, len(h.Entries))

@@ -28,9 +28,13 @@ func newKeyCmd(a *app) *cobra.Command {
 	return cmd
 }
 
+type keyInspectFlags struct {
+	p12pw, clientEmail, clientID string
+	asJSON                       bool
+}
+
 func newKeyInspectCmd(a *app) *cobra.Command {
-	var p12pw, clientEmail, clientID string
-	var asJSON bool
+	var o keyInspectFlags
 	cmd := &cobra.Command{
 		Use:   "inspect FILE",
 		Short: "what a credential file is (client ID, e-mail, key id, fingerprint), or what is wrong with it",
@@ -39,28 +43,28 @@ func newKeyInspectCmd(a *app) *cobra.Command {
 			"mailoauth key inspect old-key.p12 \\\n  --client-email mailer@project.iam.gserviceaccount.com \\\n  --client-id 104715287395062714451",
 		Args: exactArgs(1, "name exactly one file: mailoauth key inspect service-account.json"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runKeyInspect(cmd.Context(), a, args, &p12pw, &clientEmail, &clientID, &asJSON)
+			return runKeyInspect(cmd.Context(), a, args, &o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&p12pw, "p12-password", core.DefaultP12Password, "the `PASSWORD` of a .p12 key")
-	f.StringVar(&clientEmail, "client-email", "", "the service account's `EMAIL` (a .p12 holds none)")
-	f.StringVar(&clientID, "client-id", "", "the service account's numeric client `ID` (a .p12 holds none)")
-	f.BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	f.StringVar(&o.p12pw, "p12-password", core.DefaultP12Password, "the `PASSWORD` of a .p12 key")
+	f.StringVar(&o.clientEmail, "client-email", "", "the service account's `EMAIL` (a .p12 holds none)")
+	f.StringVar(&o.clientID, "client-id", "", "the service account's numeric client `ID` (a .p12 holds none)")
+	f.BoolVarP(&o.asJSON, "json", "j", false, "print JSON")
 	return cmd
 }
 
-func runKeyInspect(ctx context.Context, a *app, pos []string, p12pw, clientEmail, clientID *string, asJSON *bool) error {
-	ins, err := core.InspectCredentialFile(ctx, pos[0], core.CredentialOptions{P12Password: *p12pw, ClientEmail: *clientEmail, ClientID: *clientID}, nil)
+func runKeyInspect(ctx context.Context, a *app, pos []string, o *keyInspectFlags) error {
+	ins, err := core.InspectCredentialFile(ctx, pos[0], core.CredentialOptions{P12Password: o.p12pw, ClientEmail: o.clientEmail, ClientID: o.clientID}, nil)
 	if err != nil {
-		if f := core.FindingOf(err); f != nil && *asJSON {
+		if f := core.FindingOf(err); f != nil && o.asJSON {
 			_ = json.NewEncoder(a.stdout).Encode(map[string]any{"file": pos[0], "ok": false, "finding": f})
 		}
 		return err
 	}
 	cred := ins.Credential
 	saErr := cred.RequireServiceAccount()
-	if *asJSON {
+	if o.asJSON {
 		out := map[string]any{"file": pos[0], "ok": true, "credential": cred, "description": ins.Description}
 		if ins.Certificate != nil {
 			out["certificate"] = ins.Certificate

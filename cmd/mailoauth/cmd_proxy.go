@@ -66,7 +66,7 @@ func newProxyCmd(a *app) *cobra.Command {
 			"mailoauth proxy password user1@yourcompany.example --rotate",
 		Args:              exactArgs(1, "name one mailbox: mailoauth proxy password user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
-		RunE:              func(_ *cobra.Command, args []string) error { return runProxyPassword(a, args, &rotate) },
+		RunE:              func(_ *cobra.Command, args []string) error { return runProxyPassword(a, args, rotate) },
 	}
 	pw.Flags().BoolVar(&rotate, "rotate", false, "replace the mailbox's proxy password (the old one stops working at once)")
 	cert := &cobra.Command{
@@ -277,7 +277,7 @@ func (d *proxyDirectory) describe() string {
 }
 
 // runProxyPassword makes a mailbox's proxy password and shows it once.
-func runProxyPassword(a *app, pos []string, rotate *bool) error {
+func runProxyPassword(a *app, pos []string, rotate bool) error {
 	st, p, email, err := a.openMailbox(pos[0])
 	if err != nil {
 		return err
@@ -285,7 +285,7 @@ func runProxyPassword(a *app, pos []string, rotate *bool) error {
 	defer st.Close()
 	if _, exists, err := st.ProxyPasswordHash(p.Domain, email); err != nil {
 		return err
-	} else if exists && !*rotate {
+	} else if exists && !rotate {
 		return usagef("%s already has a proxy password (it was shown once, only its hash is kept); make a new one with `mailoauth proxy password %s --rotate`", email, email)
 	}
 	pw, hash, err := proxy.NewPassword()

@@ -15,8 +15,12 @@ import (
 	"github.com/mailoauth/mailoauth/store"
 )
 
+type tokenFlags struct {
+	format string
+}
+
 func newTokenCmd(a *app) *cobra.Command {
-	var format string
+	var o tokenFlags
 	cmd := &cobra.Command{
 		Use:   "token ADDR",
 		Short: "print a valid access token for a mailbox (for msmtp, mbsync, curl...)",
@@ -29,10 +33,10 @@ func newTokenCmd(a *app) *cobra.Command {
 		Args:              exactArgs(1, "name one mailbox: mailoauth token user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runToken(cmd.Context(), a, args, &format)
+			return runToken(cmd.Context(), a, args, &o)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "raw", "the output `FORMAT`: raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "raw", "the output `FORMAT`: raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("raw", "xoauth2", "oauthbearer", "json"))
 	return cmd
 }
@@ -45,18 +49,18 @@ func newTokenCmd(a *app) *cobra.Command {
 // programs can ask at once and each answer takes milliseconds; only when
 // the cache has no usable token is the store opened for writing and a
 // token minted (or refreshed) and cached.
-func runToken(ctx context.Context, a *app, pos []string, format *string) error {
-	switch *format {
+func runToken(ctx context.Context, a *app, pos []string, o *tokenFlags) error {
+	switch o.format {
 	case "raw", "xoauth2", "oauthbearer", "json":
 	default:
-		return usagef("--format %q is not known; use raw, xoauth2, oauthbearer or json", *format)
+		return usagef("--format %q is not known; use raw, xoauth2, oauthbearer or json", o.format)
 	}
 	tok, email, ok, err := cachedToken(a, pos[0])
 	if err != nil {
 		return err
 	}
 	if ok {
-		return printToken(a, *format, email, tok, true)
+		return printToken(a, o.format, email, tok, true)
 	}
 	st, err := a.openExisting()
 	if err != nil {
@@ -73,7 +77,7 @@ func runToken(ctx context.Context, a *app, pos []string, format *string) error {
 	if err != nil {
 		return err
 	}
-	return printToken(a, *format, email, tok, cached)
+	return printToken(a, o.format, email, tok, cached)
 }
 
 // tokenTester builds the engine's token provider for the mailbox from the

@@ -150,7 +150,7 @@ func newWatchCmd(a *app) *cobra.Command {
 		GroupID: groupUse,
 		Args:    exactArgs(0, "watch takes no arguments (it watches every mailbox of every profile)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runWatch(cmd.Context(), a, f, &once)
+			return runWatch(cmd.Context(), a, f, once)
 		},
 	}
 	f = addWatchFlags(cmd.Flags())
@@ -159,7 +159,7 @@ func newWatchCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func runWatch(ctx context.Context, a *app, f *watchFlags, once *bool) error {
+func runWatch(ctx context.Context, a *app, f *watchFlags, once bool) error {
 	if a.profile != "" {
 		return usagef("watch covers every profile of the store; leave out --profile")
 	}
@@ -176,7 +176,7 @@ func runWatch(ctx context.Context, a *app, f *watchFlags, once *bool) error {
 		return err
 	} else if len(ps) == 0 {
 		_, empty := st.ResolveProfile("") // the store's sentence for a store without a domain
-		if *once {
+		if once {
 			return empty
 		}
 		opts.Logger.Warn("nothing to watch yet: "+empty.Error()+", then reload the watcher (SIGHUP)", "store", st.Path())
@@ -190,7 +190,7 @@ func runWatch(ctx context.Context, a *app, f *watchFlags, once *bool) error {
 		return err
 	}
 	defer stop()
-	if *once {
+	if once {
 		ok := w.Once(ctx)
 		h := w.Health()
 		for _, p := range h.Failing {
