@@ -34,7 +34,7 @@ func newMailboxCmd(a *app) *cobra.Command {
 		Short:   "list the assigned mailboxes with their last test (and consent, on the OAuth client path)",
 		Example: "mailoauth mailbox ls\nmailoauth mailbox ls --json",
 		Args:    exactArgs(0, "mailbox ls takes no arguments"),
-		RunE:    func(*cobra.Command, []string) error { return mailboxList(a, &asJSON) },
+		RunE:    func(*cobra.Command, []string) error { return mailboxList(a, asJSON) },
 	}
 	ls.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
 	var name, owner string
@@ -44,7 +44,7 @@ func newMailboxCmd(a *app) *cobra.Command {
 		Example:           "mailoauth mailbox add support@yourcompany.example \\\n  --name Support --owner workgroup:Support",
 		Args:              exactArgs(1, "name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice"),
 		ValidArgsFunction: a.completeMailboxes,
-		RunE:              func(_ *cobra.Command, args []string) error { return mailboxAdd(a, args, &name, &owner) },
+		RunE:              func(_ *cobra.Command, args []string) error { return mailboxAdd(a, args, name, owner) },
 	}
 	add.Flags().StringVar(&name, "name", "", "display `NAME` (default: the address, as Gmail uses)")
 	add.Flags().StringVar(&owner, "owner", "user", "owner in the host product as `KIND:NAME`, KIND one of user, workgroup, attendant, acd")
@@ -75,7 +75,7 @@ func newMailboxCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func mailboxList(a *app, asJSON *bool) error {
+func mailboxList(a *app, asJSON bool) error {
 	st, p, err := a.openProfile()
 	if err != nil {
 		return err
@@ -85,7 +85,7 @@ func mailboxList(a *app, asJSON *bool) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		if boxes == nil {
 			boxes = []core.Mailbox{}
 		}
@@ -132,14 +132,14 @@ func mailboxList(a *app, asJSON *bool) error {
 	return nil
 }
 
-func mailboxAdd(a *app, pos []string, name, owner *string) error {
-	kind, ownerName, _ := strings.Cut(*owner, ":")
+func mailboxAdd(a *app, pos []string, name, owner string) error {
+	kind, ownerName, _ := strings.Cut(owner, ":")
 	st, p, err := a.openProfile(pos[0])
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	m := core.Mailbox{Email: pos[0], DisplayName: *name, OwnerKind: core.OwnerKind(kind), OwnerName: ownerName}
+	m := core.Mailbox{Email: pos[0], DisplayName: name, OwnerKind: core.OwnerKind(kind), OwnerName: ownerName}
 	if err := p.MailboxRule().Mailbox(&m); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func newProfileCmd(a *app) *cobra.Command {
 		Short:   "every domain profile with its credential, default sender, mailboxes and last test",
 		Example: "mailoauth profile ls\nmailoauth profile ls --json",
 		Args:    exactArgs(0, "profile ls takes no arguments"),
-		RunE:    func(*cobra.Command, []string) error { return profileList(a, &asJSON) },
+		RunE:    func(*cobra.Command, []string) error { return profileList(a, asJSON) },
 	}
 	ls.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
 	var yes bool
@@ -43,14 +43,14 @@ func newProfileCmd(a *app) *cobra.Command {
 		Example:           "mailoauth profile rm exmaple.test\nmailoauth profile rm exmaple.test --yes",
 		Args:              exactArgs(1, "name one domain: mailoauth profile rm yourcompany.example"),
 		ValidArgsFunction: a.completeProfiles,
-		RunE:              func(_ *cobra.Command, args []string) error { return profileRemove(a, args, &yes) },
+		RunE:              func(_ *cobra.Command, args []string) error { return profileRemove(a, args, yes) },
 	}
 	rm.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking (needed when standard input is not a terminal)")
 	cmd.AddCommand(ls, rm)
 	return cmd
 }
 
-func profileList(a *app, asJSON *bool) error {
+func profileList(a *app, asJSON bool) error {
 	st, err := a.openExisting()
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func profileList(a *app, asJSON *bool) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		if states == nil {
 			states = []core.ProfileState{}
 		}
@@ -82,7 +82,7 @@ func profileList(a *app, asJSON *bool) error {
 	return nil
 }
 
-func profileRemove(a *app, pos []string, yes *bool) error {
+func profileRemove(a *app, pos []string, yes bool) error {
 	domain, err := core.NormalizeDomain(pos[0])
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func profileRemove(a *app, pos []string, yes *bool) error {
 	if err != nil {
 		return err
 	}
-	if !*yes {
+	if !yes {
 		ok, err := a.confirm(fmt.Sprintf("Delete profile %s with %d mailbox(es), their tokens and results? A backup of the store is written first.", domain, n),
 			fmt.Sprintf("deleting profile %s (%d mailbox(es), their tokens and results) needs confirmation and there is no terminal to ask on; run `mailoauth profile rm %s --yes`", domain, n, domain))
 		if err != nil {
