@@ -69,20 +69,12 @@ func runServe(ctx context.Context, a *app, o *serveFlags) error {
 			// an SSH user name is the client's choice: no control characters reach the log
 			logger.Info(core.SafeText(fmt.Sprintf(format, args...)))
 		}}
-	if o.useSandbox {
-		sb, stop, err := a.startDemoSandbox("mailoauth-serve-")
-		if err != nil {
-			return err
-		}
-		defer stop()
-		cfg.Sandbox = sb
-	}
-	st, err := a.openStore()
+	sb, st, closeAll, err := a.openStoreMaybeDemo(o.useSandbox, "mailoauth-serve-")
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	cfg.Store = st
+	defer closeAll()
+	cfg.Sandbox, cfg.Store = sb, st
 	srv, err := sshserver.New(cfg)
 	if err != nil {
 		return &usageError{err.Error()}

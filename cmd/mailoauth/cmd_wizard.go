@@ -31,19 +31,11 @@ func runWizard(ctx context.Context, a *app, useSandbox bool) error {
 		return &usageError{"the wizard needs a terminal; use the command-line twins instead (`mailoauth setup`, `mailoauth mailbox import`, `mailoauth test --all`)"}
 	}
 	cfg := tui.Config{Actor: store.LocalActor("wizard"), Profile: a.profile}
-	if useSandbox {
-		sb, stop, err := a.startDemoSandbox("mailoauth-demo-")
-		if err != nil {
-			return err
-		}
-		defer stop()
-		cfg.Sandbox = sb
-	}
-	st, err := a.openStore()
+	sb, st, closeAll, err := a.openStoreMaybeDemo(useSandbox, "mailoauth-demo-")
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	cfg.Store = st
+	defer closeAll()
+	cfg.Sandbox, cfg.Store = sb, st
 	return tui.Run(ctx, cfg)
 }

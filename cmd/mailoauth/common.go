@@ -103,3 +103,19 @@ func (a *app) startDemoSandbox(prefix string) (*sandbox.Sandbox, func(), error) 
 	}
 	return sb, func() { sb.Close(); os.RemoveAll(dir) }, nil
 }
+
+// openStoreMaybeDemo opens the store, first starting the demo sandbox when
+// demo is set (sb is nil otherwise); done closes the store, then the sandbox.
+func (a *app) openStoreMaybeDemo(demo bool, prefix string) (sb *sandbox.Sandbox, st *store.Store, done func(), err error) {
+	stop := func() {}
+	if demo {
+		if sb, stop, err = a.startDemoSandbox(prefix); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if st, err = a.openStore(); err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return sb, st, func() { st.Close(); stop() }, nil
+}
