@@ -83,15 +83,8 @@ func startSandbox(t *testing.T, users int, extra ...string) *sandboxProcess {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(binary, append([]string{"sandbox", "--dir", dir, "--users", fmt.Sprint(users)}, extra...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startPiped(t, cmd, &stderr)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -419,15 +412,8 @@ func TestTokenWhileServeKeepsStoreOpen(t *testing.T) {
 	}
 	serve := exec.Command(binary, "--db", db, "serve", "--addr", "127.0.0.1:0", "--authorized-keys", ak, "--host-key", filepath.Join(dir, "host_key"))
 	serve.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	stdout, err := serve.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var serveErr bytes.Buffer
-	serve.Stderr = &serveErr
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startPiped(t, serve, &serveErr)
 	exited := make(chan error, 1)
 	joined := make(chan bool, 1)
 	go func() {

@@ -54,8 +54,8 @@ func neomuttrc(t *testing.T, s *interop.Servers, user, mech string, starttls boo
 		imapURL, smtpURL = "imap://", "smtp://"
 		imapAddr, smtpAddr = s.IMAP, s.Submission
 	}
-	_, imapPort, _ := strings.Cut(imapAddr, ":")
-	_, smtpPort, _ := strings.Cut(smtpAddr, ":")
+	imapPort := port(imapAddr)
+	smtpPort := port(smtpAddr)
 	esc := strings.ReplaceAll(user, "@", "%40")
 	rc := fmt.Sprintf(`set from = "%[1]s"
 set folder = "%[2]s%[3]s@localhost:%[4]s/"
@@ -70,17 +70,8 @@ set smtp_oauth_refresh_command = "mailoauth token %[1]s"
 set ssl_ca_certificates_file = "%[8]s"
 set ssl_force_tls = yes
 set ssl_starttls = yes
-set quit = yes
-set wait_key = no
-set copy = no
-set header_cache = ""
-set message_cachedir = ""
-`, user, imapURL, esc, imapPort, mech, smtpURL, smtpPort, s.CAFile)
-	path := filepath.Join(t.TempDir(), "neomuttrc")
-	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`+neomuttBatch, user, imapURL, esc, imapPort, mech, smtpURL, smtpPort, s.CAFile)
+	return writeTemp(t, "neomuttrc", rc)
 }
 
 // neomuttEnv is the environment of the README recipe: mailoauth on PATH,

@@ -6,10 +6,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,15 +58,8 @@ func startProxy(t *testing.T, db string, extra ...string) *proxyProcess {
 	args := append([]string{"--db", db, "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--smtps", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &proxyProcess{log: &lockedBuffer{}, cmd: cmd, exited: make(chan struct{})}
-	cmd.Stderr = p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout := startPiped(t, cmd, p.log)
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		p.stop(t)
@@ -297,7 +288,7 @@ func TestProxyMsmtpAndCurl(t *testing.T) {
 	_, db, users, pw := proxySandboxSetup(t)
 	p := startProxy(t, db)
 	user := users[1]
-	_, smtpPort, _ := strings.Cut(p.smtp, ":")
+	smtpPort := port(p.smtp)
 	conf := filepath.Join(t.TempDir(), "msmtprc")
 	rc := fmt.Sprintf("account default\nhost 127.0.0.1\nport %s\ntls on\ntls_starttls on\ntls_trust_file %s\nauth plain\nuser %s\npassword %s\nfrom %s\n",
 		smtpPort, p.caFile, user, pw[user], user)
@@ -387,8 +378,8 @@ for pw in os.environ["PASSWORDS"].split(","):
 // password (STARTTLS listeners), plus what a test needs.
 func proxyNeomuttrc(t *testing.T, p *proxyProcess, user, password string) string {
 	t.Helper()
-	_, imapPort, _ := strings.Cut(p.imap, ":")
-	_, smtpPort, _ := strings.Cut(p.smtp, ":")
+	imapPort := port(p.imap)
+	smtpPort := port(p.smtp)
 	esc := strings.ReplaceAll(user, "@", "%40")
 	rc := fmt.Sprintf(`set from = "%[1]s"
 set folder = "imap://%[2]s@localhost:%[3]s/"
@@ -401,25 +392,16 @@ set ssl_force_tls = yes
 set ssl_starttls = yes
 
 # test only
-set quit = yes
-set wait_key = no
-set copy = no
-set header_cache = ""
-set message_cachedir = ""
-`, user, esc, imapPort, password, smtpPort, p.caFile)
-	path := filepath.Join(t.TempDir(), "neomuttrc")
-	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`+neomuttBatch, user, esc, imapPort, password, smtpPort, p.caFile)
+	return writeTemp(t, "neomuttrc", rc)
 }
 
 // sandboxOAuthNeomuttrc is the README's OAuth neomuttrc pointed straight
 // at the sandbox's Gmail-like servers.
 func sandboxOAuthNeomuttrc(t *testing.T, sb *sandboxProcess, user string) string {
 	t.Helper()
-	_, imapPort, _ := strings.Cut(sb.endpoints.IMAP, ":")
-	_, smtpPort, _ := strings.Cut(sb.endpoints.SMTP, ":")
+	imapPort := port(sb.endpoints.IMAP)
+	smtpPort := port(sb.endpoints.SMTP)
 	esc := strings.ReplaceAll(user, "@", "%40")
 	rc := fmt.Sprintf(`set from = "%[1]s"
 set folder = "imaps://%[2]s@localhost:%[3]s/"
@@ -433,11 +415,7 @@ set ssl_ca_certificates_file = "%[5]s"
 set ssl_force_tls = yes
 set copy = no
 `, user, esc, imapPort, smtpPort, filepath.Join(sb.dir, "ca.pem"))
-	path := filepath.Join(t.TempDir(), "neomuttrc-oauth")
-	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeTemp(t, "neomuttrc-oauth", rc)
 }
 
 // TestProxyNeomutt is the proxy's acceptance: against the sandbox with a
@@ -478,20 +456,13 @@ func TestProxyNeomutt(t *testing.T) {
 // messages is how many messages the sandbox holds for the user (GET /admin/state).
 func (s *sandboxProcess) messages(t *testing.T, user string) int {
 	t.Helper()
-	resp, err := http.Get(s.endpoints.AdminURL + "/state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Users []struct {
 			Email    string `json:"email"`
 			Messages int    `json:"messages"`
 		} `json:"users"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	s.adminState(t, &st)
 	for _, u := range st.Users {
 		if u.Email == user {
 			return u.Messages

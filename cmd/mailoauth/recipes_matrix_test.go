@@ -152,8 +152,6 @@ func (e *recipeEnv) seed(t *testing.T, tag string) string {
 	return subject
 }
 
-func port(hostport string) string { _, p, _ := strings.Cut(hostport, ":"); return p }
-
 // msmtprc is the README's ~/.msmtprc with the test's server and CA.
 func (e *recipeEnv) msmtprc(auth string) string {
 	return fmt.Sprintf(`defaults
@@ -208,17 +206,8 @@ set smtp_oauth_refresh_command = "mailoauth token %[4]s"
 # test only
 set ssl_ca_certificates_file = "%s"
 set ssl_force_tls = yes
-set quit = yes
-set wait_key = no
-set copy = no
-set header_cache = ""
-set message_cachedir = ""
-`, e.ca)
-	path := filepath.Join(t.TempDir(), "neomuttrc")
-	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`+neomuttBatch, e.ca)
+	return writeTemp(t, "neomuttrc", rc)
 }
 
 // A recipe does its one thing (send, or read the seeded message) and

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,22 +20,7 @@ func TestEndToEndUpgradeFromPasswords(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "state", "mailoauth.db")
 
-	legacy := core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
-		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"},
-		SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 25, Security: "none"}}
-	passwords := map[string]string{}
-	for i := 1; i <= 20; i++ {
-		email := fmt.Sprintf("user%d@example.test", i)
-		pw := fmt.Sprintf("Legacy-Pass-%02d-x7Qz", i)
-		passwords[email] = pw
-		legacy.Mailboxes = append(legacy.Mailboxes, core.LegacyMailbox{Email: email, DisplayName: fmt.Sprintf("User %d", i),
-			OwnerKind: "user", OwnerName: fmt.Sprintf("agent%d", i), Username: email, Password: pw})
-	}
-	raw, _ := json.Marshal(legacy)
-	legacyFile := filepath.Join(dir, "legacy.json")
-	if err := os.WriteFile(legacyFile, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	legacyFile, passwords := writeLegacyWith(t, dir, 20, core.LegacyServer{Host: "smtp.gmail.com", Port: 25, Security: "none"}, "Legacy-Pass-%02d-x7Qz")
 	// An existing store, so there is something to back up first.
 	st, err := store.Open(db, store.Options{})
 	if err != nil {

@@ -18,13 +18,19 @@ import (
 // example.test and returns its path and each mailbox's password.
 func writeLegacy(t *testing.T, dir string, n int) (string, map[string]string) {
 	t.Helper()
+	return writeLegacyWith(t, dir, n, core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}, "Legacy-Consent-%02d-q9Wv")
+}
+
+// writeLegacyWith is writeLegacy with the legacy SMTP server and the format
+// of the passwords (given the mailbox's number) chosen by the caller.
+func writeLegacyWith(t *testing.T, dir string, n int, smtp core.LegacyServer, pwFormat string) (string, map[string]string) {
+	t.Helper()
 	legacy := core.LegacyConfig{Domain: "example.test", DefaultSender: "admin@example.test",
-		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"},
-		SMTP: core.LegacyServer{Host: "smtp.gmail.com", Port: 465, Security: "ssl"}}
+		IMAP: core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"}, SMTP: smtp}
 	passwords := map[string]string{}
 	for i := 1; i <= n; i++ {
 		email := fmt.Sprintf("user%d@example.test", i)
-		pw := fmt.Sprintf("Legacy-Consent-%02d-q9Wv", i)
+		pw := fmt.Sprintf(pwFormat, i)
 		passwords[email] = pw
 		legacy.Mailboxes = append(legacy.Mailboxes, core.LegacyMailbox{Email: email, DisplayName: fmt.Sprintf("User %d", i),
 			OwnerKind: "user", OwnerName: fmt.Sprintf("agent%d", i), Username: email, Password: pw})

@@ -76,16 +76,9 @@ func startDaemon(t *testing.T, db string, args ...string) *watchProcess {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--db", db}, args...)...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	stderr := &strings.Builder{}
 	var mu sync.Mutex
-	cmd.Stderr = writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stderr.Write(b) })
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out := startPiped(t, cmd, writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stderr.Write(b) }))
 	wp := &watchProcess{cmd: cmd, stderr: stderr}
 	t.Cleanup(func() {
 		if err := sigterm(cmd); err != nil {
@@ -484,16 +477,9 @@ func TestWatchFinishesChecksInFlightOnSIGTERM(t *testing.T) {
 // tokensMinted is how many access tokens the sandbox has minted.
 func (s *sandboxProcess) tokensMinted(t *testing.T) int {
 	t.Helper()
-	resp, err := http.Get(s.endpoints.AdminURL + "/state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st struct {
 		Minted int `json:"tokens_minted"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("/admin/state: %v", err)
-	}
+	s.adminState(t, &st)
 	return st.Minted
 }
