@@ -60,7 +60,7 @@ func (h *hook) take() []map[string]any {
 type watchProcess struct {
 	cmd     *exec.Cmd
 	metrics string // http://ADDR
-	stderr  *strings.Builder
+	stderr  *lockedBuffer
 }
 
 var metricsLineRe = regexp.MustCompile(`metrics on (http://\S+)/metrics`)
@@ -76,9 +76,8 @@ func startDaemon(t *testing.T, db string, args ...string) *watchProcess {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--db", db}, args...)...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	stderr := &strings.Builder{}
-	var mu sync.Mutex
-	out := startPiped(t, cmd, writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stderr.Write(b) }))
+	stderr := &lockedBuffer{}
+	out := startPiped(t, cmd, stderr)
 	wp := &watchProcess{cmd: cmd, stderr: stderr}
 	t.Cleanup(func() {
 		if err := sigterm(cmd); err != nil {
@@ -124,10 +123,6 @@ func sigterm(cmd *exec.Cmd) error {
 		return fmt.Errorf("no exit %v after SIGTERM", hang)
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 const hang = 30 * time.Second
 
@@ -452,24 +447,19 @@ func TestWatchFinishesChecksInFlightOnSIGTERM(t *testing.T) {
 	minted := sb.tokensMinted(t) // setup's verify minted these
 	cmd := exec.Command(binary, "--db", db, "watch", "--interval", "1m", "--checks", "token,imap,smtp", "--roundtrip-every", "0")
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	var log strings.Builder
-	var logMu sync.Mutex
-	cmd.Stderr = writerFunc(func(b []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return log.Write(b) })
+	log := &lockedBuffer{}
+	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	// A check is in flight once the watcher has asked for a token.
 	waitFor(t, "the first check's token request", func() bool { return sb.tokensMinted(t) > minted })
 	if err := sigterm(cmd); err != nil {
-		logMu.Lock()
-		defer logMu.Unlock()
 		t.Fatalf("watch on SIGTERM: %v\n%s", err, log.String())
 	}
 	// The default sender's check was in flight: it finished and was saved.
 	r := mailoauth(t, db, "history", "admin@example.test", "--json")
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 3 || strings.Contains(r.stdout, `"ok":false`) {
-		logMu.Lock()
-		defer logMu.Unlock()
 		t.Errorf("the check in flight at SIGTERM should have finished (token, imap, smtp passed):\n%s%s\nlog:\n%s", r.stdout, r.stderr, log.String())
 	}
 }
