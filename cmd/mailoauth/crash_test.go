@@ -84,12 +84,7 @@ func timed(t *testing.T, args ...string) time.Duration {
 // test when it does not open.
 func openAfterCrash(t *testing.T, db string) *store.Store {
 	t.Helper()
-	t.Setenv(store.KeyEnv, "")
-	st, err := store.Open(db, store.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatalf("the store does not open after a kill: %v", err)
-	}
-	return st
+	return openReadOnly(t, db)
 }
 
 // backupsWhole checks that every file under a backup name reads back whole.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mailoauth/mailoauth/store"
 )
 
 // neomuttBatch ends every test neomuttrc: NeoMutt quits without asking,
@@ -80,4 +82,16 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// openReadOnly opens the store at db read-only with the key beside it (not
+// one from the environment); the caller closes it.
+func openReadOnly(t *testing.T, db string) *store.Store {
+	t.Helper()
+	t.Setenv(store.KeyEnv, "")
+	st, err := store.Open(db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("the store %s does not open: %v", db, err)
+	}
+	return st
 }

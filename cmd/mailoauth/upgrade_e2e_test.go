@@ -91,11 +91,7 @@ func TestEndToEndUpgradeFromPasswords(t *testing.T) {
 
 func pendingOf(t *testing.T, db string) []string {
 	t.Helper()
-	t.Setenv(store.KeyEnv, "")
-	st, err := store.Open(db, store.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openReadOnly(t, db)
 	defer st.Close()
 	p, err := st.PendingUpgrades("example.test")
 	if err != nil {

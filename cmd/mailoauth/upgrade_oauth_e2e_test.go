@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/store"
 )
 
 // writeLegacy writes a legacy password setup of user1..userN of
@@ -47,11 +46,7 @@ func writeLegacyWith(t *testing.T, dir string, n int, smtp core.LegacyServer, pw
 // password each pending mailbox still keeps (unsealed), and the profile.
 func pendingPasswords(t *testing.T, db string) (map[string]string, core.Profile) {
 	t.Helper()
-	t.Setenv(store.KeyEnv, "")
-	st, err := store.Open(db, store.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openReadOnly(t, db)
 	defer st.Close()
 	p, err := st.Profile("example.test")
 	if err != nil {
