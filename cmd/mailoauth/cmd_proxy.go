@@ -122,20 +122,20 @@ func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
 		},
 	})
 	listeners := []struct {
-		flag, addr string
-		proto      proxy.Protocol
-		sec        core.Security
-	}{{"--imap", o.imapAddr, proxy.IMAP, core.SecurityStartTLS}, {"--imaps", o.imapsAddr, proxy.IMAP, core.SecurityTLS},
-		{"--smtp", o.smtpAddr, proxy.SMTP, core.SecurityStartTLS}, {"--smtps", o.smtpsAddr, proxy.SMTP, core.SecurityTLS}}
+		flag, addr, example string
+		proto               proxy.Protocol
+		sec                 core.Security
+	}{{"--imap", o.imapAddr, proxy.DefaultIMAPAddr, proxy.IMAP, core.SecurityStartTLS}, {"--imaps", o.imapsAddr, "0.0.0.0:993", proxy.IMAP, core.SecurityTLS},
+		{"--smtp", o.smtpAddr, proxy.DefaultSMTPAddr, proxy.SMTP, core.SecurityStartTLS}, {"--smtps", o.smtpsAddr, "0.0.0.0:465", proxy.SMTP, core.SecurityTLS}}
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
 		if l.addr == "" {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := core.ListenFlag(l.flag, l.addr, l.example)
 		if err != nil {
 			_ = srv.Shutdown(context.Background())
-			return &core.InputError{Msg: fmt.Sprintf("cannot listen on %s (%s): %v; choose a free port with %s", l.addr, l.flag, err, l.flag), Env: true}
+			return err
 		}
 		fmt.Fprintf(a.stdout, "%s on %s (%s)\n", proxyListenerName(l.proto, l.sec), ln.Addr(), proxySecurityWords(ln.Addr(), l.sec))
 		go func() { errs <- srv.Serve(ln, l.proto, l.sec) }()

@@ -79,9 +79,9 @@ func runServe(ctx context.Context, a *app, o *serveFlags) error {
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	ln, err := net.Listen("tcp", o.addr)
+	ln, err := core.ListenFlag("--addr", o.addr, "127.0.0.1:2222")
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v; choose a free port with --addr", o.addr, err)
+		return err
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	fmt.Fprintf(a.stdout, "mailoauth serve: listening on %s (store %s, authorized keys %s)\n", ln.Addr(), st.Path(), o.authKeys)

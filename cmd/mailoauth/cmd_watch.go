@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -95,9 +94,9 @@ func serveMetrics(a *app, w *watch.Watcher, addr string) (func(), error) {
 	if addr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := core.ListenFlag("--metrics", addr, "127.0.0.1:9464")
 	if err != nil {
-		return nil, &core.InputError{Msg: fmt.Sprintf("cannot listen on %s (--metrics): %v; choose a free port", addr, err), Env: true}
+		return nil, err
 	}
 	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()

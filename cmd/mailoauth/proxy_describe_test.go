@@ -23,12 +23,7 @@ func TestProxyServingLineCounts(t *testing.T) {
 // TestProxyRefusesProfile: the proxy serves every profile's mailboxes, so
 // a --profile would be silently ignored; it is refused as watch refuses it.
 func TestProxyRefusesProfile(t *testing.T) {
-	dir := delegatedSandbox(t, 1)
-	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--no-verify",
-		"--key", filepath.Join(dir, "service-account.json"), "--endpoints", filepath.Join(dir, "endpoints.json")); r.code != 0 {
-		t.Fatalf("setup: exit %d %s", r.code, r.stderr)
-	}
+	db := setUpExampleTest(t)
 	// a hang guard: without the refusal the proxy would serve until stopped
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -40,4 +35,27 @@ func TestProxyRefusesProfile(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "leave out --profile") {
 		t.Errorf("proxy --profile: %v, stderr %q; want exit 2 saying to leave out --profile", err, stderr.String())
 	}
+}
+
+// TestProxyListenAddressIsOneSentence: --imap nonsense names the flag and a
+// value to use instead of Go's "listen tcp: address nonsense: missing port".
+func TestProxyListenAddressIsOneSentence(t *testing.T) {
+	db := setUpExampleTest(t)
+	r := mailoauth(t, db, "proxy", "--imap", "nonsense", "--smtp", "")
+	if r.code != 2 || strings.TrimSpace(r.stderr) != "mailoauth: --imap nonsense is not HOST:PORT; use e.g. 127.0.0.1:1993" {
+		t.Errorf("proxy --imap nonsense: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// setUpExampleTest is a store with the profile example.test of a sandbox
+// (not verified).
+func setUpExampleTest(t *testing.T) (db string) {
+	t.Helper()
+	dir := delegatedSandbox(t, 1)
+	db = filepath.Join(t.TempDir(), "mailoauth.db")
+	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--no-verify",
+		"--key", filepath.Join(dir, "service-account.json"), "--endpoints", filepath.Join(dir, "endpoints.json")); r.code != 0 {
+		t.Fatalf("setup: exit %d %s", r.code, r.stderr)
+	}
+	return db
 }
