@@ -79,7 +79,6 @@ type consentDoneMsg struct {
 }
 
 var (
-	keyCopyURL    = b([]string{"o"}, "o", "copy URL")
 	keySandboxOK  = b([]string{"a"}, "a", "allow in sandbox")
 	keyPasteMode  = b([]string{"m"}, "m", "paste / listen")
 	keyCancelFlow = b([]string{"esc"}, "esc", "cancel")
@@ -217,6 +216,13 @@ func (f *consentFlow) update(w *common, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 			return nil, false
 		}
 		switch {
+		case key.Matches(msg, keyOpenURL) && !f.paste:
+			if w.openBrowser != nil && w.openBrowser(f.pending.URL) {
+				w.setStatus("Opened the consent URL in a browser.")
+				return nil, true
+			}
+			w.setStatus("No browser here: copied the consent URL to the clipboard instead.")
+			return tea.SetClipboard(f.pending.URL), true
 		case key.Matches(msg, keyCopyURL) && !f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
 			return tea.SetClipboard(f.pending.URL), true
@@ -399,7 +405,7 @@ func (f *consentFlow) keys(w *common) (short, more []key.Binding) {
 		}
 		return append(short, keyCancelFlow), []key.Binding{keySubmit}
 	case f.phase == cfWaiting:
-		short = []key.Binding{keyCopyURL}
+		short = []key.Binding{keyOpenURL, keyCopyURL}
 		if w.sandbox != nil {
 			short = append(short, keySandboxOK)
 		}

@@ -80,10 +80,15 @@ var (
 	keyConsentAgain = b([]string{"c"}, "c", "try again")
 )
 
-// Step 4's delegation link (delegation_link.go).
+// Step 4's links, the same letters on both paths: o opens (where a browser
+// exists, else copies), l copies. The delegation link of a service account
+// (delegation_link.go) and the consent URL of an OAuth client
+// (consentflow.go).
 var (
 	keyCopyLink = b([]string{"l"}, "l", "copy delegation link")
 	keyOpenLink = b([]string{"o"}, "o", "open delegation link")
+	keyCopyURL  = b([]string{"l"}, "l", "copy URL")
+	keyOpenURL  = b([]string{"o"}, "o", "open URL")
 )
 
 // Step 3's page about key creation blocked by an organization policy

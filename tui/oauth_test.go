@@ -199,6 +199,15 @@ func TestSandboxWalkthroughOAuth(t *testing.T) {
 	if !strings.Contains(h.p.screen(), "a allow in sandbox") {
 		t.Errorf("help line lacks the sandbox key:\n%s", h.p.screen())
 	}
+	// o opens and l copies, as on the service-account path's step 4; the
+	// sandbox has no browser, so o copies too.
+	if scr := h.p.screen(); !strings.Contains(scr, "o open URL") || !strings.Contains(scr, "l copy URL") {
+		t.Errorf("help line lacks o open URL / l copy URL:\n%s", scr)
+	}
+	h.send(runeKey('l'))
+	h.waitFor("Copied the consent URL to the clipboard.", 3*time.Second)
+	h.send(runeKey('o'))
+	h.waitFor("No browser here: copied the consent URL", 3*time.Second)
 	h.send(runeKey('a'))
 	h.waitFor("Token generated", 15*time.Second)
 	if scr := h.p.screen(); !strings.Contains(scr, "valid for 3599 s") || !strings.Contains(scr, "Refresh token  received") {
