@@ -37,8 +37,8 @@ func newKeyInspectCmd(a *app) *cobra.Command {
 	var o keyInspectFlags
 	cmd := &cobra.Command{
 		Use:   "inspect FILE",
-		Short: "what a credential file is (client ID, e-mail, key id, fingerprint), or what is wrong with it",
-		Long:  "What a credential file is (client ID, e-mail, key id, fingerprint), or what is wrong with it.\n\n" + keyPolicyText(),
+		Short: "what a credential file is (client ID, e-mail, Key ID, fingerprint), or what is wrong with it",
+		Long:  "What a credential file is (client ID, e-mail, Key ID, fingerprint), or what is wrong with it.\n\n" + keyPolicyText(),
 		Example: "mailoauth key inspect service-account.json\nmailoauth key inspect service-account.json --json\nmailoauth key inspect old-key.p12\n" +
 			"mailoauth key inspect old-key.p12 \\\n  --client-email mailer@project.iam.gserviceaccount.com \\\n  --client-id 104715287395062714451",
 		Args: exactArgs(1, "name exactly one file: mailoauth key inspect service-account.json"),
