@@ -58,6 +58,11 @@ func (w *wizard) sizedHelp() help.Model {
 	return h
 }
 
+// The markers of a screen taller than the terminal.
+const moreAbove = "↑ more (pgup)"
+
+func moreBelow(n int) string { return fmt.Sprintf("↓ more (pgdn): %d more line(s)", n) }
+
 var (
 	keyMoreDown = b([]string{"pgdown"}, "pgdn", "more below")
 	keyMoreUp   = b([]string{"pgup"}, "pgup", "back up")
@@ -104,8 +109,8 @@ func (w *wizard) scrolled(content string, height int) string {
 		return content
 	}
 	muted := w.styles.Muted
-	up := muted.Render("↑ more (pgup)")
-	down := func(n int) string { return muted.Render(fmt.Sprintf("↓ more (pgdn): %d more line(s)", n)) }
+	up := muted.Render(moreAbove)
+	down := func(n int) string { return muted.Render(moreBelow(n)) }
 	page := height - 2
 	last := (len(lines) - (height - 1) + page - 1) / page // the page showing the end
 	p := w.scroll

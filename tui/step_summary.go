@@ -109,6 +109,13 @@ func (s *summaryStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	case key.Matches(k, keyUp):
 		s.offset = max(0, s.offset-1)
 		return nil, true
+	case key.Matches(k, keyMoreDown):
+		s.offset += max(1, s.roomH-2)
+		s.SetSize(s.roomW, s.roomH)
+		return nil, true
+	case key.Matches(k, keyMoreUp):
+		s.offset = max(0, s.offset-max(1, s.roomH-2))
+		return nil, true
 	}
 	return nil, false
 }
@@ -153,10 +160,11 @@ func (s *summaryStep) View() string {
 	if over := len(lines) - height + 1; over > 0 {
 		off := min(s.offset, over) // as SetSize keeps it
 		lines = lines[off : off+height-1]
+		// the same words as every other screen taller than the terminal
 		if off < over {
-			lines = append(lines, st.Muted.Render("↓ more (j / ↓)"))
+			lines = append(lines, st.Muted.Render(moreBelow(over-off)))
 		} else {
-			lines = append(lines, st.Muted.Render("↑ top (k / ↑)"))
+			lines = append(lines, st.Muted.Render(moreAbove))
 		}
 	}
 	return strings.Join(lines, "\n")
