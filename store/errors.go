@@ -11,7 +11,7 @@ var (
 	// ErrLocked means another process is using the database (inside a
 	// transaction, or holding it for longer than the wait allows); the
 	// command line maps it to exit code 3.
-	ErrLocked = errors.New("store is in use by another mailoauth")
+	ErrLocked = errors.New("store is in use by another process")
 	// ErrNotFound means the profile or mailbox does not exist.
 	ErrNotFound = errors.New("not found in the store")
 	// ErrNoStore means there is no database at the path and the caller

@@ -12,21 +12,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockHolder names the process holding the flock on path, from /proc/locks,
-// or says "pid unknown".
+// lockHolder names the process holding the flock on path, from /proc/locks
+// and /proc/PID/comm: "another mailoauth (pid N)" only when it is one,
+// else "another process (pid N, NAME)", or "another process (pid unknown)".
 func lockHolder(path string) string {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "pid unknown"
+		return "another process (pid unknown)"
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return "pid unknown"
+		return "another process (pid unknown)"
 	}
 	want := fmt.Sprintf("%02x:%02x:%d", unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)), st.Ino)
 	data, err := os.ReadFile("/proc/locks")
 	if err != nil {
-		return "pid unknown"
+		return "another process (pid unknown)"
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
@@ -38,10 +39,15 @@ func lockHolder(path string) string {
 		if err != nil || pid <= 0 || pid == os.Getpid() {
 			continue
 		}
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
-			return fmt.Sprintf("pid %d, %s", pid, strings.TrimSpace(string(comm)))
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		switch name := strings.TrimSpace(string(comm)); {
+		case err != nil:
+			return fmt.Sprintf("another process (pid %d)", pid)
+		case name == "mailoauth":
+			return fmt.Sprintf("another mailoauth (pid %d)", pid)
+		default:
+			return fmt.Sprintf("another process (pid %d, %s)", pid, name)
 		}
-		return fmt.Sprintf("pid %d", pid)
 	}
-	return "pid unknown"
+	return "another process (pid unknown)"
 }

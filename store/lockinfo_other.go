@@ -2,4 +2,4 @@
 
 package store
 
-func lockHolder(string) string { return "pid unknown" }
+func lockHolder(string) string { return "another process (pid unknown)" }

@@ -225,7 +225,7 @@ func (s *Store) openDB() (*bolt.DB, error) {
 func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return errorf(ErrLocked, "store is in use by another mailoauth (%s): %s; wait for it to finish or stop it, then retry", lockHolder(path), path)
+		return errorf(ErrLocked, "store is in use by %s: %s; wait for it to finish or stop it, then retry", lockHolder(path), path)
 	case errors.Is(err, fs.ErrPermission):
 		return &PathError{Path: path, Problem: "cannot open store " + path + ": permission denied", Fix: "run mailoauth as the user that owns it"}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):

@@ -708,7 +708,7 @@ func wantLocked(t *testing.T, what string, path string, start time.Time, err err
 		t.Errorf("%s took %v to report the busy store, want under 2s", what, took)
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "store is in use by another mailoauth (") || !strings.Contains(msg, path) || !strings.Contains(msg, "retry") {
+	if !strings.HasPrefix(msg, "store is in use by another process (pid ") || !strings.Contains(msg, path) || !strings.Contains(msg, "retry") {
 		t.Errorf("%s: message = %q", what, msg)
 	}
 	t.Logf("%s: locked after %v: %s", what, took, msg)

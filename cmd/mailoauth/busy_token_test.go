@@ -21,7 +21,7 @@ func TestTokenOnBusyStoreWaitsOnce(t *testing.T) {
 	start := time.Now()
 	r := mailoauth(t, db, "token", "user1@example.test")
 	took := time.Since(start)
-	if r.code != exitEnviron || !strings.Contains(r.stderr, "store is in use by another mailoauth") {
+	if r.code != exitEnviron || !strings.Contains(r.stderr, "store is in use by another process (pid ") {
 		t.Fatalf("busy store: exit %d %q", r.code, r.stderr)
 	}
 	if took >= 2*store.LockTimeout {

@@ -377,7 +377,7 @@ func TestStoreInUseExitsThreeQuickly(t *testing.T) {
 	db, pr, backup := holdStore(t)
 	start := time.Now()
 	r := mailoauth(t, db, "mailbox", "ls")
-	if r.code != 3 || !strings.Contains(r.stderr, "store is in use by another mailoauth") {
+	if r.code != 3 || !strings.Contains(r.stderr, "store is in use by another process (pid ") {
 		t.Fatalf("busy store: exit %d %q", r.code, r.stderr)
 	}
 	if d := time.Since(start); d > 5*time.Second {
