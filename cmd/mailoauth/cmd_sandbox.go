@@ -32,6 +32,13 @@ func newSandboxCmd(a *app) *cobra.Command {
 			return runSandbox(cmd.Context(), a, &o)
 		},
 	}
+	// the sandbox uses no store and no profile: its help hides --db and --profile
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		for _, name := range []string{"db", "profile"} {
+			_ = c.Root().PersistentFlags().MarkHidden(name)
+		}
+		c.Parent().HelpFunc()(c, args)
+	})
 	f := cmd.Flags()
 	f.StringVar(&o.dir, "dir", "", "the `DIR` to write service-account.json, oauth-client.json, ca.pem and endpoints.json into (required)")
 	f.StringVar(&o.addr, "addr", "127.0.0.1", "the `HOST` address to listen on; ports are chosen by the OS")

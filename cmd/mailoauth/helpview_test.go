@@ -89,3 +89,12 @@ func TestFlagValueErrorsSayWhatToType(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxHelpHidesStoreFlags: the sandbox uses no store and no profile,
+// so its help does not offer -d --db or -p --profile.
+func TestSandboxHelpHidesStoreFlags(t *testing.T) {
+	r := mailoauth(t, filepath.Join(t.TempDir(), "s.db"), "sandbox", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "--dir") || strings.Contains(r.stdout, "--db") || strings.Contains(r.stdout, "--profile") {
+		t.Errorf("sandbox --help: exit %d\n%s", r.code, r.stdout)
+	}
+}
