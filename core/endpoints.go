@@ -155,9 +155,12 @@ func (e Endpoints) TLSConfig(hostport string) (*tls.Config, error) {
 	if err != nil {
 		host = hostport
 	}
-	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, ClientSessionCache: e.sessionCache(hostport)}
+	// One look at the CA file per connection: its version keys both the
+	// parsed pool and the session cache.
+	version, versionErr := e.caVersion()
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, ClientSessionCache: e.sessionCache(version, hostport)}
 	if e.CAFile != "" {
-		pool, err := e.caPool()
+		pool, err := e.caPool(version, versionErr)
 		if err != nil {
 			return nil, err
 		}

@@ -36,10 +36,10 @@ func (e Endpoints) caVersion() (string, error) {
 	return fmt.Sprintf("%s\x00%d\x00%d", e.CAFile, fi.Size(), fi.ModTime().UnixNano()), nil
 }
 
-// caPool is the parsed CA file of the endpoints, read once per version.
-func (e Endpoints) caPool() (*x509.CertPool, error) {
-	version, err := e.caVersion()
-	if err == nil {
+// caPool is the parsed CA file of the endpoints, read once per version
+// (caVersion's answer, which the caller has already asked for).
+func (e Endpoints) caPool(version string, versionErr error) (*x509.CertPool, error) {
+	if versionErr == nil {
 		if p, ok := caPools.Load(version); ok {
 			return p.(*x509.CertPool), nil
 		}
@@ -56,7 +56,7 @@ func (e Endpoints) caPool() (*x509.CertPool, error) {
 			fmt.Sprintf("The CA file %s holds no PEM certificate.", e.CAFile),
 			"Point ca_file at the PEM file of the CA that signed the server certificates.")}
 	}
-	if version != "" {
+	if versionErr == nil && version != "" {
 		caPools.Store(version, pool)
 	}
 	return pool, nil
@@ -65,8 +65,7 @@ func (e Endpoints) caPool() (*x509.CertPool, error) {
 // sessionCache is the TLS session cache for a server under the endpoints'
 // trust: a session verified under one CA file is never resumed under
 // another.
-func (e Endpoints) sessionCache(hostport string) tls.ClientSessionCache {
-	version, _ := e.caVersion()
+func (e Endpoints) sessionCache(version, hostport string) tls.ClientSessionCache {
 	key := version + "\x00" + hostport
 	if c, ok := sessionCaches.Load(key); ok {
 		return c.(tls.ClientSessionCache)
