@@ -4,7 +4,7 @@ BIN     := bin/mailoauth
 PKGS    := ./...
 DEMODIR := $(shell mktemp -u /tmp/mailoauth-demo.XXXXXX)
 
-.PHONY: all build man install deb deb-check demo demo-cli demo-ssh demo-watch test fuzz vet fmt-check bench bench-bulk bench-proxy screenshots clean interop
+.PHONY: all build man install deb deb-check demo demo-cli demo-ssh demo-watch test fuzz vet fmt-check bench bench-bulk bench-proxy screenshots clean interop hooks
 
 all: build
 
@@ -241,6 +241,10 @@ FREEZE := $(CURDIR)/bin/freeze
 
 $(FREEZE):
 	cd $$(mktemp -d) && GOFLAGS=-mod=mod GOBIN=$(CURDIR)/bin $(GO) install github.com/charmbracelet/freeze@v0.2.2
+
+# The commit-msg hook of .ci/commit-msg: subjects under 72 characters.
+hooks:
+	git config core.hooksPath .ci
 
 screenshots: $(FREEZE)
 	@set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
