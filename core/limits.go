@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -78,4 +79,23 @@ func checkLegacyLogin(lm *LegacyMailbox) error {
 		return Inputf("the password holds a NUL or a line end, which no mail server takes; check the exported file")
 	}
 	return nil
+}
+
+// SetDefaults gives what the configuration struct *cfg leaves unset the
+// value defaults has for it: a number (a count, a size or a duration) that
+// is zero or negative, and a func that is nil, take the default's, where
+// defaults sets one. It is how the servers' New functions (core/proxy,
+// tui/sshserver) fill their limits and timeouts from one table each; the
+// unexported fields of cfg are left alone.
+func SetDefaults[T any](cfg *T, defaults T) {
+	v, d := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(defaults)
+	for i := range v.NumField() {
+		f, def := v.Field(i), d.Field(i)
+		if !f.CanSet() || def.IsZero() {
+			continue
+		}
+		if f.CanInt() && f.Int() <= 0 || f.Kind() == reflect.Func && f.IsNil() {
+			f.Set(def)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 15 item 5: a 1 MB display name was stored and made `mailbox ls`
@@ -46,5 +47,27 @@ func TestLongFieldsAreRefusedNamingFieldLimitAndLine(t *testing.T) {
 	}
 	if _, err := NormalizeDomain(huge); err == nil || len(err.Error()) > 400 {
 		t.Fatalf("a 1 MB domain: %.200v", err)
+	}
+}
+
+// SetDefaults fills an unset (zero or negative) number and a nil func from
+// the table, and leaves what is set, what the table has no default for, and
+// unexported fields as they are.
+func TestSetDefaults(t *testing.T) {
+	type config struct {
+		Max     int
+		Timeout time.Duration
+		Hook    func() string
+		Name    string
+		Kept    int
+		NoDef   int
+		hidden  int
+	}
+	hook := func() string { return "default" }
+	cfg := config{Max: -1, Kept: 3, NoDef: -2, Name: "x"}
+	SetDefaults(&cfg, config{Max: 10, Timeout: time.Second, Hook: hook, Name: "y", Kept: 5, hidden: 7})
+	if cfg.Max != 10 || cfg.Timeout != time.Second || cfg.Hook == nil || cfg.Hook() != "default" ||
+		cfg.Name != "x" || cfg.Kept != 3 || cfg.NoDef != -2 || cfg.hidden != 0 {
+		t.Fatalf("SetDefaults: %+v", cfg)
 	}
 }

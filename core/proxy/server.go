@@ -134,33 +134,17 @@ type failures struct {
 
 // New returns a Server; Serve adds listeners to it.
 func New(cfg Config) *Server {
-	if cfg.MaxPerMailbox <= 0 {
-		cfg.MaxPerMailbox = DefaultMaxPerMailbox
-	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = DefaultMaxConns
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.LoginTimeout <= 0 {
-		cfg.LoginTimeout = DefaultLoginTimeout
-	}
-	if cfg.UpstreamTimeout <= 0 {
-		cfg.UpstreamTimeout = DefaultUpstream
-	}
-	if cfg.FailLimit <= 0 {
-		cfg.FailLimit = DefaultFailLimit
-	}
-	if cfg.FailWindow <= 0 {
-		cfg.FailWindow = DefaultFailWindow
-	}
-	if cfg.Lockout <= 0 {
-		cfg.Lockout = DefaultLockout
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	core.SetDefaults(&cfg, Config{
+		MaxPerMailbox:   DefaultMaxPerMailbox,
+		MaxConns:        DefaultMaxConns,
+		IdleTimeout:     DefaultIdleTimeout,
+		LoginTimeout:    DefaultLoginTimeout,
+		UpstreamTimeout: DefaultUpstream,
+		FailLimit:       DefaultFailLimit,
+		FailWindow:      DefaultFailWindow,
+		Lockout:         DefaultLockout,
+		Now:             time.Now,
+	})
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -111,29 +111,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthorizedKeys == "" {
 		return nil, errors.New("--authorized-keys is required: pass an OpenSSH authorized_keys file listing the administrators' public keys, e.g. --authorized-keys ~/.ssh/authorized_keys")
 	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = DefaultMaxSessions
-	}
-	if cfg.DrainGrace <= 0 {
-		cfg.DrainGrace = DefaultDrainGrace
-	}
-	if cfg.HandshakeTimeout <= 0 {
-		cfg.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if cfg.MaxPreauthPerSource <= 0 {
-		cfg.MaxPreauthPerSource = DefaultMaxPreauthPerSource
-	}
-	if cfg.MaxPreauth <= 0 {
-		cfg.MaxPreauth = DefaultMaxPreauth
-	}
+	core.SetDefaults(&cfg, Config{
+		IdleTimeout:         DefaultIdleTimeout,
+		MaxSessions:         DefaultMaxSessions,
+		DrainGrace:          DefaultDrainGrace,
+		HandshakeTimeout:    DefaultHandshakeTimeout,
+		MaxPreauthPerSource: DefaultMaxPreauthPerSource,
+		MaxPreauth:          DefaultMaxPreauth,
+		Logf:                func(string, ...any) {},
+	})
 	if cfg.HostKey == "" {
 		cfg.HostKey = filepath.Join(filepath.Dir(cfg.Store.Path()), HostKeyName)
-	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.now == nil {
 		cfg.now = time.Now
