@@ -1,12 +1,9 @@
 package tui
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
@@ -18,45 +15,23 @@ import (
 func TestMailboxFormSavesOnEnter(t *testing.T) {
 	t.Setenv(store.KeyEnv, "")
 	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
-	db := filepath.Join(t.TempDir(), "f.db")
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := openTestStore(t, "f.db")
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 100, 30)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter()) // profile: new
-	h.waitFor("Default sender", 3*time.Second)
-	h.send(enter()) // domain
-	h.waitFor("Service account (domain-wide delegation)", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Fingerprint", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Authorize the scope", 3*time.Second)
-	h.send(enter()) // verify: delegated already
-	h.waitFor("Verified", 15*time.Second)
-	h.send(enter())
-	h.waitFor("Assign mailboxes", 3*time.Second)
-	h.send(runeKey('a'))
-	h.waitFor("Display name", 3*time.Second)
-	h.typeText("support@demo.example")
-	h.send(enter())
+	toAuthorizeStep(h)
+	// verify (delegated already), then add a mailbox
+	h.walk(enter(), "Verified", enter(), "Assign mailboxes", runeKey('a'), "Display name", typed("support@demo.example"), enter())
 	h.waitUntil("the list with the new mailbox", func(s string) bool {
 		return strings.Contains(s, "support@demo.example") && !strings.Contains(s, "Display name")
 	}, 3*time.Second)
 	// Renamed in the form: the new address saved, the old one gone, at once.
-	h.send(runeKey('e'))
-	h.waitFor("Display name", 3*time.Second)
-	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
-	h.typeText("help@demo.example")
-	h.send(enter())
+	h.walk(runeKey('e'), "Display name", ctrlKey('u'), typed("help@demo.example"), enter())
 	h.waitUntil("the list with the renamed mailbox", func(s string) bool {
 		return strings.Contains(s, "help@demo.example") && !strings.Contains(s, "Display name")
 	}, 3*time.Second)
 	h.final() // the session ends on step 5
 	st.Close()
 
-	st, err = store.Open(db, store.Options{ReadOnly: true})
+	st, err := store.Open(db, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

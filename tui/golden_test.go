@@ -36,102 +36,85 @@ func eachSize(t *testing.T, f func(t *testing.T, W, H int)) {
 	}
 }
 
-func TestGoldenProfile(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := newFakeBackend()
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), W, H)
-		h.waitFor("Add a new domain profile", 3*time.Second)
-		requireGolden(t, h.final())
+// goldenWalk compares the final frame of a walk at every golden size with
+// the test's golden files: walk starts the wizard at W×H and leaves it on
+// the screen to compare.
+func goldenWalk(t *testing.T, walk func(t *testing.T, W, H int) *harness) {
+	eachSize(t, func(t *testing.T, W, H int) { requireGolden(t, walk(t, W, H).final()) })
+}
+
+// goldenScript is goldenWalk of a script (see harness.walk) played on a
+// wizard resuming profile ("" for none) from the fake store newBackend
+// makes, a new one for each size.
+func goldenScript(t *testing.T, newBackend func(testing.TB) *fakeBackend, profile string, script ...any) {
+	goldenWalk(t, func(t *testing.T, W, H int) *harness {
+		h := start(t, newModel(fakeDeps(newBackend(t), &fakeEngine{}, profile)), W, H)
+		h.walk(script...)
+		return h
 	})
 }
 
+// emptyBackend is a fake store without profiles.
+func emptyBackend(testing.TB) *fakeBackend { return newFakeBackend() }
+
+// acmeAt is a fake store holding acme.example with a service-account key,
+// stored up to step.
+func acmeAt(step int) func(testing.TB) *fakeBackend {
+	return func(t testing.TB) *fakeBackend { return withProfile(acmeProfile(t, step)) }
+}
+
+// toDomainStep is the script from the profile list to a new profile's
+// domain step, followed by more.
+func toDomainStep(more ...any) []any {
+	return append([]any{"Add a new domain profile", enter(), "Default sender"}, more...)
+}
+
+func TestGoldenProfile(t *testing.T) {
+	goldenScript(t, emptyBackend, "", "Add a new domain profile")
+}
+
 func TestGoldenProfileList(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
+	goldenScript(t, func(t testing.TB) *fakeBackend {
 		be := withProfile(acmeProfile(t, 7))
 		p := acmeProfile(t, 3)
 		p.Domain = "branch.example"
 		_ = be.SaveProfile(p)
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), W, H)
-		h.waitFor("Add a new domain profile", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+		return be
+	}, "", "Add a new domain profile")
 }
 
 func TestGoldenDomain(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), W, H)
-		h.waitFor("Add a new domain profile", 3*time.Second)
-		h.send(enter())
-		h.waitFor("Default sender", 3*time.Second)
-		h.typeText("Acme.Example")
-		h.waitFor("administrator@acme.example", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, emptyBackend, "", toDomainStep(typed("Acme.Example"), "administrator@acme.example")...)
 }
 
 func TestGoldenDomainError(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		// a service-account profile keeps its sender in its domain (a new
-		// profile takes an outside one: its credential is not chosen yet)
-		be := withProfile(acmeProfile(t, 2))
-		h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), W, H)
-		// its key is loaded, so it resumes at step 4: back to step 2
-		h.waitFor("Authorize the scope", 3*time.Second)
-		h.send(keyCode(tea.KeyEscape))
-		h.waitFor("Service-account key", 3*time.Second)
-		h.send(keyCode(tea.KeyEscape))
-		h.waitFor("How will the product sign in", 3*time.Second)
-		h.send(keyCode(tea.KeyEscape))
-		h.waitFor("Default sender", 3*time.Second)
-		h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
-		h.typeText("bob@other.example")
-		h.send(enter())
-		h.waitFor("not in the domain", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	// a service-account profile keeps its sender in its domain (a new
+	// profile takes an outside one: its credential is not chosen yet);
+	// its key is loaded, so it resumes at step 4: back to step 2
+	goldenScript(t, acmeAt(2), "acme.example", "Authorize the scope", keyCode(tea.KeyEscape),
+		"Service-account key", keyCode(tea.KeyEscape), "How will the product sign in", keyCode(tea.KeyEscape),
+		"Default sender", ctrlKey('u'), typed("bob@other.example"), enter(), "not in the domain")
 }
 
 func TestGoldenCredentials(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withoutCredential(t)
-		h := startAcme(t, be, W, H, "How will the product sign in")
-		h.send(enter()) // service account, the first choice
-		h.waitFor("Service-account key", 3*time.Second)
-		h.typeText("testdata/service-account.json")
-		h.send(enter())
-		// Enter loads and, the key being good, saves and moves on: go back to see it
-		h.waitFor("Authorize the scope", 3*time.Second)
-		h.send(tea.KeyPressMsg{Code: tea.KeyEscape})
-		h.waitFor("Fingerprint", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	// the service account, the first choice; Enter loads and, the key
+	// being good, saves and moves on: go back to see it
+	goldenScript(t, withoutCredential, "acme.example", "How will the product sign in", enter(),
+		"Service-account key", typed("testdata/service-account.json"), enter(),
+		"Authorize the scope", keyCode(tea.KeyEscape), "Fingerprint")
 }
 
 func TestGoldenCredentialsWrongKind(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withoutCredential(t)
-		h := startAcme(t, be, W, H, "How will the product sign in")
-		h.send(enter()) // service account, the first choice
-		h.waitFor("Service-account key", 3*time.Second)
-		h.typeText("testdata/oauth-client.json")
-		h.send(enter())
-		h.waitFor("OAuth client JSON", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, withoutCredential, "acme.example", "How will the product sign in", enter(),
+		"Service-account key", typed("testdata/oauth-client.json"), enter(), "OAuth client JSON")
 }
 
 func TestGoldenAuthorize(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withProfile(acmeProfile(t, 4))
-		h := startAcme(t, be, W, H, "Authorize the scope")
-		h.send(enter())
-		h.waitFor("Fix:", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, acmeAt(4), "acme.example", "Authorize the scope", enter(), "Fix:")
 }
 
 func TestGoldenMailboxes(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
+	goldenScript(t, func(t testing.TB) *fakeBackend {
 		be := withProfile(acmeProfile(t, 5))
 		var ms []core.Mailbox
 		for i := range 300 {
@@ -140,42 +123,22 @@ func TestGoldenMailboxes(t *testing.T) {
 				OwnerKind: kind, OwnerName: fmt.Sprintf("%s %d", kind, i)})
 		}
 		_ = be.PutMailboxes("acme.example", ms)
-		h := startAcme(t, be, W, H, "Assign mailboxes")
-		h.send(runeKey('/'))
-		h.typeText("user01")
-		h.send(enter())
-		h.send(keyCode(tea.KeyDown), runeKey(' '))
-		h.waitFor("1 selected", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+		return be
+	}, "acme.example", "Assign mailboxes", runeKey('/'), typed("user01"), enter(),
+		keyCode(tea.KeyDown), runeKey(' '), "1 selected")
 }
 
 func TestGoldenMailboxesImportErrors(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withProfile(acmeProfile(t, 5))
-		h := startAcme(t, be, W, H, "Assign mailboxes")
-		h.send(runeKey('i'))
-		h.typeText("testdata/bad.csv")
-		h.send(enter())
-		h.waitFor("line 4", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, acmeAt(5), "acme.example", "Assign mailboxes", runeKey('i'), typed("testdata/bad.csv"), enter(), "line 4")
 }
 
 func TestGoldenMailboxesAdd(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withProfile(acmeProfile(t, 5))
-		h := startAcme(t, be, W, H, "Assign mailboxes")
-		h.send(runeKey('a'))
-		h.typeText("sales@elsewhere.example")
-		h.send(enter())
-		h.waitFor("not in the domain", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, acmeAt(5), "acme.example", "Assign mailboxes", runeKey('a'), typed("sales@elsewhere.example"), enter(),
+		"not in the domain")
 }
 
 func TestGoldenTest(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
+	goldenWalk(t, func(t *testing.T, W, H int) *harness {
 		be := withProfile(acmeProfile(t, 6))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{
 			{Email: "administrator@acme.example", OwnerKind: core.OwnerUser},
@@ -183,36 +146,25 @@ func TestGoldenTest(t *testing.T) {
 			{Email: "sales@acme.example", OwnerKind: core.OwnerACD},
 		})
 		h := start(t, newModel(fakeDeps(be, &fakeEngine{authorized: true}, "acme.example")), W, H)
-		h.waitFor("Test the mailboxes", 3*time.Second)
-		h.send(enter())
+		h.walk("Test the mailboxes", enter())
 		// The summary line shows before the run is over; the help line
 		// changes from "esc cancel" when it is.
 		h.waitUntil("the finished run", func(s string) bool {
 			return strings.Contains(s, "2 passed, 1 failed") && strings.Contains(s, "r run again")
 		}, 5*time.Second)
-		requireGolden(t, h.final())
+		return h
 	})
 }
 
 func TestGoldenSummary(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
+	goldenScript(t, func(t testing.TB) *fakeBackend {
 		be := withProfile(acmeProfile(t, 7))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
 		_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
-		h := startAcme(t, be, W, H, "is configured")
-		requireGolden(t, h.final())
-	})
+		return be
+	}, "acme.example", "is configured")
 }
 
 func TestGoldenQuitConfirm(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		h := start(t, newModel(fakeDeps(newFakeBackend(), &fakeEngine{}, "")), W, H)
-		h.waitFor("Add a new domain profile", 3*time.Second)
-		h.send(enter())
-		h.waitFor("Default sender", 3*time.Second)
-		h.typeText("acme.example")
-		h.send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
-		h.waitFor("Quit with unsaved changes?", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, emptyBackend, "", toDomainStep(typed("acme.example"), ctrlKey('c'), "Quit with unsaved changes?")...)
 }

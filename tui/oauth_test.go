@@ -2,7 +2,6 @@ package tui
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,32 +38,26 @@ func consentAt(be *fakeBackend, mailbox string) {
 		Token: "1//refresh-" + mailbox, ConsentedAt: time.Date(2026, 11, 20, 12, 0, 0, 0, time.Local)})
 }
 
+// oauthAt is a fake store holding acme.example with an OAuth client,
+// stored up to step.
+func oauthAt(step int) func(testing.TB) *fakeBackend {
+	return func(t testing.TB) *fakeBackend { return withProfile(oauthProfile(t, step)) }
+}
+
 func TestGoldenCredentialsChoice(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withoutCredential(t)
-		h := startAcme(t, be, W, H, "How will the product sign in")
-		h.send(keyCode(tea.KeyDown))
-		h.waitFor("› 2 OAuth client", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, withoutCredential, "acme.example", "How will the product sign in", keyCode(tea.KeyDown), "› 2 OAuth client")
 }
 
 func TestGoldenOAuthClient(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withoutCredential(t)
-		h := startAcme(t, be, W, H, "How will the product sign in")
-		h.send(runeKey('2'), enter())
-		h.waitFor("Client JSON file", 3*time.Second)
-		h.typeText("testdata/oauth-client-loopback.json")
-		h.send(enter())
+	goldenWalk(t, func(t *testing.T, W, H int) *harness {
+		h := startAcme(t, withoutCredential(t), W, H, "How will the product sign in")
 		// good: saved, and on to the consent step; back to see it
-		h.waitFor("Consent screen", 3*time.Second)
-		h.send(tea.KeyPressMsg{Code: tea.KeyEscape})
-		h.waitFor("Web application", 3*time.Second)
+		h.walk(runeKey('2'), enter(), "Client JSON file", typed("testdata/oauth-client-loopback.json"), enter(),
+			"Consent screen", keyCode(tea.KeyEscape), "Web application")
 		if scr := h.p.screen(); strings.Contains(scr, "GOCSPX-golden") {
 			t.Fatalf("the client secret is on the screen:\n%s", scr)
 		}
-		requireGolden(t, h.final())
+		return h
 	})
 }
 
@@ -73,22 +66,14 @@ func TestGoldenOAuthClient(t *testing.T) {
 func TestOAuthClientByHand(t *testing.T) {
 	be := withoutCredential(t)
 	h := startAcme(t, be, 80, 24, "How will the product sign in")
-	h.send(runeKey('2'), enter())
-	h.waitFor("Client JSON file", 3*time.Second)
-	h.send(keyCode(tea.KeyDown))
-	h.typeText("104715287395062714451") // a service account's numeric ID
-	h.send(keyCode(tea.KeyDown))
-	h.typeText("GOCSPX-typed-secret")
-	h.send(enter())
-	h.waitFor("not an OAuth client ID", 3*time.Second)
+	h.walk(runeKey('2'), enter(), "Client JSON file",
+		keyCode(tea.KeyDown), typed("104715287395062714451"), // a service account's numeric ID
+		keyCode(tea.KeyDown), typed("GOCSPX-typed-secret"), enter(), "not an OAuth client ID")
 	if strings.Contains(h.p.screen(), "GOCSPX-typed") {
 		t.Fatalf("the typed secret is shown:\n%s", h.p.screen())
 	}
 	// the focus is on the client ID now
-	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
-	h.typeText(goldenClientID)
-	h.send(enter())
-	h.waitFor("Consent screen", 3*time.Second)
+	h.walk(ctrlKey('u'), typed(goldenClientID), enter(), "Consent screen")
 	h.final()
 	stored := be.profiles["acme.example"]
 	c, err := stored.LoadCredential()
@@ -98,32 +83,26 @@ func TestOAuthClientByHand(t *testing.T) {
 }
 
 func TestGoldenConsent(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
-		be := withProfile(oauthProfile(t, 4))
-		h := startAcme(t, be, W, H, "Consent screen")
-		h.send(runeKey('u'), runeKey('u'), runeKey('p'), runeKey('p'))
-		h.waitFor("Testing: only test users", 3*time.Second)
-		requireGolden(t, h.final())
-	})
+	goldenScript(t, oauthAt(4), "acme.example", "Consent screen",
+		runeKey('u'), runeKey('u'), runeKey('p'), runeKey('p'), "Testing: only test users")
 }
 
 // The "Generate token" result, as the flow reports it.
 func TestGoldenConsentGranted(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
+	goldenWalk(t, func(t *testing.T, W, H int) *harness {
 		be := withProfile(oauthProfile(t, 4))
 		h := startAcme(t, be, W, H, "Consent screen")
 		g := &core.Grant{Mailbox: "administrator@acme.example", ExpiresIn: 3599 * time.Second, RefreshTokenReceived: true,
 			RefreshFingerprint: "SHA256:q2fS0lVxk7X1", Scopes: []string{core.ScopeMail},
 			Token: core.Token{Expiry: time.Date(2026, 11, 27, 16, 4, 5, 0, time.Local)}}
 		consentAt(be, "administrator@acme.example")
-		h.send(consentDoneMsg{id: flowStep, gen: 0, grant: g})
-		h.waitFor("Token generated", 3*time.Second)
-		requireGolden(t, h.final())
+		h.walk(consentDoneMsg{id: flowStep, gen: 0, grant: g}, "Token generated")
+		return h
 	})
 }
 
 func TestGoldenMailboxesConsent(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
+	goldenWalk(t, func(t *testing.T, W, H int) *harness {
 		be := withProfile(oauthProfile(t, 5))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{
 			{Email: "administrator@acme.example", OwnerKind: core.OwnerUser, OwnerName: "Admin"},
@@ -136,12 +115,12 @@ func TestGoldenMailboxesConsent(t *testing.T) {
 		if !strings.Contains(h.p.screen(), "c consent") {
 			t.Errorf("the help line lacks the consent key:\n%s", h.p.screen())
 		}
-		requireGolden(t, h.final())
+		return h
 	})
 }
 
 func TestGoldenSummaryOAuth(t *testing.T) {
-	eachSize(t, func(t *testing.T, W, H int) {
+	goldenWalk(t, func(t *testing.T, W, H int) *harness {
 		be := withProfile(oauthProfile(t, 7))
 		_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
 		_ = be.SaveResults("acme.example", []core.MailboxResult{{Mailbox: "administrator@acme.example", OK: true}})
@@ -153,37 +132,23 @@ func TestGoldenSummaryOAuth(t *testing.T) {
 				t.Errorf("the summary lacks %q:\n%s", want, scr)
 			}
 		}
-		requireGolden(t, h.final())
+		return h
 	})
 }
 
 // startOAuthSandbox starts a sandbox and a store for the OAuth walks.
 func startOAuthSandbox(t *testing.T, users int) (*sandbox.Sandbox, *store.Store) {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: users})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	st, err := store.Open(filepath.Join(t.TempDir(), "o.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: users})
+	st, _ := openTestStore(t, "o.db")
 	return sb, st
 }
 
 // toConsentStep walks a new sandbox profile to step 4 with the OAuth client.
 func toConsentStep(h *harness) {
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter()) // profile: new
-	h.waitFor("Default sender", 3*time.Second)
-	h.send(enter()) // domain
-	h.waitFor("How will the product sign in", 3*time.Second)
-	h.send(keyCode(tea.KeyDown), enter()) // the OAuth client
-	h.waitFor("Web application", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Consent screen", 3*time.Second)
+	h.t.Helper()
+	toCredentialsStep(h)
+	h.walk(keyCode(tea.KeyDown), enter(), "Web application", enter(), "Consent screen")
 }
 
 // TestSandboxWalkthroughOAuth drives the OAuth client branch by keys:
@@ -204,30 +169,17 @@ func TestSandboxWalkthroughOAuth(t *testing.T) {
 	if scr := h.p.screen(); !strings.Contains(scr, "o open URL") || !strings.Contains(scr, "l copy URL") {
 		t.Errorf("help line lacks o open URL / l copy URL:\n%s", scr)
 	}
-	h.send(runeKey('l'))
-	h.waitFor("Copied the consent URL to the clipboard.", 3*time.Second)
-	h.send(runeKey('o'))
-	h.waitFor("No browser here: copied the consent URL", 3*time.Second)
-	h.send(runeKey('a'))
-	h.waitFor("Token generated", 15*time.Second)
+	h.walk(runeKey('l'), "Copied the consent URL to the clipboard.",
+		runeKey('o'), "No browser here: copied the consent URL", runeKey('a'), "Token generated")
 	if scr := h.p.screen(); !strings.Contains(scr, "valid for 3599 s") || !strings.Contains(scr, "Refresh token  received") {
 		t.Fatalf("the token screen lacks validity or refresh token:\n%s", scr)
 	}
-	h.send(enter())
-	h.waitFor("Assign mailboxes", 3*time.Second)
+	h.walk(enter(), "Assign mailboxes")
 	n := len(sb.Users())
 	for i := 1; i < n; i++ {
-		h.waitFor(itoa(i)+" of "+itoa(n)+" consented", 5*time.Second)
-		h.send(runeKey('c'))
-		h.waitFor("Waiting for Google's answer", 15*time.Second)
-		h.send(runeKey('a'))
-		h.waitFor("Token generated", 15*time.Second)
-		h.send(enter())
+		h.walk(itoa(i)+" of "+itoa(n)+" consented", runeKey('c'), "Waiting for Google's answer", runeKey('a'), "Token generated", enter())
 	}
-	h.waitFor(itoa(n)+" of "+itoa(n)+" consented", 5*time.Second)
-	h.send(enter())
-	h.waitFor("Test the mailboxes", 3*time.Second)
-	h.send(enter())
+	h.walk(itoa(n)+" of "+itoa(n)+" consented", enter(), "Test the mailboxes", enter())
 	waitRunDone(h, itoa(n)+" passed, 0 failed")
 	h.final()
 
@@ -302,17 +254,9 @@ func TestSandboxConsentAccessDenied(t *testing.T) {
 func TestSandboxConsentRedirectMismatch(t *testing.T) {
 	sb, st := startOAuthSandbox(t, 1)
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Default sender", 3*time.Second)
-	h.send(enter())
-	h.waitFor("How will the product sign in", 3*time.Second)
-	h.send(runeKey('2'), enter())
-	h.waitFor("Web application", 3*time.Second)
-	h.send(keyCode(tea.KeyDown), keyCode(tea.KeyDown), keyCode(tea.KeyDown))
-	h.typeText("https://crm.example.test/oauth/callback")
-	h.send(enter())
-	h.waitFor("Consent screen", 3*time.Second)
+	toCredentialsStep(h)
+	h.walk(runeKey('2'), enter(), "Web application", keyCode(tea.KeyDown), keyCode(tea.KeyDown), keyCode(tea.KeyDown),
+		typed("https://crm.example.test/oauth/callback"), enter(), "Consent screen")
 	if scr := h.p.screen(); !strings.Contains(scr, "https://crm.example.test/oauth/callback") || !strings.Contains(scr, "paste the address") {
 		t.Fatalf("the checklist should name the callback and consent by paste:\n%s", scr)
 	}

@@ -89,6 +89,25 @@ func (h *harness) send(msgs ...tea.Msg) {
 
 func (h *harness) typeText(s string) { h.tm.Type(s) }
 
+// typed is text a walk types, as a user would.
+type typed string
+
+// walk plays a script on the wizard, in order: a string is waited for on
+// the screen, typed text is typed, and any other message is sent.
+func (h *harness) walk(script ...any) {
+	h.t.Helper()
+	for _, s := range script {
+		switch s := s.(type) {
+		case string:
+			h.waitFor(s, minWait)
+		case typed:
+			h.typeText(string(s))
+		default:
+			h.send(s)
+		}
+	}
+}
+
 // final quits and returns the final frame, ANSI stripped.
 func (h *harness) final() string {
 	h.t.Helper()
@@ -104,6 +123,8 @@ func enter() tea.KeyPressMsg { return tea.KeyPressMsg{Code: tea.KeyEnter} }
 func runeKey(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
 
 func keyCode(c rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: c} }
+
+func ctrlKey(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Mod: tea.ModCtrl} }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 

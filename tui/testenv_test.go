@@ -34,6 +34,21 @@ func openTestStore(t testing.TB, name string) (*store.Store, string) {
 	return st, path
 }
 
+// toCredentialsStep walks a new profile, with the domain the wizard
+// offers, from the profile list to the credentials step.
+func toCredentialsStep(h *harness) {
+	h.t.Helper()
+	h.walk(toDomainStep(enter(), "How will the product sign in")...)
+}
+
+// toAuthorizeStep walks a new profile on with the service account and the
+// key the wizard offers (the sandbox's) to the authorize step.
+func toAuthorizeStep(h *harness) {
+	h.t.Helper()
+	toCredentialsStep(h)
+	h.walk(enter(), "Fingerprint", enter(), "Authorize the scope")
+}
+
 // waitRunDone waits until the test step reports want with nothing left to go.
 func waitRunDone(h *harness, want string) {
 	h.waitUntil(want, func(s string) bool { return strings.Contains(s, want) && !strings.Contains(s, "to go") }, 60*time.Second)

@@ -18,27 +18,13 @@ func TestSandboxWalkthrough(t *testing.T) {
 	st, _ := openTestStore(t, "w.db")
 
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter()) // profile: new
-	h.waitFor("Default sender", 3*time.Second)
-	h.send(enter()) // domain
-	h.waitFor("Service account (domain-wide delegation)", 3*time.Second)
-	h.send(enter()) // credentials: the service account, the first choice
-	h.waitFor("Fingerprint", 3*time.Second)
-	h.send(enter()) // credentials
-	h.waitFor("Authorize the scope", 3*time.Second)
-	h.send(enter()) // verify: not yet authorized
-	h.waitFor("Fix:", 15*time.Second)
+	toAuthorizeStep(h)
+	h.walk(enter(), "Fix:") // verify: not yet authorized
 	if !strings.Contains(h.p.screen(), "a authorize in sandbox Admin console") {
 		t.Errorf("help line lacks the sandbox key:\n%s", h.p.screen())
 	}
-	h.send(runeKey('a')) // the sandbox's Admin console
-	h.waitFor("Verified", 15*time.Second)
-	h.send(enter())
-	h.waitFor("Assign mailboxes", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Test the mailboxes", 3*time.Second)
-	h.send(enter()) // run
+	// a: the sandbox's Admin console; the last enter runs the test
+	h.walk(runeKey('a'), "Verified", enter(), "Assign mailboxes", enter(), "Test the mailboxes", enter())
 	n := len(sb.Users())
 	want := itoa(n) + " passed, 0 failed"
 	waitRunDone(h, want)
