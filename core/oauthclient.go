@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -216,34 +215,24 @@ type RefreshTokenStore interface {
 
 // MemoryRefreshStore is a RefreshTokenStore in memory, safe for concurrent use.
 type MemoryRefreshStore struct {
-	mu     sync.Mutex
-	tokens map[string]RefreshToken
+	tokens memoryMap[RefreshToken] // by lower-cased mailbox
 }
 
 // LoadRefreshToken implements RefreshTokenStore.
 func (m *MemoryRefreshStore) LoadRefreshToken(mailbox string) (RefreshToken, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rt, ok := m.tokens[strings.ToLower(mailbox)]
+	rt, ok := m.tokens.load(strings.ToLower(mailbox))
 	return rt, ok, nil
 }
 
 // SaveRefreshToken implements RefreshTokenStore.
 func (m *MemoryRefreshStore) SaveRefreshToken(rt RefreshToken) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tokens == nil {
-		m.tokens = map[string]RefreshToken{}
-	}
-	m.tokens[strings.ToLower(rt.Mailbox)] = rt
+	m.tokens.save(strings.ToLower(rt.Mailbox), rt)
 	return nil
 }
 
 // DeleteRefreshToken implements RefreshTokenStore.
 func (m *MemoryRefreshStore) DeleteRefreshToken(mailbox string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.tokens, strings.ToLower(mailbox))
+	m.tokens.delete(strings.ToLower(mailbox))
 	return nil
 }
 

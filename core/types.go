@@ -34,37 +34,57 @@ type TokenCache interface {
 
 // MemoryTokenCache is a TokenCache in memory, safe for concurrent use.
 type MemoryTokenCache struct {
-	mu     sync.Mutex
-	tokens map[string]Token
+	tokens memoryMap[Token]
 }
 
 func memKey(mailbox string, scopes []string) string { return mailbox + "\x00" + ScopeKey(scopes) }
 
 // LoadToken implements TokenCache.
 func (c *MemoryTokenCache) LoadToken(mailbox string, scopes []string) (Token, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.tokens[memKey(mailbox, scopes)]
+	t, ok := c.tokens.load(memKey(mailbox, scopes))
 	return t, ok, nil
 }
 
 // SaveToken implements TokenCache.
 func (c *MemoryTokenCache) SaveToken(t Token) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tokens == nil {
-		c.tokens = map[string]Token{}
-	}
-	c.tokens[memKey(t.Mailbox, t.Scopes)] = t
+	c.tokens.save(memKey(t.Mailbox, t.Scopes), t)
 	return nil
 }
 
 // DeleteToken implements TokenCache.
 func (c *MemoryTokenCache) DeleteToken(mailbox string, scopes []string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.tokens, memKey(mailbox, scopes))
+	c.tokens.delete(memKey(mailbox, scopes))
 	return nil
+}
+
+// memoryMap is a map safe for concurrent use, the body of the in-memory
+// stores (MemoryTokenCache, MemoryRefreshStore); its zero value is empty
+// and ready.
+type memoryMap[V any] struct {
+	mu sync.Mutex
+	m  map[string]V
+}
+
+func (s *memoryMap[V]) load(key string) (V, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[key]
+	return v, ok
+}
+
+func (s *memoryMap[V]) save(key string, v V) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]V{}
+	}
+	s.m[key] = v
+}
+
+func (s *memoryMap[V]) delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
 }
 
 // CheckName names one live check.
