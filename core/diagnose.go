@@ -236,15 +236,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case strings.Contains(ldesc, "imap"):
 		return imapDisabledFinding(d, strings.Contains(ldesc, "domain"))
 	}
-	text := code
-	if desc != "" {
-		text += ": " + desc
-	}
-	if text == "" && re.Response != nil {
-		text = re.Response.Status
-	}
-	return NewFinding(CodeTokenFailed,
-		fmt.Sprintf("The token endpoint %s refused a token for %s (%s).", d.TokenURL, who, redact(text)),
+	return tokenRefusedFinding(re, d,
 		"Check the key, the client ID "+d.clientID()+" and its scopes in "+DelegationConsolePath+", then retry.")
 }
 

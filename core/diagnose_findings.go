@@ -85,6 +85,22 @@ func authFailed(code Code, needs string, d DiagContext, server, reply string) *F
 		fmt.Sprintf("Check that %s exists with %s (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
 }
 
+// tokenRefusedFinding is a refusal of the token endpoint that no rule
+// recognises: its error code and description quoted (its HTTP status when
+// it sent neither), with the fix of the credential's path.
+func tokenRefusedFinding(re *oauth2.RetrieveError, d DiagContext, fix string) *Finding {
+	code, desc := oauthError(re)
+	text := code
+	if desc != "" {
+		text += ": " + desc
+	}
+	if text == "" && re.Response != nil {
+		text = re.Response.Status
+	}
+	return NewFinding(CodeTokenFailed,
+		fmt.Sprintf("The token endpoint %s refused a token for %s (%s).", d.TokenURL, d.who(), redact(text)), fix)
+}
+
 func unknownFinding(err error, d DiagContext) *Finding {
 	code := CodeUnknown
 	switch d.Check {

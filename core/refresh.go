@@ -72,15 +72,7 @@ func diagnoseOAuthClientRetrieve(re *oauth2.RetrieveError, d oauthDiag) *Finding
 			fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(d.Scopes, " ")),
 			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, then run %s again.", ScopeMail, ScopeMail, ReconsentCommand(d.Mailbox)))
 	}
-	text := code
-	if desc != "" {
-		text += ": " + desc
-	}
-	if text == "" && re.Response != nil {
-		text = re.Response.Status
-	}
-	return NewFinding(CodeTokenFailed,
-		fmt.Sprintf("The token endpoint %s refused a token for %s (%s).", d.TokenURL, who, redact(text)),
+	return tokenRefusedFinding(re, d.DiagContext,
 		fmt.Sprintf("Check OAuth client %s in %s, then retry; if it persists, %s", d.clientID(), clientHowTo, lowerFirst(reconsentFix(d.Mailbox))))
 }
 
