@@ -78,16 +78,6 @@ type consentDoneMsg struct {
 	err   error
 }
 
-var (
-	keySandboxOK  = b([]string{"a"}, "a", "allow in sandbox")
-	keyPasteMode  = b([]string{"m"}, "m", "paste / listen")
-	keyCancelFlow = b([]string{"esc"}, "esc", "cancel")
-	keySubmit     = b([]string{"enter"}, "enter", "submit")
-	// in the paste field a letter is typed: ctrl+ copies and allows
-	keyCopyURLPaste   = b([]string{"ctrl+o"}, "ctrl+o", "copy URL")
-	keySandboxOKPaste = b([]string{"ctrl+a"}, "ctrl+a", "allow in sandbox")
-)
-
 func newConsentFlow() *consentFlow {
 	f := &consentFlow{input: newInput("http://127.0.0.1/callback?state=…&code=4/0A… (or just the code)")}
 	return f
@@ -139,7 +129,7 @@ func (f *consentFlow) abort() {
 
 // retryHint completes the fix of core's "no answer in time" finding with
 // the wizard's way to try again: g, in the consent and the mailbox step.
-var retryHint = "press " + keyGenerate.Help().Key + " to try again"
+var retryHint = "press " + hint(km.Consent.Generate, "to try again")
 
 // start begins the consent of mailbox with core's Begin: listener (or
 // paste), consent URL, preflight, browser.
@@ -216,32 +206,32 @@ func (f *consentFlow) update(w *common, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 			return nil, false
 		}
 		switch {
-		case key.Matches(msg, keyOpenURL) && !f.paste:
+		case key.Matches(msg, km.Flow.OpenURL) && !f.paste:
 			if w.openBrowser != nil && w.openBrowser(f.pending.URL) {
 				w.setStatus("Opened the consent URL in a browser.")
 				return nil, true
 			}
 			w.setStatus("No browser here: copied the consent URL to the clipboard instead.")
 			return tea.SetClipboard(f.pending.URL), true
-		case key.Matches(msg, keyCopyURL) && !f.paste:
+		case key.Matches(msg, km.Flow.CopyURL) && !f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
 			return tea.SetClipboard(f.pending.URL), true
-		case key.Matches(msg, keyCopyURLPaste) && f.paste:
+		case key.Matches(msg, km.Flow.CopyURLPaste) && f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
 			return tea.SetClipboard(f.pending.URL), true
-		case key.Matches(msg, keySandboxOK) && w.sandbox != nil && !f.paste,
-			key.Matches(msg, keySandboxOKPaste) && w.sandbox != nil && f.paste:
+		case key.Matches(msg, km.Flow.SandboxOK) && w.sandbox != nil && !f.paste,
+			key.Matches(msg, km.Flow.SandboxOKPaste) && w.sandbox != nil && f.paste:
 			return f.sandboxAllow(w, id), true
-		case key.Matches(msg, keyCancelFlow):
+		case key.Matches(msg, km.Flow.Cancel):
 			f.abort()
 			w.setStatus("Consent cancelled.")
 			return nil, true
 		}
 		if f.paste {
-			if key.Matches(msg, keySubmit) {
+			if key.Matches(msg, km.Flow.Submit) {
 				return f.answer(w, id, f.input.Value()), true
 			}
-			if key.Matches(msg, keyInterrupt) {
+			if key.Matches(msg, km.Global.Interrupt) {
 				return nil, false
 			}
 			var cmd tea.Cmd
@@ -334,7 +324,7 @@ func (f *consentFlow) view(w *common, width int) string {
 	var out string
 	switch f.phase {
 	case cfPreparing:
-		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render(helpText(keyCancelFlow))
+		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render(hint(km.Flow.Cancel, ""))
 	case cfWaiting:
 		out = s.Text.Render(wrap("Open this URL in a browser, sign in as "+f.mailbox+" and choose Allow:", width)) + "\n"
 		out += s.Code.Render(wrap(f.pending.URL, width)) + "\n"
@@ -399,19 +389,19 @@ func (f *consentFlow) keys(w *common) (short, more []key.Binding) {
 	switch {
 	case f.phase == cfWaiting && f.paste:
 		// in the paste field Enter obviously submits: it goes to full help
-		short = []key.Binding{keyCopyURLPaste}
+		short = []key.Binding{km.Flow.CopyURLPaste}
 		if w.sandbox != nil {
-			short = append(short, keySandboxOKPaste)
+			short = append(short, km.Flow.SandboxOKPaste)
 		}
-		return append(short, keyCancelFlow), []key.Binding{keySubmit}
+		return append(short, km.Flow.Cancel), []key.Binding{km.Flow.Submit}
 	case f.phase == cfWaiting:
-		short = []key.Binding{keyOpenURL, keyCopyURL}
+		short = []key.Binding{km.Flow.OpenURL, km.Flow.CopyURL}
 		if w.sandbox != nil {
-			short = append(short, keySandboxOK)
+			short = append(short, km.Flow.SandboxOK)
 		}
-		return append(short, keyCancelFlow), nil
+		return append(short, km.Flow.Cancel), nil
 	case f.running():
-		return []key.Binding{keyCancelFlow}, nil
+		return []key.Binding{km.Flow.Cancel}, nil
 	}
 	return nil, nil
 }

@@ -9,9 +9,9 @@ import (
 )
 
 // link copies the Admin console link that fills in the delegation form
-// (l, keyCopyLink), or opens it in a browser where there is one (o,
-// keyOpenLink, as the consent step opens the consent URL) and copies it
-// where there is none.
+// (km.Authorize.CopyLink), or opens it in a browser where there is one
+// (km.Authorize.OpenLink, as the consent step opens the consent URL) and
+// copies it where there is none.
 func (a *authorizeStep) link(open bool) tea.Cmd {
 	id := a.clientID()
 	if id == "" {
@@ -36,10 +36,11 @@ func (a *authorizeStep) link(open bool) tea.Cmd {
 // it whole.
 func (a *authorizeStep) linkView(clientID string, lw, width int) string {
 	u := core.DelegationLink(clientID, a.scopes())
+	keys := hint(km.Authorize.CopyLink, "copy") + " · " + hint(km.Authorize.OpenLink, "open")
 	if vw := max(width-lw-1, 10); strings.Count(wrap(u, vw), "\n") < 3 {
-		return a.copyable("Link", u, "l copy · o open", lw, width)
+		return a.copyable("Link", u, keys, lw, width)
 	}
-	return a.copyable("Link", "admin.google.com/ac/owl/…", "l copy · o open", lw, width)
+	return a.copyable("Link", "admin.google.com/ac/owl/…", keys, lw, width)
 }
 
 // linkShown replaces the link in a finding's fix by a pointer to the Link
@@ -49,6 +50,6 @@ func linkShown(f *core.Finding, clientID string, scopes []string) *core.Finding 
 		return f
 	}
 	g := *f
-	g.Fix = strings.Replace(g.Fix, core.DelegationLink(clientID, scopes), "the Link above (o)", 1)
+	g.Fix = strings.Replace(g.Fix, core.DelegationLink(clientID, scopes), "the Link above ("+keyName(km.Authorize.OpenLink)+")", 1)
 	return &g
 }

@@ -97,14 +97,14 @@ func (f *fileField) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 func (f *fileField) nav(k tea.KeyPressMsg, focus *int, n int) bool {
 	listing := len(f.MatchedSuggestions()) > 0
 	switch {
-	case key.Matches(k, keyTab):
+	case key.Matches(k, km.Form.Next):
 		if sug := f.CurrentSuggestion(); *focus == 0 && sug != "" && sug != f.Value() {
 			return false // let the field complete
 		}
 		*focus = (*focus + 1) % n
-	case key.Matches(k, keyFieldUp) && *focus > 0 && !listing:
+	case key.Matches(k, km.Form.Up) && *focus > 0 && !listing:
 		*focus--
-	case key.Matches(k, keyFieldDown) && *focus < n-1 && !listing:
+	case key.Matches(k, km.Form.Down) && *focus < n-1 && !listing:
 		*focus++
 	default:
 		return false

@@ -11,7 +11,7 @@ import (
 // "c copy client ID" and "s copy scopes". Each key is listed once, by its
 // most precise binding.
 func TestFullHelpListsEachKeyOnce(t *testing.T) {
-	c := &common{gkeys: newGlobalKeys()}
+	c := &common{}
 	for name, k := range map[string]stepKeys{
 		"step 6 before a run": (&testStep{common: c}).keys(),
 		"step 6 after a run":  (&testStep{common: c, ran: true}).keys(),

@@ -1,112 +1,209 @@
 package tui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 )
 
-// globalKeys are the bindings every screen shares.
+// keymap is the wizard's one keymap, as soft-serve's and crush's
+// keymap.go are: the keys every screen shares, then a group per step. A
+// binding's help (its key and what it does) is all any screen says of a
+// key: steps match keys with key.Matches on these, build their help line
+// and full help (help.KeyMap, keyMap below) from them, and name a key in
+// their text with keyName or hint, never in a literal.
+type keymap struct {
+	Global globalKeys
+	Form   formKeys
+	List   listKeys
+	Screen screenKeys
+
+	Profile     profileKeys
+	Credentials credentialsKeys
+	Authorize   authorizeKeys
+	Consent     consentKeys
+	Flow        flowKeys
+	Mailboxes   mailboxesKeys
+	Test        testKeys
+	Summary     summaryKeys
+	Proxy       proxyKeys
+	Upgrade     upgradeKeys
+}
+
+// globalKeys are the keys every screen shares. The single keys are the
+// wizard's own handling of a key a binding groups with others (ctrl+c
+// interrupts a running step before it quits; esc cancels a running step
+// before it goes back); in a text field ? is a character, so help is f1
+// and quit is ctrl+c there.
 type globalKeys struct {
-	Next   key.Binding
-	Back   key.Binding
-	Field  key.Binding
-	Help   key.Binding
-	Quit   key.Binding
-	Cancel key.Binding
-	Yes    key.Binding
-	No     key.Binding
+	Next, Back, Help, HelpToggle, HelpToggleF1, Quit, Yes, No key.Binding
+	Interrupt, Esc, F1, Question, Q                           key.Binding
 }
 
-func newGlobalKeys() globalKeys {
-	return globalKeys{
-		Next:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
-		Back:   key.NewBinding(key.WithKeys("esc", "shift+tab"), key.WithHelp("esc", "back")),
-		Field:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
-		Help:   key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?", "help")),
-		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Cancel: key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "cancel")),
-		Yes:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
-		No:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
+// formKeys move between a form's fields.
+type formKeys struct{ Next, Prev, Up, Down, Complete key.Binding }
+
+// listKeys move the cursor of a list (profiles, mailboxes, the test table,
+// the proxy page) or scroll the summary.
+type listKeys struct{ Up, Down, PgUp, PgDown, Top, Bottom key.Binding }
+
+// screenKeys page a screen taller than the terminal (layout.go).
+type screenKeys struct{ MoreDown, MoreUp key.Binding }
+
+// Step 1: the profile list.
+type profileKeys struct{ Delete, Yes, No key.Binding }
+
+// Step 3: the choice of credential, the key's page about an organization
+// policy blocking key creation (a function key, as the step has text
+// fields) and the OAuth client form.
+type credentialsKeys struct {
+	Choose, ChooseNumber, Policy, PolicyBack, BackToChoice key.Binding
+}
+
+// Step 4 of a service account. Its links, with the same letters as the
+// consent URL's (flowKeys): o opens (where a browser exists, else copies),
+// l copies.
+type authorizeKeys struct {
+	VerifyEnter, Verify, Keep, Skip, SandboxAuth key.Binding
+	Copy, CopyID, CopyScopes, CopyLink, OpenLink key.Binding
+	Calendar, Contacts                           key.Binding
+}
+
+// Step 4 of an OAuth client: the consent-screen checklist.
+type consentKeys struct {
+	GenerateEnter, Generate, CopyItem, Settings, UserType, Publishing key.Binding
+	PasteMode, SkipToken                                              key.Binding
+}
+
+// flowKeys are a running consent's (consentflow.go), on step 4 and on a
+// mailbox of step 5. In the paste field a letter is typed: ctrl+ copies
+// and allows there.
+type flowKeys struct {
+	OpenURL, CopyURL, SandboxOK, Cancel, Submit, CopyURLPaste, SandboxOKPaste key.Binding
+}
+
+// Step 5: the list, and its filter, form, import, delete and consent modes.
+type mailboxesKeys struct {
+	Filter, Add, Edit, Delete, Import, Select, Consent       key.Binding
+	FilterDone, FilterClear, FormSave, KindPrev, KindNext    key.Binding
+	ImportFile, ImportTab, DeleteYes, DeleteNo, DeleteNoFull key.Binding
+	BackToList, ConsentAgain                                 key.Binding
+}
+
+// Step 6: the test. The checks' descriptions are the legend of the
+// table's column headers.
+type testKeys struct {
+	RunChecks, Run, RunAgain, Retry, Scope, Cancel key.Binding
+	Checks, Token, IMAP, SMTP, RoundTrip           key.Binding
+}
+
+// Step 7: the summary, with the values a host product needs pasted,
+// copied whole (OSC 52), and its page for products that only know
+// passwords (summary_proxy.go).
+type summaryKeys struct {
+	Finish, Retest, EditStep, Scroll, Proxy, CopyToken, CopyClientID, CopyCallback key.Binding
+}
+
+// proxyKeys are the summary's proxy page: make the selected mailbox's proxy
+// password (shown once), and back.
+type proxyKeys struct{ Password, Close key.Binding }
+
+// upgradeKeys are the upgrade assistant's first screen (upgrade.go).
+type upgradeKeys struct{ Start key.Binding }
+
+// km is the keymap.
+var km = keymap{
+	Global: globalKeys{
+		Next: b("enter", "continue", "enter"), Back: b("esc", "back", "esc", "shift+tab"),
+		Help: b("?", "help", "?", "f1"), HelpToggle: b("?/f1", "toggle help", "?", "f1"),
+		HelpToggleF1: b("f1", "toggle help (? when the field is empty)", "f1"),
+		Quit:         b("q", "quit", "q", "ctrl+c"), Yes: b("y", "yes", "y", "Y"), No: b("n", "no", "n", "N", "esc"),
+		Interrupt: b("ctrl+c", "quit", "ctrl+c"), Esc: b("esc", "cancel", "esc"),
+		F1: b("f1", "help", "f1"), Question: b("?", "help", "?"), Q: b("q", "quit", "q"),
+	},
+	Form: formKeys{Next: b("tab", "next field", "tab"), Prev: b("shift+tab", "back", "shift+tab"),
+		Up: b("↑", "previous field", "up"), Down: b("↓", "next field", "down"),
+		Complete: b("tab", "complete / next field", "tab")},
+	List: listKeys{Up: b("↑/k", "up", "up", "k"), Down: b("↓/j", "down", "down", "j"),
+		PgUp: b("pgup", "page up", "pgup", "ctrl+u"), PgDown: b("pgdn", "page down", "pgdown", "ctrl+d"),
+		Top: b("home/g", "first", "home", "g"), Bottom: b("end/G", "last", "end", "G")},
+	Screen: screenKeys{MoreDown: b("pgdn", "more below", "pgdown"), MoreUp: b("pgup", "back up", "pgup")},
+
+	Profile: profileKeys{Delete: b("d", "delete profile", "d", "delete"),
+		Yes: b("y", "delete", "y", "Y"), No: b("n", "keep", "n", "N", "esc")},
+	Credentials: credentialsKeys{Choose: b("↑/↓", "choose", "up", "down"), ChooseNumber: b("1/2", "choose", "1", "2"),
+		Policy: b("f2", "key creation blocked?", "f2"), PolicyBack: b("f2/enter", "back to the key", "f2", "enter"),
+		BackToChoice: b("esc", "back to the choice of credential", "esc")},
+	Authorize: authorizeKeys{
+		VerifyEnter: b("enter", "verify", "enter"), Verify: b("v", "verify", "v"), Keep: b("k", "keep checking", "k"),
+		Skip: b("n", "continue unverified", "n"), SandboxAuth: b("a", "authorize in sandbox Admin console", "a"),
+		Copy: b("c/s", "copy", "c", "s"), CopyID: b("c", "copy client ID", "c"), CopyScopes: b("s", "copy scopes", "s"),
+		CopyLink: b("l", "copy delegation link", "l"), OpenLink: b("o", "open delegation link", "o"),
+		Calendar: b("1", "± Calendar", "1"), Contacts: b("2", "± Contacts", "2"),
+	},
+	Consent: consentKeys{
+		GenerateEnter: b("enter", "generate token", "enter"), Generate: b("g", "generate token", "g"),
+		CopyItem: b("1-6", "copy", "1", "2", "3", "4", "5", "6"), Settings: b("u/p", "settings", "u", "p"),
+		UserType: b("u", "user type", "u"), Publishing: b("p", "publishing status", "p"),
+		PasteMode: b("m", "paste / listen", "m"), SkipToken: b("n", "continue without a token", "n"),
+	},
+	Flow: flowKeys{OpenURL: b("o", "open URL", "o"), CopyURL: b("l", "copy URL", "l"),
+		SandboxOK: b("a", "allow in sandbox", "a"), Cancel: b("esc", "cancel", "esc"), Submit: b("enter", "submit", "enter"),
+		CopyURLPaste: b("ctrl+o", "copy URL", "ctrl+o"), SandboxOKPaste: b("ctrl+a", "allow in sandbox", "ctrl+a")},
+	Mailboxes: mailboxesKeys{
+		Filter: b("/", "filter", "/"), Add: b("a", "add", "a"), Edit: b("e", "edit", "e"),
+		Delete: b("d", "delete", "d", "delete"), Import: b("i", "import CSV", "i"),
+		Select: b("space", "select for test", "space"), Consent: b("c", "consent", "c"),
+		FilterDone: b("enter", "done", "enter"), FilterClear: b("esc", "clear", "esc"), FormSave: b("enter", "save", "enter"),
+		KindPrev: b("←", "previous owner kind", "left", "h"), KindNext: b("→", "next owner kind", "right", "l", "space"),
+		ImportFile: b("enter", "import", "enter"), ImportTab: b("tab", "complete", "tab"),
+		DeleteYes: b("y", "delete", "y", "Y"), DeleteNo: b("n", "keep", "n", "N", "esc"), DeleteNoFull: b("n/esc", "keep", "n", "N", "esc"),
+		BackToList: b("enter", "back to the list", "enter", "esc"), ConsentAgain: b("c", "try again", "c", "g"),
+	},
+	Test: testKeys{
+		RunChecks: b("enter", "run checks", "enter"), Run: b("r", "run", "r"), RunAgain: b("r", "run again", "r"),
+		Retry: b("f", "retry failed", "f"), Scope: b("tab", "mailboxes", "tab"), Cancel: b("esc", "cancel", "esc"),
+		Checks: b("1-4", "checks", "1", "2", "3", "4"), Token: b("1", "± TOKEN check", "1"), IMAP: b("2", "± IMAP check", "2"),
+		SMTP: b("3", "± SMTP check", "3"), RoundTrip: b("4", "± RT (round-trip) check", "4"),
+	},
+	Summary: summaryKeys{
+		Finish: b("enter", "finish", "enter"), Retest: b("r", "re-test", "r"), EditStep: b("2-5", "edit step", "2", "3", "4", "5"),
+		Scroll: b("↑↓", "scroll", "up", "down"), Proxy: b("x", "proxy (password-only products)", "x"),
+		CopyToken: b("t", "copy command", "t"), CopyClientID: b("i", "copy client ID", "i"),
+		CopyCallback: b("u", "copy callback URL", "u"),
+	},
+	Proxy:   proxyKeys{Password: b("p", "make proxy password", "p"), Close: b("x/esc", "back to summary", "x", "esc")},
+	Upgrade: upgradeKeys{Start: b("enter", "start the upgrade", "enter")},
+}
+
+// b builds a binding: the key and description its help shows, and the
+// keys it matches.
+func b(help, desc string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+}
+
+// keyName is a binding's key as its help shows it ("enter", "c/s"), for
+// naming the key in a screen's text.
+func keyName(k key.Binding) string { return k.Help().Key }
+
+// keyTitle is keyName starting a sentence: "Enter", "Tab".
+func keyTitle(k key.Binding) string {
+	n := keyName(k)
+	return strings.ToUpper(n[:1]) + n[1:]
+}
+
+// stepKey is the summary's key that goes back to step id
+// (km.Summary.EditStep: 2 for the domain to 5 for the mailboxes).
+func stepKey(id stepID) string { return km.Summary.EditStep.Keys()[id-stepDomain] }
+
+// hint is a binding named with what it does here, as a hint beside a
+// value or a running step: hint(km.Authorize.CopyID, "copy") is "c copy",
+// hint(k, "") is the binding's own help: "esc cancel".
+func hint(k key.Binding, does string) string {
+	if does == "" {
+		does = k.Help().Desc
 	}
-}
-
-// Single keys: the wizard's own handling of a key that a global binding
-// groups with others (ctrl+c interrupts a running step before it quits;
-// esc cancels a running step before it goes back), and the keys that move
-// between a form's fields.
-var (
-	keyInterrupt = b([]string{"ctrl+c"}, "ctrl+c", "quit")
-	keyEsc       = b([]string{"esc"}, "esc", "cancel")
-	keyF1        = b([]string{"f1"}, "f1", "help")
-	keyQuestion  = b([]string{"?"}, "?", "help")
-	keyQ         = b([]string{"q"}, "q", "quit")
-	keyTab       = b([]string{"tab"}, "tab", "next field")
-	keyShiftTab  = b([]string{"shift+tab"}, "shift+tab", "back")
-	keyFieldUp   = b([]string{"up"}, "↑", "previous field")
-	keyFieldDown = b([]string{"down"}, "↓", "next field")
-)
-
-// The help line's own entries (keyMap): help and quit as a text field has
-// them, and the full help's toggle.
-var (
-	keyHelp          = b([]string{"?", "f1"}, "?", "help")
-	keyHelpToggle    = b([]string{"?", "f1"}, "?/f1", "toggle help")
-	keyHelpToggleF1  = b([]string{"f1"}, "f1", "toggle help (? when the field is empty)")
-	keyChoose        = b([]string{"up", "down"}, "↑/↓", "choose")
-	keyChooseNumber  = b([]string{"1", "2"}, "1/2", "choose")
-	keyCompleteField = b([]string{"tab"}, "tab", "complete / next field")
-	keyBackToChoice  = b([]string{"esc"}, "esc", "back to the choice of credential")
-)
-
-// What enter does on a step until it is done, and the steps' grouped
-// entries of the short help line.
-var (
-	keyVerifyEnter   = b([]string{"enter"}, "enter", "verify")
-	keyGenerateEnter = b([]string{"enter"}, "enter", "generate token")
-	keyRunChecks     = b([]string{"enter"}, "enter", "run checks")
-	keySettings      = b([]string{"u", "p"}, "u/p", "settings")
-)
-
-// The mailboxes step's filter, form, import, delete and consent modes.
-var (
-	keyFilterDone   = b([]string{"enter"}, "enter", "done")
-	keyFilterClear  = b([]string{"esc"}, "esc", "clear")
-	keyFormSave     = b([]string{"enter"}, "enter", "save")
-	keyImportFile   = b([]string{"enter"}, "enter", "import")
-	keyImportTab    = b([]string{"tab"}, "tab", "complete")
-	keyDeleteYes    = b([]string{"y"}, "y", "delete")
-	keyDeleteNo     = b([]string{"n", "esc"}, "n", "keep")
-	keyDeleteNoFull = b([]string{"n", "esc"}, "n/esc", "keep")
-	keyBackToList   = b([]string{"enter", "esc"}, "enter", "back to the list")
-	keyConsentAgain = b([]string{"c"}, "c", "try again")
-)
-
-// Step 4's links, the same letters on both paths: o opens (where a browser
-// exists, else copies), l copies. The delegation link of a service account
-// (delegation_link.go) and the consent URL of an OAuth client
-// (consentflow.go).
-var (
-	keyCopyLink = b([]string{"l"}, "l", "copy delegation link")
-	keyOpenLink = b([]string{"o"}, "o", "open delegation link")
-	keyCopyURL  = b([]string{"l"}, "l", "copy URL")
-	keyOpenURL  = b([]string{"o"}, "o", "open URL")
-)
-
-// Step 3's page about key creation blocked by an organization policy
-// (step_credentials_policy.go); a function key, as the step has text fields.
-var keyPolicy = b([]string{"f2"}, "f2", "key creation blocked?")
-
-// The summary's page for products that only know passwords
-// (summary_proxy.go): open it, and make the selected mailbox's proxy
-// password (shown once).
-var (
-	keyProxy         = b([]string{"x"}, "x", "proxy (password-only products)")
-	keyProxyPassword = b([]string{"p"}, "p", "make proxy password")
-	keyProxyClose    = b([]string{"x", "esc"}, "x/esc", "back to summary")
-)
-
-// b is a short way to build a binding with help.
-func b(keys []string, k, desc string) key.Binding {
-	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, desc))
+	return keyName(k) + " " + does
 }
 
 // stepKeys implements help.KeyMap for the current screen: its own bindings
@@ -141,11 +238,6 @@ func hasKey(bs []key.Binding, k string) bool {
 	return false
 }
 
-// helpText is a binding as a hint beside a running step: "esc cancel".
-func helpText(k key.Binding) string {
-	return k.Help().Key + " " + k.Help().Desc
-}
-
 // helpWidth is the width the short help must fit in: the narrowest
 // terminal the wizard supports.
 const helpWidth = 80
@@ -154,10 +246,11 @@ const helpWidth = 80
 // the screen's most important bindings (short), back, help and quit, and
 // must fit in 80 columns; full help (? or F1) lists short and more too.
 // In a text field ? is a character, so help is F1 and quit is ctrl+c.
-func keyMap(g globalKeys, short, more []key.Binding, withNext, withBack, textField bool) stepKeys {
-	quit, hlp := g.Quit, keyHelp
+func keyMap(short, more []key.Binding, withNext, withBack, textField bool) stepKeys {
+	g := km.Global
+	quit, hlp := g.Quit, g.Help
 	if textField {
-		quit, hlp = keyInterrupt, keyF1
+		quit, hlp = g.Interrupt, g.F1
 	}
 	var line []key.Binding
 	if withNext {
@@ -177,11 +270,11 @@ func keyMap(g globalKeys, short, more []key.Binding, withNext, withBack, textFie
 		nav = append(nav, g.Back)
 	}
 	if textField && !hasKey(append(short, more...), "tab") {
-		nav = append(nav, g.Field)
+		nav = append(nav, km.Form.Next)
 	}
-	helpFull := keyHelpToggle
+	helpFull := g.HelpToggle
 	if textField {
-		helpFull = keyHelpToggleF1
+		helpFull = g.HelpToggleF1
 	}
 	nav = append(nav, helpFull, quit)
 	// each key once, by its most precise binding: "c copy client ID" and

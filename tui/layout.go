@@ -16,7 +16,7 @@ const minWidth, minHeight = 80, 24
 
 // tooSmall is the whole screen on a terminal below minWidth x minHeight.
 func (w *wizard) tooSmall(W, H int) string {
-	msg := fmt.Sprintf("mailoauth needs at least %dx%d; this terminal is %dx%d. Enlarge the window (or zoom out); q quits.", minWidth, minHeight, W, H)
+	msg := fmt.Sprintf("mailoauth needs at least %dx%d; this terminal is %dx%d. Enlarge the window (or zoom out); %s.", minWidth, minHeight, W, H, hint(km.Global.Quit, "quits"))
 	return lipgloss.Place(W, H, lipgloss.Center, lipgloss.Center, w.styles.Warn.Render(wrap(msg, max(W-2, 10))))
 }
 
@@ -58,24 +58,22 @@ func (w *wizard) sizedHelp() help.Model {
 	return h
 }
 
-// The markers of a screen taller than the terminal.
-const moreAbove = "↑ more (pgup)"
+// The markers of a screen taller than the terminal, with the keys that
+// page it.
+var moreAbove = "↑ more (" + keyName(km.Screen.MoreUp) + ")"
 
-func moreBelow(n int) string { return fmt.Sprintf("↓ more (pgdn): %d more line(s)", n) }
-
-var (
-	keyMoreDown = b([]string{"pgdown"}, "pgdn", "more below")
-	keyMoreUp   = b([]string{"pgup"}, "pgup", "back up")
-)
+func moreBelow(n int) string {
+	return fmt.Sprintf("↓ more (%s): %d more line(s)", keyName(km.Screen.MoreDown), n)
+}
 
 // scrollKey scrolls a screen taller than the terminal by a page, for the
 // keys its step left unhandled. w.scroll counts pages from the top, or
 // back from the end (negative) on a screen shown from its end.
 func (w *wizard) scrollKey(k tea.KeyPressMsg) bool {
 	switch {
-	case key.Matches(k, keyMoreDown):
+	case key.Matches(k, km.Screen.MoreDown):
 		w.scroll++
-	case key.Matches(k, keyMoreUp):
+	case key.Matches(k, km.Screen.MoreUp):
 		w.scroll--
 	default:
 		return false

@@ -39,7 +39,6 @@ var stepNames = [numSteps]string{"Profile", "Domain", "Credentials", "Authorize"
 type common struct {
 	deps
 	styles  Styles
-	gkeys   globalKeys
 	spinner spinner.Model
 	spin    bool
 
@@ -89,7 +88,7 @@ func newModel(d deps) model {
 	if d.noColor != nil {
 		nc = *d.noColor
 	}
-	w := &wizard{common: &common{deps: d, styles: NewStyles(true, nc), gkeys: newGlobalKeys(),
+	w := &wizard{common: &common{deps: d, styles: NewStyles(true, nc),
 		width: 80, height: 24, selected: map[string]bool{}}, help: help.New()}
 	w.help.Styles = w.styles.Help
 	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
@@ -355,23 +354,23 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if w.confirmQuit {
 		switch {
-		case key.Matches(msg, w.gkeys.Yes):
+		case key.Matches(msg, km.Global.Yes):
 			st.cancel()
 			return tea.Quit
-		case key.Matches(msg, w.gkeys.No, keyInterrupt):
+		case key.Matches(msg, km.Global.No, km.Global.Interrupt):
 			w.confirmQuit = false
 		}
 		return nil
 	}
 	if w.width < minWidth || w.height < minHeight {
 		// the screen says what size it needs; nothing else is shown to act on
-		if key.Matches(msg, w.gkeys.Quit) {
+		if key.Matches(msg, km.Global.Quit) {
 			st.cancel()
 			return tea.Quit
 		}
 		return nil
 	}
-	if key.Matches(msg, keyInterrupt) {
+	if key.Matches(msg, km.Global.Interrupt) {
 		if st.busy() {
 			st.cancel()
 			w.setStatus("Cancelled.")
@@ -381,11 +380,11 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	// F1 toggles help everywhere; ? too, unless it is a character typed
 	// into a non-empty text field
-	if key.Matches(msg, keyF1) || (key.Matches(msg, keyQuestion) && (!st.typing() || fieldEmpty(st))) {
+	if key.Matches(msg, km.Global.F1) || (key.Matches(msg, km.Global.Question) && (!st.typing() || fieldEmpty(st))) {
 		w.help.ShowAll = !w.help.ShowAll
 		return nil
 	}
-	if key.Matches(msg, keyEsc) && st.busy() {
+	if key.Matches(msg, km.Global.Esc) && st.busy() {
 		st.cancel()
 		w.setStatus("Cancelled.")
 		return nil
@@ -394,7 +393,7 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if cmd, handled := w.upgradeIntroKey(msg); handled {
 			return cmd
 		}
-		if key.Matches(msg, w.gkeys.Quit) {
+		if key.Matches(msg, km.Global.Quit) {
 			return w.requestQuit()
 		}
 		return nil
@@ -406,9 +405,9 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case key.Matches(msg, keyQ) && !st.typing():
+	case key.Matches(msg, km.Global.Q) && !st.typing():
 		return w.requestQuit()
-	case key.Matches(msg, w.gkeys.Back):
+	case key.Matches(msg, km.Global.Back):
 		if w.cur > stepProfile && !st.busy() {
 			prev := w.cur - 1
 			if prev == stepProfile && w.deps.profile != "" {

@@ -71,7 +71,7 @@ func (w *wizard) footer(W int) string {
 	}
 	helpView := w.helpView(keys)
 	if w.confirmQuit {
-		helpView = w.sizedHelp().ShortHelpView([]key.Binding{w.gkeys.Yes, w.gkeys.No})
+		helpView = w.sizedHelp().ShortHelpView([]key.Binding{km.Global.Yes, km.Global.No})
 	}
 	if w.status == "" {
 		return helpView
@@ -102,7 +102,7 @@ func (w *wizard) renderContent(width, height int) string {
 		d := w.styles.Dialog.Render(w.styles.Warn.Render("Quit with unsaved changes?") + "\n\n" +
 			"The edits on this step are not saved yet.\n" +
 			"Finished steps are kept.\n\n" +
-			w.styles.Key.Render("y") + " quit   " + w.styles.Key.Render("n") + " stay")
+			w.styles.Key.Render(keyName(km.Global.Yes)) + " quit   " + w.styles.Key.Render(keyName(km.Global.No)) + " stay")
 		return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, d)
 	}
 	if w.upgradeIntro {

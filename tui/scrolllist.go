@@ -38,13 +38,13 @@ func (l scrollList) fitted(n, rows int) scrollList {
 // one of them. The caller clamps.
 func (l *scrollList) moveKey(k tea.KeyPressMsg) bool {
 	switch {
-	case key.Matches(k, keyUp):
+	case key.Matches(k, km.List.Up):
 		l.cursor--
-	case key.Matches(k, keyDown):
+	case key.Matches(k, km.List.Down):
 		l.cursor++
-	case key.Matches(k, keyPgDown):
+	case key.Matches(k, km.List.PgDown):
 		l.cursor += l.pageSize
-	case key.Matches(k, keyPgUp):
+	case key.Matches(k, km.List.PgUp):
 		l.cursor -= l.pageSize
 	default:
 		return false

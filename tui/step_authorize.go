@@ -39,18 +39,6 @@ type verifyDoneMsg struct {
 
 type countdownMsg struct{ gen int }
 
-var (
-	keyCopy        = b([]string{"c", "s"}, "c/s", "copy")
-	keyCopyID      = b([]string{"c"}, "c", "copy client ID")
-	keyCopyScopes  = b([]string{"s"}, "s", "copy scopes")
-	keyCalendar    = b([]string{"1"}, "1", "± Calendar")
-	keyContacts    = b([]string{"2"}, "2", "± Contacts")
-	keyVerify      = b([]string{"v"}, "v", "verify")
-	keyKeep        = b([]string{"k"}, "k", "keep checking")
-	keySkip        = b([]string{"n"}, "n", "continue unverified")
-	keySandboxAuth = b([]string{"a"}, "a", "authorize in sandbox Admin console")
-)
-
 const maxBackoff = 5 * time.Minute
 
 func newAuthorizeStep(c *common) *authorizeStep { return &authorizeStep{common: c} }
@@ -160,33 +148,33 @@ func (a *authorizeStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		return a.nextTick(), false
 	case tea.KeyPressMsg:
 		if a.running {
-			return nil, !key.Matches(msg, keyInterrupt, keyEsc)
+			return nil, !key.Matches(msg, km.Global.Interrupt, km.Global.Esc)
 		}
 		switch {
-		case key.Matches(msg, a.gkeys.Next):
+		case key.Matches(msg, km.Global.Next):
 			if a.verified {
 				return a.save(), true
 			}
 			return a.verify(false), true
-		case key.Matches(msg, keyVerify):
+		case key.Matches(msg, km.Authorize.Verify):
 			return a.verify(false), true
-		case key.Matches(msg, keySandboxAuth) && a.sandbox != nil:
+		case key.Matches(msg, km.Authorize.SandboxAuth) && a.sandbox != nil:
 			return a.verify(true), true
-		case key.Matches(msg, keyCopyID):
+		case key.Matches(msg, km.Authorize.CopyID):
 			a.setNotice("Copied the client ID to the clipboard.")
 			return tea.SetClipboard(a.clientID()), true
-		case key.Matches(msg, keyCopyLink), key.Matches(msg, keyOpenLink):
-			return a.link(key.Matches(msg, keyOpenLink)), true
-		case key.Matches(msg, keyCopyScopes):
+		case key.Matches(msg, km.Authorize.CopyLink), key.Matches(msg, km.Authorize.OpenLink):
+			return a.link(key.Matches(msg, km.Authorize.OpenLink)), true
+		case key.Matches(msg, km.Authorize.CopyScopes):
 			a.setNotice("Copied the scopes to the clipboard.")
 			return tea.SetClipboard(strings.Join(a.scopes(), ",")), true
-		case key.Matches(msg, keyCalendar):
+		case key.Matches(msg, km.Authorize.Calendar):
 			a.calendar = !a.calendar
 			a.verified = false
-		case key.Matches(msg, keyContacts):
+		case key.Matches(msg, km.Authorize.Contacts):
 			a.contacts = !a.contacts
 			a.verified = false
-		case key.Matches(msg, keyKeep):
+		case key.Matches(msg, km.Authorize.Keep):
 			a.keep = !a.keep
 			a.attempt = 0
 			if a.keep {
@@ -194,9 +182,9 @@ func (a *authorizeStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			a.countdown = 0
 			a.gen++
-		case key.Matches(msg, keySkip):
+		case key.Matches(msg, km.Authorize.Skip):
 			return a.save(), true
-		case key.Matches(msg, keyEsc) && a.keep:
+		case key.Matches(msg, km.Global.Esc) && a.keep:
 			a.keep, a.countdown = false, 0
 			a.gen++
 		default:
@@ -229,9 +217,9 @@ func (a *authorizeStep) View() string {
 	s := a.styles
 	out := a.title("Authorize the scope (domain-wide delegation)", core.DelegationSteps(), width) + "\n\n"
 	lw := 10
-	out += a.copyable("Client ID", orDefault(a.clientID(), "(load a key first)"), "c copy", lw, width) + "\n"
+	out += a.copyable("Client ID", orDefault(a.clientID(), "(load a key first)"), hint(km.Authorize.CopyID, "copy"), lw, width) + "\n"
 	// the whole scope string, wrapped only after its commas
-	out += a.copyable("Scopes", strings.Join(a.scopes(), ","), "s copy", lw, width) + "\n"
+	out += a.copyable("Scopes", strings.Join(a.scopes(), ","), hint(km.Authorize.CopyScopes, "copy"), lw, width) + "\n"
 	box := func(on bool) string {
 		if on {
 			return "[x]"
@@ -252,10 +240,10 @@ func (a *authorizeStep) View() string {
 	}
 	switch {
 	case a.running:
-		out += a.spinner.View() + " Minting a token for " + a.profile.DefaultSender + "…  " + s.Muted.Render(helpText(keyEsc))
+		out += a.spinner.View() + " Minting a token for " + a.profile.DefaultSender + "…  " + s.Muted.Render(hint(km.Global.Esc, ""))
 	case a.result != nil && a.result.OK:
 		out += s.OK.Render("✓ Verified: a token was minted for "+a.profile.DefaultSender+".") + "\n" +
-			s.Muted.Render("Press Enter to continue.")
+			s.Muted.Render("Press "+keyTitle(km.Global.Next)+" to continue.")
 	case a.result != nil:
 		f := a.result.Finding
 		if f == nil {
@@ -263,17 +251,17 @@ func (a *authorizeStep) View() string {
 		}
 		out += a.findingView(linkShown(f, a.clientID(), a.scopes()), width)
 		if !a.keep {
-			hint := "k keeps checking · v verifies again · n continues unverified"
+			hints := []string{hint(km.Authorize.Keep, "keeps checking"), hint(km.Authorize.Verify, "verifies again"), hint(km.Authorize.Skip, "continues unverified")}
 			if a.sandbox != nil {
-				hint = "a authorizes in the sandbox Admin console · " + hint
+				hints = append([]string{hint(km.Authorize.SandboxAuth, "authorizes in the sandbox Admin console")}, hints...)
 			}
-			out += "\n" + s.Muted.Render(wrap(hint, width))
+			out += "\n" + s.Muted.Render(wrap(strings.Join(hints, " · "), width))
 		}
 	default:
-		out += s.Muted.Render(wrap("Press Enter to verify: the wizard mints a token for "+a.profile.DefaultSender+".", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(km.Authorize.VerifyEnter)+" to verify: the wizard mints a token for "+a.profile.DefaultSender+".", width))
 	}
 	if a.keep && !a.running && a.countdown > 0 {
-		out += "\n" + s.Warn.Render(fmt.Sprintf("Keep checking: attempt %d, next check in %ds", a.attempt+1, a.countdown)) + s.Muted.Render("  (k stop)")
+		out += "\n" + s.Warn.Render(fmt.Sprintf("Keep checking: attempt %d, next check in %ds", a.attempt+1, a.countdown)) + s.Muted.Render("  ("+hint(km.Authorize.Keep, "stop")+")")
 	}
 	return out
 }
@@ -283,24 +271,24 @@ func (a *authorizeStep) FullHelp() [][]key.Binding { return a.keys().full }
 
 func (a *authorizeStep) keys() stepKeys {
 	if a.running {
-		return keyMap(a.gkeys, []key.Binding{keyEsc}, nil, false, false, false)
+		return keyMap([]key.Binding{km.Global.Esc}, nil, false, false, false)
 	}
-	next := a.gkeys.Next
+	next := km.Global.Next
 	if !a.verified {
-		next = keyVerifyEnter
+		next = km.Authorize.VerifyEnter
 	}
 	short := []key.Binding{next}
-	more := []key.Binding{keyCopyID, keyCopyScopes, keyCopyLink, keyOpenLink, keyVerify, keyKeep, keyCalendar, keyContacts, keySkip}
+	more := []key.Binding{km.Authorize.CopyID, km.Authorize.CopyScopes, km.Authorize.CopyLink, km.Authorize.OpenLink, km.Authorize.Verify, km.Authorize.Keep, km.Authorize.Calendar, km.Authorize.Contacts, km.Authorize.Skip}
 	switch {
 	case a.sandbox != nil && !a.verified:
 		// the demo's next move, named as the issue asks
-		short = append(short, keySandboxAuth, keyCopy)
+		short = append(short, km.Authorize.SandboxAuth, km.Authorize.Copy)
 	case a.verified:
-		short = append(short, keyCopy)
+		short = append(short, km.Authorize.Copy)
 	default:
-		short = append(short, keyKeep, keyCopy)
+		short = append(short, km.Authorize.Keep, km.Authorize.Copy)
 	}
-	return keyMap(a.gkeys, short, more, false, a.verified, false)
+	return keyMap(short, more, false, a.verified, false)
 }
 
 func (a *authorizeStep) dirty() bool {

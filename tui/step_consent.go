@@ -24,14 +24,6 @@ type consentStep struct {
 	err        error
 }
 
-var (
-	keyGenerate   = b([]string{"g"}, "g", "generate token")
-	keyCopyItem   = b([]string{"1", "2", "3", "4", "5", "6"}, "1-6", "copy")
-	keyUserType   = b([]string{"u"}, "u", "user type")
-	keyPublishing = b([]string{"p"}, "p", "publishing status")
-	keySkipToken  = b([]string{"n"}, "n", "continue without a token")
-)
-
 func newConsentStep(c *common) *consentStep { return &consentStep{common: c} }
 
 func (c *consentStep) Init() tea.Cmd {
@@ -142,26 +134,26 @@ func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || c.flow.running() {
-		return nil, ok && c.flow.running() && k.String() != "ctrl+c"
+		return nil, ok && c.flow.running() && !key.Matches(k, km.Global.Interrupt)
 	}
 	items := c.checklist()
 	switch {
-	case key.Matches(k, c.gkeys.Next):
+	case key.Matches(k, km.Global.Next):
 		if c.verified() {
 			return c.save(), true
 		}
 		return c.flow.start(c.common, flowStep, c.profile.DefaultSender, c.paste), true
-	case key.Matches(k, keyGenerate):
+	case key.Matches(k, km.Consent.Generate):
 		return c.flow.start(c.common, flowStep, c.profile.DefaultSender, c.paste), true
-	case k.Code >= '1' && k.Code <= '9' && k.Mod == 0 && int(k.Code-'1') < len(items):
+	case key.Matches(k, km.Consent.CopyItem) && int(k.Code-'1') < len(items):
 		i := int(k.Code - '1')
 		c.setNotice("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
 		return tea.SetClipboard(c.copyValue(i, items[i])), true
-	case key.Matches(k, keyUserType):
+	case key.Matches(k, km.Consent.UserType):
 		c.userType = cycle(c.userType, "", "internal", "external")
-	case key.Matches(k, keyPublishing):
+	case key.Matches(k, km.Consent.Publishing):
 		c.publishing = cycle(c.publishing, "", "production", "testing")
-	case key.Matches(k, keyPasteMode):
+	case key.Matches(k, km.Consent.PasteMode):
 		c.paste = !c.paste
 		choice := c.paste
 		c.pasteChoice = &choice
@@ -171,7 +163,7 @@ func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		} else {
 			c.setStatus("Consent through this machine's 127.0.0.1 listener.")
 		}
-	case key.Matches(k, keySkipToken):
+	case key.Matches(k, km.Consent.SkipToken):
 		return c.save(), true
 	default:
 		return nil, false
@@ -218,7 +210,7 @@ func (c *consentStep) View() string {
 	if c.flow.active() {
 		// the consent URL and the paste field need the room
 		items = nil
-		out += s.Muted.Render(wrap("The checklist returns when this consent ends (esc cancels it).", width)) + "\n\n"
+		out += s.Muted.Render(wrap("The checklist returns when this consent ends ("+hint(km.Flow.Cancel, "cancels it")+").", width)) + "\n\n"
 	}
 	compact := c.flow.phase != cfIdle
 	lw := 12
@@ -251,17 +243,18 @@ func (c *consentStep) View() string {
 	sender := c.profile.DefaultSender
 	if c.state.Consented {
 		out += s.OK.Render(wrap("✓ "+sender+" gave consent ("+c.state.Describe()+", refresh token "+c.state.Fingerprint+").", width)) + "\n"
-		out += s.Muted.Render(wrap("Press Enter to continue, g to generate a token again.", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(km.Global.Next)+" to continue, "+hint(km.Consent.Generate, "to generate a token again")+".", width))
 		return out
 	}
-	how := "the browser then returns to 127.0.0.1 here (m: paste instead)"
+	m := keyName(km.Consent.PasteMode)
+	how := "the browser then returns to 127.0.0.1 here (" + m + ": paste instead)"
 	if c.paste {
-		how = "then paste the address the browser ends on (m: listen on 127.0.0.1 instead)"
+		how = "then paste the address the browser ends on (" + m + ": listen on 127.0.0.1 instead)"
 		if c.remote {
 			how = "then paste the address the browser ends on (this session is remote: its 127.0.0.1 is the server's)"
 		}
 	}
-	out += s.Text.Render(wrap("Enter generates a token: sign in as "+sender+" and choose Allow; "+how+".", width))
+	out += s.Text.Render(wrap(keyTitle(km.Consent.GenerateEnter)+" generates a token: sign in as "+sender+" and choose Allow; "+how+".", width))
 	return out
 }
 
@@ -270,15 +263,15 @@ func (c *consentStep) FullHelp() [][]key.Binding { return c.keys().full }
 
 func (c *consentStep) keys() stepKeys {
 	if fk, more := c.flow.keys(c.common); fk != nil {
-		return keyMap(c.gkeys, fk, more, false, false, c.typing())
+		return keyMap(fk, more, false, false, c.typing())
 	}
-	next := c.gkeys.Next
+	next := km.Global.Next
 	if !c.verified() {
-		next = keyGenerateEnter
+		next = km.Consent.GenerateEnter
 	}
-	short := []key.Binding{next, keyCopyItem, keySettings}
-	more := []key.Binding{keyGenerate, keyUserType, keyPublishing, keyPasteMode, keySkipToken}
-	return keyMap(c.gkeys, short, more, false, true, false)
+	short := []key.Binding{next, km.Consent.CopyItem, km.Consent.Settings}
+	more := []key.Binding{km.Consent.Generate, km.Consent.UserType, km.Consent.Publishing, km.Consent.PasteMode, km.Consent.SkipToken}
+	return keyMap(short, more, false, true, false)
 }
 
 func (c *consentStep) dirty() bool {

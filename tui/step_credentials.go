@@ -210,7 +210,7 @@ func (c *credentialsStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if c.choosing {
 		return c.updateChoice(msg)
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "esc" {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, km.Global.Esc) {
 		// back to the choice of path; esc there goes to step 2
 		c.choosing, c.policy = true, false
 		return nil, true
@@ -233,19 +233,19 @@ func (c *credentialsStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		}
 	case tea.KeyPressMsg:
 		switch {
-		case key.Matches(msg, keyPolicy):
+		case key.Matches(msg, km.Credentials.Policy):
 			c.policy = !c.policy
 			return nil, true
 		case c.policy:
-			if key.Matches(msg, c.gkeys.Next) {
+			if key.Matches(msg, km.Global.Next) {
 				c.policy = false
 			}
 			return nil, true
-		case key.Matches(msg, c.gkeys.Next):
+		case key.Matches(msg, km.Global.Next):
 			return c.save(), true
 		case c.path.nav(msg, &c.focus, len(c.inputs())):
 			return c.focusField(), true
-		case key.Matches(msg, keyShiftTab, keyInterrupt):
+		case key.Matches(msg, km.Form.Prev, km.Global.Interrupt):
 			return nil, false
 		}
 	default:
@@ -316,11 +316,11 @@ func (c *credentialsStep) updateChoice(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	switch {
-	case key.Matches(k, keyUp), key.Matches(k, keyDown), k.String() == "tab":
+	case key.Matches(k, km.List.Up, km.List.Down, km.Form.Next):
 		c.choice = 1 - c.choice
-	case k.String() == "1", k.String() == "2":
+	case key.Matches(k, km.Credentials.ChooseNumber):
 		c.choice = int(k.Code - '1')
-	case key.Matches(k, c.gkeys.Next):
+	case key.Matches(k, km.Global.Next):
 		c.choosing = false
 		if credKind(c.choice) != c.kind {
 			c.kind = credKind(c.choice)
@@ -373,7 +373,7 @@ func (c *credentialsStep) View() string {
 	s := c.styles
 	out := c.title("Service-account key",
 		"Load the JSON key downloaded from console.cloud.google.com > IAM & Admin > Service accounts > Keys (or a legacy .p12 key).", width) + "\n\n"
-	out += c.field("Key file (tab completes; or paste the JSON)", &c.path.Model, c.focus == 0, width) + "\n"
+	out += c.field("Key file ("+hint(km.Form.Complete, "completes")+"; or paste the JSON)", &c.path.Model, c.focus == 0, width) + "\n"
 	if c.isP12 {
 		out += c.field(".p12 password", &c.p12pw, c.focus == 1, width) + "\n"
 		out += c.field("Service account e-mail", &c.p12email, c.focus == 2, width) + "\n"
@@ -394,10 +394,10 @@ func (c *credentialsStep) View() string {
 		out += c.kvWrap("Fingerprint", c.loaded.Fingerprint, lw, width) + "\n"
 		out += s.Muted.Render(wrap("Compare these with the Google Cloud console. The private key itself is never shown.", width))
 	default:
-		out += s.Muted.Render(wrap("Press Enter to load the key.", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(km.Global.Next)+" to load the key.", width))
 	}
 	if c.loaded == nil && !c.isP12 { // whoever has a .p12 has a key already
-		out += "\n\n" + s.Muted.Render(wrap(core.KeyPolicyHint+" "+keyPolicyHintKey, width))
+		out += "\n\n" + s.Muted.Render(wrap(core.KeyPolicyHint+" "+hint(km.Credentials.Policy, "shows what to do."), width))
 	}
 	return out
 }
@@ -407,15 +407,15 @@ func (c *credentialsStep) FullHelp() [][]key.Binding { return c.keys().full }
 
 func (c *credentialsStep) keys() stepKeys {
 	if c.choosing {
-		return keyMap(c.gkeys, []key.Binding{keyChoose}, []key.Binding{keyChooseNumber}, true, true, false)
+		return keyMap([]key.Binding{km.Credentials.Choose}, []key.Binding{km.Credentials.ChooseNumber}, true, true, false)
 	}
 	if c.kind == credOAuthClient {
 		return c.oc.keys()
 	}
 	if c.policy {
-		return keyMap(c.gkeys, []key.Binding{keyPolicyBack}, nil, false, false, false)
+		return keyMap([]key.Binding{km.Credentials.PolicyBack}, nil, false, false, false)
 	}
-	return keyMap(c.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyPolicy}, true, true, true)
+	return keyMap([]key.Binding{km.Form.Complete}, []key.Binding{km.Credentials.Policy}, true, true, true)
 }
 func (c *credentialsStep) dirty() bool {
 	return c.changed || (c.oc != nil && c.oc.changed)

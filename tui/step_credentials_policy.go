@@ -2,13 +2,6 @@ package tui
 
 import "github.com/mailoauth/mailoauth/core"
 
-// keyPolicyHintKey follows core.KeyPolicyHint on step 3: the key that shows
-// the rest (keyPolicy, in keys.go).
-const keyPolicyHintKey = "f2 shows what to do."
-
-// keyPolicyBack is the page's own binding in the footer.
-var keyPolicyBack = b([]string{"f2", "enter"}, "f2/enter", "back to the key")
-
 // keyPolicyView is step 3's page about service-account key creation blocked
 // by an organization policy: how to recognise it, the fix, and the OAuth
 // client path that needs no key (core's text, as in `key inspect --help`).
@@ -18,5 +11,5 @@ func keyPolicyView(w *common, width int) string {
 	for _, p := range core.KeyPolicyHelp {
 		out += "\n\n" + s.Text.Render(wrap(p, width))
 	}
-	return out // the footer says how back: keyPolicyBack
+	return out // the footer says how back: km.Credentials.PolicyBack
 }

@@ -45,14 +45,14 @@ func (d *domainStep) focusField() tea.Cmd {
 func (d *domainStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, d.gkeys.Next):
+		case key.Matches(k, km.Global.Next):
 			return d.save(), true
-		case k.String() == "tab", k.String() == "down", k.String() == "up":
+		case key.Matches(k, km.Form.Next, km.Form.Down, km.Form.Up):
 			if d.isNew {
 				d.focus = 1 - d.focus
 			}
 			return d.focusField(), true
-		case k.String() == "esc", k.String() == "shift+tab", k.String() == "ctrl+c":
+		case key.Matches(k, km.Global.Esc, km.Form.Prev, km.Global.Interrupt):
 			return nil, false
 		}
 	}
@@ -91,7 +91,7 @@ func (d *domainStep) save() tea.Cmd {
 		// said plainly before moving on: Enter again goes on
 		d.outsideOK = sender
 		d.focus = 1
-		d.setStatus("Press Enter again to go on and choose an OAuth client at step 3, or change the sender.")
+		d.setStatus("Press " + keyTitle(km.Global.Next) + " again to go on and choose an OAuth client at step 3, or change the sender.")
 		return d.focusField()
 	}
 	d.err = nil
@@ -160,7 +160,7 @@ func (d *domainStep) View() string {
 }
 
 func (d *domainStep) keys() stepKeys {
-	return keyMap(d.gkeys, []key.Binding{d.gkeys.Field}, nil, true, true, true)
+	return keyMap([]key.Binding{km.Form.Next}, nil, true, true, true)
 }
 
 func (d *domainStep) ShortHelp() []key.Binding  { return d.keys().short }

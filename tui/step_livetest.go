@@ -60,20 +60,6 @@ type testStep struct {
 	histGen int
 }
 
-var (
-	keyScope    = b([]string{"tab"}, "tab", "mailboxes")
-	keyRun      = b([]string{"r"}, "r", "run")
-	keyRunAgain = b([]string{"r"}, "r", "run again")
-	keyRetry    = b([]string{"f"}, "f", "retry failed")
-	keyChecks   = b([]string{"1", "2", "3", "4"}, "1-4", "checks")
-	// the descriptions are the legend of the table's column headers
-	keyChkToken   = b([]string{"1"}, "1", "± TOKEN check")
-	keyChkIMAP    = b([]string{"2"}, "2", "± IMAP check")
-	keyChkSMTP    = b([]string{"3"}, "3", "± SMTP check")
-	keyChkRound   = b([]string{"4"}, "4", "± RT (round-trip) check")
-	keyCancelTest = b([]string{"esc"}, "esc", "cancel")
-)
-
 // checkLabels names the checks as the screen shows them.
 var checkLabels = map[core.CheckName]string{
 	core.CheckToken: "token", core.CheckIMAP: "IMAP", core.CheckSMTP: "SMTP", core.CheckRoundtrip: "round trip",
@@ -207,26 +193,26 @@ func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		if t.running {
-			return nil, !key.Matches(msg, keyInterrupt, keyEsc)
+			return nil, !key.Matches(msg, km.Global.Interrupt, km.Global.Esc)
 		}
 		switch {
-		case key.Matches(msg, t.gkeys.Next):
+		case key.Matches(msg, km.Global.Next):
 			if t.ran {
 				return nextStep(stepTest), true
 			}
 			return t.run(t.targets(), true), true
-		case key.Matches(msg, keyRun):
+		case key.Matches(msg, km.Test.Run):
 			return t.run(t.targets(), true), true
-		case key.Matches(msg, keyScope):
+		case key.Matches(msg, km.Test.Scope):
 			t.scope = (t.scope + 1) % 3
 			if t.scope == scopeSelected && len(t.selected) == 0 {
 				t.scope = scopeAll
 			}
 			return nil, true
-		case msg.Text >= "1" && msg.Text <= "4" && len(msg.Text) == 1:
-			t.toggleCheck(int(msg.Text[0] - '1'))
+		case key.Matches(msg, km.Test.Checks):
+			t.toggleCheck(int(msg.Code - '1'))
 			return nil, true
-		case key.Matches(msg, keyRetry):
+		case key.Matches(msg, km.Test.Retry):
 			var failed []string
 			for _, r := range t.rows {
 				if r.result != nil && !r.result.OK {
@@ -263,21 +249,21 @@ func (t *testStep) ShortHelp() []key.Binding  { return t.keys().short }
 func (t *testStep) FullHelp() [][]key.Binding { return t.keys().full }
 
 func (t *testStep) keys() stepKeys {
-	nav := []key.Binding{keyUp, keyDown, keyPgUp, keyPgDown}
+	nav := []key.Binding{km.List.Up, km.List.Down, km.List.PgUp, km.List.PgDown}
 	if t.running {
-		return keyMap(t.gkeys, []key.Binding{keyCancelTest}, nav, false, false, false)
+		return keyMap([]key.Binding{km.Test.Cancel}, nav, false, false, false)
 	}
-	more := append([]key.Binding{keyScope, keyChkToken, keyChkIMAP, keyChkSMTP, keyChkRound, keyRun, keyRetry}, nav...)
+	more := append([]key.Binding{km.Test.Scope, km.Test.Token, km.Test.IMAP, km.Test.SMTP, km.Test.RoundTrip, km.Test.Run, km.Test.Retry}, nav...)
 	if !t.ran {
-		short := []key.Binding{keyRunChecks, keyScope, keyChecks}
-		return keyMap(t.gkeys, short, more, false, true, false)
+		short := []key.Binding{km.Test.RunChecks, km.Test.Scope, km.Test.Checks}
+		return keyMap(short, more, false, true, false)
 	}
-	short := []key.Binding{t.gkeys.Next, keyRunAgain}
+	short := []key.Binding{km.Global.Next, km.Test.RunAgain}
 	if _, failed, _ := t.tally(); failed > 0 {
-		short = append(short, keyRetry)
+		short = append(short, km.Test.Retry)
 	}
-	short = append(short, keyScope)
-	return keyMap(t.gkeys, short, more, false, false, false)
+	short = append(short, km.Test.Scope)
+	return keyMap(short, more, false, false, false)
 }
 
 func (t *testStep) dirty() bool { return false }

@@ -40,9 +40,9 @@ func (t *testStep) View() string {
 			// each mailbox needs its own consent on this path
 			token = "each mailbox's stored consent (refresh token) gives an access token"
 		}
-		out += "\n" + s.Muted.Render(wrap("Press Enter to test "+t.scopeLabel()+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. Tab chooses the mailboxes, 1-4 turn checks on or off.", width))
+		out += "\n" + s.Muted.Render(wrap("Press "+keyTitle(km.Test.RunChecks)+" to test "+t.scopeLabel()+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. "+keyTitle(km.Test.Scope)+" chooses the mailboxes, "+hint(km.Test.Checks, "turn checks on or off")+".", width))
 		if t.isOAuthClient() {
-			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: esc back to step 5 and press c on it.", width))
+			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: "+hint(km.Global.Back, "back to step 5")+" and press "+keyName(km.Mailboxes.Consent)+" on it.", width))
 		}
 		if list := t.historyList(width, height-lineCount(out)-2); list != "" {
 			out += "\n\n" + list
@@ -83,7 +83,7 @@ func (t *testStep) head(width int) string {
 		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(t.selected))))
 	}
 	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", t.allCount())))
-	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  tab") + "\n"
+	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  "+keyName(km.Test.Scope)) + "\n"
 	out += s.Label.Render("Checks ") + strings.Join(cks, " ") + "\n"
 	if len(t.rows) == 0 {
 		return out
@@ -98,7 +98,7 @@ func (t *testStep) head(width int) string {
 		sum = s.Error.Render(summary)
 	}
 	if t.running {
-		sum = t.spinner.View() + " " + s.Text.Render(summary+fmt.Sprintf(", %d to go", total-done)) + s.Muted.Render("  esc cancel")
+		sum = t.spinner.View() + " " + s.Text.Render(summary+fmt.Sprintf(", %d to go", total-done)) + s.Muted.Render("  "+hint(km.Test.Cancel, ""))
 	} else if done < total {
 		sum += s.Warn.Render(fmt.Sprintf(", %d not run (cancelled)", total-done))
 	}

@@ -50,18 +50,6 @@ type mailboxesStep struct {
 	flow     *consentFlow
 }
 
-var (
-	keyFilter  = b([]string{"/"}, "/", "filter")
-	keyAdd     = b([]string{"a"}, "a", "add")
-	keyEdit    = b([]string{"e"}, "e", "edit")
-	keyDelete  = b([]string{"d", "delete"}, "d", "delete")
-	keyImport  = b([]string{"i"}, "i", "import CSV")
-	keySelect  = b([]string{"space"}, "space", "select for test")
-	keyPgDown  = b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down")
-	keyPgUp    = b([]string{"pgup", "ctrl+u"}, "pgup", "page up")
-	keyConsent = b([]string{"c"}, "c", "consent")
-)
-
 func newMailboxesStep(c *common) *mailboxesStep {
 	m := &mailboxesStep{common: c, filter: newInput("type to filter"), importPath: newFileField("/path/to/mailboxes.csv", core.CSVFile)}
 	m.form = [3]textinput.Model{newInput("name@yourcompany.example"), newInput("(defaults to the address)"), newInput("e.g. Sales queue")}
@@ -142,13 +130,13 @@ func (m *mailboxesStep) updateConsent(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	if m.flow.running() {
-		return nil, k.String() != "ctrl+c"
+		return nil, !key.Matches(k, km.Global.Interrupt)
 	}
 	if m.flow.active() {
 		return nil, false
 	}
-	switch k.String() {
-	case "enter", "esc":
+	switch {
+	case key.Matches(k, km.Mailboxes.BackToList):
 		ok := m.flow.err == nil && m.flow.grant != nil
 		m.flow.abort()
 		m.mode = mbList
@@ -156,7 +144,7 @@ func (m *mailboxesStep) updateConsent(msg tea.Msg) (tea.Cmd, bool) {
 			m.nextLacking()
 		}
 		return nil, true
-	case "c", "g":
+	case key.Matches(k, km.Mailboxes.ConsentAgain):
 		return m.flow.start(m.common, flowMailbox, m.flow.mailbox, pasteByDefault(m.common)), true
 	}
 	return nil, false
@@ -202,17 +190,17 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	l := m.boxes
 	n := len(l.filtered)
 	switch {
-	case key.Matches(k, m.gkeys.Next):
+	case key.Matches(k, km.Global.Next):
 		return m.save(), true
 	case m.moveKey(k):
-	case k.String() == "home", k.String() == "g":
+	case key.Matches(k, km.List.Top):
 		m.cursor = 0
-	case k.String() == "end", k.String() == "G":
+	case key.Matches(k, km.List.Bottom):
 		m.cursor = n - 1
-	case key.Matches(k, keyFilter):
+	case key.Matches(k, km.Mailboxes.Filter):
 		m.mode = mbFilter
 		return m.filter.Focus(), true
-	case key.Matches(k, keySelect):
+	case key.Matches(k, km.Mailboxes.Select):
 		if mb, ok := m.current(); ok {
 			if m.selected[mb.Email] {
 				delete(m.selected, mb.Email)
@@ -221,21 +209,21 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			m.cursor++
 		}
-	case key.Matches(k, keyAdd):
+	case key.Matches(k, km.Mailboxes.Add):
 		return m.openForm(core.Mailbox{OwnerKind: core.OwnerUser}, ""), true
-	case key.Matches(k, keyEdit):
+	case key.Matches(k, km.Mailboxes.Edit):
 		if mb, ok := m.current(); ok {
 			return m.openForm(mb, mb.Email), true
 		}
-	case key.Matches(k, keyDelete):
+	case key.Matches(k, km.Mailboxes.Delete):
 		if mb, ok := m.current(); ok {
 			m.mode, m.deleting = mbConfirmDelete, mb.Email
 			return nil, true
 		}
-	case key.Matches(k, keyImport):
+	case key.Matches(k, km.Mailboxes.Import):
 		m.mode, m.importErr = mbImport, nil
 		return m.importPath.Focus(), true
-	case key.Matches(k, keyConsent) && m.oauth:
+	case key.Matches(k, km.Mailboxes.Consent) && m.oauth:
 		if mb, ok := m.current(); ok {
 			if m.flow == nil {
 				m.flow = newConsentFlow()
@@ -243,7 +231,7 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			m.mode = mbConsent
 			return m.flow.start(m.common, flowMailbox, mb.Email, pasteByDefault(m.common)), true
 		}
-	case k.String() == "esc" && l.query != "":
+	case key.Matches(k, km.Mailboxes.FilterClear) && l.query != "":
 		m.filter.SetValue("")
 		l.setQuery("")
 	default:
@@ -259,17 +247,17 @@ func (m *mailboxesStep) updateConfirmDelete(msg tea.Msg) (tea.Cmd, bool) {
 	if !ok {
 		return nil, false
 	}
-	switch k.String() {
-	case "y", "Y":
+	switch {
+	case key.Matches(k, km.Mailboxes.DeleteYes):
 		m.boxes.remove(m.deleting)
 		delete(m.selected, m.deleting)
 		m.setStatus("Deleted " + m.deleting + " (saved when you leave this step).")
 		m.mode, m.deleting = mbList, ""
 		m.clamp()
-	case "n", "N", "esc":
+	case key.Matches(k, km.Mailboxes.DeleteNo):
 		m.mode, m.deleting = mbList, ""
 		m.setStatus("")
-	case "ctrl+c":
+	case key.Matches(k, km.Global.Interrupt):
 		return nil, false
 	}
 	return nil, true
@@ -279,7 +267,7 @@ func (m *mailboxesStep) updateConfirmDelete(msg tea.Msg) (tea.Cmd, bool) {
 func (m *mailboxesStep) save() tea.Cmd {
 	l := m.boxes
 	if len(l.items) == 0 {
-		m.err = core.Inputf("no mailbox is assigned yet; press a to add one or i to import a CSV file")
+		m.err = core.Inputf("no mailbox is assigned yet; press %s to add one or %s to import a CSV file", keyName(km.Mailboxes.Add), keyName(km.Mailboxes.Import))
 		return nil
 	}
 	if err := m.persist(); err != nil {
@@ -321,26 +309,26 @@ func (m *mailboxesStep) FullHelp() [][]key.Binding { return m.keys().full }
 func (m *mailboxesStep) keys() stepKeys {
 	switch m.mode {
 	case mbFilter:
-		return keyMap(m.gkeys, []key.Binding{keyFilterDone, keyFilterClear}, nil, false, false, true)
+		return keyMap([]key.Binding{km.Mailboxes.FilterDone, km.Mailboxes.FilterClear}, nil, false, false, true)
 	case mbForm:
-		return keyMap(m.gkeys, []key.Binding{keyFormSave, keyTab, keyEsc}, nil, false, false, true)
+		return keyMap([]key.Binding{km.Mailboxes.FormSave, km.Form.Next, km.Global.Esc}, nil, false, false, true)
 	case mbImport:
-		return keyMap(m.gkeys, []key.Binding{keyImportFile, keyImportTab, keyEsc}, nil, false, false, true)
+		return keyMap([]key.Binding{km.Mailboxes.ImportFile, km.Mailboxes.ImportTab, km.Global.Esc}, nil, false, false, true)
 	case mbConfirmDelete:
-		return stepKeys{short: []key.Binding{keyDeleteYes, keyDeleteNo},
-			full: [][]key.Binding{{keyDeleteYes, keyDeleteNoFull}}}
+		return stepKeys{short: []key.Binding{km.Mailboxes.DeleteYes, km.Mailboxes.DeleteNo},
+			full: [][]key.Binding{{km.Mailboxes.DeleteYes, km.Mailboxes.DeleteNoFull}}}
 	case mbConsent:
 		if fk, more := m.flow.keys(m.common); fk != nil {
-			return keyMap(m.gkeys, fk, more, false, false, m.typing())
+			return keyMap(fk, more, false, false, m.typing())
 		}
-		return keyMap(m.gkeys, []key.Binding{keyBackToList, keyConsentAgain}, nil, false, false, false)
+		return keyMap([]key.Binding{km.Mailboxes.BackToList, km.Mailboxes.ConsentAgain}, nil, false, false, false)
 	}
 	if m.oauth {
-		return keyMap(m.gkeys, []key.Binding{keyConsent, keyFilter, keyAdd, keyImport},
-			[]key.Binding{keyEdit, keyDelete, keySelect, keyUp, keyDown, keyPgUp, keyPgDown}, true, false, false)
+		return keyMap([]key.Binding{km.Mailboxes.Consent, km.Mailboxes.Filter, km.Mailboxes.Add, km.Mailboxes.Import},
+			[]key.Binding{km.Mailboxes.Edit, km.Mailboxes.Delete, km.Mailboxes.Select, km.List.Up, km.List.Down, km.List.PgUp, km.List.PgDown}, true, false, false)
 	}
-	return keyMap(m.gkeys, []key.Binding{keyFilter, keyAdd, keyDelete, keyImport},
-		[]key.Binding{keyEdit, keySelect, keyUp, keyDown, keyPgUp, keyPgDown}, true, false, false)
+	return keyMap([]key.Binding{km.Mailboxes.Filter, km.Mailboxes.Add, km.Mailboxes.Delete, km.Mailboxes.Import},
+		[]key.Binding{km.Mailboxes.Edit, km.Mailboxes.Select, km.List.Up, km.List.Down, km.List.PgUp, km.List.PgDown}, true, false, false)
 }
 
 func (m *mailboxesStep) dirty() bool {

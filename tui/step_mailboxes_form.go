@@ -5,6 +5,7 @@ package tui
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -43,17 +44,17 @@ func (m *mailboxesStep) focusForm() tea.Cmd {
 // form fields: 0 email, 1 display name, 2 owner kind, 3 owner name
 func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "esc":
+		switch {
+		case key.Matches(k, km.Global.Esc):
 			m.mode, m.err = mbList, nil
 			return nil, true
-		case "tab", "down":
+		case key.Matches(k, km.Form.Next, km.Form.Down):
 			m.formFocus = (m.formFocus + 1) % 4
 			return m.focusFormIdx(), true
-		case "shift+tab", "up":
+		case key.Matches(k, km.Form.Prev, km.Form.Up):
 			m.formFocus = (m.formFocus + 3) % 4
 			return m.focusFormIdx(), true
-		case "enter":
+		case key.Matches(k, km.Mailboxes.FormSave):
 			mb := core.Mailbox{Email: m.form[0].Value(), DisplayName: m.form[1].Value(),
 				OwnerKind: core.OwnerKinds[m.formKind], OwnerName: m.form[2].Value()}
 			if err := m.profile.MailboxRule().Mailbox(&mb); err != nil {
@@ -77,14 +78,14 @@ func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			m.clamp()
 			return nil, true
-		case "ctrl+c":
+		case key.Matches(k, km.Global.Interrupt):
 			return nil, false
 		}
 		if m.formFocus == 2 {
-			switch k.String() {
-			case "left", "h":
+			switch {
+			case key.Matches(k, km.Mailboxes.KindPrev):
 				m.formKind = (m.formKind + len(core.OwnerKinds) - 1) % len(core.OwnerKinds)
-			case "right", "l", "space":
+			case key.Matches(k, km.Mailboxes.KindNext):
 				m.formKind = (m.formKind + 1) % len(core.OwnerKinds)
 			}
 			return nil, true
@@ -136,7 +137,7 @@ func (m *mailboxesStep) formView(width int) string {
 	if m.formFocus == 2 {
 		mark, ls = s.Key.Render("▸ "), s.FocusLabel
 	}
-	out += mark + ls.Render("Owner kind (←/→)") + "\n  " + strings.Join(kinds, " ") + "\n"
+	out += mark + ls.Render("Owner kind ("+keyName(km.Mailboxes.KindPrev)+"/"+keyName(km.Mailboxes.KindNext)+")") + "\n  " + strings.Join(kinds, " ") + "\n"
 	out += m.field("Owner name", &m.form[2], m.formFocus == 3, width) + "\n"
 	if m.err != nil {
 		out += m.errView(m.err, width)

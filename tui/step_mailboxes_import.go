@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -15,15 +16,15 @@ import (
 
 func (m *mailboxesStep) updateImport(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch k.String() {
-		case "esc":
+		switch {
+		case key.Matches(k, km.Global.Esc):
 			m.mode, m.importErr = mbList, nil
 			m.importPath.Blur()
 			return nil, true
-		case "enter":
+		case key.Matches(k, km.Mailboxes.ImportFile):
 			m.doImport()
 			return nil, true
-		case "ctrl+c":
+		case key.Matches(k, km.Global.Interrupt):
 			return nil, false
 		}
 	}

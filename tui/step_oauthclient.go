@@ -141,11 +141,11 @@ func (f *oauthForm) update(msg tea.Msg) (tea.Cmd, bool) {
 		}
 	case tea.KeyPressMsg:
 		switch {
-		case key.Matches(msg, f.gkeys.Next):
+		case key.Matches(msg, km.Global.Next):
 			return f.save(), true
 		case f.path.nav(msg, &f.focus, ocFields):
 			return f.focusField(), true
-		case key.Matches(msg, keyShiftTab, keyInterrupt):
+		case key.Matches(msg, km.Form.Prev, km.Global.Interrupt):
 			return nil, false
 		}
 	default:
@@ -231,12 +231,12 @@ func (f *oauthForm) view(width, height int) string {
 	s := f.styles
 	out := f.title("OAuth client",
 		"Cloud console > APIs & Services > Credentials > OAuth client ID (Web application): its downloaded JSON, or its ID and secret.", width) + "\n\n"
-	out += f.field("Client JSON file (tab completes; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
+	out += f.field("Client JSON file ("+hint(km.Form.Complete, "completes")+"; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
 	if f.focus == ocSecret || f.focus == ocID || f.byHand() || height >= 30 {
 		out += f.field("or Client ID", &f.id, f.focus == ocID, width) + "\n"
 		out += f.field("and Client secret", &f.secret, f.focus == ocSecret, width) + "\n"
 	} else {
-		out += "  " + s.Muted.Render(truncate("or the client ID and secret by hand (↓)", max(width-2, 10))) + "\n"
+		out += "  " + s.Muted.Render(truncate("or the client ID and secret by hand ("+keyName(km.Form.Down)+")", max(width-2, 10))) + "\n"
 	}
 	out += f.field("Redirect URI (only if it is the host product's callback)", &f.redirect, f.focus == ocRedirect, width) + "\n\n"
 	switch {
@@ -261,13 +261,13 @@ func (f *oauthForm) view(width, height int) string {
 		out += f.kvWrap("Secret", c.Fingerprint, lw, width) + "\n"
 		out += s.Muted.Render(wrap("Compare these with the Cloud console. The client secret itself is never shown.", width))
 	default:
-		out += s.Muted.Render(wrap("Press Enter to check the client: the secret is kept sealed, only its fingerprint is shown.", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(km.Global.Next)+" to check the client: the secret is kept sealed, only its fingerprint is shown.", width))
 	}
 	return out
 }
 
 func (f *oauthForm) keys() stepKeys {
-	return keyMap(f.gkeys, []key.Binding{keyCompleteField}, []key.Binding{keyBackToChoice}, true, true, true)
+	return keyMap([]key.Binding{km.Form.Complete}, []key.Binding{km.Credentials.BackToChoice}, true, true, true)
 }
 
 func (f *oauthForm) focusedEmpty() bool { return f.inputs()[f.focus].Value() == "" }

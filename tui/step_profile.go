@@ -24,14 +24,6 @@ type profileStep struct {
 	deleting string // domain waiting for the y/n of a delete
 }
 
-var (
-	keyUp         = b([]string{"up", "k"}, "↑/k", "up")
-	keyDown       = b([]string{"down", "j"}, "↓/j", "down")
-	keyDelProfile = b([]string{"d", "delete"}, "d", "delete profile")
-	keyDelYes     = b([]string{"y", "Y"}, "y", "delete")
-	keyDelNo      = b([]string{"n", "N", "esc"}, "n", "keep")
-)
-
 func newProfileStep(c *common) *profileStep { return &profileStep{common: c} }
 
 func (p *profileStep) Init() tea.Cmd {
@@ -66,14 +58,14 @@ func (p *profileStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	n := len(p.profiles) + 1
 	switch {
-	case key.Matches(k, keyUp):
+	case key.Matches(k, km.List.Up):
 		p.cursor = (p.cursor + n - 1) % n
-	case key.Matches(k, keyDown):
+	case key.Matches(k, km.List.Down):
 		p.cursor = (p.cursor + 1) % n
-	case key.Matches(k, keyDelProfile) && p.cursor < len(p.profiles):
+	case key.Matches(k, km.Profile.Delete) && p.cursor < len(p.profiles):
 		p.deleting = p.profiles[p.cursor].Domain
 		p.setStatus("")
-	case key.Matches(k, p.gkeys.Next):
+	case key.Matches(k, km.Global.Next):
 		if p.cursor < len(p.profiles) {
 			pr := p.profiles[p.cursor]
 			return openProfile(pr, p.states[pr.Domain]), true
@@ -88,7 +80,7 @@ func (p *profileStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 // confirmDelete deletes the profile on y, after the store's backup.
 func (p *profileStep) confirmDelete(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	switch {
-	case key.Matches(k, keyDelYes):
+	case key.Matches(k, km.Profile.Yes):
 		domain := p.deleting
 		p.deleting = ""
 		bak, err := p.backend.DeleteProfile(domain)
@@ -98,9 +90,9 @@ func (p *profileStep) confirmDelete(k tea.KeyPressMsg) (tea.Cmd, bool) {
 			p.setStatus(fmt.Sprintf("Deleted profile %s with its mailboxes, tokens and results; the store before it is in %s.", domain, bak))
 		}
 		p.load()
-	case key.Matches(k, keyDelNo):
+	case key.Matches(k, km.Profile.No):
 		p.deleting = ""
-	case k.String() == "ctrl+c":
+	case key.Matches(k, km.Global.Interrupt):
 		return nil, false
 	}
 	return nil, true
@@ -132,10 +124,10 @@ func (p *profileStep) View() string {
 	out += p.cursorLine(p.cursor == len(p.profiles), add) + "\n"
 	if p.deleting != "" {
 		n := p.states[p.deleting].Mailboxes
-		out += "\n" + s.Warn.Render(wrap(fmt.Sprintf("Delete profile %s with its %d mailbox(es), their tokens and results? A backup of the store is written first. y deletes, n keeps it.", p.deleting, n), width)) + "\n"
+		out += "\n" + s.Warn.Render(wrap(fmt.Sprintf("Delete profile %s with its %d mailbox(es), their tokens and results? A backup of the store is written first. %s, %s.", p.deleting, n, hint(km.Profile.Yes, "deletes"), hint(km.Profile.No, "keeps it")), width)) + "\n"
 	}
 	if len(p.profiles) == 0 {
-		out += "\n" + s.Muted.Render(wrap("No profile yet: press Enter to set up your first domain.", width))
+		out += "\n" + s.Muted.Render(wrap("No profile yet: press "+keyTitle(km.Global.Next)+" to set up your first domain.", width))
 	}
 	return out
 }
@@ -154,9 +146,9 @@ func (p *profileStep) FullHelp() [][]key.Binding { return p.keys().full }
 
 func (p *profileStep) keys() stepKeys {
 	if p.deleting != "" {
-		return stepKeys{short: []key.Binding{keyDelYes, keyDelNo}, full: [][]key.Binding{{keyDelYes, keyDelNo}}}
+		return stepKeys{short: []key.Binding{km.Profile.Yes, km.Profile.No}, full: [][]key.Binding{{km.Profile.Yes, km.Profile.No}}}
 	}
-	return keyMap(p.gkeys, []key.Binding{keyUp, keyDown, keyDelProfile}, nil, true, false, false)
+	return keyMap([]key.Binding{km.List.Up, km.List.Down, km.Profile.Delete}, nil, true, false, false)
 }
 func (p *profileStep) dirty() bool  { return false }
 func (p *profileStep) typing() bool { return false }

@@ -22,17 +22,6 @@ type summaryStep struct {
 	proxy                  proxyPage // for products that only know passwords
 }
 
-var (
-	keyRetest = b([]string{"r"}, "r", "re-test")
-	keyEditSt = b([]string{"2", "3", "4", "5"}, "2-5", "edit step")
-	keyFinish = b([]string{"enter"}, "enter", "finish")
-	keyScroll = b([]string{"up", "down"}, "↑↓", "scroll")
-	// the values a host product needs pasted, copied whole (OSC 52)
-	keyCopyToken    = b([]string{"t"}, "t", "copy command")
-	keyCopyClientID = b([]string{"i"}, "i", "copy client ID")
-	keyCopyCallback = b([]string{"u"}, "u", "copy callback URL")
-)
-
 func newSummaryStep(c *common) *summaryStep { return &summaryStep{common: c} }
 
 // saveProfileMsg asks the root to save the profile as it stands.
@@ -85,35 +74,35 @@ func (s *summaryStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	switch {
-	case key.Matches(k, keyFinish):
+	case key.Matches(k, km.Summary.Finish):
 		return tea.Quit, true
-	case key.Matches(k, keyProxy):
+	case key.Matches(k, km.Summary.Proxy):
 		s.proxy.enter(s.common)
 		return nil, true
-	case key.Matches(k, keyRetest):
+	case key.Matches(k, km.Summary.Retest):
 		return goToStepThen(stepTest, runTestsMsg{}), true
-	case key.Matches(k, keyEditSt):
+	case key.Matches(k, km.Summary.EditStep):
 		return goToStep(stepID(k.Code - '1')), true
-	case key.Matches(k, keyCopyToken):
+	case key.Matches(k, km.Summary.CopyToken):
 		s.setNotice("Copied the token command to the clipboard.")
 		return tea.SetClipboard(tokenCommand(s.common)), true
-	case key.Matches(k, keyCopyClientID) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
+	case key.Matches(k, km.Summary.CopyClientID) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
 		s.setNotice("Copied the client ID to the clipboard.")
 		return tea.SetClipboard(s.cred.ClientID), true
-	case key.Matches(k, keyCopyCallback) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
+	case key.Matches(k, km.Summary.CopyCallback) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
 		s.setNotice("Copied the callback URL to the clipboard.")
 		return tea.SetClipboard(core.HostSettings(&s.profile, s.cred).CallbackURL), true
-	case key.Matches(k, keyDown):
+	case key.Matches(k, km.List.Down):
 		s.offset++
 		return nil, true
-	case key.Matches(k, keyUp):
+	case key.Matches(k, km.List.Up):
 		s.offset = max(0, s.offset-1)
 		return nil, true
-	case key.Matches(k, keyMoreDown):
+	case key.Matches(k, km.Screen.MoreDown):
 		s.offset += max(1, s.roomH-2)
 		s.SetSize(s.roomW, s.roomH)
 		return nil, true
-	case key.Matches(k, keyMoreUp):
+	case key.Matches(k, km.Screen.MoreUp):
 		s.offset = max(0, s.offset-max(1, s.roomH-2))
 		return nil, true
 	}
@@ -139,13 +128,14 @@ func tokenCommand(w *common) string {
 // mailboxes that failed their last test (and what to press).
 func (s *summaryStep) headline() string {
 	d := s.profile.Domain
+	retest := "press " + hint(km.Summary.Retest, "to re-test") + ", " + stepKey(stepMailboxes) + " to edit mailboxes"
 	switch {
 	case s.failed == 1:
-		return d + " is configured, but 1 mailbox failed its last test: press r to re-test, 5 to edit mailboxes"
+		return d + " is configured, but 1 mailbox failed its last test: " + retest
 	case s.failed > 1:
-		return fmt.Sprintf("%s is configured, but %d mailboxes failed their last test: press r to re-test, 5 to edit mailboxes", d, s.failed)
+		return fmt.Sprintf("%s is configured, but %d mailboxes failed their last test: %s", d, s.failed, retest)
 	case s.tested == 0:
-		return d + " is configured, but not tested yet: press r to test it"
+		return d + " is configured, but not tested yet: press " + hint(km.Summary.Retest, "to test it")
 	}
 	return "Done: " + d + " is configured and passed its last test"
 }
@@ -216,19 +206,19 @@ func (s *summaryStep) lines(width int) []string {
 		}
 		b.WriteString(s.kv("Last test", res, lw) + "\n")
 	} else {
-		b.WriteString(s.kv("Last test", st.Warn.Render("not run yet (r runs it)"), lw) + "\n")
+		b.WriteString(s.kv("Last test", st.Warn.Render("not run yet ("+hint(km.Summary.Retest, "runs it")+")"), lw) + "\n")
 	}
 	hs := core.HostSettings(&p, s.cred)
 	if oauth {
 		c := s.cred
 		b.WriteString("\n" + st.Heading.Render("In the host product's OAuth settings (Webex, Creatio)") + "\n")
-		b.WriteString(s.copyable("Client ID", c.ClientID, "i copy", lw, width) + "\n")
+		b.WriteString(s.copyable("Client ID", c.ClientID, hint(km.Summary.CopyClientID, "copy"), lw, width) + "\n")
 		b.WriteString(s.kvWrap("Secret", c.Fingerprint+" (the secret itself: export --include-secrets)", lw, width) + "\n")
-		b.WriteString(s.copyable("Callback URL", hs.CallbackURL, "u copy", lw, width) + "\n")
+		b.WriteString(s.copyable("Callback URL", hs.CallbackURL, hint(km.Summary.CopyCallback, "copy"), lw, width) + "\n")
 		b.WriteString(s.kvWrap("Auth URL", hs.AuthURL, lw, width) + "\n")
 		b.WriteString(s.kvWrap("Token URL", hs.TokenURL, lw, width) + "\n")
 		b.WriteString(s.kvWrap("Scope", strings.Join(hs.Scopes, " "), lw, width) + "\n")
-		b.WriteString(st.Muted.Render(wrap("Each mailbox owner then gives consent once in the product (or here: step 5, c).", width)) + "\n")
+		b.WriteString(st.Muted.Render(wrap("Each mailbox owner then gives consent once in the product (or here: step 5, "+keyName(km.Mailboxes.Consent)+").", width)) + "\n")
 		b.WriteString("\n" + st.Heading.Render("Mail servers") + "\n")
 	} else {
 		b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
@@ -238,11 +228,11 @@ func (s *summaryStep) lines(width int) []string {
 	b.WriteString(s.kvWrap("Auth", hs.Auth, lw, width) + "\n")
 	b.WriteString(s.kvWrap("Username", hs.Username, lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
-	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); t copies it:", width)) + "\n")
+	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); "+hint(km.Summary.CopyToken, "copies it")+":", width)) + "\n")
 	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(s.common), width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
 	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(s.common)+"export --profile "+s.profile.Domain+" --format json", width-2), 2)) + "\n")
-	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? x: mailoauth proxy, its passwords.", width)) + "\n")
+	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? "+keyName(km.Summary.Proxy)+": mailoauth proxy, its passwords.", width)) + "\n")
 	if s.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
 	}
@@ -259,13 +249,13 @@ func (s *summaryStep) keys() stepKeys {
 	if s.proxy.open {
 		return s.proxy.keys(s.common)
 	}
-	more := []key.Binding{keyProxy} // t is on the short line already
+	more := []key.Binding{km.Summary.Proxy} // t is on the short line already
 	if s.cred != nil && s.cred.Kind == core.KindOAuthClient {
-		more = append(more, keyCopyClientID, keyCopyCallback)
+		more = append(more, km.Summary.CopyClientID, km.Summary.CopyCallback)
 	}
 	// scrolling is named on the screen itself (↓ more) when there is more
-	more = append(more, keyScroll)
-	return keyMap(s.gkeys, []key.Binding{keyFinish, keyRetest, keyEditSt, keyCopyToken}, more, false, false, false)
+	more = append(more, km.Summary.Scroll)
+	return keyMap([]key.Binding{km.Summary.Finish, km.Summary.Retest, km.Summary.EditStep, km.Summary.CopyToken}, more, false, false, false)
 }
 func (s *summaryStep) dirty() bool  { return false }
 func (s *summaryStep) typing() bool { return false }

@@ -67,16 +67,16 @@ func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	case tea.KeyPressMsg:
 		switch {
-		case key.Matches(msg, keyProxyClose):
+		case key.Matches(msg, km.Proxy.Close):
 			pp.close()
 			return nil, true
-		case key.Matches(msg, keyDown):
+		case key.Matches(msg, km.List.Down):
 			pp.cursor = min(pp.cursor+1, max(len(pp.boxes)-1, 0))
 			return nil, true
-		case key.Matches(msg, keyUp):
+		case key.Matches(msg, km.List.Up):
 			pp.cursor = max(pp.cursor-1, 0)
 			return nil, true
-		case key.Matches(msg, keyProxyPassword) && len(pp.boxes) > 0 && pp.working == "":
+		case key.Matches(msg, km.Proxy.Password) && len(pp.boxes) > 0 && pp.working == "":
 			mb, domain, be := pp.boxes[pp.cursor], w.profile.Domain, w.backend
 			pp.working, pp.err = mb, nil
 			return func() tea.Msg {
@@ -125,7 +125,7 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 			// on a line of its own, so a narrow terminal never cuts it
 			state = st.Muted.Render("new proxy password:") + "\n    " + st.OK.Render(pp.shown[mb]) + st.Muted.Render("  (shown once)")
 		case pp.hasPW[mb]:
-			state = st.Muted.Render("set (p makes a new one)")
+			state = st.Muted.Render("set (" + hint(km.Proxy.Password, "makes a new one") + ")")
 		}
 		b.WriteString(mark + fmt.Sprintf("%-*s", min(32, width/2), mb) + " " + state + "\n")
 	}
@@ -136,5 +136,5 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 }
 
 func (pp *proxyPage) keys(w *common) stepKeys {
-	return keyMap(w.gkeys, []key.Binding{keyProxyPassword, keyProxyClose}, []key.Binding{keyScroll}, false, false, false)
+	return keyMap([]key.Binding{km.Proxy.Password, km.Proxy.Close}, []key.Binding{km.Summary.Scroll}, false, false, false)
 }
