@@ -43,7 +43,7 @@ func ListenLoopback(redirect string) (*Loopback, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(listenHost, port))
 	if err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("cannot listen on %s for the redirect URI %s (%v); close the program using that port, or use --paste", net.JoinHostPort(listenHost, port), redirect, unwrapPathErr(err)), Env: true}
+		return nil, &InputError{Msg: fmt.Sprintf("cannot listen on %s for the redirect URI %s (%v); close the program using that port, or use --paste", net.JoinHostPort(listenHost, port), redirect, WithoutPath(err)), Env: true}
 	}
 	if u.Port() == "" {
 		_, p, _ := net.SplitHostPort(ln.Addr().String())

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 )
@@ -226,11 +225,4 @@ func (e Endpoints) HTTPClientFor(rawURL string) (*http.Client, error) {
 		return nil, err
 	}
 	return hc, nil
-}
-
-func unwrapPathErr(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

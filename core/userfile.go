@@ -36,6 +36,16 @@ var (
 	LegacyFile = UserFile{"legacy configuration", 64 << 20, "export it again from the host product and pass its path to --legacy"}
 )
 
+// WithoutPath is err without the operation and path an *os.PathError
+// wraps it in ("open /x: no such file" becomes "no such file"), for a
+// sentence that names the file in its own words.
+func WithoutPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
 // ReadUserFile reads the file at path as kind, refusing what cannot be
 // such a file in one sentence each: a directory, a device (/dev/zero), a
 // named pipe (which would block the read forever), a socket, or a file over
@@ -52,12 +62,12 @@ func ReadUserFile(ctx context.Context, path string, kind UserFile) ([]byte, erro
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("cannot read the %s %s: %v; %s", kind.What, name, unwrapPathErr(err), kind.Fix), Env: true, Err: err}
+		return nil, &InputError{Msg: fmt.Sprintf("cannot read the %s %s: %v; %s", kind.What, name, WithoutPath(err), kind.Fix), Env: true, Err: err}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("cannot read the %s %s: %v; %s", kind.What, name, unwrapPathErr(err), kind.Fix), Env: true}
+		return nil, &InputError{Msg: fmt.Sprintf("cannot read the %s %s: %v; %s", kind.What, name, WithoutPath(err), kind.Fix), Env: true}
 	}
 	if err := kind.check(name, fi); err != nil {
 		return nil, err
@@ -76,7 +86,7 @@ func ReadUserFile(ctx context.Context, path string, kind UserFile) ([]byte, erro
 			break
 		}
 		if err != nil {
-			return nil, &InputError{Msg: fmt.Sprintf("cannot read the %s %s: %v; %s", kind.What, name, unwrapPathErr(err), kind.Fix), Env: true}
+			return nil, &InputError{Msg: fmt.Sprintf("cannot read the %s %s: %v; %s", kind.What, name, WithoutPath(err), kind.Fix), Env: true}
 		}
 	}
 	if int64(buf.Len()) > kind.Max {

@@ -48,19 +48,12 @@ type authorizedKey struct {
 func loadAuthorizedKeys(path string, logf func(format string, args ...any)) (*authorizedKeys, error) {
 	ak := &authorizedKeys{path: path, logf: logf}
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("cannot read authorized keys file %s: %v; create it with the administrators' public keys (one `ssh-ed25519 AAAA... name` per line)", path, unwrap(err))
+		return nil, fmt.Errorf("cannot read authorized keys file %s: %v; create it with the administrators' public keys (one `ssh-ed25519 AAAA... name` per line)", path, core.WithoutPath(err))
 	}
 	if _, _, err := ak.allowed(nil, nil); err != nil {
 		return nil, err
 	}
 	return ak, nil
-}
-
-func unwrap(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // allowed reports whether key may log in from remote; nil only refreshes.
@@ -72,7 +65,7 @@ func (ak *authorizedKeys) allowed(key ssh.PublicKey, remote net.Addr) (ok bool, 
 	fi, err := os.Stat(ak.path)
 	if err != nil {
 		ak.keys, ak.stamp = nil, ""
-		return false, "", fmt.Errorf("authorized keys file %s cannot be read (%v); every login is refused until it is restored", ak.path, unwrap(err))
+		return false, "", fmt.Errorf("authorized keys file %s cannot be read (%v); every login is refused until it is restored", ak.path, core.WithoutPath(err))
 	}
 	var problem error
 	if stamp := fileStamp(fi); stamp != ak.stamp {
