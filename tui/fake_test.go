@@ -331,7 +331,7 @@ func startAcme(t *testing.T, be *fakeBackend, w, h int, want string) *harness {
 	return hs
 }
 
-func fakeDeps(be *fakeBackend, eng *fakeEngine, profile string) deps {
+func fakeDeps(be backend, eng *fakeEngine, profile string) deps {
 	nc := true
 	return deps{backend: be, engine: eng, profile: profile, noColor: &nc}
 }

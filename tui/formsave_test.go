@@ -13,7 +13,6 @@ import (
 // once: the session ends (the program quits, as when an SSH connection
 // drops) without leaving the step, and the store still has it.
 func TestMailboxFormSavesOnEnter(t *testing.T) {
-	t.Setenv(store.KeyEnv, "")
 	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
 	st, db := openTestStore(t, "f.db")
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 100, 30)

@@ -21,19 +21,27 @@ func paste(d *driver, s string) {
 	d.run(cmd)
 }
 
+// importCSV writes the file dir/name, a CSV header line and then csv, and
+// imports it at step 5 with field (a path naming that file) in the import's
+// path field.
+func importCSV(t *testing.T, dir, name, csv, field string) *driver {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("email,display_name,owner_kind,owner_name\n"+csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, fakeDeps(withProfile(acmeProfile(t, 5)), &fakeEngine{}, "acme.example"), 100, 30)
+	d.mustShow("Assign mailboxes")
+	d.press(runeKey('i'))
+	paste(d, field)
+	d.press(enter())
+	return d
+}
+
 // Issue 15 item 1: a CSV with a stray quote killed the wizard's session
 // (and its unsaved work); the import now shows the line and what is wrong.
 func TestImportStrayQuoteShowsTheLineAndKeepsTheSession(t *testing.T) {
-	be := withProfile(acmeProfile(t, 5))
-	p := filepath.Join(t.TempDir(), "bq.csv")
-	if err := os.WriteFile(p, []byte("email,display_name,owner_kind,owner_name\na\"b@acme.example,x,user,y\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 100, 30)
-	d.mustShow("Assign mailboxes")
-	d.press(runeKey('i'))
-	paste(d, p)
-	d.press(enter())
+	dir := t.TempDir()
+	d := importCSV(t, dir, "bq.csv", "a\"b@acme.example,x,user,y\n", filepath.Join(dir, "bq.csv"))
 	d.mustShow("line 2:")
 	d.mustShow("Has a quote (\") inside a field")
 	d.press(keyCode(tea.KeyEscape))
@@ -50,6 +58,17 @@ func atKeyField(t *testing.T, height int) (*driver, *fakeBackend) {
 	d.press(enter()) // service account
 	d.mustShow("Service-account key")
 	return d, be
+}
+
+// The CSV import is the same file field as the key's: ~/ names the home
+// directory there too (before, only the key and client fields expanded it
+// and the import said the file did not exist).
+func TestImportPathExpandsHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	d := importCSV(t, home, "list.csv", "sales@acme.example,Sales,acd,Sales queue\n", "~/list.csv")
+	d.mustShow("Imported 1 mailboxes from list.csv")
+	d.mustShow("sales@acme.example")
 }
 
 // Issue 15 item 2: /dev/zero typed into step 3's key field grew the whole

@@ -13,7 +13,6 @@ import (
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
-	"github.com/mailoauth/mailoauth/store"
 )
 
 // TestProfileStepShowsWorkDoneOnTheCommandLine: a profile configured as
@@ -21,7 +20,6 @@ import (
 // whose `test --all` passed is listed with its real state and opens on its
 // summary, not at "step 2 of 7" on the Domain step (issue 9 item 8).
 func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
-	t.Setenv(store.KeyEnv, "")
 	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
 	st, _ := openTestStore(t, "cli.db")
 	// what setup, mailbox import and test --all store

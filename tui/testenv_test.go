@@ -22,9 +22,11 @@ func startSandbox(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 }
 
 // openTestStore opens a new store named name in a temporary directory for
-// one test and returns it with its path; it closes when the test ends.
+// one test and returns it with its path; it closes when the test ends. Its
+// sealing key is the one beside it, never one from the environment.
 func openTestStore(t testing.TB, name string) (*store.Store, string) {
 	t.Helper()
+	t.Setenv(store.KeyEnv, "")
 	path := filepath.Join(t.TempDir(), name)
 	st, err := store.Open(path, store.Options{})
 	if err != nil {

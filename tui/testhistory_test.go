@@ -9,16 +9,22 @@ import (
 	"github.com/mailoauth/mailoauth/store"
 )
 
+// acmeStoreAtTestStep is a store holding acme.example up to the test step,
+// and the wizard's backend on it.
+func acmeStoreAtTestStep(t *testing.T) (*store.Store, *storeBackend) {
+	t.Helper()
+	st, _ := openTestStore(t, "m.db")
+	if err := st.SaveProfile(acmeProfile(t, 6), "test"); err != nil {
+		t.Fatal(err)
+	}
+	return st, &storeBackend{s: st, actor: "test"}
+}
+
 // The test step shows each mailbox's recent runs from the store (as
 // `mailoauth watch` or earlier tests left them) and since when a failure
 // lasts, before and after a run.
 func TestTestStepShowsHistoryAndFailureStart(t *testing.T) {
-	t.Setenv(store.KeyEnv, "")
-	st, _ := openTestStore(t, "m.db")
-	be := &storeBackend{s: st, actor: "test"}
-	if err := st.SaveProfile(acmeProfile(t, 6), "test"); err != nil {
-		t.Fatal(err)
-	}
+	st, be := acmeStoreAtTestStep(t)
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{
 		{Email: "broken@acme.example", OwnerKind: core.OwnerWorkgroup},
 		{Email: "sales@acme.example", OwnerKind: core.OwnerACD},
@@ -39,8 +45,7 @@ func TestTestStepShowsHistoryAndFailureStart(t *testing.T) {
 		}
 	}
 	since := start.Local().Format("01-02 15:04")
-	nc := true
-	d := newDriver(t, deps{backend: be, engine: &fakeEngine{authorized: true}, profile: "acme.example", noColor: &nc}, 100, 30)
+	d := newDriver(t, fakeDeps(be, &fakeEngine{authorized: true}, "acme.example"), 100, 30)
 	d.mustShow("Recent checks")
 	d.mustShow("✓✗✗ failing since " + since + " [imap_disabled]")
 	d.mustShow("✓✓✓ ok (0/3 failed)")
@@ -65,4 +70,20 @@ func TestTestStepShowsHistoryAndFailureStart(t *testing.T) {
 		}
 	}
 	t.Fatalf("the re-read history does not show the recovery:\n%s", d.screen())
+}
+
+// TestTestStepHistoryHeaderFitsAt80x24: at 80x24 the test step's "Recent
+// checks" header ran past the content column and was cut mid-word ("adds
+// its ro") with no sign; it fits whole.
+func TestTestStepHistoryHeaderFitsAt80x24(t *testing.T) {
+	st, be := acmeStoreAtTestStep(t)
+	// an untested mailbox: the profile resumes at the test step
+	_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "sales@acme.example", OwnerKind: core.OwnerACD}})
+	r := core.MailboxResult{Mailbox: "administrator@acme.example", OK: true, CheckedAt: time.Now().Add(-time.Hour),
+		Checks: []core.CheckResult{{Name: core.CheckToken, OK: true}}}
+	if err := st.SaveResults("acme.example", []core.MailboxResult{r}); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, fakeDeps(be, &fakeEngine{authorized: true}, "acme.example"), 80, 24)
+	d.mustShow(historyHeader)
 }

@@ -20,7 +20,6 @@ import (
 // step moves the mailboxes that pass to OAuth and erases their passwords,
 // and the one Google does not know stays on its password with its finding.
 func TestUpgradeWizard(t *testing.T) {
-	t.Setenv(store.KeyEnv, "")
 	sb := startSandbox(t, sandbox.Options{Domain: "example.test", Users: 3})
 	st, db := openTestStore(t, "u.db")
 
@@ -103,7 +102,6 @@ func TestUpgradeWizard(t *testing.T) {
 // on its password with consent_required, and its fix (step 5, c) is one
 // esc away and upgrades it.
 func TestUpgradeWizardOAuthClient(t *testing.T) {
-	t.Setenv(store.KeyEnv, "")
 	sb := startSandbox(t, sandbox.Options{Domain: "example.test", Users: 3, AutoConsent: true})
 	st, db := openTestStore(t, "u.db")
 
