@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -292,14 +293,18 @@ func (e *fakeEngine) Run(ctx context.Context, p core.Profile, mailboxes []string
 	return out
 }
 
-func readTestKey(t testing.TB) []byte {
+// readTestdata is the file testdata/name.
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/service-account.json")
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
+
+// readTestKey is the test service-account key.
+func readTestKey(t testing.TB) []byte { return readTestdata(t, "service-account.json") }
 
 // acmeProfile is a profile stored up to step (1-based WizardStep).
 func acmeProfile(t testing.TB, step int) core.Profile {

@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -17,31 +16,20 @@ func TestAddFormFollowsTheProfilesMailboxRule(t *testing.T) {
 	be := withProfile(oauthProfile(t, 5))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "administrator@acme.example", OwnerKind: core.OwnerUser}})
 	h := startAcme(t, be, 120, 40, "administrator@acme.example")
-	h.send(runeKey('a'))
-	h.waitFor("Display name", 3*time.Second)
-	h.typeText("Someone@Partner.example")
-	h.send(enter())
-	h.waitFor("someone@partner.example", 3*time.Second)
+	h.walk(runeKey('a'), "Display name", typed("Someone@Partner.example"), enter(), "someone@partner.example")
 	if strings.Contains(h.p.screen(), "is not in the domain") {
 		t.Fatalf("the OAuth client profile refused a partner's mailbox:\n%s", h.p.screen())
 	}
-	h.send(enter())
-	h.waitFor("Test the mailboxes", 3*time.Second)
+	h.walk(enter(), "Test the mailboxes")
 	h.final()
 	if ms, _ := be.Mailboxes("acme.example"); len(ms) != 2 {
 		t.Fatalf("stored mailboxes %v, want administrator@ and someone@partner.example", ms)
 	}
 
-	be = newFakeBackend()
-	_ = be.SaveProfile(acmeProfile(t, 5))
-	h = start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 120, 40)
-	h.waitFor("administrator@acme.example", 3*time.Second)
-	h.send(runeKey('a'))
-	h.waitFor("Display name", 3*time.Second)
-	h.typeText("someone@partner.example")
-	h.send(enter())
-	h.waitFor("someone@partner.example is not in the domain acme.example", 3*time.Second)
-	h.waitFor("an OAuth client (wizard step 3", 3*time.Second)
+	be = withProfile(acmeProfile(t, 5))
+	h = startAcme(t, be, 120, 40, "administrator@acme.example")
+	h.walk(runeKey('a'), "Display name", typed("someone@partner.example"), enter(),
+		"someone@partner.example is not in the domain acme.example", "an OAuth client (wizard step 3")
 	h.final()
 	if ms, _ := be.Mailboxes("acme.example"); len(ms) != 0 {
 		t.Fatalf("stored mailboxes %v", ms)
@@ -54,33 +42,20 @@ func TestAddFormFollowsTheProfilesMailboxRule(t *testing.T) {
 func TestOutsideSenderNeedsAnOAuthClient(t *testing.T) {
 	be := newFakeBackend()
 	h := start(t, newModel(fakeDeps(be, &fakeEngine{}, "")), 80, 24)
-	h.waitFor("Add a new domain profile", 3*time.Second)
-	h.send(enter())
-	h.waitFor("Default sender", 3*time.Second)
-	h.typeText("acme.example")
-	h.send(tea.KeyPressMsg{Code: tea.KeyTab})
-	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
-	h.typeText("Bob@Partner.example")
-	// said plainly at step 2, in core's words: which credential can serve it
-	h.waitFor("! bob@partner.example is not in the domain acme.example.", 3*time.Second)
-	h.waitFor("Only an OAuth client (per-mailbox consent) can serve it: a", 3*time.Second)
-	// the first Enter stops to say it, the second goes on
-	h.send(enter())
-	h.waitFor("Press Enter again to go on and choose an OAuth client at step 3", 3*time.Second)
+	h.walk(toDomainStep(typed("acme.example"), keyCode(tea.KeyTab), ctrlKey('u'), typed("Bob@Partner.example"),
+		// said plainly at step 2, in core's words: which credential can serve it
+		"! bob@partner.example is not in the domain acme.example.", "Only an OAuth client (per-mailbox consent) can serve it: a",
+		// the first Enter stops to say it, the second goes on
+		enter(), "Press Enter again to go on and choose an OAuth client at step 3")...)
 	if strings.Contains(h.p.screen(), "How will the product sign in") {
 		t.Fatalf("one Enter moved on past the outside sender:\n%s", h.p.screen())
 	}
-	h.send(enter())
-	h.waitFor("How will the product sign in", 3*time.Second)
+	h.walk(enter(), "How will the product sign in")
 	if p := storedProfile(be, "acme.example"); p.DefaultSender != "bob@partner.example" {
 		t.Fatalf("stored sender %q, want bob@partner.example", p.DefaultSender)
 	}
-	h.send(runeKey('1'), enter())
-	h.waitFor("Service-account key", 3*time.Second)
-	h.typeText("testdata/service-account.json")
-	h.send(enter())
-	h.waitFor("bob@partner.example is not in the domain acme.example", 3*time.Second)
-	h.waitFor("switch this profile to an OAuth client", 3*time.Second)
+	h.walk(runeKey('1'), enter(), "Service-account key", typed("testdata/service-account.json"), enter(),
+		"bob@partner.example is not in the domain acme.example", "switch this profile to an OAuth client")
 	if strings.Contains(h.p.screen(), "Authorize the scope") {
 		t.Fatalf("the service account was accepted:\n%s", h.p.screen())
 	}
@@ -90,25 +65,15 @@ func TestOutsideSenderNeedsAnOAuthClient(t *testing.T) {
 	}
 
 	// A profile that already has an OAuth client takes any sender, with no note.
-	be = newFakeBackend()
-	_ = be.SaveProfile(oauthProfile(t, 2))
-	h = start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), 80, 24)
+	be = withProfile(oauthProfile(t, 2))
 	// its client is loaded, so it resumes at step 4 (consent): back to step 2
-	h.waitFor("Consent screen, then a first token", 3*time.Second)
-	h.send(keyCode(tea.KeyEscape))
-	h.waitFor("OAuth client", 3*time.Second)
-	h.send(keyCode(tea.KeyEscape))
-	h.waitFor("How will the product sign in", 3*time.Second)
-	h.send(keyCode(tea.KeyEscape))
-	h.waitFor("Default sender", 3*time.Second)
-	h.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
-	h.typeText("someone@gmail.com")
-	h.waitFor("someone@gmail.com", 3*time.Second)
+	h = startAcme(t, be, 80, 24, "Consent screen, then a first token")
+	h.walk(keyCode(tea.KeyEscape), "OAuth client", keyCode(tea.KeyEscape), "How will the product sign in",
+		keyCode(tea.KeyEscape), "Default sender", ctrlKey('u'), typed("someone@gmail.com"), "someone@gmail.com")
 	if strings.Contains(h.p.screen(), "choose an OAuth client") {
 		t.Fatalf("note shown for an OAuth client profile:\n%s", h.p.screen())
 	}
-	h.send(enter())
-	h.waitFor("OAuth client", 3*time.Second)
+	h.walk(enter(), "OAuth client")
 	h.final()
 	if p := storedProfile(be, "acme.example"); p.DefaultSender != "someone@gmail.com" {
 		t.Fatalf("stored sender %q, want someone@gmail.com", p.DefaultSender)

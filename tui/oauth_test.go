@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,19 +15,11 @@ import (
 // The OAuth client branch: golden frames of its screens, and walks
 // against the sandbox through the loopback listener and paste-back.
 
-func readOAuthClient(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/oauth-client-loopback.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // oauthProfile is an OAuth client profile stored up to step.
 func oauthProfile(t testing.TB, step int) core.Profile {
-	return core.Profile{Domain: "acme.example", DefaultSender: "administrator@acme.example",
-		Credential: readOAuthClient(t), Scopes: []string{core.ScopeMail}, WizardStep: step}
+	p := acmeProfile(t, step)
+	p.Credential = readTestdata(t, "oauth-client-loopback.json")
+	return p
 }
 
 const goldenClientID = "123456789012-abcdefghijklmnopqrstuvwxyz012345.apps.googleusercontent.com"
@@ -277,8 +268,8 @@ func TestSandboxConsentRedirectMismatch(t *testing.T) {
 // a client of another project either).
 func TestSandboxResumeOAuth(t *testing.T) {
 	first, st := startOAuthSandbox(t, 1)
-	p := core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: first.OAuthClientJSON(),
-		Scopes: []string{core.ScopeMail}, Endpoints: first.Endpoints(), WizardStep: int(numSteps)}
+	p := sandboxProfile(first, first.OAuthClientJSON())
+	p.WizardStep = int(numSteps)
 	if err := st.SaveProfile(p, "test"); err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,7 @@ func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
 	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
 	st, _ := openTestStore(t, "cli.db")
 	// what setup, mailbox import and test --all store
-	p := core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: sb.ServiceAccountJSON(),
-		Scopes: []string{core.ScopeMail}, Endpoints: sb.Endpoints()}
+	p := sandboxProfile(sb, sb.ServiceAccountJSON())
 	if p.Endpoints.CAFile == "" {
 		ca := filepath.Join(t.TempDir(), "ca.pem")
 		if err := os.WriteFile(ca, sb.CAPEM(), 0o600); err != nil {
@@ -32,16 +31,7 @@ func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
 		}
 		p.Endpoints.CAFile = ca
 	}
-	if err := st.SaveProfile(p, "cli root@host"); err != nil {
-		t.Fatal(err)
-	}
-	var ms []core.Mailbox
-	for _, u := range sb.Users() {
-		ms = append(ms, core.Mailbox{Email: u, OwnerKind: core.OwnerUser})
-	}
-	if err := st.PutMailboxes("demo.example", ms, "cli root@host"); err != nil {
-		t.Fatal(err)
-	}
+	ms := saveSandboxSetup(t, st, sb, p, "cli root@host")
 	tester, err := core.NewTesterWith(&p, st.TokenCache("demo.example"), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
@@ -34,6 +35,30 @@ func openTestStore(t testing.TB, name string) (*store.Store, string) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st, path
+}
+
+// sandboxProfile is the profile `mailoauth setup` stores for the sandbox
+// sb (domain demo.example) with the credential cred.
+func sandboxProfile(sb *sandbox.Sandbox, cred []byte) core.Profile {
+	return core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: cred,
+		Scopes: []string{core.ScopeMail}, Endpoints: sb.Endpoints()}
+}
+
+// saveSandboxSetup stores p and, as a mailbox import does, a mailbox for
+// each of sb's users, as actor; it returns the mailboxes.
+func saveSandboxSetup(t *testing.T, st *store.Store, sb *sandbox.Sandbox, p core.Profile, actor string) []core.Mailbox {
+	t.Helper()
+	if err := st.SaveProfile(p, actor); err != nil {
+		t.Fatal(err)
+	}
+	var ms []core.Mailbox
+	for _, u := range sb.Users() {
+		ms = append(ms, core.Mailbox{Email: u, OwnerKind: core.OwnerUser})
+	}
+	if err := st.PutMailboxes(p.Domain, ms, actor); err != nil {
+		t.Fatal(err)
+	}
+	return ms
 }
 
 // toCredentialsStep walks a new profile, with the domain the wizard

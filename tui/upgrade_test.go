@@ -35,7 +35,7 @@ func TestUpgradeWizard(t *testing.T) {
 		UpgradeSummary: []string{"Legacy setup legacy.json: 4 mailbox(es); 4 new in the store, 4 waiting for OAuth (passwords sealed), 0 already on OAuth."},
 		UpgradeRisks:   risks}), 120, 40)
 	// the first screen: upgrade mode, what the legacy file held and risked
-	h.waitFor("Upgrade from passwords to OAuth", 5*time.Second)
+	h.walk("Upgrade from passwords to OAuth")
 	scr := h.p.screen()
 	for _, want := range []string{"UPGRADE", "Legacy setup legacy.json: 4 mailbox(es)", "4 mailbox(es) of example.test still sign in with a password",
 		"What the legacy setup risked", "! The legacy IMAP server imap.gmail.com:143 was used without encryption (security none)",
@@ -58,40 +58,25 @@ func TestUpgradeWizard(t *testing.T) {
 		}
 	}
 	if !strings.Contains(scr, "Fingerprint") {
-		h.send(enter()) // the path: service account
-		h.waitFor("Fingerprint", 5*time.Second)
+		h.walk(enter(), "Fingerprint") // the path: service account
 	}
-	h.send(enter()) // the sandbox's key
-	h.waitFor("Authorize the scope", 5*time.Second)
-	h.send(runeKey('a')) // the sandbox's Admin console authorizes the client ID
-	h.waitFor("Verified", 15*time.Second)
-	h.send(enter())
+	// the sandbox's key; a: the sandbox's Admin console authorizes the client ID
+	h.walk(enter(), "Authorize the scope", runeKey('a'), "Verified", enter())
 	// the legacy setup brought the mailboxes: straight to the test
 	// all is the default sender and the 4 legacy mailboxes, as `mailoauth test --all`
 	scr = runAll(t, h, "all (5)", "4 passed, 1 failed")
 	if !strings.Contains(scr, "ghost@example.test") || !strings.Contains(scr, "Fix:") {
 		t.Errorf("the failing mailbox's finding is not shown:\n%s", scr)
 	}
-	h.send(keyCode(tea.KeyDown))
-	h.waitFor("switched to OAuth", 5*time.Second)
-	// as `mailoauth upgrade` says: the backup still holds the passwords
-	h.waitFor("1 backup(s) still hold legacy passwords", 5*time.Second)
-	// the summary, still in the wizard: which mailboxes switched, which not and why
-	h.send(enter())
-	h.waitFor("3 of 4 mailbox(es) switched to OAuth; 1 still sign in with a password", 5*time.Second)
-	h.waitFor("ghost@example.test: [unknown_user]", 5*time.Second)
+	// as `mailoauth upgrade` says: the backup still holds the passwords;
+	// then the summary, still in the wizard: which mailboxes switched,
+	// which not and why
+	h.walk(keyCode(tea.KeyDown), "switched to OAuth", "1 backup(s) still hold legacy passwords",
+		enter(), "3 of 4 mailbox(es) switched to OAuth; 1 still sign in with a password", "ghost@example.test: [unknown_user]")
 	h.final()
 
 	onlyPending(t, st, passwords, "ghost@example.test", core.CodeUnknownUser)
-	data, err := os.ReadFile(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m, pw := range passwords {
-		if bytes.Contains(data, []byte(pw)) {
-			t.Errorf("the password of %s is in the store file in clear text", m)
-		}
-	}
+	noPasswordInFile(t, db, passwords)
 }
 
 // TestUpgradeWizardOAuthClient is `mailoauth upgrade` on a terminal with an
@@ -108,13 +93,9 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 	passwords, _ := importLegacy(t, st, core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"}, "Legacy-Consent-", "-9qWz", "admin", "user1", "user2", "user3")
 
 	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb}), 120, 40)
-	h.waitFor("Upgrade from passwords to OAuth", 5*time.Second)
-	h.send(enter())
-	h.waitFor("How will the product sign in", 5*time.Second)
-	h.send(keyCode(tea.KeyDown), enter()) // the OAuth client
-	h.waitFor("Web application", 5*time.Second)
-	h.send(enter()) // the sandbox's client JSON
-	h.waitFor("Consent screen", 5*time.Second)
+	// the OAuth client, with the sandbox's client JSON
+	h.walk("Upgrade from passwords to OAuth", enter(), "How will the product sign in",
+		keyCode(tea.KeyDown), enter(), "Web application", enter(), "Consent screen")
 	scr := h.p.screen()
 	// the consents are still to do: the mailbox step is no longer done
 	for _, want := range []string{"✓ 2 Domain", "✓ 3 Credentials", "● 4 Consent", "○ 5 Mailboxes", "○ 6 Test"} {
@@ -123,27 +104,16 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 		}
 	}
 
-	// step 4: Generate token, the default sender's consent
-	h.send(enter())
-	h.waitFor("Waiting for Google's answer", 15*time.Second)
-	h.send(runeKey('a'))
-	h.waitFor("Token generated", 15*time.Second)
-	h.send(enter())
-
-	// step 5: not skipped; the cursor starts on the first mailbox without
-	// consent, so c twice consents user1 and user2
-	h.waitFor("Assign mailboxes", 5*time.Second)
+	// step 4: Generate token, the default sender's consent; step 5: not
+	// skipped; the cursor starts on the first mailbox without consent, so
+	// c twice consents user1 and user2
+	h.walk(enter(), "Waiting for Google's answer", runeKey('a'), "Token generated", enter(), "Assign mailboxes")
 	if scr := h.p.screen(); !strings.Contains(scr, "1 of 4 consented") || !strings.Contains(scr, "switches to OAuth") {
 		t.Fatalf("the upgrade's mailbox step lacks the consents or what they are for:\n%s", scr)
 	}
 	for i, mb := range []string{"user1@example.test", "user2@example.test"} {
-		h.send(runeKey('c'))
-		h.waitFor("Consent of "+mb, 5*time.Second)
-		h.waitFor("Waiting for Google's answer", 15*time.Second)
-		h.send(runeKey('a'))
-		h.waitFor("Token generated: "+mb, 15*time.Second)
-		h.send(enter())
-		h.waitFor(itoa(i+2)+" of 4 consented", 5*time.Second)
+		consentInSandbox(h, mb)
+		h.walk(itoa(i+2) + " of 4 consented")
 	}
 	h.send(enter()) // user3 left without consent
 	scr = runAll(t, h, "all (4)", "3 passed, 1 failed")
@@ -157,32 +127,17 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 
 	// the fix, from where it is shown: esc to step 5, c on user3 (the
 	// cursor is on it), back to the test and retry the failed one
-	h.send(tea.KeyPressMsg{Code: tea.KeyEscape})
-	h.waitFor("3 of 4 consented", 5*time.Second)
-	h.send(runeKey('c'))
-	h.waitFor("Consent of user3@example.test", 5*time.Second)
-	h.waitFor("Waiting for Google's answer", 15*time.Second)
-	h.send(runeKey('a'))
-	h.waitFor("Token generated: user3@example.test", 15*time.Second)
-	h.send(enter())
-	h.waitFor("4 of 4 consented", 5*time.Second)
-	h.send(enter())
-	h.waitFor("Test the mailboxes", 5*time.Second)
-	h.send(runeKey('f'))
+	h.walk(keyCode(tea.KeyEscape), "3 of 4 consented")
+	consentInSandbox(h, "user3@example.test")
+	h.walk("4 of 4 consented", enter(), "Test the mailboxes", runeKey('f'))
 	waitRunDone(h, "4 passed, 0 failed")
 	h.final()
 
 	if pending, err := st.PendingUpgrades("example.test"); err != nil || len(pending) != 0 {
 		t.Fatalf("pending after consent and retry: %v %v", pending, err)
 	}
-	data, err := os.ReadFile(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m, pw := range passwords {
-		if bytes.Contains(data, []byte(pw)) {
-			t.Errorf("the password of %s is in the store file in clear text", m)
-		}
+	noPasswordInFile(t, db, passwords)
+	for m := range passwords {
 		if _, _, ok, _ := st.PendingLogin("example.test", m); ok {
 			t.Errorf("%s keeps its password after the upgrade", m)
 		}
@@ -241,6 +196,28 @@ func onlyPending(t *testing.T, st *store.Store, passwords map[string]string, lef
 	}
 	if r := rs[left]; r.OK || r.Finding == nil || r.Finding.Code != code {
 		t.Errorf("%s's stored result: %+v", left, r)
+	}
+}
+
+// consentInSandbox consents mb at the mailbox step, the cursor on it: c
+// starts its consent, the sandbox's a grants it, enter goes back to the list.
+func consentInSandbox(h *harness, mb string) {
+	h.t.Helper()
+	h.walk(runeKey('c'), "Consent of "+mb, "Waiting for Google's answer", runeKey('a'), "Token generated: "+mb, enter())
+}
+
+// noPasswordInFile checks that none of the passwords (by mailbox) is in
+// the store file db in clear text.
+func noPasswordInFile(t *testing.T, db string, passwords map[string]string) {
+	t.Helper()
+	data, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, pw := range passwords {
+		if bytes.Contains(data, []byte(pw)) {
+			t.Errorf("the password of %s is in the store file in clear text", m)
+		}
 	}
 }
 

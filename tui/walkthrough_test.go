@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
@@ -64,18 +63,9 @@ func TestSandboxResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := core.Profile{Domain: "demo.example", DefaultSender: "admin@demo.example", Credential: first.ServiceAccountJSON(),
-		Scopes: []string{core.ScopeMail}, Endpoints: first.Endpoints(), WizardStep: int(numSteps)}
-	if err := st.SaveProfile(p, "test"); err != nil {
-		t.Fatal(err)
-	}
-	var ms []core.Mailbox
-	for _, u := range first.Users() {
-		ms = append(ms, core.Mailbox{Email: u, OwnerKind: core.OwnerUser})
-	}
-	if err := st.PutMailboxes("demo.example", ms, "test"); err != nil {
-		t.Fatal(err)
-	}
+	p := sandboxProfile(first, first.ServiceAccountJSON())
+	p.WizardStep = int(numSteps)
+	ms := saveSandboxSetup(t, st, first, p, "test")
 	first.Close()
 
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
