@@ -67,6 +67,27 @@ func oauthEnv(t *testing.T, autoConsent bool) (*sandbox.Sandbox, *core.Authorize
 	return sb, a, rs, cache
 }
 
+// followConsent is the browser of a test: it opens the consent URL it is
+// shown, and the sandbox (with AutoConsent) answers Allow.
+func followConsent(_ string, u string) {
+	go func() {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+		}
+	}()
+}
+
+// begin starts the consent of mailbox, closed when the test ends.
+func begin(ctx context.Context, t *testing.T, a *core.Authorizer, mailbox string, opts core.AuthorizeOptions) *core.PendingConsent {
+	t.Helper()
+	p, err := a.Begin(ctx, mailbox, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
 func TestConsentResponseParsing(t *testing.T) {
 	_, a, _, _ := oauthEnv(t, false)
 	c, err := a.NewConsent("user1@example.test", "http://127.0.0.1:4711/callback")
@@ -105,14 +126,7 @@ func TestConsentResponseParsing(t *testing.T) {
 func TestAuthorizeRefreshAndRotation(t *testing.T) {
 	sb, a, rs, cache := oauthEnv(t, true)
 	ctx := context.Background()
-	follow := func(_ string, u string) {
-		go func() {
-			if resp, err := http.Get(u); err == nil {
-				resp.Body.Close()
-			}
-		}()
-	}
-	g, err := a.Authorize(ctx, "user1@"+sb.Domain(), core.AuthorizeOptions{ShowURL: follow, Wait: 10 * time.Second})
+	g, err := a.Authorize(ctx, "user1@"+sb.Domain(), core.AuthorizeOptions{ShowURL: followConsent, Wait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +175,7 @@ func TestConsentStepsLoopback(t *testing.T) {
 	ctx := context.Background()
 	mailbox := "user1@" + sb.Domain()
 	var shown string
-	p, err := a.Begin(ctx, mailbox, core.AuthorizeOptions{ShowURL: func(_, u string) { shown = u }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{ShowURL: func(_, u string) { shown = u }})
 	if p.Paste || shown != p.URL || !core.IsLoopbackURI(p.RedirectURI) {
 		t.Fatalf("Begin: paste=%v shown=%q url=%q redirect=%q", p.Paste, shown, p.URL, p.RedirectURI)
 	}
@@ -173,11 +183,7 @@ func TestConsentStepsLoopback(t *testing.T) {
 	if u.Port() == "" {
 		t.Fatalf("the listener's redirect URI has no port: %s", p.RedirectURI)
 	}
-	go func() { // the browser: the sandbox consents and redirects to the listener
-		if resp, err := http.Get(p.URL); err == nil {
-			resp.Body.Close()
-		}
-	}()
+	followConsent("", p.URL) // the sandbox consents and redirects to the listener
 	answer, err := p.Wait(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -202,11 +208,7 @@ func TestConsentStepsPaste(t *testing.T) {
 	sb, a, rs, _ := oauthEnv(t, true)
 	ctx := context.Background()
 	mailbox := "user2@" + sb.Domain()
-	p, err := a.Begin(ctx, mailbox, core.AuthorizeOptions{Paste: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{Paste: true})
 	if !p.Paste || p.Opened {
 		t.Fatalf("Begin with Paste: %+v", p)
 	}
@@ -256,11 +258,8 @@ func TestConsentTimeoutFinding(t *testing.T) {
 	mailbox := "user1@" + sb.Domain()
 	const wait = 50 * time.Millisecond
 
-	p, err := a.Begin(ctx, mailbox, core.AuthorizeOptions{Wait: wait})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = p.Wait(ctx)
+	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{Wait: wait})
+	_, err := p.Wait(ctx)
 	p.Close()
 	lf := core.FindingOf(err)
 	if lf == nil || lf.Code != core.CodeConsentRequired || !strings.Contains(lf.Summary, mailbox) || !strings.Contains(lf.Summary, "within 50ms") ||
@@ -274,10 +273,7 @@ func TestConsentTimeoutFinding(t *testing.T) {
 		t.Fatalf("paste timeout %v differs from the listener's %+v", err, lf)
 	}
 
-	p, err = a.Begin(ctx, mailbox, core.AuthorizeOptions{Wait: wait, Retry: "press g to try again"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p = begin(ctx, t, a, mailbox, core.AuthorizeOptions{Wait: wait, Retry: "press g to try again"})
 	_, err = p.Wait(ctx)
 	p.Close()
 	if wf := core.FindingOf(err); wf == nil || wf.Summary != lf.Summary || !strings.HasSuffix(wf.Fix, "then press g to try again.") || strings.Contains(wf.Fix, "mailoauth authorize") {
@@ -285,13 +281,86 @@ func TestConsentTimeoutFinding(t *testing.T) {
 	}
 
 	cctx, cancel := context.WithCancel(ctx)
-	p, err = a.Begin(cctx, mailbox, core.AuthorizeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p = begin(cctx, t, a, mailbox, core.AuthorizeOptions{})
 	cancel()
 	if _, err := p.Wait(cctx); !errors.Is(err, context.Canceled) || core.FindingOf(err) != nil {
 		t.Fatalf("a cancelled wait: %v", err)
+	}
+}
+
+// A mailbox of another organisation (here partner.test, beside the
+// sandbox's example.test) works on the OAuth client path: its owner
+// consents to an External app, and every check passes.
+func TestOAuthClientServesMailboxOutsideTheDomain(t *testing.T) {
+	sb, a, rs, cache := oauthEnv(t, true)
+	const partner = "someone@partner.test"
+	if err := sb.SetUser(sandbox.UserUpdate{Email: partner}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Profile.MailboxRule().Address(partner); err != nil {
+		t.Fatalf("the OAuth client profile refused %s: %v", partner, err)
+	}
+	// The Workspace admin's IMAP switch is for example.test's users only.
+	sb.SetDomainIMAP(false)
+	ctx := context.Background()
+	// An Internal app is for its own organisation only.
+	_, err := a.Authorize(ctx, partner, core.AuthorizeOptions{ShowURL: followConsent, Wait: 10 * time.Second})
+	if f := core.FindingOf(err); f == nil || f.Code != core.CodeAccessDenied || !strings.Contains(f.Summary, "Internal") {
+		t.Fatalf("consent of an outside user to an Internal app: %v", err)
+	}
+	if err := sb.SetConsentScreen(sandbox.ConsentScreen{UserType: sandbox.UserTypeExternal, PublishingStatus: sandbox.PublishProduction}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authorize(ctx, partner, core.AuthorizeOptions{ShowURL: followConsent, Wait: 10 * time.Second}); err != nil {
+		t.Fatalf("consent of an outside user to an External app: %v", err)
+	}
+	tester, err := core.NewTesterWith(a.Profile, cache, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tester.Timeout = 10 * time.Second
+	// roundtrip: the sandbox's SMTP delivers to the partner's INBOX.
+	if res := tester.Check(ctx, partner, core.AllChecks); !res.OK || len(res.Checks) != len(core.AllChecks) {
+		t.Fatalf("checks of %s: %+v", partner, res)
+	}
+}
+
+// TestSandboxApproveConsent: the sandbox's Go call approves a consent as
+// its page's Allow does (the wizard's sandbox mode uses it instead of
+// reading the page): the address it returns carries a code that Finish
+// stores; a suspended owner is refused as the page refuses, and a URL that
+// is not the sandbox's consent page is not answered.
+func TestSandboxApproveConsent(t *testing.T) {
+	sb, a, rs, _ := oauthEnv(t, false)
+	ctx := context.Background()
+	mailbox := "user1@" + sb.Domain()
+	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{Paste: true})
+	loc, err := sb.ApproveConsent(p.URL)
+	if err != nil || !strings.Contains(loc, "code=") {
+		t.Fatalf("ApproveConsent = %q, %v; want a redirect with a code", loc, err)
+	}
+	code, err := p.Submit(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Finish(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := rs.LoadRefreshToken(mailbox); !ok {
+		t.Fatalf("the approved consent of %s was not stored", mailbox)
+	}
+
+	other := "user2@" + sb.Domain()
+	p2 := begin(ctx, t, a, other, core.AuthorizeOptions{Paste: true})
+	suspended := true
+	if err := sb.SetUser(sandbox.UserUpdate{Email: other, Suspended: &suspended}); err != nil {
+		t.Fatal(err)
+	}
+	var refused *sandbox.ConsentRefusedError
+	if loc, err := sb.ApproveConsent(p2.URL); !errors.As(err, &refused) || refused.Code != core.OAuthAccessDenied || loc != "" {
+		t.Fatalf("a suspended owner's consent: %q, %v; want access_denied", loc, err)
+	}
+	if _, err := sb.ApproveConsent(strings.Replace(p2.URL, "/o/oauth2/auth", "/elsewhere", 1)); err == nil {
+		t.Fatal("a URL that is not the consent page was approved")
 	}
 }

@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +21,7 @@ func TestTestingConsentKeepsTheRefreshTokensEnd(t *testing.T) {
 	if err := sb.AddTestUsers(user); err != nil {
 		t.Fatal(err)
 	}
-	follow := func(_ string, u string) {
-		go func() {
-			if resp, err := http.Get(u); err == nil {
-				resp.Body.Close()
-			}
-		}()
-	}
-	if _, err := a.Authorize(context.Background(), user, core.AuthorizeOptions{ShowURL: follow, Wait: 30 * time.Second}); err != nil {
+	if _, err := a.Authorize(context.Background(), user, core.AuthorizeOptions{ShowURL: followConsent, Wait: 30 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	rt, _, _ := rs.LoadRefreshToken(user)
