@@ -150,9 +150,8 @@ func TestSandboxRTTFlights(t *testing.T) {
 // TestThrottleReplies: each service throttles with Google's own replies,
 // exactly every 1/rate-th request, and counts them.
 func TestThrottleReplies(t *testing.T) {
-	sb := start(t, Options{Delegate: true})
 	u := "user1@example.test"
-	tok := mustMint(t, sb, u, core.ScopeMail)
+	sb, tok := mailSandbox(t, u)
 	adminPost(t, sb, "/faults", `{"throttle":{"token":0.5,"imap":1,"smtp":1,"retry_after_s":7}}`)
 
 	// Token: every second request is 429 rate_limit_exceeded with Retry-After.

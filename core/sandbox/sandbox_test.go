@@ -76,6 +76,14 @@ func mustMint(t *testing.T, sb *Sandbox, subject string, scopes ...string) strin
 	return tok.AccessToken
 }
 
+// mailSandbox starts a sandbox whose service account is delegated and
+// mints u a mail token there.
+func mailSandbox(t *testing.T, u string) (*Sandbox, string) {
+	t.Helper()
+	sb := start(t, Options{Delegate: true})
+	return sb, mustMint(t, sb, u, core.ScopeMail)
+}
+
 func wantOAuthError(t *testing.T, err error, code, desc string) {
 	t.Helper()
 	var re *oauth2.RetrieveError
@@ -184,9 +192,8 @@ func dialSMTP(t *testing.T, sb *Sandbox) *smtp.Client {
 const testMessage = "From: user1@example.test\r\nTo: user1@example.test\r\nSubject: mailoauth round trip\r\n\r\nhello\r\n"
 
 func TestRoundTrip(t *testing.T) {
-	sb := start(t, Options{Delegate: true})
 	u := "user1@example.test"
-	tok := mustMint(t, sb, u, core.ScopeMail)
+	sb, tok := mailSandbox(t, u)
 	if !strings.HasPrefix(tok, "ya29.c.") || len(tok) < 1000 {
 		t.Fatalf("token %q... (%d chars) does not look like Google's", tok[:12], len(tok))
 	}
@@ -253,9 +260,8 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestIdleSeesNewMail(t *testing.T) {
-	sb := start(t, Options{Delegate: true})
 	u := "user2@example.test"
-	tok := mustMint(t, sb, u, core.ScopeMail)
+	sb, tok := mailSandbox(t, u)
 	var mu sync.Mutex
 	arrived := make(chan uint32, 4)
 	ic := dialIMAP(t, sb, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
@@ -493,9 +499,8 @@ func rawSMTP(t *testing.T, sb *Sandbox) *textproto.Conn {
 }
 
 func TestSMTPLongAuthLine(t *testing.T) {
-	sb := start(t, Options{Delegate: true})
 	u := "user1@example.test"
-	tok := mustMint(t, sb, u, core.ScopeMail)
+	sb, tok := mailSandbox(t, u)
 	ir := base64.StdEncoding.EncodeToString([]byte("user=" + u + "\x01auth=Bearer " + tok + "\x01\x01"))
 
 	c := rawSMTP(t, sb)
@@ -542,9 +547,8 @@ func TestSMTPLongAuthLine(t *testing.T) {
 }
 
 func TestSMTPStartTLS(t *testing.T) {
-	sb := start(t, Options{Delegate: true})
 	u := "user1@example.test"
-	tok := mustMint(t, sb, u, core.ScopeMail)
+	sb, tok := mailSandbox(t, u)
 	// Plain: no AUTH before STARTTLS.
 	c, err := smtp.Dial(sb.SMTPStartTLSAddr())
 	if err != nil {
@@ -600,9 +604,8 @@ func tokeninfo(t *testing.T, sb *Sandbox, tok string) map[string]string {
 }
 
 func TestRevoke(t *testing.T) {
-	sb := start(t, Options{Delegate: true})
 	u := "user1@example.test"
-	tok := mustMint(t, sb, u, core.ScopeMail)
+	sb, tok := mailSandbox(t, u)
 	sb.Revoke(u)
 	ic := dialIMAP(t, sb, nil)
 	wantIMAPError(t, ic.Authenticate(&xoauth2{user: u, token: tok}), imap.ResponseCodeAuthenticationFailed, core.IMAPInvalidCredentials)
@@ -623,9 +626,8 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestIMAPLimitsAndSwitches(t *testing.T) {
-	sb := start(t, Options{Delegate: true})
 	u := "user1@example.test"
-	tok := mustMint(t, sb, u, core.ScopeMail)
+	sb, tok := mailSandbox(t, u)
 	var conns []*imapclient.Client
 	for i := 0; i < core.MaxIMAPConnectionsPerAccount; i++ {
 		c := dialIMAP(t, sb, nil)
