@@ -176,7 +176,7 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 			want[c] = true
 		}
 	}
-	s := &session{t: t, mailbox: mailbox, ep: t.endpoints(), keepSMTP: want[CheckRoundtrip]}
+	s := &session{t: t, mailbox: mailbox, ep: t.endpoints(), keepSMTP: want[CheckRoundtrip], checkOnly: true}
 	unlock, err := t.lock(ctx, mailbox)
 	if err != nil {
 		res.Finding = Diagnose(err, s.diag(CheckToken))
@@ -237,6 +237,9 @@ type session struct {
 	// round trip that follows (a login fewer: four round trips).
 	smtp     *smtpConn
 	keepSMTP bool
+	// checkOnly: the connections carry only the checks' own traffic (not
+	// a message of SendMessage's caller), so they offer checkCurves.
+	checkOnly bool
 }
 
 func (s *session) diag(check CheckName) DiagContext {
@@ -362,6 +365,29 @@ func ctxErr(ctx context.Context, server string, err error) error {
 		return &ServerError{Server: server, Err: ctx.Err()}
 	}
 	return &ServerError{Server: server, Err: err}
+}
+
+// checkCurves are the key exchanges the check connections offer: Go's
+// classical ones, in its order, without the post-quantum hybrid
+// X25519MLKEM768. A check connection carries an access token that expires
+// within the hour, the mailbox's address and message count and the fixed
+// test message, nothing a recording decrypted years later could use, and
+// the hybrid's key share was half the client's TLS work on each of them
+// (README, Performance). Everything else (SendMessage's mail, the token
+// endpoint, the proxy) keeps Go's defaults.
+var checkCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+
+// tlsConfig is the TLS configuration of the session's connections to addr
+// (TLSConfig, with checkCurves for a check), also the one STARTTLS uses.
+func (s *session) tlsConfig(addr string) (*tls.Config, error) {
+	cfg, err := s.ep.TLSConfig(addr)
+	if err != nil {
+		return nil, err
+	}
+	if s.checkOnly {
+		cfg.CurvePreferences = checkCurves
+	}
+	return cfg, nil
 }
 
 func dial(ctx context.Context, addr string, sec Security, cfg *tls.Config, alpn string) (net.Conn, error) {

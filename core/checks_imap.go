@@ -82,7 +82,7 @@ func (ic *imapConn) logout() {
 
 func (s *session) dialIMAP(ctx context.Context) (*imapConn, error) {
 	addr := s.ep.IMAP
-	cfg, err := s.ep.TLSConfig(addr)
+	cfg, err := s.tlsConfig(addr)
 	if err != nil {
 		return nil, err
 	}

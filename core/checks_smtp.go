@@ -31,7 +31,7 @@ func localName() string {
 
 func (s *session) dialSMTP(ctx context.Context) (*smtpConn, error) {
 	addr := s.ep.SMTP
-	cfg, err := s.ep.TLSConfig(addr)
+	cfg, err := s.tlsConfig(addr)
 	if err != nil {
 		return nil, err
 	}
