@@ -226,7 +226,8 @@ func (a *authorizeStep) View() string {
 		}
 		return "[ ]"
 	}
-	out += s.Muted.Render(fmt.Sprintf("%s %s 1 Calendar   %s 2 Contacts", strings.Repeat(" ", lw), box(a.calendar), box(a.contacts))) + "\n"
+	out += s.Muted.Render(fmt.Sprintf("%s %s %s Calendar   %s %s Contacts", strings.Repeat(" ", lw),
+		box(a.calendar), keyName(km.Authorize.Calendar), box(a.contacts), keyName(km.Authorize.Contacts))) + "\n"
 	if id := a.clientID(); id != "" {
 		out += a.linkView(id, lw, width) + "\n"
 	}
