@@ -12,7 +12,7 @@ import (
 // ---- Admin console over HTTP ----
 
 func (s *Sandbox) handleAdmin(w http.ResponseWriter, r *http.Request) {
-	fail, decode, ok := adminAnswers(w, r)
+	a := adminAnswer{w, r}
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/admin/"), "/")
 
 	switch {
@@ -22,108 +22,74 @@ func (s *Sandbox) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			IMAP      *bool  `json:"imap"`
 			Suspended *bool  `json:"suspended"`
 		}
-		if !decode(&b) {
+		if !a.decode(&b) {
 			return
 		}
 		if err := s.SetUser(UserUpdate{Email: b.Email, IMAP: b.IMAP, Suspended: b.Suspended}); err != nil {
-			fail(err)
+			a.fail(err)
 			return
 		}
-		ok()
+		a.ok()
 	case path == "delegation" && r.Method == http.MethodPost:
 		var b struct {
 			ClientID string   `json:"client_id"`
 			Scopes   []string `json:"scopes"`
 		}
-		if !decode(&b) {
-			return
+		if a.decode(&b) && a.need("client_id", b.ClientID != "") {
+			s.Authorize(b.ClientID, b.Scopes)
+			a.ok()
 		}
-		if b.ClientID == "" {
-			fail(errors.New("client_id is required"))
-			return
-		}
-		s.Authorize(b.ClientID, b.Scopes)
-		ok()
 	case path == "delegation" && r.Method == http.MethodDelete:
-		id := r.URL.Query().Get("client_id")
-		if id == "" {
-			fail(errors.New("client_id is required"))
-			return
+		if id := r.URL.Query().Get("client_id"); a.need("client_id", id != "") {
+			s.Deauthorize(id)
+			a.ok()
 		}
-		s.Deauthorize(id)
-		ok()
 	case path == "domain" && r.Method == http.MethodPost:
 		var b struct {
 			IMAP *bool `json:"imap"`
 		}
-		if !decode(&b) {
-			return
+		if a.decode(&b) && a.need("imap", b.IMAP != nil) {
+			s.SetDomainIMAP(*b.IMAP)
+			a.ok()
 		}
-		if b.IMAP == nil {
-			fail(errors.New("imap is required"))
-			return
-		}
-		s.SetDomainIMAP(*b.IMAP)
-		ok()
 	case path == "clock" && r.Method == http.MethodPost:
 		var b struct {
 			SkewSeconds *float64 `json:"skew_seconds"`
 		}
-		if !decode(&b) {
-			return
+		if a.decode(&b) && a.need("skew_seconds", b.SkewSeconds != nil) {
+			s.SetClockSkew(time.Duration(*b.SkewSeconds * float64(time.Second)))
+			a.ok()
 		}
-		if b.SkewSeconds == nil {
-			fail(errors.New("skew_seconds is required"))
-			return
-		}
-		s.SetClockSkew(time.Duration(*b.SkewSeconds * float64(time.Second)))
-		ok()
 	case path == "revoke" && r.Method == http.MethodPost:
-		var b struct {
-			Email string `json:"email"`
-		}
-		if !decode(&b) {
-			return
-		}
-		if b.Email == "" {
-			fail(errors.New("email is required"))
-			return
-		}
-		s.Revoke(b.Email)
-		ok()
+		a.withEmail(s.Revoke)
 	case path == "faults" && r.Method == http.MethodPost:
 		var b Faults
-		if !decode(&b) {
+		if !a.decode(&b) {
 			return
 		}
 		if b.LatencyMS < 0 || b.RTTMS < 0 {
-			fail(errors.New("latency_ms and rtt_ms must not be negative"))
+			a.fail(errors.New("latency_ms and rtt_ms must not be negative"))
 			return
 		}
 		if err := b.Throttle.valid(); err != nil {
-			fail(err)
+			a.fail(err)
 			return
 		}
 		s.SetFaults(b)
-		ok()
+		a.ok()
 	case path == "clients" && r.Method == http.MethodPost:
 		var b ClientState
-		if !decode(&b) {
-			return
+		if a.decode(&b) && a.need("client_id", b.ClientID != "") {
+			s.SetClient(b)
+			a.ok()
 		}
-		if b.ClientID == "" {
-			fail(errors.New("client_id is required"))
-			return
-		}
-		s.SetClient(b)
-		ok()
 	case path == "state" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.state())
 	default:
 		if s.handleAdminOAuth(w, r, path) {
 			return
 		}
-		fail(fmt.Errorf("unknown admin call %s %s", r.Method, r.URL.Path))
+		a.fail(fmt.Errorf("unknown admin call %s %s", r.Method, r.URL.Path))
 	}
 }
 

@@ -357,7 +357,7 @@ type oauthStateDump struct {
 // handleAdminOAuth serves the consent path's admin calls; it reports false
 // for a path it does not know.
 func (s *Sandbox) handleAdminOAuth(w http.ResponseWriter, r *http.Request, path string) bool {
-	fail, decode, ok := adminAnswers(w, r)
+	a := adminAnswer{w, r}
 	switch {
 	case path == "oauth" && r.Method == http.MethodGet:
 		s.mu.Lock()
@@ -374,66 +374,55 @@ func (s *Sandbox) handleAdminOAuth(w http.ResponseWriter, r *http.Request, path 
 			ConsentScreen
 			AutoConsent *bool `json:"auto_consent"`
 		}
-		if !decode(&b) {
+		if !a.decode(&b) {
 			return true
 		}
 		if err := s.SetConsentScreen(b.ConsentScreen); err != nil {
-			fail(err)
+			a.fail(err)
 			return true
 		}
 		if b.AutoConsent != nil {
 			s.SetAutoConsent(*b.AutoConsent)
 		}
-		ok()
+		a.ok()
 	case path == "oauth/test_users" && r.Method == http.MethodPost:
 		var b struct {
 			Add    []string `json:"add"`
 			Remove []string `json:"remove"`
 		}
-		if !decode(&b) {
+		if !a.decode(&b) {
 			return true
 		}
 		if err := s.AddTestUsers(b.Add...); err != nil {
-			fail(err)
+			a.fail(err)
 			return true
 		}
 		s.RemoveTestUsers(b.Remove...)
-		ok()
+		a.ok()
 	case path == "oauth/redirect_uris" && r.Method == http.MethodPost:
 		var b struct {
 			URIs []string `json:"uris"`
 		}
-		if !decode(&b) {
+		if !a.decode(&b) {
 			return true
 		}
 		s.SetRedirectURIs(b.URIs)
-		ok()
+		a.ok()
 	case path == "oauth/revoke" && r.Method == http.MethodPost:
-		var b struct {
-			Email string `json:"email"`
-		}
-		if !decode(&b) {
-			return true
-		}
-		if b.Email == "" {
-			fail(errors.New("email is required"))
-			return true
-		}
-		s.RevokeConsent(b.Email)
-		ok()
+		a.withEmail(s.RevokeConsent)
 	case path == "clock/advance" && r.Method == http.MethodPost:
 		var b struct {
 			Seconds *float64 `json:"seconds"`
 		}
-		if !decode(&b) {
+		if !a.decode(&b) {
 			return true
 		}
 		if b.Seconds == nil || *b.Seconds < 0 {
-			fail(errors.New("seconds is required and must not be negative"))
+			a.fail(errors.New("seconds is required and must not be negative"))
 			return true
 		}
 		s.AdvanceClock(time.Duration(*b.Seconds * float64(time.Second)))
-		ok()
+		a.ok()
 	default:
 		return false
 	}
