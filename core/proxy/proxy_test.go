@@ -164,6 +164,17 @@ func (f *fixture) dialIMAP(t testing.TB) *imapclient.Client {
 	return c
 }
 
+// loggedIn is an IMAP client of the proxy logged in as user with its
+// proxy password.
+func (f *fixture) loggedIn(t testing.TB, user string) *imapclient.Client {
+	t.Helper()
+	c := f.dialIMAP(t)
+	if err := c.Login(user, f.password[user]).Wait(); err != nil {
+		t.Fatalf("LOGIN through the proxy as %s: %v", user, err)
+	}
+	return c
+}
+
 func sendMail(f *fixture, addr string, startTLS bool, user, password, to, body string) error {
 	var c *smtp.Client
 	var err error
@@ -196,10 +207,7 @@ func TestProxyIMAPAndSMTPRelay(t *testing.T) {
 	if err := sendMail(f, f.smtpTLS, false, user, f.password[user], user, msg); err != nil {
 		t.Fatalf("sending through the proxy: %v", err)
 	}
-	c := f.dialIMAP(t)
-	if err := c.Login(user, f.password[user]).Wait(); err != nil {
-		t.Fatalf("LOGIN through the proxy: %v", err)
-	}
+	c := f.loggedIn(t, user)
 	caps := c.Caps()
 	if caps.Has(imap.Cap("AUTH=XOAUTH2")) || caps.Has(imap.CapLoginDisabled) || !caps.Has(imap.CapIdle) {
 		t.Fatalf("capabilities after login: want the server's (IDLE) without AUTH= and LOGINDISABLED, got %v", caps)
@@ -332,10 +340,7 @@ func TestProxyWrongPasswordBackoff(t *testing.T) {
 func TestProxyUpstreamRefusalMapped(t *testing.T) {
 	f := startFixture(t, Config{})
 	user := f.sb.Users()[0]
-	c := f.dialIMAP(t)
-	if err := c.Login(user, f.password[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := f.loggedIn(t, user)
 	c.Close()
 	f.sb.Revoke(user)
 	c = f.dialIMAP(t)
@@ -368,10 +373,7 @@ func TestProxyConnectionLimitPerMailbox(t *testing.T) {
 	user := f.sb.Users()[0]
 	var cs []*imapclient.Client
 	for i := 0; i < 2; i++ {
-		c := f.dialIMAP(t)
-		if err := c.Login(user, f.password[user]).Wait(); err != nil {
-			t.Fatal(err)
-		}
+		c := f.loggedIn(t, user)
 		cs = append(cs, c)
 	}
 	c := f.dialIMAP(t)
@@ -482,10 +484,7 @@ func TestProxyLongLineRefused(t *testing.T) {
 func TestProxyIdleTimeout(t *testing.T) {
 	f := startFixture(t, Config{IdleTimeout: 300 * time.Millisecond})
 	user := f.sb.Users()[0]
-	c := f.dialIMAP(t)
-	if err := c.Login(user, f.password[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := f.loggedIn(t, user)
 	select {
 	case <-c.Closed():
 	case <-time.After(30 * time.Second):
@@ -526,10 +525,7 @@ func TestProxyGlobalLimit(t *testing.T) {
 func TestProxyShutdownDrains(t *testing.T) {
 	f := startFixture(t, Config{})
 	user := f.sb.Users()[0]
-	c := f.dialIMAP(t)
-	if err := c.Login(user, f.password[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := f.loggedIn(t, user)
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -575,10 +571,7 @@ func TestProxyShutdownDrains(t *testing.T) {
 func TestProxySessionOutlivesItsToken(t *testing.T) {
 	f := startFixture(t, Config{})
 	user := f.sb.Users()[0]
-	c := f.dialIMAP(t)
-	if err := c.Login(user, f.password[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := f.loggedIn(t, user)
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
