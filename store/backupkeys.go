@@ -238,6 +238,25 @@ func PurgePasswordBackups(bs []PasswordBackup) error {
 	return nil
 }
 
+// PasswordBackupsNote is PasswordBackupsReport once mailboxes of domain
+// switched to OAuth (core.UpgradeSwitcher): when domain has no pending
+// mailbox left, the backups are first sealed under keys of their own, as
+// `mailoauth upgrade` does; "" when the store cannot say.
+func (s *Store) PasswordBackupsNote(domain string) string {
+	left, err := s.PendingUpgrades(domain)
+	if err != nil {
+		return ""
+	}
+	done := len(left) == 0
+	bs := s.PasswordBackups()
+	if done {
+		if bs, err = s.SealPasswordBackups(); err != nil {
+			return err.Error()
+		}
+	}
+	return PasswordBackupsReport(bs, done)
+}
+
 // PasswordBackupsReport is the one sentence every face prints about the
 // backups that still hold legacy passwords once the store holds none
 // (done) or while some mailboxes are still pending; "" when none does.
