@@ -1,0 +1,232 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// saver is a core.ResultSaver that keeps every batch.
+type saver struct {
+	mu      sync.Mutex
+	domains []string
+	batches [][]core.MailboxResult
+	err     error
+}
+
+func (s *saver) SaveResults(domain string, rs []core.MailboxResult) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.domains = append(s.domains, domain)
+	s.batches = append(s.batches, slices.Clone(rs))
+	return s.err
+}
+
+func (s *saver) saved() []core.MailboxResult { return slices.Concat(s.batches...) }
+
+func mailboxesOf(rs []core.MailboxResult) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Mailbox)
+	}
+	return out
+}
+
+// Run saves every result through the saver in batches of 500, hands each
+// on in input order (a duplicate with its first occurrence's result),
+// counts them and reports the events of each mailbox in order.
+func TestRunSavesInBatchesAndStreamsInOrder(t *testing.T) {
+	e := newEnv(t, 2, true)
+	d := e.sb.Domain()
+	unique := []string{"user1@" + d, "nobody@" + d, "user2@" + d}
+	var in []string
+	for i := range 1001 {
+		in = append(in, unique[i%len(unique)])
+	}
+	sv := &saver{}
+	var streamed []core.MailboxResult
+	var events []core.Event
+	rep, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in,
+		Checks: []core.CheckName{core.CheckToken}, Tokens: e.cache, Results: sv,
+		OnEvent:  func(ev core.Event) { events = append(events, ev) },
+		OnResult: func(r core.MailboxResult) { streamed = append(streamed, r) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for _, b := range sv.batches {
+		sizes = append(sizes, len(b))
+	}
+	if !slices.Equal(sizes, []int{500, 500, 1}) {
+		t.Fatalf("saved in batches of %v, want 500, 500, 1", sizes)
+	}
+	for _, dom := range sv.domains {
+		if dom != d {
+			t.Fatalf("saved under domain %q, want %q", dom, d)
+		}
+	}
+	if got := mailboxesOf(streamed); !slices.Equal(got, in) {
+		t.Fatalf("streamed %d results out of input order", len(got))
+	}
+	if got := mailboxesOf(sv.saved()); !slices.Equal(got, in) {
+		t.Fatalf("saved %d results out of input order", len(got))
+	}
+	if rep.Results != nil {
+		t.Fatalf("with OnResult the report holds %d results, want none", len(rep.Results))
+	}
+	for i, r := range streamed {
+		if r.OK != (i%3 != 1) {
+			t.Fatalf("%s: ok=%v finding=%+v", r.Mailbox, r.OK, r.Finding)
+		}
+	}
+	if rep.Passed != 667 || rep.Failed != 334 || rep.SaveErr != nil {
+		t.Fatalf("passed %d, failed %d, save error %v; want 667, 334, none", rep.Passed, rep.Failed, rep.SaveErr)
+	}
+	seen := map[string][]core.EventKind{}
+	last := 0
+	for _, ev := range events {
+		if ev.Done < last || ev.Total != len(unique) {
+			t.Fatalf("event %+v after Done %d of %d", ev, last, len(unique))
+		}
+		last = ev.Done
+		seen[ev.Mailbox] = append(seen[ev.Mailbox], ev.Kind)
+	}
+	for _, m := range unique {
+		want := []core.EventKind{core.EventStarted, core.EventCheckDone, core.EventFinished}
+		if !slices.Equal(seen[m], want) {
+			t.Fatalf("%s: events %v, want %v", m, seen[m], want)
+		}
+	}
+}
+
+// Without OnResult the report holds the results; a failing save is
+// reported and the run goes on.
+func TestRunReportsResultsAndSaveError(t *testing.T) {
+	e := newEnv(t, 1, true)
+	sv := &saver{err: errors.New("disk full")}
+	in := []string{e.user(1), e.profile.DefaultSender}
+	rep, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in,
+		Checks: []core.CheckName{core.CheckToken}, Results: sv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mailboxesOf(rep.Results); !slices.Equal(got, in) {
+		t.Fatalf("results %v, want %v", got, in)
+	}
+	if rep.SaveErr == nil || rep.SaveErr.Error() != "disk full" || len(sv.saved()) != 2 {
+		t.Fatalf("save error %v after %d saved, want disk full after 2", rep.SaveErr, len(sv.saved()))
+	}
+}
+
+// When the Tester cannot be built no check runs: Run returns the error,
+// every mailbox gets its finding, and nothing is saved, streamed or
+// reported as an event.
+func TestRunTesterErrorIsEveryMailboxsFinding(t *testing.T) {
+	e := newEnv(t, 1, true)
+	for name, p := range map[string]core.Profile{
+		"consumer domain":    {Domain: "gmail.com", DefaultSender: "a@gmail.com", Credential: e.profile.Credential},
+		"credential mangled": {Domain: e.sb.Domain(), DefaultSender: e.profile.DefaultSender, Credential: []byte("{not json")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sv := &saver{}
+			calls := 0
+			in := []string{"a@" + p.Domain, "b@" + p.Domain}
+			rep, err := core.Run(context.Background(), core.RunRequest{Profile: p, Mailboxes: in, Results: sv,
+				OnEvent: func(core.Event) { calls++ }, OnResult: func(core.MailboxResult) { calls++ }})
+			if err == nil {
+				t.Fatal("no error for a tester that cannot be built")
+			}
+			if got := mailboxesOf(rep.Results); !slices.Equal(got, in) {
+				t.Fatalf("results %v, want %v", got, in)
+			}
+			for _, r := range rep.Results {
+				if r.OK || r.Finding == nil || r.Finding.Summary == "" || r.Finding.Fix == "" || r.Finding != rep.Results[0].Finding {
+					t.Fatalf("%s: ok=%v finding=%+v, want the error's finding", r.Mailbox, r.OK, r.Finding)
+				}
+			}
+			if f := core.FindingOf(err); f != nil && f != rep.Results[0].Finding {
+				t.Fatalf("finding %+v, want the error's own %+v", rep.Results[0].Finding, f)
+			}
+			if rep.Failed != 2 || calls != 0 || len(sv.batches) != 0 {
+				t.Fatalf("failed %d, %d calls, %d saves; want 2, 0, 0", rep.Failed, calls, len(sv.batches))
+			}
+		})
+	}
+}
+
+// switcher is a core.UpgradeSwitcher over a set of pending mailboxes.
+type switcher struct {
+	pending  map[string]bool
+	switched []string
+	fail     error
+}
+
+func (s *switcher) PendingUpgrades(string) ([]string, error) {
+	var out []string
+	for m := range s.pending {
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (s *switcher) CompleteUpgrade(_, mailbox, _ string) error {
+	if s.fail != nil {
+		return s.fail
+	}
+	delete(s.pending, mailbox)
+	s.switched = append(s.switched, mailbox)
+	return nil
+}
+
+func (s *switcher) PasswordBackupsNote(string) string { return "backups note" }
+
+// In an upgrade the pending mailboxes that passed switch after the
+// checks; the saved and streamed results carry the upgrade's notes.
+func TestRunFinishesUpgradeBeforeSaving(t *testing.T) {
+	e := newEnv(t, 2, true)
+	d := e.sb.Domain()
+	in := []string{"user1@" + d, "nobody@" + d, "user2@" + d}
+	sw := &switcher{pending: map[string]bool{"user1@" + d: true, "nobody@" + d: true}}
+	backups := 0
+	sv := &saver{}
+	var streamed []core.MailboxResult
+	_, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in,
+		Checks: []core.CheckName{core.CheckToken}, Results: sv,
+		OnResult: func(r core.MailboxResult) { streamed = append(streamed, r) },
+		Upgrade: &core.RunUpgrade{Store: sw, Actor: "test", BeforeSwitch: func() error {
+			backups++
+			return nil
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sw.switched, []string{"user1@" + d}) || !sw.pending["nobody@"+d] || backups != 1 {
+		t.Fatalf("switched %v, pending %v, %d backups; want user1 switched after one backup", sw.switched, sw.pending, backups)
+	}
+	wantNotes := [][]string{{"upgraded: switched to OAuth, its legacy password was erased from the store", "backups note"}, nil, nil}
+	for _, rs := range [][]core.MailboxResult{sv.saved(), streamed} {
+		if got := mailboxesOf(rs); !slices.Equal(got, in) {
+			t.Fatalf("results %v, want %v", got, in)
+		}
+		for i, r := range rs {
+			if !slices.Equal(r.Notes, wantNotes[i]) {
+				t.Fatalf("%s: notes %q, want %q", r.Mailbox, r.Notes, wantNotes[i])
+			}
+		}
+	}
+
+	// a switch that fails leaves the passing mailbox on its password, noted
+	sw = &switcher{pending: map[string]bool{"user2@" + d: true}, fail: errors.New("store is read-only")}
+	rep, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in[2:],
+		Checks: []core.CheckName{core.CheckToken}, Upgrade: &core.RunUpgrade{Store: sw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"still on its legacy password: store is read-only"}; !slices.Equal(rep.Results[0].Notes, want) {
+		t.Fatalf("notes %q, want %q", rep.Results[0].Notes, want)
+	}
+}
