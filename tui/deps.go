@@ -45,27 +45,11 @@ type backend interface {
 	SetProxyPassword(domain, mailbox, hash string) error
 }
 
-// eventKind mirrors core's runner events.
-type eventKind int
-
-const (
-	evStarted eventKind = iota
-	evCheckDone
-	evFinished
-)
-
-// runEvent is one progress report of a test run.
-type runEvent struct {
-	Kind    eventKind
-	Mailbox string
-	Check   *core.CheckResult
-	Result  *core.MailboxResult
-}
-
-// engine runs the live checks (core.RunAll / Tester.Check); the verify action
-// of the authorize step is a token check of the default sender.
+// engine runs the live checks: core.Run (wire.go); the verify action of
+// the authorize step is a token check of the default sender. Tests use
+// fakes.
 type engine interface {
-	Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult
+	Run(ctx context.Context, req core.RunRequest) (core.RunReport, error)
 }
 
 // sandboxHooks are the sandbox's values for prefilling and its Admin console.
@@ -102,6 +86,9 @@ type deps struct {
 	upgrade      bool
 	upgradeLines []string
 	upgradeRisks []*core.Finding
+	// finish is how a run in upgrade mode switches the mailboxes that
+	// passed to OAuth (nil: none does)
+	finish *core.RunUpgrade
 	// remote is Config.Remote: consent by paste-back, as the browser runs
 	// on another machine than the wizard's loopback listener.
 	remote bool

@@ -248,7 +248,10 @@ func (e *fakeEngine) last() (runs int, mailboxes []string, checks []core.CheckNa
 	return e.runs, e.lastMailboxes, e.lastChecks
 }
 
-func (e *fakeEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult {
+// Run is core.Run's contract on canned results: events, results in input
+// order, saved through req.Results.
+func (e *fakeEngine) Run(ctx context.Context, req core.RunRequest) (core.RunReport, error) {
+	mailboxes, checks, on := req.Mailboxes, req.Checks, req.OnEvent
 	e.mu.Lock()
 	auth := e.authorized
 	e.runs++
@@ -258,7 +261,7 @@ func (e *fakeEngine) Run(ctx context.Context, p core.Profile, mailboxes []string
 	out := make([]core.MailboxResult, len(mailboxes))
 	for i, m := range mailboxes {
 		if on != nil {
-			on(runEvent{Kind: evStarted, Mailbox: m})
+			on(core.Event{Kind: core.EventStarted, Mailbox: m})
 		}
 		r := core.MailboxResult{Mailbox: m, OK: true, CheckedAt: time.Unix(0, 0)}
 		for _, c := range checks {
@@ -277,7 +280,7 @@ func (e *fakeEngine) Run(ctx context.Context, p core.Profile, mailboxes []string
 			r.Checks = append(r.Checks, cr)
 			if on != nil {
 				c := cr
-				on(runEvent{Kind: evCheckDone, Mailbox: m, Check: &c})
+				on(core.Event{Kind: core.EventCheckDone, Mailbox: m, Check: &c})
 			}
 			if !cr.OK {
 				r.OK = false
@@ -287,10 +290,14 @@ func (e *fakeEngine) Run(ctx context.Context, p core.Profile, mailboxes []string
 		out[i] = r
 		if on != nil {
 			rr := r
-			on(runEvent{Kind: evFinished, Mailbox: m, Result: &rr})
+			on(core.Event{Kind: core.EventFinished, Mailbox: m, Result: &rr})
 		}
 	}
-	return out
+	rep := core.RunReport{Results: out}
+	if req.Results != nil && len(out) > 0 {
+		rep.SaveErr = req.Results.SaveResults(req.Profile.Domain, out)
+	}
+	return rep, nil
 }
 
 // readTestdata is the file testdata/name.

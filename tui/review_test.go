@@ -204,14 +204,14 @@ func TestAllMailboxesIncludesTheDefaultSender(t *testing.T) {
 // server does.
 type blockingEngine struct{ started chan struct{} }
 
-func (e *blockingEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, _ []core.CheckName, _ func(runEvent)) []core.MailboxResult {
+func (e *blockingEngine) Run(ctx context.Context, req core.RunRequest) (core.RunReport, error) {
 	close(e.started)
 	<-ctx.Done()
-	out := make([]core.MailboxResult, len(mailboxes))
-	for i, m := range mailboxes {
+	out := make([]core.MailboxResult, len(req.Mailboxes))
+	for i, m := range req.Mailboxes {
 		out[i] = core.MailboxResult{Mailbox: m}
 	}
-	return out
+	return core.RunReport{Results: out}, nil
 }
 
 func TestCancelledVerificationSaysCancelledNotTimeout(t *testing.T) {
@@ -234,12 +234,12 @@ func TestCancelledVerificationSaysCancelledNotTimeout(t *testing.T) {
 // when its run has returned.
 type chattyEngine struct{ returned chan struct{} }
 
-func (e *chattyEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, _ []core.CheckName, on func(runEvent)) []core.MailboxResult {
+func (e *chattyEngine) Run(ctx context.Context, req core.RunRequest) (core.RunReport, error) {
 	defer close(e.returned)
 	for range 5000 {
-		on(runEvent{Kind: evStarted, Mailbox: mailboxes[0]})
+		req.OnEvent(core.Event{Kind: core.EventStarted, Mailbox: req.Mailboxes[0]})
 	}
-	return []core.MailboxResult{{Mailbox: mailboxes[0], OK: true}}
+	return core.RunReport{Results: []core.MailboxResult{{Mailbox: req.Mailboxes[0], OK: true}}}, nil
 }
 
 // A run nobody reads any more (superseded by r, or the wizard ended) must
@@ -259,5 +259,44 @@ func TestAbandonedTestRunDoesNotBlockItsWorkers(t *testing.T) {
 	case <-eng.returned:
 	case <-time.After(30 * time.Second): // a deadline for a hang, not a speed goal
 		t.Fatal("the abandoned run's event sends block its workers")
+	}
+}
+
+// cancelSavingEngine runs until its context ends, then saves each mailbox
+// as cancelled through req.Results, as core.Run does.
+type cancelSavingEngine struct{ returned chan struct{} }
+
+func (e *cancelSavingEngine) Run(ctx context.Context, req core.RunRequest) (core.RunReport, error) {
+	defer close(e.returned)
+	<-ctx.Done()
+	var out []core.MailboxResult
+	for _, m := range req.Mailboxes {
+		out = append(out, core.MailboxResult{Mailbox: m, Notes: []string{"cancelled"}})
+	}
+	return core.RunReport{Results: out, SaveErr: req.Results.SaveResults(req.Profile.Domain, out)}, nil
+}
+
+// A run superseded by another (r) records nothing: the step never shows
+// its results, and they must not land over the newer run's.
+func TestSupersededTestRunSavesNothing(t *testing.T) {
+	be := withProfile(acmeProfile(t, 6))
+	m := newModel(fakeDeps(be, &fakeEngine{}, "acme.example"))
+	w := m.w
+	old := &cancelSavingEngine{returned: make(chan struct{})}
+	w.engine = old
+	w.profile = acmeProfile(t, 6)
+	w.boxes = newMailboxList(nil)
+	ts := newTestStep(w.common)
+	_ = ts.run([]string{"administrator@acme.example"}, true)
+	w.engine = &fakeEngine{authorized: true}
+	_ = ts.run([]string{"sales@acme.example"}, true)
+	select {
+	case <-old.returned:
+	case <-time.After(30 * time.Second): // a deadline for a hang, not a speed goal
+		t.Fatal("the superseded run did not end")
+	}
+	rs, _ := be.Results("acme.example")
+	if r, ok := rs["administrator@acme.example"]; ok {
+		t.Fatalf("the superseded run saved %+v", r)
 	}
 }

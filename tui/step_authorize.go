@@ -84,6 +84,7 @@ func (a *authorizeStep) verify(sandboxAuthorize bool) tea.Cmd {
 	a.gen++
 	a.countdown = 0
 	gen, p, eng := a.gen, a.profile, a.engine
+	req := a.runRequest(p, []string{p.DefaultSender}, []core.CheckName{core.CheckToken})
 	clientID := a.clientID()
 	var authorize func(string, []string)
 	if sandboxAuthorize && a.sandbox != nil {
@@ -96,10 +97,10 @@ func (a *authorizeStep) verify(sandboxAuthorize bool) tea.Cmd {
 			authorize(clientID, p.Scopes)
 			note = "Authorized client " + clientID + " for " + strings.Join(p.Scopes, ",") + " in the sandbox Admin console."
 		}
-		rs := eng.Run(ctx, p, []string{p.DefaultSender}, []core.CheckName{core.CheckToken}, nil)
+		rep, _ := eng.Run(ctx, req) // an error is each result's finding
 		var r core.MailboxResult
-		if len(rs) > 0 {
-			r = rs[0]
+		if len(rep.Results) > 0 {
+			r = rep.Results[0]
 		}
 		if ctx.Err() != nil && !r.OK {
 			// cancelled by the user (esc), not timed out: core's finding

@@ -51,6 +51,7 @@ type testStep struct {
 	gen      int
 	ch       chan tea.Msg // the running check's events
 	done     chan tea.Msg // its results, once
+	saver    *runSaver    // where it saves them
 	barReady bool
 	err      error
 	// skip turns a check off; the zero value runs them all
@@ -169,12 +170,12 @@ func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		for i := range msg.results {
 			r := msg.results[i]
-			t.apply(runEvent{Kind: evFinished, Mailbox: r.Mailbox, Result: &r})
+			t.apply(core.Event{Kind: core.EventFinished, Mailbox: r.Mailbox, Result: &r})
 		}
 		t.running, t.cancelFn, t.ran = false, nil, true
 		if len(msg.results) > 0 {
-			if err := t.backend.SaveResults(t.profile.Domain, msg.results); err != nil {
-				t.err = err
+			if msg.saveErr != nil {
+				t.err = msg.saveErr
 			}
 			t.loadHistory()
 		}

@@ -4,6 +4,7 @@ package tui
 
 import (
 	"context"
+	"sync/atomic"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -12,17 +13,36 @@ import (
 
 type testEventsMsg struct {
 	gen    int
-	events []runEvent
+	events []core.Event
 }
 
 type testDoneMsg struct {
 	gen     int
 	results []core.MailboxResult
+	saveErr error // saving the results failed (core.RunReport.SaveErr)
+}
+
+// runSaver saves a test run's results (core.ResultSaver) unless the run
+// was superseded by another: the step never shows its results, and its
+// last save could land after the newer run's.
+type runSaver struct {
+	backend
+	superseded atomic.Bool
+}
+
+func (s *runSaver) SaveResults(domain string, rs []core.MailboxResult) error {
+	if s.superseded.Load() {
+		return nil
+	}
+	return s.backend.SaveResults(domain, rs)
 }
 
 // run starts the checks of mailboxes as a command; events stream back
 // through a channel and cancelling the context stops the run.
 func (t *testStep) run(mailboxes []string, fresh bool) tea.Cmd {
+	if t.saver != nil {
+		t.saver.superseded.Store(true)
+	}
 	t.cancel()
 	if fresh || t.rows == nil {
 		t.rows = make([]testRow, 0, len(mailboxes))
@@ -43,21 +63,25 @@ func (t *testStep) run(mailboxes []string, fresh bool) tea.Cmd {
 	gen := t.gen
 	ch := make(chan tea.Msg, 1024)
 	t.ch = ch
-	p, eng, checks := t.profile, t.engine, t.checks()
+	eng := t.engine
+	t.saver = &runSaver{backend: t.backend}
+	req := t.runRequest(t.profile, mailboxes, t.checks())
+	req.Results = t.saver
+	// once the run is superseded (r) or the wizard ends, nobody reads ch:
+	// the sends give up with ctx rather than block the workers, which hold
+	// IMAP sessions; the results (which carry everything the events did)
+	// go to a buffered channel that never blocks
+	req.OnEvent = func(ev core.Event) {
+		select {
+		case ch <- testEventsMsg{gen: gen, events: []core.Event{ev}}:
+		case <-ctx.Done():
+		}
+	}
 	done := make(chan tea.Msg, 1)
 	t.done = done
 	go func() {
-		// once the run is superseded (r) or the wizard ends, nobody reads
-		// ch: the sends give up with ctx rather than block the workers,
-		// which hold IMAP sessions; the results (which carry everything
-		// the events did) go to a buffered channel that never blocks
-		res := eng.Run(ctx, p, mailboxes, checks, func(ev runEvent) {
-			select {
-			case ch <- testEventsMsg{gen: gen, events: []runEvent{ev}}:
-			case <-ctx.Done():
-			}
-		})
-		done <- testDoneMsg{gen: gen, results: res}
+		rep, _ := eng.Run(ctx, req) // an error is each result's finding
+		done <- testDoneMsg{gen: gen, results: rep.Results, saveErr: rep.SaveErr}
 	}()
 	return tea.Batch(waitTest(ch, done), t.startSpinner())
 }
@@ -89,16 +113,16 @@ func waitTest(ch, done chan tea.Msg) tea.Cmd {
 	}
 }
 
-func (t *testStep) apply(ev runEvent) {
+func (t *testStep) apply(ev core.Event) {
 	i, ok := t.pos[ev.Mailbox]
 	if !ok {
 		return
 	}
 	r := &t.rows[i]
 	switch ev.Kind {
-	case evStarted:
+	case core.EventStarted:
 		r.state = rowRunning
-	case evCheckDone:
+	case core.EventCheckDone:
 		r.state = rowRunning
 		if ev.Check != nil {
 			if r.checks == nil {
@@ -106,7 +130,7 @@ func (t *testStep) apply(ev runEvent) {
 			}
 			r.checks[ev.Check.Name] = *ev.Check
 		}
-	case evFinished:
+	case core.EventFinished:
 		r.state = rowDone
 		if ev.Result != nil {
 			res := *ev.Result

@@ -49,7 +49,7 @@ type Config struct {
 // New returns the wizard's root model.
 func New(cfg Config) tea.Model {
 	d := deps{backend: &storeBackend{s: cfg.Store, actor: cfg.Actor},
-		engine: coreEngine{s: cfg.Store, upgrade: cfg.Upgrade, actor: cfg.Actor, beforeSwitch: cfg.BeforeSwitch}, profile: cfg.Profile, upgrade: cfg.Upgrade,
+		engine: coreEngine{}, profile: cfg.Profile, upgrade: cfg.Upgrade,
 		upgradeLines: cfg.UpgradeSummary, upgradeRisks: cfg.UpgradeRisks,
 		remote: cfg.Remote}
 	if !cfg.Remote {
@@ -57,6 +57,9 @@ func New(cfg Config) tea.Model {
 	}
 	if cfg.Store != nil {
 		d.dbPath = storeFlag(cfg.Store.Path(), cfg.Remote)
+		if cfg.Upgrade {
+			d.finish = &core.RunUpgrade{Store: cfg.Store, Actor: cfg.Actor, BeforeSwitch: cfg.BeforeSwitch}
+		}
 	}
 	if sb := cfg.Sandbox; sb != nil {
 		d.sandbox = sandboxPrefill(sb)

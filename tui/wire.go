@@ -181,97 +181,20 @@ func (b *storeBackend) SetProxyPassword(domain, mailbox, hash string) error {
 	return b.s.SetProxyPassword(domain, mailbox, hash, b.actor)
 }
 
-// coreEngine runs the checks with core.RunAll, caching tokens in the store.
-// In upgrade mode every pending mailbox that passed switches to OAuth and
-// its legacy password is erased (core.FinishUpgrade).
-type coreEngine struct {
-	s       *store.Store
-	upgrade bool
-	actor   string
-	// beforeSwitch backs the store up before the first mailbox switches
-	beforeSwitch func() error
+// coreEngine is core.Run, the wizard's engine outside tests.
+type coreEngine struct{}
+
+func (coreEngine) Run(ctx context.Context, req core.RunRequest) (core.RunReport, error) {
+	return core.Run(ctx, req)
 }
 
-func (e coreEngine) Run(ctx context.Context, p core.Profile, mailboxes []string, checks []core.CheckName, on func(runEvent)) []core.MailboxResult {
-	var cache core.TokenCache = &core.MemoryTokenCache{}
-	if e.s != nil {
-		cache = e.s.TokenCache(p.Domain)
-	}
-	t, err := core.NewTester(&p, cache)
-	if err != nil {
-		f := core.FindingOf(err)
-		if f == nil {
-			f = core.Diagnose(err, core.DiagContext{Domain: p.Domain, Scopes: p.ScopeList(), Endpoints: p.Endpoints, Check: core.CheckToken})
-		}
-		out := make([]core.MailboxResult, len(mailboxes))
-		for i, m := range mailboxes {
-			out[i] = core.MailboxResult{Mailbox: m, Finding: f}
-			if on != nil {
-				r := out[i]
-				on(runEvent{Kind: evFinished, Mailbox: m, Result: &r})
-			}
-		}
-		return out
-	}
-	// A token-only run is step 4's "Verify": it must show what Google says
-	// now, not a token cached before the Admin console changed.
-	t.Fresh = len(checks) == 1 && checks[0] == core.CheckToken
-	opts := core.RunOptions{Checks: checks, Concurrency: core.DefaultConcurrency}
-	if on != nil {
-		opts.OnEvent = func(ev core.Event) {
-			k := evStarted
-			switch ev.Kind {
-			case core.EventCheckDone:
-				k = evCheckDone
-			case core.EventFinished:
-				k = evFinished
-			}
-			on(runEvent{Kind: k, Mailbox: ev.Mailbox, Check: ev.Check, Result: ev.Result})
-		}
-	}
-	results := core.RunAll(ctx, t, mailboxes, opts)
-	if e.upgrade && e.s != nil {
-		rep, err := core.FinishUpgrade(e.s, p.Domain, e.actor, results, e.beforeSwitch)
-		switched := map[string]bool{}
-		for _, r := range rep.Upgraded {
-			switched[r.Mailbox] = true
-		}
-		backups := e.passwordBackups(p.Domain, len(switched) > 0)
-		for i := range results {
-			switch {
-			case switched[results[i].Mailbox]:
-				results[i].Notes = append(results[i].Notes, "upgraded: switched to OAuth, its legacy password was erased from the store")
-				if backups != "" {
-					results[i].Notes = append(results[i].Notes, backups)
-				}
-			case err != nil && results[i].OK:
-				results[i].Notes = append(results[i].Notes, "still on its legacy password: "+err.Error())
-			}
-		}
-	}
-	return results
-}
-
-// passwordBackups is the sentence about backups that still hold legacy
-// passwords after switches (store.PasswordBackupsReport); once the domain
-// has no pending mailbox they are first sealed under keys of their own, as
-// `mailoauth upgrade` does.
-func (e coreEngine) passwordBackups(domain string, switched bool) string {
-	if !switched {
-		return ""
-	}
-	left, err := e.s.PendingUpgrades(domain)
-	if err != nil {
-		return ""
-	}
-	done := len(left) == 0
-	bs := e.s.PasswordBackups()
-	if done {
-		if sealed, err := e.s.SealPasswordBackups(); err == nil {
-			bs = sealed
-		} else {
-			return err.Error()
-		}
-	}
-	return store.PasswordBackupsReport(bs, done)
+// runRequest is a wizard's run of checks on mailboxes: tokens are cached
+// in the store, and in upgrade mode the pending mailboxes that pass switch
+// to OAuth. A token-only run (step 4's Verify) mints fresh tokens: it must
+// show what Google says now, not a token cached before the Admin console
+// changed.
+func (c *common) runRequest(p core.Profile, mailboxes []string, checks []core.CheckName) core.RunRequest {
+	return core.RunRequest{Profile: p, Mailboxes: mailboxes, Checks: checks,
+		Tokens: c.backend.TokenCache(p.Domain), Upgrade: c.finish,
+		Fresh: len(checks) == 1 && checks[0] == core.CheckToken}
 }
