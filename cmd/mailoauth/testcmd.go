@@ -88,33 +88,31 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 		picked = append(picked, email)
 	}
 	targets := core.TestTargets(&p, boxes, o.all, picked)
-	tester, err := core.NewTesterWith(&p, st.TokenCache(p.Domain), nil)
-	if err != nil {
-		return err
-	}
 	if o.timeout <= 0 || o.rtTimeout < 0 {
 		return usagef("--timeout must be above zero and --roundtrip-timeout not below it, e.g. --timeout 20s --roundtrip-timeout 60s")
 	}
-	tester.Timeout = o.timeout
-	tester.RoundtripTimeout = o.rtTimeout
-	tester.Mechanism = mech
-	tester.Fresh = o.fresh
 
 	progress := newProgressLine(a, len(targets), !o.asJSON && isTerminal(os.Stderr))
 	start := time.Now()
-	var stats core.RunStats
-	sink := newResultSink(a, st, p.Domain, o.asJSON)
-	core.RunAll(ctx, tester, targets, core.RunOptions{Checks: checks, Concurrency: o.concurrency, OnEvent: progress.event, Stats: &stats, Stream: sink.add})
+	sink := newResultSink(a, o.asJSON)
+	rep, err := core.Run(ctx, core.RunRequest{Profile: p, Mailboxes: targets, Checks: checks,
+		Tokens: st.TokenCache(p.Domain), Fresh: o.fresh, Mechanism: mech, Timeout: o.timeout, RoundtripTimeout: o.rtTimeout,
+		Concurrency: o.concurrency, OnEvent: progress.event, OnResult: sink.add, Results: st})
+	if err != nil {
+		return err // no check ran
+	}
 	progress.done()
 	elapsed := time.Since(start)
-	sink.flush()
+	if rep.SaveErr != nil {
+		fmt.Fprintf(a.stderr, "mailoauth: the results could not be saved (%v); they are printed below\n", rep.SaveErr)
+	}
 	if sink.err != nil {
 		return sink.err
 	}
-	passed, failed := sink.passed, sink.failed
+	passed, failed := rep.Passed, rep.Failed
 	if o.asJSON {
 		if err := sink.enc.Encode(map[string]any{"summary": map[string]any{"total": passed + failed, "ok": passed, "failed": failed,
-			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": stats.Throttled, "peak_concurrency": stats.PeakConcurrency}}); err != nil {
+			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": rep.Stats.Throttled, "peak_concurrency": rep.Stats.PeakConcurrency}}); err != nil {
 			return err
 		}
 	} else {
