@@ -391,7 +391,10 @@ func (s *session) tlsConfig(addr string) (*tls.Config, error) {
 }
 
 func dial(ctx context.Context, addr string, sec Security, cfg *tls.Config, alpn string) (net.Conn, error) {
-	d := &net.Dialer{KeepAlive: 30 * time.Second}
+	// No TCP keep-alive probes (four setsockopt calls a connection): a
+	// check's timeout ends a connection to a dead server long before
+	// probes every 30 s would.
+	d := &net.Dialer{KeepAlive: -1}
 	if sec == SecurityStartTLS {
 		return d.DialContext(ctx, "tcp", addr)
 	}

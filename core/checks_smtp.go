@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-smtp"
 )
@@ -21,13 +22,15 @@ func (c *smtpConn) close() {
 	c.c.Close()
 }
 
-func localName() string {
+// localName is the EHLO name: this host's name, looked up once per process
+// (a uname call per SMTP connection otherwise).
+var localName = sync.OnceValue(func() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" || strings.ContainsAny(h, " \r\n") {
 		return "localhost"
 	}
 	return h
-}
+})
 
 func (s *session) dialSMTP(ctx context.Context) (*smtpConn, error) {
 	addr := s.ep.SMTP
