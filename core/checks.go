@@ -379,11 +379,17 @@ var checkCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.Cu
 
 // tlsConfig is the TLS configuration of the session's connections to addr
 // (TLSConfig, with checkCurves for a check), also the one STARTTLS uses.
+// Its records are as long as each write: Go's dynamic record sizing, which
+// splits a connection's first writes into records of one TCP segment so a
+// browser can render early, split the AUTHENTICATE line with its kilobyte
+// token into two records and two write calls; a server needs the whole
+// line anyway.
 func (s *session) tlsConfig(addr string) (*tls.Config, error) {
 	cfg, err := s.ep.TLSConfig(addr)
 	if err != nil {
 		return nil, err
 	}
+	cfg.DynamicRecordSizingDisabled = true
 	if s.checkOnly {
 		cfg.CurvePreferences = checkCurves
 	}
