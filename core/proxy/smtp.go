@@ -159,43 +159,41 @@ func (s *session) smtpAuthExchange(arg string) (user, password string, ok, cance
 		}
 		return s.readLine()
 	}
-	switch strings.ToUpper(mech) {
-	case "PLAIN":
-		if !hasIR {
-			if ir, err = ask(""); err != nil {
-				return "", "", false, false, err
-			}
+	mech = strings.ToUpper(mech)
+	prompt, known := firstPrompt[mech]
+	if !known {
+		return "", "", false, false, nil
+	}
+	if !hasIR {
+		if ir, err = ask(prompt); err != nil {
+			return "", "", false, false, err
 		}
-		if ir == "*" {
-			return "", "", false, true, nil
-		}
+	}
+	if ir == "*" {
+		return "", "", false, true, nil
+	}
+	if mech == "PLAIN" {
 		if ir == "=" {
 			ir = ""
 		}
 		user, password, ok = decodePlain(ir)
 		return user, password, ok, false, nil
-	case "LOGIN":
-		if !hasIR {
-			if ir, err = ask("VXNlcm5hbWU6"); err != nil {
-				return "", "", false, false, err
-			}
-		}
-		if ir == "*" {
-			return "", "", false, true, nil
-		}
-		u, err1 := base64.StdEncoding.DecodeString(ir)
-		p64, err := ask("UGFzc3dvcmQ6")
-		if err != nil {
-			return "", "", false, false, err
-		}
-		if p64 == "*" {
-			return "", "", false, true, nil
-		}
-		p, err2 := base64.StdEncoding.DecodeString(p64)
-		if err1 != nil || err2 != nil || len(u) == 0 {
-			return "", "", false, false, nil
-		}
-		return string(u), string(p), true, false, nil
 	}
-	return "", "", false, false, nil
+	u, err1 := base64.StdEncoding.DecodeString(ir)
+	p64, err := ask("UGFzc3dvcmQ6") // "Password:"
+	if err != nil {
+		return "", "", false, false, err
+	}
+	if p64 == "*" {
+		return "", "", false, true, nil
+	}
+	p, err2 := base64.StdEncoding.DecodeString(p64)
+	if err1 != nil || err2 != nil || len(u) == 0 {
+		return "", "", false, false, nil
+	}
+	return string(u), string(p), true, false, nil
 }
+
+// firstPrompt is the 334 challenge each AUTH mechanism the proxy takes
+// sends for its first response: none for PLAIN, "Username:" for LOGIN.
+var firstPrompt = map[string]string{"PLAIN": "", "LOGIN": "VXNlcm5hbWU6"}
