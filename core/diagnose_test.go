@@ -96,7 +96,7 @@ func TestDiagnose(t *testing.T) {
 		{"auth: valid token refused by smtp", &AuthError{Check: CheckSMTP, Server: "smtp.example.test:465", Err: refusedSMTP, TokenInfo: tiValid}, with(CheckSMTP), CodeSMTPAuthFailed,
 			[]string{"smtp.example.test:465", "535 5.7.8"}},
 		{"auth: alert inside", &AuthError{Check: CheckIMAP, Err: imapNo(imap.ResponseCodeAlert, IMAPDomainDisabled)}, with(CheckIMAP), CodeIMAPDisabled, nil},
-		// Dovecot and Postfix (core/interop runs the real ones).
+		// Dovecot and Postfix (cmd/mailoauth's interop tests run the real ones).
 		{"dovecot: expired by Google's clock", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
 			TokenInfo: &TokenInfo{Valid: false, Date: now.Add(61 * time.Minute)}, TokenExpiry: now.Add(time.Hour)}, with(CheckIMAP), CodeTokenExpired,
 			[]string{"mail.example.test:993", "NO [AUTHENTICATIONFAILED] Authentication failed", "expired 1m0s earlier", "1h1m0s behind Google's", "timedatectl"}},

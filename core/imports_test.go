@@ -16,17 +16,12 @@ const module = "github.com/mailoauth/mailoauth"
 // "tui") may import project package to. core is the base every other
 // package builds on and imports nothing of the project; its subpackages
 // are leaves on core; store builds on core; tui on core and store;
-// tui/sshserver on tui; cmd on everything. core/interop is test support:
-// no non-test code imports it.
+// tui/sshserver on tui; cmd on everything.
 func layerAllows(from, to string) (bool, bool) {
-	leaf := strings.HasPrefix(to, "core/") && to != "core/interop"
+	leaf := strings.HasPrefix(to, "core/")
 	switch {
-	case to == "core/interop":
-		return false, true
 	case from == "core":
 		return false, true
-	case from == "core/interop":
-		return to == "core" || to == "core/sandbox", true
 	case strings.HasPrefix(from, "core/"):
 		return to == "core", true
 	case from == "store":
@@ -97,7 +92,7 @@ func TestImportLayersRefuse(t *testing.T) {
 	for _, c := range [][2]string{
 		{"core", "store"}, {"core", "core/sandbox"}, {"core/sandbox", "store"}, {"core/proxy", "core/watch"},
 		{"store", "tui"}, {"store", "core/sandbox"}, {"tui", "cmd/mailoauth"}, {"tui", "tui/sshserver"},
-		{"tui/sshserver", "cmd/mailoauth"}, {"cmd/mailoauth", "core/interop"}, {"tui", "core/interop"},
+		{"tui/sshserver", "cmd/mailoauth"},
 	} {
 		if ok, known := layerAllows(c[0], c[1]); ok || !known {
 			t.Errorf("layerAllows(%s, %s) = %v, %v; want refused", c[0], c[1], ok, known)

@@ -11,20 +11,19 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/core/interop"
 )
 
-// The TestInterop* tests drive the mailoauth binary, and the mail programs
-// of the README's recipes, against Debian's Dovecot and Postfix (package
-// core/interop). `make interop` runs exactly these.
+// The TestInterop* tests drive the engine, the mailoauth binary and the
+// mail programs of the README's recipes against Debian's Dovecot and
+// Postfix (interop_servers_test.go). `make interop` runs exactly these.
 
 // interopSetup starts the servers and sets up a store whose profile points
 // at them with the given security; it returns the servers and the store path.
-func interopSetup(t *testing.T, imapSec, smtpSec core.Security) (*interop.Servers, string) {
+func interopSetup(t *testing.T, imapSec, smtpSec core.Security) (*interopServers, string) {
 	t.Helper()
-	s := interop.Start(t, interop.Options{Users: 5})
+	s := startInterop(t, interopOptions{Users: 5})
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	r := mailoauth(t, db, "setup", "--domain", interop.Domain, "--sender", "admin@"+interop.Domain,
+	r := mailoauth(t, db, "setup", "--domain", interopDomain, "--sender", "admin@"+interopDomain,
 		"--key", s.WriteServiceAccount(), "--endpoints", s.WriteEndpoints(imapSec, smtpSec))
 	if r.code != 0 {
 		t.Fatalf("setup against Dovecot/Postfix: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -34,12 +33,12 @@ func interopSetup(t *testing.T, imapSec, smtpSec core.Security) (*interop.Server
 
 // TestInteropCLITestThroughDovecotPostfix: `mailoauth test --checks
 // token,imap,smtp,roundtrip` passes through the real servers, over
-// implicit TLS and over STARTTLS (OAUTHBEARER: core/interop's tests).
+// implicit TLS and over STARTTLS (OAUTHBEARER: interop_engine_test.go).
 func TestInteropCLITestThroughDovecotPostfix(t *testing.T) {
 	for _, sec := range []core.Security{core.SecurityTLS, core.SecurityStartTLS} {
 		t.Run(string(sec), func(t *testing.T) {
 			s, db := interopSetup(t, sec, sec)
-			for _, user := range []string{"user1@" + interop.Domain, "user2@" + interop.Domain} {
+			for _, user := range []string{"user1@" + interopDomain, "user2@" + interopDomain} {
 				l, code := testOne(t, db, user, "--checks", "token,imap,smtp,roundtrip")
 				if code != 0 || !l.OK || len(l.Checks) != 4 {
 					t.Fatalf("%s over %s: exit %d %+v", user, sec, code, l)
@@ -61,7 +60,7 @@ func TestInteropCLITestThroughDovecotPostfix(t *testing.T) {
 // Google with the clock finding.
 func TestInteropCLIClockBehindDovecot(t *testing.T) {
 	s, db := interopSetup(t, core.SecurityTLS, core.SecurityTLS)
-	user := "user2@" + interop.Domain
+	user := "user2@" + interopDomain
 	if l, code := testOne(t, db, user, "--checks", "token"); code != 0 || !l.OK {
 		t.Fatalf("token: %d %+v", code, l)
 	}
@@ -77,7 +76,7 @@ func TestInteropCLIClockBehindDovecot(t *testing.T) {
 
 // mailboxHas reports whether the subject is in the mailbox, asked over IMAP
 // by curl with a token from `mailoauth token` (itself a README recipe).
-func mailboxHas(t *testing.T, s *interop.Servers, db, user, subject string) bool {
+func mailboxHas(t *testing.T, s *interopServers, db, user, subject string) bool {
 	t.Helper()
 	tok := tokenFor(t, db, user)
 	out, err := exec.Command("curl", "-sS", "--cacert", s.CAFile, "--user", user, "--oauth2-bearer", tok,
@@ -109,7 +108,7 @@ func writeMessage(t *testing.T, from, to, subject string) string {
 	return path
 }
 
-func waitArrival(t *testing.T, s *interop.Servers, db, user, subject string) {
+func waitArrival(t *testing.T, s *interopServers, db, user, subject string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !mailboxHas(t, s, db, user, subject) {
@@ -124,9 +123,9 @@ func waitArrival(t *testing.T, s *interop.Servers, db, user, subject string) {
 // with passwordeval "mailoauth token ...", by XOAUTH2 and OAUTHBEARER, over
 // implicit TLS and STARTTLS, and the mail arrives in Dovecot.
 func TestInteropRecipeMsmtp(t *testing.T) {
-	interop.RequirePrograms(t, "msmtp", "curl")
+	requirePrograms(t, "msmtp", "curl")
 	s, db := interopSetup(t, core.SecurityTLS, core.SecurityTLS)
-	user := "user3@" + interop.Domain
+	user := "user3@" + interopDomain
 	for _, c := range []struct {
 		auth     string
 		starttls bool
@@ -183,9 +182,9 @@ account default : mailoauth
 // imaps:// and send through Postfix over smtps:// (and smtp:// with
 // STARTTLS) with --oauth2-bearer "$(mailoauth token ...)".
 func TestInteropRecipeCurl(t *testing.T) {
-	interop.RequirePrograms(t, "curl")
+	requirePrograms(t, "curl")
 	s, db := interopSetup(t, core.SecurityTLS, core.SecurityTLS)
-	user := "user4@" + interop.Domain
+	user := "user4@" + interopDomain
 	sh := func(script string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -15,22 +15,21 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/core/interop"
 )
 
 // interopClientSetup is interopSetup for an OAuth client (consent path)
 // profile: the sandbox's OAuth client, the mailbox added and consented to
 // (the sandbox approves the consent page at once, as with --auto-consent).
-func interopClientSetup(t *testing.T, mailbox string, imapSec, smtpSec core.Security) (*interop.Servers, string) {
+func interopClientSetup(t *testing.T, mailbox string, imapSec, smtpSec core.Security) (*interopServers, string) {
 	t.Helper()
-	s := interop.Start(t, interop.Options{Users: 3})
+	s := startInterop(t, interopOptions{Users: 3})
 	s.Sandbox.SetAutoConsent(true)
 	client := filepath.Join(t.TempDir(), "client_secret.json")
 	if err := os.WriteFile(client, s.Sandbox.OAuthClientJSON(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	r := mailoauth(t, db, "setup", "--domain", interop.Domain, "--sender", "admin@"+interop.Domain,
+	r := mailoauth(t, db, "setup", "--domain", interopDomain, "--sender", "admin@"+interopDomain,
 		"--client", client, "--endpoints", s.WriteEndpoints(imapSec, smtpSec))
 	if r.code != 0 {
 		t.Fatalf("setup --client against Dovecot/Postfix: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -46,7 +45,7 @@ func interopClientSetup(t *testing.T, mailbox string, imapSec, smtpSec core.Secu
 
 // neomuttrc is the README's ~/.neomuttrc for the mailbox with the test's
 // servers, plus what a test needs: the servers' CA, no prompts, no caches.
-func neomuttrc(t *testing.T, s *interop.Servers, user, mech string, starttls bool) string {
+func neomuttrc(t *testing.T, s *interopServers, user, mech string, starttls bool) string {
 	t.Helper()
 	imapURL, smtpURL := "imaps://", "smtps://"
 	imapAddr, smtpAddr := s.IMAPS, s.SMTPS
@@ -137,7 +136,7 @@ func neomuttRead(t *testing.T, rc, db string) (piped, screen string, err error) 
 // neomuttSend sends a message to the mailbox itself in NeoMutt's batch
 // mode (no terminal: it sends at once through smtp_url) and returns the
 // subject; NeoMutt's output is returned for messages it printed.
-func neomuttSend(t *testing.T, s *interop.Servers, rc, db, user, tag string) (subject, output string) {
+func neomuttSend(t *testing.T, s *interopServers, rc, db, user, tag string) (subject, output string) {
 	t.Helper()
 	subject = "neomutt " + tag + " " + fmt.Sprint(time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -157,7 +156,7 @@ func neomuttSend(t *testing.T, s *interop.Servers, rc, db, user, tag string) (su
 // neomuttRead, and checks that Postfix and Dovecot logged NeoMutt's logins
 // by the mechanism (curl, which waitArrival uses, logs in to Dovecot too:
 // the count must grow by one).
-func neomuttSendRead(t *testing.T, s *interop.Servers, rc, db, user, method string) (sendOutput string) {
+func neomuttSendRead(t *testing.T, s *interopServers, rc, db, user, method string) (sendOutput string) {
 	t.Helper()
 	submitted := "sasl_method=" + method + ", sasl_username=" + user
 	login := "Login: user=<" + user + ">, method=" + method + ","
@@ -184,13 +183,13 @@ func neomuttSendRead(t *testing.T, s *interop.Servers, rc, db, user, method stri
 // pseudo-terminal): the README's authenticator list, and each mechanism
 // alone, over implicit TLS and STARTTLS.
 func TestInteropRecipeNeomutt(t *testing.T) {
-	interop.RequirePrograms(t, "neomutt", "curl")
+	requirePrograms(t, "neomutt", "curl")
 	for _, c := range []struct {
 		mechs, method string
 		starttls      bool
 	}{{neomuttAuthenticators, "XOAUTH2", false}, {"oauthbearer", "OAUTHBEARER", false}, {"xoauth2", "XOAUTH2", true}} {
 		t.Run(fmt.Sprintf("%s/starttls=%v", c.mechs, c.starttls), func(t *testing.T) {
-			user := "user1@" + interop.Domain
+			user := "user1@" + interopDomain
 			sec := core.SecurityTLS
 			if c.starttls {
 				sec = core.SecurityStartTLS
@@ -217,13 +216,13 @@ const neomuttAuthenticators = "xoauth2:oauthbearer"
 // is too big") and never logs in; by XOAUTH2, the README's first choice, it
 // sends and reads with it. Other NeoMutt releases are not asserted on.
 func TestInteropRecipeNeomuttDelegationToken(t *testing.T) {
-	interop.RequirePrograms(t, "neomutt", "curl")
+	requirePrograms(t, "neomutt", "curl")
 	v, _ := exec.Command("neomutt", "-v").Output()
 	if !strings.HasPrefix(string(v), "NeoMutt 20220429") {
 		t.Skipf("the README's note is about Debian 12's NeoMutt 20220429; this is %.40q", v)
 	}
 	s, db := interopSetup(t, core.SecurityTLS, core.SecurityTLS)
-	user := "user1@" + interop.Domain
+	user := "user1@" + interopDomain
 	if tok := tokenFor(t, db, user); !strings.HasPrefix(tok, "ya29.c.") || len(tok) < 1000 {
 		t.Fatalf("a delegation token should be about 1 KB like Google's, got %d characters", len(tok))
 	}

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailoauth/mailoauth/core/interop"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -147,7 +146,7 @@ func proxySandboxSetup(t *testing.T) (sb *sandboxProcess, db string, users []str
 // output and fails the test if it fails.
 func python(t *testing.T, script string, env ...string) string {
 	t.Helper()
-	interop.RequirePrograms(t, "python3")
+	requirePrograms(t, "python3")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "python3", "-c", script)
@@ -265,7 +264,7 @@ func mustRead(t *testing.T, path string) string {
 // TestProxyMsmtpAndCurl: msmtp (auth plain, STARTTLS) and curl (SMTP and
 // IMAP with --user) send and read through the proxy.
 func TestProxyMsmtpAndCurl(t *testing.T) {
-	interop.RequirePrograms(t, "msmtp", "curl")
+	requirePrograms(t, "msmtp", "curl")
 	_, db, users, pw := proxySandboxSetup(t)
 	p := startProxy(t, db)
 	user := users[1]
@@ -405,7 +404,7 @@ set copy = no
 // refuses as too long), but with a password through mailoauth proxy it
 // sends a message and reads it back.
 func TestProxyNeomutt(t *testing.T) {
-	interop.RequirePrograms(t, "neomutt")
+	requirePrograms(t, "neomutt")
 	sb, db, users, pw := proxySandboxSetup(t)
 	user := users[0]
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

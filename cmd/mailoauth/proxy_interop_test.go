@@ -11,7 +11,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/core/interop"
 )
 
 // TestInteropProxyDovecotPostfix: mailoauth proxy in front of Dovecot and
@@ -20,9 +19,9 @@ import (
 // through the proxy sees a message arrive that was sent through it, and
 // NeoMutt sends and reads with the proxy password.
 func TestInteropProxyDovecotPostfix(t *testing.T) {
-	interop.RequirePrograms(t, "python3", "neomutt")
+	requirePrograms(t, "python3", "neomutt")
 	s, db := interopSetup(t, core.SecurityStartTLS, core.SecurityStartTLS)
-	user, nmUser := "user1@"+interop.Domain, "user2@"+interop.Domain
+	user, nmUser := "user1@"+interopDomain, "user2@"+interopDomain
 	passwords := map[string]string{}
 	for _, u := range []string{user, nmUser} {
 		if r := mailoauth(t, db, "mailbox", "add", u); r.code != 0 {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/core/interop"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
@@ -73,8 +72,8 @@ func sandboxRecipeEnv(t *testing.T, kind string) *recipeEnv {
 
 func dovecotRecipeEnv(t *testing.T, kind string) *recipeEnv {
 	t.Helper()
-	user := "user1@" + interop.Domain
-	var s *interop.Servers
+	user := "user1@" + interopDomain
+	var s *interopServers
 	var db string
 	if kind == tokConsent {
 		s, db = interopClientSetup(t, user, core.SecurityTLS, core.SecurityTLS)
@@ -259,7 +258,7 @@ var recipes = []recipe{
 	}},
 	{"mbsync AuthMechs XOAUTH2", func(t *testing.T, e *recipeEnv) (bool, string) {
 		if m, _ := filepath.Glob("/usr/lib/*/sasl2/libkdexoauth2.so*"); len(m) == 0 {
-			interop.RequirePrograms(t, "libsasl2-modules-kdexoauth2")
+			requirePrograms(t, "libsasl2-modules-kdexoauth2")
 		}
 		subject := e.seed(t, "mbsync")
 		local := t.TempDir()
@@ -333,7 +332,7 @@ func runRecipes(t *testing.T, e *recipeEnv) {
 	for _, r := range recipes {
 		t.Run(r.name, func(t *testing.T) {
 			prog := strings.Fields(r.name)[0]
-			interop.RequirePrograms(t, prog, "curl")
+			requirePrograms(t, prog, "curl")
 			if prog == "neomutt" && !neomutt20220429(t) {
 				return
 			}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/core/interop"
 )
 
 // runRecipe runs a mail program with the test's store in $MAILOAUTH_DB and
@@ -34,14 +33,14 @@ func runRecipe(t *testing.T, db string, stdin string, name string, args ...strin
 // INBOX into a local Maildir by SASL XOAUTH2 (Cyrus SASL with Debian's
 // libsasl2-modules-kdexoauth2) with PassCmd "mailoauth token ...".
 func TestInteropRecipeMbsync(t *testing.T) {
-	interop.RequirePrograms(t, "mbsync", "curl")
+	requirePrograms(t, "mbsync", "curl")
 	if m, _ := filepath.Glob("/usr/lib/*/sasl2/libkdexoauth2.so*"); len(m) == 0 {
 		// Not a program, but the same one-line skip (or CI failure) names
 		// the package to install.
-		interop.RequirePrograms(t, "libsasl2-modules-kdexoauth2")
+		requirePrograms(t, "libsasl2-modules-kdexoauth2")
 	}
 	s, db := interopSetup(t, core.SecurityTLS, core.SecurityTLS)
-	user := "user5@" + interop.Domain
+	user := "user5@" + interopDomain
 	subject := "for mbsync " + fmt.Sprint(time.Now().UnixNano())
 	msg := writeMessage(t, user, user, subject)
 	if out, err := runRecipe(t, db, "", "sh", "-c", fmt.Sprintf(`curl -sS --cacert %s smtps://%s --mail-from %s --mail-rcpt %s --upload-file %s --user %s --oauth2-bearer "$(mailoauth token %s)"`,

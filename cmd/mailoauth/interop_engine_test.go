@@ -1,4 +1,4 @@
-package interop_test
+package main
 
 import (
 	"context"
@@ -15,8 +15,9 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/mailoauth/mailoauth/core"
-	"github.com/mailoauth/mailoauth/core/interop"
 )
+
+// The engine (core.Tester, without the binary) against Dovecot and Postfix.
 
 // hookCache is a token cache that runs a hook after each freshly minted
 // token is saved: the tests use it to revoke or age a token between minting
@@ -34,7 +35,7 @@ func (c *hookCache) SaveToken(t core.Token) error {
 	return err
 }
 
-func newTester(t *testing.T, s *interop.Servers, imapSec, smtpSec core.Security, mech string, cache core.TokenCache) *core.Tester {
+func interopTester(t *testing.T, s *interopServers, imapSec, smtpSec core.Security, mech string, cache core.TokenCache) *core.Tester {
 	t.Helper()
 	tester, err := core.NewTester(s.Profile(imapSec, smtpSec), cache)
 	if err != nil {
@@ -46,7 +47,7 @@ func newTester(t *testing.T, s *interop.Servers, imapSec, smtpSec core.Security,
 	return tester
 }
 
-func caPool(t *testing.T, s *interop.Servers) *x509.CertPool {
+func caPool(t *testing.T, s *interopServers) *x509.CertPool {
 	t.Helper()
 	pem, err := os.ReadFile(s.CAFile)
 	if err != nil {
@@ -63,9 +64,9 @@ func caPool(t *testing.T, s *interop.Servers) *x509.CertPool {
 // XOAUTH2 and OAUTHBEARER, over implicit TLS and STARTTLS, with our SASL
 // clients on a plain go-imap client (not the engine).
 func TestInteropIMAPLoginDovecot(t *testing.T) {
-	s := interop.Start(t, interop.Options{})
-	tester := newTester(t, s, core.SecurityTLS, core.SecurityTLS, "", nil)
-	user := "user1@" + interop.Domain
+	s := startInterop(t, interopOptions{})
+	tester := interopTester(t, s, core.SecurityTLS, core.SecurityTLS, "", nil)
+	user := "user1@" + interopDomain
 	tok, _, err := tester.Tokens.Token(context.Background(), user)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func TestInteropIMAPLoginDovecot(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c2.Close()
-				if err := c2.Authenticate(core.NewOAuthSASLClient(mech, "user2@"+interop.Domain, tok.AccessToken)); err == nil {
+				if err := c2.Authenticate(core.NewOAuthSASLClient(mech, "user2@"+interopDomain, tok.AccessToken)); err == nil {
 					t.Fatal("Dovecot accepted user1's token for user2")
 				}
 			})
@@ -114,7 +115,7 @@ func TestInteropIMAPLoginDovecot(t *testing.T) {
 // servers: token from the sandbox, IMAP login at Dovecot, SMTP login at
 // Postfix (Dovecot SASL), and the round trip Postfix -> LMTP -> Dovecot.
 func TestInteropRoundTripDovecotPostfix(t *testing.T) {
-	s := interop.Start(t, interop.Options{})
+	s := startInterop(t, interopOptions{})
 	cases := []struct {
 		mech             string
 		imapSec, smtpSec core.Security
@@ -126,8 +127,8 @@ func TestInteropRoundTripDovecotPostfix(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.mech+"/imap-"+string(c.imapSec)+"/smtp-"+string(c.smtpSec), func(t *testing.T) {
-			tester := newTester(t, s, c.imapSec, c.smtpSec, c.mech, nil)
-			user := fmt.Sprintf("user%d@%s", i%3+1, interop.Domain)
+			tester := interopTester(t, s, c.imapSec, c.smtpSec, c.mech, nil)
+			user := fmt.Sprintf("user%d@%s", i%3+1, interopDomain)
 			r := tester.Check(context.Background(), user, nil)
 			if !r.OK || len(r.Checks) != 4 {
 				t.Fatalf("checks through Dovecot/Postfix failed: %+v %+v", r.Checks, r.Finding)
@@ -147,7 +148,7 @@ func TestInteropRoundTripDovecotPostfix(t *testing.T) {
 // Dovecot or Postfix see them are refused by the real servers, and the
 // engine names the reason with our finding codes.
 func TestInteropRefusedTokens(t *testing.T) {
-	s := interop.Start(t, interop.Options{Users: 12})
+	s := startInterop(t, interopOptions{Users: 12})
 	type tc struct {
 		name             string
 		mech             string
@@ -176,9 +177,9 @@ func TestInteropRefusedTokens(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s.Sandbox.SetClockSkew(0)
 			defer s.Sandbox.SetClockSkew(0)
-			user := fmt.Sprintf("user%d@%s", i+1, interop.Domain)
+			user := fmt.Sprintf("user%d@%s", i+1, interopDomain)
 			cache := &hookCache{onSave: c.spoil}
-			tester := newTester(t, s, c.imapSec, c.smtpSec, c.mech, cache)
+			tester := interopTester(t, s, c.imapSec, c.smtpSec, c.mech, cache)
 			r := tester.Check(context.Background(), user, c.checks)
 			if r.OK || r.Finding == nil || r.Finding.Code != c.want {
 				t.Fatalf("want finding %s, got ok=%v %+v %+v", c.want, r.OK, r.Finding, r.Checks)
@@ -195,11 +196,11 @@ func TestInteropRefusedTokens(t *testing.T) {
 // token; the engine drops it, mints a fresh one, and the check passes with
 // the note that says so.
 func TestInteropCachedTokenRevokedIsReplaced(t *testing.T) {
-	s := interop.Start(t, interop.Options{})
+	s := startInterop(t, interopOptions{})
 	cache := &core.MemoryTokenCache{}
-	user := "user1@" + interop.Domain
+	user := "user1@" + interopDomain
 	for _, mech := range []string{core.MechXOAUTH2, core.MechOAUTHBEARER} {
-		tester := newTester(t, s, core.SecurityTLS, core.SecurityTLS, mech, cache)
+		tester := interopTester(t, s, core.SecurityTLS, core.SecurityTLS, mech, cache)
 		if r := tester.Check(context.Background(), user, []core.CheckName{core.CheckToken}); !r.OK {
 			t.Fatalf("token: %+v", r.Finding)
 		}
@@ -215,8 +216,8 @@ func TestInteropCachedTokenRevokedIsReplaced(t *testing.T) {
 // tokeninfo endpoint is down), Dovecot answers NO [UNAVAILABLE] and Postfix
 // 535 5.7.8; the findings say the server is at fault, not the token.
 func TestInteropTokeninfoUnreachable(t *testing.T) {
-	s := interop.Start(t, interop.Options{TokeninfoURL: "http://127.0.0.1:9/tokeninfo"})
-	user := "user1@" + interop.Domain
+	s := startInterop(t, interopOptions{TokeninfoURL: "http://127.0.0.1:9/tokeninfo"})
+	user := "user1@" + interopDomain
 	for _, c := range []struct {
 		checks []core.CheckName
 		want   core.Code
@@ -227,7 +228,7 @@ func TestInteropTokeninfoUnreachable(t *testing.T) {
 		// only tokeninfo's verdict tells that the server is at fault.
 		{[]core.CheckName{core.CheckToken, core.CheckSMTP}, core.CodeSMTPAuthFailed, "535 5.7.8"},
 	} {
-		tester := newTester(t, s, core.SecurityTLS, core.SecurityTLS, "", nil)
+		tester := interopTester(t, s, core.SecurityTLS, core.SecurityTLS, "", nil)
 		r := tester.Check(context.Background(), user, c.checks)
 		if r.OK || r.Finding == nil || r.Finding.Code != c.want || !strings.Contains(r.Finding.Summary, c.text) ||
 			!(strings.Contains(r.Finding.Summary, "could not check") || strings.Contains(r.Finding.Summary, "tokeninfo says the token is valid")) {
