@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // addHelpFlag gives root its -h/--help: cobra's, except that setting it also
@@ -206,6 +210,71 @@ func maxArgs(n int, hint string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// command makes a command of mailoauth from help, a command with no RunE
+// (its Use, Short, Long, Example, Args, ValidArgsFunction): register adds
+// its flags, bound to a new F, and run does its work with the command's
+// context, the app, the positional arguments and those flags.
+func command[F any](a *app, help *cobra.Command, register func(*F, *cobra.Command), run func(context.Context, *app, []string, *F) error) *cobra.Command {
+	o := new(F)
+	register(o, help)
+	help.RunE = func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), a, args, o) }
+	return help
+}
+
+// inGroup puts each command in the help's group id (commands lists them
+// by group).
+func inGroup(id string, cmds ...*cobra.Command) []*cobra.Command {
+	for _, c := range cmds {
+		c.GroupID = id
+	}
+	return cmds
+}
+
+// parentCmd is a command that only groups subs (key, mailbox, profile):
+// run alone, or with a word that is none of them, it says how to use them
+// (exit 2).
+func parentCmd(help *cobra.Command, synopsis string, subs ...*cobra.Command) *cobra.Command {
+	help.Args = subcommandArgs
+	help.RunE = func(*cobra.Command, []string) error { return usagef("use `mailoauth %s`", synopsis) }
+	help.AddCommand(subs...)
+	return help
+}
+
+// newListCmd is `mailoauth NOUN ls [--json]` (alias list) of profile and
+// mailbox: list prints the table, or JSON.
+func newListCmd(noun, short string, a *app, list func(a *app, asJSON bool) error) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   short,
+		Example: fmt.Sprintf("mailoauth %s ls\nmailoauth %s ls --json", noun, noun),
+		Args:    exactArgs(0, noun+" ls takes no arguments"),
+		RunE:    func(*cobra.Command, []string) error { return list(a, asJSON) },
+	}
+	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
+	return cmd
+}
+
+// addChoiceFlag adds the string flag --name (-short) that takes one of
+// choices, which its completion offers.
+func addChoiceFlag(cmd *cobra.Command, p *string, name, short, value, usage string, choices ...string) {
+	cmd.Flags().StringVarP(p, name, short, value, usage)
+	_ = cmd.RegisterFlagCompletionFunc(name, fixedCompletions(choices...))
+}
+
+// addChecksFlag adds -c/--checks, a comma-separated list of check names,
+// with its completion.
+func addChecksFlag(cmd *cobra.Command, p *string, value, usage string) {
+	cmd.Flags().StringVarP(p, "checks", "c", value, usage)
+	_ = cmd.RegisterFlagCompletionFunc("checks", completeChecks)
+}
+
+// addTimeoutFlag adds --timeout, the timeout of each network check.
+func addTimeoutFlag(f *pflag.FlagSet, p *time.Duration) {
+	f.DurationVar(p, "timeout", core.DefaultCheckTimeout, "the timeout of each network check, a `DURATION`")
 }
 
 // subcommandArgs is the Args of a command that only groups others

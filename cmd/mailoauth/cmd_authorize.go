@@ -157,25 +157,22 @@ type authorizeFlags struct {
 }
 
 func newAuthorizeCmd(a *app) *cobra.Command {
-	var o authorizeFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "authorize [ADDR...]",
 		Short: "a mailbox's consent for the OAuth client (stores its refresh token)",
 		Long: "Consent for the OAuth client path, for each ADDR or with --all: prints the consent URL on stderr, opens a browser when it can, " +
 			"receives the code on 127.0.0.1 (or, with --paste, reads the address the browser ends on) and stores the refresh token.",
-		Example: "mailoauth authorize user1@yourcompany.example\nmailoauth authorize --all\nmailoauth authorize --paste user1@yourcompany.example",
-		GroupID: groupSetup,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAuthorize(cmd.Context(), a, args, &o)
-		},
+		Example:           "mailoauth authorize user1@yourcompany.example\nmailoauth authorize --all\nmailoauth authorize --paste user1@yourcompany.example",
 		ValidArgsFunction: a.completeMailboxes,
-	}
+	}, (*authorizeFlags).register, runAuthorize)
+}
+
+func (o *authorizeFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.BoolVarP(&o.all, "all", "a", false, "every mailbox (and the default sender) that has not given consent yet")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "do not try to open a browser; only print the URL")
 	f.BoolVar(&o.paste, "paste", false, "paste the address the browser ends on (or the code) instead of listening on 127.0.0.1: for SSH sessions and host-product callbacks")
 	f.DurationVar(&o.wait, "wait", core.DefaultConsentWait, "how long to wait for each consent, a `DURATION`")
-	return cmd
 }
 
 func runAuthorize(ctx context.Context, a *app, pos []string, o *authorizeFlags) error {

@@ -15,7 +15,6 @@ func newCompletionCmd(a *app) *cobra.Command {
 			"mailoauth completion bash > /etc/bash_completion.d/mailoauth\n" +
 			"mailoauth completion zsh > \"${fpath[1]}/_mailoauth\"\n" +
 			"mailoauth completion fish > ~/.config/fish/completions/mailoauth.fish",
-		GroupID:   groupOperate,
 		ValidArgs: []cobra.Completion{"bash", "zsh", "fish"},
 		Args:      exactArgs(1, "name one shell: mailoauth completion bash (or zsh, fish)"),
 		RunE: func(cmd *cobra.Command, args []string) error {

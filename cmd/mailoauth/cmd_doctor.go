@@ -14,7 +14,6 @@ func newDoctorCmd(a *app) *cobra.Command {
 		Use:     "doctor",
 		Short:   "check the store, clock, DNS, TLS, token, IMAP and SMTP, each with its fix",
 		Example: "mailoauth doctor\nmailoauth doctor --profile yourcompany.example",
-		GroupID: groupUse,
 		Args:    exactArgs(0, "doctor takes no arguments; choose the profile with --profile DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDoctor(cmd.Context(), a)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,24 +20,20 @@ type exportFlags struct {
 }
 
 func newExportCmd(a *app) *cobra.Command {
-	var o exportFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:     "export",
 		Short:   "the configuration for the host product",
 		Example: "mailoauth export\nmailoauth export --format env > /etc/mailoauth/host.env\nmailoauth export --include-secrets --profile yourcompany.example",
-		GroupID: groupUse,
 		Args:    exactArgs(0, "export takes no arguments; choose the profile with --profile DOMAIN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runExport(a, &o)
-		},
-	}
-	cmd.Flags().StringVarP(&o.format, "format", "f", "json", "the output `FORMAT`: json, or env (KEY=value lines for a shell or a service file)")
-	cmd.Flags().BoolVar(&o.secrets, "include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("json", "env"))
-	return cmd
+	}, (*exportFlags).register, runExport)
 }
 
-func runExport(a *app, o *exportFlags) error {
+func (o *exportFlags) register(cmd *cobra.Command) {
+	addChoiceFlag(cmd, &o.format, "format", "f", "json", "the output `FORMAT`: json, or env (KEY=value lines for a shell or a service file)", "json", "env")
+	cmd.Flags().BoolVar(&o.secrets, "include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")
+}
+
+func runExport(_ context.Context, a *app, _ []string, o *exportFlags) error {
 	if o.format != "json" && o.format != "env" {
 		return usagef("--format %q is not known; use json or env", o.format)
 	}

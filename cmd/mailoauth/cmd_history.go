@@ -21,24 +21,22 @@ type historyFlags struct {
 }
 
 func newHistoryCmd(a *app) *cobra.Command {
-	var o historyFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "history [ADDR]",
 		Short: "each mailbox's recent checks, failures with when they started",
 		Long: "Each mailbox's recent checks: every test, wizard test and watch round is kept (30 days, at most 300 runs per check); " +
 			"a failure shows when it started and how often it came back.",
 		Example:           "mailoauth history\nmailoauth history user1@yourcompany.example --since 24h\nmailoauth history --json",
-		GroupID:           groupUse,
 		Args:              maxArgs(1, "history takes at most one mailbox; run `mailoauth history ADDR`"),
 		ValidArgsFunction: a.completeMailboxes,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runHistory(cmd.Context(), a, args, &o)
-		},
-	}
-	cmd.Flags().DurationVar(&o.since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
-	defaultInUsage(cmd.Flags(), "since")
-	cmd.Flags().BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox and check, with its runs")
-	return cmd
+	}, (*historyFlags).register, runHistory)
+}
+
+func (o *historyFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.DurationVar(&o.since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
+	defaultInUsage(f, "since")
+	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox and check, with its runs")
 }
 
 func runHistory(ctx context.Context, a *app, pos []string, o *historyFlags) error {

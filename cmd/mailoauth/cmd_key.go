@@ -13,19 +13,12 @@ import (
 )
 
 func newKeyCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
+	return parentCmd(&cobra.Command{
 		Use:     "key",
 		Short:   "what a credential file is, or what is wrong with it (key inspect FILE)",
 		Long:    "key inspect FILE: what a credential file is, or what is wrong with it.\n\n" + keyPolicyText(),
 		Example: "mailoauth key inspect service-account.json",
-		GroupID: groupSetup,
-		Args:    subcommandArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("use `mailoauth key inspect FILE`")
-		},
-	}
-	cmd.AddCommand(newKeyInspectCmd(a))
-	return cmd
+	}, "key inspect FILE", newKeyInspectCmd(a))
 }
 
 type keyInspectFlags struct {
@@ -34,24 +27,22 @@ type keyInspectFlags struct {
 }
 
 func newKeyInspectCmd(a *app) *cobra.Command {
-	var o keyInspectFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "inspect FILE",
 		Short: "what a credential file is (client ID, e-mail, Key ID, fingerprint), or what is wrong with it",
 		Long:  "What a credential file is (client ID, e-mail, Key ID, fingerprint), or what is wrong with it.\n\n" + keyPolicyText(),
 		Example: "mailoauth key inspect service-account.json\nmailoauth key inspect service-account.json --json\nmailoauth key inspect old-key.p12\n" +
 			"mailoauth key inspect old-key.p12 \\\n  --client-email mailer@project.iam.gserviceaccount.com \\\n  --client-id 104715287395062714451",
 		Args: exactArgs(1, "name exactly one file: mailoauth key inspect service-account.json"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runKeyInspect(cmd.Context(), a, args, &o)
-		},
-	}
+	}, (*keyInspectFlags).register, runKeyInspect)
+}
+
+func (o *keyInspectFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.p12pw, "p12-password", core.DefaultP12Password, "the `PASSWORD` of a .p12 key")
 	f.StringVar(&o.clientEmail, "client-email", "", "the service account's `EMAIL` (a .p12 holds none)")
 	f.StringVar(&o.clientID, "client-id", "", "the service account's numeric client `ID` (a .p12 holds none)")
 	f.BoolVarP(&o.asJSON, "json", "j", false, "print JSON")
-	return cmd
 }
 
 func runKeyInspect(ctx context.Context, a *app, pos []string, o *keyInspectFlags) error {

@@ -15,39 +15,14 @@ import (
 const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner KIND:NAME] | rm ADDR | import FILE.csv | export"
 
 func newMailboxCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "mailbox",
-		Short: "the assigned mailboxes: ls, add, rm, import FILE.csv, export",
-		Long: "The mailboxes assigned to the profile. CSV columns (with a header): " + strings.Join(core.CSVHeader, ",") +
-			"; owner kinds: user, workgroup, attendant, acd.",
-		Example: "mailoauth mailbox import mailboxes.csv\nmailoauth mailbox ls",
-		GroupID: groupSetup,
-		Args:    subcommandArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("use `mailoauth %s`", mailboxSynopsis)
-		},
-	}
-	var asJSON bool
-	ls := &cobra.Command{
-		Use:     "ls",
-		Aliases: []string{"list"},
-		Short:   "list the assigned mailboxes with their last test (and consent, on the OAuth client path)",
-		Example: "mailoauth mailbox ls\nmailoauth mailbox ls --json",
-		Args:    exactArgs(0, "mailbox ls takes no arguments"),
-		RunE:    func(*cobra.Command, []string) error { return mailboxList(a, asJSON) },
-	}
-	ls.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
-	var name, owner string
-	add := &cobra.Command{
+	ls := newListCmd("mailbox", "list the assigned mailboxes with their last test (and consent, on the OAuth client path)", a, mailboxList)
+	add := command(a, &cobra.Command{
 		Use:               "add ADDR",
 		Short:             "assign a mailbox (again: updates its name and owner)",
 		Example:           "mailoauth mailbox add support@yourcompany.example \\\n  --name Support --owner workgroup:Support",
 		Args:              exactArgs(1, "name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice"),
 		ValidArgsFunction: a.completeMailboxes,
-		RunE:              func(_ *cobra.Command, args []string) error { return mailboxAdd(a, args, name, owner) },
-	}
-	add.Flags().StringVar(&name, "name", "", "display `NAME` (default: the address, as Gmail uses)")
-	add.Flags().StringVar(&owner, "owner", "user", "owner in the host product as `KIND:NAME`, KIND one of user, workgroup, attendant, acd")
+	}, (*mailboxAddFlags).register, mailboxAdd)
 	rm := &cobra.Command{
 		Use:               "rm ADDR",
 		Aliases:           []string{"remove"},
@@ -71,8 +46,20 @@ func newMailboxCmd(a *app) *cobra.Command {
 		Args:    exactArgs(0, "mailbox export takes no arguments; redirect its output: mailoauth mailbox export > mailboxes.csv"),
 		RunE:    func(*cobra.Command, []string) error { return mailboxExport(a) },
 	}
-	cmd.AddCommand(ls, add, rm, imp, exp)
-	return cmd
+	return parentCmd(&cobra.Command{
+		Use:   "mailbox",
+		Short: "the assigned mailboxes: ls, add, rm, import FILE.csv, export",
+		Long: "The mailboxes assigned to the profile. CSV columns (with a header): " + strings.Join(core.CSVHeader, ",") +
+			"; owner kinds: user, workgroup, attendant, acd.",
+		Example: "mailoauth mailbox import mailboxes.csv\nmailoauth mailbox ls",
+	}, mailboxSynopsis, ls, add, rm, imp, exp)
+}
+
+type mailboxAddFlags struct{ name, owner string }
+
+func (o *mailboxAddFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.name, "name", "", "display `NAME` (default: the address, as Gmail uses)")
+	cmd.Flags().StringVar(&o.owner, "owner", "user", "owner in the host product as `KIND:NAME`, KIND one of user, workgroup, attendant, acd")
 }
 
 func mailboxList(a *app, asJSON bool) error {
@@ -132,14 +119,14 @@ func mailboxList(a *app, asJSON bool) error {
 	return nil
 }
 
-func mailboxAdd(a *app, pos []string, name, owner string) error {
-	kind, ownerName, _ := strings.Cut(owner, ":")
+func mailboxAdd(_ context.Context, a *app, pos []string, o *mailboxAddFlags) error {
+	kind, ownerName, _ := strings.Cut(o.owner, ":")
 	st, p, err := a.openProfile(pos[0])
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	m := core.Mailbox{Email: pos[0], DisplayName: name, OwnerKind: core.OwnerKind(kind), OwnerName: ownerName}
+	m := core.Mailbox{Email: pos[0], DisplayName: o.name, OwnerKind: core.OwnerKind(kind), OwnerName: ownerName}
 	if err := p.MailboxRule().Mailbox(&m); err != nil {
 		return err
 	}

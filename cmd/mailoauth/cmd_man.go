@@ -14,7 +14,6 @@ func newManCmd(a *app) *cobra.Command {
 		Use:     "man",
 		Short:   "the manual page mailoauth(1), in roff",
 		Example: "mailoauth man > mailoauth.1\nmailoauth man | man -l -",
-		GroupID: groupOperate,
 		Args:    exactArgs(0, "man takes no arguments: mailoauth man > mailoauth.1"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return writeManPage(a.stdout, cmd.Root())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -13,28 +14,8 @@ import (
 const profileSynopsis = "profile ls [--json] | rm DOMAIN [--yes]"
 
 func newProfileCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "profile",
-		Short:   "the domain profiles and their state (ls); delete one (rm DOMAIN)",
-		Example: "mailoauth profile ls\nmailoauth profile rm exmaple.test --yes",
-		GroupID: groupSetup,
-		Args:    subcommandArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("use `mailoauth %s`", profileSynopsis)
-		},
-	}
-	var asJSON bool
-	ls := &cobra.Command{
-		Use:     "ls",
-		Aliases: []string{"list"},
-		Short:   "every domain profile with its credential, default sender, mailboxes and last test",
-		Example: "mailoauth profile ls\nmailoauth profile ls --json",
-		Args:    exactArgs(0, "profile ls takes no arguments"),
-		RunE:    func(*cobra.Command, []string) error { return profileList(a, asJSON) },
-	}
-	ls.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
-	var yes bool
-	rm := &cobra.Command{
+	ls := newListCmd("profile", "every domain profile with its credential, default sender, mailboxes and last test", a, profileList)
+	rm := command(a, &cobra.Command{
 		Use:     "rm DOMAIN",
 		Aliases: []string{"remove"},
 		Short:   "delete a profile with its mailboxes, tokens and results, after a backup of the store",
@@ -43,11 +24,18 @@ func newProfileCmd(a *app) *cobra.Command {
 		Example:           "mailoauth profile rm exmaple.test\nmailoauth profile rm exmaple.test --yes",
 		Args:              exactArgs(1, "name one domain: mailoauth profile rm yourcompany.example"),
 		ValidArgsFunction: a.completeProfiles,
-		RunE:              func(_ *cobra.Command, args []string) error { return profileRemove(a, args, yes) },
-	}
-	rm.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking (needed when standard input is not a terminal)")
-	cmd.AddCommand(ls, rm)
-	return cmd
+	}, (*profileRemoveFlags).register, profileRemove)
+	return parentCmd(&cobra.Command{
+		Use:     "profile",
+		Short:   "the domain profiles and their state (ls); delete one (rm DOMAIN)",
+		Example: "mailoauth profile ls\nmailoauth profile rm exmaple.test --yes",
+	}, profileSynopsis, ls, rm)
+}
+
+type profileRemoveFlags struct{ yes bool }
+
+func (o *profileRemoveFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "delete without asking (needed when standard input is not a terminal)")
 }
 
 func profileList(a *app, asJSON bool) error {
@@ -82,7 +70,7 @@ func profileList(a *app, asJSON bool) error {
 	return nil
 }
 
-func profileRemove(a *app, pos []string, yes bool) error {
+func profileRemove(_ context.Context, a *app, pos []string, o *profileRemoveFlags) error {
 	domain, err := core.NormalizeDomain(pos[0])
 	if err != nil {
 		return err
@@ -96,7 +84,7 @@ func profileRemove(a *app, pos []string, yes bool) error {
 	if err != nil {
 		return err
 	}
-	if !yes {
+	if !o.yes {
 		ok, err := a.confirm(fmt.Sprintf("Delete profile %s with %d mailbox(es), their tokens and results? A backup of the store is written first.", domain, n),
 			fmt.Sprintf("deleting profile %s (%d mailbox(es), their tokens and results) needs confirmation and there is no terminal to ask on; run `mailoauth profile rm %s --yes`", domain, n, domain))
 		if err != nil {

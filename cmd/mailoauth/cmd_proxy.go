@@ -27,8 +27,7 @@ type proxyFlags struct {
 // newProxyCmd is `mailoauth proxy`: the IMAP/SMTP proxy for products that
 // only know a password (serve), `proxy password ADDR` and `proxy cert`.
 func newProxyCmd(a *app) *cobra.Command {
-	var o proxyFlags
-	cmd := &cobra.Command{
+	cmd := command(a, &cobra.Command{
 		Use:   "proxy",
 		Short: "an IMAP/SMTP proxy for products that only know a password; proxy password ADDR",
 		Long: "An IMAP and SMTP proxy for host products that only know a password: they log in with the mailbox address and its " +
@@ -36,12 +35,28 @@ func newProxyCmd(a *app) *cobra.Command {
 			"SIGHUP reloads the profiles and mailboxes; SIGTERM lets open sessions finish for --drain.",
 		Example: "mailoauth proxy\nmailoauth proxy --imaps 0.0.0.0:993 --smtps 0.0.0.0:465 \\\n  --cert-host mail.yourcompany.example --log-format json\n" +
 			"mailoauth proxy password user1@yourcompany.example\nmailoauth proxy cert > proxy-ca.pem",
-		GroupID: groupOperate,
-		Args:    subcommandArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runProxy(cmd.Context(), a, &o)
-		},
+		Args: subcommandArgs,
+	}, (*proxyFlags).register, runProxy)
+	pw := command(a, &cobra.Command{
+		Use:   "password ADDR",
+		Short: "make the mailbox's proxy password (shown once; only its hash is kept)",
+		Example: "mailoauth proxy password user1@yourcompany.example\n" +
+			"mailoauth proxy password user1@yourcompany.example --rotate",
+		Args:              exactArgs(1, "name one mailbox: mailoauth proxy password user1@yourcompany.example"),
+		ValidArgsFunction: a.completeMailboxes,
+	}, (*proxyPasswordFlags).register, runProxyPassword)
+	cert := &cobra.Command{
+		Use:     "cert",
+		Short:   "print the proxy's certificate (PEM), generating it on first use, for clients to trust",
+		Example: "mailoauth proxy cert > proxy-ca.pem",
+		Args:    exactArgs(0, "proxy cert takes no argument"),
+		RunE:    func(*cobra.Command, []string) error { return runProxyCert(a) },
 	}
+	cmd.AddCommand(pw, cert)
+	return cmd
+}
+
+func (o *proxyFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.imapAddr, "imap", proxy.DefaultIMAPAddr, "the IMAP listener `HOST:PORT` with STARTTLS (a login without it only on a loopback address); empty: none")
 	f.StringVar(&o.smtpAddr, "smtp", proxy.DefaultSMTPAddr, "the SMTP submission listener `HOST:PORT` with STARTTLS (a login without it only on a loopback address); empty: none")
@@ -58,29 +73,15 @@ func newProxyCmd(a *app) *cobra.Command {
 	addLogFlags(cmd, &o.logFormat)
 	_ = cmd.MarkFlagFilename("cert")
 	_ = cmd.MarkFlagFilename("key")
-	var rotate bool
-	pw := &cobra.Command{
-		Use:   "password ADDR",
-		Short: "make the mailbox's proxy password (shown once; only its hash is kept)",
-		Example: "mailoauth proxy password user1@yourcompany.example\n" +
-			"mailoauth proxy password user1@yourcompany.example --rotate",
-		Args:              exactArgs(1, "name one mailbox: mailoauth proxy password user1@yourcompany.example"),
-		ValidArgsFunction: a.completeMailboxes,
-		RunE:              func(_ *cobra.Command, args []string) error { return runProxyPassword(a, args, rotate) },
-	}
-	pw.Flags().BoolVar(&rotate, "rotate", false, "replace the mailbox's proxy password (the old one stops working at once)")
-	cert := &cobra.Command{
-		Use:     "cert",
-		Short:   "print the proxy's certificate (PEM), generating it on first use, for clients to trust",
-		Example: "mailoauth proxy cert > proxy-ca.pem",
-		Args:    exactArgs(0, "proxy cert takes no argument"),
-		RunE:    func(*cobra.Command, []string) error { return runProxyCert(a) },
-	}
-	cmd.AddCommand(pw, cert)
-	return cmd
 }
 
-func runProxy(ctx context.Context, a *app, o *proxyFlags) error {
+type proxyPasswordFlags struct{ rotate bool }
+
+func (o *proxyPasswordFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.rotate, "rotate", false, "replace the mailbox's proxy password (the old one stops working at once)")
+}
+
+func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 	certHosts, maxPerBox, maxConns, idle, lockout, drain := o.certHosts, &o.maxPerBox, &o.maxConns, &o.idle, &o.lockout, &o.drain
 	if a.profile != "" { // it would be ignored: every profile is served
 		return usagef("proxy serves the mailboxes of every profile of the store; leave out --profile")
@@ -277,7 +278,7 @@ func (d *proxyDirectory) describe() string {
 }
 
 // runProxyPassword makes a mailbox's proxy password and shows it once.
-func runProxyPassword(a *app, pos []string, rotate bool) error {
+func runProxyPassword(_ context.Context, a *app, pos []string, o *proxyPasswordFlags) error {
 	st, p, email, err := a.openMailbox(pos[0])
 	if err != nil {
 		return err
@@ -285,7 +286,7 @@ func runProxyPassword(a *app, pos []string, rotate bool) error {
 	defer st.Close()
 	if _, exists, err := st.ProxyPasswordHash(p.Domain, email); err != nil {
 		return err
-	} else if exists && !rotate {
+	} else if exists && !o.rotate {
 		return usagef("%s already has a proxy password (it was shown once, only its hash is kept); make a new one with `mailoauth proxy password %s --rotate`", email, email)
 	}
 	pw, hash, err := proxy.NewPassword()

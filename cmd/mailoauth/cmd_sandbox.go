@@ -19,19 +19,17 @@ type sandboxFlags struct {
 }
 
 func newSandboxCmd(a *app) *cobra.Command {
-	var o sandboxFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "sandbox",
 		Short: "run the built-in Google simulator until interrupted",
 		Long: "A simulated Google (token endpoint, consent page, Admin console, Gmail IMAP and SMTP) for training and tests: " +
 			"writes service-account.json, oauth-client.json, ca.pem and endpoints.json into --dir and prints \"ready\".",
 		Example: "mailoauth sandbox --dir /tmp/gsandbox --domain example.test --users 5\nmailoauth sandbox --dir /tmp/gsandbox \\\n  --delegate --auto-consent --rtt 50ms",
-		GroupID: groupOperate,
 		Args:    exactArgs(0, "sandbox takes no arguments; name its directory with --dir DIR"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSandbox(cmd.Context(), a, &o)
-		},
-	}
+	}, (*sandboxFlags).register, runSandbox)
+}
+
+func (o *sandboxFlags) register(cmd *cobra.Command) {
 	// the sandbox uses no store and no profile: its help hides --db and --profile
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
 		for _, name := range []string{"db", "profile"} {
@@ -48,10 +46,9 @@ func newSandboxCmd(a *app) *cobra.Command {
 	f.BoolVar(&o.autoConsent, "auto-consent", false, "the consent page approves at once for the user in login_hint (scripts and tests)")
 	f.DurationVar(&o.rtt, "rtt", 0, "the round-trip `DURATION` of a simulated Internet: every server reply (HTTP, IMAP, SMTP, TLS flight) reaches the client this much later, e.g. 50ms")
 	_ = cmd.MarkFlagDirname("dir")
-	return cmd
 }
 
-func runSandbox(ctx context.Context, a *app, o *sandboxFlags) error {
+func runSandbox(ctx context.Context, a *app, _ []string, o *sandboxFlags) error {
 	if o.dir == "" {
 		return usagef("--dir is required: the sandbox writes its key, CA and endpoints.json there, e.g. --dir /tmp/gsandbox")
 	}

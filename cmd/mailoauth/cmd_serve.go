@@ -18,23 +18,21 @@ type serveFlags struct {
 	idle                    time.Duration
 	maxSessions             int
 	useSandbox, watchOn     bool
-	watch                   *watchFlags
+	watch                   watchFlags
 }
 
 func newServeCmd(a *app) *cobra.Command {
-	var o serveFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "serve",
 		Short: "serve the wizard over SSH (public keys only); --watch also runs the watcher",
 		Example: "mailoauth serve --addr 0.0.0.0:2222 \\\n  --authorized-keys /etc/mailoauth/authorized_keys\n" +
 			"MAILOAUTH_DB=/var/lib/mailoauth/mailoauth.db \\\n  mailoauth serve --addr :2222 \\\n  --authorized-keys /etc/mailoauth/authorized_keys \\\n  --host-key /etc/mailoauth/ssh/ssh_host_ed25519_key --log-format json\n" +
 			"mailoauth serve --addr 127.0.0.1:2222 \\\n  --authorized-keys ~/.ssh/authorized_keys \\\n  --watch --metrics 127.0.0.1:9464",
-		GroupID: groupOperate,
-		Args:    exactArgs(0, "serve takes no arguments: mailoauth serve --addr 127.0.0.1:2222 --authorized-keys ~/.ssh/authorized_keys"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runServe(cmd.Context(), a, &o)
-		},
-	}
+		Args: exactArgs(0, "serve takes no arguments: mailoauth serve --addr 127.0.0.1:2222 --authorized-keys ~/.ssh/authorized_keys"),
+	}, (*serveFlags).register, runServe)
+}
+
+func (o *serveFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "", "the `HOST:PORT` to listen on, e.g. 127.0.0.1:2222 or :2222 (port 0: chosen by the OS)")
 	f.StringVar(&o.authKeys, "authorized-keys", "", "the OpenSSH authorized_keys `FILE` of the administrators allowed in (re-read when it changes)")
@@ -42,15 +40,13 @@ func newServeCmd(a *app) *cobra.Command {
 	f.DurationVar(&o.idle, "idle-timeout", sshserver.DefaultIdleTimeout, "close a session after this `DURATION` without input")
 	f.IntVar(&o.maxSessions, "max-sessions", sshserver.DefaultMaxSessions, "at most `N` sessions open at once; the next one is refused")
 	f.BoolVar(&o.watchOn, "watch", false, "also run the watcher (mailoauth watch) in-process with the watch flags")
-	o.watch = addWatchFlags(f) // --log-format is serve's too
+	o.watch.register(cmd) // --log-format is serve's too
 	f.BoolVar(&o.useSandbox, "sandbox", false, "serve a wizard prefilled from a built-in Google simulator (demo; a temporary store unless --db is given)")
-	completeWatchFlags(cmd)
 	_ = cmd.MarkFlagFilename("authorized-keys")
 	_ = cmd.MarkFlagFilename("host-key")
-	return cmd
 }
 
-func runServe(ctx context.Context, a *app, o *serveFlags) error {
+func runServe(ctx context.Context, a *app, _ []string, o *serveFlags) error {
 	logger, err := newLogger(a.stderr, o.watch.logFormat)
 	if err != nil {
 		return err

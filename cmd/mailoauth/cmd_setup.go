@@ -34,8 +34,7 @@ func addCredentialFlags(cmd *cobra.Command, o *setupFlags, clientUse string) {
 }
 
 func newSetupCmd(a *app) *cobra.Command {
-	var o setupFlags
-	cmd := &cobra.Command{
+	cmd := command(a, &cobra.Command{
 		Use:   "setup",
 		Short: "configure a domain without the wizard (steps 2-4); verifies by minting a token for the sender",
 		Long: "Steps 2-4 without the wizard: --domain DOMAIN --sender ADDR and a credential, either the service account's key " +
@@ -44,24 +43,23 @@ func newSetupCmd(a *app) *cobra.Command {
 		Example: "mailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --key service-account.json\n" +
 			"mailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --client client_secret.json\n" +
 			"mailoauth setup --domain example.test --sender admin@example.test \\\n  --key /tmp/gsandbox/service-account.json \\\n  --endpoints /tmp/gsandbox/endpoints.json",
-		GroupID: groupSetup,
-		Args:    exactArgs(0, "setup takes flags only, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSetup(cmd.Context(), a, &o)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&o.domain, "domain", "", "the Google Workspace `DOMAIN`, e.g. yourcompany.example")
-	f.StringVar(&o.sender, "sender", "", "the default sender mailbox `ADDR` in the domain, e.g. administrator@yourcompany.example")
-	addCredentialFlags(cmd, &o, "the consent path: each mailbox then runs mailoauth authorize")
-	f.StringVar(&o.redirectURI, "redirect-uri", "", "the OAuth client's redirect `URI` to use (default: its first loopback one, else http://127.0.0.1/ on a free port); a host product's callback needs authorize --paste")
-	f.StringVar(&o.scopes, "scopes", core.ScopeMail, "the `SCOPES` to authorize, comma-separated")
-	f.BoolVar(&o.noVerify, "no-verify", false, "save without minting a test token")
+		Args: exactArgs(0, "setup takes flags only, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json"),
+	}, (*setupFlags).register, runSetup)
 	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
 	return cmd
 }
 
-func runSetup(ctx context.Context, a *app, o *setupFlags) error {
+func (o *setupFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.domain, "domain", "", "the Google Workspace `DOMAIN`, e.g. yourcompany.example")
+	f.StringVar(&o.sender, "sender", "", "the default sender mailbox `ADDR` in the domain, e.g. administrator@yourcompany.example")
+	addCredentialFlags(cmd, o, "the consent path: each mailbox then runs mailoauth authorize")
+	f.StringVar(&o.redirectURI, "redirect-uri", "", "the OAuth client's redirect `URI` to use (default: its first loopback one, else http://127.0.0.1/ on a free port); a host product's callback needs authorize --paste")
+	f.StringVar(&o.scopes, "scopes", core.ScopeMail, "the `SCOPES` to authorize, comma-separated")
+	f.BoolVar(&o.noVerify, "no-verify", false, "save without minting a test token")
+}
+
+func runSetup(ctx context.Context, a *app, _ []string, o *setupFlags) error {
 	if o.clientPath != "" || o.secretFile != "" {
 		if o.keyPath != "" {
 			return usagef("give either --key (service account) or --client / --client-secret-file (OAuth client), not both")

@@ -20,8 +20,7 @@ type tokenFlags struct {
 }
 
 func newTokenCmd(a *app) *cobra.Command {
-	var o tokenFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "token ADDR",
 		Short: "print a valid access token for a mailbox (for msmtp, mbsync, curl...)",
 		Long: "Prints a valid access token for the mailbox and nothing else on stdout: the password command of mail programs " +
@@ -29,16 +28,14 @@ func newTokenCmd(a *app) *cobra.Command {
 			"command line names the same store (mailoauth --db PATH token ADDR) when it is not the default.",
 		Example: "mailoauth token user1@yourcompany.example\nmailoauth token user1@yourcompany.example --format xoauth2\n" +
 			"mailoauth --db /var/lib/mailoauth/mailoauth.db \\\n  token user1@yourcompany.example",
-		GroupID:           groupUse,
 		Args:              exactArgs(1, "name one mailbox: mailoauth token user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runToken(cmd.Context(), a, args, &o)
-		},
-	}
-	cmd.Flags().StringVarP(&o.format, "format", "f", "raw", "the output `FORMAT`: raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json")
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("raw", "xoauth2", "oauthbearer", "json"))
-	return cmd
+	}, (*tokenFlags).register, runToken)
+}
+
+func (o *tokenFlags) register(cmd *cobra.Command) {
+	addChoiceFlag(cmd, &o.format, "format", "f", "raw", "the output `FORMAT`: raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json",
+		"raw", "xoauth2", "oauthbearer", "json")
 }
 
 // runToken prints a valid access token for a mailbox: the `passwordeval` /

@@ -29,8 +29,7 @@ type upgradeFlags struct {
 }
 
 func newUpgradeCmd(a *app) *cobra.Command {
-	var o upgradeFlags
-	cmd := &cobra.Command{
+	cmd := command(a, &cobra.Command{
 		Use:   "upgrade",
 		Short: "move a password-based Gmail setup to OAuth (the re-run / upgrade assistant)",
 		Example: "mailoauth upgrade --legacy cic-gmail.json\n" +
@@ -38,31 +37,29 @@ func newUpgradeCmd(a *app) *cobra.Command {
 			"mailoauth upgrade --yes --legacy legacy.json --client client_secret.json\n" +
 			"mailoauth upgrade --yes --legacy legacy.json \\\n  --key service-account.json --via-proxy \\\n  --proxy-imap 10.0.0.5:1993 --proxy-smtp 10.0.0.5:1587\n" +
 			"mailoauth upgrade --purge-backups --yes",
-		GroupID: groupOperate,
-		Args:    exactArgs(0, "upgrade takes flags only, e.g. mailoauth upgrade --yes --legacy legacy.json --key service-account.json"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runUpgrade(cmd.Context(), a, &o)
-		},
-	}
+		Args: exactArgs(0, "upgrade takes flags only, e.g. mailoauth upgrade --yes --legacy legacy.json --key service-account.json"),
+	}, (*upgradeFlags).register, runUpgrade)
+	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
+	return cmd
+}
+
+func (o *upgradeFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.legacyPath, "legacy", "", "the legacy (password) configuration `FILE` exported by the host product, JSON")
 	f.BoolVarP(&o.yes, "yes", "y", false, "upgrade without the wizard (no terminal needed): needs --key or --client unless the profile already has credentials")
 	addCredentialFlags(cmd, &o.setupFlags, "the consent path: each mailbox switches once its owner ran mailoauth authorize and its check passed")
 	f.StringVar(&o.redirectURI, "redirect-uri", "", "the OAuth client's redirect `URI` to use (default: its first loopback one); a host product's callback needs authorize --paste")
 	f.StringVar(&o.domain, "domain", "", "the `DOMAIN` to upgrade (default: the legacy file's, or the store's only profile)")
-	f.StringVarP(&o.checks, "checks", "c", "", "the OAuth `CHECKS` a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
+	addChecksFlag(cmd, &o.checks, "", "the OAuth `CHECKS` a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
 	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, "check at most `N` mailboxes at once")
 	f.BoolVar(&o.purge, "purge-backups", false, "remove the backups beside the store that still hold legacy passwords (asks on a terminal; --yes without one), and nothing else")
 	f.BoolVar(&o.viaProxy, "via-proxy", false, "for a product that cannot do OAuth: give each upgraded mailbox a proxy password, check it through mailoauth proxy, and print the proxy's settings instead (with --yes)")
 	f.StringVar(&o.proxyIMAP, "proxy-imap", proxy.DefaultIMAPAddr, "with --via-proxy: the `HOST:PORT` where the product will reach mailoauth proxy --imap")
 	f.StringVar(&o.proxySMTP, "proxy-smtp", proxy.DefaultSMTPAddr, "with --via-proxy: the `HOST:PORT` where the product will reach mailoauth proxy --smtp")
 	_ = cmd.MarkFlagFilename("legacy", "json")
-	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
-	_ = cmd.RegisterFlagCompletionFunc("checks", completeChecks)
-	return cmd
 }
 
-func runUpgrade(ctx context.Context, a *app, o *upgradeFlags) error {
+func runUpgrade(ctx context.Context, a *app, _ []string, o *upgradeFlags) error {
 	if o.purge {
 		st, err := a.openExisting()
 		if err != nil {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/watch"
@@ -31,10 +30,12 @@ type watchFlags struct {
 	logFormat                   string
 }
 
-func addWatchFlags(fs *pflag.FlagSet) *watchFlags {
-	f := &watchFlags{keyMaxAge: dayDuration(core.DefaultKeyMaxAge)}
+// register adds the watcher's flags, --log-format included, to cmd.
+func (f *watchFlags) register(cmd *cobra.Command) {
+	f.keyMaxAge = dayDuration(core.DefaultKeyMaxAge)
+	fs := cmd.Flags()
 	fs.DurationVar(&f.interval, "interval", watch.DefaultInterval, "the `DURATION` between round starts; a round's checks are spread evenly over it")
-	fs.StringVarP(&f.checks, "checks", "c", "token,imap,smtp", "the `CHECKS` of every round")
+	addChecksFlag(cmd, &f.checks, "token,imap,smtp", "the `CHECKS` of every round")
 	fs.IntVar(&f.roundtripEvery, "roundtrip-every", watch.DefaultRoundtripEvery, "add the round trip (send to itself, wait, delete) every `N` rounds, the first included; 0: never")
 	fs.IntVar(&f.concurrency, "concurrency", watch.DefaultConcurrency, "check at most `N` mailboxes at once (a round is spread over the interval, so only slow checks overlap)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics and /healthz, an `ADDR` such as 127.0.0.1:9464 (port 0: chosen by the OS, printed on stdout)")
@@ -42,15 +43,8 @@ func addWatchFlags(fs *pflag.FlagSet) *watchFlags {
 	fs.StringVar(&f.email, "alert-email", "", "mail every alert to this `ADDR` through the profile's default sender")
 	fs.DurationVar(&f.renotify, "renotify", watch.DefaultRenotify, "repeat an alert still in force after this `DURATION`")
 	fs.Var(&f.keyMaxAge, "key-max-age", "warn when the service-account key is older than this `AGE` (e.g. 90d, 2160h)")
-	fs.DurationVar(&f.timeout, "timeout", core.DefaultCheckTimeout, "the timeout of each network check, a `DURATION`")
-	fs.StringVar(&f.logFormat, "log-format", "text", "the `FORMAT` of the log lines on stderr: text or json")
-	return f
-}
-
-// completeWatchFlags registers the completions of the watch flags on cmd.
-func completeWatchFlags(cmd *cobra.Command) {
-	_ = cmd.RegisterFlagCompletionFunc("checks", completeChecks)
-	_ = cmd.RegisterFlagCompletionFunc("log-format", fixedCompletions("text", "json"))
+	addTimeoutFlag(fs, &f.timeout)
+	addLogFlags(cmd, &f.logFormat)
 }
 
 // options checks the flags and builds the watcher's options.
@@ -134,10 +128,14 @@ func runWatcher(ctx context.Context, w *watch.Watcher, log *slog.Logger) {
 	}
 }
 
+// watchCmdFlags are the flags of `watch`: the watcher's and --once.
+type watchCmdFlags struct {
+	watchFlags
+	once bool
+}
+
 func newWatchCmd(a *app) *cobra.Command {
-	var f *watchFlags
-	var once bool
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "watch",
 		Short: "check every mailbox on a schedule: metrics, alerts on changes, early warnings (--once for cron)",
 		Long: "Checks every mailbox of every profile on a schedule, spread over --interval; serves Prometheus metrics, " +
@@ -146,19 +144,17 @@ func newWatchCmd(a *app) *cobra.Command {
 		Example: "mailoauth watch --metrics 127.0.0.1:9464\n" +
 			"mailoauth watch --interval 5m \\\n  --alert-webhook https://hooks.example/mail --log-format json\n" +
 			"mailoauth watch --once   # for cron: exit 1 when a check failed",
-		GroupID: groupUse,
-		Args:    exactArgs(0, "watch takes no arguments (it watches every mailbox of every profile)"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runWatch(cmd.Context(), a, f, once)
-		},
-	}
-	f = addWatchFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&once, "once", false, "run one round at once and exit 0 when every check passed, 1 otherwise (for cron)")
-	completeWatchFlags(cmd)
-	return cmd
+		Args: exactArgs(0, "watch takes no arguments (it watches every mailbox of every profile)"),
+	}, (*watchCmdFlags).register, runWatch)
 }
 
-func runWatch(ctx context.Context, a *app, f *watchFlags, once bool) error {
+func (o *watchCmdFlags) register(cmd *cobra.Command) {
+	o.watchFlags.register(cmd)
+	cmd.Flags().BoolVar(&o.once, "once", false, "run one round at once and exit 0 when every check passed, 1 otherwise (for cron)")
+}
+
+func runWatch(ctx context.Context, a *app, _ []string, o *watchCmdFlags) error {
+	f, once := &o.watchFlags, o.once
 	if a.profile != "" {
 		return usagef("watch covers every profile of the store; leave out --profile")
 	}

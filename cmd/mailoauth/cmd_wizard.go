@@ -16,7 +16,6 @@ func newWizardCmd(a *app) *cobra.Command {
 		Use:     "wizard",
 		Short:   "the step-by-step wizard (also: mailoauth with no arguments); --sandbox runs it offline",
 		Example: "mailoauth wizard\nmailoauth wizard --sandbox\nmailoauth --profile yourcompany.example wizard",
-		GroupID: groupSetup,
 		Args:    exactArgs(0, "wizard takes no arguments; run `mailoauth wizard --help`"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWizard(cmd.Context(), a, useSandbox)

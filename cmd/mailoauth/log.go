@@ -16,8 +16,7 @@ import (
 
 // addLogFlags adds --log-format to a daemon's command.
 func addLogFlags(cmd *cobra.Command, format *string) {
-	cmd.Flags().StringVar(format, "log-format", "text", "the `FORMAT` of the log lines on stderr: text or json")
-	_ = cmd.RegisterFlagCompletionFunc("log-format", fixedCompletions("text", "json"))
+	addChoiceFlag(cmd, format, "log-format", "", "text", "the `FORMAT` of the log lines on stderr: text or json", "text", "json")
 }
 
 // newLogger is the logger of a daemon writing to w (stderr) in format.

@@ -4,26 +4,31 @@
 // the engine (core) to the store and prints; it holds no logic of its own.
 //
 // The command line is spf13/cobra styled by charm.land/fang. To add a
-// command, write cmd_NAME.go with a constructor and add it to commands():
+// command, write cmd_NAME.go with a constructor, its flags and its run, and
+// add the constructor to commands() in its help group:
+//
+//	type frobFlags struct{ all, asJSON bool }
 //
 //	func newFrobCmd(a *app) *cobra.Command {
-//		var o struct{ all, asJSON bool }
-//		cmd := &cobra.Command{
+//		return command(a, &cobra.Command{
 //			Use:     "frob [ADDR]...",             // argument names in capitals
 //			Short:   "frob mailboxes (one line, lower case)",
 //			Example: "mailoauth frob user1@yourcompany.example\nmailoauth frob --all --json",
-//			GroupID: groupUse,                     // see groups in main.go
 //			Args:    maxArgs(1, "name one mailbox: mailoauth frob user1@yourcompany.example"),
 //			ValidArgsFunction: a.completeMailboxes,
-//			RunE: func(cmd *cobra.Command, args []string) error {
-//				return runFrob(cmd.Context(), a, args, o.all, o.asJSON)
-//			},
-//		}
+//		}, (*frobFlags).register, runFrob)
+//	}
+//
+//	func (o *frobFlags) register(cmd *cobra.Command) {
 //		f := cmd.Flags()
 //		f.BoolVarP(&o.all, "all", "a", false, "every assigned mailbox")
 //		f.BoolVarP(&o.asJSON, "json", "j", false, "print JSON")
-//		return cmd
 //	}
+//
+//	func runFrob(ctx context.Context, a *app, args []string, o *frobFlags) error { ... }
+//
+// A command that only groups others is a parentCmd; flags several commands
+// share have their add...Flag helper (cli.go).
 //
 // Rules (TestHelp* check them): every command has an Example; a flag that
 // takes a value names it in back quotes in its usage ("the store `PATH`"),
@@ -46,6 +51,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"charm.land/fang/v2"
@@ -70,14 +76,15 @@ const (
 	groupOperate = "operate"
 )
 
-// commands is every command of mailoauth, in the order help lists them.
+// commands is every command of mailoauth, by group, in the order help
+// lists them.
 func commands(a *app) []*cobra.Command {
-	return []*cobra.Command{
-		newWizardCmd(a), newKeyCmd(a), newSetupCmd(a), newAuthorizeCmd(a), newProfileCmd(a), newMailboxCmd(a),
-		newTestCmd(a), newWatchCmd(a), newHistoryCmd(a), newTokenCmd(a), newExportCmd(a), newDoctorCmd(a),
-		newUpgradeCmd(a), newServeCmd(a), newProxyCmd(a), newSandboxCmd(a),
-		newCompletionCmd(a), newManCmd(a), newVersionCmd(a),
-	}
+	return slices.Concat(
+		inGroup(groupSetup, newWizardCmd(a), newKeyCmd(a), newSetupCmd(a), newAuthorizeCmd(a), newProfileCmd(a), newMailboxCmd(a)),
+		inGroup(groupUse, newTestCmd(a), newWatchCmd(a), newHistoryCmd(a), newTokenCmd(a), newExportCmd(a), newDoctorCmd(a)),
+		inGroup(groupOperate, newUpgradeCmd(a), newServeCmd(a), newProxyCmd(a), newSandboxCmd(a), newCompletionCmd(a), newManCmd(a)),
+		[]*cobra.Command{newVersionCmd(a)}, // hidden, in no group
+	)
 }
 
 // app is what every subcommand shares: the output streams and the global

@@ -23,8 +23,7 @@ type testFlags struct {
 }
 
 func newTestCmd(a *app) *cobra.Command {
-	var o testFlags
-	cmd := &cobra.Command{
+	return command(a, &cobra.Command{
 		Use:   "test [ADDR...]",
 		Short: "live token / IMAP / SMTP / round-trip checks",
 		Long: "Live checks of each mailbox: token, IMAP login, SMTP login, round trip (send to itself, wait, delete). " +
@@ -32,27 +31,23 @@ func newTestCmd(a *app) *cobra.Command {
 			"an Admin console change; --fresh mints new ones (doctor and the wizard's Verify always do).",
 		Example: "mailoauth test --all\nmailoauth test --mailbox user1@yourcompany.example \\\n  --checks token,imap --json\n" +
 			"mailoauth test --fresh --checks token\nmailoauth test --all --mechanism OAUTHBEARER \\\n  --timeout 60s --roundtrip-timeout 5m --concurrency 16",
-		GroupID: groupUse,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTest(cmd.Context(), a, args, &o)
-		},
 		ValidArgsFunction: a.completeMailboxes,
-	}
+	}, (*testFlags).register, runTest)
+}
+
+func (o *testFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.mailboxes, "mailbox", "m", nil, "a mailbox `ADDR` to check (repeatable); default: the default sender")
 	f.BoolVarP(&o.all, "all", "a", false, "every assigned mailbox plus the default sender")
-	f.StringVarP(&o.checks, "checks", "c", "token,imap,smtp,roundtrip", "the `CHECKS` to run, in order")
+	addChecksFlag(cmd, &o.checks, "token,imap,smtp,roundtrip", "the `CHECKS` to run, in order")
 	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, fmt.Sprintf("the ceiling `N` of mailboxes checked at once: the run starts at %d, grows while Google does not throttle and halves when it does", core.StartConcurrency))
 	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox, then a summary object")
-	f.DurationVar(&o.timeout, "timeout", core.DefaultCheckTimeout, "the timeout of each network check, a `DURATION`")
+	addTimeoutFlag(f, &o.timeout)
 	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
 	defaultInUsage(f, "roundtrip-timeout")
 	f.BoolVar(&o.fresh, "fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
-	f.StringVar(&o.mechanism, "mechanism", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER")
-	_ = cmd.RegisterFlagCompletionFunc("mailbox", a.completeMailboxes)
-	_ = cmd.RegisterFlagCompletionFunc("checks", completeChecks)
-	_ = cmd.RegisterFlagCompletionFunc("mechanism", fixedCompletions(core.MechXOAUTH2, core.MechOAUTHBEARER))
-	return cmd
+	addChoiceFlag(cmd, &o.mechanism, "mechanism", "", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER", core.MechXOAUTH2, core.MechOAUTHBEARER)
+	_ = cmd.RegisterFlagCompletionFunc("mailbox", cmd.ValidArgsFunction) // as ADDR
 }
 
 func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
