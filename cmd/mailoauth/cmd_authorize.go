@@ -188,13 +188,9 @@ func runAuthorize(ctx context.Context, a *app, pos []string, o *authorizeFlags) 
 	if err != nil {
 		return err
 	}
-	var targets []string
-	for _, m := range pos {
-		email, err := p.MailboxRule().Address(m)
-		if err != nil {
-			return err
-		}
-		targets = append(targets, email)
+	targets, err := addresses(&p, pos)
+	if err != nil {
+		return err
 	}
 	if o.all {
 		boxes, err := st.Mailboxes(p.Domain)

@@ -37,16 +37,12 @@ func runExport(_ context.Context, a *app, _ []string, o *exportFlags) error {
 	if o.format != "json" && o.format != "env" {
 		return usagef("--format %q is not known; use json or env", o.format)
 	}
-	st, p, err := a.openProfile()
+	st, p, boxes, err := a.openMailboxes()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	cred, err := p.LoadCredential()
-	if err != nil {
-		return err
-	}
-	boxes, err := st.Mailboxes(p.Domain)
 	if err != nil {
 		return err
 	}
@@ -57,9 +53,7 @@ func runExport(_ context.Context, a *app, _ []string, o *exportFlags) error {
 		cfg.TokenCommand = "mailoauth --db " + shellQuote(st.Path()) + " token MAILBOX"
 	}
 	if o.format == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(cfg)
+		return a.printJSON(cfg)
 	}
 	env := map[string]string{
 		"MAILOAUTH_DOMAIN":         p.Domain,

@@ -69,9 +69,7 @@ func runKeyInspect(ctx context.Context, a *app, pos []string, o *keyInspectFlags
 		if f := core.FindingOf(saErr); f != nil {
 			out["note"] = f
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return a.printJSON(out)
 	}
 	printCredential(a, cred)
 	if c := ins.Certificate; c != nil {

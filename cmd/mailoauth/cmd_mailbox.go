@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -63,22 +62,13 @@ func (o *mailboxAddFlags) register(cmd *cobra.Command) {
 }
 
 func mailboxList(a *app, asJSON bool) error {
-	st, p, err := a.openProfile()
+	st, p, boxes, err := a.openMailboxes()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	boxes, err := st.Mailboxes(p.Domain)
-	if err != nil {
-		return err
-	}
 	if asJSON {
-		if boxes == nil {
-			boxes = []core.Mailbox{}
-		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(boxes)
+		return a.printJSON(orEmpty(boxes))
 	}
 	results, _ := st.Results(p.Domain)
 	// On the OAuth client path each mailbox needs its owner's consent.
@@ -185,14 +175,10 @@ func mailboxImport(ctx context.Context, a *app, pos []string) error {
 }
 
 func mailboxExport(a *app) error {
-	st, p, err := a.openProfile()
+	st, _, boxes, err := a.openMailboxes()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	boxes, err := st.Mailboxes(p.Domain)
-	if err != nil {
-		return err
-	}
 	return core.WriteMailboxCSV(a.stdout, boxes)
 }

@@ -55,25 +55,17 @@ func writeManPage(w io.Writer, root *cobra.Command) error {
 	line(".SH EXIT STATUS")
 	line(`0 all good; 1 a check failed (the details were printed); 2 bad input or usage; 3 environment (store busy, file unreadable).`)
 	line(".SH ENVIRONMENT")
-	for _, e := range [][2]string{
+	tagged(&b, ".B", [][2]string{
 		{"MAILOAUTH_DB", "the store when --db is not given."},
 		{"MAILOAUTH_KEY", "the store's sealing key, instead of the file mailoauth.db.key beside it."},
 		{"XDG_DATA_HOME", "the default store is $XDG_DATA_HOME/mailoauth/mailoauth.db when it is set."},
-	} {
-		line(".TP")
-		line(`.B %s`, e[0])
-		line("%s", roffText(e[1]))
-	}
+	})
 	line(".SH FILES")
-	for _, f := range [][2]string{
+	tagged(&b, ".I", [][2]string{
 		{"~/.local/share/mailoauth/mailoauth.db", "the default store (bbolt, mode 0600), with its sealing key mailoauth.db.key beside it."},
 		{"/var/lib/mailoauth/mailoauth.db", "the store of the services (mailoauth-serve.service); give it to other commands with MAILOAUTH_DB or --db."},
 		{"/etc/mailoauth/authorized_keys", "the administrators' public keys of mailoauth serve; its host key is /etc/mailoauth/ssh_host_ed25519_key."},
-	} {
-		line(".TP")
-		line(`.I %s`, f[0])
-		line("%s", roffText(f[1]))
-	}
+	})
 	line(".SH SEE ALSO")
 	line(`msmtp(1), mbsync(1), neomutt(1), curl(1), systemd.service(5)`)
 	_, err := io.WriteString(w, b.String())
@@ -117,6 +109,14 @@ func manFlag(b *strings.Builder, f *pflag.Flag) {
 		usage += " (default " + f.DefValue + ")"
 	}
 	fmt.Fprintf(b, ".TP\n%s\n%s\n", head, roffText(usage))
+}
+
+// tagged writes a tagged paragraph (.TP) for each item: its name set with
+// font (.B bold, .I italic), then its text.
+func tagged(b *strings.Builder, font string, items [][2]string) {
+	for _, it := range items {
+		fmt.Fprintf(b, ".TP\n%s %s\n%s\n", font, it[0], roffText(it[1]))
+	}
 }
 
 func paragraphs(b *strings.Builder, text string) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -49,12 +48,7 @@ func profileList(a *app, asJSON bool) error {
 		return err
 	}
 	if asJSON {
-		if states == nil {
-			states = []core.ProfileState{}
-		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(states)
+		return a.printJSON(orEmpty(states))
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "DOMAIN\tCREDENTIAL\tSENDER\tMAILBOXES\tLAST TEST")

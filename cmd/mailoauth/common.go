@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,6 +63,49 @@ func (a *app) openMailbox(addr string) (*store.Store, core.Profile, string, erro
 		return nil, core.Profile{}, "", err
 	}
 	return st, p, email, nil
+}
+
+// openMailboxes opens the store and the profile as openProfile does, and
+// lists the profile's assigned mailboxes; the caller closes the store.
+func (a *app) openMailboxes() (*store.Store, core.Profile, []core.Mailbox, error) {
+	st, p, err := a.openProfile()
+	if err != nil {
+		return nil, core.Profile{}, nil, err
+	}
+	boxes, err := st.Mailboxes(p.Domain)
+	if err != nil {
+		st.Close()
+		return nil, core.Profile{}, nil, err
+	}
+	return st, p, boxes, nil
+}
+
+// addresses is each of addrs as the profile's mailbox rule writes it.
+func addresses(p *core.Profile, addrs []string) ([]string, error) {
+	var out []string
+	for _, m := range addrs {
+		email, err := p.MailboxRule().Address(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, email)
+	}
+	return out, nil
+}
+
+// printJSON prints v as indented JSON on stdout.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// orEmpty is list, or an empty one for nil: JSON shows [] rather than null.
+func orEmpty[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
 }
 
 // currentProfile picks the profile as openProfile does, in an open store.
