@@ -41,10 +41,7 @@ type Authorizer struct {
 
 // NewAuthorizer checks that the profile holds a usable OAuth client.
 func NewAuthorizer(p *Profile, cache TokenCache, rs RefreshTokenStore) (*Authorizer, error) {
-	if p == nil {
-		return nil, Inputf("no profile is configured; run `mailoauth setup --domain D --sender ADDR --client FILE` first")
-	}
-	cred, err := p.LoadCredential()
+	cred, err := configuredCredential(p, "mailoauth setup --domain D --sender ADDR --client FILE")
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,15 @@ func (p *Profile) LoadCredential() (*Credential, error) {
 	})
 }
 
+// configuredCredential is the credential of profile p; with no profile,
+// the input error that says to run setup (the command line given).
+func configuredCredential(p *Profile, setup string) (*Credential, error) {
+	if p == nil {
+		return nil, Inputf("no profile is configured; run `%s` first", setup)
+	}
+	return p.LoadCredential()
+}
+
 // ScopeList returns the profile's scopes, https://mail.google.com/ by default.
 func (p *Profile) ScopeList() []string {
 	if len(p.Scopes) == 0 {

@@ -165,10 +165,7 @@ func (p *TokenProvider) mintRefresh(ctx context.Context, mailbox string, scopes 
 // each mailbox's stored refresh token from rs (nil: taken from cache when
 // it also implements RefreshTokenStore, as the store's cache does).
 func NewTesterWith(p *Profile, cache TokenCache, rs RefreshTokenStore) (*Tester, error) {
-	if p == nil {
-		return nil, Inputf("no profile is configured; run `mailoauth setup` first")
-	}
-	cred, err := p.LoadCredential()
+	cred, err := configuredCredential(p, "mailoauth setup")
 	if err != nil {
 		return nil, err
 	}
