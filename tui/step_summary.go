@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -18,8 +19,9 @@ type summaryStep struct {
 	passed, failed, tested int
 	assigned, consented    int
 	err                    error
-	offset                 int
-	proxy                  proxyPage // for products that only know passwords
+	// vp scrolls the summary when it is taller than its room
+	vp    viewport.Model
+	proxy proxyPage // for products that only know passwords
 }
 
 func newSummaryStep(c *common) *summaryStep { return &summaryStep{common: c} }
@@ -93,17 +95,16 @@ func (s *summaryStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		s.setNotice("Copied the callback URL to the clipboard.")
 		return tea.SetClipboard(core.HostSettings(&s.profile, s.cred).CallbackURL), true
 	case key.Matches(k, km.List.Down):
-		s.offset++
+		s.vp.ScrollDown(1)
 		return nil, true
 	case key.Matches(k, km.List.Up):
-		s.offset = max(0, s.offset-1)
+		s.vp.ScrollUp(1)
 		return nil, true
 	case key.Matches(k, km.Screen.MoreDown):
-		s.offset += max(1, s.roomH-2)
-		s.SetSize(s.roomW, s.roomH)
+		s.vp.ScrollDown(max(1, s.roomH-2))
 		return nil, true
 	case key.Matches(k, km.Screen.MoreUp):
-		s.offset = max(0, s.offset-max(1, s.roomH-2))
+		s.vp.ScrollUp(max(1, s.roomH-2))
 		return nil, true
 	}
 	return nil, false
@@ -145,28 +146,32 @@ func (s *summaryStep) View() string {
 	if s.proxy.open {
 		return s.proxy.view(s.common, width, height)
 	}
-	st := s.styles
-	lines := s.lines(width)
-	if over := len(lines) - height + 1; over > 0 {
-		off := min(s.offset, over) // as SetSize keeps it
-		lines = lines[off : off+height-1]
-		// the same words as every other screen taller than the terminal
-		if off < over {
-			lines = append(lines, st.Muted.Render(moreBelow(over-off)))
-		} else {
-			lines = append(lines, st.Muted.Render(moreAbove))
-		}
+	if s.vp.TotalLineCount() <= s.vp.Height() {
+		return s.vp.GetContent()
 	}
-	return strings.Join(lines, "\n")
+	// the viewport's page, as SetSize fitted it, and a last line in the
+	// same words as every other screen taller than the terminal. The page
+	// is cut from the content at the viewport's offset: its View pads each
+	// line to its width, which would change the screen's lines.
+	off := s.vp.YOffset()
+	lines := strings.Split(s.vp.GetContent(), "\n")[off : off+s.vp.Height()]
+	more := s.styles.Muted.Render(moreAbove)
+	if below := s.vp.TotalLineCount() - s.vp.YOffset() - s.vp.Height(); below > 0 {
+		more = s.styles.Muted.Render(moreBelow(below))
+	}
+	return strings.Join(append(lines, more), "\n")
 }
 
-// SetSize keeps the scroll offset within the summary's lines.
+// SetSize gives the viewport the summary's lines and its room less the
+// line that says there is more; the viewport keeps its offset within them.
 func (s *summaryStep) SetSize(width, height int) {
 	s.setRoom(width, height)
 	if s.proxy.open {
 		return
 	}
-	s.offset = max(0, min(s.offset, len(s.lines(width))-height+1))
+	s.vp.SetWidth(width)
+	s.vp.SetHeight(max(height-1, 1))
+	s.vp.SetContentLines(s.lines(width))
 }
 
 // lines is the whole summary, line by line.
