@@ -135,20 +135,29 @@ func (s *Store) readProfile(b *bolt.Bucket, domain string) (profileRecord, error
 	return rec, nil
 }
 
-// ListProfiles returns every profile, secrets unsealed, sorted by domain.
-func (s *Store) ListProfiles() ([]core.Profile, error) {
-	var out []core.Profile
+// eachProfile is fn of every profile's bucket, sorted by domain, read in
+// one transaction.
+func eachProfile[T any](s *Store, fn func(b *bolt.Bucket, domain string) (T, error)) ([]T, error) {
+	var out []T
 	err := s.view(func(tx *bolt.Tx) error {
 		for _, d := range knownDomains(tx) {
-			rec, err := s.readProfile(domainBucket(tx, d), d)
+			v, err := fn(domainBucket(tx, d), d)
 			if err != nil {
 				return err
 			}
-			out = append(out, rec.Profile)
+			out = append(out, v)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// ListProfiles returns every profile, secrets unsealed, sorted by domain.
+func (s *Store) ListProfiles() ([]core.Profile, error) {
+	return eachProfile(s, func(b *bolt.Bucket, domain string) (core.Profile, error) {
+		rec, err := s.readProfile(b, domain)
+		return rec.Profile, err
+	})
 }
 
 // Profile returns the profile of domain with its secrets unsealed, or an

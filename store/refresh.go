@@ -31,19 +31,10 @@ func (s *Store) RefreshTokens(domain string) core.RefreshTokenStore {
 
 // LoadRefreshToken implements core.RefreshTokenStore.
 func (c *tokenCache) LoadRefreshToken(mailbox string) (core.RefreshToken, bool, error) {
-	var rt core.RefreshToken
-	if c.err != nil {
-		return rt, false, nil
-	}
 	key := normMailboxKey(mailbox)
-	found, err := c.loadSealed(refreshBucket, key, c.refreshAD(key), &rt,
-		func(err error) error {
-			return fmt.Errorf("the stored consent of %s in store %s is damaged (%v); run `mailoauth authorize %s` to give it again", key, c.s.path, err, key)
-		})
-	if err != nil {
-		return core.RefreshToken{}, false, err
-	}
-	return rt, found, nil
+	return loadSealed[core.RefreshToken](c, refreshBucket, key, c.refreshAD(key), func(err error) error {
+		return fmt.Errorf("the stored consent of %s in store %s is damaged (%v); run `mailoauth authorize %s` to give it again", key, c.s.path, err, key)
+	})
 }
 
 // SaveRefreshToken implements core.RefreshTokenStore: one transaction
@@ -55,28 +46,19 @@ func (c *tokenCache) SaveRefreshToken(rt core.RefreshToken) error {
 	}
 	key := normMailboxKey(rt.Mailbox)
 	rt.Mailbox = key
-	plain, err := json.Marshal(rt)
+	sealed, err := c.s.sealJSON(c.refreshAD(key), rt)
 	if err != nil {
 		return err
 	}
-	sealed, err := c.s.seal(c.refreshAD(key), plain)
-	if err != nil {
-		return err
+	action := "consent.grant"
+	if !rt.Rotated.IsZero() {
+		action = "consent.rotate"
 	}
 	return c.s.updateProfile(c.domain, func(b *bolt.Bucket) error {
-		tx := b.Tx()
-		rb, err := b.CreateBucketIfNotExists([]byte(refreshBucket))
-		if err != nil {
+		if err := putIn(b, refreshBucket, key, sealed); err != nil {
 			return err
 		}
-		action := "consent.grant"
-		if !rt.Rotated.IsZero() {
-			action = "consent.rotate"
-		}
-		if err := rb.Put([]byte(key), sealed); err != nil {
-			return err
-		}
-		return appendAudit(tx, c.domain, "google", action, fmt.Sprintf("%s: refresh token %s for client %s", key, rt.Fingerprint(), rt.ClientID))
+		return appendAudit(b.Tx(), c.domain, "google", action, fmt.Sprintf("%s: refresh token %s for client %s", key, rt.Fingerprint(), rt.ClientID))
 	})
 }
 

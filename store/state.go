@@ -13,18 +13,7 @@ import (
 // sorted by domain, read in one transaction: whatever face did the work,
 // this is where it stands.
 func (s *Store) ProfileStates() ([]core.ProfileState, error) {
-	var out []core.ProfileState
-	err := s.view(func(tx *bolt.Tx) error {
-		for _, d := range knownDomains(tx) {
-			st, err := s.profileState(domainBucket(tx, d), d)
-			if err != nil {
-				return err
-			}
-			out = append(out, st)
-		}
-		return nil
-	})
-	return out, err
+	return eachProfile(s, s.profileState)
 }
 
 func (s *Store) profileState(b *bolt.Bucket, domain string) (core.ProfileState, error) {

@@ -36,10 +36,14 @@ func (c *tokenCache) ad(key string) string {
 	return domainsBucket + "/" + c.domain + "/" + tokenBucket + "/" + key
 }
 
-// loadSealed reads and unseals one JSON record of the domain's nested
-// bucket into v; a missing bucket or key is not an error. damaged words the
-// error for a record that unseals but does not parse.
-func (c *tokenCache) loadSealed(bucket, key, ad string, v any, damaged func(error) error) (bool, error) {
+// loadSealed reads and unseals one JSON record of c's domain's nested
+// bucket; a missing profile, bucket or key is not found, not an error.
+// damaged words the error for a record that unseals but does not parse.
+func loadSealed[T any](c *tokenCache, bucket, key, ad string, damaged func(error) error) (T, bool, error) {
+	var v, zero T
+	if c.err != nil {
+		return zero, false, nil
+	}
 	found := false
 	err := c.s.view(func(tx *bolt.Tx) error {
 		nb := profileSub(tx, c.domain, bucket)
@@ -54,30 +58,42 @@ func (c *tokenCache) loadSealed(bucket, key, ad string, v any, damaged func(erro
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(plain, v); err != nil {
+		if err := json.Unmarshal(plain, &v); err != nil {
 			return damaged(err)
 		}
 		found = true
 		return nil
 	})
-	return found, err
+	if err != nil {
+		return zero, false, err
+	}
+	return v, found, nil
+}
+
+// sealJSON is v as JSON, sealed for the associated data ad.
+func (s *Store) sealJSON(ad string, v any) ([]byte, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return s.seal(ad, plain)
+}
+
+// putIn puts key in b's nested bucket name, created if missing.
+func putIn(b *bolt.Bucket, name, key string, value []byte) error {
+	nb, err := b.CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return err
+	}
+	return nb.Put([]byte(key), value)
 }
 
 // LoadToken implements core.TokenCache.
 func (c *tokenCache) LoadToken(mailbox string, scopes []string) (core.Token, bool, error) {
-	var t core.Token
-	if c.err != nil {
-		return t, false, nil
-	}
 	key := tokenKey(mailbox, scopes)
-	found, err := c.loadSealed(tokenBucket, key, c.ad(key), &t,
-		func(err error) error {
-			return fmt.Errorf("the cached token of %s in store %s is damaged (%v); it will be fetched again", mailbox, c.s.path, err)
-		})
-	if err != nil {
-		return core.Token{}, false, err
-	}
-	return t, found, nil
+	return loadSealed[core.Token](c, tokenBucket, key, c.ad(key), func(err error) error {
+		return fmt.Errorf("the cached token of %s in store %s is damaged (%v); it will be fetched again", mailbox, c.s.path, err)
+	})
 }
 
 // SaveToken implements core.TokenCache.
@@ -86,22 +102,12 @@ func (c *tokenCache) SaveToken(t core.Token) error {
 		return c.err
 	}
 	key := tokenKey(t.Mailbox, t.Scopes)
-	plain, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
-	sealed, err := c.s.seal(c.ad(key), plain)
+	sealed, err := c.s.sealJSON(c.ad(key), t)
 	if err != nil {
 		return err
 	}
 	return c.s.batch(func(tx *bolt.Tx) error {
-		return c.s.inProfile(tx, c.domain, func(b *bolt.Bucket) error {
-			tb, err := b.CreateBucketIfNotExists([]byte(tokenBucket))
-			if err != nil {
-				return err
-			}
-			return tb.Put([]byte(key), sealed)
-		})
+		return c.s.inProfile(tx, c.domain, func(b *bolt.Bucket) error { return putIn(b, tokenBucket, key, sealed) })
 	})
 }
 

@@ -70,11 +70,7 @@ func (s *Store) ImportLegacy(plan core.UpgradePlan, actor string) error {
 			if err != nil {
 				return err
 			}
-			plain, err := json.Marshal(pendingLogin{Username: pw.Username, Password: pw.Password})
-			if err != nil {
-				return err
-			}
-			sealed, err := s.seal(upgradeAD(domain, email), plain)
+			sealed, err := s.sealJSON(upgradeAD(domain, email), pendingLogin{Username: pw.Username, Password: pw.Password})
 			if err != nil {
 				return err
 			}
