@@ -81,11 +81,7 @@ func TestBatchedTokenWritesNeverLost(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := openStore(t, path, Options{})
 	c2 := s2.TokenCache("example.com")
 	for i := 0; i < n; i++ {
 		got, ok, err := c2.LoadToken(tok(i).Mailbox, []string{core.ScopeMail})

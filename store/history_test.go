@@ -27,8 +27,7 @@ func failedAt(mailbox string, at time.Time, code core.Code) core.MailboxResult {
 
 func TestHistoryRecordsEveryRunWithFailureStart(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 15 * time.Minute) }
 	a := "a@example.com"
@@ -104,8 +103,7 @@ func TestHistoryRecordsEveryRunWithFailureStart(t *testing.T) {
 
 func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	a := "a@example.com"
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	var rs []core.MailboxResult
@@ -153,8 +151,7 @@ func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
 
 func TestCredentialLoadedKeptUntilTheCredentialChanges(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	p := mustSaveProfile(t, s, "example.com")
+	s, p := storeWithProfile(t, "example.com")
 	first, _ := s.Profile("example.com")
 	if first.CredentialLoaded.IsZero() {
 		t.Fatal("a saved credential has no load time")

@@ -20,10 +20,7 @@ func TestLockHeldByAnotherProgramIsNamed(t *testing.T) {
 	}
 	t.Setenv(KeyEnv, "")
 	path := filepath.Join(t.TempDir(), "mailoauth.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStore(t, path, Options{})
 	s.Close()
 	cmd := exec.Command("flock", "-x", path, "sleep", "30")
 	if err := cmd.Start(); err != nil {
@@ -34,7 +31,7 @@ func TestLockHeldByAnotherProgramIsNamed(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); lockHolder(path) != want && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	_, err = Open(path, Options{})
+	_, err := Open(path, Options{})
 	if err == nil || !strings.Contains(err.Error(), "store is in use by "+want) {
 		locks, _ := os.ReadFile("/proc/locks")
 		t.Errorf("Open while flock holds the store: %v, want %q\n%s", err, want, locks)

@@ -68,8 +68,7 @@ func TestOAuthClientProfileHoldsMailboxesOfAnyDomain(t *testing.T) {
 
 func TestServiceAccountProfileRefusesOutsideMailboxes(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.test")
+	s, _ := storeWithProfile(t, "example.test")
 	err := s.PutMailbox("example.test", core.Mailbox{Email: "someone@partner.test"}, actor)
 	if f := core.FindingOf(err); f == nil || f.Code != core.CodeMailboxOutsideDomain || !strings.Contains(f.Fix, "--client") {
 		t.Fatalf("outside mailbox on a service-account profile: %v", err)

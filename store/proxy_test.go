@@ -2,11 +2,10 @@ package store
 
 import (
 	"bytes"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store/storetest"
 )
 
 // TestProxyRecords: a proxy password hash is kept per mailbox and goes with
@@ -52,11 +51,5 @@ func TestProxyRecords(t *testing.T) {
 		t.Fatal("the proxy password outlived its mailbox")
 	}
 	s.Close()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(raw), "secret-key-material") {
-		t.Fatal("the proxy's private key is in the store file in clear")
-	}
+	storetest.NoneInFile(t, path, "secret-key-material") // the proxy's private key
 }

@@ -63,12 +63,53 @@ func newStore(t testing.TB) (*Store, string) {
 func newStoreWith(t testing.TB, opts Options) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "mailoauth.db")
+	return openStore(t, path, opts), path
+}
+
+// openStore opens the store at path, which closes when the test ends.
+func openStore(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
 	s, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s, path
+	return s
+}
+
+// atOnce runs n goroutines at once, each rounds times work(i, j, mb) for
+// goroutine i, round j and the mailbox u<i>@example.com; the first error
+// of a goroutine ends it and fails the test.
+func atOnce(t *testing.T, n, rounds int, work func(i, j int, mb string) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mb := fmt.Sprintf("u%d@example.com", i)
+			for j := range rounds {
+				if err := work(i, j, mb); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// storeWithProfile is a new store holding testProfile(domain), and the
+// profile.
+func storeWithProfile(t testing.TB, domain string) (*Store, core.Profile) {
+	t.Helper()
+	s, _ := newStore(t)
+	return s, mustSaveProfile(t, s, domain)
 }
 
 func mustSaveProfile(t testing.TB, s *Store, domain string) core.Profile {
@@ -82,8 +123,7 @@ func mustSaveProfile(t testing.TB, s *Store, domain string) core.Profile {
 
 func TestProfileRoundTrip(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	want := mustSaveProfile(t, s, "Example.COM")
+	s, want := storeWithProfile(t, "Example.COM")
 	mustSaveProfile(t, s, "b.example")
 
 	got, err := s.Profile("example.com")
@@ -150,8 +190,7 @@ func TestEmptyStoreNotFound(t *testing.T) {
 
 func TestMailboxes(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	if err := s.PutMailbox("example.com", core.Mailbox{Email: "Zed@Example.com", OwnerKind: "ACD", OwnerName: "Sales"}, actor); err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +236,7 @@ func TestMailboxes(t *testing.T) {
 }
 
 func TestImportAtomic(t *testing.T) {
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	var ms []core.Mailbox
 	for i := range 1000 {
 		ms = append(ms, core.Mailbox{Email: fmt.Sprintf("user%04d@example.com", i)})
@@ -242,71 +280,9 @@ func TestImportAtomic(t *testing.T) {
 	}
 }
 
-func TestTokenCache(t *testing.T) {
-	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
-	var c core.TokenCache = s.TokenCache("example.com")
-	scopes := []string{core.ScopeMail, core.ScopeCalendar}
-	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	tok := core.Token{Mailbox: "a@example.com", Scopes: scopes, AccessToken: testToken, Expiry: exp}
-	if err := c.SaveToken(tok); err != nil {
-		t.Fatal(err)
-	}
-	// Scope order does not matter.
-	got, ok, err := c.LoadToken("a@example.com", []string{core.ScopeCalendar, core.ScopeMail})
-	if err != nil || !ok || !reflect.DeepEqual(got, tok) {
-		t.Errorf("LoadToken = %+v, %v, %v; want %+v", got, ok, err, tok)
-	}
-	if _, ok, _ := c.LoadToken("a@example.com", []string{core.ScopeMail}); ok {
-		t.Error("a token was found for other scopes")
-	}
-	if _, ok, _ := s.TokenCache("other.example").LoadToken("a@example.com", scopes); ok {
-		t.Error("a token was found under another domain")
-	}
-	if err := s.TokenCache("other.example").SaveToken(tok); !errors.Is(err, ErrNotFound) {
-		t.Errorf("SaveToken without a profile: %v", err)
-	}
-	if err := c.DeleteToken("a@example.com", scopes); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := c.LoadToken("a@example.com", scopes); ok {
-		t.Error("the token survived DeleteToken")
-	}
-
-	// Many goroutines at once.
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mb := fmt.Sprintf("u%d@example.com", i)
-			for j := range 4 {
-				tk := core.Token{Mailbox: mb, Scopes: []string{core.ScopeMail}, AccessToken: fmt.Sprintf("tok-%d-%d", i, j), Expiry: exp}
-				if err := c.SaveToken(tk); err != nil {
-					errs <- err
-					return
-				}
-				got, ok, err := c.LoadToken(mb, tk.Scopes)
-				if err != nil || !ok || got.AccessToken != tk.AccessToken {
-					errs <- fmt.Errorf("concurrent load %s: %+v %v %v", mb, got, ok, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-}
-
 func TestResults(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	r1 := core.MailboxResult{Mailbox: "a@example.com", OK: true, CheckedAt: now,
 		Checks: []core.CheckResult{{Name: core.CheckToken, OK: true, Duration: 40 * time.Millisecond, Detail: "minted"}}}
@@ -339,8 +315,7 @@ func TestResults(t *testing.T) {
 
 func TestDeleteProfileCascades(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	mustSaveProfile(t, s, "keep.example")
 	_ = s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor)
 	_ = s.PutMailbox("keep.example", core.Mailbox{Email: "a@keep.example"}, actor)
@@ -381,8 +356,7 @@ func TestDeleteProfileCascades(t *testing.T) {
 
 func TestDeleteMailboxDropsTokenAndResult(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	for _, e := range []string{"a@example.com", "ab@example.com"} {
 		_ = s.PutMailbox("example.com", core.Mailbox{Email: e}, actor)
 		_ = s.SaveResult("example.com", core.MailboxResult{Mailbox: e, OK: true})
@@ -410,8 +384,7 @@ func TestDeleteMailboxDropsTokenAndResult(t *testing.T) {
 
 func TestConflict(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	p := mustSaveProfile(t, s, "example.com")
+	s, p := storeWithProfile(t, "example.com")
 	_, rev, err := s.ProfileWithRevision("example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -449,8 +422,7 @@ func TestConflict(t *testing.T) {
 
 func TestAudit(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	p := mustSaveProfile(t, s, "example.com")
+	s, p := storeWithProfile(t, "example.com")
 	mustSaveProfile(t, s, "other.example")
 	p.DefaultSender = "x@example.com"
 	_ = s.SaveProfile(p, "wizard root@box")
@@ -538,11 +510,7 @@ func TestBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The copy opens with the original key and holds the same data.
-	b, err := Open(bak, Options{KeyPath: path + ".key"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openStore(t, bak, Options{KeyPath: path + ".key"})
 	p, err := b.Profile("example.com")
 	if err != nil || p.P12Password != testPassword {
 		t.Errorf("backup profile: %+v, %v", p, err)
@@ -559,17 +527,10 @@ func TestReadOnly(t *testing.T) {
 		t.Errorf("read-only open of a missing store: %v", err)
 	}
 	path := filepath.Join(dir, "m.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStore(t, path, Options{})
 	mustSaveProfile(t, s, "example.com")
 	_ = s.Close()
-	r, err := Open(path, Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openStore(t, path, Options{ReadOnly: true})
 	if _, err := r.Profile("example.com"); err != nil {
 		t.Error(err)
 	}
@@ -770,11 +731,7 @@ func TestBusyStoreLockedForAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mailoauth.db")
 	send, recv := helperProcess(t, path)
 
-	early, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer early.Close()
+	early := openStore(t, path, Options{})
 	send("hold")
 	if got := recv(); got != "busy" {
 		t.Fatalf("helper: %q", got)
@@ -903,10 +860,7 @@ func TestStoreChangedWhileReleased(t *testing.T) {
 
 	// Another store, sealed with another key, in its place.
 	t.Setenv(KeyEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)))
-	other, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := openStore(t, path, Options{})
 	_ = other.Close()
 	if _, err := s.Profile("example.com"); !errors.Is(err, ErrWrongKey) {
 		t.Errorf("store replaced by one with another key: %v", err)
@@ -933,39 +887,20 @@ func TestConcurrentUseAcrossReleases(t *testing.T) {
 	s, _ := newStoreWith(t, Options{IdleRelease: time.Millisecond})
 	mustSaveProfile(t, s, "example.com")
 	c := s.TokenCache("example.com")
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mb := fmt.Sprintf("u%d@example.com", i)
-			for j := range 20 {
-				tk := core.Token{Mailbox: mb, Scopes: []string{core.ScopeMail}, AccessToken: fmt.Sprintf("tok-%d-%d", i, j)}
-				if err := c.SaveToken(tk); err != nil {
-					errs <- err
-					return
-				}
-				if j%4 == 0 {
-					time.Sleep(3 * time.Millisecond) // let the store go idle
-				}
-				got, ok, err := c.LoadToken(mb, tk.Scopes)
-				if err != nil || !ok || got.AccessToken != tk.AccessToken {
-					errs <- fmt.Errorf("load %s: %+v %v %v", mb, got, ok, err)
-					return
-				}
-				if err := s.SaveResult("example.com", core.MailboxResult{Mailbox: mb, OK: j%2 == 0}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	atOnce(t, 8, 20, func(i, j int, mb string) error {
+		tk := core.Token{Mailbox: mb, Scopes: []string{core.ScopeMail}, AccessToken: fmt.Sprintf("tok-%d-%d", i, j)}
+		if err := c.SaveToken(tk); err != nil {
+			return err
+		}
+		if j%4 == 0 {
+			time.Sleep(3 * time.Millisecond) // let the store go idle
+		}
+		got, ok, err := c.LoadToken(mb, tk.Scopes)
+		if err != nil || !ok || got.AccessToken != tk.AccessToken {
+			return fmt.Errorf("load %s: %+v %v %v", mb, got, ok, err)
+		}
+		return s.SaveResult("example.com", core.MailboxResult{Mailbox: mb, OK: j%2 == 0})
+	})
 	if rs, err := s.Results("example.com"); err != nil || len(rs) != 8 {
 		t.Errorf("results: %d, %v", len(rs), err)
 	}
@@ -975,10 +910,7 @@ func TestFileModes(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "new", "dir")
 	path := filepath.Join(dir, "mailoauth.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStore(t, path, Options{})
 	_ = s.Close()
 	for _, f := range []struct {
 		name string
@@ -995,136 +927,12 @@ func TestFileModes(t *testing.T) {
 	// Too wide modes are narrowed on the next open.
 	_ = os.Chmod(path, 0o644)
 	_ = os.Chmod(path+".key", 0o644)
-	s, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openStore(t, path, Options{})
 	_ = s.Close()
 	for _, name := range []string{path, path + ".key"} {
 		if fi, _ := os.Stat(name); fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s mode after reopen = %v, want 0600", name, fi.Mode().Perm())
 		}
-	}
-}
-
-func TestSecretsNotInFile(t *testing.T) {
-	t.Parallel()
-	s, path := newStore(t)
-	p := mustSaveProfile(t, s, "example.com")
-	if err := s.TokenCache("example.com").SaveToken(core.Token{Mailbox: "a@example.com", Scopes: []string{core.ScopeMail}, AccessToken: testToken, Expiry: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{testPEM[:40], "PRIVATE KEY", "secretkeymaterial", testPassword, testToken, string(p.Credential[:30])} {
-		if bytes.Contains(raw, []byte(secret)) {
-			t.Errorf("the raw database file contains the secret %q", secret)
-		}
-	}
-	// The non-secret parts are there in clear (so the check above is not vacuous).
-	if !bytes.Contains(raw, []byte("admin@example.com")) {
-		t.Error("the database file does not hold the profile in clear; the secret check proves nothing")
-	}
-}
-
-func TestSealedValuesCannotBeSwapped(t *testing.T) {
-	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "a.example")
-	mustSaveProfile(t, s, "b.example")
-	// Move a.example's sealed credential onto b.example.
-	err := s.update(func(tx *bolt.Tx) error {
-		v := append([]byte(nil), domainBucket(tx, "a.example").Get([]byte(credentialKey))...)
-		return domainBucket(tx, "b.example").Put([]byte(credentialKey), v)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Profile("a.example"); err != nil {
-		t.Errorf("the untouched profile: %v", err)
-	}
-	_, err = s.Profile("b.example")
-	if err == nil || !strings.Contains(err.Error(), "cannot be opened") {
-		t.Errorf("swapped credential: %v", err)
-	}
-}
-
-func TestKeys(t *testing.T) {
-	t.Setenv(KeyEnv, "")
-	dir := t.TempDir()
-	path := filepath.Join(dir, "mailoauth.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustSaveProfile(t, s, "example.com")
-	_ = s.Close()
-
-	// Another key file: a clear error naming it.
-	other := filepath.Join(dir, "other.key")
-	_ = os.WriteFile(other, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600)
-	_, err = Open(path, Options{KeyPath: other})
-	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), other) {
-		t.Errorf("wrong key file: %v", err)
-	}
-
-	// MAILOAUTH_KEY wins over the file: a wrong one is named.
-	t.Setenv(KeyEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)))
-	_, err = Open(path, Options{})
-	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), KeyEnv) {
-		t.Errorf("wrong MAILOAUTH_KEY: %v", err)
-	}
-	// A malformed one says how to make one.
-	t.Setenv(KeyEnv, "not-base64!")
-	_, err = Open(path, Options{})
-	if !errors.Is(err, ErrBadKey) || !strings.Contains(err.Error(), "head -c32 /dev/urandom | base64") {
-		t.Errorf("malformed MAILOAUTH_KEY: %v", err)
-	}
-	t.Setenv(KeyEnv, base64.StdEncoding.EncodeToString([]byte("short")))
-	if _, err = Open(path, Options{}); !errors.Is(err, ErrBadKey) {
-		t.Errorf("short MAILOAUTH_KEY: %v", err)
-	}
-	// The right key through the environment opens it.
-	keyText, _ := os.ReadFile(path + ".key")
-	t.Setenv(KeyEnv, strings.TrimSpace(string(keyText)))
-	s, err = Open(path, Options{KeyPath: other})
-	if err != nil {
-		t.Fatalf("right MAILOAUTH_KEY: %v", err)
-	}
-	if s.KeySource() != KeyEnv {
-		t.Errorf("KeySource = %q", s.KeySource())
-	}
-	if p, err := s.Profile("example.com"); err != nil || p.P12Password != testPassword {
-		t.Errorf("profile with the env key: %v", err)
-	}
-	_ = s.Close()
-
-	// A store whose key file went missing is not silently given a new key.
-	t.Setenv(KeyEnv, "")
-	_ = os.Remove(path + ".key")
-	_, err = Open(path, Options{})
-	if !errors.Is(err, ErrBadKey) || !strings.Contains(err.Error(), "missing") {
-		t.Errorf("missing key file: %v", err)
-	}
-	if _, err := os.Stat(path + ".key"); err == nil {
-		t.Error("a new key file was made for a store sealed with another key")
-	}
-
-	// A new store with MAILOAUTH_KEY set makes no key file.
-	t.Setenv(KeyEnv, strings.TrimSpace(string(keyText)))
-	p2 := filepath.Join(dir, "env.db")
-	s, err = Open(p2, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Close()
-	if _, err := os.Stat(p2 + ".key"); err == nil {
-		t.Error("a key file was written although MAILOAUTH_KEY is set")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store/storetest"
 )
 
 // copyFixture copies the schema-1 database and its key file, written by the
@@ -33,11 +34,7 @@ func copyFixture(t *testing.T) string {
 func TestOlderSchemaOpensAfterMigrationWithNothingLost(t *testing.T) {
 	t.Setenv(KeyEnv, "")
 	path := copyFixture(t)
-	s, err := Open(path, Options{Backup: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, path, Options{Backup: true})
 	if s.SchemaVersion() != schemaVersion {
 		t.Errorf("schema %d after opening, want %d", s.SchemaVersion(), schemaVersion)
 	}
@@ -110,10 +107,7 @@ func TestLegacyPasswordsSealedAndErased(t *testing.T) {
 	if u, p, ok, err := s.PendingLogin("example.com", "a@example.com"); err != nil || !ok || u != "a" || p != pw {
 		t.Errorf("pending login: %q %q %v %v", u, p, ok, err)
 	}
-	raw, _ := os.ReadFile(path)
-	if bytes.Contains(raw, []byte(pw)) {
-		t.Error("a legacy password is in the database file in clear text")
-	}
+	storetest.NoneInFile(t, path, pw)
 	// Importing the same plan again with a profile is a conflict, not an overwrite.
 	if err := s.ImportLegacy(plan, actor); err == nil {
 		t.Error("a second profile creation was accepted")
@@ -143,11 +137,7 @@ func TestBackupOptionWritesTimestampedCopy(t *testing.T) {
 	s, path := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	_ = s.Close()
-	s2, err := Open(path, Options{Backup: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := openStore(t, path, Options{Backup: true})
 	bak := s2.BackupPath()
 	if filepath.Dir(bak) != filepath.Dir(path) || !strings.HasPrefix(filepath.Base(bak), filepath.Base(path)+".") {
 		t.Fatalf("backup %q is not beside %q", bak, path)

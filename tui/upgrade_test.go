@@ -1,8 +1,8 @@
 package tui
 
 import (
-	"bytes"
-	"os"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
+	"github.com/mailoauth/mailoauth/store/storetest"
 )
 
 // TestUpgradeWizard is `mailoauth upgrade` on a terminal: a password setup
@@ -76,7 +77,7 @@ func TestUpgradeWizard(t *testing.T) {
 	h.final()
 
 	onlyPending(t, st, passwords, "ghost@example.test", core.CodeUnknownUser)
-	noPasswordInFile(t, db, passwords)
+	storetest.NoneInFile(t, db, slices.Collect(maps.Values(passwords))...)
 }
 
 // TestUpgradeWizardOAuthClient is `mailoauth upgrade` on a terminal with an
@@ -136,7 +137,7 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 	if pending, err := st.PendingUpgrades("example.test"); err != nil || len(pending) != 0 {
 		t.Fatalf("pending after consent and retry: %v %v", pending, err)
 	}
-	noPasswordInFile(t, db, passwords)
+	storetest.NoneInFile(t, db, slices.Collect(maps.Values(passwords))...)
 	for m := range passwords {
 		if _, _, ok, _ := st.PendingLogin("example.test", m); ok {
 			t.Errorf("%s keeps its password after the upgrade", m)
@@ -204,21 +205,6 @@ func onlyPending(t *testing.T, st *store.Store, passwords map[string]string, lef
 func consentInSandbox(h *harness, mb string) {
 	h.t.Helper()
 	h.walk(runeKey('c'), "Consent of "+mb, "Waiting for Google's answer", runeKey('a'), "Token generated: "+mb, enter())
-}
-
-// noPasswordInFile checks that none of the passwords (by mailbox) is in
-// the store file db in clear text.
-func noPasswordInFile(t *testing.T, db string, passwords map[string]string) {
-	t.Helper()
-	data, err := os.ReadFile(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m, pw := range passwords {
-		if bytes.Contains(data, []byte(pw)) {
-			t.Errorf("the password of %s is in the store file in clear text", m)
-		}
-	}
 }
 
 // runAll waits for the test step, checks that it offers all (offer), runs

@@ -2,20 +2,67 @@ package store
 
 import (
 	"bytes"
-	"os"
-	"sync"
+	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store/storetest"
 )
 
 const (
 	testClientID = "123456789012-abcdefghijklmnop.apps.googleusercontent.com"
 	testRefresh  = "1//0gRefreshTokenSecretValue-abcdefghijklmnopqrstuvwxyz"
 )
+
+func TestTokenCache(t *testing.T) {
+	t.Parallel()
+	s, _ := storeWithProfile(t, "example.com")
+	var c core.TokenCache = s.TokenCache("example.com")
+	scopes := []string{core.ScopeMail, core.ScopeCalendar}
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	tok := core.Token{Mailbox: "a@example.com", Scopes: scopes, AccessToken: testToken, Expiry: exp}
+	if err := c.SaveToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	// Scope order does not matter.
+	got, ok, err := c.LoadToken("a@example.com", []string{core.ScopeCalendar, core.ScopeMail})
+	if err != nil || !ok || !reflect.DeepEqual(got, tok) {
+		t.Errorf("LoadToken = %+v, %v, %v; want %+v", got, ok, err, tok)
+	}
+	if _, ok, _ := c.LoadToken("a@example.com", []string{core.ScopeMail}); ok {
+		t.Error("a token was found for other scopes")
+	}
+	if _, ok, _ := s.TokenCache("other.example").LoadToken("a@example.com", scopes); ok {
+		t.Error("a token was found under another domain")
+	}
+	if err := s.TokenCache("other.example").SaveToken(tok); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SaveToken without a profile: %v", err)
+	}
+	if err := c.DeleteToken("a@example.com", scopes); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.LoadToken("a@example.com", scopes); ok {
+		t.Error("the token survived DeleteToken")
+	}
+
+	// Many goroutines at once.
+	atOnce(t, 16, 4, func(i, j int, mb string) error {
+		tk := core.Token{Mailbox: mb, Scopes: []string{core.ScopeMail}, AccessToken: fmt.Sprintf("tok-%d-%d", i, j), Expiry: exp}
+		if err := c.SaveToken(tk); err != nil {
+			return err
+		}
+		got, ok, err := c.LoadToken(mb, tk.Scopes)
+		if err != nil || !ok || got.AccessToken != tk.AccessToken {
+			return fmt.Errorf("concurrent load %s: %+v %v %v", mb, got, ok, err)
+		}
+		return nil
+	})
+}
 
 func TestRefreshTokensSealedAndLazy(t *testing.T) {
 	t.Parallel()
@@ -63,29 +110,17 @@ func TestRefreshTokensSealedAndLazy(t *testing.T) {
 		t.Fatalf("no consent.grant audit entry: %+v", entries)
 	}
 	s.Close()
-	raw, _ := os.ReadFile(path)
-	if bytes.Contains(raw, []byte(testRefresh)) || bytes.Contains(raw, []byte("RefreshTokenSecret")) {
-		t.Fatal("the raw database file contains the refresh token")
-	}
+	storetest.NoneInFile(t, path, testRefresh, "RefreshTokenSecret")
 }
 
 func TestRefreshTokenReplacedAtomically(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	rs := s.RefreshTokens("example.com")
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			tok := testRefresh + string(rune('a'+i))
-			if err := rs.SaveRefreshToken(core.RefreshToken{Mailbox: "a@example.com", ClientID: testClientID, Token: tok, Rotated: time.Now()}); err != nil {
-				t.Error(err)
-			}
-		}(i)
-	}
-	wg.Wait()
+	atOnce(t, 20, 1, func(i, _ int, _ string) error {
+		tok := testRefresh + string(rune('a'+i))
+		return rs.SaveRefreshToken(core.RefreshToken{Mailbox: "a@example.com", ClientID: testClientID, Token: tok, Rotated: time.Now()})
+	})
 	rt, ok, err := rs.LoadRefreshToken("a@example.com")
 	if err != nil || !ok || len(rt.Token) != len(testRefresh)+1 || rt.ClientID != testClientID {
 		t.Fatalf("after concurrent rotations: %+v %v %v", rt, ok, err)
@@ -94,8 +129,7 @@ func TestRefreshTokenReplacedAtomically(t *testing.T) {
 
 func TestDeleteMailboxDropsConsent(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
-	mustSaveProfile(t, s, "example.com")
+	s, _ := storeWithProfile(t, "example.com")
 	if err := s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com", DisplayName: "a@example.com"}, actor); err != nil {
 		t.Fatal(err)
 	}
