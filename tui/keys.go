@@ -47,6 +47,16 @@ type formKeys struct{ Next, Prev, Up, Down, Complete key.Binding }
 // the proxy page) or scroll the summary.
 type listKeys struct{ Up, Down, PgUp, PgDown, Top, Bottom key.Binding }
 
+// moves are the list's cursor keys for the full help, with the jumps to
+// its ends where the list has them.
+func (l listKeys) moves(ends bool) []key.Binding {
+	ms := []key.Binding{l.Up, l.Down, l.PgUp, l.PgDown}
+	if ends {
+		ms = append(ms, l.Top, l.Bottom)
+	}
+	return ms
+}
+
 // screenKeys page a screen taller than the terminal (layout.go).
 type screenKeys struct{ MoreDown, MoreUp key.Binding }
 

@@ -250,7 +250,7 @@ func (t *testStep) ShortHelp() []key.Binding  { return t.keys().short }
 func (t *testStep) FullHelp() [][]key.Binding { return t.keys().full }
 
 func (t *testStep) keys() stepKeys {
-	nav := []key.Binding{km.List.Up, km.List.Down, km.List.PgUp, km.List.PgDown}
+	nav := km.List.moves(false)
 	if t.running {
 		return keyMap([]key.Binding{km.Test.Cancel}, nav, false, false, false)
 	}

@@ -323,12 +323,15 @@ func (m *mailboxesStep) keys() stepKeys {
 		}
 		return keyMap([]key.Binding{km.Mailboxes.BackToList, km.Mailboxes.ConsentAgain}, nil, false, false, false)
 	}
+	mk := km.Mailboxes
+	short := []key.Binding{mk.Filter, mk.Add, mk.Delete, mk.Import}
+	more := []key.Binding{mk.Edit, mk.Select}
 	if m.oauth {
-		return keyMap([]key.Binding{km.Mailboxes.Consent, km.Mailboxes.Filter, km.Mailboxes.Add, km.Mailboxes.Import},
-			[]key.Binding{km.Mailboxes.Edit, km.Mailboxes.Delete, km.Mailboxes.Select, km.List.Up, km.List.Down, km.List.PgUp, km.List.PgDown}, true, false, false)
+		// consent first; delete goes to the full help
+		short = []key.Binding{mk.Consent, mk.Filter, mk.Add, mk.Import}
+		more = []key.Binding{mk.Edit, mk.Delete, mk.Select}
 	}
-	return keyMap([]key.Binding{km.Mailboxes.Filter, km.Mailboxes.Add, km.Mailboxes.Delete, km.Mailboxes.Import},
-		[]key.Binding{km.Mailboxes.Edit, km.Mailboxes.Select, km.List.Up, km.List.Down, km.List.PgUp, km.List.PgDown}, true, false, false)
+	return keyMap(short, append(more, km.List.moves(true)...), true, false, false)
 }
 
 func (m *mailboxesStep) dirty() bool {
