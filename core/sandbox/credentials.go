@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -20,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // stableID is a Google-looking numeric account ID derived from the e-mail.
@@ -65,17 +65,8 @@ func randFrom(alphabet string, n int) string {
 }
 
 func (s *Sandbox) makeTLS() error {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	serial := func() *big.Int {
-		n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-		return n
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
+	ca, caKey, err := core.IssueCertificate(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: "mailoauth sandbox CA", Organization: []string{"mailoauth sandbox"}},
 		NotBefore:             now.Add(-48 * time.Hour),
 		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
@@ -83,43 +74,33 @@ func (s *Sandbox) makeTLS() error {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return err
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}, nil, nil)
 	if err != nil {
 		return err
 	}
 	leafTmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    now.Add(-48 * time.Hour),
-		NotAfter:     now.Add(5 * 365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		Subject:     pkix.Name{CommonName: "localhost"},
+		NotBefore:   now.Add(-48 * time.Hour),
+		NotAfter:    now.Add(5 * 365 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 	}
 	if ip := net.ParseIP(s.opts.Addr); ip != nil && !ip.IsLoopback() && !ip.IsUnspecified() {
 		leafTmpl.IPAddresses = append(leafTmpl.IPAddresses, ip)
 	} else if ip == nil && s.opts.Addr != "localhost" {
 		leafTmpl.DNSNames = append(leafTmpl.DNSNames, s.opts.Addr)
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	leaf, leafKey, err := core.IssueCertificate(leafTmpl, ca, caKey)
 	if err != nil {
 		return err
 	}
-	s.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	s.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 	s.tlsConfig = &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		Certificates: []tls.Certificate{{
-			Certificate: [][]byte{leafDER, caDER},
+			Certificate: [][]byte{leaf.Raw, ca.Raw},
 			PrivateKey:  leafKey,
 		}},
 	}
