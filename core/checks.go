@@ -396,6 +396,21 @@ func (s *session) tlsConfig(addr string) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// connect opens a check's connection to addr (ALPN alpn under implicit
+// TLS) with the TLS configuration it is checked with; what the server
+// sends is bounded by limitReads.
+func (s *session) connect(ctx context.Context, addr string, sec Security, alpn string) (net.Conn, *tls.Config, error) {
+	cfg, err := s.tlsConfig(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := dial(ctx, addr, sec, cfg, alpn)
+	if err != nil {
+		return nil, nil, ctxErr(ctx, addr, err)
+	}
+	return limitReads(conn), cfg, nil
+}
+
 func dial(ctx context.Context, addr string, sec Security, cfg *tls.Config, alpn string) (net.Conn, error) {
 	// No TCP keep-alive probes (four setsockopt calls a connection): a
 	// check's timeout ends a connection to a dead server long before

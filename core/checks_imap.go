@@ -82,15 +82,10 @@ func (ic *imapConn) logout() {
 
 func (s *session) dialIMAP(ctx context.Context) (*imapConn, error) {
 	addr := s.ep.IMAP
-	cfg, err := s.tlsConfig(addr)
+	conn, cfg, err := s.connect(ctx, addr, s.ep.IMAPSecurity, "imap")
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dial(ctx, addr, s.ep.IMAPSecurity, cfg, "imap")
-	if err != nil {
-		return nil, ctxErr(ctx, addr, err)
-	}
-	conn = limitReads(conn)
 	ic := &imapConn{conn: conn, notify: make(chan struct{}, 1)}
 	ic.bind(ctx)
 	var transport net.Conn = conn

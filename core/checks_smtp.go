@@ -34,15 +34,10 @@ var localName = sync.OnceValue(func() string {
 
 func (s *session) dialSMTP(ctx context.Context) (*smtpConn, error) {
 	addr := s.ep.SMTP
-	cfg, err := s.tlsConfig(addr)
+	conn, cfg, err := s.connect(ctx, addr, s.ep.SMTPSecurity, "") // under STARTTLS, go-smtp's TLS runs above its read limit
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dial(ctx, addr, s.ep.SMTPSecurity, cfg, "")
-	if err != nil {
-		return nil, ctxErr(ctx, addr, err)
-	}
-	conn = limitReads(conn) // under STARTTLS, go-smtp's TLS runs above it
 	sc := &smtpConn{conn: conn}
 	sc.stop = context.AfterFunc(ctx, func() { conn.Close() })
 	if s.ep.SMTPSecurity == SecurityStartTLS {
