@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,18 +13,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mailoauth/mailoauth/store"
 )
-
-// neomuttBatch ends every test neomuttrc: NeoMutt quits without asking,
-// keeps no copy and caches nothing, so it runs unattended.
-const neomuttBatch = `set quit = yes
-set wait_key = no
-set copy = no
-set header_cache = ""
-set message_cachedir = ""
-`
 
 // writeTemp writes content to a file called name in a new temporary
 // directory (mode 0600) and returns its path.
@@ -33,6 +27,39 @@ func writeTemp(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// storeEnv is the environment of the README's recipes: mailoauth first on
+// $PATH, the store in $MAILOAUTH_DB (its key beside it), home as $HOME, and
+// a plain terminal.
+func storeEnv(db, home string) []string {
+	return append(os.Environ(), "MAILOAUTH_KEY=", "MAILOAUTH_DB="+db, "HOME="+home,
+		"PATH="+filepath.Dir(binary)+":"+os.Getenv("PATH"), "TERM=vt100", "LANG=C.UTF-8")
+}
+
+// runProgram runs a program (a mail program, curl, Python) with the
+// environment (nil: this process's) and standard input given, for two
+// minutes at most, and returns its combined output.
+func runProgram(env []string, stdin, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// messageText is a short message from the user to the user.
+func messageText(user, subject string) string {
+	return fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%s>\r\n\r\nHello from a mail program.\r\n",
+		user, user, subject, time.Now().Format(time.RFC1123Z), time.Now().UnixNano(), user)
+}
+
+// writeMessage writes messageText to a file and returns its path.
+func writeMessage(t *testing.T, user, subject string) string {
+	t.Helper()
+	return writeTemp(t, "msg.eml", messageText(user, subject))
 }
 
 // adminState decodes the sandbox's GET /admin/state into v.

@@ -250,17 +250,6 @@ func (s *interopServers) Profile(imapSec, smtpSec core.Security) *core.Profile {
 		Credential: s.Sandbox.ServiceAccountJSON(), Endpoints: s.Endpoints(imapSec, smtpSec)}
 }
 
-// Maildir lists the files of a mailbox's Maildir new/ and cur/ folders, as
-// Dovecot stores them: proof that a message really arrived.
-func (s *interopServers) Maildir(mailbox string) []string {
-	var files []string
-	for _, sub := range []string{"new", "cur"} {
-		m, _ := filepath.Glob(filepath.Join(s.Dir, "mail", strings.ToLower(mailbox), "Maildir", sub, "*"))
-		files = append(files, m...)
-	}
-	return files
-}
-
 // PostfixLog is Postfix's log so far.
 func (s *interopServers) PostfixLog() string {
 	b, _ := os.ReadFile(filepath.Join(s.Dir, "maillog"))

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
@@ -147,15 +145,11 @@ func proxySandboxSetup(t *testing.T) (sb *sandboxProcess, db string, users []str
 func python(t *testing.T, script string, env ...string) string {
 	t.Helper()
 	requirePrograms(t, "python3")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "python3", "-c", script)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
+	out, err := runProgram(append(os.Environ(), env...), "", "python3", "-c", script)
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
-	return string(out)
+	return out
 }
 
 const pyIMAPFetch = `
@@ -276,29 +270,25 @@ func TestProxyMsmtpAndCurl(t *testing.T) {
 		t.Fatal(err)
 	}
 	msmtpSubject := fmt.Sprintf("msmtp through the proxy %d", time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "msmtp", "-C", conf, user)
-	cmd.Stdin = strings.NewReader(fmt.Sprintf("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\nHello.\r\n", user, user, msmtpSubject))
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := runProgram(nil, messageText(user, msmtpSubject), "msmtp", "-C", conf, user); err != nil {
 		t.Fatalf("msmtp auth plain through the proxy: %v\n%s", err, out)
 	}
 	curlSubject := fmt.Sprintf("curl through the proxy %d", time.Now().UnixNano())
-	out, err := exec.CommandContext(ctx, "curl", "-sS", "--cacert", p.caFile, "--url", "smtps://"+p.smtps, "--user", user+":"+pw[user],
-		"--mail-from", user, "--mail-rcpt", user, "--upload-file", writeMessage(t, user, user, curlSubject)).CombinedOutput()
+	out, err := runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--url", "smtps://"+p.smtps, "--user", user+":"+pw[user],
+		"--mail-from", user, "--mail-rcpt", user, "--upload-file", writeMessage(t, user, curlSubject))
 	if err != nil {
 		t.Fatalf("curl SMTP through the proxy: %v\n%s", err, out)
 	}
 	for _, subject := range []string{msmtpSubject, curlSubject} {
-		out, err := exec.CommandContext(ctx, "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
-			"--url", "imaps://"+p.imaps+"/INBOX", "--request", `SEARCH SUBJECT "`+subject+`"`).CombinedOutput()
-		n := strings.Fields(strings.TrimPrefix(strings.TrimSpace(string(out)), "* SEARCH"))
+		out, err := runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
+			"--url", "imaps://"+p.imaps+"/INBOX", "--request", `SEARCH SUBJECT "`+subject+`"`)
+		n := strings.Fields(strings.TrimPrefix(strings.TrimSpace(out), "* SEARCH"))
 		if err != nil || len(n) != 1 {
 			t.Fatalf("curl IMAP SEARCH through the proxy for %q: %v\n%s", subject, err, out)
 		}
-		out, err = exec.CommandContext(ctx, "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
-			"--url", "imaps://"+p.imaps+"/INBOX;MAILINDEX="+n[0]).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "Subject: "+subject) {
+		out, err = runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
+			"--url", "imaps://"+p.imaps+"/INBOX;MAILINDEX="+n[0])
+		if err != nil || !strings.Contains(out, "Subject: "+subject) {
 			t.Fatalf("curl IMAP FETCH through the proxy: %v\n%s", err, out)
 		}
 	}
@@ -358,44 +348,7 @@ for pw in os.environ["PASSWORDS"].split(","):
 // password (STARTTLS listeners), plus what a test needs.
 func proxyNeomuttrc(t *testing.T, p *proxyProcess, user, password string) string {
 	t.Helper()
-	imapPort := port(p.imap)
-	smtpPort := port(p.smtp)
-	esc := strings.ReplaceAll(user, "@", "%40")
-	rc := fmt.Sprintf(`set from = "%[1]s"
-set folder = "imap://%[2]s@localhost:%[3]s/"
-set spoolfile = "+INBOX"
-set imap_pass = "%[4]s"
-set smtp_url = "smtp://%[2]s@localhost:%[5]s/"
-set smtp_pass = "%[4]s"
-set ssl_ca_certificates_file = "%[6]s"
-set ssl_force_tls = yes
-set ssl_starttls = yes
-
-# test only
-`+neomuttBatch, user, esc, imapPort, password, smtpPort, p.caFile)
-	return writeTemp(t, "neomuttrc", rc)
-}
-
-// sandboxOAuthNeomuttrc is the README's OAuth neomuttrc pointed straight
-// at the sandbox's Gmail-like servers.
-func sandboxOAuthNeomuttrc(t *testing.T, sb *sandboxProcess, user string) string {
-	t.Helper()
-	imapPort := port(sb.endpoints.IMAP)
-	smtpPort := port(sb.endpoints.SMTP)
-	esc := strings.ReplaceAll(user, "@", "%40")
-	rc := fmt.Sprintf(`set from = "%[1]s"
-set folder = "imaps://%[2]s@localhost:%[3]s/"
-set spoolfile = "+INBOX"
-set imap_authenticators = "xoauth2"
-set imap_oauth_refresh_command = "mailoauth token %[1]s"
-set smtp_url = "smtps://%[2]s@localhost:%[4]s/"
-set smtp_authenticators = "xoauth2"
-set smtp_oauth_refresh_command = "mailoauth token %[1]s"
-set ssl_ca_certificates_file = "%[5]s"
-set ssl_force_tls = yes
-set copy = no
-`, user, esc, imapPort, smtpPort, filepath.Join(sb.dir, "ca.pem"))
-	return writeTemp(t, "neomuttrc-oauth", rc)
+	return neomuttAccount{user: user, ca: p.caFile, imap: p.imap, smtp: p.smtp, starttls: true, password: password}.write(t)
 }
 
 // TestProxyNeomutt is the proxy's acceptance: against the sandbox with a
@@ -407,23 +360,20 @@ func TestProxyNeomutt(t *testing.T) {
 	requirePrograms(t, "neomutt")
 	sb, db, users, pw := proxySandboxSetup(t)
 	user := users[0]
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-
-	direct := exec.CommandContext(ctx, "neomutt", "-n", "-F", sandboxOAuthNeomuttrc(t, sb, user), "-s", "direct", "--", user)
-	direct.Env = neomuttEnv(t, db)
-	direct.Stdin = strings.NewReader("Hello.\n")
-	out, err := direct.CombinedOutput()
-	if v, _ := exec.Command("neomutt", "-v").Output(); strings.HasPrefix(string(v), "NeoMutt 20220429") {
+	// The README's OAuth neomuttrc pointed straight at the sandbox's
+	// Gmail-like servers.
+	oauthRC := neomuttAccount{user: user, ca: filepath.Join(sb.dir, "ca.pem"), imap: sb.endpoints.IMAP, smtp: sb.endpoints.SMTP, mechs: "xoauth2"}.write(t)
+	out, err := runProgram(storeEnv(db, t.TempDir()), "Hello.\n", "neomutt", "-n", "-F", oauthRC, "-s", "direct", "--", user)
+	if strings.HasPrefix(neomuttVersion(), "NeoMutt 20220429") {
 		if err == nil || sb.messages(t, user) != 0 {
 			t.Fatalf("NeoMutt 20220429 should fail to send with a delegation token by OAuth straight to the sandbox: %v\n%s", err, out)
 		}
-		t.Logf("NeoMutt with OAuth, directly: %v: %s", err, bytes.TrimSpace(out))
+		t.Logf("NeoMutt with OAuth, directly: %v: %s", err, strings.TrimSpace(out))
 	}
 
 	p := startProxy(t, db)
 	rc := proxyNeomuttrc(t, p, user, pw[user])
-	subject, _ := neomuttSendSubject(t, rc, db, user)
+	subject, _ := neomuttSend(t, rc, db, user, "through the proxy")
 	piped, screen, err := neomuttRead(t, rc, db)
 	if err != nil || !strings.Contains(piped, "Subject: "+subject) {
 		t.Fatalf("neomutt reading through the proxy did not see %q: %v\npiped: %.2000q\n%s", subject, err, piped, screen)
@@ -450,23 +400,6 @@ func (s *sandboxProcess) messages(t *testing.T, user string) int {
 	}
 	t.Fatalf("the sandbox has no user %s", user)
 	return 0
-}
-
-// neomuttSendSubject sends a message to user in NeoMutt's batch mode and
-// returns its subject and NeoMutt's output.
-func neomuttSendSubject(t *testing.T, rc, db, user string) (subject, output string) {
-	t.Helper()
-	subject = fmt.Sprintf("neomutt through the proxy %d", time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	send := exec.CommandContext(ctx, "neomutt", "-n", "-F", rc, "-s", subject, "--", user)
-	send.Env = neomuttEnv(t, db)
-	send.Stdin = strings.NewReader("Hello from NeoMutt through mailoauth proxy.\n")
-	out, err := send.CombinedOutput()
-	if err != nil {
-		t.Fatalf("neomutt sending through the proxy: %v\n%s", err, out)
-	}
-	return subject, string(out)
 }
 
 // TestProxyReloadOnSIGHUP: a mailbox added while the proxy runs is served

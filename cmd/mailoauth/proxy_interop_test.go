@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"strings"
 	"testing"
@@ -41,7 +40,7 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 	// Postfix delivers it to Dovecot, imaplib reads it through the proxy.
 	subject := fmt.Sprintf("large through the proxy %d", time.Now().UnixNano())
 	python(t, strings.Replace(pySMTPSend, "10 * 1024 * 1024", "5 * 1024 * 1024", 1), append(env, "ADDR="+p.smtp, "STARTTLS=1", "SUBJECT="+subject)...)
-	waitArrival(t, s, db, user, subject)
+	dovecotMailbox(s, db, user).mustArrive(t, subject)
 	out := python(t, pyIMAPFetch, append(env, "ADDR="+p.imaps, "SUBJECT="+subject)...)
 	if !strings.Contains(out, "Subject: "+subject) || !strings.Contains(out, "RFC822.SIZE 52") {
 		t.Fatalf("imaplib through the proxy from Dovecot: want the 5 MB message, got:\n%s", out)
@@ -54,10 +53,8 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 	}
 
 	// IDLE through the proxy sees a message delivered by SMTP through it.
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(mustRead(t, p.caFile)))
 	arrived := make(chan uint32, 8)
-	c, err := imapclient.DialTLS(p.imaps, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"},
+	c, err := imapclient.DialTLS(p.imaps, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: caPool(t, p.caFile), ServerName: "127.0.0.1"},
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 			if d.NumMessages != nil {
 				arrived <- *d.NumMessages
@@ -99,8 +96,8 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 	// NeoMutt with the proxy password (another mailbox: it reads the
 	// first message).
 	rc := proxyNeomuttrc(t, p, nmUser, passwords[nmUser])
-	nmSubject, _ := neomuttSendSubject(t, rc, db, nmUser)
-	waitArrival(t, s, db, nmUser, nmSubject)
+	nmSubject, _ := neomuttSend(t, rc, db, nmUser, "through the proxy")
+	dovecotMailbox(s, db, nmUser).mustArrive(t, nmSubject)
 	piped, screen, err := neomuttRead(t, rc, db)
 	if err != nil || !strings.Contains(piped, "Subject: "+nmSubject) {
 		t.Fatalf("neomutt reading through the proxy from Dovecot did not see %q: %v\npiped: %.2000q\n%s", nmSubject, err, piped, screen)
