@@ -401,11 +401,7 @@ func TestTokenWhileServeKeepsStoreOpen(t *testing.T) {
 	sb := startSandbox(t, 3, "--delegate")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "mailoauth.db")
-	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
-		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
-	if r.code != 0 {
-		t.Fatalf("setup: %d %s %s", r.code, r.stdout, r.stderr)
-	}
+	setupStore(t, db, sb.dir, "--key")
 	ak := filepath.Join(dir, "authorized_keys")
 	if err := os.WriteFile(ak, []byte("# no administrator needed for this test\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -445,7 +441,7 @@ func TestTokenWhileServeKeepsStoreOpen(t *testing.T) {
 	}
 
 	// Not cached yet: minted, cached (a write) and printed.
-	r = mailoauth(t, db, "token", "user1@example.test")
+	r := mailoauth(t, db, "token", "user1@example.test")
 	tok := strings.TrimSpace(r.stdout)
 	if r.code != 0 || r.stderr != "" || len(tok) < 100 {
 		t.Fatalf("token while serve runs: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
@@ -516,13 +512,10 @@ func TestBadInputExitsTwoWithOneSentence(t *testing.T) {
 func TestImportRejectsBadRowsByLineAndWritesNothing(t *testing.T) {
 	sb := startSandbox(t, 3)
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"), "--no-verify")
-	if r.code != 0 {
-		t.Fatalf("setup: %s %s", r.stdout, r.stderr)
-	}
+	setupStore(t, db, sb.dir, "--key", "--no-verify")
 	csvPath := filepath.Join(t.TempDir(), "boxes.csv")
 	os.WriteFile(csvPath, []byte("email,display_name,owner_kind,owner_name\nuser1@example.test,A,user,A\nuser2@elsewhere.test,B,user,B\nuser3@example.test,C,robot,C\n"), 0o600)
-	r = mailoauth(t, db, "mailbox", "import", csvPath)
+	r := mailoauth(t, db, "mailbox", "import", csvPath)
 	if r.code != 2 || !strings.Contains(r.stderr, "line 3") || !strings.Contains(r.stderr, "line 4") {
 		t.Fatalf("bad import: %d %q", r.code, r.stderr)
 	}
@@ -567,9 +560,7 @@ func TestDoctorNamesEachProblemWithItsFix(t *testing.T) {
 	sb := startSandbox(t, 1)
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
 	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
-	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json")); r.code != 0 {
-		t.Fatalf("setup: %s %s", r.stdout, r.stderr)
-	}
+	setupStore(t, db, sb.dir, "--key")
 	r := mailoauth(t, db, "doctor")
 	for _, probe := range []string{"clock", "dns", "tls", "token", "imap", "smtp"} {
 		if !strings.Contains(r.stdout, probe) {

@@ -49,26 +49,18 @@ func TestFreshNoteOnlyWhenTrueServiceAccount(t *testing.T) {
 	sb := startSandbox(t, 2)
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
 	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
-	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
-		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
-	if r.code != 0 {
-		t.Fatalf("setup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	setupStore(t, db, sb.dir, "--key")
 	checkFreshNote(t, sb, db, "user1@example.test")
 }
 
 func TestFreshNoteOnlyWhenTrueOAuthClient(t *testing.T) {
 	sb := startSandbox(t, 2, "--auto-consent")
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
-		"--client", filepath.Join(sb.dir, "oauth-client.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
-	if r.code != 0 {
-		t.Fatalf("setup --client: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	if r = mailoauth(t, db, "mailbox", "add", "user1@example.test"); r.code != 0 {
+	setupStore(t, db, sb.dir, "--client")
+	if r := mailoauth(t, db, "mailbox", "add", "user1@example.test"); r.code != 0 {
 		t.Fatalf("mailbox add: %s", r.stderr)
 	}
-	if r = authorize(t, db, autoBrowser, "user1@example.test"); r.code != 0 {
+	if r := authorize(t, db, autoBrowser, "user1@example.test"); r.code != 0 {
 		t.Fatalf("authorize: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	checkFreshNote(t, sb, db, "user1@example.test")

@@ -15,11 +15,7 @@ import (
 func setupServiceAccount(t *testing.T, sb *sandboxProcess, db string, mailboxes ...string) {
 	t.Helper()
 	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
-	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
-		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
-	if r.code != 0 {
-		t.Fatalf("setup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	setupStore(t, db, sb.dir, "--key")
 	for _, m := range mailboxes {
 		if r := mailoauth(t, db, "mailbox", "add", m); r.code != 0 {
 			t.Fatalf("mailbox add %s: %s", m, r.stderr)

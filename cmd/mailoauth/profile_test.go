@@ -24,9 +24,7 @@ func twoProfiles(t *testing.T) (db string) {
 	dir := delegatedSandbox(t, 3)
 	db = filepath.Join(t.TempDir(), "mailoauth.db")
 	key, ep := filepath.Join(dir, "service-account.json"), filepath.Join(dir, "endpoints.json")
-	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", key, "--endpoints", ep); r.code != 0 {
-		t.Fatalf("setup: %d %s %s", r.code, r.stdout, r.stderr)
-	}
+	setupStore(t, db, dir, "--key")
 	if r := mailoauth(t, db, "mailbox", "add", "user1@example.test"); r.code != 0 {
 		t.Fatalf("mailbox add: %d %s %s", r.code, r.stdout, r.stderr)
 	}

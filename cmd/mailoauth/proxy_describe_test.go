@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestProxyServingLineCounts: the proxy's start and reload lines count
@@ -24,16 +19,10 @@ func TestProxyServingLineCounts(t *testing.T) {
 // a --profile would be silently ignored; it is refused as watch refuses it.
 func TestProxyRefusesProfile(t *testing.T) {
 	db := setUpExampleTest(t)
-	// a hang guard: without the refusal the proxy would serve until stopped
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "--db", db, "--profile", "example.test", "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "leave out --profile") {
-		t.Errorf("proxy --profile: %v, stderr %q; want exit 2 saying to leave out --profile", err, stderr.String())
+	// Without the refusal the proxy would serve until mailoauth's deadline.
+	r := mailoauth(t, db, "--profile", "example.test", "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0")
+	if r.code != 2 || !strings.Contains(r.stderr, "leave out --profile") {
+		t.Errorf("proxy --profile: exit %d, stderr %q; want exit 2 saying to leave out --profile", r.code, r.stderr)
 	}
 }
 
@@ -53,9 +42,6 @@ func setUpExampleTest(t *testing.T) (db string) {
 	t.Helper()
 	dir := delegatedSandbox(t, 1)
 	db = filepath.Join(t.TempDir(), "mailoauth.db")
-	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--no-verify",
-		"--key", filepath.Join(dir, "service-account.json"), "--endpoints", filepath.Join(dir, "endpoints.json")); r.code != 0 {
-		t.Fatalf("setup: exit %d %s", r.code, r.stderr)
-	}
+	setupStore(t, db, dir, "--key", "--no-verify")
 	return db
 }

@@ -121,15 +121,12 @@ func proxySandboxSetup(t *testing.T) (sb *sandboxProcess, db string, users []str
 	t.Helper()
 	sb = startSandbox(t, 3, "--delegate")
 	db = filepath.Join(t.TempDir(), "mailoauth.db")
-	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
-		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
-	if r.code != 0 {
-		t.Fatalf("setup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	setupStore(t, db, sb.dir, "--key")
 	users = []string{"user1@example.test", "user2@example.test"}
 	passwords = map[string]string{}
 	for _, u := range users {
-		if r = mailoauth(t, db, "mailbox", "add", u); r.code != 0 {
+		r := mailoauth(t, db, "mailbox", "add", u)
+		if r.code != 0 {
 			t.Fatalf("mailbox add %s: exit %d %s", u, r.code, r.stderr)
 		}
 		if r = mailoauth(t, db, "proxy", "password", u); r.code != 0 {

@@ -15,9 +15,7 @@ func TestRoundtripObeysTimeoutFlags(t *testing.T) {
 	sb := startSandbox(t, 2)
 	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	if r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test", "--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json")); r.code != 0 {
-		t.Fatalf("setup: %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	setupStore(t, db, sb.dir, "--key")
 	sb.admin(t, "POST", "/faults", map[string]any{"smtp_discard": true})
 	for _, c := range []struct {
 		flags  []string

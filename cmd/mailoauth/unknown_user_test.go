@@ -20,12 +20,8 @@ func TestAuthorizeUnknownAccountIsUnknownUser(t *testing.T) {
 		}
 		sb := startSandbox(t, 3, extra...)
 		db := filepath.Join(t.TempDir(), "mailoauth.db")
-		r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
-			"--client", filepath.Join(sb.dir, "oauth-client.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
-		if r.code != 0 {
-			t.Fatalf("setup --client: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-		}
-		r = authorize(t, db, clickBrowser("allow"), "user4@example.test")
+		setupStore(t, db, sb.dir, "--client")
+		r := authorize(t, db, clickBrowser("allow"), "user4@example.test")
 		wantFinding(t, "authorize of a missing account", r, core.CodeUnknownUser,
 			"user4@example.test", core.AccountNotFoundText, "Check the spelling of user4@example.test", "Add new user")
 		if strings.Contains(r.stdout, string(core.CodeTokenFailed)) || strings.Contains(r.stdout, "consent screen") {

@@ -304,12 +304,9 @@ func TestWatchConsentPathRevokeAndTestingExpiry(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
 	sb.admin(t, "POST", "/oauth/consent", map[string]any{"user_type": "external", "publishing_status": "testing"})
 	sb.admin(t, "POST", "/oauth/test_users", map[string]any{"add": []string{"admin@example.test", "user1@example.test"}})
-	r := mailoauth(t, db, "setup", "--domain", "example.test", "--sender", "admin@example.test",
-		"--client", filepath.Join(sb.dir, "oauth-client.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"))
+	setupStore(t, db, sb.dir, "--client")
+	r := mailoauth(t, db, "mailbox", "add", "user1@example.test")
 	if r.code != 0 {
-		t.Fatalf("setup --client: %d %s%s", r.code, r.stdout, r.stderr)
-	}
-	if r = mailoauth(t, db, "mailbox", "add", "user1@example.test"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	if r = authorize(t, db, autoBrowser, "--all"); r.code != 0 {
