@@ -189,6 +189,10 @@ func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, false
 	case tea.KeyPressMsg:
+		if t.overflows() && key.Matches(msg, km.Screen.MoreDown, km.Screen.MoreUp) {
+			// the wizard pages the screen, as its ↓ more marker says
+			return nil, false
+		}
 		if t.moveKey(msg) {
 			t.clamp()
 			return nil, true

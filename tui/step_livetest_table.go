@@ -30,6 +30,14 @@ func (t *testStep) tableRows(width, height int) int {
 	return room - 1
 }
 
+// overflows reports a detail (a long finding with its history) that
+// leaves the table no row of its own: the screen is taller than its room,
+// and pgup/pgdn page it (layout.go) rather than the one row the table
+// shows.
+func (t *testStep) overflows() bool {
+	return len(t.rows) > 0 && t.tableRows(t.roomW, t.roomH) < 1
+}
+
 func (t *testStep) View() string {
 	width, height := t.roomW, t.roomH
 	s := t.styles
