@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,12 +17,75 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
+// leg is how a benchmark client reaches the mailbox: straight to the
+// sandbox with the token, or through the proxy with the proxy password,
+// over TLS or over the plain loopback listener (the host product on the
+// same machine: a plain login is allowed there).
+type leg int
+
+const (
+	legDirect leg = iota
+	legProxyTLS
+	legProxyPlain
+)
+
+var legNames = [...]string{"direct", "proxy-tls", "proxy-plain"}
+
+// benchDial connects user u by leg l and logs in.
+func benchDial(f *fixture, l leg, u string) (*imapclient.Client, error) {
+	tester := f.dir.accts[u].Upstream
+	var c *imapclient.Client
+	var err error
+	switch l {
+	case legDirect:
+		ep := tester.ServerEndpoints()
+		var cfg *tls.Config
+		if cfg, err = ep.TLSConfig(ep.IMAP); err != nil {
+			return nil, err
+		}
+		if c, err = imapclient.DialTLS(ep.IMAP, &imapclient.Options{TLSConfig: cfg}); err != nil {
+			return nil, err
+		}
+		tok, _, terr := tester.Tokens.Token(context.Background(), u)
+		if err = terr; err == nil {
+			err = c.Authenticate(core.NewXOAUTH2Client(u, tok.AccessToken))
+		}
+	case legProxyTLS, legProxyPlain:
+		if l == legProxyTLS {
+			c, err = imapclient.DialTLS(f.imapTLS, &imapclient.Options{TLSConfig: f.tlsConfig()})
+		} else {
+			c, err = imapclient.DialInsecure(f.imapPlain, nil)
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = c.Login(u, f.password[u]).Wait()
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// reportAdded reports each leg's median and what the proxy adds to the
+// straight one.
+func reportAdded(b *testing.B, unit string, med [3]time.Duration) {
+	for l, m := range med {
+		b.ReportMetric(float64(m.Microseconds()), legNames[l]+"-median-µs/"+unit)
+		if l != int(legDirect) {
+			b.ReportMetric(float64((m - med[legDirect]).Microseconds()), "added-"+strings.TrimPrefix(legNames[l], "proxy-")+"-µs/"+unit)
+		}
+	}
+}
+
 // BenchmarkProxyParallelFetch: 100 IMAP sessions at once (10 mailboxes, 10
 // sessions each: the per-mailbox default) each fetch 100 messages, first
 // straight from the sandbox with the token, then through the proxy with
-// the proxy password. Every body must come back byte for byte. It reports
-// the median latency of one FETCH both ways and the proxy's addition
-// (`make bench-proxy`; the goal on loopback is under 1 ms).
+// the proxy password over TLS, then over the plain loopback listener.
+// Every body must come back byte for byte. It reports the median latency
+// of one FETCH each way and the proxy's addition (`make bench-proxy`; the
+// goal on loopback is under 1 ms).
 func BenchmarkProxyParallelFetch(b *testing.B) {
 	const sessions, perBox, messages = 100, 10, 100
 	f := startFixtureUsers(b, Config{}, sessions/perBox)
@@ -50,67 +114,59 @@ func BenchmarkProxyParallelFetch(b *testing.B) {
 		c.Logout().Wait()
 		c.Close()
 	}
-	tester := f.dir.accts[users[0]].Upstream
-	ep := tester.ServerEndpoints()
-	upCfg, err := ep.TLSConfig(ep.IMAP)
-	if err != nil {
-		b.Fatal(err)
-	}
-	run := func(direct bool) []time.Duration {
+	// run returns the median FETCH and the process's CPU time per FETCH
+	// (client, proxy and sandbox together) while all sessions fetch:
+	// logins and TLS handshakes are done before, logouts after.
+	run := func(l leg) (time.Duration, time.Duration) {
 		var mu sync.Mutex
 		var lat []time.Duration
-		var wg sync.WaitGroup
+		var wg, ready, fetched sync.WaitGroup
+		start := make(chan struct{})
 		errs := make(chan error, sessions)
 		for s := 0; s < sessions; s++ {
 			u := users[s%len(users)]
 			wg.Add(1)
+			ready.Add(1)
+			fetched.Add(1)
 			go func() {
 				defer wg.Done()
-				var c *imapclient.Client
-				var err error
-				if direct {
-					c, err = imapclient.DialTLS(ep.IMAP, &imapclient.Options{TLSConfig: upCfg})
-				} else {
-					c, err = imapclient.DialTLS(f.imapTLS, &imapclient.Options{TLSConfig: f.tlsConfig()})
-				}
+				markReady, markFetched := sync.OnceFunc(ready.Done), sync.OnceFunc(fetched.Done)
+				defer markFetched()
+				defer markReady()
+				c, err := benchDial(f, l, u)
 				if err != nil {
 					errs <- err
 					return
 				}
 				defer c.Close()
-				if direct {
-					tok, _, err := tester.Tokens.Token(context.Background(), u)
-					if err == nil {
-						err = c.Authenticate(core.NewXOAUTH2Client(u, tok.AccessToken))
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
-				} else if err := c.Login(u, f.password[u]).Wait(); err != nil {
-					errs <- err
-					return
-				}
 				if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 					errs <- err
 					return
 				}
+				markReady()
+				<-start
 				mine := make([]time.Duration, 0, messages)
 				for i := 0; i < messages; i++ {
 					start := time.Now()
 					msgs, err := c.Fetch(imap.SeqSetNum(uint32(i+1)), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 					mine = append(mine, time.Since(start))
 					if err != nil || len(msgs) != 1 || len(msgs[0].BodySection) != 1 || !bytes.Equal(msgs[0].BodySection[0].Bytes, bodies[u][i]) {
-						errs <- fmt.Errorf("%s message %d came back wrong (direct=%v): %v", u, i+1, direct, err)
+						errs <- fmt.Errorf("%s message %d came back wrong (%s): %v", u, i+1, legNames[l], err)
 						return
 					}
 				}
+				markFetched()
 				_ = c.Logout().Wait()
 				mu.Lock()
 				lat = append(lat, mine...)
 				mu.Unlock()
 			}()
 		}
+		ready.Wait()
+		cpu0 := processCPU()
+		close(start)
+		fetched.Wait()
+		cpu := processCPU() - cpu0
 		wg.Wait()
 		close(errs)
 		for err := range errs {
@@ -120,52 +176,35 @@ func BenchmarkProxyParallelFetch(b *testing.B) {
 			b.Fatalf("%d fetches completed, want %d", len(lat), sessions*messages)
 		}
 		slices.Sort(lat)
-		return lat
+		return lat[len(lat)/2], cpu / time.Duration(len(lat))
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		d := run(true)
-		p := run(false)
-		md, mp := d[len(d)/2], p[len(p)/2]
-		b.ReportMetric(float64(md.Microseconds()), "direct-median-µs/fetch")
-		b.ReportMetric(float64(mp.Microseconds()), "proxy-median-µs/fetch")
-		b.ReportMetric(float64((mp - md).Microseconds()), "added-median-µs/fetch")
+		var med, cpu [3]time.Duration
+		for l := range med {
+			med[l], cpu[l] = run(leg(l))
+		}
+		reportAdded(b, "fetch", med)
+		for l, c := range cpu {
+			b.ReportMetric(float64(c.Nanoseconds())/1e3, legNames[l]+"-cpu-µs/fetch")
+		}
 	}
 }
 
-// BenchmarkProxyCommandLatency: one session, NOOPs back to back, straight
-// and through the proxy: the proxy's own cost per command without the
-// contention of the parallel run.
+// BenchmarkProxyCommandLatency: one session each way, NOOPs back to back:
+// the proxy's own cost per command without the contention of the
+// parallel run.
 func BenchmarkProxyCommandLatency(b *testing.B) {
 	f := startFixture(b, Config{})
 	u := f.sb.Users()[1]
-	tester := f.dir.accts[u].Upstream
-	ep := tester.ServerEndpoints()
-	upCfg, err := ep.TLSConfig(ep.IMAP)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dial := func(direct bool) *imapclient.Client {
-		var c *imapclient.Client
-		var err error
-		if direct {
-			c, err = imapclient.DialTLS(ep.IMAP, &imapclient.Options{TLSConfig: upCfg})
-			if err == nil {
-				tok, _, terr := tester.Tokens.Token(context.Background(), u)
-				if err = terr; err == nil {
-					err = c.Authenticate(core.NewXOAUTH2Client(u, tok.AccessToken))
-				}
-			}
-		} else {
-			c, err = imapclient.DialTLS(f.imapTLS, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: f.pool, ServerName: "127.0.0.1"}})
-			if err == nil {
-				err = c.Login(u, f.password[u]).Wait()
-			}
-		}
+	var conns [3]*imapclient.Client
+	for l := range conns {
+		c, err := benchDial(f, leg(l), u)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return c
+		defer c.Close()
+		conns[l] = c
 	}
 	measure := func(c *imapclient.Client, n int) time.Duration {
 		lat := make([]time.Duration, 0, n)
@@ -179,14 +218,12 @@ func BenchmarkProxyCommandLatency(b *testing.B) {
 		slices.Sort(lat)
 		return lat[len(lat)/2]
 	}
-	dc, pc := dial(true), dial(false)
-	defer dc.Close()
-	defer pc.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		md, mp := measure(dc, 2000), measure(pc, 2000)
-		b.ReportMetric(float64(md.Microseconds()), "direct-median-µs/noop")
-		b.ReportMetric(float64(mp.Microseconds()), "proxy-median-µs/noop")
-		b.ReportMetric(float64((mp - md).Microseconds()), "added-median-µs/noop")
+		var med [3]time.Duration
+		for l, c := range conns {
+			med[l] = measure(c, 2000)
+		}
+		reportAdded(b, "noop", med)
 	}
 }
