@@ -110,18 +110,8 @@ func startFixtureUsers(t testing.TB, cfg Config, users int) *fixture {
 		f.password[u] = pw
 		f.dir.accts[u] = Account{Address: u, PasswordHash: h, Upstream: tester}
 	}
-	certPEM, keyPEM, err := GenerateCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := LoadCertificate(certPEM, keyPEM, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.pool = x509.NewCertPool()
-	blk, _ := pem.Decode(certPEM)
-	leaf, _ := x509.ParseCertificate(blk.Bytes)
-	f.pool.AddCert(leaf)
+	var cert tls.Certificate
+	cert, f.pool = testCertificate(t)
 	cfg.Directory = f.dir
 	cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	cfg.Log = slog.New(slog.NewTextHandler(f.log, nil))
@@ -148,6 +138,27 @@ func startFixtureUsers(t testing.TB, cfg Config, users int) *fixture {
 		}
 	})
 	return f
+}
+
+// testCertificate is a new proxy certificate and a pool that trusts it.
+func testCertificate(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	certPEM, keyPEM, err := GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := LoadCertificate(certPEM, keyPEM, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	blk, _ := pem.Decode(certPEM)
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AddCert(leaf)
+	return cert, pool
 }
 
 func (f *fixture) tlsConfig() *tls.Config {

@@ -6,8 +6,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -228,13 +228,13 @@ func (s *session) relay(up *upstream, release func()) {
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	done := make(chan struct{}, 2)
-	pump := func(dst io.Writer, src io.Reader) {
-		_, _ = io.Copy(dst, activity{src, &last})
+	pump := func(dst, src net.Conn, br *bufio.Reader) {
+		_ = copyConn(dst, src, br, &last)
 		s.close()
 		done <- struct{}{}
 	}
-	go pump(up.conn, s.br)
-	go pump(s.conn, up.br)
+	go pump(up.conn, s.conn, s.br)
+	go pump(s.conn, up.conn, up.br)
 	idle := s.srv.cfg.IdleTimeout
 	tick := time.NewTicker(min(idle/4+time.Millisecond, time.Minute))
 	defer tick.Stop()
@@ -252,16 +252,69 @@ func (s *session) relay(up *upstream, release func()) {
 	}
 }
 
-// activity records the time of every read.
-type activity struct {
-	r    io.Reader
-	last *atomic.Int64
+// relayBuffer is each direction's copy buffer: two full TLS records.
+const relayBuffer = 32 * 1024
+
+// copyConn copies src to dst until either fails, starting with what the
+// login's reader br still holds, and stores the time of every read in
+// last. Each write carries all that src has ready: one Read of a TLS
+// connection returns one record, while a server often sends a reply in
+// several (an IMAP FETCH response and its tagged OK are two) that arrive
+// together; those records are taken without waiting and go out in one
+// write, one system call (and on a TLS client leg one record) instead of
+// one each.
+func copyConn(dst, src net.Conn, br *bufio.Reader, last *atomic.Int64) error {
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		if _, err := dst.Write(b); err != nil {
+			return err
+		}
+	}
+	_, isTLS := src.(*tls.Conn)
+	buf := make([]byte, relayBuffer)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && err == nil && isTLS {
+			n, err = readReady(src, buf, n)
+		}
+		if n > 0 {
+			last.Store(time.Now().UnixNano())
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
-func (a activity) Read(p []byte) (int, error) {
-	n, err := a.r.Read(p)
-	if n > 0 {
-		a.last.Store(time.Now().UnixNano())
+// readReady fills buf after its first n bytes with what the TLS connection
+// src has already received, without waiting for more: with its read
+// deadline in the past, a Read returns a record that is buffered and
+// otherwise fails at once (a deadline error, which leaves the connection
+// usable), with no system call.
+func readReady(src net.Conn, buf []byte, n int) (int, error) {
+	if src.SetReadDeadline(pastDeadline) != nil {
+		return n, nil
+	}
+	var err error
+	for n < len(buf) {
+		var m int
+		m, err = src.Read(buf[n:])
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil
+	}
+	if derr := src.SetReadDeadline(time.Time{}); err == nil {
+		err = derr
 	}
 	return n, err
 }
+
+// pastDeadline is a read deadline that has passed.
+var pastDeadline = time.Unix(1, 0)

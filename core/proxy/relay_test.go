@@ -1,0 +1,113 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tlsPair is a TLS connection over loopback TCP, both ends, handshake done.
+func tlsPair(t *testing.T) (server, client *tls.Conn) {
+	t.Helper()
+	cert, pool := testCertificate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client = tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	server = tls.Server(<-accepted, &tls.Config{Certificates: []tls.Certificate{cert}})
+	errc := make(chan error, 1)
+	go func() { errc <- server.Handshake() }()
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// writes records every Write to a net.Conn.
+type writes struct {
+	net.Conn
+	mu  sync.Mutex
+	all [][]byte
+}
+
+func (w *writes) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.all = append(w.all, bytes.Clone(p))
+	w.mu.Unlock()
+	return len(p), nil
+}
+
+func (w *writes) got() [][]byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.all
+}
+
+// TestCopyConnCoalescesRecords: what the login's reader still holds goes
+// first; TLS records that arrived together (a FETCH response and its
+// tagged OK) leave in one write, not one each; a record that comes later
+// is relayed when it comes, and the end of the source ends the copy.
+func TestCopyConnCoalescesRecords(t *testing.T) {
+	server, client := tlsPair(t)
+	for _, rec := range []string{"* 1 FETCH (FLAGS ())\r\n", "A1 OK FETCH completed\r\n"} {
+		if _, err := server.Write([]byte(rec)); err != nil { // one record each
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // both are in the client's socket
+	dst := &writes{}
+	br := bufio.NewReader(strings.NewReader("* OK left from the login\r\n"))
+	br.Peek(1)
+	var last atomic.Int64
+	done := make(chan error, 1)
+	go func() { done <- copyConn(dst, client, br, &last) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(dst.got()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := server.Write([]byte("* 2 EXISTS\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for len(dst.got()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	server.Close()
+	if err := <-done; err != io.EOF {
+		t.Fatalf("copyConn ended with %v, want EOF", err)
+	}
+	want := []string{"* OK left from the login\r\n", "* 1 FETCH (FLAGS ())\r\nA1 OK FETCH completed\r\n", "* 2 EXISTS\r\n"}
+	got := dst.got()
+	if len(got) != len(want) {
+		t.Fatalf("writes: got %q, want %q", got, want)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Fatalf("write %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+	if last.Load() == 0 {
+		t.Fatal("the reads were not recorded as activity")
+	}
+}
