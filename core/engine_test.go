@@ -198,31 +198,24 @@ func TestEngineFindings(t *testing.T) {
 			t.Fatalf("finding %+v", f)
 		}
 	})
-	t.Run("suspended", func(t *testing.T) {
+	t.Run("user suspended, imap off for user and domain", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, 1, true)
-		yes := true
-		if err := e.sb.SetUser(sandbox.UserUpdate{Email: e.user(1), Suspended: &yes}); err != nil {
-			t.Fatal(err)
+		e := newEnv(t, 3, true)
+		for _, u := range []sandbox.UserUpdate{{Email: e.user(1), Suspended: new(true)}, {Email: e.user(2), IMAP: new(false)}} {
+			if err := e.sb.SetUser(u); err != nil {
+				t.Fatal(err)
+			}
 		}
 		f := wantCode(t, e.check(t, e.user(1)), core.CodeUserSuspended)
 		if !strings.Contains(f.Fix, "Reactivate") || !strings.Contains(f.Summary, e.user(1)) {
-			t.Fatalf("finding %+v", f)
+			t.Fatalf("suspended finding %+v", f)
 		}
-	})
-	t.Run("imap off for user and domain", func(t *testing.T) {
-		t.Parallel()
-		e := newEnv(t, 2, true)
-		no := false
-		if err := e.sb.SetUser(sandbox.UserUpdate{Email: e.user(1), IMAP: &no}); err != nil {
-			t.Fatal(err)
-		}
-		f := wantCode(t, e.check(t, e.user(1)), core.CodeIMAPDisabled)
+		f = wantCode(t, e.check(t, e.user(2)), core.CodeIMAPDisabled)
 		if !strings.Contains(f.Fix, "Forwarding and POP/IMAP") {
 			t.Fatalf("user finding %+v", f)
 		}
 		e.sb.SetDomainIMAP(false)
-		f = wantCode(t, e.check(t, e.user(2)), core.CodeIMAPDisabled)
+		f = wantCode(t, e.check(t, e.user(3)), core.CodeIMAPDisabled)
 		if !strings.Contains(f.Fix, "End User Access > POP and IMAP access") || !strings.Contains(f.Summary, e.sb.Domain()) {
 			t.Fatalf("domain finding %+v", f)
 		}
