@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	gossh "golang.org/x/crypto/ssh"
 )
 
 // rawConn opens a TCP connection that never logs in and reads the
@@ -106,12 +104,7 @@ func TestConnectionThatNeverLogsInIsClosed(t *testing.T) {
 	}
 	// A client that logs in is not cut off by the bound: its session
 	// outlives it.
-	cl, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatalf("a listed key was refused: %v", err)
-	}
-	defer cl.Close()
-	tm := openTerm(t, cl, true)
+	tm := openTerm(t, ts.login(t, "alice", admin), true)
 	tm.waitFor(t, firstScreen)
 	time.Sleep(600 * time.Millisecond) // twice the bound
 	if _, err := tm.in.Write([]byte("\r")); err != nil {

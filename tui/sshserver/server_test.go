@@ -209,12 +209,7 @@ func openTerm(t *testing.T, c *gossh.Client, pty bool) *term {
 func TestListedKeyGetsTheWizard(t *testing.T) {
 	admin := newKey(t)
 	ts := startServer(t, Config{}, admin)
-	c, err := ts.dial("alice", gossh.PublicKeys(admin))
-	if err != nil {
-		t.Fatalf("a listed key was refused: %v", err)
-	}
-	defer c.Close()
-	tm := openTerm(t, c, true)
+	tm := openTerm(t, ts.login(t, "alice", admin), true) // a listed key gets in
 	tm.waitFor(t, firstScreen)
 
 	// A change made over SSH is audited with the user and key fingerprint.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,21 +27,18 @@ func attachScreen(t *testing.T, tm *term, name string) *screen {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed; it plays the terminal here")
 	}
-	raw := filepath.Join(t.TempDir(), name+".raw")
-	if err := os.WriteFile(raw, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sc := &screen{t: t, socket: fmt.Sprintf("mailoauth-%s-%d", name, time.Now().UnixNano())}
-	cmd := fmt.Sprintf("stty raw -echo; exec tail -c +1 -f %s", raw)
-	if out, err := exec.Command("tmux", "-L", sc.socket, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", "sh", "-c", cmd).CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("tmux", "-L", sc.socket, "kill-server").Run() })
-	f, err := os.OpenFile(raw, os.O_WRONLY|os.O_APPEND, 0)
+	// the file the session's output is mirrored to, which the pane plays
+	f, err := os.CreateTemp(t.TempDir(), name+"-*.raw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
+	sc := &screen{t: t, socket: fmt.Sprintf("mailoauth-%s-%d", name, time.Now().UnixNano())}
+	cmd := fmt.Sprintf("stty raw -echo; exec tail -c +1 -f %s", f.Name())
+	if out, err := exec.Command("tmux", "-L", sc.socket, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24", "sh", "-c", cmd).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("tmux", "-L", sc.socket, "kill-server").Run() })
 	tm.mu.Lock()
 	_, _ = f.Write(tm.out.Bytes())
 	tm.mirror = f
