@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -30,12 +29,12 @@ func TestLongAddressesFitAt80Columns(t *testing.T) {
 				}
 			}
 		}
-		h.waitFor(long+" ", 3*time.Second)
+		h.waitFor(long + " ")
 		fits("mailboxes")
 		h.send(enter())
-		h.waitFor("Test the mailboxes", 3*time.Second)
+		h.waitFor("Test the mailboxes")
 		h.send(enter()) // run
-		h.waitFor("2 passed, 0 failed", 3*time.Second)
+		h.waitFor("2 passed, 0 failed")
 		if sz[0] == 80 {
 			h.waitUntil(long+" with its checks", func(s string) bool {
 				for _, l := range strings.Split(s, "\n") {
@@ -44,9 +43,9 @@ func TestLongAddressesFitAt80Columns(t *testing.T) {
 					}
 				}
 				return false
-			}, 3*time.Second)
+			})
 			h.send(tea.KeyPressMsg{Code: '?', Text: "?"})
-			h.waitFor("RT (round-trip) check", 3*time.Second)
+			h.waitFor("RT (round-trip) check")
 		}
 		fits("test results")
 		h.final()

@@ -16,7 +16,7 @@ func TestSandboxConsentTimeout(t *testing.T) {
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 120, 40)
 	toConsentStep(h)
 	h.send(enter()) // generate token; nobody answers
-	h.waitFor("No answer from Google's consent page", 15*time.Second)
+	h.waitFor("No answer from Google's consent page")
 	scr := h.p.screen()
 	flat := strings.Join(strings.Fields(scr), " ")
 	for _, want := range []string{"admin@demo.example within 50ms", "then press g to try again"} {

@@ -339,7 +339,7 @@ func withoutCredential(t testing.TB) *fakeBackend {
 func startAcme(t *testing.T, be *fakeBackend, w, h int, want string) *harness {
 	t.Helper()
 	hs := start(t, newModel(fakeDeps(be, &fakeEngine{}, "acme.example")), w, h)
-	hs.waitFor(want, 3*time.Second)
+	hs.waitFor(want)
 	return hs
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
@@ -151,7 +150,7 @@ func TestGoldenTest(t *testing.T) {
 		// changes from "esc cancel" when it is.
 		h.waitUntil("the finished run", func(s string) bool {
 			return strings.Contains(s, "2 passed, 1 failed") && strings.Contains(s, "r run again")
-		}, 5*time.Second)
+		})
 		return h
 	})
 }

@@ -151,7 +151,7 @@ func TestSandboxWalkthroughOAuth(t *testing.T) {
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	toConsentStep(h)
 	h.send(enter()) // generate token
-	h.waitFor("Waiting for Google's answer", 15*time.Second)
+	h.waitFor("Waiting for Google's answer")
 	if !strings.Contains(h.p.screen(), "a allow in sandbox") {
 		t.Errorf("help line lacks the sandbox key:\n%s", h.p.screen())
 	}
@@ -203,16 +203,16 @@ func TestSandboxConsentPaste(t *testing.T) {
 		t.Fatalf("a remote session should consent by paste:\n%s", h.p.screen())
 	}
 	h.send(enter())
-	h.waitFor("Then paste the address", 15*time.Second)
+	h.waitFor("Then paste the address")
 	lines := strings.Split(h.p.screen(), "\n")
 	if help := lines[len(lines)-1]; !strings.Contains(help, "ctrl+a allow in sandbox") || !strings.Contains(help, "ctrl+c quit") {
 		t.Errorf("the help line lacks the sandbox key or quit: %q", help)
 	}
 	h.typeText("not a code")
 	h.send(enter())
-	h.waitFor("neither the redirected address", 3*time.Second)
+	h.waitFor("neither the redirected address")
 	h.send(tea.KeyPressMsg{Code: 'a', Mod: tea.ModCtrl})
-	h.waitFor("Token generated", 15*time.Second)
+	h.waitFor("Token generated")
 	h.final()
 	if got := st.RefreshTokens("demo.example"); got == nil {
 		t.Fatal("no refresh store")
@@ -232,7 +232,7 @@ func TestSandboxConsentAccessDenied(t *testing.T) {
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	toConsentStep(h)
 	h.send(enter())
-	h.waitFor("Fix:", 15*time.Second)
+	h.waitFor("Fix:")
 	scr := h.p.screen()
 	if !strings.Contains(scr, "Test users") || !strings.Contains(scr, "admin@demo.example") {
 		t.Fatalf("access_denied without its fix:\n%s", scr)
@@ -252,7 +252,7 @@ func TestSandboxConsentRedirectMismatch(t *testing.T) {
 		t.Fatalf("the checklist should name the callback and consent by paste:\n%s", scr)
 	}
 	h.send(enter())
-	h.waitFor("Fix:", 15*time.Second)
+	h.waitFor("Fix:")
 	if scr := h.p.screen(); !strings.Contains(scr, "redirect_uri_mismatch") || !strings.Contains(scr, "add exactly") {
 		t.Fatalf("redirect_uri_mismatch without its fix:\n%s", scr)
 	}

@@ -56,22 +56,21 @@ func start(t *testing.T, m tea.Model, w, h int) *harness {
 }
 
 // waitFor waits until the screen contains s.
-func (h *harness) waitFor(s string, d time.Duration) {
+func (h *harness) waitFor(s string) {
 	h.t.Helper()
-	h.waitUntil(s, func(scr string) bool { return strings.Contains(scr, s) }, d)
+	h.waitUntil(s, func(scr string) bool { return strings.Contains(scr, s) })
 }
 
-// minWait is the least waitUntil waits before failing. The wait ends as
-// soon as the screen shows what is awaited; the bound only turns a hang into
-// a failure, and a shorter one (the callers' 3 s) fails a correct wizard
-// under -race on a busy two-core machine.
-const minWait = 30 * time.Second
+// hangGuard is how long waitUntil waits before failing. The wait ends as
+// soon as the screen shows what is awaited; the bound only turns a hang
+// into a failure, and a shorter one (once 3 s) fails a correct wizard
+// under -race on a busy two-core machine, or a whole run of the test step.
+const hangGuard = 60 * time.Second
 
-// waitUntil waits until ok(screen) holds, for at least minWait or d.
-func (h *harness) waitUntil(what string, ok func(string) bool, d time.Duration) {
+// waitUntil waits until ok(screen) holds, for at most hangGuard.
+func (h *harness) waitUntil(what string, ok func(string) bool) {
 	h.t.Helper()
-	d = max(d, minWait)
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(hangGuard)
 	for time.Now().Before(deadline) {
 		if ok(h.p.screen()) {
 			return
@@ -99,7 +98,7 @@ func (h *harness) walk(script ...any) {
 	for _, s := range script {
 		switch s := s.(type) {
 		case string:
-			h.waitFor(s, minWait)
+			h.waitFor(s)
 		case typed:
 			h.typeText(string(s))
 		default:

@@ -54,8 +54,8 @@ func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
 		len(ms), len(results))
 	// the first frames are drawn at 80x24, before the terminal's size
 	// arrives: wait for the row on one line at 120 columns
-	h.waitFor("demo.example  (complete)", 5*time.Second)
-	h.waitFor(row, 5*time.Second)
+	h.waitFor("demo.example  (complete)")
+	h.waitFor(row)
 	scr := h.p.screen()
 	for _, want := range []string{row, time.Now().Format("2006-01-02 15:")} {
 		if !strings.Contains(scr, want) {
@@ -66,7 +66,7 @@ func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
 		t.Errorf("the profile row still says step 2 of 7:\n%s", scr)
 	}
 	h.send(enter())
-	h.waitFor("demo.example is configured", 5*time.Second)
+	h.waitFor("demo.example is configured")
 	h.final()
 }
 

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -29,30 +28,30 @@ func TestTwoSessionsConflictThroughTheScreens(t *testing.T) {
 	const alice, bob = "ssh alice (SHA256:aliceKeyFp)", "ssh bob (SHA256:bobKeyFp)"
 	a := start(t, New(Config{Store: st, Actor: alice, Profile: "example.test", Remote: true}), 120, 40)
 	b := start(t, New(Config{Store: st, Actor: bob, Profile: "example.test", Remote: true}), 120, 40)
-	a.waitFor("example.test is configured", 5*time.Second)
-	b.waitFor("example.test is configured", 5*time.Second)
+	a.waitFor("example.test is configured")
+	b.waitFor("example.test is configured")
 
 	// A: step 2, a new default sender.
 	a.send(runeKey('2'))
-	a.waitFor("Default sender", 5*time.Second)
+	a.waitFor("Default sender")
 	for range len("admin@example.test") {
 		a.send(keyCode(tea.KeyBackspace))
 	}
 	a.typeText("alice@example.test")
-	a.waitFor("alice@example.test", 5*time.Second)
+	a.waitFor("alice@example.test")
 	a.send(enter())
 	a.waitUntil("A's save", func(string) bool {
 		p, err := st.Profile("example.test")
 		return err == nil && p.DefaultSender == "alice@example.test"
-	}, 5*time.Second)
+	})
 
 	// B: step 4, Calendar on, continue: refused, told why.
 	b.send(runeKey('4'))
-	b.waitFor("Authorize the scope", 5*time.Second)
+	b.waitFor("Authorize the scope")
 	b.send(runeKey('1'))
-	b.waitFor("[x] 1 Calendar", 5*time.Second)
+	b.waitFor("[x] 1 Calendar")
 	b.send(runeKey('n'))
-	b.waitFor("Not saved", 5*time.Second)
+	b.waitFor("Not saved")
 	scr := b.p.screen()
 	msg := statusSentence(scr)
 	for _, want := range []string{alice, "default sender alice@example.test", "apply yours again"} {
@@ -72,12 +71,12 @@ func TestTwoSessionsConflictThroughTheScreens(t *testing.T) {
 
 	// B applies the change again on top of A's.
 	b.send(runeKey('1'))
-	b.waitFor("[x] 1 Calendar", 5*time.Second)
+	b.waitFor("[x] 1 Calendar")
 	b.send(runeKey('n'))
 	b.waitUntil("B's save", func(string) bool {
 		p, err := st.Profile("example.test")
 		return err == nil && slices.Contains(p.Scopes, core.ScopeCalendar)
-	}, 5*time.Second)
+	})
 	a.final()
 	b.final()
 

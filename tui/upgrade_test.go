@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -48,7 +47,7 @@ func TestUpgradeWizard(t *testing.T) {
 	h.send(enter())
 	h.waitUntil("the credentials step", func(s string) bool {
 		return strings.Contains(s, "Fingerprint") || strings.Contains(s, "Service account (domain-wide delegation)")
-	}, 5*time.Second)
+	})
 	scr = h.p.screen()
 	if !strings.Contains(scr, "UPGRADE") {
 		t.Errorf("the header does not say upgrade mode:\n%s", scr)
@@ -212,7 +211,7 @@ func consentInSandbox(h *harness, mb string) {
 // the screen.
 func runAll(t *testing.T, h *harness, offer, want string) string {
 	t.Helper()
-	h.waitFor("Test the mailboxes", 5*time.Second)
+	h.waitFor("Test the mailboxes")
 	if scr := h.p.screen(); !strings.Contains(scr, offer) {
 		t.Errorf("the test step does not offer %s:\n%s", offer, scr)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
@@ -75,9 +74,9 @@ func TestSandboxResume(t *testing.T) {
 	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Key: key})
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	// finished in the wizard but never tested: it opens on its summary
-	h.waitFor("demo.example  (resumes at step 7 of 7, Summary)", 3*time.Second)
+	h.waitFor("demo.example  (resumes at step 7 of 7, Summary)")
 	h.send(enter())
-	h.waitFor("demo.example is configured", 3*time.Second)
+	h.waitFor("demo.example is configured")
 	if scr := h.p.screen(); !strings.Contains(scr, "r re-test") || !strings.Contains(scr, "2-5 edit step") {
 		t.Fatalf("summary lacks re-test and edit step:\n%s", scr)
 	}
