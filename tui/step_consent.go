@@ -215,7 +215,10 @@ func (c *consentStep) View() string {
 	compact := c.flow.phase != cfIdle
 	lw := 12
 	for i, it := range items {
-		n := s.Key.Render(string(rune('1'+i))) + " "
+		n := "  " // the key that copies it
+		if keys := km.Consent.CopyItem.Keys(); i < len(keys) {
+			n = s.Key.Render(keys[i]) + " "
+		}
 		switch {
 		case height >= 34 && !compact:
 			out += n + s.Label.Render(strings.TrimLeft(indent(wrap(it.Item, max(width-2, 10)), 2), " ")) + "\n" + s.Value.Render(indent(wrap(it.Value, max(width-2, 10)), 2)) + "\n"

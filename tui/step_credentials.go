@@ -2,7 +2,6 @@ package tui
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -340,7 +339,7 @@ func (c *credentialsStep) choiceView(width int) string {
 	s := c.styles
 	out := c.title("Credentials", "How will the product sign in to Gmail? Choose the kind of Google credential.", width) + "\n\n"
 	for i, ch := range credChoices {
-		name := fmt.Sprintf("%d %s", i+1, ch.name)
+		name := km.Credentials.ChooseNumber.Keys()[i] + " " + ch.name // the key that chooses it
 		if i == c.choice {
 			name = s.Selected.Render(name)
 		}

@@ -76,15 +76,16 @@ func (t *testStep) head(width int) string {
 		}
 		return s.Muted.Render("○ " + label)
 	}
-	box := func(on bool, n int, label string) string {
+	box := func(on bool, key, label string) string {
 		if on {
-			return s.Value.Render(fmt.Sprintf("[x] %d %s", n, label))
+			return s.Value.Render("[x] " + key + " " + label)
 		}
-		return s.Muted.Render(fmt.Sprintf("[ ] %d %s", n, label))
+		return s.Muted.Render("[ ] " + key + " " + label)
 	}
 	var cks []string
 	for i, c := range core.AllChecks {
-		cks = append(cks, box(!t.skip[c], i+1, checkLabels[c]))
+		// each check's key turns it on or off (km.Test.Checks)
+		cks = append(cks, box(!t.skip[c], km.Test.Checks.Keys()[i], checkLabels[c]))
 	}
 	forLine := []string{radio(t.scope == scopeSender, "default sender")}
 	if len(t.selected) > 0 {
