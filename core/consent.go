@@ -138,7 +138,7 @@ func (c *Consent) Preflight(ctx context.Context) error {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		err = &ServerError{Server: hostOfURL(c.ep.AuthURL), Err: err}
+		err = &ServerError{Server: HostOfURL(c.ep.AuthURL), Err: err}
 		return &FindingError{Finding: c.diag().diagnose(err), Err: err}
 	}
 	defer resp.Body.Close()
@@ -392,7 +392,7 @@ func (t *recordingTransport) cause(ctx context.Context, err error, tokenURL stri
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case t.err != nil:
-		return &ServerError{Server: hostOfURL(tokenURL), Err: t.err}
+		return &ServerError{Server: HostOfURL(tokenURL), Err: t.err}
 	}
 	return err
 }

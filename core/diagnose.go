@@ -162,7 +162,7 @@ func (d DiagContext) server(err error) string {
 	}
 	switch d.Check {
 	case CheckToken:
-		return hostOfURL(d.TokenURL)
+		return HostOfURL(d.TokenURL)
 	case CheckIMAP:
 		return d.Endpoints.IMAP
 	case CheckSMTP:

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/doctor"
 )
 
 // An administrator who presses ctrl+c during `mailoauth doctor` gets every
@@ -14,7 +14,7 @@ func TestDoctorCancelledReportsInsteadOfPanicking(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for i := 0; i < 20; i++ { // the lock's select used to pick at random
-		items := core.Doctor(ctx, e.profile, e.cache)
+		items := doctor.Run(ctx, e.profile, e.cache, doctor.ProbeTimeout)
 		if len(items) != 6 {
 			t.Fatalf("want 6 doctor lines, got %d: %+v", len(items), items)
 		}

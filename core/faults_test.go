@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/doctor"
 )
 
 // Network faults: every check, and the doctor, against servers that stall,
@@ -349,7 +350,6 @@ func TestChecksEndOnNetworkFaults(t *testing.T) {
 }
 
 func TestDoctorEndsOnNetworkFaults(t *testing.T) {
-	t.Cleanup(core.SetDoctorTimeout(time.Second))
 	fe := newFaultEnv(t)
 	for _, which := range []string{"imap", "smtp"} {
 		for _, f := range []fault{faultStallTLS, faultWrongCert, faultTrickle, faultEndless} {
@@ -364,8 +364,8 @@ func TestDoctorEndsOnNetworkFaults(t *testing.T) {
 				} else {
 					p.Endpoints.SMTP = fs.addr
 				}
-				items := hangGuard(t, "doctor", func() []core.DoctorItem {
-					return core.Doctor(context.Background(), &p, &core.MemoryTokenCache{})
+				items := hangGuard(t, "doctor", func() []doctor.Item {
+					return doctor.Run(context.Background(), &p, &core.MemoryTokenCache{}, time.Second)
 				})
 				var failed []string
 				for _, it := range items {

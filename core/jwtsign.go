@@ -61,7 +61,7 @@ func exchangeJWT(ctx context.Context, hc *http.Client, tokenURL, assertion strin
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, &ServerError{Server: hostOfURL(tokenURL), Err: err}
+		return nil, &ServerError{Server: HostOfURL(tokenURL), Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -69,7 +69,7 @@ func exchangeJWT(ctx context.Context, hc *http.Client, tokenURL, assertion strin
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &ServerError{Server: hostOfURL(tokenURL), Err: err}
+		return nil, &ServerError{Server: HostOfURL(tokenURL), Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &oauth2.RetrieveError{Response: resp, Body: body}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -138,4 +139,44 @@ func MeasureClock(ctx context.Context, e Endpoints, tokenURL string) (time.Durat
 		return 0, fmt.Errorf("%s sent no Date header", tokenURL)
 	}
 	return off, nil
+}
+
+// ClockOffsetWords says a clock offset as "N s ahead of", "N s behind" or
+// "within a second of".
+func ClockOffsetWords(off time.Duration) string {
+	secs := int64(math.Round(off.Seconds()))
+	switch {
+	case secs > 0:
+		return fmt.Sprintf("%d s ahead of", secs)
+	case secs < 0:
+		return fmt.Sprintf("%d s behind", -secs)
+	}
+	return "within a second of"
+}
+
+// clockFix is what to do about a clock that is off.
+const clockFix = "Synchronise the clock with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry."
+
+// ClockRenewalFinding is the clock_skew finding for a clock off by more than
+// the doctor allows on the consent path, where no assertion is signed: the
+// clock only skews when tokens are thought to expire.
+func ClockRenewalFinding(off time.Duration) *Finding {
+	return NewFinding(CodeClockSkew,
+		fmt.Sprintf("This server's clock is %s Google's (measured from the token endpoint's Date header), so access tokens are renewed too early or used after they expired.", ClockOffsetWords(off)),
+		clockFix)
+}
+
+// ClockSkewFinding is the clock_skew finding for a measured offset (measured
+// false when the token endpoint sent no usable Date header).
+func ClockSkewFinding(off time.Duration, measured bool, mailbox string) *Finding {
+	if mailbox == "" {
+		mailbox = "the mailbox"
+	}
+	fix := clockFix
+	if !measured {
+		return NewFinding(CodeClockSkew,
+			fmt.Sprintf("Google rejected the signed assertion for %s as outside its time window, so this server's clock is probably off (the offset could not be measured).", mailbox), fix)
+	}
+	return NewFinding(CodeClockSkew,
+		fmt.Sprintf("This server's clock is %s Google's (measured from the token endpoint's Date header), so Google rejects the signed assertion for %s.", ClockOffsetWords(off), mailbox), fix)
 }

@@ -208,7 +208,9 @@ func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []strin
 		Expiry: p.now().Add(life)}, nil
 }
 
-func hostOfURL(u string) string {
+// HostOfURL is the host:port a URL names (port 443, or 80 for http, when it
+// names none); the URL itself when it names no host.
+func HostOfURL(u string) string {
 	pu, err := url.Parse(u)
 	if err != nil || pu.Host == "" {
 		return u

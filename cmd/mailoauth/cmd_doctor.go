@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/doctor"
 )
 
 func newDoctorCmd(a *app) *cobra.Command {
@@ -31,7 +31,7 @@ func runDoctor(ctx context.Context, a *app) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "%-6s %-5s %s\n", "store", "PASS", "every record of "+st.Path()+" reads back and bbolt's consistency check passed")
-	items := core.Doctor(ctx, &p, st.TokenCache(p.Domain))
+	items := doctor.Run(ctx, &p, st.TokenCache(p.Domain), doctor.ProbeTimeout)
 	failed := 0
 	for _, it := range items {
 		status := "PASS"
