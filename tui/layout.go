@@ -8,6 +8,9 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // The smallest terminal the wizard lays its screens out for; below it the
@@ -18,6 +21,45 @@ const minWidth, minHeight = 80, 24
 func (w *wizard) tooSmall(W, H int) string {
 	msg := fmt.Sprintf("mailoauth needs at least %dx%d; this terminal is %dx%d. Enlarge the window (or zoom out); %s.", minWidth, minHeight, W, H, hint(km.Global.Quit, "quits"))
 	return lipgloss.Place(W, H, lipgloss.Center, lipgloss.Center, w.styles.Warn.Render(wrap(msg, max(W-2, 10))))
+}
+
+// footer is the status line and the help, width columns wide.
+func (w *wizard) footer(W int) string {
+	s := w.styles
+	var keys help.KeyMap = w.step()
+	if w.upgradeIntro {
+		keys = w.upgradeIntroKeys()
+	}
+	helpView := w.helpView(keys)
+	if w.confirmQuit {
+		helpView = w.sizedHelp().ShortHelpView([]key.Binding{km.Global.Yes, km.Global.No})
+	}
+	if w.status == "" {
+		return helpView
+	}
+	st := s.Muted
+	if w.statusErr {
+		st = s.Error
+	}
+	return st.Render(statusLines(core.SafeLines(w.status), W)) + "\n" + helpView
+}
+
+// maxStatusLines is how many lines a long status message (a refused save
+// naming who changed what) may take before it is cut.
+const maxStatusLines = 3
+
+// statusLines wraps the status message to the width, so the end of a long
+// sentence (what changed, what to do) is seen rather than cut at the edge.
+func statusLines(msg string, width int) string {
+	lines := strings.Split(wrap(msg, width), "\n")
+	if len(lines) > maxStatusLines {
+		lines = lines[:maxStatusLines]
+		lines[maxStatusLines-1] = ansi.Truncate(strings.TrimRight(lines[maxStatusLines-1], " ")+" …", width, "…")
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // helpView is the help for keys: the short line, or with full help (?) its

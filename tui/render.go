@@ -4,13 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"charm.land/bubbles/v2/help"
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/mailoauth/mailoauth/core"
 )
 
 // The root view: header, the steps' sidebar, the current step's content
@@ -60,27 +56,6 @@ func (w *wizard) render() string {
 		" ", content)
 	out := header + "\n" + clip(body, W, bodyH+1) + "\n" + footer
 	return clip(out, W, H)
-}
-
-// footer is the status line and the help, width columns wide.
-func (w *wizard) footer(W int) string {
-	s := w.styles
-	var keys help.KeyMap = w.step()
-	if w.upgradeIntro {
-		keys = w.upgradeIntroKeys()
-	}
-	helpView := w.helpView(keys)
-	if w.confirmQuit {
-		helpView = w.sizedHelp().ShortHelpView([]key.Binding{km.Global.Yes, km.Global.No})
-	}
-	if w.status == "" {
-		return helpView
-	}
-	st := s.Muted
-	if w.statusErr {
-		st = s.Error
-	}
-	return st.Render(statusLines(core.SafeLines(w.status), W)) + "\n" + helpView
 }
 
 // contentSize is the room render gives the current step's content.
@@ -140,24 +115,6 @@ func (w *wizard) stepDone(i stepID) bool {
 		return true // the legacy setup covers them (not the consents)
 	}
 	return w.profile.WizardStep > int(i)+1
-}
-
-// maxStatusLines is how many lines a long status message (a refused save
-// naming who changed what) may take before it is cut.
-const maxStatusLines = 3
-
-// statusLines wraps the status message to the width, so the end of a long
-// sentence (what changed, what to do) is seen rather than cut at the edge.
-func statusLines(msg string, width int) string {
-	lines := strings.Split(wrap(msg, width), "\n")
-	if len(lines) > maxStatusLines {
-		lines = lines[:maxStatusLines]
-		lines[maxStatusLines-1] = ansi.Truncate(strings.TrimRight(lines[maxStatusLines-1], " ")+" …", width, "…")
-	}
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-	}
-	return strings.Join(lines, "\n")
 }
 
 // clip cuts s to at most width columns and height lines.
