@@ -80,6 +80,26 @@ func (h *harness) waitUntil(what string, ok func(string) bool) {
 	h.t.Fatalf("screen never showed %s; last screen:\n%s", what, h.p.screen())
 }
 
+// mustShow fails the test unless the screen shows every one of want; what
+// names the check.
+func (h *harness) mustShow(what string, want ...string) {
+	h.t.Helper()
+	scr := h.p.screen()
+	for _, w := range want {
+		if !strings.Contains(scr, w) {
+			h.t.Fatalf("%s: the screen lacks %q:\n%s", what, w, scr)
+		}
+	}
+}
+
+// mustNotShow fails the test if the screen shows s; what names the check.
+func (h *harness) mustNotShow(what, s string) {
+	h.t.Helper()
+	if scr := h.p.screen(); strings.Contains(scr, s) {
+		h.t.Fatalf("%s: the screen shows %q:\n%s", what, s, scr)
+	}
+}
+
 func (h *harness) send(msgs ...tea.Msg) {
 	for _, m := range msgs {
 		h.tm.Send(m)

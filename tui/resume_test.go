@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,15 +58,8 @@ func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
 	// arrives: wait for the row on one line at 120 columns
 	h.waitFor("demo.example  (complete)")
 	h.waitFor(row)
-	scr := h.p.screen()
-	for _, want := range []string{row, time.Now().Format("2006-01-02 15:")} {
-		if !strings.Contains(scr, want) {
-			t.Errorf("the profile row lacks %q:\n%s", want, scr)
-		}
-	}
-	if strings.Contains(scr, "step 2 of 7") {
-		t.Errorf("the profile row still says step 2 of 7:\n%s", scr)
-	}
+	h.mustShow("the profile row", row, time.Now().Format("2006-01-02 15:"))
+	h.mustNotShow("the profile row", "step 2 of 7")
 	h.send(enter())
 	h.waitFor("demo.example is configured")
 	h.final()
@@ -132,4 +127,57 @@ func TestProfileStepDeletesAfterAsking(t *testing.T) {
 	// d on "Add a new domain profile" deletes nothing
 	d.press(keyCode(tea.KeyDown), keyCode(tea.KeyDown), runeKey('d'))
 	d.mustNotShow("Delete profile")
+}
+
+// TestSandboxResume is a second `wizard --sandbox` run against the same
+// store: the sandbox is new (new ports, never saw the stored key), the
+// complete profile opens on its summary and re-tests green.
+func TestSandboxResume(t *testing.T) {
+	st, _ := openTestStore(t, "r.db")
+	first, err := sandbox.Start(sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sandboxProfile(first, first.ServiceAccountJSON())
+	p.WizardStep = int(numSteps)
+	ms := saveSandboxSetup(t, st, first, p, "test")
+	first.Close()
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Key: key})
+	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
+	// finished in the wizard but never tested: it opens on its summary
+	h.waitFor("demo.example  (resumes at step 7 of 7, Summary)")
+	h.send(enter())
+	h.waitFor("demo.example is configured")
+	h.mustShow("the summary's keys", "r re-test", "2-5 edit step")
+	h.send(runeKey('r'))
+	waitRunDone(h, itoa(len(ms))+" passed, 0 failed")
+	h.final()
+}
+
+// A second `wizard --sandbox` on the same store: the new sandbox has its
+// own OAuth client, which replaces the earlier one's (Google would not know
+// a client of another project either).
+func TestSandboxResumeOAuth(t *testing.T) {
+	first, st := startOAuthSandbox(t, 1)
+	p := sandboxProfile(first, first.OAuthClientJSON())
+	p.WizardStep = int(numSteps)
+	if err := st.SaveProfile(p, "test"); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 1})
+	m := New(Config{Store: st, Actor: "wizard test", Sandbox: sb, Profile: "demo.example"}).(model)
+	defer m.w.cleanup()
+	m.w.start()
+	if m.w.cred == nil || m.w.cred.ClientID != sb.OAuthClientID() {
+		t.Fatalf("resumed with client %+v, want the new sandbox's %s", m.w.cred, sb.OAuthClientID())
+	}
+	if !strings.Contains(m.w.render(), "is configured") {
+		t.Fatalf("a complete profile should open on its summary:\n%s", m.w.render())
+	}
 }

@@ -36,38 +36,23 @@ func TestUpgradeWizard(t *testing.T) {
 		UpgradeRisks:   risks}), 120, 40)
 	// the first screen: upgrade mode, what the legacy file held and risked
 	h.walk("Upgrade from passwords to OAuth")
-	scr := h.p.screen()
-	for _, want := range []string{"UPGRADE", "Legacy setup legacy.json: 4 mailbox(es)", "4 mailbox(es) of example.test still sign in with a password",
+	h.mustShow("the upgrade's first screen", "UPGRADE", "Legacy setup legacy.json: 4 mailbox(es)", "4 mailbox(es) of example.test still sign in with a password",
 		"What the legacy setup risked", "! The legacy IMAP server imap.gmail.com:143 was used without encryption (security none)",
-		"enter start the upgrade"} {
-		if !strings.Contains(scr, want) {
-			t.Errorf("the upgrade's first screen lacks %q:\n%s", want, scr)
-		}
-	}
+		"enter start the upgrade")
 	h.send(enter())
 	h.waitUntil("the credentials step", func(s string) bool {
 		return strings.Contains(s, "Fingerprint") || strings.Contains(s, "Service account (domain-wide delegation)")
 	})
-	scr = h.p.screen()
-	if !strings.Contains(scr, "UPGRADE") {
-		t.Errorf("the header does not say upgrade mode:\n%s", scr)
-	}
-	for _, want := range []string{"✓ 2 Domain", "● 3 Credentials", "○ 4 Authorize", "✓ 5 Mailboxes", "○ 6 Test"} {
-		if !strings.Contains(scr, want) {
-			t.Errorf("the upgrade wizard's steps lack %q:\n%s", want, scr)
-		}
-	}
-	if !strings.Contains(scr, "Fingerprint") {
+	h.mustShow("the upgrade mode and steps", "UPGRADE", "✓ 2 Domain", "● 3 Credentials", "○ 4 Authorize", "✓ 5 Mailboxes", "○ 6 Test")
+	if !strings.Contains(h.p.screen(), "Fingerprint") {
 		h.walk(enter(), "Fingerprint") // the path: service account
 	}
 	// the sandbox's key; a: the sandbox's Admin console authorizes the client ID
 	h.walk(enter(), "Authorize the scope", runeKey('a'), "Verified", enter())
 	// the legacy setup brought the mailboxes: straight to the test
 	// all is the default sender and the 4 legacy mailboxes, as `mailoauth test --all`
-	scr = runAll(t, h, "all (5)", "4 passed, 1 failed")
-	if !strings.Contains(scr, "ghost@example.test") || !strings.Contains(scr, "Fix:") {
-		t.Errorf("the failing mailbox's finding is not shown:\n%s", scr)
-	}
+	runAll(h, "all (5)", "4 passed, 1 failed")
+	h.mustShow("the failing mailbox's finding", "ghost@example.test", "Fix:")
 	// as `mailoauth upgrade` says: the backup still holds the passwords;
 	// then the summary, still in the wizard: which mailboxes switched,
 	// which not and why
@@ -96,32 +81,21 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 	// the OAuth client, with the sandbox's client JSON
 	h.walk("Upgrade from passwords to OAuth", enter(), "How will the product sign in",
 		keyCode(tea.KeyDown), enter(), "Web application", enter(), "Consent screen")
-	scr := h.p.screen()
 	// the consents are still to do: the mailbox step is no longer done
-	for _, want := range []string{"✓ 2 Domain", "✓ 3 Credentials", "● 4 Consent", "○ 5 Mailboxes", "○ 6 Test"} {
-		if !strings.Contains(scr, want) {
-			t.Errorf("the upgrade wizard's steps lack %q:\n%s", want, scr)
-		}
-	}
+	h.mustShow("the upgrade wizard's steps", "✓ 2 Domain", "✓ 3 Credentials", "● 4 Consent", "○ 5 Mailboxes", "○ 6 Test")
 
 	// step 4: Generate token, the default sender's consent; step 5: not
 	// skipped; the cursor starts on the first mailbox without consent, so
 	// c twice consents user1 and user2
 	h.walk(enter(), "Waiting for Google's answer", runeKey('a'), "Token generated", enter(), "Assign mailboxes")
-	if scr := h.p.screen(); !strings.Contains(scr, "1 of 4 consented") || !strings.Contains(scr, "switches to OAuth") {
-		t.Fatalf("the upgrade's mailbox step lacks the consents or what they are for:\n%s", scr)
-	}
+	h.mustShow("the consents and what they are for", "1 of 4 consented", "switches to OAuth")
 	for i, mb := range []string{"user1@example.test", "user2@example.test"} {
 		consentInSandbox(h, mb)
 		h.walk(itoa(i+2) + " of 4 consented")
 	}
 	h.send(enter()) // user3 left without consent
-	scr = runAll(t, h, "all (4)", "3 passed, 1 failed")
-	for _, want := range []string{"user3@example.test [consent_required]", "has not granted consent", "step 5 (Mailboxes)", "`mailoauth upgrade`"} {
-		if !strings.Contains(scr, want) {
-			t.Errorf("the failing mailbox's finding lacks %q:\n%s", want, scr)
-		}
-	}
+	runAll(h, "all (4)", "3 passed, 1 failed")
+	h.mustShow("the failing mailbox's finding", "user3@example.test [consent_required]", "has not granted consent", "step 5 (Mailboxes)", "`mailoauth upgrade`")
 
 	onlyPending(t, st, passwords, "user3@example.test", core.CodeConsentRequired)
 
@@ -207,15 +181,11 @@ func consentInSandbox(h *harness, mb string) {
 }
 
 // runAll waits for the test step, checks that it offers all (offer), runs
-// it and waits until it reports want with nothing left to go; it returns
-// the screen.
-func runAll(t *testing.T, h *harness, offer, want string) string {
-	t.Helper()
+// it and waits until it reports want with nothing left to go.
+func runAll(h *harness, offer, want string) {
+	h.t.Helper()
 	h.waitFor("Test the mailboxes")
-	if scr := h.p.screen(); !strings.Contains(scr, offer) {
-		t.Errorf("the test step does not offer %s:\n%s", offer, scr)
-	}
+	h.mustShow("the test step's offer", offer)
 	h.send(enter())
 	waitRunDone(h, want)
-	return h.p.screen()
 }
