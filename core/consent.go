@@ -398,3 +398,18 @@ func (t *recordingTransport) cause(ctx context.Context, err error, tokenURL stri
 }
 
 func (t *recordingTransport) serverTime() time.Time { return t.date }
+
+// ConsentTimeoutFinding is the finding when no answer came from the consent
+// page of mailbox within wait. retry completes "then ..." with how this face
+// starts again; empty means the command's.
+func ConsentTimeoutFinding(mailbox string, wait time.Duration, retry string) *Finding {
+	if retry == "" {
+		retry = "run " + ReconsentCommand(mailbox) + " again (use --paste when the browser runs on another machine)"
+	}
+	if wait >= time.Second {
+		wait = wait.Round(time.Second)
+	}
+	return NewFinding(CodeConsentRequired,
+		fmt.Sprintf("No answer from Google's consent page for %s within %s.", orUnknown(mailbox, "the mailbox"), wait),
+		fmt.Sprintf("Open the URL shown, sign in as %s and choose Allow; if the browser showed an error page, act on it; then %s.", orUnknown(mailbox, "the mailbox owner"), retry))
+}

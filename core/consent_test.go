@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
@@ -51,7 +52,7 @@ func TestRedirectURIMatches(t *testing.T) {
 }
 
 // oauthEnv is a sandbox and an OAuth client profile with in-memory stores.
-func oauthEnv(t *testing.T, autoConsent bool) (*sandbox.Sandbox, *core.Authorizer, *core.MemoryRefreshStore, *core.MemoryTokenCache) {
+func oauthEnv(t *testing.T, autoConsent bool) (*sandbox.Sandbox, *consent.Authorizer, *core.MemoryRefreshStore, *core.MemoryTokenCache) {
 	t.Helper()
 	sb, err := sandbox.Start(sandbox.Options{Users: 2, AutoConsent: autoConsent, Dir: t.TempDir()})
 	if err != nil {
@@ -60,7 +61,7 @@ func oauthEnv(t *testing.T, autoConsent bool) (*sandbox.Sandbox, *core.Authorize
 	t.Cleanup(func() { sb.Close() })
 	p := &core.Profile{Domain: sb.Domain(), DefaultSender: "admin@" + sb.Domain(), Credential: sb.OAuthClientJSON(), Endpoints: sb.Endpoints()}
 	rs, cache := &core.MemoryRefreshStore{}, &core.MemoryTokenCache{}
-	a, err := core.NewAuthorizer(p, cache, rs)
+	a, err := consent.New(p, cache, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func followConsent(_ string, u string) {
 }
 
 // begin starts the consent of mailbox, closed when the test ends.
-func begin(ctx context.Context, t *testing.T, a *core.Authorizer, mailbox string, opts core.AuthorizeOptions) *core.PendingConsent {
+func begin(ctx context.Context, t *testing.T, a *consent.Authorizer, mailbox string, opts consent.Options) *consent.Pending {
 	t.Helper()
 	p, err := a.Begin(ctx, mailbox, opts)
 	if err != nil {
@@ -126,7 +127,7 @@ func TestConsentResponseParsing(t *testing.T) {
 func TestAuthorizeRefreshAndRotation(t *testing.T) {
 	sb, a, rs, cache := oauthEnv(t, true)
 	ctx := context.Background()
-	g, err := a.Authorize(ctx, "user1@"+sb.Domain(), core.AuthorizeOptions{ShowURL: followConsent, Wait: 10 * time.Second})
+	g, err := a.Authorize(ctx, "user1@"+sb.Domain(), consent.Options{ShowURL: followConsent, Wait: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestConsentStepsLoopback(t *testing.T) {
 	ctx := context.Background()
 	mailbox := "user1@" + sb.Domain()
 	var shown string
-	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{ShowURL: func(_, u string) { shown = u }})
+	p := begin(ctx, t, a, mailbox, consent.Options{ShowURL: func(_, u string) { shown = u }})
 	if p.Paste || shown != p.URL || !core.IsLoopbackURI(p.RedirectURI) {
 		t.Fatalf("Begin: paste=%v shown=%q url=%q redirect=%q", p.Paste, shown, p.URL, p.RedirectURI)
 	}
@@ -208,7 +209,7 @@ func TestConsentStepsPaste(t *testing.T) {
 	sb, a, rs, _ := oauthEnv(t, true)
 	ctx := context.Background()
 	mailbox := "user2@" + sb.Domain()
-	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{Paste: true})
+	p := begin(ctx, t, a, mailbox, consent.Options{Paste: true})
 	if !p.Paste || p.Opened {
 		t.Fatalf("Begin with Paste: %+v", p)
 	}
@@ -258,7 +259,7 @@ func TestConsentTimeoutFinding(t *testing.T) {
 	mailbox := "user1@" + sb.Domain()
 	const wait = 50 * time.Millisecond
 
-	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{Wait: wait})
+	p := begin(ctx, t, a, mailbox, consent.Options{Wait: wait})
 	_, err := p.Wait(ctx)
 	p.Close()
 	lf := core.FindingOf(err)
@@ -268,12 +269,12 @@ func TestConsentTimeoutFinding(t *testing.T) {
 	}
 
 	block := func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
-	_, err = a.Authorize(ctx, mailbox, core.AuthorizeOptions{Paste: true, ReadPaste: block, Wait: wait})
+	_, err = a.Authorize(ctx, mailbox, consent.Options{Paste: true, ReadPaste: block, Wait: wait})
 	if pf := core.FindingOf(err); pf == nil || *pf != *lf {
 		t.Fatalf("paste timeout %v differs from the listener's %+v", err, lf)
 	}
 
-	p = begin(ctx, t, a, mailbox, core.AuthorizeOptions{Wait: wait, Retry: "press g to try again"})
+	p = begin(ctx, t, a, mailbox, consent.Options{Wait: wait, Retry: "press g to try again"})
 	_, err = p.Wait(ctx)
 	p.Close()
 	if wf := core.FindingOf(err); wf == nil || wf.Summary != lf.Summary || !strings.HasSuffix(wf.Fix, "then press g to try again.") || strings.Contains(wf.Fix, "mailoauth authorize") {
@@ -281,7 +282,7 @@ func TestConsentTimeoutFinding(t *testing.T) {
 	}
 
 	cctx, cancel := context.WithCancel(ctx)
-	p = begin(cctx, t, a, mailbox, core.AuthorizeOptions{})
+	p = begin(cctx, t, a, mailbox, consent.Options{})
 	cancel()
 	if _, err := p.Wait(cctx); !errors.Is(err, context.Canceled) || core.FindingOf(err) != nil {
 		t.Fatalf("a cancelled wait: %v", err)
@@ -304,14 +305,14 @@ func TestOAuthClientServesMailboxOutsideTheDomain(t *testing.T) {
 	sb.SetDomainIMAP(false)
 	ctx := context.Background()
 	// An Internal app is for its own organisation only.
-	_, err := a.Authorize(ctx, partner, core.AuthorizeOptions{ShowURL: followConsent, Wait: 10 * time.Second})
+	_, err := a.Authorize(ctx, partner, consent.Options{ShowURL: followConsent, Wait: 10 * time.Second})
 	if f := core.FindingOf(err); f == nil || f.Code != core.CodeAccessDenied || !strings.Contains(f.Summary, "Internal") {
 		t.Fatalf("consent of an outside user to an Internal app: %v", err)
 	}
 	if err := sb.SetConsentScreen(sandbox.ConsentScreen{UserType: sandbox.UserTypeExternal, PublishingStatus: sandbox.PublishProduction}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authorize(ctx, partner, core.AuthorizeOptions{ShowURL: followConsent, Wait: 10 * time.Second}); err != nil {
+	if _, err := a.Authorize(ctx, partner, consent.Options{ShowURL: followConsent, Wait: 10 * time.Second}); err != nil {
 		t.Fatalf("consent of an outside user to an External app: %v", err)
 	}
 	tester, err := core.NewTesterWith(a.Profile, cache, rs)
@@ -334,7 +335,7 @@ func TestSandboxApproveConsent(t *testing.T) {
 	sb, a, rs, _ := oauthEnv(t, false)
 	ctx := context.Background()
 	mailbox := "user1@" + sb.Domain()
-	p := begin(ctx, t, a, mailbox, core.AuthorizeOptions{Paste: true})
+	p := begin(ctx, t, a, mailbox, consent.Options{Paste: true})
 	loc, err := sb.ApproveConsent(p.URL)
 	if err != nil || !strings.Contains(loc, "code=") {
 		t.Fatalf("ApproveConsent = %q, %v; want a redirect with a code", loc, err)
@@ -351,7 +352,7 @@ func TestSandboxApproveConsent(t *testing.T) {
 	}
 
 	other := "user2@" + sb.Domain()
-	p2 := begin(ctx, t, a, other, core.AuthorizeOptions{Paste: true})
+	p2 := begin(ctx, t, a, other, consent.Options{Paste: true})
 	suspended := true
 	if err := sb.SetUser(sandbox.UserUpdate{Email: other, Suspended: &suspended}); err != nil {
 		t.Fatal(err)

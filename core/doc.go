@@ -9,8 +9,8 @@
 // store package implements them.
 //
 // core must never import another package of the project: not store, tui or
-// cmd, and not its own subpackages (core/sandbox, core/proxy, core/watch and
-// core/doctor import core, as go-imap's leaves import imap). The import
+// cmd, and not its own subpackages (core/sandbox, core/proxy, core/watch,
+// core/doctor and core/consent import core, as go-imap's leaves import imap). The import
 // rules test (imports_test.go) enforces the layers README.md's
 // Architecture section draws.
 package core

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
@@ -21,7 +22,7 @@ func TestTestingConsentKeepsTheRefreshTokensEnd(t *testing.T) {
 	if err := sb.AddTestUsers(user); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authorize(context.Background(), user, core.AuthorizeOptions{ShowURL: followConsent, Wait: 30 * time.Second}); err != nil {
+	if _, err := a.Authorize(context.Background(), user, consent.Options{ShowURL: followConsent, Wait: 30 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	rt, _, _ := rs.LoadRefreshToken(user)

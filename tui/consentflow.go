@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 )
 
 // consentFlow is one mailbox's consent on the OAuth client path, shared by
@@ -23,7 +24,7 @@ type consentFlow struct {
 	phase    consentPhase
 	mailbox  string
 	paste    bool // paste-back instead of the loopback listener
-	pending  *core.PendingConsent
+	pending  *consent.Pending
 	input    textinput.Model
 	inputErr error
 	grant    *core.Grant
@@ -60,7 +61,7 @@ const (
 type consentReadyMsg struct {
 	id      flowID
 	gen     int
-	pending *core.PendingConsent
+	pending *consent.Pending
 	err     error
 }
 
@@ -139,7 +140,7 @@ func (f *consentFlow) start(w *common, id flowID, mailbox string, paste bool) te
 	f.grant, f.err, f.inputErr, f.pending, f.sandboxNote = nil, nil, nil, nil, ""
 	f.input.SetValue("")
 	p := w.profile
-	authz, err := core.NewAuthorizer(&p, w.backend.TokenCache(p.Domain), nil)
+	authz, err := consent.New(&p, w.backend.TokenCache(p.Domain), nil)
 	if err != nil {
 		f.phase, f.err = cfDone, err
 		return nil
@@ -148,7 +149,7 @@ func (f *consentFlow) start(w *common, id flowID, mailbox string, paste bool) te
 	f.cancelFn = cancel
 	f.phase = cfPreparing
 	gen := f.gen
-	opts := core.AuthorizeOptions{Paste: paste, OpenBrowser: w.openBrowser, Retry: retryHint, Wait: consentWait}
+	opts := consent.Options{Paste: paste, OpenBrowser: w.openBrowser, Retry: retryHint, Wait: consentWait}
 	run := func() tea.Msg {
 		pc, err := authz.Begin(ctx, mailbox, opts)
 		return consentReadyMsg{id: id, gen: gen, pending: pc, err: err}

@@ -92,7 +92,7 @@ type deps struct {
 	// remote is Config.Remote: consent by paste-back, as the browser runs
 	// on another machine than the wizard's loopback listener.
 	remote bool
-	// openBrowser opens a consent URL on a local desktop (core.OpenBrowser);
+	// openBrowser opens a consent URL on a local desktop (consent.OpenBrowser);
 	// nil never tries.
 	openBrowser func(string) bool
 	// noColor and dark fix the styles (tests); nil means detect.

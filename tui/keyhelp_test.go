@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 )
 
 // keymapBindings is every binding of the keymap (km), found by walking its
@@ -256,7 +257,7 @@ func TestConsentHelpComesFromTheKeymap(t *testing.T) {
 	d.mustShow("Consent screen, then a first token")
 	requireHelp(t, d, "consent checklist")
 	flow := d.m.w.consent.flow
-	pending := &core.PendingConsent{Consent: &core.Consent{Mailbox: "administrator@acme.example",
+	pending := &consent.Pending{Consent: &core.Consent{Mailbox: "administrator@acme.example",
 		RedirectURI: "http://127.0.0.1:8085/callback", URL: "https://accounts.google.com/o/oauth2/auth?x=1"}}
 	for _, sb := range []*sandboxHooks{nil, {}} {
 		d.m.w.sandbox = sb

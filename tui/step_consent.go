@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 )
 
 // consentStep is step 4 of an OAuth client profile: the consent-screen
@@ -45,7 +46,7 @@ func (c *consentStep) Init() tea.Cmd {
 // refresh reads the default sender's consent state.
 func (c *consentStep) refresh() {
 	p := c.profile
-	authz, err := core.NewAuthorizer(&p, c.backend.TokenCache(p.Domain), nil)
+	authz, err := consent.New(&p, c.backend.TokenCache(p.Domain), nil)
 	c.err = err
 	if err == nil {
 		c.state = authz.State(p.DefaultSender)

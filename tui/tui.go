@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
@@ -53,7 +54,7 @@ func New(cfg Config) tea.Model {
 		upgradeLines: cfg.UpgradeSummary, upgradeRisks: cfg.UpgradeRisks,
 		remote: cfg.Remote}
 	if !cfg.Remote {
-		d.openBrowser = core.OpenBrowser
+		d.openBrowser = consent.OpenBrowser
 	}
 	if cfg.Store != nil {
 		d.dbPath = storeFlag(cfg.Store.Path(), cfg.Remote)

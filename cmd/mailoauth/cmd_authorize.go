@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 )
 
 // oauthClientFlags is an OAuth client as `setup` and `upgrade` take it: the
@@ -130,7 +131,7 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	if o.noVerify {
 		return nil
 	}
-	authz, err := core.NewAuthorizer(&p, st.TokenCache(d), nil)
+	authz, err := consent.New(&p, st.TokenCache(d), nil)
 	if err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func runAuthorize(ctx context.Context, a *app, pos []string, o *authorizeFlags) 
 		return err
 	}
 	defer st.Close()
-	authz, err := core.NewAuthorizer(&p, st.TokenCache(p.Domain), nil)
+	authz, err := consent.New(&p, st.TokenCache(p.Domain), nil)
 	if err != nil {
 		return err
 	}
@@ -223,7 +224,7 @@ func runAuthorize(ctx context.Context, a *app, pos []string, o *authorizeFlags) 
 			close(lines)
 		}()
 	}
-	opts := core.AuthorizeOptions{
+	opts := consent.Options{
 		Paste: o.paste,
 		Wait:  o.wait,
 		ShowURL: func(mailbox, u string) {
@@ -247,7 +248,7 @@ func runAuthorize(ctx context.Context, a *app, pos []string, o *authorizeFlags) 
 		},
 	}
 	if !o.noBrowser && !o.paste {
-		opts.OpenBrowser = core.OpenBrowser
+		opts.OpenBrowser = consent.OpenBrowser
 	}
 	failed := 0
 	for _, m := range targets {

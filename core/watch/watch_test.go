@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
@@ -297,7 +298,7 @@ func TestConsentExpiryWarnsBeforeAnyCheckFails(t *testing.T) {
 	p := core.Profile{Domain: domain, DefaultSender: "admin@" + domain, Credential: sb.OAuthClientJSON(), Endpoints: sb.Endpoints()}
 	src := &memSource{profiles: []core.Profile{p}, boxes: map[string][]core.Mailbox{domain: {{Email: user}}},
 		cache: &memCache{&core.MemoryTokenCache{}, &core.MemoryRefreshStore{}}}
-	a, err := core.NewAuthorizer(&p, src.cache, src.cache)
+	a, err := consent.New(&p, src.cache, src.cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func TestConsentExpiryWarnsBeforeAnyCheckFails(t *testing.T) {
 		}()
 	}
 	for _, m := range []string{user, "admin@" + domain} {
-		if _, err := a.Authorize(context.Background(), m, core.AuthorizeOptions{ShowURL: follow, Wait: hang}); err != nil {
+		if _, err := a.Authorize(context.Background(), m, consent.Options{ShowURL: follow, Wait: hang}); err != nil {
 			t.Fatal(err)
 		}
 	}

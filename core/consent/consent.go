@@ -1,15 +1,25 @@
-package core
+// Package consent runs the OAuth consent of a mailbox interactively: it
+// starts a loopback listener (or takes a pasted answer), shows the consent
+// URL and opens a browser, waits for Google's answer and exchanges the code
+// for a refresh token. core holds what the engine itself needs of a consent
+// (the URL, the exchange, the stored refresh tokens, the findings); this
+// package is the part only the command line and the wizard use.
+//
+// consent builds on core alone: it must never import store, tui, cmd or
+// another core subpackage, and core must never import it.
+package consent
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
-// AuthorizeOptions say how a consent brings the code back.
-type AuthorizeOptions struct {
+// Options say how a consent brings the code back.
+type Options struct {
 	// Paste: the user pastes the redirected URL (or the code) instead of a
 	// loopback listener receiving it.
 	Paste bool
@@ -33,48 +43,51 @@ type AuthorizeOptions struct {
 
 // Authorizer runs consents for the mailboxes of an OAuth client profile.
 type Authorizer struct {
-	Profile *Profile
-	Cred    *Credential
-	Refresh RefreshTokenStore
-	Cache   TokenCache
+	Profile *core.Profile
+	Cred    *core.Credential
+	Refresh core.RefreshTokenStore
+	Cache   core.TokenCache
 }
 
-// NewAuthorizer checks that the profile holds a usable OAuth client.
-func NewAuthorizer(p *Profile, cache TokenCache, rs RefreshTokenStore) (*Authorizer, error) {
-	cred, err := configuredCredential(p, "mailoauth setup --domain D --sender ADDR --client FILE")
+// New checks that the profile holds a usable OAuth client.
+func New(p *core.Profile, cache core.TokenCache, rs core.RefreshTokenStore) (*Authorizer, error) {
+	if p == nil {
+		return nil, core.Inputf("no profile is configured; run `mailoauth setup --domain D --sender ADDR --client FILE` first")
+	}
+	cred, err := p.LoadCredential()
 	if err != nil {
 		return nil, err
 	}
 	if cred.IsServiceAccount() {
-		return nil, Inputf("profile %s uses a service account (domain-wide delegation), which needs no consent per mailbox; authorize its client ID %s in "+DelegationConsolePath+" instead", p.Domain, cred.ClientID)
+		return nil, core.Inputf("profile %s uses a service account (domain-wide delegation), which needs no consent per mailbox; authorize its client ID %s in "+core.DelegationConsolePath+" instead", p.Domain, cred.ClientID)
 	}
 	if err := cred.RequireOAuthClient(); err != nil {
 		return nil, err
 	}
 	if rs == nil {
-		rs, _ = cache.(RefreshTokenStore)
+		rs, _ = cache.(core.RefreshTokenStore)
 	}
 	return &Authorizer{Profile: p, Cred: cred, Refresh: rs, Cache: cache}, nil
 }
 
 // NewConsent prepares the consent of one mailbox with the profile's redirect
 // URI (a loopback one without a port gets one when the listener starts).
-func (a *Authorizer) NewConsent(mailbox, redirect string) (*Consent, error) {
-	return NewConsent(a.Cred, a.Profile.Endpoints, a.Profile.ScopeList(), mailbox, redirect)
+func (a *Authorizer) NewConsent(mailbox, redirect string) (*core.Consent, error) {
+	return core.NewConsent(a.Cred, a.Profile.Endpoints, a.Profile.ScopeList(), mailbox, redirect)
 }
 
 // State is the consent state of a mailbox.
-func (a *Authorizer) State(mailbox string) ConsentState {
-	return ConsentOf(a.Refresh, a.Cred.ClientID, mailbox)
+func (a *Authorizer) State(mailbox string) core.ConsentState {
+	return core.ConsentOf(a.Refresh, a.Cred.ClientID, mailbox)
 }
 
-// PendingConsent is a consent that has begun: its URL is checked and shown,
+// Pending is a consent that has begun: its URL is checked and shown,
 // and the answer is awaited on the loopback listener or by paste-back. The
 // steps (Begin, Wait or Submit, Finish) are what Authorize runs one after
 // the other; the wizard runs the same steps from its commands, so both
 // faces check, wait, time out and exchange alike.
-type PendingConsent struct {
-	*Consent
+type Pending struct {
+	*core.Consent
 	// Paste: the answer comes by paste-back (Submit), not the listener.
 	Paste bool
 	// Opened: a browser was opened on the URL.
@@ -91,11 +104,11 @@ type PendingConsent struct {
 // Begin starts the consent of one mailbox: the loopback listener (unless
 // opts.Paste), the consent URL, its preflight, then ShowURL and (loopback
 // only) OpenBrowser. Close the result when abandoning it; Finish closes it.
-func (a *Authorizer) Begin(ctx context.Context, mailbox string, opts AuthorizeOptions) (*PendingConsent, error) {
-	redirect := ConsentRedirectURI(a.Profile, a.Cred, opts.Paste)
-	p := &PendingConsent{Paste: opts.Paste, authz: a, read: opts.ReadPaste, wait: opts.Wait, retry: opts.Retry}
+func (a *Authorizer) Begin(ctx context.Context, mailbox string, opts Options) (*Pending, error) {
+	redirect := core.ConsentRedirectURI(a.Profile, a.Cred, opts.Paste)
+	p := &Pending{Paste: opts.Paste, authz: a, read: opts.ReadPaste, wait: opts.Wait, retry: opts.Retry}
 	if p.wait <= 0 {
-		p.wait = DefaultConsentWait
+		p.wait = core.DefaultConsentWait
 	}
 	if !opts.Paste {
 		var err error
@@ -125,9 +138,9 @@ func (a *Authorizer) Begin(ctx context.Context, mailbox string, opts AuthorizeOp
 // Wait waits for the answer, at most the wait bound: Google's redirect to
 // the loopback listener, or (paste-back) what opts.ReadPaste returns. When
 // none came in time the error is the consent-timeout finding.
-func (p *PendingConsent) Wait(ctx context.Context) (string, error) {
+func (p *Pending) Wait(ctx context.Context) (string, error) {
 	if p.lb == nil && p.read == nil {
-		return "", Inputf("paste-back needs a terminal to paste into")
+		return "", core.Inputf("paste-back needs a terminal to paste into")
 	}
 	wctx, cancel := context.WithTimeout(ctx, p.wait)
 	defer cancel()
@@ -139,44 +152,29 @@ func (p *PendingConsent) Wait(ctx context.Context) (string, error) {
 		answer, err = p.read(wctx)
 	}
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return "", &FindingError{Finding: ConsentTimeoutFinding(p.Mailbox, p.wait, p.retry)}
+		return "", &core.FindingError{Finding: core.ConsentTimeoutFinding(p.Mailbox, p.wait, p.retry)}
 	}
 	return answer, err
-}
-
-// ConsentTimeoutFinding is the finding when no answer came from the consent
-// page of mailbox within wait. retry completes "then ..." with how this face
-// starts again; empty means the command's.
-func ConsentTimeoutFinding(mailbox string, wait time.Duration, retry string) *Finding {
-	if retry == "" {
-		retry = "run " + ReconsentCommand(mailbox) + " again (use --paste when the browser runs on another machine)"
-	}
-	if wait >= time.Second {
-		wait = wait.Round(time.Second)
-	}
-	return NewFinding(CodeConsentRequired,
-		fmt.Sprintf("No answer from Google's consent page for %s within %s.", orUnknown(mailbox, "the mailbox"), wait),
-		fmt.Sprintf("Open the URL shown, sign in as %s and choose Allow; if the browser showed an error page, act on it; then %s.", orUnknown(mailbox, "the mailbox owner"), retry))
 }
 
 // Submit checks a pasted answer (the address the browser ends on, or the
 // code) and returns the code. An InputError means the paste is not this
 // attempt's answer and the user may paste again; a finding (Google's error
 // in the address) ends the attempt.
-func (p *PendingConsent) Submit(pasted string) (string, error) {
+func (p *Pending) Submit(pasted string) (string, error) {
 	return p.ParseResponse(pasted)
 }
 
 // Finish takes the answer (the redirected address, or the code), trades the
 // code for tokens within ConsentExchangeTimeout, stores the refresh token
 // and caches the access token. It closes the listener.
-func (p *PendingConsent) Finish(ctx context.Context, answer string) (*Grant, error) {
+func (p *Pending) Finish(ctx context.Context, answer string) (*core.Grant, error) {
 	p.Close()
 	code, err := p.ParseResponse(answer)
 	if err != nil {
 		return nil, err
 	}
-	ectx, cancel := context.WithTimeout(ctx, ConsentExchangeTimeout)
+	ectx, cancel := context.WithTimeout(ctx, core.ConsentExchangeTimeout)
 	defer cancel()
 	return p.Exchange(ectx, code, p.authz.Refresh, p.authz.Cache)
 }
@@ -184,7 +182,7 @@ func (p *PendingConsent) Finish(ctx context.Context, answer string) (*Grant, err
 // Close stops the loopback listener, if any. It may be called again, and
 // while Wait runs (the wizard cancels from its update loop), which then
 // returns when its context ends.
-func (p *PendingConsent) Close() {
+func (p *Pending) Close() {
 	p.closed.Do(func() {
 		if p.lb != nil {
 			p.lb.Close()
@@ -194,9 +192,9 @@ func (p *PendingConsent) Close() {
 
 // Authorize runs the whole consent of one mailbox (`mailoauth authorize`):
 // Begin, Wait, Finish.
-func (a *Authorizer) Authorize(ctx context.Context, mailbox string, opts AuthorizeOptions) (*Grant, error) {
+func (a *Authorizer) Authorize(ctx context.Context, mailbox string, opts Options) (*core.Grant, error) {
 	if opts.Paste && opts.ReadPaste == nil {
-		return nil, Inputf("paste-back needs a terminal to paste into")
+		return nil, core.Inputf("paste-back needs a terminal to paste into")
 	}
 	p, err := a.Begin(ctx, mailbox, opts)
 	if err != nil {

@@ -1,6 +1,7 @@
-package core
+package consent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html"
@@ -12,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // Loopback is the listener on 127.0.0.1 that receives Google's redirect
@@ -29,8 +32,8 @@ type Loopback struct {
 // which Google accepts for a loopback URI registered without a port.
 func ListenLoopback(redirect string) (*Loopback, error) {
 	u, err := url.Parse(redirect)
-	if err != nil || !IsLoopbackURI(redirect) {
-		return nil, Inputf("the redirect URI %s is not a loopback address (http://127.0.0.1...), so this terminal cannot receive the code; use --paste and paste the address the browser ends on", redirect)
+	if err != nil || !core.IsLoopbackURI(redirect) {
+		return nil, core.Inputf("the redirect URI %s is not a loopback address (http://127.0.0.1...), so this terminal cannot receive the code; use --paste and paste the address the browser ends on", redirect)
 	}
 	host := u.Hostname()
 	listenHost := host
@@ -43,7 +46,7 @@ func ListenLoopback(redirect string) (*Loopback, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(listenHost, port))
 	if err != nil {
-		return nil, &InputError{Msg: fmt.Sprintf("cannot listen on %s for the redirect URI %s (%v); close the program using that port, or use --paste", net.JoinHostPort(listenHost, port), redirect, WithoutPath(err)), Env: true}
+		return nil, &core.InputError{Msg: fmt.Sprintf("cannot listen on %s for the redirect URI %s (%v); close the program using that port, or use --paste", net.JoinHostPort(listenHost, port), redirect, core.WithoutPath(err)), Env: true}
 	}
 	if u.Port() == "" {
 		_, p, _ := net.SplitHostPort(ln.Addr().String())
@@ -53,7 +56,7 @@ func ListenLoopback(redirect string) (*Loopback, error) {
 			u.Host = host + ":" + p
 		}
 	}
-	l := &Loopback{uri: u.String(), path: orSlash(u.Path), ln: ln, got: make(chan string, 1)}
+	l := &Loopback{uri: u.String(), path: cmp.Or(u.Path, "/"), ln: ln, got: make(chan string, 1)}
 	l.srv = &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = l.srv.Serve(ln) }()
 	return l, nil
@@ -64,7 +67,7 @@ func (l *Loopback) RedirectURI() string { return l.uri }
 
 func (l *Loopback) serve(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if orSlash(r.URL.Path) != l.path || (q.Get("code") == "" && q.Get("error") == "") {
+	if cmp.Or(r.URL.Path, "/") != l.path || (q.Get("code") == "" && q.Get("error") == "") {
 		http.NotFound(w, r)
 		return
 	}
