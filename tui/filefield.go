@@ -112,6 +112,64 @@ func (f *fileField) nav(k tea.KeyPressMsg, focus *int, n int) bool {
 	return true
 }
 
+// fileForm is a form whose first field is a fileField: the credentials
+// step's service-account key and its OAuth client form.
+type fileForm interface {
+	// inputs are the form's fields, the file field's first
+	inputs() []*textinput.Model
+	focusField() tea.Cmd
+	save() tea.Cmd
+	// pasted takes a JSON pasted into the file field as the file's
+	// content, or the error that refused it
+	pasted(data []byte, source string, err error)
+	// edited is told that the value of field i changed
+	edited(i int)
+}
+
+// updateFileForm is the Update the file forms share: a JSON paste into
+// the file field, enter saves, tab and ↑/↓ move between the fields (tab
+// completes a path first), and the rest goes to the focused field. It
+// leaves shift+tab and ctrl+c to the wizard (back, quit).
+func updateFileForm(form fileForm, path *fileField, focus *int, msg tea.Msg) (tea.Cmd, bool) {
+	ins := form.inputs()
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		if *focus != 0 {
+			break
+		}
+		if data, source, ok, err := path.pastedJSON(msg); ok || err != nil {
+			form.pasted(data, source, err)
+			return nil, true
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, km.Global.Next):
+			return form.save(), true
+		case path.nav(msg, focus, len(ins)):
+			return form.focusField(), true
+		case key.Matches(msg, km.Form.Prev, km.Global.Interrupt):
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	if *focus == 0 {
+		cmd, changed := path.update(msg)
+		if changed {
+			form.edited(0)
+		}
+		return cmd, true
+	}
+	i := min(*focus, len(ins)-1)
+	before := ins[i].Value()
+	var cmd tea.Cmd
+	*ins[i], cmd = ins[i].Update(msg)
+	if ins[i].Value() != before {
+		form.edited(i)
+	}
+	return cmd, true
+}
+
 // pathSuggestions lists the directory entries that complete a path, in
 // order (tab completion of every file field: key, client JSON, CSV).
 func pathSuggestions(v string) []string {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -217,56 +218,36 @@ func (c *credentialsStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if c.kind == credOAuthClient {
 		return c.oc.update(msg)
 	}
-	switch msg := msg.(type) {
-	case tea.PasteMsg:
-		if c.focus != 0 {
-			break
-		}
-		if data, source, ok, err := c.path.pastedJSON(msg); err != nil {
-			c.loaded, c.data, c.err = nil, nil, err
-			return nil, true
-		} else if ok {
-			c.data, c.source, c.changed = data, source, true
-			c.parse()
-			return nil, true
-		}
-	case tea.KeyPressMsg:
+	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(msg, km.Credentials.Policy):
+		case key.Matches(k, km.Credentials.Policy):
 			c.policy = !c.policy
 			return nil, true
 		case c.policy:
-			if key.Matches(msg, km.Global.Next) {
+			if key.Matches(k, km.Global.Next) {
 				c.policy = false
 			}
 			return nil, true
-		case key.Matches(msg, km.Global.Next):
-			return c.save(), true
-		case c.path.nav(msg, &c.focus, len(c.inputs())):
-			return c.focusField(), true
-		case key.Matches(msg, km.Form.Prev, km.Global.Interrupt):
-			return nil, false
-		}
-	default:
-		return nil, false
-	}
-	if c.focus == 0 {
-		cmd, changed := c.path.update(msg)
-		c.changed = c.changed || changed
-		return cmd, true
-	}
-	ins := c.inputs()
-	in := ins[min(c.focus, len(ins)-1)]
-	before := in.Value()
-	var cmd tea.Cmd
-	*in, cmd = in.Update(msg)
-	if in.Value() != before {
-		c.changed = true
-		if c.data != nil {
-			c.parse()
 		}
 	}
-	return cmd, true
+	return updateFileForm(c, &c.path, &c.focus, msg)
+}
+
+func (c *credentialsStep) pasted(data []byte, source string, err error) {
+	if err != nil {
+		c.loaded, c.data, c.err = nil, nil, err
+		return
+	}
+	c.data, c.source, c.changed = data, source, true
+	c.parse()
+}
+
+// edited: a .p12 field edited re-parses the key with it.
+func (c *credentialsStep) edited(i int) {
+	c.changed = true
+	if i > 0 && c.data != nil {
+		c.parse()
+	}
 }
 
 // save loads the key if the path changed, then stores it and moves on.
@@ -339,7 +320,7 @@ func (c *credentialsStep) choiceView(width int) string {
 	s := c.styles
 	out := c.title("Credentials", "How will the product sign in to Gmail? Choose the kind of Google credential.", width) + "\n\n"
 	for i, ch := range credChoices {
-		name := km.Credentials.ChooseNumber.Keys()[i] + " " + ch.name // the key that chooses it
+		name := fmt.Sprintf("%s %s", km.Credentials.ChooseNumber.Keys()[i], ch.name) // its key chooses it
 		if i == c.choice {
 			name = s.Selected.Render(name)
 		}

@@ -51,8 +51,8 @@ func newOAuthForm(owner *credentialsStep) *oauthForm {
 	return f
 }
 
-func (f *oauthForm) inputs() [ocFields]*textinput.Model {
-	return [ocFields]*textinput.Model{&f.path.Model, &f.id, &f.secret, &f.redirect}
+func (f *oauthForm) inputs() []*textinput.Model {
+	return []*textinput.Model{ocPath: &f.path.Model, ocID: &f.id, ocSecret: &f.secret, ocRedirect: &f.redirect}
 }
 
 func (f *oauthForm) enter() tea.Cmd {
@@ -75,8 +75,7 @@ func (f *oauthForm) enter() tea.Cmd {
 }
 
 func (f *oauthForm) focusField() tea.Cmd {
-	in := f.inputs()
-	return focusOnly(in[:], f.focus)
+	return focusOnly(f.inputs(), f.focus)
 }
 
 // load reads the client JSON named in the path field.
@@ -126,43 +125,19 @@ func (f *oauthForm) byHand() bool {
 }
 
 func (f *oauthForm) update(msg tea.Msg) (tea.Cmd, bool) {
-	switch msg := msg.(type) {
-	case tea.PasteMsg:
-		if f.focus != ocPath {
-			break
-		}
-		if data, source, ok, err := f.path.pastedJSON(msg); err != nil {
-			f.loaded, f.data, f.err, f.errField = nil, nil, err, ocPath
-			return nil, true
-		} else if ok {
-			f.data, f.source, f.changed = data, source, true
-			f.parseJSON()
-			return nil, true
-		}
-	case tea.KeyPressMsg:
-		switch {
-		case key.Matches(msg, km.Global.Next):
-			return f.save(), true
-		case f.path.nav(msg, &f.focus, ocFields):
-			return f.focusField(), true
-		case key.Matches(msg, km.Form.Prev, km.Global.Interrupt):
-			return nil, false
-		}
-	default:
-		return nil, false
-	}
-	if f.focus == ocPath {
-		cmd, changed := f.path.update(msg)
-		f.changed = f.changed || changed
-		return cmd, true
-	}
-	in := f.inputs()[f.focus]
-	before := in.Value()
-	var cmd tea.Cmd
-	*in, cmd = in.Update(msg)
-	f.changed = f.changed || in.Value() != before
-	return cmd, true
+	return updateFileForm(f, &f.path, &f.focus, msg)
 }
+
+func (f *oauthForm) pasted(data []byte, source string, err error) {
+	if err != nil {
+		f.loaded, f.data, f.err, f.errField = nil, nil, err, ocPath
+		return
+	}
+	f.data, f.source, f.changed = data, source, true
+	f.parseJSON()
+}
+
+func (f *oauthForm) edited(int) { f.changed = true }
 
 // validate builds the credential from the fields: the JSON when loaded and
 // unchanged, else the client ID and secret by hand; then the redirect URI.
