@@ -164,12 +164,11 @@ func (p *TokenProvider) ctxFinding(ctx context.Context, mailbox string) error {
 }
 
 func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []string) (Token, error) {
-	d := p.DiagContext(mailbox, CheckToken)
 	fail := func(err error) (Token, error) {
 		if FindingOf(err) != nil {
 			return Token{}, err
 		}
-		return Token{}, &FindingError{Finding: diagnoseCheck(err, d), Err: err}
+		return Token{}, &FindingError{Finding: diagnoseCheck(err, p.DiagContext(mailbox, CheckToken)), Err: err}
 	}
 	if p.Cred == nil {
 		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "No service-account key is loaded.", "Load the service-account JSON key with `mailoauth setup --key FILE`.")})
