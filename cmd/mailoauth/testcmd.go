@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -83,6 +84,13 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 		picked = append(picked, email)
 	}
 	targets := core.TestTargets(&p, boxes, o.all, picked)
+	// A bulk run allocates about 170 KB a mailbox (TLS handshakes and
+	// buffers) over a live heap of a few MB: at Go's default GOGC of 100 the
+	// collector ran every 14 mailboxes. GOGC 200 costs 6% less CPU for up to
+	// 20 MB more RSS (README, Performance); $GOGC, when set, wins.
+	if len(targets) > 1 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	if o.timeout <= 0 || o.rtTimeout < 0 {
 		return usagef("--timeout must be above zero and --roundtrip-timeout not below it, e.g. --timeout 20s --roundtrip-timeout 60s")
 	}
