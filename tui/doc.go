@@ -10,5 +10,6 @@
 //
 // tui imports core, core's subpackages and store; it must never import
 // cmd/... or tui/sshserver (which serves it). Keys are matched only with
-// key.Matches on the bindings of keys.go.
+// key.Matches on the bindings of the one keymap (km, keys.go), and every key
+// the help or a screen names is one of its bindings.
 package tui
