@@ -12,8 +12,7 @@ import (
 // once: the session ends (the program quits, as when an SSH connection
 // drops) without leaving the step, and the store still has it.
 func TestMailboxFormSavesOnEnter(t *testing.T) {
-	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
-	st, db := openTestStore(t, "f.db")
+	sb, st, db := sandboxWithStore(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 100, 30)
 	toAuthorizeStep(h)
 	// verify (delegated already), then add a mailbox

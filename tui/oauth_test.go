@@ -121,8 +121,7 @@ func TestGoldenSummaryOAuth(t *testing.T) {
 // startOAuthSandbox starts a sandbox and a store for the OAuth walks.
 func startOAuthSandbox(t *testing.T, users int) (*sandbox.Sandbox, *store.Store) {
 	t.Helper()
-	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: users})
-	st, _ := openTestStore(t, "o.db")
+	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "demo.example", Users: users})
 	return sb, st
 }
 

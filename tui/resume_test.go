@@ -22,8 +22,7 @@ import (
 // whose `test --all` passed is listed with its real state and opens on its
 // summary, not at "step 2 of 7" on the Domain step (issue 9 item 8).
 func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
-	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
-	st, _ := openTestStore(t, "cli.db")
+	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
 	// what setup, mailbox import and test --all store
 	p := sandboxProfile(sb, sb.ServiceAccountJSON())
 	if p.Endpoints.CAFile == "" {

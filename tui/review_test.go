@@ -86,8 +86,7 @@ func TestScopesLineShowsEveryScopeWholeAndSandboxKeyAuthorizesThem(t *testing.T)
 // Against the sandbox, which checks the delegation's scopes as Google does:
 // with Calendar ticked, a authorizes what is shown and the token comes.
 func TestSandboxAuthorizeWithCalendarVerifies(t *testing.T) {
-	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 1})
-	st, _ := openTestStore(t, "w.db")
+	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "demo.example", Users: 1})
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	toAuthorizeStep(h)
 	h.walk(runeKey('1'), "[x] 1 Calendar", runeKey('a'), "Verified")

@@ -25,8 +25,7 @@ func TestScreenshots(t *testing.T) {
 	if *screenshotDir == "" {
 		t.Skip("pass -screenshots DIR to write the screenshots")
 	}
-	sb := startSandbox(t, sandbox.Options{Domain: "yourcompany.example", Users: 5})
-	st, _ := openTestStore(t, "s.db")
+	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "yourcompany.example", Users: 5})
 	m := New(Config{Store: st, Actor: "screenshots", Sandbox: sb}).(model)
 	defer m.w.cleanup()
 	m.w.styles = NewStyles(true, false)

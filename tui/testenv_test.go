@@ -21,6 +21,16 @@ func startSandbox(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 	return sb
 }
 
+// sandboxWithStore starts a sandbox with opts and opens a new store, for
+// one test: what `mailoauth wizard --sandbox` runs on. It returns the
+// store's path too.
+func sandboxWithStore(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, *store.Store, string) {
+	t.Helper()
+	sb := startSandbox(t, opts)
+	st, path := openTestStore(t, "mailoauth.db")
+	return sb, st, path
+}
+
 // openTestStore opens a new store named name in a temporary directory for
 // one test and returns it with its path; it closes when the test ends. Its
 // sealing key is the one beside it, never one from the environment.

@@ -20,8 +20,7 @@ import (
 // step moves the mailboxes that pass to OAuth and erases their passwords,
 // and the one Google does not know stays on its password with its finding.
 func TestUpgradeWizard(t *testing.T) {
-	sb := startSandbox(t, sandbox.Options{Domain: "example.test", Users: 3})
-	st, db := openTestStore(t, "u.db")
+	sb, st, db := sandboxWithStore(t, sandbox.Options{Domain: "example.test", Users: 3})
 
 	// IMAP without encryption: a risk the first screen must show
 	// ghost is not a user in Google; it sorts first, so its row is the
@@ -72,8 +71,7 @@ func TestUpgradeWizard(t *testing.T) {
 // on its password with consent_required, and its fix (step 5, c) is one
 // esc away and upgrades it.
 func TestUpgradeWizardOAuthClient(t *testing.T) {
-	sb := startSandbox(t, sandbox.Options{Domain: "example.test", Users: 3, AutoConsent: true})
-	st, db := openTestStore(t, "u.db")
+	sb, st, db := sandboxWithStore(t, sandbox.Options{Domain: "example.test", Users: 3, AutoConsent: true})
 
 	passwords, _ := importLegacy(t, st, core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"}, "Legacy-Consent-", "-9qWz", "admin", "user1", "user2", "user3")
 

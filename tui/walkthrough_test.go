@@ -10,8 +10,7 @@ import (
 // TestSandboxWalkthrough drives the whole demo by key presses: Enter through
 // every step, with a at the authorize step, and checks what was stored.
 func TestSandboxWalkthrough(t *testing.T) {
-	sb := startSandbox(t, sandbox.Options{Domain: "demo.example", Users: 3})
-	st, _ := openTestStore(t, "w.db")
+	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "demo.example", Users: 3})
 
 	h := start(t, New(Config{Store: st, Actor: "wizard test", Sandbox: sb}), 80, 24)
 	toAuthorizeStep(h)
