@@ -14,8 +14,9 @@ import (
 )
 
 // The fuzz targets of every parser of outside input in core: credential
-// files, the CSV import, the legacy file, endpoints.json, the consent
-// answer, server replies and their diagnosis, and the sanitiser itself.
+// files, the legacy file, endpoints.json, the consent answer, server
+// replies and their diagnosis, and the sanitiser itself (the CSV import's
+// is in core/mailboxcsv).
 // Their seeds (f.Add and testdata/fuzz/FuzzXxx) run in every `go test`;
 // `make fuzz` runs each for FUZZTIME.
 
@@ -70,54 +71,6 @@ func FuzzParseCredential(f *testing.F) {
 		}
 		if k := SniffCredentialKind(data); k != c.Kind {
 			t.Fatalf("SniffCredentialKind says %q, ParseCredential %q", k, c.Kind)
-		}
-	})
-}
-
-func FuzzParseMailboxCSV(f *testing.F) {
-	f.Add([]byte(csvHead+"user1@example.test,One,user,Alice\n"), false)
-	f.Add([]byte("\ufeffemail,display_name,owner_kind,owner_name\r\nuser1@example.test,\"Doe, Jane\",workgroup,Support\r\n\r\n"), false)
-	f.Add([]byte(csvHead+"a\"b@example.test,x,user,y\n"), false)
-	f.Add([]byte(csvHead+"\"user@x,a,user,y\n"), true)
-	f.Add([]byte(csvHead+"\"a\"x,a,user,y\n"), false)
-	f.Add([]byte("email;display_name\nuser1@example.test;One\n"), false)
-	f.Add([]byte("\xff\xfee\x00m\x00a\x00i\x00l\x00\n\x00"), false)
-	f.Add([]byte(csvHead+"user1@example.test,Ann\x00\x1b[31m,user,x\nuser1@example.test,,,\nx@other.test,,robot,\n"), true)
-	f.Fuzz(func(t *testing.T, data []byte, oauth bool) {
-		rule := MailboxRule{Domain: "example.test"}
-		if oauth {
-			rule.Kind = KindOAuthClient
-		}
-		boxes, err := rule.ParseCSV(strings.NewReader(string(data)), "boxes.csv")
-		if err != nil {
-			if boxes != nil {
-				t.Fatalf("mailboxes and an error: %v", err)
-			}
-			var ie *ImportError
-			multi := errors.As(err, &ie) && len(ie.Lines) > 1
-			safeMessage(t, "ParseCSV", err.Error(), multi)
-			if ie != nil {
-				if len(ie.Lines) == 0 {
-					t.Fatal("an ImportError without a line")
-				}
-				for i, l := range ie.Lines {
-					if l.Line < 1 || i > 0 && l.Line < ie.Lines[i-1].Line {
-						t.Fatalf("bad line numbers %+v", ie.Lines)
-					}
-				}
-			}
-			return
-		}
-		seen := map[string]bool{}
-		for _, m := range boxes {
-			again := m
-			if err := rule.Mailbox(&again); err != nil || again != m {
-				t.Fatalf("an imported mailbox does not pass the rule again: %+v -> %+v, %v", m, again, err)
-			}
-			if seen[m.Email] {
-				t.Fatalf("%s imported twice", m.Email)
-			}
-			seen[m.Email] = true
 		}
 	})
 }

@@ -90,24 +90,3 @@ func TestMailboxRuleCredentialBytesWinOverStoredKind(t *testing.T) {
 		t.Fatalf("stored OAuth client kind: %v", err)
 	}
 }
-
-func TestMailboxRuleCSV(t *testing.T) {
-	in := "email,display_name,owner_kind,owner_name\n" +
-		"user1@example.test,,user,Alice\n" +
-		"Someone@Partner.test,Partner desk,workgroup,Partners\n" +
-		"mailer@p.iam.gserviceaccount.com,,,\n"
-	oauth := MailboxRule{Domain: "example.test", Kind: KindOAuthClient}
-	_, err := oauth.ParseCSV(strings.NewReader(in), "boxes.csv")
-	if err == nil || !strings.Contains(err.Error(), "line 4") || strings.Contains(err.Error(), "line 3") {
-		t.Fatalf("OAuth client import: want only line 4 refused, got %v", err)
-	}
-	boxes, err := oauth.ParseCSV(strings.NewReader(strings.Join(strings.SplitAfter(in, "\n")[:3], "")), "boxes.csv")
-	if err != nil || len(boxes) != 2 || boxes[1].Email != "someone@partner.test" || boxes[1].OwnerKind != OwnerWorkgroup {
-		t.Fatalf("OAuth client import: %+v %v", boxes, err)
-	}
-	sa := MailboxRule{Domain: "example.test", Kind: KindServiceAccount}
-	_, err = sa.ParseCSV(strings.NewReader(in), "boxes.csv")
-	if err == nil || !strings.Contains(err.Error(), "line 3: someone@partner.test is not in the domain example.test") || !strings.Contains(err.Error(), "line 4") {
-		t.Fatalf("service-account import: %v", err)
-	}
-}

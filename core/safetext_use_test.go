@@ -36,19 +36,6 @@ func TestKeyWithEscapeInClientEmailIsRefusedAndShownEscaped(t *testing.T) {
 	}
 }
 
-func TestCSVNameWithNULAndESCIsRefusedAndShownEscaped(t *testing.T) {
-	_, err := ParseMailboxCSV(strings.NewReader(csvHead+"user1@example.test,Ann\x00\x1b[31mRed,user,x\n"), "boxes.csv", "example.test")
-	oneSentence(t, err, "boxes.csv line 2: the display name", `holds a control character (\x00)`)
-	if rawControl(err.Error()) {
-		t.Errorf("raw control character in %q", err.Error())
-	}
-	// an address with them is refused with the address quoted, escaped
-	_, err = ParseMailboxCSV(strings.NewReader(csvHead+"\"us\x1b[2Jer@example.test\",A,user,x\n"), "boxes.csv", "example.test")
-	if err == nil || rawControl(err.Error()) {
-		t.Errorf("address with ESC: %q", err)
-	}
-}
-
 func TestServerReplyWithEscapesReachesFindingsEscaped(t *testing.T) {
 	d := DiagContext{Mailbox: "user1@example.test", Check: CheckIMAP, Endpoints: Endpoints{IMAP: "imap.example.test:993", SMTP: "smtp.example.test:465"}}
 	evil := "Go away\x1b[2J\x1b]0;owned\x07\r\x00\u009b31m\u202e"

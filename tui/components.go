@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailboxcsv"
 )
 
 // newInput builds a text field in the wizard's look.
@@ -253,7 +254,7 @@ func truncate(s string, n int) string {
 	return ansi.Truncate(s, n, "…")
 }
 
-func asImportError(err error, target **core.ImportError) bool {
+func asImportError(err error, target **mailboxcsv.ImportError) bool {
 	return errors.As(err, target)
 }
 

@@ -11,7 +11,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailboxcsv"
 )
 
 func (m *mailboxesStep) updateImport(msg tea.Msg) (tea.Cmd, bool) {
@@ -39,7 +39,7 @@ func (m *mailboxesStep) doImport() {
 		m.importErr = err
 		return
 	}
-	ms, err := m.profile.MailboxRule().ParseCSV(bytes.NewReader(data), filepath.Base(p))
+	ms, err := mailboxcsv.Parse(m.profile.MailboxRule(), bytes.NewReader(data), filepath.Base(p))
 	if err != nil {
 		m.importErr = err
 		return
@@ -52,7 +52,7 @@ func (m *mailboxesStep) doImport() {
 }
 
 func (m *mailboxesStep) importErrView(width, height int) string {
-	var ie *core.ImportError
+	var ie *mailboxcsv.ImportError
 	if !asImportError(m.importErr, &ie) {
 		return m.errView(m.importErr, width)
 	}

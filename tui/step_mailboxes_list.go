@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailboxcsv"
 )
 
 func (m *mailboxesStep) clamp() { m.clampTo(len(m.boxes.filtered)) }
@@ -79,7 +80,7 @@ func (m *mailboxesStep) View() string {
 		return out + "\n" + m.formView(width)
 	case mbImport:
 		out += "\n" + m.field("Import a CSV file", &m.importPath.Model, true, width) + "\n"
-		out += s.Muted.Render(wrap("Header line: "+strings.Join(core.CSVHeader, ","), width)) + "\n\n"
+		out += s.Muted.Render(wrap("Header line: "+strings.Join(mailboxcsv.Header, ","), width)) + "\n\n"
 		if m.importErr != nil {
 			out += m.importErrView(width, height-lineCount(out)-1)
 		} else {

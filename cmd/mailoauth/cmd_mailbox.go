@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailboxcsv"
 )
 
 const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner KIND:NAME] | rm ADDR | import FILE.csv | export"
@@ -33,9 +34,9 @@ func newMailboxCmd(a *app) *cobra.Command {
 	}
 	imp := &cobra.Command{
 		Use:     "import FILE.csv",
-		Short:   "assign the mailboxes of a CSV file (" + strings.Join(core.CSVHeader, ",") + ")",
+		Short:   "assign the mailboxes of a CSV file (" + strings.Join(mailboxcsv.Header, ",") + ")",
 		Example: "mailoauth mailbox import mailboxes.csv",
-		Args:    exactArgs(1, "name one CSV file with the header "+strings.Join(core.CSVHeader, ",")),
+		Args:    exactArgs(1, "name one CSV file with the header "+strings.Join(mailboxcsv.Header, ",")),
 		RunE:    func(cmd *cobra.Command, args []string) error { return mailboxImport(cmd.Context(), a, args) },
 	}
 	exp := &cobra.Command{
@@ -48,7 +49,7 @@ func newMailboxCmd(a *app) *cobra.Command {
 	return parentCmd(&cobra.Command{
 		Use:   "mailbox",
 		Short: "the assigned mailboxes: ls, add, rm, import FILE.csv, export",
-		Long: "The mailboxes assigned to the profile. CSV columns (with a header): " + strings.Join(core.CSVHeader, ",") +
+		Long: "The mailboxes assigned to the profile. CSV columns (with a header): " + strings.Join(mailboxcsv.Header, ",") +
 			"; owner kinds: user, workgroup, attendant, acd.",
 		Example: "mailoauth mailbox import mailboxes.csv\nmailoauth mailbox ls",
 	}, mailboxSynopsis, ls, add, rm, imp, exp)
@@ -162,7 +163,7 @@ func mailboxImport(ctx context.Context, a *app, pos []string) error {
 		return err
 	}
 	defer st.Close()
-	boxes, err := p.MailboxRule().ParseCSV(bytes.NewReader(data), pos[0])
+	boxes, err := mailboxcsv.Parse(p.MailboxRule(), bytes.NewReader(data), pos[0])
 	if err != nil {
 		return err
 	}
@@ -180,5 +181,5 @@ func mailboxExport(a *app) error {
 		return err
 	}
 	defer st.Close()
-	return core.WriteMailboxCSV(a.stdout, boxes)
+	return mailboxcsv.Write(a.stdout, boxes)
 }

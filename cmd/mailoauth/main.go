@@ -58,6 +58,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailboxcsv"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -243,7 +244,7 @@ func dbHint(err error) string {
 func exitCode(err error) int {
 	var ue *usageError
 	var ie *core.InputError
-	var imp *core.ImportError
+	var imp *mailboxcsv.ImportError
 	switch {
 	case err == nil:
 		return exitOK

@@ -1,4 +1,4 @@
-package core
+package mailboxcsv
 
 import (
 	"bytes"
@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // csvExpected is what a mailbox CSV file must be, said the same way in
 // every message about its shape.
 func csvExpected() string {
-	return "comma-separated UTF-8 with the header " + strings.Join(CSVHeader, ",")
+	return "comma-separated UTF-8 with the header " + strings.Join(Header, ",")
 }
 
 // checkCSVShape looks at the start of a mailbox CSV file for the mistakes a
@@ -20,7 +22,7 @@ func csvExpected() string {
 func checkCSVShape(data []byte, name string) error {
 	head := data[:min(len(data), 4096)]
 	if bytes.HasPrefix(head, []byte{0xff, 0xfe}) || bytes.HasPrefix(head, []byte{0xfe, 0xff}) || looksUTF16(head) {
-		return Inputf("%s is encoded as UTF-16 (as Excel's \"Unicode text\" saves it); save it as %s (Excel: Save As > CSV UTF-8)", name, csvExpected())
+		return core.Inputf("%s is encoded as UTF-16 (as Excel's \"Unicode text\" saves it); save it as %s (Excel: Save As > CSV UTF-8)", name, csvExpected())
 	}
 	first, _, _ := bytes.Cut(head, []byte("\n"))
 	first = bytes.TrimPrefix(first, []byte("\xef\xbb\xbf"))
@@ -30,7 +32,7 @@ func checkCSVShape(data []byte, name string) error {
 			name string
 		}{{';', "semicolons (;)"}, {'\t', "tabs"}, {'|', "vertical bars (|)"}} {
 			if bytes.IndexByte(first, sep.b) >= 0 {
-				return Inputf("%s separates its columns with %s; save it as %s (in a spreadsheet: CSV with comma as the field delimiter)", name, sep.name, csvExpected())
+				return core.Inputf("%s separates its columns with %s; save it as %s (in a spreadsheet: CSV with comma as the field delimiter)", name, sep.name, csvExpected())
 			}
 		}
 	}

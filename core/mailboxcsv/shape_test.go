@@ -1,33 +1,15 @@
-package core
+package mailboxcsv
 
 import (
 	"errors"
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 const csvHead = "email,display_name,owner_kind,owner_name\n"
-
-// oneSentence fails unless err is a single line naming want.
-func oneSentence(t *testing.T, err error, want ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("no error; want one mentioning %q", want)
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "\n") {
-		t.Errorf("error is several lines: %q", msg)
-	}
-	if strings.ContainsFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		t.Errorf("error holds control characters: %q", msg)
-	}
-	for _, w := range want {
-		if !strings.Contains(msg, w) {
-			t.Errorf("error %q does not mention %q", msg, w)
-		}
-	}
-}
 
 // The three stray-quote files of issue 15 crashed the import (FieldPos
 // after a parse error); each is now one sentence with its line and what is
@@ -40,7 +22,7 @@ func TestCSVStrayQuotesAreOneSentenceWithTheLine(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			boxes, err := ParseMailboxCSV(strings.NewReader(c.in), "bq.csv", "example.test")
+			boxes, err := Parse(core.MailboxRule{Domain: "example.test"}, strings.NewReader(c.in), "bq.csv")
 			if boxes != nil {
 				t.Fatalf("a malformed file imported %v", boxes)
 			}
@@ -73,7 +55,7 @@ func TestCSVSemicolonsAndUTF16SayWhatWasFoundAndWhatIsExpected(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseMailboxCSV(strings.NewReader(c.in), "boxes.csv", "example.test")
+			_, err := Parse(core.MailboxRule{Domain: "example.test"}, strings.NewReader(c.in), "boxes.csv")
 			oneSentence(t, err, c.want, "comma-separated UTF-8 with the header email,display_name,owner_kind,owner_name")
 			if strings.Contains(err.Error(), "is not the header") {
 				t.Errorf("still the misleading wording: %v", err)
@@ -81,7 +63,7 @@ func TestCSVSemicolonsAndUTF16SayWhatWasFoundAndWhatIsExpected(t *testing.T) {
 		})
 	}
 	// A file with a semicolon inside a field is still read as CSV.
-	if _, err := ParseMailboxCSV(strings.NewReader(csvHead+"user1@example.test,\"One; Two\",user,Alice\n"), "ok.csv", "example.test"); err != nil {
+	if _, err := Parse(core.MailboxRule{Domain: "example.test"}, strings.NewReader(csvHead+"user1@example.test,\"One; Two\",user,Alice\n"), "ok.csv"); err != nil {
 		t.Fatalf("a comma-separated file with a ; in a name: %v", err)
 	}
 }
