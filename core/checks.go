@@ -372,7 +372,7 @@ func ctxErr(ctx context.Context, server string, err error) error {
 // X25519MLKEM768. A check connection carries an access token that expires
 // within the hour, the mailbox's address and message count and the fixed
 // test message, nothing a recording decrypted years later could use, and
-// the hybrid's key share was half the client's TLS work on each of them
+// the hybrid's key share was about 40% of the client's TLS work on each
 // (README, Performance). Everything else (SendMessage's mail, the token
 // endpoint, the proxy) keeps Go's defaults.
 var checkCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}

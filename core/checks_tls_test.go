@@ -17,7 +17,7 @@ import (
 
 // TestCheckConnectionsUseClassicalKeyExchange: the IMAP check's TLS
 // connection offers X25519 without the post-quantum hybrid (its key share
-// was half the client's TLS work per connection), while SendMessage, which
+// was about 40% of the client's TLS work per connection), while SendMessage, which
 // carries real mail, and TLSConfig, which the token endpoint and the proxy
 // use, keep Go's default hybrid.
 func TestCheckConnectionsUseClassicalKeyExchange(t *testing.T) {
