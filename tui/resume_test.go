@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,16 +20,10 @@ import (
 // whose `test --all` passed is listed with its real state and opens on its
 // summary, not at "step 2 of 7" on the Domain step (issue 9 item 8).
 func TestProfileStepShowsWorkDoneOnTheCommandLine(t *testing.T) {
-	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true})
+	// Dir: the sandbox writes its CA there, which its endpoints then name
+	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "demo.example", Users: 2, Delegate: true, Dir: t.TempDir()})
 	// what setup, mailbox import and test --all store
 	p := sandboxProfile(sb, sb.ServiceAccountJSON())
-	if p.Endpoints.CAFile == "" {
-		ca := filepath.Join(t.TempDir(), "ca.pem")
-		if err := os.WriteFile(ca, sb.CAPEM(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p.Endpoints.CAFile = ca
-	}
 	ms := saveSandboxSetup(t, st, sb, p, "cli root@host")
 	tester, err := core.NewTesterWith(&p, st.TokenCache("demo.example"), nil)
 	if err != nil {
