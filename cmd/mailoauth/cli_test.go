@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -168,15 +167,8 @@ func TestVersionShowsRevision(t *testing.T) {
 	if err != nil {
 		t.Skip("not in a git checkout: no revision to compare with")
 	}
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("make is not installed")
-	}
 	bin := filepath.Join(t.TempDir(), "mailoauth")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "make", "-s", "-C", "../..", "build", "BIN="+bin).CombinedOutput(); err != nil {
-		t.Fatalf("make build: %v\n%s", err, out)
-	}
+	runMake(t, "build", bin)
 	for _, args := range [][]string{{"--version"}, {"-v"}, {"version"}} {
 		out, err := exec.Command(bin, args...).Output()
 		if err != nil {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // bashComplete sources `mailoauth completion bash` in bash, as
@@ -46,16 +44,12 @@ COMP_TYPE=9
 "$fn" mailoauth "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 `
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bash, "--norc", "--noprofile", "-c", script)
-	cmd.Env = append(os.Environ(), append(env, "PATH="+filepath.Dir(binary)+":"+os.Getenv("PATH"), "LINE="+line)...)
-	out, err := cmd.CombinedOutput()
+	out, err := runProgram(append(os.Environ(), append(env, "PATH="+filepath.Dir(binary)+":"+os.Getenv("PATH"), "LINE="+line)...), "", bash, "--norc", "--noprofile", "-c", script)
 	if err != nil {
 		t.Fatalf("completing %q: %v\n%s", line, err, out)
 	}
 	var words []string
-	for _, w := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, w := range strings.Split(strings.TrimSpace(out), "\n") {
 		if w = strings.TrimSpace(w); w != "" {
 			words = append(words, w)
 		}

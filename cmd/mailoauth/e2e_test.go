@@ -3,14 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,167 +21,6 @@ import (
 	"github.com/mailoauth/mailoauth/core/sandbox"
 	"github.com/mailoauth/mailoauth/store"
 )
-
-// binary is the mailoauth executable built once for the end-to-end tests,
-// which drive it exactly as an administrator or a script would.
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mailoauth-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "mailoauth")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building mailoauth: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-type cliResult struct {
-	stdout, stderr string
-	code           int
-}
-
-func mailoauth(t *testing.T, db string, args ...string) cliResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append([]string{"--db", db}, args...)...)
-	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("mailoauth %v: %v", args, err)
-	}
-	if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic:") {
-		t.Fatalf("mailoauth %v printed a stack trace:\n%s", args, errb.String())
-	}
-	return cliResult{out.String(), errb.String(), code}
-}
-
-// sandboxProcess runs `mailoauth sandbox` and waits for its "ready" line.
-type sandboxProcess struct {
-	dir       string
-	endpoints core.Endpoints
-	clientID  string
-}
-
-func startSandbox(t *testing.T, users int, extra ...string) *sandboxProcess {
-	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command(binary, append([]string{"sandbox", "--dir", dir, "--users", fmt.Sprint(users)}, extra...)...)
-	var stderr bytes.Buffer
-	stdout := startPiped(t, cmd, &stderr)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second): // a deadline for a hang, not a speed goal
-			_ = cmd.Process.Kill()
-			t.Errorf("the sandbox did not stop on SIGINT")
-		}
-	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if sc.Text() == "ready" {
-				ready <- "ready"
-			}
-		}
-		close(ready)
-	}()
-	select {
-	case r := <-ready:
-		if r != "ready" {
-			t.Fatalf("sandbox exited before ready: %s", stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sandbox not ready after 30s: %s", stderr.String())
-	}
-	for _, f := range []string{"service-account.json", "oauth-client.json", "ca.pem", "endpoints.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Fatalf("sandbox did not write %s: %v", f, err)
-		}
-	}
-	ep, err := core.LoadEndpoints(context.Background(), filepath.Join(dir, "endpoints.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, _, err := core.LoadCredentialFile(context.Background(), filepath.Join(dir, "service-account.json"), core.CredentialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sandboxProcess{dir: dir, endpoints: ep, clientID: cred.ClientID}
-}
-
-// admin calls the sandbox's Admin console API.
-func (s *sandboxProcess) admin(t *testing.T, method, path string, body any) {
-	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, _ := http.NewRequest(method, s.endpoints.AdminURL+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("admin %s %s: HTTP %d", method, path, resp.StatusCode)
-	}
-}
-
-type jsonLine struct {
-	Mailbox string                     `json:"mailbox"`
-	OK      bool                       `json:"ok"`
-	Checks  map[string]json.RawMessage `json:"checks"`
-	Finding *core.Finding              `json:"finding"`
-	Notes   []string                   `json:"notes"`
-	Summary *struct {
-		Total, OK, Failed int
-	} `json:"summary"`
-}
-
-func parseLines(t *testing.T, out string) []jsonLine {
-	t.Helper()
-	var lines []jsonLine
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var jl jsonLine
-		if err := json.Unmarshal([]byte(l), &jl); err != nil {
-			t.Fatalf("not a JSON line: %q (%v)", l, err)
-		}
-		lines = append(lines, jl)
-	}
-	return lines
-}
-
-// testOne runs `test --json` for one mailbox and returns its line.
-func testOne(t *testing.T, db, mailbox string, extra ...string) (jsonLine, int) {
-	t.Helper()
-	r := mailoauth(t, db, append([]string{"test", "--json", "--mailbox", mailbox}, extra...)...)
-	lines := parseLines(t, r.stdout)
-	if len(lines) != 2 || lines[1].Summary == nil {
-		t.Fatalf("want one result and a summary, got %q (stderr %q)", r.stdout, r.stderr)
-	}
-	return lines[0], r.code
-}
 
 func TestEndToEndServiceAccountSetup(t *testing.T) {
 	sb := startSandbox(t, 50)
@@ -327,13 +162,7 @@ func TestEndToEndServiceAccountSetup(t *testing.T) {
 
 func imapLogin(t *testing.T, sb *sandboxProcess, user, token string) {
 	t.Helper()
-	pem, err := os.ReadFile(filepath.Join(sb.dir, "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	c, err := imapclient.DialTLS(sb.endpoints.IMAP, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}})
+	c, err := imapclient.DialTLS(sb.endpoints.IMAP, imapTLS(t, filepath.Join(sb.dir, "ca.pem")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,27 +2,30 @@ package main
 
 import (
 	"compress/gzip"
-	"context"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
-// makeInstall runs `make install` with the given variables into a fresh
-// directory and returns it.
+// makeInstall runs `make install` with the given variables, the binary
+// built into a fresh directory.
 func makeInstall(t *testing.T, vars ...string) {
+	t.Helper()
+	runMake(t, "install", filepath.Join(t.TempDir(), "mailoauth"), vars...)
+}
+
+// runMake runs `make -s TARGET BIN=bin VARS...` in the repository's root;
+// it skips the test where make is not installed.
+func runMake(t *testing.T, target, bin string, vars ...string) {
 	t.Helper()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	args := append([]string{"-s", "-C", "../..", "install", "BIN=" + filepath.Join(t.TempDir(), "mailoauth")}, vars...)
-	if out, err := exec.CommandContext(ctx, "make", args...).CombinedOutput(); err != nil {
+	args := append([]string{"-s", "-C", "../..", target, "BIN=" + bin}, vars...)
+	if out, err := runProgram(nil, "", "make", args...); err != nil {
 		t.Fatalf("make %v: %v\n%s", args, err, out)
 	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -144,20 +142,6 @@ func interopTester(t *testing.T, s *interopServers, imapSec, smtpSec core.Securi
 	return tester
 }
 
-// caPool is a pool of the certificates in the PEM file.
-func caPool(t *testing.T, file string) *x509.CertPool {
-	t.Helper()
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatal("no certificate in the CA file")
-	}
-	return pool
-}
-
 // TestInteropIMAPLoginDovecot logs in to Dovecot with a sandbox token, by
 // XOAUTH2 and OAUTHBEARER, over implicit TLS and STARTTLS, with our SASL
 // clients on a plain go-imap client (not the engine).
@@ -169,16 +153,15 @@ func TestInteropIMAPLoginDovecot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &tls.Config{RootCAs: caPool(t, s.CAFile), ServerName: "127.0.0.1"}
 	for _, mech := range []string{core.MechXOAUTH2, core.MechOAUTHBEARER} {
 		for _, sec := range []core.Security{core.SecurityTLS, core.SecurityStartTLS} {
 			t.Run(mech+"/"+string(sec), func(t *testing.T) {
 				var c *imapclient.Client
 				var err error
 				if sec == core.SecurityTLS {
-					c, err = imapclient.DialTLS(s.IMAPS, &imapclient.Options{TLSConfig: cfg})
+					c, err = imapclient.DialTLS(s.IMAPS, imapTLS(t, s.CAFile))
 				} else {
-					c, err = imapclient.DialStartTLS(s.IMAP, &imapclient.Options{TLSConfig: cfg})
+					c, err = imapclient.DialStartTLS(s.IMAP, imapTLS(t, s.CAFile))
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -196,7 +179,7 @@ func TestInteropIMAPLoginDovecot(t *testing.T) {
 				}
 				// A token for another mailbox is refused: Dovecot really
 				// compares tokeninfo's email with the SASL user.
-				c2, err := imapclient.DialTLS(s.IMAPS, &imapclient.Options{TLSConfig: cfg})
+				c2, err := imapclient.DialTLS(s.IMAPS, imapTLS(t, s.CAFile))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
 	"strings"
 	"testing"
@@ -54,12 +53,13 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 
 	// IDLE through the proxy sees a message delivered by SMTP through it.
 	arrived := make(chan uint32, 8)
-	c, err := imapclient.DialTLS(p.imaps, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: caPool(t, p.caFile), ServerName: "127.0.0.1"},
-		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-			if d.NumMessages != nil {
-				arrived <- *d.NumMessages
-			}
-		}}})
+	opts := imapTLS(t, p.caFile)
+	opts.UnilateralDataHandler = &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+		if d.NumMessages != nil {
+			arrived <- *d.NumMessages
+		}
+	}}
+	c, err := imapclient.DialTLS(p.imaps, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
