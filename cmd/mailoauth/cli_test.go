@@ -248,7 +248,7 @@ func TestPlainMailoauthOnTerminalOpensWizard(t *testing.T) {
 // the screen.
 func quitWizardOnceShown(t *testing.T, want string, args ...string) string {
 	t.Helper()
-	cmd, f, screen := startOnTerminal(t, args...)
+	cmd, f, screen, done := startOnTerminal(t, args...)
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(screen(), want) && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -257,22 +257,34 @@ func quitWizardOnceShown(t *testing.T, want string, args ...string) string {
 		t.Fatalf("mailoauth %s on a terminal did not show %q:\n%s", strings.Join(args, " "), want, screen())
 	}
 	f.Write([]byte{3}) // ctrl+c leaves the wizard
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	select {
-	case <-waited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the wizard did not quit on ctrl+c:\n%s", screen())
-	}
+	waitExit(t, cmd, done, "the wizard on ctrl+c", screen)
 	return screen()
 }
 
-// startOnTerminal starts mailoauth with args on a 100x30 terminal; screen
-// is what it has printed so far, without escape sequences.
-func startOnTerminal(t *testing.T, args ...string) (*exec.Cmd, *os.File, func() string) {
+// waitExit waits until mailoauth on the terminal has ended (after what the
+// test typed, named by what) and all it printed has been read; after 30 s
+// it kills it and fails the test. It returns how mailoauth exited.
+func waitExit(t *testing.T, cmd *exec.Cmd, done <-chan struct{}, what string, screen func() string) error {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		<-done
+		return err
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("%s: mailoauth did not end:\n%s", what, screen())
+		return nil
+	}
+}
+
+// startOnTerminal starts mailoauth with args on a 100x30 terminal; screen
+// is what it has printed so far, without escape sequences, and done is
+// closed once the terminal has nothing more to read (mailoauth ended).
+func startOnTerminal(t *testing.T, args ...string) (cmd *exec.Cmd, f *os.File, screen func() string, done <-chan struct{}) {
+	t.Helper()
+	cmd = exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=", "TERM=xterm-256color")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
 	if err != nil {
@@ -281,7 +293,9 @@ func startOnTerminal(t *testing.T, args ...string) (*exec.Cmd, *os.File, func() 
 	t.Cleanup(func() { f.Close() })
 	var mu sync.Mutex
 	var out bytes.Buffer
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		buf := make([]byte, 4096)
 		for {
 			n, err := f.Read(buf)
@@ -297,5 +311,5 @@ func startOnTerminal(t *testing.T, args ...string) (*exec.Cmd, *os.File, func() 
 		mu.Lock()
 		defer mu.Unlock()
 		return ansi.Strip(out.String())
-	}
+	}, read
 }

@@ -1,17 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creack/pty"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
@@ -154,31 +147,12 @@ func TestProfileRemoveAsksOnATerminal(t *testing.T) {
 	db := twoProfiles(t)
 	ask := func(answer string) string {
 		t.Helper()
-		cmd := exec.Command(binary, "--db", db, "profile", "rm", "exmaple.test")
-		cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-		f, err := pty.Start(cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		var out bytes.Buffer
-		done := make(chan struct{})
-		go func() { io.Copy(&out, f); close(done) }()
+		cmd, f, screen, done := startOnTerminal(t, "--db", db, "profile", "rm", "exmaple.test")
 		f.Write([]byte(answer + "\n"))
-		waited := make(chan error, 1)
-		go func() { waited <- cmd.Wait() }()
-		select {
-		case err := <-waited:
-			if err != nil {
-				t.Fatalf("profile rm answered %q: %v\n%s", answer, err, out.String())
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("profile rm hangs after the answer %q", answer)
+		if err := waitExit(t, cmd, done, "profile rm answered "+answer, screen); err != nil {
+			t.Fatalf("profile rm answered %q: %v\n%s", answer, err, screen())
 		}
-		f.Close()
-		<-done
-		return out.String()
+		return screen()
 	}
 	if out := ask("n"); !strings.Contains(out, "[y/N]") || !strings.Contains(out, "nothing was deleted") {
 		t.Fatalf("answer n: %s", out)
