@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -71,7 +70,7 @@ func restoreFrom(t *testing.T, stderr string) {
 	if m == nil {
 		t.Fatalf("no restore command in:\n%s", stderr)
 	}
-	if out, err := exec.Command("sh", "-c", m[1]).CombinedOutput(); err != nil {
+	if out, err := runProgram(nil, "", "sh", "-c", m[1]); err != nil {
 		t.Fatalf("the restore command %q failed: %v\n%s", m[1], err, out)
 	}
 }

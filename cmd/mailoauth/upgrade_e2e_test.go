@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
+	"github.com/mailoauth/mailoauth/store/storetest"
 )
 
 // The upgrade from a legacy password setup to OAuth, end to end: with a
@@ -90,15 +90,7 @@ func pendingPasswords(t *testing.T, db string) (map[string]string, core.Profile)
 // noClearPassword fails if any legacy password is in the store file as is.
 func noClearPassword(t *testing.T, db string, passwords map[string]string) {
 	t.Helper()
-	data, err := os.ReadFile(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for email, pw := range passwords {
-		if bytes.Contains(data, []byte(pw)) {
-			t.Errorf("the password of %s is in the store file in clear text", email)
-		}
-	}
+	storetest.NoneInFile(t, db, slices.Collect(maps.Values(passwords))...)
 }
 
 // A password-based installation of 20 mailboxes, 3 of which do not exist
