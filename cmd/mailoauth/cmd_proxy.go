@@ -303,18 +303,15 @@ func runProxyPassword(_ context.Context, a *app, pos []string, o *proxyPasswordF
 
 // runProxyCert prints the proxy's certificate (PEM) for clients to trust.
 func runProxyCert(a *app) error {
-	st, err := a.openExisting()
-	if err != nil {
+	return a.withStore(func(st *store.Store) error {
+		if _, err := proxyCertificate(st, "", "", nil); err != nil {
+			return err
+		}
+		c, _, _, err := st.ProxyCertificate()
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(c)
 		return err
-	}
-	defer st.Close()
-	if _, err := proxyCertificate(st, "", "", nil); err != nil {
-		return err
-	}
-	c, _, _, err := st.ProxyCertificate()
-	if err != nil {
-		return err
-	}
-	_, err = a.stdout.Write(c)
-	return err
+	})
 }

@@ -61,12 +61,7 @@ func (o *upgradeFlags) register(cmd *cobra.Command) {
 
 func runUpgrade(ctx context.Context, a *app, _ []string, o *upgradeFlags) error {
 	if o.purge {
-		st, err := a.openExisting()
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return purgePasswordBackups(a, st, o.yes)
+		return a.withStore(func(st *store.Store) error { return purgePasswordBackups(a, st, o.yes) })
 	}
 	client := oauthClientFlags{path: o.clientPath, clientID: o.clientID, secretFile: o.secretFile, redirect: o.redirectURI}
 	if client.given() && o.keyPath != "" {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/watch"
+	"github.com/mailoauth/mailoauth/store"
 )
 
 // watchFlags are the watcher's flags, shared by `watch` and `serve --watch`.
@@ -162,11 +163,12 @@ func runWatch(ctx context.Context, a *app, _ []string, o *watchCmdFlags) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openExisting()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	return a.withStore(func(st *store.Store) error { return watchStore(ctx, a, st, f, opts, once) })
+}
+
+// watchStore runs the watcher on st: one round with once, else until ctx
+// ends.
+func watchStore(ctx context.Context, a *app, st *store.Store, f *watchFlags, opts watch.Options, once bool) error {
 	if ps, err := st.ListProfiles(); err != nil {
 		return err
 	} else if len(ps) == 0 {

@@ -33,6 +33,16 @@ func (a *app) storePath() string {
 	return store.DefaultPath()
 }
 
+// withStore runs fn on the existing store (openExisting) and closes it.
+func (a *app) withStore(fn func(*store.Store) error) error {
+	st, err := a.openExisting()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
 // openProfile opens the existing store and picks the profile the command
 // works on (store.ResolveProfile: --profile, the only one, or the one that
 // holds the mailboxes named); the caller closes the store.
