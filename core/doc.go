@@ -10,8 +10,8 @@
 //
 // core must never import another package of the project: not store, tui or
 // cmd, and not its own subpackages (core/sandbox, core/proxy, core/watch,
-// core/doctor, core/consent and core/mailboxcsv import core, as go-imap's
-// leaves import imap). The import
+// core/doctor, core/consent, core/mailboxcsv and core/history import core,
+// as go-imap's leaves import imap). The import
 // rules test (imports_test.go) enforces the layers README.md's
 // Architecture section draws.
 package core

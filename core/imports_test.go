@@ -93,7 +93,7 @@ func TestImportLayers(t *testing.T) {
 // TestImportLayersRefuse: the rule refuses what the layers forbid.
 func TestImportLayersRefuse(t *testing.T) {
 	for _, c := range [][2]string{
-		{"core", "store"}, {"core", "core/sandbox"}, {"core", "core/doctor"}, {"core/doctor", "store"}, {"core", "core/consent"}, {"core/consent", "tui"}, {"core", "core/mailboxcsv"}, {"core/mailboxcsv", "core/consent"}, {"core/sandbox", "store"}, {"core/proxy", "core/watch"},
+		{"core", "store"}, {"core", "core/sandbox"}, {"core", "core/doctor"}, {"core/doctor", "store"}, {"core", "core/consent"}, {"core/consent", "tui"}, {"core", "core/mailboxcsv"}, {"core/mailboxcsv", "core/consent"}, {"core", "core/history"}, {"store", "core/history"}, {"core/sandbox", "store"}, {"core/proxy", "core/watch"},
 		{"store", "tui"}, {"store", "core/sandbox"}, {"tui", "cmd/mailoauth"}, {"tui", "tui/sshserver"},
 		{"tui/sshserver", "cmd/mailoauth"},
 	} {
@@ -101,7 +101,7 @@ func TestImportLayersRefuse(t *testing.T) {
 			t.Errorf("layerAllows(%s, %s) = %v, %v; want refused", c[0], c[1], ok, known)
 		}
 	}
-	for _, c := range [][2]string{{"core/watch", "core"}, {"store", "core"}, {"tui", "store"}, {"tui", "core/proxy"}, {"cmd/mailoauth", "tui/sshserver"}, {"core/doctor", "core"}, {"cmd/mailoauth", "core/doctor"}, {"tui", "core/consent"}, {"tui", "core/mailboxcsv"}} {
+	for _, c := range [][2]string{{"core/watch", "core"}, {"store", "core"}, {"tui", "store"}, {"tui", "core/proxy"}, {"cmd/mailoauth", "tui/sshserver"}, {"core/doctor", "core"}, {"cmd/mailoauth", "core/doctor"}, {"tui", "core/consent"}, {"tui", "core/mailboxcsv"}, {"cmd/mailoauth", "core/history"}} {
 		if ok, _ := layerAllows(c[0], c[1]); !ok {
 			t.Errorf("layerAllows(%s, %s) refused; want allowed", c[0], c[1])
 		}

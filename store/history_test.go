@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/history"
 )
 
 func passed(mailbox string, at time.Time, checks ...core.CheckName) core.MailboxResult {
@@ -55,7 +56,7 @@ func TestHistoryRecordsEveryRunWithFailureStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sums := core.SummarizeHistory(es)
+	sums := history.Summarize(es)
 	if len(sums) != 3 {
 		t.Fatalf("want token, imap and smtp histories of %s, got %+v", a, sums)
 	}
@@ -72,7 +73,7 @@ func TestHistoryRecordsEveryRunWithFailureStart(t *testing.T) {
 	if sums[1].Check != core.CheckIMAP || sums[1].Runs != 2 || sums[1].Failing() {
 		t.Errorf("imap history: %+v", sums[1])
 	}
-	if got := core.HistoryMarks(tok.Entries, 8); got != "··✓✗✗✓✗✗" {
+	if got := history.Marks(tok.Entries, 8); got != "··✓✗✗✓✗✗" {
 		t.Errorf("marks %q", got)
 	}
 
@@ -121,7 +122,7 @@ func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
 		t.Errorf("the oldest entries should go first; the oldest kept is %v", es[0].Time)
 	}
 	// The failure's start outlives the pruned entries.
-	if h := core.SummarizeHistory(es)[0]; !h.FailingSince.Equal(t0) {
+	if h := history.Summarize(es)[0]; !h.FailingSince.Equal(t0) {
 		t.Errorf("failing since %v, want %v", h.FailingSince, t0)
 	}
 	// An entry older than HistoryMaxAge before the newest goes too.

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/history"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -65,7 +66,7 @@ func runHistory(ctx context.Context, a *app, pos []string, o *historyFlags) erro
 	if err != nil {
 		return err
 	}
-	sums := core.SummarizeHistory(es)
+	sums := history.Summarize(es)
 	if o.asJSON {
 		enc := json.NewEncoder(a.stdout)
 		for _, h := range sums {
@@ -103,7 +104,7 @@ func runHistory(ctx context.Context, a *app, pos []string, o *historyFlags) erro
 		if h.Failing() {
 			state = fmt.Sprintf("FAILING (%s) since %s", h.Last.Code, h.FailingSince.Local().Format("2006-01-02 15:04:05 MST"))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", h.Mailbox, h.Check, h.Runs, h.Failures, state, core.HistoryMarks(h.Entries, historyMarks))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", h.Mailbox, h.Check, h.Runs, h.Failures, state, history.Marks(h.Entries, historyMarks))
 	}
 	tw.Flush()
 	results, _ := st.Results(p.Domain)
