@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/coretest"
 	"github.com/mailoauth/mailoauth/core/doctor"
 )
 
@@ -171,7 +172,7 @@ func (fs *faultServer) serve(raw net.Conn, pki *faultPKI, f fault, greeting stri
 				break
 			}
 		}
-		in = &lockedReader{r: br}
+		in = coretest.LockedReader(br) // two goroutines may drain it, as they may a tls.Conn
 	}
 	switch f {
 	case faultStall:
@@ -198,19 +199,6 @@ func (fs *faultServer) serve(raw net.Conn, pki *faultPKI, f fault, greeting stri
 			}
 		}
 	}
-}
-
-// lockedReader lets two goroutines drain one bufio.Reader, as they may
-// drain a tls.Conn.
-type lockedReader struct {
-	mu sync.Mutex
-	r  io.Reader
-}
-
-func (l *lockedReader) Read(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Read(p)
 }
 
 // faultEnv is a working sandbox whose token endpoint, IMAP or SMTP server

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailoauth/mailoauth/core/coretest"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -24,7 +25,7 @@ type proxyProcess struct {
 	imap, imaps, smtp, smtps string
 	fingerprint              string
 	caFile                   string // the proxy's certificate, for clients to trust
-	log                      *lockedBuffer
+	log                      *coretest.Buffer
 	cmd                      *exec.Cmd
 	exited                   chan struct{}
 }
@@ -36,7 +37,7 @@ func startProxy(t *testing.T, db string, extra ...string) *proxyProcess {
 	args := append([]string{"--db", db, "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--smtps", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	p := &proxyProcess{log: &lockedBuffer{}, cmd: cmd, exited: make(chan struct{})}
+	p := &proxyProcess{log: &coretest.Buffer{}, cmd: cmd, exited: make(chan struct{})}
 	stdout := startPiped(t, cmd, p.log)
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {

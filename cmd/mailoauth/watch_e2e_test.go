@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/coretest"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -60,7 +61,7 @@ func (h *hook) take() []map[string]any {
 type watchProcess struct {
 	cmd     *exec.Cmd
 	metrics string // http://ADDR
-	stderr  *lockedBuffer
+	stderr  *coretest.Buffer
 }
 
 var metricsLineRe = regexp.MustCompile(`metrics on (http://\S+)/metrics`)
@@ -76,7 +77,7 @@ func startDaemon(t *testing.T, db string, args ...string) *watchProcess {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--db", db}, args...)...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	stderr := &lockedBuffer{}
+	stderr := &coretest.Buffer{}
 	out := startPiped(t, cmd, stderr)
 	wp := &watchProcess{cmd: cmd, stderr: stderr}
 	t.Cleanup(func() {
@@ -444,7 +445,7 @@ func TestWatchFinishesChecksInFlightOnSIGTERM(t *testing.T) {
 	minted := sb.tokensMinted(t) // setup's verify minted these
 	cmd := exec.Command(binary, "--db", db, "watch", "--interval", "1m", "--checks", "token,imap,smtp", "--roundtrip-every", "0")
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
-	log := &lockedBuffer{}
+	log := &coretest.Buffer{}
 	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/coretest"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
@@ -40,29 +41,11 @@ func (d *mapDir) Account(addr string) (Account, error) {
 	return a, nil
 }
 
-// syncBuf is a log sink tests can read while the proxy writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	sb        *sandbox.Sandbox
 	srv       *Server
 	dir       *mapDir
-	log       *syncBuf
+	log       *coretest.Buffer
 	pool      *x509.CertPool
 	imapTLS   string // implicit TLS
 	imapPlain string // STARTTLS listener on loopback
@@ -97,7 +80,7 @@ func startFixtureUsers(t testing.TB, cfg Config, users int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{sb: sb, dir: &mapDir{accts: map[string]Account{}}, log: &syncBuf{}, password: map[string]string{}}
+	f := &fixture{sb: sb, dir: &mapDir{accts: map[string]Account{}}, log: &coretest.Buffer{}, password: map[string]string{}}
 	for _, u := range sb.Users() {
 		pw, err := GeneratePassword()
 		if err != nil {
