@@ -12,31 +12,23 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
+	"github.com/mailoauth/mailoauth/core/coretest"
 	"golang.org/x/oauth2"
 )
 
-// fakeRunClock advances only when something sleeps on it; it records the
+// fakeRunClock is the runner's clock on a coretest.Clock: it advances only
+// when something sleeps on it (or the test advances it), and records the
 // sleeps.
-type fakeRunClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	slept []time.Duration
-}
+type fakeRunClock struct{ *coretest.Clock }
 
-func (c *fakeRunClock) clock() runClock {
-	return runClock{
-		now: func() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t },
-		sleep: func(ctx context.Context, d time.Duration) error {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.t = c.t.Add(d)
-			c.slept = append(c.slept, d)
-			return ctx.Err()
-		},
-	}
-}
+func newFakeRunClock() fakeRunClock { return fakeRunClock{coretest.NewClock(time.Unix(1e9, 0))} }
 
-func (c *fakeRunClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (c fakeRunClock) clock() runClock {
+	return runClock{now: c.Now, sleep: func(ctx context.Context, d time.Duration) error {
+		c.Sleep(d)
+		return ctx.Err()
+	}}
+}
 
 // window is the current limit (whole mailboxes).
 func (l *limiter) window() int {
@@ -47,7 +39,7 @@ func (l *limiter) window() int {
 
 // round takes every slot the window offers, lets each take d, and releases
 // them (throttled ones first, as many as given); it returns the window after.
-func round(t *testing.T, l *limiter, fc *fakeRunClock, d time.Duration, throttled int, th *throttle) int {
+func round(t *testing.T, l *limiter, fc fakeRunClock, d time.Duration, throttled int, th *throttle) int {
 	t.Helper()
 	n := l.window()
 	slots := make([]slot, n)
@@ -58,7 +50,7 @@ func round(t *testing.T, l *limiter, fc *fakeRunClock, d time.Duration, throttle
 		}
 		slots[i] = s
 	}
-	fc.advance(d)
+	fc.Advance(d)
 	for i, s := range slots {
 		if i < throttled {
 			l.release(s, th)
@@ -70,7 +62,7 @@ func round(t *testing.T, l *limiter, fc *fakeRunClock, d time.Duration, throttle
 }
 
 func TestLimiterStartsPoliteAndGrowsToCeiling(t *testing.T) {
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	fc := newFakeRunClock()
 	l := newLimiter(40, fc.clock())
 	if w := l.window(); w != StartConcurrency {
 		t.Fatalf("starts at %d, want %d", w, StartConcurrency)
@@ -89,7 +81,7 @@ func TestLimiterStartsPoliteAndGrowsToCeiling(t *testing.T) {
 }
 
 func TestLimiterHalvesOncePerWindowOnGlobalThrottle(t *testing.T) {
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	fc := newFakeRunClock()
 	l := newLimiter(64, fc.clock())
 	round(t, l, fc, 100*time.Millisecond, 0, nil) // 16
 	round(t, l, fc, 100*time.Millisecond, 0, nil) // 32
@@ -116,7 +108,7 @@ func TestLimiterHalvesOncePerWindowOnGlobalThrottle(t *testing.T) {
 }
 
 func TestLimiterHalvesOnlyOnGlobalSignals(t *testing.T) {
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	fc := newFakeRunClock()
 	l := newLimiter(64, fc.clock())
 	round(t, l, fc, 100*time.Millisecond, 0, nil) // 16
 	round(t, l, fc, 100*time.Millisecond, 0, nil) // 32
@@ -143,7 +135,7 @@ func TestLimiterHalvesOnlyOnGlobalSignals(t *testing.T) {
 }
 
 func TestLimiterHoldsWhenLatencyGrows(t *testing.T) {
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	fc := newFakeRunClock()
 	l := newLimiter(64, fc.clock())
 	round(t, l, fc, 100*time.Millisecond, 0, nil) // best 100 ms, window 16
 	w := l.window()
@@ -209,7 +201,7 @@ func fakeThrottledCheck(times int, global bool) (checkFunc, func(string) int) {
 func TestRunAllRetriesThrottledAndNeverFalseFails(t *testing.T) {
 	for _, global := range []bool{false, true} {
 		t.Run(fmt.Sprintf("global=%v", global), func(t *testing.T) {
-			fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+			fc := newFakeRunClock()
 			check, tries := fakeThrottledCheck(2, global)
 			var boxes []string
 			for i := 0; i < 30; i++ {
@@ -232,21 +224,20 @@ func TestRunAllRetriesThrottledAndNeverFalseFails(t *testing.T) {
 			if stats.Throttled != 60 || stats.Retried != 30 || (stats.Halvings > 0) != global {
 				t.Fatalf("stats %+v, want halvings only for a global signal", stats)
 			}
-			fc.mu.Lock()
-			defer fc.mu.Unlock()
+			slept := fc.Slept()
 			longest := time.Duration(0)
-			for _, d := range fc.slept {
+			for _, d := range slept {
 				longest = max(longest, d)
 			}
 			if longest < 5*time.Second {
-				t.Fatalf("no wait honoured the Retry-After of 5s: sleeps %v", fc.slept)
+				t.Fatalf("no wait honoured the Retry-After of 5s: sleeps %v", slept)
 			}
 		})
 	}
 }
 
 func TestRunAllThrottledWhenRetriesRunOut(t *testing.T) {
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	fc := newFakeRunClock()
 	check, tries := fakeThrottledCheck(1000, true)
 	res := runAll(context.Background(), check, []string{"user1@example.test"}, RunOptions{clock: fc.clock()})
 	r := res[0]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // deleteCountingCache is a MemoryTokenCache that counts DeleteToken calls
@@ -81,7 +80,7 @@ func TestFreshRetryAfterThrottledMintMintsAgain(t *testing.T) {
 		f.mu.Unlock()
 		return r
 	}
-	fc := &fakeRunClock{t: time.Unix(1e9, 0)}
+	fc := newFakeRunClock()
 	res := runAll(ctx, check, []string{box}, RunOptions{Checks: []CheckName{CheckToken}, clock: fc.clock()})
 	if r := res[0]; !r.OK || len(r.Notes) != 1 {
 		t.Fatalf("result %+v notes %q, want passed after one noted retry", r.Finding, r.Notes)

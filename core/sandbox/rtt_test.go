@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,26 +15,16 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/coretest"
 )
 
-// fakeClock advances only when the delayed writer sleeps.
-type fakeClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	slept []time.Duration
-}
-
-func (c *fakeClock) clock() rttClock {
-	return rttClock{
-		now: func() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t },
-		sleep: func(d time.Duration) bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.t = c.t.Add(d)
-			c.slept = append(c.slept, d)
-			return true
-		},
-	}
+// rttClockOf is the delayed writer's clock on fc: it advances only when
+// the writer sleeps.
+func rttClockOf(fc *coretest.Clock) rttClock {
+	return rttClock{now: fc.Now, sleep: func(d time.Duration) bool {
+		fc.Sleep(d)
+		return true
+	}}
 }
 
 // TestRTTConnOneRoundTripPerFlight: a server that answers each of N
@@ -44,11 +33,11 @@ func (c *fakeClock) clock() rttClock {
 func TestRTTConnOneRoundTripPerFlight(t *testing.T) {
 	const rtt = 50 * time.Millisecond
 	const n = 7
-	fc := &fakeClock{t: time.Unix(1e9, 0)}
-	start := fc.t
+	fc := coretest.NewClock(time.Unix(1e9, 0))
+	start := fc.Now()
 	client, server := net.Pipe()
 	var flights atomic.Int64
-	sc := newRTTConn(server, func() time.Duration { return rtt }, fc.clock(), &flights)
+	sc := newRTTConn(server, func() time.Duration { return rtt }, rttClockOf(fc), &flights)
 	go func() {
 		defer sc.Close()
 		br := bufio.NewReader(sc)
@@ -80,23 +69,21 @@ func TestRTTConnOneRoundTripPerFlight(t *testing.T) {
 	if got := flights.Load(); got != n {
 		t.Errorf("%d round trips made %d delayed flights", n, got)
 	}
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
-	if got := fc.t.Sub(start); got != n*rtt {
-		t.Errorf("%d round trips cost %s on the clock, want %s (sleeps %v)", n, got, n*rtt, fc.slept)
+	if got := fc.Now().Sub(start); got != n*rtt {
+		t.Errorf("%d round trips cost %s on the clock, want %s (sleeps %v)", n, got, n*rtt, fc.Slept())
 	}
 }
 
 // TestRTTConnNoDelay: without an RTT nothing is queued or counted.
 func TestRTTConnNoDelay(t *testing.T) {
-	fc := &fakeClock{t: time.Unix(1e9, 0)}
+	fc := coretest.NewClock(time.Unix(1e9, 0))
 	client, server := net.Pipe()
 	var flights atomic.Int64
-	sc := newRTTConn(server, func() time.Duration { return 0 }, fc.clock(), &flights)
+	sc := newRTTConn(server, func() time.Duration { return 0 }, rttClockOf(fc), &flights)
 	go func() { _, _ = io.WriteString(sc, "hello\r\n"); sc.Close() }()
 	b, err := io.ReadAll(client)
-	if err != nil || string(b) != "hello\r\n" || flights.Load() != 0 || len(fc.slept) != 0 {
-		t.Fatalf("got %q, %v; flights %d, sleeps %v", b, err, flights.Load(), fc.slept)
+	if err != nil || string(b) != "hello\r\n" || flights.Load() != 0 || len(fc.Slept()) != 0 {
+		t.Fatalf("got %q, %v; flights %d, sleeps %v", b, err, flights.Load(), fc.Slept())
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/mailoauth/mailoauth/core/coretest"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -311,34 +312,16 @@ func TestTwoSessionsEachHaveTheirOwnWizard(t *testing.T) {
 	}
 }
 
-// fakeClock is the idle timeout's clock in tests: it moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestIdleSessionIsClosed(t *testing.T) {
 	admin := newKey(t)
-	clock := &fakeClock{t: time.Now()}
-	ts := startServer(t, Config{IdleTimeout: 400 * time.Millisecond, now: clock.now}, admin)
+	clock := coretest.NewClock(time.Now()) // the idle timeout's clock: it moves only when told
+	ts := startServer(t, Config{IdleTimeout: 400 * time.Millisecond, now: clock.Now}, admin)
 	c := ts.login(t, "alice", admin)
 	tm := openTerm(t, c, true)
 	// However slow the first screen, the session is not idle until the
 	// clock says so.
 	tm.waitFor(t, firstScreen)
-	clock.advance(400 * time.Millisecond)
+	clock.Advance(400 * time.Millisecond)
 	tm.waitEnd(t)
 	if !strings.Contains(tm.text(), "session closed: no input for 400ms") {
 		t.Errorf("the idle session was closed without saying why:\n%s", tm.text())
