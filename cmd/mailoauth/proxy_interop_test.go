@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/coretest"
 )
 
 // TestInteropProxyDovecotPostfix: mailoauth proxy in front of Dovecot and
@@ -52,13 +53,9 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 	}
 
 	// IDLE through the proxy sees a message delivered by SMTP through it.
-	arrived := make(chan uint32, 8)
 	opts := imapTLS(t, p.caFile)
-	opts.UnilateralDataHandler = &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-		if d.NumMessages != nil {
-			arrived <- *d.NumMessages
-		}
-	}}
+	var arrived <-chan uint32
+	opts.UnilateralDataHandler, arrived = coretest.MailboxSizes()
 	c, err := imapclient.DialTLS(p.imaps, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -67,14 +64,7 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 	if err := c.Login(user, pw).Wait(); err != nil {
 		t.Fatalf("LOGIN through the proxy: %v", err)
 	}
-	sel, err := c.Select("INBOX", nil).Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idle, err := c.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sel, idle := coretest.IdleInbox(t, c)
 	idleSubject := fmt.Sprintf("idle through the proxy %d", time.Now().UnixNano())
 	python(t, strings.Replace(pySMTPSend, "10 * 1024 * 1024", "1024", 1), append(env, "ADDR="+p.smtps, "SUBJECT="+idleSubject)...)
 	select {
@@ -85,12 +75,7 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("IDLE through the proxy saw no new message; Postfix log:\n%s", s.PostfixLog())
 	}
-	if err := idle.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := idle.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	coretest.StopIdle(t, idle)
 	_ = c.Logout().Wait()
 
 	// NeoMutt with the proxy password (another mailbox: it reads the

@@ -396,13 +396,8 @@ func TestProxyConnectionLimitPerMailbox(t *testing.T) {
 func TestProxyIdleSeesDelivery(t *testing.T) {
 	f := startFixture(t, Config{})
 	user := f.sb.Users()[2]
-	got := make(chan uint32, 4)
-	c, err := imapclient.DialTLS(f.imapTLS, &imapclient.Options{TLSConfig: f.tlsConfig(),
-		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-			if d.NumMessages != nil {
-				got <- *d.NumMessages
-			}
-		}}})
+	sizes, got := coretest.MailboxSizes()
+	c, err := imapclient.DialTLS(f.imapTLS, &imapclient.Options{TLSConfig: f.tlsConfig(), UnilateralDataHandler: sizes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,13 +405,7 @@ func TestProxyIdleSeesDelivery(t *testing.T) {
 	if err := c.Login(user, f.password[user]).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	idle, err := c.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, idle := coretest.IdleInbox(t, c)
 	// The sandbox's IMAP server (go-imap's SessionTracker) misses a
 	// message that lands between its "+ idling" and the start of its idle
 	// loop until the next one arrives, so a message is sent every two
@@ -439,12 +428,7 @@ func TestProxyIdleSeesDelivery(t *testing.T) {
 			t.Fatal("IDLE through the proxy saw no new message")
 		}
 	}
-	if err := idle.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := idle.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	coretest.StopIdle(t, idle)
 }
 
 // TestProxyLongLineRefused: a pre-login line over the bound closes the

@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +31,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/coretest"
 )
 
 func start(t *testing.T, opts Options) *Sandbox {
@@ -262,17 +262,8 @@ func TestRoundTrip(t *testing.T) {
 func TestIdleSeesNewMail(t *testing.T) {
 	u := "user2@example.test"
 	sb, tok := mailSandbox(t, u)
-	var mu sync.Mutex
-	arrived := make(chan uint32, 4)
-	ic := dialIMAP(t, sb, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
-			mu.Lock()
-			defer mu.Unlock()
-			if d.NumMessages != nil {
-				arrived <- *d.NumMessages
-			}
-		},
-	}})
+	sizes, arrived := coretest.MailboxSizes()
+	ic := dialIMAP(t, sb, &imapclient.Options{UnilateralDataHandler: sizes})
 	idle := idleInbox(t, ic, u, tok)
 	sc := dialSMTP(t, sb)
 	if err := sc.Auth(&xoauth2{user: u, token: tok, twoStep: true}); err != nil {
@@ -289,12 +280,7 @@ func TestIdleSeesNewMail(t *testing.T) {
 	case <-time.After(30 * time.Second): // a liveness bound, generous for -race on a loaded machine
 		t.Fatal("IDLE did not report the new message")
 	}
-	if err := idle.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := idle.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	coretest.StopIdle(t, idle)
 }
 
 func TestTokenEndpointErrors(t *testing.T) {
@@ -902,12 +888,6 @@ func idleInbox(t *testing.T, ic *imapclient.Client, u, tok string) *imapclient.I
 	if err := ic.Authenticate(&xoauth2{user: u, token: tok}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	idle, err := ic.Idle()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, idle := coretest.IdleInbox(t, ic)
 	return idle
 }
