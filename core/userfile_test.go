@@ -9,8 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/mailoauth/mailoauth/core/coretest"
 )
 
 // Each kind of path that is not a key file is refused in one sentence
@@ -18,10 +19,7 @@ import (
 // memory, a FIFO blocked forever, a 50 MB file was stored as a key.
 func TestReadUserFileRefusesWhatIsNotARegularFileOfItsSize(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("no FIFOs here: %v", err)
-	}
+	fifo := coretest.FIFO(t, dir, "fifo")
 	big := filepath.Join(dir, "big.json")
 	if err := os.WriteFile(big, make([]byte, 50<<20), 0o600); err != nil {
 		t.Fatal(err)

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/coretest"
 )
 
 // paste puts s into the focused field as a terminal's paste does.
@@ -75,10 +75,7 @@ func TestImportPathExpandsHome(t *testing.T) {
 // (SSH) server to out-of-memory; a FIFO there blocked the session. Both
 // are refused in one sentence, and the step stays usable.
 func TestKeyFieldRefusesDevicesAndPipes(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "key.fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("no FIFOs here: %v", err)
-	}
+	fifo := coretest.FIFO(t, t.TempDir(), "key.fifo")
 	for _, c := range []struct{ path, want string }{
 		{"/dev/zero", "/dev/zero is a device, not a key file"},
 		{fifo, "named pipe (FIFO)"},

@@ -6,8 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/mailoauth/mailoauth/core/coretest"
 )
 
 // inputProfileDB is a store with the profile example.test (a service
@@ -75,10 +76,7 @@ func TestImportStrayQuoteIsOneSentenceNotACrash(t *testing.T) {
 func TestKeyInspectRefusesDevicesPipesDirectoriesAndHugeFiles(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "mailoauth.db")
-	fifo := filepath.Join(dir, "key.fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("no FIFOs here: %v", err)
-	}
+	fifo := coretest.FIFO(t, dir, "key.fifo")
 	big := filepath.Join(dir, "big.json")
 	if err := os.WriteFile(big, make([]byte, 50<<20), 0o600); err != nil {
 		t.Fatal(err)
@@ -210,10 +208,7 @@ func TestUpgradeLegacyFileIsBounded(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "mailbox 1: the display name is 1048576 characters long, over the limit of 200") || len(r.stderr) > 2000 {
 		t.Fatalf("upgrade with a 1 MB name: exit %d, %d bytes: %.300q", r.code, len(r.stderr), r.stderr)
 	}
-	fifo := filepath.Join(dir, "legacy.fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("no FIFOs here: %v", err)
-	}
+	fifo := coretest.FIFO(t, dir, "legacy.fifo")
 	oneLine(t, "upgrade --legacy FIFO", mailoauth(t, db, "upgrade", "--yes", "--legacy", fifo, "--key", filepath.Join(dir, "sa.json")), 2,
 		"legacy.fifo is a named pipe (FIFO), which would wait for a writer, not a legacy configuration")
 }
