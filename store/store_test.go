@@ -77,6 +77,22 @@ func openStore(t testing.TB, path string, opts Options) *Store {
 	return s
 }
 
+// wantMailboxes checks that s holds n mailboxes of domain.
+func wantMailboxes(t testing.TB, s *Store, domain string, n int) {
+	t.Helper()
+	if got, err := s.MailboxCount(domain); err != nil || got != n {
+		t.Errorf("%s holds %d mailbox(es), %v; want %d", domain, got, err, n)
+	}
+}
+
+// wantRevision checks that domain's profile is at revision rev.
+func wantRevision(t testing.TB, s *Store, domain string, rev int64) {
+	t.Helper()
+	if got, err := s.ProfileRevision(domain); err != nil || got != rev {
+		t.Errorf("%s's profile is at revision %d, %v; want %d", domain, got, err, rev)
+	}
+}
+
 // atOnce runs n goroutines at once, each rounds times work(i, j, mb) for
 // goroutine i, round j and the mailbox u<i>@example.com; the first error
 // of a goroutine ends it and fails the test.
@@ -150,9 +166,7 @@ func TestProfileRoundTrip(t *testing.T) {
 	if !slices.Equal(domains, []string{"b.example", "example.com"}) {
 		t.Errorf("ListProfiles domains = %v", domains)
 	}
-	if rev, err := s.ProfileRevision("example.com"); err != nil || rev != 1 {
-		t.Errorf("revision = %d, %v; want 1", rev, err)
-	}
+	wantRevision(t, s, "example.com", 1)
 
 	// Clearing a secret removes it.
 	want.P12Password = ""
@@ -163,9 +177,7 @@ func TestProfileRoundTrip(t *testing.T) {
 	if got.P12Password != "" || !bytes.Equal(got.Credential, want.Credential) {
 		t.Errorf("after clearing the password: %q / %q", got.P12Password, got.Credential)
 	}
-	if rev, _ := s.ProfileRevision("example.com"); rev != 2 {
-		t.Errorf("revision after second save = %d, want 2", rev)
-	}
+	wantRevision(t, s, "example.com", 2)
 
 	_, err = s.Profile("nope.example")
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "b.example, example.com") {
@@ -212,9 +224,7 @@ func TestMailboxes(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Mailboxes:\n got %+v\nwant %+v", got, want)
 	}
-	if n, err := s.MailboxCount("example.com"); err != nil || n != 3 {
-		t.Errorf("MailboxCount = %d, %v", n, err)
-	}
+	wantMailboxes(t, s, "example.com", 3)
 	if err := s.PutMailbox("example.com", core.Mailbox{Email: "eve@other.example"}, actor); err == nil {
 		t.Error("a mailbox outside the domain was accepted")
 	}
@@ -224,9 +234,7 @@ func TestMailboxes(t *testing.T) {
 	if err := s.DeleteMailbox("example.com", "bob@example.com", actor); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second delete: %v, want ErrNotFound", err)
 	}
-	if n, _ := s.MailboxCount("example.com"); n != 2 {
-		t.Errorf("count after delete = %d", n)
-	}
+	wantMailboxes(t, s, "example.com", 2)
 	if err := s.PutMailboxes("example.com", []core.Mailbox{{Email: "x@example.com"}, {Email: "X@example.com"}}, actor); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate import: %v", err)
 	}
@@ -262,9 +270,7 @@ func TestImportAtomic(t *testing.T) {
 	if err == nil {
 		t.Fatal("the failing import succeeded")
 	}
-	if n, _ := s.MailboxCount("example.com"); n != 0 {
-		t.Errorf("%d mailboxes left after a failed import, want 0", n)
-	}
+	wantMailboxes(t, s, "example.com", 0)
 	entries, _ := s.Audit("example.com", 0)
 	for _, e := range entries {
 		if e.Action == "mailbox.import" {
@@ -275,9 +281,7 @@ func TestImportAtomic(t *testing.T) {
 	if err := s.PutMailboxes("example.com", ms, actor); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.MailboxCount("example.com"); n != 1000 {
-		t.Errorf("count = %d, want 1000", n)
-	}
+	wantMailboxes(t, s, "example.com", 1000)
 }
 
 func TestResults(t *testing.T) {
@@ -340,12 +344,8 @@ func TestDeleteProfileCascades(t *testing.T) {
 	if _, ok, _ := s.TokenCache("example.com").LoadToken(tok.Mailbox, tok.Scopes); ok {
 		t.Error("token survived")
 	}
-	if rev, _ := s.ProfileRevision("example.com"); rev != 1 {
-		t.Errorf("revision of the recreated profile = %d", rev)
-	}
-	if n, _ := s.MailboxCount("keep.example"); n != 1 {
-		t.Errorf("the other profile lost its mailbox")
-	}
+	wantRevision(t, s, "example.com", 1)
+	wantMailboxes(t, s, "keep.example", 1)
 	if err := s.DeleteProfile("example.com", actor); err != nil {
 		t.Fatal(err)
 	}
@@ -415,9 +415,7 @@ func TestConflict(t *testing.T) {
 	if err := s.SaveProfile(p, actor); err != nil {
 		t.Fatal(err)
 	}
-	if rev, _ := s.ProfileRevision("example.com"); rev != 3 {
-		t.Errorf("revision = %d, want 3", rev)
-	}
+	wantRevision(t, s, "example.com", 3)
 }
 
 func TestAudit(t *testing.T) {
@@ -515,9 +513,7 @@ func TestBackup(t *testing.T) {
 	if err != nil || p.P12Password != testPassword {
 		t.Errorf("backup profile: %+v, %v", p, err)
 	}
-	if n, _ := b.MailboxCount("example.com"); n != 1 {
-		t.Errorf("backup mailboxes = %d", n)
-	}
+	wantMailboxes(t, b, "example.com", 1)
 }
 
 func TestReadOnly(t *testing.T) {
@@ -702,9 +698,7 @@ func TestIdleStoreUsableFromAnotherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read-only open beside two idle stores: %v", err)
 	}
-	if n, err := r.MailboxCount("example.com"); err != nil || n != 1 {
-		t.Errorf("read-only count = %d, %v", n, err)
-	}
+	wantMailboxes(t, r, "example.com", 1)
 	_ = r.Close()
 
 	// The other process takes the file back and sees the write.
@@ -817,9 +811,7 @@ func TestStoreSharedInProcess(t *testing.T) {
 	if err := s2.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s1.MailboxCount("example.com"); err != nil || n != 1 {
-		t.Errorf("first store sees %d mailboxes, %v; want 1", n, err)
-	}
+	wantMailboxes(t, s1, "example.com", 1)
 	p := testProfile("example.com")
 	p.DefaultSender = "boss@example.com"
 	if err := s1.SaveProfileIfUnchanged(p, 1, actor); err != nil {
@@ -1004,12 +996,20 @@ func benchMailboxes(n int) []core.Mailbox {
 	return ms
 }
 
+// storeWith100k is a store holding example.com with 100,000 mailboxes.
+func storeWith100k(b *testing.B) *Store {
+	s, _ := storeWithProfile(b, "example.com")
+	if err := s.PutMailboxes("example.com", benchMailboxes(100_000), actor); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 func BenchmarkPutMailboxes100k(b *testing.B) {
 	ms := benchMailboxes(100_000)
 	for b.Loop() {
 		b.StopTimer()
-		s, _ := newStore(b)
-		mustSaveProfile(b, s, "example.com")
+		s, _ := storeWithProfile(b, "example.com")
 		b.StartTimer()
 		if err := s.PutMailboxes("example.com", ms, actor); err != nil {
 			b.Fatal(err)
@@ -1018,11 +1018,7 @@ func BenchmarkPutMailboxes100k(b *testing.B) {
 }
 
 func BenchmarkMailboxes100k(b *testing.B) {
-	s, _ := newStore(b)
-	mustSaveProfile(b, s, "example.com")
-	if err := s.PutMailboxes("example.com", benchMailboxes(100_000), actor); err != nil {
-		b.Fatal(err)
-	}
+	s := storeWith100k(b)
 	for b.Loop() {
 		ms, err := s.Mailboxes("example.com")
 		if err != nil || len(ms) != 100_000 {
@@ -1034,8 +1030,7 @@ func BenchmarkMailboxes100k(b *testing.B) {
 // BenchmarkSmallCallsBurst is the wizard's test step and RunAll progress: a
 // burst of small transactions on one store, which stays open between them.
 func BenchmarkSmallCallsBurst(b *testing.B) {
-	s, _ := newStore(b)
-	mustSaveProfile(b, s, "example.com")
+	s, _ := storeWithProfile(b, "example.com")
 	r := core.MailboxResult{Mailbox: "a@example.com", OK: true, CheckedAt: time.Now()}
 	c := s.TokenCache("example.com")
 	for b.Loop() {
@@ -1054,11 +1049,7 @@ func BenchmarkSmallCallsBurst(b *testing.B) {
 // BenchmarkReopen100k is what the first call after an idle release pays to
 // take back a store of 100,000 mailboxes.
 func BenchmarkReopen100k(b *testing.B) {
-	s, _ := newStore(b)
-	mustSaveProfile(b, s, "example.com")
-	if err := s.PutMailboxes("example.com", benchMailboxes(100_000), actor); err != nil {
-		b.Fatal(err)
-	}
+	s := storeWith100k(b)
 	s.mu.Lock()
 	_ = s.db.Close()
 	s.db = nil

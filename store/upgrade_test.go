@@ -55,9 +55,7 @@ func TestOlderSchemaOpensAfterMigrationWithNothingLost(t *testing.T) {
 			!reflect.DeepEqual(p.Scopes, []string{core.ScopeMail, core.ScopeCalendar}) || p.Endpoints.IMAP != "127.0.0.1:10993" {
 			t.Errorf("profile %s changed by the migration: %+v", d, p)
 		}
-		if rev, _ := s.ProfileRevision(d); rev != 1 {
-			t.Errorf("revision of %s = %d, want 1", d, rev)
-		}
+		wantRevision(t, s, d, 1)
 		ms, _ := s.Mailboxes(d)
 		want := 3
 		if d == "second.example" {
