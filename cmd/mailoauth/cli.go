@@ -42,10 +42,7 @@ func (h *helpFlag) Set(s string) error {
 
 // newHelpCmd is `mailoauth help [COMMAND]...`.
 func newHelpCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "help [COMMAND...]",
-		Short:   "help about any command",
-		Example: "mailoauth help setup\nmailoauth help mailbox import",
+	return withHelp("help", &cobra.Command{
 		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			cmd, _, err := c.Root().Find(args)
 			if err != nil {
@@ -69,7 +66,7 @@ func newHelpCmd() *cobra.Command {
 			cmd.InitDefaultHelpFlag()
 			return cmd.Help()
 		},
-	}
+	})
 }
 
 // showValueNames makes the help about to be shown print each flag as
@@ -212,15 +209,17 @@ func maxArgs(n int, hint string) cobra.PositionalArgs {
 	}
 }
 
-// command makes a command of mailoauth from help, a command with no RunE
-// (its Use, Short, Long, Example, Args, ValidArgsFunction): register adds
-// its flags, bound to a new F, and run does its work with the command's
-// context, the app, the positional arguments and those flags.
-func command[F any](a *app, help *cobra.Command, register func(*F, *cobra.Command), run func(context.Context, *app, []string, *F) error) *cobra.Command {
+// command makes the command of mailoauth at path ("token", "proxy
+// password") from cmd, a command with no RunE (its Args,
+// ValidArgsFunction...): its words come from help.txt (withHelp), register
+// adds its flags, bound to a new F, and run does its work with the
+// command's context, the app, the positional arguments and those flags.
+func command[F any](a *app, path string, cmd *cobra.Command, register func(*F, *cobra.Command), run func(context.Context, *app, []string, *F) error) *cobra.Command {
 	o := new(F)
-	register(o, help)
-	help.RunE = func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), a, args, o) }
-	return help
+	withHelp(path, cmd)
+	register(o, cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), a, args, o) }
+	return cmd
 }
 
 // inGroup puts each command in the help's group id (commands lists them
@@ -232,28 +231,27 @@ func inGroup(id string, cmds ...*cobra.Command) []*cobra.Command {
 	return cmds
 }
 
-// parentCmd is a command that only groups subs (key, mailbox, profile):
-// run alone, or with a word that is none of them, it says how to use them
-// (exit 2).
-func parentCmd(help *cobra.Command, synopsis string, subs ...*cobra.Command) *cobra.Command {
-	help.Args = subcommandArgs
-	help.RunE = func(*cobra.Command, []string) error { return usagef("use `mailoauth %s`", synopsis) }
-	help.AddCommand(subs...)
-	return help
+// parentCmd is the command at path that only groups subs (key, mailbox,
+// profile): run alone, or with a word that is none of them, it says how to
+// use them (exit 2).
+func parentCmd(path, synopsis string, subs ...*cobra.Command) *cobra.Command {
+	cmd := withHelp(path, &cobra.Command{
+		Args: subcommandArgs,
+		RunE: func(*cobra.Command, []string) error { return usagef("use `mailoauth %s`", synopsis) },
+	})
+	cmd.AddCommand(subs...)
+	return cmd
 }
 
 // newListCmd is `mailoauth NOUN ls [--json]` (alias list) of profile and
 // mailbox: list prints the table, or JSON.
-func newListCmd(noun, short string, a *app, list func(a *app, asJSON bool) error) *cobra.Command {
+func newListCmd(noun string, a *app, list func(a *app, asJSON bool) error) *cobra.Command {
 	var asJSON bool
-	cmd := &cobra.Command{
-		Use:     "ls",
+	cmd := withHelp(noun+" ls", &cobra.Command{
 		Aliases: []string{"list"},
-		Short:   short,
-		Example: fmt.Sprintf("mailoauth %s ls\nmailoauth %s ls --json", noun, noun),
 		Args:    exactArgs(0, noun+" ls takes no arguments"),
 		RunE:    func(*cobra.Command, []string) error { return list(a, asJSON) },
-	}
+	})
 	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")
 	return cmd
 }

@@ -158,12 +158,7 @@ type authorizeFlags struct {
 }
 
 func newAuthorizeCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "authorize [ADDR...]",
-		Short: "a mailbox's consent for the OAuth client (stores its refresh token)",
-		Long: "Consent for the OAuth client path, for each ADDR or with --all: prints the consent URL on stderr, opens a browser when it can, " +
-			"receives the code on 127.0.0.1 (or, with --paste, reads the address the browser ends on) and stores the refresh token.",
-		Example:           "mailoauth authorize user1@yourcompany.example\nmailoauth authorize --all\nmailoauth authorize --paste user1@yourcompany.example",
+	return command(a, "authorize", &cobra.Command{
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*authorizeFlags).register, runAuthorize)
 }

@@ -10,15 +10,12 @@ import (
 )
 
 func newDoctorCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "doctor",
-		Short:   "check the store, clock, DNS, TLS, token, IMAP and SMTP, each with its fix",
-		Example: "mailoauth doctor\nmailoauth doctor --profile yourcompany.example",
-		Args:    exactArgs(0, "doctor takes no arguments; choose the profile with --profile DOMAIN"),
+	return withHelp("doctor", &cobra.Command{
+		Args: exactArgs(0, "doctor takes no arguments; choose the profile with --profile DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDoctor(cmd.Context(), a)
 		},
-	}
+	})
 }
 
 func runDoctor(ctx context.Context, a *app) error {

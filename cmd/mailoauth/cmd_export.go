@@ -20,11 +20,8 @@ type exportFlags struct {
 }
 
 func newExportCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:     "export",
-		Short:   "the configuration for the host product",
-		Example: "mailoauth export\nmailoauth export --format env > /etc/mailoauth/host.env\nmailoauth export --include-secrets --profile yourcompany.example",
-		Args:    exactArgs(0, "export takes no arguments; choose the profile with --profile DOMAIN"),
+	return command(a, "export", &cobra.Command{
+		Args: exactArgs(0, "export takes no arguments; choose the profile with --profile DOMAIN"),
 	}, (*exportFlags).register, runExport)
 }
 

@@ -22,12 +22,7 @@ type historyFlags struct {
 }
 
 func newHistoryCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "history [ADDR]",
-		Short: "each mailbox's recent checks, failures with when they started",
-		Long: "Each mailbox's recent checks: every test, wizard test and watch round is kept (30 days, at most 300 runs per check); " +
-			"a failure shows when it started and how often it came back.",
-		Example:           "mailoauth history\nmailoauth history user1@yourcompany.example --since 24h\nmailoauth history --json",
+	return command(a, "history", &cobra.Command{
 		Args:              maxArgs(1, "history takes at most one mailbox; run `mailoauth history ADDR`"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*historyFlags).register, runHistory)

@@ -13,12 +13,7 @@ import (
 )
 
 func newKeyCmd(a *app) *cobra.Command {
-	return parentCmd(&cobra.Command{
-		Use:     "key",
-		Short:   "what a credential file is, or what is wrong with it (key inspect FILE)",
-		Long:    "key inspect FILE: what a credential file is, or what is wrong with it.\n\n" + keyPolicyText(),
-		Example: "mailoauth key inspect service-account.json",
-	}, "key inspect FILE", newKeyInspectCmd(a))
+	return parentCmd("key", "key inspect FILE", newKeyInspectCmd(a))
 }
 
 type keyInspectFlags struct {
@@ -27,12 +22,7 @@ type keyInspectFlags struct {
 }
 
 func newKeyInspectCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "inspect FILE",
-		Short: "what a credential file is (client ID, e-mail, Key ID, fingerprint), or what is wrong with it",
-		Long:  "What a credential file is (client ID, e-mail, Key ID, fingerprint), or what is wrong with it.\n\n" + keyPolicyText(),
-		Example: "mailoauth key inspect service-account.json\nmailoauth key inspect service-account.json --json\nmailoauth key inspect old-key.p12\n" +
-			"mailoauth key inspect old-key.p12 \\\n  --client-email mailer@project.iam.gserviceaccount.com \\\n  --client-id 104715287395062714451",
+	return command(a, "key inspect", &cobra.Command{
 		Args: exactArgs(1, "name exactly one file: mailoauth key inspect service-account.json"),
 	}, (*keyInspectFlags).register, runKeyInspect)
 }

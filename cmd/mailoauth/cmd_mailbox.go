@@ -15,44 +15,26 @@ import (
 const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner KIND:NAME] | rm ADDR | import FILE.csv | export"
 
 func newMailboxCmd(a *app) *cobra.Command {
-	ls := newListCmd("mailbox", "list the assigned mailboxes with their last test (and consent, on the OAuth client path)", a, mailboxList)
-	add := command(a, &cobra.Command{
-		Use:               "add ADDR",
-		Short:             "assign a mailbox (again: updates its name and owner)",
-		Example:           "mailoauth mailbox add support@yourcompany.example \\\n  --name Support --owner workgroup:Support",
+	ls := newListCmd("mailbox", a, mailboxList)
+	add := command(a, "mailbox add", &cobra.Command{
 		Args:              exactArgs(1, "name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*mailboxAddFlags).register, mailboxAdd)
-	rm := &cobra.Command{
-		Use:               "rm ADDR",
+	rm := withHelp("mailbox rm", &cobra.Command{
 		Aliases:           []string{"remove"},
-		Short:             "unassign a mailbox",
-		Example:           "mailoauth mailbox rm support@yourcompany.example",
 		Args:              exactArgs(1, "name one address: mailoauth mailbox rm user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
 		RunE:              func(_ *cobra.Command, args []string) error { return mailboxRemove(a, args) },
-	}
-	imp := &cobra.Command{
-		Use:     "import FILE.csv",
-		Short:   "assign the mailboxes of a CSV file (" + strings.Join(mailboxcsv.Header, ",") + ")",
-		Example: "mailoauth mailbox import mailboxes.csv",
-		Args:    exactArgs(1, "name one CSV file with the header "+strings.Join(mailboxcsv.Header, ",")),
-		RunE:    func(cmd *cobra.Command, args []string) error { return mailboxImport(cmd.Context(), a, args) },
-	}
-	exp := &cobra.Command{
-		Use:     "export",
-		Short:   "print the assigned mailboxes as CSV (the columns of import)",
-		Example: "mailoauth mailbox export > mailboxes.csv",
-		Args:    exactArgs(0, "mailbox export takes no arguments; redirect its output: mailoauth mailbox export > mailboxes.csv"),
-		RunE:    func(*cobra.Command, []string) error { return mailboxExport(a) },
-	}
-	return parentCmd(&cobra.Command{
-		Use:   "mailbox",
-		Short: "the assigned mailboxes: ls, add, rm, import FILE.csv, export",
-		Long: "The mailboxes assigned to the profile. CSV columns (with a header): " + strings.Join(mailboxcsv.Header, ",") +
-			"; owner kinds: user, workgroup, attendant, acd.",
-		Example: "mailoauth mailbox import mailboxes.csv\nmailoauth mailbox ls",
-	}, mailboxSynopsis, ls, add, rm, imp, exp)
+	})
+	imp := withHelp("mailbox import", &cobra.Command{
+		Args: exactArgs(1, "name one CSV file with the header "+strings.Join(mailboxcsv.Header, ",")),
+		RunE: func(cmd *cobra.Command, args []string) error { return mailboxImport(cmd.Context(), a, args) },
+	})
+	exp := withHelp("mailbox export", &cobra.Command{
+		Args: exactArgs(0, "mailbox export takes no arguments; redirect its output: mailoauth mailbox export > mailboxes.csv"),
+		RunE: func(*cobra.Command, []string) error { return mailboxExport(a) },
+	})
+	return parentCmd("mailbox", mailboxSynopsis, ls, add, rm, imp, exp)
 }
 
 type mailboxAddFlags struct{ name, owner string }

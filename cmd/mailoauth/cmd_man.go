@@ -10,15 +10,12 @@ import (
 )
 
 func newManCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "man",
-		Short:   "the manual page mailoauth(1), in roff",
-		Example: "mailoauth man > mailoauth.1\nmailoauth man | man -l -",
-		Args:    exactArgs(0, "man takes no arguments: mailoauth man > mailoauth.1"),
+	return withHelp("man", &cobra.Command{
+		Args: exactArgs(0, "man takes no arguments: mailoauth man > mailoauth.1"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return writeManPage(a.stdout, cmd.Root())
 		},
-	}
+	})
 }
 
 // writeManPage writes mailoauth(1): every command with its flags (as

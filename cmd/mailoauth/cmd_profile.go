@@ -14,22 +14,13 @@ import (
 const profileSynopsis = "profile ls [--json] | rm DOMAIN [--yes]"
 
 func newProfileCmd(a *app) *cobra.Command {
-	ls := newListCmd("profile", "every domain profile with its credential, default sender, mailboxes and last test", a, profileList)
-	rm := command(a, &cobra.Command{
-		Use:     "rm DOMAIN",
-		Aliases: []string{"remove"},
-		Short:   "delete a profile with its mailboxes, tokens and results, after a backup of the store",
-		Long: "Deletes a profile with its mailboxes, tokens and results after writing a backup of the store beside it " +
-			"(<db>.<UTC time>.bak); it asks first on a terminal, elsewhere it needs --yes.",
-		Example:           "mailoauth profile rm exmaple.test\nmailoauth profile rm exmaple.test --yes",
+	ls := newListCmd("profile", a, profileList)
+	rm := command(a, "profile rm", &cobra.Command{
+		Aliases:           []string{"remove"},
 		Args:              exactArgs(1, "name one domain: mailoauth profile rm yourcompany.example"),
 		ValidArgsFunction: a.completeProfiles,
 	}, (*profileRemoveFlags).register, profileRemove)
-	return parentCmd(&cobra.Command{
-		Use:     "profile",
-		Short:   "the domain profiles and their state (ls); delete one (rm DOMAIN)",
-		Example: "mailoauth profile ls\nmailoauth profile rm exmaple.test --yes",
-	}, profileSynopsis, ls, rm)
+	return parentCmd("profile", profileSynopsis, ls, rm)
 }
 
 type profileRemoveFlags struct{ yes bool }

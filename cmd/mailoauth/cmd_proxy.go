@@ -27,31 +27,17 @@ type proxyFlags struct {
 // newProxyCmd is `mailoauth proxy`: the IMAP/SMTP proxy for products that
 // only know a password (serve), `proxy password ADDR` and `proxy cert`.
 func newProxyCmd(a *app) *cobra.Command {
-	cmd := command(a, &cobra.Command{
-		Use:   "proxy",
-		Short: "an IMAP/SMTP proxy for products that only know a password; proxy password ADDR",
-		Long: "An IMAP and SMTP proxy for host products that only know a password: they log in with the mailbox address and its " +
-			"proxy password (mailoauth proxy password ADDR), and the proxy logs in to Gmail with the mailbox's OAuth token. " +
-			"SIGHUP reloads the profiles and mailboxes; SIGTERM lets open sessions finish for --drain.",
-		Example: "mailoauth proxy\nmailoauth proxy --imaps 0.0.0.0:993 --smtps 0.0.0.0:465 \\\n  --cert-host mail.yourcompany.example --log-format json\n" +
-			"mailoauth proxy password user1@yourcompany.example\nmailoauth proxy cert > proxy-ca.pem",
+	cmd := command(a, "proxy", &cobra.Command{
 		Args: subcommandArgs,
 	}, (*proxyFlags).register, runProxy)
-	pw := command(a, &cobra.Command{
-		Use:   "password ADDR",
-		Short: "make the mailbox's proxy password (shown once; only its hash is kept)",
-		Example: "mailoauth proxy password user1@yourcompany.example\n" +
-			"mailoauth proxy password user1@yourcompany.example --rotate",
+	pw := command(a, "proxy password", &cobra.Command{
 		Args:              exactArgs(1, "name one mailbox: mailoauth proxy password user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*proxyPasswordFlags).register, runProxyPassword)
-	cert := &cobra.Command{
-		Use:     "cert",
-		Short:   "print the proxy's certificate (PEM), generating it on first use, for clients to trust",
-		Example: "mailoauth proxy cert > proxy-ca.pem",
-		Args:    exactArgs(0, "proxy cert takes no argument"),
-		RunE:    func(*cobra.Command, []string) error { return runProxyCert(a) },
-	}
+	cert := withHelp("proxy cert", &cobra.Command{
+		Args: exactArgs(0, "proxy cert takes no argument"),
+		RunE: func(*cobra.Command, []string) error { return runProxyCert(a) },
+	})
 	cmd.AddCommand(pw, cert)
 	return cmd
 }

@@ -19,13 +19,8 @@ type sandboxFlags struct {
 }
 
 func newSandboxCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "sandbox",
-		Short: "run the built-in Google simulator until interrupted",
-		Long: "A simulated Google (token endpoint, consent page, Admin console, Gmail IMAP and SMTP) for training and tests: " +
-			"writes service-account.json, oauth-client.json, ca.pem and endpoints.json into --dir and prints \"ready\".",
-		Example: "mailoauth sandbox --dir /tmp/gsandbox --domain example.test --users 5\nmailoauth sandbox --dir /tmp/gsandbox \\\n  --delegate --auto-consent --rtt 50ms",
-		Args:    exactArgs(0, "sandbox takes no arguments; name its directory with --dir DIR"),
+	return command(a, "sandbox", &cobra.Command{
+		Args: exactArgs(0, "sandbox takes no arguments; name its directory with --dir DIR"),
 	}, (*sandboxFlags).register, runSandbox)
 }
 

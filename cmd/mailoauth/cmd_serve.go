@@ -22,12 +22,7 @@ type serveFlags struct {
 }
 
 func newServeCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "serve",
-		Short: "serve the wizard over SSH (public keys only); --watch also runs the watcher",
-		Example: "mailoauth serve --addr 0.0.0.0:2222 \\\n  --authorized-keys /etc/mailoauth/authorized_keys\n" +
-			"MAILOAUTH_DB=/var/lib/mailoauth/mailoauth.db \\\n  mailoauth serve --addr :2222 \\\n  --authorized-keys /etc/mailoauth/authorized_keys \\\n  --host-key /etc/mailoauth/ssh/ssh_host_ed25519_key --log-format json\n" +
-			"mailoauth serve --addr 127.0.0.1:2222 \\\n  --authorized-keys ~/.ssh/authorized_keys \\\n  --watch --metrics 127.0.0.1:9464",
+	return command(a, "serve", &cobra.Command{
 		Args: exactArgs(0, "serve takes no arguments: mailoauth serve --addr 127.0.0.1:2222 --authorized-keys ~/.ssh/authorized_keys"),
 	}, (*serveFlags).register, runServe)
 }

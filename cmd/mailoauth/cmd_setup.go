@@ -34,15 +34,7 @@ func addCredentialFlags(cmd *cobra.Command, o *setupFlags, clientUse string) {
 }
 
 func newSetupCmd(a *app) *cobra.Command {
-	cmd := command(a, &cobra.Command{
-		Use:   "setup",
-		Short: "configure a domain without the wizard (steps 2-4); verifies by minting a token for the sender",
-		Long: "Steps 2-4 without the wizard: --domain DOMAIN --sender ADDR and a credential, either the service account's key " +
-			"(--key FILE) or an OAuth client (--client FILE, or --client-id ID --client-secret-file FILE). It saves the profile, " +
-			"then verifies by minting a token for the sender (--no-verify skips that).",
-		Example: "mailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --key service-account.json\n" +
-			"mailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --client client_secret.json\n" +
-			"mailoauth setup --domain example.test --sender admin@example.test \\\n  --key /tmp/gsandbox/service-account.json \\\n  --endpoints /tmp/gsandbox/endpoints.json",
+	cmd := command(a, "setup", &cobra.Command{
 		Args: exactArgs(0, "setup takes flags only, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json"),
 	}, (*setupFlags).register, runSetup)
 	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)

@@ -20,14 +20,7 @@ type tokenFlags struct {
 }
 
 func newTokenCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "token ADDR",
-		Short: "print a valid access token for a mailbox (for msmtp, mbsync, curl...)",
-		Long: "Prints a valid access token for the mailbox and nothing else on stdout: the password command of mail programs " +
-			"(passwordeval, PassCmd, --oauth2-bearer). The store is --db, else $MAILOAUTH_DB, else the default: a mail program's " +
-			"command line names the same store (mailoauth --db PATH token ADDR) when it is not the default.",
-		Example: "mailoauth token user1@yourcompany.example\nmailoauth token user1@yourcompany.example --format xoauth2\n" +
-			"mailoauth --db /var/lib/mailoauth/mailoauth.db \\\n  token user1@yourcompany.example",
+	return command(a, "token", &cobra.Command{
 		Args:              exactArgs(1, "name one mailbox: mailoauth token user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*tokenFlags).register, runToken)

@@ -29,14 +29,7 @@ type upgradeFlags struct {
 }
 
 func newUpgradeCmd(a *app) *cobra.Command {
-	cmd := command(a, &cobra.Command{
-		Use:   "upgrade",
-		Short: "move a password-based Gmail setup to OAuth (the re-run / upgrade assistant)",
-		Example: "mailoauth upgrade --legacy cic-gmail.json\n" +
-			"mailoauth upgrade --yes --legacy legacy.json --key service-account.json\n" +
-			"mailoauth upgrade --yes --legacy legacy.json --client client_secret.json\n" +
-			"mailoauth upgrade --yes --legacy legacy.json \\\n  --key service-account.json --via-proxy \\\n  --proxy-imap 10.0.0.5:1993 --proxy-smtp 10.0.0.5:1587\n" +
-			"mailoauth upgrade --purge-backups --yes",
+	cmd := command(a, "upgrade", &cobra.Command{
 		Args: exactArgs(0, "upgrade takes flags only, e.g. mailoauth upgrade --yes --legacy legacy.json --key service-account.json"),
 	}, (*upgradeFlags).register, runUpgrade)
 	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)

@@ -9,15 +9,12 @@ import (
 // newVersionCmd is `mailoauth version`, the same as --version (kept from
 // before the flag existed).
 func newVersionCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "the version and VCS revision of this binary (as --version)",
-		Example: "mailoauth version\nmailoauth --version",
-		Hidden:  true,
-		Args:    exactArgs(0, "version takes no arguments"),
+	return withHelp("version", &cobra.Command{
+		Hidden: true,
+		Args:   exactArgs(0, "version takes no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintln(a.stdout, "mailoauth", versionString())
 			return err
 		},
-	}
+	})
 }

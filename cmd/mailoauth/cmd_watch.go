@@ -136,15 +136,7 @@ type watchCmdFlags struct {
 }
 
 func newWatchCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "watch",
-		Short: "check every mailbox on a schedule: metrics, alerts on changes, early warnings (--once for cron)",
-		Long: "Checks every mailbox of every profile on a schedule, spread over --interval; serves Prometheus metrics, " +
-			"alerts by webhook or e-mail when a check starts or stops failing, and warns early (an old key, consent about to expire). " +
-			"SIGHUP re-reads the profiles; SIGTERM lets the checks in flight finish.",
-		Example: "mailoauth watch --metrics 127.0.0.1:9464\n" +
-			"mailoauth watch --interval 5m \\\n  --alert-webhook https://hooks.example/mail --log-format json\n" +
-			"mailoauth watch --once   # for cron: exit 1 when a check failed",
+	return command(a, "watch", &cobra.Command{
 		Args: exactArgs(0, "watch takes no arguments (it watches every mailbox of every profile)"),
 	}, (*watchCmdFlags).register, runWatch)
 }

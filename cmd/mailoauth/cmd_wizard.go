@@ -12,15 +12,12 @@ import (
 
 func newWizardCmd(a *app) *cobra.Command {
 	var useSandbox bool
-	cmd := &cobra.Command{
-		Use:     "wizard",
-		Short:   "the step-by-step wizard (also: mailoauth with no arguments); --sandbox runs it offline",
-		Example: "mailoauth wizard\nmailoauth wizard --sandbox\nmailoauth --profile yourcompany.example wizard",
-		Args:    exactArgs(0, "wizard takes no arguments; run `mailoauth wizard --help`"),
+	cmd := withHelp("wizard", &cobra.Command{
+		Args: exactArgs(0, "wizard takes no arguments; run `mailoauth wizard --help`"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWizard(cmd.Context(), a, useSandbox)
 		},
-	}
+	})
 	cmd.Flags().BoolVar(&useSandbox, "sandbox", false, "start the built-in Google simulator and walk the whole procedure offline (uses a fresh temporary store unless --db is given)")
 	return cmd
 }

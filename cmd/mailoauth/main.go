@@ -3,18 +3,25 @@
 // small command-line tool around it. This package only parses flags, wires
 // the engine (core) to the store and prints; it holds no logic of its own.
 //
-// The command line is spf13/cobra styled by charm.land/fang. To add a
-// command, write cmd_NAME.go with a constructor, its flags and its run, and
-// add the constructor to commands() in its help group:
+// The command line is spf13/cobra styled by charm.land/fang. Every
+// command's words (its synopsis, one-line summary, description and
+// examples) are in help.txt, embedded and looked up by command path
+// (help.go); its behaviour is in cmd_NAME.go. To add a command, write its
+// entry in help.txt, then cmd_NAME.go with a constructor, its flags and its
+// run, and add the constructor to commands() in its help group:
+//
+//	## mailoauth frob [ADDR]...                (help.txt; argument names in capitals)
+//	frob mailboxes (one line, lower case)
+//
+//	example:
+//	mailoauth frob user1@yourcompany.example
+//	mailoauth frob --all --json
 //
 //	type frobFlags struct{ all, asJSON bool }
 //
 //	func newFrobCmd(a *app) *cobra.Command {
-//		return command(a, &cobra.Command{
-//			Use:     "frob [ADDR]...",             // argument names in capitals
-//			Short:   "frob mailboxes (one line, lower case)",
-//			Example: "mailoauth frob user1@yourcompany.example\nmailoauth frob --all --json",
-//			Args:    maxArgs(1, "name one mailbox: mailoauth frob user1@yourcompany.example"),
+//		return command(a, "frob", &cobra.Command{
+//			Args:              maxArgs(1, "name one mailbox: mailoauth frob user1@yourcompany.example"),
 //			ValidArgsFunction: a.completeMailboxes,
 //		}, (*frobFlags).register, runFrob)
 //	}
@@ -27,12 +34,14 @@
 //
 //	func runFrob(ctx context.Context, a *app, args []string, o *frobFlags) error { ... }
 //
-// A command that only groups others is a parentCmd; flags several commands
+// A command that only groups others is a parentCmd, one without flags of
+// its own is withHelp(path, &cobra.Command{...}); flags several commands
 // share have their add...Flag helper (cli.go).
 //
-// Rules (TestHelp* check them): every command has an Example; a flag that
-// takes a value names it in back quotes in its usage ("the store `PATH`"),
-// which help and the man page show as --flag VALUE; short forms are -a
+// Rules (TestHelp* check them): every command has an entry in help.txt,
+// with examples, and every entry a command; a flag that takes a value names
+// it in back quotes in its usage ("the store `PATH`"), which help and the
+// man page show as --flag VALUE; short forms are -a
 // --all, -j --json, -f --format, -y --yes, -m --mailbox, -k --key, -c
 // --checks, and the global -d --db, -p --profile; return usagef(...) for a
 // mistake on the command line (exit 2), errChecksFailed when checks ran and
@@ -134,16 +143,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func newRootCmd(a *app) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "mailoauth",
-		Short: "connect mailboxes to Gmail / Google Workspace over IMAP and SMTP with OAuth 2.0",
-		Long: "mailoauth connects a server product's mailboxes to Gmail / Google Workspace over IMAP and SMTP with OAuth 2.0. " +
-			"Plain mailoauth on a terminal opens the wizard.\n\n" +
-			"The store is --db PATH, else $MAILOAUTH_DB, else ~/.local/share/mailoauth/mailoauth.db (a service's: /var/lib/mailoauth/mailoauth.db). " +
-			"Exit codes: 0 all good, 1 a check failed, 2 bad input or usage, 3 environment (store busy, file unreadable).",
-		Example: "# the wizard against the built-in Google sandbox\nmailoauth wizard --sandbox\n" +
-			"# the procedure without the wizard\nmailoauth setup --domain yourcompany.example \\\n  --sender administrator@yourcompany.example --key service-account.json\n" +
-			"mailoauth --db /var/lib/mailoauth/mailoauth.db test --all",
+	root := withHelp("", &cobra.Command{
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return unknownCommand(cmd, args[0])
@@ -162,7 +162,7 @@ func newRootCmd(a *app) *cobra.Command {
 		SilenceErrors:              true,
 		SilenceUsage:               true,
 		SuggestionsMinimumDistance: 2,
-	}
+	})
 	root.AddGroup(
 		&cobra.Group{ID: groupSetup, Title: "set up"},
 		&cobra.Group{ID: groupUse, Title: "check and use"},

@@ -24,14 +24,7 @@ type testFlags struct {
 }
 
 func newTestCmd(a *app) *cobra.Command {
-	return command(a, &cobra.Command{
-		Use:   "test [ADDR...]",
-		Short: "live token / IMAP / SMTP / round-trip checks",
-		Long: "Live checks of each mailbox: token, IMAP login, SMTP login, round trip (send to itself, wait, delete). " +
-			"Without --mailbox, ADDR or --all it checks the default sender. A cached token keeps working for its hour after " +
-			"an Admin console change; --fresh mints new ones (doctor and the wizard's Verify always do).",
-		Example: "mailoauth test --all\nmailoauth test --mailbox user1@yourcompany.example \\\n  --checks token,imap --json\n" +
-			"mailoauth test --fresh --checks token\nmailoauth test --all --mechanism OAUTHBEARER \\\n  --timeout 60s --roundtrip-timeout 5m --concurrency 16",
+	return command(a, "test", &cobra.Command{
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*testFlags).register, runTest)
 }
