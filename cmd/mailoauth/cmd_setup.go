@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/consent"
 )
 
 // setupFlags are the flags of setup; upgrade takes the credential ones too.
@@ -153,4 +154,143 @@ func printFinding(a *app, f *core.Finding) {
 		return
 	}
 	fmt.Fprintf(a.stdout, "  [%s] %s\n  Fix: %s\n", f.Code, f.Summary, f.Fix)
+}
+
+// oauthClientFlags is an OAuth client as `setup` and `upgrade` take it: the
+// JSON Google downloaded (--client FILE), or its client ID and a file holding
+// its secret (--client-id ID --client-secret-file FILE), and optionally the
+// redirect URI to use (--redirect-uri).
+type oauthClientFlags struct {
+	path, clientID, secretFile, redirect string
+}
+
+// given reports whether the flags name an OAuth client at all.
+func (o oauthClientFlags) given() bool { return o.path != "" || o.secretFile != "" }
+
+// loadOAuthClient reads and validates the OAuth client of `setup` and
+// `upgrade`: one code path, so both accept and refuse the same files with the
+// same sentences. raw is what a profile stores: the file as downloaded, or
+// for a client entered by hand the JSON Google would have downloaded, naming
+// ep's consent and token URLs.
+func loadOAuthClient(ctx context.Context, o oauthClientFlags, ep core.Endpoints) (*core.Credential, []byte, error) {
+	if o.path != "" && o.secretFile != "" {
+		return nil, nil, usagef("give either --client FILE (the downloaded client JSON) or --client-id ID with --client-secret-file FILE, not both")
+	}
+	var cred *core.Credential
+	var raw []byte
+	var err error
+	switch {
+	case o.path != "":
+		if cred, raw, err = core.LoadCredentialFile(ctx, o.path, core.CredentialOptions{}); err != nil {
+			return nil, nil, err
+		}
+		if err := cred.RequireOAuthClient(); err != nil {
+			return nil, nil, err
+		}
+	case o.secretFile != "":
+		if o.clientID == "" {
+			return nil, nil, usagef("--client-secret-file needs --client-id, the Client ID ending in %s", core.OAuthClientIDSuffix)
+		}
+		secret, err := core.ReadUserFile(ctx, o.secretFile, core.SecretFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cred, err = core.NewOAuthClientCredential(o.clientID, string(secret), nil); err != nil {
+			return nil, nil, err
+		}
+		raw = core.OAuthClientFileJSON(cred, ep)
+	default:
+		return nil, nil, usagef("name the OAuth client with --client FILE (the JSON downloaded from the Google console) or --client-id ID --client-secret-file FILE")
+	}
+	if o.redirect != "" {
+		if err := (&core.Credential{Kind: core.KindOAuthClient, ClientID: cred.ClientID, ClientSecret: "x", RedirectURIs: []string{o.redirect}}).RequireOAuthClient(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return cred, raw, nil
+}
+
+// printConsentChecklist prints what to set on the consent screen for the
+// profile's OAuth client (setup and upgrade).
+func printConsentChecklist(a *app, p *core.Profile, cred *core.Credential) {
+	fmt.Fprintf(a.stdout, "\nConsent screen checklist (console.cloud.google.com > APIs & Services):\n")
+	for _, line := range core.ConsentChecklist(p, cred) {
+		fmt.Fprintf(a.stdout, "  - %s: %s\n", line.Item, line.Value)
+	}
+}
+
+// oauthSetup is `setup` for the OAuth client (consent) path.
+type oauthSetup struct {
+	domain, sender, clientPath, clientID, secretFile, redirect, endpoints, scopes string
+	noVerify                                                                      bool
+}
+
+func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
+	if o.domain == "" || o.sender == "" {
+		return usagef("setup needs --domain and --sender, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --client client_secret.json")
+	}
+	d, err := core.NormalizeDomain(o.domain)
+	if err != nil {
+		return err
+	}
+	// The sender is a mailbox of this OAuth client profile: any domain.
+	s, err := core.MailboxRule{Domain: d, Kind: core.KindOAuthClient}.Address(o.sender)
+	if err != nil {
+		return err
+	}
+	ep := core.GmailEndpoints()
+	if o.endpoints != "" {
+		if ep, err = core.LoadEndpoints(ctx, o.endpoints); err != nil {
+			return err
+		}
+	}
+	cred, raw, err := loadOAuthClient(ctx, oauthClientFlags{path: o.clientPath, clientID: o.clientID, secretFile: o.secretFile, redirect: o.redirect}, ep)
+	if err != nil {
+		return err
+	}
+	sc := splitComma(o.scopes)
+	if len(sc) == 0 {
+		return usagef("--scopes is empty; use at least %s", core.ScopeMail)
+	}
+	p := core.Profile{Domain: d, DefaultSender: s, Credential: raw, Endpoints: ep, Scopes: sc, RedirectURI: o.redirect, Updated: time.Now().UTC()}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if old, err := st.Profile(d); err == nil {
+		p.WizardStep, p.ConsentUserType, p.ConsentPublishing = old.WizardStep, old.ConsentUserType, old.ConsentPublishing
+	}
+	if err := st.SaveProfile(p, actor()); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Saved profile %s (default sender %s) in %s.\n", d, s, st.Path())
+	printCredential(a, cred)
+	redirect := core.ConsentRedirectURI(&p, cred, false)
+	if !core.IsLoopbackURI(redirect) {
+		redirect = core.ConsentRedirectURI(&p, cred, true)
+	}
+	printConsentChecklist(a, &p, cred)
+	if o.noVerify {
+		return nil
+	}
+	authz, err := consent.New(&p, st.TokenCache(d), nil)
+	if err != nil {
+		return err
+	}
+	c, err := authz.NewConsent(s, redirect)
+	if err == nil {
+		err = c.Preflight(ctx) // bounded by core.ConsentPreflightTimeout
+	}
+	if err != nil {
+		if f := core.FindingOf(err); f != nil {
+			fmt.Fprintf(a.stdout, "\nVerify: Google's consent page for %s shows an error.\n", s)
+			printFinding(a, f)
+			fmt.Fprintln(a.stdout, "The profile is saved; run `mailoauth authorize "+s+"` once the fix is in place.")
+			return errChecksFailed
+		}
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nVerify: Google's consent page accepts client %s and redirect URI %s.\nNext: each mailbox gives consent once: `mailoauth authorize %s` (or `mailoauth authorize --all` after `mailbox import`).\n", cred.ClientID, redirect, s)
+	return nil
 }
