@@ -170,12 +170,12 @@ func (t *tracker) forgetProfile(profile string) {
 // Problem is a failing check or a warning in force, for /healthz and the
 // wizard.
 type Problem struct {
-	Profile string    `json:"profile"`
-	Mailbox string    `json:"mailbox"`
-	Check   string    `json:"check"`
-	Code    core.Code `json:"code"`
-	Summary string    `json:"summary"`
-	Fix     string    `json:"fix"`
+	Profile string `json:"profile"`
+	Mailbox string `json:"mailbox"`
+	Check   string `json:"check"`
+	// Finding is what fails and its fix (its fields are the JSON's code,
+	// summary and fix).
+	core.Finding
 	Since   time.Time `json:"since"`
 	Warning bool      `json:"warning,omitempty"`
 }
@@ -206,7 +206,7 @@ func (t *tracker) problems() []Problem {
 func problemOf(k key, f *core.Finding, since time.Time, warning bool) Problem {
 	p := Problem{Profile: k.profile, Mailbox: k.mailbox, Check: k.check, Since: since.UTC(), Warning: warning}
 	if f != nil {
-		p.Code, p.Summary, p.Fix = f.Code, f.Summary, f.Fix
+		p.Finding = *f
 	}
 	return p
 }
