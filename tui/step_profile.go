@@ -148,7 +148,16 @@ func (p *profileStep) keys() stepKeys {
 	if p.deleting != "" {
 		return stepKeys{short: []key.Binding{km.Profile.Yes, km.Profile.No}, full: [][]key.Binding{{km.Profile.Yes, km.Profile.No}}}
 	}
-	return keyMap([]key.Binding{km.List.Up, km.List.Down, km.Profile.Delete}, nil, true, false, false)
+	// Only keys that do something here: with no profile there is nothing
+	// to move through or delete, and the "add one" row cannot be deleted.
+	var short []key.Binding
+	if len(p.profiles) > 0 {
+		short = []key.Binding{km.List.Up, km.List.Down}
+	}
+	if p.cursor < len(p.profiles) {
+		short = append(short, km.Profile.Delete)
+	}
+	return keyMap(short, nil, true, false, false)
 }
 func (p *profileStep) dirty() bool  { return false }
 func (p *profileStep) typing() bool { return false }
