@@ -36,11 +36,12 @@ var (
 	LegacyFile = UserFile{"legacy configuration", 64 << 20, "export it again from the host product and pass its path to --legacy"}
 )
 
-// WithoutPath is err without the operation and path an *os.PathError
-// wraps it in ("open /x: no such file" becomes "no such file"), for a
-// sentence that names the file in its own words.
+// WithoutPath is err without the operation and path an *os.PathError in
+// its chain wraps it in ("open /x: no such file" becomes "no such file"),
+// for a sentence that names the file in its own words.
 func WithoutPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err

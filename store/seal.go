@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // KeyEnv is the environment variable that, when set, holds the sealing key
@@ -50,12 +52,12 @@ func (s *Store) loadKey(keyPath string, initialised bool) error {
 		}
 		if fi, err := os.Stat(keyPath); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			if err := os.Chmod(keyPath, 0o600); err != nil && !s.readOnly {
-				return fmt.Errorf("key file %s is readable by others and cannot be made private: %v; run chmod 600 %s", keyPath, unwrapPath(err), keyPath)
+				return fmt.Errorf("key file %s is readable by others and cannot be made private: %v; run chmod 600 %s", keyPath, core.WithoutPath(err), keyPath)
 			}
 		}
 		return s.setKey(key)
 	case !errors.Is(err, fs.ErrNotExist):
-		return errorf(ErrBadKey, "cannot read key file %s: %v; run mailoauth as the user that owns it, or set %s", keyPath, unwrapPath(err), KeyEnv)
+		return errorf(ErrBadKey, "cannot read key file %s: %v; run mailoauth as the user that owns it, or set %s", keyPath, core.WithoutPath(err), KeyEnv)
 	case initialised:
 		return errorf(ErrBadKey, "key file %s of store %s is missing; restore it from your backup or set %s to the store's key", keyPath, s.path, KeyEnv)
 	case s.readOnly:
@@ -73,11 +75,11 @@ func (s *Store) loadKey(keyPath string, initialised bool) error {
 
 func writeKeyFile(keyPath string, key []byte) error {
 	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
-		return fmt.Errorf("cannot create the directory of key file %s: %v; create it or pass another key path", keyPath, unwrapPath(err))
+		return fmt.Errorf("cannot create the directory of key file %s: %v; create it or pass another key path", keyPath, core.WithoutPath(err))
 	}
 	f, err := os.OpenFile(keyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("cannot create key file %s: %v; check the directory's permissions or set %s", keyPath, unwrapPath(err), KeyEnv)
+		return fmt.Errorf("cannot create key file %s: %v; check the directory's permissions or set %s", keyPath, core.WithoutPath(err), KeyEnv)
 	}
 	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
 	serr := f.Sync()

@@ -15,6 +15,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // lockTimeout is how long Open, and a call that has to take the database
@@ -162,7 +164,7 @@ func Open(path string, opts Options) (*Store, error) {
 				Fix: "`mailoauth setup` or the wizard (`mailoauth wizard`) creates one"}
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, &PathError{Path: path, Problem: fmt.Sprintf("cannot create the directory of store %s: %v", path, unwrapPath(err)), Fix: "create it"}
+		return nil, &PathError{Path: path, Problem: fmt.Sprintf("cannot create the directory of store %s: %v", path, core.WithoutPath(err)), Fix: "create it"}
 	}
 
 	idle := opts.IdleRelease
@@ -231,23 +233,15 @@ func openError(path string, err error) error {
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return damagedError(path, fmt.Sprintf("not a mailoauth store, or its header is damaged: %v", err))
 	default:
-		return &PathError{Path: path, Problem: fmt.Sprintf("cannot open store %s: %v", path, unwrapPath(err)), Fix: "check the path"}
+		return &PathError{Path: path, Problem: fmt.Sprintf("cannot open store %s: %v", path, core.WithoutPath(err)), Fix: "check the path"}
 	}
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // init fixes the file mode, loads the key, checks it and migrates.
 func (s *Store) init(keyPath string) error {
 	if fi, err := os.Stat(s.path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(s.path, 0o600); err != nil && !s.readOnly {
-			return fmt.Errorf("store %s is readable by others and cannot be made private: %v; run chmod 600 %s", s.path, unwrapPath(err), s.path)
+			return fmt.Errorf("store %s is readable by others and cannot be made private: %v; run chmod 600 %s", s.path, core.WithoutPath(err), s.path)
 		}
 	}
 	version, check, err := s.readMeta()
