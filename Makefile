@@ -219,8 +219,8 @@ fuzz:
 # loopback and across a simulated Internet (RTT, default 50ms), with and
 # without Google's throttling (THROTTLE of the token, IMAP and SMTP requests,
 # default 0.1); prints mailboxes/s, client CPU ms per mailbox and peak RSS
-# (the test process's rusage), tokens minted, throttled retries and false
-# failures. The --rtt 0 runs are made with issue 12's checks (token,imap,smtp)
+# (the test process's rusage), the sandbox's CPU ms per mailbox, tokens
+# minted, throttled retries and false failures. The --rtt 0 runs are made with issue 12's checks (token,imap,smtp)
 # and with the default ones (adding the round trip); CHECKS=token runs every
 # run with the token check only. ONLY=rtt0-fresh,rtt50 runs some of the runs.
 # PROFILE=DIR writes a CPU profile of each test run there (a bench aid: go

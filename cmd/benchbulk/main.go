@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -182,7 +183,7 @@ func run(bin string, n int, checks string, rtt time.Duration, throttle float64, 
 		fmt.Printf("checks: %s = issue 12's baseline and --rtt 0 targets; %s = the default (adds the round trip: a message sent and found)\n",
 			issueChecks, defaultChecks)
 	}
-	fmt.Printf("%-20s %-25s %9s %8s %11s %9s %7s %7s %9s %5s %6s\n", "run", "checks", "mailboxes", "wall s", "mailboxes/s", "CPU ms/mb", "RSS MB", "tokens", "throttled", "peak", "failed")
+	fmt.Printf("%-20s %-25s %9s %8s %11s %9s %9s %7s %7s %9s %5s %6s\n", "run", "checks", "mailboxes", "wall s", "mailboxes/s", "CPU ms/mb", "sandbox", "RSS MB", "tokens", "throttled", "peak", "failed")
 	for _, s := range scenarios {
 		if len(want) > 0 && !want[s.name] {
 			continue
@@ -205,12 +206,17 @@ func run(bin string, n int, checks string, rtt time.Duration, throttle float64, 
 		}
 		var stdout, stderr bytes.Buffer
 		c.Stdout, c.Stderr = &stdout, &stderr
+		sbCPU0 := processCPU(sb.Process.Pid)
 		start := time.Now()
 		runErr := c.Run()
 		wall := time.Since(start)
 		var ee *exec.ExitError
 		if runErr != nil && !errors.As(runErr, &ee) {
 			return runErr
+		}
+		sbCPU := time.Duration(-1)
+		if sbCPU1 := processCPU(sb.Process.Pid); sbCPU0 >= 0 && sbCPU1 >= 0 {
+			sbCPU = sbCPU1 - sbCPU0
 		}
 		ru, _ := c.ProcessState.SysUsage().(*syscall.Rusage)
 		sum, noted, err := parse(stdout.Bytes())
@@ -227,8 +233,8 @@ func run(bin string, n int, checks string, rtt time.Duration, throttle float64, 
 			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 			rss = int64(ru.Maxrss) / 1024 // KiB on Linux
 		}
-		fmt.Printf("%-20s %-25s %9d %8.2f %11.0f %9.2f %7d %7d %9d %5d %6d\n", s.name, orDefault(s.checks, defaultChecks), sum.Total, wall.Seconds(),
-			float64(sum.Total)/wall.Seconds(), float64(cpu.Microseconds())/1000/float64(max(sum.Total, 1)), rss,
+		fmt.Printf("%-20s %-25s %9d %8.2f %11.0f %9.2f %9s %7d %7d %9d %5d %6d\n", s.name, orDefault(s.checks, defaultChecks), sum.Total, wall.Seconds(),
+			float64(sum.Total)/wall.Seconds(), float64(cpu.Microseconds())/1000/float64(max(sum.Total, 1)), perMailbox(sbCPU, sum.Total), rss,
 			after-before, sum.ThrottledRetries, sum.PeakConcurrency, sum.Failed)
 		if sum.ThrottledRetries != noted {
 			fmt.Printf("  %s: %d throttled retries but %d noted on results\n", s.name, sum.ThrottledRetries, noted)
@@ -341,4 +347,38 @@ func firstFailure(out []byte) string {
 		}
 	}
 	return "?"
+}
+
+// processCPU is the user and system CPU time process pid has used so far,
+// from /proc (Linux); -1 where it cannot be read.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The fields after the command name (which may hold spaces) in
+	// parentheses: state is the first, utime and stime the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// perMailbox is the sandbox's CPU ms per mailbox of a run, or "-" where
+// its CPU time could not be read.
+func perMailbox(d time.Duration, n int) string {
+	if d < 0 || n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000/float64(n))
 }
