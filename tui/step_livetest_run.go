@@ -67,6 +67,8 @@ func (t *testStep) run(mailboxes []string, fresh bool) tea.Cmd {
 	t.saver = &runSaver{backend: t.backend}
 	req := t.runRequest(t.profile, mailboxes, t.checks())
 	req.Results = t.saver
+	// in upgrade mode the pending mailboxes that pass switch to OAuth
+	req.Upgrade = t.finish
 	// once the run is superseded (r) or the wizard ends, nobody reads ch:
 	// the sends give up with ctx rather than block the workers, which hold
 	// IMAP sessions; the results (which carry everything the events did)

@@ -63,6 +63,39 @@ func TestUpgradeWizard(t *testing.T) {
 	storetest.NoneInFile(t, db, slices.Collect(maps.Values(passwords))...)
 }
 
+// TestUpgradeVerifyKeepsThePassword: step 4's Verify mints a token for the
+// default sender, which proves the delegation, not that IMAP and SMTP work
+// with OAuth. A default sender that still signs in with a password keeps
+// it until the test step passes (the upgrade screen's promise); Verify
+// used to switch it and erase its password.
+func TestUpgradeVerifyKeepsThePassword(t *testing.T) {
+	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "example.test", Users: 1})
+	passwords, risks := importLegacy(t, st, core.LegacyServer{Host: "imap.gmail.com", Port: 993, Security: "ssl"}, "Legacy-Verify-", "-9qLw", "admin", "user1")
+	h := start(t, New(Config{Store: st, Actor: "wizard upgrade test", Profile: "example.test", Upgrade: true, Sandbox: sb,
+		UpgradeRisks: risks}), 120, 40)
+	h.walk("Upgrade from passwords to OAuth", enter())
+	h.waitUntil("the credentials step", func(s string) bool {
+		return strings.Contains(s, "Fingerprint") || strings.Contains(s, "Service account (domain-wide delegation)")
+	})
+	if !strings.Contains(h.p.screen(), "Fingerprint") {
+		h.walk(enter(), "Fingerprint")
+	}
+	h.walk(enter(), "Authorize the scope", runeKey('a'), "Verified")
+	pending, err := st.PendingUpgrades("example.test")
+	if err != nil || !slices.Equal(pending, []string{"admin@example.test", "user1@example.test"}) {
+		t.Fatalf("pending after Verify: %v %v (want both: a token proves no mail flows)", pending, err)
+	}
+	if _, got, ok, err := st.PendingLogin("example.test", "admin@example.test"); err != nil || !ok || got != passwords["admin@example.test"] {
+		t.Fatalf("the default sender lost its password at Verify: ok %v, err %v", ok, err)
+	}
+	// the test step still switches both
+	h.walk(enter())
+	runAll(h, "all (2)", "2 passed")
+	if pending, err := st.PendingUpgrades("example.test"); err != nil || len(pending) != 0 {
+		t.Fatalf("pending after the test step: %v %v", pending, err)
+	}
+}
+
 // TestUpgradeWizardOAuthClient is `mailoauth upgrade` on a terminal with an
 // OAuth client: after the client (step 3) and the default sender's consent
 // (step 4) the wizard stops at the mailbox step, where each owner's consent
