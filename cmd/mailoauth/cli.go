@@ -189,26 +189,6 @@ func unknownCommand(parent *cobra.Command, word string) error {
 	return usagef("unknown command %q%s; run `%s --help` for the list of commands", word, hint, parent.CommandPath())
 }
 
-// exactArgs and maxArgs check the positional arguments, saying
-// what to type when they are wrong (exit 2).
-func exactArgs(n int, hint string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usagef("%s", hint)
-		}
-		return nil
-	}
-}
-
-func maxArgs(n int, hint string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) > n {
-			return usagef("%s", hint)
-		}
-		return nil
-	}
-}
-
 // command makes the command of mailoauth at path ("token", "proxy
 // password") from cmd, a command with no RunE (its Args,
 // ValidArgsFunction...): its words come from help.txt (withHelp), register
@@ -249,7 +229,6 @@ func newListCmd(noun string, a *app, list func(a *app, asJSON bool) error) *cobr
 	var asJSON bool
 	cmd := withHelp(noun+" ls", &cobra.Command{
 		Aliases: []string{"list"},
-		Args:    exactArgs(0, noun+" ls takes no arguments"),
 		RunE:    func(*cobra.Command, []string) error { return list(a, asJSON) },
 	})
 	cmd.Flags().BoolVarP(&asJSON, "json", "j", false, "print JSON")

@@ -135,10 +135,11 @@ func TestUsageMistakesExitTwo(t *testing.T) {
 		{[]string{"-db", db, "test"}, "long flags take two dashes: --db"},
 		{[]string{"test", "-fresh"}, "--fresh"},
 		{[]string{"test", "--timeout", "soon"}, `--timeout "soon" is not a duration`},
-		{[]string{"token"}, "name one mailbox"},
+		{[]string{"token"}, "token takes one argument (mailoauth token ADDR), e.g. mailoauth token user1@yourcompany.example"},
+		{[]string{"doctor", "yourcompany.example"}, "doctor takes no arguments, e.g. mailoauth doctor --profile yourcompany.example"},
 		{[]string{"completion", "tcsh"}, "use bash, zsh or fish"},
 		{[]string{"help", "nope"}, `no help for "nope"`},
-		{[]string{"history", "a@example.test", "b@example.test"}, "at most one mailbox"},
+		{[]string{"history", "a@example.test", "b@example.test"}, "history takes at most one argument (mailoauth history [ADDR]), e.g. mailoauth history user1@"},
 		{[]string{"serve", "--log-format", "xml", "--addr", "127.0.0.1:0", "--authorized-keys", "k"}, "--log-format"},
 	}
 	for _, c := range cases {

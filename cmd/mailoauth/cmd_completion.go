@@ -7,7 +7,6 @@ import (
 func newCompletionCmd(a *app) *cobra.Command {
 	return withHelp("completion", &cobra.Command{
 		ValidArgs: []cobra.Completion{"bash", "zsh", "fish"},
-		Args:      exactArgs(1, "name one shell: mailoauth completion bash (or zsh, fish)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root := cmd.Root()
 			switch args[0] {

@@ -11,7 +11,6 @@ import (
 
 func newDoctorCmd(a *app) *cobra.Command {
 	return withHelp("doctor", &cobra.Command{
-		Args: exactArgs(0, "doctor takes no arguments; choose the profile with --profile DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDoctor(cmd.Context(), a)
 		},

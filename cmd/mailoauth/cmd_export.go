@@ -20,9 +20,7 @@ type exportFlags struct {
 }
 
 func newExportCmd(a *app) *cobra.Command {
-	return command(a, "export", &cobra.Command{
-		Args: exactArgs(0, "export takes no arguments; choose the profile with --profile DOMAIN"),
-	}, (*exportFlags).register, runExport)
+	return command(a, "export", &cobra.Command{}, (*exportFlags).register, runExport)
 }
 
 func (o *exportFlags) register(cmd *cobra.Command) {

@@ -23,7 +23,6 @@ type historyFlags struct {
 
 func newHistoryCmd(a *app) *cobra.Command {
 	return command(a, "history", &cobra.Command{
-		Args:              maxArgs(1, "history takes at most one mailbox; run `mailoauth history ADDR`"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*historyFlags).register, runHistory)
 }

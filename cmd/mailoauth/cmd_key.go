@@ -22,9 +22,7 @@ type keyInspectFlags struct {
 }
 
 func newKeyInspectCmd(a *app) *cobra.Command {
-	return command(a, "key inspect", &cobra.Command{
-		Args: exactArgs(1, "name exactly one file: mailoauth key inspect service-account.json"),
-	}, (*keyInspectFlags).register, runKeyInspect)
+	return command(a, "key inspect", &cobra.Command{}, (*keyInspectFlags).register, runKeyInspect)
 }
 
 func (o *keyInspectFlags) register(cmd *cobra.Command) {

@@ -17,21 +17,17 @@ const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner K
 func newMailboxCmd(a *app) *cobra.Command {
 	ls := newListCmd("mailbox", a, mailboxList)
 	add := command(a, "mailbox add", &cobra.Command{
-		Args:              exactArgs(1, "name one address: mailoauth mailbox add user1@yourcompany.example --owner user:Alice"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*mailboxAddFlags).register, mailboxAdd)
 	rm := withHelp("mailbox rm", &cobra.Command{
 		Aliases:           []string{"remove"},
-		Args:              exactArgs(1, "name one address: mailoauth mailbox rm user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
 		RunE:              func(_ *cobra.Command, args []string) error { return mailboxRemove(a, args) },
 	})
 	imp := withHelp("mailbox import", &cobra.Command{
-		Args: exactArgs(1, "name one CSV file with the header "+strings.Join(mailboxcsv.Header, ",")),
 		RunE: func(cmd *cobra.Command, args []string) error { return mailboxImport(cmd.Context(), a, args) },
 	})
 	exp := withHelp("mailbox export", &cobra.Command{
-		Args: exactArgs(0, "mailbox export takes no arguments; redirect its output: mailoauth mailbox export > mailboxes.csv"),
 		RunE: func(*cobra.Command, []string) error { return mailboxExport(a) },
 	})
 	return parentCmd("mailbox", mailboxSynopsis, ls, add, rm, imp, exp)

@@ -11,7 +11,6 @@ import (
 
 func newManCmd(a *app) *cobra.Command {
 	return withHelp("man", &cobra.Command{
-		Args: exactArgs(0, "man takes no arguments: mailoauth man > mailoauth.1"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return writeManPage(a.stdout, cmd.Root())
 		},

@@ -17,7 +17,6 @@ func newProfileCmd(a *app) *cobra.Command {
 	ls := newListCmd("profile", a, profileList)
 	rm := command(a, "profile rm", &cobra.Command{
 		Aliases:           []string{"remove"},
-		Args:              exactArgs(1, "name one domain: mailoauth profile rm yourcompany.example"),
 		ValidArgsFunction: a.completeProfiles,
 	}, (*profileRemoveFlags).register, profileRemove)
 	return parentCmd("profile", profileSynopsis, ls, rm)

@@ -31,11 +31,9 @@ func newProxyCmd(a *app) *cobra.Command {
 		Args: subcommandArgs,
 	}, (*proxyFlags).register, runProxy)
 	pw := command(a, "proxy password", &cobra.Command{
-		Args:              exactArgs(1, "name one mailbox: mailoauth proxy password user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*proxyPasswordFlags).register, runProxyPassword)
 	cert := withHelp("proxy cert", &cobra.Command{
-		Args: exactArgs(0, "proxy cert takes no argument"),
 		RunE: func(*cobra.Command, []string) error { return runProxyCert(a) },
 	})
 	cmd.AddCommand(pw, cert)

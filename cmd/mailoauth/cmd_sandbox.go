@@ -19,9 +19,7 @@ type sandboxFlags struct {
 }
 
 func newSandboxCmd(a *app) *cobra.Command {
-	return command(a, "sandbox", &cobra.Command{
-		Args: exactArgs(0, "sandbox takes no arguments; name its directory with --dir DIR"),
-	}, (*sandboxFlags).register, runSandbox)
+	return command(a, "sandbox", &cobra.Command{}, (*sandboxFlags).register, runSandbox)
 }
 
 func (o *sandboxFlags) register(cmd *cobra.Command) {

@@ -22,9 +22,7 @@ type serveFlags struct {
 }
 
 func newServeCmd(a *app) *cobra.Command {
-	return command(a, "serve", &cobra.Command{
-		Args: exactArgs(0, "serve takes no arguments: mailoauth serve --addr 127.0.0.1:2222 --authorized-keys ~/.ssh/authorized_keys"),
-	}, (*serveFlags).register, runServe)
+	return command(a, "serve", &cobra.Command{}, (*serveFlags).register, runServe)
 }
 
 func (o *serveFlags) register(cmd *cobra.Command) {

@@ -35,9 +35,7 @@ func addCredentialFlags(cmd *cobra.Command, o *setupFlags, clientUse string) {
 }
 
 func newSetupCmd(a *app) *cobra.Command {
-	cmd := command(a, "setup", &cobra.Command{
-		Args: exactArgs(0, "setup takes flags only, e.g. mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json"),
-	}, (*setupFlags).register, runSetup)
+	cmd := command(a, "setup", &cobra.Command{}, (*setupFlags).register, runSetup)
 	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
 	return cmd
 }

@@ -21,7 +21,6 @@ type tokenFlags struct {
 
 func newTokenCmd(a *app) *cobra.Command {
 	return command(a, "token", &cobra.Command{
-		Args:              exactArgs(1, "name one mailbox: mailoauth token user1@yourcompany.example"),
 		ValidArgsFunction: a.completeMailboxes,
 	}, (*tokenFlags).register, runToken)
 }

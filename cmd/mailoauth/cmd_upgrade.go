@@ -29,9 +29,7 @@ type upgradeFlags struct {
 }
 
 func newUpgradeCmd(a *app) *cobra.Command {
-	cmd := command(a, "upgrade", &cobra.Command{
-		Args: exactArgs(0, "upgrade takes flags only, e.g. mailoauth upgrade --yes --legacy legacy.json --key service-account.json"),
-	}, (*upgradeFlags).register, runUpgrade)
+	cmd := command(a, "upgrade", &cobra.Command{}, (*upgradeFlags).register, runUpgrade)
 	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
 	return cmd
 }

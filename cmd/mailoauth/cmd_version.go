@@ -11,7 +11,6 @@ import (
 func newVersionCmd(a *app) *cobra.Command {
 	return withHelp("version", &cobra.Command{
 		Hidden: true,
-		Args:   exactArgs(0, "version takes no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintln(a.stdout, "mailoauth", versionString())
 			return err

@@ -136,9 +136,7 @@ type watchCmdFlags struct {
 }
 
 func newWatchCmd(a *app) *cobra.Command {
-	return command(a, "watch", &cobra.Command{
-		Args: exactArgs(0, "watch takes no arguments (it watches every mailbox of every profile)"),
-	}, (*watchCmdFlags).register, runWatch)
+	return command(a, "watch", &cobra.Command{}, (*watchCmdFlags).register, runWatch)
 }
 
 func (o *watchCmdFlags) register(cmd *cobra.Command) {

@@ -13,7 +13,6 @@ import (
 func newWizardCmd(a *app) *cobra.Command {
 	var useSandbox bool
 	cmd := withHelp("wizard", &cobra.Command{
-		Args: exactArgs(0, "wizard takes no arguments; run `mailoauth wizard --help`"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWizard(cmd.Context(), a, useSandbox)
 		},

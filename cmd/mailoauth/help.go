@@ -35,8 +35,9 @@ var helpVars = map[string]func() string{
 }
 
 // withHelp fills c's Use, Short, Long and Example from help.txt's entry for
-// the command path and returns c. Without an entry (TestHelpFile fails
-// first) the command keeps working, named by the path's last word.
+// the command path and, unless c has its own, its Args from the entry's
+// synopsis (synopsisArgs), and returns c. Without an entry (TestHelpFile
+// fails first) the command keeps working, named by the path's last word.
 func withHelp(path string, c *cobra.Command) *cobra.Command {
 	e, ok := helpEntries[path]
 	if !ok {
@@ -46,7 +47,93 @@ func withHelp(path string, c *cobra.Command) *cobra.Command {
 		}
 	}
 	c.Use, c.Short, c.Long, c.Example = e.use, e.short, e.long, e.example
+	if c.Args == nil {
+		c.Args = synopsisArgs(path, e)
+	}
 	return c
+}
+
+// synopsisArgs checks a command's positional arguments against the
+// synopsis of its entry, the one place that states them: "token ADDR"
+// takes one, "history [ADDR]" at most one, "test [ADDR...]" any number,
+// "doctor" none; a flag in the synopsis ([--rotate]) is not an argument.
+// A wrong number is a usage mistake (exit 2) that names the synopsis and
+// the entry's first example that shows more than the bare command.
+func synopsisArgs(path string, e helpEntry) cobra.PositionalArgs {
+	words := strings.Fields(e.use)[1:]
+	lo, hi := 0, 0 // hi < 0: no limit
+	for _, w := range words {
+		switch {
+		case strings.HasPrefix(strings.TrimLeft(w, "["), "-"):
+			continue
+		case !strings.HasPrefix(w, "["):
+			lo++
+		}
+		if strings.HasSuffix(strings.TrimRight(w, "]"), "...") {
+			hi = -1
+		} else if hi >= 0 {
+			hi++
+		}
+	}
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) >= lo && (hi < 0 || len(args) <= hi) {
+			return nil
+		}
+		example := ""
+		if ex := helpExample(path, e.example); ex != "" {
+			example = ", e.g. " + ex
+		}
+		var count string
+		switch {
+		case hi == 0:
+			return usagef("%s takes no arguments%s", path, example)
+		case hi < 0:
+			count = "at least " + countArgs(lo)
+		case lo == hi:
+			count = countArgs(lo)
+		case lo == 0:
+			count = "at most " + countArgs(hi)
+		default:
+			count = number(lo) + " to " + countArgs(hi)
+		}
+		synopsis := strings.Join(append([]string{"mailoauth", path}, words...), " ")
+		return usagef("%s takes %s (%s)%s", path, count, synopsis, example)
+	}
+}
+
+// countArgs spells a number of arguments: "one argument", "two arguments".
+func countArgs(n int) string {
+	if n == 1 {
+		return "one argument"
+	}
+	return number(n) + " arguments"
+}
+
+// number spells a small number in words.
+func number(n int) string {
+	if words := []string{"no", "one", "two", "three"}; n < len(words) {
+		return words[n]
+	}
+	return fmt.Sprint(n)
+}
+
+// helpExample is the first example of the command at path that shows more
+// than the bare command (else the bare one), as one line: continued lines
+// joined, a trailing comment dropped; "" when no example runs the command.
+func helpExample(path, examples string) string {
+	cmd := "mailoauth " + path
+	first := ""
+	for _, ex := range strings.Split(strings.ReplaceAll(examples, "\\\n", " "), "\n") {
+		ex, _, _ = strings.Cut(ex, " #")
+		ex = strings.Join(strings.Fields(ex), " ")
+		switch {
+		case ex == cmd && first == "":
+			first = ex
+		case strings.HasPrefix(ex, cmd+" "):
+			return ex
+		}
+	}
+	return first
 }
 
 // parseHelp reads help.txt: the entries it could read, and an error naming

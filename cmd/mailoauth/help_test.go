@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -88,6 +89,39 @@ func TestHelpMissingEntryFallsBack(t *testing.T) {
 		helpEntries = saved
 		if c.Use != use || c.Short != "" {
 			t.Errorf("withHelp(%q) without an entry: Use %q Short %q, want Use %q", path, c.Use, c.Short, use)
+		}
+	}
+}
+
+// TestSynopsisArgs: the number of arguments a command takes is its
+// synopsis's, and a wrong number says so with the synopsis and an example.
+func TestSynopsisArgs(t *testing.T) {
+	example := "# a comment\nmailoauth frob\nmailoauth frob a@b.example \\\n  --all   # note"
+	for _, c := range []struct {
+		use      string
+		ok, fail []int // numbers of arguments accepted, refused
+		want     string
+	}{
+		{"frob", []int{0}, []int{1}, "frob takes no arguments, e.g. mailoauth frob a@b.example --all"},
+		{"frob ADDR [--rotate]", []int{1}, []int{0, 2}, "frob takes one argument (mailoauth frob ADDR [--rotate]), e.g. mailoauth frob a@b.example --all"},
+		{"frob [ADDR]", []int{0, 1}, []int{2}, "frob takes at most one argument (mailoauth frob [ADDR])"},
+		{"frob [ADDR...]", []int{0, 1, 5}, nil, ""},
+		{"frob ADDR...", []int{1, 5}, []int{0}, "frob takes at least one argument (mailoauth frob ADDR...)"},
+		{"frob FILE ADDR", []int{2}, []int{1, 3}, "frob takes two arguments (mailoauth frob FILE ADDR)"},
+		{"frob FILE [ADDR]", []int{1, 2}, []int{0, 3}, "frob takes one to two arguments (mailoauth frob FILE [ADDR])"},
+	} {
+		check := synopsisArgs("frob", helpEntry{use: c.use, example: example})
+		for _, n := range c.ok {
+			if err := check(nil, make([]string, n)); err != nil {
+				t.Errorf("%s with %d arguments: %v", c.use, n, err)
+			}
+		}
+		for _, n := range c.fail {
+			err := check(nil, make([]string, n))
+			var ue *usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s with %d arguments: %v; want a usage error with %q", c.use, n, err, c.want)
+			}
 		}
 	}
 }

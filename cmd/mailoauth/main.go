@@ -6,11 +6,13 @@
 // The command line is spf13/cobra styled by charm.land/fang. Every
 // command's words (its synopsis, one-line summary, description and
 // examples) are in help.txt, embedded and looked up by command path
-// (help.go); its behaviour is in cmd_NAME.go. To add a command, write its
-// entry in help.txt, then cmd_NAME.go with a constructor, its flags and its
-// run, and add the constructor to commands() in its help group:
+// (help.go); the synopsis also sets how many arguments it takes (a wrong
+// number is refused with the synopsis and an example). Its behaviour is in
+// cmd_NAME.go. To add a command, write its entry in help.txt, then
+// cmd_NAME.go with a constructor, its flags and its run, and add the
+// constructor to commands() in its help group:
 //
-//	## mailoauth frob [ADDR]...                (help.txt; argument names in capitals)
+//	## mailoauth frob [ADDR...]                (help.txt; argument names in capitals)
 //	frob mailboxes (one line, lower case)
 //
 //	example:
@@ -21,7 +23,6 @@
 //
 //	func newFrobCmd(a *app) *cobra.Command {
 //		return command(a, "frob", &cobra.Command{
-//			Args:              maxArgs(1, "name one mailbox: mailoauth frob user1@yourcompany.example"),
 //			ValidArgsFunction: a.completeMailboxes,
 //		}, (*frobFlags).register, runFrob)
 //	}
