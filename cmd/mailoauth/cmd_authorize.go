@@ -19,9 +19,7 @@ type authorizeFlags struct {
 }
 
 func newAuthorizeCmd(a *app) *cobra.Command {
-	return command(a, "authorize", &cobra.Command{
-		ValidArgsFunction: a.completeMailboxes,
-	}, (*authorizeFlags).register, runAuthorize)
+	return command(a, "authorize", &cobra.Command{}, (*authorizeFlags).register, runAuthorize)
 }
 
 func (o *authorizeFlags) register(cmd *cobra.Command) {

@@ -22,9 +22,7 @@ type historyFlags struct {
 }
 
 func newHistoryCmd(a *app) *cobra.Command {
-	return command(a, "history", &cobra.Command{
-		ValidArgsFunction: a.completeMailboxes,
-	}, (*historyFlags).register, runHistory)
+	return command(a, "history", &cobra.Command{}, (*historyFlags).register, runHistory)
 }
 
 func (o *historyFlags) register(cmd *cobra.Command) {

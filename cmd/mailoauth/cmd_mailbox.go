@@ -16,13 +16,10 @@ const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner K
 
 func newMailboxCmd(a *app) *cobra.Command {
 	ls := newListCmd("mailbox", a, mailboxList)
-	add := command(a, "mailbox add", &cobra.Command{
-		ValidArgsFunction: a.completeMailboxes,
-	}, (*mailboxAddFlags).register, mailboxAdd)
+	add := command(a, "mailbox add", &cobra.Command{}, (*mailboxAddFlags).register, mailboxAdd)
 	rm := withHelp("mailbox rm", &cobra.Command{
-		Aliases:           []string{"remove"},
-		ValidArgsFunction: a.completeMailboxes,
-		RunE:              func(_ *cobra.Command, args []string) error { return mailboxRemove(a, args) },
+		Aliases: []string{"remove"},
+		RunE:    func(_ *cobra.Command, args []string) error { return mailboxRemove(a, args) },
 	})
 	imp := withHelp("mailbox import", &cobra.Command{
 		RunE: func(cmd *cobra.Command, args []string) error { return mailboxImport(cmd.Context(), a, args) },

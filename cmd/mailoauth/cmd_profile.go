@@ -16,8 +16,7 @@ const profileSynopsis = "profile ls [--json] | rm DOMAIN [--yes]"
 func newProfileCmd(a *app) *cobra.Command {
 	ls := newListCmd("profile", a, profileList)
 	rm := command(a, "profile rm", &cobra.Command{
-		Aliases:           []string{"remove"},
-		ValidArgsFunction: a.completeProfiles,
+		Aliases: []string{"remove"},
 	}, (*profileRemoveFlags).register, profileRemove)
 	return parentCmd("profile", profileSynopsis, ls, rm)
 }

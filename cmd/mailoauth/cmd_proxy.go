@@ -30,9 +30,7 @@ func newProxyCmd(a *app) *cobra.Command {
 	cmd := command(a, "proxy", &cobra.Command{
 		Args: subcommandArgs,
 	}, (*proxyFlags).register, runProxy)
-	pw := command(a, "proxy password", &cobra.Command{
-		ValidArgsFunction: a.completeMailboxes,
-	}, (*proxyPasswordFlags).register, runProxyPassword)
+	pw := command(a, "proxy password", &cobra.Command{}, (*proxyPasswordFlags).register, runProxyPassword)
 	cert := withHelp("proxy cert", &cobra.Command{
 		RunE: func(*cobra.Command, []string) error { return runProxyCert(a) },
 	})

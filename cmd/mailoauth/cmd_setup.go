@@ -35,14 +35,13 @@ func addCredentialFlags(cmd *cobra.Command, o *setupFlags, clientUse string) {
 }
 
 func newSetupCmd(a *app) *cobra.Command {
-	cmd := command(a, "setup", &cobra.Command{}, (*setupFlags).register, runSetup)
-	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
-	return cmd
+	return command(a, "setup", &cobra.Command{}, (*setupFlags).register, runSetup)
 }
 
 func (o *setupFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.domain, "domain", "", "the Google Workspace `DOMAIN`, e.g. yourcompany.example")
+	_ = cmd.RegisterFlagCompletionFunc("domain", completeProfiles)
 	f.StringVar(&o.sender, "sender", "", "the default sender mailbox `ADDR` in the domain, e.g. administrator@yourcompany.example")
 	addCredentialFlags(cmd, o, "the consent path: each mailbox then runs mailoauth authorize")
 	f.StringVar(&o.redirectURI, "redirect-uri", "", "the OAuth client's redirect `URI` to use (default: its first loopback one, else http://127.0.0.1/ on a free port); a host product's callback needs authorize --paste")

@@ -20,9 +20,7 @@ type tokenFlags struct {
 }
 
 func newTokenCmd(a *app) *cobra.Command {
-	return command(a, "token", &cobra.Command{
-		ValidArgsFunction: a.completeMailboxes,
-	}, (*tokenFlags).register, runToken)
+	return command(a, "token", &cobra.Command{}, (*tokenFlags).register, runToken)
 }
 
 func (o *tokenFlags) register(cmd *cobra.Command) {

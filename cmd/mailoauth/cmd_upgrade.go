@@ -29,9 +29,7 @@ type upgradeFlags struct {
 }
 
 func newUpgradeCmd(a *app) *cobra.Command {
-	cmd := command(a, "upgrade", &cobra.Command{}, (*upgradeFlags).register, runUpgrade)
-	_ = cmd.RegisterFlagCompletionFunc("domain", a.completeProfiles)
-	return cmd
+	return command(a, "upgrade", &cobra.Command{}, (*upgradeFlags).register, runUpgrade)
 }
 
 func (o *upgradeFlags) register(cmd *cobra.Command) {
@@ -41,6 +39,7 @@ func (o *upgradeFlags) register(cmd *cobra.Command) {
 	addCredentialFlags(cmd, &o.setupFlags, "the consent path: each mailbox switches once its owner ran mailoauth authorize and its check passed")
 	f.StringVar(&o.redirectURI, "redirect-uri", "", "the OAuth client's redirect `URI` to use (default: its first loopback one); a host product's callback needs authorize --paste")
 	f.StringVar(&o.domain, "domain", "", "the `DOMAIN` to upgrade (default: the legacy file's, or the store's only profile)")
+	_ = cmd.RegisterFlagCompletionFunc("domain", completeProfiles)
 	addChecksFlag(cmd, &o.checks, "", "the OAuth `CHECKS` a mailbox must pass before it switches (default: token,imap,smtp,roundtrip)")
 	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, "check at most `N` mailboxes at once")
 	f.BoolVar(&o.purge, "purge-backups", false, "remove the backups beside the store that still hold legacy passwords (asks on a terminal; --yes without one), and nothing else")

@@ -15,10 +15,28 @@ import (
 // only when it exists (a completion never creates a store); any problem
 // completes nothing.
 
+// argCompletions completes a command's arguments by the name of the first
+// in its help.txt synopsis (withHelp): an ADDR is a mailbox address, a
+// DOMAIN a profile's domain; any other name completes file names.
+var argCompletions = map[string]cobra.CompletionFunc{
+	"ADDR":   completeMailboxes,
+	"DOMAIN": completeProfiles,
+}
+
+// flagText is the value of c's flag name ("" without one): the completions
+// read --db and --profile from the command they complete, so that they
+// need no app and any command (or flag) can use them.
+func flagText(c *cobra.Command, name string) string {
+	if f := c.Flag(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
 // completionStore opens the store of --db / $MAILOAUTH_DB read-only and
 // lists its profiles, or returns nil.
-func (a *app) completionStore() (*store.Store, []core.Profile) {
-	path := a.dbPath
+func completionStore(c *cobra.Command) (*store.Store, []core.Profile) {
+	path := flagText(c, "db")
 	if path == "" {
 		path = store.DefaultPath()
 	}
@@ -38,8 +56,8 @@ func (a *app) completionStore() (*store.Store, []core.Profile) {
 }
 
 // completeProfiles completes the domains of the store's profiles.
-func (a *app) completeProfiles(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	st, ps := a.completionStore()
+func completeProfiles(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	st, ps := completionStore(c)
 	if st == nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -56,15 +74,15 @@ func (a *app) completeProfiles(_ *cobra.Command, _ []string, toComplete string) 
 // completeMailboxes completes the mailbox addresses of the profile named by
 // --profile, or of every profile: the default senders and the assigned
 // mailboxes.
-func (a *app) completeMailboxes(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	st, ps := a.completionStore()
+func completeMailboxes(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	st, ps := completionStore(c)
 	if st == nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	defer st.Close()
 	want := ""
-	if a.profile != "" {
-		want, _ = core.NormalizeDomain(a.profile)
+	if p := flagText(c, "profile"); p != "" {
+		want, _ = core.NormalizeDomain(p)
 	}
 	seen := map[string]bool{}
 	var out []cobra.Completion

@@ -120,4 +120,15 @@ func TestCompletionBash(t *testing.T) {
 	if got := bashComplete(t, env, "mailoauth --db "+db+" doctor --profile "); strings.Join(got, " ") != "example.test other.test" {
 		t.Errorf("--profile <TAB> offers %q; want both domains", got)
 	}
+	// An argument completes as its synopsis names it (DOMAIN, ADDR), and
+	// --domain of setup and upgrade as a profile's domain.
+	for line, want := range map[string]string{
+		"profile rm o":              "other.test",
+		"proxy password --rotate u": "user1@example.test user2@example.test",
+		"upgrade --domain e":        "example.test",
+	} {
+		if got := bashComplete(t, env, "mailoauth --db "+db+" "+line); strings.Join(got, " ") != want {
+			t.Errorf("%s<TAB> offers %q; want %s", line, got, want)
+		}
+	}
 }

@@ -35,9 +35,10 @@ var helpVars = map[string]func() string{
 }
 
 // withHelp fills c's Use, Short, Long and Example from help.txt's entry for
-// the command path and, unless c has its own, its Args from the entry's
-// synopsis (synopsisArgs), and returns c. Without an entry (TestHelpFile
-// fails first) the command keeps working, named by the path's last word.
+// the command path and, unless c has its own, its Args (synopsisArgs) and
+// the completion of its arguments (argCompletions) from the entry's
+// synopsis, and returns c. Without an entry (TestHelpFile fails first) the
+// command keeps working, named by the path's last word.
 func withHelp(path string, c *cobra.Command) *cobra.Command {
 	e, ok := helpEntries[path]
 	if !ok {
@@ -47,26 +48,37 @@ func withHelp(path string, c *cobra.Command) *cobra.Command {
 		}
 	}
 	c.Use, c.Short, c.Long, c.Example = e.use, e.short, e.long, e.example
+	words := synopsisWords(e.use)
 	if c.Args == nil {
-		c.Args = synopsisArgs(path, e)
+		c.Args = synopsisArgs(path, words, e.example)
+	}
+	if c.ValidArgsFunction == nil && c.ValidArgs == nil && len(words) > 0 {
+		c.ValidArgsFunction = argCompletions[strings.Trim(words[0], "[].")]
 	}
 	return c
+}
+
+// synopsisWords are the arguments of a synopsis ("token ADDR": ADDR), its
+// flags ([--rotate]) left out.
+func synopsisWords(use string) []string {
+	var words []string
+	for _, w := range strings.Fields(use)[1:] {
+		if !strings.HasPrefix(strings.TrimLeft(w, "["), "-") {
+			words = append(words, w)
+		}
+	}
+	return words
 }
 
 // synopsisArgs checks a command's positional arguments against the
 // synopsis of its entry, the one place that states them: "token ADDR"
 // takes one, "history [ADDR]" at most one, "test [ADDR...]" any number,
-// "doctor" none; a flag in the synopsis ([--rotate]) is not an argument.
-// A wrong number is a usage mistake (exit 2) that names the synopsis and
-// the entry's first example that shows more than the bare command.
-func synopsisArgs(path string, e helpEntry) cobra.PositionalArgs {
-	words := strings.Fields(e.use)[1:]
+// "doctor" none. A wrong number is a usage mistake (exit 2) that names the
+// synopsis and the first of examples that shows more than the bare command.
+func synopsisArgs(path string, words []string, examples string) cobra.PositionalArgs {
 	lo, hi := 0, 0 // hi < 0: no limit
 	for _, w := range words {
-		switch {
-		case strings.HasPrefix(strings.TrimLeft(w, "["), "-"):
-			continue
-		case !strings.HasPrefix(w, "["):
+		if !strings.HasPrefix(w, "[") {
 			lo++
 		}
 		if strings.HasSuffix(strings.TrimRight(w, "]"), "...") {
@@ -80,7 +92,7 @@ func synopsisArgs(path string, e helpEntry) cobra.PositionalArgs {
 			return nil
 		}
 		example := ""
-		if ex := helpExample(path, e.example); ex != "" {
+		if ex := helpExample(path, examples); ex != "" {
 			example = ", e.g. " + ex
 		}
 		var count string

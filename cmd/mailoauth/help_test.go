@@ -103,14 +103,14 @@ func TestSynopsisArgs(t *testing.T) {
 		want     string
 	}{
 		{"frob", []int{0}, []int{1}, "frob takes no arguments, e.g. mailoauth frob a@b.example --all"},
-		{"frob ADDR [--rotate]", []int{1}, []int{0, 2}, "frob takes one argument (mailoauth frob ADDR [--rotate]), e.g. mailoauth frob a@b.example --all"},
+		{"frob ADDR [--rotate]", []int{1}, []int{0, 2}, "frob takes one argument (mailoauth frob ADDR), e.g. mailoauth frob a@b.example --all"},
 		{"frob [ADDR]", []int{0, 1}, []int{2}, "frob takes at most one argument (mailoauth frob [ADDR])"},
 		{"frob [ADDR...]", []int{0, 1, 5}, nil, ""},
 		{"frob ADDR...", []int{1, 5}, []int{0}, "frob takes at least one argument (mailoauth frob ADDR...)"},
 		{"frob FILE ADDR", []int{2}, []int{1, 3}, "frob takes two arguments (mailoauth frob FILE ADDR)"},
 		{"frob FILE [ADDR]", []int{1, 2}, []int{0, 3}, "frob takes one to two arguments (mailoauth frob FILE [ADDR])"},
 	} {
-		check := synopsisArgs("frob", helpEntry{use: c.use, example: example})
+		check := synopsisArgs("frob", synopsisWords(c.use), example)
 		for _, n := range c.ok {
 			if err := check(nil, make([]string, n)); err != nil {
 				t.Errorf("%s with %d arguments: %v", c.use, n, err)

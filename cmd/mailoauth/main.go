@@ -7,8 +7,9 @@
 // command's words (its synopsis, one-line summary, description and
 // examples) are in help.txt, embedded and looked up by command path
 // (help.go); the synopsis also sets how many arguments it takes (a wrong
-// number is refused with the synopsis and an example). Its behaviour is in
-// cmd_NAME.go. To add a command, write its entry in help.txt, then
+// number is refused with the synopsis and an example) and how they
+// complete (an ADDR a mailbox address, a DOMAIN a profile's). Its behaviour
+// is in cmd_NAME.go. To add a command, write its entry in help.txt, then
 // cmd_NAME.go with a constructor, its flags and its run, and add the
 // constructor to commands() in its help group:
 //
@@ -22,9 +23,7 @@
 //	type frobFlags struct{ all, asJSON bool }
 //
 //	func newFrobCmd(a *app) *cobra.Command {
-//		return command(a, "frob", &cobra.Command{
-//			ValidArgsFunction: a.completeMailboxes,
-//		}, (*frobFlags).register, runFrob)
+//		return command(a, "frob", &cobra.Command{}, (*frobFlags).register, runFrob)
 //	}
 //
 //	func (o *frobFlags) register(cmd *cobra.Command) {
@@ -186,7 +185,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.SetHelpCommand(newHelpCmd())
 	root.SetHelpCommandGroupID(groupOperate)
 	root.SetCompletionCommandGroupID(groupOperate)
-	_ = root.RegisterFlagCompletionFunc("profile", a.completeProfiles)
+	_ = root.RegisterFlagCompletionFunc("profile", completeProfiles)
 	return root
 }
 

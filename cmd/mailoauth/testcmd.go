@@ -24,9 +24,7 @@ type testFlags struct {
 }
 
 func newTestCmd(a *app) *cobra.Command {
-	return command(a, "test", &cobra.Command{
-		ValidArgsFunction: a.completeMailboxes,
-	}, (*testFlags).register, runTest)
+	return command(a, "test", &cobra.Command{}, (*testFlags).register, runTest)
 }
 
 func (o *testFlags) register(cmd *cobra.Command) {
@@ -41,7 +39,7 @@ func (o *testFlags) register(cmd *cobra.Command) {
 	defaultInUsage(f, "roundtrip-timeout")
 	f.BoolVar(&o.fresh, "fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
 	addChoiceFlag(cmd, &o.mechanism, "mechanism", "", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER", core.MechXOAUTH2, core.MechOAUTHBEARER)
-	_ = cmd.RegisterFlagCompletionFunc("mailbox", cmd.ValidArgsFunction) // as ADDR
+	_ = cmd.RegisterFlagCompletionFunc("mailbox", completeMailboxes) // as ADDR
 }
 
 func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
