@@ -190,13 +190,13 @@ func unknownCommand(parent *cobra.Command, word string) error {
 }
 
 // command makes the command of mailoauth at path ("token", "proxy
-// password") from cmd, a command with no RunE (its Args,
-// ValidArgsFunction...): its words come from help.txt (withHelp), register
-// adds its flags, bound to a new F, and run does its work with the
-// command's context, the app, the positional arguments and those flags.
-func command[F any](a *app, path string, cmd *cobra.Command, register func(*F, *cobra.Command), run func(context.Context, *app, []string, *F) error) *cobra.Command {
+// password"): its words, arguments and their completion come from
+// help.txt (withHelp), register adds its flags, bound to a new F, and run
+// does its work with the command's context, the app, the positional
+// arguments and those flags.
+func command[F any](a *app, path string, register func(*F, *cobra.Command), run func(context.Context, *app, []string, *F) error) *cobra.Command {
 	o := new(F)
-	withHelp(path, cmd)
+	cmd := withHelp(path, &cobra.Command{})
 	register(o, cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), a, args, o) }
 	return cmd

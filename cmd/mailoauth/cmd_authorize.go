@@ -18,10 +18,6 @@ type authorizeFlags struct {
 	wait                  time.Duration
 }
 
-func newAuthorizeCmd(a *app) *cobra.Command {
-	return command(a, "authorize", &cobra.Command{}, (*authorizeFlags).register, runAuthorize)
-}
-
 func (o *authorizeFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.BoolVarP(&o.all, "all", "a", false, "every mailbox (and the default sender) that has not given consent yet")

@@ -19,10 +19,6 @@ type exportFlags struct {
 	secrets bool
 }
 
-func newExportCmd(a *app) *cobra.Command {
-	return command(a, "export", &cobra.Command{}, (*exportFlags).register, runExport)
-}
-
 func (o *exportFlags) register(cmd *cobra.Command) {
 	addChoiceFlag(cmd, &o.format, "format", "f", "json", "the output `FORMAT`: json, or env (KEY=value lines for a shell or a service file)", "json", "env")
 	cmd.Flags().BoolVar(&o.secrets, "include-secrets", false, "include the service-account key itself (otherwise only its fingerprint)")

@@ -21,10 +21,6 @@ type historyFlags struct {
 	asJSON bool
 }
 
-func newHistoryCmd(a *app) *cobra.Command {
-	return command(a, "history", &cobra.Command{}, (*historyFlags).register, runHistory)
-}
-
 func (o *historyFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.DurationVar(&o.since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")

@@ -13,16 +13,13 @@ import (
 )
 
 func newKeyCmd(a *app) *cobra.Command {
-	return parentCmd("key", "key inspect FILE", newKeyInspectCmd(a))
+	inspect := command(a, "key inspect", (*keyInspectFlags).register, runKeyInspect)
+	return parentCmd("key", "key inspect FILE", inspect)
 }
 
 type keyInspectFlags struct {
 	p12pw, clientEmail, clientID string
 	asJSON                       bool
-}
-
-func newKeyInspectCmd(a *app) *cobra.Command {
-	return command(a, "key inspect", &cobra.Command{}, (*keyInspectFlags).register, runKeyInspect)
 }
 
 func (o *keyInspectFlags) register(cmd *cobra.Command) {

@@ -16,7 +16,7 @@ const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner K
 
 func newMailboxCmd(a *app) *cobra.Command {
 	ls := newListCmd("mailbox", a, mailboxList)
-	add := command(a, "mailbox add", &cobra.Command{}, (*mailboxAddFlags).register, mailboxAdd)
+	add := command(a, "mailbox add", (*mailboxAddFlags).register, mailboxAdd)
 	rm := withHelp("mailbox rm", &cobra.Command{
 		Aliases: []string{"remove"},
 		RunE:    func(_ *cobra.Command, args []string) error { return mailboxRemove(a, args) },

@@ -15,9 +15,8 @@ const profileSynopsis = "profile ls [--json] | rm DOMAIN [--yes]"
 
 func newProfileCmd(a *app) *cobra.Command {
 	ls := newListCmd("profile", a, profileList)
-	rm := command(a, "profile rm", &cobra.Command{
-		Aliases: []string{"remove"},
-	}, (*profileRemoveFlags).register, profileRemove)
+	rm := command(a, "profile rm", (*profileRemoveFlags).register, profileRemove)
+	rm.Aliases = []string{"remove"}
 	return parentCmd("profile", profileSynopsis, ls, rm)
 }
 

@@ -27,10 +27,9 @@ type proxyFlags struct {
 // newProxyCmd is `mailoauth proxy`: the IMAP/SMTP proxy for products that
 // only know a password (serve), `proxy password ADDR` and `proxy cert`.
 func newProxyCmd(a *app) *cobra.Command {
-	cmd := command(a, "proxy", &cobra.Command{
-		Args: subcommandArgs,
-	}, (*proxyFlags).register, runProxy)
-	pw := command(a, "proxy password", &cobra.Command{}, (*proxyPasswordFlags).register, runProxyPassword)
+	cmd := command(a, "proxy", (*proxyFlags).register, runProxy)
+	cmd.Args = subcommandArgs // a word after proxy names a subcommand, or is unknown
+	pw := command(a, "proxy password", (*proxyPasswordFlags).register, runProxyPassword)
 	cert := withHelp("proxy cert", &cobra.Command{
 		RunE: func(*cobra.Command, []string) error { return runProxyCert(a) },
 	})

@@ -18,10 +18,6 @@ type sandboxFlags struct {
 	rtt                   time.Duration
 }
 
-func newSandboxCmd(a *app) *cobra.Command {
-	return command(a, "sandbox", &cobra.Command{}, (*sandboxFlags).register, runSandbox)
-}
-
 func (o *sandboxFlags) register(cmd *cobra.Command) {
 	// the sandbox uses no store and no profile: its help hides --db and --profile
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {

@@ -21,10 +21,6 @@ type serveFlags struct {
 	watch                   watchFlags
 }
 
-func newServeCmd(a *app) *cobra.Command {
-	return command(a, "serve", &cobra.Command{}, (*serveFlags).register, runServe)
-}
-
 func (o *serveFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "", "the `HOST:PORT` to listen on, e.g. 127.0.0.1:2222 or :2222 (port 0: chosen by the OS)")

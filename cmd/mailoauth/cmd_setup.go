@@ -34,10 +34,6 @@ func addCredentialFlags(cmd *cobra.Command, o *setupFlags, clientUse string) {
 	}
 }
 
-func newSetupCmd(a *app) *cobra.Command {
-	return command(a, "setup", &cobra.Command{}, (*setupFlags).register, runSetup)
-}
-
 func (o *setupFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.domain, "domain", "", "the Google Workspace `DOMAIN`, e.g. yourcompany.example")

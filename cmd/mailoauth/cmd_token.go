@@ -19,10 +19,6 @@ type tokenFlags struct {
 	format string
 }
 
-func newTokenCmd(a *app) *cobra.Command {
-	return command(a, "token", &cobra.Command{}, (*tokenFlags).register, runToken)
-}
-
 func (o *tokenFlags) register(cmd *cobra.Command) {
 	addChoiceFlag(cmd, &o.format, "format", "f", "raw", "the output `FORMAT`: raw (the bearer token), xoauth2 or oauthbearer (base64 SASL string), json",
 		"raw", "xoauth2", "oauthbearer", "json")

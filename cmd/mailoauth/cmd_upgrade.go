@@ -28,10 +28,6 @@ type upgradeFlags struct {
 	proxyIMAP, proxySMTP string
 }
 
-func newUpgradeCmd(a *app) *cobra.Command {
-	return command(a, "upgrade", &cobra.Command{}, (*upgradeFlags).register, runUpgrade)
-}
-
 func (o *upgradeFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.legacyPath, "legacy", "", "the legacy (password) configuration `FILE` exported by the host product, JSON")

@@ -135,10 +135,6 @@ type watchCmdFlags struct {
 	once bool
 }
 
-func newWatchCmd(a *app) *cobra.Command {
-	return command(a, "watch", &cobra.Command{}, (*watchCmdFlags).register, runWatch)
-}
-
 func (o *watchCmdFlags) register(cmd *cobra.Command) {
 	o.watchFlags.register(cmd)
 	cmd.Flags().BoolVar(&o.once, "once", false, "run one round at once and exit 0 when every check passed, 1 otherwise (for cron)")

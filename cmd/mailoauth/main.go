@@ -10,8 +10,8 @@
 // number is refused with the synopsis and an example) and how they
 // complete (an ADDR a mailbox address, a DOMAIN a profile's). Its behaviour
 // is in cmd_NAME.go. To add a command, write its entry in help.txt, then
-// cmd_NAME.go with a constructor, its flags and its run, and add the
-// constructor to commands() in its help group:
+// cmd_NAME.go with its flags and its run, and add it to commands() in its
+// help group:
 //
 //	## mailoauth frob [ADDR...]                (help.txt; argument names in capitals)
 //	frob mailboxes (one line, lower case)
@@ -20,11 +20,9 @@
 //	mailoauth frob user1@yourcompany.example
 //	mailoauth frob --all --json
 //
-//	type frobFlags struct{ all, asJSON bool }
+//	command(a, "frob", (*frobFlags).register, runFrob),   (in commands())
 //
-//	func newFrobCmd(a *app) *cobra.Command {
-//		return command(a, "frob", &cobra.Command{}, (*frobFlags).register, runFrob)
-//	}
+//	type frobFlags struct{ all, asJSON bool }
 //
 //	func (o *frobFlags) register(cmd *cobra.Command) {
 //		f := cmd.Flags()
@@ -90,9 +88,27 @@ const (
 // lists them.
 func commands(a *app) []*cobra.Command {
 	return slices.Concat(
-		inGroup(groupSetup, newWizardCmd(a), newKeyCmd(a), newSetupCmd(a), newAuthorizeCmd(a), newProfileCmd(a), newMailboxCmd(a)),
-		inGroup(groupUse, newTestCmd(a), newWatchCmd(a), newHistoryCmd(a), newTokenCmd(a), newExportCmd(a), newDoctorCmd(a)),
-		inGroup(groupOperate, newUpgradeCmd(a), newServeCmd(a), newProxyCmd(a), newSandboxCmd(a), newCompletionCmd(a), newManCmd(a)),
+		inGroup(groupSetup,
+			newWizardCmd(a),
+			newKeyCmd(a),
+			command(a, "setup", (*setupFlags).register, runSetup),
+			command(a, "authorize", (*authorizeFlags).register, runAuthorize),
+			newProfileCmd(a),
+			newMailboxCmd(a)),
+		inGroup(groupUse,
+			command(a, "test", (*testFlags).register, runTest),
+			command(a, "watch", (*watchCmdFlags).register, runWatch),
+			command(a, "history", (*historyFlags).register, runHistory),
+			command(a, "token", (*tokenFlags).register, runToken),
+			command(a, "export", (*exportFlags).register, runExport),
+			newDoctorCmd(a)),
+		inGroup(groupOperate,
+			command(a, "upgrade", (*upgradeFlags).register, runUpgrade),
+			command(a, "serve", (*serveFlags).register, runServe),
+			newProxyCmd(a),
+			command(a, "sandbox", (*sandboxFlags).register, runSandbox),
+			newCompletionCmd(a),
+			newManCmd(a)),
 		[]*cobra.Command{newVersionCmd(a)}, // hidden, in no group
 	)
 }

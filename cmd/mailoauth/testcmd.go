@@ -23,10 +23,6 @@ type testFlags struct {
 	timeout, rtTimeout time.Duration
 }
 
-func newTestCmd(a *app) *cobra.Command {
-	return command(a, "test", &cobra.Command{}, (*testFlags).register, runTest)
-}
-
 func (o *testFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.mailboxes, "mailbox", "m", nil, "a mailbox `ADDR` to check (repeatable); default: the default sender")
