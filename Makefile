@@ -192,7 +192,7 @@ test: vet fmt-check
 # them too; without the packages they skip with the apt-get line to run
 # (with CI=true they fail). .ci/run installs the packages.
 interop:
-	$(GO) test -count=1 -race -timeout 15m -v -run '^TestInterop' ./cmd/mailoauth
+	$(GO) test -count=1 -race -timeout 30m -v -run '^TestInterop' ./cmd/mailoauth
 
 vet:
 	$(GO) vet $(PKGS)
