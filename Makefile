@@ -232,10 +232,20 @@ bench-bulk: build
 	$(GO) run ./cmd/benchbulk -bin $(BIN) -n $(N) -rtt $(RTT) -throttle $(THROTTLE) $(if $(CHECKS),-checks $(CHECKS)) $(if $(ONLY),-only $(ONLY)) $(if $(PROFILE),-cpuprofile $(PROFILE))
 
 # mailoauth proxy: 100 parallel IMAP sessions x 100 FETCHes, straight and
-# through the proxy (every body checked), and one session's NOOP latency;
-# reports the proxy's added median per command.
+# through the proxy (every body checked); reports the proxy's added median
+# per command and CPU per FETCH. First issue 14's measurement, Python
+# imaplib clients in PYPROCS processes (threads in each) against the
+# mailoauth sandbox and proxy processes (BenchmarkProxyImaplib in
+# cmd/mailoauth/proxy_bench_test.go), then the Go clients, proxy and
+# sandbox in one process (core/proxy/bench_test.go, with one session's
+# NOOP latency). COUNT runs of each. Not part of `make test`.
+COUNT   ?= 3
+PYPROCS ?= 4
 bench-proxy:
-	$(GO) test -run '^$$' -bench '^BenchmarkProxy' -benchtime 1x -count 3 ./core/proxy
+	uptime
+	$(GO) test -run '^$$' -bench '^BenchmarkProxyImaplib$$' -benchtime 1x -count $(COUNT) ./cmd/mailoauth -args -imaplib-procs $(PYPROCS)
+	$(GO) test -run '^$$' -bench '^BenchmarkProxy' -benchtime 1x -count $(COUNT) ./core/proxy
+	uptime
 
 # One PNG per wizard step of the sandbox walk-through, for the README.
 # freeze is a tool (it pins Charm v1): installed into bin/, never in go.mod.

@@ -48,7 +48,7 @@ type cliResult struct {
 	code           int
 }
 
-func mailoauth(t *testing.T, db string, args ...string) cliResult {
+func mailoauth(t testing.TB, db string, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -71,12 +71,13 @@ func mailoauth(t *testing.T, db string, args ...string) cliResult {
 
 // sandboxProcess runs `mailoauth sandbox` and waits for its "ready" line.
 type sandboxProcess struct {
+	pid       int
 	dir       string
 	endpoints core.Endpoints
 	clientID  string
 }
 
-func startSandbox(t *testing.T, users int, extra ...string) *sandboxProcess {
+func startSandbox(t testing.TB, users int, extra ...string) *sandboxProcess {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(binary, append([]string{"sandbox", "--dir", dir, "--users", fmt.Sprint(users)}, extra...)...)
@@ -124,7 +125,7 @@ func startSandbox(t *testing.T, users int, extra ...string) *sandboxProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sandboxProcess{dir: dir, endpoints: ep, clientID: cred.ClientID}
+	return &sandboxProcess{pid: cmd.Process.Pid, dir: dir, endpoints: ep, clientID: cred.ClientID}
 }
 
 // admin calls the sandbox's Admin console API.
@@ -247,7 +248,7 @@ func port(hostport string) string { _, p, _ := strings.Cut(hostport, ":"); retur
 
 // startPiped starts cmd with its standard error going to stderr and
 // returns its standard output to read from.
-func startPiped(t *testing.T, cmd *exec.Cmd, stderr io.Writer) io.ReadCloser {
+func startPiped(t testing.TB, cmd *exec.Cmd, stderr io.Writer) io.ReadCloser {
 	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -32,7 +32,7 @@ type proxyProcess struct {
 
 var proxyListenLine = regexp.MustCompile(`^(IMAP|SMTP submission) \((STARTTLS|implicit TLS)\) on (\S+) `)
 
-func startProxy(t *testing.T, db string, extra ...string) *proxyProcess {
+func startProxy(t testing.TB, db string, extra ...string) *proxyProcess {
 	t.Helper()
 	args := append([]string{"--db", db, "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--smtps", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, args...)
@@ -98,7 +98,7 @@ func startProxy(t *testing.T, db string, extra ...string) *proxyProcess {
 }
 
 // stop sends SIGTERM; the proxy must drain and exit 0.
-func (p *proxyProcess) stop(t *testing.T) {
+func (p *proxyProcess) stop(t testing.TB) {
 	select {
 	case <-p.exited:
 		return

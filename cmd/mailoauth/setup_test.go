@@ -62,7 +62,7 @@ func delegatedSandbox(t *testing.T, users int) string {
 // the store db with a sandbox's endpoints and its service-account key
 // (credential "--key") or OAuth client ("--client"), from the directory
 // the sandbox writes them to; extra are more setup flags. setup must exit 0.
-func setupStore(t *testing.T, db, sandboxDir, credential string, extra ...string) {
+func setupStore(t testing.TB, db, sandboxDir, credential string, extra ...string) {
 	t.Helper()
 	file := map[string]string{"--key": "service-account.json", "--client": "oauth-client.json"}[credential]
 	if r := mailoauth(t, db, append([]string{"setup", "--domain", "example.test", "--sender", "admin@example.test",
