@@ -40,7 +40,7 @@ func tlsPair(t testing.TB) (server, client *tls.Conn) {
 	t.Helper()
 	cert, pool := testCertificate(t)
 	accepted, raw := tcpPair(t)
-	client = tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	client = tls.Client(&readyConn{Conn: raw}, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
 	server = tls.Server(accepted, &tls.Config{Certificates: []tls.Certificate{cert}})
 	errc := make(chan error, 1)
 	go func() { errc <- server.Handshake() }()

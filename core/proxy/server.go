@@ -205,7 +205,7 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 		sess := &session{srv: s, raw: c, proto: proto, plainOK: plainOK, client: hostOf(c.RemoteAddr())}
 		if sec == core.SecurityTLS {
 			sess.tls = true
-			c = tls.Server(c, s.cfg.TLS)
+			c = tls.Server(&readyConn{Conn: c}, s.cfg.TLS)
 		}
 		sess.conn = c
 		s.mu.Lock()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,7 +104,7 @@ func (s *session) startTLS(ctx context.Context) error {
 	if s.br.Buffered() > 0 {
 		return errors.New("the client sent data after STARTTLS before the TLS handshake")
 	}
-	tc := tls.Server(s.raw, s.srv.cfg.TLS)
+	tc := tls.Server(&readyConn{Conn: s.raw}, s.srv.cfg.TLS)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return err
 	}
@@ -270,12 +269,12 @@ func copyConn(dst, src net.Conn, br *bufio.Reader, last *atomic.Int64) error {
 			return err
 		}
 	}
-	_, isTLS := src.(*tls.Conn)
+	tc, _ := src.(*tls.Conn)
 	buf := make([]byte, relayBuffer)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && err == nil && isTLS {
-			n, err = readReady(src, buf, n)
+		if n > 0 && err == nil && tc != nil {
+			n, err = readReady(tc, buf, n)
 		}
 		if n > 0 {
 			last.Store(time.Now().UnixNano())
@@ -289,32 +288,54 @@ func copyConn(dst, src net.Conn, br *bufio.Reader, last *atomic.Int64) error {
 	}
 }
 
-// readReady fills buf after its first n bytes with what the TLS connection
-// src has already received, without waiting for more: with its read
-// deadline in the past, a Read returns a record that is buffered and
-// otherwise fails at once (a deadline error, which leaves the connection
-// usable), with no system call.
-func readReady(src net.Conn, buf []byte, n int) (int, error) {
-	if src.SetReadDeadline(pastDeadline) != nil {
+// readReady fills buf after its first n bytes with the records the TLS
+// connection src has already received, without waiting for more: its
+// socket's reads are switched to fail at once (see readyConn), so a Read
+// returns a record that is buffered and otherwise fails with no system call
+// and the connection stays usable.
+func readReady(src *tls.Conn, buf []byte, n int) (int, error) {
+	rc, ok := src.NetConn().(*readyConn)
+	if !ok {
 		return n, nil
 	}
-	var err error
+	rc.noWait = true
+	defer func() { rc.noWait = false }()
 	for n < len(buf) {
-		var m int
-		m, err = src.Read(buf[n:])
+		m, err := src.Read(buf[n:])
 		n += m
+		if err == errNotReady {
+			return n, nil
+		}
 		if err != nil {
-			break
+			return n, err
 		}
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		err = nil
-	}
-	if derr := src.SetReadDeadline(time.Time{}); err == nil {
-		err = derr
-	}
-	return n, err
+	return n, nil
 }
 
-// pastDeadline is a read deadline that has passed.
-var pastDeadline = time.Unix(1, 0)
+// readyConn is a TCP connection under a TLS one whose reads can be told to
+// fail at once instead of reading the socket, for readReady: cheaper than
+// the read deadline in the past it replaces (two SetReadDeadline calls per
+// relayed chunk, each taking the poller's lock and moving a timer).
+// noWait belongs to the goroutine that reads.
+type readyConn struct {
+	net.Conn
+	noWait bool
+}
+
+func (c *readyConn) Read(b []byte) (int, error) {
+	if c.noWait {
+		return 0, errNotReady
+	}
+	return c.Conn.Read(b)
+}
+
+// errNotReady is readyConn's read without waiting. A temporary net.Error,
+// so that crypto/tls keeps the connection usable after it.
+var errNotReady net.Error = notReady{}
+
+type notReady struct{}
+
+func (notReady) Error() string   { return "no data ready" }
+func (notReady) Timeout() bool   { return true }
+func (notReady) Temporary() bool { return true }

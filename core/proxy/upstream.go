@@ -103,7 +103,7 @@ func connect(ctx context.Context, ep core.Endpoints, addr string, sec core.Secur
 		if proto == IMAP {
 			c.NextProtos = []string{"imap"}
 		}
-		conn, err = (&tls.Dialer{NetDialer: d, Config: c}).DialContext(ctx, "tcp", addr)
+		conn, err = dialTLS(ctx, d, addr, c)
 	}
 	if err != nil {
 		return nil, err
@@ -126,11 +126,25 @@ func connect(ctx context.Context, ep core.Endpoints, addr string, sec core.Secur
 	return u, nil
 }
 
+// dialTLS is tls.Dialer's DialContext over a readyConn.
+func dialTLS(ctx context.Context, d *net.Dialer, addr string, cfg *tls.Config) (net.Conn, error) {
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := tls.Client(&readyConn{Conn: raw}, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
 func (u *upstream) handshake(ctx context.Context, cfg *tls.Config) error {
 	if u.br.Buffered() > 0 {
 		return errors.New("the server sent data after STARTTLS before the TLS handshake")
 	}
-	tc := tls.Client(u.conn, cfg)
+	tc := tls.Client(&readyConn{Conn: u.conn}, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return err
 	}
