@@ -238,13 +238,16 @@ bench-bulk: build
 # mailoauth sandbox and proxy processes (BenchmarkProxyImaplib in
 # cmd/mailoauth/proxy_bench_test.go), then the Go clients, proxy and
 # sandbox in one process (core/proxy/bench_test.go, with one session's
-# NOOP latency). COUNT runs of each. Not part of `make test`.
+# NOOP latency), then the relay alone (BenchmarkRelayRoundTrip: its CPU
+# per relayed command and reply). COUNT runs of each, the machine's load
+# printed before and after. Not part of `make test`.
 COUNT   ?= 3
 PYPROCS ?= 4
 bench-proxy:
 	uptime
 	$(GO) test -run '^$$' -bench '^BenchmarkProxyImaplib$$' -benchtime 1x -count $(COUNT) ./cmd/mailoauth -args -imaplib-procs $(PYPROCS)
 	$(GO) test -run '^$$' -bench '^BenchmarkProxy' -benchtime 1x -count $(COUNT) ./core/proxy
+	$(GO) test -run '^$$' -bench '^BenchmarkRelayRoundTrip$$' -benchtime 20000x -count $(COUNT) ./core/proxy
 	uptime
 
 # One PNG per wizard step of the sandbox walk-through, for the README.
