@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -57,7 +58,8 @@ type imaplibLeg struct {
 // median time of one imaplib fetch() call as the client sees it, what the
 // proxy adds to the straight median, and the CPU time (user and system,
 // from /proc/PID/stat, 10 ms granularity) per FETCH of the proxy process;
-// for the back-to-back phase also of the sandbox and of the Python clients.
+// for the back-to-back phase also of the sandbox and of the Python clients
+// (as metrics, and each run's medians as one log line per phase).
 func BenchmarkProxyImaplib(b *testing.B) {
 	const mailboxes, perBox, messages = 10, 10, 100
 	requirePrograms(b, "python3")
@@ -116,22 +118,29 @@ func BenchmarkProxyImaplib(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var med [len(imaplibPhases)][3]time.Duration
+		var lines [len(imaplibPhases)]string
 		for l, leg := range legs {
 			rs := runImaplibFetch(b, script, leg, sessions(leg, mailboxes*perBox), procs, messages, []int{p.cmd.Process.Pid, sb.pid})
 			for ph, r := range rs {
 				name := imaplibPhases[ph].name + leg.name
 				med[ph][l] = r.median
-				fetches := float64(mailboxes * perBox * messages)
+				perFetch := func(d time.Duration) float64 { return d.Seconds() * 1e6 / float64(mailboxes*perBox*messages) }
 				b.ReportMetric(float64(r.median.Microseconds()), name+"-median-µs/fetch")
+				lines[ph] += fmt.Sprintf("; %s %.2f ms", leg.name, r.median.Seconds()*1e3)
 				if l > 0 {
-					b.ReportMetric(float64((r.median - med[ph][0]).Microseconds()), imaplibPhases[ph].name+"added-"+strings.TrimPrefix(leg.name, "proxy-")+"-µs/fetch")
-					b.ReportMetric(r.cpu[0].Seconds()*1e6/fetches, name+"-proxy-cpu-µs/fetch")
+					added := r.median - med[ph][0]
+					b.ReportMetric(float64(added.Microseconds()), imaplibPhases[ph].name+"added-"+strings.TrimPrefix(leg.name, "proxy-")+"-µs/fetch")
+					b.ReportMetric(perFetch(r.cpu[0]), name+"-proxy-cpu-µs/fetch")
+					lines[ph] += fmt.Sprintf(" (adds %.2f ms, proxy CPU %.0f µs/FETCH)", added.Seconds()*1e3, perFetch(r.cpu[0]))
 				}
 				if ph == 0 {
-					b.ReportMetric(r.cpu[1].Seconds()*1e6/fetches, name+"-sandbox-cpu-µs/fetch")
-					b.ReportMetric(r.clientCPU.Seconds()*1e6/fetches, name+"-clients-cpu-µs/fetch")
+					b.ReportMetric(perFetch(r.cpu[1]), name+"-sandbox-cpu-µs/fetch")
+					b.ReportMetric(perFetch(r.clientCPU), name+"-clients-cpu-µs/fetch")
 				}
 			}
+		}
+		for ph, line := range lines {
+			b.Logf("%s, median FETCH: %s", cmp.Or(strings.TrimSuffix(imaplibPhases[ph].name, "-"), "back to back"), strings.TrimPrefix(line, "; "))
 		}
 	}
 }
