@@ -3,8 +3,12 @@
 // simulated Internet (--rtt 50ms), with and without Google's throttling,
 // and a second run that must mint no token. For each run it prints
 // mailboxes/s, the test process's CPU per mailbox and peak RSS (from its
-// rusage), tokens minted, throttled retries and false failures. It is
-// `make bench-bulk`; it is not part of `make test`.
+// rusage), the sandbox's CPU per mailbox, tokens minted, throttled retries
+// and false failures. It is `make bench-bulk`; it is not part of `make test`.
+//
+// It must never import a package of this project: it runs the built
+// binary as an administrator would, so what it measures is the program as
+// shipped, flags and output included.
 //
 // Unless -checks is given, the --rtt 0 runs are made twice: with the checks
 // issue 12 measured its baseline and set its targets with (token,imap,smtp)
