@@ -41,6 +41,10 @@ func (s *session) runIMAP(ctx context.Context, stop func() bool) {
 		}
 		var user, password string
 		switch cmd {
+		case "":
+			bad++
+			_ = s.write("%s BAD missing command\r\n", tag)
+			continue
 		case "CAPABILITY":
 			_ = s.write("* CAPABILITY %s\r\n%s OK CAPABILITY completed\r\n", s.imapCaps(), tag)
 			continue
@@ -181,7 +185,8 @@ var errBadSyntax = errors.New("command syntax error")
 
 // readIMAPCommand reads one command: its tag, its name (upper case) and
 // its arguments, atoms, quoted strings and literals ({n} and {n+}, small
-// ones only) decoded. The whole command is bounded by maxLine.
+// ones only) decoded. The whole command is bounded by maxLine. A line with
+// a tag alone comes back with an empty name, a bad command for the caller.
 func (s *session) readIMAPCommand() (tag, cmd string, args []string, err error) {
 	var toks []string
 	total := 0
@@ -215,12 +220,11 @@ func (s *session) readIMAPCommand() (tag, cmd string, args []string, err error) 
 		}
 		toks = append(toks, string(buf))
 	}
-	if len(toks) < 2 {
-		if len(toks) == 1 {
-			_ = s.write("%s BAD missing command\r\n", toks[0])
-			return s.readIMAPCommand()
-		}
+	switch len(toks) {
+	case 0:
 		return "", "", nil, errBadSyntax
+	case 1:
+		return toks[0], "", nil, nil
 	}
 	return toks[0], strings.ToUpper(toks[1]), toks[2:], nil
 }
