@@ -265,17 +265,31 @@ func (c *common) progressBar(pct float64, width int) string {
 	return c.styles.Key.Render(strings.Repeat("█", full)) + c.styles.Muted.Render(strings.Repeat("░", width-full))
 }
 
+// A form names its fields with a type of its own (oauthField: ocPath,
+// ocID, …; mailboxField: mbEmail, …), counted by a last constant (ocFields,
+// mbFields); inputs() lists each field's text input by that name. Every
+// form moves its focus with focusOnly and wrapAround.
+
 // focusOnly focuses inputs[focus] with the cursor at its end and blurs the
-// others; it returns the focused field's cursor command.
-func focusOnly(inputs []*textinput.Model, focus int) tea.Cmd {
+// others; a nil input is a field that is no text input (the mailbox form's
+// owner kind). It returns the focused field's cursor command.
+func focusOnly[F ~int](inputs []*textinput.Model, focus F) tea.Cmd {
 	var cmd tea.Cmd
 	for i, in := range inputs {
-		if i == focus {
+		switch {
+		case in == nil:
+		case F(i) == focus:
 			in.CursorEnd()
 			cmd = in.Focus()
-		} else {
+		default:
 			in.Blur()
 		}
 	}
 	return cmd
+}
+
+// wrapAround moves i by delta among n places, wrapping around at either end:
+// tab past a form's last field comes back to its first.
+func wrapAround[F ~int](i F, delta int, n F) F {
+	return F(((int(i)+delta)%int(n) + int(n)) % int(n))
 }

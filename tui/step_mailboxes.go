@@ -31,12 +31,9 @@ type mailboxesStep struct {
 	scrollList
 	err error
 
-	// form
-	form      [3]textinput.Model // email, display name, owner name
-	formKind  int
-	formFocus int
-	editing   string // email being edited, "" when adding
-	deleting  string // email waiting for the y/n of a delete
+	form     mailboxForm
+	editing  string // email being edited, "" when adding
+	deleting string // email waiting for the y/n of a delete
 
 	importPath fileField
 	importErr  error
@@ -52,14 +49,14 @@ type mailboxesStep struct {
 
 func newMailboxesStep(c *common) *mailboxesStep {
 	m := &mailboxesStep{common: c, filter: newInput("type to filter"), importPath: newFileField("/path/to/mailboxes.csv", core.CSVFile)}
-	m.form = [3]textinput.Model{newInput("name@yourcompany.example"), newInput("(defaults to the address)"), newInput("e.g. Sales queue")}
+	m.form = newMailboxForm()
 	m.pageSize = 10
 	return m
 }
 
 func (m *mailboxesStep) Init() tea.Cmd {
 	m.mode, m.err = mbList, nil
-	m.form[0].Placeholder = "name@" + orDefault(m.profile.Domain, "yourcompany.example")
+	m.form.email.Placeholder = "name@" + orDefault(m.profile.Domain, "yourcompany.example")
 	m.oauth = m.isOAuthClient()
 	m.loadConsents()
 	defer func() { m.list = m.boxes }()
@@ -355,14 +352,7 @@ func (m *mailboxesStep) focusedEmpty() bool {
 	case mbConsent:
 		return m.flow.input.Value() == ""
 	case mbForm:
-		switch m.formFocus {
-		case 0, 1:
-			return m.form[m.formFocus].Value() == ""
-		case 2:
-			return true
-		case 3:
-			return m.form[2].Value() == ""
-		}
+		return m.form.focusedEmpty()
 	}
 	return false
 }

@@ -6,57 +6,85 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
 )
 
+// mailboxForm is the add/edit form of the mailboxes step; its fields are
+// named by mailboxField.
+type mailboxForm struct {
+	email, name, owner textinput.Model
+	kind               int // the owner kind, in core.OwnerKinds
+	focus              mailboxField
+}
+
+// mailboxField names the mailbox form's fields, in their order on screen.
+type mailboxField int
+
+const (
+	mbEmail mailboxField = iota
+	mbName
+	mbKind // the owner kind: chosen with its keys, no text input
+	mbOwner
+	mbFields
+)
+
+func newMailboxForm() mailboxForm {
+	return mailboxForm{email: newInput("name@yourcompany.example"), name: newInput("(defaults to the address)"), owner: newInput("e.g. Sales queue")}
+}
+
+func (f *mailboxForm) inputs() []*textinput.Model {
+	return []*textinput.Model{mbEmail: &f.email, mbName: &f.name, mbKind: nil, mbOwner: &f.owner}
+}
+
+func (f *mailboxForm) focusField() tea.Cmd {
+	return focusOnly(f.inputs(), f.focus)
+}
+
+// focusedEmpty reports an empty focused text field (or the owner kind,
+// which has none).
+func (f *mailboxForm) focusedEmpty() bool {
+	in := f.inputs()[f.focus]
+	return in == nil || in.Value() == ""
+}
+
 func (m *mailboxesStep) openForm(mb core.Mailbox, editing string) tea.Cmd {
 	m.mode, m.editing, m.err = mbForm, editing, nil
-	m.form[0].SetValue(mb.Email)
-	m.form[1].SetValue(core.SafeText(mb.DisplayName)) // stored before names were checked
+	f := &m.form
+	f.email.SetValue(mb.Email)
+	f.name.SetValue(core.SafeText(mb.DisplayName)) // stored before names were checked
 	if mb.DisplayName == mb.Email {
-		m.form[1].SetValue("")
+		f.name.SetValue("")
 	}
-	m.form[2].SetValue(core.SafeText(mb.OwnerName))
-	m.formKind = 0
+	f.owner.SetValue(core.SafeText(mb.OwnerName))
+	f.kind = 0
 	for i, k := range core.OwnerKinds {
 		if k == mb.OwnerKind {
-			m.formKind = i
+			f.kind = i
 		}
 	}
-	m.formFocus = 0
-	return m.focusForm()
+	f.focus = mbEmail
+	return f.focusField()
 }
 
-func (m *mailboxesStep) focusForm() tea.Cmd {
-	var cmd tea.Cmd
-	for i := range m.form {
-		if i == m.formFocus {
-			cmd = m.form[i].Focus()
-		} else {
-			m.form[i].Blur()
-		}
-	}
-	return cmd
-}
-
-// form fields: 0 email, 1 display name, 2 owner kind, 3 owner name
 func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
+	f := &m.form
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, km.Global.Esc):
 			m.mode, m.err = mbList, nil
 			return nil, true
 		case key.Matches(k, km.Form.Next, km.Form.Down):
-			m.formFocus = (m.formFocus + 1) % 4
-			return m.focusFormIdx(), true
+			f.focus = wrapAround(f.focus, 1, mbFields)
+			return f.focusField(), true
 		case key.Matches(k, km.Form.Prev, km.Form.Up):
-			m.formFocus = (m.formFocus + 3) % 4
-			return m.focusFormIdx(), true
+			f.focus = wrapAround(f.focus, -1, mbFields)
+			return f.focusField(), true
 		case key.Matches(k, km.Mailboxes.FormSave):
-			mb := core.Mailbox{Email: m.form[0].Value(), DisplayName: m.form[1].Value(),
-				OwnerKind: core.OwnerKinds[m.formKind], OwnerName: m.form[2].Value()}
+			mb := core.Mailbox{Email: f.email.Value(), DisplayName: f.name.Value(),
+				OwnerKind: core.OwnerKinds[f.kind], OwnerName: f.owner.Value()}
 			if err := m.profile.MailboxRule().Mailbox(&mb); err != nil {
 				m.err = err
 				return nil, true
@@ -81,39 +109,23 @@ func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(k, km.Global.Interrupt):
 			return nil, false
 		}
-		if m.formFocus == 2 {
+		if f.focus == mbKind {
 			switch {
 			case key.Matches(k, km.Mailboxes.KindPrev):
-				m.formKind = (m.formKind + len(core.OwnerKinds) - 1) % len(core.OwnerKinds)
+				f.kind = wrapAround(f.kind, -1, len(core.OwnerKinds))
 			case key.Matches(k, km.Mailboxes.KindNext):
-				m.formKind = (m.formKind + 1) % len(core.OwnerKinds)
+				f.kind = wrapAround(f.kind, 1, len(core.OwnerKinds))
 			}
 			return nil, true
 		}
 	}
-	idx := m.formFocus
-	if idx == 3 {
-		idx = 2
-	}
-	if m.formFocus == 2 {
+	in := f.inputs()[f.focus]
+	if in == nil {
 		return nil, false
 	}
 	var cmd tea.Cmd
-	m.form[idx], cmd = m.form[idx].Update(msg)
+	*in, cmd = in.Update(msg)
 	return cmd, true
-}
-
-func (m *mailboxesStep) focusFormIdx() tea.Cmd {
-	for i := range m.form {
-		m.form[i].Blur()
-	}
-	switch m.formFocus {
-	case 0, 1:
-		return m.form[m.formFocus].Focus()
-	case 3:
-		return m.form[2].Focus()
-	}
-	return nil
 }
 
 func (m *mailboxesStep) formView(width int) string {
@@ -123,22 +135,23 @@ func (m *mailboxesStep) formView(width int) string {
 		title = "Edit " + m.editing
 	}
 	out := s.Heading.Render(title) + "\n"
-	out += m.field("E-mail address", &m.form[0], m.formFocus == 0, width) + "\n"
-	out += m.field("Display name", &m.form[1], m.formFocus == 1, width) + "\n"
+	f := &m.form
+	out += m.field("E-mail address", &f.email, f.focus == mbEmail, width) + "\n"
+	out += m.field("Display name", &f.name, f.focus == mbName, width) + "\n"
 	var kinds []string
 	for i, k := range core.OwnerKinds {
-		if i == m.formKind {
+		if i == f.kind {
 			kinds = append(kinds, s.Selected.Render("("+string(k)+")"))
 		} else {
 			kinds = append(kinds, s.Muted.Render(" "+string(k)+" "))
 		}
 	}
 	mark, ls := "  ", s.Label
-	if m.formFocus == 2 {
+	if f.focus == mbKind {
 		mark, ls = s.Key.Render("▸ "), s.FocusLabel
 	}
 	out += mark + ls.Render("Owner kind ("+keyName(km.Mailboxes.KindPrev)+"/"+keyName(km.Mailboxes.KindNext)+")") + "\n  " + strings.Join(kinds, " ") + "\n"
-	out += m.field("Owner name", &m.form[2], m.formFocus == 3, width) + "\n"
+	out += m.field("Owner name", &f.owner, f.focus == mbOwner, width) + "\n"
 	if m.err != nil {
 		out += m.errView(m.err, width)
 	}

@@ -20,7 +20,7 @@ func (m *mailboxesStep) clamp() { m.clampTo(len(m.boxes.filtered)) }
 // leaves it.
 func (m *mailboxesStep) SetSize(width, height int) {
 	m.setRoom(width, height)
-	sizeFields(width, &m.filter, &m.importPath.Model, &m.form[0], &m.form[1], &m.form[2])
+	sizeFields(width, &m.filter, &m.importPath.Model, &m.form.email, &m.form.name, &m.form.owner)
 	if m.flow != nil {
 		sizeFields(width, &m.flow.input)
 	}
