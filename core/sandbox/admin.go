@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -113,6 +114,7 @@ type stateDump struct {
 	ServiceClient string              `json:"service_account_client_id"`
 	ServiceEmail  string              `json:"service_account_email"`
 	TokensMinted  int                 `json:"tokens_minted"`
+	Logins        map[string]int      `json:"logins"`
 	Throttled     ThrottleCounts      `json:"throttled"`
 	Flights       int64               `json:"rtt_flights"`
 }
@@ -129,6 +131,7 @@ func (s *Sandbox) state() stateDump {
 		ServiceClient: s.clientID,
 		ServiceEmail:  s.clientEmail,
 		TokensMinted:  s.minted,
+		Logins:        maps.Clone(s.logins),
 		Throttled:     s.throttle.hit,
 		Flights:       s.flights.Load(),
 	}

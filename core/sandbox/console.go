@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"crypto/rsa"
+	"maps"
 	"strings"
 	"time"
 
@@ -137,4 +138,19 @@ func (s *Sandbox) TokensMinted() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.minted
+}
+
+// Logins is how many IMAP and SMTP logins the sandbox accepted, by SASL
+// mechanism (XOAUTH2, OAUTHBEARER, XOAUTH).
+func (s *Sandbox) Logins() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.logins)
+}
+
+// loginAccepted counts a login by mech for Logins.
+func (s *Sandbox) loginAccepted(mech string) {
+	s.mu.Lock()
+	s.logins[mech]++
+	s.mu.Unlock()
 }

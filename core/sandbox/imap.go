@@ -158,7 +158,14 @@ func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
 	default:
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Unsupported authentication mechanism. (Failure)"}
 	}
-	return &oauthSASLServer{mech: mech, fail: errIMAPInvalidCredentials, verify: sess.verify}, nil
+	verify := func(user, tok string) error {
+		err := sess.verify(user, tok)
+		if err == nil {
+			sess.sb.loginAccepted(mech)
+		}
+		return err
+	}
+	return &oauthSASLServer{mech: mech, fail: errIMAPInvalidCredentials, verify: verify}, nil
 }
 
 func (sess *imapSession) verify(saslUser, tok string) error {

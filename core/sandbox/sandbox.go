@@ -152,6 +152,7 @@ type Sandbox struct {
 	keys       map[string]*saKey // by key ID
 	tokens     map[string]*token
 	minted     int
+	logins     map[string]int // accepted IMAP and SMTP logins by SASL mechanism
 	skew       time.Duration
 	faults     Faults
 	domainIMAP bool
@@ -200,6 +201,7 @@ func Start(opts Options) (s *Sandbox, err error) {
 		clients:    map[string]ClientState{},
 		keys:       map[string]*saKey{},
 		tokens:     map[string]*token{},
+		logins:     map[string]int{},
 		domainIMAP: true,
 		smtpConns:  map[net.Conn]struct{}{},
 		faults:     Faults{RTTMS: int(opts.RTT / time.Millisecond)},

@@ -239,6 +239,10 @@ func TestRoundTrip(t *testing.T) {
 	if err := ic2.Authenticate(&oauthbearer{user: u, token: tok}); err != nil {
 		t.Fatalf("OAUTHBEARER: %v", err)
 	}
+	// Each accepted login is counted by its mechanism.
+	if got := sb.Logins(); got[core.MechXOAUTH2] != 2 || got[core.MechOAUTHBEARER] != 1 || len(got) != 2 {
+		t.Fatalf("Logins() = %v, want 2 by XOAUTH2 (IMAP, SMTP) and 1 by OAUTHBEARER", got)
+	}
 	// Tokeninfo describes the token.
 	info := tokeninfo(t, sb, tok)
 	if info["email"] != u || info["scope"] != core.ScopeMail || info["azp"] != sb.ClientID() {

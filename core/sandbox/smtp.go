@@ -339,6 +339,7 @@ func (c *smtpConn) auth(arg string) error {
 		if ok {
 			if usr, good := c.sb.checkToken(u, tok, smtpScopes); good {
 				c.authd = usr
+				c.sb.loginAccepted(mech)
 				return c.reply(235, "2.7.0", "Accepted")
 			}
 		}
