@@ -242,6 +242,22 @@ func addChoiceFlag(cmd *cobra.Command, p *string, name, short, value, usage stri
 	_ = cmd.RegisterFlagCompletionFunc(name, fixedCompletions(choices...))
 }
 
+// addMechanismFlag adds --mechanism, the SASL mechanism mailoauth logs in
+// to IMAP and SMTP with; parseMechanism reads it.
+func addMechanismFlag(cmd *cobra.Command, p *string) {
+	addChoiceFlag(cmd, p, "mechanism", "", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER", core.MechXOAUTH2, core.MechOAUTHBEARER)
+}
+
+// parseMechanism is --mechanism in upper case, or the usage error of an
+// unknown one.
+func parseMechanism(s string) (string, error) {
+	mech := strings.ToUpper(s)
+	if mech != core.MechXOAUTH2 && mech != core.MechOAUTHBEARER {
+		return "", usagef("--mechanism %q is not known; use XOAUTH2 or OAUTHBEARER", s)
+	}
+	return mech, nil
+}
+
 // addChecksFlag adds -c/--checks, a comma-separated list of check names,
 // with its completion.
 func addChecksFlag(cmd *cobra.Command, p *string, value, usage string) {

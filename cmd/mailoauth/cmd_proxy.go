@@ -18,10 +18,10 @@ import (
 )
 
 type proxyFlags struct {
-	imapAddr, smtpAddr, imapsAddr, smtpsAddr, certFile, keyFile, logFormat string
-	certHosts                                                              []string
-	maxPerBox, maxConns                                                    int
-	idle, lockout, drain                                                   time.Duration
+	imapAddr, smtpAddr, imapsAddr, smtpsAddr, certFile, keyFile, logFormat, mechanism string
+	certHosts                                                                         []string
+	maxPerBox, maxConns                                                               int
+	idle, lockout, drain                                                              time.Duration
 }
 
 // newProxyCmd is `mailoauth proxy`: the IMAP/SMTP proxy for products that
@@ -51,6 +51,7 @@ func (o *proxyFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&o.idle, "idle-timeout", proxy.DefaultIdleTimeout, "close a session after this `DURATION` with no byte either way")
 	f.DurationVar(&o.lockout, "lockout", proxy.DefaultLockout, "how long (a `DURATION`) an address is refused after 5 wrong passwords within a minute")
 	f.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGTERM, how long (a `DURATION`) open sessions may finish before they are closed")
+	addMechanismFlag(cmd, &o.mechanism)
 	addLogFlags(cmd, &o.logFormat)
 	_ = cmd.MarkFlagFilename("cert")
 	_ = cmd.MarkFlagFilename("key")
@@ -76,6 +77,10 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 	if *maxPerBox < 1 || *maxConns < 1 || *idle <= 0 || *lockout <= 0 || *drain < 0 {
 		return usagef("--max-per-mailbox and --max-conns must be at least 1, --idle-timeout and --lockout positive")
 	}
+	mech, err := parseMechanism(o.mechanism)
+	if err != nil {
+		return err
+	}
 	log, err := newLogger(a.stderr, o.logFormat)
 	if err != nil {
 		return err
@@ -94,6 +99,7 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 	if err != nil {
 		return err
 	}
+	dir.useMechanism(mech)
 	srv := proxy.New(proxy.Config{
 		Directory: dir, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Log: log, MaxPerMailbox: *maxPerBox, MaxConns: *maxConns, IdleTimeout: *idle, Lockout: *lockout,
@@ -141,6 +147,7 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 				log.Error("proxy: reload failed, keeping the previous profiles", "error", err.Error())
 				continue
 			}
+			d.useMechanism(mech)
 			srv.SetDirectory(d)
 			log.Info("proxy: reloaded profiles and mailboxes", "serving", d.describe())
 		case <-ctx.Done():
@@ -239,6 +246,14 @@ func loadProxyDirectory(st *store.Store) (*proxyDirectory, error) {
 		}
 	}
 	return d, nil
+}
+
+// useMechanism makes the proxy log in upstream by mech (XOAUTH2 or
+// OAUTHBEARER).
+func (d *proxyDirectory) useMechanism(mech string) {
+	for _, t := range d.testers {
+		t.Mechanism = mech
+	}
 }
 
 // Account implements proxy.Directory.

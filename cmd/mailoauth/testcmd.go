@@ -34,7 +34,7 @@ func (o *testFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
 	defaultInUsage(f, "roundtrip-timeout")
 	f.BoolVar(&o.fresh, "fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
-	addChoiceFlag(cmd, &o.mechanism, "mechanism", "", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER", core.MechXOAUTH2, core.MechOAUTHBEARER)
+	addMechanismFlag(cmd, &o.mechanism)
 	_ = cmd.RegisterFlagCompletionFunc("mailbox", completeMailboxes) // as ADDR
 }
 
@@ -44,9 +44,9 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	if err != nil {
 		return err
 	}
-	mech := strings.ToUpper(o.mechanism)
-	if mech != core.MechXOAUTH2 && mech != core.MechOAUTHBEARER {
-		return usagef("--mechanism %q is not known; use XOAUTH2 or OAUTHBEARER", o.mechanism)
+	mech, err := parseMechanism(o.mechanism)
+	if err != nil {
+		return err
 	}
 	if o.concurrency < 1 || o.concurrency > core.MaxConcurrency {
 		return usagef("--concurrency %d is out of range; use 1 to %d (the default %d adapts to Google's throttling)", o.concurrency, core.MaxConcurrency, core.DefaultConcurrency)

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailoauth/mailoauth/core"
+)
+
+// sandboxLogins is the sandbox's count of accepted IMAP and SMTP logins by
+// SASL mechanism (GET /admin/state).
+func sandboxLogins(t *testing.T, sb *sandboxProcess) map[string]int {
+	t.Helper()
+	var st struct {
+		Logins map[string]int `json:"logins"`
+	}
+	sb.adminState(t, &st)
+	return st.Logins
+}
+
+// TestProxyMechanismOAUTHBEARER: with --mechanism OAUTHBEARER the proxy
+// logs in to the server by OAUTHBEARER, for IMAP and for SMTP, and never by
+// XOAUTH2.
+func TestProxyMechanismOAUTHBEARER(t *testing.T) {
+	sb, db, users, pw := proxySandboxSetup(t)
+	user := users[0]
+	p := startProxy(t, db, "--mechanism", "oauthbearer")
+	before := sandboxLogins(t, sb)
+
+	opts := imapTLS(t, p.caFile)
+	c, err := imapclient.DialTLS(p.imaps, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, pw[user]).Wait(); err != nil {
+		t.Fatalf("LOGIN through the proxy with --mechanism OAUTHBEARER: %v", err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatalf("SELECT: %v", err)
+	}
+	_ = c.Logout().Wait()
+
+	sc, err := smtp.DialTLS(p.smtps, opts.TLSConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if err := sc.Auth(sasl.NewPlainClient("", user, pw[user])); err != nil {
+		t.Fatalf("SMTP AUTH through the proxy with --mechanism OAUTHBEARER: %v", err)
+	}
+	if err := sc.SendMail(user, []string{user}, strings.NewReader("Subject: by OAUTHBEARER\r\n\r\nx\r\n")); err != nil {
+		t.Fatalf("sending: %v", err)
+	}
+	_ = sc.Quit()
+
+	after := sandboxLogins(t, sb)
+	if got := after[core.MechOAUTHBEARER] - before[core.MechOAUTHBEARER]; got != 2 {
+		t.Fatalf("want the proxy's IMAP and SMTP logins upstream by OAUTHBEARER (2), got %d; the sandbox counted %v before, %v after", got, before, after)
+	}
+	if after[core.MechXOAUTH2] != before[core.MechXOAUTH2] {
+		t.Fatalf("the proxy logged in by XOAUTH2 despite --mechanism OAUTHBEARER: %v before, %v after", before, after)
+	}
+	if r := mailoauth(t, db, "proxy", "--mechanism", "PLAIN"); r.code != 2 || !strings.Contains(r.stderr, `--mechanism "PLAIN" is not known; use XOAUTH2 or OAUTHBEARER`) {
+		t.Fatalf("proxy --mechanism PLAIN: want exit 2 naming the two mechanisms, got %d %s", r.code, r.stderr)
+	}
+}
