@@ -33,6 +33,10 @@ import (
 //     by the whole run (halving at each would keep the window at its floor
 //     and a 10,000-mailbox run over an hour).
 
+// ConcurrencyRule is the rule above in one phrase, as `test --help` and
+// the README's Commands section give it.
+const ConcurrencyRule = "grows while mailboxes pass unthrottled and latency allows, and halves (at most once a window) when over a quarter of a window's attempts meet a global rate limit (token 429, SMTP 421); a per-account throttle (IMAP, SMTP 454) backs off only its mailbox"
+
 // Adaptive-concurrency defaults.
 const (
 	// StartConcurrency is where a bulk run starts (or the ceiling, if lower).

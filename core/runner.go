@@ -90,7 +90,7 @@ type RunStats struct {
 	Retried int
 	// PeakConcurrency is the most mailboxes checked at once.
 	PeakConcurrency int
-	// Halvings is how many times a throttling reply halved the window.
+	// Halvings is how many times global-rate replies halved the window.
 	Halvings int
 }
 

@@ -28,7 +28,7 @@ func (o *testFlags) register(cmd *cobra.Command) {
 	f.StringArrayVarP(&o.mailboxes, "mailbox", "m", nil, "a mailbox `ADDR` to check (repeatable); default: the default sender")
 	f.BoolVarP(&o.all, "all", "a", false, "every assigned mailbox plus the default sender")
 	addChecksFlag(cmd, &o.checks, "token,imap,smtp,roundtrip", "the `CHECKS` to run, in order")
-	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, fmt.Sprintf("the ceiling `N` of mailboxes checked at once: the run starts at %d, grows while Google does not throttle and halves when it does", core.StartConcurrency))
+	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, fmt.Sprintf("the ceiling `N` of mailboxes checked at once: the run starts at %d, %s", core.StartConcurrency, core.ConcurrencyRule))
 	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox, then a summary object")
 	addTimeoutFlag(f, &o.timeout)
 	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
