@@ -221,7 +221,7 @@ func TestRunAllRetriesThrottledAndNeverFalseFails(t *testing.T) {
 				}
 			}
 			// Only the global-rate signal (421) slows the whole run.
-			if stats.Throttled != 60 || stats.Retried != 30 || (stats.Halvings > 0) != global {
+			if stats.Retries != 60 || stats.Retried != 30 || (stats.Halvings > 0) != global {
 				t.Fatalf("stats %+v, want halvings only for a global signal", stats)
 			}
 			slept := fc.Slept()
@@ -239,7 +239,8 @@ func TestRunAllRetriesThrottledAndNeverFalseFails(t *testing.T) {
 func TestRunAllThrottledWhenRetriesRunOut(t *testing.T) {
 	fc := newFakeRunClock()
 	check, tries := fakeThrottledCheck(1000, true)
-	res := runAll(context.Background(), check, []string{"user1@example.test"}, RunOptions{clock: fc.clock()})
+	var stats RunStats
+	res := runAll(context.Background(), check, []string{"user1@example.test"}, RunOptions{clock: fc.clock(), Stats: &stats})
 	r := res[0]
 	if r.OK || r.Finding == nil || r.Finding.Code != CodeThrottled {
 		t.Fatalf("want finding throttled, got %+v", r.Finding)
@@ -252,6 +253,10 @@ func TestRunAllThrottledWhenRetriesRunOut(t *testing.T) {
 	}
 	if len(r.Notes) != 1 || r.Notes[0] != fmt.Sprintf("throttled, retried %d times", DefaultRetries) {
 		t.Fatalf("notes %q", r.Notes)
+	}
+	// the summary counts the retries the note says, not the replies met
+	if stats.Retries != DefaultRetries || stats.Retried != 1 {
+		t.Fatalf("stats %+v, want %d retries of 1 mailbox as noted", stats, DefaultRetries)
 	}
 }
 

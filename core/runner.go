@@ -83,9 +83,10 @@ type RunOptions struct {
 
 // RunStats counts what a bulk run did beyond checking.
 type RunStats struct {
-	// Throttled is how many throttling replies the run met (each one
-	// retried or, once the retries were used up, reported).
-	Throttled int
+	// Retries is how many times throttled mailboxes were tried again: the
+	// sum of N over the results' notes "throttled, retried N times" (a
+	// mailbox whose retries ran out met one reply more than it retried).
+	Retries int
 	// Retried is how many mailboxes were tried again after one.
 	Retried int
 	// PeakConcurrency is the most mailboxes checked at once.
@@ -215,18 +216,18 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 			if th == nil || ctx.Err() != nil {
 				return withRetryNote(r, tries)
 			}
-			mu.Lock()
-			stats.Throttled++
-			if tries == 0 {
-				stats.Retried++
-			}
-			mu.Unlock()
 			if tries >= retries {
 				if !th.connCap {
 					r.Finding = throttledFinding(th.d, th, tries)
 				}
 				return withRetryNote(r, tries)
 			}
+			mu.Lock()
+			stats.Retries++
+			if tries == 0 {
+				stats.Retried++
+			}
+			mu.Unlock()
 			tries++
 			if err := clock.sleep(ctx, backoff(tries, th.retryAfter)); err != nil {
 				return cancelledResult(mailbox)

@@ -102,7 +102,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	passed, failed := rep.Passed, rep.Failed
 	if o.asJSON {
 		if err := sink.enc.Encode(map[string]any{"summary": map[string]any{"total": passed + failed, "ok": passed, "failed": failed,
-			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": rep.Stats.Throttled, "peak_concurrency": rep.Stats.PeakConcurrency}}); err != nil {
+			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": rep.Stats.Retries, "peak_concurrency": rep.Stats.PeakConcurrency}}); err != nil {
 			return err
 		}
 	} else {
