@@ -188,11 +188,11 @@ func consentErrorFinding(code, desc string, d oauthDiag) *Finding {
 	case OAuthAccessDenied:
 		return NewFinding(CodeAccessDenied,
 			fmt.Sprintf("Consent for %s was refused: the user chose Deny, or the app is External and in Testing and %s is not one of its test users.", who, who),
-			fmt.Sprintf("If the app is in Testing, add %s in console.cloud.google.com > APIs & Services > OAuth consent screen > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, ReconsentCommand(d.Mailbox)))
+			fmt.Sprintf("If the app is in Testing, add %s in "+APIsConsolePath+" > OAuth consent screen > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, ReconsentCommand(d.Mailbox)))
 	case OAuthOrgInternal:
 		return NewFinding(CodeAccessDenied,
 			fmt.Sprintf("Consent for %s was refused: the app's user type is Internal and %s is outside its Google Workspace organisation.", who, who),
-			fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in console.cloud.google.com > APIs & Services > OAuth consent screen (and add %s as a test user while in Testing), then run %s again.", who, ReconsentCommand(d.Mailbox)))
+			fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in "+APIsConsolePath+" > OAuth consent screen (and add %s as a test user while in Testing), then run %s again.", who, ReconsentCommand(d.Mailbox)))
 	case OAuthRedirectURIMismatch:
 		return redirectMismatchFinding(d.ClientID, d.Redirect, nil)
 	case OAuthInvalidClient:
@@ -212,7 +212,7 @@ func consentErrorFinding(code, desc string, d oauthDiag) *Finding {
 	}
 	return NewFinding(CodeTokenFailed,
 		fmt.Sprintf("Google's consent step for %s failed (%s).", who, redact(text)),
-		fmt.Sprintf("Check the OAuth client %s and its consent screen in console.cloud.google.com > APIs & Services, then run %s again.", d.clientID(), ReconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Check the OAuth client %s and its consent screen in "+APIsConsolePath+", then run %s again.", d.clientID(), ReconsentCommand(d.Mailbox)))
 }
 
 func invalidClientFinding(d oauthDiag, desc string) *Finding {

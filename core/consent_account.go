@@ -17,7 +17,7 @@ const AccountNotFoundText = "Couldn't find your Google Account"
 // on either credential path; retry is what to run once it is fixed.
 func unknownUserFinding(who, domain, summary, retry string) *Finding {
 	return NewFinding(CodeUnknownUser, summary,
-		fmt.Sprintf("Check the spelling of %s, or create the user in admin.google.com > Directory > Users > Add new user (in %s), then %s.", who, orUnknown(domain, "the domain"), retry))
+		fmt.Sprintf("Check the spelling of %s, or create the user in "+UsersConsolePath+" > Add new user (in %s), then %s.", who, orUnknown(domain, "the domain"), retry))
 }
 
 // consentPageFinding reads a consent page that did not redirect: Google's

@@ -102,11 +102,15 @@ func LoadCredentialFile(ctx context.Context, path string, opts CredentialOptions
 	return c, data, nil
 }
 
-const keyHowTo = "download a new JSON key in console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Keys > Add key > Create new key > JSON"
+const keyHowTo = "download a new JSON key in " + ServiceAccountsConsolePath + " > (the account) > Keys > Add key > Create new key > JSON"
 
 // anyHowTo is the fix while the kind of file is not known yet: it may be
 // a service-account key or an OAuth client.
-const anyHowTo = "download it again: a service-account key from console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Keys, an OAuth client from APIs & Services > Credentials > (the client) > Download JSON"
+// clientDownloadAgain is the fix for an OAuth client JSON that is not
+// what Google writes.
+const clientDownloadAgain = "Download the client JSON again from " + APIsConsolePath + " > Credentials."
+
+const anyHowTo = "download it again: a service-account key from " + ServiceAccountsConsolePath + " > (the account) > Keys, an OAuth client from APIs & Services > Credentials > (the client) > Download JSON"
 
 func invalidKey(summary, fix string) error {
 	return &FindingError{Finding: NewFinding(CodeInvalidKey, summary, fix)}
@@ -355,16 +359,16 @@ func parseOAuthClient(typ string, inner json.RawMessage) (*Credential, error) {
 		RedirectURIs []string `json:"redirect_uris"`
 	}
 	if err := json.Unmarshal(inner, &oc); err != nil {
-		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON's %q section is not what Google writes: %s (an object with client_id and client_secret).", typ, oauthSectionProblem(inner, err)), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")
+		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON's %q section is not what Google writes: %s (an object with client_id and client_secret).", typ, oauthSectionProblem(inner, err)), clientDownloadAgain)
 	}
 	if oc.ClientID == "" {
-		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON has no %s.client_id.", typ), "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.")
+		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON has no %s.client_id.", typ), clientDownloadAgain)
 	}
 	texts := []keyField{{"client_id", oc.ClientID, 256}, {"project_id", oc.ProjectID, 100}, {"token_uri", oc.TokenURI, 2048}}
 	for _, u := range oc.RedirectURIs {
 		texts = append(texts, keyField{"redirect URI", u, 2048})
 	}
-	if err := checkKeyTexts("OAuth client JSON", "Download the client JSON again from console.cloud.google.com > APIs & Services > Credentials.", texts...); err != nil {
+	if err := checkKeyTexts("OAuth client JSON", clientDownloadAgain, texts...); err != nil {
 		return nil, err
 	}
 	return &Credential{Kind: KindOAuthClient, ClientType: typ, ClientID: oc.ClientID, ClientSecret: oc.ClientSecret,

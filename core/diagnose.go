@@ -200,7 +200,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case code == OAuthInvalidScope:
 		return NewFinding(CodeInvalidScope,
 			fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(d.Scopes, " ")),
-			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, and authorize the same string for client ID %s in "+DelegationConsolePath+".", ScopeMail, ScopeMail, d.clientID()))
+			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, and authorize the same string for %s.", ScopeMail, ScopeMail, DelegatedClientID(d.clientID())))
 	case code == OAuthAdminPolicyEnforced:
 		return NewFinding(CodeAdminPolicyEnforced,
 			fmt.Sprintf("A Google Workspace admin policy blocks the service account (client ID %s) from acting for %s.", d.clientID(), who),
@@ -208,23 +208,23 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case code == OAuthDisabledClient || (code == OAuthInvalidClient && strings.Contains(ldesc, "disabled")):
 		return NewFinding(CodeClientDisabled,
 			fmt.Sprintf("The service account %s (client ID %s) is disabled, so Google issues it no tokens.", orUnknown(d.ClientEmail, "of this key"), d.clientID()),
-			fmt.Sprintf("In console.cloud.google.com > IAM & Admin > Service accounts, select %s and choose Enable (or create a new service account and key), then retry.", orUnknown(d.ClientEmail, "the service account")))
+			fmt.Sprintf("In "+ServiceAccountsConsolePath+", select %s and choose Enable (or create a new service account and key), then retry.", orUnknown(d.ClientEmail, "the service account")))
 	case strings.Contains(ldesc, "account not found"):
 		return NewFinding(CodeKeySignatureRejected,
 			fmt.Sprintf("Google does not know the service account %s of this key: it was deleted, or the key belongs to another project.", orUnknown(d.ClientEmail, "(client_email)")),
-			"Check that the service account still exists in console.cloud.google.com > IAM & Admin > Service accounts, create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it (wizard step 3, or `mailoauth setup --key FILE`).")
+			"Check that the service account still exists in "+ServiceAccountsConsolePath+", create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it (wizard step 3, or `mailoauth setup --key FILE`).")
 	case strings.Contains(ldesc, "invalid email or user id"):
 		return unknownUserFinding(who, d.Domain, fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(d.Domain, "the domain")), "retry")
 	case strings.Contains(ldesc, "account disabled") || strings.Contains(ldesc, "suspended"):
 		return NewFinding(CodeUserSuspended,
 			fmt.Sprintf("The mailbox %s is suspended in Google Workspace.", who),
-			fmt.Sprintf("In admin.google.com > Directory > Users > %s, choose Reactivate, then retry.", who))
+			fmt.Sprintf("In "+UsersConsolePath+" > %s, choose Reactivate, then retry.", who))
 	case strings.Contains(ldesc, "short-lived") || strings.Contains(ldesc, "iat") || strings.Contains(ldesc, "timeframe"):
 		return clockSkewFinding(re, d)
 	case strings.Contains(ldesc, "signature"):
 		return NewFinding(CodeKeySignatureRejected,
 			fmt.Sprintf("Google rejected the signature of this key for %s: the key was deleted or replaced in the Cloud console.", orUnknown(d.ClientEmail, "the service account")),
-			fmt.Sprintf("In console.cloud.google.com > IAM & Admin > Service accounts > %s > Keys > Add key > Create new key > JSON, then load the new file (wizard step 3, or `mailoauth setup --key FILE`).", orUnknown(d.ClientEmail, "(the account)")))
+			fmt.Sprintf("In "+ServiceAccountsConsolePath+" > %s > Keys > Add key > Create new key > JSON, then load the new file (wizard step 3, or `mailoauth setup --key FILE`).", orUnknown(d.ClientEmail, "(the account)")))
 	case strings.Contains(ldesc, "audience"):
 		return NewFinding(CodeTokenFailed,
 			fmt.Sprintf("The token endpoint %s rejected the assertion's audience.", d.TokenURL),
@@ -232,7 +232,7 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case strings.Contains(ldesc, "revoked") || strings.Contains(ldesc, "expired"):
 		return NewFinding(CodeTokenRevoked,
 			fmt.Sprintf("Google says the grant for %s has been expired or revoked.", who),
-			"Run the test again to mint a fresh token; if it keeps happening, check client ID "+d.clientID()+" in "+DelegationConsolePath+".")
+			"Run the test again to mint a fresh token; if it keeps happening, check "+DelegatedClientID(d.clientID())+".")
 	case strings.Contains(ldesc, "imap"):
 		return imapDisabledFinding(d, strings.Contains(ldesc, "domain"))
 	}
@@ -383,7 +383,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 	case ti != nil && !ti.Valid:
 		return NewFinding(CodeTokenRevoked,
 			fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, ".")),
-			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check client ID %s in "+DelegationConsolePath+" and %s's security settings.", d.clientID(), d.who()))
+			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check %s and %s's security settings.", DelegatedClientID(d.clientID()), d.who()))
 	case (ti != nil && !ti.HasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
 		scopes := strings.Join(d.Scopes, ",")
 		if ti != nil {
@@ -391,7 +391,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		}
 		return NewFinding(CodeScopeInsufficient,
 			fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, d.who(), scopes, ScopeMail, strings.ToUpper(string(ae.Check))),
-			fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to client ID %s in "+DelegationConsolePath+".", ScopeMail, ScopeMail, d.clientID()))
+			fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to %s.", ScopeMail, ScopeMail, DelegatedClientID(d.clientID())))
 	}
 	if ti != nil && ti.Valid && !d.Endpoints.googleMail() {
 		// Google vouches for the token, so a non-Google server refused it
@@ -416,7 +416,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		// Google's XOAUTH2 "401").
 		return NewFinding(CodeTokenRevoked,
 			fmt.Sprintf("%s refused the token for %s as invalid (%s; challenge status %s): it is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, "."), ae.Challenge.Status),
-			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, check client ID %s in "+DelegationConsolePath+" and that %s validates tokens against Google.", d.clientID(), server))
+			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, check %s and that %s validates tokens against Google.", DelegatedClientID(d.clientID()), server))
 	}
 	if ae.Check == CheckSMTP {
 		return smtpAuthFailed(d, server, reply)

@@ -18,6 +18,33 @@ const DelegationConsolePath = "admin.google.com > Security > API controls > Doma
 // client (app access control).
 const AppAccessConsolePath = "admin.google.com > Security > API controls > App access control > Manage third-party app access"
 
+// IAMConsolePath is the Cloud console's IAM & Admin section.
+const IAMConsolePath = "console.cloud.google.com > IAM & Admin"
+
+// ServiceAccountsConsolePath is where the Cloud console lists a project's
+// service accounts and their keys.
+const ServiceAccountsConsolePath = IAMConsolePath + " > Service accounts"
+
+// APIsConsolePath is where the Cloud console keeps OAuth clients and the
+// consent screen.
+const APIsConsolePath = "console.cloud.google.com > APIs & Services"
+
+// UsersConsolePath is where the Admin console lists the domain's users.
+const UsersConsolePath = "admin.google.com > Directory > Users"
+
+// GmailConsolePath is the Admin console's Gmail settings for the domain.
+const GmailConsolePath = "admin.google.com > Apps > Google Workspace > Gmail"
+
+// GmailAccessConsolePath is where the Admin console allows IMAP for the
+// domain's users.
+const GmailAccessConsolePath = GmailConsolePath + " > End User Access"
+
+// DelegatedClientID names a service account's client ID where the Admin
+// console authorizes it: "client ID X in <DelegationConsolePath>".
+func DelegatedClientID(clientID string) string {
+	return "client ID " + clientID + " in " + DelegationConsolePath
+}
+
 // DelegationSteps is the instruction for wizard step 4 and `setup`: where
 // to go and what to do there; the values themselves are shown beside it.
 func DelegationSteps() string {
@@ -44,11 +71,11 @@ func imapDisabledFinding(d DiagContext, domain bool) *Finding {
 	if domain {
 		return NewFinding(CodeIMAPDisabled,
 			fmt.Sprintf("IMAP access is disabled for the domain %s, so %s cannot log in to %s.", orUnknown(d.Domain, "of "+d.who()), d.who(), d.Endpoints.IMAP),
-			"In admin.google.com > Apps > Google Workspace > Gmail > End User Access > POP and IMAP access, enable IMAP access for all users (clear \"Disable POP and IMAP access for all users in the domain\") and save, then retry.")
+			"In "+GmailAccessConsolePath+" > POP and IMAP access, enable IMAP access for all users (clear \"Disable POP and IMAP access for all users in the domain\") and save, then retry.")
 	}
 	return NewFinding(CodeIMAPDisabled,
 		fmt.Sprintf("IMAP is not enabled for the mailbox %s, so it cannot log in to %s.", d.who(), d.Endpoints.IMAP),
-		fmt.Sprintf("In %s's Gmail settings > See all settings > Forwarding and POP/IMAP > IMAP access, choose Enable IMAP and save (IMAP must also be allowed in admin.google.com > Apps > Google Workspace > Gmail > End User Access), then retry.", d.who()))
+		fmt.Sprintf("In %s's Gmail settings > See all settings > Forwarding and POP/IMAP > IMAP access, choose Enable IMAP and save (IMAP must also be allowed in "+GmailAccessConsolePath+"), then retry.", d.who()))
 }
 
 func tooManyConnectionsFinding(d DiagContext, server string) *Finding {
@@ -82,7 +109,7 @@ func authFailed(code Code, needs string, d DiagContext, server, reply string) *F
 			fmt.Sprintf("Check that %s exists with %s, and that consent was given signed in as %s: %s", d.who(), needs, d.who(), lowerFirst(reconsentFix(d.Mailbox))))
 	}
 	return NewFinding(code, summary,
-		fmt.Sprintf("Check that %s exists with %s (admin.google.com > Directory > Users) and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
+		fmt.Sprintf("Check that %s exists with %s ("+UsersConsolePath+") and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
 }
 
 // tokenRefusedFinding is a refusal of the token endpoint that no rule

@@ -10,8 +10,8 @@ import (
 
 // Where the Cloud console shows the two values a .p12 key does not hold.
 const (
-	p12EmailWhere = "console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Email"
-	p12IDWhere    = "console.cloud.google.com > IAM & Admin > Service accounts > (the account) > Unique ID, the same number as its \"OAuth 2 Client ID\", 21 digits"
+	p12EmailWhere = ServiceAccountsConsolePath + " > (the account) > Email"
+	p12IDWhere    = ServiceAccountsConsolePath + " > (the account) > Unique ID, the same number as its \"OAuth 2 Client ID\", 21 digits"
 )
 
 // CertificateInfo is what a .p12 key's certificate says about the key;

@@ -19,7 +19,7 @@ import (
 // OAuthClientIDSuffix ends every OAuth client ID Google issues.
 const OAuthClientIDSuffix = ".apps.googleusercontent.com"
 
-const clientHowTo = "console.cloud.google.com > APIs & Services > Credentials > (the OAuth 2.0 client ID)"
+const clientHowTo = APIsConsolePath + " > Credentials > (the OAuth 2.0 client ID)"
 
 var oauthClientIDRe = regexp.MustCompile(`^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$`)
 

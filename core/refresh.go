@@ -58,7 +58,7 @@ func diagnoseOAuthClientRetrieve(re *oauth2.RetrieveError, d oauthDiag) *Finding
 			serverNow.Sub(d.ConsentedAt) >= TestingRefreshTokenLife-time.Hour {
 			return NewFinding(CodeTestingAppRefreshExpired,
 				fmt.Sprintf("The refresh token of %s expired %s after consent (given %s): OAuth client %s belongs to an External app in Testing, whose refresh tokens Google lets live only 7 days.", who, ageWords(serverNow.Sub(d.ConsentedAt)), d.ConsentedAt.Format("2006-01-02 15:04 MST"), d.clientID()),
-				fmt.Sprintf("Publish the app (console.cloud.google.com > APIs & Services > OAuth consent screen > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", ReconsentCommand(d.Mailbox)))
+				fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", ReconsentCommand(d.Mailbox)))
 		}
 		return NewFinding(CodeConsentRequired,
 			fmt.Sprintf("Google says the refresh token of %s has been expired or revoked (consent withdrawn, password changed, or access removed at myaccount.google.com/permissions).", who),

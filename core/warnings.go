@@ -103,7 +103,7 @@ func ConsentDeadlines(rt RefreshToken, testing bool, lastUsed time.Time, offset 
 			d.Finding = NewFinding(CodeConsentExpiring,
 				fmt.Sprintf("The consent of %s ends %s (%s): the OAuth app is in Testing, where Google lets refresh tokens live 7 days from consent (given %s).",
 					rt.Mailbox, inWords(left), d.At.UTC().Format("2006-01-02 15:04 UTC"), rt.ConsentedAt.UTC().Format("2006-01-02 15:04 UTC")),
-				fmt.Sprintf("Publish the app (console.cloud.google.com > APIs & Services > OAuth consent screen > Publish app) and then re-consent once, or re-consent before then: %s.", reconsentFix(rt.Mailbox)))
+				fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app) and then re-consent once, or re-consent before then: %s.", reconsentFix(rt.Mailbox)))
 		}
 		out = append(out, d)
 	}
@@ -152,7 +152,7 @@ func KeyDeadlines(c *Credential, loaded time.Time, maxAge time.Duration, now tim
 			d.Finding = NewFinding(CodeKeyRotationDue,
 				fmt.Sprintf("The service-account key %s of %s is %s old (counted from %s, %s), older than the rotation age of %s.",
 					id, c.ClientEmail, ageWords(now.Sub(created)), from, created.UTC().Format("2006-01-02"), ageWords(maxAge)),
-				"Create a new key (console.cloud.google.com > IAM & Admin > Service accounts > Keys > Add key > JSON), load it with `mailoauth setup --key NEW.json` or the wizard's step 3 (the client ID stays, so the delegation holds), then delete the old key there.")
+				"Create a new key ("+ServiceAccountsConsolePath+" > Keys > Add key > JSON), load it with `mailoauth setup --key NEW.json` or the wizard's step 3 (the client ID stays, so the delegation holds), then delete the old key there.")
 		}
 		out = append(out, d)
 	}
@@ -162,7 +162,7 @@ func KeyDeadlines(c *Credential, loaded time.Time, maxAge time.Duration, now tim
 			d.Finding = NewFinding(CodeKeyCertificateExpiring,
 				fmt.Sprintf("The certificate of the .p12 key %s of %s ends %s (%s); Google then refuses the key.",
 					id, c.ClientEmail, inWords(left), c.CertNotAfter.UTC().Format("2006-01-02")),
-				"Create a new JSON key (console.cloud.google.com > IAM & Admin > Service accounts > Keys > Add key > JSON) and load it with `mailoauth setup --key NEW.json` or the wizard's step 3.")
+				"Create a new JSON key ("+ServiceAccountsConsolePath+" > Keys > Add key > JSON) and load it with `mailoauth setup --key NEW.json` or the wizard's step 3.")
 		}
 		out = append(out, d)
 	}

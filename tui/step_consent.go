@@ -200,7 +200,7 @@ func (c *consentStep) View() string {
 	width, height := c.roomW, c.roomH
 	s := c.styles
 	out := c.title("Consent screen, then a first token",
-		"Set in console.cloud.google.com > APIs & Services:", width) + "\n\n"
+		"Set in "+core.APIsConsolePath+":", width) + "\n\n"
 	items := c.checklist()
 	finished := c.flow.phase == cfDone
 	if finished {

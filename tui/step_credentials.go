@@ -352,7 +352,7 @@ func (c *credentialsStep) View() string {
 	}
 	s := c.styles
 	out := c.title("Service-account key",
-		"Load the JSON key downloaded from console.cloud.google.com > IAM & Admin > Service accounts > Keys (or a legacy .p12 key).", width) + "\n\n"
+		"Load the JSON key downloaded from "+core.ServiceAccountsConsolePath+" > Keys (or a legacy .p12 key).", width) + "\n\n"
 	out += c.field("Key file ("+hint(km.Form.Complete, "completes")+"; or paste the JSON)", &c.path.Model, c.focus == 0, width) + "\n"
 	if c.isP12 {
 		out += c.field(".p12 password", &c.p12pw, c.focus == 1, width) + "\n"

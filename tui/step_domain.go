@@ -155,7 +155,7 @@ func (d *domainStep) View() string {
 	}
 	out += s.Heading.Render("Before you continue") + "\n"
 	// a reminder, not a checkbox: nothing here can check it (the test step does)
-	out += s.Text.Render(wrap("IMAP must be enabled for the domain's users: admin.google.com > Apps > Google Workspace > Gmail > End User Access > POP and IMAP access (clear \"Disable POP and IMAP access for all users\").", width))
+	out += s.Text.Render(wrap("IMAP must be enabled for the domain's users: "+core.GmailAccessConsolePath+" > POP and IMAP access (clear \"Disable POP and IMAP access for all users\").", width))
 	return out
 }
 

@@ -70,7 +70,7 @@ func runKeyInspect(ctx context.Context, a *app, pos []string, o *keyInspectFlags
 	case f != nil:
 		fmt.Fprintf(a.stdout, "Note: %s %s\n", f.Summary, f.Fix)
 	default:
-		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize client ID %s in %s.\n%s\n  %s\n", cred.ClientID, core.DelegationConsolePath, core.DelegationLinkIntro, ins.DelegationLink)
+		fmt.Fprintf(a.stdout, "This key can do domain-wide delegation: authorize %s.\n%s\n  %s\n", core.DelegatedClientID(cred.ClientID), core.DelegationLinkIntro, ins.DelegationLink)
 	}
 	return nil
 }

@@ -206,7 +206,7 @@ func loadOAuthClient(ctx context.Context, o oauthClientFlags, ep core.Endpoints)
 // printConsentChecklist prints what to set on the consent screen for the
 // profile's OAuth client (setup and upgrade).
 func printConsentChecklist(a *app, p *core.Profile, cred *core.Credential) {
-	fmt.Fprintf(a.stdout, "\nConsent screen checklist (console.cloud.google.com > APIs & Services):\n")
+	fmt.Fprintf(a.stdout, "\nConsent screen checklist (%s):\n", core.APIsConsolePath)
 	for _, line := range core.ConsentChecklist(p, cred) {
 		fmt.Fprintf(a.stdout, "  - %s: %s\n", line.Item, line.Value)
 	}

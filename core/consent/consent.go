@@ -59,7 +59,7 @@ func New(p *core.Profile, cache core.TokenCache, rs core.RefreshTokenStore) (*Au
 		return nil, err
 	}
 	if cred.IsServiceAccount() {
-		return nil, core.Inputf("profile %s uses a service account (domain-wide delegation), which needs no consent per mailbox; authorize its client ID %s in "+core.DelegationConsolePath+" instead", p.Domain, cred.ClientID)
+		return nil, core.Inputf("profile %s uses a service account (domain-wide delegation), which needs no consent per mailbox; authorize its %s instead", p.Domain, core.DelegatedClientID(cred.ClientID))
 	}
 	if err := cred.RequireOAuthClient(); err != nil {
 		return nil, err
