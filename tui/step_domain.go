@@ -14,13 +14,22 @@ type domainStep struct {
 	*common
 	room
 	domain, sender textinput.Model
-	focus          int
+	focus          domainField
 	err            error
-	orig           [2]string
+	orig           [dfFields]string // the values as stored
 	// outsideOK is the outside sender the admin pressed Enter on once,
 	// having been told only an OAuth client can serve it
 	outsideOK string
 }
+
+// domainField names the domain step's fields.
+type domainField int
+
+const (
+	dfDomain domainField = iota
+	dfSender
+	dfFields
+)
 
 func newDomainStep(c *common) *domainStep {
 	return &domainStep{common: c, domain: newInput("yourcompany.example"), sender: newInput("administrator@yourcompany.example")}
@@ -29,17 +38,21 @@ func newDomainStep(c *common) *domainStep {
 func (d *domainStep) Init() tea.Cmd {
 	d.domain.SetValue(d.profile.Domain)
 	d.sender.SetValue(d.profile.DefaultSender)
-	d.orig = [2]string{d.profile.Domain, d.profile.DefaultSender}
+	d.orig = [dfFields]string{dfDomain: d.profile.Domain, dfSender: d.profile.DefaultSender}
 	d.err = nil
-	d.focus = 0
+	d.focus = dfDomain
 	if !d.isNew {
-		d.focus = 1
+		d.focus = dfSender
 	}
 	return d.focusField()
 }
 
+func (d *domainStep) inputs() []*textinput.Model {
+	return []*textinput.Model{dfDomain: &d.domain, dfSender: &d.sender}
+}
+
 func (d *domainStep) focusField() tea.Cmd {
-	return focusOnly([]*textinput.Model{&d.domain, &d.sender}, d.focus)
+	return focusOnly(d.inputs(), d.focus)
 }
 
 func (d *domainStep) Update(msg tea.Msg) (tea.Cmd, bool) {
@@ -48,22 +61,19 @@ func (d *domainStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(k, km.Global.Next):
 			return d.save(), true
 		case key.Matches(k, km.Form.Next, km.Form.Down, km.Form.Up):
-			if d.isNew {
-				d.focus = 1 - d.focus
+			if d.isNew { // else the domain is shown, not edited
+				d.focus = wrapAround(d.focus, 1, dfFields)
 			}
 			return d.focusField(), true
 		case key.Matches(k, km.Global.Esc, km.Form.Prev, km.Global.Interrupt):
 			return nil, false
 		}
 	}
+	in := d.inputs()[d.focus]
 	var cmd tea.Cmd
-	if d.focus == 0 {
-		d.domain, cmd = d.domain.Update(msg)
-	} else {
-		d.sender, cmd = d.sender.Update(msg)
-	}
+	*in, cmd = in.Update(msg)
 	// fill in the sender's domain as the admin types a new domain
-	if d.focus == 0 && d.orig[1] == "" {
+	if d.focus == dfDomain && d.orig[dfSender] == "" {
 		if dom, err := core.NormalizeDomain(d.domain.Value()); err == nil {
 			d.sender.SetValue("administrator@" + dom)
 		}
@@ -78,19 +88,19 @@ func (d *domainStep) save() tea.Cmd {
 	dom, err := core.NormalizeDomain(d.domain.Value())
 	if err != nil {
 		d.err = err
-		d.focus = 0
+		d.focus = dfDomain
 		return d.focusField()
 	}
 	sender, outside, err := senderRule(d.common, dom, d.sender.Value())
 	if err != nil {
 		d.err = err
-		d.focus = 1
+		d.focus = dfSender
 		return d.focusField()
 	}
 	if outside && d.outsideOK != sender {
 		// said plainly before moving on: Enter again goes on
 		d.outsideOK = sender
-		d.focus = 1
+		d.focus = dfSender
 		d.setStatus("Press " + keyTitle(km.Global.Next) + " again to go on and choose an OAuth client at step 3, or change the sender.")
 		return d.focusField()
 	}
@@ -98,7 +108,7 @@ func (d *domainStep) save() tea.Cmd {
 	d.profile.Domain, d.profile.DefaultSender = dom, sender
 	d.domain.SetValue(dom)
 	d.sender.SetValue(sender)
-	d.orig = [2]string{dom, sender}
+	d.orig = [dfFields]string{dfDomain: dom, dfSender: sender}
 	return nextStep(stepDomain)
 }
 
@@ -140,11 +150,11 @@ func (d *domainStep) View() string {
 	out := d.title("Google Workspace domain",
 		"The domain whose mailboxes the product uses, and a default sender mailbox in it.", width) + "\n\n"
 	if d.isNew {
-		out += d.field("Workspace domain", &d.domain, d.focus == 0, width) + "\n\n"
+		out += d.field("Workspace domain", &d.domain, d.focus == dfDomain, width) + "\n\n"
 	} else {
 		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(d.profile.Domain) + "\n\n"
 	}
-	out += d.field("Default sender", &d.sender, d.focus == 1, width) + "\n"
+	out += d.field("Default sender", &d.sender, d.focus == dfSender, width) + "\n"
 	if f := d.outsideFinding(); f != nil {
 		dom, _ := core.NormalizeDomain(d.domain.Value())
 		out += "\n" + s.Warn.Render(wrap("! "+f.Summary+" "+core.OutsideDomainServedBy(dom), width)) + "\n"
@@ -166,16 +176,13 @@ func (d *domainStep) keys() stepKeys {
 func (d *domainStep) ShortHelp() []key.Binding  { return d.keys().short }
 func (d *domainStep) FullHelp() [][]key.Binding { return d.keys().full }
 func (d *domainStep) dirty() bool {
-	return d.domain.Value() != d.orig[0] || d.sender.Value() != d.orig[1]
+	return d.domain.Value() != d.orig[dfDomain] || d.sender.Value() != d.orig[dfSender]
 }
 func (d *domainStep) typing() bool { return true }
 
 // focusedEmpty lets ? open help from an empty field.
 func (d *domainStep) focusedEmpty() bool {
-	if d.focus == 0 {
-		return d.domain.Value() == ""
-	}
-	return d.sender.Value() == ""
+	return d.inputs()[d.focus].Value() == ""
 }
 func (d *domainStep) busy() bool { return false }
 func (d *domainStep) cancel()    {}
