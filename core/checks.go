@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,16 @@ const (
 	// NoteTokenRefreshed is the note of a check that passed after the cached
 	// token was refused and a fresh one minted.
 	NoteTokenRefreshed = "the cached token was refused (revoked or expired early); a fresh one was minted and accepted"
+	// NoteTokenNotCached begins the note of a check whose minted token
+	// works but could not be saved to the store.
+	NoteTokenNotCached = "the minted token could not be saved to the store"
 )
+
+// tokenNotCachedNote is the note of a minted token the cache could not
+// keep: what failed and what to do.
+func tokenNotCachedNote(err error) string {
+	return fmt.Sprintf("%s (%s): check the free disk space and the permissions of the store file (--db) and its directory; until then each run mints the token again", NoteTokenNotCached, SafeText(redact(err.Error())))
+}
 
 // Tester runs the live checks of mailboxes. It is safe for concurrent use;
 // checks of one mailbox never overlap, so a mailbox never has more than one
@@ -316,9 +326,12 @@ func (s *session) token(ctx context.Context) (Token, error) {
 	// consent was removed), so mint whatever the cache holds.
 	fresh := s.t.Fresh && !s.refreshed && !retrying(ctx)
 	s.refreshed = s.refreshed || fresh
-	tok, fromCache, err := s.t.Tokens.token(ctx, s.mailbox, !fresh)
+	tok, fromCache, saveErr, err := s.t.Tokens.token(ctx, s.mailbox, !fresh)
 	if err != nil {
 		return Token{}, err
+	}
+	if saveErr != nil && !slices.ContainsFunc(s.notes, func(n string) bool { return strings.HasPrefix(n, NoteTokenNotCached) }) {
+		s.notes = append(s.notes, tokenNotCachedNote(saveErr))
 	}
 	s.tok, s.fromCache, s.haveTok = tok, fromCache, true
 	return tok, nil

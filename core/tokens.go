@@ -38,9 +38,10 @@ type TokenProvider struct {
 }
 
 type mintCall struct {
-	done chan struct{}
-	tok  Token
-	err  error
+	done    chan struct{}
+	tok     Token
+	err     error
+	saveErr error // the token was minted but the cache could not keep it
 }
 
 func (p *TokenProvider) now() time.Time {
@@ -97,21 +98,23 @@ func (t Token) Usable(now time.Time) bool {
 // more than TokenRenewBefore from expiry, else a freshly minted one. Errors
 // are *FindingError with the diagnosis.
 func (p *TokenProvider) Token(ctx context.Context, mailbox string) (tok Token, fromCache bool, err error) {
-	return p.token(ctx, mailbox, true)
+	tok, fromCache, _, err = p.token(ctx, mailbox, true)
+	return tok, fromCache, err
 }
 
 // token is Token; without useCache it mints whatever the cache holds
-// (see fresh.go).
-func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool) (tok Token, fromCache bool, err error) {
+// (see fresh.go). saveErr says a minted token works but could not be
+// cached (the next run mints again).
+func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool) (tok Token, fromCache bool, saveErr, err error) {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	if f := serviceAccountMailbox(mailbox); f != nil {
-		return Token{}, false, &FindingError{Finding: f}
+		return Token{}, false, nil, &FindingError{Finding: f}
 	}
 	scopes := p.scopes()
 	if !useCache {
 		defer func() { p.dropRefused(mailbox, scopes, err) }()
 	} else if t, ok, err := p.cache().LoadToken(mailbox, scopes); err == nil && ok && t.Usable(p.now()) {
-		return t, true, nil
+		return t, true, nil, nil
 	}
 	key := memKey(mailbox, scopes)
 	p.mu.Lock()
@@ -127,7 +130,7 @@ func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			return Token{}, false, p.ctxFinding(ctx, mailbox)
+			return Token{}, false, nil, p.ctxFinding(ctx, mailbox)
 		}
 		// The minting caller gave up (its context ended) while ours is
 		// still live: mint again rather than inherit its cancellation.
@@ -135,7 +138,7 @@ func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool
 			p.mu.Lock()
 			continue
 		}
-		return c.tok, false, c.err
+		return c.tok, false, c.saveErr, c.err
 	}
 	c := &mintCall{done: make(chan struct{})}
 	p.inflight[key] = c
@@ -143,13 +146,13 @@ func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool
 
 	c.tok, c.err = p.mint(ctx, mailbox, scopes)
 	if c.err == nil {
-		_ = p.cache().SaveToken(c.tok)
+		c.saveErr = p.cache().SaveToken(c.tok)
 	}
 	p.mu.Lock()
 	delete(p.inflight, key)
 	p.mu.Unlock()
 	close(c.done)
-	return c.tok, false, c.err
+	return c.tok, false, c.saveErr, c.err
 }
 
 // Invalidate drops the mailbox's cached token (e.g. after a server refused it).
