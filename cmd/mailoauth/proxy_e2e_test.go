@@ -496,7 +496,8 @@ func TestUpgradeViaProxy(t *testing.T) {
 	}
 	// A mailbox whose check through the proxy fails (IMAP switched off
 	// after an OAuth check that did not log in to IMAP) gets no password
-	// printed, and the run exits 1 with the finding's code.
+	// printed, and the run exits 1 with the finding's code; with no
+	// mailbox through, no settings are printed either.
 	legacy3, _ := writeLegacy(t, t.TempDir(), 3)
 	f := false
 	sb.admin(t, "POST", "/users", map[string]any{"email": "user3@example.test", "imap": &f})
@@ -504,6 +505,11 @@ func TestUpgradeViaProxy(t *testing.T) {
 	if rr.code != 1 || !strings.Contains(rr.stdout, "proxy     user3@example.test: the check through the proxy failed") ||
 		!strings.Contains(rr.stdout, "imap_disabled") || regexp.MustCompile(`user3@example.test +password`).MatchString(rr.stdout) {
 		t.Fatalf("a failing check through the proxy: want exit 1, the finding and no password, got %d\n%s%s", rr.code, rr.stdout, rr.stderr)
+	}
+	for _, setting := range []string{"new settings", "IMAP server", "SMTP server", "certificate"} {
+		if strings.Contains(rr.stdout, setting) {
+			t.Fatalf("no mailbox passed its check through the proxy, yet the run printed the product's settings (%q):\n%s", setting, rr.stdout)
+		}
 	}
 }
 

@@ -58,11 +58,7 @@ func upgradeViaProxy(ctx context.Context, a *app, st *store.Store, upgraded []co
 	pool.AddCert(leaf)
 	cfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 
-	h := proxy.HostSettings(imapAddr, smtpAddr)
-	fmt.Fprintf(a.stdout, "\nThe product's new settings (mailoauth proxy; run it as a service with cmd/mailoauth/packaging/mailoauth-proxy.service):\n")
-	fmt.Fprintf(a.stdout, "  IMAP server     %s\n  SMTP server     %s\n  authentication  %s\n  user name       %s\n  certificate     SHA-256 %s (%s)\n",
-		h.IMAP, h.SMTP, h.Auth, h.Username, proxy.Fingerprint(cert), proxy.CertificateAdvice)
-	failed := 0
+	failed, settingsShown := 0, false
 	for _, r := range upgraded {
 		pw, hash, err := proxy.NewPassword()
 		if err != nil {
@@ -79,12 +75,26 @@ func upgradeViaProxy(ctx context.Context, a *app, st *store.Store, upgraded []co
 			fmt.Fprintf(a.stdout, "proxy     %s: the check through the proxy failed (%v); fix it, then make a new password with `mailoauth proxy password %s --rotate`\n", r.Mailbox, err, r.Mailbox)
 			continue
 		}
+		if !settingsShown {
+			// only once a mailbox's check through the proxy passed
+			printProxySettings(a, cert, imapAddr, smtpAddr)
+			settingsShown = true
+		}
 		fmt.Fprintf(a.stdout, "proxy     %s  password %s  (checked through the proxy; shown only now)\n", r.Mailbox, pw)
 	}
 	if failed > 0 {
 		return errChecksFailed
 	}
 	return nil
+}
+
+// printProxySettings prints the product's new settings: where it reaches
+// mailoauth proxy, how it logs in, and the certificate to pin or trust.
+func printProxySettings(a *app, cert tls.Certificate, imapAddr, smtpAddr string) {
+	h := proxy.HostSettings(imapAddr, smtpAddr)
+	fmt.Fprintf(a.stdout, "\nThe product's new settings (mailoauth proxy; run it as a service with cmd/mailoauth/packaging/mailoauth-proxy.service):\n")
+	fmt.Fprintf(a.stdout, "  IMAP server     %s\n  SMTP server     %s\n  authentication  %s\n  user name       %s\n  certificate     SHA-256 %s (%s)\n",
+		h.IMAP, h.SMTP, h.Auth, h.Username, proxy.Fingerprint(cert), proxy.CertificateAdvice)
 }
 
 // domainOfMailbox is the profile domain the directory found the mailbox in.
