@@ -24,12 +24,25 @@ const (
 // records the change in the audit log. The mailbox must be one of the
 // profile's.
 func (s *Store) SetProxyPassword(domain, mailbox, hash, actor string) error {
-	domain, err := normDomain(domain)
+	_, err := s.putProxyPassword(domain, mailbox, hash, actor, true)
+	return err
+}
+
+// AddProxyPassword is SetProxyPassword for a mailbox without a proxy
+// password: when it already has one (a product may be logging in with it),
+// nothing changes and added is false. The test and the write are one
+// transaction, so no password set meanwhile is replaced.
+func (s *Store) AddProxyPassword(domain, mailbox, hash, actor string) (added bool, err error) {
+	return s.putProxyPassword(domain, mailbox, hash, actor, false)
+}
+
+func (s *Store) putProxyPassword(domain, mailbox, hash, actor string, replace bool) (put bool, err error) {
+	domain, err = normDomain(domain)
 	if err != nil {
-		return err
+		return false, err
 	}
 	mailbox = normMailboxKey(mailbox)
-	return s.updateProfile(domain, func(b *bolt.Bucket) error {
+	err = s.updateProfile(domain, func(b *bolt.Bucket) error {
 		tx := b.Tx()
 		if mb := b.Bucket([]byte(mailboxBucket)); mb == nil || mb.Get([]byte(mailbox)) == nil {
 			return errorf(ErrNotFound, "%s is not a mailbox of %s; add it first with `mailoauth mailbox add %s`", mailbox, domain, mailbox)
@@ -40,13 +53,18 @@ func (s *Store) SetProxyPassword(domain, mailbox, hash, actor string) error {
 		}
 		action := "proxy.password.set"
 		if pb.Get([]byte(mailbox)) != nil {
+			if !replace {
+				return nil
+			}
 			action = "proxy.password.rotate"
 		}
 		if err := pb.Put([]byte(mailbox), []byte(hash)); err != nil {
 			return err
 		}
+		put = true
 		return appendAudit(tx, domain, actor, action, mailbox)
 	})
+	return put && err == nil, err
 }
 
 // ProxyPasswordHash returns the hash of the mailbox's proxy password;

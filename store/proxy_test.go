@@ -29,6 +29,13 @@ func TestProxyRecords(t *testing.T) {
 	if h, ok, err := s.ProxyPasswordHash("example.test", "user1@example.test"); err != nil || !ok || h != "$argon2id$x" {
 		t.Fatalf("hash: %q %v %v", h, ok, err)
 	}
+	// AddProxyPassword never replaces a password a product may be using
+	if added, err := s.AddProxyPassword("example.test", "user1@example.test", "$argon2id$y", "test"); err != nil || added {
+		t.Fatalf("AddProxyPassword over an existing password: added %v, err %v", added, err)
+	}
+	if h, _, _ := s.ProxyPasswordHash("example.test", "user1@example.test"); h != "$argon2id$x" {
+		t.Fatalf("AddProxyPassword replaced the existing hash with %q", h)
+	}
 	keyPEM := []byte("-----BEGIN PRIVATE KEY-----\nsecret-key-material\n-----END PRIVATE KEY-----\n")
 	if err := s.SaveProxyCertificate([]byte("CERT"), keyPEM, "test"); err != nil {
 		t.Fatal(err)
@@ -49,6 +56,15 @@ func TestProxyRecords(t *testing.T) {
 	}
 	if _, ok, _ := s.ProxyPasswordHash("example.test", "user1@example.test"); ok {
 		t.Fatal("the proxy password outlived its mailbox")
+	}
+	if err := s.PutMailbox("example.test", core.Mailbox{Email: "user1@example.test"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if added, err := s.AddProxyPassword("example.test", "user1@example.test", "$argon2id$z", "test"); err != nil || !added {
+		t.Fatalf("AddProxyPassword for a mailbox without one: added %v, err %v", added, err)
+	}
+	if h, _, _ := s.ProxyPasswordHash("example.test", "user1@example.test"); h != "$argon2id$z" {
+		t.Fatalf("AddProxyPassword kept %q", h)
 	}
 	s.Close()
 	storetest.NoneInFile(t, path, "secret-key-material") // the proxy's private key

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mailoauth/mailoauth/core/coretest"
+	"github.com/mailoauth/mailoauth/core/proxy"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -461,7 +464,9 @@ except imaplib.IMAP4.error as e:
 // of a product that cannot do OAuth to the proxy: each upgraded mailbox
 // gets a proxy password, checked through a proxy before the product's new
 // settings are printed; the printed password then works through
-// `mailoauth proxy` for a password-only client (imaplib).
+// `mailoauth proxy` for a password-only client (imaplib). No proxy
+// password is lost: a failed check saves none, and a mailbox that has one
+// keeps it.
 func TestUpgradeViaProxy(t *testing.T) {
 	sb := startSandbox(t, 3, "--delegate")
 	db := filepath.Join(t.TempDir(), "mailoauth.db")
@@ -510,6 +515,37 @@ func TestUpgradeViaProxy(t *testing.T) {
 		if strings.Contains(rr.stdout, setting) {
 			t.Fatalf("no mailbox passed its check through the proxy, yet the run printed the product's settings (%q):\n%s", setting, rr.stdout)
 		}
+	}
+	// The failed check left no password behind that nobody knows: user3
+	// has none, so a plain `proxy password` makes its first one.
+	if r := mailoauth(t, db, "proxy", "password", "user3@example.test"); r.code != 0 {
+		t.Fatalf("after its failed check through the proxy user3 should have no proxy password; `proxy password` exits %d: %s", r.code, r.stderr)
+	}
+	// A mailbox that already has a proxy password (a product may log in
+	// with it) keeps it: the upgrade checks the mailbox through the proxy
+	// but neither replaces its password nor shows a new one.
+	sb.admin(t, "POST", "/users", map[string]any{"email": "user4@example.test", "suspended": true})
+	legacy4, _ := writeLegacy(t, t.TempDir(), 4)
+	if r := mailoauth(t, db, "upgrade", "--yes", "--legacy", legacy4, "--checks", "token"); r.code != 1 || !strings.Contains(r.stdout, "pending   user4@example.test") {
+		t.Fatalf("a suspended user4 should stay pending: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = mailoauth(t, db, "proxy", "password", "user4@example.test")
+	if r.code != 0 {
+		t.Fatalf("proxy password user4: %d %s", r.code, r.stderr)
+	}
+	pw4 := strings.TrimSpace(r.stdout)
+	sb.admin(t, "POST", "/users", map[string]any{"email": "user4@example.test", "suspended": false})
+	r = mailoauth(t, db, "upgrade", "--yes", "--via-proxy", "--legacy", legacy4, "--checks", "token")
+	if r.code != 0 || !strings.Contains(r.stdout, "user4@example.test  keeps its existing proxy password") ||
+		!strings.Contains(r.stdout, "IMAP server") || regexp.MustCompile(`user4@example.test +password`).MatchString(r.stdout) {
+		t.Fatalf("user4 should pass, keep its proxy password and get no new one: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	p4 := startProxy(t, db)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := proxy.CheckLogin(ctx, p4.imap, p4.smtp, &tls.Config{RootCAs: caPool(t, p4.caFile), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
+		"user4@example.test", pw4); err != nil {
+		t.Fatalf("user4's proxy password from before the upgrade no longer logs in: %v", err)
 	}
 }
 

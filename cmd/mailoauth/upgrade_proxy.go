@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -15,10 +16,16 @@ import (
 )
 
 // upgradeViaProxy moves the upgraded mailboxes of a product that cannot do
-// OAuth to mailoauth proxy: each gets a new proxy password, logs in through
-// a proxy started here on loopback (IMAP and SMTP, as the product will),
-// and only then are the product's new settings printed (imapAddr and
-// smtpAddr: where `mailoauth proxy` will listen for it).
+// OAuth to mailoauth proxy: each logs in with a new proxy password through a
+// proxy started here on loopback (IMAP and SMTP, as the product will), and
+// only then are the product's new settings printed (imapAddr and smtpAddr:
+// where `mailoauth proxy` will listen for it).
+//
+// No password a product may use is lost: the check's proxy knows the new
+// passwords only in memory, and a mailbox's is saved only after its check
+// passed, just before it is shown, and only when the mailbox had none (a
+// mailbox with one keeps it). A failed check, or a run killed at any
+// point, leaves each mailbox's proxy password as it was.
 func upgradeViaProxy(ctx context.Context, a *app, st *store.Store, upgraded []core.MailboxResult, imapAddr, smtpAddr string) error {
 	if len(upgraded) == 0 {
 		return nil
@@ -31,7 +38,15 @@ func upgradeViaProxy(ctx context.Context, a *app, st *store.Store, upgraded []co
 	if err != nil {
 		return err
 	}
-	srv := proxy.New(proxy.Config{Directory: dir, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+	passwords, hashes := map[string]string{}, map[string]string{}
+	for _, r := range upgraded {
+		// keyed as the proxy asks for the mailbox: in lower case
+		mb := strings.ToLower(r.Mailbox)
+		if passwords[mb], hashes[mb], err = proxy.NewPassword(); err != nil {
+			return err
+		}
+	}
+	srv := proxy.New(proxy.Config{Directory: trialDirectory{dir, hashes}, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Log: slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Audit: func(l proxy.Login) {
 			_ = st.AuditProxyLogin(store.ProxyLogin{Mailbox: l.Mailbox, Client: l.Client, Protocol: string(l.Protocol), OK: l.OK, Reason: l.Reason})
@@ -58,34 +73,63 @@ func upgradeViaProxy(ctx context.Context, a *app, st *store.Store, upgraded []co
 	pool.AddCert(leaf)
 	cfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 
-	failed, settingsShown := 0, false
+	var passed []string
+	failed := 0
 	for _, r := range upgraded {
-		pw, hash, err := proxy.NewPassword()
-		if err != nil {
-			return err
-		}
-		if err := st.SetProxyPassword(domainOfMailbox(r.Mailbox, dir), r.Mailbox, hash, actor()); err != nil {
-			return err
-		}
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
-		err = proxy.CheckLogin(cctx, addrs[0], addrs[1], cfg, r.Mailbox, pw)
+		err := proxy.CheckLogin(cctx, addrs[0], addrs[1], cfg, r.Mailbox, passwords[strings.ToLower(r.Mailbox)])
 		cancel()
-		if err != nil {
-			failed++
-			fmt.Fprintf(a.stdout, "proxy     %s: the check through the proxy failed (%v); fix it, then make a new password with `mailoauth proxy password %s --rotate`\n", r.Mailbox, err, r.Mailbox)
+		if err == nil {
+			passed = append(passed, r.Mailbox)
 			continue
 		}
-		if !settingsShown {
-			// only once a mailbox's check through the proxy passed
-			printProxySettings(a, cert, imapAddr, smtpAddr)
-			settingsShown = true
+		failed++
+		_, has, herr := st.ProxyPasswordHash(domainOfMailbox(r.Mailbox, dir), r.Mailbox)
+		if herr != nil {
+			return herr
 		}
-		fmt.Fprintf(a.stdout, "proxy     %s  password %s  (checked through the proxy; shown only now)\n", r.Mailbox, pw)
+		then := fmt.Sprintf("fix it, then make its password with `mailoauth proxy password %s`", r.Mailbox)
+		if has {
+			then = fmt.Sprintf("it keeps its existing proxy password (`mailoauth proxy password %s --rotate` replaces it)", r.Mailbox)
+		}
+		fmt.Fprintf(a.stdout, "proxy     %s: the check through the proxy failed (%v); %s\n", r.Mailbox, err, then)
+	}
+	if len(passed) > 0 {
+		printProxySettings(a, cert, imapAddr, smtpAddr)
+	}
+	for _, mb := range passed {
+		added, err := st.AddProxyPassword(domainOfMailbox(mb, dir), mb, hashes[strings.ToLower(mb)], actor())
+		if err != nil {
+			return err
+		}
+		if !added {
+			fmt.Fprintf(a.stdout, "proxy     %s  keeps its existing proxy password  (checked through the proxy; `mailoauth proxy password %s --rotate` replaces it)\n", mb, mb)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "proxy     %s  password %s  (checked through the proxy; shown only now)\n", mb, passwords[strings.ToLower(mb)])
 	}
 	if failed > 0 {
 		return errChecksFailed
 	}
 	return nil
+}
+
+// trialDirectory is the directory of upgradeViaProxy's check: the store's
+// mailboxes, each with the hash of the new password under test in place of
+// its stored one, so nothing is saved before the check passed.
+type trialDirectory struct {
+	*proxyDirectory
+	hashes map[string]string // mailbox (lower case) -> hash of its new password
+}
+
+// Account implements proxy.Directory.
+func (d trialDirectory) Account(addr string) (proxy.Account, error) {
+	acc, err := d.proxyDirectory.Account(addr)
+	if err != nil {
+		return acc, err
+	}
+	acc.PasswordHash = d.hashes[addr]
+	return acc, nil
 }
 
 // printProxySettings prints the product's new settings: where it reaches
