@@ -265,10 +265,10 @@ func (c *common) progressBar(pct float64, width int) string {
 	return c.styles.Key.Render(strings.Repeat("█", full)) + c.styles.Muted.Render(strings.Repeat("░", width-full))
 }
 
-// A form names its fields with a type of its own (oauthField: ocPath,
-// ocID, …; mailboxField: mbEmail, …), counted by a last constant (ocFields,
-// mbFields); inputs() lists each field's text input by that name. Every
-// form moves its focus with focusOnly and wrapAround.
+// A form names its fields with a type of its own (mailboxField: mbEmail,
+// mbName, …; domainField, keyField, oauthField), in their order on screen;
+// inputs() lists each field's text input by that name. Every form moves
+// its focus with focusOnly and wrapAround.
 
 // focusOnly focuses inputs[focus] with the cursor at its end and blurs the
 // others; a nil input is a field that is no text input (the mailbox form's

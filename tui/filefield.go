@@ -91,18 +91,19 @@ func (f *fileField) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 	return cmd, true
 }
 
-// nav moves *focus among n fields, the file field first, for tab, ↑ and
-// ↓; tab stays with the file field while it completes a path, ↑/↓ while
-// it lists completions. It reports whether the focus moved.
-func (f *fileField) nav(k tea.KeyPressMsg, focus *int, n int) bool {
+// fileNav moves *focus among a file form's n fields for tab, ↑ and ↓;
+// tab stays with the file field f while it completes a path, ↑/↓ while it
+// lists completions. It reports whether the focus moved.
+func fileNav[F ~int](f *fileField, k tea.KeyPressMsg, focus *F, n F) bool {
+	var file F // the file field: the first
 	listing := len(f.MatchedSuggestions()) > 0
 	switch {
 	case key.Matches(k, km.Form.Next):
-		if sug := f.CurrentSuggestion(); *focus == 0 && sug != "" && sug != f.Value() {
+		if sug := f.CurrentSuggestion(); *focus == file && sug != "" && sug != f.Value() {
 			return false // let the field complete
 		}
-		*focus = (*focus + 1) % n
-	case key.Matches(k, km.Form.Up) && *focus > 0 && !listing:
+		*focus = wrapAround(*focus, 1, n)
+	case key.Matches(k, km.Form.Up) && *focus > file && !listing:
 		*focus--
 	case key.Matches(k, km.Form.Down) && *focus < n-1 && !listing:
 		*focus++
@@ -113,28 +114,30 @@ func (f *fileField) nav(k tea.KeyPressMsg, focus *int, n int) bool {
 }
 
 // fileForm is a form whose first field is a fileField: the credentials
-// step's service-account key and its OAuth client form.
-type fileForm interface {
-	// inputs are the form's fields, the file field's first
+// step's service-account key (keyField) and its OAuth client form
+// (oauthField). F names its fields; its zero value is the file field.
+type fileForm[F ~int] interface {
+	// inputs are the form's fields by name, the file field's first
 	inputs() []*textinput.Model
 	focusField() tea.Cmd
 	save() tea.Cmd
 	// pasted takes a JSON pasted into the file field as the file's
 	// content, or the error that refused it
 	pasted(data []byte, source string, err error)
-	// edited is told that the value of field i changed
-	edited(i int)
+	// edited is told that the value of a field changed
+	edited(field F)
 }
 
 // updateFileForm is the Update the file forms share: a JSON paste into
 // the file field, enter saves, tab and ↑/↓ move between the fields (tab
 // completes a path first), and the rest goes to the focused field. It
 // leaves shift+tab and ctrl+c to the wizard (back, quit).
-func updateFileForm(form fileForm, path *fileField, focus *int, msg tea.Msg) (tea.Cmd, bool) {
+func updateFileForm[F ~int](form fileForm[F], path *fileField, focus *F, msg tea.Msg) (tea.Cmd, bool) {
+	var file F // the file field: the first
 	ins := form.inputs()
 	switch msg := msg.(type) {
 	case tea.PasteMsg:
-		if *focus != 0 {
+		if *focus != file {
 			break
 		}
 		if data, source, ok, err := path.pastedJSON(msg); ok || err != nil {
@@ -145,7 +148,7 @@ func updateFileForm(form fileForm, path *fileField, focus *int, msg tea.Msg) (te
 		switch {
 		case key.Matches(msg, km.Global.Next):
 			return form.save(), true
-		case path.nav(msg, focus, len(ins)):
+		case fileNav(path, msg, focus, F(len(ins))):
 			return form.focusField(), true
 		case key.Matches(msg, km.Form.Prev, km.Global.Interrupt):
 			return nil, false
@@ -153,14 +156,14 @@ func updateFileForm(form fileForm, path *fileField, focus *int, msg tea.Msg) (te
 	default:
 		return nil, false
 	}
-	if *focus == 0 {
+	if *focus == file {
 		cmd, changed := path.update(msg)
 		if changed {
-			form.edited(0)
+			form.edited(file)
 		}
 		return cmd, true
 	}
-	i := min(*focus, len(ins)-1)
+	i := min(*focus, F(len(ins)-1))
 	before := ins[i].Value()
 	var cmd tea.Cmd
 	*ins[i], cmd = ins[i].Update(msg)

@@ -27,7 +27,7 @@ type credentialsStep struct {
 
 	path                   fileField
 	p12pw, p12email, p12id textinput.Model
-	focus                  int
+	focus                  keyField
 	data                   []byte // the key as loaded or pasted
 	source                 string // where data came from
 	isP12                  bool
@@ -48,6 +48,17 @@ func newCredentialsStep(cm *common) *credentialsStep {
 	c.p12pw.SetValue(core.DefaultP12Password)
 	return c
 }
+
+// keyField names the fields of the service-account key form; the .p12
+// ones show only for a legacy .p12 key.
+type keyField int
+
+const (
+	kfPath keyField = iota
+	kfP12Password
+	kfP12Email
+	kfP12ID
+)
 
 // credKind is the credential path of a profile.
 type credKind int
@@ -115,7 +126,7 @@ func (c *credentialsStep) Init() tea.Cmd {
 }
 
 func (c *credentialsStep) enterServiceAccount() tea.Cmd {
-	c.focus = 0
+	c.focus = kfPath
 	c.err = nil
 	c.changed = false
 	switch {
@@ -149,9 +160,9 @@ func orDefault(s, d string) string {
 
 func (c *credentialsStep) inputs() []*textinput.Model {
 	if c.isP12 {
-		return []*textinput.Model{&c.path.Model, &c.p12pw, &c.p12email, &c.p12id}
+		return []*textinput.Model{kfPath: &c.path.Model, kfP12Password: &c.p12pw, kfP12Email: &c.p12email, kfP12ID: &c.p12id}
 	}
-	return []*textinput.Model{&c.path.Model}
+	return []*textinput.Model{kfPath: &c.path.Model}
 }
 
 func (c *credentialsStep) focusField() tea.Cmd {
@@ -182,10 +193,10 @@ func (c *credentialsStep) parse() {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(c.data, []byte("\xef\xbb\xbf")))
 	wasP12 := c.isP12
 	c.isP12 = len(trimmed) > 0 && trimmed[0] == 0x30
-	if c.isP12 && !wasP12 && c.focus == 0 {
-		c.focus = 2
+	if c.isP12 && !wasP12 && c.focus == kfPath {
+		c.focus = kfP12Email
 		if c.p12email.Value() != "" {
-			c.focus = 3
+			c.focus = kfP12ID
 		}
 	}
 	cred, err := core.ParseCredential(c.data, c.opts())
@@ -243,9 +254,9 @@ func (c *credentialsStep) pasted(data []byte, source string, err error) {
 }
 
 // edited: a .p12 field edited re-parses the key with it.
-func (c *credentialsStep) edited(i int) {
+func (c *credentialsStep) edited(field keyField) {
 	c.changed = true
-	if i > 0 && c.data != nil {
+	if field != kfPath && c.data != nil {
 		c.parse()
 	}
 }
@@ -353,11 +364,11 @@ func (c *credentialsStep) View() string {
 	s := c.styles
 	out := c.title("Service-account key",
 		"Load the JSON key downloaded from "+core.ServiceAccountsConsolePath+" > Keys (or a legacy .p12 key).", width) + "\n\n"
-	out += c.field("Key file ("+hint(km.Form.Complete, "completes")+"; or paste the JSON)", &c.path.Model, c.focus == 0, width) + "\n"
+	out += c.field("Key file ("+hint(km.Form.Complete, "completes")+"; or paste the JSON)", &c.path.Model, c.focus == kfPath, width) + "\n"
 	if c.isP12 {
-		out += c.field(".p12 password", &c.p12pw, c.focus == 1, width) + "\n"
-		out += c.field("Service account e-mail", &c.p12email, c.focus == 2, width) + "\n"
-		out += c.field("Client ID (OAuth 2 Client ID)", &c.p12id, c.focus == 3, width) + "\n"
+		out += c.field(".p12 password", &c.p12pw, c.focus == kfP12Password, width) + "\n"
+		out += c.field("Service account e-mail", &c.p12email, c.focus == kfP12Email, width) + "\n"
+		out += c.field("Client ID (OAuth 2 Client ID)", &c.p12id, c.focus == kfP12ID, width) + "\n"
 	}
 	out += "\n"
 	switch {
@@ -408,7 +419,7 @@ func (c *credentialsStep) focusedEmpty() bool {
 		return c.oc.focusedEmpty()
 	}
 	ins := c.inputs()
-	return ins[min(c.focus, len(ins)-1)].Value() == ""
+	return ins[min(c.focus, keyField(len(ins)-1))].Value() == ""
 }
 func (c *credentialsStep) busy() bool { return false }
 func (c *credentialsStep) cancel()    {}

@@ -21,19 +21,22 @@ type oauthForm struct {
 	owner                *credentialsStep
 	path                 fileField
 	id, secret, redirect textinput.Model
-	focus                int
+	focus                oauthField
 	data                 []byte // the client JSON as loaded, pasted or built
 	source               string
 	fromJSON             [2]string        // client ID and secret as the JSON had them
 	loaded               *core.Credential // the client as parsed
 	err                  error
-	errField             int
+	errField             oauthField
 	changed              bool
 	entered              bool
 }
 
+// oauthField names the OAuth client form's fields.
+type oauthField int
+
 const (
-	ocPath = iota
+	ocPath oauthField = iota
 	ocID
 	ocSecret
 	ocRedirect
@@ -137,7 +140,7 @@ func (f *oauthForm) pasted(data []byte, source string, err error) {
 	f.parseJSON()
 }
 
-func (f *oauthForm) edited(int) { f.changed = true }
+func (f *oauthForm) edited(oauthField) { f.changed = true }
 
 // validate builds the credential from the fields: the JSON when loaded and
 // unchanged, else the client ID and secret by hand; then the redirect URI.
