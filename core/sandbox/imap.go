@@ -117,6 +117,7 @@ type imapSession struct {
 	*imapmemserver.UserSession // nil until authenticated
 	sb                         *Sandbox
 	user                       *user // counted in user.conns once authenticated
+	conn                       *gimapConn
 	closed                     bool
 }
 
@@ -192,6 +193,9 @@ func (sess *imapSession) verify(saslUser, tok string) error {
 	}
 	u.conns++
 	sess.user = u
+	if sess.conn != nil {
+		sess.conn.loggedIn(u.email)
+	}
 	sess.UserSession = imapmemserver.NewUserSession(u.mem)
 	return nil
 }
@@ -201,7 +205,7 @@ type imapLogger struct{ sb *Sandbox }
 func (l imapLogger) Printf(format string, args ...any) { l.sb.logf("sandbox imap: "+format, args...) }
 
 func (s *Sandbox) startIMAP() {
-	s.imapSrv = imapserver.New(&imapserver.Options{
+	opts := imapserver.Options{
 		NewSession: s.newIMAPSession,
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1: {},
@@ -210,13 +214,24 @@ func (s *Sandbox) startIMAP() {
 			imap.CapMove:      {},
 			imap.CapIdle:      {}, // Gmail offers IDLE; the round trip waits with it
 		},
-		Logger:    imapLogger{s},
-		TLSConfig: s.tlsConfig,
-	})
-	tlsLn := tls.NewListener(s.imapLn, s.tlsConfig)
+		Logger: imapLogger{s},
+	}
+	// The implicit-TLS port (Gmail's 993): TLS is done by the listener,
+	// under the gimapConn that writes Gmail's greeting, so go-imap sees no
+	// *tls.Conn and must be told that authenticating is safe; without a
+	// TLSConfig it offers no STARTTLS there, as Gmail does not.
+	tlsOpts := opts
+	tlsOpts.InsecureAuth = true
+	s.imapSrv = imapserver.New(&tlsOpts)
+	tlsLn := &gimapListener{Listener: tls.NewListener(s.imapLn, s.tlsConfig), afterLogin: true}
+	// The plain port offers STARTTLS, done by go-imap.
+	plainOpts := opts
+	plainOpts.TLSConfig = s.tlsConfig
+	s.imapPlainSrv = imapserver.New(&plainOpts)
+	plainLn := &gimapListener{Listener: s.imapPlainLn}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); _ = s.imapSrv.Serve(tlsLn) }()
-	go func() { defer s.wg.Done(); _ = s.imapSrv.Serve(s.imapPlainLn) }()
+	go func() { defer s.wg.Done(); _ = s.imapPlainSrv.Serve(plainLn) }()
 }
 
 func (s *Sandbox) newIMAPSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
@@ -242,5 +257,6 @@ func (s *Sandbox) newIMAPSession(c *imapserver.Conn) (imapserver.Session, *imaps
 	s.mu.Lock()
 	s.imapLive++
 	s.mu.Unlock()
-	return &imapSession{sb: s}, nil, nil
+	gc, _ := c.NetConn().(*gimapConn)
+	return &imapSession{sb: s, conn: gc}, nil, nil
 }

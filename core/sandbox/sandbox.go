@@ -143,7 +143,7 @@ type Sandbox struct {
 
 	httpLn, imapLn, imapPlainLn, smtpLn, smtpPlainLn net.Listener
 	httpSrv                                          *http.Server
-	imapSrv                                          *imapserver.Server
+	imapSrv, imapPlainSrv                            *imapserver.Server
 
 	mu         sync.Mutex
 	users      map[string]*user
@@ -300,6 +300,9 @@ func (s *Sandbox) Close() error {
 			if ln != nil {
 				ln.Close()
 			}
+		}
+		if s.imapPlainSrv != nil {
+			s.imapPlainSrv.Close()
 		}
 		if s.imapSrv != nil {
 			s.imapSrv.Close()
