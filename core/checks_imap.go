@@ -2,6 +2,7 @@ package core
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -120,16 +121,37 @@ func (s *session) dialIMAP(ctx context.Context) (*imapConn, error) {
 	return ic, nil
 }
 
-// saslLineConn sends an empty SASL response as the empty line RFC 3501
-// (section 6.2.2) prescribes. go-imap writes "=" for it, which is only
-// valid for an initial response (SASL-IR, RFC 4959): Gmail takes it, but
-// Dovecot answers "BAD Invalid base64 data in continued response" to the
-// empty XOAUTH2 acknowledgement of its error challenge, hiding its real
-// NO [AUTHENTICATIONFAILED]. Only during AUTHENTICATE, and only a write
-// that is exactly that line, is changed.
+// saslLineConn adjusts two things of the login, and only those.
+//
+// It sends an empty SASL response as the empty line RFC 3501 (section
+// 6.2.2) prescribes. go-imap writes "=" for it, which is only valid for an
+// initial response (SASL-IR, RFC 4959): Gmail takes it, but Dovecot
+// answers "BAD Invalid base64 data in continued response" to the empty
+// XOAUTH2 acknowledgement of its error challenge, hiding its real
+// NO [AUTHENTICATIONFAILED]. Only a write that is exactly that line is
+// changed, and only during AUTHENTICATE.
+//
+// And, until the login is over, it hands go-imap Gmail's capabilities after login in the form go-imap
+// keeps. Gmail sends them as an untagged "* CAPABILITY ..." before its
+// tagged "A2 OK user authenticated (Success)"; go-imap reads them, then
+// drops them at the tagged OK (which has no [CAPABILITY] code) and sends a
+// CAPABILITY command of its own, a command per mailbox Gmail has already
+// answered. An untagged CAPABILITY directly followed by the tagged OK is
+// read as the one line "A2 OK [CAPABILITY ...] text", which RFC 3501
+// (section 7.1) makes equivalent. Every other line is read as it came.
+// Reads are taken a line at a time from the greeting on (the reading
+// goroutine may already wait for the AUTHENTICATE's reply when it starts)
+// until loggedIn is set; before login a server sends only short lines.
 type saslLineConn struct {
 	net.Conn
 	authenticating atomic.Bool
+	loggedIn       atomic.Bool // AUTHENTICATE is over: reads pass through
+
+	// Used by the reading goroutine only.
+	in   []byte // read, not yet split into lines
+	out  []byte // ready for the reader
+	caps []byte // a held "* CAPABILITY" line, without CRLF
+	rerr error  // the read error to return once in and out are empty
 }
 
 func (c *saslLineConn) Write(b []byte) (int, error) {
@@ -140,6 +162,65 @@ func (c *saslLineConn) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return c.Conn.Write(b)
+}
+
+func (c *saslLineConn) Read(b []byte) (int, error) {
+	for {
+		if len(c.out) > 0 {
+			n := copy(b, c.out)
+			c.out = c.out[n:]
+			return n, nil
+		}
+		if c.loggedIn.Load() || c.rerr != nil {
+			if c.caps != nil || len(c.in) > 0 { // what was held, as it came
+				c.out = append(c.unhold(), c.in...)
+				c.in = nil
+				continue
+			}
+			if c.rerr != nil {
+				return 0, c.rerr
+			}
+			return c.Conn.Read(b)
+		}
+		if i := bytes.Index(c.in, []byte("\r\n")); i >= 0 {
+			line := c.in[:i]
+			c.in = c.in[i+2:]
+			c.out = c.foldCaps(line)
+			continue
+		}
+		buf := make([]byte, 4096)
+		n, err := c.Conn.Read(buf)
+		c.in = append(c.in, buf[:n]...)
+		c.rerr = err
+	}
+}
+
+// foldCaps returns line (without CRLF) as go-imap is to read it, with CRLF.
+func (c *saslLineConn) foldCaps(line []byte) []byte {
+	if c.caps != nil {
+		tag, rest, _ := strings.Cut(string(line), " ")
+		if text, ok := strings.CutPrefix(rest, "OK "); ok && tag != "*" && tag != "+" && !strings.HasPrefix(text, "[") {
+			caps := strings.TrimPrefix(string(c.caps), "* CAPABILITY ")
+			c.caps = nil
+			return []byte(tag + " OK [CAPABILITY " + caps + "] " + text + "\r\n")
+		}
+		return append(c.unhold(), append(line, '\r', '\n')...)
+	}
+	if bytes.HasPrefix(line, []byte("* CAPABILITY ")) {
+		c.caps = append([]byte(nil), line...)
+		return nil
+	}
+	return append(append([]byte(nil), line...), '\r', '\n')
+}
+
+// unhold returns the held CAPABILITY line, if any, with its CRLF.
+func (c *saslLineConn) unhold() []byte {
+	if c.caps == nil {
+		return nil
+	}
+	b := append(c.caps, '\r', '\n')
+	c.caps = nil
+	return b
 }
 
 // imapStartTLS does the STARTTLS exchange (RFC 3501 section 6.2.1) itself,
@@ -210,6 +291,7 @@ func (s *session) imapLogin(ctx context.Context) error {
 		ic.sasl.authenticating.Store(true)
 		err = ic.c.Authenticate(sc)
 		ic.sasl.authenticating.Store(false)
+		ic.sasl.loggedIn.Store(true)
 		if err != nil {
 			ic.close()
 			if ctx.Err() != nil {

@@ -1,0 +1,104 @@
+package core
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// gmailScript plays Gmail's side of a login over c: its greeting without
+// capabilities, caps for CAPABILITY, and for AUTHENTICATE an untagged
+// CAPABILITY before the tagged OK. It returns the client's commands.
+func gmailScript(c net.Conn, preCaps string) <-chan []string {
+	got := make(chan []string, 1)
+	go func() {
+		defer c.Close()
+		var cmds []string
+		defer func() { got <- cmds }()
+		br := bufio.NewReader(c)
+		_, _ = io.WriteString(c, "* OK Gimap ready for requests from 127.0.0.1 zh1mb199258645pbc\r\n")
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimRight(line, "\r\n")
+			cmds = append(cmds, line)
+			tag, cmd, _ := strings.Cut(line, " ")
+			switch {
+			case cmd == "CAPABILITY":
+				_, _ = io.WriteString(c, "* CAPABILITY "+preCaps+"\r\n"+tag+" OK Thats all she wrote! zh1mb199258645pbc\r\n")
+			case strings.HasPrefix(cmd, "AUTHENTICATE XOAUTH2 "):
+				_, _ = io.WriteString(c, "* CAPABILITY IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 UIDPLUS COMPRESS=DEFLATE ENABLE MOVE CONDSTORE ESEARCH UTF8=ACCEPT LIST-EXTENDED LIST-STATUS LITERAL- SPECIAL-USE APPENDLIMIT=35651584\r\n"+
+					tag+" OK user1@example.test authenticated (Success)\r\n")
+			case cmd == "AUTHENTICATE XOAUTH2":
+				_, _ = io.WriteString(c, "+ \r\n")
+				if _, err := br.ReadString('\n'); err != nil {
+					return
+				}
+				cmds = append(cmds, "(response)")
+				_, _ = io.WriteString(c, "* CAPABILITY IMAP4rev1 IDLE UIDPLUS\r\n"+tag+" OK user1@example.test authenticated (Success)\r\n")
+			case cmd == "LOGOUT":
+				_, _ = io.WriteString(c, "* BYE LOGOUT Requested\r\n"+tag+" OK 73 good day (Success)\r\n")
+				return
+			default:
+				_, _ = io.WriteString(c, tag+" OK Success\r\n")
+			}
+		}
+	}()
+	return got
+}
+
+// TestGmailLoginCommands: against Gmail's greeting (no capabilities) the
+// client asks for CAPABILITY once, sends its token as a SASL-IR initial
+// response only because SASL-IR is advertised (RFC 4959) and otherwise
+// after the continuation, and keeps the capabilities Gmail sends with its
+// login instead of asking for them again.
+func TestGmailLoginCommands(t *testing.T) {
+	const gmailPre = "IMAP4rev1 UNSELECT IDLE NAMESPACE QUOTA ID XLIST CHILDREN X-GM-EXT-1 XYZZY SASL-IR AUTH=XOAUTH AUTH=XOAUTH2 AUTH=PLAIN AUTH=PLAIN-CLIENTTOKEN"
+	for _, tc := range []struct {
+		name, caps string
+		want       []string
+	}{
+		{"SASL-IR", gmailPre, []string{"T1 CAPABILITY", "T2 AUTHENTICATE XOAUTH2 <ir>", "T3 NOOP", "T4 LOGOUT"}},
+		{"no SASL-IR", strings.Replace(gmailPre, " SASL-IR", "", 1), []string{"T1 CAPABILITY", "T2 AUTHENTICATE XOAUTH2", "(response)", "T3 NOOP", "T4 LOGOUT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := net.Pipe()
+			_ = client.SetDeadline(time.Now().Add(10 * time.Second))
+			got := gmailScript(server, tc.caps)
+			sc := &saslLineConn{Conn: client}
+			c := imapclient.New(sc, nil)
+			defer c.Close()
+			sc.authenticating.Store(true)
+			err := c.Authenticate(NewOAuthSASLClient(MechXOAUTH2, "user1@example.test", "ya29.token"))
+			sc.authenticating.Store(false)
+			sc.loggedIn.Store(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Noop().Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if !c.Caps().Has(imap.CapIdle) || !c.Caps().Has(imap.CapUIDPlus) {
+				t.Errorf("after login the client holds %v, want Gmail's post-login capabilities", c.Caps())
+			}
+			_ = c.Logout().Wait()
+			cmds := <-got
+			for i, cmd := range cmds {
+				if strings.HasPrefix(cmd, "T2 AUTHENTICATE XOAUTH2 ") {
+					cmds[i] = "T2 AUTHENTICATE XOAUTH2 <ir>"
+				}
+			}
+			if strings.Join(cmds, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("the client sent\n  %s\nwant\n  %s", strings.Join(cmds, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
