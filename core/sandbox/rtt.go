@@ -17,7 +17,9 @@ import (
 // a real network does; a TLS session ticket written after the handshake
 // does not hold up the next reply). A flight is everything the server
 // writes between two reads, so a reply made of many Write calls still
-// costs one RTT.
+// costs one RTT. A connection's first flight comes 2 RTT after the
+// connection is accepted: one RTT for TCP's connect (SYN, SYN-ACK), which
+// loopback does not charge, and one for the flight itself.
 
 // rttClock is the time source of the delayed writes (a fake one in tests).
 type rttClock struct {
@@ -58,6 +60,8 @@ type rttConn struct {
 	drained *sync.Cond // signalled when the writer goroutine stops
 	queue   []rttChunk
 	flight  time.Time // release time of the current flight; zero: the next write starts one
+	last    time.Time // release time of the latest flight
+	wrote   bool      // the server has written (the connect is paid for)
 	running bool      // the writer goroutine is delivering the queue
 	err     error     // the first failed delivery; later writes return it
 }
@@ -87,15 +91,31 @@ func (c *rttConn) Write(b []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, err
 	}
+	first := !c.wrote
+	c.wrote = true
 	if rtt <= 0 && !c.running {
 		c.mu.Unlock()
 		return c.Conn.Write(b) // no delay and nothing queued: straight through
 	}
 	if c.flight.IsZero() {
-		c.flight = c.clock.now().Add(max(rtt, 0))
-		if c.flights != nil {
-			c.flights.Add(1)
+		now := c.clock.now()
+		// A flight that starts while the previous one is still on its
+		// way answers commands the client sent together (pipelined, or
+		// split by TCP): the client waits for both at once, so it is not
+		// counted as another round trip.
+		n, d := int64(1), max(rtt, 0)
+		if first {
+			// TCP's connect cost the client a round trip (SYN,
+			// SYN-ACK) before its first flight could reach the server;
+			// on loopback it cost nothing, so the server's first flight
+			// (a TLS ServerHello, a greeting) comes one RTT later.
+			n, d = 2, 2*d
 		}
+		if c.flights != nil && !c.last.After(now) {
+			c.flights.Add(n)
+		}
+		c.flight = now.Add(d)
+		c.last = c.flight
 	}
 	c.queue = append(c.queue, rttChunk{b: append([]byte(nil), b...), at: c.flight})
 	if !c.running {
@@ -160,6 +180,9 @@ func (s *Sandbox) rtt() time.Duration {
 	return time.Duration(s.faults.RTTMS) * time.Millisecond
 }
 
-// Flights is how many delayed server flights the RTT fault has sent (each
-// costs the client one round trip).
+// Flights is how many round trips the RTT fault has charged: one per
+// delayed server flight, and one more for each connection's connect.
+// Flights sent while the previous one is still on its way (replies to
+// pipelined commands) are not counted again: the client waits for them
+// together.
 func (s *Sandbox) Flights() int64 { return s.flights.Load() }

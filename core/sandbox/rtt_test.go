@@ -29,7 +29,8 @@ func rttClockOf(fc *coretest.Clock) rttClock {
 
 // TestRTTConnOneRoundTripPerFlight: a server that answers each of N
 // requests with a reply written in several Write calls costs the client N
-// round trips on the clock, not one per Write.
+// round trips on the clock, not one per Write, plus one for the connect
+// (the first reply comes 2 RTT after the connection is accepted).
 func TestRTTConnOneRoundTripPerFlight(t *testing.T) {
 	const rtt = 50 * time.Millisecond
 	const n = 7
@@ -66,11 +67,14 @@ func TestRTTConnOneRoundTripPerFlight(t *testing.T) {
 		}
 	}
 	client.Close()
-	if got := flights.Load(); got != n {
-		t.Errorf("%d round trips made %d delayed flights", n, got)
+	if got := flights.Load(); got != n+1 {
+		t.Errorf("a connect and %d round trips were counted as %d round trips", n, got)
 	}
-	if got := fc.Now().Sub(start); got != n*rtt {
-		t.Errorf("%d round trips cost %s on the clock, want %s (sleeps %v)", n, got, n*rtt, fc.Slept())
+	if got := fc.Now().Sub(start); got != (n+1)*rtt {
+		t.Errorf("a connect and %d round trips cost %s on the clock, want %s (sleeps %v)", n, got, (n+1)*rtt, fc.Slept())
+	}
+	if s := fc.Slept(); len(s) == 0 || s[0] != 2*rtt {
+		t.Errorf("the first reply waited %v, want %s (the connect and the reply)", s, 2*rtt)
 	}
 }
 
@@ -93,8 +97,8 @@ func TestSandboxRTTFlights(t *testing.T) {
 	sb := start(t, Options{Delegate: true, RTT: time.Millisecond})
 	before := sb.Flights()
 	tok := mustMint(t, sb, "user1@example.test", core.ScopeMail)
-	if got := sb.Flights() - before; got != 1 {
-		t.Errorf("a token request cost %d flights, want 1", got)
+	if got := sb.Flights() - before; got != 2 {
+		t.Errorf("a token request on a new connection cost %d round trips, want 2 (the connect and the reply)", got)
 	}
 	ic := dialIMAP(t, sb, nil)
 	if err := ic.Authenticate(&xoauth2{user: "user1@example.test", token: tok}); err != nil {
@@ -193,6 +197,37 @@ func TestThrottleEveryNth(t *testing.T) {
 	}
 	if len(hits) != 3 || hits[0] != 10 || hits[1] != 20 || hits[2] != 30 {
 		t.Fatalf("rate 0.1 throttled requests %v, want 10, 20, 30", hits)
+	}
+}
+
+// TestAdminFaultsRTTDelaysReplies: rtt_ms set through /admin/faults on a
+// running sandbox delays the replies of a connection already open, and
+// setting it back to 0 ends the delay.
+func TestAdminFaultsRTTDelaysReplies(t *testing.T) {
+	u := "user1@example.test"
+	sb, tok := mailSandbox(t, u)
+	ic := dialIMAP(t, sb, nil)
+	if err := ic.Authenticate(&xoauth2{user: u, token: tok}); err != nil {
+		t.Fatal(err)
+	}
+	noops := func(n int) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			if err := ic.Noop().Wait(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	const rtt, n = 60 * time.Millisecond, 3
+	adminPost(t, sb, "/faults", `{"rtt_ms":60}`)
+	if got := noops(n); got < n*rtt {
+		t.Errorf("with rtt_ms 60, %d NOOPs took %s, want at least %s", n, got, n*rtt)
+	}
+	adminPost(t, sb, "/faults", `{}`)
+	if got := noops(n); got >= rtt {
+		t.Errorf("with rtt_ms back to 0, %d NOOPs took %s, want under %s", n, got, rtt)
 	}
 }
 
