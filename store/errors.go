@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors; match them with errors.Is. The errors the store returns
@@ -66,3 +67,76 @@ func (e *PathError) Error() string {
 }
 
 func (e *PathError) Unwrap() error { return e.kind }
+
+// ProfileError is a profile the store cannot find, or cannot pick alone.
+// Its sentence names no command or flag: the command line words its own
+// way out (--profile, `mailoauth setup --domain`) from these fields.
+type ProfileError struct {
+	Path string // the store's file
+	// Domain is the domain asked for; "" when none was named and the
+	// store had to pick one.
+	Domain string
+	Known  []string // the store's domains, sorted
+	// What is, with no Domain and several Known, the mailbox (or "these
+	// mailboxes") that could belong to several profiles; "" when the
+	// command named no mailbox.
+	What string
+}
+
+// Problem is what is wrong, with no way out.
+func (e *ProfileError) Problem() string {
+	switch {
+	case e.Domain != "" && len(e.Known) == 0:
+		return fmt.Sprintf("store %s has no profile yet", e.Path)
+	case e.Domain != "":
+		return fmt.Sprintf("there is no profile for %s; known domains: %s", e.Domain, strings.Join(e.Known, ", "))
+	case len(e.Known) == 0:
+		return fmt.Sprintf("the store %s holds no domain yet", e.Path)
+	case e.What == "":
+		return fmt.Sprintf("the store holds several domains (%s)", strings.Join(e.Known, ", "))
+	}
+	return fmt.Sprintf("%s could belong to several profiles (%s)", e.What, strings.Join(e.Known, ", "))
+}
+
+func (e *ProfileError) Error() string {
+	switch {
+	case e.Domain != "" && len(e.Known) == 0:
+		return e.Problem() + "; set one up for " + e.Domain + " first"
+	case e.Domain != "":
+		return e.Problem() + " (choose one of them, or set up " + e.Domain + " first)"
+	case len(e.Known) == 0:
+		return e.Problem() + "; set one up first"
+	}
+	return e.Problem() + "; choose one of them"
+}
+
+// Unwrap is ErrNotFound for a domain that was asked for.
+func (e *ProfileError) Unwrap() error {
+	if e.Domain != "" {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// MailboxError is an address that is not a mailbox of the profile. Its
+// sentence names no command: the command line adds its own.
+type MailboxError struct {
+	Mailbox, Domain string
+	// Add says the mailbox must be added first (to set something of
+	// it); else the caller named a mailbox that is not there.
+	Add bool
+}
+
+// Problem is what is wrong, with no way out.
+func (e *MailboxError) Problem() string {
+	return fmt.Sprintf("%s is not a mailbox of %s", e.Mailbox, e.Domain)
+}
+
+func (e *MailboxError) Error() string {
+	if e.Add {
+		return e.Problem() + "; add it first"
+	}
+	return e.Problem() + "; check the address against the profile's mailboxes"
+}
+
+func (e *MailboxError) Unwrap() error { return ErrNotFound }

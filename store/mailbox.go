@@ -215,7 +215,7 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 		tx := b.Tx()
 		mb := b.Bucket([]byte(mailboxBucket))
 		if mb == nil || mb.Get([]byte(email)) == nil {
-			return errorf(ErrNotFound, "%s is not a mailbox of %s; list them with `mailoauth mailbox ls`", email, domain)
+			return &MailboxError{Mailbox: email, Domain: domain}
 		}
 		if err := mb.Delete([]byte(email)); err != nil {
 			return err

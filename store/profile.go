@@ -60,13 +60,9 @@ func knownDomains(tx *bolt.Tx) []string {
 	return out
 }
 
-// noProfile is the ErrNotFound sentence for a missing domain.
+// noProfile is the ErrNotFound error for a missing domain.
 func (s *Store) noProfile(tx *bolt.Tx, domain string) error {
-	known := knownDomains(tx)
-	if len(known) == 0 {
-		return errorf(ErrNotFound, "store %s has no profile yet; create one for %s with `mailoauth setup --domain %s`", s.path, domain, domain)
-	}
-	return errorf(ErrNotFound, "there is no profile for %s; known domains: %s (choose one with --profile, or create it with `mailoauth setup --domain %s`)", domain, strings.Join(known, ", "), domain)
+	return &ProfileError{Path: s.path, Domain: domain, Known: knownDomains(tx)}
 }
 
 // profileBucket normalises domain and returns its bucket or ErrNotFound.

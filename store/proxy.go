@@ -45,7 +45,7 @@ func (s *Store) putProxyPassword(domain, mailbox, hash, actor string, replace bo
 	err = s.updateProfile(domain, func(b *bolt.Bucket) error {
 		tx := b.Tx()
 		if mb := b.Bucket([]byte(mailboxBucket)); mb == nil || mb.Get([]byte(mailbox)) == nil {
-			return errorf(ErrNotFound, "%s is not a mailbox of %s; add it first with `mailoauth mailbox add %s`", mailbox, domain, mailbox)
+			return &MailboxError{Mailbox: mailbox, Domain: domain, Add: true}
 		}
 		pb, err := b.CreateBucketIfNotExists([]byte(proxyPasswordBucket))
 		if err != nil {

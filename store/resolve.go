@@ -45,7 +45,7 @@ func (s *Store) resolveDomain(tx *bolt.Tx, name string, mailboxes []string) (str
 	known := knownDomains(tx)
 	switch len(known) {
 	case 0:
-		return "", core.Inputf("the store %s holds no domain yet; run `mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json` or `mailoauth wizard` first", s.path)
+		return "", profileInput(&ProfileError{Path: s.path})
 	case 1:
 		return known[0], nil
 	}
@@ -57,7 +57,7 @@ func (s *Store) resolveDomain(tx *bolt.Tx, name string, mailboxes []string) (str
 		}
 	}
 	if len(addrs) == 0 {
-		return "", core.Inputf("the store holds several domains (%s); choose one with --profile DOMAIN", strings.Join(known, ", "))
+		return "", profileInput(&ProfileError{Path: s.path, Known: known})
 	}
 	var holders, owners []string
 	for _, d := range known {
@@ -83,7 +83,12 @@ func (s *Store) resolveDomain(tx *bolt.Tx, name string, mailboxes []string) (str
 	if len(addrs) > 1 {
 		what = "these mailboxes"
 	}
-	return "", core.Inputf("%s could belong to several profiles (%s); choose one with --profile DOMAIN", what, strings.Join(cands, ", "))
+	return "", profileInput(&ProfileError{Path: s.path, Known: cands, What: what})
+}
+
+// profileInput is e as bad input: the caller must name the profile.
+func profileInput(e *ProfileError) error {
+	return &core.InputError{Msg: e.Error(), Err: e}
 }
 
 // holdsAll reports whether the profile in b holds every address as a

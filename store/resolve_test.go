@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -46,8 +47,11 @@ func TestResolveProfilePicksTheHolderOfTheMailbox(t *testing.T) {
 		p, err := s.ResolveProfile(tc.profile, tc.boxes...)
 		switch {
 		case strings.Contains(tc.want, " "):
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("%s: got %q, %v; want an error with %q", tc.name, p.Domain, err, tc.want)
+			var pe *ProfileError
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &pe) {
+				t.Errorf("%s: got %q, %v; want a ProfileError with %q", tc.name, p.Domain, err, tc.want)
+			} else if strings.Contains(err.Error(), "--") || strings.Contains(err.Error(), "mailoauth ") {
+				t.Errorf("%s: %q names a command or flag; the command line adds those", tc.name, err)
 			}
 		case err != nil || p.Domain != tc.want:
 			t.Errorf("%s: got %q, %v; want %s", tc.name, p.Domain, err, tc.want)

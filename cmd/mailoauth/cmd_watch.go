@@ -162,7 +162,7 @@ func watchStore(ctx context.Context, a *app, st *store.Store, f *watchFlags, opt
 		if once {
 			return empty
 		}
-		opts.Logger.Warn("nothing to watch yet: "+empty.Error()+", then reload the watcher (SIGHUP)", "store", st.Path())
+		opts.Logger.Warn("nothing to watch yet: "+storeWording(empty.Error(), empty)+", then reload the watcher (SIGHUP)", "store", st.Path())
 	}
 	w, err := watch.New(st, opts)
 	if err != nil {

@@ -239,22 +239,7 @@ func errorSentence(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "mailoauth: cancelled (interrupted) before it finished; what was already saved is kept, run the command again to finish"
 	}
-	return "mailoauth: " + core.SafeLines(core.ErrorSentence(err)+dbHint(err)) // it may quote a file or a server
-}
-
-// dbHint is the command line's way out of a store path that cannot be
-// used: another --db (the store's sentence names no flag).
-func dbHint(err error) string {
-	var pe *store.PathError
-	switch {
-	case !errors.As(err, &pe):
-		return ""
-	case pe.Fix == "":
-		return "; pass --db PATH or set MAILOAUTH_DB"
-	case errors.Is(pe, store.ErrNoStore):
-		return ", or pass the right --db or MAILOAUTH_DB"
-	}
-	return " or pass another --db"
+	return "mailoauth: " + core.SafeLines(storeWording(core.ErrorSentence(err), err)+dbHint(err)) // it may quote a file or a server
 }
 
 func exitCode(err error) int {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/store"
+)
+
+// TestStoreErrorsWithTheirCommands: the store's errors about a missing or
+// ambiguous profile or mailbox name no command; the command line's
+// sentence still ends in the command or flag that gets the user out.
+func TestStoreErrorsWithTheirCommands(t *testing.T) {
+	dir := t.TempDir()
+	empty, two := filepath.Join(dir, "empty.db"), filepath.Join(dir, "two.db")
+	for _, db := range []string{empty, two} {
+		st, err := store.Open(db, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db == two {
+			for _, d := range []string{"example.test", "partner.test"} {
+				if err := st.SaveProfile(core.Profile{Domain: d, DefaultSender: "admin@" + d}, "test"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.PutMailbox("example.test", core.Mailbox{Email: "user1@example.test"}, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Close()
+	}
+	for _, c := range []struct {
+		db   string
+		args []string
+		want string
+	}{
+		{empty, []string{"mailbox", "ls"}, "the store " + empty + " holds no domain yet; run `mailoauth setup --domain yourcompany.example --sender administrator@yourcompany.example --key service-account.json` or `mailoauth wizard` first"},
+		{empty, []string{"--profile", "nosuch.test", "mailbox", "ls"}, "store " + empty + " has no profile yet; create one for nosuch.test with `mailoauth setup --domain nosuch.test`"},
+		{two, []string{"mailbox", "ls"}, "the store holds several domains (example.test, partner.test); choose one with --profile DOMAIN"},
+		{two, []string{"--profile", "nosuch.test", "mailbox", "ls"}, "there is no profile for nosuch.test; known domains: example.test, partner.test (choose one with --profile, or create it with `mailoauth setup --domain nosuch.test`)"},
+		{two, []string{"token", "someone@elsewhere.test"}, "someone@elsewhere.test could belong to several profiles (example.test, partner.test); choose one with --profile DOMAIN"},
+		{two, []string{"--profile", "example.test", "mailbox", "rm", "nobody@example.test"}, "nobody@example.test is not a mailbox of example.test; list them with `mailoauth mailbox ls`"},
+		{two, []string{"--profile", "example.test", "proxy", "password", "admin@example.test"}, "admin@example.test is not a mailbox of example.test; add it first with `mailoauth mailbox add admin@example.test`"},
+	} {
+		r := mailoauth(t, c.db, c.args...)
+		if want := "mailoauth: " + c.want + "\n"; r.code != exitUsage || r.stderr != want {
+			t.Errorf("%v: exit %d\n%s\nwant exit %d\n%s", c.args, r.code, r.stderr, exitUsage, want)
+		}
+	}
+}
