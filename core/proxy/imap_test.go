@@ -2,12 +2,21 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // rawIMAP is a client of the proxy's implicit-TLS IMAP listener that reads
@@ -65,5 +74,158 @@ func TestProxyTagOnlyLinesDisconnect(t *testing.T) {
 	c := f.loggedIn(t, user)
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatalf("another client after the disconnect: %v", err)
+	}
+}
+
+// TestProxyAppendFetchLarge: a 1 MB message APPENDed through the proxy (a
+// synchronising literal, relayed as it is) comes back byte for byte from
+// a FETCH through the proxy.
+func TestProxyAppendFetchLarge(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[1]
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: large append %d\r\n\r\n", user, user, time.Now().UnixNano())
+	for i := 0; b.Len() < 1<<20; i++ {
+		fmt.Fprintf(&b, "%07d %s\r\n", i, strings.Repeat(string(rune('a'+i%26)), 90))
+	}
+	msg := []byte(b.String())
+	c := f.loggedIn(t, user)
+	// A relay that lost or added a byte would leave a literal waiting.
+	guard := time.AfterFunc(60*time.Second, func() { c.Close() })
+	defer guard.Stop()
+	app := c.Append("INBOX", int64(len(msg)), nil)
+	if _, err := app.Write(msg); err != nil {
+		t.Fatalf("APPEND through the proxy: writing: %v", err)
+	}
+	if err := app.Close(); err != nil {
+		t.Fatalf("APPEND through the proxy: %v", err)
+	}
+	if _, err := app.Wait(); err != nil {
+		t.Fatalf("APPEND through the proxy: %v", err)
+	}
+	if n := f.sb.MessageCount(user); n != 1 {
+		t.Fatalf("the server holds %d messages after the APPEND, want 1", n)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	whole := &imap.FetchItemBodySection{Peek: true}
+	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{whole}}).Collect()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("FETCH BODY.PEEK[] through the proxy: %v, %d messages", err, len(msgs))
+	}
+	got := msgs[0].FindBodySection(whole)
+	if !bytes.Equal(got, msg) {
+		i := 0
+		for i < len(got) && i < len(msg) && got[i] == msg[i] {
+			i++
+		}
+		t.Fatalf("FETCH through the proxy: %d bytes back for %d sent, first difference at byte %d", len(got), len(msg), i)
+	}
+}
+
+// TestProxyAuthenticatePlain: AUTHENTICATE PLAIN logs in with the initial
+// response on the command line (SASL-IR) and after the "+" continuation;
+// a cancelled exchange ("*") is a bad command and the connection stays.
+func TestProxyAuthenticatePlain(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + f.password[user]))
+	expect := func(br *bufio.Reader, prefix string) {
+		t.Helper()
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, prefix) {
+			t.Fatalf("want a line starting %q, got %q (%v)", prefix, line, err)
+		}
+	}
+	selectInbox := func(conn *tls.Conn, br *bufio.Reader) {
+		t.Helper()
+		fmt.Fprintf(conn, "s1 SELECT INBOX\r\n")
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("SELECT after AUTHENTICATE PLAIN: %v", err)
+			}
+			if strings.HasPrefix(line, "s1 ") {
+				if !strings.HasPrefix(line, "s1 OK") {
+					t.Fatalf("SELECT after AUTHENTICATE PLAIN: %q", line)
+				}
+				return
+			}
+		}
+	}
+
+	conn, br := f.rawIMAP(t)
+	fmt.Fprintf(conn, "a1 AUTHENTICATE PLAIN %s\r\n", plain)
+	expect(br, "a1 OK [CAPABILITY ")
+	selectInbox(conn, br)
+
+	conn, br = f.rawIMAP(t)
+	fmt.Fprintf(conn, "a1 AUTHENTICATE PLAIN\r\n")
+	expect(br, "+")
+	fmt.Fprintf(conn, "*\r\n")
+	expect(br, "a1 BAD the PLAIN response is not valid (or cancelled)")
+	fmt.Fprintf(conn, "a2 AUTHENTICATE PLAIN\r\n")
+	expect(br, "+")
+	fmt.Fprintf(conn, "%s\r\n", plain)
+	expect(br, "a2 OK [CAPABILITY ")
+	selectInbox(conn, br)
+
+	if f.auditedCount(func(l Login) bool { return l.OK && l.Mailbox == user && l.Protocol == IMAP }) != 2 {
+		t.Fatalf("want the 2 AUTHENTICATE PLAIN logins audited, got %+v", f.audited())
+	}
+}
+
+// TestProxyUpstreamUnreachable: when the mailbox's server cannot be
+// reached, the client is told to retry later (IMAP NO [UNAVAILABLE], SMTP
+// 454 4.7.0) with the finding's code, and the log has the code and its fix.
+func TestProxyUpstreamUnreachable(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	ep := f.sb.Endpoints()
+	ep.IMAP, ep.SMTP = closed, closed
+	p := &core.Profile{Domain: f.sb.Domain(), DefaultSender: "admin@" + f.sb.Domain(), Credential: f.sb.ServiceAccountJSON(), Endpoints: ep}
+	tester, err := core.NewTester(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.dir.mu.Lock()
+	a := f.dir.accts[user]
+	a.Upstream = tester
+	f.dir.accts[user] = a
+	f.dir.mu.Unlock()
+
+	c := f.dialIMAP(t)
+	err = c.Login(user, f.password[user]).Wait()
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeUnavailable || ie.Text != "mailoauth: connect_failed, see the log" {
+		t.Fatalf("LOGIN with the server unreachable: want NO [UNAVAILABLE] mailoauth: connect_failed, see the log; got %v", err)
+	}
+	err = sendMail(f, f.smtpTLS, false, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n")
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 454 || se.EnhancedCode != (smtp.EnhancedCode{4, 7, 0}) || !strings.Contains(se.Message, "mailoauth: connect_failed, see the log") {
+		t.Fatalf("SMTP AUTH with the server unreachable: want 454 4.7.0 mailoauth: connect_failed, see the log; got %v", err)
+	}
+	lg := f.log.String()
+	for _, proto := range []string{"imap", "smtp"} {
+		found := false
+		for _, line := range strings.Split(lg, "\n") {
+			if strings.Contains(line, "the mail server refused the mailbox's login") && strings.Contains(line, "protocol="+proto) &&
+				strings.Contains(line, "code=connect_failed") && strings.Contains(line, "fix=") && strings.Contains(line, closed) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("no %s log line with code=connect_failed, the fix and the server %s:\n%s", proto, closed, lg)
+		}
+	}
+	if f.auditedCount(func(l Login) bool { return !l.OK && l.Reason == string(core.CodeConnectFailed) }) != 2 {
+		t.Fatalf("want both refusals audited as connect_failed, got %+v", f.audited())
 	}
 }

@@ -63,6 +63,17 @@ func (f *fixture) audited() []Login {
 	return append([]Login(nil), f.audits...)
 }
 
+// auditedCount is how many audited logins match.
+func (f *fixture) auditedCount(match func(Login) bool) int {
+	n := 0
+	for _, l := range f.audited() {
+		if match(l) {
+			n++
+		}
+	}
+	return n
+}
+
 func startFixture(t testing.TB, cfg Config) *fixture {
 	t.Helper()
 	return startFixtureUsers(t, cfg, 3)
@@ -217,13 +228,7 @@ func TestProxyIMAPAndSMTPRelay(t *testing.T) {
 	if err := c.Logout().Wait(); err != nil {
 		t.Fatalf("LOGOUT: %v", err)
 	}
-	var ok int
-	for _, l := range f.audited() {
-		if l.OK && l.Mailbox == user {
-			ok++
-		}
-	}
-	if ok != 2 {
+	if f.auditedCount(func(l Login) bool { return l.OK && l.Mailbox == user }) != 2 {
 		t.Fatalf("want 2 audited logins (SMTP and IMAP), got %+v", f.audited())
 	}
 }
@@ -317,13 +322,7 @@ func TestProxyWrongPasswordBackoff(t *testing.T) {
 	if !strings.Contains(f.log.String(), "locked out") {
 		t.Fatalf("the lockout is not logged:\n%s", f.log.String())
 	}
-	refused := 0
-	for _, l := range f.audited() {
-		if !l.OK {
-			refused++
-		}
-	}
-	if refused != DefaultFailLimit+2 {
+	if f.auditedCount(func(l Login) bool { return !l.OK }) != DefaultFailLimit+2 {
 		t.Fatalf("want %d refused logins audited, got %+v", DefaultFailLimit+2, f.audited())
 	}
 }
