@@ -19,6 +19,7 @@ const (
 	scopeSender testScope = iota
 	scopeSelected
 	scopeAll
+	scopes // how many
 )
 
 type rowState int
@@ -209,7 +210,7 @@ func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(msg, km.Test.Run):
 			return t.run(t.targets(), true), true
 		case key.Matches(msg, km.Test.Scope):
-			t.scope = (t.scope + 1) % 3
+			t.scope = wrapAround(t.scope, 1, scopes)
 			if t.scope == scopeSelected && len(t.selected) == 0 {
 				t.scope = scopeAll
 			}
