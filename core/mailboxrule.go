@@ -150,3 +150,12 @@ func (r MailboxRule) Mailbox(m *Mailbox) error {
 func OutsideDomainServedBy(domain string) string {
 	return fmt.Sprintf("Only an OAuth client (per-mailbox consent) can serve it: a service account's domain-wide delegation covers only the users of %s.", domain)
 }
+
+// OutsideMailboxesKept is the refusal to replace the OAuth client of the
+// profile of domain while it holds n mailboxes outside it (list names the
+// first few) that only an OAuth client can serve.
+func OutsideMailboxesKept(domain string, n int, list string) error {
+	return &FindingError{Finding: NewFinding(CodeMailboxOutsideDomain,
+		fmt.Sprintf("Profile %s holds %d mailbox(es) outside %s (%s) that only its OAuth client can serve, so its credential was not replaced.", domain, n, domain, list),
+		fmt.Sprintf("Remove them first with `mailoauth --profile %s mailbox rm ADDR` (or set them up in a profile of their own with an OAuth client), then load the new credential again.", domain))}
+}

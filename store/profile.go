@@ -299,9 +299,7 @@ func outsideMailboxes(b *bolt.Bucket, p core.Profile) error {
 	if n > len(out) {
 		list += fmt.Sprintf(" and %d more", n-len(out))
 	}
-	return &core.FindingError{Finding: core.NewFinding(core.CodeMailboxOutsideDomain,
-		fmt.Sprintf("Profile %s holds %d mailbox(es) outside %s (%s) that only its OAuth client can serve, so its credential was not replaced.", p.Domain, n, p.Domain, list),
-		fmt.Sprintf("Remove them first with `mailoauth --profile %s mailbox rm ADDR` (or set them up in a profile of their own with an OAuth client), then load the new credential again.", p.Domain))}
+	return core.OutsideMailboxesKept(p.Domain, n, list)
 }
 
 // putSealed seals value under key, or deletes key when value is empty.
