@@ -382,7 +382,9 @@ func ctxErr(ctx context.Context, server string, err error) error {
 
 // checkCurves are the key exchanges the check connections offer: Go's
 // classical ones, in its order, without the post-quantum hybrid
-// X25519MLKEM768. A check connection carries an access token that expires
+// X25519MLKEM768. Go sends a key share for the first alone (X25519); the
+// others stay so that a server without X25519 still connects, after a
+// HelloRetryRequest (TestCheckConnectionsWorkWithoutX25519). A check connection carries an access token that expires
 // within the hour, the mailbox's address and message count and the fixed
 // test message, nothing a recording decrypted years later could use, and
 // the hybrid's key share was about 40% of the client's TLS work on each
