@@ -43,6 +43,9 @@ const (
 	StartConcurrency = 8
 	// DefaultRetries is how many times a throttled mailbox is tried again.
 	DefaultRetries = 6
+	// MaxRetries is the most retries `test --retries` accepts (at the
+	// backoff's cap of 30 s, 20 retries wait about 8 minutes).
+	MaxRetries = 20
 	// retryBase and retryMax bound the jittered backoff of a throttled mailbox.
 	retryBase = 500 * time.Millisecond
 	retryMax  = 30 * time.Second

@@ -59,6 +59,9 @@ type RunRequest struct {
 	Timeout, RoundtripTimeout time.Duration
 	// Concurrency is the ceiling of mailboxes at once; 0: DefaultConcurrency.
 	Concurrency int
+	// Retries is how many times a throttled mailbox is tried again
+	// (RunOptions.Retries): 0 means DefaultRetries, negative none.
+	Retries int
 	// OnEvent receives the run's progress (RunOptions.OnEvent).
 	OnEvent func(Event)
 	// OnResult, if set, receives every result in input order as soon as it
@@ -144,7 +147,7 @@ func Run(ctx context.Context, req RunRequest) (RunReport, error) {
 	if req.Upgrade != nil {
 		stream = func(r MailboxResult) { held = append(held, r) }
 	}
-	RunAll(ctx, t, req.Mailboxes, RunOptions{Checks: req.Checks, Concurrency: req.Concurrency,
+	RunAll(ctx, t, req.Mailboxes, RunOptions{Checks: req.Checks, Concurrency: req.Concurrency, Retries: req.Retries,
 		OnEvent: req.OnEvent, Stats: &rep.Stats, Stream: stream})
 	if req.Upgrade != nil {
 		req.Upgrade.finish(p.Domain, held)

@@ -20,6 +20,7 @@ type testFlags struct {
 	all, asJSON, fresh bool
 	checks, mechanism  string
 	concurrency        int
+	retries            int
 	timeout, rtTimeout time.Duration
 }
 
@@ -29,6 +30,7 @@ func (o *testFlags) register(cmd *cobra.Command) {
 	f.BoolVarP(&o.all, "all", "a", false, "every assigned mailbox plus the default sender")
 	addChecksFlag(cmd, &o.checks, "token,imap,smtp,roundtrip", "the `CHECKS` to run, in order")
 	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, fmt.Sprintf("the ceiling `N` of mailboxes checked at once: the run starts at %d, %s", core.StartConcurrency, core.ConcurrencyRule))
+	f.IntVar(&o.retries, "retries", core.DefaultRetries, "the `N` retries of a throttled mailbox, each after a jittered backoff (0.5 s doubling, at least the server's Retry-After), before its finding is throttled; 0: none")
 	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox, then a summary object")
 	addTimeoutFlag(f, &o.timeout)
 	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
@@ -50,6 +52,13 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	}
 	if o.concurrency < 1 || o.concurrency > core.MaxConcurrency {
 		return usagef("--concurrency %d is out of range; use 1 to %d (the default %d adapts to Google's throttling)", o.concurrency, core.MaxConcurrency, core.DefaultConcurrency)
+	}
+	if o.retries < 0 || o.retries > core.MaxRetries {
+		return usagef("--retries %d is out of range; use 0 to %d (default %d)", o.retries, core.MaxRetries, core.DefaultRetries)
+	}
+	retries := o.retries
+	if retries == 0 {
+		retries = -1 // RunRequest's 0 is the default
 	}
 	st, p, err := a.openProfile(mailboxes...)
 	if err != nil {
@@ -87,7 +96,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	sink := newResultSink(a, o.asJSON)
 	rep, err := core.Run(ctx, core.RunRequest{Profile: p, Mailboxes: targets, Checks: checks,
 		Tokens: st.TokenCache(p.Domain), Fresh: o.fresh, Mechanism: mech, Timeout: o.timeout, RoundtripTimeout: o.rtTimeout,
-		Concurrency: o.concurrency, OnEvent: progress.event, OnResult: sink.add, Results: st})
+		Concurrency: o.concurrency, Retries: retries, OnEvent: progress.event, OnResult: sink.add, Results: st})
 	if err != nil {
 		return err // no check ran
 	}
