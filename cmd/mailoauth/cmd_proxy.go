@@ -269,6 +269,16 @@ func (d *proxyDirectory) Account(addr string) (proxy.Account, error) {
 	return proxy.Account{Address: addr, PasswordHash: hash, Upstream: d.testers[domain]}, nil
 }
 
+// SMTPEndpoints implements proxy.SMTPLister: the proxy asks these servers
+// for their extensions when it starts and at each reload.
+func (d *proxyDirectory) SMTPEndpoints() []core.Endpoints {
+	eps := make([]core.Endpoints, 0, len(d.testers))
+	for _, t := range d.testers {
+		eps = append(eps, t.ServerEndpoints())
+	}
+	return eps
+}
+
 func (d *proxyDirectory) describe() string {
 	return fmt.Sprintf("%d mailbox(es) of %d profile(s)", len(d.domains), d.profiles)
 }

@@ -91,7 +91,7 @@ func TestCopyConnCoalescesRecords(t *testing.T) {
 	br.Peek(1)
 	var last atomic.Int64
 	done := make(chan error, 1)
-	go func() { done <- copyConn(dst, client, br, &last) }()
+	go func() { done <- copyConn(dst, client, br, &last, nil) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(dst.got()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -132,8 +132,8 @@ func BenchmarkRelayRoundTrip(b *testing.B) {
 	server, upstream := tlsPair(b)
 	proxySide, client := tcpPair(b)
 	var last atomic.Int64
-	go copyConn(upstream, proxySide, bufio.NewReader(strings.NewReader("")), &last)
-	go copyConn(proxySide, upstream, bufio.NewReader(strings.NewReader("")), &last)
+	go copyConn(upstream, proxySide, bufio.NewReader(strings.NewReader("")), &last, nil)
+	go copyConn(proxySide, upstream, bufio.NewReader(strings.NewReader("")), &last, nil)
 	fetch := append([]byte("* 1 FETCH (BODY[] {2000}\r\n"), bytes.Repeat([]byte{'a'}, 2000)...)
 	fetch = append(fetch, ")\r\n"...)
 	ok := []byte("A1 OK FETCH completed\r\n")

@@ -125,6 +125,8 @@ type Server struct {
 
 	hashSem chan struct{} // bounds concurrent argon2id verifications
 	macKey  []byte
+
+	smtpExt smtpExtensions
 }
 
 type failures struct {
@@ -151,19 +153,28 @@ func New(cfg Config) *Server {
 	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return &Server{cfg: cfg, log: log, dir: cfg.Directory,
+	s := &Server{cfg: cfg, log: log, dir: cfg.Directory,
 		listeners: map[net.Listener]bool{}, conns: map[*session]bool{}, perBox: map[string]int{},
 		fails: map[string]*failures{}, verified: map[string][]byte{},
 		hashSem: make(chan struct{}, 2), macKey: key}
+	s.smtpExt.init()
+	return s
 }
 
 // SetDirectory replaces the directory (a reload); sessions already relayed
-// keep their upstream.
+// keep their upstream. With an SMTP listener served, the SMTP servers of a
+// Directory that is an SMTPLister are asked for their extensions again.
 func (s *Server) SetDirectory(d Directory) {
 	s.mu.Lock()
 	s.dir = d
 	s.verified = map[string][]byte{}
 	s.mu.Unlock()
+	s.smtpExt.mu.Lock()
+	served := s.smtpExt.served
+	s.smtpExt.mu.Unlock()
+	if served {
+		s.probeSMTP(d)
+	}
 }
 
 // Serve accepts connections on ln until Shutdown. sec is SecurityTLS
@@ -182,7 +193,17 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 		return nil
 	}
 	s.listeners[ln] = true
+	dir := s.dir
 	s.mu.Unlock()
+	if proto == SMTP {
+		s.smtpExt.mu.Lock()
+		first := !s.smtpExt.served
+		s.smtpExt.served = true
+		s.smtpExt.mu.Unlock()
+		if first {
+			s.probeSMTP(dir)
+		}
+	}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -243,6 +264,7 @@ func (s *Server) drop(sess *session) {
 // Shutdown stops accepting, closes the sessions still logging in, and waits
 // for relayed sessions to end until ctx is done; then it closes them.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.smtpExt.cancel()
 	s.mu.Lock()
 	s.closing = true
 	for ln := range s.listeners {

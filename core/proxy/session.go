@@ -221,19 +221,25 @@ func (s *session) beginRelay(stop func() bool, up *upstream, release func()) boo
 }
 
 // relay copies both ways until either side closes or nothing moved for the
-// idle timeout. release frees the mailbox's connection slot at the end.
+// idle timeout; an SMTP server's replies lose the extensions the client is
+// not to see (ehloFilter). release frees the mailbox's connection slot at
+// the end.
 func (s *session) relay(up *upstream, release func()) {
 	defer release()
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	done := make(chan struct{}, 2)
-	pump := func(dst, src net.Conn, br *bufio.Reader) {
-		_ = copyConn(dst, src, br, &last)
+	pump := func(dst, src net.Conn, br *bufio.Reader, filter func(out, p []byte) []byte) {
+		_ = copyConn(dst, src, br, &last, filter)
 		s.close()
 		done <- struct{}{}
 	}
-	go pump(up.conn, s.conn, s.br)
-	go pump(s.conn, up.conn, up.br)
+	var replies func(out, p []byte) []byte
+	if s.proto == SMTP {
+		replies = (&ehloFilter{}).feed
+	}
+	go pump(up.conn, s.conn, s.br, nil)
+	go pump(s.conn, up.conn, up.br, replies)
 	idle := s.srv.cfg.IdleTimeout
 	tick := time.NewTicker(min(idle/4+time.Millisecond, time.Minute))
 	defer tick.Stop()
@@ -261,11 +267,22 @@ const relayBuffer = 32 * 1024
 // several (an IMAP FETCH response and its tagged OK are two) that arrive
 // together; those records are taken without waiting and go out in one
 // write, one system call (and on a TLS client leg one record) instead of
-// one each.
-func copyConn(dst, src net.Conn, br *bufio.Reader, last *atomic.Int64) error {
+// one each. filter, if not nil, appends to its out what of p goes to dst.
+func copyConn(dst, src net.Conn, br *bufio.Reader, last *atomic.Int64, filter func(out, p []byte) []byte) error {
+	var out []byte
+	send := func(p []byte) error {
+		if filter != nil {
+			if out = filter(out[:0], p); len(out) == 0 {
+				return nil
+			}
+			p = out
+		}
+		_, err := dst.Write(p)
+		return err
+	}
 	if n := br.Buffered(); n > 0 {
 		b, _ := br.Peek(n)
-		if _, err := dst.Write(b); err != nil {
+		if err := send(b); err != nil {
 			return err
 		}
 	}
@@ -278,7 +295,7 @@ func copyConn(dst, src net.Conn, br *bufio.Reader, last *atomic.Int64) error {
 		}
 		if n > 0 {
 			last.Store(time.Now().UnixNano())
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			if werr := send(buf[:n]); werr != nil {
 				return werr
 			}
 		}

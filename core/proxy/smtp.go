@@ -56,7 +56,7 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 				continue
 			}
 			s.helo = arg
-			ext := []string{host + " at your service", "PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"}
+			ext := append([]string{host + " at your service"}, s.srv.offeredSMTP(ctx)...)
 			if !s.tls {
 				ext = append(ext, "STARTTLS")
 			}
@@ -124,6 +124,7 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 			_ = s.smtpRefusal(ref)
 			continue
 		}
+		s.srv.learnSMTP(0, up.addr, up.ehlo)
 		if !s.beginRelay(stop, up, release) {
 			return
 		}

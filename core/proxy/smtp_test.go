@@ -1,9 +1,22 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
 	"net/textproto"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // TestProxySMTPAuthSteps: AUTH PLAIN and AUTH LOGIN without an initial
@@ -62,5 +75,212 @@ func expect(t *testing.T, c *textproto.Conn, code int, msg string) {
 	_, got, err := c.ReadResponse(code)
 	if err != nil || msg != "" && got != msg {
 		t.Fatalf("want %d %s, got %q: %v", code, msg, got, err)
+	}
+}
+
+// SMTPEndpoints makes mapDir an SMTPLister: its accounts' endpoints.
+func (d *mapDir) SMTPEndpoints() []core.Endpoints {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var eps []core.Endpoints
+	for _, a := range d.accts {
+		eps = append(eps, a.Upstream.ServerEndpoints())
+	}
+	return eps
+}
+
+// ehlo sends EHLO on a new plain or TLS connection to addr and returns
+// the reply's lines.
+func ehlo(t *testing.T, f *fixture, addr string, implicitTLS bool) (*textproto.Conn, []string) {
+	t.Helper()
+	var c *textproto.Conn
+	if implicitTLS {
+		tc, err := tls.Dial("tcp", addr, f.tlsConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = textproto.NewConn(tc)
+	} else {
+		var err error
+		if c, err = textproto.Dial("tcp", addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { c.Close() })
+	expect(t, c, 220, "")
+	return c, ehloAgain(t, c)
+}
+
+func ehloAgain(t *testing.T, c *textproto.Conn) []string {
+	t.Helper()
+	if err := c.PrintfLine("EHLO test.example"); err != nil {
+		t.Fatal(err)
+	}
+	_, msg, err := c.ReadResponse(250)
+	if err != nil {
+		t.Fatalf("EHLO: %v", err)
+	}
+	return strings.Split(msg, "\n")
+}
+
+// authLines are the lines of an EHLO reply that offer AUTH.
+func authLines(lines []string) []string {
+	var out []string
+	for _, l := range lines[1:] {
+		if strings.HasPrefix(strings.ToUpper(l), "AUTH") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestProxySMTPExtensionsOfTheServer: the proxy's EHLO offers the
+// sandbox's extensions (SIZE, SMTPUTF8, ...; it asked the sandbox when the
+// listener started) with its own STARTTLS and AUTH PLAIN LOGIN instead of
+// the sandbox's AUTH; an EHLO after the login is the sandbox's reply
+// without its AUTH line; and a message sent with SMTPUTF8 and SIZE (which
+// a client uses only when offered) arrives.
+func TestProxySMTPExtensionsOfTheServer(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	for _, tc := range []struct {
+		addr     string
+		tls      bool
+		startTLS bool
+	}{{f.smtpPlain, false, true}, {f.smtpTLS, true, false}} {
+		_, lines := ehlo(t, f, tc.addr, tc.tls)
+		for _, want := range []string{"SIZE 35882577", "SMTPUTF8", "PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"} {
+			if !slices.Contains(lines, want) {
+				t.Errorf("%s: EHLO before the login lacks the server's %q: %q", tc.addr, want, lines)
+			}
+		}
+		if got := authLines(lines); !slices.Equal(got, []string{"AUTH PLAIN LOGIN"}) {
+			t.Errorf("%s: EHLO before the login offers %q, want only the proxy's AUTH PLAIN LOGIN", tc.addr, got)
+		}
+		if slices.Contains(lines, "STARTTLS") != tc.startTLS {
+			t.Errorf("%s: STARTTLS offered %v, want %v: %q", tc.addr, !tc.startTLS, tc.startTLS, lines)
+		}
+	}
+
+	c, _ := ehlo(t, f, f.smtpTLS, true)
+	if err := c.PrintfLine("AUTH PLAIN %s", base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+f.password[user]))); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c, 235, "")
+	after := ehloAgain(t, c)
+	if !strings.HasPrefix(after[0], "smtp.sandbox.mailoauth.test") || !slices.Contains(after, "SMTPUTF8") || !slices.Contains(after, "SIZE 35882577") {
+		t.Errorf("EHLO after the login: want the sandbox's reply, got %q", after)
+	}
+	if got := authLines(after); len(got) != 0 {
+		t.Errorf("EHLO after the login still offers %q", got)
+	}
+	if err := c.PrintfLine("NOOP"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c, 250, "") // the reply was whole: the next one reads cleanly
+
+	subject := fmt.Sprintf("Grüße aus Köln %d", time.Now().UnixNano())
+	msg := "From: " + user + "\r\nTo: " + user + "\r\nSubject: " + subject + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nÄrger? Nein.\r\n"
+	sc, err := smtp.DialTLS(f.smtpTLS, f.tlsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if err := sc.Auth(sasl.NewPlainClient("", user, f.password[user])); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Mail(user, &smtp.MailOptions{UTF8: true, Size: int64(len(msg))}); err != nil {
+		t.Fatalf("MAIL FROM with SMTPUTF8 and SIZE through the proxy: %v", err)
+	}
+	for _, to := range []string{user, "josé@bücher.example"} {
+		if err := sc.Rcpt(to, nil); err != nil {
+			t.Fatalf("RCPT TO:<%s>: %v", to, err)
+		}
+	}
+	w, err := sc.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("DATA: %v", err)
+	}
+	if err := sc.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	ic := f.loggedIn(t, user)
+	if _, err := ic.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	body := &imap.FetchItemBodySection{Peek: true}
+	msgs, err := ic.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{body}}).Collect()
+	if err != nil || len(msgs) != 1 || !strings.Contains(string(msgs[0].FindBodySection(body)), "Subject: "+subject+"\r\n") {
+		t.Fatalf("the UTF-8 message did not arrive whole: %v %d", err, len(msgs))
+	}
+}
+
+// probeDir is a directory whose SMTPEndpoints are given.
+type probeDir struct {
+	*mapDir
+	eps []core.Endpoints
+}
+
+func (d probeDir) SMTPEndpoints() []core.Endpoints { return d.eps }
+
+// TestProxySMTPExtensionsLearned: after a reload to a server that cannot
+// be asked, the proxy says so in its log and offers its default
+// extensions; a login that reaches the sandbox teaches it the sandbox's,
+// which the next client is offered.
+func TestProxySMTPExtensionsLearned(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	if _, lines := ehlo(t, f, f.smtpPlain, false); !slices.Contains(lines, "SMTPUTF8") {
+		t.Fatalf("before the reload: want the sandbox's SMTPUTF8, got %q", lines)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := f.sb.Endpoints()
+	down.SMTP = ln.Addr().String()
+	ln.Close()
+	f.srv.SetDirectory(probeDir{f.dir, []core.Endpoints{down}})
+	_, lines := ehlo(t, f, f.smtpPlain, false)
+	want := []string{"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "STARTTLS", "AUTH PLAIN LOGIN"}
+	if !slices.Equal(lines[1:], want) {
+		t.Fatalf("EHLO when no server could be asked: want %q, got %q", want, lines[1:])
+	}
+	if lg := f.log.String(); !strings.Contains(lg, "cannot ask the SMTP server for its extensions") || !strings.Contains(lg, down.SMTP) {
+		t.Fatalf("the failed probe is not logged:\n%s", lg)
+	}
+	if err := sendMail(f, f.smtpTLS, false, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, lines := ehlo(t, f, f.smtpPlain, false); !slices.Contains(lines, "SMTPUTF8") || !slices.Contains(lines, "SIZE 35882577") {
+		t.Fatalf("after a login reached the sandbox: want its extensions, got %q", lines)
+	}
+}
+
+// TestEHLOFilter: the server's AUTH and STARTTLS lines leave its
+// multi-line 250 replies wherever they are (the last line's separator
+// mended), however the bytes are split; other replies pass unchanged.
+func TestEHLOFilter(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"250-mx at your service\r\n250-SIZE 100\r\n250-AUTH LOGIN XOAUTH2\r\n250 SMTPUTF8\r\n", "250-mx at your service\r\n250-SIZE 100\r\n250 SMTPUTF8\r\n"},
+		{"250-mx\r\n250-SIZE 100\r\n250-STARTTLS\r\n250 AUTH=LOGIN\r\n", "250-mx\r\n250 SIZE 100\r\n"},
+		{"250-mx\r\n250 AUTH PLAIN\r\n", "250 mx\r\n"},
+		{"250 AUTH is fine as a one-line reply\r\n354 Go ahead\r\n", "250 AUTH is fine as a one-line reply\r\n354 Go ahead\r\n"},
+		{"550-5.7.1 AUTH\r\n550 5.7.1 no\r\n250 2.0.0 OK\r\n", "550-5.7.1 AUTH\r\n550 5.7.1 no\r\n250 2.0.0 OK\r\n"},
+	} {
+		for split := 0; split <= len(tc.in); split++ {
+			f := &ehloFilter{}
+			out := f.feed(nil, []byte(tc.in[:split]))
+			out = f.feed(out, []byte(tc.in[split:]))
+			if string(out) != tc.want {
+				t.Fatalf("%q split at %d: got %q, want %q", tc.in, split, out, tc.want)
+			}
+		}
 	}
 }

@@ -28,6 +28,10 @@ type upstream struct {
 	br   *bufio.Reader
 	// caps are the IMAP server's capabilities after the login.
 	caps []string
+	// addr is the server's address; ehlo the SMTP server's extensions
+	// (its last EHLO reply's lines after the first).
+	addr string
+	ehlo []string
 }
 
 func (u *upstream) readLine() (string, error) {
@@ -108,7 +112,7 @@ func connect(ctx context.Context, ep core.Endpoints, addr string, sec core.Secur
 	if err != nil {
 		return nil, err
 	}
-	u := &upstream{conn: conn, br: bufio.NewReaderSize(conn, upstreamLine)}
+	u := &upstream{conn: conn, br: bufio.NewReaderSize(conn, upstreamLine), addr: addr}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if proto == SMTP {
@@ -334,6 +338,7 @@ func (u *upstream) smtpGreeting(ctx context.Context, sec core.Security, cfg *tls
 		}
 		return err
 	}
+	u.ehlo = lines[1:]
 	if sec != core.SecurityStartTLS {
 		return nil
 	}
@@ -352,6 +357,7 @@ func (u *upstream) smtpGreeting(ctx context.Context, sec core.Security, cfg *tls
 		}
 		return err
 	}
+	u.ehlo = lines[1:]
 	return nil
 }
 
