@@ -266,17 +266,7 @@ func TestProxyStartTLSAndPlainLoopback(t *testing.T) {
 // is not loopback refuses a login before STARTTLS.
 func TestProxyPlainRefusedOffLoopback(t *testing.T) {
 	f := startFixture(t, Config{})
-	addrs, _ := net.InterfaceAddrs()
-	var ip net.IP
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
-			ip = n.IP
-			break
-		}
-	}
-	if ip == nil {
-		t.Skip("this machine has no non-loopback IPv4 address to listen on")
-	}
+	ip := nonLoopbackIPv4(t)
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
 	if err != nil {
 		t.Skip(err)
@@ -296,6 +286,20 @@ func TestProxyPlainRefusedOffLoopback(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Code != "PRIVACYREQUIRED" {
 		t.Fatalf("plain LOGIN off loopback: want NO [PRIVACYREQUIRED], got %v", err)
 	}
+}
+
+// nonLoopbackIPv4 is an IPv4 address of this machine that is not
+// loopback; the test is skipped without one.
+func nonLoopbackIPv4(t *testing.T) net.IP {
+	t.Helper()
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP
+		}
+	}
+	t.Skip("this machine has no non-loopback IPv4 address to listen on")
+	return nil
 }
 
 // TestProxyWrongPasswordBackoff: wrong passwords are refused, and after the

@@ -263,6 +263,32 @@ func TestProxySMTPExtensionsLearned(t *testing.T) {
 	}
 }
 
+// TestProxySMTPPlainRefusedOffLoopback: an SMTP STARTTLS listener on an
+// address that is not loopback offers no AUTH and refuses one before
+// STARTTLS, and takes it after.
+func TestProxySMTPPlainRefusedOffLoopback(t *testing.T) {
+	f := startFixture(t, Config{})
+	ip := nonLoopbackIPv4(t)
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skip(err)
+	}
+	go f.srv.Serve(ln, SMTP, core.SecurityStartTLS)
+	user := f.sb.Users()[0]
+	c, lines := ehlo(t, f, ln.Addr().String(), false)
+	if got := authLines(lines); len(got) != 0 || !slices.Contains(lines, "STARTTLS") {
+		t.Fatalf("EHLO before STARTTLS off loopback: want STARTTLS and no AUTH, got %q", lines)
+	}
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + f.password[user]))
+	if err := c.PrintfLine("AUTH PLAIN %s", plain); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c, 530, "5.7.0 Must issue a STARTTLS command first")
+	if err := sendMail(f, ln.Addr().String(), true, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n"); err != nil {
+		t.Fatalf("after STARTTLS off loopback: %v", err)
+	}
+}
+
 // TestEHLOFilter: the server's AUTH and STARTTLS lines leave its
 // multi-line 250 replies wherever they are (the last line's separator
 // mended), however the bytes are split; other replies pass unchanged.
