@@ -115,8 +115,8 @@ type summaryKeys struct {
 }
 
 // proxyKeys are the summary's proxy page: make the selected mailbox's proxy
-// password (shown once), and back.
-type proxyKeys struct{ Password, Close key.Binding }
+// password (shown once), and back; replacing a password is asked first.
+type proxyKeys struct{ Password, Close, Replace, Keep key.Binding }
 
 // upgradeKeys are the upgrade assistant's first screen (upgrade.go).
 type upgradeKeys struct{ Start key.Binding }
@@ -182,7 +182,8 @@ var km = keymap{
 		CopyToken: b("t", "copy command", "t"), CopyClientID: b("i", "copy client ID", "i"),
 		CopyCallback: b("u", "copy callback URL", "u"),
 	},
-	Proxy:   proxyKeys{Password: b("p", "make proxy password", "p"), Close: b("x/esc", "back to summary", "x", "esc")},
+	Proxy: proxyKeys{Password: b("p", "make proxy password", "p"), Close: b("x/esc", "back to summary", "x", "esc"),
+		Replace: b("y", "replace the password", "y", "Y"), Keep: b("n", "keep the password", "n", "N", "esc")},
 	Upgrade: upgradeKeys{Start: b("enter", "start the upgrade", "enter")},
 }
 

@@ -30,6 +30,7 @@ func newSummaryStep(c *common) *summaryStep { return &summaryStep{common: c} }
 type saveProfileMsg struct{}
 
 func (s *summaryStep) Init() tea.Cmd {
+	s.proxy.close() // the summary opens on itself; a password being made is dropped
 	if s.cred == nil && len(s.profile.Credential) > 0 {
 		s.cred, _ = s.profile.LoadCredential()
 	}

@@ -14,21 +14,33 @@ import (
 // proxyPage is the summary's page for host products that cannot use OAuth:
 // the settings of mailoauth proxy, and each mailbox's proxy password, made
 // on request and shown only until the page is left (only its hash is kept).
+//
+// A password is saved only together with showing it: its hash is made off
+// the update loop and saved when it comes back to the page that asked for
+// it, so leaving the page meanwhile saves nothing (no mailbox gets a
+// password nobody saw). Replacing a mailbox's password, which a product may
+// be logging in with, is asked first.
 type proxyPage struct {
 	open    bool
 	boxes   []string
 	hasPW   map[string]bool
 	shown   map[string]string // passwords made on this visit
 	cursor  int
-	working string // the mailbox whose password is being made
+	pending *proxyRequest // the password being made
+	confirm string        // the mailbox whose password would be replaced
 	err     error
 }
 
-// proxyPasswordMsg is a proxy password made (and its hash saved) off the
-// update loop: argon2id takes a moment.
+// proxyRequest is one request for a new proxy password; its result counts
+// only while it is the page's pending request.
+type proxyRequest struct{ domain, mailbox string }
+
+// proxyPasswordMsg is a proxy password and its hash, made off the update
+// loop (argon2id takes a moment); nothing is saved yet.
 type proxyPasswordMsg struct {
-	mailbox, password string
-	err               error
+	req            *proxyRequest
+	password, hash string
+	err            error
 }
 
 func (pp *proxyPage) enter(w *common) {
@@ -49,25 +61,38 @@ func (pp *proxyPage) enter(w *common) {
 	slices.Sort(pp.boxes)
 }
 
-// close leaves the page; the passwords shown are gone for good.
+// close leaves the page; the passwords shown are gone for good, and a
+// password still being made is dropped unsaved.
 func (pp *proxyPage) close() { *pp = proxyPage{} }
 
 func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case proxyPasswordMsg:
-		pp.working = ""
-		if msg.err != nil {
-			pp.err = msg.err
+		if !pp.open || msg.req != pp.pending {
+			return nil, true // the page was left meanwhile: nothing saved
+		}
+		pp.pending = nil
+		mb := msg.req.mailbox
+		err := msg.err
+		if err == nil {
+			err = w.backend.SetProxyPassword(msg.req.domain, mb, msg.hash)
+		}
+		if err != nil {
+			pp.err = err
 			return nil, true
 		}
-		if pp.open {
-			pp.shown[msg.mailbox], pp.hasPW[msg.mailbox] = msg.password, true
-			w.setNotice("Made the proxy password of " + msg.mailbox + ": note it now, it is shown only on this page.")
-		}
+		pp.shown[mb], pp.hasPW[mb] = msg.password, true
+		w.setNotice("Made the proxy password of " + mb + ": note it now, it is shown only on this page.")
 		return nil, true
 	case tea.KeyPressMsg:
+		if pp.confirm != "" {
+			return pp.confirmReplace(w, msg)
+		}
 		switch {
 		case key.Matches(msg, km.Proxy.Close):
+			if pp.pending != nil {
+				w.setNotice("No new proxy password for " + pp.pending.mailbox + ": the page was left before it was shown.")
+			}
 			pp.close()
 			return nil, true
 		case key.Matches(msg, km.List.Down):
@@ -76,19 +101,43 @@ func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(msg, km.List.Up):
 			pp.cursor = max(pp.cursor-1, 0)
 			return nil, true
-		case key.Matches(msg, km.Proxy.Password) && len(pp.boxes) > 0 && pp.working == "":
-			mb, domain, be := pp.boxes[pp.cursor], w.profile.Domain, w.backend
-			pp.working, pp.err = mb, nil
-			return func() tea.Msg {
-				pw, hash, err := proxy.NewPassword()
-				if err == nil {
-					err = be.SetProxyPassword(domain, mb, hash)
-				}
-				return proxyPasswordMsg{mailbox: mb, password: pw, err: err}
-			}, true
+		case key.Matches(msg, km.Proxy.Password) && len(pp.boxes) > 0 && pp.pending == nil:
+			mb := pp.boxes[pp.cursor]
+			if pp.hasPW[mb] {
+				pp.confirm, pp.err = mb, nil
+				return nil, true
+			}
+			return pp.makePassword(w, mb), true
 		}
 	}
 	return nil, false
+}
+
+// confirmReplace answers the question whether to replace the mailbox's
+// proxy password.
+func (pp *proxyPage) confirmReplace(w *common, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	mb := pp.confirm
+	switch {
+	case key.Matches(k, km.Proxy.Replace):
+		pp.confirm = ""
+		return pp.makePassword(w, mb), true
+	case key.Matches(k, km.Proxy.Keep):
+		pp.confirm = ""
+		w.setNotice("Kept the proxy password of " + mb + ".")
+	case key.Matches(k, km.Global.Interrupt):
+		return nil, false
+	}
+	return nil, true
+}
+
+// makePassword starts making the mailbox's new proxy password.
+func (pp *proxyPage) makePassword(w *common, mailbox string) tea.Cmd {
+	req := &proxyRequest{domain: w.profile.Domain, mailbox: mailbox}
+	pp.pending, pp.err = req, nil
+	return func() tea.Msg {
+		pw, hash, err := proxy.NewPassword()
+		return proxyPasswordMsg{req: req, password: pw, hash: hash, err: err}
+	}
 }
 
 func (pp *proxyPage) view(w *common, width, height int) string {
@@ -108,8 +157,14 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 	if len(pp.boxes) == 0 {
 		b.WriteString(st.Muted.Render(wrap("No mailboxes yet: add them in step 5.", width)) + "\n")
 	}
+	question, asked := "", 0
+	if pp.confirm != "" {
+		question = st.Warn.Render(wrap(fmt.Sprintf("Replace %s's proxy password? Products using it then need the new one. %s, %s.",
+			pp.confirm, hint(km.Proxy.Replace, "replaces it"), hint(km.Proxy.Keep, "keeps it")), width))
+		asked = strings.Count(question, "\n") + 1
+	}
 	// the list scrolls with the cursor
-	rows := max(height-17, 3) // what the list leaves of the page
+	rows := max(height-17-asked, 3) // what the list (and the question) leave of the page
 	first := max(0, min(pp.cursor-rows/2, len(pp.boxes)-rows))
 	for i := first; i < len(pp.boxes) && i < first+rows; i++ {
 		mb := pp.boxes[i]
@@ -119,7 +174,7 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 		}
 		state := st.Muted.Render("no proxy password yet")
 		switch {
-		case pp.working == mb:
+		case pp.pending != nil && pp.pending.mailbox == mb:
 			state = st.Muted.Render("making one…")
 		case pp.shown[mb] != "":
 			// on a line of its own, so a narrow terminal never cuts it
@@ -129,6 +184,9 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 		}
 		b.WriteString(mark + fmt.Sprintf("%-*s", min(32, width/2), mb) + " " + state + "\n")
 	}
+	if pp.confirm != "" {
+		b.WriteString(question + "\n")
+	}
 	if pp.err != nil {
 		b.WriteString(w.errView(pp.err, width) + "\n")
 	}
@@ -136,5 +194,8 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 }
 
 func (pp *proxyPage) keys(w *common) stepKeys {
+	if pp.confirm != "" {
+		return stepKeys{short: []key.Binding{km.Proxy.Replace, km.Proxy.Keep}, full: [][]key.Binding{{km.Proxy.Replace, km.Proxy.Keep}}}
+	}
 	return keyMap([]key.Binding{km.Proxy.Password, km.Proxy.Close}, []key.Binding{km.Summary.Scroll}, false, false, false)
 }

@@ -11,17 +11,24 @@ import (
 	"github.com/mailoauth/mailoauth/core/proxy"
 )
 
-// TestSummaryProxyPage: x on the summary shows the proxy's settings for a
-// product that only knows passwords; p makes the selected mailbox's proxy
-// password, shown once (its hash stored, verifying it); back on the
-// summary and in again, the password is no longer shown, only "set".
-func TestSummaryProxyPage(t *testing.T) {
+// twoMailboxes is a tested profile (the wizard opens on its summary) with
+// the mailboxes a@ and b@acme.example.
+func twoMailboxes(t *testing.T) *fakeBackend {
 	be := newFakeBackend()
 	_ = be.SaveProfile(acmeProfile(t, int(numSteps)))
 	_ = be.PutMailboxes("acme.example", []core.Mailbox{
 		{Email: "a@acme.example", OwnerKind: core.OwnerUser},
 		{Email: "b@acme.example", OwnerKind: core.OwnerUser},
 	})
+	return be
+}
+
+// TestSummaryProxyPage: x on the summary shows the proxy's settings for a
+// product that only knows passwords; p makes the selected mailbox's proxy
+// password, shown once (its hash stored, verifying it); back on the
+// summary and in again, the password is no longer shown, only "set".
+func TestSummaryProxyPage(t *testing.T) {
+	be := twoMailboxes(t)
 	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
 	d.press(runeKey('?'))
 	d.mustShow("proxy (password-only products)")
@@ -53,5 +60,59 @@ func TestSummaryProxyPage(t *testing.T) {
 	d.mustNotShow(pw[1])
 	if !strings.Contains(d.screen(), "set (p makes a new one)") {
 		t.Fatalf("b should show as set, without its password:\n%s", d.screen())
+	}
+}
+
+// TestSummaryProxyPasswordSavedOnlyWhenShown: a proxy password is saved
+// only together with showing it, so leaving the page while it is being
+// made (esc, or x and back) saves none; a mailbox's existing password, which
+// a product may log in with, is replaced only after y, and n keeps it.
+func TestSummaryProxyPasswordSavedOnlyWhenShown(t *testing.T) {
+	be := twoMailboxes(t)
+	oldPW, oldHash, err := proxy.NewPassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = be.SetProxyPassword("acme.example", "b@acme.example", oldHash)
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
+	d.press(runeKey('x'))
+	d.mustShow("› a@acme.example")
+	for _, leave := range [][]tea.KeyPressMsg{{keyCode(tea.KeyEscape)}, {runeKey('x'), runeKey('x')}} {
+		_, made := d.m.Update(runeKey('p')) // the password is being made...
+		d.mustShow("making one…")
+		d.press(leave...) // ...when the page is left
+		d.run(made)
+		if _, ok := be.proxyPW["acme.example/a@acme.example"]; ok {
+			t.Fatalf("a got a proxy password nobody saw (left with %v):\n%s", leave, d.screen())
+		}
+		d.mustNotShow("new proxy password:")
+		if len(leave) == 1 {
+			d.mustShow("No new proxy password for a@acme.example")
+			d.press(runeKey('x'))
+		}
+		d.mustShow("no proxy password yet")
+	}
+
+	d.press(keyCode(tea.KeyDown), runeKey('p'))
+	d.mustShow("Replace b@acme.example's proxy password?")
+	requireHelp(t, d, "proxy page, replace a password?")
+	d.press(runeKey('n'))
+	if be.proxyPW["acme.example/b@acme.example"] != oldHash {
+		t.Fatal("n replaced b's proxy password")
+	}
+	d.mustNotShow("new proxy password:")
+	d.mustNotShow("proxy password? Products")
+	d.press(runeKey('p'), keyCode(tea.KeyEscape)) // esc keeps it too, and stays on the page
+	d.mustShow("Proxy passwords")
+	if be.proxyPW["acme.example/b@acme.example"] != oldHash {
+		t.Fatal("esc replaced b's proxy password")
+	}
+	d.press(runeKey('p'), runeKey('y'))
+	pw := regexp.MustCompile(`b@acme\.example +new proxy password: *\n.*│ +([a-z0-9]{4}(-[a-z0-9]{4}){5})  \(shown once\)`).FindStringSubmatch(d.screen())
+	if pw == nil {
+		t.Fatalf("y should replace b's proxy password and show the new one:\n%s", d.screen())
+	}
+	if hash := be.proxyPW["acme.example/b@acme.example"]; !proxy.VerifyPassword(hash, pw[1]) || proxy.VerifyPassword(hash, oldPW) {
+		t.Fatal("after y the stored hash should verify the new password, not the old one")
 	}
 }
