@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors; match them with errors.Is. The errors the store returns
@@ -140,3 +141,29 @@ func (e *MailboxError) Error() string {
 }
 
 func (e *MailboxError) Unwrap() error { return ErrNotFound }
+
+// DamagedError is a damaged store file (ErrDamaged): what is wrong, and the
+// last good backup beside it with the shell command that puts it back.
+// Without a backup the sentence says to start a new store but names no
+// command: the command line adds its own (Sentence).
+type DamagedError struct {
+	Path, What string
+	Aside      string // the shell command that moves the damaged file aside
+	// Backup is the last good backup, written at When, and Restore the
+	// shell command that puts it back; all empty when none was found.
+	Backup, Restore string
+	When            time.Time
+}
+
+// Sentence is the error's sentence; startNew is how to start a new store
+// when there is no backup ("set up a new store" in Error).
+func (e *DamagedError) Sentence(startNew string) string {
+	msg := fmt.Sprintf("this store is damaged (%s): %s", e.What, e.Path)
+	if e.Backup != "" {
+		return msg + fmt.Sprintf("; the last good backup is %s (%s); to restore it: %s", e.Backup, e.When.UTC().Format("2006-01-02 15:04:05 UTC"), e.Restore)
+	}
+	return msg + fmt.Sprintf("; no good backup of it was found beside it: restore it from your own backups, or move it aside (%s) and %s", e.Aside, startNew)
+}
+
+func (e *DamagedError) Error() string { return e.Sentence("set up a new store") }
+func (e *DamagedError) Unwrap() error { return ErrDamaged }

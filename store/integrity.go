@@ -196,20 +196,18 @@ func guardPlain(fn func() error) (err error) {
 // damagedError is the sentence for a damaged store: what is wrong, the last
 // good backup beside it and how to put it back.
 func damagedError(path, what string) error {
-	msg := fmt.Sprintf("this store is damaged (%s): %s", what, path)
+	e := &DamagedError{Path: path, What: what, Aside: fmt.Sprintf("mv %s %s", shq(path), shq(path+".damaged"))}
 	if bak, when, ok := lastGoodBackup(path); ok {
-		restore := fmt.Sprintf("mv %s %s && cp %s %s", shq(path), shq(path+".damaged"), shq(bak), shq(path))
+		restore := e.Aside + fmt.Sprintf(" && cp %s %s", shq(bak), shq(path))
 		if ownKeyOpens(bak) { // sealed under its own key: the restore needs it
 			if _, err := os.Stat(path + ".key"); err == nil { // kept with the damaged file
 				restore += fmt.Sprintf(" && mv %s %s", shq(path+".key"), shq(path+".damaged.key"))
 			}
 			restore += fmt.Sprintf(" && cp %s %s", shq(bak+".key"), shq(path+".key"))
 		}
-		msg += fmt.Sprintf("; the last good backup is %s (%s); to restore it: %s", bak, when.UTC().Format("2006-01-02 15:04:05 UTC"), restore)
-	} else {
-		msg += fmt.Sprintf("; no good backup of it was found beside it: restore it from your own backups, or move it aside (mv %s %s) and run `mailoauth setup` or the wizard to start a new store", shq(path), shq(path+".damaged"))
+		e.Backup, e.When, e.Restore = bak, when, restore
 	}
-	return errorf(ErrDamaged, "%s", msg)
+	return e
 }
 
 // Backups lists the backups beside the store at path (<db>.*.bak), newest

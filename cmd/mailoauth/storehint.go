@@ -26,7 +26,8 @@ func dbHint(err error) string {
 }
 
 // storeWording is msg, the text of err, with the store's own way out of a
-// missing or ambiguous profile or mailbox replaced by the command line's.
+// missing or ambiguous profile or mailbox, or of a damaged store without a
+// backup, replaced by the command line's.
 func storeWording(msg string, err error) string {
 	var pe *store.ProfileError
 	if errors.As(err, &pe) {
@@ -35,6 +36,10 @@ func storeWording(msg string, err error) string {
 	var me *store.MailboxError
 	if errors.As(err, &me) {
 		msg = strings.Replace(msg, me.Error(), me.Problem()+mailboxHint(me), 1)
+	}
+	var de *store.DamagedError
+	if errors.As(err, &de) {
+		msg = strings.Replace(msg, de.Error(), de.Sentence("run `mailoauth setup` or the wizard to start a new store"), 1)
 	}
 	return msg
 }

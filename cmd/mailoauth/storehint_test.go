@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -48,5 +50,24 @@ func TestStoreErrorsWithTheirCommands(t *testing.T) {
 		if want := "mailoauth: " + c.want + "\n"; r.code != exitUsage || r.stderr != want {
 			t.Errorf("%v: exit %d\n%s\nwant exit %d\n%s", c.args, r.code, r.stderr, exitUsage, want)
 		}
+	}
+}
+
+// TestDamagedStoreWithoutBackupSaysHowToStartAgain: with no good backup
+// beside a damaged store, the sentence ends in the commands that start a
+// new one (the store's own sentence names none).
+func TestDamagedStoreWithoutBackupSaysHowToStartAgain(t *testing.T) {
+	db, bak := damagedFixture(t, 3000)
+	if err := os.Remove(bak); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(db)
+	if err := os.Truncate(db, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	r := mailoauth(t, db, "mailbox", "ls")
+	want := "; no good backup of it was found beside it: restore it from your own backups, or move it aside (mv " + db + " " + db + ".damaged) and run `mailoauth setup` or the wizard to start a new store\n"
+	if r.code != exitEnviron || !strings.HasPrefix(r.stderr, "mailoauth: this store is damaged (") || !strings.HasSuffix(r.stderr, want) {
+		t.Fatalf("exit %d\n%s\nwant exit %d and a sentence ending in\n%s", r.code, r.stderr, exitEnviron, want)
 	}
 }
