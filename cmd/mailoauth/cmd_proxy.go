@@ -64,6 +64,13 @@ func (o *proxyPasswordFlags) register(cmd *cobra.Command) {
 }
 
 func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
+	// SIGHUP is caught before anything slow (the store, the certificate,
+	// the profiles' credentials): a `systemctl reload` during the start
+	// would otherwise kill the process (Go's default). One that comes
+	// before the listeners are up waits in hup and reloads once serving.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	certHosts, maxPerBox, maxConns, idle, lockout, drain := o.certHosts, &o.maxPerBox, &o.maxConns, &o.idle, &o.lockout, &o.drain
 	if a.profile != "" { // it would be ignored: every profile is served
 		return usagef("proxy serves the mailboxes of every profile of the store; leave out --profile")
@@ -131,9 +138,6 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 	fmt.Fprintf(a.stdout, "certificate SHA-256 fingerprint %s\n", proxy.Fingerprint(cert))
 	fmt.Fprintf(a.stdout, "serving %s; log in with the mailbox address and its proxy password (mailoauth proxy password ADDR)\n", dir.describe())
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case err := <-errs:

@@ -37,6 +37,13 @@ var proxyListenLine = regexp.MustCompile(`^(IMAP|SMTP submission) \((STARTTLS|im
 
 func startProxy(t testing.TB, db string, extra ...string) *proxyProcess {
 	t.Helper()
+	return startProxyThen(t, db, nil, extra...)
+}
+
+// startProxyThen is startProxy calling started (when not nil) as soon as
+// the process runs, before it is ready.
+func startProxyThen(t testing.TB, db string, started func(*proxyProcess), extra ...string) *proxyProcess {
+	t.Helper()
 	args := append([]string{"--db", db, "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--smtps", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
@@ -49,6 +56,9 @@ func startProxy(t testing.TB, db string, extra ...string) *proxyProcess {
 			t.Logf("proxy log:\n%s", p.log.String())
 		}
 	})
+	if started != nil {
+		started(p)
+	}
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)

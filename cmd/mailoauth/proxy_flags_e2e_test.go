@@ -22,6 +22,26 @@ func sandboxLogins(t *testing.T, sb *sandboxProcess) map[string]int {
 	return st.Logins
 }
 
+// proxyIMAPSession logs in to the proxy's implicit-TLS IMAP listener as
+// user, selects INBOX and logs out.
+func proxyIMAPSession(t *testing.T, p *proxyProcess, user, password string) {
+	t.Helper()
+	c, err := imapclient.DialTLS(p.imaps, imapTLS(t, p.caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, password).Wait(); err != nil {
+		t.Fatalf("LOGIN through the proxy: %v", err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatalf("SELECT through the proxy: %v", err)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatalf("LOGOUT through the proxy: %v", err)
+	}
+}
+
 // TestProxyMechanismOAUTHBEARER: with --mechanism OAUTHBEARER the proxy
 // logs in to the server by OAUTHBEARER, for IMAP and for SMTP, and never by
 // XOAUTH2.
@@ -31,21 +51,8 @@ func TestProxyMechanismOAUTHBEARER(t *testing.T) {
 	p := startProxy(t, db, "--mechanism", "oauthbearer")
 	before := sandboxLogins(t, sb)
 
-	opts := imapTLS(t, p.caFile)
-	c, err := imapclient.DialTLS(p.imaps, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(user, pw[user]).Wait(); err != nil {
-		t.Fatalf("LOGIN through the proxy with --mechanism OAUTHBEARER: %v", err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatalf("SELECT: %v", err)
-	}
-	_ = c.Logout().Wait()
-
-	sc, err := smtp.DialTLS(p.smtps, opts.TLSConfig)
+	proxyIMAPSession(t, p, user, pw[user])
+	sc, err := smtp.DialTLS(p.smtps, imapTLS(t, p.caFile).TLSConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
