@@ -167,3 +167,39 @@ func (e *DamagedError) Sentence(startNew string) string {
 
 func (e *DamagedError) Error() string { return e.Sentence("set up a new store") }
 func (e *DamagedError) Unwrap() error { return ErrDamaged }
+
+// Record names a mailbox's record that RecordError says is damaged.
+type Record int
+
+const (
+	// RecordResult is the last check result; a new test replaces it.
+	RecordResult Record = iota + 1
+	// RecordPendingLogin is the legacy login of a mailbox not yet
+	// switched; importing the legacy configuration again replaces it.
+	RecordPendingLogin
+)
+
+// RecordError is a mailbox's record that does not decode. Its sentence
+// says how to make the record again but names no command or flag: the
+// command line words its own.
+type RecordError struct {
+	Record        Record
+	Mailbox, Path string
+	Err           error // why it does not decode
+}
+
+// Problem is what is wrong, with no way out.
+func (e *RecordError) Problem() string {
+	what := "the last result"
+	if e.Record == RecordPendingLogin {
+		what = "the pending login"
+	}
+	return fmt.Sprintf("%s of %s in store %s is damaged (%v)", what, e.Mailbox, e.Path, e.Err)
+}
+
+func (e *RecordError) Error() string {
+	if e.Record == RecordPendingLogin {
+		return e.Problem() + "; run the upgrade again with the legacy configuration"
+	}
+	return e.Problem() + "; run the test again"
+}

@@ -67,7 +67,7 @@ func (s *Store) Results(domain string) (map[string]core.MailboxResult, error) {
 		return rb.ForEach(func(k, v []byte) error {
 			var r core.MailboxResult
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("the last result of %s in store %s is damaged (%v); run `mailoauth test` again", k, s.path, err)
+				return &RecordError{Record: RecordResult, Mailbox: string(k), Path: s.path, Err: err}
 			}
 			out[string(k)] = r
 			return nil

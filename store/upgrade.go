@@ -125,7 +125,7 @@ func (s *Store) PendingLogin(domain, email string) (username, password string, o
 		}
 		var pl pendingLogin
 		if err := json.Unmarshal(plain, &pl); err != nil {
-			return fmt.Errorf("the pending login of %s in store %s is damaged (%v); run the upgrade again with --legacy", email, s.path, err)
+			return &RecordError{Record: RecordPendingLogin, Mailbox: email, Path: s.path, Err: err}
 		}
 		username, password, ok = pl.Username, pl.Password, true
 		return nil

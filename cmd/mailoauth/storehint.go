@@ -26,8 +26,8 @@ func dbHint(err error) string {
 }
 
 // storeWording is msg, the text of err, with the store's own way out of a
-// missing or ambiguous profile or mailbox, or of a damaged store without a
-// backup, replaced by the command line's.
+// missing or ambiguous profile or mailbox, a damaged record, or a damaged
+// store without a backup, replaced by the command line's.
 func storeWording(msg string, err error) string {
 	var pe *store.ProfileError
 	if errors.As(err, &pe) {
@@ -36,6 +36,14 @@ func storeWording(msg string, err error) string {
 	var me *store.MailboxError
 	if errors.As(err, &me) {
 		msg = strings.Replace(msg, me.Error(), me.Problem()+mailboxHint(me), 1)
+	}
+	var re *store.RecordError
+	if errors.As(err, &re) {
+		hint := "; run `mailoauth test` again"
+		if re.Record == store.RecordPendingLogin {
+			hint = "; run the upgrade again with --legacy"
+		}
+		msg = strings.Replace(msg, re.Error(), re.Problem()+hint, 1)
 	}
 	var de *store.DamagedError
 	if errors.As(err, &de) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,5 +71,29 @@ func TestDamagedStoreWithoutBackupSaysHowToStartAgain(t *testing.T) {
 	want := "; no good backup of it was found beside it: restore it from your own backups, or move it aside (mv " + db + " " + db + ".damaged) and run `mailoauth setup` or the wizard to start a new store\n"
 	if r.code != exitEnviron || !strings.HasPrefix(r.stderr, "mailoauth: this store is damaged (") || !strings.HasSuffix(r.stderr, want) {
 		t.Fatalf("exit %d\n%s\nwant exit %d and a sentence ending in\n%s", r.code, r.stderr, exitEnviron, want)
+	}
+}
+
+// TestDamagedRecordWithTheCommandThatRedoesIt: a damaged record's sentence
+// on the command line names the command that writes it again, also when
+// another error wraps it.
+func TestDamagedRecordWithTheCommandThatRedoesIt(t *testing.T) {
+	cause := errors.New("unexpected end of JSON input")
+	for _, c := range []struct {
+		err  *store.RecordError
+		want string
+	}{
+		{&store.RecordError{Record: store.RecordResult, Mailbox: "a@example.test", Path: "/s.db", Err: cause},
+			"the last result of a@example.test in store /s.db is damaged (unexpected end of JSON input); run `mailoauth test` again"},
+		{&store.RecordError{Record: store.RecordPendingLogin, Mailbox: "a@example.test", Path: "/s.db", Err: cause},
+			"the pending login of a@example.test in store /s.db is damaged (unexpected end of JSON input); run the upgrade again with --legacy"},
+	} {
+		if got := errorSentence(c.err); got != "mailoauth: "+c.want {
+			t.Errorf("got  %s\nwant mailoauth: %s", got, c.want)
+		}
+		wrapped := fmt.Errorf("cannot list the results: %w", c.err)
+		if got := errorSentence(wrapped); got != "mailoauth: cannot list the results: "+c.want {
+			t.Errorf("wrapped: got %s", got)
+		}
 	}
 }
