@@ -294,16 +294,28 @@ func runProxyPassword(_ context.Context, a *app, pos []string, o *proxyPasswordF
 		return err
 	}
 	defer st.Close()
-	if _, exists, err := st.ProxyPasswordHash(p.Domain, email); err != nil {
-		return err
-	} else if exists && !o.rotate {
+	exists := func() error {
 		return usagef("%s already has a proxy password (it was shown once, only its hash is kept); make a new one with `mailoauth proxy password %s --rotate`", email, email)
+	}
+	if _, ok, err := st.ProxyPasswordHash(p.Domain, email); err != nil {
+		return err
+	} else if ok && !o.rotate {
+		return exists()
 	}
 	pw, hash, err := proxy.NewPassword()
 	if err != nil {
 		return err
 	}
-	if err := st.SetProxyPassword(p.Domain, email, hash, actor()); err != nil {
+	if o.rotate {
+		err = st.SetProxyPassword(p.Domain, email, hash, actor())
+	} else if added, aerr := st.AddProxyPassword(p.Domain, email, hash, actor()); aerr != nil {
+		err = aerr
+	} else if !added {
+		// another mailoauth gave it one while the hash was being made:
+		// never replace a password someone may have entered already
+		return exists()
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, pw)
