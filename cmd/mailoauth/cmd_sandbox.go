@@ -33,7 +33,7 @@ func (o *sandboxFlags) register(cmd *cobra.Command) {
 	f.IntVar(&o.users, "users", 3, "make `N` users user1..userN (admin@DOMAIN always exists)")
 	f.BoolVar(&o.delegate, "delegate", false, "authorize the generated key's client ID for https://mail.google.com/ from the start")
 	f.BoolVar(&o.autoConsent, "auto-consent", false, "the consent page approves at once for the user in login_hint (scripts and tests)")
-	f.DurationVar(&o.rtt, "rtt", 0, "the round-trip `DURATION` of a simulated Internet: every server reply (HTTP, IMAP, SMTP, TLS flight) reaches the client this much later, e.g. 50ms")
+	f.DurationVar(&o.rtt, "rtt", 0, "the round-trip `DURATION` of a simulated Internet: every server reply (HTTP, IMAP, SMTP, TLS flight) reaches the client this much later, a connection's first one twice as late (TCP's connect), e.g. 50ms")
 	_ = cmd.MarkFlagDirname("dir")
 }
 
