@@ -213,6 +213,19 @@ type RefreshTokenStore interface {
 	DeleteRefreshToken(mailbox string) error
 }
 
+// DamagedConsentError is a mailbox's stored consent (its refresh token)
+// that a RefreshTokenStore cannot read back. Its sentence is the same in
+// every face: how to give the consent again.
+type DamagedConsentError struct {
+	Mailbox string
+	Store   string // where the consent is kept (the store's file)
+	Err     error  // why it does not decode; quoted, not unwrapped
+}
+
+func (e *DamagedConsentError) Error() string {
+	return fmt.Sprintf("the stored consent of %s in store %s is damaged (%v); run %s to give it again", e.Mailbox, e.Store, e.Err, ReconsentCommand(e.Mailbox))
+}
+
 // MemoryRefreshStore is a RefreshTokenStore in memory, safe for concurrent use.
 type MemoryRefreshStore struct {
 	tokens memoryMap[RefreshToken] // by lower-cased mailbox

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailoauth/mailoauth/core"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -32,5 +33,28 @@ func TestDamagedResultIsARecordErrorWithoutCommand(t *testing.T) {
 	if msg := err.Error(); !strings.HasPrefix(msg, "the last result of user1@example.test in store ") ||
 		!strings.HasSuffix(msg, "; run the test again") || strings.Contains(msg, "mailoauth ") {
 		t.Errorf("sentence %q", msg)
+	}
+}
+
+// A stored consent that does not decode is core's DamagedConsentError: the
+// same sentence in every face, worded in core with the consent command.
+func TestDamagedConsentSaysHowToConsentAgain(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	saveOAuthProfile(t, s, "example.test")
+	c := s.RefreshTokens("example.test").(*tokenCache)
+	key := "user1@example.test"
+	sealed, err := s.seal(c.refreshAD(key), []byte("{not json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.updateProfile("example.test", func(b *bolt.Bucket) error { return putIn(b, refreshBucket, key, sealed) }); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.LoadRefreshToken(key)
+	var de *core.DamagedConsentError
+	want := "the stored consent of user1@example.test in store " + s.path + " is damaged (invalid character 'n' looking for beginning of object key string); run `mailoauth authorize user1@example.test` to give it again"
+	if !errors.As(err, &de) || err.Error() != want {
+		t.Errorf("LoadRefreshToken of a damaged consent:\n%v\nwant %s", err, want)
 	}
 }

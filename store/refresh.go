@@ -33,7 +33,7 @@ func (s *Store) RefreshTokens(domain string) core.RefreshTokenStore {
 func (c *tokenCache) LoadRefreshToken(mailbox string) (core.RefreshToken, bool, error) {
 	key := normMailboxKey(mailbox)
 	return loadSealed[core.RefreshToken](c, refreshBucket, key, c.refreshAD(key), func(err error) error {
-		return fmt.Errorf("the stored consent of %s in store %s is damaged (%v); run `mailoauth authorize %s` to give it again", key, c.s.path, err, key)
+		return &core.DamagedConsentError{Mailbox: key, Store: c.s.path, Err: err}
 	})
 }
 
