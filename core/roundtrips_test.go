@@ -28,7 +28,7 @@ var mailboxRoundTrips = []string{
 // exactly the round trips of mailboxRoundTrips against the sandbox with
 // its RTT fault, so a redundant CAPABILITY or EHLO fails it.
 func TestMailboxRoundTrips(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{Users: 1, Delegate: true, Dir: t.TempDir(), RTT: 5 * time.Millisecond})
+	sb, err := sandbox.Start(sandbox.Options{Users: 1, Delegate: true, Dir: t.TempDir(), RTT: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
