@@ -23,5 +23,5 @@
 // store imports core (its types and validations) and nothing else of the
 // project: never tui, cmd, or a subpackage of core. Its errors name no
 // command-line flag or command; the command line adds those from the typed
-// errors (PathError, ProfileError, MailboxError).
+// errors (PathError, ProfileError, MailboxError, RecordError, DamagedError).
 package store
