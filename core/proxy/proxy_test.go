@@ -266,14 +266,9 @@ func TestProxyStartTLSAndPlainLoopback(t *testing.T) {
 // is not loopback refuses a login before STARTTLS.
 func TestProxyPlainRefusedOffLoopback(t *testing.T) {
 	f := startFixture(t, Config{})
-	ip := nonLoopbackIPv4(t)
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
-	if err != nil {
-		t.Skip(err)
-	}
-	go f.srv.Serve(ln, IMAP, core.SecurityStartTLS)
+	addr := f.serveOffLoopback(t, IMAP)
 	user := f.sb.Users()[0]
-	pc, err := imapclient.DialInsecure(ln.Addr().String(), nil)
+	pc, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,18 +283,24 @@ func TestProxyPlainRefusedOffLoopback(t *testing.T) {
 	}
 }
 
-// nonLoopbackIPv4 is an IPv4 address of this machine that is not
-// loopback; the test is skipped without one.
-func nonLoopbackIPv4(t *testing.T) net.IP {
+// serveOffLoopback serves protocol p with STARTTLS on an IPv4 address of
+// this machine that is not loopback, and returns the listener's address;
+// the test is skipped without one.
+func (f *fixture) serveOffLoopback(t *testing.T, p Protocol) string {
 	t.Helper()
 	addrs, _ := net.InterfaceAddrs()
 	for _, a := range addrs {
 		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
-			return n.IP
+			ln, err := net.Listen("tcp", net.JoinHostPort(n.IP.String(), "0"))
+			if err != nil {
+				t.Skip(err)
+			}
+			go f.srv.Serve(ln, p, core.SecurityStartTLS)
+			return ln.Addr().String()
 		}
 	}
 	t.Skip("this machine has no non-loopback IPv4 address to listen on")
-	return nil
+	return ""
 }
 
 // TestProxyWrongPasswordBackoff: wrong passwords are refused, and after the

@@ -268,14 +268,9 @@ func TestProxySMTPExtensionsLearned(t *testing.T) {
 // STARTTLS, and takes it after.
 func TestProxySMTPPlainRefusedOffLoopback(t *testing.T) {
 	f := startFixture(t, Config{})
-	ip := nonLoopbackIPv4(t)
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
-	if err != nil {
-		t.Skip(err)
-	}
-	go f.srv.Serve(ln, SMTP, core.SecurityStartTLS)
+	addr := f.serveOffLoopback(t, SMTP)
 	user := f.sb.Users()[0]
-	c, lines := ehlo(t, f, ln.Addr().String(), false)
+	c, lines := ehlo(t, f, addr, false)
 	if got := authLines(lines); len(got) != 0 || !slices.Contains(lines, "STARTTLS") {
 		t.Fatalf("EHLO before STARTTLS off loopback: want STARTTLS and no AUTH, got %q", lines)
 	}
@@ -284,7 +279,7 @@ func TestProxySMTPPlainRefusedOffLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, c, 530, "5.7.0 Must issue a STARTTLS command first")
-	if err := sendMail(f, ln.Addr().String(), true, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n"); err != nil {
+	if err := sendMail(f, addr, true, user, f.password[user], user, "Subject: x\r\n\r\nx\r\n"); err != nil {
 		t.Fatalf("after STARTTLS off loopback: %v", err)
 	}
 }

@@ -10,6 +10,37 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
+// `mailoauth test` (testcmd.go): the timeouts of its checks and of the
+// round trip, the retries of a throttled mailbox, and the notes --fresh
+// and a refused cached token leave.
+
+// The round trip's wait follows --timeout (three times it) unless
+// --roundtrip-timeout sets it: a message that never arrives is reported
+// with the bound that ran out, never a fixed 60 s.
+func TestRoundtripObeysTimeoutFlags(t *testing.T) {
+	sb := startSandbox(t, 2)
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	setupStore(t, db, sb.dir, "--key")
+	sb.admin(t, "POST", "/faults", map[string]any{"smtp_discard": true})
+	for _, c := range []struct {
+		flags  []string
+		within string
+	}{
+		{[]string{"--timeout", "400ms"}, "within 1.2s"},
+		{[]string{"--timeout", "5s", "--roundtrip-timeout", "300ms"}, "within 300ms"},
+	} {
+		l, code := testOne(t, db, "user1@example.test", append([]string{"--checks", "token,imap,smtp,roundtrip"}, c.flags...)...)
+		if code != 1 || l.Finding == nil || l.Finding.Code != core.CodeRoundtripNotDelivered || !strings.Contains(l.Finding.Summary, c.within) {
+			t.Errorf("%v: want roundtrip_not_delivered %q, got exit %d %+v", c.flags, c.within, code, l.Finding)
+		}
+	}
+	r := mailoauth(t, db, "test", "-h")
+	if !strings.Contains(r.stdout, "--roundtrip-timeout") && !strings.Contains(r.stdout, "-roundtrip-timeout") {
+		t.Errorf("test's help does not show the round trip's bound:\n%s", r.stdout)
+	}
+}
+
 // TestRetriesFlag: --retries bounds how often a throttled mailbox is tried
 // again; 0 reports the first throttling reply at once, and a value out of
 // range is a usage error (exit 2) saying the range.
@@ -118,4 +149,62 @@ func TestThrottledRunEndToEnd(t *testing.T) {
 		t.Errorf("summary %+v (throttled_retries %d, peak_concurrency %d), want 1 failed, the 2 retries noted, 1 at once", s, *s.ThrottledRetries, *s.PeakConcurrency)
 	}
 	t.Logf("three throttled runs took %v", time.Since(start).Round(100*time.Millisecond))
+}
+
+// freshNoted runs the readable `test` for one mailbox and reports whether
+// its output carries the "cached token was refused" note.
+func freshNoted(t *testing.T, db, mailbox string, extra ...string) bool {
+	t.Helper()
+	args := append([]string{"test", "--mailbox", mailbox, "--checks", "token,imap,smtp"}, extra...)
+	r := mailoauth(t, db, args...)
+	if r.code != 0 {
+		t.Fatalf("test %v: exit %d\n%s%s", extra, r.code, r.stdout, r.stderr)
+	}
+	return strings.Contains(r.stdout, core.NoteTokenRefreshed)
+}
+
+// checkFreshNote proves the refused-token note appears only when a server
+// really refused the cached token: never for --fresh (the token is minted
+// anew before any server sees it), always after Google revoked it.
+func checkFreshNote(t *testing.T, sb *sandboxProcess, db, mailbox string) {
+	t.Helper()
+	if noted := freshNoted(t, db, mailbox); noted {
+		t.Fatalf("first test of %s printed a refused-token note", mailbox)
+	}
+	for i := 0; i < 2; i++ {
+		if noted := freshNoted(t, db, mailbox, "--fresh"); noted {
+			t.Fatalf("test --fresh of %s says the cached token was refused, yet no server refused one", mailbox)
+		}
+	}
+	l, exit := testOne(t, db, mailbox, "--fresh", "--checks", "token,imap,smtp")
+	if exit != 0 || len(l.Notes) != 0 {
+		t.Fatalf("test --fresh --json of %s: exit %d, notes %q", mailbox, exit, l.Notes)
+	}
+	// True case: the cached token is revoked at Google; the IMAP login is
+	// refused, a fresh token is minted and accepted, and the note says so.
+	sb.admin(t, "POST", "/revoke", map[string]any{"email": mailbox})
+	if !freshNoted(t, db, mailbox) {
+		t.Fatalf("a revoked cached token was replaced without the note")
+	}
+}
+
+func TestFreshNoteOnlyWhenTrueServiceAccount(t *testing.T) {
+	sb := startSandbox(t, 2)
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+	setupStore(t, db, sb.dir, "--key")
+	checkFreshNote(t, sb, db, "user1@example.test")
+}
+
+func TestFreshNoteOnlyWhenTrueOAuthClient(t *testing.T) {
+	sb := startSandbox(t, 2, "--auto-consent")
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	setupStore(t, db, sb.dir, "--client")
+	if r := mailoauth(t, db, "mailbox", "add", "user1@example.test"); r.code != 0 {
+		t.Fatalf("mailbox add: %s", r.stderr)
+	}
+	if r := authorize(t, db, autoBrowser, "user1@example.test"); r.code != 0 {
+		t.Fatalf("authorize: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	checkFreshNote(t, sb, db, "user1@example.test")
 }
