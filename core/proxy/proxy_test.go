@@ -81,16 +81,32 @@ func startFixture(t testing.TB, cfg Config) *fixture {
 
 func startFixtureUsers(t testing.TB, cfg Config, users int) *fixture {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{Users: users, Delegate: true, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	p := &core.Profile{Domain: sb.Domain(), DefaultSender: "admin@" + sb.Domain(), Credential: sb.ServiceAccountJSON(), Endpoints: sb.Endpoints()}
+	sb, p := startSandbox(t, sandbox.Options{Users: users, Delegate: true}, (*sandbox.Sandbox).ServiceAccountJSON)
 	tester, err := core.NewTester(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveFixture(t, cfg, sb, tester)
+}
+
+// startSandbox is a sandbox (closed when the test ends) and a profile for
+// its domain with the credential that cred returns.
+func startSandbox(t testing.TB, opts sandbox.Options, cred func(*sandbox.Sandbox) []byte) (*sandbox.Sandbox, *core.Profile) {
+	t.Helper()
+	opts.Dir = t.TempDir()
+	sb, err := sandbox.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb, &core.Profile{Domain: sb.Domain(), DefaultSender: "admin@" + sb.Domain(), Credential: cred(sb), Endpoints: sb.Endpoints()}
+}
+
+// serveFixture is the proxy in front of sb for its users, whose tokens
+// come from tester, listening for IMAP and SMTP with implicit TLS and
+// STARTTLS.
+func serveFixture(t testing.TB, cfg Config, sb *sandbox.Sandbox, tester *core.Tester) *fixture {
+	t.Helper()
 	f := &fixture{sb: sb, dir: &mapDir{accts: map[string]Account{}}, log: &coretest.Buffer{}, password: map[string]string{}}
 	for _, u := range sb.Users() {
 		pw, err := GeneratePassword()
