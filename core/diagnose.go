@@ -77,7 +77,7 @@ func Diagnose(err error, d DiagContext) *Finding {
 	}
 	d = d.normalized()
 	if errors.Is(err, context.Canceled) {
-		return NewFinding(CodeCancelled, "The check was cancelled before it finished.", "Run the test again.")
+		return cancelledFinding()
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -89,13 +89,7 @@ func Diagnose(err error, d DiagContext) *Finding {
 	}
 	server := d.server(err)
 	if isTimeout(err) {
-		limit := ""
-		if d.Timeout > 0 {
-			limit = " within " + d.Timeout.String()
-		}
-		return NewFinding(CodeTimeout,
-			fmt.Sprintf("%s did not answer%s while checking %s.", server, limit, d.who()),
-			fmt.Sprintf("Check that a firewall or proxy lets this machine reach %s and that the server is up, then retry (on a slow link, raise the check timeout, e.g. `mailoauth test --timeout 60s`).", server))
+		return timeoutFinding(server, d.who(), d.Timeout)
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {
@@ -194,50 +188,31 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	who := d.who()
 	switch {
 	case code == OAuthUnauthorizedClient || code == OAuthAccessDenied:
-		return NewFinding(CodeDelegationNotAuthorized,
-			fmt.Sprintf("Google refused a token for %s: client ID %s is not authorized for domain-wide delegation of %s (or the change has not taken effect yet).", who, d.clientID(), strings.Join(d.Scopes, ",")),
-			d.delegationFix())
+		return delegationNotAuthorizedFinding(who, d.clientID(), d.Scopes, d.delegationFix())
 	case code == OAuthInvalidScope:
-		return NewFinding(CodeInvalidScope,
-			fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(d.Scopes, " ")),
-			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, and authorize the same string for %s.", ScopeMail, ScopeMail, DelegatedClientID(d.clientID())))
+		return invalidScopeFinding(d.Scopes, d.clientID())
 	case code == OAuthAdminPolicyEnforced:
-		return NewFinding(CodeAdminPolicyEnforced,
-			fmt.Sprintf("A Google Workspace admin policy blocks the service account (client ID %s) from acting for %s.", d.clientID(), who),
-			fmt.Sprintf("In "+AppAccessConsolePath+", set the app with client ID %s to Trusted (or unblock it), then retry.", d.clientID()))
+		return adminPolicyFinding(d.clientID(), who)
 	case code == OAuthDisabledClient || (code == OAuthInvalidClient && strings.Contains(ldesc, "disabled")):
-		return NewFinding(CodeClientDisabled,
-			fmt.Sprintf("The service account %s (client ID %s) is disabled, so Google issues it no tokens.", orUnknown(d.ClientEmail, "of this key"), d.clientID()),
-			fmt.Sprintf("In "+ServiceAccountsConsolePath+", select %s and choose Enable (or create a new service account and key), then retry.", orUnknown(d.ClientEmail, "the service account")))
+		return clientDisabledFinding(d.ClientEmail, d.clientID())
 	case strings.Contains(ldesc, "account not found"):
-		return NewFinding(CodeKeySignatureRejected,
-			fmt.Sprintf("Google does not know the service account %s of this key: it was deleted, or the key belongs to another project.", orUnknown(d.ClientEmail, "(client_email)")),
-			"Check that the service account still exists in "+ServiceAccountsConsolePath+", create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it (wizard step 3, or `mailoauth setup --key FILE`).")
+		return serviceAccountUnknownFinding(d.ClientEmail)
 	case strings.Contains(ldesc, "invalid email or user id"):
-		return unknownUserFinding(who, d.Domain, fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(d.Domain, "the domain")), "retry")
+		return unknownMailboxFinding(who, d.Domain)
 	case strings.Contains(ldesc, "account disabled") || strings.Contains(ldesc, "suspended"):
-		return NewFinding(CodeUserSuspended,
-			fmt.Sprintf("The mailbox %s is suspended in Google Workspace.", who),
-			fmt.Sprintf("In "+UsersConsolePath+" > %s, choose Reactivate, then retry.", who))
+		return userSuspendedFinding(who)
 	case strings.Contains(ldesc, "short-lived") || strings.Contains(ldesc, "iat") || strings.Contains(ldesc, "timeframe"):
 		return clockSkewFinding(re, d)
 	case strings.Contains(ldesc, "signature"):
-		return NewFinding(CodeKeySignatureRejected,
-			fmt.Sprintf("Google rejected the signature of this key for %s: the key was deleted or replaced in the Cloud console.", orUnknown(d.ClientEmail, "the service account")),
-			fmt.Sprintf("In "+ServiceAccountsConsolePath+" > %s > Keys > Add key > Create new key > JSON, then load the new file (wizard step 3, or `mailoauth setup --key FILE`).", orUnknown(d.ClientEmail, "(the account)")))
+		return keySignatureRejectedFinding(d.ClientEmail)
 	case strings.Contains(ldesc, "audience"):
-		return NewFinding(CodeTokenFailed,
-			fmt.Sprintf("The token endpoint %s rejected the assertion's audience.", d.TokenURL),
-			"Make the key's token_uri and the endpoints file's token_url the same URL (Google's is "+GoogleTokenURL+"), then retry.")
+		return tokenAudienceFinding(d.TokenURL)
 	case strings.Contains(ldesc, "revoked") || strings.Contains(ldesc, "expired"):
-		return NewFinding(CodeTokenRevoked,
-			fmt.Sprintf("Google says the grant for %s has been expired or revoked.", who),
-			"Run the test again to mint a fresh token; if it keeps happening, check "+DelegatedClientID(d.clientID())+".")
+		return grantRevokedFinding(who, d.clientID())
 	case strings.Contains(ldesc, "imap"):
 		return imapDisabledFinding(d, strings.Contains(ldesc, "domain"))
 	}
-	return tokenRefusedFinding(re, d,
-		"Check the key, the client ID "+d.clientID()+" and its scopes in "+DelegationConsolePath+", then retry.")
+	return tokenRefusedFinding(re, d, delegatedTokenRefusedFix(d.clientID()))
 }
 
 // imapNonAuth recognises IMAP refusals that are not about the token.
@@ -317,9 +292,7 @@ func diagnoseIMAP(ie *imap.Error, d DiagContext, server string) *Finding {
 		strings.Contains(strings.ToLower(ie.Text), "authentication failed") {
 		return imapAuthFailed(d, server, imapReply(ie))
 	}
-	return NewFinding(CodeIMAPFailed,
-		fmt.Sprintf("%s answered %s for %s: %s.", server, ie.Type, d.who(), strings.TrimSuffix(redact(ie.Text), ".")),
-		fmt.Sprintf("Check %s's Gmail settings and the server %s, then retry.", d.who(), server))
+	return imapRefusedFinding(server, d.who(), string(ie.Type), ie.Text)
 }
 
 func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
@@ -333,13 +306,9 @@ func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
 		f.Code = CodeSMTPFailed
 		return f
 	case se.Code == 555 || strings.Contains(strings.ToLower(msg), "line too long"):
-		return NewFinding(CodeSMTPFailed,
-			fmt.Sprintf("%s refused the AUTH command line as too long (555 5.5.2) for %s.", server, d.who()),
-			"This is a client bug (the token must go on its own line after 334, RFC 4954): report it with the mailoauth version, and retry with --mechanism OAUTHBEARER meanwhile.")
+		return smtpLineTooLongFinding(server, d.who())
 	}
-	return NewFinding(CodeSMTPFailed,
-		fmt.Sprintf("%s answered %d for %s: %s.", server, se.Code, d.who(), strings.TrimSuffix(redact(msg), ".")),
-		fmt.Sprintf("Check the SMTP server %s and the sending permissions of %s, then retry.", server, d.who()))
+	return smtpRefusedFinding(server, d.who(), se.Code, msg)
 }
 
 func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
@@ -369,29 +338,21 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		// expiry by Google's, which Google's clock has passed.
 		late := ti.Date.Sub(ae.TokenExpiry).Round(time.Second)
 		local := d.now().Sub(ae.TokenExpiry)
-		fix := "Run the test again to mint a fresh token; mail programs must ask `mailoauth token` for each login rather than keep a token (it is valid for an hour)."
+		var behind time.Duration
 		if local < 0 && -local > time.Minute {
-			fix = fmt.Sprintf("This machine's clock is about %s behind Google's, so cached tokens are used after they expire: synchronise it with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry.", (-local + late).Round(time.Minute))
+			behind = -local + late
 		}
-		return NewFinding(CodeTokenExpired,
-			fmt.Sprintf("%s refused the token for %s (%s): by Google's clock it had expired %s earlier (tokeninfo's Date %s, the token's expiry %s).", server, d.who(), strings.TrimSuffix(reply, "."), late, ti.Date.UTC().Format(time.RFC3339), ae.TokenExpiry.UTC().Format(time.RFC3339)),
-			fix)
+		return tokenExpiredFinding(server, d.who(), reply, late, ti.Date, ae.TokenExpiry, behind)
 	case ti != nil && !ti.Valid && d.Kind == KindOAuthClient:
-		return NewFinding(CodeTokenRevoked,
-			fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, ".")),
-			fmt.Sprintf("Run the test again to get a fresh token with the stored refresh token; if that fails too, %s", lowerFirst(reconsentFix(d.Mailbox))))
+		return consentRevokedFinding(server, d.who(), reply, d.Mailbox)
 	case ti != nil && !ti.Valid:
-		return NewFinding(CodeTokenRevoked,
-			fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, ".")),
-			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check %s and %s's security settings.", DelegatedClientID(d.clientID()), d.who()))
+		return delegatedRevokedFinding(server, d.who(), reply, d.clientID())
 	case (ti != nil && !ti.HasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
-		scopes := strings.Join(d.Scopes, ",")
+		scopes := d.Scopes
 		if ti != nil {
-			scopes = strings.Join(strings.Fields(ti.Scope), ",")
+			scopes = strings.Fields(ti.Scope)
 		}
-		return NewFinding(CodeScopeInsufficient,
-			fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, d.who(), scopes, ScopeMail, strings.ToUpper(string(ae.Check))),
-			fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to %s.", ScopeMail, ScopeMail, DelegatedClientID(d.clientID())))
+		return scopeInsufficientFinding(server, d.who(), scopes, ae.Check, d.clientID())
 	}
 	if ti != nil && ti.Valid && !d.Endpoints.googleMail() {
 		// Google vouches for the token, so a non-Google server refused it
@@ -404,19 +365,15 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		}
 		owner := ""
 		if ti.Email != "" && !strings.EqualFold(ti.Email, d.Mailbox) {
-			owner = fmt.Sprintf(" (but for %s, not %s)", ti.Email, d.who())
+			owner = ti.Email
 		}
-		return NewFinding(code,
-			fmt.Sprintf("%s refused the token for %s (%s), although Google's tokeninfo says the token is valid%s: the %s server's own token validation refused it.", server, d.who(), strings.TrimSuffix(reply, "."), owner, what),
-			fmt.Sprintf("The administrator of %s must check its log for %s and its OAuth 2.0 settings (Dovecot: the oauth2 passdb's tokeninfo_url or introspection_url must be reachable from the server, and username_attribute = email), then retry.", server, d.who()))
+		return serverValidationFinding(code, what, server, d.who(), reply, owner)
 	}
 	if ti == nil && ae.Challenge.invalidToken() {
 		// No tokeninfo verdict, but the server's challenge says the
 		// token itself is bad (RFC 6750/7628 invalid_token; Dovecot's and
 		// Google's XOAUTH2 "401").
-		return NewFinding(CodeTokenRevoked,
-			fmt.Sprintf("%s refused the token for %s as invalid (%s; challenge status %s): it is revoked or expired.", server, d.who(), strings.TrimSuffix(reply, "."), ae.Challenge.Status),
-			fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, check %s and that %s validates tokens against Google.", DelegatedClientID(d.clientID()), server))
+		return challengeInvalidFinding(server, d.who(), reply, ae.Challenge.Status, d.clientID())
 	}
 	if ae.Check == CheckSMTP {
 		return smtpAuthFailed(d, server, reply)

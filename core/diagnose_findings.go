@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -162,4 +163,158 @@ var secretLike = regexp.MustCompile(`[A-Za-z0-9._~+/=-]{48,}`)
 // redact removes anything that looks like a token or key from a text.
 func redact(s string) string {
 	return secretLike.ReplaceAllString(s, "[redacted]")
+}
+
+// The findings below are those Diagnose and its helpers choose; each takes
+// the values its sentences name.
+
+func cancelledFinding() *Finding {
+	return NewFinding(CodeCancelled, "The check was cancelled before it finished.", "Run the test again.")
+}
+
+func delegationNotAuthorizedFinding(who, clientID string, scopes []string, fix string) *Finding {
+	return NewFinding(CodeDelegationNotAuthorized,
+		fmt.Sprintf("Google refused a token for %s: client ID %s is not authorized for domain-wide delegation of %s (or the change has not taken effect yet).", who, clientID, strings.Join(scopes, ",")),
+		fix)
+}
+
+func invalidScopeFinding(scopes []string, clientID string) *Finding {
+	return NewFinding(CodeInvalidScope,
+		fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(scopes, " ")),
+		fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, and authorize the same string for %s.", ScopeMail, ScopeMail, DelegatedClientID(clientID)))
+}
+
+func adminPolicyFinding(clientID, who string) *Finding {
+	return NewFinding(CodeAdminPolicyEnforced,
+		fmt.Sprintf("A Google Workspace admin policy blocks the service account (client ID %s) from acting for %s.", clientID, who),
+		fmt.Sprintf("In "+AppAccessConsolePath+", set the app with client ID %s to Trusted (or unblock it), then retry.", clientID))
+}
+
+// clientDisabledFinding; clientEmail may be empty (not known).
+func clientDisabledFinding(clientEmail, clientID string) *Finding {
+	return NewFinding(CodeClientDisabled,
+		fmt.Sprintf("The service account %s (client ID %s) is disabled, so Google issues it no tokens.", orUnknown(clientEmail, "of this key"), clientID),
+		fmt.Sprintf("In "+ServiceAccountsConsolePath+", select %s and choose Enable (or create a new service account and key), then retry.", orUnknown(clientEmail, "the service account")))
+}
+
+// serviceAccountUnknownFinding: Google does not know the key's account.
+func serviceAccountUnknownFinding(clientEmail string) *Finding {
+	return NewFinding(CodeKeySignatureRejected,
+		fmt.Sprintf("Google does not know the service account %s of this key: it was deleted, or the key belongs to another project.", orUnknown(clientEmail, "(client_email)")),
+		"Check that the service account still exists in "+ServiceAccountsConsolePath+", create a new JSON key for it (Keys > Add key > Create new key > JSON) and load it (wizard step 3, or `mailoauth setup --key FILE`).")
+}
+
+// unknownMailboxFinding: the token endpoint does not know the mailbox.
+func unknownMailboxFinding(who, domain string) *Finding {
+	return unknownUserFinding(who, domain, fmt.Sprintf("Google does not know the mailbox %s in %s.", who, orUnknown(domain, "the domain")), "retry")
+}
+
+func userSuspendedFinding(who string) *Finding {
+	return NewFinding(CodeUserSuspended,
+		fmt.Sprintf("The mailbox %s is suspended in Google Workspace.", who),
+		fmt.Sprintf("In "+UsersConsolePath+" > %s, choose Reactivate, then retry.", who))
+}
+
+func keySignatureRejectedFinding(clientEmail string) *Finding {
+	return NewFinding(CodeKeySignatureRejected,
+		fmt.Sprintf("Google rejected the signature of this key for %s: the key was deleted or replaced in the Cloud console.", orUnknown(clientEmail, "the service account")),
+		fmt.Sprintf("In "+ServiceAccountsConsolePath+" > %s > Keys > Add key > Create new key > JSON, then load the new file (wizard step 3, or `mailoauth setup --key FILE`).", orUnknown(clientEmail, "(the account)")))
+}
+
+func tokenAudienceFinding(tokenURL string) *Finding {
+	return NewFinding(CodeTokenFailed,
+		fmt.Sprintf("The token endpoint %s rejected the assertion's audience.", tokenURL),
+		"Make the key's token_uri and the endpoints file's token_url the same URL (Google's is "+GoogleTokenURL+"), then retry.")
+}
+
+// grantRevokedFinding: the token endpoint says the grant is gone.
+func grantRevokedFinding(who, clientID string) *Finding {
+	return NewFinding(CodeTokenRevoked,
+		fmt.Sprintf("Google says the grant for %s has been expired or revoked.", who),
+		"Run the test again to mint a fresh token; if it keeps happening, check "+DelegatedClientID(clientID)+".")
+}
+
+// delegatedTokenRefusedFix is the fix of a service account's token refusal
+// that no rule recognises.
+func delegatedTokenRefusedFix(clientID string) string {
+	return "Check the key, the client ID " + clientID + " and its scopes in " + DelegationConsolePath + ", then retry."
+}
+
+// imapRefusedFinding: an IMAP refusal no rule recognises; typ is its
+// status (NO, BAD) and text the server's words.
+func imapRefusedFinding(server, who, typ, text string) *Finding {
+	return NewFinding(CodeIMAPFailed,
+		fmt.Sprintf("%s answered %s for %s: %s.", server, typ, who, strings.TrimSuffix(redact(text), ".")),
+		fmt.Sprintf("Check %s's Gmail settings and the server %s, then retry.", who, server))
+}
+
+func smtpLineTooLongFinding(server, who string) *Finding {
+	return NewFinding(CodeSMTPFailed,
+		fmt.Sprintf("%s refused the AUTH command line as too long (555 5.5.2) for %s.", server, who),
+		"This is a client bug (the token must go on its own line after 334, RFC 4954): report it with the mailoauth version, and retry with --mechanism OAUTHBEARER meanwhile.")
+}
+
+// smtpRefusedFinding: an SMTP reply no rule recognises; msg is its text.
+func smtpRefusedFinding(server, who string, code int, msg string) *Finding {
+	return NewFinding(CodeSMTPFailed,
+		fmt.Sprintf("%s answered %d for %s: %s.", server, code, who, strings.TrimSuffix(redact(msg), ".")),
+		fmt.Sprintf("Check the SMTP server %s and the sending permissions of %s, then retry.", server, who))
+}
+
+// tokenExpiredFinding: Google's clock (tokeninfo's date) had passed the
+// refused token's expiry by late; behind > 0 is how far this machine's
+// clock is behind Google's.
+func tokenExpiredFinding(server, who, reply string, late time.Duration, date, expiry time.Time, behind time.Duration) *Finding {
+	fix := "Run the test again to mint a fresh token; mail programs must ask `mailoauth token` for each login rather than keep a token (it is valid for an hour)."
+	if behind > 0 {
+		fix = fmt.Sprintf("This machine's clock is about %s behind Google's, so cached tokens are used after they expire: synchronise it with NTP (e.g. `timedatectl set-ntp true` or chrony), then retry.", behind.Round(time.Minute))
+	}
+	return NewFinding(CodeTokenExpired,
+		fmt.Sprintf("%s refused the token for %s (%s): by Google's clock it had expired %s earlier (tokeninfo's Date %s, the token's expiry %s).", server, who, strings.TrimSuffix(reply, "."), late, date.UTC().Format(time.RFC3339), expiry.UTC().Format(time.RFC3339)),
+		fix)
+}
+
+func tokenInfoRevokedSummary(server, who, reply string) string {
+	return fmt.Sprintf("%s refused the token for %s (%s), and Google's tokeninfo says the token is revoked or expired.", server, who, strings.TrimSuffix(reply, "."))
+}
+
+// consentRevokedFinding: tokeninfo says an OAuth client's token is dead.
+func consentRevokedFinding(server, who, reply, mailbox string) *Finding {
+	return NewFinding(CodeTokenRevoked, tokenInfoRevokedSummary(server, who, reply),
+		fmt.Sprintf("Run the test again to get a fresh token with the stored refresh token; if that fails too, %s", lowerFirst(reconsentFix(mailbox))))
+}
+
+// delegatedRevokedFinding: tokeninfo says a service account's token is dead.
+func delegatedRevokedFinding(server, who, reply, clientID string) *Finding {
+	return NewFinding(CodeTokenRevoked, tokenInfoRevokedSummary(server, who, reply),
+		fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check %s and %s's security settings.", DelegatedClientID(clientID), who))
+}
+
+// scopeInsufficientFinding: the token's scopes lack ScopeMail, which check
+// (IMAP or SMTP) needs.
+func scopeInsufficientFinding(server, who string, scopes []string, check CheckName, clientID string) *Finding {
+	return NewFinding(CodeScopeInsufficient,
+		fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, who, strings.Join(scopes, ","), ScopeMail, strings.ToUpper(string(check))),
+		fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to %s.", ScopeMail, ScopeMail, DelegatedClientID(clientID)))
+}
+
+// serverValidationFinding: a server that is not Gmail refused a token
+// Google vouches for; what is "IMAP" or "SMTP", owner the token's mailbox
+// when it is not who (empty: it is).
+func serverValidationFinding(code Code, what, server, who, reply, owner string) *Finding {
+	but := ""
+	if owner != "" {
+		but = fmt.Sprintf(" (but for %s, not %s)", owner, who)
+	}
+	return NewFinding(code,
+		fmt.Sprintf("%s refused the token for %s (%s), although Google's tokeninfo says the token is valid%s: the %s server's own token validation refused it.", server, who, strings.TrimSuffix(reply, "."), but, what),
+		fmt.Sprintf("The administrator of %s must check its log for %s and its OAuth 2.0 settings (Dovecot: the oauth2 passdb's tokeninfo_url or introspection_url must be reachable from the server, and username_attribute = email), then retry.", server, who))
+}
+
+// challengeInvalidFinding: the server's SASL challenge (status) says the
+// token is invalid.
+func challengeInvalidFinding(server, who, reply, status, clientID string) *Finding {
+	return NewFinding(CodeTokenRevoked,
+		fmt.Sprintf("%s refused the token for %s as invalid (%s; challenge status %s): it is revoked or expired.", server, who, strings.TrimSuffix(reply, "."), status),
+		fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, check %s and that %s validates tokens against Google.", DelegatedClientID(clientID), server))
 }

@@ -43,18 +43,14 @@ func diagnoseTLS(err error, d DiagContext, server string) *Finding {
 	case errors.As(err, &cve):
 		reason = "it does not verify"
 	case errors.As(err, &rec):
-		return NewFinding(CodeTLSUntrusted,
-			fmt.Sprintf("%s did not answer with TLS for %s.", server, d.who()),
-			fmt.Sprintf("Check the port and the security setting for %s in the endpoints file (imap_security / smtp_security: tls for 993/465, starttls for 587).", server))
+		return notTLSFinding(server, d.who())
 	default:
 		if !strings.Contains(err.Error(), "x509:") && !strings.Contains(err.Error(), "certificate") {
 			return nil
 		}
 		reason = "it does not verify"
 	}
-	return NewFinding(CodeTLSUntrusted,
-		fmt.Sprintf("The TLS certificate of %s is not trusted: %s.", server, reason),
-		"Set ca_file in the endpoints file to the PEM of the CA that signed it (the sandbox writes ca.pem in its --dir), or install that CA in the system trust store.")
+	return untrustedCertFinding(server, reason)
 }
 
 func diagnoseNet(err error, server string) *Finding {
@@ -75,7 +71,5 @@ func diagnoseNet(err error, server string) *Finding {
 	default:
 		return nil
 	}
-	return NewFinding(CodeConnectFailed,
-		fmt.Sprintf("Cannot connect to %s: %s.", server, reason),
-		fmt.Sprintf("Check that the host name resolves (DNS) and that the firewall lets this machine open TCP connections to %s, then retry.", server))
+	return connectFailedFinding(server, reason)
 }
