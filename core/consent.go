@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -87,16 +86,6 @@ func NewConsent(cred *Credential, ep Endpoints, scopes []string, mailbox, redire
 func (c *Consent) diag() oauthDiag {
 	return oauthDiag{DiagContext: DiagContext{Mailbox: c.Mailbox, Domain: domainOf(c.Mailbox), ClientID: c.cred.ClientID, Scopes: c.scopes,
 		Endpoints: c.ep, Check: CheckToken, TokenURL: credTokenURL(c.cred, c.ep)}, Redirect: c.RedirectURI}
-}
-
-func redirectMismatchFinding(clientID, redirect string, registered []string) *Finding {
-	have := "none"
-	if len(registered) > 0 {
-		have = strings.Join(registered, ", ")
-	}
-	return NewFinding(CodeRedirectURIMismatch,
-		fmt.Sprintf("The redirect URI %s is not registered for OAuth client %s (registered: %s), so Google answers \"Error 400: redirect_uri_mismatch\".", redirect, orUnknown(clientID, "(client ID)"), have),
-		fmt.Sprintf("In %s > Authorized redirect URIs, add exactly %s and save (it can take 5 minutes to a few hours to take effect), then download the client JSON again and load it with `mailoauth setup --client FILE`.", clientHowTo, registeredForm(redirect)))
 }
 
 // registeredForm is the URI to register for a loopback redirect: without the
@@ -183,47 +172,32 @@ func pageText(body []byte) string {
 // consentErrorFinding explains an error of the consent step: the "error"
 // parameter of the redirect, or the code on Google's error page.
 func consentErrorFinding(code, desc string, d oauthDiag) *Finding {
-	who := d.who()
 	switch code {
 	case OAuthAccessDenied:
-		return NewFinding(CodeAccessDenied,
-			fmt.Sprintf("Consent for %s was refused: the user chose Deny, or the app is External and in Testing and %s is not one of its test users.", who, who),
-			fmt.Sprintf("If the app is in Testing, add %s in "+APIsConsolePath+" > OAuth consent screen > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, ReconsentCommand(d.Mailbox)))
+		return accessDeniedFinding(d)
 	case OAuthOrgInternal:
-		return NewFinding(CodeAccessDenied,
-			fmt.Sprintf("Consent for %s was refused: the app's user type is Internal and %s is outside its Google Workspace organisation.", who, who),
-			fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in "+APIsConsolePath+" > OAuth consent screen (and add %s as a test user while in Testing), then run %s again.", who, ReconsentCommand(d.Mailbox)))
+		return orgInternalFinding(d)
 	case OAuthRedirectURIMismatch:
 		return redirectMismatchFinding(d.ClientID, d.Redirect, nil)
 	case OAuthInvalidClient:
 		return invalidClientFinding(d, DescClientNotFound)
 	case OAuthDisabledClient:
-		return NewFinding(CodeClientDisabled,
-			fmt.Sprintf("The OAuth client %s is disabled, so Google shows no consent page.", d.clientID()),
-			"Enable it in "+clientHowTo+" (or create a new client ID and load it with `mailoauth setup --client FILE`), then retry.")
+		return consentClientDisabledFinding(d)
 	case OAuthAdminPolicyEnforced:
-		return NewFinding(CodeAdminPolicyEnforced,
-			fmt.Sprintf("A Google Workspace admin policy blocks OAuth client %s for %s.", d.clientID(), who),
-			fmt.Sprintf("In "+AppAccessConsolePath+", set the app with client ID %s to Trusted, then retry.", d.clientID()))
+		return consentAdminPolicyFinding(d)
 	}
 	text := code
 	if desc != "" {
 		text += ": " + desc
 	}
-	return NewFinding(CodeTokenFailed,
-		fmt.Sprintf("Google's consent step for %s failed (%s).", who, redact(text)),
-		fmt.Sprintf("Check the OAuth client %s and its consent screen in "+APIsConsolePath+", then run %s again.", d.clientID(), ReconsentCommand(d.Mailbox)))
+	return consentFailedFinding(d, text)
 }
 
 func invalidClientFinding(d oauthDiag, desc string) *Finding {
 	if strings.Contains(strings.ToLower(desc), "not found") {
-		return NewFinding(CodeInvalidClient,
-			fmt.Sprintf("Google does not know the OAuth client ID %s (\"%s\"): it was deleted, or mistyped.", d.clientID(), DescClientNotFound),
-			fmt.Sprintf("Copy the Client ID from %s (or download its JSON again) and run `mailoauth setup --domain %s --client FILE`.", clientHowTo, orUnknown(d.Domain, "D")))
+		return clientNotFoundFinding(d)
 	}
-	return NewFinding(CodeInvalidClient,
-		fmt.Sprintf("Google rejected the client secret of OAuth client %s (invalid_client: %s).", d.clientID(), orUnknown(desc, DescUnauthorized)),
-		fmt.Sprintf("Copy the current Client secret from %s > Client secrets (or download the client JSON again) and run `mailoauth setup --domain %s --client FILE` (or --client-id %s --client-secret-file FILE).", clientHowTo, orUnknown(d.Domain, "D"), d.clientID()))
+	return clientSecretRejectedFinding(d, desc)
 }
 
 // ParseResponse takes what came back from Google: the full redirected URL
@@ -314,14 +288,10 @@ func (c *Consent) Exchange(ctx context.Context, code string, rs RefreshTokenStor
 	tok := Token{Mailbox: c.Mailbox, Scopes: append([]string(nil), c.scopes...), AccessToken: ot.AccessToken, Expiry: time.Now().Add(life)}
 	g := &Grant{Mailbox: c.Mailbox, Token: tok, ExpiresIn: life.Round(time.Second), RefreshTokenReceived: ot.RefreshToken != "", Scopes: scopes}
 	if !hasScope(scopes, ScopeMail) && hasScope(c.scopes, ScopeMail) {
-		return g, &FindingError{Finding: NewFinding(CodeScopeInsufficient,
-			fmt.Sprintf("%s allowed only %s, not %s, which IMAP and SMTP need.", c.Mailbox, strings.Join(scopes, " "), ScopeMail),
-			fmt.Sprintf("Run %s again and leave every permission ticked on Google's consent page.", ReconsentCommand(c.Mailbox)))}
+		return g, &FindingError{Finding: grantScopeInsufficientFinding(c.Mailbox, scopes)}
 	}
 	if ot.RefreshToken == "" {
-		return g, &FindingError{Finding: NewFinding(CodeConsentRequired,
-			fmt.Sprintf("Google issued an access token for %s but no refresh token, so access would end within the hour.", c.Mailbox),
-			fmt.Sprintf("Remove the app's access at myaccount.google.com/permissions (signed in as %s), then run %s again.", c.Mailbox, ReconsentCommand(c.Mailbox)))}
+		return g, &FindingError{Finding: noRefreshTokenFinding(c.Mailbox)}
 	}
 	consented := rt.serverTime()
 	if consented.IsZero() {
@@ -398,18 +368,3 @@ func (t *recordingTransport) cause(ctx context.Context, err error, tokenURL stri
 }
 
 func (t *recordingTransport) serverTime() time.Time { return t.date }
-
-// ConsentTimeoutFinding is the finding when no answer came from the consent
-// page of mailbox within wait. retry completes "then ..." with how this face
-// starts again; empty means the command's.
-func ConsentTimeoutFinding(mailbox string, wait time.Duration, retry string) *Finding {
-	if retry == "" {
-		retry = "run " + ReconsentCommand(mailbox) + " again (use --paste when the browser runs on another machine)"
-	}
-	if wait >= time.Second {
-		wait = wait.Round(time.Second)
-	}
-	return NewFinding(CodeConsentRequired,
-		fmt.Sprintf("No answer from Google's consent page for %s within %s.", orUnknown(mailbox, "the mailbox"), wait),
-		fmt.Sprintf("Open the URL shown, sign in as %s and choose Allow; if the browser showed an error page, act on it; then %s.", orUnknown(mailbox, "the mailbox owner"), retry))
-}

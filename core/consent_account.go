@@ -1,7 +1,6 @@
 package core
 
 import (
-	"fmt"
 	"html"
 	"net/http"
 	"strings"
@@ -13,13 +12,6 @@ import (
 // comes back to the redirect URI.
 const AccountNotFoundText = "Couldn't find your Google Account"
 
-// unknownUserFinding is the finding of a mailbox Google has no account for,
-// on either credential path; retry is what to run once it is fixed.
-func unknownUserFinding(who, domain, summary, retry string) *Finding {
-	return NewFinding(CodeUnknownUser, summary,
-		fmt.Sprintf("Check the spelling of %s, or create the user in "+UsersConsolePath+" > Add new user (in %s), then %s.", who, orUnknown(domain, "the domain"), retry))
-}
-
 // consentPageFinding reads a consent page that did not redirect: Google's
 // sign-in page for an address without an account (its apostrophe may be
 // typographic or an HTML entity), an "Error NNN: code" page,
@@ -29,9 +21,7 @@ func (c *Consent) consentPageFinding(resp *http.Response, body []byte) *Finding 
 	d := c.diag()
 	text := strings.ReplaceAll(html.UnescapeString(string(body)), "\u2019", "'")
 	if strings.Contains(text, AccountNotFoundText) {
-		return unknownUserFinding(d.who(), d.Domain,
-			fmt.Sprintf("Google has no account %s: its sign-in page says \"%s\", so nobody can consent for it.", d.who(), AccountNotFoundText),
-			"run "+ReconsentCommand(d.Mailbox)+" again")
+		return accountNotFoundFinding(d)
 	}
 	if resp.StatusCode < 400 {
 		return nil
@@ -39,7 +29,5 @@ func (c *Consent) consentPageFinding(resp *http.Response, body []byte) *Finding 
 	if m := errorPageRe.FindStringSubmatch(string(body)); m != nil {
 		return consentErrorFinding(m[2], pageText(body), d)
 	}
-	return NewFinding(CodeTokenFailed,
-		fmt.Sprintf("Google's consent page %s answered %s for %s.", c.ep.AuthURL, resp.Status, c.Mailbox),
-		"Check auth_url in the endpoints file (Google's is "+GoogleAuthURL+") and the OAuth client in "+clientHowTo+", then retry.")
+	return consentPageErrorFinding(c, resp)
 }

@@ -61,13 +61,9 @@ func (c *Credential) RequireOAuthClient() error {
 	switch c.Kind {
 	case KindOAuthClient:
 	case KindServiceAccount, KindServiceAccountP12:
-		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
-			fmt.Sprintf("This is a service-account key (%s), not an OAuth client.", orUnknown(c.ClientEmail, "client ID "+c.ClientID)),
-			"Use it for domain-wide delegation with `mailoauth setup --key FILE`; for the consent path download the OAuth client JSON from "+clientHowTo+" > Download JSON.")}
+		return &FindingError{Finding: serviceAccountNotClientFinding(c)}
 	default:
-		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
-			fmt.Sprintf("This is a %s, not an OAuth client.", c.Kind.Describe()),
-			"Download the OAuth client JSON from "+clientHowTo+" > Download JSON, or enter its client ID and secret.")}
+		return &FindingError{Finding: notOAuthClientFinding(c)}
 	}
 	if err := ValidateOAuthClientID(c.ClientID); err != nil {
 		return err

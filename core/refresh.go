@@ -43,7 +43,6 @@ func diagnoseOAuthClientRetrieve(re *oauth2.RetrieveError, d oauthDiag) *Finding
 	d.DiagContext = d.normalized()
 	code, desc := oauthError(re)
 	ldesc := strings.ToLower(desc)
-	who := d.who()
 	switch {
 	case code == OAuthInvalidClient && strings.Contains(ldesc, "disabled"), code == OAuthDisabledClient:
 		return consentErrorFinding(OAuthDisabledClient, desc, d)
@@ -56,24 +55,15 @@ func diagnoseOAuthClientRetrieve(re *oauth2.RetrieveError, d oauthDiag) *Finding
 	case code == OAuthInvalidGrant && (strings.Contains(ldesc, "revoked") || strings.Contains(ldesc, "expired")):
 		if serverNow := responseDate(re.Response); !d.ConsentedAt.IsZero() && !serverNow.IsZero() &&
 			serverNow.Sub(d.ConsentedAt) >= TestingRefreshTokenLife-time.Hour {
-			return NewFinding(CodeTestingAppRefreshExpired,
-				fmt.Sprintf("The refresh token of %s expired %s after consent (given %s): OAuth client %s belongs to an External app in Testing, whose refresh tokens Google lets live only 7 days.", who, ageWords(serverNow.Sub(d.ConsentedAt)), d.ConsentedAt.Format("2006-01-02 15:04 MST"), d.clientID()),
-				fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", ReconsentCommand(d.Mailbox)))
+			return testingRefreshExpiredFinding(d, serverNow)
 		}
-		return NewFinding(CodeConsentRequired,
-			fmt.Sprintf("Google says the refresh token of %s has been expired or revoked (consent withdrawn, password changed, or access removed at myaccount.google.com/permissions).", who),
-			reconsentFix(d.Mailbox))
+		return refreshRevokedFinding(d)
 	case code == OAuthInvalidGrant:
-		return NewFinding(CodeConsentRequired,
-			fmt.Sprintf("Google refused the authorization code for %s (%s): it was already used, expired after 10 minutes, or belongs to another attempt.", who, orUnknown(desc, code)),
-			fmt.Sprintf("Run %s again and finish it within 10 minutes.", ReconsentCommand(d.Mailbox)))
+		return codeRefusedFinding(d, code, desc)
 	case code == OAuthInvalidScope:
-		return NewFinding(CodeInvalidScope,
-			fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(d.Scopes, " ")),
-			fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, then run %s again.", ScopeMail, ScopeMail, ReconsentCommand(d.Mailbox)))
+		return consentInvalidScopeFinding(d)
 	}
-	return tokenRefusedFinding(re, d.DiagContext,
-		fmt.Sprintf("Check OAuth client %s in %s, then retry; if it persists, %s", d.clientID(), clientHowTo, lowerFirst(reconsentFix(d.Mailbox))))
+	return oauthClientRefusedFinding(re, d)
 }
 
 func responseDate(r *http.Response) time.Time {
@@ -103,22 +93,17 @@ func (p *TokenProvider) mintRefresh(ctx context.Context, mailbox string, scopes 
 		return fail(err)
 	}
 	if p.Refresh == nil {
-		return fail(&FindingError{Finding: NewFinding(CodeConsentRequired,
-			fmt.Sprintf("No refresh-token store is available, so no consent of %s can be used.", mailbox), reconsentFix(mailbox))})
+		return fail(&FindingError{Finding: noRefreshStoreFinding(mailbox)})
 	}
 	rt, ok, err := p.Refresh.LoadRefreshToken(mailbox)
 	if err != nil {
 		return Token{}, err
 	}
 	if !ok || rt.Token == "" {
-		return fail(&FindingError{Finding: NewFinding(CodeConsentRequired,
-			fmt.Sprintf("%s has not granted consent to OAuth client %s yet, so there is no refresh token for it.", mailbox, p.Cred.ClientID),
-			reconsentFix(mailbox))})
+		return fail(&FindingError{Finding: noConsentFinding(mailbox, p.Cred.ClientID)})
 	}
 	if rt.ClientID != p.Cred.ClientID {
-		return fail(&FindingError{Finding: NewFinding(CodeConsentRequired,
-			fmt.Sprintf("The consent stored for %s was given to OAuth client %s, not to the profile's client %s.", mailbox, rt.ClientID, p.Cred.ClientID),
-			reconsentFix(mailbox))})
+		return fail(&FindingError{Finding: otherClientConsentFinding(mailbox, rt.ClientID, p.Cred.ClientID)})
 	}
 	d.ConsentedAt = rt.ConsentedAt
 	tr := &recordingTransport{ctx: ctx}

@@ -174,7 +174,7 @@ func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []strin
 		return Token{}, &FindingError{Finding: diagnoseCheck(err, p.DiagContext(mailbox, CheckToken)), Err: err}
 	}
 	if p.Cred == nil {
-		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "No service-account key is loaded.", "Load the service-account JSON key with `mailoauth setup --key FILE`.")})
+		return fail(&FindingError{Finding: noKeyFinding()})
 	}
 	if p.Cred.Kind == KindOAuthClient {
 		return p.mintRefresh(ctx, mailbox, scopes)
@@ -183,7 +183,7 @@ func (p *TokenProvider) mint(ctx context.Context, mailbox string, scopes []strin
 		return fail(err)
 	}
 	if p.Cred.PrivateKey == nil {
-		return fail(&FindingError{Finding: NewFinding(CodeInvalidKey, "The service-account credential holds no private key.", "Load the service-account key again with `mailoauth setup --key FILE`.")})
+		return fail(&FindingError{Finding: noPrivateKeyFinding()})
 	}
 	tokenURL := p.TokenURL()
 	hc, err := p.Endpoints.HTTPClientFor(tokenURL)
@@ -235,9 +235,7 @@ func domainOf(mailbox string) string {
 
 func serviceAccountMailbox(mailbox string) *Finding {
 	if strings.HasSuffix(domainOf(mailbox), "gserviceaccount.com") {
-		return NewFinding(CodeServiceAccountAsMailbox,
-			fmt.Sprintf("%s is the service account itself, not a mailbox.", mailbox),
-			"Test a real mailbox of the Workspace domain (e.g. administrator@yourcompany.example); the service account only acts on behalf of mailboxes.")
+		return serviceAccountAsMailboxFinding(mailbox)
 	}
 	return nil
 }
