@@ -112,10 +112,6 @@ const clientDownloadAgain = "Download the client JSON again from " + APIsConsole
 
 const anyHowTo = "download it again: a service-account key from " + ServiceAccountsConsolePath + " > (the account) > Keys, an OAuth client from APIs & Services > Credentials > (the client) > Download JSON"
 
-func invalidKey(summary, fix string) error {
-	return &FindingError{Finding: NewFinding(CodeInvalidKey, summary, fix)}
-}
-
 // ParseCredential recognises a service-account JSON key (also with a BOM or
 // CRLF line ends), a legacy .p12 key, an OAuth client JSON or an
 // authorized_user file, and validates it. Every problem is a finding that
@@ -171,9 +167,7 @@ func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 	case "":
 		return nil, invalidKey("The JSON has no \"type\" field, so it is not a Google key file.", "Load the service-account key, whose first field is \"type\": \"service_account\", or "+keyHowTo+".")
 	default:
-		return nil, &FindingError{Finding: NewFinding(CodeWrongCredentialType,
-			fmt.Sprintf("This is a %q credential, which cannot sign in to Gmail.", typ),
-			"Load a service-account key ("+keyHowTo+") or an OAuth client JSON.")}
+		return nil, &FindingError{Finding: unsupportedCredentialFinding(typ)}
 	}
 }
 
@@ -383,15 +377,11 @@ func (c *Credential) RequireServiceAccount() error {
 	case KindServiceAccount, KindServiceAccountP12:
 		return nil
 	case KindOAuthClient:
-		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
-			fmt.Sprintf("This is an OAuth client JSON (%s application, client ID %s), not a service-account key.", c.ClientType, c.ClientID),
-			"It belongs to the OAuth client (consent) path (choose OAuth client at step 3 of the wizard, or `mailoauth setup --client FILE`); for domain-wide delegation "+keyHowTo+".")}
+		return &FindingError{Finding: oauthClientNotServiceAccountFinding(c.ClientType, c.ClientID)}
 	case KindAuthorizedUser:
-		return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
-			"This is an authorized_user file (one person's refresh token, e.g. from gcloud), not a service-account key.",
-			"It cannot act for other mailboxes: "+keyHowTo+".")}
+		return &FindingError{Finding: authorizedUserNotServiceAccountFinding()}
 	}
-	return &FindingError{Finding: NewFinding(CodeWrongCredentialType, "This credential cannot do domain-wide delegation.", keyHowTo+".")}
+	return &FindingError{Finding: noDelegationFinding()}
 }
 
 // consumerDomains are Google's own consumer Gmail domains: no Admin console,
@@ -404,9 +394,7 @@ func RequireWorkspaceDomain(domain string) error {
 	if !consumerDomains[strings.ToLower(domain)] {
 		return nil
 	}
-	return &FindingError{Finding: NewFinding(CodeWrongCredentialType,
-		fmt.Sprintf("%s is Google's consumer Gmail, which has no Admin console, so a service account cannot act for its mailboxes.", domain),
-		fmt.Sprintf("Use an OAuth client instead: `mailoauth setup --domain %s --sender you@%s --client FILE` (or choose OAuth client at step 3 of the wizard); each mailbox's owner then consents once.", domain, domain))}
+	return &FindingError{Finding: consumerGmailFinding(domain)}
 }
 
 // PublicKeyFingerprint is the OpenSSH-style SHA256 fingerprint of the DER

@@ -103,17 +103,12 @@ func (r MailboxRule) Address(addr string) (string, error) {
 		return "", Inputf("the mailbox address %s is %d characters long in its ASCII form; an e-mail address has at most %d", tooLongQuoted(email), len(email), MaxAddressLen)
 	}
 	if ndom == "gserviceaccount.com" || strings.HasSuffix(ndom, ".gserviceaccount.com") {
-		return "", &FindingError{Finding: NewFinding(CodeServiceAccountAsMailbox,
-			fmt.Sprintf("%s is the service account itself, not a mailbox.", email),
-			fmt.Sprintf("Enter a real mailbox, e.g. administrator@%s; the service account only acts on behalf of mailboxes.", orExample(domain)))}
+		return "", &FindingError{Finding: serviceAccountEnteredAsMailboxFinding(email, domain)}
 	}
 	if !r.AnyDomain() && ndom != domain {
 		// A service account acts only for its own domain's users; the
 		// OAuth client path is the way to any other mailbox.
-		return "", &FindingError{Finding: NewFinding(CodeMailboxOutsideDomain,
-			fmt.Sprintf("%s is not in the domain %s.", email, domain),
-			fmt.Sprintf("Use an address ending in @%s; for another domain's mailbox, switch this profile to an OAuth client (wizard step 3, or `mailoauth setup --client FILE`).",
-				domain))}
+		return "", &FindingError{Finding: mailboxOutsideDomainFinding(email, domain)}
 	}
 	return email, nil
 }
@@ -155,7 +150,5 @@ func OutsideDomainServedBy(domain string) string {
 // profile of domain while it holds n mailboxes outside it (list names the
 // first few) that only an OAuth client can serve.
 func OutsideMailboxesKept(domain string, n int, list string) error {
-	return &FindingError{Finding: NewFinding(CodeMailboxOutsideDomain,
-		fmt.Sprintf("Profile %s holds %d mailbox(es) outside %s (%s) that only its OAuth client can serve, so its credential was not replaced.", domain, n, domain, list),
-		fmt.Sprintf("Remove them first with `mailoauth --profile %s mailbox rm ADDR` (or set them up in a profile of their own with an OAuth client), then load the new credential again.", domain))}
+	return &FindingError{Finding: outsideMailboxesKeptFinding(domain, n, list)}
 }

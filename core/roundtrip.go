@@ -67,9 +67,7 @@ func (s *session) roundtrip(ctx context.Context) (string, error) {
 }
 
 func (s *session) notDelivered() error {
-	return &FindingError{Finding: NewFinding(CodeRoundtripNotDelivered,
-		fmt.Sprintf("The test message %s sent to itself through %s did not arrive in its INBOX on %s within %s.", s.mailbox, s.ep.SMTP, s.ep.IMAP, s.t.roundtripTimeout()),
-		fmt.Sprintf("Check %s's Gmail filters and spam folder and the domain's routing rules in "+GmailConsolePath+" > Routing, then retry.", s.mailbox))}
+	return &FindingError{Finding: roundtripNotDeliveredFinding(s.mailbox, s.ep.SMTP, s.ep.IMAP, s.t.roundtripTimeout())}
 }
 
 func (s *session) send(c *smtpConn, id string, now time.Time) error {

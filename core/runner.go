@@ -287,5 +287,5 @@ func withRetryNote(r MailboxResult, tries int) MailboxResult {
 
 func cancelledResult(mailbox string) MailboxResult {
 	return MailboxResult{Mailbox: mailbox, CheckedAt: time.Now().UTC(),
-		Finding: NewFinding(CodeCancelled, "The check was cancelled before it finished.", "Run the test again.")}
+		Finding: cancelledFinding()}
 }

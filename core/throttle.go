@@ -110,17 +110,6 @@ func diagnoseThrottle(err error, d DiagContext, retries int) *Finding {
 	return throttledFinding(d, th, retries)
 }
 
-func throttledFinding(d DiagContext, th *throttle, retries int) *Finding {
-	d = d.normalized()
-	tried := ""
-	if retries > 0 {
-		tried = fmt.Sprintf(", still after %d retries", retries)
-	}
-	return NewFinding(CodeThrottled,
-		fmt.Sprintf("%s throttled the checks of %s (%s)%s: Google limits how fast one project may mint tokens and log in, nothing is wrong with the mailbox.", th.server, d.who(), th.reply, tried),
-		"Run the test again in a few minutes, or with a lower ceiling (e.g. `mailoauth test --all --concurrency 8`), and do not run other bulk jobs on this service account at the same time.")
-}
-
 // diagnoseCheck is Diagnose for a failed check: a throttling reply is
 // CodeThrottled (or the connection cap), everything else Diagnose's.
 func diagnoseCheck(err error, d DiagContext) *Finding {

@@ -46,15 +46,11 @@ func (e Endpoints) caPool(version string, versionErr error) (*x509.CertPool, err
 	}
 	pem, err := ReadUserFile(context.Background(), e.CAFile, CAFile) // bounded: a regular file of at most 1 MiB
 	if err != nil {
-		return nil, &FindingError{Finding: NewFinding(CodeTLSUntrusted,
-			fmt.Sprintf("The CA file %s named in the endpoints cannot be read.", e.CAFile),
-			fmt.Sprintf("Restore %s (the sandbox writes it as ca.pem in its --dir) or correct ca_file in the endpoints file.", e.CAFile)), Err: err}
+		return nil, &FindingError{Finding: caFileUnreadableFinding(e.CAFile), Err: err}
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, &FindingError{Finding: NewFinding(CodeTLSUntrusted,
-			fmt.Sprintf("The CA file %s holds no PEM certificate.", e.CAFile),
-			"Point ca_file at the PEM file of the CA that signed the server certificates.")}
+		return nil, &FindingError{Finding: caFileNoPEMFinding(e.CAFile)}
 	}
 	if versionErr == nil && version != "" {
 		caPools.Store(version, pool)

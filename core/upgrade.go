@@ -193,13 +193,7 @@ func (l *LegacyConfig) Risks() []*Finding {
 		if s.srv.Security != "none" {
 			continue
 		}
-		summary := fmt.Sprintf("The legacy %s server %s was used without encryption (security none).", s.name, legacyAddr(s.srv, "?", 0))
-		fix := fmt.Sprintf("The upgrade connects to %s with TLS instead.", s.now)
-		if withPassword > 0 {
-			summary = fmt.Sprintf("The legacy %s server %s was used without encryption (security none), so the passwords of %d mailbox(es) crossed the network in clear text.", s.name, legacyAddr(s.srv, "?", 0), withPassword)
-			fix += " Change those passwords in the Admin console (or turn password sign-in off) once every mailbox is on OAuth."
-		}
-		out = append(out, NewFinding(CodeInsecureTransport, summary, fix))
+		out = append(out, insecureTransportFinding(s.name, legacyAddr(s.srv, "?", 0), s.now, withPassword))
 	}
 	return out
 }

@@ -100,10 +100,7 @@ func ConsentDeadlines(rt RefreshToken, testing bool, lastUsed time.Time, offset 
 	if !end.IsZero() {
 		d := Deadline{Mailbox: rt.Mailbox, Kind: DeadlineConsentExpiry, At: end.Add(offset)}
 		if left := d.Left(now); left <= ConsentExpiryWarning {
-			d.Finding = NewFinding(CodeConsentExpiring,
-				fmt.Sprintf("The consent of %s ends %s (%s): the OAuth app is in Testing, where Google lets refresh tokens live 7 days from consent (given %s).",
-					rt.Mailbox, inWords(left), d.At.UTC().Format("2006-01-02 15:04 UTC"), rt.ConsentedAt.UTC().Format("2006-01-02 15:04 UTC")),
-				fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app) and then re-consent once, or re-consent before then: %s.", reconsentFix(rt.Mailbox)))
+			d.Finding = consentExpiringFinding(rt.Mailbox, left, d.At, rt.ConsentedAt)
 		}
 		out = append(out, d)
 	}
@@ -117,10 +114,7 @@ func ConsentDeadlines(rt RefreshToken, testing bool, lastUsed time.Time, offset 
 	if !used.IsZero() {
 		d := Deadline{Mailbox: rt.Mailbox, Kind: DeadlineRefreshIdle, At: used.Add(RefreshIdleLife)}
 		if d.Left(now) <= RefreshIdleWarning {
-			d.Finding = NewFinding(CodeRefreshTokenIdle,
-				fmt.Sprintf("The refresh token of %s was last used %s ago; Google drops a refresh token unused for six months (%s).",
-					rt.Mailbox, ageWords(now.Sub(used)), d.At.UTC().Format("2006-01-02")),
-				fmt.Sprintf("Use it before then: `mailoauth test --mailbox %s --checks token` (a running `mailoauth watch` does it every round).", rt.Mailbox))
+			d.Finding = refreshTokenIdleFinding(rt.Mailbox, now.Sub(used), d.At)
 		}
 		out = append(out, d)
 	}
@@ -149,20 +143,14 @@ func KeyDeadlines(c *Credential, loaded time.Time, maxAge time.Duration, now tim
 	if !created.IsZero() {
 		d := Deadline{Kind: DeadlineKeyRotation, At: created.Add(maxAge)}
 		if d.Left(now) <= 0 {
-			d.Finding = NewFinding(CodeKeyRotationDue,
-				fmt.Sprintf("The service-account key %s of %s is %s old (counted from %s, %s), older than the rotation age of %s.",
-					id, c.ClientEmail, ageWords(now.Sub(created)), from, created.UTC().Format("2006-01-02"), ageWords(maxAge)),
-				"Create a new key ("+ServiceAccountsConsolePath+" > Keys > Add key > JSON), load it with `mailoauth setup --key NEW.json` or the wizard's step 3 (the client ID stays, so the delegation holds), then delete the old key there.")
+			d.Finding = keyRotationDueFinding(id, c.ClientEmail, now.Sub(created), from, created, maxAge)
 		}
 		out = append(out, d)
 	}
 	if !c.CertNotAfter.IsZero() {
 		d := Deadline{Kind: DeadlineKeyCertificate, At: c.CertNotAfter}
 		if left := d.Left(now); left <= CertExpiryWarning {
-			d.Finding = NewFinding(CodeKeyCertificateExpiring,
-				fmt.Sprintf("The certificate of the .p12 key %s of %s ends %s (%s); Google then refuses the key.",
-					id, c.ClientEmail, inWords(left), c.CertNotAfter.UTC().Format("2006-01-02")),
-				"Create a new JSON key ("+ServiceAccountsConsolePath+" > Keys > Add key > JSON) and load it with `mailoauth setup --key NEW.json` or the wizard's step 3.")
+			d.Finding = keyCertificateExpiringFinding(id, c.ClientEmail, left, c.CertNotAfter)
 		}
 		out = append(out, d)
 	}

@@ -249,7 +249,7 @@ func (a *authorizeStep) View() string {
 	case a.result != nil:
 		f := a.result.Finding
 		if f == nil {
-			f = core.NewFinding(core.CodeTokenFailed, "No token could be minted for "+a.profile.DefaultSender+".", "Check the client ID and scopes in the Admin console.")
+			f = core.TokenNotMintedFinding(a.profile.DefaultSender)
 		}
 		out += a.findingView(linkShown(f, a.clientID(), a.scopes()), width)
 		if !a.keep {
