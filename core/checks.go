@@ -32,7 +32,7 @@ const (
 // tokenNotCachedNote is the note of a minted token the cache could not
 // keep: what failed and what to do.
 func tokenNotCachedNote(err error) string {
-	return fmt.Sprintf("%s (%s): check the free disk space and the permissions of the store file (--db) and its directory; until then each run mints the token again", NoteTokenNotCached, SafeText(redact(err.Error())))
+	return fmt.Sprintf("%s (%s): check the free disk space and the permissions of the store file and its directory; until then each run mints the token again", NoteTokenNotCached, SafeText(redact(err.Error())))
 }
 
 // Tester runs the live checks of mailboxes. It is safe for concurrent use;
