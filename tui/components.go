@@ -258,13 +258,6 @@ func asImportError(err error, target **mailboxcsv.ImportError) bool {
 	return errors.As(err, target)
 }
 
-// progressBar draws a bar of width columns filled to pct (0..1).
-func (c *common) progressBar(pct float64, width int) string {
-	pct = max(0, min(pct, 1))
-	full := int(pct*float64(width) + 0.5)
-	return c.styles.Key.Render(strings.Repeat("█", full)) + c.styles.Muted.Render(strings.Repeat("░", width-full))
-}
-
 // A form names its fields with a type of its own (mailboxField: mbEmail,
 // mbName, …; domainField, keyField, oauthField), in their order on screen;
 // inputs() lists each field's text input by that name. Every form moves

@@ -100,7 +100,7 @@ func (t *testStep) head(width int) string {
 	passed, failed, done := t.tally()
 	total := len(t.rows)
 	pct := float64(done) / float64(max(total, 1))
-	out += t.progressBar(pct, max(width-14, 10)) + fmt.Sprintf(" %d/%d", done, total) + "\n"
+	out += s.progressBar(max(width-14, 10)).ViewAs(pct) + fmt.Sprintf(" %d/%d", done, total) + "\n"
 	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
 	sum := s.OK.Render(summary)
 	if failed > 0 {

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/progress"
 	"charm.land/lipgloss/v2"
 )
 
@@ -120,4 +121,18 @@ func NewStyles(isDark, noColor bool) Styles {
 		s.Help = help.DefaultStyles(isDark)
 	}
 	return s
+}
+
+// progressBar is bubbles' progress bar in these colours, width columns
+// wide, drawn with ViewAs (no animation, so a view stays pure) and without
+// its percentage (the test step writes done/total beside it). It fills
+// with full blocks: the default half block (▌) is made for blending two
+// colours per cell, and with NO_COLOR, where the colours are nil and the
+// bar carries no escape codes at all, it would leave a gap in every cell.
+func (s Styles) progressBar(width int) progress.Model {
+	bar := progress.New(progress.WithWidth(width), progress.WithoutPercentage(),
+		progress.WithFillCharacters(progress.DefaultFullCharFullBlock, progress.DefaultEmptyCharBlock),
+		progress.WithColors(s.Accent))
+	bar.EmptyColor = s.Subtle
+	return bar
 }
