@@ -21,7 +21,7 @@ func (w *wizard) reloadAfterConflict(err error) {
 		return
 	}
 	for _, p := range ps {
-		if p.Domain != w.profile.Domain {
+		if p.Domain != w.setup.profile.Domain {
 			continue
 		}
 		w.adoptStored(p)
@@ -42,22 +42,18 @@ func (w *wizard) reloadAfterConflict(err error) {
 // mailbox list from the store too: after
 // someone else's change the session must show exactly what the store holds.
 func (w *wizard) adoptStored(p core.Profile) {
-	w.profile, w.isNew, w.cred = p, false, nil
-	if len(p.Credential) > 0 {
-		if c, err := p.LoadCredential(); err == nil {
-			w.cred = c
-		}
-	}
-	w.boxes = nil
+	selected := w.setup.selected
+	w.setup.begin(p, false)
+	w.setup.selected = selected
 	if ms, err := w.backend.Mailboxes(p.Domain); err == nil {
-		w.boxes = newMailboxList(ms)
+		w.setup.boxes = newMailboxList(ms)
 		held := map[string]bool{}
 		for _, m := range ms {
 			held[m.Email] = true
 		}
-		for e := range w.selected {
+		for e := range w.setup.selected {
 			if !held[e] {
-				delete(w.selected, e) // removed by the other session
+				delete(w.setup.selected, e) // removed by the other session
 			}
 		}
 	}

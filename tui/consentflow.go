@@ -88,17 +88,17 @@ func newConsentFlow() *consentFlow {
 // session, or when the redirect URI is the host product's callback, which
 // no listener here can receive.
 func pasteByDefault(w *common) bool {
-	if w.pasteChoice != nil {
-		return *w.pasteChoice // the administrator's m on the consent step
+	if w.setup.pasteChoice != nil {
+		return *w.setup.pasteChoice // the administrator's m on the consent step
 	}
 	if w.remote {
 		return true
 	}
-	c := w.cred
+	c := w.setup.cred
 	if c == nil {
 		return false
 	}
-	return !core.IsLoopbackURI(core.ConsentRedirectURI(&w.profile, c, false))
+	return !core.IsLoopbackURI(core.ConsentRedirectURI(&w.setup.profile, c, false))
 }
 
 func (f *consentFlow) running() bool {
@@ -139,7 +139,7 @@ func (f *consentFlow) start(w *common, id flowID, mailbox string, paste bool) te
 	f.mailbox, f.paste = mailbox, paste
 	f.grant, f.err, f.inputErr, f.pending, f.sandboxNote = nil, nil, nil, nil, ""
 	f.input.SetValue("")
-	p := w.profile
+	p := w.setup.profile
 	authz, err := consent.New(&p, w.backend.TokenCache(p.Domain), nil)
 	if err != nil {
 		f.phase, f.err = cfDone, err
@@ -300,7 +300,7 @@ func (f *consentFlow) answer(w *common, id flowID, in string) tea.Cmd {
 // URL and chooses Allow. With the listener the redirect reaches it; with
 // paste-back the address the browser ends on is pasted.
 func (f *consentFlow) sandboxAllow(w *common, id flowID) tea.Cmd {
-	c, gen, paste, ep, approve := f.pending, f.gen, f.paste, w.profile.Endpoints, w.sandbox.ApproveConsent
+	c, gen, paste, ep, approve := f.pending, f.gen, f.paste, w.setup.profile.Endpoints, w.sandbox.ApproveConsent
 	f.sandboxNote = "Sandbox: " + f.mailbox + " opened the consent page and chose Allow."
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -12,18 +12,18 @@ import "github.com/mailoauth/mailoauth/core"
 // tries again.
 func (m *mailboxesStep) saveForm(mb core.Mailbox) {
 	old := m.editing
-	m.boxes.put(mb, old)
-	if err := m.backend.PutMailboxes(m.profile.Domain, []core.Mailbox{mb}); err != nil {
+	m.setup.boxes.put(mb, old)
+	if err := m.backend.PutMailboxes(m.setup.profile.Domain, []core.Mailbox{mb}); err != nil {
 		m.setErr("Could not save " + mb.Email + ": " + err.Error())
 		return
 	}
-	delete(m.boxes.changed, mb.Email)
+	delete(m.setup.boxes.changed, mb.Email)
 	if old != "" && old != mb.Email {
-		if err := m.backend.DeleteMailbox(m.profile.Domain, old); err != nil {
+		if err := m.backend.DeleteMailbox(m.setup.profile.Domain, old); err != nil {
 			m.setErr("Could not delete " + old + ": " + err.Error())
 			return
 		}
-		delete(m.boxes.deleted, old)
+		delete(m.setup.boxes.deleted, old)
 	}
 	m.setStatus("Saved " + mb.Email + ".")
 }

@@ -53,7 +53,7 @@ func TestMailboxes100k(t *testing.T) {
 		press(m, runeKey(r))
 		_ = m.View()
 	}
-	if got := len(m.w.boxes.filtered); got != 100 {
+	if got := len(m.w.setup.boxes.filtered); got != 100 {
 		t.Fatalf("filter user0999 matched %d, want 100", got)
 	}
 	press(m, enter())

@@ -31,11 +31,13 @@ const (
 
 var stepNames = [numSteps]string{"Profile", "Domain", "Credentials", "Authorize", "Mailboxes", "Test", "Summary"}
 
-// common is what every step shares, as soft-serve's common.Common is for
-// its components: the engine and store (deps), the styles and keymap, the
-// terminal's size, the profile being set up with what goes with it, and
-// the status line. The rendering helpers (title, field, errView…) are its
-// methods.
+// common is the context every component embeds, as soft-serve's
+// common.Common is for its components: the engine and store (deps), the
+// styles and keymap, the spinner, the terminal's size and the status line
+// the screen shows under every step. The rendering helpers (title, field,
+// errView…) are its methods. What the wizard has gathered about the
+// profile is not part of it: that is setup, one setupState the steps read
+// and change (setup.go).
 type common struct {
 	deps
 	styles  Styles
@@ -44,17 +46,17 @@ type common struct {
 
 	width, height int
 
-	profile  core.Profile
-	isNew    bool
-	cred     *core.Credential
-	boxes    *mailboxList
-	selected map[string]bool
-	// pasteChoice is how consents come back when the administrator chose
-	// (m on the consent step); nil: pasteByDefault decides
-	pasteChoice *bool
-	// upg is the upgrade's state the intro and the summary show
-	upg upgradeState
+	statusLine
 
+	// setup is the profile being set up and what goes with it
+	setup *setupState
+}
+
+// statusLine is the message above the help: what the last action did or
+// why it failed. It belongs to the screen rather than to the setup: any
+// component writes it, the wizard shows it in the footer and clears it
+// on every change of step, and it is never saved with the profile.
+type statusLine struct {
 	status    string
 	statusErr bool
 	// notice: the status is a passing remark ("Copied …"), cleared by the
@@ -89,7 +91,7 @@ func newModel(d deps) model {
 		nc = *d.noColor
 	}
 	w := &wizard{common: &common{deps: d, styles: NewStyles(true, nc),
-		width: 80, height: 24, selected: map[string]bool{}}, help: help.New()}
+		width: 80, height: 24, setup: newSetupState()}, help: help.New()}
 	w.help.Styles = w.styles.Help
 	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
 	w.steps = [numSteps]component{
@@ -109,7 +111,7 @@ func newModel(d deps) model {
 func (m model) Init() tea.Cmd {
 	w := m.w
 	cmds := []tea.Cmd{tea.RequestBackgroundColor}
-	if w.profile.Domain == "" {
+	if w.setup.profile.Domain == "" {
 		cmds = append(cmds, w.start())
 	}
 	return tea.Batch(cmds...)
@@ -127,7 +129,7 @@ func (w *wizard) start() tea.Cmd {
 				}
 			}
 			w.newProfile()
-			w.profile.Domain = d
+			w.setup.profile.Domain = d
 			return w.goTo(stepDomain)
 		}
 	}
@@ -139,7 +141,7 @@ func (w *wizard) step() component { return w.stepAt(w.cur) }
 // stepAt is the screen of a step: step 4 is the consent-screen checklist
 // and first consent for an OAuth client, the delegation for a service account.
 func (w *wizard) stepAt(id stepID) component {
-	if id == stepAuthorize && w.isOAuthClient() {
+	if id == stepAuthorize && w.setup.isOAuthClient() {
 		return w.consent
 	}
 	return w.steps[id]
@@ -147,7 +149,7 @@ func (w *wizard) stepAt(id stepID) component {
 
 // stepName is a step's name in the step list.
 func (w *wizard) stepName(id stepID) string {
-	if id == stepAuthorize && w.isOAuthClient() {
+	if id == stepAuthorize && w.setup.isOAuthClient() {
 		return "Consent"
 	}
 	return stepNames[id]
@@ -167,7 +169,7 @@ func (w *wizard) goTo(id stepID) tea.Cmd {
 // advance saves the profile with its resume point past from and moves on.
 func (w *wizard) advance(from stepID) tea.Cmd {
 	next := from + 1
-	if w.upgrade && next == stepMailboxes && !w.isOAuthClient() {
+	if w.upgrade && next == stepMailboxes && !w.setup.isOAuthClient() {
 		// the legacy setup brought the mailboxes; with an OAuth client
 		// each still needs its owner's consent, given on that step (c)
 		next = stepTest
@@ -175,8 +177,8 @@ func (w *wizard) advance(from stepID) tea.Cmd {
 	if next >= numSteps {
 		return tea.Quit
 	}
-	if w.profile.WizardStep < int(next)+1 {
-		w.profile.WizardStep = int(next) + 1
+	if w.setup.profile.WizardStep < int(next)+1 {
+		w.setup.profile.WizardStep = int(next) + 1
 	}
 	note, err := w.saveProfile()
 	if err != nil {
@@ -195,7 +197,7 @@ func (w *wizard) advance(from stepID) tea.Cmd {
 // saveProfile saves the profile; when it went on top of someone else's
 // change, the session takes what the store now holds and note says so.
 func (w *wizard) saveProfile() (note string, err error) {
-	saved, others, err := w.backend.SyncProfile(w.profile)
+	saved, others, err := w.backend.SyncProfile(w.setup.profile)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			w.reloadAfterConflict(err)
@@ -204,7 +206,7 @@ func (w *wizard) saveProfile() (note string, err error) {
 		w.setErr("Could not save the profile: " + err.Error())
 		return "", err
 	}
-	w.isNew = false
+	w.setup.isNew = false
 	if others == "" {
 		return "", nil
 	}
@@ -212,39 +214,26 @@ func (w *wizard) saveProfile() (note string, err error) {
 	return "Saved; the profile was also changed by " + others + ", so the profile and mailboxes shown are reloaded from the store.", nil
 }
 
-func (c *common) setErr(s string)    { c.status, c.statusErr, c.notice = s, true, false }
-func (c *common) setStatus(s string) { c.status, c.statusErr, c.notice = s, false, false }
+func (l *statusLine) setErr(s string)    { l.status, l.statusErr, l.notice = s, true, false }
+func (l *statusLine) setStatus(s string) { l.status, l.statusErr, l.notice = s, false, false }
 
 // setNotice shows a remark about the key just pressed until the next key.
-func (c *common) setNotice(s string) { c.status, c.statusErr, c.notice = s, false, true }
+func (l *statusLine) setNotice(s string) { l.status, l.statusErr, l.notice = s, false, true }
 
 // newProfile starts a new profile, prefilled in sandbox mode.
 func (w *wizard) newProfile() {
-	w.profile = core.Profile{Scopes: []string{core.ScopeMail}}
-	w.isNew = true
-	w.cred = nil
-	w.boxes = nil
-	w.selected = map[string]bool{}
+	w.setup.begin(core.Profile{Scopes: []string{core.ScopeMail}}, true)
 	if sb := w.sandbox; sb != nil {
-		w.profile.Domain = sb.Domain
-		w.profile.DefaultSender = sb.Sender
-		w.profile.Endpoints = sb.Endpoints
+		w.setup.profile.Domain = sb.Domain
+		w.setup.profile.DefaultSender = sb.Sender
+		w.setup.profile.Endpoints = sb.Endpoints
 	}
 	w.resetSteps()
 }
 
 // openProfile loads an existing profile and resumes it.
 func (w *wizard) openProfile(p core.Profile) tea.Cmd {
-	w.profile = p
-	w.isNew = false
-	w.cred = nil
-	if len(p.Credential) > 0 {
-		if c, err := p.LoadCredential(); err == nil {
-			w.cred = c
-		}
-	}
-	w.boxes = nil
-	w.selected = map[string]bool{}
+	w.setup.begin(p, false)
 	w.resetSteps()
 	w.resumeSandbox()
 	resume := stepID(p.WizardStep - 1)
@@ -275,33 +264,33 @@ func (w *wizard) resetSteps() {
 // authorize step was done, its delegation, as Google would remember them.
 func (w *wizard) resumeSandbox() {
 	sb := w.sandbox
-	if sb == nil || w.profile.Domain != sb.Domain {
+	if sb == nil || w.setup.profile.Domain != sb.Domain {
 		return
 	}
-	w.profile.Endpoints = sb.Endpoints
-	c := w.cred
+	w.setup.profile.Endpoints = sb.Endpoints
+	c := w.setup.cred
 	// an OAuth client of an earlier sandbox is unknown to this one, which
 	// has its own: use it (the consents then have to be given again)
 	if c != nil && c.Kind == core.KindOAuthClient && c.TokenURI != core.GoogleTokenURL && len(sb.ClientJSON) > 0 {
 		if nc, err := core.ParseCredential(sb.ClientJSON, core.CredentialOptions{}); err == nil && nc.ClientID != c.ClientID {
-			w.profile.Credential, w.cred = sb.ClientJSON, nc
+			w.setup.profile.Credential, w.setup.cred = sb.ClientJSON, nc
 		}
 		return
 	}
 	// a sandbox key names its own token URL, which core prefers over the
 	// endpoints: point it at this run's token endpoint
 	if c != nil && c.TokenURI != "" && c.TokenURI != core.GoogleTokenURL && c.TokenURI != sb.Endpoints.TokenURL {
-		w.profile.Credential = bytes.ReplaceAll(w.profile.Credential, []byte(c.TokenURI), []byte(sb.Endpoints.TokenURL))
-		if nc, err := w.profile.LoadCredential(); err == nil {
-			w.cred, c = nc, nc
+		w.setup.profile.Credential = bytes.ReplaceAll(w.setup.profile.Credential, []byte(c.TokenURI), []byte(sb.Endpoints.TokenURL))
+		if nc, err := w.setup.profile.LoadCredential(); err == nil {
+			w.setup.cred, c = nc, nc
 		}
 	}
 	if c == nil || c.PrivateKey == nil || sb.RegisterKey == nil {
 		return
 	}
 	sb.RegisterKey(c.ClientEmail, c.ClientID, &c.PrivateKey.PublicKey, c.PrivateKeyID)
-	if w.profile.WizardStep > int(stepAuthorize)+1 && sb.Authorize != nil {
-		sb.Authorize(c.ClientID, w.profile.ScopeList())
+	if w.setup.profile.WizardStep > int(stepAuthorize)+1 && sb.Authorize != nil {
+		sb.Authorize(c.ClientID, w.setup.profile.ScopeList())
 	}
 }
 

@@ -70,9 +70,9 @@ func (w *wizard) navigate(msg tea.Msg) (cmd tea.Cmd, ok bool) {
 }
 
 // component is one screen of the wizard, written as soft-serve writes its
-// components: it
-// embeds *common (styles, keymap, engine, store, the profile), handles its
-// messages in Update, renders in View within the size SetSize gave it, is
+// components: it embeds *common (styles, keymap, engine, store, size; the
+// setup gathered so far behind its setup pointer), handles its messages in
+// Update, renders in View within the size SetSize gave it, is
 // its own help.KeyMap and moves the wizard by message (nextStep, goToStep).
 type component interface {
 	help.KeyMap

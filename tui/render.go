@@ -38,8 +38,8 @@ func (w *wizard) render() string {
 	if badge := w.upgradeBadge(); badge != "" {
 		right = strings.TrimSpace(badge + " " + right)
 	}
-	if w.profile.Domain != "" && w.cur != stepProfile {
-		right = s.Muted.Render(w.profile.Domain) + " " + right
+	if w.setup.profile.Domain != "" && w.cur != stepProfile {
+		right = s.Muted.Render(w.setup.profile.Domain) + " " + right
 	}
 	header := title
 	if gap := W - lipgloss.Width(title) - lipgloss.Width(right); gap >= 1 {
@@ -111,10 +111,10 @@ func (w *wizard) stepDone(i stepID) bool {
 	if i == stepProfile {
 		return w.cur > stepProfile
 	}
-	if w.upgrade && (i == stepDomain || (i == stepMailboxes && !w.isOAuthClient())) {
+	if w.upgrade && (i == stepDomain || (i == stepMailboxes && !w.setup.isOAuthClient())) {
 		return true // the legacy setup covers them (not the consents)
 	}
-	return w.profile.WizardStep > int(i)+1
+	return w.setup.profile.WizardStep > int(i)+1
 }
 
 // clip cuts s to at most width columns and height lines.

@@ -165,8 +165,8 @@ func TestSandboxResumeOAuth(t *testing.T) {
 	m := New(Config{Store: st, Actor: "wizard test", Sandbox: sb, Profile: "demo.example"}).(model)
 	defer m.w.cleanup()
 	m.w.start()
-	if m.w.cred == nil || m.w.cred.ClientID != sb.OAuthClientID() {
-		t.Fatalf("resumed with client %+v, want the new sandbox's %s", m.w.cred, sb.OAuthClientID())
+	if m.w.setup.cred == nil || m.w.setup.cred.ClientID != sb.OAuthClientID() {
+		t.Fatalf("resumed with client %+v, want the new sandbox's %s", m.w.setup.cred, sb.OAuthClientID())
 	}
 	if !strings.Contains(m.w.render(), "is configured") {
 		t.Fatalf("a complete profile should open on its summary:\n%s", m.w.render())

@@ -249,8 +249,8 @@ func TestAbandonedTestRunDoesNotBlockItsWorkers(t *testing.T) {
 	m := newModel(fakeDeps(be, &fakeEngine{}, "acme.example"))
 	w := m.w
 	w.engine = eng
-	w.profile = acmeProfile(t, 6)
-	w.boxes = newMailboxList(nil)
+	w.setup.profile = acmeProfile(t, 6)
+	w.setup.boxes = newMailboxList(nil)
 	ts := newTestStep(w.common)
 	_ = ts.run([]string{"administrator@acme.example"}, true) // its reader is never run
 	ts.cancel()
@@ -283,8 +283,8 @@ func TestSupersededTestRunSavesNothing(t *testing.T) {
 	w := m.w
 	old := &cancelSavingEngine{returned: make(chan struct{})}
 	w.engine = old
-	w.profile = acmeProfile(t, 6)
-	w.boxes = newMailboxList(nil)
+	w.setup.profile = acmeProfile(t, 6)
+	w.setup.boxes = newMailboxList(nil)
 	ts := newTestStep(w.common)
 	_ = ts.run([]string{"administrator@acme.example"}, true)
 	w.engine = &fakeEngine{authorized: true}

@@ -45,13 +45,13 @@ func newAuthorizeStep(c *common) *authorizeStep { return &authorizeStep{common: 
 
 func (a *authorizeStep) Init() tea.Cmd {
 	a.calendar, a.contacts = false, false
-	for _, s := range a.profile.ScopeList() {
+	for _, s := range a.setup.profile.ScopeList() {
 		a.calendar = a.calendar || s == core.ScopeCalendar
 		a.contacts = a.contacts || s == core.ScopeContacts
 	}
-	a.scopesWas = a.profile.ScopeList()
-	if a.cred == nil && len(a.profile.Credential) > 0 {
-		a.cred, _ = a.profile.LoadCredential()
+	a.scopesWas = a.setup.profile.ScopeList()
+	if a.setup.cred == nil && len(a.setup.profile.Credential) > 0 {
+		a.setup.cred, _ = a.setup.profile.LoadCredential()
 	}
 	return nil
 }
@@ -68,22 +68,22 @@ func (a *authorizeStep) scopes() []string {
 }
 
 func (a *authorizeStep) clientID() string {
-	if a.cred == nil {
+	if a.setup.cred == nil {
 		return ""
 	}
-	return a.cred.ClientID
+	return a.setup.cred.ClientID
 }
 
 // verify mints a token for the default sender; authorize first plays the
 // sandbox's Admin console.
 func (a *authorizeStep) verify(sandboxAuthorize bool) tea.Cmd {
 	a.cancel()
-	a.profile.Scopes = a.scopes()
+	a.setup.profile.Scopes = a.scopes()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancelFn, a.running = cancel, true
 	a.gen++
 	a.countdown = 0
-	gen, p, eng := a.gen, a.profile, a.engine
+	gen, p, eng := a.gen, a.setup.profile, a.engine
 	req := a.runRequest(p, []string{p.DefaultSender}, []core.CheckName{core.CheckToken})
 	clientID := a.clientID()
 	var authorize func(string, []string)
@@ -208,8 +208,8 @@ func (a *authorizeStep) nextTick() tea.Cmd {
 func (a *authorizeStep) save() tea.Cmd {
 	a.keep = false
 	a.gen++
-	a.profile.Scopes = a.scopes()
-	a.scopesWas = a.profile.Scopes
+	a.setup.profile.Scopes = a.scopes()
+	a.scopesWas = a.setup.profile.Scopes
 	return nextStep(stepAuthorize)
 }
 
@@ -242,14 +242,14 @@ func (a *authorizeStep) View() string {
 	}
 	switch {
 	case a.running:
-		out += a.spinner.View() + " Minting a token for " + a.profile.DefaultSender + "…  " + s.Muted.Render(hint(km.Global.Esc, ""))
+		out += a.spinner.View() + " Minting a token for " + a.setup.profile.DefaultSender + "…  " + s.Muted.Render(hint(km.Global.Esc, ""))
 	case a.result != nil && a.result.OK:
-		out += s.OK.Render("✓ Verified: a token was minted for "+a.profile.DefaultSender+".") + "\n" +
+		out += s.OK.Render("✓ Verified: a token was minted for "+a.setup.profile.DefaultSender+".") + "\n" +
 			s.Muted.Render("Press "+keyTitle(km.Global.Next)+" to continue.")
 	case a.result != nil:
 		f := a.result.Finding
 		if f == nil {
-			f = core.TokenNotMintedFinding(a.profile.DefaultSender)
+			f = core.TokenNotMintedFinding(a.setup.profile.DefaultSender)
 		}
 		out += a.findingView(linkShown(f, a.clientID(), a.scopes()), width)
 		if !a.keep {
@@ -260,7 +260,7 @@ func (a *authorizeStep) View() string {
 			out += "\n" + s.Muted.Render(wrap(strings.Join(hints, " · "), width))
 		}
 	default:
-		out += s.Muted.Render(wrap("Press "+keyTitle(km.Authorize.VerifyEnter)+" to verify: the wizard mints a token for "+a.profile.DefaultSender+".", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(km.Authorize.VerifyEnter)+" to verify: the wizard mints a token for "+a.setup.profile.DefaultSender+".", width))
 	}
 	if a.keep && !a.running && a.countdown > 0 {
 		out += "\n" + s.Warn.Render(fmt.Sprintf("Keep checking: attempt %d, next check in %ds", a.attempt+1, a.countdown)) + s.Muted.Render("  ("+hint(km.Authorize.Keep, "stop")+")")

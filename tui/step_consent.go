@@ -31,10 +31,10 @@ func (c *consentStep) Init() tea.Cmd {
 	if c.flow == nil {
 		c.flow = newConsentFlow()
 	}
-	c.userType, c.publishing = c.profile.ConsentUserType, c.profile.ConsentPublishing
+	c.userType, c.publishing = c.setup.profile.ConsentUserType, c.setup.profile.ConsentPublishing
 	c.orig = [2]string{c.userType, c.publishing}
-	if c.cred == nil && len(c.profile.Credential) > 0 {
-		c.cred, _ = c.profile.LoadCredential()
+	if c.setup.cred == nil && len(c.setup.profile.Credential) > 0 {
+		c.setup.cred, _ = c.setup.profile.LoadCredential()
 	}
 	if !c.flow.active() {
 		c.paste = pasteByDefault(c.common)
@@ -45,7 +45,7 @@ func (c *consentStep) Init() tea.Cmd {
 
 // refresh reads the default sender's consent state.
 func (c *consentStep) refresh() {
-	p := c.profile
+	p := c.setup.profile
 	authz, err := consent.New(&p, c.backend.TokenCache(p.Domain), nil)
 	c.err = err
 	if err == nil {
@@ -63,17 +63,17 @@ func (c *consentStep) verified() bool {
 
 // profileWith is the profile with the consent-screen choices of this screen.
 func (c *consentStep) profileWith() core.Profile {
-	p := c.profile
+	p := c.setup.profile
 	p.ConsentUserType, p.ConsentPublishing = c.userType, c.publishing
 	return p
 }
 
 func (c *consentStep) checklist() []core.ChecklistItem {
-	if c.cred == nil {
+	if c.setup.cred == nil {
 		return nil
 	}
 	p := c.profileWith()
-	return core.ConsentChecklist(&p, c.cred)
+	return core.ConsentChecklist(&p, c.setup.cred)
 }
 
 // copyValue is what item i puts on the clipboard: what to type or choose
@@ -100,12 +100,12 @@ func (c *consentStep) copyValue(i int, it core.ChecklistItem) string {
 				out = append(out, e)
 			}
 		}
-		add(c.profile.DefaultSender)
-		if c.boxes != nil {
-			for _, e := range c.boxes.emails() {
+		add(c.setup.profile.DefaultSender)
+		if c.setup.boxes != nil {
+			for _, e := range c.setup.boxes.emails() {
 				add(e)
 			}
-		} else if ms, err := c.backend.Mailboxes(c.profile.Domain); err == nil {
+		} else if ms, err := c.backend.Mailboxes(c.setup.profile.Domain); err == nil {
 			for _, m := range ms {
 				add(m.Email)
 			}
@@ -143,9 +143,9 @@ func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		if c.verified() {
 			return c.save(), true
 		}
-		return c.flow.start(c.common, flowStep, c.profile.DefaultSender, c.paste), true
+		return c.flow.start(c.common, flowStep, c.setup.profile.DefaultSender, c.paste), true
 	case key.Matches(k, km.Consent.Generate):
-		return c.flow.start(c.common, flowStep, c.profile.DefaultSender, c.paste), true
+		return c.flow.start(c.common, flowStep, c.setup.profile.DefaultSender, c.paste), true
 	case key.Matches(k, km.Consent.CopyItem) && int(k.Code-'1') < len(items):
 		i := int(k.Code - '1')
 		c.setNotice("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
@@ -157,7 +157,7 @@ func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	case key.Matches(k, km.Consent.PasteMode):
 		c.paste = !c.paste
 		choice := c.paste
-		c.pasteChoice = &choice
+		c.setup.pasteChoice = &choice
 		c.flow.abort()
 		if c.paste {
 			c.setStatus("Consent by paste-back: paste the address the browser ends on.")
@@ -174,7 +174,7 @@ func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 
 func (c *consentStep) save() tea.Cmd {
 	c.flow.abort()
-	c.profile.ConsentUserType, c.profile.ConsentPublishing = c.userType, c.publishing
+	c.setup.profile.ConsentUserType, c.setup.profile.ConsentPublishing = c.userType, c.publishing
 	c.orig = [2]string{c.userType, c.publishing}
 	return nextStep(stepAuthorize)
 }
@@ -244,7 +244,7 @@ func (c *consentStep) View() string {
 	if c.flow.phase != cfIdle {
 		return out + c.flow.view(c.common, width)
 	}
-	sender := c.profile.DefaultSender
+	sender := c.setup.profile.DefaultSender
 	if c.state.Consented {
 		out += s.OK.Render(wrap("✓ "+sender+" gave consent ("+c.state.Describe()+", refresh token "+c.state.Fingerprint+").", width)) + "\n"
 		out += s.Muted.Render(wrap("Press "+keyTitle(km.Global.Next)+" to continue, "+hint(km.Consent.Generate, "to generate a token again")+".", width))

@@ -77,14 +77,14 @@ var credChoices = [...]struct{ name, when string }{
 }
 
 // storedKind is the path of the profile's stored credential.
-func storedKind(w *common) (credKind, bool) {
-	if len(w.profile.Credential) == 0 {
+func (s *setupState) storedKind() (credKind, bool) {
+	if len(s.profile.Credential) == 0 {
 		return 0, false
 	}
-	c := w.cred
+	c := s.cred
 	if c == nil {
 		var err error
-		if c, err = w.profile.LoadCredential(); err != nil {
+		if c, err = s.profile.LoadCredential(); err != nil {
 			return 0, false
 		}
 	}
@@ -94,23 +94,17 @@ func storedKind(w *common) (credKind, bool) {
 	return credServiceAccount, true
 }
 
-// isOAuthClient reports whether the profile takes the OAuth client path.
-func (c *common) isOAuthClient() bool {
-	k, ok := storedKind(c)
-	return ok && k == credOAuthClient
-}
-
 func (c *credentialsStep) Init() tea.Cmd {
 	if c.oc == nil {
 		c.oc = newOAuthForm(c)
 	}
 	if !c.entered {
 		c.entered = true
-		if k, ok := storedKind(c.common); ok {
+		if k, ok := c.setup.storedKind(); ok {
 			c.kind, c.choice = k, int(k)
 		} else {
 			c.choosing = true
-			if _, err := c.profile.MailboxRule().Address(c.profile.DefaultSender); core.FindingOf(err) != nil && core.FindingOf(err).Code == core.CodeMailboxOutsideDomain {
+			if _, err := c.setup.profile.MailboxRule().Address(c.setup.profile.DefaultSender); core.FindingOf(err) != nil && core.FindingOf(err).Code == core.CodeMailboxOutsideDomain {
 				// only an OAuth client can serve this sender
 				c.choice = int(credOAuthClient)
 			}
@@ -132,12 +126,12 @@ func (c *credentialsStep) enterServiceAccount() tea.Cmd {
 	switch {
 	case c.data != nil:
 		// keep what was loaded before going back
-	case len(c.profile.Credential) > 0 && !c.isOAuthClient():
-		c.data = c.profile.Credential
+	case len(c.setup.profile.Credential) > 0 && !c.setup.isOAuthClient():
+		c.data = c.setup.profile.Credential
 		c.source = "the key stored in this profile"
-		c.p12pw.SetValue(orDefault(c.profile.P12Password, core.DefaultP12Password))
-		c.p12email.SetValue(c.profile.P12ClientEmail)
-		c.p12id.SetValue(c.profile.P12ClientID)
+		c.p12pw.SetValue(orDefault(c.setup.profile.P12Password, core.DefaultP12Password))
+		c.p12email.SetValue(c.setup.profile.P12ClientEmail)
+		c.p12id.SetValue(c.setup.profile.P12ClientID)
 		c.parse()
 	case c.sandbox != nil && c.sandbox.CredentialPath != "":
 		c.path.SetValue(c.sandbox.CredentialPath)
@@ -285,18 +279,18 @@ func (c *credentialsStep) save() tea.Cmd {
 	// The default sender must be one this credential can serve: core's
 	// rule and finding (an outside sender was accepted at step 2 only
 	// for an OAuth client).
-	if _, err := (core.MailboxRule{Domain: c.profile.Domain, Kind: c.loaded.Kind}).Address(c.profile.DefaultSender); err != nil {
+	if _, err := (core.MailboxRule{Domain: c.setup.profile.Domain, Kind: c.loaded.Kind}).Address(c.setup.profile.DefaultSender); err != nil {
 		c.err = err
 		return c.focusField()
 	}
-	c.profile.Credential = c.data
-	c.profile.RedirectURI = "" // the OAuth client path's only
-	c.profile.P12Password, c.profile.P12ClientEmail, c.profile.P12ClientID = "", "", ""
+	c.setup.profile.Credential = c.data
+	c.setup.profile.RedirectURI = "" // the OAuth client path's only
+	c.setup.profile.P12Password, c.setup.profile.P12ClientEmail, c.setup.profile.P12ClientID = "", "", ""
 	if c.isP12 {
 		o := c.opts()
-		c.profile.P12Password, c.profile.P12ClientEmail, c.profile.P12ClientID = o.P12Password, o.ClientEmail, o.ClientID
+		c.setup.profile.P12Password, c.setup.profile.P12ClientEmail, c.setup.profile.P12ClientID = o.P12Password, o.ClientEmail, o.ClientID
 	}
-	c.cred = c.loaded
+	c.setup.cred = c.loaded
 	c.changed = false
 	return nextStep(stepCredentials)
 }
@@ -338,7 +332,7 @@ func (c *credentialsStep) choiceView(width int) string {
 		out += c.cursorLine(i == c.choice, name) + "\n"
 		out += s.Muted.Render(indent(wrap(ch.when, max(width-4, 10)), 4)) + "\n\n"
 	}
-	if k, ok := storedKind(c.common); ok {
+	if k, ok := c.setup.storedKind(); ok {
 		out += s.Muted.Render(wrap("This profile uses "+credChoices[k].name+"; choosing the other replaces it when you save.", width))
 	}
 	return out

@@ -36,12 +36,12 @@ func newDomainStep(c *common) *domainStep {
 }
 
 func (d *domainStep) Init() tea.Cmd {
-	d.domain.SetValue(d.profile.Domain)
-	d.sender.SetValue(d.profile.DefaultSender)
-	d.orig = [dfFields]string{dfDomain: d.profile.Domain, dfSender: d.profile.DefaultSender}
+	d.domain.SetValue(d.setup.profile.Domain)
+	d.sender.SetValue(d.setup.profile.DefaultSender)
+	d.orig = [dfFields]string{dfDomain: d.setup.profile.Domain, dfSender: d.setup.profile.DefaultSender}
 	d.err = nil
 	d.focus = dfDomain
-	if !d.isNew {
+	if !d.setup.isNew {
 		d.focus = dfSender
 	}
 	return d.focusField()
@@ -61,7 +61,7 @@ func (d *domainStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(k, km.Global.Next):
 			return d.save(), true
 		case key.Matches(k, km.Form.Next, km.Form.Down, km.Form.Up):
-			if d.isNew { // else the domain is shown, not edited
+			if d.setup.isNew { // else the domain is shown, not edited
 				d.focus = wrapAround(d.focus, 1, dfFields)
 			}
 			return d.focusField(), true
@@ -105,7 +105,7 @@ func (d *domainStep) save() tea.Cmd {
 		return d.focusField()
 	}
 	d.err = nil
-	d.profile.Domain, d.profile.DefaultSender = dom, sender
+	d.setup.profile.Domain, d.setup.profile.DefaultSender = dom, sender
 	d.domain.SetValue(dom)
 	d.sender.SetValue(sender)
 	d.orig = [dfFields]string{dfDomain: dom, dfSender: sender}
@@ -118,7 +118,7 @@ func (d *domainStep) save() tea.Cmd {
 // OAuth client there accepts any domain, so an outside sender is accepted
 // now (outside reports it) and step 3 then refuses a service account for it.
 func senderRule(w *common, domain, addr string) (sender string, outside bool, err error) {
-	rule := w.profile.MailboxRule()
+	rule := w.setup.profile.MailboxRule()
 	rule.Domain = domain
 	sender, err = rule.Address(addr)
 	if f := core.FindingOf(err); f != nil && f.Code == core.CodeMailboxOutsideDomain && rule.Kind == "" {
@@ -149,10 +149,10 @@ func (d *domainStep) View() string {
 	s := d.styles
 	out := d.title("Google Workspace domain",
 		"The domain whose mailboxes the product uses, and a default sender mailbox in it.", width) + "\n\n"
-	if d.isNew {
+	if d.setup.isNew {
 		out += d.field("Workspace domain", &d.domain, d.focus == dfDomain, width) + "\n\n"
 	} else {
-		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(d.profile.Domain) + "\n\n"
+		out += "  " + s.Label.Render("Workspace domain") + "\n  " + s.Value.Render(d.setup.profile.Domain) + "\n\n"
 	}
 	out += d.field("Default sender", &d.sender, d.focus == dfSender, width) + "\n"
 	if f := d.outsideFinding(); f != nil {

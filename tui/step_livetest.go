@@ -105,14 +105,14 @@ func (t *testStep) Init() tea.Cmd {
 	if !t.barReady {
 		t.barReady = true
 		t.scope = scopeAll
-		if len(t.selected) > 0 {
+		if len(t.setup.selected) > 0 {
 			t.scope = scopeSelected
 		}
 		t.pageSize = 5
 	}
-	if t.boxes == nil {
-		ms, _ := t.backend.Mailboxes(t.profile.Domain)
-		t.boxes = newMailboxList(ms)
+	if t.setup.boxes == nil {
+		ms, _ := t.backend.Mailboxes(t.setup.profile.Domain)
+		t.setup.boxes = newMailboxList(ms)
 	}
 	t.loadHistory()
 	return t.historyTick()
@@ -124,31 +124,31 @@ func (t *testStep) targets() []string {
 	switch t.scope {
 	case scopeSelected:
 		var picked []string
-		for _, e := range t.boxes.emails() {
-			if t.selected[e] {
+		for _, e := range t.setup.boxes.emails() {
+			if t.setup.selected[e] {
 				picked = append(picked, e)
 			}
 		}
-		return core.TestTargets(&t.profile, nil, false, picked)
+		return core.TestTargets(&t.setup.profile, nil, false, picked)
 	case scopeAll:
-		return core.TestTargets(&t.profile, t.boxes.items, true, nil)
+		return core.TestTargets(&t.setup.profile, t.setup.boxes.items, true, nil)
 	}
-	return core.TestTargets(&t.profile, nil, false, nil)
+	return core.TestTargets(&t.setup.profile, nil, false, nil)
 }
 
 func (t *testStep) scopeLabel() string {
 	switch t.scope {
 	case scopeSelected:
-		return fmt.Sprintf("selected mailboxes (%d)", len(t.selected))
+		return fmt.Sprintf("selected mailboxes (%d)", len(t.setup.selected))
 	case scopeAll:
 		return fmt.Sprintf("all mailboxes and the default sender (%d)", t.allCount())
 	}
-	return "default sender (" + t.profile.DefaultSender + ")"
+	return "default sender (" + t.setup.profile.DefaultSender + ")"
 }
 
 // allCount is how many mailboxes "all" tests.
 func (t *testStep) allCount() int {
-	return len(core.TestTargets(&t.profile, t.boxes.items, true, nil))
+	return len(core.TestTargets(&t.setup.profile, t.setup.boxes.items, true, nil))
 }
 
 func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
@@ -211,7 +211,7 @@ func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			return t.run(t.targets(), true), true
 		case key.Matches(msg, km.Test.Scope):
 			t.scope = wrapAround(t.scope, 1, scopes)
-			if t.scope == scopeSelected && len(t.selected) == 0 {
+			if t.scope == scopeSelected && len(t.setup.selected) == 0 {
 				t.scope = scopeAll
 			}
 			return nil, true

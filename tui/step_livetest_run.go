@@ -65,7 +65,7 @@ func (t *testStep) run(mailboxes []string, fresh bool) tea.Cmd {
 	t.ch = ch
 	eng := t.engine
 	t.saver = &runSaver{backend: t.backend}
-	req := t.runRequest(t.profile, mailboxes, t.checks())
+	req := t.runRequest(t.setup.profile, mailboxes, t.checks())
 	req.Results = t.saver
 	// in upgrade mode the pending mailboxes that pass switch to OAuth
 	req.Upgrade = t.finish

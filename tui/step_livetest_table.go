@@ -44,12 +44,12 @@ func (t *testStep) View() string {
 	out := t.head(width)
 	if len(t.rows) == 0 {
 		token := "a token is minted"
-		if t.isOAuthClient() {
+		if t.setup.isOAuthClient() {
 			// each mailbox needs its own consent on this path
 			token = "each mailbox's stored consent (refresh token) gives an access token"
 		}
 		out += "\n" + s.Muted.Render(wrap("Press "+keyTitle(km.Test.RunChecks)+" to test "+t.scopeLabel()+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. "+keyTitle(km.Test.Scope)+" chooses the mailboxes, "+hint(km.Test.Checks, "turn checks on or off")+".", width))
-		if t.isOAuthClient() {
+		if t.setup.isOAuthClient() {
 			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: "+hint(km.Global.Back, "back to step 5")+" and press "+keyName(km.Mailboxes.Consent)+" on it.", width))
 		}
 		if list := t.historyList(width, height-lineCount(out)-2); list != "" {
@@ -88,8 +88,8 @@ func (t *testStep) head(width int) string {
 		cks = append(cks, box(!t.skip[c], km.Test.Checks.Keys()[i], checkLabels[c]))
 	}
 	forLine := []string{radio(t.scope == scopeSender, "default sender")}
-	if len(t.selected) > 0 {
-		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(t.selected))))
+	if len(t.setup.selected) > 0 {
+		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(t.setup.selected))))
 	}
 	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", t.allCount())))
 	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  "+keyName(km.Test.Scope)) + "\n"

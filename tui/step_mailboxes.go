@@ -56,37 +56,37 @@ func newMailboxesStep(c *common) *mailboxesStep {
 
 func (m *mailboxesStep) Init() tea.Cmd {
 	m.mode, m.err = mbList, nil
-	m.form.email.Placeholder = "name@" + orDefault(m.profile.Domain, "yourcompany.example")
-	m.oauth = m.isOAuthClient()
+	m.form.email.Placeholder = "name@" + orDefault(m.setup.profile.Domain, "yourcompany.example")
+	m.oauth = m.setup.isOAuthClient()
 	m.loadConsents()
-	defer func() { m.list = m.boxes }()
-	if m.boxes != nil {
+	defer func() { m.list = m.setup.boxes }()
+	if m.setup.boxes != nil {
 		return nil
 	}
-	ms, err := m.backend.Mailboxes(m.profile.Domain)
+	ms, err := m.backend.Mailboxes(m.setup.profile.Domain)
 	m.loadErr = err
-	m.boxes = newMailboxList(ms)
+	m.setup.boxes = newMailboxList(ms)
 	if len(ms) == 0 {
 		var seed []core.Mailbox
 		if m.sandbox != nil {
 			for _, u := range m.sandbox.Users {
 				mb := core.Mailbox{Email: u, OwnerKind: core.OwnerUser, OwnerName: strings.SplitN(u, "@", 2)[0]}
-				if m.profile.MailboxRule().Mailbox(&mb) == nil {
+				if m.setup.profile.MailboxRule().Mailbox(&mb) == nil {
 					seed = append(seed, mb)
 				}
 			}
-		} else if m.profile.DefaultSender != "" {
-			mb := core.Mailbox{Email: m.profile.DefaultSender, OwnerKind: core.OwnerUser}
-			if m.profile.MailboxRule().Mailbox(&mb) == nil {
+		} else if m.setup.profile.DefaultSender != "" {
+			mb := core.Mailbox{Email: m.setup.profile.DefaultSender, OwnerKind: core.OwnerUser}
+			if m.setup.profile.MailboxRule().Mailbox(&mb) == nil {
 				seed = append(seed, mb)
 			}
 		}
 		if len(seed) > 0 {
-			m.boxes.putAll(seed)
+			m.setup.boxes.putAll(seed)
 		}
 	}
-	m.list = m.boxes
-	if m.oauth && m.cursor == 0 && len(m.boxes.filtered) > 0 && !m.consents[m.boxes.items[m.boxes.filtered[0]].Email].Consented {
+	m.list = m.setup.boxes
+	if m.oauth && m.cursor == 0 && len(m.setup.boxes.filtered) > 0 && !m.consents[m.setup.boxes.items[m.setup.boxes.filtered[0]].Email].Consented {
 		return nil
 	}
 	if m.oauth && m.cursor == 0 {
@@ -102,10 +102,10 @@ func (m *mailboxesStep) Init() tea.Cmd {
 // mailboxes).
 func (m *mailboxesStep) loadConsents() {
 	m.consents = nil
-	if !m.oauth || m.cred == nil {
+	if !m.oauth || m.setup.cred == nil {
 		return
 	}
-	cs, err := m.backend.ConsentStates(m.profile.Domain, m.cred.ClientID)
+	cs, err := m.backend.ConsentStates(m.setup.profile.Domain, m.setup.cred.ClientID)
 	if err != nil {
 		m.loadErr = err
 		return
@@ -149,7 +149,7 @@ func (m *mailboxesStep) updateConsent(msg tea.Msg) (tea.Cmd, bool) {
 
 // nextLacking moves the cursor to the next mailbox without consent.
 func (m *mailboxesStep) nextLacking() {
-	l := m.boxes
+	l := m.setup.boxes
 	for i := m.cursor + 1; i < len(l.filtered); i++ {
 		if !m.consents[l.items[l.filtered[i]].Email].Consented {
 			m.cursor = i
@@ -160,7 +160,7 @@ func (m *mailboxesStep) nextLacking() {
 }
 
 func (m *mailboxesStep) current() (core.Mailbox, bool) {
-	l := m.boxes
+	l := m.setup.boxes
 	if l == nil || m.cursor < 0 || m.cursor >= len(l.filtered) {
 		return core.Mailbox{}, false
 	}
@@ -184,7 +184,7 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if !ok {
 		return nil, false
 	}
-	l := m.boxes
+	l := m.setup.boxes
 	n := len(l.filtered)
 	switch {
 	case key.Matches(k, km.Global.Next):
@@ -199,10 +199,10 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		return m.filter.Focus(), true
 	case key.Matches(k, km.Mailboxes.Select):
 		if mb, ok := m.current(); ok {
-			if m.selected[mb.Email] {
-				delete(m.selected, mb.Email)
+			if m.setup.selected[mb.Email] {
+				delete(m.setup.selected, mb.Email)
 			} else {
-				m.selected[mb.Email] = true
+				m.setup.selected[mb.Email] = true
 			}
 			m.cursor++
 		}
@@ -246,8 +246,8 @@ func (m *mailboxesStep) updateConfirmDelete(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	switch {
 	case key.Matches(k, km.Mailboxes.DeleteYes):
-		m.boxes.remove(m.deleting)
-		delete(m.selected, m.deleting)
+		m.setup.boxes.remove(m.deleting)
+		delete(m.setup.selected, m.deleting)
 		m.setStatus("Deleted " + m.deleting + " (saved when you leave this step).")
 		m.mode, m.deleting = mbList, ""
 		m.clamp()
@@ -262,7 +262,7 @@ func (m *mailboxesStep) updateConfirmDelete(msg tea.Msg) (tea.Cmd, bool) {
 
 // save stores the changed and deleted assignments and moves on.
 func (m *mailboxesStep) save() tea.Cmd {
-	l := m.boxes
+	l := m.setup.boxes
 	if len(l.items) == 0 {
 		m.err = core.Inputf("no mailbox is assigned yet; press %s to add one or %s to import a CSV file", keyName(km.Mailboxes.Add), keyName(km.Mailboxes.Import))
 		return nil
@@ -274,7 +274,7 @@ func (m *mailboxesStep) save() tea.Cmd {
 }
 
 func (m *mailboxesStep) persist() error {
-	l := m.boxes
+	l := m.setup.boxes
 	if !l.dirty() {
 		return nil
 	}
@@ -285,13 +285,13 @@ func (m *mailboxesStep) persist() error {
 		}
 	}
 	if len(put) > 0 {
-		if err := m.backend.PutMailboxes(m.profile.Domain, put); err != nil {
+		if err := m.backend.PutMailboxes(m.setup.profile.Domain, put); err != nil {
 			m.setErr("Could not save the mailboxes: " + err.Error())
 			return err
 		}
 	}
 	for e := range l.deleted {
-		if err := m.backend.DeleteMailbox(m.profile.Domain, e); err != nil {
+		if err := m.backend.DeleteMailbox(m.setup.profile.Domain, e); err != nil {
 			m.setErr("Could not delete " + e + ": " + err.Error())
 			return err
 		}

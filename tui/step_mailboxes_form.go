@@ -85,22 +85,22 @@ func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
 		case key.Matches(k, km.Mailboxes.FormSave):
 			mb := core.Mailbox{Email: f.email.Value(), DisplayName: f.name.Value(),
 				OwnerKind: core.OwnerKinds[f.kind], OwnerName: f.owner.Value()}
-			if err := m.profile.MailboxRule().Mailbox(&mb); err != nil {
+			if err := m.setup.profile.MailboxRule().Mailbox(&mb); err != nil {
 				m.err = err
 				return nil, true
 			}
-			if _, exists := m.boxes.pos[mb.Email]; exists && mb.Email != m.editing {
+			if _, exists := m.setup.boxes.pos[mb.Email]; exists && mb.Email != m.editing {
 				m.err = core.Inputf("%s is already assigned; edit that entry instead", mb.Email)
 				return nil, true
 			}
 			m.saveForm(mb)
-			if m.editing != "" && m.editing != mb.Email && m.selected[m.editing] {
-				delete(m.selected, m.editing)
-				m.selected[mb.Email] = true
+			if m.editing != "" && m.editing != mb.Email && m.setup.selected[m.editing] {
+				delete(m.setup.selected, m.editing)
+				m.setup.selected[mb.Email] = true
 			}
 			m.mode, m.err = mbList, nil
-			for i, idx := range m.boxes.filtered {
-				if m.boxes.items[idx].Email == mb.Email {
+			for i, idx := range m.setup.boxes.filtered {
+				if m.setup.boxes.items[idx].Email == mb.Email {
 					m.cursor = i
 				}
 			}

@@ -39,12 +39,12 @@ func (m *mailboxesStep) doImport() {
 		m.importErr = err
 		return
 	}
-	ms, err := mailboxcsv.Parse(m.profile.MailboxRule(), bytes.NewReader(data), filepath.Base(p))
+	ms, err := mailboxcsv.Parse(m.setup.profile.MailboxRule(), bytes.NewReader(data), filepath.Base(p))
 	if err != nil {
 		m.importErr = err
 		return
 	}
-	m.boxes.putAll(ms)
+	m.setup.boxes.putAll(ms)
 	m.mode, m.importErr = mbList, nil
 	m.importPath.Blur()
 	m.clamp()

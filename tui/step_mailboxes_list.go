@@ -14,7 +14,7 @@ import (
 	"github.com/mailoauth/mailoauth/core/mailboxcsv"
 )
 
-func (m *mailboxesStep) clamp() { m.clampTo(len(m.boxes.filtered)) }
+func (m *mailboxesStep) clamp() { m.clampTo(len(m.setup.boxes.filtered)) }
 
 // SetSize fits the fields to the width and the list to the rows the view
 // leaves it.
@@ -24,8 +24,8 @@ func (m *mailboxesStep) SetSize(width, height int) {
 	if m.flow != nil {
 		sizeFields(width, &m.flow.input)
 	}
-	if m.listShown() && m.boxes != nil {
-		m.scrollList = m.fitted(len(m.boxes.filtered), height-lineCount(m.listHead(width))-1)
+	if m.listShown() && m.setup.boxes != nil {
+		m.scrollList = m.fitted(len(m.setup.boxes.filtered), height-lineCount(m.listHead(width))-1)
 	}
 }
 
@@ -46,7 +46,7 @@ func (m *mailboxesStep) updateFilter(msg tea.Msg) (tea.Cmd, bool) {
 			m.mode = mbList
 			m.filter.Blur()
 			m.filter.SetValue("")
-			m.boxes.setQuery("")
+			m.setup.boxes.setQuery("")
 			m.clamp()
 			return nil, true
 		case key.Matches(k, km.Global.Interrupt):
@@ -55,7 +55,7 @@ func (m *mailboxesStep) updateFilter(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	var cmd tea.Cmd
 	m.filter, cmd = m.filter.Update(msg)
-	m.boxes.setQuery(m.filter.Value())
+	m.setup.boxes.setQuery(m.filter.Value())
 	m.cursor, m.offset = 0, 0
 	m.clamp()
 	return cmd, true
@@ -63,7 +63,7 @@ func (m *mailboxesStep) updateFilter(msg tea.Msg) (tea.Cmd, bool) {
 
 func (m *mailboxesStep) View() string {
 	width, height := m.roomW, m.roomH
-	if m.boxes == nil {
+	if m.setup.boxes == nil {
 		return ""
 	}
 	out := m.counts(width)
@@ -91,13 +91,13 @@ func (m *mailboxesStep) View() string {
 	out = m.listHead(width)
 	// the table gets what is left, as SetSize fitted the list to it
 	rows := height - lineCount(out) - 1
-	return out + m.table(m.fitted(len(m.boxes.filtered), rows), width, rows)
+	return out + m.table(m.fitted(len(m.setup.boxes.filtered), rows), width, rows)
 }
 
 // counts is the title and the line of counts above every mode's content.
 func (m *mailboxesStep) counts(width int) string {
 	s := m.styles
-	l := m.boxes
+	l := m.setup.boxes
 	out := m.title("Assign mailboxes", "", width) + "\n"
 	kinds := []string{}
 	for _, k := range core.OwnerKinds {
@@ -115,7 +115,7 @@ func (m *mailboxesStep) counts(width int) string {
 	if l.query != "" {
 		counts += fmt.Sprintf(" · %d match", len(l.filtered))
 	}
-	if n := len(m.selected); n > 0 {
+	if n := len(m.setup.selected); n > 0 {
 		counts += fmt.Sprintf(" · %d selected", n)
 	}
 	if m.oauth {
@@ -136,7 +136,7 @@ func (m *mailboxesStep) counts(width int) string {
 // listHead is what the list mode shows above the table.
 func (m *mailboxesStep) listHead(width int) string {
 	s := m.styles
-	l := m.boxes
+	l := m.setup.boxes
 	out := m.counts(width)
 	if m.upgrade && m.oauth {
 		// the upgrade assistant comes here only for the consents
@@ -162,7 +162,7 @@ func lineCount(s string) int { return strings.Count(s, "\n") }
 // table renders only the visible window sl of the filtered list.
 func (m *mailboxesStep) table(sl scrollList, width, rows int) string {
 	s := m.styles
-	l := m.boxes
+	l := m.setup.boxes
 	kindW := 9
 	consentW := 0
 	if m.oauth {
@@ -233,7 +233,7 @@ func (m *mailboxesStep) table(sl scrollList, width, rows int) string {
 	for i := sl.offset; i < end; i++ {
 		mb := l.items[l.filtered[i]]
 		mark := "  "
-		if m.selected[mb.Email] {
+		if m.setup.selected[mb.Email] {
 			mark = "◆ "
 		}
 		name := mb.DisplayName

@@ -63,10 +63,10 @@ func (f *oauthForm) enter() tea.Cmd {
 	if !f.entered {
 		f.entered = true
 		switch {
-		case f.isOAuthClient():
-			f.data = f.profile.Credential
+		case f.setup.isOAuthClient():
+			f.data = f.setup.profile.Credential
 			f.source = "the client stored in this profile"
-			f.redirect.SetValue(f.profile.RedirectURI)
+			f.redirect.SetValue(f.setup.profile.RedirectURI)
 			f.parseJSON()
 		case f.sandbox != nil && f.sandbox.ClientPath != "":
 			f.path.SetValue(f.sandbox.ClientPath)
@@ -166,7 +166,7 @@ func (f *oauthForm) validate() (*core.Credential, []byte, error) {
 			}
 			return nil, nil, err
 		}
-		data = core.OAuthClientFileJSON(cred, f.profile.Endpoints)
+		data = core.OAuthClientFileJSON(cred, f.setup.profile.Endpoints)
 	} else if cred == nil {
 		f.errField = ocPath
 		return nil, nil, f.err
@@ -194,12 +194,12 @@ func (f *oauthForm) save() tea.Cmd {
 		f.source = "entered by hand"
 		f.fromJSON = [2]string{cred.ClientID, cred.ClientSecret}
 	}
-	if !bytes.Equal(f.profile.Credential, data) {
-		f.profile.Credential = data
+	if !bytes.Equal(f.setup.profile.Credential, data) {
+		f.setup.profile.Credential = data
 	}
-	f.profile.P12Password, f.profile.P12ClientEmail, f.profile.P12ClientID = "", "", ""
-	f.profile.RedirectURI = strings.TrimSpace(f.redirect.Value())
-	f.cred = cred
+	f.setup.profile.P12Password, f.setup.profile.P12ClientEmail, f.setup.profile.P12ClientID = "", "", ""
+	f.setup.profile.RedirectURI = strings.TrimSpace(f.redirect.Value())
+	f.setup.cred = cred
 	f.changed = false
 	f.owner.changed = false
 	return nextStep(stepCredentials)

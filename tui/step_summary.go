@@ -31,18 +31,18 @@ type saveProfileMsg struct{}
 
 func (s *summaryStep) Init() tea.Cmd {
 	s.proxy.close() // the summary opens on itself; a password being made is dropped
-	if s.cred == nil && len(s.profile.Credential) > 0 {
-		s.cred, _ = s.profile.LoadCredential()
+	if s.setup.cred == nil && len(s.setup.profile.Credential) > 0 {
+		s.setup.cred, _ = s.setup.profile.LoadCredential()
 	}
 	s.loadUpgrade()
-	if s.boxes != nil {
-		s.assigned = len(s.boxes.items)
-	} else if ms, err := s.backend.Mailboxes(s.profile.Domain); err == nil {
+	if s.setup.boxes != nil {
+		s.assigned = len(s.setup.boxes.items)
+	} else if ms, err := s.backend.Mailboxes(s.setup.profile.Domain); err == nil {
 		s.assigned = len(ms)
 	}
 	s.consented = 0
-	if s.cred != nil && s.cred.Kind == core.KindOAuthClient {
-		if cs, err := s.backend.ConsentStates(s.profile.Domain, s.cred.ClientID); err == nil {
+	if s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient {
+		if cs, err := s.backend.ConsentStates(s.setup.profile.Domain, s.setup.cred.ClientID); err == nil {
 			for _, c := range cs {
 				if c.Consented {
 					s.consented++
@@ -51,7 +51,7 @@ func (s *summaryStep) Init() tea.Cmd {
 		}
 	}
 	s.passed, s.failed, s.tested = 0, 0, 0
-	rs, err := s.backend.Results(s.profile.Domain)
+	rs, err := s.backend.Results(s.setup.profile.Domain)
 	s.err = err
 	for _, r := range rs {
 		s.tested++
@@ -61,8 +61,8 @@ func (s *summaryStep) Init() tea.Cmd {
 			s.failed++
 		}
 	}
-	if s.profile.WizardStep < int(numSteps) {
-		s.profile.WizardStep = int(numSteps)
+	if s.setup.profile.WizardStep < int(numSteps) {
+		s.setup.profile.WizardStep = int(numSteps)
 		return func() tea.Msg { return saveProfileMsg{} }
 	}
 	return nil
@@ -89,12 +89,12 @@ func (s *summaryStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	case key.Matches(k, km.Summary.CopyToken):
 		s.setNotice("Copied the token command to the clipboard.")
 		return tea.SetClipboard(tokenCommand(s.common)), true
-	case key.Matches(k, km.Summary.CopyClientID) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
+	case key.Matches(k, km.Summary.CopyClientID) && s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient:
 		s.setNotice("Copied the client ID to the clipboard.")
-		return tea.SetClipboard(s.cred.ClientID), true
-	case key.Matches(k, km.Summary.CopyCallback) && s.cred != nil && s.cred.Kind == core.KindOAuthClient:
+		return tea.SetClipboard(s.setup.cred.ClientID), true
+	case key.Matches(k, km.Summary.CopyCallback) && s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient:
 		s.setNotice("Copied the callback URL to the clipboard.")
-		return tea.SetClipboard(core.HostSettings(&s.profile, s.cred).CallbackURL), true
+		return tea.SetClipboard(core.HostSettings(&s.setup.profile, s.setup.cred).CallbackURL), true
 	case key.Matches(k, km.List.Down):
 		s.vp.ScrollDown(1)
 		return nil, true
@@ -123,13 +123,13 @@ func cmdPrefix(w *common) string {
 // tokenCommand is the command that prints a fresh access token for the
 // default sender, as the summary shows it and t copies it.
 func tokenCommand(w *common) string {
-	return cmdPrefix(w) + "token " + w.profile.DefaultSender
+	return cmdPrefix(w) + "token " + w.setup.profile.DefaultSender
 }
 
 // headline says how the profile stands: configured, or configured with
 // mailboxes that failed their last test (and what to press).
 func (s *summaryStep) headline() string {
-	d := s.profile.Domain
+	d := s.setup.profile.Domain
 	retest := "press " + hint(km.Summary.Retest, "to re-test") + ", " + stepKey(stepMailboxes) + " to edit mailboxes"
 	switch {
 	case s.failed == 1:
@@ -178,13 +178,13 @@ func (s *summaryStep) SetSize(width, height int) {
 // lines is the whole summary, line by line.
 func (s *summaryStep) lines(width int) []string {
 	st := s.styles
-	p := s.profile
+	p := s.setup.profile
 	lw := 12
 	var b strings.Builder
 	b.WriteString(s.title(s.headline(), "", width) + "\n\n")
 	b.WriteString(s.kv("Sender", p.DefaultSender, lw) + "\n")
-	oauth := s.cred != nil && s.cred.Kind == core.KindOAuthClient
-	if c := s.cred; c != nil && oauth {
+	oauth := s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient
+	if c := s.setup.cred; c != nil && oauth {
 		b.WriteString(s.kv("Key", c.Kind.Describe(), lw) + "\n")
 	} else if c != nil {
 		b.WriteString(s.kv("Key", c.Kind.Describe(), lw) + "\n")
@@ -214,9 +214,9 @@ func (s *summaryStep) lines(width int) []string {
 	} else {
 		b.WriteString(s.kv("Last test", st.Warn.Render("not run yet ("+hint(km.Summary.Retest, "runs it")+")"), lw) + "\n")
 	}
-	hs := core.HostSettings(&p, s.cred)
+	hs := core.HostSettings(&p, s.setup.cred)
 	if oauth {
-		c := s.cred
+		c := s.setup.cred
 		b.WriteString("\n" + st.Heading.Render("In the host product's OAuth settings (Webex, Creatio)") + "\n")
 		b.WriteString(s.copyable("Client ID", c.ClientID, hint(km.Summary.CopyClientID, "copy"), lw, width) + "\n")
 		b.WriteString(s.kvWrap("Secret", c.Fingerprint+" (the secret itself: export --include-secrets)", lw, width) + "\n")
@@ -237,7 +237,7 @@ func (s *summaryStep) lines(width int) []string {
 	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); "+hint(km.Summary.CopyToken, "copies it")+":", width)) + "\n")
 	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(s.common), width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
-	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(s.common)+"export --profile "+s.profile.Domain+" --format json", width-2), 2)) + "\n")
+	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(s.common)+"export --profile "+s.setup.profile.Domain+" --format json", width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? "+keyName(km.Summary.Proxy)+": mailoauth proxy, its passwords.", width)) + "\n")
 	if s.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
@@ -256,7 +256,7 @@ func (s *summaryStep) keys() stepKeys {
 		return s.proxy.keys(s.common)
 	}
 	more := []key.Binding{km.Summary.Proxy} // t is on the short line already
-	if s.cred != nil && s.cred.Kind == core.KindOAuthClient {
+	if s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient {
 		more = append(more, km.Summary.CopyClientID, km.Summary.CopyCallback)
 	}
 	// scrolling is named on the screen itself (↓ more) when there is more

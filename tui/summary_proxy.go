@@ -45,14 +45,14 @@ type proxyPasswordMsg struct {
 
 func (pp *proxyPage) enter(w *common) {
 	*pp = proxyPage{open: true, hasPW: map[string]bool{}, shown: map[string]string{}}
-	ms, err := w.backend.Mailboxes(w.profile.Domain)
+	ms, err := w.backend.Mailboxes(w.setup.profile.Domain)
 	if err != nil {
 		pp.err = err
 		return
 	}
 	for _, m := range ms {
 		pp.boxes = append(pp.boxes, m.Email)
-		if ok, err := w.backend.HasProxyPassword(w.profile.Domain, m.Email); err == nil {
+		if ok, err := w.backend.HasProxyPassword(w.setup.profile.Domain, m.Email); err == nil {
 			pp.hasPW[m.Email] = ok
 		} else {
 			pp.err = err
@@ -132,7 +132,7 @@ func (pp *proxyPage) confirmReplace(w *common, k tea.KeyPressMsg) (tea.Cmd, bool
 
 // makePassword starts making the mailbox's new proxy password.
 func (pp *proxyPage) makePassword(w *common, mailbox string) tea.Cmd {
-	req := &proxyRequest{domain: w.profile.Domain, mailbox: mailbox}
+	req := &proxyRequest{domain: w.setup.profile.Domain, mailbox: mailbox}
 	pp.pending, pp.err = req, nil
 	return func() tea.Msg {
 		pw, hash, err := proxy.NewPassword()

@@ -101,7 +101,7 @@ func mailboxHistories(es []core.HistoryEntry) map[string]*mailboxHistory {
 // loadHistory reads the profile's recent history (on entering the step
 // and after each run).
 func (t *testStep) loadHistory() {
-	es, err := t.backend.RecentHistory(t.profile.Domain, histMarks)
+	es, err := t.backend.RecentHistory(t.setup.profile.Domain, histMarks)
 	if err != nil {
 		t.hist = nil
 		return

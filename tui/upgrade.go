@@ -30,10 +30,10 @@ func (c *common) loadUpgrade() {
 		return
 	}
 	u := upgradeState{}
-	if u.pending, u.err = c.backend.PendingUpgrades(c.profile.Domain); u.err == nil {
-		u.results, _ = c.backend.Results(c.profile.Domain)
+	if u.pending, u.err = c.backend.PendingUpgrades(c.setup.profile.Domain); u.err == nil {
+		u.results, _ = c.backend.Results(c.setup.profile.Domain)
 	}
-	c.upg = u
+	c.setup.upg = u
 }
 
 // upgradeIntroKeys handles a key on the first screen; handled reports
@@ -59,8 +59,8 @@ func (w *wizard) upgradeIntroView(width int) string {
 	for _, l := range w.upgradeLines {
 		b.WriteString(s.Text.Render(wrap(l, width)) + "\n")
 	}
-	if w.upg.err == nil {
-		b.WriteString(s.Text.Render(wrap(fmt.Sprintf("%d mailbox(es) of %s still sign in with a password.", len(w.upg.pending), w.profile.Domain), width)) + "\n")
+	if w.setup.upg.err == nil {
+		b.WriteString(s.Text.Render(wrap(fmt.Sprintf("%d mailbox(es) of %s still sign in with a password.", len(w.setup.upg.pending), w.setup.profile.Domain), width)) + "\n")
 	}
 	if len(w.upgradeRisks) > 0 {
 		b.WriteString("\n" + s.Heading.Render("What the legacy setup risked") + "\n")
@@ -80,21 +80,21 @@ func (w *wizard) upgradeIntroView(width int) string {
 // mailboxes switched, and each one still on its password with why.
 func (c *common) upgradeStatus(total, width int) string {
 	s := c.styles
-	pending := c.upg.pending
-	if c.upg.err != nil {
-		return s.Error.Render(wrap("✗ "+sentence(c.upg.err.Error()), width)) + "\n"
+	pending := c.setup.upg.pending
+	if c.setup.upg.err != nil {
+		return s.Error.Render(wrap("✗ "+sentence(c.setup.upg.err.Error()), width)) + "\n"
 	}
 	var b strings.Builder
 	b.WriteString("\n" + s.Heading.Render("Upgrade") + "\n")
 	if len(pending) == 0 {
-		b.WriteString(s.OK.Render(wrap(fmt.Sprintf("Every mailbox of %s is on OAuth; no password is left in the store.", c.profile.Domain), width)) + "\n")
+		b.WriteString(s.OK.Render(wrap(fmt.Sprintf("Every mailbox of %s is on OAuth; no password is left in the store.", c.setup.profile.Domain), width)) + "\n")
 		return b.String()
 	}
 	b.WriteString(s.Warn.Render(wrap(fmt.Sprintf("%d of %d mailbox(es) switched to OAuth; %d still sign in with a password (kept, sealed, until its checks pass):",
 		max(total-len(pending), 0), total, len(pending)), width)) + "\n")
 	for _, m := range pending {
 		why := "not tested yet"
-		if r, ok := c.upg.results[m]; ok && r.Finding != nil {
+		if r, ok := c.setup.upg.results[m]; ok && r.Finding != nil {
 			why = "[" + string(r.Finding.Code) + "] " + r.Finding.Summary
 		} else if ok && r.OK {
 			why = "passed, switch pending"
