@@ -12,10 +12,6 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-// testHookImport, when set, runs after the i-th mailbox of PutMailboxes is
-// written; tests use it to fail an import half-way.
-var testHookImport func(i int) error
-
 // Mailboxes returns the profile's mailboxes sorted by address.
 func (s *Store) Mailboxes(domain string) ([]core.Mailbox, error) {
 	domain, err := normDomain(domain)
@@ -190,8 +186,8 @@ func (s *Store) PutMailboxes(domain string, ms []core.Mailbox, actor string) err
 			if err := mb.Put(r.key, r.val); err != nil {
 				return fmt.Errorf("importing %s failed: %v; nothing was imported", r.key, err)
 			}
-			if testHookImport != nil {
-				if err := testHookImport(i); err != nil {
+			if s.afterImportRow != nil {
+				if err := s.afterImportRow(i); err != nil {
 					return err
 				}
 			}

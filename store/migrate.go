@@ -40,7 +40,7 @@ const (
 
 // migrations[i] upgrades a database from schema i to i+1. They run in order,
 // all in one transaction, on Open. Only ever append to this list.
-var migrations = []func(tx *bolt.Tx) error{
+var migrations = []migration{
 	// 0 -> 1: the initial layout.
 	func(tx *bolt.Tx) error {
 		for _, name := range []string{metaBucket, auditBucket, domainsBucket} {
@@ -73,9 +73,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 }
 
-// migrationList is what Open applies; tests swap it to exercise the
-// mechanism with a fake migration.
-var migrationList = migrations
+// migration upgrades a database by one schema version, inside the
+// transaction of all of them.
+type migration func(tx *bolt.Tx) error
 
 // readMeta returns the schema version (0 for a new file) and the sealed key
 // check (nil when none was written yet).
@@ -114,7 +114,7 @@ func (s *Store) migrate(version, target uint64, writeCheck bool) error {
 	}
 	err := s.update(func(tx *bolt.Tx) error {
 		for v := version; v < target; v++ {
-			if err := migrationList[v](tx); err != nil {
+			if err := s.migrations[v](tx); err != nil {
 				return fmt.Errorf("upgrading store %s from schema %d to %d failed: %v; nothing was changed, report this with the store's backup", s.path, v, v+1, err)
 			}
 		}

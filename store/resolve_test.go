@@ -10,6 +10,7 @@ import (
 
 // The one rule every command uses to pick its profile.
 func TestResolveProfilePicksTheHolderOfTheMailbox(t *testing.T) {
+	t.Parallel()
 	s, _ := newStore(t)
 	oauth := []byte(`{"web":{"client_id":"1.apps.googleusercontent.com","client_secret":"x","auth_uri":"https://accounts.google.com/o/oauth2/auth","token_uri":"https://oauth2.googleapis.com/token","redirect_uris":["http://127.0.0.1/callback"]}}`)
 	for _, p := range []core.Profile{

@@ -71,6 +71,16 @@ type Options struct {
 	// transaction before letting go of it; zero means 250 ms. Tests set it
 	// per store.
 	IdleRelease time.Duration
+
+	// The fields below are for the package's own tests, set per store so
+	// that no test swaps package state and the tests can run in parallel.
+
+	// migrations replaces the package's migrations when not nil, to
+	// exercise the mechanism with a fake one.
+	migrations []migration
+	// afterImportRow, when set, runs after the i-th mailbox of
+	// PutMailboxes is written, to fail an import half-way.
+	afterImportRow func(i int) error
 }
 
 // Store is an open mailoauth database. It is safe for concurrent use by many
@@ -90,6 +100,10 @@ type Store struct {
 	readOnly  bool
 	backup    string
 	idle      time.Duration
+	// migrations bring the schema up to date; their number is the schema
+	// this Store writes (Options.migrations, else the package's list).
+	migrations     []migration
+	afterImportRow func(i int) error
 
 	mu       sync.Mutex
 	turn     *sync.Cond // on mu: signalled when the file is let go
@@ -171,7 +185,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if idle <= 0 {
 		idle = defaultIdleRelease
 	}
-	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idle}
+	steps := opts.migrations
+	if steps == nil {
+		steps = migrations
+	}
+	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idle,
+		migrations: steps, afterImportRow: opts.afterImportRow}
 	s.turn = sync.NewCond(&s.mu)
 	db, err := s.openDB()
 	if err != nil {
@@ -248,7 +267,7 @@ func (s *Store) init(keyPath string) error {
 	if err != nil {
 		return err
 	}
-	target := uint64(len(migrationList))
+	target := uint64(len(s.migrations))
 	if version > target {
 		return s.newerSchema(version, target)
 	}
@@ -300,7 +319,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) KeySource() string { return s.keySource }
 
 // SchemaVersion is the schema version of the open database.
-func (s *Store) SchemaVersion() int { return len(migrationList) }
+func (s *Store) SchemaVersion() int { return len(s.migrations) }
 
 // Close stops the idle timer and releases the database and its lock, after
 // the transactions in flight.

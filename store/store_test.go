@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -248,7 +247,16 @@ func TestMailboxes(t *testing.T) {
 }
 
 func TestImportAtomic(t *testing.T) {
-	s, _ := storeWithProfile(t, "example.com")
+	t.Parallel()
+	// A failure half-way through the writes, at the 701st mailbox.
+	failing := true
+	s, _ := newStoreWith(t, Options{afterImportRow: func(i int) error {
+		if failing && i == 700 {
+			return errors.New("disk full")
+		}
+		return nil
+	}})
+	mustSaveProfile(t, s, "example.com")
 	var ms []core.Mailbox
 	for i := range 1000 {
 		ms = append(ms, core.Mailbox{Email: fmt.Sprintf("user%04d@example.com", i)})
@@ -263,14 +271,8 @@ func TestImportAtomic(t *testing.T) {
 	}
 
 	// A failure half-way through the writes: the transaction rolls back.
-	testHookImport = func(i int) error {
-		if i == 700 {
-			return errors.New("disk full")
-		}
-		return nil
-	}
 	err = s.PutMailboxes("example.com", ms, actor)
-	testHookImport = nil
+	failing = false
 	if err == nil {
 		t.Fatal("the failing import succeeded")
 	}
@@ -841,6 +843,7 @@ func TestStoreSharedInProcess(t *testing.T) {
 // TestStoreChangedWhileReleased: a file removed or replaced by another
 // store while released is not quietly used (nor recreated empty).
 func TestStoreChangedWhileReleased(t *testing.T) {
+	t.Parallel()
 	s, path := newStore(t)
 	mustSaveProfile(t, s, "example.com")
 	released(t, path)
@@ -855,8 +858,7 @@ func TestStoreChangedWhileReleased(t *testing.T) {
 	}
 
 	// Another store, sealed with another key, in its place.
-	t.Setenv(KeyEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)))
-	other := openStore(t, path, Options{})
+	other := openStore(t, path, Options{KeyPath: filepath.Join(t.TempDir(), "other.key")})
 	_ = other.Close()
 	if _, err := s.Profile("example.com"); !errors.Is(err, ErrWrongKey) {
 		t.Errorf("store replaced by one with another key: %v", err)
@@ -933,6 +935,7 @@ func TestFileModes(t *testing.T) {
 }
 
 func TestMigrations(t *testing.T) {
+	t.Parallel()
 	if len(migrations) != schemaVersion {
 		t.Fatalf("schemaVersion %d but %d migrations", schemaVersion, len(migrations))
 	}
@@ -944,27 +947,26 @@ func TestMigrations(t *testing.T) {
 	_ = s.Close()
 
 	// A failing migration changes nothing.
-	migrationList = append(slices.Clone(migrations), func(tx *bolt.Tx) error {
+	failing := append(slices.Clone(migrations), func(tx *bolt.Tx) error {
 		_ = tx.Bucket([]byte(metaBucket)).Put([]byte("half"), []byte("done"))
 		return errors.New("boom")
 	})
-	_, err := Open(path, Options{})
+	_, err := Open(path, Options{migrations: failing})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("from schema %d to %d", schemaVersion, schemaVersion+1)) {
 		t.Errorf("failing migration: %v", err)
 	}
 
 	// A working one runs once, in order, after a backup of the old file.
 	runs := 0
-	migrationList = append(slices.Clone(migrations), func(tx *bolt.Tx) error {
+	working := append(slices.Clone(migrations), func(tx *bolt.Tx) error {
 		runs++
 		if tx.Bucket([]byte(metaBucket)).Get([]byte("half")) != nil {
 			return errors.New("the failed migration's write survived")
 		}
 		return tx.Bucket([]byte(metaBucket)).Put([]byte("migrated"), []byte("yes"))
 	})
-	t.Cleanup(func() { migrationList = migrations })
 	for range 2 {
-		s, err = Open(path, Options{})
+		s, err = Open(path, Options{migrations: working})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -983,8 +985,7 @@ func TestMigrations(t *testing.T) {
 		t.Errorf("no backup before migrating: %v", err)
 	}
 
-	// This program (back to its own schema) refuses the newer file.
-	migrationList = migrations
+	// This program (with its own migrations) refuses the newer file.
 	_, err = Open(path, Options{})
 	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "upgrade mailoauth") {
 		t.Errorf("newer schema: %v", err)

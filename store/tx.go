@@ -170,7 +170,7 @@ func (s *Store) reopen() (*bolt.DB, error) {
 			return err
 		})
 	})
-	target := uint64(len(migrationList))
+	target := uint64(len(s.migrations))
 	switch {
 	case err != nil:
 	case version > target:

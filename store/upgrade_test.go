@@ -32,7 +32,7 @@ func copyFixture(t *testing.T) string {
 }
 
 func TestOlderSchemaOpensAfterMigrationWithNothingLost(t *testing.T) {
-	t.Setenv(KeyEnv, "")
+	t.Parallel()
 	path := copyFixture(t)
 	s := openStore(t, path, Options{Backup: true})
 	if s.SchemaVersion() != schemaVersion {
