@@ -1,9 +1,6 @@
 package core
 
-import (
-	"fmt"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // keyText refuses a text field of a credential file that no Google key
 // holds: one with a control character (an ESC sequence in client_email
@@ -12,10 +9,10 @@ import (
 // remedy.
 func keyText(what, field, v string, max int, fix string) error {
 	if n := utf8.RuneCountInString(v); n > max {
-		return invalidKey(fmt.Sprintf("The %s's %s is %d characters long; Google's are at most %d.", what, field, n, max), fix)
+		return &FindingError{Finding: keyTextTooLongFinding(what, field, n, max, fix)}
 	}
 	if SafeText(v) != v {
-		return invalidKey(fmt.Sprintf("The %s's %s \"%s\" holds a control character (%s), which no Google credential has.", what, field, clip(SafeText(v), 60), firstEscape(v)), fix)
+		return &FindingError{Finding: keyTextControlFinding(what, field, v, fix)}
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -102,16 +101,6 @@ func LoadCredentialFile(ctx context.Context, path string, opts CredentialOptions
 	return c, data, nil
 }
 
-const keyHowTo = "download a new JSON key in " + ServiceAccountsConsolePath + " > (the account) > Keys > Add key > Create new key > JSON"
-
-// anyHowTo is the fix while the kind of file is not known yet: it may be
-// a service-account key or an OAuth client.
-// clientDownloadAgain is the fix for an OAuth client JSON that is not
-// what Google writes.
-const clientDownloadAgain = "Download the client JSON again from " + APIsConsolePath + " > Credentials."
-
-const anyHowTo = "download it again: a service-account key from " + ServiceAccountsConsolePath + " > (the account) > Keys, an OAuth client from APIs & Services > Credentials > (the client) > Download JSON"
-
 // ParseCredential recognises a service-account JSON key (also with a BOM or
 // CRLF line ends), a legacy .p12 key, an OAuth client JSON or an
 // authorized_user file, and validates it. Every problem is a finding that
@@ -119,14 +108,13 @@ const anyHowTo = "download it again: a service-account key from " + ServiceAccou
 func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 	if len(trimmed) == 0 {
-		return nil, invalidKey("The key file is empty.", "Load the JSON file Google downloaded, or "+anyHowTo+".")
+		return nil, &FindingError{Finding: emptyKeyFileFinding()}
 	}
 	if bytes.HasPrefix(trimmed, []byte("-----BEGIN")) {
 		if bytes.HasPrefix(trimmed, []byte("-----BEGIN EC ")) {
 			return nil, notRSA(&ecdsa.PrivateKey{}, "The file is a bare PEM key, not the service-account JSON key file, and it")
 		}
-		return nil, invalidKey("This is a bare PEM private key, not the service-account JSON key file.",
-			"Load the whole .json file Google downloaded (it holds the key together with client_email and client_id), or "+keyHowTo+".")
+		return nil, &FindingError{Finding: barePEMKeyFinding()}
 	}
 	if trimmed[0] == 0x30 { // DER SEQUENCE: PKCS#12
 		return parseP12(data, opts)
@@ -135,15 +123,14 @@ func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 		return nil, jsonNotAnObject(trimmed)
 	}
 	if trimmed[0] != '{' {
-		return nil, invalidKey("The key file is neither JSON nor a .p12 key.", "Load the .json file Google downloaded (or a legacy .p12 key), or "+anyHowTo+".")
+		return nil, &FindingError{Finding: notJSONNorP12Finding()}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
 		if strings.Contains(err.Error(), "unexpected end of JSON input") || unclosedJSON(trimmed) {
-			return nil, invalidKey("The JSON key is truncated (it ends before its closing brace).",
-				"Copy the whole file again, or "+anyHowTo+".")
+			return nil, &FindingError{Finding: truncatedJSONFinding()}
 		}
-		return nil, invalidKey(fmt.Sprintf("The key file is not valid JSON (%v).", err), "Load the file exactly as Google downloaded it, or "+anyHowTo+".")
+		return nil, &FindingError{Finding: invalidJSONFinding(err)}
 	}
 	for _, top := range []string{"web", "installed"} {
 		if inner, ok := raw[top]; ok {
@@ -165,7 +152,7 @@ func ParseCredential(data []byte, opts CredentialOptions) (*Credential, error) {
 		return &Credential{Kind: KindAuthorizedUser, ClientID: au.ClientID, ClientSecret: au.ClientSecret,
 			RefreshToken: au.RefreshToken, Fingerprint: secretFingerprint(au.RefreshToken)}, nil
 	case "":
-		return nil, invalidKey("The JSON has no \"type\" field, so it is not a Google key file.", "Load the service-account key, whose first field is \"type\": \"service_account\", or "+keyHowTo+".")
+		return nil, &FindingError{Finding: noTypeFieldFinding()}
 	default:
 		return nil, &FindingError{Finding: unsupportedCredentialFinding(typ)}
 	}
@@ -199,13 +186,11 @@ func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
 	field := func(name string) (string, error) {
 		v, ok := raw[name]
 		if !ok {
-			return "", invalidKey(fmt.Sprintf("The service-account key has no %q field.", name),
-				"The file was edited or cut short: load the file exactly as Google downloaded it, or "+keyHowTo+".")
+			return "", &FindingError{Finding: keyFieldMissingFinding(name)}
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil || strings.TrimSpace(s) == "" {
-			return "", invalidKey(fmt.Sprintf("The service-account key's %q field is empty or not a string.", name),
-				"Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+			return "", &FindingError{Finding: keyFieldNotStringFinding(name)}
 		}
 		return strings.TrimSpace(s), nil
 	}
@@ -225,20 +210,20 @@ func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
 		}
 	}
 	_ = json.Unmarshal(raw["project_id"], &c.ProjectID)
-	if err := checkKeyTexts("key", "Load the file exactly as Google downloaded it, or "+keyHowTo+".",
+	if err := checkKeyTexts("key", keyAsDownloadedFix,
 		keyField{"client_email", c.ClientEmail, MaxAddressLen}, keyField{"project_id", c.ProjectID, 100},
 		keyField{"private_key_id", c.PrivateKeyID, 100}, keyField{"client_id", c.ClientID, 100},
 		keyField{"token_uri", c.TokenURI, 2048}); err != nil {
 		return nil, err
 	}
 	if !strings.Contains(c.ClientEmail, "@") {
-		return nil, invalidKey(fmt.Sprintf("The key's client_email %q is not an e-mail address.", c.ClientEmail), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+		return nil, &FindingError{Finding: keyEmailNotAddressFinding(c.ClientEmail)}
 	}
 	if err := CheckSecureURL(c.TokenURI); err != nil {
-		return nil, invalidKey(fmt.Sprintf("The key's token_uri %v.", err), "Load the file exactly as Google downloaded it (token_uri is https://oauth2.googleapis.com/token), or "+keyHowTo+".")
+		return nil, &FindingError{Finding: keyTokenURIFinding(err)}
 	}
 	if !clientIDDigits.MatchString(c.ClientID) {
-		return nil, invalidKey(fmt.Sprintf("The key's client_id %q is not the numeric client ID Google issues.", c.ClientID), "Load the file exactly as Google downloaded it, or "+keyHowTo+".")
+		return nil, &FindingError{Finding: keyClientIDNotNumericFinding(c.ClientID)}
 	}
 	var pemText string
 	_ = json.Unmarshal(raw["private_key"], &pemText)
@@ -257,10 +242,7 @@ func parsePrivateKeyPEM(text string) (*rsa.PrivateKey, error) {
 	text = strings.ReplaceAll(text, `\n`, "\n")
 	text = strings.ReplaceAll(text, "\r", "")
 	block, _ := pem.Decode([]byte(text))
-	mangled := func(why string) error {
-		return invalidKey(fmt.Sprintf("The key's private_key field %s.", why),
-			"The file was damaged on the way (edited, re-wrapped or cut short): copy the original file again, or "+keyHowTo+".")
-	}
+	mangled := func(why string) error { return &FindingError{Finding: privateKeyDamagedFinding(why)} }
 	if block == nil {
 		return nil, mangled("is not a PEM block")
 	}
@@ -286,12 +268,10 @@ func parseP12(data []byte, opts CredentialOptions) (*Credential, error) {
 		return nil, err
 	}
 	if c.ClientEmail == "" {
-		return nil, invalidKey("A .p12 key holds no service-account e-mail.",
-			"Enter the service account's e-mail ("+p12EmailWhere+"), e.g. --client-email mailer@project.iam.gserviceaccount.com.")
+		return nil, &FindingError{Finding: p12NoEmailFinding()}
 	}
 	if c.ClientID == "" {
-		return nil, invalidKey("A .p12 key holds no client ID, which the Admin console needs for domain-wide delegation.",
-			"Enter the service account's numeric client ID ("+p12IDWhere+"), e.g. --client-id 104715287395062714451.")
+		return nil, &FindingError{Finding: p12NoClientIDFinding()}
 	}
 	return c, nil
 }
@@ -308,12 +288,10 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 	}
 	key, cert, _, err := pkcs12.DecodeChain(data, pw)
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-		return nil, nil, invalidKey("The .p12 password is wrong.",
-			fmt.Sprintf("Google's .p12 keys use the password %q; if it was changed, enter the password the key was exported with (--p12-password, or the wizard's password field).", DefaultP12Password))
+		return nil, nil, &FindingError{Finding: p12WrongPasswordFinding()}
 	}
 	if err != nil {
-		return nil, nil, invalidKey(fmt.Sprintf("The .p12 file does not parse (%v).", err),
-			"Copy the original .p12 file again (binary, not text), or better "+keyHowTo+".")
+		return nil, nil, &FindingError{Finding: p12UnparsableFinding(err)}
 	}
 	rk, ok := key.(*rsa.PrivateKey)
 	if !ok {
@@ -330,16 +308,15 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 			c.PrivateKeyID = strings.ToLower(cert.Subject.CommonName)
 		}
 	}
-	if err := checkKeyTexts("service account", "Enter the values as shown in the Cloud console.",
+	if err := checkKeyTexts("service account", p12ValuesFix,
 		keyField{"e-mail", c.ClientEmail, MaxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
 		return nil, nil, err
 	}
 	if c.ClientEmail != "" && !strings.Contains(c.ClientEmail, "@") {
-		return nil, nil, invalidKey(fmt.Sprintf("%q is not the service account's e-mail.", c.ClientEmail), "Enter it as shown in the Cloud console, e.g. mailer@project.iam.gserviceaccount.com.")
+		return nil, nil, &FindingError{Finding: p12EmailNotAddressFinding(c.ClientEmail)}
 	}
 	if c.ClientID != "" && !clientIDDigits.MatchString(c.ClientID) {
-		return nil, nil, invalidKey(fmt.Sprintf("%q is not a numeric client ID.", c.ClientID),
-			"Copy the service account's numeric client ID ("+p12IDWhere+").")
+		return nil, nil, &FindingError{Finding: p12ClientIDNotNumericFinding(c.ClientID)}
 	}
 	return c, cert, nil
 }
@@ -353,10 +330,10 @@ func parseOAuthClient(typ string, inner json.RawMessage) (*Credential, error) {
 		RedirectURIs []string `json:"redirect_uris"`
 	}
 	if err := json.Unmarshal(inner, &oc); err != nil {
-		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON's %q section is not what Google writes: %s (an object with client_id and client_secret).", typ, oauthSectionProblem(inner, err)), clientDownloadAgain)
+		return nil, &FindingError{Finding: oauthSectionFinding(typ, oauthSectionProblem(inner, err))}
 	}
 	if oc.ClientID == "" {
-		return nil, invalidKey(fmt.Sprintf("The OAuth client JSON has no %s.client_id.", typ), clientDownloadAgain)
+		return nil, &FindingError{Finding: oauthNoClientIDFinding(typ)}
 	}
 	texts := []keyField{{"client_id", oc.ClientID, 256}, {"project_id", oc.ProjectID, 100}, {"token_uri", oc.TokenURI, 2048}}
 	for _, u := range oc.RedirectURIs {

@@ -1,8 +1,9 @@
 package core
 
-// The finding texts (summary and fix) of the consent path: consent, the
-// refresh token and the OAuth client credential. The code that decides which
-// one applies stays with the consent and refresh logic.
+// The finding texts (summary and fix) of the consent path: consent and the
+// refresh token (the OAuth client credential has findings_credentials.go).
+// The code that decides which one applies stays with the consent and
+// refresh logic.
 
 import (
 	"fmt"
@@ -184,20 +185,4 @@ func otherClientConsentFinding(mailbox, stored, clientID string) *Finding {
 	return NewFinding(CodeConsentRequired,
 		fmt.Sprintf("The consent stored for %s was given to OAuth client %s, not to the profile's client %s.", mailbox, stored, clientID),
 		reconsentFix(mailbox))
-}
-
-// serviceAccountNotClientFinding: a service-account key was given where an
-// OAuth client is needed.
-func serviceAccountNotClientFinding(c *Credential) *Finding {
-	return NewFinding(CodeWrongCredentialType,
-		fmt.Sprintf("This is a service-account key (%s), not an OAuth client.", orUnknown(c.ClientEmail, "client ID "+c.ClientID)),
-		"Use it for domain-wide delegation with `mailoauth setup --key FILE`; for the consent path download the OAuth client JSON from "+clientHowTo+" > Download JSON.")
-}
-
-// notOAuthClientFinding: a credential of another kind was given where an
-// OAuth client is needed.
-func notOAuthClientFinding(c *Credential) *Finding {
-	return NewFinding(CodeWrongCredentialType,
-		fmt.Sprintf("This is a %s, not an OAuth client.", c.Kind.Describe()),
-		"Download the OAuth client JSON from "+clientHowTo+" > Download JSON, or enter its client ID and secret.")
 }

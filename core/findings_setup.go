@@ -2,50 +2,9 @@ package core
 
 import "fmt"
 
-// The texts of the findings of setting up: credentials, the mailbox rule,
-// the TLS cache and the upgrade. The checks that raise them stay in their
-// files; only the words live here.
-
-func invalidKey(summary, fix string) error {
-	return &FindingError{Finding: NewFinding(CodeInvalidKey, summary, fix)}
-}
-
-// oauthClientNotServiceAccountFinding is an OAuth client loaded where a
-// service-account key is needed.
-func oauthClientNotServiceAccountFinding(clientType, clientID string) *Finding {
-	return NewFinding(CodeWrongCredentialType,
-		fmt.Sprintf("This is an OAuth client JSON (%s application, client ID %s), not a service-account key.", clientType, clientID),
-		"It belongs to the OAuth client (consent) path (choose OAuth client at step 3 of the wizard, or `mailoauth setup --client FILE`); for domain-wide delegation "+keyHowTo+".")
-}
-
-// authorizedUserNotServiceAccountFinding is an authorized_user file loaded
-// where a service-account key is needed.
-func authorizedUserNotServiceAccountFinding() *Finding {
-	return NewFinding(CodeWrongCredentialType,
-		"This is an authorized_user file (one person's refresh token, e.g. from gcloud), not a service-account key.",
-		"It cannot act for other mailboxes: "+keyHowTo+".")
-}
-
-// unsupportedCredentialFinding is a key file of a type Gmail cannot use.
-func unsupportedCredentialFinding(typ string) *Finding {
-	return NewFinding(CodeWrongCredentialType,
-		fmt.Sprintf("This is a %q credential, which cannot sign in to Gmail.", typ),
-		"Load a service-account key ("+keyHowTo+") or an OAuth client JSON.")
-}
-
-// noDelegationFinding is any other credential that cannot do domain-wide
-// delegation.
-func noDelegationFinding() *Finding {
-	return NewFinding(CodeWrongCredentialType, "This credential cannot do domain-wide delegation.", keyHowTo+".")
-}
-
-// consumerGmailFinding is a service account set up for a consumer Gmail
-// domain.
-func consumerGmailFinding(domain string) *Finding {
-	return NewFinding(CodeWrongCredentialType,
-		fmt.Sprintf("%s is Google's consumer Gmail, which has no Admin console, so a service account cannot act for its mailboxes.", domain),
-		fmt.Sprintf("Use an OAuth client instead: `mailoauth setup --domain %s --sender you@%s --client FILE` (or choose OAuth client at step 3 of the wizard); each mailbox's owner then consents once.", domain, domain))
-}
+// The texts of the findings of setting up: the mailbox rule, the TLS
+// cache and the upgrade (credentials have findings_credentials.go). The
+// checks that raise them stay in their files; only the words live here.
 
 // serviceAccountEnteredAsMailboxFinding is the service account's own address
 // entered as a mailbox.

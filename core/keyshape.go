@@ -26,15 +26,13 @@ func notRSA(key any, where string) error {
 	case ed25519.PrivateKey, *ed25519.PrivateKey:
 		alg = "an Ed25519"
 	}
-	return invalidKey(fmt.Sprintf("%s holds %s private key; Google's service-account keys are RSA (they sign with RS256), so this key is not one Google issued for a service account.", where, alg),
-		"Load the key file of the service account, or "+keyHowTo+".")
+	return &FindingError{Finding: notRSAFinding(where, alg)}
 }
 
 // checkRSASize refuses an RSA key shorter than MinRSABits.
 func checkRSASize(k *rsa.PrivateKey, where string) error {
 	if bits := k.N.BitLen(); bits < MinRSABits {
-		return invalidKey(fmt.Sprintf("%s holds a %d-bit RSA key; Google's keys are %d bits, and an RSA key under %d bits can be broken, so it is refused.", where, bits, MinRSABits, MinRSABits),
-			"Load the key file of the service account, or "+keyHowTo+".")
+		return &FindingError{Finding: rsaTooShortFinding(where, bits)}
 	}
 	return nil
 }
@@ -42,8 +40,7 @@ func checkRSASize(k *rsa.PrivateKey, where string) error {
 // jsonNotAnObject is the finding for a file that is valid JSON but not an
 // object, the shape of every Google credential file.
 func jsonNotAnObject(trimmed []byte) error {
-	return invalidKey(fmt.Sprintf("The file is JSON, but %s, not a key file: a Google key file is one JSON object ({\"type\": \"service_account\", ...}).", jsonKind(trimmed)),
-		"Load the .json file Google downloaded (or a legacy .p12 key), or "+anyHowTo+".")
+	return &FindingError{Finding: jsonNotAnObjectFinding(jsonKind(trimmed))}
 }
 
 // jsonKind names the kind of the JSON value that starts data.

@@ -19,8 +19,6 @@ import (
 // OAuthClientIDSuffix ends every OAuth client ID Google issues.
 const OAuthClientIDSuffix = ".apps.googleusercontent.com"
 
-const clientHowTo = APIsConsolePath + " > Credentials > (the OAuth 2.0 client ID)"
-
 var oauthClientIDRe = regexp.MustCompile(`^[0-9]+-[a-z0-9]+\.apps\.googleusercontent\.com$`)
 
 // ValidateOAuthClientID checks the shape of an OAuth client ID as Google
@@ -29,16 +27,13 @@ func ValidateOAuthClientID(id string) error {
 	id = strings.TrimSpace(id)
 	switch {
 	case id == "":
-		return invalidKey("The OAuth client ID is empty.", "Copy \"Client ID\" from "+clientHowTo+".")
+		return &FindingError{Finding: clientIDEmptyFinding()}
 	case clientIDDigits.MatchString(id):
-		return invalidKey(fmt.Sprintf("%s is a service account's numeric client ID, not an OAuth client ID.", id),
-			"For the consent path copy the Client ID ending in "+OAuthClientIDSuffix+" from "+clientHowTo+"; for domain-wide delegation load a service-account key (wizard step 3, or `mailoauth setup --key FILE`).")
+		return &FindingError{Finding: clientIDIsServiceAccountFinding(id)}
 	case !strings.HasSuffix(id, OAuthClientIDSuffix):
-		return invalidKey(fmt.Sprintf("The OAuth client ID %q does not end in %s.", id, OAuthClientIDSuffix),
-			"Copy the whole \"Client ID\" from "+clientHowTo+".")
+		return &FindingError{Finding: clientIDSuffixFinding(id)}
 	case !oauthClientIDRe.MatchString(id):
-		return invalidKey(fmt.Sprintf("The OAuth client ID %q is not shaped like Google's (digits, a dash, letters and digits, then %s).", id, OAuthClientIDSuffix),
-			"Copy the whole \"Client ID\" again from "+clientHowTo+" (no spaces or line breaks).")
+		return &FindingError{Finding: clientIDShapeFinding(id)}
 	}
 	return nil
 }
@@ -69,17 +64,14 @@ func (c *Credential) RequireOAuthClient() error {
 		return err
 	}
 	if strings.TrimSpace(c.ClientSecret) == "" {
-		return invalidKey(fmt.Sprintf("The OAuth client %s has no client secret.", c.ClientID),
-			"Copy \"Client secret\" from "+clientHowTo+" (or download its JSON again, which holds it).")
+		return &FindingError{Finding: clientSecretMissingFinding(c.ClientID)}
 	}
 	if strings.ContainsAny(c.ClientSecret, " \t\r\n") {
-		return invalidKey(fmt.Sprintf("The client secret of %s contains spaces or line breaks.", c.ClientID),
-			"Copy \"Client secret\" again from "+clientHowTo+" as one word.")
+		return &FindingError{Finding: clientSecretSpacesFinding(c.ClientID)}
 	}
 	for _, u := range c.RedirectURIs {
 		if pu, err := url.Parse(u); err != nil || pu.Scheme == "" || pu.Host == "" {
-			return invalidKey(fmt.Sprintf("The redirect URI %q of client %s is not an absolute URL.", u, c.ClientID),
-				"Enter it exactly as listed under Authorized redirect URIs in "+clientHowTo+", e.g. http://127.0.0.1:8765/callback.")
+			return &FindingError{Finding: redirectURINotAbsoluteFinding(u, c.ClientID)}
 		}
 	}
 	return nil

@@ -27,8 +27,7 @@ func checkP12Work(der []byte) error {
 		if worst.IsInt64() {
 			n = fmt.Sprint(worst.Int64())
 		}
-		return invalidKey(fmt.Sprintf("The .p12 file asks for %s key-derivation rounds; real keys use a few thousand (Google's 2048), and opening it would keep this program busy for hours, so it is refused.", n),
-			"Load the .p12 key Google generated for the service account, or "+keyHowTo+".")
+		return &FindingError{Finding: p12TooMuchWorkFinding(n)}
 	}
 	return nil
 }
