@@ -168,6 +168,7 @@ func (s *summaryStep) View() string {
 func (s *summaryStep) SetSize(width, height int) {
 	s.setRoom(width, height)
 	if s.proxy.open {
+		s.proxy.setSize(s.common, width, height)
 		return
 	}
 	s.vp.SetWidth(width)

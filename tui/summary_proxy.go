@@ -25,10 +25,13 @@ type proxyPage struct {
 	boxes   []string
 	hasPW   map[string]bool
 	shown   map[string]string // passwords made on this visit
-	cursor  int
-	pending *proxyRequest // the password being made
-	confirm string        // the mailbox whose password would be replaced
+	pending *proxyRequest     // the password being made
+	confirm string            // the mailbox whose password would be replaced
 	err     error
+	// the list of mailboxes, fitted by setSize to the room the settings
+	// above it leave
+	scrollList
+	room
 }
 
 // proxyRequest is one request for a new proxy password; its result counts
@@ -95,11 +98,10 @@ func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 			}
 			pp.close()
 			return nil, true
-		case key.Matches(msg, km.List.Down):
-			pp.cursor = min(pp.cursor+1, max(len(pp.boxes)-1, 0))
-			return nil, true
-		case key.Matches(msg, km.List.Up):
-			pp.cursor = max(pp.cursor-1, 0)
+		case pp.overflows(w) && key.Matches(msg, km.Screen.MoreDown, km.Screen.MoreUp):
+			return nil, false // the wizard pages the screen, as its ↓ more marker says
+		case pp.moveKey(msg):
+			pp.clampTo(len(pp.boxes))
 			return nil, true
 		case key.Matches(msg, km.Proxy.Password) && len(pp.boxes) > 0 && pp.pending == nil:
 			mb := pp.boxes[pp.cursor]
@@ -140,7 +142,30 @@ func (pp *proxyPage) makePassword(w *common, mailbox string) tea.Cmd {
 	}
 }
 
-func (pp *proxyPage) view(w *common, width, height int) string {
+// setSize fits the list to the rows the view leaves it.
+func (pp *proxyPage) setSize(w *common, width, height int) {
+	pp.setRoom(width, height)
+	pp.scrollList = pp.fitted(len(pp.boxes), pp.listRows(w, width, height))
+}
+
+// listRows is how many mailboxes the list shows: the rows the settings
+// above it and the question and error below it leave, less a line for each
+// password shown (it takes a line of its own), so that a password just
+// made is on screen with its mailbox even while a notice takes room.
+func (pp *proxyPage) listRows(w *common, width, height int) int {
+	return height - lineCount(pp.head(w, width)) - lineCount(pp.tail(w, width)) - len(pp.shown)
+}
+
+// overflows reports a page that leaves the list no row of its own: the
+// screen is taller than its room, and pgup/pgdn page it (layout.go)
+// rather than the one row the list shows.
+func (pp *proxyPage) overflows(w *common) bool {
+	return len(pp.boxes) > 0 && pp.listRows(w, pp.roomW, pp.roomH) < 1
+}
+
+// head is the page above the list: the proxy's settings and the heading of
+// the passwords.
+func (pp *proxyPage) head(w *common, width int) string {
 	st := w.styles
 	lw := 12
 	hs := proxy.HostSettings(proxy.DefaultIMAPAddr, proxy.DefaultSMTPAddr)
@@ -157,19 +182,33 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 	if len(pp.boxes) == 0 {
 		b.WriteString(st.Muted.Render(wrap("No mailboxes yet: add them in step 5.", width)) + "\n")
 	}
-	question, asked := "", 0
+	return b.String()
+}
+
+// tail is the page below the list: the question whether to replace a
+// password, and an error.
+func (pp *proxyPage) tail(w *common, width int) string {
+	var b strings.Builder
 	if pp.confirm != "" {
-		question = st.Warn.Render(wrap(fmt.Sprintf("Replace %s's proxy password? Products using it then need the new one. %s, %s.",
-			pp.confirm, hint(km.Proxy.Replace, "replaces it"), hint(km.Proxy.Keep, "keeps it")), width))
-		asked = strings.Count(question, "\n") + 1
+		b.WriteString(w.styles.Warn.Render(wrap(fmt.Sprintf("Replace %s's proxy password? Products using it then need the new one. %s, %s.",
+			pp.confirm, hint(km.Proxy.Replace, "replaces it"), hint(km.Proxy.Keep, "keeps it")), width)) + "\n")
 	}
-	// the list scrolls with the cursor
-	rows := max(height-17-asked, 3) // what the list (and the question) leave of the page
-	first := max(0, min(pp.cursor-rows/2, len(pp.boxes)-rows))
-	for i := first; i < len(pp.boxes) && i < first+rows; i++ {
+	if pp.err != nil {
+		b.WriteString(w.errView(pp.err, width) + "\n")
+	}
+	return b.String()
+}
+
+func (pp *proxyPage) view(w *common, width, height int) string {
+	st := w.styles
+	var b strings.Builder
+	b.WriteString(pp.head(w, width))
+	// the list as setSize fitted it
+	sl := pp.fitted(len(pp.boxes), pp.listRows(w, width, height))
+	for i := sl.offset; i < len(pp.boxes) && i < sl.offset+sl.pageSize; i++ {
 		mb := pp.boxes[i]
 		mark := "  "
-		if i == pp.cursor {
+		if i == sl.cursor {
 			mark = "› "
 		}
 		state := st.Muted.Render("no proxy password yet")
@@ -184,12 +223,7 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 		}
 		b.WriteString(mark + fmt.Sprintf("%-*s", min(32, width/2), mb) + " " + state + "\n")
 	}
-	if pp.confirm != "" {
-		b.WriteString(question + "\n")
-	}
-	if pp.err != nil {
-		b.WriteString(w.errView(pp.err, width) + "\n")
-	}
+	b.WriteString(pp.tail(w, width))
 	return strings.TrimRight(b.String(), "\n")
 }
 
@@ -197,5 +231,5 @@ func (pp *proxyPage) keys(w *common) stepKeys {
 	if pp.confirm != "" {
 		return stepKeys{short: []key.Binding{km.Proxy.Replace, km.Proxy.Keep}, full: [][]key.Binding{{km.Proxy.Replace, km.Proxy.Keep}}}
 	}
-	return keyMap([]key.Binding{km.Proxy.Password, km.Proxy.Close}, []key.Binding{km.Summary.Scroll}, false, false, false)
+	return keyMap([]key.Binding{km.Proxy.Password, km.Proxy.Close}, km.List.moves(false), false, false, false)
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,4 +116,43 @@ func TestSummaryProxyPasswordSavedOnlyWhenShown(t *testing.T) {
 	if hash := be.proxyPW["acme.example/b@acme.example"]; !proxy.VerifyPassword(hash, pw[1]) || proxy.VerifyPassword(hash, oldPW) {
 		t.Fatal("after y the stored hash should verify the new password, not the old one")
 	}
+}
+
+// TestSummaryProxyListScrollsWithTheCursor: with more mailboxes than the
+// page has room for, the proxy page's list keeps the mailbox under the
+// cursor on screen, pgdn moves it a page on (to the first mailbox not
+// shown before), and a password made for the last row shows, with its
+// mailbox, without the page growing past the terminal.
+func TestSummaryProxyListScrollsWithTheCursor(t *testing.T) {
+	be := twoMailboxes(t)
+	_ = be.PutMailboxes("acme.example", manyMailboxes(12))
+	ms, _ := be.Mailboxes("acme.example")
+	var boxes []string
+	for _, m := range ms {
+		boxes = append(boxes, m.Email)
+	}
+	slices.Sort(boxes)
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
+	d.press(runeKey('x'))
+	firstPage := d.screen()
+	if strings.Contains(firstPage, boxes[len(boxes)-1]) {
+		t.Fatalf("the test wants a list longer than the page:\n%s", firstPage)
+	}
+	next := slices.IndexFunc(boxes, func(b string) bool { return !strings.Contains(firstPage, b) })
+	d.press(keyCode(tea.KeyPgDown))
+	d.mustShow("› " + boxes[next])
+	d.mustShow(boxes[next-1])
+
+	d.press(keyCode(tea.KeyPgUp))
+	for i := range boxes {
+		d.mustShow("› " + boxes[i])
+		d.mustNotShow("↓ more")
+		d.press(keyCode(tea.KeyDown))
+	}
+	d.press(runeKey('p')) // on the last mailbox: ↓ stopped there
+	last := boxes[len(boxes)-1]
+	if !regexp.MustCompile(`› ` + regexp.QuoteMeta(last) + ` +new proxy password: *\n.*│ +[a-z0-9]{4}(-[a-z0-9]{4}){5}  \(shown once\)`).MatchString(d.screen()) {
+		t.Fatalf("the new password of %s should show below it:\n%s", last, d.screen())
+	}
+	d.mustNotShow("↓ more")
 }

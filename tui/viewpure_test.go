@@ -182,6 +182,11 @@ func TestViewsChangeNoState(t *testing.T) {
 			requirePureView(t, d, "summary scrolled past its end")
 			d.press(runeKey('?'))
 			requirePureView(t, d, "full help")
+			d.press(runeKey('?'), runeKey('x'))
+			for range 30 {
+				d.press(keyCode(tea.KeyDown))
+			}
+			requirePureView(t, d, "summary proxy page scrolled")
 		})
 	}
 }
