@@ -225,11 +225,7 @@ func TestProxyPythonClients(t *testing.T) {
 		env := []string{"CA=" + p.caFile, "USER_ADDR=" + user, "PASS=" + pw[user], "SUBJECT=" + subject}
 		python(t, pySMTPSend, append(env, "ADDR="+c.addr, "STARTTLS="+c.starttls)...)
 		out := python(t, pyIMAPFetch, append(env, "ADDR="+p.imaps)...)
-		var size int
-		if m := regexp.MustCompile(`RFC822\.SIZE (\d+)`).FindStringSubmatch(out); m != nil {
-			fmt.Sscan(m[1], &size)
-		}
-		if size < 10*1024*1024 || !strings.Contains(out, "Subject: "+subject) {
+		if size := rfc822Size(out); size < 10*1024*1024 || !strings.Contains(out, "Subject: "+subject) {
 			t.Fatalf("imaplib through the proxy: want the 10 MB message %q, got size %d:\n%s", subject, size, out)
 		}
 	}
@@ -272,11 +268,20 @@ func TestProxyMsmtpAndCurl(t *testing.T) {
 	requirePrograms(t, "msmtp", "curl")
 	_, db, users, pw := proxySandboxSetup(t)
 	p := startProxy(t, db)
-	user := users[1]
-	smtpPort := port(p.smtp)
+	// The sandbox has a message once its SMTP server accepted it.
+	msmtpAndCurlThroughProxy(t, p, users[1], pw[users[1]], nil)
+}
+
+// msmtpAndCurlThroughProxy sends a message with msmtp (auth plain,
+// STARTTLS) and one with curl (smtps, --user) through the proxy, and
+// finds and fetches each with curl (imaps, --user). arrived, if not nil,
+// waits until the server delivered a sent message.
+func msmtpAndCurlThroughProxy(t *testing.T, p *proxyProcess, user, password string, arrived func(t *testing.T, subject string)) {
+	t.Helper()
+	requirePrograms(t, "msmtp", "curl")
 	conf := filepath.Join(t.TempDir(), "msmtprc")
 	rc := fmt.Sprintf("account default\nhost 127.0.0.1\nport %s\ntls on\ntls_starttls on\ntls_trust_file %s\nauth plain\nuser %s\npassword %s\nfrom %s\n",
-		smtpPort, p.caFile, user, pw[user], user)
+		port(p.smtp), p.caFile, user, password, user)
 	if err := os.WriteFile(conf, []byte(rc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -285,19 +290,22 @@ func TestProxyMsmtpAndCurl(t *testing.T) {
 		t.Fatalf("msmtp auth plain through the proxy: %v\n%s", err, out)
 	}
 	curlSubject := fmt.Sprintf("curl through the proxy %d", time.Now().UnixNano())
-	out, err := runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--url", "smtps://"+p.smtps, "--user", user+":"+pw[user],
+	out, err := runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--url", "smtps://"+p.smtps, "--user", user+":"+password,
 		"--mail-from", user, "--mail-rcpt", user, "--upload-file", writeMessage(t, user, curlSubject))
 	if err != nil {
 		t.Fatalf("curl SMTP through the proxy: %v\n%s", err, out)
 	}
 	for _, subject := range []string{msmtpSubject, curlSubject} {
-		out, err := runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
+		if arrived != nil {
+			arrived(t, subject)
+		}
+		out, err := runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+password,
 			"--url", "imaps://"+p.imaps+"/INBOX", "--request", `SEARCH SUBJECT "`+subject+`"`)
 		n := strings.Fields(strings.TrimPrefix(strings.TrimSpace(out), "* SEARCH"))
 		if err != nil || len(n) != 1 {
 			t.Fatalf("curl IMAP SEARCH through the proxy for %q: %v\n%s", subject, err, out)
 		}
-		out, err = runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+pw[user],
+		out, err = runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--user", user+":"+password,
 			"--url", "imaps://"+p.imaps+"/INBOX;MAILINDEX="+n[0])
 		if err != nil || !strings.Contains(out, "Subject: "+subject) {
 			t.Fatalf("curl IMAP FETCH through the proxy: %v\n%s", err, out)
@@ -305,15 +313,10 @@ func TestProxyMsmtpAndCurl(t *testing.T) {
 	}
 }
 
-// TestProxyWrongPasswordAndRevokedToken: wrong proxy passwords are refused,
-// the fifth locks the address out (logged); after the sandbox revoked the
-// cached token the proxy mints a fresh one; without the delegation the
-// client gets the finding's code and the log the fix.
-func TestProxyWrongPasswordAndRevokedToken(t *testing.T) {
-	sb, db, users, pw := proxySandboxSetup(t)
-	p := startProxy(t, db)
-	user := users[0]
-	const pyLogin = `
+// pyIMAPLogins logs in with imaplib once per password in PASSWORDS
+// (comma-separated) and prints "ok" or "refused: " and the server's words
+// for each.
+const pyIMAPLogins = `
 import imaplib, os, ssl
 host, port = os.environ["ADDR"].rsplit(":", 1)
 ctx = ssl.create_default_context(cafile=os.environ["CA"])
@@ -327,25 +330,34 @@ for pw in os.environ["PASSWORDS"].split(","):
     except imaplib.IMAP4.error as e:
         print("refused:", e)
 `
+
+// TestProxyWrongPasswordAndRevokedToken: wrong proxy passwords are refused,
+// the fifth locks the address out (logged); after the sandbox revoked the
+// cached token the proxy mints a fresh one; without the delegation the
+// client gets the finding's code and the log the fix.
+func TestProxyWrongPasswordAndRevokedToken(t *testing.T) {
+	sb, db, users, pw := proxySandboxSetup(t)
+	p := startProxy(t, db)
+	user := users[0]
 	env := []string{"CA=" + p.caFile, "USER_ADDR=" + user, "ADDR=" + p.imaps}
-	out := python(t, pyLogin, append(env, "PASSWORDS="+pw[user])...)
+	out := python(t, pyIMAPLogins, append(env, "PASSWORDS="+pw[user])...)
 	if strings.TrimSpace(out) != "ok" {
 		t.Fatalf("right password: %s", out)
 	}
 	sb.admin(t, "POST", "/revoke", map[string]any{"email": user})
-	if out = python(t, pyLogin, append(env, "PASSWORDS="+pw[user])...); strings.TrimSpace(out) != "ok" {
+	if out = python(t, pyIMAPLogins, append(env, "PASSWORDS="+pw[user])...); strings.TrimSpace(out) != "ok" {
 		t.Fatalf("after POST /admin/revoke the proxy should mint a fresh token: %s", out)
 	}
 	sb.admin(t, "DELETE", "/delegation?client_id="+sb.clientID, nil)
 	sb.admin(t, "POST", "/revoke", map[string]any{"email": user})
-	out = python(t, pyLogin, append(env, "PASSWORDS="+pw[user])...)
+	out = python(t, pyIMAPLogins, append(env, "PASSWORDS="+pw[user])...)
 	if !strings.Contains(out, "[AUTHENTICATIONFAILED] mailoauth: delegation_not_authorized, see the log") {
 		t.Fatalf("without the delegation: want the mapped refusal, got %s", out)
 	}
 	if lg := p.log.String(); !strings.Contains(lg, "code=delegation_not_authorized") || !strings.Contains(lg, "add client ID "+sb.clientID) {
 		t.Fatalf("the log should name the finding and its fix:\n%s", lg)
 	}
-	out = python(t, pyLogin, append(env, "PASSWORDS=wrong1,wrong2,wrong3,wrong4,wrong5,"+pw[user])...)
+	out = python(t, pyIMAPLogins, append(env, "PASSWORDS=wrong1,wrong2,wrong3,wrong4,wrong5,"+pw[user])...)
 	got := strings.Split(strings.TrimSpace(out), "\n")
 	if len(got) != 6 || strings.Count(out, "AUTHENTICATIONFAILED] Invalid credentials") != 5 || !strings.Contains(got[5], "too many wrong passwords") {
 		t.Fatalf("five wrong passwords then the right one: want five refusals and a lockout, got:\n%s", out)
@@ -421,7 +433,7 @@ func (s *sandboxProcess) messages(t *testing.T, user string) int {
 func TestProxyReloadOnSIGHUP(t *testing.T) {
 	_, db, users, pw := proxySandboxSetup(t)
 	p := startProxy(t, db)
-	const pyLogin = `
+	const pyIMAPLogins = `
 import imaplib, os, ssl
 host, port = os.environ["ADDR"].rsplit(":", 1)
 m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ssl.create_default_context(cafile=os.environ["CA"]))
@@ -432,7 +444,7 @@ except imaplib.IMAP4.error as e:
     print("refused:", e)
 `
 	login := func(user, password string) string {
-		return strings.TrimSpace(python(t, pyLogin, "ADDR="+p.imaps, "CA="+p.caFile, "USER_ADDR="+user, "PASS="+password))
+		return strings.TrimSpace(python(t, pyIMAPLogins, "ADDR="+p.imaps, "CA="+p.caFile, "USER_ADDR="+user, "PASS="+password))
 	}
 	newUser := "user3@example.test"
 	if r := mailoauth(t, db, "mailbox", "add", newUser); r.code != 0 {
