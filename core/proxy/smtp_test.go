@@ -137,9 +137,10 @@ func authLines(lines []string) []string {
 // TestProxySMTPExtensionsOfTheServer: the proxy's EHLO offers the
 // sandbox's extensions (SIZE, SMTPUTF8, ...; it asked the sandbox when the
 // listener started) with its own STARTTLS and AUTH PLAIN LOGIN instead of
-// the sandbox's AUTH; an EHLO after the login is the sandbox's reply
-// without its AUTH line; and a message sent with SMTPUTF8 and SIZE (which
-// a client uses only when offered) arrives.
+// the sandbox's AUTH, and nothing the sandbox lacks (no CHUNKING: a
+// client would send BDAT it cannot take); an EHLO after the login is the
+// sandbox's reply without its AUTH line; and a message sent with SMTPUTF8
+// and SIZE (which a client uses only when offered) arrives.
 func TestProxySMTPExtensionsOfTheServer(t *testing.T) {
 	f := startFixture(t, Config{})
 	user := f.sb.Users()[0]
@@ -156,6 +157,10 @@ func TestProxySMTPExtensionsOfTheServer(t *testing.T) {
 		}
 		if got := authLines(lines); !slices.Equal(got, []string{"AUTH PLAIN LOGIN"}) {
 			t.Errorf("%s: EHLO before the login offers %q, want only the proxy's AUTH PLAIN LOGIN", tc.addr, got)
+		}
+		// The sandbox has no CHUNKING, so the proxy must not offer BDAT.
+		if slices.Contains(lines, "CHUNKING") {
+			t.Errorf("%s: EHLO offers CHUNKING, which the sandbox does not: %q", tc.addr, lines)
 		}
 		if slices.Contains(lines, "STARTTLS") != tc.startTLS {
 			t.Errorf("%s: STARTTLS offered %v, want %v: %q", tc.addr, !tc.startTLS, tc.startTLS, lines)
