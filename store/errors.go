@@ -49,9 +49,10 @@ func errorf(kind error, format string, args ...any) error {
 }
 
 // PathError is a store path that cannot be used. Its sentence says what is
-// wrong and, where there is one, the fix at this path; it names no flag: a
-// caller that lets the user name another path (the command line's --db)
-// adds that way out where it reports the error.
+// wrong and, where there is one, the fix at this path; it names no command
+// or flag: a caller that lets the user name another path (the command
+// line's --db), or that has its own way to set a store up, words that way
+// out where it reports the error.
 type PathError struct {
 	Path string
 	// Problem is what is wrong; Fix what to do at this path, empty when
@@ -168,37 +169,48 @@ func (e *DamagedError) Sentence(startNew string) string {
 func (e *DamagedError) Error() string { return e.Sentence("set up a new store") }
 func (e *DamagedError) Unwrap() error { return ErrDamaged }
 
-// Record names a mailbox's record that RecordError says is damaged.
+// Record names a record that RecordError says is damaged.
 type Record int
 
 const (
-	// RecordResult is the last check result; a new test replaces it.
+	// RecordResult is a mailbox's last check result; a new test
+	// replaces it.
 	RecordResult Record = iota + 1
 	// RecordPendingLogin is the legacy login of a mailbox not yet
 	// switched; importing the legacy configuration again replaces it.
 	RecordPendingLogin
+	// RecordProfile is a profile's settings; only deleting the profile
+	// and setting it up again replaces them.
+	RecordProfile
 )
 
-// RecordError is a mailbox's record that does not decode. Its sentence
-// says how to make the record again but names no command or flag: the
-// command line words its own.
+// RecordError is a record that does not decode. Its sentence says how to
+// make the record again but names no command or flag: the command line
+// words its own.
 type RecordError struct {
-	Record        Record
-	Mailbox, Path string
-	Err           error // why it does not decode
+	Record Record
+	// Mailbox is the mailbox whose record it is; Domain the profile's
+	// for RecordProfile.
+	Mailbox, Domain, Path string
+	Err                   error // why it does not decode
 }
 
 // Problem is what is wrong, with no way out.
 func (e *RecordError) Problem() string {
-	what := "the last result"
-	if e.Record == RecordPendingLogin {
-		what = "the pending login"
+	switch e.Record {
+	case RecordProfile:
+		return fmt.Sprintf("profile %s in store %s is damaged (%v)", e.Domain, e.Path, e.Err)
+	case RecordPendingLogin:
+		return fmt.Sprintf("the pending login of %s in store %s is damaged (%v)", e.Mailbox, e.Path, e.Err)
 	}
-	return fmt.Sprintf("%s of %s in store %s is damaged (%v)", what, e.Mailbox, e.Path, e.Err)
+	return fmt.Sprintf("the last result of %s in store %s is damaged (%v)", e.Mailbox, e.Path, e.Err)
 }
 
 func (e *RecordError) Error() string {
-	if e.Record == RecordPendingLogin {
+	switch e.Record {
+	case RecordProfile:
+		return e.Problem() + "; delete it and set it up again"
+	case RecordPendingLogin:
 		return e.Problem() + "; run the upgrade again with the legacy configuration"
 	}
 	return e.Problem() + "; run the test again"

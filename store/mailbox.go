@@ -77,7 +77,7 @@ func (s *Store) mailboxRule(b *bolt.Bucket, domain string) (core.MailboxRule, er
 	var rec profileRecord
 	if raw := b.Get([]byte(profileKey)); raw != nil {
 		if err := json.Unmarshal(raw, &rec); err != nil {
-			return core.MailboxRule{}, fmt.Errorf("profile %s in store %s is damaged (%v); delete it and set it up again", domain, s.path, err)
+			return core.MailboxRule{}, &RecordError{Record: RecordProfile, Domain: domain, Path: s.path, Err: err}
 		}
 	}
 	kind := rec.Profile.CredentialKind

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,10 +104,10 @@ func (s *Store) readProfile(b *bolt.Bucket, domain string) (profileRecord, error
 	var rec profileRecord
 	raw := b.Get([]byte(profileKey))
 	if raw == nil {
-		return rec, fmt.Errorf("profile %s in store %s is damaged (no settings); delete it with `mailoauth` and set it up again", domain, s.path)
+		return rec, &RecordError{Record: RecordProfile, Domain: domain, Path: s.path, Err: errors.New("no settings")}
 	}
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return rec, fmt.Errorf("profile %s in store %s is damaged (%v); delete it and set it up again", domain, s.path, err)
+		return rec, &RecordError{Record: RecordProfile, Domain: domain, Path: s.path, Err: err}
 	}
 	prefix := domainsBucket + "/" + domain + "/"
 	if v := b.Get([]byte(credentialKey)); v != nil {

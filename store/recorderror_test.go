@@ -58,3 +58,44 @@ func TestDamagedConsentSaysHowToConsentAgain(t *testing.T) {
 		t.Errorf("LoadRefreshToken of a damaged consent:\n%v\nwant %s", err, want)
 	}
 }
+
+// A profile whose settings do not decode, or are gone, is a RecordError of
+// the profile whose sentence names no command; and the way out it gives
+// works: the profile can be deleted (as `profile rm` does, counting its
+// mailboxes first) and set up again.
+func TestDamagedProfileIsARecordErrorThatCanBeDeleted(t *testing.T) {
+	t.Parallel()
+	for _, damage := range []struct {
+		name  string
+		apply func(b *bolt.Bucket) error
+		cause string
+	}{
+		{"not json", func(b *bolt.Bucket) error { return b.Put([]byte(profileKey), []byte("{not json")) }, "(invalid character"},
+		{"no settings", func(b *bolt.Bucket) error { return b.Delete([]byte(profileKey)) }, "(no settings)"},
+	} {
+		s, _ := storeWithProfile(t, "example.test")
+		if err := s.updateProfile("example.test", damage.apply); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Profile("example.test")
+		var re *RecordError
+		if !errors.As(err, &re) || re.Record != RecordProfile || re.Domain != "example.test" {
+			t.Fatalf("%s: Profile of a damaged profile: %v; want a RecordError of example.test's settings", damage.name, err)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "profile example.test in store "+s.path+" is damaged "+damage.cause) ||
+			!strings.HasSuffix(msg, "; delete it and set it up again") || strings.Contains(msg, "`") {
+			t.Errorf("%s: sentence %q", damage.name, msg)
+		}
+		if _, err := s.MailboxCount("example.test"); err != nil {
+			t.Errorf("%s: counting the mailboxes of a damaged profile: %v", damage.name, err)
+		}
+		if err := s.DeleteProfile("example.test", actor); err != nil {
+			t.Fatalf("%s: deleting a damaged profile: %v", damage.name, err)
+		}
+		mustSaveProfile(t, s, "example.test")
+		if _, err := s.Profile("example.test"); err != nil {
+			t.Errorf("%s: the profile set up again: %v", damage.name, err)
+		}
+	}
+}

@@ -174,8 +174,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.ReadOnly || opts.MustExist {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, &PathError{Path: path, kind: ErrNoStore, Problem: "there is no store at " + path,
-				Fix: "`mailoauth setup` or the wizard (`mailoauth wizard`) creates one"}
+			return nil, &PathError{Path: path, kind: ErrNoStore, Problem: "there is no store at " + path, Fix: "set one up first"}
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &PathError{Path: path, Problem: fmt.Sprintf("cannot create the directory of store %s: %v", path, core.WithoutPath(err)), Fix: "create it"}

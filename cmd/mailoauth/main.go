@@ -239,7 +239,7 @@ func errorSentence(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "mailoauth: cancelled (interrupted) before it finished; what was already saved is kept, run the command again to finish"
 	}
-	return "mailoauth: " + core.SafeLines(storeWording(core.ErrorSentence(err), err)+dbHint(err)) // it may quote a file or a server
+	return "mailoauth: " + core.SafeLines(storeWording(core.ErrorSentence(err), err)) // it may quote a file or a server
 }
 
 func exitCode(err error) int {

@@ -10,25 +10,15 @@ import (
 // The store's errors name no command or flag; here the command line adds
 // its own way out to them, in one place.
 
-// dbHint is the command line's way out of a store path that cannot be
-// used: another --db (the store's sentence names no flag).
-func dbHint(err error) string {
-	var pe *store.PathError
-	switch {
-	case !errors.As(err, &pe):
-		return ""
-	case pe.Fix == "":
-		return "; pass --db PATH or set MAILOAUTH_DB"
-	case errors.Is(pe, store.ErrNoStore):
-		return ", or pass the right --db or MAILOAUTH_DB"
-	}
-	return " or pass another --db"
-}
-
 // storeWording is msg, the text of err, with the store's own way out of a
-// missing or ambiguous profile or mailbox, a damaged record, or a damaged
-// store without a backup, replaced by the command line's.
+// store path that cannot be used, a missing or ambiguous profile or
+// mailbox, a damaged record, or a damaged store without a backup, replaced
+// by the command line's.
 func storeWording(msg string, err error) string {
+	var pa *store.PathError
+	if errors.As(err, &pa) {
+		msg = strings.Replace(msg, pa.Error(), pathWording(pa), 1)
+	}
 	var pe *store.ProfileError
 	if errors.As(err, &pe) {
 		msg = strings.Replace(msg, pe.Error(), pe.Problem()+profileHint(pe), 1)
@@ -39,17 +29,36 @@ func storeWording(msg string, err error) string {
 	}
 	var re *store.RecordError
 	if errors.As(err, &re) {
-		hint := "; run `mailoauth test` again"
-		if re.Record == store.RecordPendingLogin {
-			hint = "; run the upgrade again with --legacy"
-		}
-		msg = strings.Replace(msg, re.Error(), re.Problem()+hint, 1)
+		msg = strings.Replace(msg, re.Error(), re.Problem()+recordHint(re), 1)
 	}
 	var de *store.DamagedError
 	if errors.As(err, &de) {
 		msg = strings.Replace(msg, de.Error(), de.Sentence("run `mailoauth setup` or the wizard to start a new store"), 1)
 	}
 	return msg
+}
+
+// pathWording is the sentence of a store path that cannot be used, with
+// the command line's ways out: the commands that set a store up, and
+// another --db (the store's sentence names neither).
+func pathWording(e *store.PathError) string {
+	switch {
+	case errors.Is(e, store.ErrNoStore):
+		return e.Problem + "; `mailoauth setup` or the wizard (`mailoauth wizard`) creates one, or pass the right --db or MAILOAUTH_DB"
+	case e.Fix == "":
+		return e.Problem + "; pass --db PATH or set MAILOAUTH_DB"
+	}
+	return e.Error() + " or pass another --db"
+}
+
+func recordHint(e *store.RecordError) string {
+	switch e.Record {
+	case store.RecordProfile:
+		return "; delete it with `mailoauth profile rm " + e.Domain + "` and set it up again"
+	case store.RecordPendingLogin:
+		return "; run the upgrade again with --legacy"
+	}
+	return "; run `mailoauth test` again"
 }
 
 func profileHint(e *store.ProfileError) string {

@@ -87,6 +87,8 @@ func TestDamagedRecordWithTheCommandThatRedoesIt(t *testing.T) {
 			"the last result of a@example.test in store /s.db is damaged (unexpected end of JSON input); run `mailoauth test` again"},
 		{&store.RecordError{Record: store.RecordPendingLogin, Mailbox: "a@example.test", Path: "/s.db", Err: cause},
 			"the pending login of a@example.test in store /s.db is damaged (unexpected end of JSON input); run the upgrade again with --legacy"},
+		{&store.RecordError{Record: store.RecordProfile, Domain: "example.test", Path: "/s.db", Err: cause},
+			"profile example.test in store /s.db is damaged (unexpected end of JSON input); delete it with `mailoauth profile rm example.test` and set it up again"},
 	} {
 		if got := errorSentence(c.err); got != "mailoauth: "+c.want {
 			t.Errorf("got  %s\nwant mailoauth: %s", got, c.want)
