@@ -62,16 +62,12 @@ func countPasswords(path string) (int, error) {
 	}
 	n := 0
 	err := readOnlyView(path, func(tx *bolt.Tx) error {
-		domains := tx.Bucket([]byte(domainsBucket))
-		if domains == nil {
-			return nil
-		}
-		return domains.ForEachBucket(func(k []byte) error {
-			if ub := domains.Bucket(k).Bucket([]byte(upgradeBucket)); ub != nil {
+		for _, d := range knownDomains(tx) {
+			if ub := profileSub(tx, d, upgradeBucket); ub != nil {
 				n += ub.Stats().KeyN
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	return n, err
 }

@@ -216,18 +216,14 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 		if err := mb.Delete([]byte(email)); err != nil {
 			return err
 		}
-		if rb := b.Bucket([]byte(resultBucket)); rb != nil {
-			if err := rb.Delete([]byte(email)); err != nil {
+		// With its consent (refreshBucket): a re-added mailbox consents again.
+		for _, name := range []string{resultBucket, upgradeBucket, proxyPasswordBucket, refreshBucket} {
+			if err := deleteFrom(b, name, email); err != nil {
 				return err
 			}
 		}
 		if err := deleteHistory(b, email); err != nil {
 			return err
-		}
-		if ub := b.Bucket([]byte(upgradeBucket)); ub != nil {
-			if err := ub.Delete([]byte(email)); err != nil {
-				return err
-			}
 		}
 		if tb := b.Bucket([]byte(tokenBucket)); tb != nil {
 			prefix := []byte(email + "\x00")
@@ -236,17 +232,6 @@ func (s *Store) DeleteMailbox(domain, email, actor string) error {
 				if err := c.Delete(); err != nil {
 					return err
 				}
-			}
-		}
-		if pb := b.Bucket([]byte(proxyPasswordBucket)); pb != nil {
-			if err := pb.Delete([]byte(email)); err != nil {
-				return err
-			}
-		}
-		if rb := b.Bucket([]byte(refreshBucket)); rb != nil {
-			// Its consent goes with it: a re-added mailbox consents again.
-			if err := rb.Delete([]byte(email)); err != nil {
-				return err
 			}
 		}
 		return appendAudit(tx, domain, actor, "mailbox.remove", email)

@@ -22,80 +22,6 @@ type profileRecord struct {
 	UpdatedBy string       `json:"updated_by"`
 }
 
-// domainBucket returns domains/<domain>, or nil.
-func domainBucket(tx *bolt.Tx, domain string) *bolt.Bucket {
-	d := tx.Bucket([]byte(domainsBucket))
-	if d == nil {
-		return nil
-	}
-	return d.Bucket([]byte(domain))
-}
-
-// profileSub returns the bucket name of domain's profile, or nil when the
-// profile or the bucket does not exist.
-func profileSub(tx *bolt.Tx, domain, name string) *bolt.Bucket {
-	if b := domainBucket(tx, domain); b != nil {
-		return b.Bucket([]byte(name))
-	}
-	return nil
-}
-
-// deleteIn removes key from the bucket name of domain's profile; a missing
-// profile, bucket or key is no error.
-func deleteIn(tx *bolt.Tx, domain, name, key string) error {
-	if b := profileSub(tx, domain, name); b != nil {
-		return b.Delete([]byte(key))
-	}
-	return nil
-}
-
-// knownDomains lists the profiles' domains, sorted.
-func knownDomains(tx *bolt.Tx) []string {
-	var out []string
-	if d := tx.Bucket([]byte(domainsBucket)); d != nil {
-		_ = d.ForEachBucket(func(k []byte) error {
-			out = append(out, string(k))
-			return nil
-		})
-	}
-	return out
-}
-
-// noProfile is the ErrNotFound error for a missing domain.
-func (s *Store) noProfile(tx *bolt.Tx, domain string) error {
-	return &ProfileError{Path: s.path, Domain: domain, Known: knownDomains(tx)}
-}
-
-// profileBucket normalises domain and returns its bucket or ErrNotFound.
-func (s *Store) profileBucket(tx *bolt.Tx, domain string) (*bolt.Bucket, error) {
-	b := domainBucket(tx, domain)
-	if b == nil {
-		return nil, s.noProfile(tx, domain)
-	}
-	return b, nil
-}
-
-// viewProfile runs fn in a read transaction on the bucket of the profile of
-// domain (normalised by the caller); without that profile it returns the
-// ErrNotFound sentence and fn does not run. fn reaches the transaction
-// with b.Tx().
-func (s *Store) viewProfile(domain string, fn func(b *bolt.Bucket) error) error {
-	return s.view(func(tx *bolt.Tx) error { return s.inProfile(tx, domain, fn) })
-}
-
-// updateProfile is viewProfile in a write transaction.
-func (s *Store) updateProfile(domain string, fn func(b *bolt.Bucket) error) error {
-	return s.update(func(tx *bolt.Tx) error { return s.inProfile(tx, domain, fn) })
-}
-
-func (s *Store) inProfile(tx *bolt.Tx, domain string, fn func(b *bolt.Bucket) error) error {
-	b, err := s.profileBucket(tx, domain)
-	if err != nil {
-		return err
-	}
-	return fn(b)
-}
-
 func normDomain(domain string) (string, error) {
 	return core.NormalizeDomain(domain)
 }
@@ -216,8 +142,7 @@ func (s *Store) saveProfile(p core.Profile, loadedRev int64, actor string) error
 	// The credential decides, whatever the caller's copy of the field says.
 	p.CredentialKind = core.SniffCredentialKind(p.Credential)
 	return s.update(func(tx *bolt.Tx) error {
-		domains := tx.Bucket([]byte(domainsBucket))
-		b := domains.Bucket([]byte(domain))
+		b := domainBucket(tx, domain)
 		var old profileRecord
 		exists := b != nil
 		if exists {
@@ -242,7 +167,7 @@ func (s *Store) saveProfile(p core.Profile, loadedRev int64, actor string) error
 		}
 		if !exists {
 			var err error
-			if b, err = domains.CreateBucket([]byte(domain)); err != nil {
+			if b, err = domains(tx).CreateBucket([]byte(domain)); err != nil {
 				return err
 			}
 		}
@@ -352,7 +277,7 @@ func (s *Store) DeleteProfile(domain, actor string) error {
 		if mb := b.Bucket([]byte(mailboxBucket)); mb != nil {
 			n = mb.Stats().KeyN
 		}
-		if err := tx.Bucket([]byte(domainsBucket)).DeleteBucket([]byte(domain)); err != nil {
+		if err := domains(tx).DeleteBucket([]byte(domain)); err != nil {
 			return err
 		}
 		return appendAudit(tx, domain, actor, "profile.delete", fmt.Sprintf("with %d mailbox(es), their tokens and results", n))

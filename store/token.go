@@ -79,15 +79,6 @@ func (s *Store) sealJSON(ad string, v any) ([]byte, error) {
 	return s.seal(ad, plain)
 }
 
-// putIn puts key in b's nested bucket name, created if missing.
-func putIn(b *bolt.Bucket, name, key string, value []byte) error {
-	nb, err := b.CreateBucketIfNotExists([]byte(name))
-	if err != nil {
-		return err
-	}
-	return nb.Put([]byte(key), value)
-}
-
 // LoadToken implements core.TokenCache.
 func (c *tokenCache) LoadToken(mailbox string, scopes []string) (core.Token, bool, error) {
 	key := tokenKey(mailbox, scopes)
