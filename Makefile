@@ -251,12 +251,17 @@ bench-proxy:
 	uptime
 
 # One PNG per wizard step of the sandbox walk-through, for the README.
-# freeze is a tool (it pins Charm v1): installed into bin/, never in go.mod.
-# Not part of `make test`.
+# freeze is a tool (it pins Charm v1): built into bin/, never in go.mod.
+# Not part of `make test`. It is built in a module of its own because
+# freeze v0.2.2 requires wazero v1.8.0, which crashes under Go 1.24 and later
+# on amd64 (fixed in wazero v1.9.0), and `go install pkg@version` cannot
+# raise a dependency.
 FREEZE := $(CURDIR)/bin/freeze
 
 $(FREEZE):
-	cd $$(mktemp -d) && GOFLAGS=-mod=mod GOBIN=$(CURDIR)/bin $(GO) install github.com/charmbracelet/freeze@v0.2.2
+	cd $$(mktemp -d) && $(GO) mod init freezebuild >/dev/null 2>&1 && \
+	$(GO) get github.com/charmbracelet/freeze@v0.2.2 github.com/tetratelabs/wazero@v1.9.0 && \
+	$(GO) build -o $(FREEZE) github.com/charmbracelet/freeze
 
 # The commit-msg hook of .ci/commit-msg: subjects under 72 characters.
 hooks:
