@@ -130,7 +130,7 @@ func (f *consentFlow) abort() {
 
 // retryHint completes the fix of core's "no answer in time" finding with
 // the wizard's way to try again: g, in the consent and the mailbox step.
-var retryHint = "press " + hint(km.Consent.Generate, "to try again")
+func (c *common) retryHint() string { return "press " + hint(c.keys.Consent.Generate, "to try again") }
 
 // start begins the consent of mailbox with core's Begin: listener (or
 // paste), consent URL, preflight, browser.
@@ -149,7 +149,7 @@ func (f *consentFlow) start(w *common, id flowID, mailbox string, paste bool) te
 	f.cancelFn = cancel
 	f.phase = cfPreparing
 	gen := f.gen
-	opts := consent.Options{Paste: paste, OpenBrowser: w.openBrowser, Retry: retryHint, Wait: consentWait}
+	opts := consent.Options{Paste: paste, OpenBrowser: w.openBrowser, Retry: w.retryHint(), Wait: consentWait}
 	run := func() tea.Msg {
 		pc, err := authz.Begin(ctx, mailbox, opts)
 		return consentReadyMsg{id: id, gen: gen, pending: pc, err: err}
@@ -207,32 +207,32 @@ func (f *consentFlow) update(w *common, id flowID, msg tea.Msg) (tea.Cmd, bool) 
 			return nil, false
 		}
 		switch {
-		case key.Matches(msg, km.Flow.OpenURL) && !f.paste:
+		case key.Matches(msg, w.keys.Flow.OpenURL) && !f.paste:
 			if w.openBrowser != nil && w.openBrowser(f.pending.URL) {
 				w.setStatus("Opened the consent URL in a browser.")
 				return nil, true
 			}
 			w.setStatus("No browser here: copied the consent URL to the clipboard instead.")
 			return tea.SetClipboard(f.pending.URL), true
-		case key.Matches(msg, km.Flow.CopyURL) && !f.paste:
+		case key.Matches(msg, w.keys.Flow.CopyURL) && !f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
 			return tea.SetClipboard(f.pending.URL), true
-		case key.Matches(msg, km.Flow.CopyURLPaste) && f.paste:
+		case key.Matches(msg, w.keys.Flow.CopyURLPaste) && f.paste:
 			w.setStatus("Copied the consent URL to the clipboard.")
 			return tea.SetClipboard(f.pending.URL), true
-		case key.Matches(msg, km.Flow.SandboxOK) && w.sandbox != nil && !f.paste,
-			key.Matches(msg, km.Flow.SandboxOKPaste) && w.sandbox != nil && f.paste:
+		case key.Matches(msg, w.keys.Flow.SandboxOK) && w.sandbox != nil && !f.paste,
+			key.Matches(msg, w.keys.Flow.SandboxOKPaste) && w.sandbox != nil && f.paste:
 			return f.sandboxAllow(w, id), true
-		case key.Matches(msg, km.Flow.Cancel):
+		case key.Matches(msg, w.keys.Flow.Cancel):
 			f.abort()
 			w.setStatus("Consent cancelled.")
 			return nil, true
 		}
 		if f.paste {
-			if key.Matches(msg, km.Flow.Submit) {
+			if key.Matches(msg, w.keys.Flow.Submit) {
 				return f.answer(w, id, f.input.Value()), true
 			}
-			if key.Matches(msg, km.Global.Interrupt) {
+			if key.Matches(msg, w.keys.Global.Interrupt) {
 				return nil, false
 			}
 			var cmd tea.Cmd
@@ -325,7 +325,7 @@ func (f *consentFlow) view(w *common, width int) string {
 	var out string
 	switch f.phase {
 	case cfPreparing:
-		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render(hint(km.Flow.Cancel, ""))
+		out = w.spinner.View() + " Checking Google's consent page for " + f.mailbox + "…  " + s.Muted.Render(hint(w.keys.Flow.Cancel, ""))
 	case cfWaiting:
 		out = s.Text.Render(wrap("Open this URL in a browser, sign in as "+f.mailbox+" and choose Allow:", width)) + "\n"
 		out += s.Code.Render(wrap(f.pending.URL, width)) + "\n"
@@ -390,19 +390,19 @@ func (f *consentFlow) keys(w *common) (short, more []key.Binding) {
 	switch {
 	case f.phase == cfWaiting && f.paste:
 		// in the paste field Enter obviously submits: it goes to full help
-		short = []key.Binding{km.Flow.CopyURLPaste}
+		short = []key.Binding{w.keys.Flow.CopyURLPaste}
 		if w.sandbox != nil {
-			short = append(short, km.Flow.SandboxOKPaste)
+			short = append(short, w.keys.Flow.SandboxOKPaste)
 		}
-		return append(short, km.Flow.Cancel), []key.Binding{km.Flow.Submit}
+		return append(short, w.keys.Flow.Cancel), []key.Binding{w.keys.Flow.Submit}
 	case f.phase == cfWaiting:
-		short = []key.Binding{km.Flow.OpenURL, km.Flow.CopyURL}
+		short = []key.Binding{w.keys.Flow.OpenURL, w.keys.Flow.CopyURL}
 		if w.sandbox != nil {
-			short = append(short, km.Flow.SandboxOK)
+			short = append(short, w.keys.Flow.SandboxOK)
 		}
-		return append(short, km.Flow.Cancel), nil
+		return append(short, w.keys.Flow.Cancel), nil
 	case f.running():
-		return []key.Binding{km.Flow.Cancel}, nil
+		return []key.Binding{w.keys.Flow.Cancel}, nil
 	}
 	return nil, nil
 }

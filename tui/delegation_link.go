@@ -3,14 +3,15 @@ package tui
 import (
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
 )
 
 // link copies the Admin console link that fills in the delegation form
-// (km.Authorize.CopyLink), or opens it in a browser where there is one
-// (km.Authorize.OpenLink, as the consent step opens the consent URL) and
+// (keys.Authorize.CopyLink), or opens it in a browser where there is one
+// (keys.Authorize.OpenLink, as the consent step opens the consent URL) and
 // copies it where there is none.
 func (a *authorizeStep) link(open bool) tea.Cmd {
 	id := a.clientID()
@@ -36,7 +37,7 @@ func (a *authorizeStep) link(open bool) tea.Cmd {
 // it whole.
 func (a *authorizeStep) linkView(clientID string, lw, width int) string {
 	u := core.DelegationLink(clientID, a.scopes())
-	keys := hint(km.Authorize.CopyLink, "copy") + " · " + hint(km.Authorize.OpenLink, "open")
+	keys := hint(a.keys.Authorize.CopyLink, "copy") + " · " + hint(a.keys.Authorize.OpenLink, "open")
 	if vw := max(width-lw-1, 10); strings.Count(wrap(u, vw), "\n") < 3 {
 		return a.copyable("Link", u, keys, lw, width)
 	}
@@ -45,11 +46,11 @@ func (a *authorizeStep) linkView(clientID string, lw, width int) string {
 
 // linkShown replaces the link in a finding's fix by a pointer to the Link
 // line the step shows already, so the screen does not show it twice.
-func linkShown(f *core.Finding, clientID string, scopes []string) *core.Finding {
+func linkShown(f *core.Finding, clientID string, scopes []string, openLink key.Binding) *core.Finding {
 	if f == nil || clientID == "" {
 		return f
 	}
 	g := *f
-	g.Fix = strings.Replace(g.Fix, core.DelegationLink(clientID, scopes), "the Link above ("+keyName(km.Authorize.OpenLink)+")", 1)
+	g.Fix = strings.Replace(g.Fix, core.DelegationLink(clientID, scopes), "the Link above ("+keyName(openLink)+")", 1)
 	return &g
 }

@@ -67,7 +67,7 @@ func TestAuthorizeStepDelegationLink(t *testing.T) {
 func TestAuthorizeStepFindingPointsAtTheLink(t *testing.T) {
 	f := core.NewFinding(core.CodeDelegationNotAuthorized, "Not authorized.",
 		"Add it; or open "+core.DelegationLink("123", []string{core.ScopeMail})+", which fills in the form.")
-	g := linkShown(f, "123", []string{core.ScopeMail})
+	g := linkShown(f, "123", []string{core.ScopeMail}, defaultKeymap().Authorize.OpenLink)
 	if g.Fix != "Add it; or open the Link above (o), which fills in the form." || f.Fix == g.Fix {
 		t.Fatalf("fix on step 4: %q (original %q)", g.Fix, f.Fix)
 	}

@@ -10,6 +10,7 @@
 //
 // tui imports core, core's subpackages and store; it must never import
 // cmd/... or tui/sshserver (which serves it). Keys are matched only with
-// key.Matches on the bindings of the one keymap (km, keys.go), and every key
-// the help or a screen names is one of its bindings.
+// key.Matches on the bindings of the one keymap (keys.go), which every
+// component reads from its context (c.keys), and every key the help or a
+// screen names is one of its bindings.
 package tui

@@ -91,21 +91,22 @@ func (f *fileField) update(msg tea.Msg) (cmd tea.Cmd, changed bool) {
 	return cmd, true
 }
 
-// fileNav moves *focus among a file form's n fields for tab, ↑ and ↓;
-// tab stays with the file field f while it completes a path, ↑/↓ while it
-// lists completions. It reports whether the focus moved.
-func fileNav[F ~int](f *fileField, k tea.KeyPressMsg, focus *F, n F) bool {
+// fileNav moves *focus among a file form's n fields for tab, ↑ and ↓ (of
+// keys, the context's keys.Form); tab stays with the file field f while it
+// completes a path, ↑/↓ while it lists completions. It reports whether the
+// focus moved.
+func fileNav[F ~int](keys formKeys, f *fileField, k tea.KeyPressMsg, focus *F, n F) bool {
 	var file F // the file field: the first
 	listing := len(f.MatchedSuggestions()) > 0
 	switch {
-	case key.Matches(k, km.Form.Next):
+	case key.Matches(k, keys.Next):
 		if sug := f.CurrentSuggestion(); *focus == file && sug != "" && sug != f.Value() {
 			return false // let the field complete
 		}
 		*focus = wrapAround(*focus, 1, n)
-	case key.Matches(k, km.Form.Up) && *focus > file && !listing:
+	case key.Matches(k, keys.Up) && *focus > file && !listing:
 		*focus--
-	case key.Matches(k, km.Form.Down) && *focus < n-1 && !listing:
+	case key.Matches(k, keys.Down) && *focus < n-1 && !listing:
 		*focus++
 	default:
 		return false
@@ -132,7 +133,7 @@ type fileForm[F ~int] interface {
 // the file field, enter saves, tab and ↑/↓ move between the fields (tab
 // completes a path first), and the rest goes to the focused field. It
 // leaves shift+tab and ctrl+c to the wizard (back, quit).
-func updateFileForm[F ~int](form fileForm[F], path *fileField, focus *F, msg tea.Msg) (tea.Cmd, bool) {
+func updateFileForm[F ~int](keys keymap, form fileForm[F], path *fileField, focus *F, msg tea.Msg) (tea.Cmd, bool) {
 	var file F // the file field: the first
 	ins := form.inputs()
 	switch msg := msg.(type) {
@@ -146,11 +147,11 @@ func updateFileForm[F ~int](form fileForm[F], path *fileField, focus *F, msg tea
 		}
 	case tea.KeyPressMsg:
 		switch {
-		case key.Matches(msg, km.Global.Next):
+		case key.Matches(msg, keys.Global.Next):
 			return form.save(), true
-		case fileNav(path, msg, focus, F(len(ins))):
+		case fileNav(keys.Form, path, msg, focus, F(len(ins))):
 			return form.focusField(), true
-		case key.Matches(msg, km.Form.Prev, km.Global.Interrupt):
+		case key.Matches(msg, keys.Form.Prev, keys.Global.Interrupt):
 			return nil, false
 		}
 	default:

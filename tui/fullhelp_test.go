@@ -11,10 +11,10 @@ import (
 // "c copy client ID" and "s copy scopes". Each key is listed once, by its
 // most precise binding.
 func TestFullHelpListsEachKeyOnce(t *testing.T) {
-	c := &common{}
+	c := &common{keys: defaultKeymap(), setup: newSetupState()}
 	for name, k := range map[string]stepKeys{
-		"step 6 before a run": (&testStep{common: c}).keys(),
-		"step 6 after a run":  (&testStep{common: c, ran: true}).keys(),
+		"step 6 before a run": (&testStep{common: c}).helpKeyMap(),
+		"step 6 after a run":  (&testStep{common: c, ran: true}).helpKeyMap(),
 	} {
 		seen := map[string]string{}
 		for _, group := range k.FullHelp() {

@@ -21,8 +21,8 @@ import (
 	"github.com/mailoauth/mailoauth/core/consent"
 )
 
-// keymapBindings is every binding of the keymap (km), found by walking its
-// groups, by the path that names it: "Mailboxes.Filter".
+// keymapBindings is every binding of the keymap (defaultKeymap), found by
+// walking its groups, by the path that names it: "Mailboxes.Filter".
 func keymapBindings() map[string]key.Binding {
 	out := map[string]key.Binding{}
 	var walk func(v reflect.Value, path string)
@@ -35,7 +35,7 @@ func keymapBindings() map[string]key.Binding {
 			walk(v.Field(i), strings.TrimPrefix(path+"."+v.Type().Field(i).Name, "."))
 		}
 	}
-	walk(reflect.ValueOf(km), "")
+	walk(reflect.ValueOf(defaultKeymap()), "")
 	return out
 }
 
@@ -109,7 +109,7 @@ func requireHelpFromKeymap(t *testing.T, d *driver, what string) {
 	}
 	short, full := keys.ShortHelp(), keys.FullHelp()
 	if w.confirmQuit {
-		short, full = []key.Binding{km.Global.Yes, km.Global.No}, nil
+		short, full = []key.Binding{w.keys.Global.Yes, w.keys.Global.No}, nil
 	}
 	all := keymapBindings()
 	for _, b := range slices.Concat(append(full, short)...) {

@@ -11,9 +11,10 @@ import (
 )
 
 // TestKeysComeFromTheKeymap: the wizard matches keys with key.Matches on
-// bindings declared at package level (the keymap), never by comparing
-// msg.String(), and no function makes up a binding of its own, so every
-// key the help shows is one the keymap declares.
+// bindings declared in the keymap (defaultKeymap, keys.go, which the
+// context carries), never by comparing msg.String(), and no other function
+// makes up a binding of its own, so every key the help shows is one the
+// keymap declares.
 func TestKeysComeFromTheKeymap(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -37,10 +38,11 @@ func TestKeysComeFromTheKeymap(t *testing.T) {
 			if !ok || fn.Body == nil || fn.Name.Name == "b" {
 				continue
 			}
+			keymap := name == "keys.go" && fn.Name.Name == "defaultKeymap"
 			ast.Inspect(fn.Body, func(n ast.Node) bool {
 				switch n := n.(type) {
 				case *ast.CallExpr:
-					if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "b" {
+					if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "b" && !keymap {
 						t.Errorf("%s: %s makes a key binding; declare it in the keymap (tui/keys.go)", fset.Position(n.Pos()), fn.Name.Name)
 					}
 					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "NewBinding" {

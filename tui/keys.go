@@ -121,70 +121,73 @@ type proxyKeys struct{ Password, Close, Replace, Keep key.Binding }
 // upgradeKeys are the upgrade assistant's first screen (upgrade.go).
 type upgradeKeys struct{ Start key.Binding }
 
-// km is the keymap.
-var km = keymap{
-	Global: globalKeys{
-		Next: b("enter", "continue", "enter"), Back: b("esc", "back", "esc", "shift+tab"),
-		Help: b("?", "help", "?", "f1"), HelpToggle: b("?/f1", "toggle help", "?", "f1"),
-		HelpToggleF1: b("f1", "toggle help (? when the field is empty)", "f1"),
-		Quit:         b("q", "quit", "q", "ctrl+c"), Yes: b("y", "yes", "y", "Y"), No: b("n", "no", "n", "N", "esc"),
-		Interrupt: b("ctrl+c", "quit", "ctrl+c"), Esc: b("esc", "cancel", "esc"),
-		F1: b("f1", "help", "f1"), Question: b("?", "help", "?"), Q: b("q", "quit", "q"),
-	},
-	Form: formKeys{Next: b("tab", "next field", "tab"), Prev: b("shift+tab", "back", "shift+tab"),
-		Up: b("↑", "previous field", "up"), Down: b("↓", "next field", "down"),
-		Complete: b("tab", "complete / next field", "tab")},
-	List: listKeys{Up: b("↑/k", "up", "up", "k"), Down: b("↓/j", "down", "down", "j"),
-		PgUp: b("pgup", "page up", "pgup", "ctrl+u"), PgDown: b("pgdn", "page down", "pgdown", "ctrl+d"),
-		Top: b("home/g", "first", "home", "g"), Bottom: b("end/G", "last", "end", "G")},
-	Screen: screenKeys{MoreDown: b("pgdn", "more below", "pgdown"), MoreUp: b("pgup", "back up", "pgup")},
+// defaultKeymap is the wizard's keymap; newModel puts it in the context
+// (common.keys), where every component reads it.
+func defaultKeymap() keymap {
+	return keymap{
+		Global: globalKeys{
+			Next: b("enter", "continue", "enter"), Back: b("esc", "back", "esc", "shift+tab"),
+			Help: b("?", "help", "?", "f1"), HelpToggle: b("?/f1", "toggle help", "?", "f1"),
+			HelpToggleF1: b("f1", "toggle help (? when the field is empty)", "f1"),
+			Quit:         b("q", "quit", "q", "ctrl+c"), Yes: b("y", "yes", "y", "Y"), No: b("n", "no", "n", "N", "esc"),
+			Interrupt: b("ctrl+c", "quit", "ctrl+c"), Esc: b("esc", "cancel", "esc"),
+			F1: b("f1", "help", "f1"), Question: b("?", "help", "?"), Q: b("q", "quit", "q"),
+		},
+		Form: formKeys{Next: b("tab", "next field", "tab"), Prev: b("shift+tab", "back", "shift+tab"),
+			Up: b("↑", "previous field", "up"), Down: b("↓", "next field", "down"),
+			Complete: b("tab", "complete / next field", "tab")},
+		List: listKeys{Up: b("↑/k", "up", "up", "k"), Down: b("↓/j", "down", "down", "j"),
+			PgUp: b("pgup", "page up", "pgup", "ctrl+u"), PgDown: b("pgdn", "page down", "pgdown", "ctrl+d"),
+			Top: b("home/g", "first", "home", "g"), Bottom: b("end/G", "last", "end", "G")},
+		Screen: screenKeys{MoreDown: b("pgdn", "more below", "pgdown"), MoreUp: b("pgup", "back up", "pgup")},
 
-	Profile: profileKeys{Delete: b("d", "delete profile", "d", "delete"),
-		Yes: b("y", "delete", "y", "Y"), No: b("n", "keep", "n", "N", "esc")},
-	Credentials: credentialsKeys{Choose: b("↑/↓", "choose", "up", "down"), ChooseNumber: b("1/2", "choose", "1", "2"),
-		Policy: b("f2", "key creation blocked?", "f2"), PolicyBack: b("f2/enter", "back to the key", "f2", "enter"),
-		BackToChoice: b("esc", "back to the choice of credential", "esc")},
-	Authorize: authorizeKeys{
-		VerifyEnter: b("enter", "verify", "enter"), Verify: b("v", "verify", "v"), Keep: b("k", "keep checking", "k"),
-		Skip: b("n", "continue unverified", "n"), SandboxAuth: b("a", "authorize in sandbox Admin console", "a"),
-		Copy: b("c/s", "copy", "c", "s"), CopyID: b("c", "copy client ID", "c"), CopyScopes: b("s", "copy scopes", "s"),
-		CopyLink: b("l", "copy delegation link", "l"), OpenLink: b("o", "open delegation link", "o"),
-		Calendar: b("1", "± Calendar", "1"), Contacts: b("2", "± Contacts", "2"),
-	},
-	Consent: consentKeys{
-		GenerateEnter: b("enter", "generate token", "enter"), Generate: b("g", "generate token", "g"),
-		CopyItem: b("1-6", "copy", "1", "2", "3", "4", "5", "6"), Settings: b("u/p", "settings", "u", "p"),
-		UserType: b("u", "user type", "u"), Publishing: b("p", "publishing status", "p"),
-		PasteMode: b("m", "paste / listen", "m"), SkipToken: b("n", "continue without a token", "n"),
-	},
-	Flow: flowKeys{OpenURL: b("o", "open URL", "o"), CopyURL: b("l", "copy URL", "l"),
-		SandboxOK: b("a", "allow in sandbox", "a"), Cancel: b("esc", "cancel", "esc"), Submit: b("enter", "submit", "enter"),
-		CopyURLPaste: b("ctrl+o", "copy URL", "ctrl+o"), SandboxOKPaste: b("ctrl+a", "allow in sandbox", "ctrl+a")},
-	Mailboxes: mailboxesKeys{
-		Filter: b("/", "filter", "/"), Add: b("a", "add", "a"), Edit: b("e", "edit", "e"),
-		Delete: b("d", "delete", "d", "delete"), Import: b("i", "import CSV", "i"),
-		Select: b("space", "select for test", "space"), Consent: b("c", "consent", "c"),
-		FilterDone: b("enter", "done", "enter"), FilterClear: b("esc", "clear", "esc"), FormSave: b("enter", "save", "enter"),
-		KindPrev: b("←", "previous owner kind", "left", "h"), KindNext: b("→", "next owner kind", "right", "l", "space"),
-		ImportFile: b("enter", "import", "enter"), ImportTab: b("tab", "complete", "tab"),
-		DeleteYes: b("y", "delete", "y", "Y"), DeleteNo: b("n", "keep", "n", "N", "esc"), DeleteNoFull: b("n/esc", "keep", "n", "N", "esc"),
-		BackToList: b("enter", "back to the list", "enter", "esc"), ConsentAgain: b("c", "try again", "c", "g"),
-	},
-	Test: testKeys{
-		RunChecks: b("enter", "run checks", "enter"), Run: b("r", "run", "r"), RunAgain: b("r", "run again", "r"),
-		Retry: b("f", "retry failed", "f"), Scope: b("tab", "mailboxes", "tab"), Cancel: b("esc", "cancel", "esc"),
-		Checks: b("1-4", "checks", "1", "2", "3", "4"), Token: b("1", "± TOKEN check", "1"), IMAP: b("2", "± IMAP check", "2"),
-		SMTP: b("3", "± SMTP check", "3"), RoundTrip: b("4", "± RT (round-trip) check", "4"),
-	},
-	Summary: summaryKeys{
-		Finish: b("enter", "finish", "enter"), Retest: b("r", "re-test", "r"), EditStep: b("2-5", "edit step", "2", "3", "4", "5"),
-		Scroll: b("↑↓", "scroll", "up", "down"), Proxy: b("x", "proxy (password-only products)", "x"),
-		CopyToken: b("t", "copy command", "t"), CopyClientID: b("i", "copy client ID", "i"),
-		CopyCallback: b("u", "copy callback URL", "u"),
-	},
-	Proxy: proxyKeys{Password: b("p", "make proxy password", "p"), Close: b("x/esc", "back to summary", "x", "esc"),
-		Replace: b("y", "replace the password", "y", "Y"), Keep: b("n", "keep the password", "n", "N", "esc")},
-	Upgrade: upgradeKeys{Start: b("enter", "start the upgrade", "enter")},
+		Profile: profileKeys{Delete: b("d", "delete profile", "d", "delete"),
+			Yes: b("y", "delete", "y", "Y"), No: b("n", "keep", "n", "N", "esc")},
+		Credentials: credentialsKeys{Choose: b("↑/↓", "choose", "up", "down"), ChooseNumber: b("1/2", "choose", "1", "2"),
+			Policy: b("f2", "key creation blocked?", "f2"), PolicyBack: b("f2/enter", "back to the key", "f2", "enter"),
+			BackToChoice: b("esc", "back to the choice of credential", "esc")},
+		Authorize: authorizeKeys{
+			VerifyEnter: b("enter", "verify", "enter"), Verify: b("v", "verify", "v"), Keep: b("k", "keep checking", "k"),
+			Skip: b("n", "continue unverified", "n"), SandboxAuth: b("a", "authorize in sandbox Admin console", "a"),
+			Copy: b("c/s", "copy", "c", "s"), CopyID: b("c", "copy client ID", "c"), CopyScopes: b("s", "copy scopes", "s"),
+			CopyLink: b("l", "copy delegation link", "l"), OpenLink: b("o", "open delegation link", "o"),
+			Calendar: b("1", "± Calendar", "1"), Contacts: b("2", "± Contacts", "2"),
+		},
+		Consent: consentKeys{
+			GenerateEnter: b("enter", "generate token", "enter"), Generate: b("g", "generate token", "g"),
+			CopyItem: b("1-6", "copy", "1", "2", "3", "4", "5", "6"), Settings: b("u/p", "settings", "u", "p"),
+			UserType: b("u", "user type", "u"), Publishing: b("p", "publishing status", "p"),
+			PasteMode: b("m", "paste / listen", "m"), SkipToken: b("n", "continue without a token", "n"),
+		},
+		Flow: flowKeys{OpenURL: b("o", "open URL", "o"), CopyURL: b("l", "copy URL", "l"),
+			SandboxOK: b("a", "allow in sandbox", "a"), Cancel: b("esc", "cancel", "esc"), Submit: b("enter", "submit", "enter"),
+			CopyURLPaste: b("ctrl+o", "copy URL", "ctrl+o"), SandboxOKPaste: b("ctrl+a", "allow in sandbox", "ctrl+a")},
+		Mailboxes: mailboxesKeys{
+			Filter: b("/", "filter", "/"), Add: b("a", "add", "a"), Edit: b("e", "edit", "e"),
+			Delete: b("d", "delete", "d", "delete"), Import: b("i", "import CSV", "i"),
+			Select: b("space", "select for test", "space"), Consent: b("c", "consent", "c"),
+			FilterDone: b("enter", "done", "enter"), FilterClear: b("esc", "clear", "esc"), FormSave: b("enter", "save", "enter"),
+			KindPrev: b("←", "previous owner kind", "left", "h"), KindNext: b("→", "next owner kind", "right", "l", "space"),
+			ImportFile: b("enter", "import", "enter"), ImportTab: b("tab", "complete", "tab"),
+			DeleteYes: b("y", "delete", "y", "Y"), DeleteNo: b("n", "keep", "n", "N", "esc"), DeleteNoFull: b("n/esc", "keep", "n", "N", "esc"),
+			BackToList: b("enter", "back to the list", "enter", "esc"), ConsentAgain: b("c", "try again", "c", "g"),
+		},
+		Test: testKeys{
+			RunChecks: b("enter", "run checks", "enter"), Run: b("r", "run", "r"), RunAgain: b("r", "run again", "r"),
+			Retry: b("f", "retry failed", "f"), Scope: b("tab", "mailboxes", "tab"), Cancel: b("esc", "cancel", "esc"),
+			Checks: b("1-4", "checks", "1", "2", "3", "4"), Token: b("1", "± TOKEN check", "1"), IMAP: b("2", "± IMAP check", "2"),
+			SMTP: b("3", "± SMTP check", "3"), RoundTrip: b("4", "± RT (round-trip) check", "4"),
+		},
+		Summary: summaryKeys{
+			Finish: b("enter", "finish", "enter"), Retest: b("r", "re-test", "r"), EditStep: b("2-5", "edit step", "2", "3", "4", "5"),
+			Scroll: b("↑↓", "scroll", "up", "down"), Proxy: b("x", "proxy (password-only products)", "x"),
+			CopyToken: b("t", "copy command", "t"), CopyClientID: b("i", "copy client ID", "i"),
+			CopyCallback: b("u", "copy callback URL", "u"),
+		},
+		Proxy: proxyKeys{Password: b("p", "make proxy password", "p"), Close: b("x/esc", "back to summary", "x", "esc"),
+			Replace: b("y", "replace the password", "y", "Y"), Keep: b("n", "keep the password", "n", "N", "esc")},
+		Upgrade: upgradeKeys{Start: b("enter", "start the upgrade", "enter")},
+	}
 }
 
 // b builds a binding: the key and description its help shows, and the
@@ -204,11 +207,11 @@ func keyTitle(k key.Binding) string {
 }
 
 // stepKey is the summary's key that goes back to step id
-// (km.Summary.EditStep: 2 for the domain to 5 for the mailboxes).
-func stepKey(id stepID) string { return km.Summary.EditStep.Keys()[id-stepDomain] }
+// (keys.Summary.EditStep: 2 for the domain to 5 for the mailboxes).
+func (c *common) stepKey(id stepID) string { return c.keys.Summary.EditStep.Keys()[id-stepDomain] }
 
 // hint is a binding named with what it does here, as a hint beside a
-// value or a running step: hint(km.Authorize.CopyID, "copy") is "c copy",
+// value or a running step: hint(keys.Authorize.CopyID, "copy") is "c copy",
 // hint(k, "") is the binding's own help: "esc cancel".
 func hint(k key.Binding, does string) string {
 	if does == "" {
@@ -257,8 +260,8 @@ const helpWidth = 80
 // the screen's most important bindings (short), back, help and quit, and
 // must fit in 80 columns; full help (? or F1) lists short and more too.
 // In a text field ? is a character, so help is F1 and quit is ctrl+c.
-func keyMap(short, more []key.Binding, withNext, withBack, textField bool) stepKeys {
-	g := km.Global
+func (c *common) keyMap(short, more []key.Binding, withNext, withBack, textField bool) stepKeys {
+	g := c.keys.Global
 	quit, hlp := g.Quit, g.Help
 	if textField {
 		quit, hlp = g.Interrupt, g.F1
@@ -281,7 +284,7 @@ func keyMap(short, more []key.Binding, withNext, withBack, textField bool) stepK
 		nav = append(nav, g.Back)
 	}
 	if textField && !hasKey(append(short, more...), "tab") {
-		nav = append(nav, km.Form.Next)
+		nav = append(nav, c.keys.Form.Next)
 	}
 	helpFull := g.HelpToggle
 	if textField {

@@ -19,7 +19,7 @@ const minWidth, minHeight = 80, 24
 
 // tooSmall is the whole screen on a terminal below minWidth x minHeight.
 func (w *wizard) tooSmall(W, H int) string {
-	msg := fmt.Sprintf("mailoauth needs at least %dx%d; this terminal is %dx%d. Enlarge the window (or zoom out); %s.", minWidth, minHeight, W, H, hint(km.Global.Quit, "quits"))
+	msg := fmt.Sprintf("mailoauth needs at least %dx%d; this terminal is %dx%d. Enlarge the window (or zoom out); %s.", minWidth, minHeight, W, H, hint(w.keys.Global.Quit, "quits"))
 	return lipgloss.Place(W, H, lipgloss.Center, lipgloss.Center, w.styles.Warn.Render(wrap(msg, max(W-2, 10))))
 }
 
@@ -32,7 +32,7 @@ func (w *wizard) footer(W int) string {
 	}
 	helpView := w.helpView(keys)
 	if w.confirmQuit {
-		helpView = w.sizedHelp().ShortHelpView([]key.Binding{km.Global.Yes, km.Global.No})
+		helpView = w.sizedHelp().ShortHelpView([]key.Binding{w.keys.Global.Yes, w.keys.Global.No})
 	}
 	if w.status == "" {
 		return helpView
@@ -100,12 +100,12 @@ func (w *wizard) sizedHelp() help.Model {
 	return h
 }
 
-// The markers of a screen taller than the terminal, with the keys that
-// page it.
-var moreAbove = "↑ more (" + keyName(km.Screen.MoreUp) + ")"
+// moreAbove and moreBelow are the markers of a screen taller than the
+// terminal, with the keys that page it.
+func (c *common) moreAbove() string { return "↑ more (" + keyName(c.keys.Screen.MoreUp) + ")" }
 
-func moreBelow(n int) string {
-	return fmt.Sprintf("↓ more (%s): %d more line(s)", keyName(km.Screen.MoreDown), n)
+func (c *common) moreBelow(n int) string {
+	return fmt.Sprintf("↓ more (%s): %d more line(s)", keyName(c.keys.Screen.MoreDown), n)
 }
 
 // scrollKey scrolls a screen taller than the terminal by a page, for the
@@ -113,9 +113,9 @@ func moreBelow(n int) string {
 // back from the end (negative) on a screen shown from its end.
 func (w *wizard) scrollKey(k tea.KeyPressMsg) bool {
 	switch {
-	case key.Matches(k, km.Screen.MoreDown):
+	case key.Matches(k, w.keys.Screen.MoreDown):
 		w.scroll++
-	case key.Matches(k, km.Screen.MoreUp):
+	case key.Matches(k, w.keys.Screen.MoreUp):
 		w.scroll--
 	default:
 		return false
@@ -149,8 +149,8 @@ func (w *wizard) scrolled(content string, height int) string {
 		return content
 	}
 	muted := w.styles.Muted
-	up := muted.Render(moreAbove)
-	down := func(n int) string { return muted.Render(moreBelow(n)) }
+	up := muted.Render(w.moreAbove())
+	down := func(n int) string { return muted.Render(w.moreBelow(n)) }
 	page := height - 2
 	last := (len(lines) - (height - 1) + page - 1) / page // the page showing the end
 	p := w.scroll

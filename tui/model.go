@@ -41,6 +41,7 @@ var stepNames = [numSteps]string{"Profile", "Domain", "Credentials", "Authorize"
 type common struct {
 	deps
 	styles  Styles
+	keys    keymap
 	spinner spinner.Model
 	spin    bool
 
@@ -90,7 +91,7 @@ func newModel(d deps) model {
 	if d.noColor != nil {
 		nc = *d.noColor
 	}
-	w := &wizard{common: &common{deps: d, styles: NewStyles(true, nc),
+	w := &wizard{common: &common{deps: d, styles: NewStyles(true, nc), keys: defaultKeymap(),
 		width: 80, height: 24, setup: newSetupState()}, help: help.New()}
 	w.help.Styles = w.styles.Help
 	w.spinner = spinner.New(spinner.WithSpinner(spinner.Dot))
@@ -343,23 +344,23 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if w.confirmQuit {
 		switch {
-		case key.Matches(msg, km.Global.Yes):
+		case key.Matches(msg, w.keys.Global.Yes):
 			st.cancel()
 			return tea.Quit
-		case key.Matches(msg, km.Global.No, km.Global.Interrupt):
+		case key.Matches(msg, w.keys.Global.No, w.keys.Global.Interrupt):
 			w.confirmQuit = false
 		}
 		return nil
 	}
 	if w.width < minWidth || w.height < minHeight {
 		// the screen says what size it needs; nothing else is shown to act on
-		if key.Matches(msg, km.Global.Quit) {
+		if key.Matches(msg, w.keys.Global.Quit) {
 			st.cancel()
 			return tea.Quit
 		}
 		return nil
 	}
-	if key.Matches(msg, km.Global.Interrupt) {
+	if key.Matches(msg, w.keys.Global.Interrupt) {
 		if st.busy() {
 			st.cancel()
 			w.setStatus("Cancelled.")
@@ -369,11 +370,11 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	// F1 toggles help everywhere; ? too, unless it is a character typed
 	// into a non-empty text field
-	if key.Matches(msg, km.Global.F1) || (key.Matches(msg, km.Global.Question) && (!st.typing() || fieldEmpty(st))) {
+	if key.Matches(msg, w.keys.Global.F1) || (key.Matches(msg, w.keys.Global.Question) && (!st.typing() || fieldEmpty(st))) {
 		w.help.ShowAll = !w.help.ShowAll
 		return nil
 	}
-	if key.Matches(msg, km.Global.Esc) && st.busy() {
+	if key.Matches(msg, w.keys.Global.Esc) && st.busy() {
 		st.cancel()
 		w.setStatus("Cancelled.")
 		return nil
@@ -382,7 +383,7 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if cmd, handled := w.upgradeIntroKey(msg); handled {
 			return cmd
 		}
-		if key.Matches(msg, km.Global.Quit) {
+		if key.Matches(msg, w.keys.Global.Quit) {
 			return w.requestQuit()
 		}
 		return nil
@@ -394,9 +395,9 @@ func (w *wizard) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case key.Matches(msg, km.Global.Q) && !st.typing():
+	case key.Matches(msg, w.keys.Global.Q) && !st.typing():
 		return w.requestQuit()
-	case key.Matches(msg, km.Global.Back):
+	case key.Matches(msg, w.keys.Global.Back):
 		if w.cur > stepProfile && !st.busy() {
 			prev := w.cur - 1
 			if prev == stepProfile && w.deps.profile != "" {

@@ -77,7 +77,7 @@ func (w *wizard) renderContent(width, height int) string {
 		d := w.styles.Dialog.Render(w.styles.Warn.Render("Quit with unsaved changes?") + "\n\n" +
 			"The edits on this step are not saved yet.\n" +
 			"Finished steps are kept.\n\n" +
-			w.styles.Key.Render(keyName(km.Global.Yes)) + " quit   " + w.styles.Key.Render(keyName(km.Global.No)) + " stay")
+			w.styles.Key.Render(keyName(w.keys.Global.Yes)) + " quit   " + w.styles.Key.Render(keyName(w.keys.Global.No)) + " stay")
 		return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, d)
 	}
 	if w.upgradeIntro {

@@ -34,17 +34,17 @@ func (l scrollList) fitted(n, rows int) scrollList {
 	return l
 }
 
-// moveKey moves the cursor for ↑/↓/pgup/pgdn; handled reports whether k was
-// one of them. The caller clamps.
-func (l *scrollList) moveKey(k tea.KeyPressMsg) bool {
+// moveKey moves the cursor for ↑/↓/pgup/pgdn of keys (the context's
+// keys.List); handled reports whether k was one of them. The caller clamps.
+func (l *scrollList) moveKey(keys listKeys, k tea.KeyPressMsg) bool {
 	switch {
-	case key.Matches(k, km.List.Up):
+	case key.Matches(k, keys.Up):
 		l.cursor--
-	case key.Matches(k, km.List.Down):
+	case key.Matches(k, keys.Down):
 		l.cursor++
-	case key.Matches(k, km.List.PgDown):
+	case key.Matches(k, keys.PgDown):
 		l.cursor += l.pageSize
-	case key.Matches(k, km.List.PgUp):
+	case key.Matches(k, keys.PgUp):
 		l.cursor -= l.pageSize
 	default:
 		return false

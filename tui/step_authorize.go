@@ -149,33 +149,33 @@ func (a *authorizeStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		return a.nextTick(), false
 	case tea.KeyPressMsg:
 		if a.running {
-			return nil, !key.Matches(msg, km.Global.Interrupt, km.Global.Esc)
+			return nil, !key.Matches(msg, a.keys.Global.Interrupt, a.keys.Global.Esc)
 		}
 		switch {
-		case key.Matches(msg, km.Global.Next):
+		case key.Matches(msg, a.keys.Global.Next):
 			if a.verified {
 				return a.save(), true
 			}
 			return a.verify(false), true
-		case key.Matches(msg, km.Authorize.Verify):
+		case key.Matches(msg, a.keys.Authorize.Verify):
 			return a.verify(false), true
-		case key.Matches(msg, km.Authorize.SandboxAuth) && a.sandbox != nil:
+		case key.Matches(msg, a.keys.Authorize.SandboxAuth) && a.sandbox != nil:
 			return a.verify(true), true
-		case key.Matches(msg, km.Authorize.CopyID):
+		case key.Matches(msg, a.keys.Authorize.CopyID):
 			a.setNotice("Copied the client ID to the clipboard.")
 			return tea.SetClipboard(a.clientID()), true
-		case key.Matches(msg, km.Authorize.CopyLink), key.Matches(msg, km.Authorize.OpenLink):
-			return a.link(key.Matches(msg, km.Authorize.OpenLink)), true
-		case key.Matches(msg, km.Authorize.CopyScopes):
+		case key.Matches(msg, a.keys.Authorize.CopyLink), key.Matches(msg, a.keys.Authorize.OpenLink):
+			return a.link(key.Matches(msg, a.keys.Authorize.OpenLink)), true
+		case key.Matches(msg, a.keys.Authorize.CopyScopes):
 			a.setNotice("Copied the scopes to the clipboard.")
 			return tea.SetClipboard(strings.Join(a.scopes(), ",")), true
-		case key.Matches(msg, km.Authorize.Calendar):
+		case key.Matches(msg, a.keys.Authorize.Calendar):
 			a.calendar = !a.calendar
 			a.verified = false
-		case key.Matches(msg, km.Authorize.Contacts):
+		case key.Matches(msg, a.keys.Authorize.Contacts):
 			a.contacts = !a.contacts
 			a.verified = false
-		case key.Matches(msg, km.Authorize.Keep):
+		case key.Matches(msg, a.keys.Authorize.Keep):
 			a.keep = !a.keep
 			a.attempt = 0
 			if a.keep {
@@ -183,9 +183,9 @@ func (a *authorizeStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			a.countdown = 0
 			a.gen++
-		case key.Matches(msg, km.Authorize.Skip):
+		case key.Matches(msg, a.keys.Authorize.Skip):
 			return a.save(), true
-		case key.Matches(msg, km.Global.Esc) && a.keep:
+		case key.Matches(msg, a.keys.Global.Esc) && a.keep:
 			a.keep, a.countdown = false, 0
 			a.gen++
 		default:
@@ -218,9 +218,9 @@ func (a *authorizeStep) View() string {
 	s := a.styles
 	out := a.title("Authorize the scope (domain-wide delegation)", core.DelegationSteps(), width) + "\n\n"
 	lw := 10
-	out += a.copyable("Client ID", orDefault(a.clientID(), "(load a key first)"), hint(km.Authorize.CopyID, "copy"), lw, width) + "\n"
+	out += a.copyable("Client ID", orDefault(a.clientID(), "(load a key first)"), hint(a.keys.Authorize.CopyID, "copy"), lw, width) + "\n"
 	// the whole scope string, wrapped only after its commas
-	out += a.copyable("Scopes", strings.Join(a.scopes(), ","), hint(km.Authorize.CopyScopes, "copy"), lw, width) + "\n"
+	out += a.copyable("Scopes", strings.Join(a.scopes(), ","), hint(a.keys.Authorize.CopyScopes, "copy"), lw, width) + "\n"
 	box := func(on bool) string {
 		if on {
 			return "[x]"
@@ -228,7 +228,7 @@ func (a *authorizeStep) View() string {
 		return "[ ]"
 	}
 	out += s.Muted.Render(fmt.Sprintf("%s %s %s Calendar   %s %s Contacts", strings.Repeat(" ", lw),
-		box(a.calendar), keyName(km.Authorize.Calendar), box(a.contacts), keyName(km.Authorize.Contacts))) + "\n"
+		box(a.calendar), keyName(a.keys.Authorize.Calendar), box(a.contacts), keyName(a.keys.Authorize.Contacts))) + "\n"
 	if id := a.clientID(); id != "" {
 		out += a.linkView(id, lw, width) + "\n"
 	}
@@ -242,55 +242,55 @@ func (a *authorizeStep) View() string {
 	}
 	switch {
 	case a.running:
-		out += a.spinner.View() + " Minting a token for " + a.setup.profile.DefaultSender + "…  " + s.Muted.Render(hint(km.Global.Esc, ""))
+		out += a.spinner.View() + " Minting a token for " + a.setup.profile.DefaultSender + "…  " + s.Muted.Render(hint(a.keys.Global.Esc, ""))
 	case a.result != nil && a.result.OK:
 		out += s.OK.Render("✓ Verified: a token was minted for "+a.setup.profile.DefaultSender+".") + "\n" +
-			s.Muted.Render("Press "+keyTitle(km.Global.Next)+" to continue.")
+			s.Muted.Render("Press "+keyTitle(a.keys.Global.Next)+" to continue.")
 	case a.result != nil:
 		f := a.result.Finding
 		if f == nil {
 			f = core.TokenNotMintedFinding(a.setup.profile.DefaultSender)
 		}
-		out += a.findingView(linkShown(f, a.clientID(), a.scopes()), width)
+		out += a.findingView(linkShown(f, a.clientID(), a.scopes(), a.keys.Authorize.OpenLink), width)
 		if !a.keep {
-			hints := []string{hint(km.Authorize.Keep, "keeps checking"), hint(km.Authorize.Verify, "verifies again"), hint(km.Authorize.Skip, "continues unverified")}
+			hints := []string{hint(a.keys.Authorize.Keep, "keeps checking"), hint(a.keys.Authorize.Verify, "verifies again"), hint(a.keys.Authorize.Skip, "continues unverified")}
 			if a.sandbox != nil {
-				hints = append([]string{hint(km.Authorize.SandboxAuth, "authorizes in the sandbox Admin console")}, hints...)
+				hints = append([]string{hint(a.keys.Authorize.SandboxAuth, "authorizes in the sandbox Admin console")}, hints...)
 			}
 			out += "\n" + s.Muted.Render(wrap(strings.Join(hints, " · "), width))
 		}
 	default:
-		out += s.Muted.Render(wrap("Press "+keyTitle(km.Authorize.VerifyEnter)+" to verify: the wizard mints a token for "+a.setup.profile.DefaultSender+".", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(a.keys.Authorize.VerifyEnter)+" to verify: the wizard mints a token for "+a.setup.profile.DefaultSender+".", width))
 	}
 	if a.keep && !a.running && a.countdown > 0 {
-		out += "\n" + s.Warn.Render(fmt.Sprintf("Keep checking: attempt %d, next check in %ds", a.attempt+1, a.countdown)) + s.Muted.Render("  ("+hint(km.Authorize.Keep, "stop")+")")
+		out += "\n" + s.Warn.Render(fmt.Sprintf("Keep checking: attempt %d, next check in %ds", a.attempt+1, a.countdown)) + s.Muted.Render("  ("+hint(a.keys.Authorize.Keep, "stop")+")")
 	}
 	return out
 }
 
-func (a *authorizeStep) ShortHelp() []key.Binding  { return a.keys().short }
-func (a *authorizeStep) FullHelp() [][]key.Binding { return a.keys().full }
+func (a *authorizeStep) ShortHelp() []key.Binding  { return a.helpKeyMap().short }
+func (a *authorizeStep) FullHelp() [][]key.Binding { return a.helpKeyMap().full }
 
-func (a *authorizeStep) keys() stepKeys {
+func (a *authorizeStep) helpKeyMap() stepKeys {
 	if a.running {
-		return keyMap([]key.Binding{km.Global.Esc}, nil, false, false, false)
+		return a.keyMap([]key.Binding{a.keys.Global.Esc}, nil, false, false, false)
 	}
-	next := km.Global.Next
+	next := a.keys.Global.Next
 	if !a.verified {
-		next = km.Authorize.VerifyEnter
+		next = a.keys.Authorize.VerifyEnter
 	}
 	short := []key.Binding{next}
-	more := []key.Binding{km.Authorize.CopyID, km.Authorize.CopyScopes, km.Authorize.CopyLink, km.Authorize.OpenLink, km.Authorize.Verify, km.Authorize.Keep, km.Authorize.Calendar, km.Authorize.Contacts, km.Authorize.Skip}
+	more := []key.Binding{a.keys.Authorize.CopyID, a.keys.Authorize.CopyScopes, a.keys.Authorize.CopyLink, a.keys.Authorize.OpenLink, a.keys.Authorize.Verify, a.keys.Authorize.Keep, a.keys.Authorize.Calendar, a.keys.Authorize.Contacts, a.keys.Authorize.Skip}
 	switch {
 	case a.sandbox != nil && !a.verified:
 		// the demo's next move, named as the issue asks
-		short = append(short, km.Authorize.SandboxAuth, km.Authorize.Copy)
+		short = append(short, a.keys.Authorize.SandboxAuth, a.keys.Authorize.Copy)
 	case a.verified:
-		short = append(short, km.Authorize.Copy)
+		short = append(short, a.keys.Authorize.Copy)
 	default:
-		short = append(short, km.Authorize.Keep, km.Authorize.Copy)
+		short = append(short, a.keys.Authorize.Keep, a.keys.Authorize.Copy)
 	}
-	return keyMap(short, more, false, a.verified, false)
+	return a.keyMap(short, more, false, a.verified, false)
 }
 
 func (a *authorizeStep) dirty() bool {

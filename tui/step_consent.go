@@ -135,26 +135,26 @@ func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || c.flow.running() {
-		return nil, ok && c.flow.running() && !key.Matches(k, km.Global.Interrupt)
+		return nil, ok && c.flow.running() && !key.Matches(k, c.keys.Global.Interrupt)
 	}
 	items := c.checklist()
 	switch {
-	case key.Matches(k, km.Global.Next):
+	case key.Matches(k, c.keys.Global.Next):
 		if c.verified() {
 			return c.save(), true
 		}
 		return c.flow.start(c.common, flowStep, c.setup.profile.DefaultSender, c.paste), true
-	case key.Matches(k, km.Consent.Generate):
+	case key.Matches(k, c.keys.Consent.Generate):
 		return c.flow.start(c.common, flowStep, c.setup.profile.DefaultSender, c.paste), true
-	case key.Matches(k, km.Consent.CopyItem) && int(k.Code-'1') < len(items):
+	case key.Matches(k, c.keys.Consent.CopyItem) && int(k.Code-'1') < len(items):
 		i := int(k.Code - '1')
 		c.setNotice("Copied " + shortLabel(items[i].Item) + " to the clipboard.")
 		return tea.SetClipboard(c.copyValue(i, items[i])), true
-	case key.Matches(k, km.Consent.UserType):
+	case key.Matches(k, c.keys.Consent.UserType):
 		c.userType = cycle(c.userType, "", "internal", "external")
-	case key.Matches(k, km.Consent.Publishing):
+	case key.Matches(k, c.keys.Consent.Publishing):
 		c.publishing = cycle(c.publishing, "", "production", "testing")
-	case key.Matches(k, km.Consent.PasteMode):
+	case key.Matches(k, c.keys.Consent.PasteMode):
 		c.paste = !c.paste
 		choice := c.paste
 		c.setup.pasteChoice = &choice
@@ -164,7 +164,7 @@ func (c *consentStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		} else {
 			c.setStatus("Consent through this machine's 127.0.0.1 listener.")
 		}
-	case key.Matches(k, km.Consent.SkipToken):
+	case key.Matches(k, c.keys.Consent.SkipToken):
 		return c.save(), true
 	default:
 		return nil, false
@@ -211,13 +211,13 @@ func (c *consentStep) View() string {
 	if c.flow.active() {
 		// the consent URL and the paste field need the room
 		items = nil
-		out += s.Muted.Render(wrap("The checklist returns when this consent ends ("+hint(km.Flow.Cancel, "cancels it")+").", width)) + "\n\n"
+		out += s.Muted.Render(wrap("The checklist returns when this consent ends ("+hint(c.keys.Flow.Cancel, "cancels it")+").", width)) + "\n\n"
 	}
 	compact := c.flow.phase != cfIdle
 	lw := 12
 	for i, it := range items {
 		n := "  " // the key that copies it
-		if keys := km.Consent.CopyItem.Keys(); i < len(keys) {
+		if keys := c.keys.Consent.CopyItem.Keys(); i < len(keys) {
 			n = s.Key.Render(keys[i]) + " "
 		}
 		switch {
@@ -247,10 +247,10 @@ func (c *consentStep) View() string {
 	sender := c.setup.profile.DefaultSender
 	if c.state.Consented {
 		out += s.OK.Render(wrap("✓ "+sender+" gave consent ("+c.state.Describe()+", refresh token "+c.state.Fingerprint+").", width)) + "\n"
-		out += s.Muted.Render(wrap("Press "+keyTitle(km.Global.Next)+" to continue, "+hint(km.Consent.Generate, "to generate a token again")+".", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(c.keys.Global.Next)+" to continue, "+hint(c.keys.Consent.Generate, "to generate a token again")+".", width))
 		return out
 	}
-	m := keyName(km.Consent.PasteMode)
+	m := keyName(c.keys.Consent.PasteMode)
 	how := "the browser then returns to 127.0.0.1 here (" + m + ": paste instead)"
 	if c.paste {
 		how = "then paste the address the browser ends on (" + m + ": listen on 127.0.0.1 instead)"
@@ -258,24 +258,24 @@ func (c *consentStep) View() string {
 			how = "then paste the address the browser ends on (this session is remote: its 127.0.0.1 is the server's)"
 		}
 	}
-	out += s.Text.Render(wrap(keyTitle(km.Consent.GenerateEnter)+" generates a token: sign in as "+sender+" and choose Allow; "+how+".", width))
+	out += s.Text.Render(wrap(keyTitle(c.keys.Consent.GenerateEnter)+" generates a token: sign in as "+sender+" and choose Allow; "+how+".", width))
 	return out
 }
 
-func (c *consentStep) ShortHelp() []key.Binding  { return c.keys().short }
-func (c *consentStep) FullHelp() [][]key.Binding { return c.keys().full }
+func (c *consentStep) ShortHelp() []key.Binding  { return c.helpKeyMap().short }
+func (c *consentStep) FullHelp() [][]key.Binding { return c.helpKeyMap().full }
 
-func (c *consentStep) keys() stepKeys {
+func (c *consentStep) helpKeyMap() stepKeys {
 	if fk, more := c.flow.keys(c.common); fk != nil {
-		return keyMap(fk, more, false, false, c.typing())
+		return c.keyMap(fk, more, false, false, c.typing())
 	}
-	next := km.Global.Next
+	next := c.keys.Global.Next
 	if !c.verified() {
-		next = km.Consent.GenerateEnter
+		next = c.keys.Consent.GenerateEnter
 	}
-	short := []key.Binding{next, km.Consent.CopyItem, km.Consent.Settings}
-	more := []key.Binding{km.Consent.Generate, km.Consent.UserType, km.Consent.Publishing, km.Consent.PasteMode, km.Consent.SkipToken}
-	return keyMap(short, more, false, true, false)
+	short := []key.Binding{next, c.keys.Consent.CopyItem, c.keys.Consent.Settings}
+	more := []key.Binding{c.keys.Consent.Generate, c.keys.Consent.UserType, c.keys.Consent.Publishing, c.keys.Consent.PasteMode, c.keys.Consent.SkipToken}
+	return c.keyMap(short, more, false, true, false)
 }
 
 func (c *consentStep) dirty() bool {

@@ -215,7 +215,7 @@ func (c *credentialsStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if c.choosing {
 		return c.updateChoice(msg)
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, km.Global.Esc) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, c.keys.Global.Esc) {
 		// back to the choice of path; esc there goes to step 2
 		c.choosing, c.policy = true, false
 		return nil, true
@@ -225,17 +225,17 @@ func (c *credentialsStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, km.Credentials.Policy):
+		case key.Matches(k, c.keys.Credentials.Policy):
 			c.policy = !c.policy
 			return nil, true
 		case c.policy:
-			if key.Matches(k, km.Global.Next) {
+			if key.Matches(k, c.keys.Global.Next) {
 				c.policy = false
 			}
 			return nil, true
 		}
 	}
-	return updateFileForm(c, &c.path, &c.focus, msg)
+	return updateFileForm(c.keys, c, &c.path, &c.focus, msg)
 }
 
 func (c *credentialsStep) pasted(data []byte, source string, err error) {
@@ -301,11 +301,11 @@ func (c *credentialsStep) updateChoice(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	switch {
-	case key.Matches(k, km.List.Up, km.List.Down, km.Form.Next):
+	case key.Matches(k, c.keys.List.Up, c.keys.List.Down, c.keys.Form.Next):
 		c.choice = 1 - c.choice
-	case key.Matches(k, km.Credentials.ChooseNumber):
+	case key.Matches(k, c.keys.Credentials.ChooseNumber):
 		c.choice = int(k.Code - '1')
-	case key.Matches(k, km.Global.Next):
+	case key.Matches(k, c.keys.Global.Next):
 		c.choosing = false
 		if credKind(c.choice) != c.kind {
 			c.kind = credKind(c.choice)
@@ -325,7 +325,7 @@ func (c *credentialsStep) choiceView(width int) string {
 	s := c.styles
 	out := c.title("Credentials", "How will the product sign in to Gmail? Choose the kind of Google credential.", width) + "\n\n"
 	for i, ch := range credChoices {
-		name := fmt.Sprintf("%s %s", km.Credentials.ChooseNumber.Keys()[i], ch.name) // its key chooses it
+		name := fmt.Sprintf("%s %s", c.keys.Credentials.ChooseNumber.Keys()[i], ch.name) // its key chooses it
 		if i == c.choice {
 			name = s.Selected.Render(name)
 		}
@@ -358,7 +358,7 @@ func (c *credentialsStep) View() string {
 	s := c.styles
 	out := c.title("Service-account key",
 		"Load the JSON key downloaded from "+core.ServiceAccountsConsolePath+" > Keys (or a legacy .p12 key).", width) + "\n\n"
-	out += c.field("Key file ("+hint(km.Form.Complete, "completes")+"; or paste the JSON)", &c.path.Model, c.focus == kfPath, width) + "\n"
+	out += c.field("Key file ("+hint(c.keys.Form.Complete, "completes")+"; or paste the JSON)", &c.path.Model, c.focus == kfPath, width) + "\n"
 	if c.isP12 {
 		out += c.field(".p12 password", &c.p12pw, c.focus == kfP12Password, width) + "\n"
 		out += c.field("Service account e-mail", &c.p12email, c.focus == kfP12Email, width) + "\n"
@@ -379,28 +379,28 @@ func (c *credentialsStep) View() string {
 		out += c.kvWrap("Fingerprint", c.loaded.Fingerprint, lw, width) + "\n"
 		out += s.Muted.Render(wrap("Compare these with the Google Cloud console. The private key itself is never shown.", width))
 	default:
-		out += s.Muted.Render(wrap("Press "+keyTitle(km.Global.Next)+" to load the key.", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(c.keys.Global.Next)+" to load the key.", width))
 	}
 	if c.loaded == nil && !c.isP12 { // whoever has a .p12 has a key already
-		out += "\n\n" + s.Muted.Render(wrap(core.KeyPolicyHint+" "+hint(km.Credentials.Policy, "shows what to do."), width))
+		out += "\n\n" + s.Muted.Render(wrap(core.KeyPolicyHint+" "+hint(c.keys.Credentials.Policy, "shows what to do."), width))
 	}
 	return out
 }
 
-func (c *credentialsStep) ShortHelp() []key.Binding  { return c.keys().short }
-func (c *credentialsStep) FullHelp() [][]key.Binding { return c.keys().full }
+func (c *credentialsStep) ShortHelp() []key.Binding  { return c.helpKeyMap().short }
+func (c *credentialsStep) FullHelp() [][]key.Binding { return c.helpKeyMap().full }
 
-func (c *credentialsStep) keys() stepKeys {
+func (c *credentialsStep) helpKeyMap() stepKeys {
 	if c.choosing {
-		return keyMap([]key.Binding{km.Credentials.Choose}, []key.Binding{km.Credentials.ChooseNumber}, true, true, false)
+		return c.keyMap([]key.Binding{c.keys.Credentials.Choose}, []key.Binding{c.keys.Credentials.ChooseNumber}, true, true, false)
 	}
 	if c.kind == credOAuthClient {
-		return c.oc.keys()
+		return c.oc.helpKeyMap()
 	}
 	if c.policy {
-		return keyMap([]key.Binding{km.Credentials.PolicyBack}, nil, false, false, false)
+		return c.keyMap([]key.Binding{c.keys.Credentials.PolicyBack}, nil, false, false, false)
 	}
-	return keyMap([]key.Binding{km.Form.Complete}, []key.Binding{km.Credentials.Policy}, true, true, true)
+	return c.keyMap([]key.Binding{c.keys.Form.Complete}, []key.Binding{c.keys.Credentials.Policy}, true, true, true)
 }
 func (c *credentialsStep) dirty() bool {
 	return c.changed || (c.oc != nil && c.oc.changed)

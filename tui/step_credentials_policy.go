@@ -11,5 +11,5 @@ func keyPolicyView(w *common, width int) string {
 	for _, p := range core.KeyPolicyHelp {
 		out += "\n\n" + s.Text.Render(wrap(p, width))
 	}
-	return out // the footer says how back: km.Credentials.PolicyBack
+	return out // the footer says how back: keys.Credentials.PolicyBack
 }

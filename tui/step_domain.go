@@ -58,14 +58,14 @@ func (d *domainStep) focusField() tea.Cmd {
 func (d *domainStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, km.Global.Next):
+		case key.Matches(k, d.keys.Global.Next):
 			return d.save(), true
-		case key.Matches(k, km.Form.Next, km.Form.Down, km.Form.Up):
+		case key.Matches(k, d.keys.Form.Next, d.keys.Form.Down, d.keys.Form.Up):
 			if d.setup.isNew { // else the domain is shown, not edited
 				d.focus = wrapAround(d.focus, 1, dfFields)
 			}
 			return d.focusField(), true
-		case key.Matches(k, km.Global.Esc, km.Form.Prev, km.Global.Interrupt):
+		case key.Matches(k, d.keys.Global.Esc, d.keys.Form.Prev, d.keys.Global.Interrupt):
 			return nil, false
 		}
 	}
@@ -101,7 +101,7 @@ func (d *domainStep) save() tea.Cmd {
 		// said plainly before moving on: Enter again goes on
 		d.outsideOK = sender
 		d.focus = dfSender
-		d.setStatus("Press " + keyTitle(km.Global.Next) + " again to go on and choose an OAuth client at step 3, or change the sender.")
+		d.setStatus("Press " + keyTitle(d.keys.Global.Next) + " again to go on and choose an OAuth client at step 3, or change the sender.")
 		return d.focusField()
 	}
 	d.err = nil
@@ -169,12 +169,12 @@ func (d *domainStep) View() string {
 	return out
 }
 
-func (d *domainStep) keys() stepKeys {
-	return keyMap([]key.Binding{km.Form.Next}, nil, true, true, true)
+func (d *domainStep) helpKeyMap() stepKeys {
+	return d.keyMap([]key.Binding{d.keys.Form.Next}, nil, true, true, true)
 }
 
-func (d *domainStep) ShortHelp() []key.Binding  { return d.keys().short }
-func (d *domainStep) FullHelp() [][]key.Binding { return d.keys().full }
+func (d *domainStep) ShortHelp() []key.Binding  { return d.helpKeyMap().short }
+func (d *domainStep) FullHelp() [][]key.Binding { return d.helpKeyMap().full }
 func (d *domainStep) dirty() bool {
 	return d.domain.Value() != d.orig[dfDomain] || d.sender.Value() != d.orig[dfSender]
 }

@@ -190,35 +190,35 @@ func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, false
 	case tea.KeyPressMsg:
-		if t.overflows() && key.Matches(msg, km.Screen.MoreDown, km.Screen.MoreUp) {
+		if t.overflows() && key.Matches(msg, t.keys.Screen.MoreDown, t.keys.Screen.MoreUp) {
 			// the wizard pages the screen, as its ↓ more marker says
 			return nil, false
 		}
-		if t.moveKey(msg) {
+		if t.moveKey(t.keys.List, msg) {
 			t.clamp()
 			return nil, true
 		}
 		if t.running {
-			return nil, !key.Matches(msg, km.Global.Interrupt, km.Global.Esc)
+			return nil, !key.Matches(msg, t.keys.Global.Interrupt, t.keys.Global.Esc)
 		}
 		switch {
-		case key.Matches(msg, km.Global.Next):
+		case key.Matches(msg, t.keys.Global.Next):
 			if t.ran {
 				return nextStep(stepTest), true
 			}
 			return t.run(t.targets(), true), true
-		case key.Matches(msg, km.Test.Run):
+		case key.Matches(msg, t.keys.Test.Run):
 			return t.run(t.targets(), true), true
-		case key.Matches(msg, km.Test.Scope):
+		case key.Matches(msg, t.keys.Test.Scope):
 			t.scope = wrapAround(t.scope, 1, scopes)
 			if t.scope == scopeSelected && len(t.setup.selected) == 0 {
 				t.scope = scopeAll
 			}
 			return nil, true
-		case key.Matches(msg, km.Test.Checks):
+		case key.Matches(msg, t.keys.Test.Checks):
 			t.toggleCheck(int(msg.Code - '1'))
 			return nil, true
-		case key.Matches(msg, km.Test.Retry):
+		case key.Matches(msg, t.keys.Test.Retry):
 			var failed []string
 			for _, r := range t.rows {
 				if r.result != nil && !r.result.OK {
@@ -251,25 +251,25 @@ func (t *testStep) tally() (passed, failed, done int) {
 	return
 }
 
-func (t *testStep) ShortHelp() []key.Binding  { return t.keys().short }
-func (t *testStep) FullHelp() [][]key.Binding { return t.keys().full }
+func (t *testStep) ShortHelp() []key.Binding  { return t.helpKeyMap().short }
+func (t *testStep) FullHelp() [][]key.Binding { return t.helpKeyMap().full }
 
-func (t *testStep) keys() stepKeys {
-	nav := km.List.moves(false)
+func (t *testStep) helpKeyMap() stepKeys {
+	nav := t.keys.List.moves(false)
 	if t.running {
-		return keyMap([]key.Binding{km.Test.Cancel}, nav, false, false, false)
+		return t.keyMap([]key.Binding{t.keys.Test.Cancel}, nav, false, false, false)
 	}
-	more := append([]key.Binding{km.Test.Scope, km.Test.Token, km.Test.IMAP, km.Test.SMTP, km.Test.RoundTrip, km.Test.Run, km.Test.Retry}, nav...)
+	more := append([]key.Binding{t.keys.Test.Scope, t.keys.Test.Token, t.keys.Test.IMAP, t.keys.Test.SMTP, t.keys.Test.RoundTrip, t.keys.Test.Run, t.keys.Test.Retry}, nav...)
 	if !t.ran {
-		short := []key.Binding{km.Test.RunChecks, km.Test.Scope, km.Test.Checks}
-		return keyMap(short, more, false, true, false)
+		short := []key.Binding{t.keys.Test.RunChecks, t.keys.Test.Scope, t.keys.Test.Checks}
+		return t.keyMap(short, more, false, true, false)
 	}
-	short := []key.Binding{km.Global.Next, km.Test.RunAgain}
+	short := []key.Binding{t.keys.Global.Next, t.keys.Test.RunAgain}
 	if _, failed, _ := t.tally(); failed > 0 {
-		short = append(short, km.Test.Retry)
+		short = append(short, t.keys.Test.Retry)
 	}
-	short = append(short, km.Test.Scope)
-	return keyMap(short, more, false, false, false)
+	short = append(short, t.keys.Test.Scope)
+	return t.keyMap(short, more, false, false, false)
 }
 
 func (t *testStep) dirty() bool { return false }

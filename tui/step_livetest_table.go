@@ -48,9 +48,9 @@ func (t *testStep) View() string {
 			// each mailbox needs its own consent on this path
 			token = "each mailbox's stored consent (refresh token) gives an access token"
 		}
-		out += "\n" + s.Muted.Render(wrap("Press "+keyTitle(km.Test.RunChecks)+" to test "+t.scopeLabel()+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. "+keyTitle(km.Test.Scope)+" chooses the mailboxes, "+hint(km.Test.Checks, "turn checks on or off")+".", width))
+		out += "\n" + s.Muted.Render(wrap("Press "+keyTitle(t.keys.Test.RunChecks)+" to test "+t.scopeLabel()+": "+token+", IMAP and SMTP log in with XOAUTH2, and a message is sent to the mailbox and found again over IMAP. "+keyTitle(t.keys.Test.Scope)+" chooses the mailboxes, "+hint(t.keys.Test.Checks, "turn checks on or off")+".", width))
 		if t.setup.isOAuthClient() {
-			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: "+hint(km.Global.Back, "back to step 5")+" and press "+keyName(km.Mailboxes.Consent)+" on it.", width))
+			out += "\n\n" + s.Muted.Render(wrap("A mailbox without consent fails with consent_required: "+hint(t.keys.Global.Back, "back to step 5")+" and press "+keyName(t.keys.Mailboxes.Consent)+" on it.", width))
 		}
 		if list := t.historyList(width, height-lineCount(out)-2); list != "" {
 			out += "\n\n" + list
@@ -84,15 +84,15 @@ func (t *testStep) head(width int) string {
 	}
 	var cks []string
 	for i, c := range core.AllChecks {
-		// each check's key turns it on or off (km.Test.Checks)
-		cks = append(cks, box(!t.skip[c], km.Test.Checks.Keys()[i], checkLabels[c]))
+		// each check's key turns it on or off (keys.Test.Checks)
+		cks = append(cks, box(!t.skip[c], t.keys.Test.Checks.Keys()[i], checkLabels[c]))
 	}
 	forLine := []string{radio(t.scope == scopeSender, "default sender")}
 	if len(t.setup.selected) > 0 {
 		forLine = append(forLine, radio(t.scope == scopeSelected, fmt.Sprintf("selected (%d)", len(t.setup.selected))))
 	}
 	forLine = append(forLine, radio(t.scope == scopeAll, fmt.Sprintf("all (%d)", t.allCount())))
-	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  "+keyName(km.Test.Scope)) + "\n"
+	out += s.Label.Render("For    ") + strings.Join(forLine, "  ") + s.Muted.Render("  "+keyName(t.keys.Test.Scope)) + "\n"
 	out += s.Label.Render("Checks ") + strings.Join(cks, " ") + "\n"
 	if len(t.rows) == 0 {
 		return out
@@ -107,7 +107,7 @@ func (t *testStep) head(width int) string {
 		sum = s.Error.Render(summary)
 	}
 	if t.running {
-		sum = t.spinner.View() + " " + s.Text.Render(summary+fmt.Sprintf(", %d to go", total-done)) + s.Muted.Render("  "+hint(km.Test.Cancel, ""))
+		sum = t.spinner.View() + " " + s.Text.Render(summary+fmt.Sprintf(", %d to go", total-done)) + s.Muted.Render("  "+hint(t.keys.Test.Cancel, ""))
 	} else if done < total {
 		sum += s.Warn.Render(fmt.Sprintf(", %d not run (cancelled)", total-done))
 	}

@@ -127,13 +127,13 @@ func (m *mailboxesStep) updateConsent(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	if m.flow.running() {
-		return nil, !key.Matches(k, km.Global.Interrupt)
+		return nil, !key.Matches(k, m.keys.Global.Interrupt)
 	}
 	if m.flow.active() {
 		return nil, false
 	}
 	switch {
-	case key.Matches(k, km.Mailboxes.BackToList):
+	case key.Matches(k, m.keys.Mailboxes.BackToList):
 		ok := m.flow.err == nil && m.flow.grant != nil
 		m.flow.abort()
 		m.mode = mbList
@@ -141,7 +141,7 @@ func (m *mailboxesStep) updateConsent(msg tea.Msg) (tea.Cmd, bool) {
 			m.nextLacking()
 		}
 		return nil, true
-	case key.Matches(k, km.Mailboxes.ConsentAgain):
+	case key.Matches(k, m.keys.Mailboxes.ConsentAgain):
 		return m.flow.start(m.common, flowMailbox, m.flow.mailbox, pasteByDefault(m.common)), true
 	}
 	return nil, false
@@ -187,17 +187,17 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	l := m.setup.boxes
 	n := len(l.filtered)
 	switch {
-	case key.Matches(k, km.Global.Next):
+	case key.Matches(k, m.keys.Global.Next):
 		return m.save(), true
-	case m.moveKey(k):
-	case key.Matches(k, km.List.Top):
+	case m.moveKey(m.keys.List, k):
+	case key.Matches(k, m.keys.List.Top):
 		m.cursor = 0
-	case key.Matches(k, km.List.Bottom):
+	case key.Matches(k, m.keys.List.Bottom):
 		m.cursor = n - 1
-	case key.Matches(k, km.Mailboxes.Filter):
+	case key.Matches(k, m.keys.Mailboxes.Filter):
 		m.mode = mbFilter
 		return m.filter.Focus(), true
-	case key.Matches(k, km.Mailboxes.Select):
+	case key.Matches(k, m.keys.Mailboxes.Select):
 		if mb, ok := m.current(); ok {
 			if m.setup.selected[mb.Email] {
 				delete(m.setup.selected, mb.Email)
@@ -206,21 +206,21 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			m.cursor++
 		}
-	case key.Matches(k, km.Mailboxes.Add):
+	case key.Matches(k, m.keys.Mailboxes.Add):
 		return m.openForm(core.Mailbox{OwnerKind: core.OwnerUser}, ""), true
-	case key.Matches(k, km.Mailboxes.Edit):
+	case key.Matches(k, m.keys.Mailboxes.Edit):
 		if mb, ok := m.current(); ok {
 			return m.openForm(mb, mb.Email), true
 		}
-	case key.Matches(k, km.Mailboxes.Delete):
+	case key.Matches(k, m.keys.Mailboxes.Delete):
 		if mb, ok := m.current(); ok {
 			m.mode, m.deleting = mbConfirmDelete, mb.Email
 			return nil, true
 		}
-	case key.Matches(k, km.Mailboxes.Import):
+	case key.Matches(k, m.keys.Mailboxes.Import):
 		m.mode, m.importErr = mbImport, nil
 		return m.importPath.Focus(), true
-	case key.Matches(k, km.Mailboxes.Consent) && m.oauth:
+	case key.Matches(k, m.keys.Mailboxes.Consent) && m.oauth:
 		if mb, ok := m.current(); ok {
 			if m.flow == nil {
 				m.flow = newConsentFlow()
@@ -228,7 +228,7 @@ func (m *mailboxesStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 			m.mode = mbConsent
 			return m.flow.start(m.common, flowMailbox, mb.Email, pasteByDefault(m.common)), true
 		}
-	case key.Matches(k, km.Mailboxes.FilterClear) && l.query != "":
+	case key.Matches(k, m.keys.Mailboxes.FilterClear) && l.query != "":
 		m.filter.SetValue("")
 		l.setQuery("")
 	default:
@@ -245,16 +245,16 @@ func (m *mailboxesStep) updateConfirmDelete(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	switch {
-	case key.Matches(k, km.Mailboxes.DeleteYes):
+	case key.Matches(k, m.keys.Mailboxes.DeleteYes):
 		m.setup.boxes.remove(m.deleting)
 		delete(m.setup.selected, m.deleting)
 		m.setStatus("Deleted " + m.deleting + " (saved when you leave this step).")
 		m.mode, m.deleting = mbList, ""
 		m.clamp()
-	case key.Matches(k, km.Mailboxes.DeleteNo):
+	case key.Matches(k, m.keys.Mailboxes.DeleteNo):
 		m.mode, m.deleting = mbList, ""
 		m.setStatus("")
-	case key.Matches(k, km.Global.Interrupt):
+	case key.Matches(k, m.keys.Global.Interrupt):
 		return nil, false
 	}
 	return nil, true
@@ -264,7 +264,7 @@ func (m *mailboxesStep) updateConfirmDelete(msg tea.Msg) (tea.Cmd, bool) {
 func (m *mailboxesStep) save() tea.Cmd {
 	l := m.setup.boxes
 	if len(l.items) == 0 {
-		m.err = core.Inputf("no mailbox is assigned yet; press %s to add one or %s to import a CSV file", keyName(km.Mailboxes.Add), keyName(km.Mailboxes.Import))
+		m.err = core.Inputf("no mailbox is assigned yet; press %s to add one or %s to import a CSV file", keyName(m.keys.Mailboxes.Add), keyName(m.keys.Mailboxes.Import))
 		return nil
 	}
 	if err := m.persist(); err != nil {
@@ -300,27 +300,27 @@ func (m *mailboxesStep) persist() error {
 	return nil
 }
 
-func (m *mailboxesStep) ShortHelp() []key.Binding  { return m.keys().short }
-func (m *mailboxesStep) FullHelp() [][]key.Binding { return m.keys().full }
+func (m *mailboxesStep) ShortHelp() []key.Binding  { return m.helpKeyMap().short }
+func (m *mailboxesStep) FullHelp() [][]key.Binding { return m.helpKeyMap().full }
 
-func (m *mailboxesStep) keys() stepKeys {
+func (m *mailboxesStep) helpKeyMap() stepKeys {
 	switch m.mode {
 	case mbFilter:
-		return keyMap([]key.Binding{km.Mailboxes.FilterDone, km.Mailboxes.FilterClear}, nil, false, false, true)
+		return m.keyMap([]key.Binding{m.keys.Mailboxes.FilterDone, m.keys.Mailboxes.FilterClear}, nil, false, false, true)
 	case mbForm:
-		return keyMap([]key.Binding{km.Mailboxes.FormSave, km.Form.Next, km.Global.Esc}, nil, false, false, true)
+		return m.keyMap([]key.Binding{m.keys.Mailboxes.FormSave, m.keys.Form.Next, m.keys.Global.Esc}, nil, false, false, true)
 	case mbImport:
-		return keyMap([]key.Binding{km.Mailboxes.ImportFile, km.Mailboxes.ImportTab, km.Global.Esc}, nil, false, false, true)
+		return m.keyMap([]key.Binding{m.keys.Mailboxes.ImportFile, m.keys.Mailboxes.ImportTab, m.keys.Global.Esc}, nil, false, false, true)
 	case mbConfirmDelete:
-		return stepKeys{short: []key.Binding{km.Mailboxes.DeleteYes, km.Mailboxes.DeleteNo},
-			full: [][]key.Binding{{km.Mailboxes.DeleteYes, km.Mailboxes.DeleteNoFull}}}
+		return stepKeys{short: []key.Binding{m.keys.Mailboxes.DeleteYes, m.keys.Mailboxes.DeleteNo},
+			full: [][]key.Binding{{m.keys.Mailboxes.DeleteYes, m.keys.Mailboxes.DeleteNoFull}}}
 	case mbConsent:
 		if fk, more := m.flow.keys(m.common); fk != nil {
-			return keyMap(fk, more, false, false, m.typing())
+			return m.keyMap(fk, more, false, false, m.typing())
 		}
-		return keyMap([]key.Binding{km.Mailboxes.BackToList, km.Mailboxes.ConsentAgain}, nil, false, false, false)
+		return m.keyMap([]key.Binding{m.keys.Mailboxes.BackToList, m.keys.Mailboxes.ConsentAgain}, nil, false, false, false)
 	}
-	mk := km.Mailboxes
+	mk := m.keys.Mailboxes
 	short := []key.Binding{mk.Filter, mk.Add, mk.Delete, mk.Import}
 	more := []key.Binding{mk.Edit, mk.Select}
 	if m.oauth {
@@ -328,7 +328,7 @@ func (m *mailboxesStep) keys() stepKeys {
 		short = []key.Binding{mk.Consent, mk.Filter, mk.Add, mk.Import}
 		more = []key.Binding{mk.Edit, mk.Delete, mk.Select}
 	}
-	return keyMap(short, append(more, km.List.moves(true)...), true, false, false)
+	return m.keyMap(short, append(more, m.keys.List.moves(true)...), true, false, false)
 }
 
 func (m *mailboxesStep) dirty() bool {

@@ -73,16 +73,16 @@ func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
 	f := &m.form
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, km.Global.Esc):
+		case key.Matches(k, m.keys.Global.Esc):
 			m.mode, m.err = mbList, nil
 			return nil, true
-		case key.Matches(k, km.Form.Next, km.Form.Down):
+		case key.Matches(k, m.keys.Form.Next, m.keys.Form.Down):
 			f.focus = wrapAround(f.focus, 1, mbFields)
 			return f.focusField(), true
-		case key.Matches(k, km.Form.Prev, km.Form.Up):
+		case key.Matches(k, m.keys.Form.Prev, m.keys.Form.Up):
 			f.focus = wrapAround(f.focus, -1, mbFields)
 			return f.focusField(), true
-		case key.Matches(k, km.Mailboxes.FormSave):
+		case key.Matches(k, m.keys.Mailboxes.FormSave):
 			mb := core.Mailbox{Email: f.email.Value(), DisplayName: f.name.Value(),
 				OwnerKind: core.OwnerKinds[f.kind], OwnerName: f.owner.Value()}
 			if err := m.setup.profile.MailboxRule().Mailbox(&mb); err != nil {
@@ -106,14 +106,14 @@ func (m *mailboxesStep) updateForm(msg tea.Msg) (tea.Cmd, bool) {
 			}
 			m.clamp()
 			return nil, true
-		case key.Matches(k, km.Global.Interrupt):
+		case key.Matches(k, m.keys.Global.Interrupt):
 			return nil, false
 		}
 		if f.focus == mbKind {
 			switch {
-			case key.Matches(k, km.Mailboxes.KindPrev):
+			case key.Matches(k, m.keys.Mailboxes.KindPrev):
 				f.kind = wrapAround(f.kind, -1, len(core.OwnerKinds))
-			case key.Matches(k, km.Mailboxes.KindNext):
+			case key.Matches(k, m.keys.Mailboxes.KindNext):
 				f.kind = wrapAround(f.kind, 1, len(core.OwnerKinds))
 			}
 			return nil, true
@@ -150,7 +150,7 @@ func (m *mailboxesStep) formView(width int) string {
 	if f.focus == mbKind {
 		mark, ls = s.Key.Render("▸ "), s.FocusLabel
 	}
-	out += mark + ls.Render("Owner kind ("+keyName(km.Mailboxes.KindPrev)+"/"+keyName(km.Mailboxes.KindNext)+")") + "\n  " + strings.Join(kinds, " ") + "\n"
+	out += mark + ls.Render("Owner kind ("+keyName(m.keys.Mailboxes.KindPrev)+"/"+keyName(m.keys.Mailboxes.KindNext)+")") + "\n  " + strings.Join(kinds, " ") + "\n"
 	out += m.field("Owner name", &f.owner, f.focus == mbOwner, width) + "\n"
 	if m.err != nil {
 		out += m.errView(m.err, width)

@@ -17,14 +17,14 @@ import (
 func (m *mailboxesStep) updateImport(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, km.Global.Esc):
+		case key.Matches(k, m.keys.Global.Esc):
 			m.mode, m.importErr = mbList, nil
 			m.importPath.Blur()
 			return nil, true
-		case key.Matches(k, km.Mailboxes.ImportFile):
+		case key.Matches(k, m.keys.Mailboxes.ImportFile):
 			m.doImport()
 			return nil, true
-		case key.Matches(k, km.Global.Interrupt):
+		case key.Matches(k, m.keys.Global.Interrupt):
 			return nil, false
 		}
 	}

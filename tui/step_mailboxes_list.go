@@ -38,18 +38,18 @@ func (m *mailboxesStep) listShown() bool {
 func (m *mailboxesStep) updateFilter(msg tea.Msg) (tea.Cmd, bool) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, km.Mailboxes.FilterDone, km.Form.Down, km.Form.Next):
+		case key.Matches(k, m.keys.Mailboxes.FilterDone, m.keys.Form.Down, m.keys.Form.Next):
 			m.mode = mbList
 			m.filter.Blur()
 			return nil, true
-		case key.Matches(k, km.Mailboxes.FilterClear):
+		case key.Matches(k, m.keys.Mailboxes.FilterClear):
 			m.mode = mbList
 			m.filter.Blur()
 			m.filter.SetValue("")
 			m.setup.boxes.setQuery("")
 			m.clamp()
 			return nil, true
-		case key.Matches(k, km.Global.Interrupt):
+		case key.Matches(k, m.keys.Global.Interrupt):
 			return nil, false
 		}
 	}
@@ -73,7 +73,7 @@ func (m *mailboxesStep) View() string {
 		out += "\n" + s.Heading.Render("Consent of "+m.flow.mailbox) + "\n"
 		out += m.flow.view(m.common, width)
 		if m.flow.phase == cfDone {
-			out += "\n\n" + s.Muted.Render(wrap(keyTitle(km.Mailboxes.BackToList)+" returns to the list (on the next mailbox without consent); "+hint(km.Mailboxes.ConsentAgain, "tries again")+".", width))
+			out += "\n\n" + s.Muted.Render(wrap(keyTitle(m.keys.Mailboxes.BackToList)+" returns to the list (on the next mailbox without consent); "+hint(m.keys.Mailboxes.ConsentAgain, "tries again")+".", width))
 		}
 		return out
 	case mbForm:
@@ -140,7 +140,7 @@ func (m *mailboxesStep) listHead(width int) string {
 	out := m.counts(width)
 	if m.upgrade && m.oauth {
 		// the upgrade assistant comes here only for the consents
-		out += s.Text.Render(wrap("Upgrade: each mailbox keeps its password until its owner consents ("+keyName(km.Mailboxes.Consent)+") and its test ("+keyTitle(km.Test.RunChecks)+") passes; then it switches to OAuth and the password is erased.", width)) + "\n"
+		out += s.Text.Render(wrap("Upgrade: each mailbox keeps its password until its owner consents ("+keyName(m.keys.Mailboxes.Consent)+") and its test ("+keyTitle(m.keys.Test.RunChecks)+") passes; then it switches to OAuth and the password is erased.", width)) + "\n"
 	}
 	if m.mode == mbFilter || l.query != "" {
 		out += m.field("Filter", &m.filter, m.mode == mbFilter, width) + "\n"
@@ -152,7 +152,7 @@ func (m *mailboxesStep) listHead(width int) string {
 		out += m.errView(m.err, width) + "\n"
 	}
 	if m.mode == mbConfirmDelete {
-		out += m.styles.Warn.Render(wrap("Delete "+m.deleting+"? "+hint(km.Mailboxes.DeleteYes, "deletes")+", "+hint(km.Mailboxes.DeleteNo, "keeps it")+".", width)) + "\n"
+		out += m.styles.Warn.Render(wrap("Delete "+m.deleting+"? "+hint(m.keys.Mailboxes.DeleteYes, "deletes")+", "+hint(m.keys.Mailboxes.DeleteNo, "keeps it")+".", width)) + "\n"
 	}
 	return out
 }
@@ -225,7 +225,7 @@ func (m *mailboxesStep) table(sl scrollList, width, rows int) string {
 		if l.query != "" {
 			b.WriteString(s.Muted.Render("    No mailbox matches the filter."))
 		} else {
-			b.WriteString(s.Muted.Render("    No mailbox yet: " + hint(km.Mailboxes.Add, "adds one") + ", " + hint(km.Mailboxes.Import, "imports a CSV file") + "."))
+			b.WriteString(s.Muted.Render("    No mailbox yet: " + hint(m.keys.Mailboxes.Add, "adds one") + ", " + hint(m.keys.Mailboxes.Import, "imports a CSV file") + "."))
 		}
 		return b.String()
 	}

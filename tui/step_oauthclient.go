@@ -128,7 +128,7 @@ func (f *oauthForm) byHand() bool {
 }
 
 func (f *oauthForm) update(msg tea.Msg) (tea.Cmd, bool) {
-	return updateFileForm(f, &f.path, &f.focus, msg)
+	return updateFileForm(f.keys, f, &f.path, &f.focus, msg)
 }
 
 func (f *oauthForm) pasted(data []byte, source string, err error) {
@@ -209,12 +209,12 @@ func (f *oauthForm) view(width, height int) string {
 	s := f.styles
 	out := f.title("OAuth client",
 		"Cloud console > APIs & Services > Credentials > OAuth client ID (Web application): its downloaded JSON, or its ID and secret.", width) + "\n\n"
-	out += f.field("Client JSON file ("+hint(km.Form.Complete, "completes")+"; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
+	out += f.field("Client JSON file ("+hint(f.keys.Form.Complete, "completes")+"; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
 	if f.focus == ocSecret || f.focus == ocID || f.byHand() || height >= 30 {
 		out += f.field("or Client ID", &f.id, f.focus == ocID, width) + "\n"
 		out += f.field("and Client secret", &f.secret, f.focus == ocSecret, width) + "\n"
 	} else {
-		out += "  " + s.Muted.Render(truncate("or the client ID and secret by hand ("+keyName(km.Form.Down)+")", max(width-2, 10))) + "\n"
+		out += "  " + s.Muted.Render(truncate("or the client ID and secret by hand ("+keyName(f.keys.Form.Down)+")", max(width-2, 10))) + "\n"
 	}
 	out += f.field("Redirect URI (only if it is the host product's callback)", &f.redirect, f.focus == ocRedirect, width) + "\n\n"
 	switch {
@@ -239,13 +239,13 @@ func (f *oauthForm) view(width, height int) string {
 		out += f.kvWrap("Secret", c.Fingerprint, lw, width) + "\n"
 		out += s.Muted.Render(wrap("Compare these with the Cloud console. The client secret itself is never shown.", width))
 	default:
-		out += s.Muted.Render(wrap("Press "+keyTitle(km.Global.Next)+" to check the client: the secret is kept sealed, only its fingerprint is shown.", width))
+		out += s.Muted.Render(wrap("Press "+keyTitle(f.keys.Global.Next)+" to check the client: the secret is kept sealed, only its fingerprint is shown.", width))
 	}
 	return out
 }
 
-func (f *oauthForm) keys() stepKeys {
-	return keyMap([]key.Binding{km.Form.Complete}, []key.Binding{km.Credentials.BackToChoice}, true, true, true)
+func (f *oauthForm) helpKeyMap() stepKeys {
+	return f.keyMap([]key.Binding{f.keys.Form.Complete}, []key.Binding{f.keys.Credentials.BackToChoice}, true, true, true)
 }
 
 func (f *oauthForm) focusedEmpty() bool { return f.inputs()[f.focus].Value() == "" }

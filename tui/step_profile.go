@@ -58,14 +58,14 @@ func (p *profileStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	n := len(p.profiles) + 1
 	switch {
-	case key.Matches(k, km.List.Up):
+	case key.Matches(k, p.keys.List.Up):
 		p.cursor = (p.cursor + n - 1) % n
-	case key.Matches(k, km.List.Down):
+	case key.Matches(k, p.keys.List.Down):
 		p.cursor = (p.cursor + 1) % n
-	case key.Matches(k, km.Profile.Delete) && p.cursor < len(p.profiles):
+	case key.Matches(k, p.keys.Profile.Delete) && p.cursor < len(p.profiles):
 		p.deleting = p.profiles[p.cursor].Domain
 		p.setStatus("")
-	case key.Matches(k, km.Global.Next):
+	case key.Matches(k, p.keys.Global.Next):
 		if p.cursor < len(p.profiles) {
 			pr := p.profiles[p.cursor]
 			return openProfile(pr, p.states[pr.Domain]), true
@@ -80,7 +80,7 @@ func (p *profileStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 // confirmDelete deletes the profile on y, after the store's backup.
 func (p *profileStep) confirmDelete(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	switch {
-	case key.Matches(k, km.Profile.Yes):
+	case key.Matches(k, p.keys.Profile.Yes):
 		domain := p.deleting
 		p.deleting = ""
 		bak, err := p.backend.DeleteProfile(domain)
@@ -90,9 +90,9 @@ func (p *profileStep) confirmDelete(k tea.KeyPressMsg) (tea.Cmd, bool) {
 			p.setStatus(fmt.Sprintf("Deleted profile %s with its mailboxes, tokens and results; the store before it is in %s.", domain, bak))
 		}
 		p.load()
-	case key.Matches(k, km.Profile.No):
+	case key.Matches(k, p.keys.Profile.No):
 		p.deleting = ""
-	case key.Matches(k, km.Global.Interrupt):
+	case key.Matches(k, p.keys.Global.Interrupt):
 		return nil, false
 	}
 	return nil, true
@@ -124,10 +124,10 @@ func (p *profileStep) View() string {
 	out += p.cursorLine(p.cursor == len(p.profiles), add) + "\n"
 	if p.deleting != "" {
 		n := p.states[p.deleting].Mailboxes
-		out += "\n" + s.Warn.Render(wrap(fmt.Sprintf("Delete profile %s with its %d mailbox(es), their tokens and results? A backup of the store is written first. %s, %s.", p.deleting, n, hint(km.Profile.Yes, "deletes"), hint(km.Profile.No, "keeps it")), width)) + "\n"
+		out += "\n" + s.Warn.Render(wrap(fmt.Sprintf("Delete profile %s with its %d mailbox(es), their tokens and results? A backup of the store is written first. %s, %s.", p.deleting, n, hint(p.keys.Profile.Yes, "deletes"), hint(p.keys.Profile.No, "keeps it")), width)) + "\n"
 	}
 	if len(p.profiles) == 0 {
-		out += "\n" + s.Muted.Render(wrap("No profile yet: press "+keyTitle(km.Global.Next)+" to set up your first domain.", width))
+		out += "\n" + s.Muted.Render(wrap("No profile yet: press "+keyTitle(p.keys.Global.Next)+" to set up your first domain.", width))
 	}
 	return out
 }
@@ -141,23 +141,23 @@ func (c *common) cursorLine(on bool, text string) string {
 
 func (p *profileStep) SetSize(width, height int) { p.setRoom(width, height) }
 
-func (p *profileStep) ShortHelp() []key.Binding  { return p.keys().short }
-func (p *profileStep) FullHelp() [][]key.Binding { return p.keys().full }
+func (p *profileStep) ShortHelp() []key.Binding  { return p.helpKeyMap().short }
+func (p *profileStep) FullHelp() [][]key.Binding { return p.helpKeyMap().full }
 
-func (p *profileStep) keys() stepKeys {
+func (p *profileStep) helpKeyMap() stepKeys {
 	if p.deleting != "" {
-		return stepKeys{short: []key.Binding{km.Profile.Yes, km.Profile.No}, full: [][]key.Binding{{km.Profile.Yes, km.Profile.No}}}
+		return stepKeys{short: []key.Binding{p.keys.Profile.Yes, p.keys.Profile.No}, full: [][]key.Binding{{p.keys.Profile.Yes, p.keys.Profile.No}}}
 	}
 	// Only keys that do something here: with no profile there is nothing
 	// to move through or delete, and the "add one" row cannot be deleted.
 	var short []key.Binding
 	if len(p.profiles) > 0 {
-		short = []key.Binding{km.List.Up, km.List.Down}
+		short = []key.Binding{p.keys.List.Up, p.keys.List.Down}
 	}
 	if p.cursor < len(p.profiles) {
-		short = append(short, km.Profile.Delete)
+		short = append(short, p.keys.Profile.Delete)
 	}
-	return keyMap(short, nil, true, false, false)
+	return p.keyMap(short, nil, true, false, false)
 }
 func (p *profileStep) dirty() bool  { return false }
 func (p *profileStep) typing() bool { return false }

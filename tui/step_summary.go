@@ -77,34 +77,34 @@ func (s *summaryStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	switch {
-	case key.Matches(k, km.Summary.Finish):
+	case key.Matches(k, s.keys.Summary.Finish):
 		return tea.Quit, true
-	case key.Matches(k, km.Summary.Proxy):
+	case key.Matches(k, s.keys.Summary.Proxy):
 		s.proxy.enter(s.common)
 		return nil, true
-	case key.Matches(k, km.Summary.Retest):
+	case key.Matches(k, s.keys.Summary.Retest):
 		return goToStepThen(stepTest, runTestsMsg{}), true
-	case key.Matches(k, km.Summary.EditStep):
+	case key.Matches(k, s.keys.Summary.EditStep):
 		return goToStep(stepID(k.Code - '1')), true
-	case key.Matches(k, km.Summary.CopyToken):
+	case key.Matches(k, s.keys.Summary.CopyToken):
 		s.setNotice("Copied the token command to the clipboard.")
 		return tea.SetClipboard(tokenCommand(s.common)), true
-	case key.Matches(k, km.Summary.CopyClientID) && s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient:
+	case key.Matches(k, s.keys.Summary.CopyClientID) && s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient:
 		s.setNotice("Copied the client ID to the clipboard.")
 		return tea.SetClipboard(s.setup.cred.ClientID), true
-	case key.Matches(k, km.Summary.CopyCallback) && s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient:
+	case key.Matches(k, s.keys.Summary.CopyCallback) && s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient:
 		s.setNotice("Copied the callback URL to the clipboard.")
 		return tea.SetClipboard(core.HostSettings(&s.setup.profile, s.setup.cred).CallbackURL), true
-	case key.Matches(k, km.List.Down):
+	case key.Matches(k, s.keys.List.Down):
 		s.vp.ScrollDown(1)
 		return nil, true
-	case key.Matches(k, km.List.Up):
+	case key.Matches(k, s.keys.List.Up):
 		s.vp.ScrollUp(1)
 		return nil, true
-	case key.Matches(k, km.Screen.MoreDown):
+	case key.Matches(k, s.keys.Screen.MoreDown):
 		s.vp.ScrollDown(max(1, s.roomH-2))
 		return nil, true
-	case key.Matches(k, km.Screen.MoreUp):
+	case key.Matches(k, s.keys.Screen.MoreUp):
 		s.vp.ScrollUp(max(1, s.roomH-2))
 		return nil, true
 	}
@@ -130,14 +130,14 @@ func tokenCommand(w *common) string {
 // mailboxes that failed their last test (and what to press).
 func (s *summaryStep) headline() string {
 	d := s.setup.profile.Domain
-	retest := "press " + hint(km.Summary.Retest, "to re-test") + ", " + stepKey(stepMailboxes) + " to edit mailboxes"
+	retest := "press " + hint(s.keys.Summary.Retest, "to re-test") + ", " + s.stepKey(stepMailboxes) + " to edit mailboxes"
 	switch {
 	case s.failed == 1:
 		return d + " is configured, but 1 mailbox failed its last test: " + retest
 	case s.failed > 1:
 		return fmt.Sprintf("%s is configured, but %d mailboxes failed their last test: %s", d, s.failed, retest)
 	case s.tested == 0:
-		return d + " is configured, but not tested yet: press " + hint(km.Summary.Retest, "to test it")
+		return d + " is configured, but not tested yet: press " + hint(s.keys.Summary.Retest, "to test it")
 	}
 	return "Done: " + d + " is configured and passed its last test"
 }
@@ -156,9 +156,9 @@ func (s *summaryStep) View() string {
 	// line to its width, which would change the screen's lines.
 	off := s.vp.YOffset()
 	lines := strings.Split(s.vp.GetContent(), "\n")[off : off+s.vp.Height()]
-	more := s.styles.Muted.Render(moreAbove)
+	more := s.styles.Muted.Render(s.moreAbove())
 	if below := s.vp.TotalLineCount() - s.vp.YOffset() - s.vp.Height(); below > 0 {
-		more = s.styles.Muted.Render(moreBelow(below))
+		more = s.styles.Muted.Render(s.moreBelow(below))
 	}
 	return strings.Join(append(lines, more), "\n")
 }
@@ -213,19 +213,19 @@ func (s *summaryStep) lines(width int) []string {
 		}
 		b.WriteString(s.kv("Last test", res, lw) + "\n")
 	} else {
-		b.WriteString(s.kv("Last test", st.Warn.Render("not run yet ("+hint(km.Summary.Retest, "runs it")+")"), lw) + "\n")
+		b.WriteString(s.kv("Last test", st.Warn.Render("not run yet ("+hint(s.keys.Summary.Retest, "runs it")+")"), lw) + "\n")
 	}
 	hs := core.HostSettings(&p, s.setup.cred)
 	if oauth {
 		c := s.setup.cred
 		b.WriteString("\n" + st.Heading.Render("In the host product's OAuth settings (Webex, Creatio)") + "\n")
-		b.WriteString(s.copyable("Client ID", c.ClientID, hint(km.Summary.CopyClientID, "copy"), lw, width) + "\n")
+		b.WriteString(s.copyable("Client ID", c.ClientID, hint(s.keys.Summary.CopyClientID, "copy"), lw, width) + "\n")
 		b.WriteString(s.kvWrap("Secret", c.Fingerprint+" (the secret itself: export --include-secrets)", lw, width) + "\n")
-		b.WriteString(s.copyable("Callback URL", hs.CallbackURL, hint(km.Summary.CopyCallback, "copy"), lw, width) + "\n")
+		b.WriteString(s.copyable("Callback URL", hs.CallbackURL, hint(s.keys.Summary.CopyCallback, "copy"), lw, width) + "\n")
 		b.WriteString(s.kvWrap("Auth URL", hs.AuthURL, lw, width) + "\n")
 		b.WriteString(s.kvWrap("Token URL", hs.TokenURL, lw, width) + "\n")
 		b.WriteString(s.kvWrap("Scope", strings.Join(hs.Scopes, " "), lw, width) + "\n")
-		b.WriteString(st.Muted.Render(wrap("Each mailbox owner then gives consent once in the product (or here: step 5, "+keyName(km.Mailboxes.Consent)+").", width)) + "\n")
+		b.WriteString(st.Muted.Render(wrap("Each mailbox owner then gives consent once in the product (or here: step 5, "+keyName(s.keys.Mailboxes.Consent)+").", width)) + "\n")
 		b.WriteString("\n" + st.Heading.Render("Mail servers") + "\n")
 	} else {
 		b.WriteString("\n" + st.Heading.Render("In the host product (Gmail / Workspace mail settings)") + "\n")
@@ -235,11 +235,11 @@ func (s *summaryStep) lines(width int) []string {
 	b.WriteString(s.kvWrap("Auth", hs.Auth, lw, width) + "\n")
 	b.WriteString(s.kvWrap("Username", hs.Username, lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Tokens and export") + "\n")
-	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); "+hint(km.Summary.CopyToken, "copies it")+":", width)) + "\n")
+	b.WriteString(st.Muted.Render(wrap("A fresh access token (msmtp passwordeval, mbsync PassCmd); "+hint(s.keys.Summary.CopyToken, "copies it")+":", width)) + "\n")
 	b.WriteString(st.Code.Render(indent(wrap(tokenCommand(s.common), width-2), 2)) + "\n")
 	b.WriteString(st.Muted.Render("The settings for the host product:") + "\n")
 	b.WriteString(st.Code.Render(indent(wrap(cmdPrefix(s.common)+"export --profile "+s.setup.profile.Domain+" --format json", width-2), 2)) + "\n")
-	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? "+keyName(km.Summary.Proxy)+": mailoauth proxy, its passwords.", width)) + "\n")
+	b.WriteString(st.Muted.Render(wrap("No OAuth in the product? "+keyName(s.keys.Summary.Proxy)+": mailoauth proxy, its passwords.", width)) + "\n")
 	if s.sandbox != nil {
 		b.WriteString(st.Muted.Render(wrap("The demo's store is a temporary file, removed when the wizard ends: run these from another terminal meanwhile.", width)) + "\n")
 	}
@@ -249,20 +249,20 @@ func (s *summaryStep) lines(width int) []string {
 	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 }
 
-func (s *summaryStep) ShortHelp() []key.Binding  { return s.keys().short }
-func (s *summaryStep) FullHelp() [][]key.Binding { return s.keys().full }
+func (s *summaryStep) ShortHelp() []key.Binding  { return s.helpKeyMap().short }
+func (s *summaryStep) FullHelp() [][]key.Binding { return s.helpKeyMap().full }
 
-func (s *summaryStep) keys() stepKeys {
+func (s *summaryStep) helpKeyMap() stepKeys {
 	if s.proxy.open {
 		return s.proxy.keys(s.common)
 	}
-	more := []key.Binding{km.Summary.Proxy} // t is on the short line already
+	more := []key.Binding{s.keys.Summary.Proxy} // t is on the short line already
 	if s.setup.cred != nil && s.setup.cred.Kind == core.KindOAuthClient {
-		more = append(more, km.Summary.CopyClientID, km.Summary.CopyCallback)
+		more = append(more, s.keys.Summary.CopyClientID, s.keys.Summary.CopyCallback)
 	}
 	// scrolling is named on the screen itself (↓ more) when there is more
-	more = append(more, km.Summary.Scroll)
-	return keyMap([]key.Binding{km.Summary.Finish, km.Summary.Retest, km.Summary.EditStep, km.Summary.CopyToken}, more, false, false, false)
+	more = append(more, s.keys.Summary.Scroll)
+	return s.keyMap([]key.Binding{s.keys.Summary.Finish, s.keys.Summary.Retest, s.keys.Summary.EditStep, s.keys.Summary.CopyToken}, more, false, false, false)
 }
 func (s *summaryStep) dirty() bool  { return false }
 func (s *summaryStep) typing() bool { return false }

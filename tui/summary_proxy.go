@@ -92,18 +92,18 @@ func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 			return pp.confirmReplace(w, msg)
 		}
 		switch {
-		case key.Matches(msg, km.Proxy.Close):
+		case key.Matches(msg, w.keys.Proxy.Close):
 			if pp.pending != nil {
 				w.setNotice("No new proxy password for " + pp.pending.mailbox + ": the page was left before it was shown.")
 			}
 			pp.close()
 			return nil, true
-		case pp.overflows(w) && key.Matches(msg, km.Screen.MoreDown, km.Screen.MoreUp):
+		case pp.overflows(w) && key.Matches(msg, w.keys.Screen.MoreDown, w.keys.Screen.MoreUp):
 			return nil, false // the wizard pages the screen, as its ↓ more marker says
-		case pp.moveKey(msg):
+		case pp.moveKey(w.keys.List, msg):
 			pp.clampTo(len(pp.boxes))
 			return nil, true
-		case key.Matches(msg, km.Proxy.Password) && len(pp.boxes) > 0 && pp.pending == nil:
+		case key.Matches(msg, w.keys.Proxy.Password) && len(pp.boxes) > 0 && pp.pending == nil:
 			mb := pp.boxes[pp.cursor]
 			if pp.hasPW[mb] {
 				pp.confirm, pp.err = mb, nil
@@ -120,13 +120,13 @@ func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 func (pp *proxyPage) confirmReplace(w *common, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	mb := pp.confirm
 	switch {
-	case key.Matches(k, km.Proxy.Replace):
+	case key.Matches(k, w.keys.Proxy.Replace):
 		pp.confirm = ""
 		return pp.makePassword(w, mb), true
-	case key.Matches(k, km.Proxy.Keep):
+	case key.Matches(k, w.keys.Proxy.Keep):
 		pp.confirm = ""
 		w.setNotice("Kept the proxy password of " + mb + ".")
-	case key.Matches(k, km.Global.Interrupt):
+	case key.Matches(k, w.keys.Global.Interrupt):
 		return nil, false
 	}
 	return nil, true
@@ -191,7 +191,7 @@ func (pp *proxyPage) tail(w *common, width int) string {
 	var b strings.Builder
 	if pp.confirm != "" {
 		b.WriteString(w.styles.Warn.Render(wrap(fmt.Sprintf("Replace %s's proxy password? Products using it then need the new one. %s, %s.",
-			pp.confirm, hint(km.Proxy.Replace, "replaces it"), hint(km.Proxy.Keep, "keeps it")), width)) + "\n")
+			pp.confirm, hint(w.keys.Proxy.Replace, "replaces it"), hint(w.keys.Proxy.Keep, "keeps it")), width)) + "\n")
 	}
 	if pp.err != nil {
 		b.WriteString(w.errView(pp.err, width) + "\n")
@@ -219,7 +219,7 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 			// on a line of its own, so a narrow terminal never cuts it
 			state = st.Muted.Render("new proxy password:") + "\n    " + st.OK.Render(pp.shown[mb]) + st.Muted.Render("  (shown once)")
 		case pp.hasPW[mb]:
-			state = st.Muted.Render("set (" + hint(km.Proxy.Password, "makes a new one") + ")")
+			state = st.Muted.Render("set (" + hint(w.keys.Proxy.Password, "makes a new one") + ")")
 		}
 		b.WriteString(mark + fmt.Sprintf("%-*s", min(32, width/2), mb) + " " + state + "\n")
 	}
@@ -229,7 +229,7 @@ func (pp *proxyPage) view(w *common, width, height int) string {
 
 func (pp *proxyPage) keys(w *common) stepKeys {
 	if pp.confirm != "" {
-		return stepKeys{short: []key.Binding{km.Proxy.Replace, km.Proxy.Keep}, full: [][]key.Binding{{km.Proxy.Replace, km.Proxy.Keep}}}
+		return stepKeys{short: []key.Binding{w.keys.Proxy.Replace, w.keys.Proxy.Keep}, full: [][]key.Binding{{w.keys.Proxy.Replace, w.keys.Proxy.Keep}}}
 	}
-	return keyMap([]key.Binding{km.Proxy.Password, km.Proxy.Close}, km.List.moves(false), false, false, false)
+	return w.keyMap([]key.Binding{w.keys.Proxy.Password, w.keys.Proxy.Close}, w.keys.List.moves(false), false, false, false)
 }

@@ -39,7 +39,7 @@ func (c *common) loadUpgrade() {
 // upgradeIntroKeys handles a key on the first screen; handled reports
 // whether it was the screen's.
 func (w *wizard) upgradeIntroKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
-	if key.Matches(msg, km.Upgrade.Start) {
+	if key.Matches(msg, w.keys.Upgrade.Start) {
 		w.upgradeIntro = false
 		return nil, true
 	}
@@ -47,7 +47,7 @@ func (w *wizard) upgradeIntroKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 func (w *wizard) upgradeIntroKeys() stepKeys {
-	return keyMap([]key.Binding{km.Upgrade.Start}, nil, false, false, false)
+	return w.keyMap([]key.Binding{w.keys.Upgrade.Start}, nil, false, false, false)
 }
 
 // upgradeIntroView is the first screen of upgrade mode.
@@ -72,7 +72,7 @@ func (w *wizard) upgradeIntroView(width int) string {
 		}
 	}
 	b.WriteString("\n" + s.Heading.Render("How it goes") + "\n")
-	b.WriteString(s.Text.Render(wrap(fmt.Sprintf("Load the credential (step 3) and authorize it (step 4), then test (step 6): each mailbox that passes switches to OAuth and its password is erased from the store; the others keep theirs until they pass. %s starts at step %d.", keyTitle(km.Upgrade.Start), w.cur+1), width)))
+	b.WriteString(s.Text.Render(wrap(fmt.Sprintf("Load the credential (step 3) and authorize it (step 4), then test (step 6): each mailbox that passes switches to OAuth and its password is erased from the store; the others keep theirs until they pass. %s starts at step %d.", keyTitle(w.keys.Upgrade.Start), w.cur+1), width)))
 	return b.String()
 }
 
@@ -101,7 +101,7 @@ func (c *common) upgradeStatus(total, width int) string {
 		}
 		b.WriteString(s.Text.Render(wrap("  "+m+": "+why, width)) + "\n")
 	}
-	b.WriteString(s.Muted.Render(wrap("Fix them ("+hint(km.Summary.Retest, "re-tests")+"; step 5 for consents), or run `mailoauth upgrade` again later: it picks up only these.", width)) + "\n")
+	b.WriteString(s.Muted.Render(wrap("Fix them ("+hint(c.keys.Summary.Retest, "re-tests")+"; step 5 for consents), or run `mailoauth upgrade` again later: it picks up only these.", width)) + "\n")
 	return b.String()
 }
 
