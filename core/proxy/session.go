@@ -234,11 +234,12 @@ func (s *session) relay(up *upstream, release func()) {
 		s.close()
 		done <- struct{}{}
 	}
-	var replies func(out, p []byte) []byte
+	var commands, replies func(out, p []byte) []byte
 	if s.proto == SMTP {
-		replies = (&ehloFilter{}).feed
+		f := &ehloFilter{}
+		commands, replies = f.commands, f.feed
 	}
-	go pump(up.conn, s.conn, s.br, nil)
+	go pump(up.conn, s.conn, s.br, commands)
 	go pump(s.conn, up.conn, up.br, replies)
 	idle := s.srv.cfg.IdleTimeout
 	tick := time.NewTicker(min(idle/4+time.Millisecond, time.Minute))
@@ -267,7 +268,8 @@ const relayBuffer = 32 * 1024
 // several (an IMAP FETCH response and its tagged OK are two) that arrive
 // together; those records are taken without waiting and go out in one
 // write, one system call (and on a TLS client leg one record) instead of
-// one each. filter, if not nil, appends to its out what of p goes to dst.
+// one each. filter, if not nil, appends to its out what of p goes to dst
+// (or returns p itself, having only looked at it).
 func copyConn(dst, src net.Conn, br *bufio.Reader, last *atomic.Int64, filter func(out, p []byte) []byte) error {
 	var out []byte
 	send := func(p []byte) error {

@@ -224,19 +224,104 @@ func smallerSize(a, b string) string {
 }
 
 // ehloFilter takes the upstream's extensions that droppedExtension names
-// out of the multi-line 250 replies the server sends after the login (the
-// reply to a client's new EHLO), fixing the last line's separator when
-// the dropped line was the last. The server sends nothing but replies, so
-// every line is one; a reply line is held until the next one shows
-// whether it is the last.
+// out of the server's replies to the EHLO commands the client sends after
+// the login, fixing the last line's separator when the dropped line was
+// the last. Only those replies: another multi-line 250 reply (EXPN's list,
+// say, with a member "Auth Team <auth@example.com>") passes whole.
+//
+// Which reply answers an EHLO follows from counting: SMTP answers every
+// command with one reply, in order, pipelined or not. commands counts the
+// client's commands as they go upstream and notes the numbers of its EHLOs;
+// feed counts the server's replies. Message content is not commands: after
+// DATA it runs from the server's 354 (which the client waits for) to the
+// lone "." line, which gets one reply; a BDAT chunk is the number of bytes
+// its command names. The server sends nothing but replies, so every line
+// is one; a reply line is held until the next one shows whether it is the
+// last.
 type ehloFilter struct {
-	partial []byte // a line not yet ended
-	held    []byte // the last kept line of a multi-line 250 reply
-	in250   bool   // within a multi-line 250 reply, after its first line
+	mu       sync.Mutex
+	sent     int   // commands the client sent (a message's end counts as one)
+	answered int   // replies the server sent
+	ehlos    []int // the numbers of the EHLO commands not yet answered
+	dataAt   int   // the number of the DATA command not yet answered; 0: none
+	content  bool  // DATA got its 354: the client sends the message
+
+	// the client's side: only commands touches these
+	cmd    []byte // the first bytes of the client's line so far
+	cmdLen int    // its length so far
+	skip   int64  // the bytes of a BDAT chunk still to come
+
+	// the server's side: only feed touches these
+	partial   []byte // a line not yet ended
+	held      []byte // the last kept line of an EHLO reply
+	inReply   bool   // within a multi-line reply, after its first line
+	filtering bool   // the reply under way answers an EHLO
 }
 
 // maxHeld bounds a line held back; a longer one is passed on as it is.
 const maxHeld = 64 * 1024
+
+// lineKept is how much of a client's line commands keeps: enough for
+// "BDAT" and a chunk size, or a message's "." line.
+const lineKept = 64
+
+// commands is the filter of the client's bytes: it passes them whole,
+// counting the commands among them.
+func (f *ehloFilter) commands(_, p []byte) []byte {
+	all := p
+	f.mu.Lock()
+	content := f.content
+	f.mu.Unlock()
+	for len(p) > 0 {
+		if f.skip > 0 {
+			n := int(min(f.skip, int64(len(p))))
+			f.skip -= int64(n)
+			p = p[n:]
+			continue
+		}
+		i := bytes.IndexByte(p, '\n')
+		part := p
+		if i >= 0 {
+			part = p[:i+1]
+		}
+		p = p[len(part):]
+		if keep := min(len(part), lineKept-len(f.cmd)); keep > 0 {
+			f.cmd = append(f.cmd, part[:keep]...)
+		}
+		f.cmdLen += len(part)
+		if i < 0 {
+			break
+		}
+		line, whole := f.cmd, f.cmdLen <= lineKept
+		f.cmd, f.cmdLen = f.cmd[:0], 0
+		if content {
+			if whole && (bytes.Equal(line, []byte(".\r\n")) || bytes.Equal(line, []byte(".\n"))) {
+				content = false
+				f.mu.Lock()
+				f.content = false
+				f.sent++
+				f.mu.Unlock()
+			}
+			continue
+		}
+		verb, arg, _ := strings.Cut(strings.TrimRight(string(line), "\r\n"), " ")
+		f.mu.Lock()
+		f.sent++
+		switch strings.ToUpper(verb) {
+		case "EHLO":
+			f.ehlos = append(f.ehlos, f.sent)
+		case "DATA":
+			f.dataAt = f.sent
+		case "BDAT":
+			size, _, _ := strings.Cut(strings.TrimSpace(arg), " ")
+			if n, err := strconv.ParseInt(size, 10, 64); err == nil && n > 0 {
+				f.skip = n
+			}
+		}
+		f.mu.Unlock()
+	}
+	return all
+}
 
 // feed appends to out what of p goes to the client.
 func (f *ehloFilter) feed(out, p []byte) []byte {
@@ -264,18 +349,32 @@ func (f *ehloFilter) feed(out, p []byte) []byte {
 
 func (f *ehloFilter) line(out, line []byte) []byte {
 	more := len(line) > 3 && line[3] == '-'
-	if !f.in250 {
-		if more && bytes.HasPrefix(line, []byte("250")) {
-			f.in250 = true
-			f.held = append(f.held[:0], line...)
-			return out
+	first := !f.inReply
+	f.inReply = more
+	f.mu.Lock()
+	if first {
+		f.filtering = more && bytes.HasPrefix(line, []byte("250")) && len(f.ehlos) > 0 && f.ehlos[0] == f.answered+1
+	}
+	if !more { // the reply is complete
+		f.answered++
+		for len(f.ehlos) > 0 && f.ehlos[0] <= f.answered {
+			f.ehlos = f.ehlos[1:]
 		}
+		if f.dataAt != 0 && f.dataAt <= f.answered {
+			// before the 354 reaches the client, which then sends the message
+			f.content = f.dataAt == f.answered && bytes.HasPrefix(line, []byte("354"))
+			f.dataAt = 0
+		}
+	}
+	f.mu.Unlock()
+	if !f.filtering {
 		return append(out, line...)
 	}
-	text := strings.TrimRight(string(line[min(4, len(line)):]), "\r\n")
-	if !more {
-		f.in250 = false
+	if first {
+		f.held = append(f.held[:0], line...)
+		return out
 	}
+	text := strings.TrimRight(string(line[min(4, len(line)):]), "\r\n")
 	if droppedExtension(text) {
 		if !more {
 			f.held[3] = ' '
