@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// Run is how a run of live checks goes, for the wizard and for `mailoauth
-// test` alike: it builds the Tester from the profile, checks the mailboxes
-// (RunAll), saves the results and, in an upgrade, switches the mailboxes
-// that passed to OAuth. The callers only choose what RunRequest asks.
+// Run is how a run of live checks goes, for the wizard, `mailoauth test`
+// and `mailoauth upgrade --yes` alike: it builds the Tester from the
+// profile, checks the mailboxes (RunAll), saves the results and, in an
+// upgrade, switches the mailboxes that passed to OAuth. The callers only
+// choose what RunRequest asks.
 
 // ResultSaver keeps the results of a run (*store.Store implements it).
 type ResultSaver interface {
@@ -86,6 +87,14 @@ type RunReport struct {
 	// SaveErr is the first error of saving the results; the run went on
 	// and the later batches were still tried.
 	SaveErr error
+	// Upgrade is what finishing an upgrade did (RunRequest.Upgrade): the
+	// mailboxes that switched to OAuth and those still pending, in input
+	// order.
+	Upgrade UpgradeReport
+	// UpgradeErr is why finishing the upgrade stopped (the backup or a
+	// switch failed); the mailboxes that passed but did not switch keep
+	// their passwords, noted on their results, which are still saved.
+	UpgradeErr error
 }
 
 // saveBatch is how many results Run saves at a time (one transaction).
@@ -150,7 +159,7 @@ func Run(ctx context.Context, req RunRequest) (RunReport, error) {
 	RunAll(ctx, t, req.Mailboxes, RunOptions{Checks: req.Checks, Concurrency: req.Concurrency, Retries: req.Retries,
 		OnEvent: req.OnEvent, Stats: &rep.Stats, Stream: stream})
 	if req.Upgrade != nil {
-		req.Upgrade.finish(p.Domain, held)
+		rep.Upgrade, rep.UpgradeErr = req.Upgrade.finish(p.Domain, held)
 		for _, r := range held {
 			deliver(r)
 		}
@@ -171,7 +180,7 @@ func (rep *RunReport) save(s ResultSaver, domain string, rs []MailboxResult) {
 // finish switches the pending mailboxes that passed to OAuth and notes on
 // the results what happened: switched (with what backups still hold the
 // passwords) or, when switching failed, still on the legacy password.
-func (u *RunUpgrade) finish(domain string, results []MailboxResult) {
+func (u *RunUpgrade) finish(domain string, results []MailboxResult) (UpgradeReport, error) {
 	rep, err := FinishUpgrade(u.Store, domain, u.Actor, results, u.BeforeSwitch)
 	switched := map[string]bool{}
 	for _, r := range rep.Upgraded {
@@ -193,4 +202,5 @@ func (u *RunUpgrade) finish(domain string, results []MailboxResult) {
 			r.Notes = append(r.Notes, "still on its legacy password: "+err.Error())
 		}
 	}
+	return rep, err
 }

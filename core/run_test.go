@@ -194,7 +194,7 @@ func TestRunFinishesUpgradeBeforeSaving(t *testing.T) {
 	backups := 0
 	sv := &saver{}
 	var streamed []core.MailboxResult
-	_, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in,
+	rep, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in,
 		Checks: []core.CheckName{core.CheckToken}, Results: sv,
 		OnResult: func(r core.MailboxResult) { streamed = append(streamed, r) },
 		Upgrade: &core.RunUpgrade{Store: sw, Actor: "test", BeforeSwitch: func() error {
@@ -206,6 +206,13 @@ func TestRunFinishesUpgradeBeforeSaving(t *testing.T) {
 	}
 	if !slices.Equal(sw.switched, []string{"user1@" + d}) || !sw.pending["nobody@"+d] || backups != 1 {
 		t.Fatalf("switched %v, pending %v, %d backups; want user1 switched after one backup", sw.switched, sw.pending, backups)
+	}
+	// the report says what the upgrade did, for `mailoauth upgrade --yes` to print
+	if got := mailboxesOf(rep.Upgrade.Upgraded); !slices.Equal(got, []string{"user1@" + d}) || rep.UpgradeErr != nil {
+		t.Fatalf("report upgraded %v (%v), want user1", got, rep.UpgradeErr)
+	}
+	if got := mailboxesOf(rep.Upgrade.Pending); !slices.Equal(got, []string{"nobody@" + d}) || rep.Upgrade.Pending[0].Finding == nil {
+		t.Fatalf("report pending %v, want nobody with its finding", got)
 	}
 	wantNotes := [][]string{{"upgraded: switched to OAuth, its legacy password was erased from the store", "backups note"}, nil, nil}
 	for _, rs := range [][]core.MailboxResult{sv.saved(), streamed} {
@@ -221,12 +228,15 @@ func TestRunFinishesUpgradeBeforeSaving(t *testing.T) {
 
 	// a switch that fails leaves the passing mailbox on its password, noted
 	sw = &switcher{pending: map[string]bool{"user2@" + d: true}, fail: errors.New("store is read-only")}
-	rep, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in[2:],
+	rep, err = core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: in[2:],
 		Checks: []core.CheckName{core.CheckToken}, Upgrade: &core.RunUpgrade{Store: sw}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"still on its legacy password: store is read-only"}; !slices.Equal(rep.Results[0].Notes, want) {
 		t.Fatalf("notes %q, want %q", rep.Results[0].Notes, want)
+	}
+	if rep.UpgradeErr == nil || rep.UpgradeErr.Error() != "store is read-only" || len(rep.Upgrade.Upgraded) != 0 {
+		t.Fatalf("a failed switch reported as %v, upgraded %v; want the store's error and none", rep.UpgradeErr, mailboxesOf(rep.Upgrade.Upgraded))
 	}
 }

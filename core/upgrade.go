@@ -308,15 +308,12 @@ func FinishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResul
 	return rep, nil
 }
 
-// CheckPending runs the OAuth checks of every pending mailbox (RunAll), in
-// address order, writing nothing; FinishUpgrade then switches those that
-// passed (backing the store up just before the first one switches). Mailboxes already on OAuth are not touched, so running it again
-// picks up only what is left.
-func CheckPending(ctx context.Context, t *Tester, st UpgradeStore, domain string, opts RunOptions) ([]MailboxResult, error) {
+// PendingMailboxes are the mailboxes an upgrade run checks (Run with
+// RunRequest.Upgrade): those of domain still signing in with a password, in
+// address order. Mailboxes already on OAuth are not among them, so running
+// the upgrade again picks up only what is left.
+func PendingMailboxes(st UpgradeStore, domain string) ([]string, error) {
 	pending, err := st.PendingUpgrades(domain)
-	if err != nil || len(pending) == 0 {
-		return nil, err
-	}
 	sort.Strings(pending)
-	return RunAll(ctx, t, pending, opts), nil
+	return pending, err
 }

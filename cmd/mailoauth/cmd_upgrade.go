@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -249,24 +248,33 @@ func runUpgrade(ctx context.Context, a *app, _ []string, o *upgradeFlags) error 
 	if len(p.Credential) == 0 {
 		return usagef("the profile %s has no credentials yet; pass the service-account key with --key FILE or the OAuth client with --client FILE (and --endpoints FILE for anything but Gmail)", domain)
 	}
-	tester, err := core.NewTester(&p, st.TokenCache(domain))
+	pending, err := core.PendingMailboxes(st, domain)
 	if err != nil {
 		return err
 	}
-	results, err := core.CheckPending(ctx, tester, st, domain, core.RunOptions{Checks: checks, Concurrency: o.concurrency})
+	// The same run as `mailoauth test` and the wizard's: it checks, switches
+	// the mailboxes that passed (backing the store up first) and saves the
+	// results with what the switch did.
+	progress := newProgressLine(a, len(pending), isTerminal(os.Stderr))
+	beforeSwitch := func() error {
+		progress.done() // the checks are over: the backup's line stands alone
+		return backup()
+	}
+	run, err := core.Run(ctx, core.RunRequest{Profile: p, Mailboxes: pending, Checks: checks,
+		Tokens: st.TokenCache(domain), Concurrency: o.concurrency, OnEvent: progress.event, Results: st,
+		OnResult: func(core.MailboxResult) {}, // run.Upgrade has them; Run need not keep a copy
+		Upgrade:  &core.RunUpgrade{Store: st, Actor: who, BeforeSwitch: beforeSwitch}})
 	if err != nil {
-		return err
+		return err // no check ran
 	}
-	rep, err := core.FinishUpgrade(st, domain, who, results, backup)
-	if err != nil {
-		return err
+	progress.done()
+	if run.UpgradeErr != nil {
+		return run.UpgradeErr
 	}
-	all := slices.Concat(rep.Upgraded, rep.Pending)
-	if len(all) > 0 {
-		if err := st.SaveResults(domain, all); err != nil {
-			return err
-		}
+	if run.SaveErr != nil {
+		return run.SaveErr
 	}
+	rep := run.Upgrade
 	for _, r := range rep.Upgraded {
 		fmt.Fprintf(a.stdout, "upgraded  %s (password erased from the store)\n", r.Mailbox)
 	}
