@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // Check defaults.
@@ -127,10 +129,10 @@ func (t *Tester) roundtripTimeout() time.Duration {
 }
 
 func (t *Tester) mechanism() string {
-	if strings.EqualFold(t.Mechanism, MechOAUTHBEARER) {
-		return MechOAUTHBEARER
+	if strings.EqualFold(t.Mechanism, mailproto.OAUTHBEARER) {
+		return mailproto.OAUTHBEARER
 	}
-	return MechXOAUTH2
+	return mailproto.XOAUTH2
 }
 
 func (t *Tester) lock(ctx context.Context, mailbox string) (func(), error) {
@@ -358,7 +360,7 @@ func (s *session) accepted() {
 
 // refused builds the AuthError of a token a server refused, asking
 // tokeninfo whether the token is revoked or only lacks a scope.
-func (s *session) refused(ctx context.Context, check CheckName, server string, sc *OAuthSASLClient, err error) error {
+func (s *session) refused(ctx context.Context, check CheckName, server string, sc *mailproto.OAuthClient, err error) error {
 	ae := &AuthError{Check: check, Server: server, Challenge: sc.ErrorChallenge(), TokenExpiry: s.tok.Expiry, Err: err}
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -413,7 +415,7 @@ func (s *session) tlsConfig(addr string) (*tls.Config, error) {
 
 // connect opens a check's connection to addr (ALPN alpn under implicit
 // TLS) with the TLS configuration it is checked with; what the server
-// sends is bounded by limitReads.
+// sends is bounded by mailproto.LimitReads.
 func (s *session) connect(ctx context.Context, addr string, sec Security, alpn string) (net.Conn, *tls.Config, error) {
 	cfg, err := s.tlsConfig(addr)
 	if err != nil {
@@ -423,7 +425,7 @@ func (s *session) connect(ctx context.Context, addr string, sec Security, alpn s
 	if err != nil {
 		return nil, nil, ctxErr(ctx, addr, err)
 	}
-	return limitReads(conn), cfg, nil
+	return mailproto.LimitReads(conn), cfg, nil
 }
 
 func dial(ctx context.Context, addr string, sec Security, cfg *tls.Config, alpn string) (net.Conn, error) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/emersion/go-smtp"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 type smtpConn struct {
@@ -68,8 +69,8 @@ func (s *session) smtpLogin(ctx context.Context) (*smtpConn, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc := NewOAuthSASLClient(s.t.mechanism(), s.mailbox, tok.AccessToken)
-		err = c.c.Auth(SMTPSASLClient(sc))
+		sc := mailproto.NewOAuthClient(s.t.mechanism(), s.mailbox, tok.AccessToken)
+		err = c.c.Auth(mailproto.SMTPAuthClient(sc))
 		if err == nil {
 			s.accepted()
 			return c, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 	"golang.org/x/oauth2"
 )
 
@@ -52,7 +53,7 @@ func (e *ServerError) Unwrap() error { return e.Err }
 type AuthError struct {
 	Check     CheckName // CheckIMAP or CheckSMTP
 	Server    string
-	Challenge *SASLErrorChallenge
+	Challenge *mailproto.Challenge
 	// TokenInfo is nil when it was not (or could not be) looked up.
 	TokenInfo *TokenInfo
 	// TokenExpiry is when the refused token expires by this machine's
@@ -369,7 +370,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		}
 		return serverValidationFinding(code, what, server, d.who(), reply, owner)
 	}
-	if ti == nil && ae.Challenge.invalidToken() {
+	if ti == nil && invalidToken(ae.Challenge) {
 		// No tokeninfo verdict, but the server's challenge says the
 		// token itself is bad (RFC 6750/7628 invalid_token; Dovecot's and
 		// Google's XOAUTH2 "401").
@@ -394,7 +395,7 @@ func (e Endpoints) googleMail() bool {
 
 // invalidToken reports whether a SASL error challenge says the token is
 // invalid (expired, revoked or malformed) rather than, say, lacking scope.
-func (c *SASLErrorChallenge) invalidToken() bool {
+func invalidToken(c *mailproto.Challenge) bool {
 	return c != nil && (c.Status == "401" || c.Status == "invalid_token")
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 	"golang.org/x/oauth2"
 )
 
@@ -103,9 +104,9 @@ func TestDiagnose(t *testing.T) {
 		{"dovecot: revoked", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
 			TokenInfo: &TokenInfo{Valid: false, Date: now}, TokenExpiry: now.Add(50 * time.Minute)}, with(CheckIMAP), CodeTokenRevoked,
 			[]string{"NO [AUTHENTICATIONFAILED] Authentication failed", "revoked"}},
-		{"dovecot: xoauth2 401 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: dovecotNo, Challenge: ParseSASLChallenge([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))},
+		{"dovecot: xoauth2 401 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: dovecotNo, Challenge: mailproto.ParseChallenge([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))},
 			with(CheckIMAP), CodeTokenRevoked, []string{"as invalid", "status 401"}},
-		{"dovecot: oauthbearer invalid_token, no tokeninfo", &AuthError{Check: CheckSMTP, Err: postfix535, Challenge: ParseSASLChallenge([]byte(`{"status":"invalid_token"}`))},
+		{"dovecot: oauthbearer invalid_token, no tokeninfo", &AuthError{Check: CheckSMTP, Err: postfix535, Challenge: mailproto.ParseChallenge([]byte(`{"status":"invalid_token"}`))},
 			with(CheckSMTP), CodeTokenRevoked, []string{"535 5.7.8 Error: authentication failed", "invalid_token"}},
 		{"gmail: 400 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: refusedIMAP, Challenge: &GmailSASLError}, with(CheckIMAP), CodeIMAPAuthFailed, []string{"Invalid credentials"}},
 		{"dovecot: valid token refused", &AuthError{Check: CheckSMTP, Server: "mail.example.test:465", Err: postfix535, TokenInfo: &TokenInfo{Valid: true, Scope: ScopeMail, Email: "other@example.test"}},

@@ -11,7 +11,9 @@
 // core must never import another package of the project: not store, tui or
 // cmd, and not its own subpackages (core/sandbox, core/proxy, core/watch,
 // core/doctor, core/consent, core/mailboxcsv and core/history import core,
-// as go-imap's leaves import imap). The import
+// as go-imap's leaves import imap), with one exception below it:
+// core/mailproto, the mail-protocol level (SASL, the IMAP and SMTP wire
+// details) that imports nothing of the project. The import
 // rules test (imports_test.go) enforces the layers README.md's
 // Architecture section draws.
 package core

@@ -177,6 +177,10 @@ var httpClients sync.Map
 // to this machine.
 var plainHTTPClient = &http.Client{Transport: bulkTransport(nil), Timeout: defaultNetTimeout}
 
+// maxHTTPHeaderBytes bounds the headers of an HTTP answer (token,
+// tokeninfo); the bodies are read through a LimitReader each.
+const maxHTTPHeaderBytes = 64 << 10
+
 // bulkTransport is an HTTP transport that keeps a connection per mailbox
 // checked at once (Go's default keeps two per host, so a bulk run would
 // reconnect for nearly every token); an answer's headers are capped.
@@ -184,7 +188,7 @@ func bulkTransport(cfg *tls.Config) *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg
 	tr.MaxIdleConnsPerHost = MaxConcurrency
-	tr.MaxResponseHeaderBytes = MaxHTTPHeaderBytes
+	tr.MaxResponseHeaderBytes = maxHTTPHeaderBytes
 	return tr
 }
 

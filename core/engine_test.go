@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 	"github.com/mailoauth/mailoauth/core/sandbox"
 )
 
@@ -167,7 +168,7 @@ func TestEngineRunAllDuplicatesAndCancel(t *testing.T) {
 
 func TestEngineMechanismsAndStartTLS(t *testing.T) {
 	e := newEnv(t, 2, true)
-	e.tester.Mechanism = core.MechOAUTHBEARER
+	e.tester.Mechanism = mailproto.OAUTHBEARER
 	wantOK(t, e.check(t, e.user(1)))
 
 	e.profile.Endpoints.IMAP = e.sb.IMAPStartTLSAddr()
@@ -340,7 +341,7 @@ func TestEngineFindings(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { c.Close() })
-			if err := c.Authenticate(core.NewXOAUTH2Client(e.user(1), tok.AccessToken)); err != nil {
+			if err := c.Authenticate(mailproto.NewOAuthClient(mailproto.XOAUTH2, e.user(1), tok.AccessToken)); err != nil {
 				t.Fatalf("connection %d: %v", i+1, err)
 			}
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/coretest"
 	"github.com/mailoauth/mailoauth/core/doctor"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // Network faults: every check, and the doctor, against servers that stall,
@@ -329,7 +330,7 @@ func TestChecksEndOnNetworkFaults(t *testing.T) {
 				if !ok {
 					t.Errorf("want %v, got [%s] %s", wantFault(c.which, f), r.Finding.Code, r.Finding.Summary)
 				}
-				if (f == faultEndless || f == faultEndlessPlain) && fs.written.Load() > core.MaxServerBytes {
+				if (f == faultEndless || f == faultEndlessPlain) && fs.written.Load() > mailproto.MaxServerBytes {
 					t.Errorf("the client read on: the server wrote %d bytes of one line", fs.written.Load())
 				}
 			})

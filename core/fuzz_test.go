@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 	"golang.org/x/oauth2"
 )
 
@@ -163,7 +164,7 @@ func FuzzDiagnose(f *testing.F) {
 			Now: func() time.Time { return time.Unix(1e9, 0) }}
 		checks := []CheckName{CheckToken, CheckIMAP, CheckSMTP, CheckRoundtrip}
 		d.Check = checks[int(which)%len(checks)]
-		ch := ParseSASLChallenge(challenge)
+		ch := mailproto.ParseChallenge(challenge)
 		var errs []error
 		errs = append(errs,
 			&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCode(strings.ToUpper(firstWord(text))), Text: text},

@@ -1,5 +1,7 @@
 package core
 
+import "github.com/mailoauth/mailoauth/core/mailproto"
+
 // Google's own error codes and texts, exactly as its token endpoint, Gmail
 // IMAP and Gmail SMTP send them. The sandbox answers with these and the
 // diagnosis recognises them, so the two can never drift apart silently; the
@@ -48,26 +50,13 @@ const (
 	// SMTPAuthRequired is the 530 5.7.0 text for MAIL before AUTH.
 	SMTPAuthRequired = "Authentication Required. For more information, go to\n https://support.google.com/mail/?p=WantAuthError"
 
-	// SMTPMaxCommandLine is the longest SMTP command line (with CRLF) Gmail
-	// takes (RFC 5321 4.5.3.1.4); a longer AUTH gets 555-5.5.2.
-	SMTPMaxCommandLine = 512
-
 	// MaxIMAPConnectionsPerAccount is Gmail's limit of simultaneous IMAP
 	// connections for one account.
 	MaxIMAPConnectionsPerAccount = 15
 )
 
-// SASLErrorChallenge is the JSON Gmail sends base64-encoded as the SASL
-// challenge when an XOAUTH2 / OAUTHBEARER token is refused; the client must
-// answer it with an empty response to get the final NO / 535.
-type SASLErrorChallenge struct {
-	Status  string `json:"status"`
-	Schemes string `json:"schemes"`
-	Scope   string `json:"scope"`
-}
-
 // GmailSASLError is the challenge Gmail sends for a refused token.
-var GmailSASLError = SASLErrorChallenge{Status: "400", Schemes: "Bearer", Scope: ScopeMail}
+var GmailSASLError = mailproto.Challenge{Status: "400", Schemes: "Bearer", Scope: ScopeMail}
 
 // Google's throttling replies: the token endpoint's HTTP 429, Gmail IMAP's
 // [THROTTLED] and connection cap, Gmail SMTP's 421 and 454 4.7.0. A client

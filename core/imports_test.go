@@ -13,9 +13,12 @@ const module = "github.com/mailoauth/mailoauth"
 
 // layerAllows is the rule of README.md's Architecture section: whether the
 // non-test code of project package from (a path inside the module, e.g.
-// "tui") may import project package to. core is the base every other
-// package builds on and imports nothing of the project; its subpackages
-// are leaves on core; store builds on core; tui on core and store;
+// "tui") may import project package to. core/mailproto is the mail
+// protocol level below everything: it imports nothing of the project, and
+// of core's packages only core, core/proxy and core/sandbox (which speak
+// SASL) import it. core is the base every other package builds on and
+// imports nothing else of the project; its other subpackages are leaves on
+// core; store builds on core; tui on core and store;
 // tui/sshserver on tui; cmd on everything, but cmd/benchbulk on nothing
 // (it runs the built binary). store/storetest and
 // core/coretest are test support: no non-test code imports them.
@@ -24,6 +27,10 @@ func layerAllows(from, to string) (bool, bool) {
 	switch {
 	case to == "store/storetest" || to == "core/coretest":
 		return false, true
+	case from == "core/mailproto":
+		return false, true
+	case to == "core/mailproto" && (from == "core" || strings.HasPrefix(from, "core/")):
+		return from == "core" || from == "core/proxy" || from == "core/sandbox", true
 	case from == "core":
 		return false, true
 	case strings.HasPrefix(from, "core/"):
@@ -99,12 +106,14 @@ func TestImportLayersRefuse(t *testing.T) {
 		{"core", "store"}, {"core", "core/sandbox"}, {"core", "core/doctor"}, {"core/doctor", "store"}, {"core", "core/consent"}, {"core/consent", "tui"}, {"core", "core/mailboxcsv"}, {"core/mailboxcsv", "core/consent"}, {"core", "core/history"}, {"store", "core/history"}, {"core/sandbox", "store"}, {"core/proxy", "core/watch"},
 		{"store", "tui"}, {"store", "core/sandbox"}, {"tui", "cmd/mailoauth"}, {"tui", "tui/sshserver"},
 		{"tui/sshserver", "cmd/mailoauth"}, {"core", "core/coretest"}, {"core/proxy", "core/coretest"}, {"cmd/mailoauth", "core/coretest"},
+		{"core/mailproto", "core"}, {"core/mailproto", "core/sandbox"}, {"core/mailproto", "store"}, {"core/doctor", "core/mailproto"}, {"core/watch", "core/mailproto"}, {"store", "core/mailproto"},
 	} {
 		if ok, known := layerAllows(c[0], c[1]); ok || !known {
 			t.Errorf("layerAllows(%s, %s) = %v, %v; want refused", c[0], c[1], ok, known)
 		}
 	}
-	for _, c := range [][2]string{{"core/watch", "core"}, {"store", "core"}, {"tui", "store"}, {"tui", "core/proxy"}, {"cmd/mailoauth", "tui/sshserver"}, {"core/doctor", "core"}, {"cmd/mailoauth", "core/doctor"}, {"tui", "core/consent"}, {"tui", "core/mailboxcsv"}, {"cmd/mailoauth", "core/history"}} {
+	for _, c := range [][2]string{{"core/watch", "core"}, {"store", "core"}, {"tui", "store"}, {"tui", "core/proxy"}, {"cmd/mailoauth", "tui/sshserver"}, {"core/doctor", "core"}, {"cmd/mailoauth", "core/doctor"}, {"tui", "core/consent"}, {"tui", "core/mailboxcsv"}, {"cmd/mailoauth", "core/history"},
+		{"core", "core/mailproto"}, {"core/proxy", "core/mailproto"}, {"core/sandbox", "core/mailproto"}, {"cmd/mailoauth", "core/mailproto"}} {
 		if ok, _ := layerAllows(c[0], c[1]); !ok {
 			t.Errorf("layerAllows(%s, %s) refused; want allowed", c[0], c[1])
 		}

@@ -52,8 +52,8 @@ type RunRequest struct {
 	// Fresh mints a new token for every mailbox instead of using a cached
 	// one (Tester.Fresh).
 	Fresh bool
-	// Mechanism is the SASL mechanism: MechXOAUTH2 (default) or
-	// MechOAUTHBEARER.
+	// Mechanism is the SASL mechanism: mailproto.XOAUTH2 (default) or
+	// mailproto.OAUTHBEARER.
 	Mechanism string
 	// Timeout and RoundtripTimeout bound each check and the round trip's
 	// wait (Tester); 0: DefaultCheckTimeout and RoundtripFactor × Timeout.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // ServerEndpoints are the IMAP and SMTP servers the Tester logs in to, with
@@ -17,7 +18,7 @@ func (t *Tester) ServerEndpoints() Endpoints { return t.endpoints() }
 // client sc (a fresh token each call). On a refusal it returns the server's
 // reply as *imap.Error or *smtp.SMTPError, so that the refusal is diagnosed
 // like a check's.
-type LoginFunc func(ctx context.Context, sc *OAuthSASLClient) error
+type LoginFunc func(ctx context.Context, sc *mailproto.OAuthClient) error
 
 // AuthenticateUpstream logs the mailbox in to a server (check is CheckIMAP
 // or CheckSMTP, server its host:port) for a relay such as mailoauth proxy:
@@ -39,7 +40,7 @@ func (t *Tester) AuthenticateUpstream(ctx context.Context, mailbox string, check
 		if err != nil {
 			return fail(err)
 		}
-		sc := NewOAuthSASLClient(t.mechanism(), mailbox, tok.AccessToken)
+		sc := mailproto.NewOAuthClient(t.mechanism(), mailbox, tok.AccessToken)
 		err = login(ctx, sc)
 		if err == nil {
 			return nil

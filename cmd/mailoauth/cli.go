@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // addHelpFlag gives root its -h/--help: cobra's, except that setting it also
@@ -245,14 +246,14 @@ func addChoiceFlag(cmd *cobra.Command, p *string, name, short, value, usage stri
 // addMechanismFlag adds --mechanism, the SASL mechanism mailoauth logs in
 // to IMAP and SMTP with; parseMechanism reads it.
 func addMechanismFlag(cmd *cobra.Command, p *string) {
-	addChoiceFlag(cmd, p, "mechanism", "", core.MechXOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER", core.MechXOAUTH2, core.MechOAUTHBEARER)
+	addChoiceFlag(cmd, p, "mechanism", "", mailproto.XOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER", mailproto.XOAUTH2, mailproto.OAUTHBEARER)
 }
 
 // parseMechanism is --mechanism in upper case, or the usage error of an
 // unknown one.
 func parseMechanism(s string) (string, error) {
 	mech := strings.ToUpper(s)
-	if mech != core.MechXOAUTH2 && mech != core.MechOAUTHBEARER {
+	if mech != mailproto.XOAUTH2 && mech != mailproto.OAUTHBEARER {
 		return "", usagef("--mechanism %q is not known; use XOAUTH2 or OAUTHBEARER", s)
 	}
 	return mech, nil

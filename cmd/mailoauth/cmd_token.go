@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -116,7 +117,7 @@ func printToken(a *app, format, email string, tok core.Token, cached bool) error
 	case "raw":
 		_, err = fmt.Fprintln(a.stdout, tok.AccessToken)
 	case "xoauth2", "oauthbearer":
-		_, ir, _ := core.NewOAuthSASLClient(strings.ToUpper(format), email, tok.AccessToken).Start()
+		_, ir, _ := mailproto.NewOAuthClient(strings.ToUpper(format), email, tok.AccessToken).Start()
 		_, err = fmt.Fprintln(a.stdout, base64.StdEncoding.EncodeToString(ir))
 	case "json":
 		err = json.NewEncoder(a.stdout).Encode(map[string]any{

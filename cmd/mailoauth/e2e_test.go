@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
@@ -167,7 +168,8 @@ func imapLogin(t *testing.T, sb *sandboxProcess, user, token string) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Authenticate(core.NewXOAUTH2Client(user, token)); err != nil {
+	// go-sasl's own OAUTHBEARER client: the token works outside mailoauth too.
+	if err := c.Authenticate(sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: token})); err != nil {
 		t.Fatalf("the sandbox's IMAP refused the token from `mailoauth token`: %v", err)
 	}
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {

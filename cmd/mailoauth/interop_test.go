@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // The TestInterop* tests drive the engine, the mailoauth binary and the
@@ -153,7 +154,7 @@ func TestInteropIMAPLoginDovecot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mech := range []string{core.MechXOAUTH2, core.MechOAUTHBEARER} {
+	for _, mech := range []string{mailproto.XOAUTH2, mailproto.OAUTHBEARER} {
 		for _, sec := range []core.Security{core.SecurityTLS, core.SecurityStartTLS} {
 			t.Run(mech+"/"+string(sec), func(t *testing.T) {
 				var c *imapclient.Client
@@ -170,7 +171,7 @@ func TestInteropIMAPLoginDovecot(t *testing.T) {
 				if !c.Caps().Has(imap.Cap("AUTH=" + mech)) {
 					t.Fatalf("Dovecot does not offer AUTH=%s: %v", mech, c.Caps())
 				}
-				var sc sasl.Client = core.NewOAuthSASLClient(mech, user, tok.AccessToken)
+				var sc sasl.Client = mailproto.NewOAuthClient(mech, user, tok.AccessToken)
 				if err := c.Authenticate(sc); err != nil {
 					t.Fatalf("Dovecot refused a valid token by %s: %v\n%s", mech, err, s.DovecotLog())
 				}
@@ -184,7 +185,7 @@ func TestInteropIMAPLoginDovecot(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c2.Close()
-				if err := c2.Authenticate(core.NewOAuthSASLClient(mech, "user2@"+interopDomain, tok.AccessToken)); err == nil {
+				if err := c2.Authenticate(mailproto.NewOAuthClient(mech, "user2@"+interopDomain, tok.AccessToken)); err == nil {
 					t.Fatal("Dovecot accepted user1's token for user2")
 				}
 			})
@@ -201,10 +202,10 @@ func TestInteropRoundTripDovecotPostfix(t *testing.T) {
 		mech             string
 		imapSec, smtpSec core.Security
 	}{
-		{core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS},
-		{core.MechOAUTHBEARER, core.SecurityStartTLS, core.SecurityStartTLS},
-		{core.MechXOAUTH2, core.SecurityStartTLS, core.SecurityTLS},
-		{core.MechOAUTHBEARER, core.SecurityTLS, core.SecurityStartTLS},
+		{mailproto.XOAUTH2, core.SecurityTLS, core.SecurityTLS},
+		{mailproto.OAUTHBEARER, core.SecurityStartTLS, core.SecurityStartTLS},
+		{mailproto.XOAUTH2, core.SecurityStartTLS, core.SecurityTLS},
+		{mailproto.OAUTHBEARER, core.SecurityTLS, core.SecurityStartTLS},
 	}
 	for i, c := range cases {
 		t.Run(c.mech+"/imap-"+string(c.imapSec)+"/smtp-"+string(c.smtpSec), func(t *testing.T) {
@@ -246,13 +247,13 @@ func TestInteropRefusedTokens(t *testing.T) {
 	imapOnly := []core.CheckName{core.CheckToken, core.CheckIMAP}
 	smtpOnly := []core.CheckName{core.CheckToken, core.CheckSMTP}
 	cases := []tc{
-		{"revoked/imap/XOAUTH2", core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS, imapOnly, revoke, core.CodeTokenRevoked, "NO [AUTHENTICATIONFAILED]"},
-		{"revoked/imap/OAUTHBEARER/starttls", core.MechOAUTHBEARER, core.SecurityStartTLS, core.SecurityTLS, imapOnly, revoke, core.CodeTokenRevoked, "NO [AUTHENTICATIONFAILED]"},
-		{"revoked/smtp/XOAUTH2", core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS, smtpOnly, revoke, core.CodeTokenRevoked, "535 5.7.8"},
-		{"revoked/smtp/OAUTHBEARER/starttls", core.MechOAUTHBEARER, core.SecurityTLS, core.SecurityStartTLS, smtpOnly, revoke, core.CodeTokenRevoked, "535 5.7.8"},
-		{"expired/imap/XOAUTH2", core.MechXOAUTH2, core.SecurityTLS, core.SecurityTLS, imapOnly, expire, core.CodeTokenExpired, "NO [AUTHENTICATIONFAILED]"},
-		{"expired/imap/OAUTHBEARER", core.MechOAUTHBEARER, core.SecurityTLS, core.SecurityTLS, imapOnly, expire, core.CodeTokenExpired, "NO [AUTHENTICATIONFAILED]"},
-		{"expired/smtp/XOAUTH2/starttls", core.MechXOAUTH2, core.SecurityTLS, core.SecurityStartTLS, smtpOnly, expire, core.CodeTokenExpired, "535 5.7.8"},
+		{"revoked/imap/XOAUTH2", mailproto.XOAUTH2, core.SecurityTLS, core.SecurityTLS, imapOnly, revoke, core.CodeTokenRevoked, "NO [AUTHENTICATIONFAILED]"},
+		{"revoked/imap/OAUTHBEARER/starttls", mailproto.OAUTHBEARER, core.SecurityStartTLS, core.SecurityTLS, imapOnly, revoke, core.CodeTokenRevoked, "NO [AUTHENTICATIONFAILED]"},
+		{"revoked/smtp/XOAUTH2", mailproto.XOAUTH2, core.SecurityTLS, core.SecurityTLS, smtpOnly, revoke, core.CodeTokenRevoked, "535 5.7.8"},
+		{"revoked/smtp/OAUTHBEARER/starttls", mailproto.OAUTHBEARER, core.SecurityTLS, core.SecurityStartTLS, smtpOnly, revoke, core.CodeTokenRevoked, "535 5.7.8"},
+		{"expired/imap/XOAUTH2", mailproto.XOAUTH2, core.SecurityTLS, core.SecurityTLS, imapOnly, expire, core.CodeTokenExpired, "NO [AUTHENTICATIONFAILED]"},
+		{"expired/imap/OAUTHBEARER", mailproto.OAUTHBEARER, core.SecurityTLS, core.SecurityTLS, imapOnly, expire, core.CodeTokenExpired, "NO [AUTHENTICATIONFAILED]"},
+		{"expired/smtp/XOAUTH2/starttls", mailproto.XOAUTH2, core.SecurityTLS, core.SecurityStartTLS, smtpOnly, expire, core.CodeTokenExpired, "535 5.7.8"},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -280,7 +281,7 @@ func TestInteropCachedTokenRevokedIsReplaced(t *testing.T) {
 	s := startInterop(t, interopOptions{})
 	cache := &core.MemoryTokenCache{}
 	user := "user1@" + interopDomain
-	for _, mech := range []string{core.MechXOAUTH2, core.MechOAUTHBEARER} {
+	for _, mech := range []string{mailproto.XOAUTH2, mailproto.OAUTHBEARER} {
 		tester := interopTester(t, s, core.SecurityTLS, core.SecurityTLS, mech, cache)
 		if r := tester.Check(context.Background(), user, []core.CheckName{core.CheckToken}); !r.OK {
 			t.Fatalf("token: %+v", r.Finding)

@@ -7,8 +7,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-
-	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // sandboxLogins is the sandbox's count of accepted IMAP and SMTP logins by
@@ -66,10 +65,10 @@ func TestProxyMechanismOAUTHBEARER(t *testing.T) {
 	_ = sc.Quit()
 
 	after := sandboxLogins(t, sb)
-	if got := after[core.MechOAUTHBEARER] - before[core.MechOAUTHBEARER]; got != 2 {
+	if got := after[mailproto.OAUTHBEARER] - before[mailproto.OAUTHBEARER]; got != 2 {
 		t.Fatalf("want the proxy's IMAP and SMTP logins upstream by OAUTHBEARER (2), got %d; the sandbox counted %v before, %v after", got, before, after)
 	}
-	if after[core.MechXOAUTH2] != before[core.MechXOAUTH2] {
+	if after[mailproto.XOAUTH2] != before[mailproto.XOAUTH2] {
 		t.Fatalf("the proxy logged in by XOAUTH2 despite --mechanism OAUTHBEARER: %v before, %v after", before, after)
 	}
 	if r := mailoauth(t, db, "proxy", "--mechanism", "PLAIN"); r.code != 2 || !strings.Contains(r.stderr, `--mechanism "PLAIN" is not known; use XOAUTH2 or OAUTHBEARER`) {

@@ -13,8 +13,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-
-	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // leg is how a benchmark client reaches the mailbox: straight to the
@@ -48,7 +47,7 @@ func benchDial(f *fixture, l leg, u string) (*imapclient.Client, error) {
 		}
 		tok, _, terr := tester.Tokens.Token(context.Background(), u)
 		if err = terr; err == nil {
-			err = c.Authenticate(core.NewXOAUTH2Client(u, tok.AccessToken))
+			err = c.Authenticate(mailproto.NewOAuthClient(mailproto.XOAUTH2, u, tok.AccessToken))
 		}
 	case legProxyTLS, legProxyPlain:
 		if l == legProxyTLS {

@@ -12,7 +12,8 @@
 // listeners. It limits connections per mailbox and in total, closes idle
 // sessions, and locks out a client address after repeated wrong passwords.
 //
-// It builds on core only: it must never import store, tui or cmd (the
+// It builds on core and core/mailproto (the SASL client it logs in to the
+// real server with) only: it must never import store, tui or cmd (the
 // mailboxes, the password hashes and the audit log reach it through the
 // Directory interface and the Audit callback).
 package proxy

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // upstreamLine bounds a line read from the real server during the login.
@@ -60,7 +61,7 @@ func dialUpstream(ctx context.Context, acct Account, proto Protocol, helo string
 		addr, sec, check = ep.SMTP, ep.SMTPSecurity, core.CheckSMTP
 	}
 	var up *upstream
-	err := acct.Upstream.AuthenticateUpstream(ctx, acct.Address, check, addr, func(ctx context.Context, sc *core.OAuthSASLClient) error {
+	err := acct.Upstream.AuthenticateUpstream(ctx, acct.Address, check, addr, func(ctx context.Context, sc *mailproto.OAuthClient) error {
 		if up != nil {
 			up.conn.Close()
 			up = nil
@@ -235,7 +236,7 @@ func firstWord(s string) string {
 // imapAuth runs AUTHENTICATE with the token sent after the continuation
 // (no line length limit applies to it), and then asks for the
 // capabilities if the server did not send them with its OK.
-func (u *upstream) imapAuth(sc *core.OAuthSASLClient) error {
+func (u *upstream) imapAuth(sc *mailproto.OAuthClient) error {
 	mech, ir, _ := sc.Start()
 	if err := u.write("P1 AUTHENTICATE " + mech + "\r\n"); err != nil {
 		return err
@@ -363,11 +364,11 @@ func (u *upstream) smtpGreeting(ctx context.Context, sec core.Security, cfg *tls
 
 // smtpAuth runs AUTH; a token too long for the command line goes after the
 // empty 334 challenge (RFC 4954 section 4), as core's checks send it.
-func (u *upstream) smtpAuth(sc *core.OAuthSASLClient) error {
+func (u *upstream) smtpAuth(sc *mailproto.OAuthClient) error {
 	mech, ir, _ := sc.Start()
 	cmd := "AUTH " + mech + " " + base64.StdEncoding.EncodeToString(ir)
 	pending := []byte(nil)
-	if core.SMTPAuthLineTooLong(mech, ir) {
+	if mailproto.SMTPAuthLineTooLong(mech, ir) {
 		cmd, pending = "AUTH "+mech, ir
 	}
 	code, lines, err := u.smtpCommand(cmd)

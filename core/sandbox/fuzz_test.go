@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
-// FuzzProtocolInput feeds the sandbox's own parsers of client input: the
+// FuzzProtocolInput feeds the parsers the sandbox reads client input with: the
 // XOAUTH2 / OAUTHBEARER response and the SMTP MAIL FROM / RCPT TO path.
 func FuzzProtocolInput(f *testing.F) {
 	f.Add("user=a@example.test\x01auth=Bearer ya29.tok\x01\x01", true)
@@ -15,11 +15,11 @@ func FuzzProtocolInput(f *testing.F) {
 	f.Add("FROM:<a@example.test> SIZE=10", true)
 	f.Add("TO:<>", false)
 	f.Fuzz(func(t *testing.T, in string, xoauth2 bool) {
-		mech := core.MechOAUTHBEARER
+		mech := mailproto.OAUTHBEARER
 		if xoauth2 {
-			mech = core.MechXOAUTH2
+			mech = mailproto.XOAUTH2
 		}
-		user, tok, ok := parseOAuthResponse(mech, []byte(in))
+		user, tok, ok := mailproto.ParseOAuthResponse(mech, []byte(in))
 		if ok && (user == "" || tok == "") {
 			t.Fatalf("ok with user %q token %q", user, tok)
 		}

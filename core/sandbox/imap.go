@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -13,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // imapScopes are the scopes Gmail IMAP accepts: only full mail access.
@@ -24,38 +24,6 @@ var smtpScopes = []string{
 	core.ScopeGmailSend,
 	"https://www.googleapis.com/auth/gmail.compose",
 	core.ScopeGmailModify,
-}
-
-// parseOAuthResponse reads the user and bearer token from an XOAUTH2
-// ("user=U\x01auth=Bearer T\x01\x01") or OAUTHBEARER
-// ("n,a=U,\x01host=..\x01auth=Bearer T\x01\x01") response.
-func parseOAuthResponse(mech string, resp []byte) (saslUser, token string, ok bool) {
-	s := string(resp)
-	if mech == core.MechOAUTHBEARER {
-		gs2, rest, found := strings.Cut(s, "\x01")
-		if !found {
-			return "", "", false
-		}
-		for _, f := range strings.Split(gs2, ",") {
-			if v, ok := strings.CutPrefix(f, "a="); ok {
-				saslUser = strings.NewReplacer("=2C", ",", "=3D", "=").Replace(v)
-			}
-		}
-		s = rest
-	}
-	for _, kv := range strings.Split(s, "\x01") {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "user":
-			saslUser = v
-		case "auth":
-			scheme, t, found := strings.Cut(v, " ")
-			if found && strings.EqualFold(scheme, "Bearer") {
-				token = strings.TrimSpace(t)
-			}
-		}
-	}
-	return saslUser, token, saslUser != "" && token != ""
 }
 
 // gmailChallenge is Gmail's base64-decoded error challenge.
@@ -96,7 +64,7 @@ func (a *oauthSASLServer) Next(resp []byte) ([]byte, bool, error) {
 		return nil, false, nil // empty challenge: send your response
 	}
 	a.started = true
-	u, tok, ok := parseOAuthResponse(a.mech, resp)
+	u, tok, ok := mailproto.ParseOAuthResponse(a.mech, resp)
 	var err error
 	if !ok {
 		err = errRefused
@@ -148,12 +116,12 @@ func (sess *imapSession) Login(username, password string) error {
 }
 
 func (sess *imapSession) AuthenticateMechanisms() []string {
-	return []string{core.MechXOAUTH2, core.MechOAUTHBEARER}
+	return []string{mailproto.XOAUTH2, mailproto.OAUTHBEARER}
 }
 
 func (sess *imapSession) Authenticate(mech string) (sasl.Server, error) {
 	switch mech {
-	case core.MechXOAUTH2, core.MechOAUTHBEARER:
+	case mailproto.XOAUTH2, mailproto.OAUTHBEARER:
 	case "PLAIN", "LOGIN":
 		return nil, errIMAPInvalidCredentials
 	default:

@@ -17,9 +17,9 @@
 // All listeners bind to Options.Addr (127.0.0.1 by default) on ports the OS
 // picks; Close shuts everything down and waits for its goroutines.
 //
-// It imports core (Google's error codes and texts live there) and nothing
-// else of the project: never store, tui or cmd, nor another subpackage of
-// core.
+// It imports core (Google's error codes and texts live there) and
+// core/mailproto (the SASL wire format it reads) and nothing else of the
+// project: never store, tui or cmd, nor another subpackage of core.
 package sandbox
 
 import (

@@ -32,6 +32,7 @@ import (
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/coretest"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 func start(t *testing.T, opts Options) *Sandbox {
@@ -240,7 +241,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("OAUTHBEARER: %v", err)
 	}
 	// Each accepted login is counted by its mechanism.
-	if got := sb.Logins(); got[core.MechXOAUTH2] != 2 || got[core.MechOAUTHBEARER] != 1 || len(got) != 2 {
+	if got := sb.Logins(); got[mailproto.XOAUTH2] != 2 || got[mailproto.OAUTHBEARER] != 1 || len(got) != 2 {
 		t.Fatalf("Logins() = %v, want 2 by XOAUTH2 (IMAP, SMTP) and 1 by OAUTHBEARER", got)
 	}
 	// Tokeninfo describes the token.
@@ -427,7 +428,7 @@ func TestIMAPScopeAndSMTP(t *testing.T) {
 	if len(cl.challenges) != 1 {
 		t.Fatalf("challenges %q", cl.challenges)
 	}
-	var ch core.SASLErrorChallenge
+	var ch mailproto.Challenge
 	if err := json.Unmarshal(cl.challenges[0], &ch); err != nil || ch != core.GmailSASLError {
 		t.Fatalf("challenge %q: %v", cl.challenges[0], err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailoauth/mailoauth/core"
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // The SMTP server is written by hand rather than on go-smtp's server, as
@@ -190,7 +191,7 @@ func (c *smtpConn) serve(implicitTLS bool) {
 		return
 	}
 	for {
-		line, err := c.readLine(core.SMTPMaxCommandLine)
+		line, err := c.readLine(mailproto.SMTPMaxCommandLine)
 		if errors.Is(err, errLineTooLong) {
 			if c.reply(555, "5.5.2", c.gsmtp(core.SMTPLineTooLong)) != nil {
 				return
@@ -326,7 +327,7 @@ func (c *smtpConn) auth(arg string) error {
 		}
 	}
 	switch mech {
-	case core.MechXOAUTH2, core.MechOAUTHBEARER, "XOAUTH":
+	case mailproto.XOAUTH2, mailproto.OAUTHBEARER, "XOAUTH":
 		resp := ir
 		if !hasIR {
 			r, ok, err := c.readSASL(nil)
@@ -335,7 +336,7 @@ func (c *smtpConn) auth(arg string) error {
 			}
 			resp = r
 		}
-		u, tok, ok := parseOAuthResponse(mech, resp)
+		u, tok, ok := mailproto.ParseOAuthResponse(mech, resp)
 		if ok {
 			if usr, good := c.sb.checkToken(u, tok, smtpScopes); good {
 				c.authd = usr

@@ -1,14 +1,15 @@
-package core
+package mailproto
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
@@ -73,20 +74,16 @@ func TestGmailLoginCommands(t *testing.T) {
 			client, server := net.Pipe()
 			_ = client.SetDeadline(time.Now().Add(10 * time.Second))
 			got := gmailScript(server, tc.caps)
-			sc := &saslLineConn{Conn: client}
-			c := imapclient.New(sc, nil)
+			login := NewIMAPLoginConn(client)
+			c := imapclient.New(login, nil)
 			defer c.Close()
-			sc.authenticating.Store(true)
-			err := c.Authenticate(NewOAuthSASLClient(MechXOAUTH2, "user1@example.test", "ya29.token"))
-			sc.authenticating.Store(false)
-			sc.loggedIn.Store(true)
-			if err != nil {
+			if err := login.Authenticate(c, NewOAuthClient(XOAUTH2, "user1@example.test", "ya29.token")); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.Noop().Wait(); err != nil {
 				t.Fatal(err)
 			}
-			if !c.Caps().Has(imap.CapIdle) || !c.Caps().Has(imap.CapUIDPlus) {
+			if !c.Caps().Has("IDLE") || !c.Caps().Has("UIDPLUS") {
 				t.Errorf("after login the client holds %v, want Gmail's post-login capabilities", c.Caps())
 			}
 			_ = c.Logout().Wait()
@@ -98,6 +95,41 @@ func TestGmailLoginCommands(t *testing.T) {
 			}
 			if strings.Join(cmds, "|") != strings.Join(tc.want, "|") {
 				t.Errorf("the client sent\n  %s\nwant\n  %s", strings.Join(cmds, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
+// TestIMAPStartTLSRefuses: no TLS handshake starts when the server greets
+// with something else than * OK, refuses STARTTLS, or sends more after its
+// OK (plain text that would be read as if it came under TLS, the
+// CVE-2011-0411 injection); each error says which.
+func TestIMAPStartTLSRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name, greeting, reply, want string
+	}{
+		{"greeting", "* BYE too busy\r\n", "", "greeted with"},
+		{"refused", "* OK ready\r\n", "* OK still here\r\nS1 NO STARTTLS is off\r\n", "refused STARTTLS: S1 NO STARTTLS is off"},
+		{"injection", "* OK ready\r\n", "S1 OK Begin TLS\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n", "sent data after STARTTLS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := net.Pipe()
+			defer client.Close()
+			_ = client.SetDeadline(time.Now().Add(5 * time.Second))
+			go func() {
+				defer server.Close()
+				_, _ = io.WriteString(server, tc.greeting)
+				if tc.reply == "" {
+					return
+				}
+				if _, err := bufio.NewReader(server).ReadString('\n'); err != nil {
+					return
+				}
+				_, _ = io.WriteString(server, tc.reply) // one write: the client reads it at once
+			}()
+			conn, err := IMAPStartTLS(context.Background(), client, &tls.Config{ServerName: "imap.example.test"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("IMAPStartTLS = %v, %v; want an error saying %q", conn, err, tc.want)
 			}
 		})
 	}

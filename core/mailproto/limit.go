@@ -1,4 +1,4 @@
-package core
+package mailproto
 
 import (
 	"bytes"
@@ -18,15 +18,16 @@ const (
 	MaxServerLine = 64 << 10
 	// MaxServerBytes is the most read from one IMAP or SMTP connection.
 	MaxServerBytes = 16 << 20
-	// MaxHTTPHeaderBytes bounds the headers of an HTTP answer (token,
-	// tokeninfo); the bodies are read through a LimitReader each.
-	MaxHTTPHeaderBytes = 64 << 10
 )
 
-// limitConn cuts a connection whose peer sends a line longer than
-// MaxServerLine or more than MaxServerBytes in all. Reads are serial (one
-// reader per connection); the mutex only keeps the race detector and a
-// concurrent Close honest.
+// LimitReads returns c cutting itself, with the reason as the read error,
+// when the peer sends a line longer than MaxServerLine or more than
+// MaxServerBytes in all.
+func LimitReads(c net.Conn) net.Conn { return &limitConn{Conn: c} }
+
+// limitConn is LimitReads' connection. Reads are serial (one reader per
+// connection); the mutex only keeps the race detector and a concurrent
+// Close honest.
 type limitConn struct {
 	net.Conn
 	mu    sync.Mutex
@@ -34,8 +35,6 @@ type limitConn struct {
 	total int
 	err   error
 }
-
-func limitReads(c net.Conn) net.Conn { return &limitConn{Conn: c} }
 
 func (c *limitConn) Read(b []byte) (int, error) {
 	c.mu.Lock()
