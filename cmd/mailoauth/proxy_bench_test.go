@@ -190,17 +190,7 @@ func runImaplibFetch(b *testing.B, script string, leg imaplibLeg, all [][2]strin
 		cmd := exec.Command("python3", script)
 		cmd.Env = append(os.Environ(), "BENCH="+string(cfg))
 		cmd.Stderr = stderr
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		stdin, out := coretest.StartPiped(b, cmd)
 		sc := bufio.NewScanner(out)
 		sc.Buffer(nil, 16<<20)
 		ps = append(ps, proc{cmd, stdin, sc})

@@ -10,7 +10,9 @@ package coretest
 import (
 	"bytes"
 	"io"
+	"os/exec"
 	"sync"
+	"testing"
 )
 
 // Buffer is a bytes.Buffer one goroutine may write (a process's stderr, a
@@ -48,4 +50,22 @@ func (l *lockedReader) Read(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.r.Read(p)
+}
+
+// StartPiped starts cmd with a pipe to its stdin and one from its stdout,
+// for a helper process the test talks to line by line; a pipe or start
+// that fails ends the test.
+func StartPiped(t testing.TB, cmd *exec.Cmd) (stdin io.WriteCloser, stdout io.ReadCloser) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout, err = cmd.StdoutPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdin, stdout
 }
