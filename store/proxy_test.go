@@ -14,15 +14,11 @@ import (
 func TestProxyRecords(t *testing.T) {
 	t.Parallel()
 	s, path := newStore(t)
-	if err := s.SaveProfile(testProfile("example.test"), "test"); err != nil {
-		t.Fatal(err)
-	}
+	mustSaveProfile(t, s, "example.test")
 	if err := s.SetProxyPassword("example.test", "user1@example.test", "$argon2id$x", "test"); err == nil {
 		t.Fatal("a proxy password for a mailbox that is not assigned was kept")
 	}
-	if err := s.PutMailbox("example.test", core.Mailbox{Email: "user1@example.test"}, "test"); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s, "example.test", core.Mailbox{Email: "user1@example.test"})
 	if err := s.SetProxyPassword("example.test", "User1@example.test", "$argon2id$x", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +53,7 @@ func TestProxyRecords(t *testing.T) {
 	if _, ok, _ := s.ProxyPasswordHash("example.test", "user1@example.test"); ok {
 		t.Fatal("the proxy password outlived its mailbox")
 	}
-	if err := s.PutMailbox("example.test", core.Mailbox{Email: "user1@example.test"}, "test"); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s, "example.test", core.Mailbox{Email: "user1@example.test"})
 	if added, err := s.AddProxyPassword("example.test", "user1@example.test", "$argon2id$z", "test"); err != nil || !added {
 		t.Fatalf("AddProxyPassword for a mailbox without one: added %v, err %v", added, err)
 	}

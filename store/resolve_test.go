@@ -22,13 +22,9 @@ func TestResolveProfilePicksTheHolderOfTheMailbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.PutMailbox("example.test", core.Mailbox{Email: "user1@example.test", OwnerKind: core.OwnerUser}, "test"); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s, "example.test", core.Mailbox{Email: "user1@example.test", OwnerKind: core.OwnerUser})
 	// the OAuth client profile holds a mailbox of example.test too
-	if err := s.PutMailbox("partner.test", core.Mailbox{Email: "shared@example.test", OwnerKind: core.OwnerUser}, "test"); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s, "partner.test", core.Mailbox{Email: "shared@example.test", OwnerKind: core.OwnerUser})
 	for _, tc := range []struct {
 		name    string
 		profile string

@@ -137,6 +137,13 @@ func mustSaveProfile(t testing.TB, s *Store, domain string) core.Profile {
 	return p
 }
 
+func mustPutMailbox(t testing.TB, s *Store, domain string, m core.Mailbox) {
+	t.Helper()
+	if err := s.PutMailbox(domain, m, actor); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestProfileRoundTrip(t *testing.T) {
 	t.Parallel()
 	s, want := storeWithProfile(t, "Example.COM")
@@ -207,9 +214,7 @@ func TestEmptyStoreNotFound(t *testing.T) {
 func TestMailboxes(t *testing.T) {
 	t.Parallel()
 	s, _ := storeWithProfile(t, "example.com")
-	if err := s.PutMailbox("example.com", core.Mailbox{Email: "Zed@Example.com", OwnerKind: "ACD", OwnerName: "Sales"}, actor); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s, "example.com", core.Mailbox{Email: "Zed@Example.com", OwnerKind: "ACD", OwnerName: "Sales"})
 	if err := s.PutMailboxes("example.com", []core.Mailbox{
 		{Email: "bob@example.com", DisplayName: "Bob"},
 		{Email: "alice@example.com", DisplayName: "Alice", OwnerKind: core.OwnerWorkgroup, OwnerName: "Support"},
@@ -704,9 +709,7 @@ func TestIdleStoreUsableFromAnotherProcess(t *testing.T) {
 		t.Errorf("the other process counts %q mailboxes, want 1", got)
 	}
 	// And this one after it.
-	if err := s.PutMailbox("example.com", core.Mailbox{Email: "b@example.com"}, actor); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s, "example.com", core.Mailbox{Email: "b@example.com"})
 	send("mailboxes")
 	if got := recv(); got != "2 <nil>" {
 		t.Errorf("the other process counts %q mailboxes, want 2", got)
@@ -805,9 +808,7 @@ func TestStoreSharedInProcess(t *testing.T) {
 		t.Fatalf("second open in the same process: %v", err)
 	}
 	defer s2.Close()
-	if err := s2.PutMailbox("example.com", core.Mailbox{Email: "a@example.com"}, actor); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s2, "example.com", core.Mailbox{Email: "a@example.com"})
 	wantMailboxes(t, s1, "example.com", 1)
 	p := testProfile("example.com")
 	p.DefaultSender = "boss@example.com"

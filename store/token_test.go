@@ -130,9 +130,7 @@ func TestRefreshTokenReplacedAtomically(t *testing.T) {
 func TestDeleteMailboxDropsConsent(t *testing.T) {
 	t.Parallel()
 	s, _ := storeWithProfile(t, "example.com")
-	if err := s.PutMailbox("example.com", core.Mailbox{Email: "a@example.com", DisplayName: "a@example.com"}, actor); err != nil {
-		t.Fatal(err)
-	}
+	mustPutMailbox(t, s, "example.com", core.Mailbox{Email: "a@example.com", DisplayName: "a@example.com"})
 	rs := s.RefreshTokens("example.com")
 	if err := rs.SaveRefreshToken(core.RefreshToken{Mailbox: "a@example.com", ClientID: testClientID, Token: testRefresh}); err != nil {
 		t.Fatal(err)
