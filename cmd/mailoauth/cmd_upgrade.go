@@ -56,6 +56,9 @@ func runUpgrade(ctx context.Context, a *app, _ []string, o *upgradeFlags) error 
 	if err != nil {
 		return err
 	}
+	if err := checkConcurrency(o.concurrency); err != nil {
+		return err
+	}
 	interactive := !o.yes
 	if o.viaProxy && interactive {
 		return usagef("--via-proxy goes with --yes (in the wizard the summary step offers the proxy settings)")

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // TestHelpSummariesReadRight: fang title-cases the first word of each
@@ -96,5 +99,23 @@ func TestSandboxHelpHidesStoreFlags(t *testing.T) {
 	r := mailoauth(t, filepath.Join(t.TempDir(), "s.db"), "sandbox", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "--dir") || strings.Contains(r.stdout, "--db") || strings.Contains(r.stdout, "--profile") {
 		t.Errorf("sandbox --help: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestConcurrencyOutOfRangeIsRefused: test and upgrade take the same
+// --concurrency ceilings and refuse others before anything runs (exit 2),
+// saying which values to use.
+func TestConcurrencyOutOfRangeIsRefused(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none.db")
+	want := fmt.Sprintf("use 1 to %d", core.MaxConcurrency)
+	for _, args := range [][]string{
+		{"test", "--all", "--concurrency", "0"},
+		{"upgrade", "--yes", "--concurrency", "0"},
+		{"upgrade", "--yes", "--concurrency", "100000"},
+	} {
+		r := mailoauth(t, db, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--concurrency") || !strings.Contains(r.stderr, want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming --concurrency and %q", args, r.code, r.stderr, want)
+		}
 	}
 }

@@ -50,8 +50,8 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	if err != nil {
 		return err
 	}
-	if o.concurrency < 1 || o.concurrency > core.MaxConcurrency {
-		return usagef("--concurrency %d is out of range; use 1 to %d (the default %d adapts to Google's throttling)", o.concurrency, core.MaxConcurrency, core.DefaultConcurrency)
+	if err := checkConcurrency(o.concurrency); err != nil {
+		return err
 	}
 	if o.retries < 0 || o.retries > core.MaxRetries {
 		return usagef("--retries %d is out of range; use 0 to %d (default %d)", o.retries, core.MaxRetries, core.DefaultRetries)
@@ -229,4 +229,13 @@ func truncate(s string, n int) string {
 		return s + strings.Repeat(" ", n-len(s))
 	}
 	return s[:n-1] + "…"
+}
+
+// checkConcurrency refuses a --concurrency ceiling the bulk runner does not
+// take, for every command that runs it (test, upgrade).
+func checkConcurrency(n int) error {
+	if n < 1 || n > core.MaxConcurrency {
+		return usagef("--concurrency %d is out of range; use 1 to %d (the default %d adapts to Google's throttling)", n, core.MaxConcurrency, core.DefaultConcurrency)
+	}
+	return nil
 }
