@@ -5,9 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -64,13 +61,10 @@ func (o *proxyPasswordFlags) register(cmd *cobra.Command) {
 }
 
 func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
-	// SIGHUP is caught before anything slow (the store, the certificate,
-	// the profiles' credentials): a `systemctl reload` during the start
-	// would otherwise kill the process (Go's default). One that comes
-	// before the listeners are up waits in hup and reloads once serving.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	// Before anything slow (the store, the certificate, the profiles'
+	// credentials): a reload during the start is done once serving.
+	hup, stopHUP := catchReload()
+	defer stopHUP()
 	certHosts, maxPerBox, maxConns, idle, lockout, drain := o.certHosts, &o.maxPerBox, &o.maxConns, &o.idle, &o.lockout, &o.drain
 	if a.profile != "" { // it would be ignored: every profile is served
 		return usagef("proxy serves the mailboxes of every profile of the store; leave out --profile")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,12 @@ func (o *serveFlags) register(cmd *cobra.Command) {
 }
 
 func runServe(ctx context.Context, a *app, _ []string, o *serveFlags) error {
+	var hup <-chan os.Signal
+	if o.watchOn { // the watcher reloads on SIGHUP, also one sent while serve starts
+		var stop func()
+		hup, stop = catchReload()
+		defer stop()
+	}
 	logger, err := newLogger(a.stderr, o.watch.logFormat)
 	if err != nil {
 		return err
@@ -88,7 +95,7 @@ func runServe(ctx context.Context, a *app, _ []string, o *serveFlags) error {
 		}
 		defer stopMetrics()
 		watchDone = make(chan struct{})
-		go func() { defer close(watchDone); runWatcher(ctx, w, opts.Logger) }()
+		go func() { defer close(watchDone); runWatcher(ctx, w, opts.Logger, hup) }()
 		fmt.Fprintf(a.stdout, "watching every mailbox every %s\n", opts.Interval)
 	}
 	done := make(chan error, 1)

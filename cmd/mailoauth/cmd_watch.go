@@ -103,11 +103,21 @@ func serveMetrics(a *app, w *watch.Watcher, addr string) (func(), error) {
 	}, nil
 }
 
-// runWatcher runs w until ctx ends, re-reading the profiles on SIGHUP.
-func runWatcher(ctx context.Context, w *watch.Watcher, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// catchReload catches SIGHUP (`systemctl reload`) from now on. A daemon
+// calls it first, before anything slow (opening the store, which may wait
+// for its lock, or the profiles' credentials): Go's default for SIGHUP
+// kills the process, so one sent while it starts would stop it. A SIGHUP
+// that comes before the daemon reads hup waits there and is done once it
+// runs. stop restores the default.
+func catchReload() (hup <-chan os.Signal, stop func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	return c, func() { signal.Stop(c) }
+}
+
+// runWatcher runs w until ctx ends, re-reading the profiles on each signal
+// on hup (catchReload).
+func runWatcher(ctx context.Context, w *watch.Watcher, log *slog.Logger, hup <-chan os.Signal) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -118,7 +128,9 @@ func runWatcher(ctx context.Context, w *watch.Watcher, log *slog.Logger) {
 		case <-hup:
 			if err := w.Reload(); err != nil {
 				log.Error("reload failed; keeping the previous profiles", "err", err.Error())
+				continue
 			}
+			log.Info("reloaded the profiles")
 		case <-ctx.Done():
 			log.Info("stopping: letting the checks in flight finish")
 			<-done
@@ -142,6 +154,12 @@ func (o *watchCmdFlags) register(cmd *cobra.Command) {
 
 func runWatch(ctx context.Context, a *app, _ []string, o *watchCmdFlags) error {
 	f, once := &o.watchFlags, o.once
+	var hup <-chan os.Signal
+	if !once { // a cron run keeps Go's default: a hangup ends it
+		var stop func()
+		hup, stop = catchReload()
+		defer stop()
+	}
 	if a.profile != "" {
 		return usagef("watch covers every profile of the store; leave out --profile")
 	}
@@ -149,12 +167,13 @@ func runWatch(ctx context.Context, a *app, _ []string, o *watchCmdFlags) error {
 	if err != nil {
 		return err
 	}
-	return a.withStore(func(st *store.Store) error { return watchStore(ctx, a, st, f, opts, once) })
+	return a.withStore(func(st *store.Store) error { return watchStore(ctx, a, st, f, opts, hup) })
 }
 
-// watchStore runs the watcher on st: one round with once, else until ctx
-// ends.
-func watchStore(ctx context.Context, a *app, st *store.Store, f *watchFlags, opts watch.Options, once bool) error {
+// watchStore runs the watcher on st: one round without hup (--once), else
+// until ctx ends, reloading on hup.
+func watchStore(ctx context.Context, a *app, st *store.Store, f *watchFlags, opts watch.Options, hup <-chan os.Signal) error {
+	once := hup == nil
 	if ps, err := st.ListProfiles(); err != nil {
 		return err
 	} else if len(ps) == 0 {
@@ -194,7 +213,7 @@ func watchStore(ctx context.Context, a *app, st *store.Store, f *watchFlags, opt
 		return nil
 	}
 	opts.Logger.Info("watching", "store", st.Path(), "interval", opts.Interval.String(), "checks", f.checks)
-	runWatcher(ctx, w, opts.Logger)
+	runWatcher(ctx, w, opts.Logger, hup)
 	return nil
 }
 
