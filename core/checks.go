@@ -188,7 +188,7 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 			want[c] = true
 		}
 	}
-	s := &session{t: t, mailbox: mailbox, ep: t.endpoints(), keepSMTP: want[CheckRoundtrip], checkOnly: true}
+	s := &session{t: t, mailbox: mailbox, ep: t.endpoints(), keepSMTP: want[CheckRoundtrip], checkOnly: true, saveLater: true}
 	unlock, err := t.lock(ctx, mailbox)
 	if err != nil {
 		res.Finding = Diagnose(err, s.diag(CheckToken))
@@ -226,6 +226,7 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 			break
 		}
 	}
+	s.savesDone() // the result says the token is cached: it must be
 	res.OK = res.Finding == nil
 	res.Notes = s.notes
 	return res
@@ -252,6 +253,12 @@ type session struct {
 	// checkOnly: the connections carry only the checks' own traffic (not
 	// a message of SendMessage's caller), so they offer checkCurves.
 	checkOnly bool
+	// saveLater: a minted token's save is waited for once the checks are
+	// done (savesDone), so it shares its store transaction with other
+	// mailboxes' tokens while the IMAP and SMTP checks run; saves holds
+	// the waits.
+	saveLater bool
+	saves     []func() error
 }
 
 func (s *session) diag(check CheckName) DiagContext {
@@ -328,15 +335,33 @@ func (s *session) token(ctx context.Context) (Token, error) {
 	// consent was removed), so mint whatever the cache holds.
 	fresh := s.t.Fresh && !s.refreshed && !retrying(ctx)
 	s.refreshed = s.refreshed || fresh
-	tok, fromCache, saveErr, err := s.t.Tokens.token(ctx, s.mailbox, !fresh)
+	tok, fromCache, saved, err := s.t.Tokens.token(ctx, s.mailbox, !fresh)
 	if err != nil {
 		return Token{}, err
 	}
-	if saveErr != nil && !slices.ContainsFunc(s.notes, func(n string) bool { return strings.HasPrefix(n, NoteTokenNotCached) }) {
-		s.notes = append(s.notes, tokenNotCachedNote(saveErr))
+	if s.saveLater {
+		s.saves = append(s.saves, saved)
+	} else {
+		s.noteSave(saved())
 	}
 	s.tok, s.fromCache, s.haveTok = tok, fromCache, true
 	return tok, nil
+}
+
+// savesDone waits until the tokens the session minted are in the cache,
+// noting one that could not be saved.
+func (s *session) savesDone() {
+	for _, saved := range s.saves {
+		s.noteSave(saved())
+	}
+	s.saves = nil
+}
+
+// noteSave notes (once) that a minted token works but could not be saved.
+func (s *session) noteSave(err error) {
+	if err != nil && !slices.ContainsFunc(s.notes, func(n string) bool { return strings.HasPrefix(n, NoteTokenNotCached) }) {
+		s.notes = append(s.notes, tokenNotCachedNote(err))
+	}
 }
 
 // refreshAfterRefusal drops a refused cached token so the next token() mints

@@ -38,11 +38,14 @@ type TokenProvider struct {
 }
 
 type mintCall struct {
-	done    chan struct{}
-	tok     Token
-	err     error
-	saveErr error // the token was minted but the cache could not keep it
+	done  chan struct{}
+	tok   Token
+	err   error
+	saved func() error // whether the cache kept the minted token (waits for it)
 }
+
+// savedNow is the saved of a token that needed no save or was saved already.
+func savedNow(err error) func() error { return func() error { return err } }
 
 func (p *TokenProvider) now() time.Time {
 	if p.Now != nil {
@@ -96,25 +99,30 @@ func (t Token) Usable(now time.Time) bool {
 
 // Token returns an access token for the mailbox: the cached one while it is
 // more than TokenRenewBefore from expiry, else a freshly minted one. Errors
-// are *FindingError with the diagnosis.
+// are *FindingError with the diagnosis. A minted token is in the cache (or
+// could not be saved there) when Token returns.
 func (p *TokenProvider) Token(ctx context.Context, mailbox string) (tok Token, fromCache bool, err error) {
-	tok, fromCache, _, err = p.token(ctx, mailbox, true)
+	tok, fromCache, saved, err := p.token(ctx, mailbox, true)
+	_ = saved() // as before: a token the cache could not keep is still handed out
 	return tok, fromCache, err
 }
 
 // token is Token; without useCache it mints whatever the cache holds
-// (see fresh.go). saveErr says a minted token works but could not be
-// cached (the next run mints again).
-func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool) (tok Token, fromCache bool, saveErr, err error) {
+// (see fresh.go). A minted token may still be on its way to the cache's
+// disk: saved waits for it and says whether it could not be cached (the
+// next run mints again); the caller calls it before reporting the token's
+// check done, so no token a run reports is lost.
+func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool) (tok Token, fromCache bool, saved func() error, err error) {
+	saved = savedNow(nil)
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	if f := serviceAccountMailbox(mailbox); f != nil {
-		return Token{}, false, nil, &FindingError{Finding: f}
+		return Token{}, false, saved, &FindingError{Finding: f}
 	}
 	scopes := p.scopes()
 	if !useCache {
 		defer func() { p.dropRefused(mailbox, scopes, err) }()
 	} else if t, ok, err := p.cache().LoadToken(mailbox, scopes); err == nil && ok && t.Usable(p.now()) {
-		return t, true, nil, nil
+		return t, true, saved, nil
 	}
 	key := memKey(mailbox, scopes)
 	p.mu.Lock()
@@ -130,7 +138,7 @@ func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			return Token{}, false, nil, p.ctxFinding(ctx, mailbox)
+			return Token{}, false, saved, p.ctxFinding(ctx, mailbox)
 		}
 		// The minting caller gave up (its context ended) while ours is
 		// still live: mint again rather than inherit its cancellation.
@@ -138,21 +146,31 @@ func (p *TokenProvider) token(ctx context.Context, mailbox string, useCache bool
 			p.mu.Lock()
 			continue
 		}
-		return c.tok, false, c.saveErr, c.err
+		return c.tok, false, c.saved, c.err
 	}
-	c := &mintCall{done: make(chan struct{})}
+	c := &mintCall{done: make(chan struct{}), saved: saved}
 	p.inflight[key] = c
 	p.mu.Unlock()
 
 	c.tok, c.err = p.mint(ctx, mailbox, scopes)
 	if c.err == nil {
-		c.saveErr = p.cache().SaveToken(c.tok)
+		c.saved = p.save(c.tok)
 	}
 	p.mu.Lock()
 	delete(p.inflight, key)
 	p.mu.Unlock()
 	close(c.done)
-	return c.tok, false, c.saveErr, c.err
+	return c.tok, false, c.saved, c.err
+}
+
+// save starts saving a minted token: in the background where the cache
+// can (TokenSaverLater), so the mailbox's checks go on meanwhile.
+func (p *TokenProvider) save(t Token) func() error {
+	c := p.cache()
+	if l, ok := c.(TokenSaverLater); ok {
+		return l.SaveTokenLater(t)
+	}
+	return savedNow(c.SaveToken(t))
 }
 
 // Invalidate drops the mailbox's cached token (e.g. after a server refused it).

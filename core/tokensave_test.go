@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -48,5 +49,45 @@ func TestTokenNotCachedIsNoted(t *testing.T) {
 	r = e.check(t, e.user(1), core.CheckToken)
 	if !r.OK || len(r.Notes) != 0 {
 		t.Fatalf("with a working store: %+v notes %q", r.Finding, r.Notes)
+	}
+}
+
+// laterCache saves tokens for later (core.TokenSaverLater): each wait is
+// counted and fails with err.
+type laterCache struct {
+	core.MemoryTokenCache
+	err    error
+	waited atomic.Int32
+}
+
+func (c *laterCache) SaveTokenLater(t core.Token) func() error {
+	if c.err == nil {
+		_ = c.SaveToken(t)
+	}
+	return func() error { c.waited.Add(1); return c.err }
+}
+
+// TestTokenSavedLaterIsWaitedFor: a check whose cache saves tokens later
+// waits for the save before its result is returned, and a save that
+// failed is noted as one that failed at once would be.
+func TestTokenSavedLaterIsWaitedFor(t *testing.T) {
+	e := newEnv(t, 1, true)
+	for _, saveErr := range []error{nil, errors.New("write /srv/mailoauth/mailoauth.db: no space left on device")} {
+		cache := &laterCache{err: saveErr}
+		tester, err := core.NewTester(e.profile, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := tester.Check(context.Background(), e.user(1), []core.CheckName{core.CheckToken, core.CheckIMAP})
+		if !r.OK {
+			t.Fatalf("save error %v: %+v", saveErr, r.Finding)
+		}
+		if got := cache.waited.Load(); got != 1 {
+			t.Fatalf("save error %v: the save was waited for %d times before the result, want 1", saveErr, got)
+		}
+		noted := len(r.Notes) == 1 && strings.HasPrefix(r.Notes[0], core.NoteTokenNotCached) && strings.Contains(r.Notes[0], "no space left on device")
+		if saveErr == nil && len(r.Notes) != 0 || saveErr != nil && !noted {
+			t.Fatalf("save error %v: notes %q", saveErr, r.Notes)
+		}
 	}
 }

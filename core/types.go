@@ -32,6 +32,15 @@ type TokenCache interface {
 	DeleteToken(mailbox string, scopes []string) error
 }
 
+// TokenSaverLater is a TokenCache that can save a token without its caller
+// waiting for the disk at once (the store's: a bulk run's tokens then share
+// a transaction and its fsync). The caller calls wait, which returns what
+// SaveToken would have, before it reports anything that relies on the
+// token being kept.
+type TokenSaverLater interface {
+	SaveTokenLater(t Token) (wait func() error)
+}
+
 // MemoryTokenCache is a TokenCache in memory, safe for concurrent use.
 type MemoryTokenCache struct {
 	tokens memoryMap[Token]

@@ -320,9 +320,11 @@ func (s *Store) KeySource() string { return s.keySource }
 // SchemaVersion is the schema version of the open database.
 func (s *Store) SchemaVersion() int { return len(s.migrations) }
 
-// Close stops the idle timer and releases the database and its lock, after
-// the transactions in flight.
+// Close commits the writes saved for later (SaveTokenLater), stops the
+// idle timer and releases the database and its lock, after the
+// transactions in flight.
 func (s *Store) Close() error {
+	s.flushGroup() // the tokens saved for later are written first
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -89,17 +89,36 @@ func (c *tokenCache) LoadToken(mailbox string, scopes []string) (core.Token, boo
 
 // SaveToken implements core.TokenCache.
 func (c *tokenCache) SaveToken(t core.Token) error {
+	put, err := c.putToken(t)
+	if err != nil {
+		return err
+	}
+	return c.s.batch(put)
+}
+
+// SaveTokenLater implements core.TokenSaverLater: the token is committed
+// with the others saved within a few milliseconds (batch.go).
+func (c *tokenCache) SaveTokenLater(t core.Token) (wait func() error) {
+	put, err := c.putToken(t)
+	if err != nil {
+		return func() error { return err }
+	}
+	return c.s.batchLater(put)
+}
+
+// putToken is the write that saves t, sealed.
+func (c *tokenCache) putToken(t core.Token) (func(tx *bolt.Tx) error, error) {
 	if c.err != nil {
-		return c.err
+		return nil, c.err
 	}
 	key := tokenKey(t.Mailbox, t.Scopes)
 	sealed, err := c.s.sealJSON(c.ad(key), t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.s.batch(func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
 		return c.s.inProfile(tx, c.domain, func(b *bolt.Bucket) error { return putIn(b, tokenBucket, key, sealed) })
-	})
+	}, nil
 }
 
 // DeleteToken implements core.TokenCache.

@@ -6,8 +6,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -580,4 +582,77 @@ func TestRestoreOfBackupSealedUnderItsOwnKey(t *testing.T) {
 	if r := mailoauth(t, db2, "mailbox", "ls"); strings.Contains(r.stderr, ".key") {
 		t.Errorf("a key file that does not open the backup is in the restore command:\n%s", r.stderr)
 	}
+}
+
+// TestKilledRunLosesNoReportedToken: a bulk run saves its minted tokens
+// in batches, in the background, yet every mailbox whose result it printed
+// has its token on disk: `test --all --fresh` killed with SIGKILL the
+// moment its first result line appears leaves, for each line it printed,
+// the token minted in that run in the store.
+func TestKilledRunLosesNoReportedToken(t *testing.T) {
+	const n = 30
+	sb := startSandbox(t, n)
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+	setupStore(t, db, sb.dir, "--key")
+	var csv strings.Builder
+	csv.WriteString("email,display_name,owner_kind,owner_name\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&csv, "user%d@example.test,User %d,user,Owner %d\n", i, i, i)
+	}
+	if r := mailoauth(t, db, "mailbox", "import", writeTemp(t, "boxes.csv", csv.String())); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	for round := range 3 {
+		started := time.Now()
+		printed := killAfterFirstLine(t, db, "test", "--all", "--fresh", "--json", "--checks", "token")
+		if len(printed) == 0 {
+			t.Fatalf("round %d: no result line before the kill", round)
+		}
+		st := openReadOnly(t, db)
+		cache := st.TokenCache("example.test")
+		for _, l := range printed {
+			tok, ok, err := cache.LoadToken(l.Mailbox, []string{core.ScopeMail})
+			// A token minted in this run expires at least its lifetime (the
+			// sandbox's, as Google's: 3599 s) after the run started; one
+			// from an earlier round or the setup, earlier.
+			if err != nil || !ok || tok.Expiry.Before(started.Add(3599*time.Second)) {
+				st.Close()
+				t.Fatalf("round %d: %s was printed (%d lines before the kill) but its token of this run is not in the store: %v %v, expiry %v",
+					round, l.Mailbox, len(printed), ok, err, tok.Expiry)
+			}
+		}
+		st.Close()
+	}
+}
+
+// killAfterFirstLine runs mailoauth with --db db and args, kills it with
+// SIGKILL as soon as it has printed a whole result line, and returns the
+// result lines it printed (those after the first included).
+func killAfterFirstLine(t *testing.T, db string, args ...string) []jsonLine {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // hang guard
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append([]string{"--db", db}, args...)...)
+	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
+	stdout := startPiped(t, cmd, nil)
+	sc := bufio.NewScanner(stdout)
+	var lines []jsonLine
+	for sc.Scan() {
+		if len(lines) == 0 {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+		}
+		var l jsonLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("not a JSON line: %q (%v)", sc.Text(), err)
+		}
+		if l.Summary == nil {
+			if !l.OK {
+				t.Fatalf("%s failed: %+v", l.Mailbox, l.Finding)
+			}
+			lines = append(lines, l)
+		}
+	}
+	_ = cmd.Wait()
+	return lines
 }
