@@ -203,6 +203,15 @@ func command[F any](a *app, path string, register func(*F, *cobra.Command), run 
 	return cmd
 }
 
+// flaglessCommand is command for a command with no flags of its own
+// (doctor, mailbox rm): run gets the command's context, the app and the
+// positional arguments.
+func flaglessCommand(a *app, path string, run func(context.Context, *app, []string) error) *cobra.Command {
+	return withHelp(path, &cobra.Command{
+		RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), a, args) },
+	})
+}
+
 // inGroup puts each command in the help's group id (commands lists them
 // by group).
 func inGroup(id string, cmds ...*cobra.Command) []*cobra.Command {

@@ -4,20 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/spf13/cobra"
-
 	"github.com/mailoauth/mailoauth/core/doctor"
 )
 
-func newDoctorCmd(a *app) *cobra.Command {
-	return withHelp("doctor", &cobra.Command{
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDoctor(cmd.Context(), a)
-		},
-	})
-}
-
-func runDoctor(ctx context.Context, a *app) error {
+func runDoctor(ctx context.Context, a *app, _ []string) error {
 	st, p, err := a.openProfile()
 	if err != nil {
 		return err

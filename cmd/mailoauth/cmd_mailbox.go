@@ -17,16 +17,10 @@ const mailboxSynopsis = "mailbox ls [--json] | add ADDR [--name NAME] [--owner K
 func newMailboxCmd(a *app) *cobra.Command {
 	ls := newListCmd("mailbox", a, mailboxList)
 	add := command(a, "mailbox add", (*mailboxAddFlags).register, mailboxAdd)
-	rm := withHelp("mailbox rm", &cobra.Command{
-		Aliases: []string{"remove"},
-		RunE:    func(_ *cobra.Command, args []string) error { return mailboxRemove(a, args) },
-	})
-	imp := withHelp("mailbox import", &cobra.Command{
-		RunE: func(cmd *cobra.Command, args []string) error { return mailboxImport(cmd.Context(), a, args) },
-	})
-	exp := withHelp("mailbox export", &cobra.Command{
-		RunE: func(*cobra.Command, []string) error { return mailboxExport(a) },
-	})
+	rm := flaglessCommand(a, "mailbox rm", mailboxRemove)
+	rm.Aliases = []string{"remove"}
+	imp := flaglessCommand(a, "mailbox import", mailboxImport)
+	exp := flaglessCommand(a, "mailbox export", mailboxExport)
 	return parentCmd("mailbox", mailboxSynopsis, ls, add, rm, imp, exp)
 }
 
@@ -115,7 +109,7 @@ func mailboxAdd(_ context.Context, a *app, pos []string, o *mailboxAddFlags) err
 	return nil
 }
 
-func mailboxRemove(a *app, pos []string) error {
+func mailboxRemove(_ context.Context, a *app, pos []string) error {
 	st, p, email, err := a.openMailbox(pos[0])
 	if err != nil {
 		return err
@@ -150,7 +144,7 @@ func mailboxImport(ctx context.Context, a *app, pos []string) error {
 	return nil
 }
 
-func mailboxExport(a *app) error {
+func mailboxExport(_ context.Context, a *app, _ []string) error {
 	st, _, boxes, err := a.openMailboxes()
 	if err != nil {
 		return err

@@ -27,9 +27,7 @@ func newProxyCmd(a *app) *cobra.Command {
 	cmd := command(a, "proxy", (*proxyFlags).register, runProxy)
 	cmd.Args = subcommandArgs // a word after proxy names a subcommand, or is unknown
 	pw := command(a, "proxy password", (*proxyPasswordFlags).register, runProxyPassword)
-	cert := withHelp("proxy cert", &cobra.Command{
-		RunE: func(*cobra.Command, []string) error { return runProxyCert(a) },
-	})
+	cert := flaglessCommand(a, "proxy cert", runProxyCert)
 	cmd.AddCommand(pw, cert)
 	return cmd
 }
@@ -318,7 +316,7 @@ func runProxyPassword(_ context.Context, a *app, pos []string, o *proxyPasswordF
 }
 
 // runProxyCert prints the proxy's certificate (PEM) for clients to trust.
-func runProxyCert(a *app) error {
+func runProxyCert(_ context.Context, a *app, _ []string) error {
 	return a.withStore(func(st *store.Store) error {
 		if _, err := proxyCertificate(st, "", "", nil); err != nil {
 			return err

@@ -101,7 +101,7 @@ func commands(a *app) []*cobra.Command {
 			command(a, "history", (*historyFlags).register, runHistory),
 			command(a, "token", (*tokenFlags).register, runToken),
 			command(a, "export", (*exportFlags).register, runExport),
-			newDoctorCmd(a)),
+			flaglessCommand(a, "doctor", runDoctor)),
 		inGroup(groupOperate,
 			command(a, "upgrade", (*upgradeFlags).register, runUpgrade),
 			command(a, "serve", (*serveFlags).register, runServe),
