@@ -11,8 +11,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
-	"github.com/mailoauth/mailoauth/core/mailproto"
 	"golang.org/x/oauth2"
+
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // DiagContext is what the diagnosis knows about the check that failed, so a

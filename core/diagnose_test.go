@@ -17,8 +17,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
-	"github.com/mailoauth/mailoauth/core/mailproto"
 	"golang.org/x/oauth2"
+
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 func googleErr(code, desc string, hdr http.Header) error {

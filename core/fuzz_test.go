@@ -10,8 +10,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
-	"github.com/mailoauth/mailoauth/core/mailproto"
 	"golang.org/x/oauth2"
+
+	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
 // The fuzz targets of every parser of outside input in core: credential

@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
 	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
