@@ -21,8 +21,6 @@ const (
 	// RoundtripFactor times the check timeout is how long the round trip
 	// waits for its message when its own bound is not set.
 	RoundtripFactor = 3
-	// RoundtripHeader tags the round-trip test message.
-	RoundtripHeader = "X-Mailoauth-Test"
 	// NoteTokenRefreshed is the note of a check that passed after the cached
 	// token was refused and a fresh one minted.
 	NoteTokenRefreshed = "the cached token was refused (revoked or expired early); a fresh one was minted and accepted"

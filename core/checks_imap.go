@@ -9,6 +9,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
@@ -160,4 +161,76 @@ func (s *session) imapLogin(ctx context.Context) error {
 		s.imap = ic
 		return nil
 	}
+}
+
+// waitFor waits until the message tagged id is in the selected mailbox,
+// with IDLE when the server has it, else by polling every 500 ms.
+func (ic *imapConn) waitFor(ctx context.Context, id string) ([]imap.UID, error) {
+	// The tag header, or the Message-ID, which every server indexes.
+	criteria := &imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{
+		{Header: []imap.SearchCriteriaHeaderField{{Key: roundtripHeader, Value: id}}},
+		{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: "<" + id + "@mailoauth.invalid>"}}},
+	}}}
+	useIdle := ic.c.Caps().Has(imap.CapIdle)
+	for {
+		data, err := ic.c.UIDSearch(criteria, nil).Wait()
+		if err != nil {
+			return nil, err
+		}
+		if uids := data.AllUIDs(); len(uids) > 0 {
+			return uids, nil
+		}
+		if useIdle {
+			idle, err := ic.c.Idle()
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				useIdle = false
+				continue
+			}
+			select {
+			case <-ic.notify:
+			case <-time.After(2 * time.Second):
+			case <-ctx.Done():
+			}
+			cerr := idle.Close()
+			if cerr == nil {
+				cerr = idle.Wait()
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if cerr != nil {
+				return nil, cerr
+			}
+			continue
+		}
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (ic *imapConn) delete(uids []imap.UID) error {
+	set := imap.UIDSetNum(uids...)
+	store := ic.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil)
+	if ic.c.Caps().Has(imap.CapUIDPlus) {
+		// Pipelined: one round trip. UID EXPUNGE removes only messages of
+		// the set already flagged \Deleted, so it is harmless if STORE fails.
+		expunge := ic.c.UIDExpunge(set)
+		if err := store.Close(); err != nil {
+			_ = expunge.Close()
+			return err
+		}
+		return expunge.Close()
+	}
+	if err := store.Close(); err != nil {
+		return err
+	}
+	// A plain EXPUNGE would also remove whatever else the user marked
+	// deleted; without UIDPLUS the test message stays flagged instead.
+	return nil
 }

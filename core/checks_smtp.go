@@ -7,8 +7,10 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-smtp"
+
 	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
@@ -88,4 +90,60 @@ func (s *session) smtpLogin(ctx context.Context) (*smtpConn, error) {
 		}
 		return nil, s.refused(ctx, CheckSMTP, addr, sc, err)
 	}
+}
+
+// sendRoundtrip sends the round-trip message on the SMTP check's
+// connection when there is one (saving the TLS handshake, greeting, EHLO
+// and AUTH), else on a new one; a kept connection the server has dropped
+// meanwhile is replaced once. The caller quits and closes the connection.
+func (s *session) sendRoundtrip(ctx context.Context, id string, now time.Time) (*smtpConn, error) {
+	if c := s.smtp; c != nil {
+		s.smtp = nil
+		c.stop = context.AfterFunc(ctx, func() { c.conn.Close() })
+		err := s.send(c, id, now)
+		if err == nil {
+			return c, nil
+		}
+		c.close()
+		var se *smtp.SMTPError
+		if ctx.Err() != nil || errors.As(err, &se) {
+			return nil, ctxErr(ctx, s.ep.SMTP, err) // the server's answer, not a dropped connection
+		}
+	}
+	c, err := s.smtpLogin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.send(c, id, now); err != nil {
+		c.close()
+		return nil, ctxErr(ctx, s.ep.SMTP, err)
+	}
+	return c, nil
+}
+
+// quit says goodbye within a short bound and closes.
+func (c *smtpConn) quit() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c.stop = context.AfterFunc(ctx, func() { c.conn.Close() })
+	_ = c.c.Quit()
+	c.close()
+}
+
+func (s *session) send(c *smtpConn, id string, now time.Time) error {
+	if err := c.c.Mail(s.mailbox, nil); err != nil {
+		return err
+	}
+	if err := c.c.Rcpt(s.mailbox, nil); err != nil {
+		return err
+	}
+	w, err := c.c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(roundtripMessage(s.mailbox, id, now)); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }

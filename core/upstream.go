@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
+
 	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
@@ -14,19 +15,18 @@ import (
 // Gmail's defaults filled in.
 func (t *Tester) ServerEndpoints() Endpoints { return t.endpoints() }
 
-// LoginFunc does one protocol's SASL exchange with a server using the
-// client sc (a fresh token each call). On a refusal it returns the server's
-// reply as *imap.Error or *smtp.SMTPError, so that the refusal is diagnosed
-// like a check's.
-type LoginFunc func(ctx context.Context, sc *mailproto.OAuthClient) error
-
 // AuthenticateUpstream logs the mailbox in to a server (check is CheckIMAP
 // or CheckSMTP, server its host:port) for a relay such as mailoauth proxy:
 // it takes the mailbox's token from the same engine as the checks (cached,
 // minted, refreshed), calls login with it, and when a cached token is
 // refused retries once with a freshly minted one. Any failure is a
 // *FindingError carrying the same diagnosis a check would give.
-func (t *Tester) AuthenticateUpstream(ctx context.Context, mailbox string, check CheckName, server string, login LoginFunc) error {
+//
+// login does one protocol's SASL exchange with the server using the client
+// sc (a fresh token each call). On a refusal it returns the server's reply
+// as *imap.Error or *smtp.SMTPError, so that the refusal is diagnosed like
+// a check's.
+func (t *Tester) AuthenticateUpstream(ctx context.Context, mailbox string, check CheckName, server string, login func(ctx context.Context, sc *mailproto.OAuthClient) error) error {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	s := &session{t: t, mailbox: mailbox, ep: t.endpoints()}
 	fail := func(err error) error {
