@@ -13,8 +13,7 @@ import (
 // logins are audited without secrets.
 func TestProxyRecords(t *testing.T) {
 	t.Parallel()
-	s, path := newStore(t)
-	mustSaveProfile(t, s, "example.test")
+	s, _ := storeWithProfile(t, "example.test")
 	if err := s.SetProxyPassword("example.test", "user1@example.test", "$argon2id$x", "test"); err == nil {
 		t.Fatal("a proxy password for a mailbox that is not assigned was kept")
 	}
@@ -61,5 +60,5 @@ func TestProxyRecords(t *testing.T) {
 		t.Fatalf("AddProxyPassword kept %q", h)
 	}
 	s.Close()
-	storetest.NoneInFile(t, path, "secret-key-material") // the proxy's private key
+	storetest.NoneInFile(t, s.Path(), "secret-key-material") // the proxy's private key
 }

@@ -12,16 +12,9 @@ import (
 func TestResolveProfilePicksTheHolderOfTheMailbox(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
-	oauth := []byte(`{"web":{"client_id":"1.apps.googleusercontent.com","client_secret":"x","auth_uri":"https://accounts.google.com/o/oauth2/auth","token_uri":"https://oauth2.googleapis.com/token","redirect_uris":["http://127.0.0.1/callback"]}}`)
-	for _, p := range []core.Profile{
-		{Domain: "example.test", DefaultSender: "admin@example.test"},
-		{Domain: "exmaple.test", DefaultSender: "admin@exmaple.test"},
-		{Domain: "partner.test", DefaultSender: "bob@partner.test", Credential: oauth},
-	} {
-		if err := s.SaveProfile(p, "test"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mustSaveProfile(t, s, "example.test")
+	mustSaveProfile(t, s, "exmaple.test")
+	saveOAuthProfile(t, s, "partner.test")
 	mustPutMailbox(t, s, "example.test", core.Mailbox{Email: "user1@example.test", OwnerKind: core.OwnerUser})
 	// the OAuth client profile holds a mailbox of example.test too
 	mustPutMailbox(t, s, "partner.test", core.Mailbox{Email: "shared@example.test", OwnerKind: core.OwnerUser})
@@ -38,7 +31,7 @@ func TestResolveProfilePicksTheHolderOfTheMailbox(t *testing.T) {
 		{"--profile wins", "exmaple.test", []string{"user1@example.test"}, "exmaple.test"},
 		{"no mailbox named", "", nil, "several domains (example.test, exmaple.test, partner.test)"},
 		{"neither held nor owned", "", []string{"x@elsewhere.test"}, "x@elsewhere.test could belong to several profiles (example.test, exmaple.test, partner.test)"},
-		{"two mailboxes, two profiles", "", []string{"user1@example.test", "bob@partner.test"}, "these mailboxes could belong to several profiles"},
+		{"two mailboxes, two profiles", "", []string{"user1@example.test", "admin@partner.test"}, "these mailboxes could belong to several profiles"},
 		{"unknown --profile", "nosuch.test", nil, "known domains: example.test, exmaple.test, partner.test"},
 	} {
 		p, err := s.ResolveProfile(tc.profile, tc.boxes...)
