@@ -224,12 +224,14 @@ fuzz:
 # and with the default ones (adding the round trip); CHECKS=token runs every
 # run with the token check only. ONLY=rtt0-fresh,rtt50 runs some of the runs.
 # PROFILE=DIR writes a CPU profile of each test run there (a bench aid: go
-# tool pprof bin/mailoauth DIR/rtt0-fresh-default.pprof). Not part of `make test`.
+# tool pprof bin/mailoauth DIR/rtt0-fresh-default.pprof). RUNS=3 makes the
+# runs three times in turn (each row says the load it ran at: on a shared
+# machine compare medians). Not part of `make test`.
 N        ?= 2000
 RTT      ?= 50ms
 THROTTLE ?= 0.1
 bench-bulk: build
-	$(GO) run ./cmd/benchbulk -bin $(BIN) -n $(N) -rtt $(RTT) -throttle $(THROTTLE) $(if $(CHECKS),-checks $(CHECKS)) $(if $(ONLY),-only $(ONLY)) $(if $(PROFILE),-cpuprofile $(PROFILE))
+	$(GO) run ./cmd/benchbulk -bin $(BIN) -n $(N) -rtt $(RTT) -throttle $(THROTTLE) $(if $(CHECKS),-checks $(CHECKS)) $(if $(ONLY),-only $(ONLY)) $(if $(PROFILE),-cpuprofile $(PROFILE)) $(if $(RUNS),-count $(RUNS))
 
 # mailoauth proxy: 100 parallel IMAP sessions x 100 FETCHes, straight and
 # through the proxy (every body checked); reports the proxy's added median

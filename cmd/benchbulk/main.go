@@ -64,8 +64,9 @@ func main() {
 	throttle := flag.Float64("throttle", 0.1, "the share of token, IMAP and SMTP requests throttled in the throttling runs")
 	only := flag.String("only", "", "comma-separated scenario names to run (default: all)")
 	profile := flag.String("cpuprofile", "", "a `DIR` to write a CPU profile of each test run to (RUN-CHECKS.pprof; a bench aid)")
+	count := flag.Int("count", 1, "how many times to make the runs, all of them in turn (on a shared machine, compare medians)")
 	flag.Parse()
-	if err := run(*bin, *n, *checks, *rtt, *throttle, *only, *profile); err != nil {
+	if err := run(*bin, *n, *checks, *rtt, *throttle, *only, *profile, *count); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-bulk:", err)
 		os.Exit(1)
 	}
@@ -83,7 +84,7 @@ const issueChecks = "token,imap,smtp"
 // defaultChecks are test's checks without --checks.
 const defaultChecks = "token,imap,smtp,roundtrip"
 
-func run(bin string, n int, checks string, rtt time.Duration, throttle float64, only, profile string) error {
+func run(bin string, n int, checks string, rtt time.Duration, throttle float64, only, profile string, count int) error {
 	dir, err := os.MkdirTemp("", "mailoauth-bench.")
 	if err != nil {
 		return err
@@ -194,12 +195,18 @@ func run(bin string, n int, checks string, rtt time.Duration, throttle float64, 
 		fmt.Printf("checks: %s = issue 12's baseline and --rtt 0 targets; %s = the default (adds the round trip: a message sent and found)\n",
 			issueChecks, defaultChecks)
 	}
+	fmt.Println("load: the machine's 1-minute load average as the run started (other work on it inflates CPU per mailbox)")
 	failed := false
-	fmt.Printf("%-20s %-25s %9s %8s %11s %9s %9s %7s %7s %9s %5s %6s\n", "run", "checks", "mailboxes", "wall s", "mailboxes/s", "CPU ms/mb", "sandbox", "RSS MB", "tokens", "throttled", "peak", "failed")
-	for _, s := range scenarios {
-		if len(want) > 0 && !want[s.name] {
-			continue
+	fmt.Printf("%-20s %-25s %9s %8s %11s %9s %9s %7s %7s %9s %5s %6s %5s\n", "run", "checks", "mailboxes", "wall s", "mailboxes/s", "CPU ms/mb", "sandbox", "RSS MB", "tokens", "throttled", "peak", "failed", "load")
+	var runs []scenario
+	for range max(count, 1) {
+		for _, s := range scenarios {
+			if len(want) == 0 || want[s.name] {
+				runs = append(runs, s)
+			}
 		}
+	}
+	for _, s := range runs {
 		if err := post(ep.AdminURL+"/faults", s.faults); err != nil {
 			return err
 		}
@@ -219,6 +226,7 @@ func run(bin string, n int, checks string, rtt time.Duration, throttle float64, 
 		var stdout, stderr bytes.Buffer
 		c.Stdout, c.Stderr = &stdout, &stderr
 		sbCPU0 := processCPU(sb.Process.Pid)
+		load := loadAverage()
 		start := time.Now()
 		runErr := c.Run()
 		wall := time.Since(start)
@@ -245,9 +253,9 @@ func run(bin string, n int, checks string, rtt time.Duration, throttle float64, 
 			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 			rss = int64(ru.Maxrss) / 1024 // KiB on Linux
 		}
-		fmt.Printf("%-20s %-25s %9d %8.2f %11.0f %9.2f %9s %7d %7d %9d %5d %6d\n", s.name, orDefault(s.checks, defaultChecks), sum.Total, wall.Seconds(),
+		fmt.Printf("%-20s %-25s %9d %8.2f %11.0f %9.2f %9s %7d %7d %9d %5d %6d %5s\n", s.name, orDefault(s.checks, defaultChecks), sum.Total, wall.Seconds(),
 			float64(sum.Total)/wall.Seconds(), float64(cpu.Microseconds())/1000/float64(max(sum.Total, 1)), perMailbox(sbCPU, sum.Total), rss,
-			after-before, sum.ThrottledRetries, sum.PeakConcurrency, sum.Failed)
+			after-before, sum.ThrottledRetries, sum.PeakConcurrency, sum.Failed, load)
 		for _, p := range problems(s, sum, noted, after-before, stdout.Bytes()) {
 			fmt.Printf("  %s: %s\n", s.name, p)
 			failed = true
@@ -373,6 +381,16 @@ func firstFailure(out []byte) string {
 		}
 	}
 	return "?"
+}
+
+// loadAverage is the machine's 1-minute load average (/proc/loadavg), or
+// "-" where it cannot be read.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "-"
 }
 
 // processCPU is the user and system CPU time process pid has used so far,

@@ -20,10 +20,10 @@ func TestProblemsMakeTheExitStatus(t *testing.T) {
 		t.Fatalf("building mailoauth: %v\n%s", err, out)
 	}
 	quiet(t)
-	if err := run(bin, 2, "token", 50*time.Millisecond, 0, "rtt0-fresh", ""); err != nil {
+	if err := run(bin, 2, "token", 50*time.Millisecond, 0, "rtt0-fresh", "", 1); err != nil {
 		t.Fatalf("a clean --fresh run: %v", err)
 	}
-	if err := run(bin, 2, "token", 50*time.Millisecond, 0, "rtt0-second", ""); !errors.Is(err, errProblems) {
+	if err := run(bin, 2, "token", 50*time.Millisecond, 0, "rtt0-second", "", 1); !errors.Is(err, errProblems) {
 		t.Fatalf("a second run that minted every token returned %v, want errProblems", err)
 	}
 }
