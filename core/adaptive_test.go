@@ -266,7 +266,7 @@ func TestDiagnoseThrottlingReplies(t *testing.T) {
 	h.Set("Retry-After", "3")
 	tokenErr := &oauth2.RetrieveError{Response: &http.Response{StatusCode: 429, Header: h},
 		Body: []byte(`{"error":"rate_limit_exceeded","error_description":"Rate Limit Exceeded"}`)}
-	imapServer := &ServerError{Server: GmailIMAP, Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: IMAPThrottledCode, Text: IMAPThrottled}}
+	imapServer := &ServerError{Server: gmailIMAP, Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: IMAPThrottledCode, Text: IMAPThrottled}}
 	for _, c := range []struct {
 		name   string
 		err    error

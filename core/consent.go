@@ -20,9 +20,9 @@ const (
 	// DefaultConsentWait is how long a consent waits for the browser (or the
 	// pasted answer) before it gives up.
 	DefaultConsentWait = 10 * time.Minute
-	// ConsentPreflightTimeout bounds the load of the consent page before it
+	// consentPreflightTimeout bounds the load of the consent page before it
 	// is shown (Preflight).
-	ConsentPreflightTimeout = 15 * time.Second
+	consentPreflightTimeout = 15 * time.Second
 	// ConsentExchangeTimeout bounds the trade of the code for tokens.
 	ConsentExchangeTimeout = 30 * time.Second
 )
@@ -112,14 +112,14 @@ var errorPageRe = regexp.MustCompile(`Error (\d{3}): ([a-z_]+)`)
 // ("Error 400: redirect_uri_mismatch", "Error 401: invalid_client",
 // "Error 403: access_denied") into a finding before anyone waits for a
 // browser. A page that asks the user to sign in or to consent passes. It
-// takes at most ConsentPreflightTimeout.
+// takes at most 15 s (consentPreflightTimeout).
 func (c *Consent) Preflight(ctx context.Context) error {
 	hc, err := c.ep.HTTPClient()
 	if err != nil {
 		return &FindingError{Finding: c.diag().diagnose(err), Err: err}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	pctx, cancel := context.WithTimeout(ctx, ConsentPreflightTimeout)
+	pctx, cancel := context.WithTimeout(ctx, consentPreflightTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(pctx, http.MethodGet, c.URL, nil)
 	if err != nil {

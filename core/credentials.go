@@ -211,7 +211,7 @@ func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
 	}
 	_ = json.Unmarshal(raw["project_id"], &c.ProjectID)
 	if err := checkKeyTexts("key", keyAsDownloadedFix,
-		keyField{"client_email", c.ClientEmail, MaxAddressLen}, keyField{"project_id", c.ProjectID, 100},
+		keyField{"client_email", c.ClientEmail, maxAddressLen}, keyField{"project_id", c.ProjectID, 100},
 		keyField{"private_key_id", c.PrivateKeyID, 100}, keyField{"client_id", c.ClientID, 100},
 		keyField{"token_uri", c.TokenURI, 2048}); err != nil {
 		return nil, err
@@ -219,7 +219,7 @@ func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
 	if !strings.Contains(c.ClientEmail, "@") {
 		return nil, &FindingError{Finding: keyEmailNotAddressFinding(c.ClientEmail)}
 	}
-	if err := CheckSecureURL(c.TokenURI); err != nil {
+	if err := checkSecureURL(c.TokenURI); err != nil {
 		return nil, &FindingError{Finding: keyTokenURIFinding(err)}
 	}
 	if !clientIDDigits.MatchString(c.ClientID) {
@@ -309,7 +309,7 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 		}
 	}
 	if err := checkKeyTexts("service account", p12ValuesFix,
-		keyField{"e-mail", c.ClientEmail, MaxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
+		keyField{"e-mail", c.ClientEmail, maxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
 		return nil, nil, err
 	}
 	if c.ClientEmail != "" && !strings.Contains(c.ClientEmail, "@") {
@@ -385,10 +385,8 @@ func PublicKeyFingerprint(pub *rsa.PublicKey) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
-// SecretFingerprint identifies a secret (token, client secret) without
+// secretFingerprint identifies a secret (token, client secret) without
 // revealing it.
-func SecretFingerprint(secret string) string { return secretFingerprint(secret) }
-
 func secretFingerprint(secret string) string {
 	if secret == "" {
 		return ""

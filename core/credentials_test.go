@@ -184,10 +184,10 @@ func TestTokenURIAndEndpointsNeverSendSecretsInClear(t *testing.T) {
 	if _, err := ParseCredential(serviceAccountJSON(t, func(m map[string]any) { m["token_uri"] = "http://127.0.0.1:8080/token" }), CredentialOptions{}); err != nil {
 		t.Fatalf("a loopback token_uri (the sandbox) must load: %v", err)
 	}
-	if _, err := ParseEndpoints([]byte(`{"token_url":"http://10.1.2.3/token"}`), "ep.json"); err == nil || !strings.Contains(err.Error(), "token_url") {
+	if _, err := parseEndpoints([]byte(`{"token_url":"http://10.1.2.3/token"}`), "ep.json"); err == nil || !strings.Contains(err.Error(), "token_url") {
 		t.Fatalf("plain-http token_url to another machine: %v", err)
 	}
-	if _, err := ParseEndpoints([]byte(`{"tokeninfo_url":"http://[::1]:9/tokeninfo","auth_url":"https://accounts.example/auth"}`), "ep.json"); err != nil {
+	if _, err := parseEndpoints([]byte(`{"tokeninfo_url":"http://[::1]:9/tokeninfo","auth_url":"https://accounts.example/auth"}`), "ep.json"); err != nil {
 		t.Fatalf("loopback http and https must load: %v", err)
 	}
 }

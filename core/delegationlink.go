@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// DelegationLinkBase is the Admin console page of domain-wide delegation
+// delegationLinkBase is the Admin console page of domain-wide delegation
 // that takes the client ID and scopes to add from its query.
-const DelegationLinkBase = "https://admin.google.com/ac/owl/domainwidedelegation"
+const delegationLinkBase = "https://admin.google.com/ac/owl/domainwidedelegation"
 
 // DelegationLinkIntro introduces the link where the client ID and scopes
 // are shown for pasting.
@@ -23,7 +23,7 @@ func DelegationLink(clientID string, scopes []string) string {
 	if len(scopes) == 0 {
 		scopes = []string{ScopeMail}
 	}
-	return DelegationLinkBase + "?clientIdToAdd=" + url.QueryEscape(clientID) +
+	return delegationLinkBase + "?clientIdToAdd=" + url.QueryEscape(clientID) +
 		"&clientScopeToAdd=" + url.QueryEscape(strings.Join(scopes, ",")) + "&overwriteClientId=true"
 }
 
@@ -31,7 +31,7 @@ func DelegationLink(clientID string, scopes []string) string {
 // paste and, when the client ID is known, the link that pastes them.
 func (d DiagContext) delegationFix() string {
 	fix := fmt.Sprintf("In %s, add client ID %s with scope %s (exactly these strings; it can take from minutes to hours to take effect)",
-		DelegationConsolePath, d.clientID(), strings.Join(d.Scopes, ","))
+		delegationConsolePath, d.clientID(), strings.Join(d.Scopes, ","))
 	if d.ClientID == "" {
 		return fix + "."
 	}

@@ -56,7 +56,7 @@ type AuthError struct {
 	Server    string
 	Challenge *mailproto.Challenge
 	// TokenInfo is nil when it was not (or could not be) looked up.
-	TokenInfo *TokenInfo
+	TokenInfo *tokenInfo
 	// TokenExpiry is when the refused token expires by this machine's
 	// clock (zero: unknown).
 	TokenExpiry time.Time
@@ -349,7 +349,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		return consentRevokedFinding(server, d.who(), reply, d.Mailbox)
 	case ti != nil && !ti.Valid:
 		return delegatedRevokedFinding(server, d.who(), reply, d.clientID())
-	case (ti != nil && !ti.HasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
+	case (ti != nil && !ti.hasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
 		scopes := d.Scopes
 		if ti != nil {
 			scopes = strings.Fields(ti.Scope)

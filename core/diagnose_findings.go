@@ -11,45 +11,45 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// DelegationConsolePath is where the Admin console authorizes a service
+// delegationConsolePath is where the Admin console authorizes a service
 // account's client ID for domain-wide delegation.
-const DelegationConsolePath = "admin.google.com > Security > API controls > Domain-wide delegation"
+const delegationConsolePath = "admin.google.com > Security > API controls > Domain-wide delegation"
 
-// AppAccessConsolePath is where the Admin console trusts or blocks an OAuth
+// appAccessConsolePath is where the Admin console trusts or blocks an OAuth
 // client (app access control).
-const AppAccessConsolePath = "admin.google.com > Security > API controls > App access control > Manage third-party app access"
+const appAccessConsolePath = "admin.google.com > Security > API controls > App access control > Manage third-party app access"
 
-// IAMConsolePath is the Cloud console's IAM & Admin section.
-const IAMConsolePath = "console.cloud.google.com > IAM & Admin"
+// iamConsolePath is the Cloud console's IAM & Admin section.
+const iamConsolePath = "console.cloud.google.com > IAM & Admin"
 
 // ServiceAccountsConsolePath is where the Cloud console lists a project's
 // service accounts and their keys.
-const ServiceAccountsConsolePath = IAMConsolePath + " > Service accounts"
+const ServiceAccountsConsolePath = iamConsolePath + " > Service accounts"
 
 // APIsConsolePath is where the Cloud console keeps OAuth clients and the
 // consent screen.
 const APIsConsolePath = "console.cloud.google.com > APIs & Services"
 
-// UsersConsolePath is where the Admin console lists the domain's users.
-const UsersConsolePath = "admin.google.com > Directory > Users"
+// usersConsolePath is where the Admin console lists the domain's users.
+const usersConsolePath = "admin.google.com > Directory > Users"
 
-// GmailConsolePath is the Admin console's Gmail settings for the domain.
-const GmailConsolePath = "admin.google.com > Apps > Google Workspace > Gmail"
+// gmailConsolePath is the Admin console's Gmail settings for the domain.
+const gmailConsolePath = "admin.google.com > Apps > Google Workspace > Gmail"
 
 // GmailAccessConsolePath is where the Admin console allows IMAP for the
 // domain's users.
-const GmailAccessConsolePath = GmailConsolePath + " > End User Access"
+const GmailAccessConsolePath = gmailConsolePath + " > End User Access"
 
 // DelegatedClientID names a service account's client ID where the Admin
-// console authorizes it: "client ID X in <DelegationConsolePath>".
+// console authorizes it: "client ID X in <delegationConsolePath>".
 func DelegatedClientID(clientID string) string {
-	return "client ID " + clientID + " in " + DelegationConsolePath
+	return "client ID " + clientID + " in " + delegationConsolePath
 }
 
 // DelegationSteps is the instruction for wizard step 4 and `setup`: where
 // to go and what to do there; the values themselves are shown beside it.
 func DelegationSteps() string {
-	return "In " + DelegationConsolePath + ", click \"Add new\", paste the client ID and the scopes (comma-separated, exactly as shown), and click Authorize."
+	return "In " + delegationConsolePath + ", click \"Add new\", paste the client ID and the scopes (comma-separated, exactly as shown), and click Authorize."
 }
 
 func orUnknown(s, alt string) string {
@@ -64,7 +64,7 @@ func clockSkewFinding(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	if re.Response != nil {
 		h = re.Response.Header
 	}
-	off, ok := ClockOffset(h, d.now())
+	off, ok := clockOffset(h, d.now())
 	return ClockSkewFinding(off, ok, d.who())
 }
 
@@ -110,7 +110,7 @@ func authFailed(code Code, needs string, d DiagContext, server, reply string) *F
 			fmt.Sprintf("Check that %s exists with %s, and that consent was given signed in as %s: %s", d.who(), needs, d.who(), lowerFirst(reconsentFix(d.Mailbox))))
 	}
 	return NewFinding(code, summary,
-		fmt.Sprintf("Check that %s exists with %s ("+UsersConsolePath+") and that client ID %s is authorized for %s in "+DelegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
+		fmt.Sprintf("Check that %s exists with %s ("+usersConsolePath+") and that client ID %s is authorized for %s in "+delegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
 }
 
 // tokenRefusedFinding is a refusal of the token endpoint that no rule
@@ -187,7 +187,7 @@ func invalidScopeFinding(scopes []string, clientID string) *Finding {
 func adminPolicyFinding(clientID, who string) *Finding {
 	return NewFinding(CodeAdminPolicyEnforced,
 		fmt.Sprintf("A Google Workspace admin policy blocks the service account (client ID %s) from acting for %s.", clientID, who),
-		fmt.Sprintf("In "+AppAccessConsolePath+", set the app with client ID %s to Trusted (or unblock it), then retry.", clientID))
+		fmt.Sprintf("In "+appAccessConsolePath+", set the app with client ID %s to Trusted (or unblock it), then retry.", clientID))
 }
 
 // clientDisabledFinding; clientEmail may be empty (not known).
@@ -212,7 +212,7 @@ func unknownMailboxFinding(who, domain string) *Finding {
 func userSuspendedFinding(who string) *Finding {
 	return NewFinding(CodeUserSuspended,
 		fmt.Sprintf("The mailbox %s is suspended in Google Workspace.", who),
-		fmt.Sprintf("In "+UsersConsolePath+" > %s, choose Reactivate, then retry.", who))
+		fmt.Sprintf("In "+usersConsolePath+" > %s, choose Reactivate, then retry.", who))
 }
 
 func keySignatureRejectedFinding(clientEmail string) *Finding {
@@ -237,7 +237,7 @@ func grantRevokedFinding(who, clientID string) *Finding {
 // delegatedTokenRefusedFix is the fix of a service account's token refusal
 // that no rule recognises.
 func delegatedTokenRefusedFix(clientID string) string {
-	return "Check the key, the client ID " + clientID + " and its scopes in " + DelegationConsolePath + ", then retry."
+	return "Check the key, the client ID " + clientID + " and its scopes in " + delegationConsolePath + ", then retry."
 }
 
 // imapRefusedFinding: an IMAP refusal no rule recognises; typ is its

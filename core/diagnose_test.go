@@ -48,8 +48,8 @@ func TestDiagnose(t *testing.T) {
 	imapNo := func(code imap.ResponseCode, text string) error {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: code, Text: text}
 	}
-	tiValid := &TokenInfo{Valid: true, Scope: ScopeMail}
-	tiModify := &TokenInfo{Valid: true, Scope: ScopeGmailModify}
+	tiValid := &tokenInfo{Valid: true, Scope: ScopeMail}
+	tiModify := &tokenInfo{Valid: true, Scope: ScopeGmailModify}
 	refusedIMAP := imapNo(imap.ResponseCodeAuthenticationFailed, IMAPInvalidCredentials)
 	refusedSMTP := &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: SMTPBadCredentials}
 	dovecotNo := imapNo(imap.ResponseCodeAuthenticationFailed, "Authentication failed.")
@@ -90,7 +90,7 @@ func TestDiagnose(t *testing.T) {
 			[]string{"imap.example.test:993", "15", "Close other mail clients", "concurrency"}},
 		{"imap auth failed", refusedIMAP, with(CheckIMAP), CodeIMAPAuthFailed, []string{"imap.example.test:993", "user1@example.test"}},
 		{"imap other", imapNo("", "Mailbox does not exist"), with(CheckIMAP), CodeIMAPFailed, []string{"Mailbox does not exist"}},
-		{"auth: revoked", &AuthError{Check: CheckIMAP, Err: refusedIMAP, TokenInfo: &TokenInfo{Valid: false}}, with(CheckIMAP), CodeTokenRevoked, []string{"revoked"}},
+		{"auth: revoked", &AuthError{Check: CheckIMAP, Err: refusedIMAP, TokenInfo: &tokenInfo{Valid: false}}, with(CheckIMAP), CodeTokenRevoked, []string{"revoked"}},
 		{"auth: scope", &AuthError{Check: CheckIMAP, Err: refusedIMAP, TokenInfo: tiModify}, with(CheckIMAP), CodeScopeInsufficient,
 			[]string{ScopeGmailModify, "do not include https://mail.google.com/", "--scopes https://mail.google.com/"}},
 		{"auth: scope without tokeninfo", &AuthError{Check: CheckIMAP, Err: refusedIMAP}, DiagContext{Mailbox: "u@x.test", Scopes: []string{ScopeGmailModify}, Check: CheckIMAP}, CodeScopeInsufficient, nil},
@@ -100,17 +100,17 @@ func TestDiagnose(t *testing.T) {
 		{"auth: alert inside", &AuthError{Check: CheckIMAP, Err: imapNo(imap.ResponseCodeAlert, IMAPDomainDisabled)}, with(CheckIMAP), CodeIMAPDisabled, nil},
 		// Dovecot and Postfix (cmd/mailoauth's interop tests run the real ones).
 		{"dovecot: expired by Google's clock", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
-			TokenInfo: &TokenInfo{Valid: false, Date: now.Add(61 * time.Minute)}, TokenExpiry: now.Add(time.Hour)}, with(CheckIMAP), CodeTokenExpired,
+			TokenInfo: &tokenInfo{Valid: false, Date: now.Add(61 * time.Minute)}, TokenExpiry: now.Add(time.Hour)}, with(CheckIMAP), CodeTokenExpired,
 			[]string{"mail.example.test:993", "NO [AUTHENTICATIONFAILED] Authentication failed", "expired 1m0s earlier", "1h1m0s behind Google's", "timedatectl"}},
 		{"dovecot: revoked", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
-			TokenInfo: &TokenInfo{Valid: false, Date: now}, TokenExpiry: now.Add(50 * time.Minute)}, with(CheckIMAP), CodeTokenRevoked,
+			TokenInfo: &tokenInfo{Valid: false, Date: now}, TokenExpiry: now.Add(50 * time.Minute)}, with(CheckIMAP), CodeTokenRevoked,
 			[]string{"NO [AUTHENTICATIONFAILED] Authentication failed", "revoked"}},
 		{"dovecot: xoauth2 401 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: dovecotNo, Challenge: mailproto.ParseChallenge([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))},
 			with(CheckIMAP), CodeTokenRevoked, []string{"as invalid", "status 401"}},
 		{"dovecot: oauthbearer invalid_token, no tokeninfo", &AuthError{Check: CheckSMTP, Err: postfix535, Challenge: mailproto.ParseChallenge([]byte(`{"status":"invalid_token"}`))},
 			with(CheckSMTP), CodeTokenRevoked, []string{"535 5.7.8 Error: authentication failed", "invalid_token"}},
 		{"gmail: 400 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: refusedIMAP, Challenge: &GmailSASLError}, with(CheckIMAP), CodeIMAPAuthFailed, []string{"Invalid credentials"}},
-		{"dovecot: valid token refused", &AuthError{Check: CheckSMTP, Server: "mail.example.test:465", Err: postfix535, TokenInfo: &TokenInfo{Valid: true, Scope: ScopeMail, Email: "other@example.test"}},
+		{"dovecot: valid token refused", &AuthError{Check: CheckSMTP, Server: "mail.example.test:465", Err: postfix535, TokenInfo: &tokenInfo{Valid: true, Scope: ScopeMail, Email: "other@example.test"}},
 			with(CheckSMTP), CodeSMTPAuthFailed, []string{"tokeninfo says the token is valid (but for other@example.test", "username_attribute"}},
 		{"dovecot: unavailable", imapNo(imap.ResponseCodeUnavailable, "Temporary authentication failure. [host:2025-03-01 12:00:00]"), with(CheckIMAP), CodeIMAPFailed,
 			[]string{"could not check the token", "NO [UNAVAILABLE] Temporary authentication failure", "tokeninfo_url"}},
@@ -197,11 +197,11 @@ func serviceAccountErr(m string) error { return &FindingError{Finding: serviceAc
 
 func TestClockOffsetAndParseChecks(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	off, ok := ClockOffset(http.Header{"Date": {now.Add(-5 * time.Second).Format(http.TimeFormat)}}, now)
+	off, ok := clockOffset(http.Header{"Date": {now.Add(-5 * time.Second).Format(http.TimeFormat)}}, now)
 	if !ok || off != 4500*time.Millisecond {
 		t.Fatalf("%v %v", off, ok)
 	}
-	if _, ok := ClockOffset(http.Header{}, now); ok {
+	if _, ok := clockOffset(http.Header{}, now); ok {
 		t.Fatal("offset without Date")
 	}
 	cs, err := ParseChecks(" smtp,TOKEN ,smtp")

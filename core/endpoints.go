@@ -42,11 +42,11 @@ type Endpoints struct {
 
 // Gmail's public endpoints, the defaults for every missing field.
 const (
-	GmailIMAP         = "imap.gmail.com:993"
-	GmailSMTP         = "smtp.gmail.com:465"
+	gmailIMAP         = "imap.gmail.com:993"
+	gmailSMTP         = "smtp.gmail.com:465"
 	GoogleTokenURL    = "https://oauth2.googleapis.com/token"
-	GoogleAuthURL     = "https://accounts.google.com/o/oauth2/auth"
-	GoogleTokeninfo   = "https://oauth2.googleapis.com/tokeninfo"
+	googleAuthURL     = "https://accounts.google.com/o/oauth2/auth"
+	googleTokeninfo   = "https://oauth2.googleapis.com/tokeninfo"
 	ScopeMail         = "https://mail.google.com/"
 	ScopeCalendar     = "https://www.googleapis.com/auth/calendar"
 	ScopeContacts     = "https://www.googleapis.com/auth/contacts"
@@ -68,34 +68,28 @@ func (e Endpoints) WithDefaults() Endpoints {
 			e.SMTPSecurity = SecurityStartTLS
 		}
 	}
-	e.IMAP = cmp.Or(e.IMAP, GmailIMAP)
+	e.IMAP = cmp.Or(e.IMAP, gmailIMAP)
 	e.IMAPSecurity = cmp.Or(e.IMAPSecurity, SecurityTLS)
-	e.SMTP = cmp.Or(e.SMTP, GmailSMTP)
+	e.SMTP = cmp.Or(e.SMTP, gmailSMTP)
 	e.SMTPSecurity = cmp.Or(e.SMTPSecurity, SecurityTLS)
 	e.TokenURL = cmp.Or(e.TokenURL, GoogleTokenURL)
-	e.AuthURL = cmp.Or(e.AuthURL, GoogleAuthURL)
-	e.TokeninfoURL = cmp.Or(e.TokeninfoURL, GoogleTokeninfo)
+	e.AuthURL = cmp.Or(e.AuthURL, googleAuthURL)
+	e.TokeninfoURL = cmp.Or(e.TokeninfoURL, googleTokeninfo)
 	return e
-}
-
-// IsGmail reports whether the endpoints are Google's own.
-func (e Endpoints) IsGmail() bool {
-	d := e.WithDefaults()
-	return d.IMAP == GmailIMAP && d.TokenURL == GoogleTokenURL && d.AdminURL == ""
 }
 
 // LoadEndpoints reads an endpoints.json file. Unknown keys are an error, so a
 // typo never silently falls back to Gmail.
 func LoadEndpoints(ctx context.Context, path string) (Endpoints, error) {
-	data, err := ReadUserFile(ctx, path, EndpointsFile)
+	data, err := ReadUserFile(ctx, path, endpointsFile)
 	if err != nil {
 		return Endpoints{}, err
 	}
-	return ParseEndpoints(data, path)
+	return parseEndpoints(data, path)
 }
 
-// ParseEndpoints parses the JSON of an endpoints file; name is used in errors.
-func ParseEndpoints(data []byte, name string) (Endpoints, error) {
+// parseEndpoints parses the JSON of an endpoints file; name is used in errors.
+func parseEndpoints(data []byte, name string) (Endpoints, error) {
 	var e Endpoints
 	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	dec.DisallowUnknownFields()
@@ -122,17 +116,17 @@ func ParseEndpoints(data []byte, name string) (Endpoints, error) {
 		if u.v == "" {
 			continue
 		}
-		if err := CheckSecureURL(u.v); err != nil {
+		if err := checkSecureURL(u.v); err != nil {
 			return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s: %s %v", name, u.key, err)}
 		}
 	}
 	return e.WithDefaults(), nil
 }
 
-// CheckSecureURL refuses a URL that would carry a signed assertion, a
+// checkSecureURL refuses a URL that would carry a signed assertion, a
 // secret or a token in clear text: https, or http only to this machine
 // (the sandbox, a local test server).
-func CheckSecureURL(raw string) error {
+func checkSecureURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Errorf("%q is not an http(s) URL; write it as https://host/path", raw)
@@ -173,7 +167,7 @@ func (e Endpoints) TLSConfig(hostport string) (*tls.Config, error) {
 // connections and TLS sessions instead of opening new ones.
 var httpClients sync.Map
 
-// plainHTTPClient serves plain-HTTP URLs, which CheckSecureURL allows only
+// plainHTTPClient serves plain-HTTP URLs, which checkSecureURL allows only
 // to this machine.
 var plainHTTPClient = &http.Client{Transport: bulkTransport(nil), Timeout: defaultNetTimeout}
 

@@ -32,7 +32,7 @@ func accessDeniedFinding(d oauthDiag) *Finding {
 	who := d.who()
 	return NewFinding(CodeAccessDenied,
 		fmt.Sprintf("Consent for %s was refused: the user chose Deny, or the app is External and in Testing and %s is not one of its test users.", who, who),
-		fmt.Sprintf("If the app is in Testing, add %s in "+APIsConsolePath+" > OAuth consent screen > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, ReconsentCommand(d.Mailbox)))
+		fmt.Sprintf("If the app is in Testing, add %s in "+APIsConsolePath+" > OAuth consent screen > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, reconsentCommand(d.Mailbox)))
 }
 
 // orgInternalFinding: the app is Internal and the mailbox outside its
@@ -41,7 +41,7 @@ func orgInternalFinding(d oauthDiag) *Finding {
 	who := d.who()
 	return NewFinding(CodeAccessDenied,
 		fmt.Sprintf("Consent for %s was refused: the app's user type is Internal and %s is outside its Google Workspace organisation.", who, who),
-		fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in "+APIsConsolePath+" > OAuth consent screen (and add %s as a test user while in Testing), then run %s again.", who, ReconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in "+APIsConsolePath+" > OAuth consent screen (and add %s as a test user while in Testing), then run %s again.", who, reconsentCommand(d.Mailbox)))
 }
 
 func consentClientDisabledFinding(d oauthDiag) *Finding {
@@ -54,7 +54,7 @@ func consentAdminPolicyFinding(d oauthDiag) *Finding {
 	who := d.who()
 	return NewFinding(CodeAdminPolicyEnforced,
 		fmt.Sprintf("A Google Workspace admin policy blocks OAuth client %s for %s.", d.clientID(), who),
-		fmt.Sprintf("In "+AppAccessConsolePath+", set the app with client ID %s to Trusted, then retry.", d.clientID()))
+		fmt.Sprintf("In "+appAccessConsolePath+", set the app with client ID %s to Trusted, then retry.", d.clientID()))
 }
 
 // consentFailedFinding is a consent error no rule recognises; text is its
@@ -63,7 +63,7 @@ func consentFailedFinding(d oauthDiag, text string) *Finding {
 	who := d.who()
 	return NewFinding(CodeTokenFailed,
 		fmt.Sprintf("Google's consent step for %s failed (%s).", who, redact(text)),
-		fmt.Sprintf("Check the OAuth client %s and its consent screen in "+APIsConsolePath+", then run %s again.", d.clientID(), ReconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Check the OAuth client %s and its consent screen in "+APIsConsolePath+", then run %s again.", d.clientID(), reconsentCommand(d.Mailbox)))
 }
 
 func clientNotFoundFinding(d oauthDiag) *Finding {
@@ -83,13 +83,13 @@ func clientSecretRejectedFinding(d oauthDiag, desc string) *Finding {
 func grantScopeInsufficientFinding(mailbox string, scopes []string) *Finding {
 	return NewFinding(CodeScopeInsufficient,
 		fmt.Sprintf("%s allowed only %s, not %s, which IMAP and SMTP need.", mailbox, strings.Join(scopes, " "), ScopeMail),
-		fmt.Sprintf("Run %s again and leave every permission ticked on Google's consent page.", ReconsentCommand(mailbox)))
+		fmt.Sprintf("Run %s again and leave every permission ticked on Google's consent page.", reconsentCommand(mailbox)))
 }
 
 func noRefreshTokenFinding(mailbox string) *Finding {
 	return NewFinding(CodeConsentRequired,
 		fmt.Sprintf("Google issued an access token for %s but no refresh token, so access would end within the hour.", mailbox),
-		fmt.Sprintf("Remove the app's access at myaccount.google.com/permissions (signed in as %s), then run %s again.", mailbox, ReconsentCommand(mailbox)))
+		fmt.Sprintf("Remove the app's access at myaccount.google.com/permissions (signed in as %s), then run %s again.", mailbox, reconsentCommand(mailbox)))
 }
 
 // ConsentTimeoutFinding is the finding when no answer came from the consent
@@ -97,7 +97,7 @@ func noRefreshTokenFinding(mailbox string) *Finding {
 // starts again; empty means the command's.
 func ConsentTimeoutFinding(mailbox string, wait time.Duration, retry string) *Finding {
 	if retry == "" {
-		retry = "run " + ReconsentCommand(mailbox) + " again (use --paste when the browser runs on another machine)"
+		retry = "run " + reconsentCommand(mailbox) + " again (use --paste when the browser runs on another machine)"
 	}
 	if wait >= time.Second {
 		wait = wait.Round(time.Second)
@@ -111,7 +111,7 @@ func ConsentTimeoutFinding(mailbox string, wait time.Duration, retry string) *Fi
 // on either credential path; retry is what to run once it is fixed.
 func unknownUserFinding(who, domain, summary, retry string) *Finding {
 	return NewFinding(CodeUnknownUser, summary,
-		fmt.Sprintf("Check the spelling of %s, or create the user in "+UsersConsolePath+" > Add new user (in %s), then %s.", who, orUnknown(domain, "the domain"), retry))
+		fmt.Sprintf("Check the spelling of %s, or create the user in "+usersConsolePath+" > Add new user (in %s), then %s.", who, orUnknown(domain, "the domain"), retry))
 }
 
 // accountNotFoundFinding: Google's sign-in page says the mailbox has no
@@ -119,7 +119,7 @@ func unknownUserFinding(who, domain, summary, retry string) *Finding {
 func accountNotFoundFinding(d oauthDiag) *Finding {
 	return unknownUserFinding(d.who(), d.Domain,
 		fmt.Sprintf("Google has no account %s: its sign-in page says \"%s\", so nobody can consent for it.", d.who(), AccountNotFoundText),
-		"run "+ReconsentCommand(d.Mailbox)+" again")
+		"run "+reconsentCommand(d.Mailbox)+" again")
 }
 
 // consentPageErrorFinding: the consent page answered an HTTP error that is
@@ -127,7 +127,7 @@ func accountNotFoundFinding(d oauthDiag) *Finding {
 func consentPageErrorFinding(c *Consent, resp *http.Response) *Finding {
 	return NewFinding(CodeTokenFailed,
 		fmt.Sprintf("Google's consent page %s answered %s for %s.", c.ep.AuthURL, resp.Status, c.Mailbox),
-		"Check auth_url in the endpoints file (Google's is "+GoogleAuthURL+") and the OAuth client in "+clientHowTo+", then retry.")
+		"Check auth_url in the endpoints file (Google's is "+googleAuthURL+") and the OAuth client in "+clientHowTo+", then retry.")
 }
 
 // testingRefreshExpiredFinding: a Testing app's refresh token outlived
@@ -136,7 +136,7 @@ func testingRefreshExpiredFinding(d oauthDiag, serverNow time.Time) *Finding {
 	who := d.who()
 	return NewFinding(CodeTestingAppRefreshExpired,
 		fmt.Sprintf("The refresh token of %s expired %s after consent (given %s): OAuth client %s belongs to an External app in Testing, whose refresh tokens Google lets live only 7 days.", who, ageWords(serverNow.Sub(d.ConsentedAt)), d.ConsentedAt.Format("2006-01-02 15:04 MST"), d.clientID()),
-		fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", ReconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", reconsentCommand(d.Mailbox)))
 }
 
 func refreshRevokedFinding(d oauthDiag) *Finding {
@@ -152,13 +152,13 @@ func codeRefusedFinding(d oauthDiag, code, desc string) *Finding {
 	who := d.who()
 	return NewFinding(CodeConsentRequired,
 		fmt.Sprintf("Google refused the authorization code for %s (%s): it was already used, expired after 10 minutes, or belongs to another attempt.", who, orUnknown(desc, code)),
-		fmt.Sprintf("Run %s again and finish it within 10 minutes.", ReconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Run %s again and finish it within 10 minutes.", reconsentCommand(d.Mailbox)))
 }
 
 func consentInvalidScopeFinding(d oauthDiag) *Finding {
 	return NewFinding(CodeInvalidScope,
 		fmt.Sprintf("Google rejects the requested scope list %q as invalid.", strings.Join(d.Scopes, " ")),
-		fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, then run %s again.", ScopeMail, ScopeMail, ReconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Set the profile's scopes to exactly %s (with the trailing slash) with `mailoauth setup --scopes %s`, then run %s again.", ScopeMail, ScopeMail, reconsentCommand(d.Mailbox)))
 }
 
 // oauthClientRefusedFinding is a refusal of the OAuth client's token

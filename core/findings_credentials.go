@@ -79,7 +79,7 @@ func keyFieldMissingFinding(name string) *Finding {
 	return keyFinding(fmt.Sprintf("The service-account key has no %q field.", name), "The file was edited or cut short: load the file exactly as Google downloaded it, or "+keyHowTo+".")
 }
 
-// keyTokenURIFinding is a token_uri that CheckSecureURL refused for why.
+// keyTokenURIFinding is a token_uri that checkSecureURL refused for why.
 func keyTokenURIFinding(why error) *Finding {
 	return keyFinding(fmt.Sprintf("The key's token_uri %v.", why), "Load the file exactly as Google downloaded it (token_uri is https://oauth2.googleapis.com/token), or "+keyHowTo+".")
 }
@@ -123,7 +123,7 @@ func notRSAFinding(where, alg string) *Finding {
 }
 
 func rsaTooShortFinding(where string, bits int) *Finding {
-	return keyFinding(fmt.Sprintf("%s holds a %d-bit RSA key; Google's keys are %d bits, and an RSA key under %d bits can be broken, so it is refused.", where, bits, MinRSABits, MinRSABits), serviceAccountKeyFix)
+	return keyFinding(fmt.Sprintf("%s holds a %d-bit RSA key; Google's keys are %d bits, and an RSA key under %d bits can be broken, so it is refused.", where, bits, minRSABits, minRSABits), serviceAccountKeyFix)
 }
 
 // Legacy .p12 keys and the values entered with them.

@@ -61,7 +61,7 @@ func throttledFinding(d DiagContext, th *throttle, retries int) *Finding {
 func roundtripNotDeliveredFinding(mailbox, smtp, imap string, timeout time.Duration) *Finding {
 	return NewFinding(CodeRoundtripNotDelivered,
 		fmt.Sprintf("The test message %s sent to itself through %s did not arrive in its INBOX on %s within %s.", mailbox, smtp, imap, timeout),
-		fmt.Sprintf("Check %s's Gmail filters and spam folder and the domain's routing rules in "+GmailConsolePath+" > Routing, then retry.", mailbox))
+		fmt.Sprintf("Check %s's Gmail filters and spam folder and the domain's routing rules in "+gmailConsolePath+" > Routing, then retry.", mailbox))
 }
 
 // TokenNotMintedFinding is the wizard's token check failing for sender

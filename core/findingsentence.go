@@ -6,11 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// Sentence renders the finding as the one sentence an error line shows
+// sentence renders the finding as the one sentence an error line shows
 // ("mailoauth: <what is wrong>; <what to do>"): the summary without its
 // closing period, then the fix, each starting in lower case unless it
 // starts with a name. The wizard shows Summary and Fix apart instead.
-func (f *Finding) Sentence() string {
+func (f *Finding) sentence() string {
 	if f == nil {
 		return ""
 	}
@@ -26,7 +26,7 @@ func (f *Finding) Sentence() string {
 func ErrorSentence(err error) string {
 	msg := err.Error()
 	if f := FindingOf(err); f != nil {
-		msg = strings.Replace(msg, f.String(), f.Sentence(), 1)
+		msg = strings.Replace(msg, f.String(), f.sentence(), 1)
 	}
 	return msg
 }

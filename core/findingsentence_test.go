@@ -16,7 +16,7 @@ func TestFindingSentence(t *testing.T) {
 		{"IMAP is disabled.", "OAuth clients need it.", "IMAP is disabled; OAuth clients need it."},
 	} {
 		f := NewFinding(CodeUnknown, c.summary, c.fix)
-		if got := f.Sentence(); got != c.want {
+		if got := f.sentence(); got != c.want {
 			t.Errorf("Sentence(%q, %q) = %q, want %q", c.summary, c.fix, got, c.want)
 		}
 		wrapped := fmt.Errorf("key.json: %w", &FindingError{Finding: f})

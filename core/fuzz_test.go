@@ -68,8 +68,8 @@ func FuzzParseCredential(f *testing.F) {
 				t.Fatalf("a field with control characters was accepted: %q", v)
 			}
 		}
-		if c.IsServiceAccount() && (c.PrivateKey == nil || c.PrivateKey.N.BitLen() < MinRSABits) {
-			t.Fatalf("a service account without an RSA key of %d bits: %+v", MinRSABits, c)
+		if c.IsServiceAccount() && (c.PrivateKey == nil || c.PrivateKey.N.BitLen() < minRSABits) {
+			t.Fatalf("a service account without an RSA key of %d bits: %+v", minRSABits, c)
 		}
 		if k := SniffCredentialKind(data); k != c.Kind {
 			t.Fatalf("SniffCredentialKind says %q, ParseCredential %q", k, c.Kind)
@@ -83,19 +83,19 @@ func FuzzParseLegacy(f *testing.F) {
 	f.Add([]byte(`{"domain":"example.test","mailboxes":[{"email":"a@example.test"},{"email":"A@example.test"},{"email":"x"}]}`))
 	f.Add([]byte("\xef\xbb\xbf{\"domain\":\"b\u00fccher.example\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l, err := ParseLegacy(data, "legacy.json")
+		l, err := parseLegacy(data, "legacy.json")
 		if err != nil {
 			if l != nil {
 				t.Fatalf("a config and an error: %v", err)
 			}
-			safeMessage(t, "ParseLegacy", err.Error(), true)
+			safeMessage(t, "parseLegacy", err.Error(), true)
 			return
 		}
 		if _, err := NormalizeDomain(l.Domain); err != nil {
 			t.Fatalf("domain %q accepted: %v", l.Domain, err)
 		}
 		for _, lm := range l.Mailboxes {
-			m := lm.Mailbox()
+			m := lm.mailbox()
 			if err := m.Normalize(l.Domain); err != nil {
 				t.Fatalf("mailbox %+v accepted: %v", lm, err)
 			}
@@ -109,14 +109,14 @@ func FuzzParseEndpoints(f *testing.F) {
 	f.Add([]byte(`{"token_url":"http://evil.example/token"}`))
 	f.Add([]byte(`{"smtp_security":"none"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := ParseEndpoints(data, "endpoints.json")
+		e, err := parseEndpoints(data, "endpoints.json")
 		if err != nil {
-			safeMessage(t, "ParseEndpoints", err.Error(), false)
+			safeMessage(t, "parseEndpoints", err.Error(), false)
 			return
 		}
 		for _, u := range []string{e.TokenURL, e.AuthURL, e.TokeninfoURL} {
 			if u != "" {
-				if err := CheckSecureURL(u); err != nil {
+				if err := checkSecureURL(u); err != nil {
 					t.Fatalf("an insecure URL was accepted: %v", err)
 				}
 			}
@@ -171,7 +171,7 @@ func FuzzDiagnose(f *testing.F) {
 			&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCode(strings.ToUpper(firstWord(text))), Text: text},
 			&smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100 % 10, code / 10 % 10, code % 10}, Message: text},
 			&AuthError{Check: CheckIMAP, Server: "imap.example.test:993", Challenge: ch, Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: text}},
-			&AuthError{Check: CheckSMTP, Server: "smtp.example.test:465", Challenge: ch, TokenInfo: &TokenInfo{Valid: code%2 == 0, Scope: ScopeGmailModify},
+			&AuthError{Check: CheckSMTP, Server: "smtp.example.test:465", Challenge: ch, TokenInfo: &tokenInfo{Valid: code%2 == 0, Scope: ScopeGmailModify},
 				Err: &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: text}},
 			&oauth2.RetrieveError{Response: &http.Response{StatusCode: 400 + code%100, Header: http.Header{}}, Body: body},
 			&ServerError{Server: "imap.example.test:993", Err: errors.New(text)},

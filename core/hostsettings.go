@@ -61,12 +61,12 @@ func HostSettings(p *Profile, c *Credential) HostConfig {
 		Auth: hostAuthText, Mechanism: "XOAUTH2", Username: HostUsernameText,
 		TokenURL: ep.TokenURL, Scopes: p.ScopeList(),
 	}
-	if ep.SMTP == GmailSMTP {
+	if ep.SMTP == gmailSMTP {
 		// Gmail takes submission on 587 too, which some products require
 		h.SMTP.Alternative = "or port 587 STARTTLS"
 	}
 	if c != nil && c.Kind == KindOAuthClient {
-		h.CallbackURL = CallbackURL(p, c)
+		h.CallbackURL = callbackURL(p, c)
 		h.AuthURL = ep.AuthURL
 	}
 	return h

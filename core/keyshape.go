@@ -11,9 +11,9 @@ import (
 	"strings"
 )
 
-// MinRSABits is the smallest RSA key accepted: Google's service-account
+// minRSABits is the smallest RSA key accepted: Google's service-account
 // keys are 2048 bits, and shorter RSA keys can be factored.
-const MinRSABits = 2048
+const minRSABits = 2048
 
 // notRSA is the finding for a private key of another algorithm than RSA,
 // saying which it is: Google's service-account keys are always RSA, so
@@ -29,9 +29,9 @@ func notRSA(key any, where string) error {
 	return &FindingError{Finding: notRSAFinding(where, alg)}
 }
 
-// checkRSASize refuses an RSA key shorter than MinRSABits.
+// checkRSASize refuses an RSA key shorter than minRSABits.
 func checkRSASize(k *rsa.PrivateKey, where string) error {
-	if bits := k.N.BitLen(); bits < MinRSABits {
+	if bits := k.N.BitLen(); bits < minRSABits {
 		return &FindingError{Finding: rsaTooShortFinding(where, bits)}
 	}
 	return nil

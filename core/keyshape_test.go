@@ -110,18 +110,18 @@ func p12With(t testing.TB, k crypto.Signer, password string) []byte {
 
 func TestLegacyAndEndpointsErrorsShowNoGoTypes(t *testing.T) {
 	for _, in := range []string{`{"mailboxes":"x"}`, `{"domain":5}`, `{"imap":{"port":"993"}}`, `[1]`, `{"mailboxes":[{"email":1}]}`} {
-		_, err := ParseLegacy([]byte(in), "legacy.json")
+		_, err := parseLegacy([]byte(in), "legacy.json")
 		if err == nil {
 			t.Fatalf("%s accepted", in)
 		}
 		noGoTypes(t, "legacy "+in, err)
 	}
-	_, err := ParseLegacy([]byte(`{"mailboxes":"x"}`), "legacy.json")
+	_, err := parseLegacy([]byte(`{"mailboxes":"x"}`), "legacy.json")
 	if !strings.Contains(err.Error(), `"mailboxes" is a JSON string where a list is expected`) {
 		t.Errorf("legacy: %v", err)
 	}
 	for _, in := range []string{`{"imap":5}`, `{"ca_file":["a"]}`, `"x"`} {
-		_, err := ParseEndpoints([]byte(in), "endpoints.json")
+		_, err := parseEndpoints([]byte(in), "endpoints.json")
 		if err == nil {
 			t.Fatalf("%s accepted", in)
 		}

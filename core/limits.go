@@ -11,22 +11,22 @@ import (
 // checked against them before it is stored, so no table is ever sized by a
 // runaway value and no message quotes a megabyte.
 const (
-	// MaxAddressLen is the longest e-mail address (RFC 5321's 256-octet
+	// maxAddressLen is the longest e-mail address (RFC 5321's 256-octet
 	// path less its angle brackets).
-	MaxAddressLen = 254
-	// MaxNameLen is the longest display or owner name, in characters.
-	MaxNameLen = 200
-	// MaxHostLen is the longest host name (DNS).
-	MaxHostLen = 253
-	// MaxSecretLen is the longest password or client secret taken from a
+	maxAddressLen = 254
+	// maxNameLen is the longest display or owner name, in characters.
+	maxNameLen = 200
+	// maxHostLen is the longest host name (DNS).
+	maxHostLen = 253
+	// maxSecretLen is the longest password or client secret taken from a
 	// file.
-	MaxSecretLen = 1024
+	maxSecretLen = 1024
 )
 
-// CheckText refuses a text field longer than max characters or holding a
+// checkText refuses a text field longer than max characters or holding a
 // control character (ESC, NUL, a bidi override...), naming the field, its
 // limit and, for a control character, which one.
-func CheckText(field, v string, max int) error {
+func checkText(field, v string, max int) error {
 	if n := utf8.RuneCountInString(v); n > max {
 		return Inputf("the %s is %d characters long, over the limit of %d; shorten it", field, n, max)
 	}
@@ -69,11 +69,11 @@ func tooLongQuoted(v string) string {
 // password may hold any character but a line end or NUL, which no mail
 // server takes.
 func checkLegacyLogin(lm *LegacyMailbox) error {
-	if err := CheckText("username", lm.Username, MaxAddressLen); err != nil {
+	if err := checkText("username", lm.Username, maxAddressLen); err != nil {
 		return err
 	}
-	if n := len(lm.Password); n > MaxSecretLen {
-		return Inputf("the password is %d bytes long, over the limit of %d; check the exported file", n, MaxSecretLen)
+	if n := len(lm.Password); n > maxSecretLen {
+		return Inputf("the password is %d bytes long, over the limit of %d; check the exported file", n, maxSecretLen)
 	}
 	if strings.ContainsAny(lm.Password, "\x00\r\n") {
 		return Inputf("the password holds a NUL or a line end, which no mail server takes; check the exported file")

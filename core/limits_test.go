@@ -34,12 +34,12 @@ func TestLongFieldsAreRefusedNamingFieldLimitAndLine(t *testing.T) {
 	}
 
 	legacy := `{"domain":"example.test","mailboxes":[{"email":"a@example.test","display_name":"` + huge + `","password":"p"}]}`
-	_, err := ParseLegacy([]byte(legacy), "legacy.json")
+	_, err := parseLegacy([]byte(legacy), "legacy.json")
 	if err == nil || !strings.Contains(err.Error(), "mailbox 1: the display name is 1048576 characters long, over the limit of 200") {
 		t.Fatalf("legacy import: %v", err)
 	}
 	legacy = `{"domain":"example.test","mailboxes":[{"email":"a@example.test","password":"` + strings.Repeat("p", 2000) + `"}]}`
-	if _, err = ParseLegacy([]byte(legacy), "legacy.json"); err == nil || !strings.Contains(err.Error(), "mailbox 1: the password is 2000 bytes long, over the limit of 1024") {
+	if _, err = parseLegacy([]byte(legacy), "legacy.json"); err == nil || !strings.Contains(err.Error(), "mailbox 1: the password is 2000 bytes long, over the limit of 1024") {
 		t.Fatalf("legacy password: %v", err)
 	}
 	if _, err := NormalizeDomain(huge); err == nil || len(err.Error()) > 400 {

@@ -29,13 +29,13 @@ type MailboxRule struct {
 
 // MailboxRule returns the rule for this profile's mailboxes.
 func (p *Profile) MailboxRule() MailboxRule {
-	return MailboxRule{Domain: p.Domain, Kind: p.Kind()}
+	return MailboxRule{Domain: p.Domain, Kind: p.kind()}
 }
 
-// Kind is the kind of the profile's credential: read from the credential
+// kind is the kind of the profile's credential: read from the credential
 // bytes when they are at hand (so a credential just replaced counts at
 // once), else the stored CredentialKind; empty when there is none.
-func (p *Profile) Kind() CredentialKind {
+func (p *Profile) kind() CredentialKind {
 	if len(p.Credential) > 0 {
 		return SniffCredentialKind(p.Credential)
 	}
@@ -72,8 +72,8 @@ func SniffCredentialKind(data []byte) CredentialKind {
 	return ""
 }
 
-// AnyDomain reports whether the rule accepts mailboxes outside Domain.
-func (r MailboxRule) AnyDomain() bool {
+// anyDomain reports whether the rule accepts mailboxes outside Domain.
+func (r MailboxRule) anyDomain() bool {
 	return r.Domain == "" || r.Kind == KindOAuthClient
 }
 
@@ -85,8 +85,8 @@ func (r MailboxRule) Address(addr string) (string, error) {
 	if a == "" {
 		return "", Inputf("the mailbox address is empty; enter an address such as administrator@%s", orExample(domain))
 	}
-	if n := utf8.RuneCountInString(a); n > MaxAddressLen {
-		return "", Inputf("the mailbox address %s is %d characters long; an e-mail address has at most %d", tooLongQuoted(a), n, MaxAddressLen)
+	if n := utf8.RuneCountInString(a); n > maxAddressLen {
+		return "", Inputf("the mailbox address %s is %d characters long; an e-mail address has at most %d", tooLongQuoted(a), n, maxAddressLen)
 	}
 	parsed, err := mail.ParseAddress(a)
 	if err != nil || parsed.Address != a || strings.Count(a, "@") != 1 {
@@ -99,13 +99,13 @@ func (r MailboxRule) Address(addr string) (string, error) {
 		return "", Inputf("the domain of %q is not valid; enter the address as name@%s", a, orExample(domain))
 	}
 	email := strings.ToLower(local) + "@" + ndom
-	if len(email) > MaxAddressLen { // the IDNA form may be longer
-		return "", Inputf("the mailbox address %s is %d characters long in its ASCII form; an e-mail address has at most %d", tooLongQuoted(email), len(email), MaxAddressLen)
+	if len(email) > maxAddressLen { // the IDNA form may be longer
+		return "", Inputf("the mailbox address %s is %d characters long in its ASCII form; an e-mail address has at most %d", tooLongQuoted(email), len(email), maxAddressLen)
 	}
 	if ndom == "gserviceaccount.com" || strings.HasSuffix(ndom, ".gserviceaccount.com") {
 		return "", &FindingError{Finding: serviceAccountEnteredAsMailboxFinding(email, domain)}
 	}
-	if !r.AnyDomain() && ndom != domain {
+	if !r.anyDomain() && ndom != domain {
 		// A service account acts only for its own domain's users; the
 		// OAuth client path is the way to any other mailbox.
 		return "", &FindingError{Finding: mailboxOutsideDomainFinding(email, domain)}
@@ -120,17 +120,17 @@ func (r MailboxRule) Mailbox(m *Mailbox) error {
 	if err != nil {
 		return err
 	}
-	kind, err := ParseOwnerKind(string(m.OwnerKind))
+	kind, err := parseOwnerKind(string(m.OwnerKind))
 	if err != nil {
 		return err
 	}
 	m.Email, m.OwnerKind = email, kind
 	m.DisplayName = strings.TrimSpace(m.DisplayName)
 	m.OwnerName = strings.TrimSpace(m.OwnerName)
-	if err := CheckText("display name", m.DisplayName, MaxNameLen); err != nil {
+	if err := checkText("display name", m.DisplayName, maxNameLen); err != nil {
 		return err
 	}
-	if err := CheckText("owner name", m.OwnerName, MaxNameLen); err != nil {
+	if err := checkText("owner name", m.OwnerName, maxNameLen); err != nil {
 		return err
 	}
 	if m.DisplayName == "" {

@@ -145,14 +145,14 @@ func orSlash(p string) string {
 	return p
 }
 
-// DefaultLoopbackRedirect is the redirect URI used when the client lists no
+// defaultLoopbackRedirect is the redirect URI used when the client lists no
 // loopback URI: 127.0.0.1 on a port the OS chooses.
-const DefaultLoopbackRedirect = "http://127.0.0.1/"
+const defaultLoopbackRedirect = "http://127.0.0.1/"
 
 // ConsentRedirectURI is the redirect URI a consent for the profile uses: the
 // profile's explicit one (the host product's callback, for paste-back), else
 // the client's first registered loopback URI, else its first registered one
-// when pasting, else DefaultLoopbackRedirect. A loopback URI without a port
+// when pasting, else defaultLoopbackRedirect. A loopback URI without a port
 // gets the listener's port when the listener starts.
 func ConsentRedirectURI(p *Profile, c *Credential, paste bool) string {
 	if p != nil && p.RedirectURI != "" {
@@ -166,7 +166,7 @@ func ConsentRedirectURI(p *Profile, c *Credential, paste bool) string {
 	if paste && len(c.RedirectURIs) > 0 {
 		return c.RedirectURIs[0]
 	}
-	return DefaultLoopbackRedirect
+	return defaultLoopbackRedirect
 }
 
 // RefreshToken is one mailbox's consent: the refresh token Google issued to
@@ -211,7 +211,7 @@ type DamagedConsentError struct {
 }
 
 func (e *DamagedConsentError) Error() string {
-	return fmt.Sprintf("the stored consent of %s in store %s is damaged (%v); run %s to give it again", e.Mailbox, e.Store, e.Err, ReconsentCommand(e.Mailbox))
+	return fmt.Sprintf("the stored consent of %s in store %s is damaged (%v); run %s to give it again", e.Mailbox, e.Store, e.Err, reconsentCommand(e.Mailbox))
 }
 
 // MemoryRefreshStore is a RefreshTokenStore in memory, safe for concurrent use.
@@ -286,8 +286,8 @@ func (c ConsentState) Describe() string {
 	return "no consent yet"
 }
 
-// ReconsentCommand is the command that (re-)consents a mailbox.
-func ReconsentCommand(mailbox string) string {
+// reconsentCommand is the command that (re-)consents a mailbox.
+func reconsentCommand(mailbox string) string {
 	return "`mailoauth authorize " + orUnknown(mailbox, "ADDR") + "`"
 }
 
@@ -295,7 +295,7 @@ func ReconsentCommand(mailbox string) string {
 // the command, and the wizard's mailbox step, which runs the same consent
 // (the upgrade assistant's wizard has that step too on this path).
 func reconsentFix(mailbox string) string {
-	return fmt.Sprintf("Run %s (add --paste when the browser runs on another machine), or in step 5 (Mailboxes) of `mailoauth wizard` or `mailoauth upgrade` select %s and press c; then have %s choose Allow on Google's consent page.", ReconsentCommand(mailbox), orUnknown(mailbox, "the mailbox"), orUnknown(mailbox, "the mailbox owner"))
+	return fmt.Sprintf("Run %s (add --paste when the browser runs on another machine), or in step 5 (Mailboxes) of `mailoauth wizard` or `mailoauth upgrade` select %s and press c; then have %s choose Allow on Google's consent page.", reconsentCommand(mailbox), orUnknown(mailbox, "the mailbox"), orUnknown(mailbox, "the mailbox owner"))
 }
 
 // ChecklistItem is one line of the consent-screen checklist: what to set in
@@ -309,7 +309,7 @@ type ChecklistItem struct {
 // APIs & Services for the OAuth client path, with the values to paste. The
 // wizard's step 4 and `mailoauth setup --client` both show it.
 func ConsentChecklist(p *Profile, c *Credential) []ChecklistItem {
-	redirect := CallbackURL(p, c)
+	redirect := callbackURL(p, c)
 	userType := "Internal if every mailbox is in " + p.Domain + " (no test users, no 7-day limit); External for mailboxes outside it"
 	switch p.ConsentUserType {
 	case "internal":

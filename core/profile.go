@@ -84,8 +84,8 @@ const (
 // OwnerKinds lists the valid owner kinds in display order.
 var OwnerKinds = []OwnerKind{OwnerUser, OwnerWorkgroup, OwnerAttendant, OwnerACD}
 
-// ParseOwnerKind accepts an owner kind in any case; empty means user.
-func ParseOwnerKind(s string) (OwnerKind, error) {
+// parseOwnerKind accepts an owner kind in any case; empty means user.
+func parseOwnerKind(s string) (OwnerKind, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
 		return OwnerUser, nil
@@ -119,8 +119,8 @@ func NormalizeDomain(domain string) (string, error) {
 	if d == "" {
 		return "", Inputf("the domain is empty; enter your Google Workspace domain, e.g. yourcompany.example")
 	}
-	if len(d) > MaxHostLen*4 { // room for IDNA; the DNS rule below is exact
-		return "", Inputf("the domain %s is %d characters long; a domain name has at most %d", tooLongQuoted(d), len(d), MaxHostLen)
+	if len(d) > maxHostLen*4 { // room for IDNA; the DNS rule below is exact
+		return "", Inputf("the domain %s is %d characters long; a domain name has at most %d", tooLongQuoted(d), len(d), maxHostLen)
 	}
 	if strings.Contains(d, "@") {
 		return "", Inputf("%q is an e-mail address, not a domain; enter only the part after @, e.g. %s", d, d[strings.LastIndex(d, "@")+1:])

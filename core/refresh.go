@@ -134,7 +134,7 @@ func (p *TokenProvider) mintRefresh(ctx context.Context, mailbox string, scopes 
 		if err := p.Refresh.SaveRefreshToken(rt); err != nil {
 			// The old token is now dead at Google; losing the new one
 			// means consent must be given again, so say so now.
-			return Token{}, fmt.Errorf("Google replaced the refresh token of %s but it could not be stored (%v); fix the store, then run %s", mailbox, err, ReconsentCommand(mailbox))
+			return Token{}, fmt.Errorf("Google replaced the refresh token of %s but it could not be stored (%v); fix the store, then run %s", mailbox, err, reconsentCommand(mailbox))
 		}
 	}
 	life := time.Hour

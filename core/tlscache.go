@@ -44,7 +44,7 @@ func (e Endpoints) caPool(version string, versionErr error) (*x509.CertPool, err
 			return p.(*x509.CertPool), nil
 		}
 	}
-	pem, err := ReadUserFile(context.Background(), e.CAFile, CAFile) // bounded: a regular file of at most 1 MiB
+	pem, err := ReadUserFile(context.Background(), e.CAFile, caFile) // bounded: a regular file of at most 1 MiB
 	if err != nil {
 		return nil, &FindingError{Finding: caFileUnreadableFinding(e.CAFile), Err: err}
 	}

@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// TokenInfo is what Google's tokeninfo endpoint says about an access token.
-type TokenInfo struct {
+// tokenInfo is what Google's tokeninfo endpoint says about an access token.
+type tokenInfo struct {
 	// Valid is false when tokeninfo answered 400 (revoked, expired or unknown).
 	Valid     bool
 	Scope     string
@@ -25,8 +25,8 @@ type TokenInfo struct {
 	Date time.Time
 }
 
-// HasScope reports whether the token carries the scope.
-func (ti *TokenInfo) HasScope(scope string) bool {
+// hasScope reports whether the token carries the scope.
+func (ti *tokenInfo) hasScope(scope string) bool {
 	for _, s := range strings.Fields(ti.Scope) {
 		if s == scope {
 			return true
@@ -36,7 +36,7 @@ func (ti *TokenInfo) HasScope(scope string) bool {
 }
 
 // FetchTokenInfo asks the tokeninfo endpoint about an access token.
-func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*TokenInfo, error) {
+func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*tokenInfo, error) {
 	e = e.WithDefaults()
 	hc, err := e.HTTPClientFor(e.TokeninfoURL)
 	if err != nil {
@@ -67,7 +67,7 @@ func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*Toke
 	date, _ := http.ParseTime(resp.Header.Get("Date"))
 	switch {
 	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
-		return &TokenInfo{Valid: false, Date: date}, nil
+		return &tokenInfo{Valid: false, Date: date}, nil
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("tokeninfo %s answered HTTP %d", e.TokeninfoURL, resp.StatusCode)
 	}
@@ -79,7 +79,7 @@ func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*Toke
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("tokeninfo %s answered with invalid JSON: %v", e.TokeninfoURL, err)
 	}
-	ti := &TokenInfo{Valid: true, Scope: raw.Scope, Email: raw.Email, Date: date}
+	ti := &tokenInfo{Valid: true, Scope: raw.Scope, Email: raw.Email, Date: date}
 	var n json.Number
 	if json.Unmarshal(raw.ExpiresIn, &n) == nil {
 		i, _ := n.Int64()
@@ -93,10 +93,10 @@ func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*Toke
 	return ti, nil
 }
 
-// ClockOffset is how far the local clock at local is ahead of the clock that
+// clockOffset is how far the local clock at local is ahead of the clock that
 // wrote the HTTP Date header (negative: behind). ok is false without a
 // usable Date header.
-func ClockOffset(h http.Header, local time.Time) (offset time.Duration, ok bool) {
+func clockOffset(h http.Header, local time.Time) (offset time.Duration, ok bool) {
 	if h == nil {
 		return 0, false
 	}
@@ -134,7 +134,7 @@ func MeasureClock(ctx context.Context, e Endpoints, tokenURL string) (time.Durat
 	// The Date header is truncated to the second; compare it with the middle
 	// of the round trip.
 	mid := sent.Add(time.Since(sent) / 2)
-	off, ok := ClockOffset(resp.Header, mid)
+	off, ok := clockOffset(resp.Header, mid)
 	if !ok {
 		return 0, fmt.Errorf("%s sent no Date header", tokenURL)
 	}

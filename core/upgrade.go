@@ -49,17 +49,17 @@ type LegacyConfig struct {
 
 // LoadLegacy reads and validates a legacy configuration file.
 func LoadLegacy(ctx context.Context, path string) (*LegacyConfig, error) {
-	data, err := ReadUserFile(ctx, path, LegacyFile)
+	data, err := ReadUserFile(ctx, path, legacyFile)
 	if err != nil {
 		return nil, err
 	}
-	return ParseLegacy(data, path)
+	return parseLegacy(data, path)
 }
 
-// ParseLegacy parses and validates a legacy configuration: the domain, the
+// parseLegacy parses and validates a legacy configuration: the domain, the
 // default sender and every mailbox are normalised as everywhere else, and
 // every bad mailbox is listed at once.
-func ParseLegacy(data []byte, name string) (*LegacyConfig, error) {
+func parseLegacy(data []byte, name string) (*LegacyConfig, error) {
 	var l LegacyConfig
 	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	dec.DisallowUnknownFields()
@@ -94,7 +94,7 @@ func ParseLegacy(data []byte, name string) (*LegacyConfig, error) {
 		}
 		s.srv.Security = sec
 		s.srv.Host = strings.TrimSpace(s.srv.Host)
-		if err := CheckText(s.key+".host", s.srv.Host, MaxHostLen); err != nil {
+		if err := checkText(s.key+".host", s.srv.Host, maxHostLen); err != nil {
 			return nil, Inputf("legacy configuration %s: %v", name, err)
 		}
 		if s.srv.Port < 0 || s.srv.Port > 65535 {
@@ -130,8 +130,8 @@ func ParseLegacy(data []byte, name string) (*LegacyConfig, error) {
 	return &l, nil
 }
 
-// Mailbox is the assignment the legacy mailbox becomes.
-func (lm LegacyMailbox) Mailbox() Mailbox {
+// mailbox is the assignment the legacy mailbox becomes.
+func (lm LegacyMailbox) mailbox() Mailbox {
 	return Mailbox{Email: lm.Email, DisplayName: lm.DisplayName, OwnerKind: OwnerKind(lm.OwnerKind), OwnerName: lm.OwnerName}
 }
 
@@ -146,11 +146,11 @@ func legacyAddr(s LegacyServer, defHost string, defPort int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// Endpoints are the legacy servers as OAuth endpoints. ssl and tls mean
+// endpoints are the legacy servers as OAuth endpoints. ssl and tls mean
 // implicit TLS. A server with security none gets TLS instead: OAuth tokens
 // are never sent in clear text (IMAP moves to 993; SMTP keeps 587 or 25
 // with STARTTLS, else moves to 465). Token and consent URLs are Google's.
-func (l *LegacyConfig) Endpoints() Endpoints {
+func (l *LegacyConfig) endpoints() Endpoints {
 	e := Endpoints{IMAP: legacyAddr(l.IMAP, "imap.gmail.com", 993), SMTP: legacyAddr(l.SMTP, "smtp.gmail.com", 465)}
 	e.IMAPSecurity, e.SMTPSecurity = legacySecurity(l.IMAP.Security), legacySecurity(l.SMTP.Security)
 	if l.IMAP.Security == "none" {
@@ -175,16 +175,16 @@ func legacySecurity(s string) Security {
 	return SecurityTLS
 }
 
-// Risks are what the legacy setup did unsafely: a server with security
+// risks are what the legacy setup did unsafely: a server with security
 // none, and the passwords that crossed the network over it.
-func (l *LegacyConfig) Risks() []*Finding {
+func (l *LegacyConfig) risks() []*Finding {
 	withPassword := 0
 	for _, m := range l.Mailboxes {
 		if m.Password != "" {
 			withPassword++
 		}
 	}
-	e := l.Endpoints()
+	e := l.endpoints()
 	var out []*Finding
 	for _, s := range []struct {
 		name, now string
@@ -228,9 +228,9 @@ type UpgradePlan struct {
 // has and that is not pending is on OAuth already (upgraded earlier or set
 // up with OAuth), so re-running the upgrade never brings a password back.
 func PlanUpgrade(l *LegacyConfig, existing *Profile, have []Mailbox, pending map[string]bool) UpgradePlan {
-	plan := UpgradePlan{Domain: l.Domain, Risks: l.Risks()}
+	plan := UpgradePlan{Domain: l.Domain, Risks: l.risks()}
 	if existing == nil {
-		plan.Profile = &Profile{Domain: l.Domain, DefaultSender: l.DefaultSender, Endpoints: l.Endpoints(), Scopes: []string{ScopeMail}}
+		plan.Profile = &Profile{Domain: l.Domain, DefaultSender: l.DefaultSender, Endpoints: l.endpoints(), Scopes: []string{ScopeMail}}
 	}
 	known := map[string]bool{}
 	for _, m := range have {
@@ -239,7 +239,7 @@ func PlanUpgrade(l *LegacyConfig, existing *Profile, have []Mailbox, pending map
 	for _, lm := range l.Mailboxes {
 		switch {
 		case !known[lm.Email]:
-			plan.Add = append(plan.Add, lm.Mailbox())
+			plan.Add = append(plan.Add, lm.mailbox())
 		case !pending[lm.Email]:
 			plan.OnOAuth = append(plan.OnOAuth, lm.Email)
 			continue

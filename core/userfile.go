@@ -27,13 +27,13 @@ type UserFile struct {
 var (
 	CredentialFile = UserFile{"key file", 64 << 10, "check the path and that this user may read it"}
 	SecretFile     = UserFile{"client secret file", 64 << 10, "check the path and that this user may read it"}
-	EndpointsFile  = UserFile{"endpoints file", 64 << 10, "pass the endpoints.json written by `mailoauth sandbox` or your own"}
-	CAFile         = UserFile{"CA file", 1 << 20, "restore it or correct ca_file in the endpoints file"}
+	endpointsFile  = UserFile{"endpoints file", 64 << 10, "pass the endpoints.json written by `mailoauth sandbox` or your own"}
+	caFile         = UserFile{"CA file", 1 << 20, "restore it or correct ca_file in the endpoints file"}
 	// A CSV list of 100,000 mailboxes is about 8 MB, 66 MB at the longest
 	// addresses and names.
 	CSVFile = UserFile{"CSV file", 64 << 20, "check the path"}
 	// A legacy configuration carries every mailbox with its password.
-	LegacyFile = UserFile{"legacy configuration", 64 << 20, "export it again from the host product and pass its path to --legacy"}
+	legacyFile = UserFile{"legacy configuration", 64 << 20, "export it again from the host product and pass its path to --legacy"}
 )
 
 // WithoutPath is err without the operation and path an *os.PathError in

@@ -26,18 +26,18 @@ const (
 
 // Warning thresholds.
 const (
-	// ConsentExpiryWarning is how long before a refresh token's end the
+	// consentExpiryWarning is how long before a refresh token's end the
 	// consent_expiring warning starts.
-	ConsentExpiryWarning = 48 * time.Hour
-	// RefreshIdleLife is how long Google keeps a refresh token nobody uses.
-	RefreshIdleLife = 183 * 24 * time.Hour
-	// RefreshIdleWarning is how long before that the warning starts.
-	RefreshIdleWarning = 30 * 24 * time.Hour
+	consentExpiryWarning = 48 * time.Hour
+	// refreshIdleLife is how long Google keeps a refresh token nobody uses.
+	refreshIdleLife = 183 * 24 * time.Hour
+	// refreshIdleWarning is how long before that the warning starts.
+	refreshIdleWarning = 30 * 24 * time.Hour
 	// DefaultKeyMaxAge is the default rotation age of a service-account key.
 	DefaultKeyMaxAge = 90 * 24 * time.Hour
-	// CertExpiryWarning is how long before a .p12 certificate's end the
+	// certExpiryWarning is how long before a .p12 certificate's end the
 	// warning starts.
-	CertExpiryWarning = 30 * 24 * time.Hour
+	certExpiryWarning = 30 * 24 * time.Hour
 )
 
 // DeadlineKind names what a Deadline is about (a metric label).
@@ -99,7 +99,7 @@ func ConsentDeadlines(rt RefreshToken, testing bool, lastUsed time.Time, offset 
 	}
 	if !end.IsZero() {
 		d := Deadline{Mailbox: rt.Mailbox, Kind: DeadlineConsentExpiry, At: end.Add(offset)}
-		if left := d.Left(now); left <= ConsentExpiryWarning {
+		if left := d.Left(now); left <= consentExpiryWarning {
 			d.Finding = consentExpiringFinding(rt.Mailbox, left, d.At, rt.ConsentedAt)
 		}
 		out = append(out, d)
@@ -112,8 +112,8 @@ func ConsentDeadlines(rt RefreshToken, testing bool, lastUsed time.Time, offset 
 		used = lastUsed
 	}
 	if !used.IsZero() {
-		d := Deadline{Mailbox: rt.Mailbox, Kind: DeadlineRefreshIdle, At: used.Add(RefreshIdleLife)}
-		if d.Left(now) <= RefreshIdleWarning {
+		d := Deadline{Mailbox: rt.Mailbox, Kind: DeadlineRefreshIdle, At: used.Add(refreshIdleLife)}
+		if d.Left(now) <= refreshIdleWarning {
 			d.Finding = refreshTokenIdleFinding(rt.Mailbox, now.Sub(used), d.At)
 		}
 		out = append(out, d)
@@ -149,7 +149,7 @@ func KeyDeadlines(c *Credential, loaded time.Time, maxAge time.Duration, now tim
 	}
 	if !c.CertNotAfter.IsZero() {
 		d := Deadline{Kind: DeadlineKeyCertificate, At: c.CertNotAfter}
-		if left := d.Left(now); left <= CertExpiryWarning {
+		if left := d.Left(now); left <= certExpiryWarning {
 			d.Finding = keyCertificateExpiringFinding(id, c.ClientEmail, left, c.CertNotAfter)
 		}
 		out = append(out, d)

@@ -273,7 +273,7 @@ func setupOAuthClient(ctx context.Context, a *app, o oauthSetup) error {
 	}
 	c, err := authz.NewConsent(s, redirect)
 	if err == nil {
-		err = c.Preflight(ctx) // bounded by core.ConsentPreflightTimeout
+		err = c.Preflight(ctx) // bounded by core at 15 s
 	}
 	if err != nil {
 		if f := core.FindingOf(err); f != nil {
