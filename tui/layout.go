@@ -6,6 +6,7 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -100,12 +101,34 @@ func (w *wizard) sizedHelp() help.Model {
 	return h
 }
 
-// moreAbove and moreBelow are the markers of a screen taller than the
-// terminal, with the keys that page it.
-func (c *common) moreAbove() string { return "↑ more (" + keyName(c.keys.Screen.MoreUp) + ")" }
+// moreAbove and moreBelow are the markers of a screen (or a part of one)
+// taller than its room, with the key that scrolls it: up, or down to the
+// n lines below.
+func moreAbove(up key.Binding) string { return "↑ more (" + keyName(up) + ")" }
 
-func (c *common) moreBelow(n int) string {
-	return fmt.Sprintf("↓ more (%s): %d more line(s)", keyName(c.keys.Screen.MoreDown), n)
+func moreBelow(down key.Binding, n int) string {
+	return fmt.Sprintf("↓ more (%s): %d more line(s)", keyName(down), n)
+}
+
+// viewportPage is what the wizard shows of a viewport whose content and
+// size were set in Update or SetSize: all of the content when it fits,
+// else the page at the viewport's offset and below it a marker naming the
+// key that scrolls on, down while there is more below, else up. The
+// page is cut from the content rather than taken from the viewport's
+// View, which pads each line to its width and so would change the
+// screen's lines.
+func viewportPage(vp viewport.Model, down, up key.Binding, muted lipgloss.Style) string {
+	total, off, height := vp.TotalLineCount(), vp.YOffset(), vp.Height()
+	if total <= height {
+		return vp.GetContent()
+	}
+	lines := strings.Split(vp.GetContent(), "\n")
+	lines = lines[min(off, total):min(off+height, total)]
+	more := moreAbove(up)
+	if below := total - off - height; below > 0 {
+		more = moreBelow(down, below)
+	}
+	return strings.Join(append(lines, muted.Render(more)), "\n")
 }
 
 // scrollKey scrolls a screen taller than the terminal by a page, for the
@@ -149,8 +172,8 @@ func (w *wizard) scrolled(content string, height int) string {
 		return content
 	}
 	muted := w.styles.Muted
-	up := muted.Render(w.moreAbove())
-	down := func(n int) string { return muted.Render(w.moreBelow(n)) }
+	up := muted.Render(moreAbove(w.keys.Screen.MoreUp))
+	down := func(n int) string { return muted.Render(moreBelow(w.keys.Screen.MoreDown, n)) }
 	page := height - 2
 	last := (len(lines) - (height - 1) + page - 1) / page // the page showing the end
 	p := w.scroll

@@ -147,20 +147,7 @@ func (s *summaryStep) View() string {
 	if s.proxy.open {
 		return s.proxy.view(s.common, width, height)
 	}
-	if s.vp.TotalLineCount() <= s.vp.Height() {
-		return s.vp.GetContent()
-	}
-	// the viewport's page, as SetSize fitted it, and a last line in the
-	// same words as every other screen taller than the terminal. The page
-	// is cut from the content at the viewport's offset: its View pads each
-	// line to its width, which would change the screen's lines.
-	off := s.vp.YOffset()
-	lines := strings.Split(s.vp.GetContent(), "\n")[off : off+s.vp.Height()]
-	more := s.styles.Muted.Render(s.moreAbove())
-	if below := s.vp.TotalLineCount() - s.vp.YOffset() - s.vp.Height(); below > 0 {
-		more = s.styles.Muted.Render(s.moreBelow(below))
-	}
-	return strings.Join(append(lines, more), "\n")
+	return viewportPage(s.vp, s.keys.Screen.MoreDown, s.keys.Screen.MoreUp, s.styles.Muted)
 }
 
 // SetSize gives the viewport the summary's lines and its room less the
