@@ -230,6 +230,15 @@ func TestHelpComesFromTheKeymap(t *testing.T) {
 	d.mustShow("esc cancel")
 	requireHelp(t, d, "test running")
 	ts.running = false
+	ts.rows[0].result.Finding = &core.Finding{Code: "imap_disabled", Summary: "IMAP is disabled.",
+		Fix: strings.Repeat("A long fix sentence that goes on. ", 30)}
+	d.m.w.fit()
+	d.mustShow("J/K details")
+	requireHelp(t, d, "test with a finding that scrolls")
+	ts.running = true
+	d.mustShow("J/K details")
+	requireHelp(t, d, "test running, a finding that scrolls")
+	ts.running = false
 
 	d.run(d.m.w.goTo(stepSummary))
 	d.press(runeKey('x'))

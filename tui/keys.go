@@ -101,10 +101,13 @@ type mailboxesKeys struct {
 }
 
 // Step 6: the test. The checks' descriptions are the legend of the
-// table's column headers.
+// table's column headers. The details of the row under the cursor scroll
+// with keys of their own (shifted j/k and arrows), as the unshifted ones
+// and pgup/pgdn move the table's cursor.
 type testKeys struct {
 	RunChecks, Run, RunAgain, Retry, Scope, Cancel key.Binding
 	Checks, Token, IMAP, SMTP, RoundTrip           key.Binding
+	Details, DetailsDown, DetailsUp                key.Binding
 }
 
 // Step 7: the summary, with the values a host product needs pasted,
@@ -177,6 +180,8 @@ func defaultKeymap() keymap {
 			Retry: b("f", "retry failed", "f"), Scope: b("tab", "mailboxes", "tab"), Cancel: b("esc", "cancel", "esc"),
 			Checks: b("1-4", "checks", "1", "2", "3", "4"), Token: b("1", "± TOKEN check", "1"), IMAP: b("2", "± IMAP check", "2"),
 			SMTP: b("3", "± SMTP check", "3"), RoundTrip: b("4", "± RT (round-trip) check", "4"),
+			Details: b("J/K", "details", "J", "K"), DetailsDown: b("J", "scroll details down", "J", "shift+down"),
+			DetailsUp: b("K", "scroll details up", "K", "shift+up"),
 		},
 		Summary: summaryKeys{
 			Finish: b("enter", "finish", "enter"), Retest: b("r", "re-test", "r"), EditStep: b("2-5", "edit step", "2", "3", "4", "5"),

@@ -114,6 +114,7 @@ func moreBelow(down key.Binding, n int) string {
 // size were set in Update or SetSize: all of the content when it fits,
 // else the page at the viewport's offset and below it a marker naming the
 // key that scrolls on, down while there is more below, else up. The
+// summary and the test step's details show their viewports with it. The
 // page is cut from the content rather than taken from the viewport's
 // View, which pads each line to its width and so would change the
 // screen's lines.

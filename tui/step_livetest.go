@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailoauth/mailoauth/core"
@@ -46,6 +47,11 @@ type testStep struct {
 	rows  []testRow
 	pos   map[string]int
 	scrollList
+	// details holds the finding, notes and history of the row under the
+	// cursor; they scroll when too long for the room the table leaves
+	details viewport.Model
+	// tooTall is a screen taller than its room even so (SetSize)
+	tooTall  bool
 	running  bool
 	ran      bool
 	cancelFn context.CancelFunc
@@ -151,7 +157,26 @@ func (t *testStep) allCount() int {
 	return len(core.TestTargets(&t.setup.profile, t.setup.boxes.items, true, nil))
 }
 
+// Update handles msg; the details of another row under the cursor show
+// from their top.
 func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
+	was := t.underCursor()
+	cmd, handled := t.update(msg)
+	if t.underCursor() != was {
+		t.details.GotoTop()
+	}
+	return cmd, handled
+}
+
+// underCursor is the mailbox of the row under the cursor, "" for none.
+func (t *testStep) underCursor() string {
+	if t.cursor < len(t.rows) {
+		return t.rows[t.cursor].mailbox
+	}
+	return ""
+}
+
+func (t *testStep) update(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case runTestsMsg:
 		return t.run(t.targets(), true), false
@@ -193,6 +218,14 @@ func (t *testStep) Update(msg tea.Msg) (tea.Cmd, bool) {
 		if t.overflows() && key.Matches(msg, t.keys.Screen.MoreDown, t.keys.Screen.MoreUp) {
 			// the wizard pages the screen, as its ↓ more marker says
 			return nil, false
+		}
+		switch {
+		case t.detailsScroll() && key.Matches(msg, t.keys.Test.DetailsDown):
+			t.details.ScrollDown(1)
+			return nil, true
+		case t.detailsScroll() && key.Matches(msg, t.keys.Test.DetailsUp):
+			t.details.ScrollUp(1)
+			return nil, true
 		}
 		if t.moveKey(t.keys.List, msg) {
 			t.clamp()
@@ -256,8 +289,16 @@ func (t *testStep) FullHelp() [][]key.Binding { return t.helpKeyMap().full }
 
 func (t *testStep) helpKeyMap() stepKeys {
 	nav := t.keys.List.moves(false)
+	// the details' keys while they scroll, in place of the mailboxes'
+	// on the short line, which the head names beside its choices
+	var details []key.Binding
+	scope := []key.Binding{t.keys.Test.Scope}
+	if t.detailsScroll() {
+		nav = append(nav, t.keys.Test.DetailsDown, t.keys.Test.DetailsUp)
+		details, scope = []key.Binding{t.keys.Test.Details}, nil
+	}
 	if t.running {
-		return t.keyMap([]key.Binding{t.keys.Test.Cancel}, nav, false, false, false)
+		return t.keyMap(append([]key.Binding{t.keys.Test.Cancel}, details...), nav, false, false, false)
 	}
 	more := append([]key.Binding{t.keys.Test.Scope, t.keys.Test.Token, t.keys.Test.IMAP, t.keys.Test.SMTP, t.keys.Test.RoundTrip, t.keys.Test.Run, t.keys.Test.Retry}, nav...)
 	if !t.ran {
@@ -268,7 +309,7 @@ func (t *testStep) helpKeyMap() stepKeys {
 	if _, failed, _ := t.tally(); failed > 0 {
 		short = append(short, t.keys.Test.Retry)
 	}
-	short = append(short, t.keys.Test.Scope)
+	short = append(append(short, details...), scope...)
 	return t.keyMap(short, more, false, false, false)
 }
 

@@ -12,31 +12,50 @@ import (
 	"github.com/mailoauth/mailoauth/core"
 )
 
-// SetSize fits the table to the rows the view leaves it.
+// minTableRows is how many rows of the table a detail too long for the
+// room leaves it: the cursor's row and one on each side.
+const minTableRows = 3
+
+// SetSize fits the table and the details of the row under the cursor to
+// the room. The table takes the rows the whole details leave it; when
+// that is fewer than minTableRows, it keeps those and the details get the
+// rest as a viewport that scrolls, with a line saying there is more.
 func (t *testStep) SetSize(width, height int) {
 	t.setRoom(width, height)
-	if len(t.rows) > 0 {
-		t.scrollList = t.fitted(len(t.rows), t.tableRows(width, height))
+	t.tooTall = false
+	if len(t.rows) == 0 {
+		t.details.SetContentLines(nil)
+		return
 	}
-}
-
-// tableRows is how many rows the table gets below the head and above the
-// detail of the row under the cursor.
-func (t *testStep) tableRows(width, height int) int {
+	var lines []string
+	if d := t.detail(width); d != "" {
+		lines = strings.Split(d, "\n")
+	}
+	// below the head: the table's header, its rows and, after a blank
+	// line, the details; whole details leave a spare line at the end
 	room := height - lineCount(t.head(width)) - 1
-	if detail := t.detail(width); detail != "" {
-		room -= lineCount(detail) + 2
+	rows, page := room-1, 0
+	if len(lines) > 0 {
+		rows, page = room-len(lines)-2, len(lines)
 	}
-	return room - 1
+	if keep := min(len(t.rows), minTableRows); rows < keep && len(lines) > 0 {
+		// the blank line and the marker below the details' page
+		rows, page = keep, room-keep-2
+		// no room for even a line of them: the wizard pages the screen
+		t.tooTall = page < 1
+		page = max(page, 1)
+	}
+	t.scrollList = t.fitted(len(t.rows), rows)
+	t.details.SetWidth(width)
+	t.details.SetHeight(page)
+	t.details.SetContentLines(lines)
 }
 
-// overflows reports a detail (a long finding with its history) that
-// leaves the table no row of its own: the screen is taller than its room,
-// and pgup/pgdn page it (layout.go) rather than the one row the table
-// shows.
-func (t *testStep) overflows() bool {
-	return len(t.rows) > 0 && t.tableRows(t.roomW, t.roomH) < 1
-}
+// overflows reports a screen taller than its room even with the details
+// scrolling (a terminal too short for the table's rows and a line of
+// them): pgup/pgdn then page the screen (layout.go), as its marker says,
+// rather than the table.
+func (t *testStep) overflows() bool { return t.tooTall }
 
 func (t *testStep) View() string {
 	width, height := t.roomW, t.roomH
@@ -57,14 +76,16 @@ func (t *testStep) View() string {
 		}
 		return out
 	}
-	// the table as SetSize fitted it
-	sl := t.fitted(len(t.rows), t.tableRows(width, height))
-	out += t.table(sl, width, sl.pageSize)
-	if detail := t.detail(width); detail != "" {
-		out += "\n\n" + detail
+	// the table and the details as SetSize fitted them
+	out += t.table(t.scrollList, width, t.pageSize)
+	if t.details.TotalLineCount() > 0 {
+		out += "\n\n" + viewportPage(t.details, t.keys.Test.DetailsDown, t.keys.Test.DetailsUp, s.Muted)
 	}
 	return out
 }
+
+// detailsScroll reports whether the details are taller than their page.
+func (t *testStep) detailsScroll() bool { return t.details.TotalLineCount() > t.details.Height() }
 
 // head is the title, the choices and, once a run started, its progress.
 func (t *testStep) head(width int) string {

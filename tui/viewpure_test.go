@@ -141,7 +141,8 @@ func manyMailboxes(n int) []core.Mailbox {
 }
 
 // TestViewsChangeNoState renders every step, in the states where its view
-// has something to fit (a scrolled list, a run's table, a long summary),
+// has something to fit (a scrolled list, a run's table, a long finding
+// scrolled below it, a long summary),
 // twice, and compares the wizard before and after.
 func TestViewsChangeNoState(t *testing.T) {
 	for _, sz := range goldenSizes {
@@ -174,6 +175,17 @@ func TestViewsChangeNoState(t *testing.T) {
 				d.press(keyCode(tea.KeyDown))
 			}
 			requirePureView(t, d, "test table scrolled")
+			ts := d.m.w.steps[stepTest].(*testStep)
+			r := &ts.rows[ts.cursor]
+			r.result.OK = false
+			r.result.Finding = &core.Finding{Code: "imap_disabled", Summary: "IMAP is disabled.",
+				Fix: strings.Repeat("A long fix sentence that goes on. ", 150)}
+			d.m.w.fit()
+			d.press(runeKey('J'), runeKey('J'))
+			if ts.details.YOffset() != 2 {
+				t.Fatalf("J scrolled the long finding to line %d, not 2", ts.details.YOffset())
+			}
+			requirePureView(t, d, "test details scrolled")
 
 			d.run(d.m.w.goTo(stepSummary))
 			for range 80 {
