@@ -12,8 +12,9 @@ import (
 // under way are committed together in the next transaction, with one fsync
 // instead of one each. A call returns only once its own write is committed,
 // so nothing reported saved can be lost. Unlike bbolt's Batch no timer
-// delays a lone write, and every transaction runs on a caller's goroutine,
-// where guard turns a damaged file into a sentence.
+// delays a lone write that is waited for, and every transaction runs under
+// guard, which turns a damaged file into a sentence (on a caller's
+// goroutine, or for batchLater writes on the leader's own).
 //
 // A write that need not be waited for at once (batchLater: a minted token,
 // whose mailbox goes on to its IMAP and SMTP checks) is committed when
