@@ -31,9 +31,13 @@ type Endpoints struct {
 	IMAPSecurity Security `json:"imap_security,omitempty"`
 	SMTP         string   `json:"smtp,omitempty"`
 	SMTPSecurity Security `json:"smtp_security,omitempty"`
-	TokenURL     string   `json:"token_url,omitempty"`
-	AuthURL      string   `json:"auth_url,omitempty"`
-	TokeninfoURL string   `json:"tokeninfo_url,omitempty"`
+	// POP3 is the POP3 server (implicit TLS, like Gmail's 995); only
+	// mailoauth proxy's --pop3 listener uses it. Optional: endpoints of
+	// another IMAP server without it have no POP3 server.
+	POP3         string `json:"pop3,omitempty"`
+	TokenURL     string `json:"token_url,omitempty"`
+	AuthURL      string `json:"auth_url,omitempty"`
+	TokeninfoURL string `json:"tokeninfo_url,omitempty"`
 	// AdminURL is the sandbox's stand-in for the Admin console; empty for Google.
 	AdminURL string `json:"admin_url,omitempty"`
 	// CAFile is the only way to trust a certificate outside the system roots.
@@ -44,6 +48,7 @@ type Endpoints struct {
 const (
 	gmailIMAP         = "imap.gmail.com:993"
 	gmailSMTP         = "smtp.gmail.com:465"
+	gmailPOP3         = "pop.gmail.com:995"
 	GoogleTokenURL    = "https://oauth2.googleapis.com/token"
 	googleAuthURL     = "https://accounts.google.com/o/oauth2/auth"
 	googleTokeninfo   = "https://oauth2.googleapis.com/tokeninfo"
@@ -67,6 +72,12 @@ func (e Endpoints) WithDefaults() Endpoints {
 		if _, port, err := net.SplitHostPort(e.SMTP); err == nil && port == "587" {
 			e.SMTPSecurity = SecurityStartTLS
 		}
+	}
+	// Gmail's POP3 server only beside Gmail's IMAP server: another
+	// server's endpoints without pop3 have none, rather than sending its
+	// tokens to Google.
+	if e.POP3 == "" && (e.IMAP == "" || e.IMAP == gmailIMAP) {
+		e.POP3 = gmailPOP3
 	}
 	e.IMAP = cmp.Or(e.IMAP, gmailIMAP)
 	e.IMAPSecurity = cmp.Or(e.IMAPSecurity, SecurityTLS)
@@ -94,7 +105,7 @@ func parseEndpoints(data []byte, name string) (Endpoints, error) {
 	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s is not valid: %s; allowed keys are imap, imap_security, smtp, smtp_security, token_url, auth_url, tokeninfo_url, admin_url, ca_file", name, jsonProblem(err))}
+		return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s is not valid: %s; allowed keys are imap, imap_security, smtp, smtp_security, pop3, token_url, auth_url, tokeninfo_url, admin_url, ca_file", name, jsonProblem(err))}
 	}
 	for _, s := range []struct {
 		key string
@@ -104,7 +115,7 @@ func parseEndpoints(data []byte, name string) (Endpoints, error) {
 			return Endpoints{}, &InputError{Msg: fmt.Sprintf("endpoints file %s: %s is %q; use \"tls\" or \"starttls\"", name, s.key, s.v)}
 		}
 	}
-	for _, hp := range []struct{ key, v string }{{"imap", e.IMAP}, {"smtp", e.SMTP}} {
+	for _, hp := range []struct{ key, v string }{{"imap", e.IMAP}, {"smtp", e.SMTP}, {"pop3", e.POP3}} {
 		if hp.v == "" {
 			continue
 		}
