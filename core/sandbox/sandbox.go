@@ -1,6 +1,6 @@
 // Package sandbox is a faithful, in-process simulation of the parts of Google
 // that mailoauth talks to: the OAuth token endpoint (JWT bearer grant with
-// domain-wide delegation), tokeninfo, Gmail IMAP and Gmail SMTP with XOAUTH2 /
+// domain-wide delegation), tokeninfo, Gmail IMAP, SMTP and POP3 with XOAUTH2 /
 // OAUTHBEARER, and a small stand-in for the Admin console.
 //
 // Every test and the demo run against it, so it behaves like Google in every
@@ -141,9 +141,13 @@ type Sandbox struct {
 	endpoints   core.Endpoints
 	oauth       *oauthApp // guarded by mu
 
-	httpLn, imapLn, imapPlainLn, smtpLn, smtpPlainLn net.Listener
-	httpSrv                                          *http.Server
-	imapSrv, imapPlainSrv                            *imapserver.Server
+	httpLn, imapLn, imapPlainLn, smtpLn, smtpPlainLn, popLn net.Listener
+	httpSrv                                                 *http.Server
+	imapSrv, imapPlainSrv                                   *imapserver.Server
+	// the POP3 server's view of the mailboxes (pop3box.go)
+	storeSrv    *imapserver.Server
+	storeLn     *pipeListener
+	storeSecret string
 
 	mu         sync.Mutex
 	users      map[string]*user
@@ -252,7 +256,7 @@ func Start(opts Options) (s *Sandbox, err error) {
 	listen := func() (net.Listener, error) {
 		return net.Listen("tcp", net.JoinHostPort(opts.Addr, "0"))
 	}
-	for _, p := range []*net.Listener{&s.httpLn, &s.imapLn, &s.imapPlainLn, &s.smtpLn, &s.smtpPlainLn} {
+	for _, p := range []*net.Listener{&s.httpLn, &s.imapLn, &s.imapPlainLn, &s.smtpLn, &s.smtpPlainLn, &s.popLn} {
 		if *p, err = listen(); err != nil {
 			return nil, fmt.Errorf("sandbox: listen on %s: %w", opts.Addr, err)
 		}
@@ -264,6 +268,7 @@ func Start(opts Options) (s *Sandbox, err error) {
 		IMAPSecurity: core.SecurityTLS,
 		SMTP:         s.smtpLn.Addr().String(),
 		SMTPSecurity: core.SecurityTLS,
+		POP3:         s.popLn.Addr().String(),
 		TokenURL:     base + "/token",
 		AuthURL:      base + "/o/oauth2/auth",
 		TokeninfoURL: base + "/tokeninfo",
@@ -281,6 +286,8 @@ func Start(opts Options) (s *Sandbox, err error) {
 	s.startHTTP()
 	s.startIMAP()
 	s.startSMTP()
+	s.startStore()
+	s.startPOP3()
 	s.logf("sandbox: Google for %s at %s (token), %s (imap), %s (smtp)", s.domain, s.endpoints.TokenURL, s.endpoints.IMAP, s.endpoints.SMTP)
 	return s, nil
 }
@@ -296,10 +303,14 @@ func (s *Sandbox) Close() error {
 		if s.httpSrv != nil {
 			s.httpSrv.Close()
 		}
-		for _, ln := range []net.Listener{s.httpLn, s.imapLn, s.imapPlainLn, s.smtpLn, s.smtpPlainLn} {
+		for _, ln := range []net.Listener{s.httpLn, s.imapLn, s.imapPlainLn, s.smtpLn, s.smtpPlainLn, s.popLn} {
 			if ln != nil {
 				ln.Close()
 			}
+		}
+		if s.storeSrv != nil {
+			s.storeLn.Close()
+			s.storeSrv.Close()
 		}
 		if s.imapPlainSrv != nil {
 			s.imapPlainSrv.Close()

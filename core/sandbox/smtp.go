@@ -46,6 +46,16 @@ func (s *Sandbox) startSMTP() {
 }
 
 func (s *Sandbox) serveSMTP(ln net.Listener, implicitTLS bool) {
+	s.acceptConns(ln, true, func(nc net.Conn) {
+		c := &smtpConn{sb: s, raw: nc}
+		c.serve(implicitTLS)
+	})
+}
+
+// acceptConns serves each connection of ln with serve until the sandbox
+// closes (which closes them); with smtpFault the SMTPDrop fault closes them
+// at once.
+func (s *Sandbox) acceptConns(ln net.Listener, smtpFault bool, serve func(nc net.Conn)) {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -63,7 +73,7 @@ func (s *Sandbox) serveSMTP(ln net.Listener, implicitTLS bool) {
 			return
 		default:
 		}
-		drop := s.faults.SMTPDrop
+		drop := smtpFault && s.faults.SMTPDrop
 		s.smtpConns[nc] = struct{}{}
 		s.mu.Unlock()
 		if drop {
@@ -76,8 +86,7 @@ func (s *Sandbox) serveSMTP(ln net.Listener, implicitTLS bool) {
 			defer s.wg.Done()
 			defer s.forgetSMTP(nc)
 			defer nc.Close()
-			c := &smtpConn{sb: s, raw: nc}
-			c.serve(implicitTLS)
+			serve(nc)
 		}()
 	}
 }
