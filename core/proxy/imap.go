@@ -116,34 +116,23 @@ func (s *session) runIMAP(ctx context.Context, stop func() bool) {
 		}
 		up, release, ref := s.login(ctx, user, password)
 		if ref != nil {
-			_ = s.write("%s NO %s\r\n", tag, imapRefusal(ref))
+			_ = s.write("%s %s\r\n", tag, ref.reply(imapRefused))
 			continue
 		}
-		if !s.beginRelay(stop, up, release) {
-			return
-		}
-		if s.write("%s OK [CAPABILITY %s] mailoauth proxy: logged in\r\n", tag, strings.Join(postAuthCaps(up.caps), " ")) != nil {
-			release()
-			s.close()
-			return
-		}
-		s.relay(up, release)
+		s.relayAfter(stop, up, release, func() error {
+			return s.write("%s OK [CAPABILITY %s] mailoauth proxy: logged in\r\n", tag, strings.Join(postAuthCaps(up.caps), " "))
+		})
 		return
 	}
 	_ = s.write("* BYE mailoauth proxy: too many bad commands\r\n")
 }
 
-func imapRefusal(r *refusal) string {
-	switch r.kind {
-	case refusedPassword:
-		return "[AUTHENTICATIONFAILED] Invalid credentials"
-	case refusedLimit:
-		return "[LIMIT] " + r.text
-	}
-	if r.temporary() {
-		return "[UNAVAILABLE] " + r.text
-	}
-	return "[AUTHENTICATIONFAILED] " + r.text
+// imapRefused are the IMAP replies to a refusal (after the tag).
+var imapRefused = refusalReplies{
+	password:  "NO [AUTHENTICATIONFAILED] Invalid credentials",
+	limit:     "NO [LIMIT] ",
+	temporary: "NO [UNAVAILABLE] ",
+	permanent: "NO [AUTHENTICATIONFAILED] ",
 }
 
 // postAuthCaps are the server's capabilities without those of the login

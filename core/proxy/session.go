@@ -188,6 +188,24 @@ type refusal struct {
 	text string
 }
 
+// refusalReplies are a protocol's replies to a refusal: a fixed one for
+// a wrong password, and the prefixes of the refusal's text for a full
+// mailbox (empty: as temporary), for temporary and for permanent ones.
+type refusalReplies struct{ password, limit, temporary, permanent string }
+
+// reply is the line (without CRLF) the client gets for the refusal.
+func (r *refusal) reply(rr refusalReplies) string {
+	switch {
+	case r.kind == refusedPassword:
+		return rr.password
+	case r.kind == refusedLimit && rr.limit != "":
+		return rr.limit + r.text
+	case r.temporary():
+		return rr.temporary + r.text
+	}
+	return rr.permanent + r.text
+}
+
 // temporary reports whether the client should retry later rather than fix
 // its credentials: the server could not be reached or was busy.
 func (r *refusal) temporary() bool {
@@ -218,6 +236,20 @@ func (s *session) beginRelay(stop func() bool, up *upstream, release func()) boo
 	}
 	s.up, s.isRelay = up.conn, true
 	return true
+}
+
+// relayAfter begins the relay (beginRelay), tells the client it is logged
+// in with loggedIn's reply, and relays until the session ends.
+func (s *session) relayAfter(stop func() bool, up *upstream, release func(), loggedIn func() error) {
+	if !s.beginRelay(stop, up, release) {
+		return
+	}
+	if loggedIn() != nil {
+		release()
+		s.close()
+		return
+	}
+	s.relay(up, release)
 }
 
 // relay copies both ways until either side closes or nothing moved for the

@@ -121,32 +121,21 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 		}
 		up, release, ref := s.login(ctx, user, password)
 		if ref != nil {
-			_ = s.smtpRefusal(ref)
+			_ = s.write("%s\r\n", ref.reply(smtpRefused))
 			continue
 		}
 		s.srv.learnSMTP(0, up.addr, up.ehlo)
-		if !s.beginRelay(stop, up, release) {
-			return
-		}
-		if s.smtpReply(235, "2.7.0 Accepted") != nil {
-			release()
-			s.close()
-			return
-		}
-		s.relay(up, release)
+		s.relayAfter(stop, up, release, func() error { return s.smtpReply(235, "2.7.0 Accepted") })
 		return
 	}
 	_ = s.smtpReply(421, "4.7.0 Too many bad commands, closing")
 }
 
-func (s *session) smtpRefusal(r *refusal) error {
-	switch {
-	case r.kind == refusedPassword:
-		return s.smtpReply(535, "5.7.8 Username and Password not accepted")
-	case r.temporary():
-		return s.smtpReply(454, "4.7.0 "+r.text)
-	}
-	return s.smtpReply(535, "5.7.8 "+r.text)
+// smtpRefused are the SMTP replies to a refusal.
+var smtpRefused = refusalReplies{
+	password:  "535 5.7.8 Username and Password not accepted",
+	temporary: "454 4.7.0 ",
+	permanent: "535 5.7.8 ",
 }
 
 // smtpAuthExchange reads the credentials of AUTH PLAIN or AUTH LOGIN
