@@ -51,6 +51,8 @@ type fixture struct {
 	imapPlain string // STARTTLS listener on loopback
 	smtpTLS   string
 	smtpPlain string
+	pop3TLS   string
+	pop3Plain string // STLS listener on loopback
 	password  map[string]string
 
 	amu    sync.Mutex
@@ -103,8 +105,8 @@ func startSandbox(t testing.TB, opts sandbox.Options, cred func(*sandbox.Sandbox
 }
 
 // serveFixture is the proxy in front of sb for its users, whose tokens
-// come from tester, listening for IMAP and SMTP with implicit TLS and
-// STARTTLS.
+// come from tester, listening for IMAP, SMTP and POP3 with implicit TLS
+// and STARTTLS.
 func serveFixture(t testing.TB, cfg Config, sb *sandbox.Sandbox, tester *core.Tester) *fixture {
 	t.Helper()
 	f := &fixture{sb: sb, dir: &mapDir{accts: map[string]Account{}}, log: &coretest.Buffer{}, password: map[string]string{}}
@@ -139,6 +141,8 @@ func serveFixture(t testing.TB, cfg Config, sb *sandbox.Sandbox, tester *core.Te
 	f.imapPlain = listen(IMAP, core.SecurityStartTLS)
 	f.smtpTLS = listen(SMTP, core.SecurityTLS)
 	f.smtpPlain = listen(SMTP, core.SecurityStartTLS)
+	f.pop3TLS = listen(POP3, core.SecurityTLS)
+	f.pop3Plain = listen(POP3, core.SecurityStartTLS)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -23,6 +23,7 @@ type Protocol string
 const (
 	IMAP Protocol = "imap"
 	SMTP Protocol = "smtp"
+	POP3 Protocol = "pop3"
 )
 
 // The default listen addresses of `mailoauth proxy` (STARTTLS; a plain
@@ -107,7 +108,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Server is a running proxy: any number of IMAP and SMTP listeners sharing
+// Server is a running proxy: any number of IMAP, SMTP and POP3 listeners sharing
 // the limits.
 type Server struct {
 	cfg Config

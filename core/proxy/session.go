@@ -67,15 +67,20 @@ func (s *session) run() {
 		s.runIMAP(ctx, stop)
 	case SMTP:
 		s.runSMTP(ctx, stop)
+	case POP3:
+		s.runPOP3(ctx, stop)
 	}
 }
 
 func (s *session) refuseFull() {
 	defer s.raw.Close()
 	_ = s.raw.SetDeadline(time.Now().Add(5 * time.Second))
-	if s.proto == IMAP {
+	switch s.proto {
+	case IMAP:
 		fmt.Fprintf(s.conn, "* BYE [UNAVAILABLE] mailoauth proxy: too many connections, try again later\r\n")
-	} else {
+	case POP3:
+		fmt.Fprintf(s.conn, "-ERR [SYS/TEMP] mailoauth proxy: too many connections, try again later\r\n")
+	default:
 		fmt.Fprintf(s.conn, "421 4.7.0 mailoauth proxy: too many connections, try again later\r\n")
 	}
 }
@@ -140,6 +145,14 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	uctx, cancel := context.WithTimeout(ctx, s.srv.cfg.UpstreamTimeout)
 	defer cancel()
 	up, err := dialUpstream(uctx, acct, s.proto, s.clientName())
+	if errors.Is(err, errNoPOP3Server) {
+		release()
+		l.Reason = "no POP3 server"
+		s.srv.audit(l)
+		s.srv.log.Error("proxy: the mailbox's endpoints name no POP3 server", "protocol", s.proto, "mailbox", acct.Address, "client", s.client,
+			"fix", `add "pop3": "host:995" to the endpoints file of the mailbox's profile, or fetch its mail by IMAP`)
+		return nil, nil, &refusal{kind: refusedUpstream, text: "mailoauth: this mailbox has no POP3 server, see the log"}
+	}
 	if err != nil {
 		release()
 		f := core.FindingOf(err)
@@ -165,6 +178,9 @@ func (s *session) clientName() string {
 	return "localhost"
 }
 
+// checkOf is the check whose diagnosis a protocol's refusal gets: POP3
+// logs in with the token and scope of IMAP, and its refusals are made
+// IMAP's (pop3Error).
 func checkOf(p Protocol) core.CheckName {
 	if p == SMTP {
 		return core.CheckSMTP

@@ -51,17 +51,27 @@ func (u *upstream) write(s string) error {
 	return err
 }
 
-// dialUpstream connects to the account's IMAP or SMTP server and logs in
+// errNoPOP3Server: the mailbox's endpoints name another IMAP server than
+// Gmail's and no POP3 server (core.Endpoints.WithDefaults).
+var errNoPOP3Server = errors.New("no POP3 server")
+
+// dialUpstream connects to the account's IMAP, SMTP or POP3 server and logs in
 // with the mailbox's token through core (cached, minted, refreshed, one
 // retry with a fresh token, the diagnosis on failure).
 func dialUpstream(ctx context.Context, acct Account, proto Protocol, helo string) (*upstream, error) {
 	ep := acct.Upstream.ServerEndpoints()
-	addr, sec, check := ep.IMAP, ep.IMAPSecurity, core.CheckIMAP
-	if proto == SMTP {
-		addr, sec, check = ep.SMTP, ep.SMTPSecurity, core.CheckSMTP
+	addr, sec := ep.IMAP, ep.IMAPSecurity
+	switch proto {
+	case SMTP:
+		addr, sec = ep.SMTP, ep.SMTPSecurity
+	case POP3:
+		if ep.POP3 == "" {
+			return nil, errNoPOP3Server
+		}
+		addr, sec = ep.POP3, core.SecurityTLS // Gmail's POP3 is implicit TLS only
 	}
 	var up *upstream
-	err := acct.Upstream.AuthenticateUpstream(ctx, acct.Address, check, addr, func(ctx context.Context, sc *mailproto.OAuthClient) error {
+	err := acct.Upstream.AuthenticateUpstream(ctx, acct.Address, checkOf(proto), addr, func(ctx context.Context, sc *mailproto.OAuthClient) error {
 		if up != nil {
 			up.conn.Close()
 			up = nil
@@ -71,9 +81,12 @@ func dialUpstream(ctx context.Context, acct Account, proto Protocol, helo string
 			return err
 		}
 		stop := context.AfterFunc(ctx, func() { u.conn.Close() })
-		if proto == SMTP {
+		switch proto {
+		case SMTP:
 			err = u.smtpAuth(sc)
-		} else {
+		case POP3:
+			err = u.pop3Auth(sc)
+		default:
 			err = u.imapAuth(sc)
 		}
 		if !stop() && err == nil {
@@ -116,9 +129,12 @@ func connect(ctx context.Context, ep core.Endpoints, addr string, sec core.Secur
 	u := &upstream{conn: conn, br: bufio.NewReaderSize(conn, upstreamLine), addr: addr}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if proto == SMTP {
+	switch proto {
+	case SMTP:
 		err = u.smtpGreeting(ctx, sec, cfg, helo)
-	} else {
+	case POP3:
+		err = u.pop3Greeting()
+	default:
 		err = u.imapGreeting(ctx, sec, cfg)
 	}
 	if err != nil {
