@@ -15,13 +15,14 @@ import (
 )
 
 type proxyFlags struct {
-	imapAddr, smtpAddr, imapsAddr, smtpsAddr, certFile, keyFile, logFormat, mechanism string
-	certHosts                                                                         []string
-	maxPerBox, maxConns                                                               int
-	idle, lockout, drain                                                              time.Duration
+	imapAddr, smtpAddr, imapsAddr, smtpsAddr, pop3Addr, pop3sAddr string
+	certFile, keyFile, logFormat, mechanism                       string
+	certHosts                                                     []string
+	maxPerBox, maxConns                                           int
+	idle, lockout, drain                                          time.Duration
 }
 
-// newProxyCmd is `mailoauth proxy`: the IMAP/SMTP proxy for products that
+// newProxyCmd is `mailoauth proxy`: the IMAP/SMTP/POP3 proxy for products that
 // only know a password (serve), `proxy password ADDR` and `proxy cert`.
 func newProxyCmd(a *app) *cobra.Command {
 	cmd := command(a, "proxy", (*proxyFlags).register, runProxy)
@@ -38,10 +39,12 @@ func (o *proxyFlags) register(cmd *cobra.Command) {
 	f.StringVar(&o.smtpAddr, "smtp", proxy.DefaultSMTPAddr, "the SMTP submission listener `HOST:PORT` with STARTTLS (a login without it only on a loopback address); empty: none")
 	f.StringVar(&o.imapsAddr, "imaps", "", "the IMAP listener `HOST:PORT` with implicit TLS (like port 993), e.g. 0.0.0.0:993; empty: none")
 	f.StringVar(&o.smtpsAddr, "smtps", "", "the SMTP submission listener `HOST:PORT` with implicit TLS (like port 465); empty: none")
+	f.StringVar(&o.pop3Addr, "pop3", "", "a POP3 listener `HOST:PORT` with STLS (a login without it only on a loopback address), e.g. 127.0.0.1:1110; empty: none")
+	f.StringVar(&o.pop3sAddr, "pop3s", "", "a POP3 listener `HOST:PORT` with implicit TLS (like port 995), e.g. 0.0.0.0:995; empty: none")
 	f.StringVar(&o.certFile, "cert", "", "the PEM certificate (chain) `FILE` for the listeners; default: one generated and kept in the store")
 	f.StringVar(&o.keyFile, "key", "", "the PEM private key `FILE` of --cert")
 	f.StringArrayVar(&o.certHosts, "cert-host", nil, "a `HOST` name or address clients use, added to a generated certificate (repeatable; only when it is first made)")
-	f.IntVar(&o.maxPerBox, "max-per-mailbox", proxy.DefaultMaxPerMailbox, "at most `N` simultaneous IMAP (and, separately, SMTP) sessions per mailbox; Gmail allows 15 IMAP connections per account")
+	f.IntVar(&o.maxPerBox, "max-per-mailbox", proxy.DefaultMaxPerMailbox, "at most `N` simultaneous IMAP (and, separately, SMTP and POP3) sessions per mailbox; Gmail allows 15 IMAP connections per account")
 	f.IntVar(&o.maxConns, "max-conns", proxy.DefaultMaxConns, "at most `N` connections open at once in total")
 	f.DurationVar(&o.idle, "idle-timeout", proxy.DefaultIdleTimeout, "close a session after this `DURATION` with no byte either way")
 	f.DurationVar(&o.lockout, "lockout", proxy.DefaultLockout, "how long (a `DURATION`) an address is refused after 5 wrong passwords within a minute")
@@ -67,8 +70,8 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 	if a.profile != "" { // it would be ignored: every profile is served
 		return usagef("proxy serves the mailboxes of every profile of the store; leave out --profile")
 	}
-	if o.imapAddr == "" && o.smtpAddr == "" && o.imapsAddr == "" && o.smtpsAddr == "" {
-		return usagef("proxy needs at least one listener: --imap, --smtp, --imaps or --smtps HOST:PORT")
+	if o.imapAddr == "" && o.smtpAddr == "" && o.imapsAddr == "" && o.smtpsAddr == "" && o.pop3Addr == "" && o.pop3sAddr == "" {
+		return usagef("proxy needs at least one listener: --imap, --smtp, --imaps, --smtps, --pop3 or --pop3s HOST:PORT")
 	}
 	if (o.certFile == "") != (o.keyFile == "") {
 		return usagef("--cert and --key go together: pass both PEM files, or neither to use the store's certificate")
@@ -113,7 +116,8 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 		proto               proxy.Protocol
 		sec                 core.Security
 	}{{"--imap", o.imapAddr, proxy.DefaultIMAPAddr, proxy.IMAP, core.SecurityStartTLS}, {"--imaps", o.imapsAddr, "0.0.0.0:993", proxy.IMAP, core.SecurityTLS},
-		{"--smtp", o.smtpAddr, proxy.DefaultSMTPAddr, proxy.SMTP, core.SecurityStartTLS}, {"--smtps", o.smtpsAddr, "0.0.0.0:465", proxy.SMTP, core.SecurityTLS}}
+		{"--smtp", o.smtpAddr, proxy.DefaultSMTPAddr, proxy.SMTP, core.SecurityStartTLS}, {"--smtps", o.smtpsAddr, "0.0.0.0:465", proxy.SMTP, core.SecurityTLS},
+		{"--pop3", o.pop3Addr, "127.0.0.1:1110", proxy.POP3, core.SecurityStartTLS}, {"--pop3s", o.pop3sAddr, "0.0.0.0:995", proxy.POP3, core.SecurityTLS}}
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
 		if l.addr == "" {
@@ -124,7 +128,7 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 			_ = srv.Shutdown(context.Background())
 			return err
 		}
-		fmt.Fprintf(a.stdout, "%s on %s (%s)\n", proxyListenerName(l.proto, l.sec), ln.Addr(), proxySecurityWords(ln.Addr(), l.sec))
+		fmt.Fprintf(a.stdout, "%s on %s (%s)\n", proxyListenerName(l.proto, l.sec), ln.Addr(), proxySecurityWords(l.proto, ln.Addr(), l.sec))
 		go func() { errs <- srv.Serve(ln, l.proto, l.sec) }()
 	}
 	fmt.Fprintf(a.stdout, "certificate SHA-256 fingerprint %s\n", proxy.Fingerprint(cert))
@@ -159,25 +163,28 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 }
 
 func proxyListenerName(p proxy.Protocol, sec core.Security) string {
-	switch {
-	case p == proxy.IMAP && sec == core.SecurityTLS:
-		return "IMAP (implicit TLS)"
-	case p == proxy.IMAP:
-		return "IMAP (STARTTLS)"
-	case sec == core.SecurityTLS:
-		return "SMTP submission (implicit TLS)"
+	name, upgrade := map[proxy.Protocol]string{proxy.IMAP: "IMAP", proxy.SMTP: "SMTP submission", proxy.POP3: "POP3"}[p], "STARTTLS"
+	if p == proxy.POP3 {
+		upgrade = "STLS"
 	}
-	return "SMTP submission (STARTTLS)"
+	if sec == core.SecurityTLS {
+		return name + " (implicit TLS)"
+	}
+	return name + " (" + upgrade + ")"
 }
 
-func proxySecurityWords(addr net.Addr, sec core.Security) string {
+func proxySecurityWords(p proxy.Protocol, addr net.Addr, sec core.Security) string {
 	if sec == core.SecurityTLS {
 		return "TLS from the first byte"
 	}
-	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
-		return "STARTTLS offered; plain login allowed, this is a loopback address"
+	upgrade := "STARTTLS"
+	if p == proxy.POP3 {
+		upgrade = "STLS"
 	}
-	return "STARTTLS required before the login"
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		return upgrade + " offered; plain login allowed, this is a loopback address"
+	}
+	return upgrade + " required before the login"
 }
 
 // proxyCertificate loads --cert/--key, or the store's certificate, making

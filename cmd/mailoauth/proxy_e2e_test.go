@@ -22,18 +22,18 @@ import (
 	"github.com/mailoauth/mailoauth/store"
 )
 
-// proxyProcess is a running `mailoauth proxy` with all four listeners on
-// OS-chosen loopback ports.
+// proxyProcess is a running `mailoauth proxy` with its IMAP and SMTP
+// listeners and the POP3 one with implicit TLS on OS-chosen loopback ports.
 type proxyProcess struct {
-	imap, imaps, smtp, smtps string
-	fingerprint              string
-	caFile                   string // the proxy's certificate, for clients to trust
-	log                      *coretest.Buffer
-	cmd                      *exec.Cmd
-	exited                   chan struct{}
+	imap, imaps, smtp, smtps, pop3s string
+	fingerprint                     string
+	caFile                          string // the proxy's certificate, for clients to trust
+	log                             *coretest.Buffer
+	cmd                             *exec.Cmd
+	exited                          chan struct{}
 }
 
-var proxyListenLine = regexp.MustCompile(`^(IMAP|SMTP submission) \((STARTTLS|implicit TLS)\) on (\S+) `)
+var proxyListenLine = regexp.MustCompile(`^(IMAP|SMTP submission|POP3) \((STARTTLS|implicit TLS)\) on (\S+) `)
 
 func startProxy(t testing.TB, db string, extra ...string) *proxyProcess {
 	t.Helper()
@@ -44,7 +44,7 @@ func startProxy(t testing.TB, db string, extra ...string) *proxyProcess {
 // the process runs, before it is ready.
 func startProxyThen(t testing.TB, db string, started func(*proxyProcess), extra ...string) *proxyProcess {
 	t.Helper()
-	args := append([]string{"--db", db, "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--smtps", "127.0.0.1:0"}, extra...)
+	args := append([]string{"--db", db, "proxy", "--imap", "127.0.0.1:0", "--smtp", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--smtps", "127.0.0.1:0", "--pop3s", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
 	p := &proxyProcess{log: &coretest.Buffer{}, cmd: cmd, exited: make(chan struct{})}
@@ -82,6 +82,8 @@ func startProxyThen(t testing.TB, db string, started func(*proxyProcess), extra 
 					p.imaps = m[3]
 				case "SMTP submissionSTARTTLS":
 					p.smtp = m[3]
+				case "POP3implicit TLS":
+					p.pop3s = m[3]
 				default:
 					p.smtps = m[3]
 				}
@@ -199,10 +201,33 @@ s.quit()
 print("sent", len(body))
 `
 
+// pyPOP3Retr tries a wrong password with poplib, then logs in with the
+// right one and prints STAT and the last message's Subject and size.
+const pyPOP3Retr = `
+import os, poplib, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+p = poplib.POP3_SSL(host, int(port), context=ctx)
+p.user(os.environ["USER_ADDR"])
+try:
+    p.pass_("not-the-proxy-password")
+    raise SystemExit("a wrong password was accepted")
+except poplib.error_proto as e:
+    print("refused:", e)
+p.user(os.environ["USER_ADDR"])
+p.pass_(os.environ["PASS"])
+count, size = p.stat()
+print("stat", count, size)
+resp, lines, octets = p.retr(count)
+print([l.decode() for l in lines if l.startswith(b"Subject:")][0])
+print("whole" if octets >= 10 * 1024 * 1024 else "short: %d octets" % octets)
+p.quit()
+`
+
 // TestProxyPythonClients: Python's smtplib logs in to the proxy and sends
 // a 10 MB message (implicit TLS and STARTTLS), and imaplib logs in,
-// selects and fetches it whole-size, against the sandbox, which takes no
-// password itself. The proxy's fingerprint is the certificate's, and every
+// selects and fetches it whole-size, and poplib retrieves it, against the
+// sandbox, which takes no password itself. The proxy's fingerprint is the certificate's, and every
 // login is in the audit log.
 func TestProxyPythonClients(t *testing.T) {
 	sb, db, users, pw := proxySandboxSetup(t)
@@ -229,6 +254,12 @@ func TestProxyPythonClients(t *testing.T) {
 			t.Fatalf("imaplib through the proxy: want the 10 MB message %q, got size %d:\n%s", subject, size, out)
 		}
 	}
+	// poplib reads the last of them by POP3, after a wrong password refused
+	out := python(t, pyPOP3Retr, "ADDR="+p.pop3s, "CA="+p.caFile, "USER_ADDR="+user, "PASS="+pw[user])
+	if !strings.Contains(out, "refused: b'-ERR [AUTH] Invalid credentials'") || !strings.Contains(out, "stat 2 ") ||
+		!strings.Contains(out, "Subject: ten megabytes "+p.smtp) || !strings.Contains(out, "whole") {
+		t.Fatalf("poplib through the proxy: want a wrong password refused, 2 messages and the last one whole:\n%s", out)
+	}
 	p.stop(t)
 	st, err := store.Open(db, store.Options{ReadOnly: true})
 	if err != nil {
@@ -248,8 +279,8 @@ func TestProxyPythonClients(t *testing.T) {
 			t.Fatalf("the audit log holds the proxy password: %+v", e)
 		}
 	}
-	if logins != 4 {
-		t.Fatalf("want 4 audited proxy logins (2 SMTP, 2 IMAP), got %d: %+v", logins, entries)
+	if logins != 5 {
+		t.Fatalf("want 5 audited proxy logins (2 SMTP, 2 IMAP, 1 POP3), got %d: %+v", logins, entries)
 	}
 }
 
@@ -262,14 +293,28 @@ func mustRead(t *testing.T, path string) string {
 	return string(b)
 }
 
-// TestProxyMsmtpAndCurl: msmtp (auth plain, STARTTLS) and curl (SMTP and
-// IMAP with --user) send and read through the proxy.
+// TestProxyMsmtpAndCurl: msmtp (auth plain, STARTTLS) and curl (SMTP,
+// IMAP and POP3 with --user) send and read through the proxy.
 func TestProxyMsmtpAndCurl(t *testing.T) {
 	requirePrograms(t, "msmtp", "curl")
 	_, db, users, pw := proxySandboxSetup(t)
 	p := startProxy(t, db)
 	// The sandbox has a message once its SMTP server accepted it.
 	msmtpAndCurlThroughProxy(t, p, users[1], pw[users[1]], nil)
+
+	// curl reads them by POP3 with --user; a wrong password is refused
+	pop := func(path, password string) (string, error) {
+		return runProgram(nil, "", "curl", "-sS", "--cacert", p.caFile, "--user", users[1]+":"+password, "--url", "pop3s://"+p.pop3s+path)
+	}
+	if out, err := pop("/", pw[users[1]]); err != nil || len(strings.Fields(out)) != 4 {
+		t.Fatalf("curl POP3 LIST through the proxy: want 2 messages, got %v\n%s", err, out)
+	}
+	if out, err := pop("/1", pw[users[1]]); err != nil || !strings.Contains(out, "Subject: msmtp through the proxy") {
+		t.Fatalf("curl POP3 RETR 1 through the proxy: %v\n%s", err, out)
+	}
+	if out, err := pop("/", "not-the-proxy-password"); err == nil || !strings.Contains(out, "Login denied") {
+		t.Fatalf("curl POP3 with a wrong password: want it refused, got %v\n%s", err, out)
+	}
 }
 
 // msmtpAndCurlThroughProxy sends a message with msmtp (auth plain,
