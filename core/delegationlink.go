@@ -6,9 +6,17 @@ import (
 	"strings"
 )
 
+// delegationLinkDir is the Admin console's folder of the delegation page,
+// without the scheme: what DelegationLinkShort keeps of the link.
+const delegationLinkDir = adminConsole + "/ac/owl/"
+
 // delegationLinkBase is the Admin console page of domain-wide delegation
 // that takes the client ID and scopes to add from its query.
-const delegationLinkBase = "https://admin.google.com/ac/owl/domainwidedelegation"
+const delegationLinkBase = "https://" + delegationLinkDir + "domainwidedelegation"
+
+// DelegationLinkShort is the link cut to where it leads, for a screen too
+// narrow to show it whole; the keys beside it copy or open the whole link.
+const DelegationLinkShort = delegationLinkDir + "…"
 
 // DelegationLinkIntro introduces the link where the client ID and scopes
 // are shown for pasting.

@@ -11,30 +11,61 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// The hosts of the two consoles every path below starts from.
+const (
+	adminConsole = "admin.google.com"
+	cloudConsole = "console.cloud.google.com"
+)
+
+// apiControlsConsolePath is the Admin console's API controls, where both
+// delegation and app access are granted.
+const apiControlsConsolePath = adminConsole + " > Security > API controls"
+
 // delegationConsolePath is where the Admin console authorizes a service
 // account's client ID for domain-wide delegation.
-const delegationConsolePath = "admin.google.com > Security > API controls > Domain-wide delegation"
+const delegationConsolePath = apiControlsConsolePath + " > Domain-wide delegation"
 
 // appAccessConsolePath is where the Admin console trusts or blocks an OAuth
 // client (app access control).
-const appAccessConsolePath = "admin.google.com > Security > API controls > App access control > Manage third-party app access"
+const appAccessConsolePath = apiControlsConsolePath + " > App access control > Manage third-party app access"
+
+// iamSection is the Cloud console's IAM & Admin section; texts that have
+// named the console already start from it.
+const iamSection = "IAM & Admin"
 
 // iamConsolePath is the Cloud console's IAM & Admin section.
-const iamConsolePath = "console.cloud.google.com > IAM & Admin"
+const iamConsolePath = cloudConsole + " > " + iamSection
+
+// serviceAccountsSection is where IAM & Admin lists the service accounts.
+const serviceAccountsSection = iamSection + " > Service accounts"
 
 // ServiceAccountsConsolePath is where the Cloud console lists a project's
 // service accounts and their keys.
-const ServiceAccountsConsolePath = iamConsolePath + " > Service accounts"
+const ServiceAccountsConsolePath = cloudConsole + " > " + serviceAccountsSection
+
+// apisSection is the Cloud console's APIs & Services section.
+const apisSection = "APIs & Services"
 
 // APIsConsolePath is where the Cloud console keeps OAuth clients and the
 // consent screen.
-const APIsConsolePath = "console.cloud.google.com > APIs & Services"
+const APIsConsolePath = cloudConsole + " > " + apisSection
+
+// CredentialsSection is where APIs & Services lists the OAuth clients; the
+// wizard's OAuth client step names it after "Cloud console".
+const CredentialsSection = apisSection + " > Credentials"
+
+// credentialsConsolePath is CredentialsSection with the console's host.
+const credentialsConsolePath = cloudConsole + " > " + CredentialsSection
+
+// consentScreenConsolePath is where the Cloud console sets the OAuth
+// consent screen: user type, publishing status and test users.
+const consentScreenConsolePath = APIsConsolePath + " > OAuth consent screen"
 
 // usersConsolePath is where the Admin console lists the domain's users.
-const usersConsolePath = "admin.google.com > Directory > Users"
+const usersConsolePath = adminConsole + " > Directory > Users"
 
 // gmailConsolePath is the Admin console's Gmail settings for the domain.
-const gmailConsolePath = "admin.google.com > Apps > Google Workspace > Gmail"
+const gmailConsolePath = adminConsole + " > Apps > Google Workspace > Gmail"
 
 // GmailAccessConsolePath is where the Admin console allows IMAP for the
 // domain's users.

@@ -32,7 +32,7 @@ func accessDeniedFinding(d oauthDiag) *Finding {
 	who := d.who()
 	return NewFinding(CodeAccessDenied,
 		fmt.Sprintf("Consent for %s was refused: the user chose Deny, or the app is External and in Testing and %s is not one of its test users.", who, who),
-		fmt.Sprintf("If the app is in Testing, add %s in "+APIsConsolePath+" > OAuth consent screen > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, reconsentCommand(d.Mailbox)))
+		fmt.Sprintf("If the app is in Testing, add %s in "+consentScreenConsolePath+" > Test users (at most %d over the app's life) or publish the app; then run %s again and choose Allow.", who, MaxTestUsers, reconsentCommand(d.Mailbox)))
 }
 
 // orgInternalFinding: the app is Internal and the mailbox outside its
@@ -41,7 +41,7 @@ func orgInternalFinding(d oauthDiag) *Finding {
 	who := d.who()
 	return NewFinding(CodeAccessDenied,
 		fmt.Sprintf("Consent for %s was refused: the app's user type is Internal and %s is outside its Google Workspace organisation.", who, who),
-		fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in "+APIsConsolePath+" > OAuth consent screen (and add %s as a test user while in Testing), then run %s again.", who, reconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Use a mailbox of the app's organisation, or set the user type to External in "+consentScreenConsolePath+" (and add %s as a test user while in Testing), then run %s again.", who, reconsentCommand(d.Mailbox)))
 }
 
 func consentClientDisabledFinding(d oauthDiag) *Finding {
@@ -136,7 +136,7 @@ func testingRefreshExpiredFinding(d oauthDiag, serverNow time.Time) *Finding {
 	who := d.who()
 	return NewFinding(CodeTestingAppRefreshExpired,
 		fmt.Sprintf("The refresh token of %s expired %s after consent (given %s): OAuth client %s belongs to an External app in Testing, whose refresh tokens Google lets live only 7 days.", who, ageWords(serverNow.Sub(d.ConsentedAt)), d.ConsentedAt.Format("2006-01-02 15:04 MST"), d.clientID()),
-		fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", reconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Publish the app ("+consentScreenConsolePath+" > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", reconsentCommand(d.Mailbox)))
 }
 
 func refreshRevokedFinding(d oauthDiag) *Finding {

@@ -14,9 +14,9 @@ const (
 	keyHowTo = "download a new JSON key in " + ServiceAccountsConsolePath + " > (the account) > Keys > Add key > Create new key > JSON"
 	// anyHowTo is the way to a new file while its kind is not known yet:
 	// it may be a service-account key or an OAuth client.
-	anyHowTo = "download it again: a service-account key from " + ServiceAccountsConsolePath + " > (the account) > Keys, an OAuth client from APIs & Services > Credentials > (the client) > Download JSON"
+	anyHowTo = "download it again: a service-account key from " + ServiceAccountsConsolePath + " > (the account) > Keys, an OAuth client from " + CredentialsSection + " > (the client) > Download JSON"
 	// clientHowTo is where an OAuth client's ID and secret are shown.
-	clientHowTo = APIsConsolePath + " > Credentials > (the OAuth 2.0 client ID)"
+	clientHowTo = credentialsConsolePath + " > (the OAuth 2.0 client ID)"
 )
 
 // The remedies several findings share.
@@ -29,7 +29,7 @@ const (
 	// jsonOrP12Fix: the file is not a credential file at all.
 	jsonOrP12Fix = "Load the .json file Google downloaded (or a legacy .p12 key), or " + anyHowTo + "."
 	// clientDownloadAgain: an OAuth client JSON is not what Google writes.
-	clientDownloadAgain = "Download the client JSON again from " + APIsConsolePath + " > Credentials."
+	clientDownloadAgain = "Download the client JSON again from " + credentialsConsolePath + "."
 	// p12ValuesFix: the e-mail or client ID entered with a .p12 key holds
 	// what no Google credential does.
 	p12ValuesFix = "Enter the values as shown in the Cloud console."

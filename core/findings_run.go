@@ -15,7 +15,7 @@ func consentExpiringFinding(mailbox string, left time.Duration, at, consented ti
 	return NewFinding(CodeConsentExpiring,
 		fmt.Sprintf("The consent of %s ends %s (%s): the OAuth app is in Testing, where Google lets refresh tokens live 7 days from consent (given %s).",
 			mailbox, inWords(left), at.UTC().Format("2006-01-02 15:04 UTC"), consented.UTC().Format("2006-01-02 15:04 UTC")),
-		fmt.Sprintf("Publish the app ("+APIsConsolePath+" > OAuth consent screen > Publish app) and then re-consent once, or re-consent before then: %s.", reconsentFix(mailbox)))
+		fmt.Sprintf("Publish the app ("+consentScreenConsolePath+" > Publish app) and then re-consent once, or re-consent before then: %s.", reconsentFix(mailbox)))
 }
 
 // refreshTokenIdleFinding is mailbox's refresh token unused for idle,

@@ -20,7 +20,7 @@ const KeyPolicyHint = "\"Add key\" greyed out, or refused with a policy message?
 // KeyPolicyHelp is the whole text: how to recognise the block, the exact
 // fix, and that the OAuth client path needs no key.
 var KeyPolicyHelp = []string{
-	"Recognise it: in IAM & Admin > Service accounts > (the account) > Keys, \"Add key\" is greyed out or refused with a message naming " + KeyCreationPolicy + " or " + KeyCreationPolicyManaged + " (enforced by default in organizations created since 2024).",
+	"Recognise it: in " + serviceAccountsSection + " > (the account) > Keys, \"Add key\" is greyed out or refused with a message naming " + KeyCreationPolicy + " or " + KeyCreationPolicyManaged + " (enforced by default in organizations created since 2024).",
 	"Fix: an Organization Policy Administrator opens " + iamConsolePath + " > Organization Policies with this project selected (ideally overriding it only for the project), opens the policy, chooses Manage policy > Override parent's policy > Enforcement Off (Not enforced) > Set policy, then creates the key: Keys > Add key > Create new key > JSON.",
 	"Or choose the OAuth client path (step 3's other choice, or `mailoauth setup --client FILE`): it needs no key; each mailbox owner consents once.",
 }

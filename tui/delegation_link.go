@@ -41,7 +41,7 @@ func (a *authorizeStep) linkView(clientID string, lw, width int) string {
 	if vw := max(width-lw-1, 10); strings.Count(wrap(u, vw), "\n") < 3 {
 		return a.copyable("Link", u, keys, lw, width)
 	}
-	return a.copyable("Link", "admin.google.com/ac/owl/…", keys, lw, width)
+	return a.copyable("Link", core.DelegationLinkShort, keys, lw, width)
 }
 
 // linkShown replaces the link in a finding's fix by a pointer to the Link

@@ -208,7 +208,7 @@ func (f *oauthForm) save() tea.Cmd {
 func (f *oauthForm) view(width, height int) string {
 	s := f.styles
 	out := f.title("OAuth client",
-		"Cloud console > APIs & Services > Credentials > OAuth client ID (Web application): its downloaded JSON, or its ID and secret.", width) + "\n\n"
+		"Cloud console > "+core.CredentialsSection+" > OAuth client ID (Web application): its downloaded JSON, or its ID and secret.", width) + "\n\n"
 	out += f.field("Client JSON file ("+hint(f.keys.Form.Complete, "completes")+"; or paste the JSON)", &f.path.Model, f.focus == ocPath, width) + "\n"
 	if f.focus == ocSecret || f.focus == ocID || f.byHand() || height >= 30 {
 		out += f.field("or Client ID", &f.id, f.focus == ocID, width) + "\n"
