@@ -186,3 +186,15 @@ func otherClientConsentFinding(mailbox, stored, clientID string) *Finding {
 		fmt.Sprintf("The consent stored for %s was given to OAuth client %s, not to the profile's client %s.", mailbox, stored, clientID),
 		reconsentFix(mailbox))
 }
+
+// ConsentInWizard is how reconsentFix tells the wizard's mailbox step to
+// consent, naming no key: core's texts are the command line's too, where a
+// key means nothing. The wizard adds the key from its keymap after it.
+const ConsentInWizard = "start its consent"
+
+// reconsentFix is the fix of every finding that needs a mailbox's consent:
+// the command, and the wizard's mailbox step, which runs the same consent
+// (the upgrade assistant's wizard has that step too on this path).
+func reconsentFix(mailbox string) string {
+	return fmt.Sprintf("Run %s (add --paste when the browser runs on another machine), or in step 5 (Mailboxes) of `mailoauth wizard` or `mailoauth upgrade` select %s and "+ConsentInWizard+"; then have %s choose Allow on Google's consent page.", reconsentCommand(mailbox), orUnknown(mailbox, "the mailbox"), orUnknown(mailbox, "the mailbox owner"))
+}

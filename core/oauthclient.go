@@ -291,13 +291,6 @@ func reconsentCommand(mailbox string) string {
 	return "`mailoauth authorize " + orUnknown(mailbox, "ADDR") + "`"
 }
 
-// reconsentFix is the fix of every finding that needs a mailbox's consent:
-// the command, and the wizard's mailbox step, which runs the same consent
-// (the upgrade assistant's wizard has that step too on this path).
-func reconsentFix(mailbox string) string {
-	return fmt.Sprintf("Run %s (add --paste when the browser runs on another machine), or in step 5 (Mailboxes) of `mailoauth wizard` or `mailoauth upgrade` select %s and press c; then have %s choose Allow on Google's consent page.", reconsentCommand(mailbox), orUnknown(mailbox, "the mailbox"), orUnknown(mailbox, "the mailbox owner"))
-}
-
 // ChecklistItem is one line of the consent-screen checklist: what to set in
 // the Cloud console, and the value to paste.
 type ChecklistItem struct {

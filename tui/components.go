@@ -227,7 +227,9 @@ func sentence(s string) string {
 	return s
 }
 
-// findingView renders a finding: what is wrong, then the fix.
+// findingView renders a finding: what is wrong, then the fix. A fix that
+// sends to the mailbox step's consent gets that key from the keymap, as
+// core's text names none (it is the command line's too).
 func (c *common) findingView(f *core.Finding, width int) string {
 	if f == nil {
 		return ""
@@ -235,7 +237,8 @@ func (c *common) findingView(f *core.Finding, width int) string {
 	s := c.styles
 	out := s.Error.Render(wrap("✗ "+f.Summary, width))
 	if f.Fix != "" {
-		out += "\n" + s.Text.Render(wrap("Fix: "+f.Fix, width))
+		fix := strings.Replace(f.Fix, core.ConsentInWizard, core.ConsentInWizard+" ("+keyName(c.keys.Mailboxes.Consent)+")", 1)
+		out += "\n" + s.Text.Render(wrap("Fix: "+fix, width))
 	}
 	return out
 }

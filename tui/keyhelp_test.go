@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -359,5 +360,57 @@ func TestScreensNameKeysFromTheKeymap(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// coreKeyWords are the ways a text of core could name a key: "press c",
+// "hit enter", "ctrl+o".
+var coreKeyWords = regexp.MustCompile(`(?i)\b(press(es|ing)?|hit|tap)\s+(the\s+)?\S+|\b(ctrl|alt|shift)\+\S+`)
+
+// TestCoreTextsNameNoKey: the findings core returns (and every other text
+// of it) are shown by the wizard and printed by the command line, where a
+// key means nothing; a key the wizard adds to one comes from the keymap
+// (findingView). Every string literal of core's non-test code, its
+// subpackages included, is checked for a key named by hand.
+func TestCoreTextsNameNoKey(t *testing.T) {
+	fset := token.NewFileSet()
+	files, literals := 0, 0
+	err := filepath.WalkDir(filepath.Join("..", "core"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "testdata" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		files++
+		ast.Inspect(f, func(n ast.Node) bool {
+			l, ok := n.(*ast.BasicLit)
+			if !ok || l.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(l.Value)
+			if err != nil {
+				return true
+			}
+			literals++
+			if m := coreKeyWords.FindString(s); m != "" {
+				t.Errorf("%s: %q names a key (%q); core's texts name none: say what to do, and let the wizard add its key from the keymap", fset.Position(l.Pos()), s, m)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 50 || literals < 1000 {
+		t.Fatalf("only %d files and %d string literals of core were checked", files, literals)
 	}
 }

@@ -126,7 +126,7 @@ func TestUpgradeWizardOAuthClient(t *testing.T) {
 	}
 	h.send(enter()) // user3 left without consent
 	runAll(h, "all (4)", "3 passed, 1 failed")
-	h.mustShow("the failing mailbox's finding", "user3@example.test [consent_required]", "has not granted consent", "step 5 (Mailboxes)", "`mailoauth upgrade`")
+	h.mustShow("the failing mailbox's finding", "user3@example.test [consent_required]", "has not granted consent", "step 5 (Mailboxes)", "`mailoauth upgrade`", "start its consent (c)")
 
 	onlyPending(t, st, passwords, "user3@example.test", core.CodeConsentRequired)
 
