@@ -145,7 +145,7 @@ func Run(ctx context.Context, p *core.Profile, cache core.TokenCache, timeout ti
 			items = append(items, Item{Name: string(name), Detail: "not run", Finding: res.Finding})
 		default:
 			items = append(items, Item{Name: string(name), Detail: "not run: an earlier check failed",
-				Finding: core.NewFinding(res.Finding.Code, "Not run because the "+string(res.Checks[len(res.Checks)-1].Name)+" check failed.", "Fix that first, then run `mailoauth doctor` again.")})
+				Finding: notRunFinding(res.Finding.Code, res.Checks[len(res.Checks)-1].Name)})
 		}
 	}
 	return items

@@ -90,7 +90,7 @@ func (t *tracker) check(k key, ok bool, f *core.Finding, now, started time.Time)
 		return a
 	}
 	if f == nil {
-		f = core.NewFinding(core.CodeUnknown, "The check failed without a finding.", "Run `mailoauth test --mailbox "+k.mailbox+"` to see the details.")
+		f = unexplainedFailureFinding(k.mailbox)
 	}
 	switch {
 	case !s.bad || s.finding.Code != f.Code:

@@ -199,7 +199,7 @@ func (w *Watcher) prepare(ctx context.Context) []target {
 		if pr.err != nil {
 			f := core.FindingOf(pr.err)
 			if f == nil {
-				f = core.NewFinding(core.CodeInvalidKey, pr.err.Error(), "Load a working credential with `mailoauth setup` or the wizard's step 3, then reload the watcher (SIGHUP).")
+				f = credentialUnusableFinding(pr.err)
 			}
 			w.metrics.checkOK.WithLabelValues(pr.p.Domain, "", CheckCredential).Set(0)
 			if a := w.track.check(ck, false, f, now, time.Time{}); a != nil {

@@ -597,3 +597,15 @@ func TestDeletedProfileIsForgotten(t *testing.T) {
 		t.Fatalf("after deleting the profile: health %+v, %d series", h, testutil.CollectAndCount(w.metrics.checkOK))
 	}
 }
+
+// A check that fails without a finding still alerts, and its fix names the
+// command that shows the details for that mailbox.
+func TestFailureWithoutFindingSaysWhereToLook(t *testing.T) {
+	tr := newTracker(time.Hour)
+	k := key{"example.test", "a@example.test", "imap"}
+	a := tr.check(k, false, nil, time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC), time.Time{})
+	if a == nil || a.State != StateFailing || a.Code != core.CodeUnknown ||
+		a.Fix != "Run `mailoauth test --mailbox a@example.test` to see the details." {
+		t.Fatalf("a failure without a finding: want a failing unknown alert naming the test command, got %+v", a)
+	}
+}
