@@ -187,9 +187,7 @@ func TestHelpComesFromTheKeymap(t *testing.T) {
 	requireHelp(t, d, "profile delete")
 	d.press(runeKey('n'))
 
-	d.run(d.m.w.goTo(stepDomain))
-	d.press(runeKey('x'), tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
-	d.mustShow("Quit with unsaved changes?")
+	askToQuitUnsaved(d)
 	requireHelp(t, d, "quit with unsaved changes")
 	d.press(runeKey('n'))
 

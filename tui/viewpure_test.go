@@ -215,3 +215,46 @@ func TestConsentViewsChangeNoState(t *testing.T) {
 		requirePureView(t, d, d.m.w.stepName(id))
 	}
 }
+
+// TestOverlayViewsChangeNoState does the same for the screens the wizard
+// draws instead of a step: the upgrade assistant's intro, the dialog
+// asking to quit with unsaved edits, and the terminal-too-small notice,
+// each over a step whose own view has state to fit.
+func TestOverlayViewsChangeNoState(t *testing.T) {
+	be := newFakeBackend()
+	_ = be.SaveProfile(acmeProfile(t, 7))
+	_ = be.PutMailboxes("acme.example", manyMailboxes(60))
+
+	up := fakeDeps(be, &fakeEngine{}, "acme.example")
+	up.upgrade = true
+	d := newDriver(t, up, 80, 24)
+	d.mustShow("Upgrade from passwords to OAuth")
+	requirePureView(t, d, "upgrade intro")
+	d.m.Update(tea.WindowSizeMsg{Width: 100, Height: 12})
+	d.mustShow("needs at least")
+	requirePureView(t, d, "upgrade intro on a terminal too small")
+
+	d = newDriver(t, fakeDeps(be, &fakeEngine{authorized: true}, "acme.example"), 80, 24)
+	askToQuitUnsaved(d)
+	requirePureView(t, d, "quit with unsaved changes")
+	d.press(runeKey('n'))
+
+	d.run(d.m.w.goTo(stepMailboxes))
+	for range 35 {
+		d.press(keyCode(tea.KeyDown))
+	}
+	for _, sz := range [][2]int{{79, 24}, {80, 23}, {30, 8}} {
+		d.m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		d.mustShow("needs at least")
+		requirePureView(t, d, fmt.Sprintf("mailboxes scrolled on a %dx%d terminal", sz[0], sz[1]))
+	}
+}
+
+// askToQuitUnsaved edits the domain step's field and quits, which asks
+// first (ctrl+c: in a text field q is a character).
+func askToQuitUnsaved(d *driver) {
+	d.t.Helper()
+	d.run(d.m.w.goTo(stepDomain))
+	d.press(runeKey('x'), tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	d.mustShow("Quit with unsaved changes?")
+}
