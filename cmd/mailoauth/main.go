@@ -48,7 +48,9 @@
 // logs through the *slog.Logger of newLogger (log.go), to stderr.
 //
 // It is the top of the layers (README.md, Architecture): it may import every
-// package of the project, and none imports it.
+// package of the project but another command (cmd/...) and the test
+// support, core/coretest and store/storetest, which only _test.go files
+// import; no package imports it.
 package main
 
 import (
