@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -49,9 +50,10 @@ func layerAllows(from, to string) (bool, bool) {
 	return false, false // a package the rules do not know yet
 }
 
-// TestImportLayers: every package's non-test imports keep the layers, so
-// core stays importable by everything and nothing below reaches up.
-func TestImportLayers(t *testing.T) {
+// projectImports is every package of the module (a path inside it, e.g.
+// "tui") with the project packages its non-test code imports.
+func projectImports(t *testing.T) map[string][]string {
+	t.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +61,7 @@ func TestImportLayers(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		t.Fatalf("the module root is not %s: %v", root, err)
 	}
-	checked := 0
+	pkgs := map[string][]string{}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -76,11 +78,28 @@ func TestImportLayers(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(root, path)
 		from := filepath.ToSlash(rel)
+		pkgs[from] = []string{}
 		for _, imp := range pkg.Imports {
-			to, ok := strings.CutPrefix(imp, module+"/")
-			if !ok {
-				continue
+			if to, ok := strings.CutPrefix(imp, module+"/"); ok {
+				pkgs[from] = append(pkgs[from], to)
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 8 {
+		t.Fatalf("only %d packages found under %s", len(pkgs), root)
+	}
+	return pkgs
+}
+
+// TestImportLayers: every package's non-test imports keep the layers, so
+// core stays importable by everything and nothing below reaches up.
+func TestImportLayers(t *testing.T) {
+	for from, imports := range projectImports(t) {
+		for _, to := range imports {
 			allowed, known := layerAllows(from, to)
 			switch {
 			case !known:
@@ -89,14 +108,78 @@ func TestImportLayers(t *testing.T) {
 				t.Errorf("%s imports %s, against the layers (README.md, Architecture)", from, to)
 			}
 		}
-		checked++
-		return nil
-	})
+	}
+}
+
+// architectureDiagram reads the diagram of README.md's Architecture
+// section: each package it names, with the packages its arrows point to.
+func architectureDiagram(t *testing.T) map[string][]string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if checked < 8 {
-		t.Fatalf("only %d packages found under %s", checked, root)
+	_, section, ok := strings.Cut(string(readme), "\n## Architecture\n")
+	_, block, ok2 := strings.Cut(section, "\n```\n")
+	block, _, ok3 := strings.Cut(block, "\n```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no diagram in its Architecture section")
+	}
+	arrows := map[string][]string{}
+	for _, line := range strings.Split(block, "\n") {
+		if i := strings.Index(line, "("); i >= 0 {
+			line = line[:i] // a remark
+		}
+		var prev []string
+		for _, part := range strings.Split(line, "──►") {
+			var names []string
+			for _, name := range strings.Split(part, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					names = append(names, name)
+					if _, named := arrows[name]; !named {
+						arrows[name] = nil
+					}
+				}
+			}
+			for _, from := range prev {
+				arrows[from] = append(arrows[from], names...)
+			}
+			prev = names
+		}
+	}
+	return arrows
+}
+
+// TestArchitectureDiagram: README.md's diagram names every package, and
+// what it lets a package import (along its arrows, core/mailproto only
+// by an arrow drawn to it) is what layerAllows lets it import.
+func TestArchitectureDiagram(t *testing.T) {
+	arrows := architectureDiagram(t)
+	for pkg := range projectImports(t) {
+		if _, ok := arrows[pkg]; !ok {
+			t.Errorf("README.md's Architecture diagram does not name package %s", pkg)
+		}
+	}
+	for from := range arrows {
+		reach := map[string]bool{}
+		next := arrows[from]
+		for len(next) > 0 {
+			to := next[0]
+			next = next[1:]
+			if !reach[to] {
+				reach[to] = true
+				next = append(next, arrows[to]...)
+			}
+		}
+		reach["core/mailproto"] = slices.Contains(arrows[from], "core/mailproto")
+		for to := range arrows {
+			if to == from {
+				continue
+			}
+			if allowed, _ := layerAllows(from, to); allowed != reach[to] {
+				t.Errorf("README.md's diagram lets %s import %s: %v; layerAllows: %v", from, to, reach[to], allowed)
+			}
+		}
 	}
 }
 
