@@ -22,11 +22,12 @@ type ResultSaver interface {
 // (*store.Store implements it).
 type UpgradeSwitcher interface {
 	UpgradeStore
-	// PasswordBackupsNote is the sentence about the store's backups that
-	// still hold legacy passwords ("" when none), said once mailboxes of
-	// domain switched; when domain has no pending mailbox left the backups
-	// are first sealed under keys of their own.
-	PasswordBackupsNote(domain string) string
+	// PasswordBackupsAfterSwitch lists the store's backups that still
+	// hold legacy passwords, once mailboxes of domain switched; done tells
+	// that domain has no pending mailbox left, and then the backups are
+	// first sealed under keys of their own (err: one could not be). It
+	// lists none when the store cannot say.
+	PasswordBackupsAfterSwitch(domain string) (backups []PasswordBackup, done bool, err error)
 }
 
 // RunUpgrade asks Run to finish an upgrade (FinishUpgrade): every pending
@@ -188,7 +189,7 @@ func (u *RunUpgrade) finish(domain string, results []MailboxResult) (UpgradeRepo
 	}
 	backups := ""
 	if len(switched) > 0 {
-		backups = u.Store.PasswordBackupsNote(domain)
+		backups = passwordBackupsNote(u.Store, domain)
 	}
 	for i := range results {
 		r := &results[i]

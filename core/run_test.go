@@ -182,7 +182,9 @@ func (s *switcher) CompleteUpgrade(_, mailbox, _ string) error {
 	return nil
 }
 
-func (s *switcher) PasswordBackupsNote(string) string { return "backups note" }
+func (s *switcher) PasswordBackupsAfterSwitch(string) ([]core.PasswordBackup, bool, error) {
+	return []core.PasswordBackup{{Path: "mailoauth.db.bak", Passwords: 2}}, len(s.pending) == 0, nil
+}
 
 // In an upgrade the pending mailboxes that passed switch after the
 // checks; the saved and streamed results carry the upgrade's notes.
@@ -214,7 +216,8 @@ func TestRunFinishesUpgradeBeforeSaving(t *testing.T) {
 	if got := mailboxesOf(rep.Upgrade.Pending); !slices.Equal(got, []string{"nobody@" + d}) || rep.Upgrade.Pending[0].Finding == nil {
 		t.Fatalf("report pending %v, want nobody with its finding", got)
 	}
-	wantNotes := [][]string{{"upgraded: switched to OAuth, its legacy password was erased from the store", "backups note"}, nil, nil}
+	wantNotes := [][]string{{"upgraded: switched to OAuth, its legacy password was erased from the store",
+		"The store still holds the passwords of the pending mailboxes; 1 backup(s) still hold legacy passwords: mailoauth.db.bak (2, sealed with the store's key); remove them with `mailoauth upgrade --purge-backups`."}, nil, nil}
 	for _, rs := range [][]core.MailboxResult{sv.saved(), streamed} {
 		if got := mailboxesOf(rs); !slices.Equal(got, in) {
 			t.Fatalf("results %v, want %v", got, in)

@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // Backups taken during an upgrade (`mailoauth upgrade`, before a mailbox
@@ -22,21 +23,24 @@ import (
 // format as the store's key file, so a restore copies both), and
 // PurgePasswordBackups removes them on request.
 
-// PasswordBackup is a backup beside the store that holds legacy passwords.
-type PasswordBackup struct {
+// BackupSealError is a backup that could not be sealed under a key of its
+// own. Its sentence names no command: the callers add the way out
+// (core.BackupSealSentence: remove the backup).
+type BackupSealError struct {
 	Path string
-	// Passwords is how many pending password logins it holds; -1 when it
-	// cannot be read (damaged), so it may hold some.
-	Passwords int
-	// OwnKey is the key file it is sealed under when that is not the
-	// store's ("" while the store's key opens it).
-	OwnKey string
+	Err  error
 }
+
+func (e *BackupSealError) Error() string {
+	return fmt.Sprintf("cannot seal backup %s under its own key: %v", e.Path, e.Err)
+}
+
+func (e *BackupSealError) Unwrap() error { return e.Err }
 
 // PasswordBackups lists the backups beside the store that hold legacy
 // passwords, newest first.
-func (s *Store) PasswordBackups() []PasswordBackup {
-	var out []PasswordBackup
+func (s *Store) PasswordBackups() []core.PasswordBackup {
+	var out []core.PasswordBackup
 	for _, b := range Backups(s.path) {
 		n, err := countPasswords(b)
 		if err != nil {
@@ -45,7 +49,7 @@ func (s *Store) PasswordBackups() []PasswordBackup {
 		if n == 0 {
 			continue
 		}
-		pb := PasswordBackup{Path: b, Passwords: n}
+		pb := core.PasswordBackup{Path: b, Passwords: n}
 		if ownKeyOpens(b) {
 			pb.OwnKey = b + ".key"
 		}
@@ -108,14 +112,14 @@ func ownKeyOpens(bak string) bool {
 // the old one after its key file is in place; a crash in between leaves
 // the old backup, which the next call seals. It returns every backup that
 // holds passwords, sealed or not.
-func (s *Store) SealPasswordBackups() ([]PasswordBackup, error) {
+func (s *Store) SealPasswordBackups() ([]core.PasswordBackup, error) {
 	bs := s.PasswordBackups()
 	for i, b := range bs {
 		if b.OwnKey != "" || b.Passwords < 0 {
 			continue
 		}
 		if err := s.rekeyBackup(b.Path); err != nil {
-			return bs, fmt.Errorf("cannot seal backup %s under its own key: %v; remove it with `mailoauth upgrade --purge-backups`", b.Path, err)
+			return bs, &BackupSealError{Path: b.Path, Err: err}
 		}
 		bs[i].OwnKey = b.Path + ".key"
 	}
@@ -217,7 +221,7 @@ func unsealWith(aead cipher.AEAD, ad string, sealed []byte) ([]byte, error) {
 }
 
 // PurgePasswordBackups removes the given backups and their own key files.
-func PurgePasswordBackups(bs []PasswordBackup) error {
+func PurgePasswordBackups(bs []core.PasswordBackup) error {
 	var errs []error
 	for _, b := range bs {
 		if err := os.Remove(b.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -234,52 +238,19 @@ func PurgePasswordBackups(bs []PasswordBackup) error {
 	return nil
 }
 
-// PasswordBackupsNote is PasswordBackupsReport once mailboxes of domain
-// switched to OAuth (core.UpgradeSwitcher): when domain has no pending
-// mailbox left, the backups are first sealed under keys of their own, as
-// `mailoauth upgrade` does; "" when the store cannot say.
-func (s *Store) PasswordBackupsNote(domain string) string {
+// PasswordBackupsAfterSwitch implements core.UpgradeSwitcher: the backups
+// that hold legacy passwords once mailboxes of domain switched to OAuth;
+// when domain has no pending mailbox left (done) they are first sealed
+// under keys of their own, as `mailoauth upgrade` does. None when the
+// store cannot say.
+func (s *Store) PasswordBackupsAfterSwitch(domain string) (backups []core.PasswordBackup, done bool, err error) {
 	left, err := s.PendingUpgrades(domain)
 	if err != nil {
-		return ""
+		return nil, false, nil
 	}
-	done := len(left) == 0
-	bs := s.PasswordBackups()
-	if done {
-		if bs, err = s.SealPasswordBackups(); err != nil {
-			return err.Error()
-		}
+	if len(left) > 0 {
+		return s.PasswordBackups(), false, nil
 	}
-	return PasswordBackupsReport(bs, done)
-}
-
-// PasswordBackupsReport is the one sentence every face prints about the
-// backups that still hold legacy passwords once the store holds none
-// (done) or while some mailboxes are still pending; "" when none does.
-func PasswordBackupsReport(bs []PasswordBackup, done bool) string {
-	if len(bs) == 0 {
-		return ""
-	}
-	head := "The store still holds the passwords of the pending mailboxes; "
-	if done {
-		head = "The store holds no legacy password any more; "
-	}
-	return fmt.Sprintf("%s%d backup(s) still hold legacy passwords: %s; remove them with `mailoauth upgrade --purge-backups`.", head, len(bs), PasswordBackupsList(bs))
-}
-
-// PasswordBackupsList names each backup with how many passwords it holds
-// and the key that opens it, separated by "; ".
-func PasswordBackupsList(bs []PasswordBackup) string {
-	var names []string
-	for _, b := range bs {
-		switch {
-		case b.Passwords < 0:
-			names = append(names, b.Path+" (unreadable, may hold them)")
-		case b.OwnKey != "":
-			names = append(names, fmt.Sprintf("%s (%d, sealed under its own key %s, not the store's)", b.Path, b.Passwords, b.OwnKey))
-		default:
-			names = append(names, fmt.Sprintf("%s (%d, sealed with the store's key)", b.Path, b.Passwords))
-		}
-	}
-	return strings.Join(names, "; ")
+	backups, err = s.SealPasswordBackups()
+	return backups, true, err
 }

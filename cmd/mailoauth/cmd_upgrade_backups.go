@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -31,7 +32,7 @@ func purgePasswordBackups(a *app, st *store.Store, yes bool) error {
 		fmt.Fprintf(a.stdout, "No backup beside %s holds a legacy password; nothing to remove.\n", st.Path())
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "%d backup(s) hold legacy passwords: %s.\n", len(bs), store.PasswordBackupsList(bs))
+	fmt.Fprintf(a.stdout, "%d backup(s) hold legacy passwords: %s.\n", len(bs), core.PasswordBackupsList(bs))
 	if !yes {
 		ok, err := a.confirm(fmt.Sprintf("Remove these %d backup(s) and their own key files?", len(bs)),
 			"removing backups needs confirmation and there is no terminal to ask on; run `mailoauth upgrade --purge-backups --yes`")
@@ -60,7 +61,7 @@ func reportPasswordBackups(a *app, st *store.Store) error {
 	if done {
 		bs, err = st.SealPasswordBackups()
 	}
-	if msg := store.PasswordBackupsReport(bs, done); msg != "" {
+	if msg := core.PasswordBackupsReport(bs, done); msg != "" {
 		fmt.Fprintln(a.stdout, msg)
 	}
 	return err

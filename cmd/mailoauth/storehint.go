@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
 )
 
@@ -12,8 +13,8 @@ import (
 
 // storeWording is msg, the text of err, with the store's own way out of a
 // store path that cannot be used, a missing or ambiguous profile or
-// mailbox, a damaged record, or a damaged store without a backup, replaced
-// by the command line's.
+// mailbox, a damaged record, a damaged store without a backup, or a backup
+// that could not be sealed, replaced by the command line's.
 func storeWording(msg string, err error) string {
 	var pa *store.PathError
 	if errors.As(err, &pa) {
@@ -34,6 +35,10 @@ func storeWording(msg string, err error) string {
 	var de *store.DamagedError
 	if errors.As(err, &de) {
 		msg = strings.Replace(msg, de.Error(), de.Sentence("run `mailoauth setup` or the wizard to start a new store"), 1)
+	}
+	var be *store.BackupSealError
+	if errors.As(err, &be) {
+		msg = strings.Replace(msg, be.Error(), core.BackupSealSentence(be), 1)
 	}
 	return msg
 }

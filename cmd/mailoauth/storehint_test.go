@@ -99,3 +99,17 @@ func TestDamagedRecordWithTheCommandThatRedoesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsealableBackupSaysHowToRemoveIt: a backup that could not be sealed
+// under its own key ends in the command that removes it (the store's own
+// sentence names none).
+func TestUnsealableBackupSaysHowToRemoveIt(t *testing.T) {
+	err := &store.BackupSealError{Path: "/s.db.bak", Err: errors.New("no space left on device")}
+	if strings.Contains(err.Error(), "mailoauth") {
+		t.Errorf("the store's sentence names a command: %s", err)
+	}
+	want := "mailoauth: cannot seal backup /s.db.bak under its own key: no space left on device; remove it with `mailoauth upgrade --purge-backups`"
+	if got := errorSentence(err); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
