@@ -221,7 +221,7 @@ func TestRunAllRetriesThrottledAndNeverFalseFails(t *testing.T) {
 				}
 			}
 			// Only the global-rate signal (421) slows the whole run.
-			if stats.Retries != 60 || stats.Retried != 30 || (stats.Halvings > 0) != global {
+			if stats.Retries != 60 || stats.retried != 30 || (stats.halvings > 0) != global {
 				t.Fatalf("stats %+v, want halvings only for a global signal", stats)
 			}
 			slept := fc.Slept()
@@ -255,13 +255,13 @@ func TestRunAllThrottledWhenRetriesRunOut(t *testing.T) {
 		t.Fatalf("notes %q", r.Notes)
 	}
 	// the summary counts the retries the note says, not the replies met
-	if stats.Retries != DefaultRetries || stats.Retried != 1 {
+	if stats.Retries != DefaultRetries || stats.retried != 1 {
 		t.Fatalf("stats %+v, want %d retries of 1 mailbox as noted", stats, DefaultRetries)
 	}
 }
 
 func TestDiagnoseThrottlingReplies(t *testing.T) {
-	d := DiagContext{Mailbox: "user1@example.test", Endpoints: GmailEndpoints(), Now: func() time.Time { return time.Unix(1e9, 0) }}
+	d := DiagContext{Mailbox: "user1@example.test", Endpoints: GmailEndpoints(), clock: func() time.Time { return time.Unix(1e9, 0) }}
 	h := http.Header{}
 	h.Set("Retry-After", "3")
 	tokenErr := &oauth2.RetrieveError{Response: &http.Response{StatusCode: 429, Header: h},

@@ -39,10 +39,9 @@ func tokenNotCachedNote(err error) string {
 // checks of one mailbox never overlap, so a mailbox never has more than one
 // IMAP connection open by this Tester.
 type Tester struct {
+	// Tokens mints the tokens; its Endpoints are the IMAP and SMTP servers
+	// the checks connect to.
 	Tokens *TokenProvider
-	// Endpoints are the IMAP and SMTP servers; the zero value means
-	// Tokens.Endpoints.
-	Endpoints Endpoints
 	// Mechanism is "XOAUTH2" (default) or "OAUTHBEARER".
 	Mechanism string
 	// Timeout bounds each check; default 20 s.
@@ -106,10 +105,10 @@ func ParseChecks(s string) ([]CheckName, error) {
 }
 
 func (t *Tester) endpoints() Endpoints {
-	if t.Endpoints == (Endpoints{}) && t.Tokens != nil {
-		return t.Tokens.Endpoints.WithDefaults()
+	if t.Tokens == nil {
+		return Endpoints{}.WithDefaults()
 	}
-	return t.Endpoints.WithDefaults()
+	return t.Tokens.Endpoints.WithDefaults()
 }
 
 func (t *Tester) timeout() time.Duration {
@@ -217,7 +216,7 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 		if err != nil {
 			d := s.diag(name)
 			if name == CheckRoundtrip && isTimeout(err) {
-				d.Timeout = t.roundtripTimeout()
+				d.timeout = t.roundtripTimeout()
 			}
 			res.Finding = diagnoseCheck(err, d)
 			res.throttle = throttleOf(err, d)
@@ -267,7 +266,7 @@ func (s *session) diag(check CheckName) DiagContext {
 		d = DiagContext{Mailbox: s.mailbox, Domain: domainOf(s.mailbox), Check: check}
 	}
 	d.Endpoints = s.ep
-	d.Timeout = s.t.timeout()
+	d.timeout = s.t.timeout()
 	return d
 }
 
@@ -370,7 +369,7 @@ func (s *session) refreshAfterRefusal() bool {
 		return false
 	}
 	s.refreshed, s.retried, s.haveTok = true, true, false
-	_ = s.t.Tokens.Invalidate(s.mailbox)
+	_ = s.t.Tokens.invalidate(s.mailbox)
 	return true
 }
 
@@ -381,14 +380,14 @@ func (s *session) accepted() {
 	}
 }
 
-// refused builds the AuthError of a token a server refused, asking
+// refused builds the authError of a token a server refused, asking
 // tokeninfo whether the token is revoked or only lacks a scope.
 func (s *session) refused(ctx context.Context, check CheckName, server string, sc *mailproto.OAuthClient, err error) error {
-	ae := &AuthError{Check: check, Server: server, Challenge: sc.ErrorChallenge(), TokenExpiry: s.tok.Expiry, Err: err}
+	ae := &authError{check: check, server: server, challenge: sc.ErrorChallenge(), tokenExpiry: s.tok.Expiry, err: err}
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if ti, terr := FetchTokenInfo(ictx, s.ep, s.tok.AccessToken); terr == nil {
-		ae.TokenInfo = ti
+	if ti, terr := fetchTokenInfo(ictx, s.ep, s.tok.AccessToken); terr == nil {
+		ae.info = ti
 	}
 	return ae
 }

@@ -84,8 +84,8 @@ func NewConsent(cred *Credential, ep Endpoints, scopes []string, mailbox, redire
 }
 
 func (c *Consent) diag() oauthDiag {
-	return oauthDiag{DiagContext: DiagContext{Mailbox: c.Mailbox, Domain: domainOf(c.Mailbox), ClientID: c.cred.ClientID, Scopes: c.scopes,
-		Endpoints: c.ep, Check: CheckToken, TokenURL: credTokenURL(c.cred, c.ep)}, Redirect: c.RedirectURI}
+	return oauthDiag{DiagContext: DiagContext{Mailbox: c.Mailbox, Domain: domainOf(c.Mailbox), clientID: c.cred.ClientID, Scopes: c.scopes,
+		Endpoints: c.ep, Check: CheckToken, tokenURL: credTokenURL(c.cred, c.ep)}, Redirect: c.RedirectURI}
 }
 
 // registeredForm is the URI to register for a loopback redirect: without the
@@ -178,7 +178,7 @@ func consentErrorFinding(code, desc string, d oauthDiag) *Finding {
 	case OAuthOrgInternal:
 		return orgInternalFinding(d)
 	case OAuthRedirectURIMismatch:
-		return redirectMismatchFinding(d.ClientID, d.Redirect, nil)
+		return redirectMismatchFinding(d.clientID, d.Redirect, nil)
 	case OAuthInvalidClient:
 		return invalidClientFinding(d, DescClientNotFound)
 	case OAuthDisabledClient:
@@ -267,14 +267,14 @@ type Grant struct {
 func (c *Consent) Exchange(ctx context.Context, code string, rs RefreshTokenStore, cache TokenCache) (*Grant, error) {
 	d := c.diag()
 	rt := &recordingTransport{ctx: ctx}
-	octx, err := rt.context(c.ep, d.TokenURL)
+	octx, err := rt.context(c.ep, d.tokenURL)
 	if err != nil {
 		return nil, &FindingError{Finding: d.diagnose(err), Err: err}
 	}
 	start := time.Now()
 	ot, err := c.cfg.Exchange(octx, code, oauth2.VerifierOption(c.verifier))
 	if err != nil {
-		err = rt.cause(ctx, err, d.TokenURL)
+		err = rt.cause(ctx, err, d.tokenURL)
 		return nil, &FindingError{Finding: d.diagnose(err), Err: err}
 	}
 	life := time.Hour

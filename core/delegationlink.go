@@ -39,9 +39,9 @@ func DelegationLink(clientID string, scopes []string) string {
 // paste and, when the client ID is known, the link that pastes them.
 func (d DiagContext) delegationFix() string {
 	fix := fmt.Sprintf("In %s, add client ID %s with scope %s (exactly these strings; it can take from minutes to hours to take effect)",
-		delegationConsolePath, d.clientID(), strings.Join(d.Scopes, ","))
-	if d.ClientID == "" {
+		delegationConsolePath, d.shownClientID(), strings.Join(d.Scopes, ","))
+	if d.clientID == "" {
 		return fix + "."
 	}
-	return fix + "; or open " + DelegationLink(d.ClientID, d.Scopes) + ", which fills in the form."
+	return fix + "; or open " + DelegationLink(d.clientID, d.Scopes) + ", which fills in the form."
 }

@@ -21,20 +21,20 @@ import (
 type DiagContext struct {
 	Mailbox     string
 	Domain      string
-	ClientID    string
-	ClientEmail string
+	clientID    string
+	clientEmail string
 	Scopes      []string
 	Endpoints   Endpoints
 	Check       CheckName
-	// Timeout is the limit that ran out, named in a timeout finding.
-	Timeout time.Duration
-	// TokenURL is where assertions are traded; empty: Endpoints.TokenURL.
-	TokenURL string
-	// Now is the local clock for the clock-skew measurement; nil: time.Now.
-	Now func() time.Time
-	// Kind is the credential's kind; for KindOAuthClient a refused token's
+	// timeout is the limit that ran out, named in a timeout finding.
+	timeout time.Duration
+	// tokenURL is where assertions are traded; empty: Endpoints.TokenURL.
+	tokenURL string
+	// clock is the local clock for the clock-skew measurement; nil: time.Now.
+	clock func() time.Time
+	// kind is the credential's kind; for KindOAuthClient a refused token's
 	// fix is the mailbox's consent, not domain-wide delegation.
-	Kind CredentialKind
+	kind CredentialKind
 }
 
 // ServerError names the server (host:port) a network error came from.
@@ -46,25 +46,25 @@ type ServerError struct {
 func (e *ServerError) Error() string { return e.Server + ": " + e.Err.Error() }
 func (e *ServerError) Unwrap() error { return e.Err }
 
-// AuthError is a token refused by IMAP or SMTP, with what is known about
+// authError is a token refused by IMAP or SMTP, with what is known about
 // why: the server's JSON challenge (Gmail's, or Dovecot's
 // {"status":"401","schemes":"bearer","scope":"mail"} for XOAUTH2 and
 // {"status":"invalid_token"} for OAUTHBEARER) and, when looked up, the
 // tokeninfo verdict.
-type AuthError struct {
-	Check     CheckName // CheckIMAP or CheckSMTP
-	Server    string
-	Challenge *mailproto.Challenge
-	// TokenInfo is nil when it was not (or could not be) looked up.
-	TokenInfo *tokenInfo
-	// TokenExpiry is when the refused token expires by this machine's
+type authError struct {
+	check     CheckName // CheckIMAP or CheckSMTP
+	server    string
+	challenge *mailproto.Challenge
+	// info is nil when it was not (or could not be) looked up.
+	info *tokenInfo
+	// tokenExpiry is when the refused token expires by this machine's
 	// clock (zero: unknown).
-	TokenExpiry time.Time
-	Err         error // *imap.Error or *smtp.SMTPError
+	tokenExpiry time.Time
+	err         error // *imap.Error or *smtp.SMTPError
 }
 
-func (e *AuthError) Error() string { return e.Err.Error() }
-func (e *AuthError) Unwrap() error { return e.Err }
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
 
 // Diagnose turns an error from a token request, IMAP, SMTP or the network
 // into a finding with a one-sentence summary naming the mailbox or server
@@ -85,13 +85,13 @@ func Diagnose(err error, d DiagContext) *Finding {
 	if errors.As(err, &re) {
 		return diagnoseRetrieve(re, d)
 	}
-	var ae *AuthError
+	var ae *authError
 	if errors.As(err, &ae) {
 		return diagnoseAuth(ae, d)
 	}
 	server := d.server(err)
 	if isTimeout(err) {
-		return timeoutFinding(server, d.who(), d.Timeout)
+		return timeoutFinding(server, d.who(), d.timeout)
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {
@@ -112,8 +112,8 @@ func Diagnose(err error, d DiagContext) *Finding {
 
 func (d DiagContext) normalized() DiagContext {
 	d.Endpoints = d.Endpoints.WithDefaults()
-	if d.TokenURL == "" {
-		d.TokenURL = d.Endpoints.TokenURL
+	if d.tokenURL == "" {
+		d.tokenURL = d.Endpoints.TokenURL
 	}
 	if d.Domain == "" {
 		d.Domain = domainOf(d.Mailbox)
@@ -125,8 +125,8 @@ func (d DiagContext) normalized() DiagContext {
 }
 
 func (d DiagContext) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
+	if d.clock != nil {
+		return d.clock()
 	}
 	return time.Now()
 }
@@ -138,11 +138,11 @@ func (d DiagContext) who() string {
 	return d.Mailbox
 }
 
-func (d DiagContext) clientID() string {
-	if d.ClientID == "" {
+func (d DiagContext) shownClientID() string {
+	if d.clientID == "" {
 		return "(the service account's numeric client ID)"
 	}
-	return d.ClientID
+	return d.clientID
 }
 
 // server names the server an error came from: a ServerError in the chain,
@@ -152,13 +152,13 @@ func (d DiagContext) server(err error) string {
 	if errors.As(err, &se) && se.Server != "" {
 		return se.Server
 	}
-	var ae *AuthError
-	if errors.As(err, &ae) && ae.Server != "" {
-		return ae.Server
+	var ae *authError
+	if errors.As(err, &ae) && ae.server != "" {
+		return ae.server
 	}
 	switch d.Check {
 	case CheckToken:
-		return HostOfURL(d.TokenURL)
+		return HostOfURL(d.tokenURL)
 	case CheckIMAP:
 		return d.Endpoints.IMAP
 	case CheckSMTP:
@@ -190,15 +190,15 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	who := d.who()
 	switch {
 	case code == OAuthUnauthorizedClient || code == OAuthAccessDenied:
-		return delegationNotAuthorizedFinding(who, d.clientID(), d.Scopes, d.delegationFix())
+		return delegationNotAuthorizedFinding(who, d.shownClientID(), d.Scopes, d.delegationFix())
 	case code == OAuthInvalidScope:
-		return invalidScopeFinding(d.Scopes, d.clientID())
+		return invalidScopeFinding(d.Scopes, d.shownClientID())
 	case code == OAuthAdminPolicyEnforced:
-		return adminPolicyFinding(d.clientID(), who)
+		return adminPolicyFinding(d.shownClientID(), who)
 	case code == OAuthDisabledClient || (code == OAuthInvalidClient && strings.Contains(ldesc, "disabled")):
-		return clientDisabledFinding(d.ClientEmail, d.clientID())
+		return clientDisabledFinding(d.clientEmail, d.shownClientID())
 	case strings.Contains(ldesc, "account not found"):
-		return serviceAccountUnknownFinding(d.ClientEmail)
+		return serviceAccountUnknownFinding(d.clientEmail)
 	case strings.Contains(ldesc, "invalid email or user id"):
 		return unknownMailboxFinding(who, d.Domain)
 	case strings.Contains(ldesc, "account disabled") || strings.Contains(ldesc, "suspended"):
@@ -206,15 +206,15 @@ func diagnoseRetrieve(re *oauth2.RetrieveError, d DiagContext) *Finding {
 	case strings.Contains(ldesc, "short-lived") || strings.Contains(ldesc, "iat") || strings.Contains(ldesc, "timeframe"):
 		return clockSkewFinding(re, d)
 	case strings.Contains(ldesc, "signature"):
-		return keySignatureRejectedFinding(d.ClientEmail)
+		return keySignatureRejectedFinding(d.clientEmail)
 	case strings.Contains(ldesc, "audience"):
-		return tokenAudienceFinding(d.TokenURL)
+		return tokenAudienceFinding(d.tokenURL)
 	case strings.Contains(ldesc, "revoked") || strings.Contains(ldesc, "expired"):
-		return grantRevokedFinding(who, d.clientID())
+		return grantRevokedFinding(who, d.shownClientID())
 	case strings.Contains(ldesc, "imap"):
 		return imapDisabledFinding(d, strings.Contains(ldesc, "domain"))
 	}
-	return tokenRefusedFinding(re, d, delegatedTokenRefusedFix(d.clientID()))
+	return tokenRefusedFinding(re, d, delegatedTokenRefusedFix(d.shownClientID()))
 }
 
 // imapNonAuth recognises IMAP refusals that are not about the token.
@@ -267,18 +267,18 @@ func smtpReply(se *smtp.SMTPError) string {
 	return redact(s)
 }
 
-// serverReply is the refusal an AuthError carries, as the server sent it.
-func (e *AuthError) serverReply() string {
+// serverReply is the refusal an authError carries, as the server sent it.
+func (e *authError) serverReply() string {
 	var ie *imap.Error
-	if errors.As(e.Err, &ie) {
+	if errors.As(e.err, &ie) {
 		return imapReply(ie)
 	}
 	var se *smtp.SMTPError
-	if errors.As(e.Err, &se) {
+	if errors.As(e.err, &se) {
 		return smtpReply(se)
 	}
-	if e.Err != nil {
-		return redact(e.Err.Error())
+	if e.err != nil {
+		return redact(e.err.Error())
 	}
 	return ""
 }
@@ -313,48 +313,48 @@ func diagnoseSMTP(se *smtp.SMTPError, d DiagContext, server string) *Finding {
 	return smtpRefusedFinding(server, d.who(), se.Code, msg)
 }
 
-func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
-	server := ae.Server
+func diagnoseAuth(ae *authError, d DiagContext) *Finding {
+	server := ae.server
 	if server == "" {
 		server = d.server(ae)
 	}
-	if ae.Check == "" {
-		ae.Check = d.Check
+	if ae.check == "" {
+		ae.check = d.Check
 	}
 	var ie *imap.Error
-	if errors.As(ae.Err, &ie) {
+	if errors.As(ae.err, &ie) {
 		if f := imapNonAuth(ie.Text, d, server); f != nil {
 			return f
 		}
 	}
 	var se *smtp.SMTPError
-	if errors.As(ae.Err, &se) && se.Code != 535 && se.Code/100 != 3 {
+	if errors.As(ae.err, &se) && se.Code != 535 && se.Code/100 != 3 {
 		return diagnoseSMTP(se, d, server)
 	}
 	reply := ae.serverReply()
-	ti := ae.TokenInfo
+	ti := ae.info
 	switch {
-	case ti != nil && !ti.Valid && !ti.Date.IsZero() && !ae.TokenExpiry.IsZero() && !ti.Date.Before(ae.TokenExpiry):
+	case ti != nil && !ti.Valid && !ti.Date.IsZero() && !ae.tokenExpiry.IsZero() && !ti.Date.Before(ae.tokenExpiry):
 		// Minting succeeded, so this machine's clock was within minutes
 		// of Google's then: the token's expiry by our clock is its
 		// expiry by Google's, which Google's clock has passed.
-		late := ti.Date.Sub(ae.TokenExpiry).Round(time.Second)
-		local := d.now().Sub(ae.TokenExpiry)
+		late := ti.Date.Sub(ae.tokenExpiry).Round(time.Second)
+		local := d.now().Sub(ae.tokenExpiry)
 		var behind time.Duration
 		if local < 0 && -local > time.Minute {
 			behind = -local + late
 		}
-		return tokenExpiredFinding(server, d.who(), reply, late, ti.Date, ae.TokenExpiry, behind)
-	case ti != nil && !ti.Valid && d.Kind == KindOAuthClient:
+		return tokenExpiredFinding(server, d.who(), reply, late, ti.Date, ae.tokenExpiry, behind)
+	case ti != nil && !ti.Valid && d.kind == KindOAuthClient:
 		return consentRevokedFinding(server, d.who(), reply, d.Mailbox)
 	case ti != nil && !ti.Valid:
-		return delegatedRevokedFinding(server, d.who(), reply, d.clientID())
-	case (ti != nil && !ti.hasScope(ScopeMail)) || (ti == nil && ae.Check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
+		return delegatedRevokedFinding(server, d.who(), reply, d.shownClientID())
+	case (ti != nil && !ti.hasScope(ScopeMail)) || (ti == nil && ae.check == CheckIMAP && !hasScope(d.Scopes, ScopeMail)):
 		scopes := d.Scopes
 		if ti != nil {
 			scopes = strings.Fields(ti.Scope)
 		}
-		return scopeInsufficientFinding(server, d.who(), scopes, ae.Check, d.clientID())
+		return scopeInsufficientFinding(server, d.who(), scopes, ae.check, d.shownClientID())
 	}
 	if ti != nil && ti.Valid && !d.Endpoints.googleMail() {
 		// Google vouches for the token, so a non-Google server refused it
@@ -362,7 +362,7 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		// match username_attribute, or it could not validate the token
 		// and Postfix turned that into 535).
 		code, what := CodeIMAPAuthFailed, "IMAP"
-		if ae.Check == CheckSMTP {
+		if ae.check == CheckSMTP {
 			code, what = CodeSMTPAuthFailed, "SMTP"
 		}
 		owner := ""
@@ -371,13 +371,13 @@ func diagnoseAuth(ae *AuthError, d DiagContext) *Finding {
 		}
 		return serverValidationFinding(code, what, server, d.who(), reply, owner)
 	}
-	if ti == nil && invalidToken(ae.Challenge) {
+	if ti == nil && invalidToken(ae.challenge) {
 		// No tokeninfo verdict, but the server's challenge says the
 		// token itself is bad (RFC 6750/7628 invalid_token; Dovecot's and
 		// Google's XOAUTH2 "401").
-		return challengeInvalidFinding(server, d.who(), reply, ae.Challenge.Status, d.clientID())
+		return challengeInvalidFinding(server, d.who(), reply, ae.challenge.Status, d.shownClientID())
 	}
-	if ae.Check == CheckSMTP {
+	if ae.check == CheckSMTP {
 		return smtpAuthFailed(d, server, reply)
 	}
 	return imapAuthFailed(d, server, reply)

@@ -136,12 +136,12 @@ func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
 // have for the server.
 func authFailed(code Code, needs string, d DiagContext, server, reply string) *Finding {
 	summary := fmt.Sprintf("%s refused the token for %s (%s).", server, d.who(), strings.TrimSuffix(reply, "."))
-	if d.Kind == KindOAuthClient {
+	if d.kind == KindOAuthClient {
 		return NewFinding(code, summary,
 			fmt.Sprintf("Check that %s exists with %s, and that consent was given signed in as %s: %s", d.who(), needs, d.who(), lowerFirst(reconsentFix(d.Mailbox))))
 	}
 	return NewFinding(code, summary,
-		fmt.Sprintf("Check that %s exists with %s ("+usersConsolePath+") and that client ID %s is authorized for %s in "+delegationConsolePath+".", d.who(), needs, d.clientID(), ScopeMail))
+		fmt.Sprintf("Check that %s exists with %s ("+usersConsolePath+") and that client ID %s is authorized for %s in "+delegationConsolePath+".", d.who(), needs, d.shownClientID(), ScopeMail))
 }
 
 // tokenRefusedFinding is a refusal of the token endpoint that no rule
@@ -157,7 +157,7 @@ func tokenRefusedFinding(re *oauth2.RetrieveError, d DiagContext, fix string) *F
 		text = re.Response.Status
 	}
 	return NewFinding(CodeTokenFailed,
-		fmt.Sprintf("The token endpoint %s refused a token for %s (%s).", d.TokenURL, d.who(), redact(text)), fix)
+		fmt.Sprintf("The token endpoint %s refused a token for %s (%s).", d.tokenURL, d.who(), redact(text)), fix)
 }
 
 func unknownFinding(err error, d DiagContext) *Finding {

@@ -38,9 +38,9 @@ func (timeoutErr) Temporary() bool { return true }
 
 func TestDiagnose(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	base := DiagContext{Mailbox: "user1@example.test", ClientID: "104715287395062714451",
-		ClientEmail: "mailer@acme.iam.gserviceaccount.com", Scopes: []string{ScopeMail, ScopeCalendar},
-		Endpoints: Endpoints{IMAP: "imap.example.test:993", SMTP: "smtp.example.test:465"}, Now: func() time.Time { return now }}
+	base := DiagContext{Mailbox: "user1@example.test", clientID: "104715287395062714451",
+		clientEmail: "mailer@acme.iam.gserviceaccount.com", Scopes: []string{ScopeMail, ScopeCalendar},
+		Endpoints: Endpoints{IMAP: "imap.example.test:993", SMTP: "smtp.example.test:465"}, clock: func() time.Time { return now }}
 	with := func(c CheckName) DiagContext { d := base; d.Check = c; return d }
 	dateHdr := func(off time.Duration) http.Header {
 		return http.Header{"Date": {now.Add(off).Format(http.TimeFormat)}}
@@ -90,27 +90,27 @@ func TestDiagnose(t *testing.T) {
 			[]string{"imap.example.test:993", "15", "Close other mail clients", "concurrency"}},
 		{"imap auth failed", refusedIMAP, with(CheckIMAP), CodeIMAPAuthFailed, []string{"imap.example.test:993", "user1@example.test"}},
 		{"imap other", imapNo("", "Mailbox does not exist"), with(CheckIMAP), CodeIMAPFailed, []string{"Mailbox does not exist"}},
-		{"auth: revoked", &AuthError{Check: CheckIMAP, Err: refusedIMAP, TokenInfo: &tokenInfo{Valid: false}}, with(CheckIMAP), CodeTokenRevoked, []string{"revoked"}},
-		{"auth: scope", &AuthError{Check: CheckIMAP, Err: refusedIMAP, TokenInfo: tiModify}, with(CheckIMAP), CodeScopeInsufficient,
+		{"auth: revoked", &authError{check: CheckIMAP, err: refusedIMAP, info: &tokenInfo{Valid: false}}, with(CheckIMAP), CodeTokenRevoked, []string{"revoked"}},
+		{"auth: scope", &authError{check: CheckIMAP, err: refusedIMAP, info: tiModify}, with(CheckIMAP), CodeScopeInsufficient,
 			[]string{ScopeGmailModify, "do not include https://mail.google.com/", "--scopes https://mail.google.com/"}},
-		{"auth: scope without tokeninfo", &AuthError{Check: CheckIMAP, Err: refusedIMAP}, DiagContext{Mailbox: "u@x.test", Scopes: []string{ScopeGmailModify}, Check: CheckIMAP}, CodeScopeInsufficient, nil},
-		{"auth: valid token refused by imap", &AuthError{Check: CheckIMAP, Err: refusedIMAP, TokenInfo: tiValid}, with(CheckIMAP), CodeIMAPAuthFailed, nil},
-		{"auth: valid token refused by smtp", &AuthError{Check: CheckSMTP, Server: "smtp.example.test:465", Err: refusedSMTP, TokenInfo: tiValid}, with(CheckSMTP), CodeSMTPAuthFailed,
+		{"auth: scope without tokeninfo", &authError{check: CheckIMAP, err: refusedIMAP}, DiagContext{Mailbox: "u@x.test", Scopes: []string{ScopeGmailModify}, Check: CheckIMAP}, CodeScopeInsufficient, nil},
+		{"auth: valid token refused by imap", &authError{check: CheckIMAP, err: refusedIMAP, info: tiValid}, with(CheckIMAP), CodeIMAPAuthFailed, nil},
+		{"auth: valid token refused by smtp", &authError{check: CheckSMTP, server: "smtp.example.test:465", err: refusedSMTP, info: tiValid}, with(CheckSMTP), CodeSMTPAuthFailed,
 			[]string{"smtp.example.test:465", "535 5.7.8"}},
-		{"auth: alert inside", &AuthError{Check: CheckIMAP, Err: imapNo(imap.ResponseCodeAlert, IMAPDomainDisabled)}, with(CheckIMAP), CodeIMAPDisabled, nil},
+		{"auth: alert inside", &authError{check: CheckIMAP, err: imapNo(imap.ResponseCodeAlert, IMAPDomainDisabled)}, with(CheckIMAP), CodeIMAPDisabled, nil},
 		// Dovecot and Postfix (cmd/mailoauth's interop tests run the real ones).
-		{"dovecot: expired by Google's clock", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
-			TokenInfo: &tokenInfo{Valid: false, Date: now.Add(61 * time.Minute)}, TokenExpiry: now.Add(time.Hour)}, with(CheckIMAP), CodeTokenExpired,
+		{"dovecot: expired by Google's clock", &authError{check: CheckIMAP, server: "mail.example.test:993", err: dovecotNo,
+			info: &tokenInfo{Valid: false, Date: now.Add(61 * time.Minute)}, tokenExpiry: now.Add(time.Hour)}, with(CheckIMAP), CodeTokenExpired,
 			[]string{"mail.example.test:993", "NO [AUTHENTICATIONFAILED] Authentication failed", "expired 1m0s earlier", "1h1m0s behind Google's", "timedatectl"}},
-		{"dovecot: revoked", &AuthError{Check: CheckIMAP, Server: "mail.example.test:993", Err: dovecotNo,
-			TokenInfo: &tokenInfo{Valid: false, Date: now}, TokenExpiry: now.Add(50 * time.Minute)}, with(CheckIMAP), CodeTokenRevoked,
+		{"dovecot: revoked", &authError{check: CheckIMAP, server: "mail.example.test:993", err: dovecotNo,
+			info: &tokenInfo{Valid: false, Date: now}, tokenExpiry: now.Add(50 * time.Minute)}, with(CheckIMAP), CodeTokenRevoked,
 			[]string{"NO [AUTHENTICATIONFAILED] Authentication failed", "revoked"}},
-		{"dovecot: xoauth2 401 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: dovecotNo, Challenge: mailproto.ParseChallenge([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))},
+		{"dovecot: xoauth2 401 challenge, no tokeninfo", &authError{check: CheckIMAP, err: dovecotNo, challenge: mailproto.ParseChallenge([]byte(`{"status":"401","schemes":"bearer","scope":"mail"}`))},
 			with(CheckIMAP), CodeTokenRevoked, []string{"as invalid", "status 401"}},
-		{"dovecot: oauthbearer invalid_token, no tokeninfo", &AuthError{Check: CheckSMTP, Err: postfix535, Challenge: mailproto.ParseChallenge([]byte(`{"status":"invalid_token"}`))},
+		{"dovecot: oauthbearer invalid_token, no tokeninfo", &authError{check: CheckSMTP, err: postfix535, challenge: mailproto.ParseChallenge([]byte(`{"status":"invalid_token"}`))},
 			with(CheckSMTP), CodeTokenRevoked, []string{"535 5.7.8 Error: authentication failed", "invalid_token"}},
-		{"gmail: 400 challenge, no tokeninfo", &AuthError{Check: CheckIMAP, Err: refusedIMAP, Challenge: &GmailSASLError}, with(CheckIMAP), CodeIMAPAuthFailed, []string{"Invalid credentials"}},
-		{"dovecot: valid token refused", &AuthError{Check: CheckSMTP, Server: "mail.example.test:465", Err: postfix535, TokenInfo: &tokenInfo{Valid: true, Scope: ScopeMail, Email: "other@example.test"}},
+		{"gmail: 400 challenge, no tokeninfo", &authError{check: CheckIMAP, err: refusedIMAP, challenge: &GmailSASLError}, with(CheckIMAP), CodeIMAPAuthFailed, []string{"Invalid credentials"}},
+		{"dovecot: valid token refused", &authError{check: CheckSMTP, server: "mail.example.test:465", err: postfix535, info: &tokenInfo{Valid: true, Scope: ScopeMail, Email: "other@example.test"}},
 			with(CheckSMTP), CodeSMTPAuthFailed, []string{"tokeninfo says the token is valid (but for other@example.test", "username_attribute"}},
 		{"dovecot: unavailable", imapNo(imap.ResponseCodeUnavailable, "Temporary authentication failure. [host:2025-03-01 12:00:00]"), with(CheckIMAP), CodeIMAPFailed,
 			[]string{"could not check the token", "NO [UNAVAILABLE] Temporary authentication failure", "tokeninfo_url"}},
@@ -129,12 +129,12 @@ func TestDiagnose(t *testing.T) {
 		{"dns", &ServerError{Server: "smtp.nowhere.test:465", Err: &net.DNSError{Name: "smtp.nowhere.test", Err: "no such host", IsNotFound: true}}, with(CheckSMTP), CodeConnectFailed,
 			[]string{"smtp.nowhere.test:465", "does not resolve", "DNS"}},
 		{"closed", &ServerError{Server: "smtp.example.test:465", Err: fmt.Errorf("read: %w", syscall.ECONNRESET)}, with(CheckSMTP), CodeConnectFailed, []string{"closed the connection"}},
-		{"deadline", &ServerError{Server: "imap.example.test:993", Err: context.DeadlineExceeded}, func() DiagContext { d := with(CheckIMAP); d.Timeout = 20 * time.Second; return d }(), CodeTimeout,
+		{"deadline", &ServerError{Server: "imap.example.test:993", Err: context.DeadlineExceeded}, func() DiagContext { d := with(CheckIMAP); d.timeout = 20 * time.Second; return d }(), CodeTimeout,
 			[]string{"imap.example.test:993 did not answer within 20s while checking user1@example.test"}},
 		{"net timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, with(CheckSMTP), CodeTimeout, []string{"smtp.example.test:465"}},
 		{"token endpoint timeout", fmt.Errorf("x: %w", os.ErrDeadlineExceeded), func() DiagContext {
 			d := with(CheckToken)
-			d.TokenURL = "https://oauth2.googleapis.com/token"
+			d.tokenURL = "https://oauth2.googleapis.com/token"
 			return d
 		}(), CodeTimeout,
 			[]string{"oauth2.googleapis.com:443"}},

@@ -46,15 +46,15 @@ func orgInternalFinding(d oauthDiag) *Finding {
 
 func consentClientDisabledFinding(d oauthDiag) *Finding {
 	return NewFinding(CodeClientDisabled,
-		fmt.Sprintf("The OAuth client %s is disabled, so Google shows no consent page.", d.clientID()),
+		fmt.Sprintf("The OAuth client %s is disabled, so Google shows no consent page.", d.shownClientID()),
 		"Enable it in "+clientHowTo+" (or create a new client ID and load it with `mailoauth setup --client FILE`), then retry.")
 }
 
 func consentAdminPolicyFinding(d oauthDiag) *Finding {
 	who := d.who()
 	return NewFinding(CodeAdminPolicyEnforced,
-		fmt.Sprintf("A Google Workspace admin policy blocks OAuth client %s for %s.", d.clientID(), who),
-		fmt.Sprintf("In "+appAccessConsolePath+", set the app with client ID %s to Trusted, then retry.", d.clientID()))
+		fmt.Sprintf("A Google Workspace admin policy blocks OAuth client %s for %s.", d.shownClientID(), who),
+		fmt.Sprintf("In "+appAccessConsolePath+", set the app with client ID %s to Trusted, then retry.", d.shownClientID()))
 }
 
 // consentFailedFinding is a consent error no rule recognises; text is its
@@ -63,19 +63,19 @@ func consentFailedFinding(d oauthDiag, text string) *Finding {
 	who := d.who()
 	return NewFinding(CodeTokenFailed,
 		fmt.Sprintf("Google's consent step for %s failed (%s).", who, redact(text)),
-		fmt.Sprintf("Check the OAuth client %s and its consent screen in "+APIsConsolePath+", then run %s again.", d.clientID(), reconsentCommand(d.Mailbox)))
+		fmt.Sprintf("Check the OAuth client %s and its consent screen in "+APIsConsolePath+", then run %s again.", d.shownClientID(), reconsentCommand(d.Mailbox)))
 }
 
 func clientNotFoundFinding(d oauthDiag) *Finding {
 	return NewFinding(CodeInvalidClient,
-		fmt.Sprintf("Google does not know the OAuth client ID %s (\"%s\"): it was deleted, or mistyped.", d.clientID(), DescClientNotFound),
+		fmt.Sprintf("Google does not know the OAuth client ID %s (\"%s\"): it was deleted, or mistyped.", d.shownClientID(), DescClientNotFound),
 		fmt.Sprintf("Copy the Client ID from %s (or download its JSON again) and run `mailoauth setup --domain %s --client FILE`.", clientHowTo, orUnknown(d.Domain, "D")))
 }
 
 func clientSecretRejectedFinding(d oauthDiag, desc string) *Finding {
 	return NewFinding(CodeInvalidClient,
-		fmt.Sprintf("Google rejected the client secret of OAuth client %s (invalid_client: %s).", d.clientID(), orUnknown(desc, DescUnauthorized)),
-		fmt.Sprintf("Copy the current Client secret from %s > Client secrets (or download the client JSON again) and run `mailoauth setup --domain %s --client FILE` (or --client-id %s --client-secret-file FILE).", clientHowTo, orUnknown(d.Domain, "D"), d.clientID()))
+		fmt.Sprintf("Google rejected the client secret of OAuth client %s (invalid_client: %s).", d.shownClientID(), orUnknown(desc, DescUnauthorized)),
+		fmt.Sprintf("Copy the current Client secret from %s > Client secrets (or download the client JSON again) and run `mailoauth setup --domain %s --client FILE` (or --client-id %s --client-secret-file FILE).", clientHowTo, orUnknown(d.Domain, "D"), d.shownClientID()))
 }
 
 // grantScopeInsufficientFinding: mailbox allowed only scopes, without the mail
@@ -135,7 +135,7 @@ func consentPageErrorFinding(c *Consent, resp *http.Response) *Finding {
 func testingRefreshExpiredFinding(d oauthDiag, serverNow time.Time) *Finding {
 	who := d.who()
 	return NewFinding(CodeTestingAppRefreshExpired,
-		fmt.Sprintf("The refresh token of %s expired %s after consent (given %s): OAuth client %s belongs to an External app in Testing, whose refresh tokens Google lets live only 7 days.", who, ageWords(serverNow.Sub(d.ConsentedAt)), d.ConsentedAt.Format("2006-01-02 15:04 MST"), d.clientID()),
+		fmt.Sprintf("The refresh token of %s expired %s after consent (given %s): OAuth client %s belongs to an External app in Testing, whose refresh tokens Google lets live only 7 days.", who, ageWords(serverNow.Sub(d.ConsentedAt)), d.ConsentedAt.Format("2006-01-02 15:04 MST"), d.shownClientID()),
 		fmt.Sprintf("Publish the app ("+consentScreenConsolePath+" > Publish app, or make its user type Internal), then run %s once more; until then every mailbox must consent again each week.", reconsentCommand(d.Mailbox)))
 }
 
@@ -165,7 +165,7 @@ func consentInvalidScopeFinding(d oauthDiag) *Finding {
 // request that no rule recognises.
 func oauthClientRefusedFinding(re *oauth2.RetrieveError, d oauthDiag) *Finding {
 	return tokenRefusedFinding(re, d.DiagContext,
-		fmt.Sprintf("Check OAuth client %s in %s, then retry; if it persists, %s", d.clientID(), clientHowTo, lowerFirst(reconsentFix(d.Mailbox))))
+		fmt.Sprintf("Check OAuth client %s in %s, then retry; if it persists, %s", d.shownClientID(), clientHowTo, lowerFirst(reconsentFix(d.Mailbox))))
 }
 
 func noRefreshStoreFinding(mailbox string) *Finding {

@@ -160,9 +160,9 @@ func FuzzDiagnose(f *testing.F) {
 	f.Add("Go away\x1b[2J\x1b]0;owned\x07 ya29.c."+strings.Repeat("A", 60), 550, []byte("not json"), []byte("<html>"), uint8(2))
 	f.Add("", 0, []byte(nil), []byte(nil), uint8(3))
 	f.Fuzz(func(t *testing.T, text string, code int, challenge, body []byte, which uint8) {
-		d := DiagContext{Mailbox: "user1@example.test", Domain: "example.test", ClientID: "104715287395062714451",
+		d := DiagContext{Mailbox: "user1@example.test", Domain: "example.test", clientID: "104715287395062714451",
 			Scopes: []string{ScopeMail}, Endpoints: Endpoints{IMAP: "imap.example.test:993", SMTP: "smtp.example.test:465"},
-			Now: func() time.Time { return time.Unix(1e9, 0) }}
+			clock: func() time.Time { return time.Unix(1e9, 0) }}
 		checks := []CheckName{CheckToken, CheckIMAP, CheckSMTP, CheckRoundtrip}
 		d.Check = checks[int(which)%len(checks)]
 		ch := mailproto.ParseChallenge(challenge)
@@ -170,9 +170,9 @@ func FuzzDiagnose(f *testing.F) {
 		errs = append(errs,
 			&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCode(strings.ToUpper(firstWord(text))), Text: text},
 			&smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100 % 10, code / 10 % 10, code % 10}, Message: text},
-			&AuthError{Check: CheckIMAP, Server: "imap.example.test:993", Challenge: ch, Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: text}},
-			&AuthError{Check: CheckSMTP, Server: "smtp.example.test:465", Challenge: ch, TokenInfo: &tokenInfo{Valid: code%2 == 0, Scope: ScopeGmailModify},
-				Err: &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: text}},
+			&authError{check: CheckIMAP, server: "imap.example.test:993", challenge: ch, err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: text}},
+			&authError{check: CheckSMTP, server: "smtp.example.test:465", challenge: ch, info: &tokenInfo{Valid: code%2 == 0, Scope: ScopeGmailModify},
+				err: &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: text}},
 			&oauth2.RetrieveError{Response: &http.Response{StatusCode: 400 + code%100, Header: http.Header{}}, Body: body},
 			&ServerError{Server: "imap.example.test:993", Err: errors.New(text)},
 			errors.New(text),

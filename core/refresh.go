@@ -49,7 +49,7 @@ func diagnoseOAuthClientRetrieve(re *oauth2.RetrieveError, d oauthDiag) *Finding
 	case code == OAuthInvalidClient:
 		return invalidClientFinding(d, desc)
 	case code == OAuthRedirectURIMismatch:
-		return redirectMismatchFinding(d.ClientID, d.Redirect, nil)
+		return redirectMismatchFinding(d.clientID, d.Redirect, nil)
 	case code == OAuthAccessDenied, code == OAuthAdminPolicyEnforced, code == OAuthOrgInternal:
 		return consentErrorFinding(code, desc, d)
 	case code == OAuthInvalidGrant && (strings.Contains(ldesc, "revoked") || strings.Contains(ldesc, "expired")):
@@ -92,10 +92,10 @@ func (p *TokenProvider) mintRefresh(ctx context.Context, mailbox string, scopes 
 	if err := p.Cred.RequireOAuthClient(); err != nil {
 		return fail(err)
 	}
-	if p.Refresh == nil {
+	if p.refresh == nil {
 		return fail(&FindingError{Finding: noRefreshStoreFinding(mailbox)})
 	}
-	rt, ok, err := p.Refresh.LoadRefreshToken(mailbox)
+	rt, ok, err := p.refresh.LoadRefreshToken(mailbox)
 	if err != nil {
 		return Token{}, err
 	}
@@ -131,7 +131,7 @@ func (p *TokenProvider) mintRefresh(ctx context.Context, mailbox string, scopes 
 		if exp := refreshExpiry(ot, rotated); !exp.IsZero() {
 			rt.ExpiresAt = exp
 		}
-		if err := p.Refresh.SaveRefreshToken(rt); err != nil {
+		if err := p.refresh.SaveRefreshToken(rt); err != nil {
 			// The old token is now dead at Google; losing the new one
 			// means consent must be given again, so say so now.
 			return Token{}, fmt.Errorf("Google replaced the refresh token of %s but it could not be stored (%v); fix the store, then run %s", mailbox, err, reconsentCommand(mailbox))
@@ -167,6 +167,6 @@ func NewTesterWith(p *Profile, cache TokenCache, rs RefreshTokenStore) (*Tester,
 		rs, _ = cache.(RefreshTokenStore)
 	}
 	ep := p.Endpoints.WithDefaults()
-	tp := &TokenProvider{Cred: cred, Endpoints: ep, Scopes: p.ScopeList(), Cache: cache, Refresh: rs}
-	return &Tester{Tokens: tp, Endpoints: ep}, nil
+	tp := &TokenProvider{Cred: cred, Endpoints: ep, Scopes: p.ScopeList(), Cache: cache, refresh: rs}
+	return &Tester{Tokens: tp}, nil
 }

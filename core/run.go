@@ -30,7 +30,7 @@ type UpgradeSwitcher interface {
 	PasswordBackupsAfterSwitch(domain string) (backups []PasswordBackup, done bool, err error)
 }
 
-// RunUpgrade asks Run to finish an upgrade (FinishUpgrade): every pending
+// RunUpgrade asks Run to finish an upgrade (finishUpgrade): every pending
 // mailbox that passed switches to OAuth and its legacy password is erased.
 type RunUpgrade struct {
 	Store UpgradeSwitcher
@@ -67,7 +67,7 @@ type RunRequest struct {
 	// OnEvent receives the run's progress (RunOptions.OnEvent).
 	OnEvent func(Event)
 	// OnResult, if set, receives every result in input order as soon as it
-	// and those before it are done (RunOptions.Stream; in an upgrade, once
+	// and those before it are done (RunOptions.stream; in an upgrade, once
 	// the upgrade is finished), and RunReport.Results stays nil: a run over
 	// 100,000 mailboxes holds no list of them.
 	OnResult func(MailboxResult)
@@ -158,7 +158,7 @@ func Run(ctx context.Context, req RunRequest) (RunReport, error) {
 		stream = func(r MailboxResult) { held = append(held, r) }
 	}
 	RunAll(ctx, t, req.Mailboxes, RunOptions{Checks: req.Checks, Concurrency: req.Concurrency, Retries: req.Retries,
-		OnEvent: req.OnEvent, Stats: &rep.Stats, Stream: stream})
+		OnEvent: req.OnEvent, Stats: &rep.Stats, stream: stream})
 	if req.Upgrade != nil {
 		rep.Upgrade, rep.UpgradeErr = req.Upgrade.finish(p.Domain, held)
 		for _, r := range held {
@@ -182,7 +182,7 @@ func (rep *RunReport) save(s ResultSaver, domain string, rs []MailboxResult) {
 // the results what happened: switched (with what backups still hold the
 // passwords) or, when switching failed, still on the legacy password.
 func (u *RunUpgrade) finish(domain string, results []MailboxResult) (UpgradeReport, error) {
-	rep, err := FinishUpgrade(u.Store, domain, u.Actor, results, u.BeforeSwitch)
+	rep, err := finishUpgrade(u.Store, domain, u.Actor, results, u.BeforeSwitch)
 	switched := map[string]bool{}
 	for _, r := range rep.Upgraded {
 		switched[r.Mailbox] = true

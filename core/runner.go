@@ -33,13 +33,11 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// Event is progress of a bulk run, for a progress bar. Index is the
-// mailbox's position in the input; Done of Total mailboxes are finished
-// (duplicates count once).
+// Event is progress of a bulk run, for a progress bar: Done of Total
+// mailboxes are finished (duplicates count once).
 type Event struct {
 	Kind    EventKind
 	Mailbox string
-	Index   int
 	Done    int
 	Total   int
 	Check   *CheckResult
@@ -71,12 +69,12 @@ type RunOptions struct {
 	OnEvent func(Event)
 	// Stats, if set, receives the run's counts when RunAll returns.
 	Stats *RunStats
-	// Stream, if set, receives every result as soon as it and all before
+	// stream, if set, receives every result as soon as it and all before
 	// it in the input are done, one call at a time in input order (a
 	// duplicate gets its first occurrence's result), and RunAll returns
 	// nil: a run over 100,000 mailboxes holds only the results still out
-	// of order. A slow Stream holds up the run.
-	Stream func(MailboxResult)
+	// of order. A slow stream holds up the run.
+	stream func(MailboxResult)
 
 	clock runClock // zero: the real clock (tests set a fake one)
 }
@@ -87,12 +85,12 @@ type RunStats struct {
 	// sum of N over the results' notes "throttled, retried N times" (a
 	// mailbox whose retries ran out met one reply more than it retried).
 	Retries int
-	// Retried is how many mailboxes were tried again after one.
-	Retried int
+	// retried is how many mailboxes were tried again after one.
+	retried int
 	// PeakConcurrency is the most mailboxes checked at once.
 	PeakConcurrency int
-	// Halvings is how many times global-rate replies halved the window.
-	Halvings int
+	// halvings is how many times global-rate replies halved the window.
+	halvings int
 }
 
 // checkFunc checks one mailbox (Tester.check; a fake in tests).
@@ -126,7 +124,7 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 	}
 	lim := newLimiter(n, clock)
 	var results []MailboxResult
-	if opts.Stream == nil {
+	if opts.stream == nil {
 		results = make([]MailboxResult, len(mailboxes))
 	}
 	first := map[string]int{}
@@ -138,7 +136,7 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 			order = append(order, i)
 		}
 	}
-	st := newStreamer(opts.Stream, mailboxes, first)
+	st := newStreamer(opts.stream, mailboxes, first)
 	total := len(order)
 	var (
 		mu     sync.Mutex
@@ -195,14 +193,14 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 			results[i] = r
 		}
 		done++
-		enqueue(Event{Kind: EventFinished, Mailbox: r.Mailbox, Index: i, Result: &r})
+		enqueue(Event{Kind: EventFinished, Mailbox: r.Mailbox, Result: &r})
 	}
 	// attempt checks a mailbox until it is not throttled or the retries
 	// are used up; it holds a slot of the window for each try.
 	attempt := func(i int, mailbox string, s slot) MailboxResult {
-		emit(Event{Kind: EventStarted, Mailbox: mailbox, Index: i})
+		emit(Event{Kind: EventStarted, Mailbox: mailbox})
 		onCheck := func(cr CheckResult) {
-			emit(Event{Kind: EventCheckDone, Mailbox: mailbox, Index: i, Check: &cr})
+			emit(Event{Kind: EventCheckDone, Mailbox: mailbox, Check: &cr})
 		}
 		tries := 0
 		for {
@@ -225,7 +223,7 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 			mu.Lock()
 			stats.Retries++
 			if tries == 0 {
-				stats.Retried++
+				stats.retried++
 			}
 			mu.Unlock()
 			tries++
@@ -266,7 +264,7 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 	}
 	if opts.Stats != nil {
 		lim.mu.Lock()
-		stats.PeakConcurrency, stats.Halvings = lim.peak, lim.halvings
+		stats.PeakConcurrency, stats.halvings = lim.peak, lim.halvings
 		lim.mu.Unlock()
 		*opts.Stats = stats
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// streamer hands a bulk run's results to RunOptions.Stream in input order
+// streamer hands a bulk run's results to RunOptions.stream in input order
 // as soon as they can be, keeping only those that wait for an earlier one
 // (and those of mailboxes listed again later).
 type streamer struct {

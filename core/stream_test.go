@@ -7,7 +7,7 @@ import (
 )
 
 // TestRunAllStreamsInInputOrder: results finishing out of order are handed
-// to Stream in input order, duplicates get their first occurrence's result,
+// to stream in input order, duplicates get their first occurrence's result,
 // and RunAll keeps none of them.
 func TestRunAllStreamsInInputOrder(t *testing.T) {
 	cDone := make(chan struct{})
@@ -22,11 +22,11 @@ func TestRunAllStreamsInInputOrder(t *testing.T) {
 	}
 	in := []string{"a@example.test", "b@example.test", "c@example.test", "A@example.test", "d@example.test", "b@example.test"}
 	var got []string
-	res := runAll(context.Background(), check, in, RunOptions{Stream: func(r MailboxResult) {
+	res := runAll(context.Background(), check, in, RunOptions{stream: func(r MailboxResult) {
 		got = append(got, r.Mailbox+"="+strings.Join(r.Notes, ""))
 	}})
 	if res != nil {
-		t.Fatalf("RunAll with Stream returned %d results", len(res))
+		t.Fatalf("RunAll with stream returned %d results", len(res))
 	}
 	want := "a@example.test=checked a@example.test b@example.test=checked b@example.test c@example.test=checked c@example.test " +
 		"a@example.test=checked a@example.test d@example.test=checked d@example.test b@example.test=checked b@example.test"

@@ -53,7 +53,7 @@ func throttleOf(err error, d DiagContext) *throttle {
 			return nil
 		}
 		reply := strings.TrimSpace(fmt.Sprintf("HTTP %d %s %s", status, code, desc))
-		return &throttle{server: HostOfURL(d.normalized().TokenURL), reply: redact(reply), retryAfter: retryAfter(h, d.now()), global: true, d: d}
+		return &throttle{server: HostOfURL(d.normalized().tokenURL), reply: redact(reply), retryAfter: retryAfter(h, d.now()), global: true, d: d}
 	}
 	server := d.server(err)
 	var ie *imap.Error

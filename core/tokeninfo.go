@@ -35,8 +35,8 @@ func (ti *tokenInfo) hasScope(scope string) bool {
 	return false
 }
 
-// FetchTokenInfo asks the tokeninfo endpoint about an access token.
-func FetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*tokenInfo, error) {
+// fetchTokenInfo asks the tokeninfo endpoint about an access token.
+func fetchTokenInfo(ctx context.Context, e Endpoints, accessToken string) (*tokenInfo, error) {
 	e = e.WithDefaults()
 	hc, err := e.HTTPClientFor(e.TokeninfoURL)
 	if err != nil {

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// TokenRenewBefore is how long before its expiry a cached token is no longer
+// tokenRenewBefore is how long before its expiry a cached token is no longer
 // handed out, so a token never expires in the middle of a check.
-const TokenRenewBefore = 5 * time.Minute
+const tokenRenewBefore = 5 * time.Minute
 
 // TokenProvider mints access tokens and caches them per mailbox and scope
 // set. The token source follows the credential's kind: a service account
@@ -28,9 +28,9 @@ type TokenProvider struct {
 	Endpoints Endpoints
 	Scopes    []string
 	Cache     TokenCache       // nil: an in-memory cache
-	Now       func() time.Time // nil: time.Now
-	// Refresh holds each mailbox's refresh token (OAuth client only).
-	Refresh RefreshTokenStore
+	clock     func() time.Time // nil: time.Now
+	// refresh holds each mailbox's refresh token (OAuth client only).
+	refresh RefreshTokenStore
 
 	mu       sync.Mutex
 	inflight map[string]*mintCall
@@ -48,8 +48,8 @@ type mintCall struct {
 func savedNow(err error) func() error { return func() error { return err } }
 
 func (p *TokenProvider) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
+	if p.clock != nil {
+		return p.clock()
 	}
 	return time.Now()
 }
@@ -85,20 +85,20 @@ func (p *TokenProvider) TokenURL() string {
 // configuration for a mailbox.
 func (p *TokenProvider) DiagContext(mailbox string, check CheckName) DiagContext {
 	d := DiagContext{Mailbox: mailbox, Domain: domainOf(mailbox), Scopes: p.scopes(),
-		Endpoints: p.Endpoints.WithDefaults(), Check: check, TokenURL: p.TokenURL()}
+		Endpoints: p.Endpoints.WithDefaults(), Check: check, tokenURL: p.TokenURL()}
 	if p.Cred != nil {
-		d.ClientID, d.ClientEmail, d.Kind = p.Cred.ClientID, p.Cred.ClientEmail, p.Cred.Kind
+		d.clientID, d.clientEmail, d.kind = p.Cred.ClientID, p.Cred.ClientEmail, p.Cred.Kind
 	}
 	return d
 }
 
 // Usable reports whether a cached token may still be handed out at now.
 func (t Token) Usable(now time.Time) bool {
-	return t.AccessToken != "" && now.Add(TokenRenewBefore).Before(t.Expiry)
+	return t.AccessToken != "" && now.Add(tokenRenewBefore).Before(t.Expiry)
 }
 
 // Token returns an access token for the mailbox: the cached one while it is
-// more than TokenRenewBefore from expiry, else a freshly minted one. Errors
+// more than tokenRenewBefore from expiry, else a freshly minted one. Errors
 // are *FindingError with the diagnosis. A minted token is in the cache (or
 // could not be saved there) when Token returns.
 func (p *TokenProvider) Token(ctx context.Context, mailbox string) (tok Token, fromCache bool, err error) {
@@ -173,8 +173,8 @@ func (p *TokenProvider) save(t Token) func() error {
 	return savedNow(c.SaveToken(t))
 }
 
-// Invalidate drops the mailbox's cached token (e.g. after a server refused it).
-func (p *TokenProvider) Invalidate(mailbox string) error {
+// invalidate drops the mailbox's cached token (e.g. after a server refused it).
+func (p *TokenProvider) invalidate(mailbox string) error {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	return p.cache().DeleteToken(mailbox, p.scopes())
 }

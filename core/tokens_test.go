@@ -117,18 +117,18 @@ func TestTokenMintAndCache(t *testing.T) {
 	if f.mints.Load() != 1 {
 		t.Fatalf("minted %d", f.mints.Load())
 	}
-	if err := p.Invalidate("user1@example.test"); err != nil {
+	if err := p.invalidate("user1@example.test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, cached, _ := p.Token(ctx, "user1@example.test"); cached || f.mints.Load() != 2 {
-		t.Fatalf("after Invalidate: cached=%v mints=%d", cached, f.mints.Load())
+		t.Fatalf("after invalidate: cached=%v mints=%d", cached, f.mints.Load())
 	}
 }
 
 func TestTokenRenewedNearExpiry(t *testing.T) {
 	f := newFakeTokenServer(t)
 	now := time.Now()
-	p := &TokenProvider{Cred: testCred(f.URL), Now: func() time.Time { return now }}
+	p := &TokenProvider{Cred: testCred(f.URL), clock: func() time.Time { return now }}
 	ctx := context.Background()
 	if _, _, err := p.Token(ctx, "a@example.test"); err != nil {
 		t.Fatal(err)

@@ -269,12 +269,12 @@ type UpgradeReport struct {
 // Done reports whether no mailbox is left on passwords.
 func (r UpgradeReport) Done() bool { return len(r.Pending) == 0 }
 
-// FinishUpgrade switches each pending mailbox whose OAuth check passed in
+// finishUpgrade switches each pending mailbox whose OAuth check passed in
 // results to OAuth, erasing its password; the others stay pending. Results
 // of mailboxes that were not pending are ignored. beforeSwitch, if not nil,
 // runs once just before the first mailbox switches (the backup of the
 // store); nothing switches when it fails.
-func FinishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResult, beforeSwitch func() error) (UpgradeReport, error) {
+func finishUpgrade(st UpgradeStore, domain, actor string, results []MailboxResult, beforeSwitch func() error) (UpgradeReport, error) {
 	var rep UpgradeReport
 	pending, err := st.PendingUpgrades(domain)
 	if err != nil {
