@@ -50,9 +50,9 @@ type RunRequest struct {
 	// Tokens caches the access tokens, and on the OAuth client path holds
 	// the refresh tokens (NewTesterWith); nil: a cache for this run only.
 	Tokens TokenCache
-	// Fresh mints a new token for every mailbox instead of using a cached
-	// one (Tester.Fresh).
-	Fresh bool
+	// Fresh says when the run mints a new token for a mailbox instead of
+	// using a cached one (Tester.Fresh); the zero value uses the cache.
+	Fresh Freshness
 	// Mechanism is the SASL mechanism: mailproto.XOAUTH2 (default) or
 	// mailproto.OAUTHBEARER.
 	Mechanism string
@@ -76,6 +76,33 @@ type RunRequest struct {
 	// Upgrade, if set, finishes an upgrade once every mailbox is checked;
 	// the results are then saved and handed on with the upgrade's notes.
 	Upgrade *RunUpgrade
+}
+
+// Freshness is when a run mints new tokens rather than use cached ones:
+// the run policy the wizard and `mailoauth test` each choose from.
+type Freshness int
+
+const (
+	// CachedTokens uses a cached token while it is valid (the default).
+	CachedTokens Freshness = iota
+	// FreshTokens mints a new token for every mailbox (`test --fresh`).
+	FreshTokens
+	// FreshWhenTokenOnly mints new tokens when the run checks only the
+	// token (the wizard's runs): such a run proves the authorization just
+	// given, so it must show what Google says now, not a token cached
+	// before the Admin console changed.
+	FreshWhenTokenOnly
+)
+
+// mints says whether a run of checks mints new tokens.
+func (f Freshness) mints(checks []CheckName) bool {
+	switch f {
+	case FreshTokens:
+		return true
+	case FreshWhenTokenOnly:
+		return len(checks) == 1 && checks[0] == CheckToken
+	}
+	return false
 }
 
 // RunReport is the outcome of Run.
@@ -130,7 +157,7 @@ func Run(ctx context.Context, req RunRequest) (RunReport, error) {
 		rep.Failed = len(req.Mailboxes)
 		return rep, err
 	}
-	t.Fresh, t.Mechanism = req.Fresh, req.Mechanism
+	t.Fresh, t.Mechanism = req.Fresh.mints(req.Checks), req.Mechanism
 	t.Timeout, t.RoundtripTimeout = req.Timeout, req.RoundtripTimeout
 
 	var batch []MailboxResult

@@ -122,6 +122,41 @@ func TestRunReportsResultsAndSaveError(t *testing.T) {
 	}
 }
 
+// The run's Freshness decides when a token is minted over a cached one:
+// a token-only run of the wizard's policy mints anew (it proves the
+// authorization just given), a run of more checks with the same policy and
+// a run of the default policy use the cache, and FreshTokens always mints.
+func TestRunFreshnessMintsOverTheCache(t *testing.T) {
+	e := newEnv(t, 1, true)
+	token := []core.CheckName{core.CheckToken}
+	run := func(fresh core.Freshness, checks []core.CheckName) int {
+		t.Helper()
+		before := e.sb.TokensMinted()
+		rep, err := core.Run(context.Background(), core.RunRequest{Profile: *e.profile, Mailboxes: []string{e.user(1)},
+			Checks: checks, Tokens: e.cache, Fresh: fresh})
+		if err != nil || rep.Failed != 0 {
+			t.Fatalf("run failed: %v %+v", err, rep.Results)
+		}
+		return e.sb.TokensMinted() - before
+	}
+	run(core.CachedTokens, token) // the cache holds a token now
+	for _, c := range []struct {
+		fresh  core.Freshness
+		checks []core.CheckName
+		mints  int
+	}{
+		{core.CachedTokens, token, 0},
+		{core.FreshWhenTokenOnly, token, 1},
+		{core.FreshWhenTokenOnly, []core.CheckName{core.CheckToken, core.CheckIMAP}, 0},
+		{core.FreshWhenTokenOnly, nil, 0},
+		{core.FreshTokens, []core.CheckName{core.CheckToken, core.CheckIMAP}, 1},
+	} {
+		if got := run(c.fresh, c.checks); got != c.mints {
+			t.Errorf("Fresh %d, checks %v: %d token(s) minted, want %d", c.fresh, c.checks, got, c.mints)
+		}
+	}
+}
+
 // When the Tester cannot be built no check runs: Run returns the error,
 // every mailbox gets its finding, and nothing is saved, streamed or
 // reported as an event.

@@ -189,12 +189,11 @@ func (coreEngine) Run(ctx context.Context, req core.RunRequest) (core.RunReport,
 }
 
 // runRequest is a wizard's run of checks on mailboxes, tokens cached in
-// the store. A token-only run (step 4's Verify) mints fresh tokens: it must
-// show what Google says now, not a token cached before the Admin console
-// changed. Only the test step finishes an upgrade (it sets Upgrade): a
-// token proves the delegation, not that the product's mail flows.
+// the store; a token-only run (step 4's Verify) mints fresh tokens
+// (core.FreshWhenTokenOnly). Only the test step finishes an upgrade (it
+// sets Upgrade): a token proves the delegation, not that the product's
+// mail flows.
 func (c *common) runRequest(p core.Profile, mailboxes []string, checks []core.CheckName) core.RunRequest {
 	return core.RunRequest{Profile: p, Mailboxes: mailboxes, Checks: checks,
-		Tokens: c.backend.TokenCache(p.Domain),
-		Fresh:  len(checks) == 1 && checks[0] == core.CheckToken}
+		Tokens: c.backend.TokenCache(p.Domain), Fresh: core.FreshWhenTokenOnly}
 }

@@ -101,11 +101,15 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 		return usagef("--timeout must be above zero and --roundtrip-timeout not below it, e.g. --timeout 20s --roundtrip-timeout 60s")
 	}
 
+	fresh := core.CachedTokens
+	if o.fresh {
+		fresh = core.FreshTokens
+	}
 	progress := newProgressLine(a, len(targets), !o.asJSON && isTerminal(os.Stderr))
 	start := time.Now()
 	sink := newResultSink(a, o.asJSON)
 	rep, err := core.Run(ctx, core.RunRequest{Profile: p, Mailboxes: targets, Checks: checks,
-		Tokens: st.TokenCache(p.Domain), Fresh: o.fresh, Mechanism: mech, Timeout: o.timeout, RoundtripTimeout: o.rtTimeout,
+		Tokens: st.TokenCache(p.Domain), Fresh: fresh, Mechanism: mech, Timeout: o.timeout, RoundtripTimeout: o.rtTimeout,
 		Concurrency: o.concurrency, Retries: retries, OnEvent: progress.event, OnResult: sink.add, Results: st})
 	if err != nil {
 		return err // no check ran
