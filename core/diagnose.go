@@ -35,6 +35,11 @@ type DiagContext struct {
 	// kind is the credential's kind; for KindOAuthClient a refused token's
 	// fix is the mailbox's consent, not domain-wide delegation.
 	kind CredentialKind
+	// Protocol names the login in the findings when its refusal was made
+	// the check's to be diagnosed: "POP3" for mailoauth proxy's POP3
+	// logins, whose -ERR replies become IMAP's NO (they share IMAP's token
+	// and scope). Empty: the check's own protocol.
+	Protocol string
 }
 
 // ServerError names the server (host:port) a network error came from.
@@ -66,6 +71,18 @@ type authError struct {
 func (e *authError) Error() string { return e.err.Error() }
 func (e *authError) Unwrap() error { return e.err }
 
+// TranslatedError is a refusal in another protocol made the one Diagnose
+// knows (mailoauth proxy makes a POP3 server's -ERR an IMAP NO, see
+// DiagContext.Protocol). Reply is the refusal as the server sent it, which
+// findings quote instead of Err's.
+type TranslatedError struct {
+	Reply string
+	Err   error
+}
+
+func (e *TranslatedError) Error() string { return e.Reply }
+func (e *TranslatedError) Unwrap() error { return e.Err }
+
 // Diagnose turns an error from a token request, IMAP, SMTP or the network
 // into a finding with a one-sentence summary naming the mailbox or server
 // and a one-sentence fix naming the exact place and values. A FindingError
@@ -95,7 +112,7 @@ func Diagnose(err error, d DiagContext) *Finding {
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {
-		return diagnoseIMAP(ie, d, server)
+		return diagnoseIMAP(ie, sentReply(err, imapReply(ie)), d, server)
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -167,6 +184,15 @@ func (d DiagContext) server(err error) string {
 		return d.Endpoints.SMTP + " / " + d.Endpoints.IMAP
 	}
 	return "the server"
+}
+
+// protocol is the name of the protocol that logged in, for check (IMAP or
+// SMTP) unless Protocol names another.
+func (d DiagContext) protocol(check CheckName) string {
+	if d.Protocol != "" {
+		return d.Protocol
+	}
+	return strings.ToUpper(string(check))
 }
 
 // oauthError extracts the token endpoint's error code and description.
@@ -267,11 +293,21 @@ func smtpReply(se *smtp.SMTPError) string {
 	return redact(s)
 }
 
+// sentReply is err's refusal as the server sent it: a TranslatedError's
+// reply, else rendered (the refusal as Diagnose renders it).
+func sentReply(err error, rendered string) string {
+	var te *TranslatedError
+	if errors.As(err, &te) {
+		return redact(te.Reply)
+	}
+	return rendered
+}
+
 // serverReply is the refusal an authError carries, as the server sent it.
 func (e *authError) serverReply() string {
 	var ie *imap.Error
 	if errors.As(e.err, &ie) {
-		return imapReply(ie)
+		return sentReply(e.err, imapReply(ie))
 	}
 	var se *smtp.SMTPError
 	if errors.As(e.err, &se) {
@@ -283,16 +319,17 @@ func (e *authError) serverReply() string {
 	return ""
 }
 
-func diagnoseIMAP(ie *imap.Error, d DiagContext, server string) *Finding {
+// diagnoseIMAP: reply is the refusal ie as the server sent it.
+func diagnoseIMAP(ie *imap.Error, reply string, d DiagContext, server string) *Finding {
 	if f := imapNonAuth(ie.Text, d, server); f != nil {
 		return f
 	}
 	if imapUnavailable(ie) {
-		return tokenCheckUnavailable(d, server, imapReply(ie))
+		return tokenCheckUnavailable(d, server, reply)
 	}
 	if ie.Code == imap.ResponseCodeAuthenticationFailed || strings.Contains(strings.ToLower(ie.Text), "invalid credentials") ||
 		strings.Contains(strings.ToLower(ie.Text), "authentication failed") {
-		return imapAuthFailed(d, server, imapReply(ie))
+		return imapAuthFailed(d, server, reply)
 	}
 	return imapRefusedFinding(server, d.who(), string(ie.Type), ie.Text)
 }
@@ -354,16 +391,16 @@ func diagnoseAuth(ae *authError, d DiagContext) *Finding {
 		if ti != nil {
 			scopes = strings.Fields(ti.Scope)
 		}
-		return scopeInsufficientFinding(server, d.who(), scopes, ae.check, d.shownClientID())
+		return scopeInsufficientFinding(server, d.who(), scopes, d.protocol(ae.check), d.shownClientID())
 	}
 	if ti != nil && ti.Valid && !d.Endpoints.googleMail() {
 		// Google vouches for the token, so a non-Google server refused it
 		// by its own rules (Dovecot's oauth2 passdb: the user does not
 		// match username_attribute, or it could not validate the token
 		// and Postfix turned that into 535).
-		code, what := CodeIMAPAuthFailed, "IMAP"
+		code, what := CodeIMAPAuthFailed, d.protocol(CheckIMAP)
 		if ae.check == CheckSMTP {
-			code, what = CodeSMTPAuthFailed, "SMTP"
+			code, what = CodeSMTPAuthFailed, d.protocol(CheckSMTP)
 		}
 		owner := ""
 		if ti.Email != "" && !strings.EqualFold(ti.Email, d.Mailbox) {

@@ -111,8 +111,12 @@ func imapDisabledFinding(d DiagContext, domain bool) *Finding {
 }
 
 func tooManyConnectionsFinding(d DiagContext, server string) *Finding {
+	limit := fmt.Sprintf("IMAP connections (Gmail allows %d per account)", MaxIMAPConnectionsPerAccount)
+	if d.Protocol != "" {
+		limit = d.Protocol + " connections"
+	}
 	return NewFinding(CodeTooManyConnections,
-		fmt.Sprintf("%s refused %s: it already has too many simultaneous IMAP connections (Gmail allows %d per account).", server, d.who(), MaxIMAPConnectionsPerAccount),
+		fmt.Sprintf("%s refused %s: it already has too many simultaneous %s.", server, d.who(), limit),
 		fmt.Sprintf("Close other mail clients or connectors using %s, or lower the test concurrency (--concurrency), then retry.", d.who()))
 }
 
@@ -125,7 +129,7 @@ func tokenCheckUnavailable(d DiagContext, server, reply string) *Finding {
 // imapAuthFailed: the server refused the token for a reason tokeninfo
 // cannot explain; reply is the server's refusal as it was sent.
 func imapAuthFailed(d DiagContext, server, reply string) *Finding {
-	return authFailed(CodeIMAPAuthFailed, "a Gmail license and IMAP enabled", d, server, reply)
+	return authFailed(CodeIMAPAuthFailed, "a Gmail license and "+d.protocol(CheckIMAP)+" enabled", d, server, reply)
 }
 
 func smtpAuthFailed(d DiagContext, server, reply string) *Finding {
@@ -181,7 +185,10 @@ func unknownFinding(err error, d DiagContext) *Finding {
 		}
 	}
 	what := "The check"
-	if d.Check != "" {
+	switch {
+	case d.Protocol != "":
+		what = "The " + d.Protocol + " login"
+	case d.Check != "":
 		what = "The " + string(d.Check) + " check"
 	}
 	return NewFinding(code,
@@ -321,17 +328,17 @@ func delegatedRevokedFinding(server, who, reply, clientID string) *Finding {
 		fmt.Sprintf("Run the test again to mint a fresh token; if it keeps happening, someone is revoking the tokens: check %s and %s's security settings.", DelegatedClientID(clientID), who))
 }
 
-// scopeInsufficientFinding: the token's scopes lack ScopeMail, which check
-// (IMAP or SMTP) needs.
-func scopeInsufficientFinding(server, who string, scopes []string, check CheckName, clientID string) *Finding {
+// scopeInsufficientFinding: the token's scopes lack ScopeMail, which the
+// protocol (IMAP, SMTP, POP3) needs.
+func scopeInsufficientFinding(server, who string, scopes []string, protocol, clientID string) *Finding {
 	return NewFinding(CodeScopeInsufficient,
-		fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, who, strings.Join(scopes, ","), ScopeMail, strings.ToUpper(string(check))),
+		fmt.Sprintf("%s refused the token for %s because its scopes (%s) do not include %s, which %s needs.", server, who, strings.Join(scopes, ","), ScopeMail, protocol),
 		fmt.Sprintf("Add %s to the profile's scopes (`mailoauth setup --scopes %s`) and to %s.", ScopeMail, ScopeMail, DelegatedClientID(clientID)))
 }
 
 // serverValidationFinding: a server that is not Gmail refused a token
-// Google vouches for; what is "IMAP" or "SMTP", owner the token's mailbox
-// when it is not who (empty: it is).
+// Google vouches for; what is its protocol ("IMAP", "SMTP", "POP3"), owner
+// the token's mailbox when it is not who (empty: it is).
 func serverValidationFinding(code Code, what, server, who, reply, owner string) *Finding {
 	but := ""
 	if owner != "" {

@@ -145,16 +145,7 @@ func TestDiagnose(t *testing.T) {
 	seen := map[Code]bool{}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := Diagnose(tc.err, tc.d)
-			if f == nil || f.Code != tc.code {
-				t.Fatalf("got %+v, want code %s", f, tc.code)
-			}
-			text := f.Summary + " " + f.Fix
-			for _, w := range tc.want {
-				if !strings.Contains(text, w) {
-					t.Errorf("missing %q in:\n%s", w, text)
-				}
-			}
+			text, f := diagnosed(t, tc.err, tc.d, tc.code, tc.want)
 			if strings.Contains(text, strings.Repeat("A", 60)) {
 				t.Errorf("secret leaked: %s", text)
 			}
@@ -178,6 +169,64 @@ func TestDiagnose(t *testing.T) {
 			t.Errorf("no test case for %s", c)
 		}
 	}
+}
+
+// TestDiagnosePOP3Login: a POP3 login's refusal, made IMAP's to be
+// diagnosed (DiagContext.Protocol), gets findings that name POP3 and quote
+// the POP3 server's reply, never IMAP or its server.
+func TestDiagnosePOP3Login(t *testing.T) {
+	const pop = "pop.example.test:995"
+	d := DiagContext{Mailbox: "user1@example.test", clientID: "104715287395062714451", Scopes: []string{ScopeMail},
+		Endpoints: Endpoints{IMAP: "imap.example.test:993", SMTP: "smtp.example.test:465", POP3: pop}, Check: CheckIMAP, Protocol: "POP3"}
+	gmail := d
+	gmail.Endpoints.AdminURL = "https://admin.example.test"
+	pop3No := func(line string, code imap.ResponseCode, text string) error {
+		return &TranslatedError{Reply: line, Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: code, Text: text}}
+	}
+	invalid := pop3No("-ERR [AUTH] Invalid credentials.", imap.ResponseCodeAuthenticationFailed, "Invalid credentials.")
+	for _, tc := range []struct {
+		name string
+		err  error
+		d    DiagContext
+		code Code
+		want []string
+	}{
+		{"unknown", &ServerError{Server: pop, Err: errors.New(`the server greeted with "* OK" instead of +OK`)}, d, CodeIMAPFailed,
+			[]string{"The POP3 login of user1@example.test failed: " + pop + ": the server greeted with"}},
+		{"refused by gmail", &authError{check: CheckIMAP, server: pop, err: invalid, challenge: &GmailSASLError}, gmail, CodeIMAPAuthFailed,
+			[]string{pop + " refused the token for user1@example.test (-ERR [AUTH] Invalid credentials)", "a Gmail license and POP3 enabled"}},
+		{"scope", &authError{check: CheckIMAP, server: pop, err: invalid, info: &tokenInfo{Valid: true, Scope: ScopeGmailModify}}, d, CodeScopeInsufficient,
+			[]string{pop + " refused the token", "which POP3 needs"}},
+		{"valid token refused by the server", &authError{check: CheckIMAP, server: pop, err: invalid, info: &tokenInfo{Valid: true, Scope: ScopeMail}}, d, CodeIMAPAuthFailed,
+			[]string{"(-ERR [AUTH] Invalid credentials)", "the POP3 server's own token validation"}},
+		{"too many connections", &ServerError{Server: pop, Err: pop3No("-ERR [IN-USE] Too many simultaneous connections.", imap.ResponseCodeInUse, "Too many simultaneous connections.")}, d, CodeTooManyConnections,
+			[]string{pop + " refused user1@example.test: it already has too many simultaneous POP3 connections."}},
+		{"token check unavailable", &ServerError{Server: pop, Err: pop3No("-ERR [SYS/TEMP] Temporary authentication failure", imap.ResponseCodeUnavailable, "Temporary authentication failure")}, d, CodeIMAPFailed,
+			[]string{pop + " could not check the token for user1@example.test right now (-ERR [SYS/TEMP] Temporary authentication failure)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if text, _ := diagnosed(t, tc.err, tc.d, tc.code, tc.want); strings.Contains(strings.ToLower(text), "imap") {
+				t.Errorf("a POP3 login's finding names IMAP:\n%s", text)
+			}
+		})
+	}
+}
+
+// diagnosed is err's finding in d and its summary and fix in one text,
+// after checking that its code is code and the text holds each of want.
+func diagnosed(t *testing.T, err error, d DiagContext, code Code, want []string) (string, *Finding) {
+	t.Helper()
+	f := Diagnose(err, d)
+	if f == nil || f.Code != code {
+		t.Fatalf("got %+v, want code %s", f, code)
+	}
+	text := f.Summary + " " + f.Fix
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("missing %q in:\n%s", w, text)
+		}
+	}
+	return text, f
 }
 
 func TestRoundtripNotDeliveredFinding(t *testing.T) {

@@ -25,15 +25,22 @@ func (t *Tester) ServerEndpoints() Endpoints { return t.endpoints() }
 // login does one protocol's SASL exchange with the server using the client
 // sc (a fresh token each call). On a refusal it returns the server's reply
 // as *imap.Error or *smtp.SMTPError, so that the refusal is diagnosed like
-// a check's.
-func (t *Tester) AuthenticateUpstream(ctx context.Context, mailbox string, check CheckName, server string, login func(ctx context.Context, sc *mailproto.OAuthClient) error) error {
+// a check's. protocol names another protocol whose refusals login makes
+// check's (DiagContext.Protocol: "POP3" as IMAP), so that the findings name
+// it; empty: check's own.
+func (t *Tester) AuthenticateUpstream(ctx context.Context, mailbox string, check CheckName, protocol, server string, login func(ctx context.Context, sc *mailproto.OAuthClient) error) error {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	s := &session{t: t, mailbox: mailbox, ep: t.endpoints()}
+	diag := func() DiagContext {
+		d := s.diag(check)
+		d.Protocol = protocol
+		return d
+	}
 	fail := func(err error) error {
 		if FindingOf(err) != nil {
 			return err
 		}
-		return &FindingError{Finding: Diagnose(err, s.diag(check)), Err: err}
+		return &FindingError{Finding: Diagnose(err, diag()), Err: err}
 	}
 	for {
 		tok, err := s.token(ctx)
@@ -45,7 +52,7 @@ func (t *Tester) AuthenticateUpstream(ctx context.Context, mailbox string, check
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || !tokenRefusal(err, s.diag(check), server) {
+		if ctx.Err() != nil || !tokenRefusal(err, diag(), server) {
 			return fail(ctxErr(ctx, server, err))
 		}
 		if s.refreshAfterRefusal() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
@@ -199,8 +200,10 @@ var pop3Codes = map[string]imap.ResponseCode{
 // pop3Error makes a POP3 refusal into the IMAP refusal core diagnoses:
 // POP3 logs in with the same token and scope as IMAP (checkOf), so "-ERR
 // [AUTH] Invalid credentials." is diagnosed as Gmail IMAP's
-// "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)" is.
-func pop3Error(line string) *imap.Error {
+// "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)" is. The
+// findings quote the line itself.
+func pop3Error(line string) error {
 	_, code, text := parseStatus("NO" + strings.TrimPrefix(line, "-ERR"))
-	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: pop3Codes[strings.ToUpper(code)], Text: text}
+	return &core.TranslatedError{Reply: line,
+		Err: &imap.Error{Type: imap.StatusResponseTypeNo, Code: pop3Codes[strings.ToUpper(code)], Text: text}}
 }

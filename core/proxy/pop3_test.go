@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"net"
 	"net/textproto"
 	"strings"
@@ -216,7 +217,8 @@ func TestProxyPOP3UpstreamRefusalMapped(t *testing.T) {
 }
 
 // TestPOP3ErrorDiagnosedAsIMAP: POP3's response codes become IMAP's, so
-// that core diagnoses the refusal as an IMAP login's.
+// that core diagnoses the refusal as an IMAP login's, and the line as the
+// server sent it stays for the findings to quote.
 func TestPOP3ErrorDiagnosedAsIMAP(t *testing.T) {
 	for line, want := range map[string]*imap.Error{
 		"-ERR [AUTH] Invalid credentials.":     {Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "Invalid credentials."},
@@ -224,9 +226,41 @@ func TestPOP3ErrorDiagnosedAsIMAP(t *testing.T) {
 		"-ERR [IN-USE] the maildrop is locked": {Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeInUse, Text: "the maildrop is locked"},
 		"-ERR bad command":                     {Type: imap.StatusResponseTypeNo, Text: "bad command"},
 	} {
-		if got := pop3Error(line); *got != *want {
-			t.Errorf("pop3Error(%q) = %+v, want %+v", line, got, want)
+		err := pop3Error(line)
+		var got *imap.Error
+		var te *core.TranslatedError
+		if !errors.As(err, &got) || *got != *want || !errors.As(err, &te) || te.Reply != line {
+			t.Errorf("pop3Error(%q) = %#v, want %+v quoting the line", line, err, want)
 		}
+	}
+}
+
+// TestProxyPOP3RefusalFindingNamesPOP3: the sandbox's POP3 refuses a token
+// without the mail scope; the finding logged names POP3 and the POP3
+// server, never IMAP or its server (POP3 refusals are diagnosed as IMAP's).
+func TestProxyPOP3RefusalFindingNamesPOP3(t *testing.T) {
+	f, user, reply := pop3LoginWith(t, func(sb *sandbox.Sandbox, p *core.Profile) {
+		p.Scopes = []string{core.ScopeGmailSend}
+		sb.Authorize(sb.ClientID(), p.Scopes)
+	})
+	if want := "-ERR [AUTH] mailoauth: scope_insufficient, see the log"; reply != want {
+		t.Fatalf("PASS: got %q, want %q", reply, want)
+	}
+	sb := f.sb
+	var line string
+	for _, l := range strings.Split(f.log.String(), "\n") {
+		if strings.Contains(l, "the mail server refused the mailbox's login") {
+			line = l
+		}
+	}
+	pop := sb.Endpoints().POP3
+	for _, want := range []string{"protocol=pop3", pop + " refused the token for " + user, "which POP3 needs"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the refusal's log line lacks %q:\n%s", want, f.log.String())
+		}
+	}
+	if strings.Contains(strings.ToLower(line), "imap") || strings.Contains(line, sb.Endpoints().IMAP) {
+		t.Errorf("the log line of a POP3 refusal names IMAP or its server:\n%s", line)
 	}
 }
 
@@ -234,21 +268,32 @@ func TestPOP3ErrorDiagnosedAsIMAP(t *testing.T) {
 // server and no POP3 one has no POP3 server (never Gmail's): the login is
 // refused and the log says what to add.
 func TestProxyPOP3WithoutServer(t *testing.T) {
-	sb, p := startSandbox(t, sandbox.Options{Users: 1, Delegate: true}, (*sandbox.Sandbox).ServiceAccountJSON)
-	p.Endpoints.POP3 = ""
-	tester, err := core.NewTester(p, nil)
-	if err != nil {
-		t.Fatal(err)
+	f, _, reply := pop3LoginWith(t, func(_ *sandbox.Sandbox, p *core.Profile) { p.Endpoints.POP3 = "" })
+	if want := "-ERR [AUTH] mailoauth: this mailbox has no POP3 server, see the log"; reply != want {
+		t.Fatalf("PASS without a POP3 server: got %q, want %q", reply, want)
 	}
-	f := serveFixture(t, Config{}, sb, tester)
-	user := sb.Users()[0]
-	c := f.dialPOP3(t, f.pop3TLS, true)
-	c.want("USER", c.say("USER "+user), "+OK send PASS")
-	c.want("PASS without a POP3 server", c.say("PASS "+f.password[user]), "-ERR [AUTH] mailoauth: this mailbox has no POP3 server, see the log")
 	if lg := f.log.String(); !strings.Contains(lg, `fix="add \"pop3\": \"host:995\" to the endpoints file`) {
 		t.Fatalf("the log should say to add pop3 to the endpoints file:\n%s", lg)
 	}
 	if n := f.auditedCount(func(l Login) bool { return l.Reason == "no POP3 server" }); n != 1 {
 		t.Fatalf("want the refusal audited, got %+v", f.audited())
 	}
+}
+
+// pop3LoginWith serves the proxy in front of a one-user sandbox after
+// change has adjusted its profile (or the sandbox), logs the user in by
+// POP3 USER and PASS, and returns the fixture, the user and the reply.
+func pop3LoginWith(t *testing.T, change func(*sandbox.Sandbox, *core.Profile)) (f *fixture, user, reply string) {
+	t.Helper()
+	sb, p := startSandbox(t, sandbox.Options{Users: 1, Delegate: true}, (*sandbox.Sandbox).ServiceAccountJSON)
+	change(sb, p)
+	tester, err := core.NewTester(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = serveFixture(t, Config{}, sb, tester)
+	user = sb.Users()[0]
+	c := f.dialPOP3(t, f.pop3TLS, true)
+	c.want("USER", c.say("USER "+user), "+OK send PASS")
+	return f, user, c.say("PASS " + f.password[user])
 }

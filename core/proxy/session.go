@@ -157,7 +157,10 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 		release()
 		f := core.FindingOf(err)
 		if f == nil {
-			f = core.Diagnose(err, acct.Upstream.Tokens.DiagContext(acct.Address, checkOf(s.proto)))
+			check, protocol := checkOf(s.proto)
+			d := acct.Upstream.Tokens.DiagContext(acct.Address, check)
+			d.Protocol = protocol
+			f = core.Diagnose(err, d)
 		}
 		l.Reason = string(f.Code)
 		s.srv.audit(l)
@@ -178,14 +181,19 @@ func (s *session) clientName() string {
 	return "localhost"
 }
 
-// checkOf is the check whose diagnosis a protocol's refusal gets: POP3
-// logs in with the token and scope of IMAP, and its refusals are made
-// IMAP's (pop3Error).
-func checkOf(p Protocol) core.CheckName {
-	if p == SMTP {
-		return core.CheckSMTP
+// checkOf is the check whose diagnosis a protocol's refusal gets, and the
+// name its findings give the login when that is not the check's
+// (core.DiagContext.Protocol): POP3 logs in with the token and scope of
+// IMAP, and its refusals are made IMAP's (pop3Error), but the findings
+// still name POP3.
+func checkOf(p Protocol) (check core.CheckName, protocol string) {
+	switch p {
+	case SMTP:
+		return core.CheckSMTP, ""
+	case POP3:
+		return core.CheckIMAP, "POP3"
 	}
-	return core.CheckIMAP
+	return core.CheckIMAP, ""
 }
 
 type refusalKind int

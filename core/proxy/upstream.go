@@ -71,7 +71,8 @@ func dialUpstream(ctx context.Context, acct Account, proto Protocol, helo string
 		addr, sec = ep.POP3, core.SecurityTLS // Gmail's POP3 is implicit TLS only
 	}
 	var up *upstream
-	err := acct.Upstream.AuthenticateUpstream(ctx, acct.Address, checkOf(proto), addr, func(ctx context.Context, sc *mailproto.OAuthClient) error {
+	check, protocol := checkOf(proto)
+	err := acct.Upstream.AuthenticateUpstream(ctx, acct.Address, check, protocol, addr, func(ctx context.Context, sc *mailproto.OAuthClient) error {
 		if up != nil {
 			up.conn.Close()
 			up = nil
