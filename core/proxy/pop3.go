@@ -27,12 +27,16 @@ func (s *session) pop3Caps() string {
 }
 
 // pop3Refused are the POP3 replies to a refusal (RFC 2449 and 3206
-// response codes).
+// response codes). A mailbox without a POP3 server is [SYS/PERM], not
+// [AUTH]: the client's credentials are right (a client takes [AUTH] as
+// wrong ones and asks for another password), and only the administrator
+// can remedy it.
 var pop3Refused = refusalReplies{
 	password:  "-ERR [AUTH] Invalid credentials",
 	limit:     "-ERR [IN-USE] ",
 	temporary: "-ERR [SYS/TEMP] ",
 	permanent: "-ERR [AUTH] ",
+	config:    "-ERR [SYS/PERM] ",
 }
 
 // runPOP3 is the POP3 dialogue up to the login: USER and PASS, or AUTH

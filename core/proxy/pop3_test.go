@@ -269,7 +269,7 @@ func TestProxyPOP3RefusalFindingNamesPOP3(t *testing.T) {
 // refused and the log says what to add.
 func TestProxyPOP3WithoutServer(t *testing.T) {
 	f, _, reply := pop3LoginWith(t, func(_ *sandbox.Sandbox, p *core.Profile) { p.Endpoints.POP3 = "" })
-	if want := "-ERR [AUTH] mailoauth: this mailbox has no POP3 server, see the log"; reply != want {
+	if want := "-ERR [SYS/PERM] mailoauth: this mailbox has no POP3 server, see the log"; reply != want {
 		t.Fatalf("PASS without a POP3 server: got %q, want %q", reply, want)
 	}
 	if lg := f.log.String(); !strings.Contains(lg, `fix="add \"pop3\": \"host:995\" to the endpoints file`) {

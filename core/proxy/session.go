@@ -151,7 +151,7 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 		s.srv.audit(l)
 		s.srv.log.Error("proxy: the mailbox's endpoints name no POP3 server", "protocol", s.proto, "mailbox", acct.Address, "client", s.client,
 			"fix", `add "pop3": "host:995" to the endpoints file of the mailbox's profile, or fetch its mail by IMAP`)
-		return nil, nil, &refusal{kind: refusedUpstream, text: "mailoauth: this mailbox has no POP3 server, see the log"}
+		return nil, nil, &refusal{kind: refusedConfig, text: "mailoauth: this mailbox has no POP3 server, see the log"}
 	}
 	if err != nil {
 		release()
@@ -203,6 +203,9 @@ const (
 	refusedLocked
 	refusedLimit
 	refusedUpstream
+	// refusedConfig: the proxy's configuration lacks what the login
+	// needs, which only its administrator can add.
+	refusedConfig
 )
 
 // refusal is why a login was refused, for the client's reply.
@@ -214,8 +217,9 @@ type refusal struct {
 
 // refusalReplies are a protocol's replies to a refusal: a fixed one for
 // a wrong password, and the prefixes of the refusal's text for a full
-// mailbox (empty: as temporary), for temporary and for permanent ones.
-type refusalReplies struct{ password, limit, temporary, permanent string }
+// mailbox (empty: as temporary), for temporary and for permanent ones, and
+// for a refusal of the proxy's configuration (empty: as permanent).
+type refusalReplies struct{ password, limit, temporary, permanent, config string }
 
 // reply is the line (without CRLF) the client gets for the refusal.
 func (r *refusal) reply(rr refusalReplies) string {
@@ -224,6 +228,8 @@ func (r *refusal) reply(rr refusalReplies) string {
 		return rr.password
 	case r.kind == refusedLimit && rr.limit != "":
 		return rr.limit + r.text
+	case r.kind == refusedConfig && rr.config != "":
+		return rr.config + r.text
 	case r.temporary():
 		return rr.temporary + r.text
 	}
