@@ -253,9 +253,10 @@ func addChoiceFlag(cmd *cobra.Command, p *string, name, short, value, usage stri
 }
 
 // addMechanismFlag adds --mechanism, the SASL mechanism mailoauth logs in
-// to IMAP and SMTP with; parseMechanism reads it.
-func addMechanismFlag(cmd *cobra.Command, p *string) {
-	addChoiceFlag(cmd, p, "mechanism", "", mailproto.XOAUTH2, "the SASL `MECHANISM` for IMAP and SMTP: XOAUTH2 or OAUTHBEARER", mailproto.XOAUTH2, mailproto.OAUTHBEARER)
+// to servers with (the command's, e.g. "IMAP and SMTP"); parseMechanism
+// reads it.
+func addMechanismFlag(cmd *cobra.Command, p *string, servers string) {
+	addChoiceFlag(cmd, p, "mechanism", "", mailproto.XOAUTH2, "the SASL `MECHANISM` for "+servers+": XOAUTH2 or OAUTHBEARER", mailproto.XOAUTH2, mailproto.OAUTHBEARER)
 }
 
 // parseMechanism is --mechanism in upper case, or the usage error of an

@@ -119,6 +119,18 @@ func TestHelpTestListsEveryFlag(t *testing.T) {
 	}
 }
 
+// TestHelpMechanismNamesTheCommandsServers: --mechanism says which logins
+// it picks the mechanism of, per command: the proxy's POP3 ones too,
+// `test`'s IMAP and SMTP ones only.
+func TestHelpMechanismNamesTheCommandsServers(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none.db")
+	for cmd, want := range map[string]string{"proxy": "MECHANISM for IMAP, SMTP and POP3:", "test": "MECHANISM for IMAP and SMTP:"} {
+		if r := mailoauth(t, db, cmd, "--help"); !strings.Contains(r.stdout, want) {
+			t.Errorf("%s --help: --mechanism should say %q:\n%s", cmd, want, r.stdout)
+		}
+	}
+}
+
 // TestUsageMistakesExitTwo: unknown commands and flags, flags spelled with
 // one dash, missing arguments: exit 2 with one sentence saying what to type.
 func TestUsageMistakesExitTwo(t *testing.T) {

@@ -49,7 +49,7 @@ func (o *proxyFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&o.idle, "idle-timeout", proxy.DefaultIdleTimeout, "close a session after this `DURATION` with no byte either way")
 	f.DurationVar(&o.lockout, "lockout", proxy.DefaultLockout, "how long (a `DURATION`) an address is refused after 5 wrong passwords within a minute")
 	f.DurationVar(&o.drain, "drain", 10*time.Second, "on SIGTERM, how long (a `DURATION`) open sessions may finish before they are closed")
-	addMechanismFlag(cmd, &o.mechanism)
+	addMechanismFlag(cmd, &o.mechanism, "IMAP, SMTP and POP3")
 	addLogFlags(cmd, &o.logFormat)
 	_ = cmd.MarkFlagFilename("cert")
 	_ = cmd.MarkFlagFilename("key")

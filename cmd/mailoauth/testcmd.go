@@ -36,7 +36,7 @@ func (o *testFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
 	defaultInUsage(f, "roundtrip-timeout")
 	f.BoolVar(&o.fresh, "fresh", false, "mint a new token for every mailbox instead of using a cached one (after changing the Admin console)")
-	addMechanismFlag(cmd, &o.mechanism)
+	addMechanismFlag(cmd, &o.mechanism, "IMAP and SMTP")
 	_ = cmd.RegisterFlagCompletionFunc("mailbox", completeMailboxes) // as ADDR
 }
 
