@@ -23,5 +23,7 @@
 // store imports core (its types and validations) and nothing else of the
 // project: never tui, cmd, or a subpackage of core. Its errors name no
 // command-line flag or command; the command line adds those from the typed
-// errors (PathError, ProfileError, MailboxError, RecordError, DamagedError).
+// errors (PathError, ProfileError, MailboxError, RecordError, DamagedError,
+// BackupSealError), and the sentences that say to restart the program or
+// run it as another user name it only as Options.Program gives it.
 package store

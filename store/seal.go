@@ -57,7 +57,7 @@ func (s *Store) loadKey(keyPath string, initialised bool) error {
 		}
 		return s.setKey(key)
 	case !errors.Is(err, fs.ErrNotExist):
-		return errorf(ErrBadKey, "cannot read key file %s: %v; run mailoauth as the user that owns it, or set %s", keyPath, core.WithoutPath(err), KeyEnv)
+		return errorf(ErrBadKey, "cannot read key file %s: %v; run %s as the user that owns it, or set %s", keyPath, core.WithoutPath(err), s.program, KeyEnv)
 	case initialised:
 		return errorf(ErrBadKey, "key file %s of store %s is missing; restore it from your backup or set %s to the store's key", keyPath, s.path, KeyEnv)
 	case s.readOnly:

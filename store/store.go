@@ -71,6 +71,11 @@ type Options struct {
 	// transaction before letting go of it; zero means 250 ms. Tests set it
 	// per store.
 	IdleRelease time.Duration
+	// Program is the name the user runs the program holding the store by
+	// ("mailoauth"), for the sentences that say to restart it or run it as
+	// another user, as a flag.FlagSet's name words its errors: the store
+	// names no program of its own. "" says "the program".
+	Program string
 
 	// The fields below are for the package's own tests, set per store so
 	// that no test swaps package state and the tests can run in parallel.
@@ -100,6 +105,7 @@ type Store struct {
 	readOnly  bool
 	backup    string
 	idle      time.Duration
+	program   string // Options.Program, or "the program"
 	// migrations bring the schema up to date; their number is the schema
 	// this Store writes (Options.migrations, else the package's list).
 	migrations     []migration
@@ -188,7 +194,11 @@ func Open(path string, opts Options) (*Store, error) {
 	if steps == nil {
 		steps = migrations
 	}
-	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idle,
+	program := opts.Program
+	if program == "" {
+		program = "the program"
+	}
+	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idle, program: program,
 		migrations: steps, afterImportRow: opts.afterImportRow}
 	s.turn = sync.NewCond(&s.mu)
 	db, err := s.openDB()
@@ -235,19 +245,19 @@ func (s *Store) openDB() (*bolt.DB, error) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, openError(s.path, err)
+		return nil, openError(s.path, s.program, err)
 	}
 	// With the large mmap bbolt would otherwise grow the file in 16 MB steps.
 	db.AllocSize = 256 << 10
 	return db, nil
 }
 
-func openError(path string, err error) error {
+func openError(path, program string, err error) error {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return errorf(ErrLocked, "store is in use by %s: %s; wait for it to finish or stop it, then retry", lockHolder(path), path)
 	case errors.Is(err, fs.ErrPermission):
-		return &PathError{Path: path, Problem: "cannot open store " + path + ": permission denied", Fix: "run mailoauth as the user that owns it"}
+		return &PathError{Path: path, Problem: "cannot open store " + path + ": permission denied", Fix: "run " + program + " as the user that owns it"}
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return damagedError(path, fmt.Sprintf("not a mailoauth store, or its header is damaged: %v", err))
 	default:

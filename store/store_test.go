@@ -832,14 +832,11 @@ func TestStoreSharedInProcess(t *testing.T) {
 // store while released is not quietly used (nor recreated empty).
 func TestStoreChangedWhileReleased(t *testing.T) {
 	t.Parallel()
-	s, path := newStore(t)
-	mustSaveProfile(t, s, "example.com")
-	released(t, path, 5*time.Second)
-	if err := os.Rename(path, path+".away"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Profile("example.com"); err == nil || !strings.Contains(err.Error(), "was removed") {
-		t.Errorf("store removed: %v", err)
+	s, path, err := removedWhileReleased(t, Options{})
+	// The store names no program of its own (Options.Program is unset).
+	want := "store " + path + " was removed while the program was using it; restore it from a backup, or restart the program to start a new one"
+	if err == nil || err.Error() != want {
+		t.Errorf("store removed: %v\nwant %s", err, want)
 	}
 	if _, err := os.Stat(path); err == nil {
 		t.Error("a removed store was recreated empty")
@@ -858,6 +855,42 @@ func TestStoreChangedWhileReleased(t *testing.T) {
 	}
 	if p, err := s.Profile("example.com"); err != nil || p.P12Password != testPassword {
 		t.Errorf("store restored: %v", err)
+	}
+}
+
+// removedWhileReleased is a store of example.com whose file was moved to
+// path+".away" while the Store had let go of it, and the error of the next
+// call.
+func removedWhileReleased(t *testing.T, opts Options) (*Store, string, error) {
+	t.Helper()
+	s, path := newStoreWith(t, opts)
+	mustSaveProfile(t, s, "example.com")
+	released(t, path, 5*time.Second)
+	if err := os.Rename(path, path+".away"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Profile("example.com")
+	return s, path, err
+}
+
+// TestStoreChangedNamesTheProgramGiven: a store changed under a Store
+// says to restart the program by the name Options.Program gives (the
+// command line's "mailoauth"), also for a file replaced by an empty one.
+func TestStoreChangedNamesTheProgramGiven(t *testing.T) {
+	t.Parallel()
+	s, path, err := removedWhileReleased(t, Options{Program: "mailoauth"})
+	want := "store " + path + " was removed while mailoauth was using it; restore it from a backup, or restart mailoauth to start a new one"
+	if err == nil || err.Error() != want {
+		t.Errorf("store removed: %v\nwant %s", err, want)
+	}
+	empty, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = empty.Close()
+	want = "store " + path + " was replaced by an older or empty file while mailoauth was using it; restart mailoauth to upgrade it, or restore the right file"
+	if _, err := s.Profile("example.com"); err == nil || err.Error() != want {
+		t.Errorf("store replaced by an empty file: %v\nwant %s", err, want)
 	}
 }
 

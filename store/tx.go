@@ -156,7 +156,7 @@ func (s *Store) idleClose() {
 // mailoauth in the meantime.
 func (s *Store) reopen() (*bolt.DB, error) {
 	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store %s was removed while mailoauth was using it; restore it from a backup, or restart mailoauth to start a new one", s.path)
+		return nil, fmt.Errorf("store %s was removed while %s was using it; restore it from a backup, or restart %[2]s to start a new one", s.path, s.program)
 	}
 	db, err := s.openDB()
 	if err != nil {
@@ -176,7 +176,7 @@ func (s *Store) reopen() (*bolt.DB, error) {
 	case version > target:
 		err = s.newerSchema(version, target)
 	case version < target || check == nil:
-		err = fmt.Errorf("store %s was replaced by an older or empty file while mailoauth was using it; restart mailoauth to upgrade it, or restore the right file", s.path)
+		err = fmt.Errorf("store %s was replaced by an older or empty file while %s was using it; restart %[2]s to upgrade it, or restore the right file", s.path, s.program)
 	default:
 		err = s.verifyKey(check)
 	}

@@ -89,7 +89,7 @@ func tokenTester(a *app, st *store.Store, mailbox string) (*core.Tester, string,
 // only wait for the lock again (a second lock wait: twice the documented
 // 1.5 s before exit 3) and end the same way.
 func cachedToken(a *app, mailbox string) (core.Token, string, bool, error) {
-	st, err := store.Open(a.storePath(), store.Options{ReadOnly: true})
+	st, err := store.Open(a.storePath(), storeOptions(store.Options{ReadOnly: true}))
 	if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrNoStore) || errors.Is(err, store.ErrDamaged) {
 		return core.Token{}, "", false, err
 	}

@@ -17,13 +17,22 @@ import (
 // openStore opens the store named by --db, $MAILOAUTH_DB or the default,
 // creating it on first use.
 func (a *app) openStore() (*store.Store, error) {
-	return store.Open(a.storePath(), store.Options{})
+	return store.Open(a.storePath(), storeOptions(store.Options{}))
+}
+
+// storeOptions is o with this program's name, which the store's sentences
+// use to say "restart mailoauth" or "run mailoauth as the user that owns
+// it" (it names no program of its own) in every face: the command line,
+// the wizard, the watcher's log.
+func storeOptions(o store.Options) store.Options {
+	o.Program = "mailoauth"
+	return o
 }
 
 // openExisting opens the store only when it exists: a command that reads a
 // profile creates nothing at a mistyped path (exit 3, store.ErrNoStore).
 func (a *app) openExisting() (*store.Store, error) {
-	return store.Open(a.storePath(), store.Options{MustExist: true})
+	return store.Open(a.storePath(), storeOptions(store.Options{MustExist: true}))
 }
 
 func (a *app) storePath() string {

@@ -43,7 +43,7 @@ func completionStore(c *cobra.Command) (*store.Store, []core.Profile) {
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
 		return nil, nil
 	}
-	st, err := store.Open(path, store.Options{ReadOnly: true})
+	st, err := store.Open(path, storeOptions(store.Options{ReadOnly: true}))
 	if err != nil {
 		return nil, nil
 	}

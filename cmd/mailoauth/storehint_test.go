@@ -113,3 +113,30 @@ func TestUnsealableBackupSaysHowToRemoveIt(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestUnreadableKeyFileNamesTheProgram: the store names no program of its
+// own; opened by the command line, its sentence says to run mailoauth as
+// the key file's owner (a directory in the key file's place cannot be
+// read by anyone, not even root, as these tests run).
+func TestUnreadableKeyFileNamesTheProgram(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveProfile(core.Profile{Domain: "example.test", DefaultSender: "admin@example.test"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := os.Remove(db + ".key"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(db+".key", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := mailoauth(t, db, "mailbox", "ls")
+	want := "; run mailoauth as the user that owns it, or set " + store.KeyEnv + "\n"
+	if !strings.HasPrefix(r.stderr, "mailoauth: cannot read key file "+db+".key: ") || !strings.HasSuffix(r.stderr, want) {
+		t.Fatalf("exit %d\n%s\nwant a sentence ending in\n%s", r.code, r.stderr, want)
+	}
+}
