@@ -50,16 +50,23 @@ const apisSection = "APIs & Services"
 // consent screen.
 const APIsConsolePath = cloudConsole + " > " + apisSection
 
+// credentialsPage is the page of APIs & Services that lists the OAuth
+// clients; the consent checklist names it alone.
+const credentialsPage = "Credentials"
+
 // CredentialsSection is where APIs & Services lists the OAuth clients; the
 // wizard's OAuth client step names it after "Cloud console".
-const CredentialsSection = apisSection + " > Credentials"
+const CredentialsSection = apisSection + " > " + credentialsPage
 
 // credentialsConsolePath is CredentialsSection with the console's host.
 const credentialsConsolePath = cloudConsole + " > " + CredentialsSection
 
-// consentScreenConsolePath is where the Cloud console sets the OAuth
+// consentScreenPage is the page of APIs & Services that sets the OAuth
 // consent screen: user type, publishing status and test users.
-const consentScreenConsolePath = APIsConsolePath + " > OAuth consent screen"
+const consentScreenPage = "OAuth consent screen"
+
+// consentScreenConsolePath is consentScreenPage with its whole path.
+const consentScreenConsolePath = APIsConsolePath + " > " + consentScreenPage
 
 // usersConsolePath is where the Admin console lists the domain's users.
 const usersConsolePath = adminConsole + " > Directory > Users"

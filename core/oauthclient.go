@@ -324,12 +324,12 @@ func ConsentChecklist(p *Profile, c *Credential) []ChecklistItem {
 		publishing = "In production: refresh tokens last until revoked (" + ScopeMail + " is a restricted scope: an External app needs Google's verification beyond 100 users)"
 	}
 	return []ChecklistItem{
-		{"User type (OAuth consent screen)", userType},
-		{"Publishing status (OAuth consent screen)", publishing},
+		{"User type (" + consentScreenPage + ")", userType},
+		{"Publishing status (" + consentScreenPage + ")", publishing},
 		{"Test users (External + Testing only)", fmt.Sprintf("every mailbox that will consent, e.g. %s (at most %d over the app's life)", orUnknown(p.DefaultSender, "administrator@"+p.Domain), MaxTestUsers)},
 		{"Authorized domains", domains},
 		{"Scopes (Data access)", strings.Join(p.ScopeList(), " ")},
-		{"Authorized redirect URI (Credentials > " + c.ClientID + ")", registeredForm(redirect)},
+		{"Authorized redirect URI (" + credentialsPage + " > " + c.ClientID + ")", registeredForm(redirect)},
 	}
 }
 
