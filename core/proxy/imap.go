@@ -12,6 +12,11 @@ import (
 // maxBadCommands closes a connection that keeps sending nonsense.
 const maxBadCommands = 20
 
+// maxRefusedLogins closes a connection after that many refused logins: a
+// product with a wrong password does not get it right by retrying, and
+// each refusal costs a hash, an audit entry and a log line.
+const maxRefusedLogins = 3
+
 // imapCaps are the capabilities before the login.
 func (s *session) imapCaps() string {
 	caps := []string{"IMAP4rev1", "SASL-IR", "ID"}
@@ -31,7 +36,7 @@ func (s *session) runIMAP(ctx context.Context, stop func() bool) {
 		return
 	}
 	bad := 0
-	for bad < maxBadCommands {
+	for bad < maxBadCommands && s.refused < maxRefusedLogins {
 		tag, cmd, args, err := s.readIMAPCommand()
 		if err != nil {
 			if errors.Is(err, errLineTooLong) || errors.Is(err, errBadSyntax) {
@@ -124,7 +129,7 @@ func (s *session) runIMAP(ctx context.Context, stop func() bool) {
 		})
 		return
 	}
-	_ = s.write("* BYE mailoauth proxy: too many bad commands\r\n")
+	_ = s.write("* BYE mailoauth proxy: %s\r\n", s.tooMany())
 }
 
 // imapRefused are the IMAP replies to a refusal (after the tag).

@@ -46,7 +46,7 @@ func (s *session) runPOP3(ctx context.Context, stop func() bool) {
 		return
 	}
 	bad, user := 0, ""
-	for bad < maxBadCommands {
+	for bad < maxBadCommands && s.refused < maxRefusedLogins {
 		line, err := s.readLine()
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
@@ -118,7 +118,7 @@ func (s *session) runPOP3(ctx context.Context, stop func() bool) {
 		s.relayAfter(stop, up, release, func() error { return s.write("+OK mailoauth proxy: logged in\r\n") })
 		return
 	}
-	_ = s.write("-ERR mailoauth proxy: too many bad commands\r\n")
+	_ = s.write("-ERR mailoauth proxy: %s\r\n", s.tooMany())
 }
 
 // pop3Plain reads AUTH PLAIN's credentials, initial response or after the

@@ -174,12 +174,16 @@ func TestProxyPOP3PlainRefusedOffLoopback(t *testing.T) {
 
 // TestProxyPOP3WrongPasswordAndLockout: a wrong password is refused, USER
 // must come again, and the fifth locks the address out of POP3 as out of
-// IMAP.
+// IMAP (the connection is closed after maxRefusedLogins, so the client
+// reconnects).
 func TestProxyPOP3WrongPasswordAndLockout(t *testing.T) {
 	f := startFixture(t, Config{})
 	user := f.sb.Users()[0]
-	p := f.dialPOP3(t, f.pop3TLS, true)
+	var p *popClient
 	for i := range DefaultFailLimit {
+		if i%maxRefusedLogins == 0 {
+			p = f.dialPOP3(t, f.pop3TLS, true)
+		}
 		p.want("USER", p.say("USER "+user), "+OK send PASS")
 		p.want("wrong PASS", p.say("PASS wrong-"+string(rune('a'+i))), "-ERR [AUTH] Invalid credentials")
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -45,6 +46,14 @@ const (
 	DefaultFailLimit     = 5
 	DefaultFailWindow    = time.Minute
 	DefaultLockout       = 15 * time.Minute
+	// maxNameLogged bounds a user name in the log and the audit: the
+	// longest e-mail address (RFC 5321 and core's mailbox rule).
+	maxNameLogged = 254
+	// lockedReportEvery is how often an address that is locked out and
+	// keeps trying gets a log line and an audit entry: one says how many
+	// attempts were refused since the last, so that a client hammering the
+	// proxy cannot grow the store and the log with each one.
+	lockedReportEvery = time.Minute
 	// maxLine bounds every line read before the login (RFC 3501 and RFC
 	// 5321 servers allow far less than this; a SASL PLAIN answer fits).
 	maxLine = 8192
@@ -133,6 +142,10 @@ type Server struct {
 type failures struct {
 	times       []time.Time
 	lockedUntil time.Time
+	// While locked out: attempts refused since the last report, and when
+	// that was (lockedReportEvery).
+	refusedLocked int
+	lastReport    time.Time
 }
 
 // New returns a Server; Serve adds listeners to it.
@@ -311,18 +324,29 @@ func hostOf(a net.Addr) string {
 	return h
 }
 
-// lockedOut reports whether the client address is locked out, and until when.
-func (s *Server) lockedOut(client string) (bool, time.Time) {
+// lockedOut returns the refusal of a client address that is locked out,
+// or nil. The refusal is quiet (neither logged nor audited) when the
+// address was reported less than lockedReportEvery ago; the next report
+// counts it.
+func (s *Server) lockedOut(client string) *loginError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.fails[client]
-	if f == nil {
-		return false, time.Time{}
+	now := s.cfg.Now()
+	if f == nil || !now.Before(f.lockedUntil) {
+		return nil
 	}
-	if s.cfg.Now().Before(f.lockedUntil) {
-		return true, f.lockedUntil
+	le := &loginError{reason: "locked out", locked: f.lockedUntil}
+	f.refusedLocked++
+	if !f.lastReport.IsZero() && now.Sub(f.lastReport) < lockedReportEvery {
+		le.quiet = true
+		return le
 	}
-	return false, time.Time{}
+	if f.refusedLocked > 1 {
+		le.reason = fmt.Sprintf("still locked out, %d attempts refused since %s", f.refusedLocked, f.lastReport.UTC().Format("15:04:05 UTC"))
+	}
+	f.refusedLocked, f.lastReport = 0, now
+	return le
 }
 
 // failed records a wrong password from client; it reports whether that
@@ -361,6 +385,7 @@ func (s *Server) failed(client string) bool {
 type loginError struct {
 	reason string // for the audit and the log
 	locked time.Time
+	quiet  bool // neither logged nor audited (lockedReportEvery)
 }
 
 func (e *loginError) Error() string { return e.reason }
@@ -369,13 +394,16 @@ func (e *loginError) Error() string { return e.reason }
 // account or a *loginError.
 func (s *Server) authenticate(proto Protocol, client, address, password string) (Account, error) {
 	address = strings.ToLower(strings.TrimSpace(address))
-	if locked, until := s.lockedOut(client); locked {
-		return Account{Address: address}, &loginError{reason: "locked out", locked: until}
+	if le := s.lockedOut(client); le != nil {
+		return Account{Address: address}, le
 	}
 	s.mu.Lock()
 	dir := s.dir
 	s.mu.Unlock()
-	acct, err := dir.Account(address)
+	acct, err := Account{}, ErrUnknownMailbox
+	if len(address) <= maxNameLogged { // no longer name is a mailbox
+		acct, err = dir.Account(address)
+	}
 	var reason string
 	switch {
 	case err != nil:

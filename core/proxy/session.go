@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailoauth/mailoauth/core"
 )
@@ -27,6 +28,7 @@ type session struct {
 	plainOK bool // the listener is on a loopback address
 	client  string
 	helo    string // the SMTP client's EHLO name
+	refused int    // logins refused on this connection (maxRefusedLogins)
 
 	mu       sync.Mutex
 	up       net.Conn
@@ -50,6 +52,15 @@ func (s *session) close() {
 	if s.up != nil {
 		s.up.Close()
 	}
+}
+
+// tooMany is why the connection is closed before a login: the refused
+// logins or the bad commands.
+func (s *session) tooMany() string {
+	if s.refused >= maxRefusedLogins {
+		return "too many refused logins"
+	}
+	return "too many bad commands"
 }
 
 // canLogin reports whether a password may be taken on this connection now.
@@ -127,9 +138,12 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	l := Login{Protocol: s.proto, Mailbox: acct.Address, Client: s.client}
 	var le *loginError
 	if errors.As(err, &le) {
-		l.Reason = le.reason
-		s.srv.audit(l)
-		s.srv.log.Warn("proxy: login refused", "protocol", s.proto, "mailbox", acct.Address, "client", s.client, "reason", le.reason)
+		s.refused++
+		if !le.quiet {
+			l.Mailbox, l.Reason = loggedName(acct.Address), le.reason
+			s.srv.audit(l)
+			s.srv.log.Warn("proxy: login refused", "protocol", s.proto, "mailbox", l.Mailbox, "client", s.client, "reason", le.reason)
+		}
 		if !le.locked.IsZero() {
 			return nil, nil, &refusal{kind: refusedLocked, text: fmt.Sprintf("mailoauth: too many wrong passwords from %s, try again after %s", s.client, le.locked.UTC().Format("15:04 UTC"))}
 		}
@@ -137,6 +151,7 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	}
 	release, ok := s.srv.claim(s.proto, acct.Address)
 	if !ok {
+		s.refused++
 		l.Reason = "connection limit"
 		s.srv.audit(l)
 		s.srv.log.Warn("proxy: login refused, the mailbox is at its connection limit", "protocol", s.proto, "mailbox", acct.Address, "client", s.client, "max_per_mailbox", s.srv.cfg.MaxPerMailbox)
@@ -146,6 +161,7 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	defer cancel()
 	up, err := dialUpstream(uctx, acct, s.proto, s.clientName())
 	if errors.Is(err, errNoPOP3Server) {
+		s.refused++
 		release()
 		l.Reason = "no POP3 server"
 		s.srv.audit(l)
@@ -154,6 +170,7 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 		return nil, nil, &refusal{kind: refusedConfig, text: "mailoauth: this mailbox has no POP3 server, see the log"}
 	}
 	if err != nil {
+		s.refused++
 		release()
 		f := core.FindingOf(err)
 		if f == nil {
@@ -172,6 +189,19 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	s.srv.audit(l)
 	s.srv.log.Info("proxy: login", "protocol", s.proto, "mailbox", acct.Address, "client", s.client)
 	return up, release, nil
+}
+
+// loggedName is the user name a client gave, as the log and the audit
+// show it: at most maxNameLogged bytes, as a client may send 8 KB.
+func loggedName(name string) string {
+	if len(name) <= maxNameLogged {
+		return name
+	}
+	cut := maxNameLogged
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", name[:cut], len(name))
 }
 
 func (s *session) clientName() string {

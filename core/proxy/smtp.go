@@ -37,7 +37,7 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 		return
 	}
 	bad := 0
-	for bad < maxBadCommands {
+	for bad < maxBadCommands && s.refused < maxRefusedLogins {
 		line, err := s.readLine()
 		if err != nil {
 			if err == errLineTooLong {
@@ -128,7 +128,7 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 		s.relayAfter(stop, up, release, func() error { return s.smtpReply(235, "2.7.0 Accepted") })
 		return
 	}
-	_ = s.smtpReply(421, "4.7.0 Too many bad commands, closing")
+	_ = s.smtpReply(421, "4.7.0 mailoauth proxy: "+s.tooMany()+", closing")
 }
 
 // smtpRefused are the SMTP replies to a refusal.

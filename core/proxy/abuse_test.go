@@ -1,0 +1,142 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailoauth/mailoauth/core/coretest"
+)
+
+// clockStart is where the tests' fake clocks start.
+var clockStart = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+
+// imapLogin sends a LOGIN on a raw IMAP connection and returns the reply
+// lines up to the tagged one (or up to the connection's end).
+func imapLogin(t testing.TB, w io.Writer, br *bufio.Reader, tag, user, password string) []string {
+	t.Helper()
+	if _, err := fmt.Fprintf(w, "%s LOGIN %q %q\r\n", tag, user, password); err != nil {
+		return nil
+	}
+	var lines []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return lines
+		}
+		lines = append(lines, strings.TrimRight(line, "\r\n"))
+		if strings.HasPrefix(line, tag+" ") {
+			return lines
+		}
+	}
+}
+
+// TestProxyRefusedLoginsCloseConnection: after maxRefusedLogins refused
+// logins, IMAP, SMTP and POP3 close the connection instead of taking more
+// passwords.
+func TestProxyRefusedLoginsCloseConnection(t *testing.T) {
+	f := startFixture(t, Config{FailLimit: 100})
+	user := f.sb.Users()[0]
+
+	conn, br := f.rawIMAP(t)
+	for i := 0; i < maxRefusedLogins; i++ {
+		got := imapLogin(t, conn, br, fmt.Sprintf("a%d", i), user, "wrong")
+		if len(got) == 0 || got[len(got)-1] != fmt.Sprintf("a%d NO [AUTHENTICATIONFAILED] Invalid credentials", i) {
+			t.Fatalf("IMAP wrong password %d: got %q", i, got)
+		}
+	}
+	if line, err := br.ReadString('\n'); line != "* BYE mailoauth proxy: too many refused logins\r\n" {
+		t.Fatalf("IMAP after %d refused logins: want the BYE, got %q %v", maxRefusedLogins, line, err)
+	}
+	if got := imapLogin(t, conn, br, "z", user, f.password[user]); len(got) != 0 {
+		t.Fatalf("IMAP: the connection still takes logins: %q", got)
+	}
+
+	c, _ := ehlo(t, f, f.smtpPlain, false)
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00wrong"))
+	for i := 0; i < maxRefusedLogins; i++ {
+		if err := c.PrintfLine("AUTH PLAIN %s", plain); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, c, 535, "")
+	}
+	expect(t, c, 421, "4.7.0 mailoauth proxy: too many refused logins, closing")
+
+	p := f.dialPOP3(t, f.pop3Plain, false)
+	for i := 0; i < maxRefusedLogins; i++ {
+		p.want("USER", p.say("USER "+user), "+OK send PASS")
+		p.want("PASS", p.say("PASS wrong"), "-ERR [AUTH] Invalid credentials")
+	}
+	p.want("after the refusals", p.line(), "-ERR mailoauth proxy: too many refused logins")
+}
+
+// TestProxyLockedOutReportedOncePerMinute: an address that is locked out
+// and keeps trying gets one audit entry and one log line per minute, the
+// next one saying how many attempts were refused meanwhile.
+func TestProxyLockedOutReportedOncePerMinute(t *testing.T) {
+	clock := coretest.NewClock(clockStart)
+	f := startFixture(t, Config{Now: clock.Now})
+	user := f.sb.Users()[0]
+	attempt := func(password string) string {
+		conn, br := f.rawIMAP(t)
+		got := imapLogin(t, conn, br, "a", user, password)
+		conn.Close()
+		if len(got) == 0 {
+			t.Fatal("no reply to the LOGIN")
+		}
+		return got[len(got)-1]
+	}
+	for i := 0; i < DefaultFailLimit; i++ {
+		attempt("wrong")
+	}
+	const hammer = 10
+	for i := 0; i < hammer; i++ {
+		if got := attempt("wrong"); !strings.Contains(got, "too many wrong passwords") {
+			t.Fatalf("attempt %d while locked out: %q", i, got)
+		}
+	}
+	locked := func(l Login) bool { return strings.Contains(l.Reason, "locked out") }
+	if n := f.auditedCount(locked); n != 1 {
+		t.Fatalf("%d attempts while locked out: want 1 audit entry, got %d: %+v", hammer, n, f.audited())
+	}
+	if n := strings.Count(f.log.String(), "login refused"); n != DefaultFailLimit+1 {
+		t.Fatalf("want %d \"login refused\" log lines, got %d:\n%s", DefaultFailLimit+1, n, f.log.String())
+	}
+	clock.Advance(lockedReportEvery + time.Second)
+	attempt("wrong")
+	var last Login
+	for _, l := range f.audited() {
+		if locked(l) {
+			last = l
+		}
+	}
+	if want := fmt.Sprintf("still locked out, %d attempts refused since 12:00:00 UTC", hammer); last.Reason != want {
+		t.Fatalf("the next report: want reason %q, got %+v", want, last)
+	}
+}
+
+// TestProxyLongUserNameCapped: a user name of 8 KB is neither logged nor
+// audited whole.
+func TestProxyLongUserNameCapped(t *testing.T) {
+	f := startFixture(t, Config{})
+	conn, br := f.rawIMAP(t)
+	long := strings.Repeat("x", 8000)
+	got := imapLogin(t, conn, br, "a", long, "pw")
+	if len(got) == 0 || got[len(got)-1] != "a NO [AUTHENTICATIONFAILED] Invalid credentials" {
+		t.Fatalf("LOGIN with an 8 KB user name: %q", got)
+	}
+	a := f.audited()
+	if len(a) != 1 {
+		t.Fatalf("want one audit entry, got %d", len(a))
+	}
+	if len(a[0].Mailbox) > maxNameLogged+30 {
+		t.Fatalf("the audited user name has %d bytes, want at most %d", len(a[0].Mailbox), maxNameLogged+30)
+	}
+	if strings.Contains(f.log.String(), strings.Repeat("x", maxNameLogged+1)) {
+		t.Fatalf("the log holds the whole 8 KB user name")
+	}
+}
