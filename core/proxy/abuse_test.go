@@ -133,10 +133,39 @@ func TestProxyLongUserNameCapped(t *testing.T) {
 	if len(a) != 1 {
 		t.Fatalf("want one audit entry, got %d", len(a))
 	}
-	if len(a[0].Mailbox) > maxNameLogged+30 {
-		t.Fatalf("the audited user name has %d bytes, want at most %d", len(a[0].Mailbox), maxNameLogged+30)
+	if len(a[0].Mailbox) > maxUserName+30 {
+		t.Fatalf("the audited user name has %d bytes, want at most %d", len(a[0].Mailbox), maxUserName+30)
 	}
-	if strings.Contains(f.log.String(), strings.Repeat("x", maxNameLogged+1)) {
+	if strings.Contains(f.log.String(), strings.Repeat("x", maxUserName+1)) {
 		t.Fatalf("the log holds the whole 8 KB user name")
+	}
+}
+
+// TestProxyUserNameNotAMailboxNotLogged: a user name that is not an e-mail
+// address (often the password, typed in the wrong field) is neither
+// logged nor audited as it is, but as its length and a fingerprint that is
+// the same for the same name; an address is logged as it is.
+func TestProxyUserNameNotAMailboxNotLogged(t *testing.T) {
+	f := startFixture(t, Config{FailLimit: 100})
+	const typed = "Summer-2026-pw" // 14 chars
+	for range 2 {
+		conn, br := f.rawIMAP(t)
+		imapLogin(t, conn, br, "a", typed, "x")
+		imapLogin(t, conn, br, "b", "nobody@example.test", "x")
+		conn.Close()
+	}
+	a := f.audited()
+	if len(a) != 4 {
+		t.Fatalf("want 4 audit entries, got %+v", a)
+	}
+	if !strings.HasPrefix(a[0].Mailbox, "<not a mailbox, 14 chars, ") || a[0].Mailbox != a[2].Mailbox {
+		t.Fatalf("the name that is not an address: audited as %q and %q, want the same <not a mailbox, 14 chars, ...>", a[0].Mailbox, a[2].Mailbox)
+	}
+	if a[1].Mailbox != "nobody@example.test" {
+		t.Fatalf("an address that is not served: audited as %q, want it as it is", a[1].Mailbox)
+	}
+	lower := strings.ToLower(typed) // the proxy lower-cases user names
+	if strings.Contains(strings.ToLower(f.log.String()), lower) || strings.Contains(strings.ToLower(fmt.Sprint(a)), lower) {
+		t.Fatalf("the typed name is in the log or the audit:\n%s\n%+v", f.log.String(), a)
 	}
 }

@@ -46,9 +46,9 @@ const (
 	DefaultFailLimit     = 5
 	DefaultFailWindow    = time.Minute
 	DefaultLockout       = 15 * time.Minute
-	// maxNameLogged bounds a user name in the log and the audit: the
-	// longest e-mail address (RFC 5321 and core's mailbox rule).
-	maxNameLogged = 254
+	// maxUserName is the longest user name looked up: the longest e-mail
+	// address (RFC 5321 and core's mailbox rule).
+	maxUserName = 254
 	// lockedReportEvery is how often an address that is locked out and
 	// keeps trying gets a log line and an audit entry: one says how many
 	// attempts were refused since the last, so that a client hammering the
@@ -401,14 +401,14 @@ func (s *Server) authenticate(proto Protocol, client, address, password string) 
 	dir := s.dir
 	s.mu.Unlock()
 	acct, err := Account{}, ErrUnknownMailbox
-	if len(address) <= maxNameLogged { // no longer name is a mailbox
+	if len(address) <= maxUserName { // no longer name is a mailbox
 		acct, err = dir.Account(address)
 	}
 	var reason string
 	switch {
 	case err != nil:
 		if !errors.Is(err, ErrUnknownMailbox) {
-			s.log.Error("proxy: cannot look the mailbox up", "mailbox", address, "error", err.Error())
+			s.log.Error("proxy: cannot look the mailbox up", "mailbox", s.loggedName(address), "error", err.Error())
 		}
 		acct, reason = Account{Address: address}, "unknown mailbox"
 	case acct.PasswordHash == "":

@@ -3,6 +3,8 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -140,7 +142,7 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	if errors.As(err, &le) {
 		s.refused++
 		if !le.quiet {
-			l.Mailbox, l.Reason = loggedName(acct.Address), le.reason
+			l.Mailbox, l.Reason = s.srv.loggedName(acct.Address), le.reason
 			s.srv.audit(l)
 			s.srv.log.Warn("proxy: login refused", "protocol", s.proto, "mailbox", l.Mailbox, "client", s.client, "reason", le.reason)
 		}
@@ -192,16 +194,18 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 }
 
 // loggedName is the user name a client gave, as the log and the audit
-// show it: at most maxNameLogged bytes, as a client may send 8 KB.
-func loggedName(name string) string {
-	if len(name) <= maxNameLogged {
+// show it: an e-mail address as it is, anything else (often the password
+// typed in the wrong field, or 8 KB of junk) only as its length and a
+// fingerprint keyed for this run of the proxy, which tells repeated
+// attempts apart without revealing or confirming what was typed.
+func (s *Server) loggedName(name string) string {
+	if addr, err := (core.MailboxRule{}).Address(name); err == nil && addr == name {
 		return name
 	}
-	cut := maxNameLogged
-	for cut > 0 && !utf8.RuneStart(name[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s... (%d bytes)", name[:cut], len(name))
+	mac := hmac.New(sha256.New, s.macKey)
+	mac.Write([]byte("user name\x00"))
+	mac.Write([]byte(name))
+	return fmt.Sprintf("<not a mailbox, %d chars, %x>", utf8.RuneCountInString(name), mac.Sum(nil)[:4])
 }
 
 func (s *session) clientName() string {
