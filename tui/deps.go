@@ -43,6 +43,10 @@ type backend interface {
 	// for mailoauth proxy (only the argon2id hash is kept).
 	HasProxyPassword(domain, mailbox string) (bool, error)
 	SetProxyPassword(domain, mailbox, hash string) error
+	// ProxyCertificate is the certificate mailoauth proxy keeps in the
+	// store (store.ProxyCertificate); found is false before the proxy's
+	// first start or `mailoauth proxy cert` made one.
+	ProxyCertificate() (certPEM, keyPEM []byte, found bool, err error)
 }
 
 // engine runs the live checks: core.Run (wire.go); the verify action of

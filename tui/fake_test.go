@@ -23,6 +23,14 @@ type fakeBackend struct {
 	history  map[string][]core.HistoryEntry
 	caches   map[string]*fakeCache
 	proxyPW  map[string]string // "domain/mailbox" -> hash
+	// the proxy's certificate and key (PEM), nil before one is made
+	proxyCert, proxyKey []byte
+}
+
+func (f *fakeBackend) ProxyCertificate() (certPEM, keyPEM []byte, found bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.proxyCert, f.proxyKey, f.proxyCert != nil, nil
 }
 
 func (f *fakeBackend) HasProxyPassword(domain, mailbox string) (bool, error) {

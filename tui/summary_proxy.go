@@ -28,6 +28,11 @@ type proxyPage struct {
 	pending *proxyRequest     // the password being made
 	confirm string            // the mailbox whose password would be replaced
 	err     error
+	// fingerprint is the SHA-256 of the store's proxy certificate, read
+	// when the page opens ("" when there is none yet); certErr says why
+	// the stored one cannot be used.
+	fingerprint string
+	certErr     error
 	// the list of mailboxes, fitted by setSize to the room the settings
 	// above it leave
 	scrollList
@@ -48,6 +53,7 @@ type proxyPasswordMsg struct {
 
 func (pp *proxyPage) enter(w *common) {
 	*pp = proxyPage{open: true, hasPW: map[string]bool{}, shown: map[string]string{}}
+	pp.fingerprint, pp.certErr = storedFingerprint(w.backend)
 	ms, err := w.backend.Mailboxes(w.setup.profile.Domain)
 	if err != nil {
 		pp.err = err
@@ -62,6 +68,21 @@ func (pp *proxyPage) enter(w *common) {
 		}
 	}
 	slices.Sort(pp.boxes)
+}
+
+// storedFingerprint is the fingerprint mailoauth proxy prints for the
+// certificate it keeps in the store, loaded as the proxy loads it so that
+// both show the same; "" when the store has none yet.
+func storedFingerprint(be backend) (string, error) {
+	c, k, found, err := be.ProxyCertificate()
+	if err != nil || !found {
+		return "", err
+	}
+	cert, err := proxy.LoadCertificate(c, k, "in the store")
+	if err != nil {
+		return "", err
+	}
+	return proxy.Fingerprint(cert), nil
 }
 
 // close leaves the page; the passwords shown are gone for good, and a
@@ -167,22 +188,42 @@ func (pp *proxyPage) overflows(w *common) bool {
 // the passwords.
 func (pp *proxyPage) head(w *common, width int) string {
 	st := w.styles
-	lw := 12
+	lw := 11 // "Certificate"; the Auth line then fits 80 columns
 	hs := proxy.HostSettings(proxy.DefaultIMAPAddr, proxy.DefaultSMTPAddr)
 	var b strings.Builder
 	b.WriteString(w.title("For products that only know passwords: mailoauth proxy",
-		"Run `"+cmdPrefix(w)+"proxy` on this server (as a service: mailoauth-proxy.service); it logs in to Gmail with each mailbox's token.", width) + "\n\n")
+		"Run `"+cmdPrefix(w)+"proxy` here (mailoauth-proxy.service); it logs in to Gmail with each mailbox's token.", width) + "\n\n")
 	b.WriteString(st.Heading.Render("In the host product") + "\n")
 	b.WriteString(w.kvWrap("IMAP", hs.IMAP.String(), lw, width) + "\n")
 	b.WriteString(w.kvWrap("SMTP", hs.SMTP.String(), lw, width) + "\n")
+	// the proxy may listen elsewhere: the product follows its flags
+	b.WriteString(w.kvWrap("", "`mailoauth proxy`'s defaults, or those of --imap/--smtp (POP3 only: --pop3/--pop3s)", lw, width) + "\n")
 	b.WriteString(w.kvWrap("Auth", hs.Auth, lw, width) + "\n")
 	b.WriteString(w.kvWrap("Username", hs.Username, lw, width) + "\n")
-	b.WriteString(w.kvWrap("Certificate", "the proxy's own, "+proxy.CertificateAdvice, lw, width) + "\n")
+	b.WriteString(pp.certificate(w, lw, width) + "\n")
 	b.WriteString("\n" + st.Heading.Render("Proxy passwords") + "\n")
 	if len(pp.boxes) == 0 {
 		b.WriteString(st.Muted.Render(wrap("No mailboxes yet: add them in step 5.", width)) + "\n")
 	}
 	return b.String()
+}
+
+// certificate is what the product does with the proxy's certificate: pin
+// the fingerprint the proxy prints (on lines of its own, so that it is cut
+// only at its colons), or trust it; before there is one, which command
+// makes it.
+func (pp *proxyPage) certificate(w *common, lw, width int) string {
+	switch {
+	case pp.certErr != nil:
+		return w.kvWrap("Certificate", pp.certErr.Error(), lw, width)
+	case pp.fingerprint == "":
+		return w.kvWrap("Certificate", "none yet: `"+cmdPrefix(w)+"proxy cert` makes it (so does the proxy's first start)", lw, width)
+	}
+	out := w.kvWrap("Certificate", "pin SHA-256, or trust `"+cmdPrefix(w)+"proxy cert`", lw, width)
+	for _, l := range strings.Split(wrap(pp.fingerprint, width-2), "\n") {
+		out += "\n  " + w.styles.Value.Render(l)
+	}
+	return out
 }
 
 // tail is the page below the list: the question whether to replace a

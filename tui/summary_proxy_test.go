@@ -38,8 +38,13 @@ func TestSummaryProxyPage(t *testing.T) {
 	d.press(runeKey('?'), runeKey('x'))
 	d.mustShow("127.0.0.1:1993 STARTTLS")
 	d.mustShow("127.0.0.1:1587 STARTTLS")
-	d.mustShow("normal password (the mailbox's proxy")
-	d.mustShow("mailoauth proxy cert") // the self-signed certificate: what to pin or trust
+	// the proxy may listen elsewhere: the page says where the addresses come from
+	d.mustShow("`mailoauth proxy`'s defaults, or those of")
+	d.mustShow("--imap/--smtp (POP3 only: --pop3/--pop3s)")
+	d.mustShow("normal password (the mailbox's proxy password)")
+	// no certificate in the store yet: the command that makes one
+	d.mustShow("none yet: `mailoauth proxy cert` makes it")
+	d.mustShow("does the proxy's first start")
 	d.mustShow("› a@acme.example")
 	d.mustShow("no proxy password yet")
 	d.press(keyCode(tea.KeyDown), runeKey('p'))
@@ -155,4 +160,65 @@ func TestSummaryProxyListScrollsWithTheCursor(t *testing.T) {
 		t.Fatalf("the new password of %s should show below it:\n%s", last, d.screen())
 	}
 	d.mustNotShow("↓ more")
+}
+
+// TestSummaryProxyPageShowsTheStoredFingerprint: once the store holds the
+// proxy's certificate (`mailoauth proxy cert` or the proxy's first start
+// made it), the proxy page, opened again, shows the SHA-256 fingerprint
+// mailoauth proxy prints for it, for the product to pin, instead of the
+// command that makes it.
+func TestSummaryProxyPageShowsTheStoredFingerprint(t *testing.T) {
+	st, _ := openTestStore(t, "m.db")
+	if err := st.SaveProfile(acmeProfile(t, int(numSteps)), "test"); err != nil {
+		t.Fatal(err)
+	}
+	be := &storeBackend{s: st, actor: "test"}
+	_ = be.PutMailboxes("acme.example", []core.Mailbox{{Email: "a@acme.example", OwnerKind: core.OwnerUser}})
+	d := newDriver(t, fakeDeps(be, &fakeEngine{}, "acme.example"), 80, 24)
+	d.press(runeKey('x'))
+	d.mustShow("none yet: `mailoauth proxy cert` makes it")
+	if fp := shownFingerprint(d.screen()); fp != "" {
+		t.Fatalf("a fingerprint %s shows before the store has a certificate:\n%s", fp, d.screen())
+	}
+
+	// what `mailoauth proxy cert` keeps in the store
+	c, k, err := proxy.GenerateCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveProxyCertificate(c, k, "test"); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := proxy.LoadCertificate(c, k, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.press(runeKey('x'), runeKey('x'))
+	d.mustShow("pin SHA-256, or trust `mailoauth proxy cert`")
+	d.mustNotShow("none yet")
+	if got, want := shownFingerprint(d.screen()), proxy.Fingerprint(cert); got != want {
+		t.Fatalf("the page shows the fingerprint %q, the proxy prints %q:\n%s", got, want, d.screen())
+	}
+	d.mustShow("› a@acme.example") // the passwords' list still fits 80x24
+}
+
+// shownFingerprint is the fingerprint the proxy page shows under "pin
+// SHA-256", joined from the lines it is wrapped on; "" when none shows.
+func shownFingerprint(screen string) string {
+	var fp string
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if !strings.Contains(l, "pin SHA-256") {
+			continue
+		}
+		hex := regexp.MustCompile(`│\s+((?:[0-9A-F]{2}:?)+)\s*$`)
+		for _, next := range lines[i+1:] {
+			m := hex.FindStringSubmatch(next)
+			if m == nil {
+				break
+			}
+			fp += m[1]
+		}
+	}
+	return fp
 }

@@ -180,6 +180,9 @@ func (b *storeBackend) HasProxyPassword(domain, mailbox string) (bool, error) {
 func (b *storeBackend) SetProxyPassword(domain, mailbox, hash string) error {
 	return b.s.SetProxyPassword(domain, mailbox, hash, b.actor)
 }
+func (b *storeBackend) ProxyCertificate() (certPEM, keyPEM []byte, found bool, err error) {
+	return b.s.ProxyCertificate()
+}
 
 // coreEngine is core.Run, the wizard's engine outside tests.
 type coreEngine struct{}
