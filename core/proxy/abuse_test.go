@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,5 +168,48 @@ func TestProxyUserNameNotAMailboxNotLogged(t *testing.T) {
 	lower := strings.ToLower(typed) // the proxy lower-cases user names
 	if strings.Contains(strings.ToLower(f.log.String()), lower) || strings.Contains(strings.ToLower(fmt.Sprint(a)), lower) {
 		t.Fatalf("the typed name is in the log or the audit:\n%s\n%+v", f.log.String(), a)
+	}
+}
+
+// TestProxyParallelLoginsCannotBeatLockout: wrong passwords sent at once
+// on many connections from one address are verified only up to the
+// limit; the others are refused as locked out.
+func TestProxyParallelLoginsCannotBeatLockout(t *testing.T) {
+	f := startFixture(t, Config{})
+	user := f.sb.Users()[0]
+	const parallel = 20
+	type rawConn struct {
+		w  io.Writer
+		br *bufio.Reader
+	}
+	conns := make([]rawConn, parallel)
+	for i := range conns {
+		conn, br := f.rawIMAP(t)
+		conns[i] = rawConn{conn, br}
+	}
+	replies := make([]string, parallel)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			if got := imapLogin(t, c.w, c.br, "a", user, fmt.Sprint("wrong-", i)); len(got) > 0 {
+				replies[i] = got[len(got)-1]
+			}
+		})
+	}
+	wg.Wait()
+	verified, locked := 0, 0
+	for _, r := range replies {
+		switch {
+		case r == "a NO [AUTHENTICATIONFAILED] Invalid credentials":
+			verified++
+		case strings.HasPrefix(r, "a NO [UNAVAILABLE] mailoauth: too many wrong passwords"):
+			locked++
+		default:
+			t.Fatalf("unexpected reply %q", r)
+		}
+	}
+	if verified != DefaultFailLimit || locked != parallel-DefaultFailLimit {
+		t.Fatalf("%d wrong passwords at once: want %d verified and refused, %d locked out; got %d and %d",
+			parallel, DefaultFailLimit, parallel-DefaultFailLimit, verified, locked)
 	}
 }

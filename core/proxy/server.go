@@ -132,6 +132,7 @@ type Server struct {
 	verified  map[string][]byte // mailbox -> HMAC of (hash, password) last verified
 	closing   bool
 	wg        sync.WaitGroup
+	settled   *sync.Cond // on mu: a reserved verification settled
 
 	hashSem chan struct{} // bounds concurrent argon2id verifications
 	macKey  []byte
@@ -146,6 +147,8 @@ type failures struct {
 	// that was (lockedReportEvery).
 	refusedLocked int
 	lastReport    time.Time
+	// pending is how many of its passwords are being verified (reserve).
+	pending int
 }
 
 // New returns a Server; Serve adds listeners to it.
@@ -171,6 +174,7 @@ func New(cfg Config) *Server {
 		listeners: map[net.Listener]bool{}, conns: map[*session]bool{}, perBox: map[string]int{},
 		fails: map[string]*failures{}, verified: map[string][]byte{},
 		hashSem: make(chan struct{}, 2), macKey: key}
+	s.settled = sync.NewCond(&s.mu)
 	s.smtpExt.init()
 	return s
 }
@@ -325,14 +329,17 @@ func hostOf(a net.Addr) string {
 }
 
 // lockedOut returns the refusal of a client address that is locked out,
-// or nil. The refusal is quiet (neither logged nor audited) when the
-// address was reported less than lockedReportEvery ago; the next report
-// counts it.
+// or nil.
 func (s *Server) lockedOut(client string) *loginError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := s.fails[client]
-	now := s.cfg.Now()
+	return s.lockedOutLocked(s.fails[client], s.cfg.Now())
+}
+
+// lockedOutLocked is lockedOut with s.mu held. The refusal is quiet
+// (neither logged nor audited) when the address was reported less than
+// lockedReportEvery ago; the next report counts it.
+func (s *Server) lockedOutLocked(f *failures, now time.Time) *loginError {
 	if f == nil || !now.Before(f.lockedUntil) {
 		return nil
 	}
@@ -349,27 +356,50 @@ func (s *Server) lockedOut(client string) *loginError {
 	return le
 }
 
-// failed records a wrong password from client; it reports whether that
-// locked the address out.
-func (s *Server) failed(client string) bool {
+// reserve takes the right to verify one password from client, or returns
+// the refusal of an address that is locked out. Verifications still
+// running count as failures until they are settled, so that parallel
+// connections cannot have more than FailLimit wrong passwords within
+// FailWindow verified: an attempt that would exceed it waits for those to
+// settle. settle must follow.
+func (s *Server) reserve(client string) *loginError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for {
+		now := s.cfg.Now()
+		f := s.fails[client]
+		if le := s.lockedOutLocked(f, now); le != nil {
+			return le
+		}
+		if f == nil {
+			f = &failures{}
+			s.fails[client] = f
+		}
+		if f.recent(now, s.cfg.FailWindow)+f.pending < s.cfg.FailLimit {
+			f.pending++
+			return nil
+		}
+		s.settled.Wait()
+	}
+}
+
+// settle ends a reserved verification; wrong records a wrong password. It
+// reports whether that locked the address out.
+func (s *Server) settle(client string, wrong bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.settled.Broadcast()
 	now := s.cfg.Now()
 	f := s.fails[client]
-	if f == nil {
-		f = &failures{}
-		s.fails[client] = f
+	f.pending--
+	if !wrong {
+		return false
 	}
-	keep := f.times[:0]
-	for _, t := range f.times {
-		if now.Sub(t) < s.cfg.FailWindow {
-			keep = append(keep, t)
-		}
-	}
-	f.times = append(keep, now)
+	f.recent(now, s.cfg.FailWindow)
+	f.times = append(f.times, now)
 	// Forget addresses that have been quiet, so the map cannot grow forever.
 	for c, o := range s.fails {
-		if c != client && len(o.times) > 0 && now.Sub(o.times[len(o.times)-1]) > s.cfg.FailWindow && now.After(o.lockedUntil) {
+		if c != client && o.pending == 0 && len(o.times) > 0 && now.Sub(o.times[len(o.times)-1]) > s.cfg.FailWindow && now.After(o.lockedUntil) {
 			delete(s.fails, c)
 		}
 	}
@@ -379,6 +409,18 @@ func (s *Server) failed(client string) bool {
 		return true
 	}
 	return false
+}
+
+// recent drops the failures older than window and returns how many remain.
+func (f *failures) recent(now time.Time, window time.Duration) int {
+	keep := f.times[:0]
+	for _, t := range f.times {
+		if now.Sub(t) < window {
+			keep = append(keep, t)
+		}
+	}
+	f.times = keep
+	return len(keep)
 }
 
 // errLogin is a refusal of the client's own credentials.
@@ -414,43 +456,58 @@ func (s *Server) authenticate(proto Protocol, client, address, password string) 
 	case acct.PasswordHash == "":
 		reason = "no proxy password set"
 	}
+	mac := s.passwordMAC(acct.PasswordHash, password)
+	if reason == "" && s.verifiedBefore(acct.Address, mac) {
+		return acct, nil
+	}
+	if le := s.reserve(client); le != nil {
+		return Account{Address: address}, le
+	}
 	if reason != "" {
 		// as slow as a wrong password, so that timing tells nothing
-		s.checkPassword(address, dummyHash, password)
-	} else if !s.checkPassword(acct.Address, acct.PasswordHash, password) {
+		s.verify(address, dummyHash, password, nil)
+	} else if !s.verify(acct.Address, acct.PasswordHash, password, mac) {
 		reason = "wrong password"
+	}
+	if s.settle(client, reason != "") {
+		s.log.Warn("proxy: client address locked out after repeated wrong passwords", "client", client,
+			"failures", s.cfg.FailLimit, "window", s.cfg.FailWindow.String(), "for", s.cfg.Lockout.String())
 	}
 	if reason == "" {
 		return acct, nil
 	}
-	if s.failed(client) {
-		s.log.Warn("proxy: client address locked out after repeated wrong passwords", "client", client,
-			"failures", s.cfg.FailLimit, "window", s.cfg.FailWindow.String(), "for", s.cfg.Lockout.String())
-	}
 	return acct, &loginError{reason: reason}
 }
 
-// checkPassword verifies with argon2id, at most two at a time; a password
-// verified before against the same hash is recognised by its keyed MAC
-// instead, so a product that reconnects every minute costs one hash.
-func (s *Server) checkPassword(mailbox, hash, password string) bool {
+// passwordMAC is the keyed MAC of a password and the hash it is checked
+// against, for verifiedBefore.
+func (s *Server) passwordMAC(hash, password string) []byte {
 	mac := hmac.New(sha256.New, s.macKey)
 	mac.Write([]byte(hash))
 	mac.Write([]byte{0})
 	mac.Write([]byte(password))
-	sum := mac.Sum(nil)
+	return mac.Sum(nil)
+}
+
+// verifiedBefore reports whether the mailbox's password was verified
+// before with this MAC: a product that reconnects every minute costs one
+// hash, not one per connection.
+func (s *Server) verifiedBefore(mailbox string, mac []byte) bool {
 	s.mu.Lock()
 	prev := s.verified[mailbox]
 	s.mu.Unlock()
-	if prev != nil && hmac.Equal(prev, sum) {
-		return true
-	}
+	return prev != nil && hmac.Equal(prev, mac)
+}
+
+// verify checks the password with argon2id, at most two at a time, and
+// remembers mac for verifiedBefore when it is right.
+func (s *Server) verify(mailbox, hash, password string, mac []byte) bool {
 	s.hashSem <- struct{}{}
 	ok := VerifyPassword(hash, password)
 	<-s.hashSem
-	if ok && hash != dummyHash {
+	if ok && mac != nil {
 		s.mu.Lock()
-		s.verified[mailbox] = sum
+		s.verified[mailbox] = mac
 		s.mu.Unlock()
 	}
 	return ok
