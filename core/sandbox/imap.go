@@ -197,9 +197,9 @@ func (s *Sandbox) startIMAP() {
 	plainOpts.TLSConfig = s.tlsConfig
 	s.imapPlainSrv = imapserver.New(&plainOpts)
 	plainLn := &gimapListener{Listener: s.imapPlainLn}
-	s.wg.Add(2)
-	go func() { defer s.wg.Done(); _ = s.imapSrv.Serve(tlsLn) }()
-	go func() { defer s.wg.Done(); _ = s.imapPlainSrv.Serve(plainLn) }()
+	s.imapServing.Add(2)
+	go func() { defer s.imapServing.Done(); _ = s.imapSrv.Serve(tlsLn) }()
+	go func() { defer s.imapServing.Done(); _ = s.imapPlainSrv.Serve(plainLn) }()
 }
 
 func (s *Sandbox) newIMAPSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {

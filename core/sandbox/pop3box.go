@@ -94,8 +94,8 @@ func (s *Sandbox) startStore() {
 		InsecureAuth: true, // a pipe inside the process
 		Logger:       imapLogger{s},
 	})
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); _ = s.storeSrv.Serve(s.storeLn) }()
+	s.imapServing.Add(1)
+	go func() { defer s.imapServing.Done(); _ = s.storeSrv.Serve(s.storeLn) }()
 }
 
 // inbox is a POP3 session's hold on a user's INBOX.

@@ -127,6 +127,12 @@ type Sandbox struct {
 	logClosed bool
 	closeOnce sync.Once
 	wg        sync.WaitGroup // our own goroutines and connections
+	// imapServing counts the go-imap servers' Serve calls. imapserver's
+	// Close waits on a WaitGroup that Serve adds to only once it runs, so
+	// a Close racing a Serve that has not started yet is a data race
+	// (and may miss it); Close therefore ends every Serve by closing its
+	// listener and waits here before it calls the servers' Close.
+	imapServing sync.WaitGroup
 
 	// immutable after Start
 	caPEM       []byte
@@ -308,8 +314,11 @@ func (s *Sandbox) Close() error {
 				ln.Close()
 			}
 		}
-		if s.storeSrv != nil {
+		if s.storeLn != nil {
 			s.storeLn.Close()
+		}
+		s.imapServing.Wait()
+		if s.storeSrv != nil {
 			s.storeSrv.Close()
 		}
 		if s.imapPlainSrv != nil {
