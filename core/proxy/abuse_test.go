@@ -213,3 +213,84 @@ func TestProxyParallelLoginsCannotBeatLockout(t *testing.T) {
 			parallel, DefaultFailLimit, parallel-DefaultFailLimit, verified, locked)
 	}
 }
+
+// lockoutFixture is a proxy on a fake clock and a LOGIN from a new
+// connection each time (a connection takes only maxRefusedLogins), which
+// returns the tagged reply.
+func lockoutFixture(t *testing.T) (f *fixture, clock *coretest.Clock, user string, login func(password string) string) {
+	clock = coretest.NewClock(clockStart)
+	f = startFixture(t, Config{Now: clock.Now})
+	user = f.sb.Users()[0]
+	return f, clock, user, func(password string) string {
+		conn, br := f.rawIMAP(t)
+		defer conn.Close()
+		got := imapLogin(t, conn, br, "a", user, password)
+		if len(got) == 0 {
+			t.Fatal("no reply to the LOGIN")
+		}
+		return got[len(got)-1]
+	}
+}
+
+// TestProxyFailuresOutsideTheWindowDoNotLock: 4 wrong passwords, a
+// minute, 4 more: the address is not locked out.
+func TestProxyFailuresOutsideTheWindowDoNotLock(t *testing.T) {
+	f, clock, user, login := lockoutFixture(t)
+	for range 2 {
+		for i := 0; i < DefaultFailLimit-1; i++ {
+			if got := login("wrong"); got != "a NO [AUTHENTICATIONFAILED] Invalid credentials" {
+				t.Fatalf("wrong password: %q", got)
+			}
+		}
+		clock.Advance(DefaultFailWindow + time.Second)
+	}
+	if got := login(f.password[user]); !strings.HasPrefix(got, "a OK ") {
+		t.Fatalf("the right password after 2 x %d wrong ones a minute apart: %q", DefaultFailLimit-1, got)
+	}
+}
+
+// TestProxyLockoutEnds: locked out, the right password is refused; once
+// the lockout is over it works.
+func TestProxyLockoutEnds(t *testing.T) {
+	f, clock, user, login := lockoutFixture(t)
+	for range DefaultFailLimit {
+		login("wrong")
+	}
+	if got := login(f.password[user]); !strings.Contains(got, "too many wrong passwords") {
+		t.Fatalf("the right password while locked out: %q", got)
+	}
+	clock.Advance(DefaultLockout)
+	if got := login(f.password[user]); !strings.HasPrefix(got, "a OK ") {
+		t.Fatalf("the right password after the lockout: %q", got)
+	}
+}
+
+// TestProxyLockoutsForgotten: addresses locked out are forgotten once
+// their lockout is over, so the failures kept do not grow forever.
+func TestProxyLockoutsForgotten(t *testing.T) {
+	clock := coretest.NewClock(clockStart)
+	srv := New(Config{Directory: &mapDir{}, Now: clock.Now})
+	fail := func(client string) {
+		if le := srv.reserve(client); le != nil {
+			t.Fatalf("%s: refused before its failures: %v", client, le)
+		}
+		srv.settle(client, true)
+	}
+	const clients = 100
+	for i := range clients {
+		for range DefaultFailLimit {
+			fail(fmt.Sprintf("192.0.2.%d", i))
+		}
+	}
+	if srv.lockedOut("192.0.2.7") == nil {
+		t.Fatal("an address with 5 wrong passwords is not locked out")
+	}
+	clock.Advance(DefaultLockout + time.Second)
+	fail("198.51.100.1")
+	srv.mu.Lock()
+	n := len(srv.fails)
+	srv.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("after the lockouts ended: %d addresses kept, want 1", n)
+	}
+}

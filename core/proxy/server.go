@@ -129,6 +129,7 @@ type Server struct {
 	conns     map[*session]bool
 	perBox    map[string]int // "imap\x00addr" -> authenticated sessions
 	fails     map[string]*failures
+	lastPrune time.Time         // of fails (pruneFails)
 	verified  map[string][]byte // mailbox -> HMAC of (hash, password) last verified
 	closing   bool
 	wg        sync.WaitGroup
@@ -393,22 +394,35 @@ func (s *Server) settle(client string, wrong bool) bool {
 	f := s.fails[client]
 	f.pending--
 	if !wrong {
+		s.pruneFails(now)
 		return false
 	}
 	f.recent(now, s.cfg.FailWindow)
 	f.times = append(f.times, now)
-	// Forget addresses that have been quiet, so the map cannot grow forever.
-	for c, o := range s.fails {
-		if c != client && o.pending == 0 && len(o.times) > 0 && now.Sub(o.times[len(o.times)-1]) > s.cfg.FailWindow && now.After(o.lockedUntil) {
-			delete(s.fails, c)
-		}
-	}
+	s.pruneFails(now)
 	if len(f.times) >= s.cfg.FailLimit {
 		f.times = nil
 		f.lockedUntil = now.Add(s.cfg.Lockout)
 		return true
 	}
 	return false
+}
+
+// pruneFails forgets, with s.mu held, the addresses whose lockout is over
+// and whose failures are all older than FailWindow, so that the map
+// cannot grow forever. It looks at the whole map at most once per
+// FailWindow: an attacker trying from many addresses pays for the scan,
+// not each wrong password.
+func (s *Server) pruneFails(now time.Time) {
+	if now.Sub(s.lastPrune) < s.cfg.FailWindow {
+		return
+	}
+	s.lastPrune = now
+	for c, f := range s.fails {
+		if f.pending == 0 && !now.Before(f.lockedUntil) && f.recent(now, s.cfg.FailWindow) == 0 {
+			delete(s.fails, c)
+		}
+	}
 }
 
 // recent drops the failures older than window and returns how many remain.
