@@ -125,7 +125,7 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 		}
 		ln, err := core.ListenFlag(l.flag, l.addr, l.example)
 		if err != nil {
-			_ = srv.Shutdown(context.Background())
+			shutdownProxy(srv, *drain)
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s on %s (%s)\n", proxyListenerName(l.proto, l.sec), ln.Addr(), proxySecurityWords(l.proto, ln.Addr(), l.sec))
@@ -138,7 +138,7 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 		select {
 		case err := <-errs:
 			if err != nil {
-				_ = srv.Shutdown(context.Background())
+				shutdownProxy(srv, *drain)
 				return err
 			}
 		case <-hup:
@@ -152,14 +152,20 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 			log.Info("proxy: reloaded profiles and mailboxes", "serving", d.describe())
 		case <-ctx.Done():
 			log.Info("proxy: shutting down, letting open sessions finish", "drain", drain.String(), "sessions", srv.Sessions())
-			sctx, cancel := context.WithTimeout(context.Background(), *drain)
-			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil {
+			if !shutdownProxy(srv, *drain) {
 				log.Info("proxy: closed the sessions still open after the drain")
 			}
 			return nil
 		}
 	}
+}
+
+// shutdownProxy stops the proxy, giving its sessions drain to finish (an
+// IDLE session may never end by itself); false: some had to be closed.
+func shutdownProxy(srv *proxy.Server, drain time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	return srv.Shutdown(ctx) == nil
 }
 
 func proxyListenerName(p proxy.Protocol, sec core.Security) string {

@@ -2,14 +2,19 @@ package proxy
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/coretest"
 )
 
@@ -292,5 +297,54 @@ func TestProxyLockoutsForgotten(t *testing.T) {
 	srv.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("after the lockouts ended: %d addresses kept, want 1", n)
+	}
+}
+
+// errTooManyFiles is an Accept error as out of file descriptors gives it:
+// temporary, not a timeout.
+var errTooManyFiles = &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+
+// failingListener fails its first Accepts with err.
+type failingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	fails int
+	err   error
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.fails > 0 {
+		l.fails--
+		l.mu.Unlock()
+		return nil, l.err
+	}
+	l.mu.Unlock()
+	return l.Listener.Accept()
+}
+
+// TestProxyServesOnAfterTooManyFiles: Accept failing for want of file
+// descriptors does not stop the listener; it serves once they are back.
+func TestProxyServesOnAfterTooManyFiles(t *testing.T) {
+	cert, _ := testCertificate(t)
+	srv := New(Config{Directory: &mapDir{}, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- srv.Serve(&failingListener{Listener: ln, fails: 5, err: errTooManyFiles}, IMAP, core.SecurityStartTLS)
+	}()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()); <-served })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if !strings.HasPrefix(line, "* OK ") {
+		t.Fatalf("greeting after the Accept errors: %q %v (Serve ended: %v)", line, err, len(served) > 0)
 	}
 }

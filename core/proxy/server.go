@@ -223,18 +223,23 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 			s.probeSMTP(dir)
 		}
 	}
+	var retry time.Duration // after a temporary Accept error
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			s.mu.Lock()
 			closing := s.closing
 			s.mu.Unlock()
-			var ne net.Error
 			switch {
 			case closing:
 				return nil
-			case errors.As(err, &ne) && ne.Timeout(): // e.g. out of file descriptors for a moment
-				time.Sleep(50 * time.Millisecond)
+			case temporary(err):
+				// e.g. out of file descriptors (EMFILE, ENFILE) for a
+				// while: wait for sessions to end, backing off as
+				// net/http does, rather than stop serving
+				retry = min(max(2*retry, 5*time.Millisecond), time.Second)
+				s.log.Warn("proxy: cannot accept a connection, retrying", "protocol", proto, "error", err.Error(), "in", retry.String())
+				time.Sleep(retry)
 				continue
 			}
 			s.mu.Lock()
@@ -242,6 +247,7 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 			s.mu.Unlock()
 			return err
 		}
+		retry = 0
 		sess := &session{srv: s, raw: c, proto: proto, plainOK: plainOK, client: hostOf(c.RemoteAddr())}
 		if sec == core.SecurityTLS {
 			sess.tls = true
@@ -271,6 +277,15 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 			sess.run()
 		}()
 	}
+}
+
+// temporary reports whether an Accept error may pass: a timeout, or an
+// error that says it is temporary (a syscall.Errno such as EMFILE, ENFILE
+// or ECONNABORTED does).
+func temporary(err error) bool {
+	var t interface{ Temporary() bool }
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.As(err, &t) && t.Temporary()
 }
 
 func (s *Server) drop(sess *session) {
