@@ -130,6 +130,7 @@ func (s *session) runIMAP(ctx context.Context, stop func() bool) {
 		return
 	}
 	_ = s.write("* BYE mailoauth proxy: %s\r\n", s.tooMany())
+	s.goodbye()
 }
 
 // imapRefused are the IMAP replies to a refusal (after the tag).

@@ -229,3 +229,33 @@ func TestProxyUpstreamUnreachable(t *testing.T) {
 		t.Fatalf("want both refusals audited as connect_failed, got %+v", f.audited())
 	}
 }
+
+// TestProxyByeReachesAClientStillSending: a client that sends commands
+// without reading the replies (a script, or pipelining) and is
+// disconnected for too many bad ones still reads the BYE saying why, then
+// the end of the connection. Closing a socket with the client's commands
+// unread makes the kernel send a reset, which discards the BYE if it has
+// not gone out yet; here far more is sent than the proxy reads.
+func TestProxyByeReachesAClientStillSending(t *testing.T) {
+	f := startFixture(t, Config{})
+	conn, br := f.rawIMAP(t)
+	var b strings.Builder
+	for i := 0; b.Len() < 4<<20; i++ {
+		fmt.Fprintf(&b, "a%d\r\n", i)
+	}
+	go func() { _, _ = io.WriteString(conn, b.String()) }() // it fails once the proxy is gone
+	var bye bool
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("reading the replies (BYE seen: %v): %v", bye, err)
+		}
+		bye = bye || line == "* BYE mailoauth proxy: too many bad commands\r\n"
+	}
+	if !bye {
+		t.Fatal("the connection ended without the BYE saying why")
+	}
+}

@@ -119,6 +119,7 @@ func (s *session) runPOP3(ctx context.Context, stop func() bool) {
 		return
 	}
 	_ = s.write("-ERR mailoauth proxy: %s\r\n", s.tooMany())
+	s.goodbye()
 }
 
 // pop3Plain reads AUTH PLAIN's credentials, initial response or after the

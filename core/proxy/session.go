@@ -56,6 +56,40 @@ func (s *session) close() {
 	}
 }
 
+// goodbye ends a connection after the proxy's last reply (a BYE, a 421, an
+// -ERR) so that the client reads that reply: closing a socket whose
+// receive buffer still holds the client's next, unread command makes the
+// kernel answer with a reset, and a reset can reach the client before it
+// has read the reply, which it then never sees. So the proxy shuts down
+// its sending side and reads what the client still sends, for a moment,
+// before it closes, as web servers' lingering close does.
+func (s *session) goodbye() {
+	defer s.close()
+	if tc, ok := s.conn.(*tls.Conn); ok {
+		_ = tc.CloseWrite()
+	}
+	cw, ok := s.raw.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = s.raw.SetReadDeadline(time.Now().Add(goodbyeLinger))
+	buf := make([]byte, 4096)
+	for n := 0; n < goodbyeDrain; {
+		m, err := s.raw.Read(buf)
+		if err != nil {
+			return
+		}
+		n += m
+	}
+}
+
+// goodbyeLinger and goodbyeDrain bound how long and how much goodbye reads
+// of a client that keeps sending after the last reply.
+const (
+	goodbyeLinger = 2 * time.Second
+	goodbyeDrain  = 64 << 10
+)
+
 // tooMany is why the connection is closed before a login: the refused
 // logins or the bad commands.
 func (s *session) tooMany() string {

@@ -129,6 +129,7 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 		return
 	}
 	_ = s.smtpReply(421, "4.7.0 mailoauth proxy: "+s.tooMany()+", closing")
+	s.goodbye()
 }
 
 // smtpRefused are the SMTP replies to a refusal.
