@@ -50,9 +50,9 @@ func layerAllows(from, to string) (bool, bool) {
 	return false, false // a package the rules do not know yet
 }
 
-// projectImports is every package of the module (a path inside it, e.g.
-// "tui") with the project packages its non-test code imports.
-func projectImports(t *testing.T) map[string][]string {
+// projectPackages is every Go package of the module (a path inside it,
+// e.g. "core/proxy") with its non-test files, read from the source tree.
+func projectPackages(t *testing.T) (root string, pkgs map[string]*build.Package) {
 	t.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -61,7 +61,7 @@ func projectImports(t *testing.T) map[string][]string {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		t.Fatalf("the module root is not %s: %v", root, err)
 	}
-	pkgs := map[string][]string{}
+	pkgs = map[string]*build.Package{}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -77,13 +77,7 @@ func projectImports(t *testing.T) map[string][]string {
 			return nil // no Go package here (or only tests)
 		}
 		rel, _ := filepath.Rel(root, path)
-		from := filepath.ToSlash(rel)
-		pkgs[from] = []string{}
-		for _, imp := range pkg.Imports {
-			if to, ok := strings.CutPrefix(imp, module+"/"); ok {
-				pkgs[from] = append(pkgs[from], to)
-			}
-		}
+		pkgs[filepath.ToSlash(rel)] = pkg
 		return nil
 	})
 	if err != nil {
@@ -92,7 +86,47 @@ func projectImports(t *testing.T) map[string][]string {
 	if len(pkgs) < 8 {
 		t.Fatalf("only %d packages found under %s", len(pkgs), root)
 	}
-	return pkgs
+	return root, pkgs
+}
+
+// projectImports is every package of the module (a path inside it, e.g.
+// "tui") with the project packages its non-test code imports.
+func projectImports(t *testing.T) map[string][]string {
+	t.Helper()
+	_, pkgs := projectPackages(t)
+	imports := map[string][]string{}
+	for from, pkg := range pkgs {
+		imports[from] = []string{}
+		for _, imp := range pkg.Imports {
+			if to, ok := strings.CutPrefix(imp, module+"/"); ok {
+				imports[from] = append(imports[from], to)
+			}
+		}
+	}
+	return imports
+}
+
+// TestNoSourceFileOver500Lines: every non-test Go file can be read in one
+// sitting (issue 13); a file that grows past 500 lines is split along
+// what it does, as core/proxy's lockout.go was split from server.go.
+func TestNoSourceFileOver500Lines(t *testing.T) {
+	root, pkgs := projectPackages(t)
+	files := 0
+	for rel, pkg := range pkgs {
+		for _, name := range pkg.GoFiles {
+			b, err := os.ReadFile(filepath.Join(root, rel, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files++
+			if n := strings.Count(string(b), "\n"); n > 500 {
+				t.Errorf("%s/%s has %d lines; split it so that no non-test file is over 500", rel, name, n)
+			}
+		}
+	}
+	if files < 100 {
+		t.Fatalf("only %d non-test Go files found under %s", files, root)
+	}
 }
 
 // TestImportLayers: every package's non-test imports keep the layers, so
