@@ -1,10 +1,10 @@
 package main
 
 // Real mail server software for the TestInterop* tests: Debian's Dovecot
-// 2.3 (IMAP with SASL XOAUTH2 / OAUTHBEARER through its oauth2 passdb,
-// validating tokens against the in-process sandbox's tokeninfo endpoint)
-// and Postfix 3.7 (submission with Dovecot SASL, delivering only to that
-// Dovecot over LMTP).
+// 2.3 (IMAP and POP3 with SASL XOAUTH2 / OAUTHBEARER through its oauth2
+// passdb, validating tokens against the in-process sandbox's tokeninfo
+// endpoint) and Postfix 3.7 (submission with Dovecot SASL, delivering
+// only to that Dovecot over LMTP).
 //
 // It is test code (no binary links it). startInterop writes both
 // configurations from testdata/interop into a fresh temporary directory,
@@ -51,7 +51,7 @@ import (
 var interopTemplates embed.FS
 
 // installServers is the command that installs what requireServers needs.
-const installServers = "apt-get install dovecot-imapd dovecot-lmtpd postfix"
+const installServers = "apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix"
 
 // interopDomain is the mail domain both the sandbox and the servers serve.
 const interopDomain = "example.test"
@@ -86,7 +86,7 @@ func requireServers(t testing.TB) {
 			}
 		}
 	}
-	for _, f := range []string{"/usr/lib/dovecot/imap", "/usr/lib/dovecot/lmtp"} {
+	for _, f := range []string{"/usr/lib/dovecot/imap", "/usr/lib/dovecot/pop3", "/usr/lib/dovecot/lmtp"} {
 		if _, err := os.Stat(f); err != nil {
 			absent = append(absent, filepath.Base(f))
 		}
@@ -134,6 +134,9 @@ type interopServers struct {
 	CAFile string
 	// IMAPS and SMTPS use implicit TLS; IMAP and Submission use STARTTLS.
 	IMAPS, IMAP, SMTPS, Submission string
+	// POP3S is Dovecot's POP3 with implicit TLS (as Gmail's, the only
+	// POP3 mailoauth proxy logs in to).
+	POP3S string
 	// LMTP and Auth are Dovecot's delivery and SASL listeners (Postfix's side).
 	LMTP, Auth string
 
@@ -173,16 +176,17 @@ func startInterop(t testing.TB, opts interopOptions) *interopServers {
 	if err := writeCerts(dir); err != nil {
 		t.Fatal(err)
 	}
-	ports, err := freePorts(6)
+	ports, err := freePorts(7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hp := func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
 	s.IMAP, s.IMAPS, s.LMTP, s.Auth, s.Submission, s.SMTPS = hp(ports[0]), hp(ports[1]), hp(ports[2]), hp(ports[3]), hp(ports[4]), hp(ports[5])
+	s.POP3S = hp(ports[6])
 	vars := map[string]any{
 		"Dir": dir, "Instance": filepath.Base(dir), "Domain": interopDomain,
 		"IMAPPort": ports[0], "IMAPSPort": ports[1], "LMTPPort": ports[2], "AuthPort": ports[3],
-		"SubmissionPort": ports[4], "SubmissionsPort": ports[5],
+		"SubmissionPort": ports[4], "SubmissionsPort": ports[5], "POP3SPort": ports[6],
 		"TokeninfoURL": sb.Endpoints().TokeninfoURL, "DHFile": "",
 	}
 	if opts.TokeninfoURL != "" {
@@ -201,13 +205,13 @@ func startInterop(t testing.TB, opts interopOptions) *interopServers {
 	return s
 }
 
-// Endpoints points mailoauth at Dovecot (IMAP) and Postfix (SMTP) with the
-// given security, and at the sandbox for tokens and tokeninfo. It has no
+// Endpoints points mailoauth at Dovecot (IMAP, and POP3 for mailoauth
+// proxy) and Postfix (SMTP) with the given security, and at the sandbox for tokens and tokeninfo. It has no
 // admin_url: these servers are not Gmail, and the diagnosis must see that
 // (the sandbox's Admin console is Sandbox.Endpoints().AdminURL).
 func (s *interopServers) Endpoints(imapSec, smtpSec core.Security) core.Endpoints {
 	sbe := s.Sandbox.Endpoints()
-	e := core.Endpoints{IMAP: s.IMAPS, IMAPSecurity: imapSec, SMTP: s.SMTPS, SMTPSecurity: smtpSec,
+	e := core.Endpoints{IMAP: s.IMAPS, IMAPSecurity: imapSec, SMTP: s.SMTPS, SMTPSecurity: smtpSec, POP3: s.POP3S,
 		TokenURL: sbe.TokenURL, AuthURL: sbe.AuthURL, TokeninfoURL: sbe.TokeninfoURL,
 		CAFile: s.CAFile}
 	if imapSec == core.SecurityStartTLS {
@@ -334,7 +338,7 @@ func (s *interopServers) startDovecot(vars map[string]any) {
 	s.dovecotEnd = make(chan struct{})
 	go func() { _ = cmd.Wait(); close(s.dovecotEnd) }()
 	t.Cleanup(s.stopDovecot)
-	for _, addr := range []string{s.IMAPS, s.IMAP, s.LMTP, s.Auth} {
+	for _, addr := range []string{s.IMAPS, s.IMAP, s.POP3S, s.LMTP, s.Auth} {
 		if err := waitListening(addr, s.dovecotEnd); err != nil {
 			t.Fatalf("Dovecot did not start: %v\n%s%s", err, out.String(), s.DovecotLog())
 		}
