@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/textproto"
 	"regexp"
@@ -26,16 +27,19 @@ import (
 // client in IDLE sees a message arrive that was sent through the proxy;
 // msmtp (auth plain) and curl (--user) send and read; a client sends by
 // BDAT (Postfix offers CHUNKING); NeoMutt sends and reads with the proxy
-// password; a revoked token is replaced, and one that cannot be is
-// refused with the finding's code; wrong passwords never reach the
-// servers and lock the address out. The subtests run in this order on
-// purpose: the last two take the delegation and the address away.
+// password; poplib reads by POP3, the proxy logged in to Dovecot's POP3
+// by XOAUTH2; a revoked token is replaced, and one that cannot be is
+// refused with the finding's code, by IMAP, SMTP and POP3; wrong passwords, by IMAP, POP3 and
+// SMTP, never reach the servers and lock the address out. The subtests
+// run in this order on purpose: the last two take the delegation and the
+// address away.
 func TestInteropProxyDovecotPostfix(t *testing.T) {
 	requirePrograms(t, "python3", "neomutt", "msmtp", "curl")
 	s, db := interopSetup(t, core.SecurityStartTLS, core.SecurityStartTLS)
 	user, nmUser, toolUser, revUser := "user1@"+interopDomain, "user2@"+interopDomain, "user3@"+interopDomain, "user4@"+interopDomain
+	popUser := "user5@" + interopDomain
 	passwords := map[string]string{}
-	for _, u := range []string{user, nmUser, toolUser, revUser} {
+	for _, u := range []string{user, nmUser, toolUser, revUser, popUser} {
 		if r := mailoauth(t, db, "mailbox", "add", u); r.code != 0 {
 			t.Fatalf("mailbox add: %d %s", r.code, r.stderr)
 		}
@@ -116,6 +120,31 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 		}
 	})
 
+	t.Run("poplib", func(t *testing.T) {
+		// A mailbox of its own, so that its one message is the one sent
+		// here; the body's lone "." line is dot-stuffed by Dovecot in
+		// RETR and must come through the proxy's relay unchanged.
+		subject := fmt.Sprintf("poplib through the proxy %d", time.Now().UnixNano())
+		body := "First line.\r\n.\r\n..two dots\r\nLast line.\r\n"
+		penv := []string{"CA=" + p.caFile, "USER_ADDR=" + popUser, "PASS=" + passwords[popUser], "SUBJECT=" + subject}
+		python(t, pySMTPSendBody, append(penv, "ADDR="+p.smtps, "BODY="+body)...)
+		dovecotMailbox(s, db, popUser).mustArrive(t, subject)
+		var got struct {
+			Count   int
+			Subject string
+			Body    string
+		}
+		if err := json.Unmarshal([]byte(python(t, pyPOP3Last, append(penv, "ADDR="+p.pop3s)...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Count != 1 || got.Subject != subject || got.Body != body {
+			t.Fatalf("poplib through the proxy from Dovecot: want 1 message %q with the body %q, got %d %q with %q", subject, body, got.Count, got.Subject, got.Body)
+		}
+		if lg := s.DovecotLog(); !strings.Contains(lg, "pop3-login: Info: Login: user=<"+popUser+">, method=XOAUTH2") {
+			t.Fatalf("Dovecot did not log the proxy's POP3 XOAUTH2 login:\n%s", lg)
+		}
+	})
+
 	t.Run("revoked token", func(t *testing.T) {
 		renv := []string{"CA=" + p.caFile, "USER_ADDR=" + revUser, "PASSWORDS=" + passwords[revUser]}
 		if out := python(t, pyIMAPLogins, append(renv, "ADDR="+p.imaps)...); strings.TrimSpace(out) != "ok" {
@@ -131,7 +160,16 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 		if s.Sandbox.TokensMinted() != minted+1 || !strings.Contains(s.DovecotLog(), "oauth2 failed") {
 			t.Fatalf("want Dovecot to refuse the revoked token and one fresh token, minted %d -> %d:\n%s", minted, s.Sandbox.TokensMinted(), s.DovecotLog())
 		}
-		// Without the delegation no fresh token can be had: both
+		// The same by POP3, where Dovecot's refusal is a challenge
+		// (XOAUTH2's JSON error) the proxy must answer to get the -ERR.
+		s.Sandbox.Revoke(revUser)
+		if out := python(t, pyPOP3Logins, append(renv, "ADDR="+p.pop3s)...); strings.TrimSpace(out) != "ok" {
+			t.Fatalf("by POP3 after the token was revoked the proxy should log in with a fresh one: %s", out)
+		}
+		if s.Sandbox.TokensMinted() != minted+2 || !regexp.MustCompile(`pop3-login: .*auth failed.*user=<`+regexp.QuoteMeta(revUser)+`>`).MatchString(s.DovecotLog()) {
+			t.Fatalf("want Dovecot's POP3 to refuse the revoked token and one fresh token, minted %d -> %d:\n%s", minted+1, s.Sandbox.TokensMinted(), s.DovecotLog())
+		}
+		// Without the delegation no fresh token can be had: all three
 		// protocols get the mapped refusal, the log the finding's fix.
 		s.Sandbox.Deauthorize(s.Sandbox.ClientID())
 		s.Sandbox.Revoke(revUser)
@@ -142,8 +180,11 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 		if out := python(t, pySMTPLogins, append(renv, "ADDR="+p.smtps)...); strings.TrimSpace(out) != "refused: 535 5.7.8 "+mapped {
 			t.Fatalf("SMTP with a revoked token and no delegation: want the mapped refusal, got %s", out)
 		}
-		if lg := p.log.String(); strings.Count(lg, "code=delegation_not_authorized") != 2 || !strings.Contains(lg, "add client ID "+s.Sandbox.ClientID()) {
-			t.Fatalf("the log should name the finding and its fix for both logins:\n%s", lg)
+		if out := python(t, pyPOP3Logins, append(renv, "ADDR="+p.pop3s)...); strings.TrimSpace(out) != "refused: b'-ERR [AUTH] "+mapped+"'" {
+			t.Fatalf("POP3 with a revoked token and no delegation: want the mapped refusal, got %s", out)
+		}
+		if lg := p.log.String(); strings.Count(lg, "code=delegation_not_authorized") != 3 || !strings.Contains(lg, "add client ID "+s.Sandbox.ClientID()) {
+			t.Fatalf("the log should name the finding and its fix for the three logins:\n%s", lg)
 		}
 	})
 
@@ -151,14 +192,20 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 		logins := func() int {
 			return strings.Count(s.DovecotLog(), "Login: user=<"+user+">") + strings.Count(s.PostfixLog(), "sasl_username="+user)
 		}
-		before := logins()
+		failed := func() int {
+			return len(regexp.MustCompile(`auth failed.*user=<`+regexp.QuoteMeta(user)+`>`).FindAllString(s.DovecotLog(), -1))
+		}
+		before, failedBefore := logins(), failed()
 		wenv := []string{"CA=" + p.caFile, "USER_ADDR=" + user}
-		out := python(t, pyIMAPLogins, append(wenv, "ADDR="+p.imaps, "PASSWORDS=wrong1,wrong2,wrong3,wrong4")...)
-		if strings.Count(out, "refused: b'[AUTHENTICATIONFAILED] Invalid credentials") != 4 {
-			t.Fatalf("four wrong passwords by IMAP: want four refusals, got:\n%s", out)
+		out := python(t, pyIMAPLogins, append(wenv, "ADDR="+p.imaps, "PASSWORDS=wrong1,wrong2,wrong3")...)
+		if strings.Count(out, "refused: b'[AUTHENTICATIONFAILED] Invalid credentials") != 3 {
+			t.Fatalf("three wrong passwords by IMAP: want three refusals, got:\n%s", out)
+		}
+		if out = python(t, pyPOP3Logins, append(wenv, "ADDR="+p.pop3s, "PASSWORDS=wrong4")...); strings.TrimSpace(out) != "refused: b'-ERR [AUTH] Invalid credentials'" {
+			t.Fatalf("a fourth wrong password by POP3: want it refused, got:\n%s", out)
 		}
 		// The failures count per client address, whatever the protocol:
-		// the fifth, by SMTP, locks the address out of both.
+		// the fifth, by SMTP, locks the address out of all three.
 		out = python(t, pySMTPLogins, append(wenv, "ADDR="+p.smtps, "PASSWORDS=wrong5,"+pw)...)
 		got := strings.Split(strings.TrimSpace(out), "\n")
 		if len(got) != 2 || got[0] != "refused: 535 5.7.8 Username and Password not accepted" ||
@@ -168,11 +215,17 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 		if out = python(t, pyIMAPLogins, append(wenv, "ADDR="+p.imaps, "PASSWORDS="+pw)...); !strings.Contains(out, "too many wrong passwords") {
 			t.Fatalf("the right password by IMAP while locked out: want the lockout, got %s", out)
 		}
+		if out = python(t, pyPOP3Logins, append(wenv, "ADDR="+p.pop3s, "PASSWORDS="+pw)...); !strings.Contains(out, "too many wrong passwords") {
+			t.Fatalf("the right password by POP3 while locked out: want the lockout, got %s", out)
+		}
 		if !strings.Contains(p.log.String(), "locked out") {
 			t.Fatalf("the lockout is not logged:\n%s", p.log.String())
 		}
 		if n := logins(); n != before {
 			t.Fatalf("wrong proxy passwords reached Dovecot or Postfix: %d logins for %s, before %d", n, user, before)
+		}
+		if n := failed(); n != failedBefore {
+			t.Fatalf("wrong proxy passwords reached Dovecot: %d failed logins for %s, before %d:\n%s", n, user, failedBefore, s.DovecotLog())
 		}
 	})
 }
@@ -195,6 +248,51 @@ for pw in os.environ["PASSWORDS"].split(","):
     except smtplib.SMTPAuthenticationError as e:
         print("refused:", e.smtp_code, e.smtp_error.decode())
     s.quit()
+`
+
+// pySMTPSendBody sends a message with the body BODY by smtplib over
+// implicit TLS (smtplib dot-stuffs it).
+const pySMTPSendBody = `
+import os, smtplib, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+user = os.environ["USER_ADDR"]
+s = smtplib.SMTP_SSL(host, int(port), context=ssl.create_default_context(cafile=os.environ["CA"]))
+s.login(user, os.environ["PASS"])
+s.sendmail(user, [user], "From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\n%s" % (user, user, os.environ["SUBJECT"], os.environ["BODY"]))
+s.quit()
+`
+
+// pyPOP3Last logs in with poplib (USER and PASS, implicit TLS) and prints
+// as JSON the STAT count and the last message's Subject and body (poplib
+// undoes the dot-stuffing).
+const pyPOP3Last = `
+import json, os, poplib, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+p = poplib.POP3_SSL(host, int(port), context=ssl.create_default_context(cafile=os.environ["CA"]))
+p.user(os.environ["USER_ADDR"])
+p.pass_(os.environ["PASS"])
+count, size = p.stat()
+resp, lines, octets = p.retr(count)
+blank = lines.index(b"")
+subject = [l.decode()[len("Subject: "):] for l in lines[:blank] if l.startswith(b"Subject: ")]
+print(json.dumps({"count": count, "subject": subject[0] if subject else "", "body": "".join(l.decode() + "\r\n" for l in lines[blank + 1:])}))
+p.quit()
+`
+
+// pyPOP3Logins is pyIMAPLogins for poplib (USER and PASS, implicit TLS).
+const pyPOP3Logins = `
+import os, poplib, ssl
+host, port = os.environ["ADDR"].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+for pw in os.environ["PASSWORDS"].split(","):
+    p = poplib.POP3_SSL(host, int(port), context=ctx)
+    p.user(os.environ["USER_ADDR"])
+    try:
+        p.pass_(pw)
+        print("ok")
+    except poplib.error_proto as e:
+        print("refused:", e)
+    p.close()
 `
 
 var rfc822SizeRE = regexp.MustCompile(`RFC822\.SIZE (\d+)`)
