@@ -170,7 +170,7 @@ func (c *popConn) auth(arg string) error {
 	if hasIR {
 		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(ir))
 		if err != nil {
-			return c.fail("[AUTH] Invalid credentials.")
+			return c.fail(string(popInvalidCredentials))
 		}
 		resp = b
 	}
