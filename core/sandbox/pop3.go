@@ -151,8 +151,7 @@ func (c *popConn) auth(arg string) error {
 	default:
 		return c.fail("[AUTH] Unsupported authentication mechanism.")
 	}
-	var sess *oauthSASLServer
-	sess = &oauthSASLServer{mech: mech, fail: popInvalidCredentials, verify: func(user, tok string) error {
+	sess := &oauthSASLServer{mech: mech, fail: popInvalidCredentials, verify: func(user, tok string) error {
 		u, ok := c.sb.checkToken(user, tok, imapScopes)
 		if !ok {
 			return errRefused
