@@ -58,7 +58,8 @@ func (l *gimapListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	// Gmail's greeting ends with a front-end id like "zh1mb199258645pbc".
-	id := fmt.Sprintf("sbx%dmb%012d", l.n.Add(1)%10, l.n.Load())
+	n := l.n.Add(1)
+	id := fmt.Sprintf("sbx%dmb%012d", n%10, n)
 	return &gimapConn{Conn: c, afterLogin: l.afterLogin, id: id}, nil
 }
 
