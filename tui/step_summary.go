@@ -143,9 +143,9 @@ func (s *summaryStep) headline() string {
 }
 
 func (s *summaryStep) View() string {
-	width, height := s.roomW, s.roomH
+	width := s.roomW
 	if s.proxy.open {
-		return s.proxy.view(s.common, width, height)
+		return s.proxy.view(s.common, width)
 	}
 	return viewportPage(s.vp, s.keys.Screen.MoreDown, s.keys.Screen.MoreUp, s.styles.Muted)
 }

@@ -36,7 +36,8 @@ type proxyPage struct {
 	// the list of mailboxes, fitted by setSize to the room the settings
 	// above it leave
 	scrollList
-	room
+	// tooTall is a page that leaves the list no row of its own (setSize)
+	tooTall bool
 }
 
 // proxyRequest is one request for a new proxy password; its result counts
@@ -119,7 +120,7 @@ func (pp *proxyPage) update(w *common, msg tea.Msg) (tea.Cmd, bool) {
 			}
 			pp.close()
 			return nil, true
-		case pp.overflows(w) && key.Matches(msg, w.keys.Screen.MoreDown, w.keys.Screen.MoreUp):
+		case pp.overflows() && key.Matches(msg, w.keys.Screen.MoreDown, w.keys.Screen.MoreUp):
 			return nil, false // the wizard pages the screen, as its ↓ more marker says
 		case pp.moveKey(w.keys.List, msg):
 			pp.clampTo(len(pp.boxes))
@@ -163,10 +164,12 @@ func (pp *proxyPage) makePassword(w *common, mailbox string) tea.Cmd {
 	}
 }
 
-// setSize fits the list to the rows the view leaves it.
+// setSize fits the list to the rows the view leaves it; the wizard calls
+// it after every update, so the view and overflows need not count again.
 func (pp *proxyPage) setSize(w *common, width, height int) {
-	pp.setRoom(width, height)
-	pp.scrollList = pp.fitted(len(pp.boxes), pp.listRows(w, width, height))
+	rows := pp.listRows(w, width, height)
+	pp.tooTall = len(pp.boxes) > 0 && rows < 1
+	pp.scrollList = pp.fitted(len(pp.boxes), rows)
 }
 
 // listRows is how many mailboxes the list shows: the rows the settings
@@ -180,9 +183,7 @@ func (pp *proxyPage) listRows(w *common, width, height int) int {
 // overflows reports a page that leaves the list no row of its own: the
 // screen is taller than its room, and pgup/pgdn page it (layout.go)
 // rather than the one row the list shows.
-func (pp *proxyPage) overflows(w *common) bool {
-	return len(pp.boxes) > 0 && pp.listRows(w, pp.roomW, pp.roomH) < 1
-}
+func (pp *proxyPage) overflows() bool { return pp.tooTall }
 
 // head is the page above the list: the proxy's settings and the heading of
 // the passwords.
@@ -240,12 +241,12 @@ func (pp *proxyPage) tail(w *common, width int) string {
 	return b.String()
 }
 
-func (pp *proxyPage) view(w *common, width, height int) string {
+func (pp *proxyPage) view(w *common, width int) string {
 	st := w.styles
 	var b strings.Builder
 	b.WriteString(pp.head(w, width))
 	// the list as setSize fitted it
-	sl := pp.fitted(len(pp.boxes), pp.listRows(w, width, height))
+	sl := pp.scrollList
 	for i := sl.offset; i < len(pp.boxes) && i < sl.offset+sl.pageSize; i++ {
 		mb := pp.boxes[i]
 		mark := "  "
