@@ -24,9 +24,9 @@ type UpgradeSwitcher interface {
 	UpgradeStore
 	// PasswordBackupsAfterSwitch lists the store's backups that still
 	// hold legacy passwords, once mailboxes of domain switched; done tells
-	// that domain has no pending mailbox left, and then the backups are
-	// first sealed under keys of their own (err: one could not be). It
-	// lists none when the store cannot say.
+	// that no mailbox of any profile is pending (the backups hold every
+	// profile's passwords), and then the backups are first sealed under
+	// keys of their own (err: one could not be).
 	PasswordBackupsAfterSwitch(domain string) (backups []PasswordBackup, done bool, err error)
 }
 

@@ -239,18 +239,31 @@ func PurgePasswordBackups(bs []core.PasswordBackup) error {
 }
 
 // PasswordBackupsAfterSwitch implements core.UpgradeSwitcher: the backups
-// that hold legacy passwords once mailboxes of domain switched to OAuth;
-// when domain has no pending mailbox left (done) they are first sealed
-// under keys of their own, as `mailoauth upgrade` does. None when the
-// store cannot say.
+// that hold legacy passwords once mailboxes of domain switched to OAuth.
+// done is store-wide, not domain's alone: the backups hold every
+// profile's passwords, so only when no mailbox of any profile is pending
+// does the store hold none, and only then are the backups sealed under
+// keys of their own, as `mailoauth upgrade` does. A store that cannot say
+// counts as not done.
 func (s *Store) PasswordBackupsAfterSwitch(domain string) (backups []core.PasswordBackup, done bool, err error) {
-	left, err := s.PendingUpgrades(domain)
-	if err != nil {
-		return nil, false, nil
-	}
-	if len(left) > 0 {
+	if s.anyPending() {
 		return s.PasswordBackups(), false, nil
 	}
 	backups, err = s.SealPasswordBackups()
 	return backups, true, err
+}
+
+// anyPending tells whether a mailbox of any profile still signs in with
+// its legacy password (an unreadable store counts as yes).
+func (s *Store) anyPending() bool {
+	ps, err := s.ListProfiles()
+	if err != nil {
+		return true
+	}
+	for _, p := range ps {
+		if left, err := s.PendingUpgrades(p.Domain); err != nil || len(left) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -153,3 +153,47 @@ func TestBackupOptionWritesTimestampedCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A backup holds every profile's passwords, so finishing one profile while
+// another is still pending must neither claim the store holds no legacy
+// password nor seal the backups yet; finishing the last one does both.
+func TestBackupsStayUnsealedWhileAnotherProfileIsPending(t *testing.T) {
+	t.Parallel()
+	s, path := newStore(t)
+	for _, domain := range []string{"one.example", "two.example"} {
+		box := "a@" + domain // one mailbox each, still on its legacy password
+		if err := s.ImportLegacy(core.UpgradePlan{Domain: domain,
+			Profile:   &core.Profile{Domain: domain, DefaultSender: "admin@" + domain, Scopes: []string{core.ScopeMail}},
+			Add:       []core.Mailbox{{Email: box}},
+			Passwords: []core.PendingPassword{{Mailbox: box, Username: "a", Password: "Legacy-" + domain}}}, actor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.Close()
+	s = openStore(t, path, Options{Backup: true}) // the backup holds both passwords
+	if err := s.CompleteUpgrade("one.example", "a@one.example", actor); err != nil {
+		t.Fatal(err)
+	}
+
+	bs, done, err := s.PasswordBackupsAfterSwitch("one.example")
+	if err != nil || done || len(bs) != 1 {
+		t.Fatalf("with two.example pending: %d backup(s), done %v, %v; want 1, not done", len(bs), done, err)
+	}
+	if bs[0].OwnKey != "" {
+		t.Errorf("the backup was sealed under its own key while two.example is pending: %+v", bs[0])
+	}
+	if note := core.PasswordBackupsReport(bs, done); strings.Contains(note, "no legacy password any more") {
+		t.Errorf("note while two.example is pending: %q", note)
+	}
+
+	if err := s.CompleteUpgrade("two.example", "a@two.example", actor); err != nil {
+		t.Fatal(err)
+	}
+	bs, done, err = s.PasswordBackupsAfterSwitch("two.example")
+	if err != nil || !done || len(bs) != 1 || bs[0].OwnKey == "" {
+		t.Fatalf("with no profile pending: %+v, done %v, %v; want 1 backup sealed under its own key", bs, done, err)
+	}
+	if note := core.PasswordBackupsReport(bs, done); !strings.Contains(note, "no legacy password any more") {
+		t.Errorf("note with no profile pending: %q", note)
+	}
+}

@@ -52,32 +52,12 @@ func purgePasswordBackups(a *app, st *store.Store, yes bool) error {
 }
 
 // reportPasswordBackups says which backups still hold legacy passwords
-// after an upgrade run; once no mailbox of the store is pending, those
-// still sealed with the store's key are sealed under their own first.
+// after an upgrade run; the store decides, as for the run's note, whether
+// none of its mailboxes is pending and seals the backups first then.
 func reportPasswordBackups(a *app, st *store.Store) error {
-	done := !anyPending(st)
-	bs := st.PasswordBackups()
-	var err error
-	if done {
-		bs, err = st.SealPasswordBackups()
-	}
+	bs, done, err := st.PasswordBackupsAfterSwitch("")
 	if msg := core.PasswordBackupsReport(bs, done); msg != "" {
 		fmt.Fprintln(a.stdout, msg)
 	}
 	return err
-}
-
-// anyPending tells whether a mailbox of any profile still signs in with
-// its legacy password (an unreadable store counts as yes).
-func anyPending(st *store.Store) bool {
-	ps, err := st.ListProfiles()
-	if err != nil {
-		return true
-	}
-	for _, p := range ps {
-		if left, err := st.PendingUpgrades(p.Domain); err != nil || len(left) > 0 {
-			return true
-		}
-	}
-	return false
 }
