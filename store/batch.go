@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -33,19 +34,20 @@ const (
 )
 
 type groupCommit struct {
-	mu      sync.Mutex
-	pending []*pendingWrite
-	busy    bool          // a leader is committing, or lingering to
-	kick    chan struct{} // non-nil: the lingering leader's window; close it to commit now
-	idle    *sync.Cond    // broadcast when busy turns false (on mu)
-	commits int           // transactions committed by batch (for tests)
-	window  time.Duration // 0: laterWindow (tests set a longer one)
+	mu       sync.Mutex
+	pending  []*pendingWrite
+	busy     bool          // a leader is committing, or lingering to
+	kick     chan struct{} // non-nil: the lingering leader's window; close it to commit now
+	flushing bool          // Close is waiting: a new window ends at once
+	idle     *sync.Cond    // broadcast when busy turns false (on mu)
+	commits  int           // transactions committed by batch (for tests)
+	window   time.Duration // 0: laterWindow (tests set a longer one)
 }
 
 type pendingWrite struct {
 	fn   func(tx *bolt.Tx) error
 	done chan error    // the write's outcome
-	lead chan struct{} // closed: commit what is pending now; nil for a batchLater write
+	lead chan struct{} // closed: commit what is pending now; nil for a batchLater write not waited for
 }
 
 // batch runs fn in a write transaction, possibly shared with concurrent
@@ -91,10 +93,23 @@ func (s *Store) batchLater(fn func(tx *bolt.Tx) error) (wait func() error) {
 			return err
 		default:
 		}
-		// Needed now: no need to wait out the window.
+		// Needed now: no need to wait out the window. Without a lingering
+		// leader a commit is in flight; had it not taken w, its leader
+		// would linger after it, so w asks to lead the next commit, as a
+		// batch write does.
 		g.mu.Lock()
+		if g.kick == nil && slices.Contains(g.pending, w) {
+			w.lead = make(chan struct{})
+		}
 		g.endWindow()
+		lead := w.lead
 		g.mu.Unlock()
+		select {
+		case err := <-w.done:
+			return err
+		case <-lead: // nil (never ready) unless w asked to lead
+		}
+		s.commitPending()
 		return <-w.done
 	})
 }
@@ -104,6 +119,9 @@ func (s *Store) batchLater(fn func(tx *bolt.Tx) error) (wait func() error) {
 func (s *Store) linger() {
 	kick := make(chan struct{})
 	s.group.kick = kick
+	if s.group.flushing {
+		s.group.endWindow()
+	}
 	window := s.group.window
 	if window == 0 {
 		window = laterWindow
@@ -160,6 +178,10 @@ func (s *Store) flushGroup() {
 	g := &s.group
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// A write that arrives while a commit is in flight would otherwise
+	// make its leader linger, and nothing would wake Close to end that.
+	g.flushing = true
+	defer func() { g.flushing = false }()
 	for g.busy {
 		g.endWindow()
 		g.cond().Wait()

@@ -195,6 +195,90 @@ func TestCloseCommitsTokensSavedLater(t *testing.T) {
 	}
 }
 
+// commitInFlight starts a write on s that stays in its transaction until
+// release is called, and returns once that commit is under way.
+func commitInFlight(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	entered, unblock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.batch(func(*bolt.Tx) error {
+			close(entered)
+			<-unblock
+			return nil
+		})
+	}()
+	<-entered
+	return func() {
+		close(unblock)
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// mustReturn fails the test if done yields an error, or nothing for so
+// long that the batching window (an hour in these tests) was waited out.
+func mustReturn(t *testing.T, done <-chan error, hung string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // a hang guard, not a speed goal
+		t.Fatal(hung)
+	}
+}
+
+// settle gives a goroutine just started time to block where the test
+// means it to. Were it late, the tests below would pass without proving
+// anything; they never fail for it.
+func settle() { time.Sleep(20 * time.Millisecond) }
+
+// TestWaitDuringCommitEndsWindow: a token saved for later while another
+// commit is in flight, and waited for before that commit ends, is
+// committed right after it, not when the batching window runs out (a bulk
+// run's mailbox holds its slot while it waits).
+func TestWaitDuringCommitEndsWindow(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	s.group.window = time.Hour // only the wait below may end it
+	c := s.TokenCache("example.com")
+	release := commitInFlight(t, s)
+	wait := savedLater(t, c).SaveTokenLater(laterToken(1))
+	waited := make(chan error, 1)
+	go func() { waited <- wait() }()
+	settle()
+	release()
+	mustReturn(t, waited, "the wait did not end the batching window that followed the commit in flight")
+	if _, ok, err := c.LoadToken(laterToken(1).Mailbox, []string{core.ScopeMail}); err != nil || !ok {
+		t.Fatalf("after its wait returned the token is not in the store: %v %v", ok, err)
+	}
+}
+
+// TestCloseDuringCommitCommitsTokensSavedLater: a token saved for later
+// while Close waits for a commit in flight is committed and Close returns
+// right after, not when the batching window runs out.
+func TestCloseDuringCommitCommitsTokensSavedLater(t *testing.T) {
+	t.Parallel()
+	s, path := newStore(t)
+	mustSaveProfile(t, s, "example.com")
+	s.group.window = time.Hour
+	c := s.TokenCache("example.com")
+	release := commitInFlight(t, s)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	settle()
+	savedLater(t, c).SaveTokenLater(laterToken(1)) // never waited for
+	release()
+	mustReturn(t, closed, "Close did not end the batching window that followed the commit in flight")
+	c2 := openStore(t, path, Options{}).TokenCache("example.com")
+	if _, ok, err := c2.LoadToken(laterToken(1).Mailbox, []string{core.ScopeMail}); err != nil || !ok {
+		t.Fatalf("the token saved for later is not in the store after Close: %v %v", ok, err)
+	}
+}
+
 // TestTokenSavedLaterAloneCommits: a lone token saved for later is
 // committed when its window ends, with nothing else to end it.
 func TestTokenSavedLaterAloneCommits(t *testing.T) {

@@ -97,7 +97,8 @@ func (c *tokenCache) SaveToken(t core.Token) error {
 }
 
 // SaveTokenLater implements core.TokenSaverLater: the token is committed
-// with the others saved within a few milliseconds (batch.go).
+// with the others saved until some caller waits for one of them, at the
+// latest about laterWindow (250 ms) after it came (batch.go).
 func (c *tokenCache) SaveTokenLater(t core.Token) (wait func() error) {
 	put, err := c.putToken(t)
 	if err != nil {
