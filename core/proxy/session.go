@@ -169,12 +169,16 @@ func (s *session) startTLS(ctx context.Context) error {
 // it returns the upstream connection and the release of the mailbox's
 // connection slot; on failure the reply for the client (its reason for the
 // log already logged and audited).
-func (s *session) login(ctx context.Context, user, password string) (*upstream, func(), *refusal) {
+func (s *session) login(ctx context.Context, user, password string) (up *upstream, release func(), ref *refusal) {
+	defer func() {
+		if ref != nil {
+			s.refused++
+		}
+	}()
 	acct, err := s.srv.authenticate(s.proto, s.client, user, password)
 	l := Login{Protocol: s.proto, Mailbox: acct.Address, Client: s.client}
 	var le *loginError
 	if errors.As(err, &le) {
-		s.refused++
 		if !le.quiet {
 			l.Mailbox, l.Reason = s.srv.loggedName(acct.Address), le.reason
 			s.srv.audit(l)
@@ -187,7 +191,6 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	}
 	release, ok := s.srv.claim(s.proto, acct.Address)
 	if !ok {
-		s.refused++
 		l.Reason = "connection limit"
 		s.srv.audit(l)
 		s.srv.log.Warn("proxy: login refused, the mailbox is at its connection limit", "protocol", s.proto, "mailbox", acct.Address, "client", s.client, "max_per_mailbox", s.srv.cfg.MaxPerMailbox)
@@ -195,9 +198,8 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 	}
 	uctx, cancel := context.WithTimeout(ctx, s.srv.cfg.UpstreamTimeout)
 	defer cancel()
-	up, err := dialUpstream(uctx, acct, s.proto, s.clientName())
+	up, err = dialUpstream(uctx, acct, s.proto, s.clientName())
 	if errors.Is(err, errNoPOP3Server) {
-		s.refused++
 		release()
 		l.Reason = "no POP3 server"
 		s.srv.audit(l)
@@ -206,7 +208,6 @@ func (s *session) login(ctx context.Context, user, password string) (*upstream, 
 		return nil, nil, &refusal{kind: refusedConfig, text: "mailoauth: this mailbox has no POP3 server, see the log"}
 	}
 	if err != nil {
-		s.refused++
 		release()
 		f := core.FindingOf(err)
 		if f == nil {
