@@ -209,12 +209,12 @@ func (s *session) login(ctx context.Context, user, password string) (up *upstrea
 	}
 	if err != nil {
 		release()
+		// core.Tester.AuthenticateUpstream diagnoses every error it
+		// returns; the guard only keeps a future undiagnosed one from
+		// panicking.
 		f := core.FindingOf(err)
 		if f == nil {
-			check, protocol := checkOf(s.proto)
-			d := acct.Upstream.Tokens.DiagContext(acct.Address, check)
-			d.Protocol = protocol
-			f = core.Diagnose(err, d)
+			f = core.NewFinding(core.CodeConnectFailed, err.Error(), "run mailoauth test on the mailbox to diagnose it")
 		}
 		l.Reason = string(f.Code)
 		s.srv.audit(l)
