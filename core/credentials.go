@@ -211,7 +211,7 @@ func parseServiceAccount(raw map[string]json.RawMessage) (*Credential, error) {
 	}
 	_ = json.Unmarshal(raw["project_id"], &c.ProjectID)
 	if err := checkKeyTexts("key", keyAsDownloadedFix,
-		keyField{"client_email", c.ClientEmail, maxAddressLen}, keyField{"project_id", c.ProjectID, 100},
+		keyField{"client_email", c.ClientEmail, MaxAddressLen}, keyField{"project_id", c.ProjectID, 100},
 		keyField{"private_key_id", c.PrivateKeyID, 100}, keyField{"client_id", c.ClientID, 100},
 		keyField{"token_uri", c.TokenURI, 2048}); err != nil {
 		return nil, err
@@ -309,7 +309,7 @@ func decodeP12(data []byte, opts CredentialOptions) (*Credential, *x509.Certific
 		}
 	}
 	if err := checkKeyTexts("service account", p12ValuesFix,
-		keyField{"e-mail", c.ClientEmail, maxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
+		keyField{"e-mail", c.ClientEmail, MaxAddressLen}, keyField{"client ID", c.ClientID, 100}); err != nil {
 		return nil, nil, err
 	}
 	if c.ClientEmail != "" && !strings.Contains(c.ClientEmail, "@") {

@@ -11,9 +11,10 @@ import (
 // checked against them before it is stored, so no table is ever sized by a
 // runaway value and no message quotes a megabyte.
 const (
-	// maxAddressLen is the longest e-mail address (RFC 5321's 256-octet
-	// path less its angle brackets).
-	maxAddressLen = 254
+	// MaxAddressLen is the longest e-mail address (RFC 5321's 256-octet
+	// path less its angle brackets), in characters: an internationalized
+	// address is counted like any other (MailboxRule.Address).
+	MaxAddressLen = 254
 	// maxNameLen is the longest display or owner name, in characters.
 	maxNameLen = 200
 	// maxHostLen is the longest host name (DNS).
@@ -69,7 +70,7 @@ func tooLongQuoted(v string) string {
 // password may hold any character but a line end or NUL, which no mail
 // server takes.
 func checkLegacyLogin(lm *LegacyMailbox) error {
-	if err := checkText("username", lm.Username, maxAddressLen); err != nil {
+	if err := checkText("username", lm.Username, MaxAddressLen); err != nil {
 		return err
 	}
 	if n := len(lm.Password); n > maxSecretLen {

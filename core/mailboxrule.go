@@ -85,8 +85,8 @@ func (r MailboxRule) Address(addr string) (string, error) {
 	if a == "" {
 		return "", Inputf("the mailbox address is empty; enter an address such as administrator@%s", orExample(domain))
 	}
-	if n := utf8.RuneCountInString(a); n > maxAddressLen {
-		return "", Inputf("the mailbox address %s is %d characters long; an e-mail address has at most %d", tooLongQuoted(a), n, maxAddressLen)
+	if n := utf8.RuneCountInString(a); n > MaxAddressLen {
+		return "", Inputf("the mailbox address %s is %d characters long; an e-mail address has at most %d", tooLongQuoted(a), n, MaxAddressLen)
 	}
 	parsed, err := mail.ParseAddress(a)
 	if err != nil || parsed.Address != a || strings.Count(a, "@") != 1 {
@@ -99,8 +99,8 @@ func (r MailboxRule) Address(addr string) (string, error) {
 		return "", Inputf("the domain of %q is not valid; enter the address as name@%s", a, orExample(domain))
 	}
 	email := strings.ToLower(local) + "@" + ndom
-	if len(email) > maxAddressLen { // the IDNA form may be longer
-		return "", Inputf("the mailbox address %s is %d characters long in its ASCII form; an e-mail address has at most %d", tooLongQuoted(email), len(email), maxAddressLen)
+	if len(email) > MaxAddressLen { // the IDNA form may be longer
+		return "", Inputf("the mailbox address %s is %d characters long in its ASCII form; an e-mail address has at most %d", tooLongQuoted(email), len(email), MaxAddressLen)
 	}
 	if ndom == "gserviceaccount.com" || strings.HasSuffix(ndom, ".gserviceaccount.com") {
 		return "", &FindingError{Finding: serviceAccountEnteredAsMailboxFinding(email, domain)}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/coretest"
@@ -139,10 +140,10 @@ func TestProxyLongUserNameCapped(t *testing.T) {
 	if len(a) != 1 {
 		t.Fatalf("want one audit entry, got %d", len(a))
 	}
-	if len(a[0].Mailbox) > maxUserName+30 {
-		t.Fatalf("the audited user name has %d bytes, want at most %d", len(a[0].Mailbox), maxUserName+30)
+	if len(a[0].Mailbox) > core.MaxAddressLen+30 {
+		t.Fatalf("the audited user name has %d bytes, want at most %d", len(a[0].Mailbox), core.MaxAddressLen+30)
 	}
-	if strings.Contains(f.log.String(), strings.Repeat("x", maxUserName+1)) {
+	if strings.Contains(f.log.String(), strings.Repeat("x", core.MaxAddressLen+1)) {
 		t.Fatalf("the log holds the whole 8 KB user name")
 	}
 }
@@ -346,5 +347,27 @@ func TestProxyServesOnAfterTooManyFiles(t *testing.T) {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if !strings.HasPrefix(line, "* OK ") {
 		t.Fatalf("greeting after the Accept errors: %q %v (Serve ended: %v)", line, err, len(served) > 0)
+	}
+}
+
+// TestProxyLongInternationalAddressLookedUp: an internationalized address
+// within core's limit in characters but over it in bytes is still looked
+// up, not refused as an unknown mailbox.
+func TestProxyLongInternationalAddressLookedUp(t *testing.T) {
+	f := startFixture(t, Config{})
+	long := strings.Repeat("é", 130) + "@" + f.sb.Domain()
+	if len(long) <= core.MaxAddressLen || utf8.RuneCountInString(long) > core.MaxAddressLen {
+		t.Fatalf("the test address has %d bytes and %d characters", len(long), utf8.RuneCountInString(long))
+	}
+	f.dir.mu.Lock()
+	f.dir.accts[long] = Account{Address: long, Upstream: f.dir.accts[f.sb.Users()[0]].Upstream}
+	f.dir.mu.Unlock()
+	conn, br := f.rawIMAP(t)
+	got := imapLogin(t, conn, br, "a", long, "pw")
+	if len(got) == 0 || got[len(got)-1] != "a NO [AUTHENTICATIONFAILED] Invalid credentials" {
+		t.Fatalf("LOGIN with a long internationalized address: %q", got)
+	}
+	if a := f.audited(); len(a) != 1 || a[0].Reason != "no proxy password set" {
+		t.Fatalf("audited %+v, want the address looked up and refused for having no proxy password", a)
 	}
 }

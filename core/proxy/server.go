@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailoauth/mailoauth/core"
 )
@@ -45,9 +46,6 @@ const (
 	DefaultFailLimit     = 5
 	DefaultFailWindow    = time.Minute
 	DefaultLockout       = 15 * time.Minute
-	// maxUserName is the longest user name looked up: the longest e-mail
-	// address (RFC 5321 and core's mailbox rule).
-	maxUserName = 254
 	// lockedReportEvery is how often an address that is locked out and
 	// keeps trying gets a log line and an audit entry: one says how many
 	// attempts were refused since the last, so that a client hammering the
@@ -352,7 +350,9 @@ func (s *Server) authenticate(proto Protocol, client, address, password string) 
 	dir := s.dir
 	s.mu.Unlock()
 	acct, err := Account{}, ErrUnknownMailbox
-	if len(address) <= maxUserName { // no longer name is a mailbox
+	// No longer name is a mailbox. The byte guard (4 bytes a character at
+	// most) spares counting the characters of 8 KB of junk.
+	if len(address) <= 4*core.MaxAddressLen && utf8.RuneCountInString(address) <= core.MaxAddressLen {
 		acct, err = dir.Account(address)
 	}
 	var reason string
