@@ -168,25 +168,28 @@ func shutdownProxy(srv *proxy.Server, drain time.Duration) bool {
 	return srv.Shutdown(ctx) == nil
 }
 
-func proxyListenerName(p proxy.Protocol, sec core.Security) string {
-	name, upgrade := map[proxy.Protocol]string{proxy.IMAP: "IMAP", proxy.SMTP: "SMTP submission", proxy.POP3: "POP3"}[p], "STARTTLS"
+// proxyUpgradeCommand is the command a client sends to switch a plain
+// connection to TLS: POP3 names it STLS (RFC 2595), IMAP and SMTP STARTTLS.
+func proxyUpgradeCommand(p proxy.Protocol) string {
 	if p == proxy.POP3 {
-		upgrade = "STLS"
+		return "STLS"
 	}
+	return "STARTTLS"
+}
+
+func proxyListenerName(p proxy.Protocol, sec core.Security) string {
+	name := map[proxy.Protocol]string{proxy.IMAP: "IMAP", proxy.SMTP: "SMTP submission", proxy.POP3: "POP3"}[p]
 	if sec == core.SecurityTLS {
 		return name + " (implicit TLS)"
 	}
-	return name + " (" + upgrade + ")"
+	return name + " (" + proxyUpgradeCommand(p) + ")"
 }
 
 func proxySecurityWords(p proxy.Protocol, addr net.Addr, sec core.Security) string {
 	if sec == core.SecurityTLS {
 		return "TLS from the first byte"
 	}
-	upgrade := "STARTTLS"
-	if p == proxy.POP3 {
-		upgrade = "STLS"
-	}
+	upgrade := proxyUpgradeCommand(p)
 	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
 		return upgrade + " offered; plain login allowed, this is a loopback address"
 	}
