@@ -268,6 +268,53 @@ func TestProxySMTPExtensionsLearned(t *testing.T) {
 	}
 }
 
+// TestProxySMTPReloadDoesNotStallEHLO: a reload listing only servers whose
+// extensions are known answers clients' EHLO from them at once, while the
+// refreshing probe still hangs on a server that accepts and never speaks.
+func TestProxySMTPReloadDoesNotStallEHLO(t *testing.T) {
+	f := startFixture(t, Config{UpstreamTimeout: time.Hour})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		select {
+		case c := <-accepted:
+			c.Close()
+		default:
+		}
+	})
+	silent := f.sb.Endpoints()
+	silent.SMTP = ln.Addr().String()
+	x := &f.srv.smtpExt
+	x.mu.Lock()
+	x.known[silent.SMTP] = []string{"8BITMIME", "SIZE 1000", "XKNOWN"}
+	x.mu.Unlock()
+	f.srv.SetDirectory(probeDir{f.dir, []core.Endpoints{silent}})
+	c := <-accepted // the probe is under way and will hang for probeTimeout
+	accepted <- c
+	nc, err := net.Dial("tcp", f.smtpPlain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// Well under probeTimeout: an EHLO that waited for the probe fails.
+	nc.SetDeadline(time.Now().Add(probeTimeout / 2))
+	conn := textproto.NewConn(nc)
+	expect(t, conn, 220, "")
+	if lines := ehloAgain(t, conn); !slices.Contains(lines, "XKNOWN") || !slices.Contains(lines, "SIZE 1000") {
+		t.Fatalf("EHLO during the refresh: want the known extensions, got %q", lines)
+	}
+}
+
 // TestProxySMTPPlainRefusedOffLoopback: an SMTP STARTTLS listener on an
 // address that is not loopback offers no AUTH and refuses one before
 // STARTTLS, and takes it after.

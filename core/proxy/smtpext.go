@@ -96,6 +96,10 @@ func (s *Server) learnSMTP(gen int, addr string, ehlo []string) {
 
 // probeSMTP asks the SMTP servers of dir (if it lists them) for their
 // extensions, in the background; servers no longer listed are forgotten.
+// Clients' EHLO waits for the probe only while some listed server has not
+// answered yet: a reload that lists the same servers refreshes their
+// answers behind the clients' backs, so an unreachable server does not
+// stall every EHLO for the probe's timeout.
 func (s *Server) probeSMTP(dir Directory) {
 	l, ok := dir.(SMTPLister)
 	if !ok {
@@ -115,7 +119,13 @@ func (s *Server) probeSMTP(dir Directory) {
 			delete(x.known, addr)
 		}
 	}
-	x.probing = done
+	x.probing = nil
+	for addr := range eps {
+		if _, ok := x.known[addr]; !ok {
+			x.probing = done
+			break
+		}
+	}
 	x.gen++
 	ctx, gen := x.ctx, x.gen
 	x.mu.Unlock()
