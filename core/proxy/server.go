@@ -174,12 +174,7 @@ func (s *Server) SetDirectory(d Directory) {
 	s.dir = d
 	s.verified = map[string][]byte{}
 	s.mu.Unlock()
-	s.smtpExt.mu.Lock()
-	served := s.smtpExt.served
-	s.smtpExt.mu.Unlock()
-	if served {
-		s.probeSMTP(d)
-	}
+	s.probeSMTP(d, false)
 }
 
 // Serve accepts connections on ln until Shutdown. sec is SecurityTLS
@@ -201,13 +196,7 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 	dir := s.dir
 	s.mu.Unlock()
 	if proto == SMTP {
-		s.smtpExt.mu.Lock()
-		first := !s.smtpExt.served
-		s.smtpExt.served = true
-		s.smtpExt.mu.Unlock()
-		if first {
-			s.probeSMTP(dir)
-		}
+		s.probeSMTP(dir, true)
 	}
 	var retry time.Duration // after a temporary Accept error
 	for {

@@ -96,24 +96,35 @@ func (s *Server) learnSMTP(gen int, addr string, ehlo []string) {
 
 // probeSMTP asks the SMTP servers of dir (if it lists them) for their
 // extensions, in the background; servers no longer listed are forgotten.
+// first is true when an SMTP listener starts: only the first one probes,
+// and a reload (first false) probes only once one is served. Both are
+// decided under the lock that publishes the probe, so a client accepted
+// by a second listener meanwhile waits for it rather than being offered
+// the default extensions.
 // Clients' EHLO waits for the probe only while some listed server has not
 // answered yet: a reload that lists the same servers refreshes their
 // answers behind the clients' backs, so an unreachable server does not
 // stall every EHLO for the probe's timeout.
-func (s *Server) probeSMTP(dir Directory) {
-	l, ok := dir.(SMTPLister)
-	if !ok {
-		return
-	}
+func (s *Server) probeSMTP(dir Directory, first bool) {
+	x := &s.smtpExt
+	l, lists := dir.(SMTPLister)
 	eps := map[string]core.Endpoints{}
-	for _, ep := range l.SMTPEndpoints() {
-		if ep.SMTP != "" {
-			eps[ep.SMTP] = ep
+	if lists {
+		for _, ep := range l.SMTPEndpoints() {
+			if ep.SMTP != "" {
+				eps[ep.SMTP] = ep
+			}
 		}
 	}
-	x := &s.smtpExt
 	done := make(chan struct{})
 	x.mu.Lock()
+	if first == x.served || !lists {
+		// a second listener, or a reload before any is served; or nothing to ask
+		x.served = x.served || first
+		x.mu.Unlock()
+		return
+	}
+	x.served = true
 	for addr := range x.known {
 		if _, ok := eps[addr]; !ok {
 			delete(x.known, addr)
