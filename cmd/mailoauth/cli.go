@@ -97,6 +97,7 @@ func showValueNames(root *cobra.Command) {
 			}
 			f.Usage = usage
 		})
+		wrapColumns(c, helpWidth())
 		render(c, args)
 	})
 }

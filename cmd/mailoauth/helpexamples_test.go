@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 )
 
@@ -40,5 +41,38 @@ func TestManExamplesKeepContinuationIndent(t *testing.T) {
 	r := mailoauth(t, filepath.Join(t.TempDir(), "none.db"), "man")
 	if want := "mailoauth setup \\-\\-domain yourcompany.example \\e\n  \\-\\-sender administrator@yourcompany.example"; !strings.Contains(r.stdout, want) {
 		t.Errorf("the manual page does not indent setup's continued example line (want %q)", want)
+	}
+}
+
+// TestHelpFitsIn80Columns: on an 80-column terminal no line of any
+// command's help runs past the edge (the terminal would fold a flag's
+// description under the flags), and a wrapped description keeps its words
+// and its default.
+func TestHelpFitsIn80Columns(t *testing.T) {
+	t.Setenv("__FANG_TEST_WIDTH", "80")
+	root := newRootCmd(&app{})
+	db := filepath.Join(t.TempDir(), "none.db")
+	for _, c := range append([]*cobra.Command{root}, allCommands(root)...) {
+		path := strings.Fields(c.CommandPath())[1:]
+		r := mailoauth(t, db, append(path, "--help")...)
+		if r.code != 0 {
+			t.Errorf("%s --help: exit %d, stderr %q", c.CommandPath(), r.code, r.stderr)
+			continue
+		}
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if w := ansi.StringWidth(strings.TrimRight(line, " ")); w > 80 {
+				t.Errorf("%s --help at 80 columns: a line of %d columns: %q", c.CommandPath(), w, strings.TrimSpace(line))
+			}
+		}
+	}
+	r := mailoauth(t, db, "proxy", "--help")
+	flat := strings.Join(strings.Fields(r.stdout), " ")
+	for _, want := range []string{
+		"--max-per-mailbox N At most N simultaneous IMAP (and, separately, SMTP and POP3) sessions per mailbox; Gmail allows 15 IMAP connections per account (10)",
+		"--smtp HOST:PORT The SMTP submission listener HOST:PORT with STARTTLS (a login without it only on a loopback address); empty: none (127.0.0.1:1587)",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("proxy --help at 80 columns lost words of a description; want %q in\n%s", want, r.stdout)
+		}
 	}
 }
