@@ -14,6 +14,22 @@ import (
 // value an administrator came to copy. Every command's examples fit, long
 // ones continued with " \" on indented lines.
 func TestHelpExamplesNotCutAt80Columns(t *testing.T) {
+	eachHelpAt80Columns(t, func(c *cobra.Command, help string) {
+		_, examples, _ := strings.Cut(help, "EXAMPLES")
+		examples, _, _ = strings.Cut(examples, "\n  COMMANDS")
+		examples, _, _ = strings.Cut(examples, "\n  FLAGS")
+		for _, line := range strings.Split(examples, "\n") {
+			if strings.Contains(line, "…") {
+				t.Errorf("%s --help at 80 columns cuts an example: %q", c.CommandPath(), strings.TrimSpace(line))
+			}
+		}
+	})
+}
+
+// eachHelpAt80Columns runs check on the --help of every command, rendered
+// as on an 80-column terminal; it returns the store path the runs used.
+func eachHelpAt80Columns(t *testing.T, check func(c *cobra.Command, help string)) string {
+	t.Helper()
 	t.Setenv("__FANG_TEST_WIDTH", "80") // fang's width when stdout is no terminal
 	root := newRootCmd(&app{})
 	db := filepath.Join(t.TempDir(), "none.db")
@@ -24,15 +40,9 @@ func TestHelpExamplesNotCutAt80Columns(t *testing.T) {
 			t.Errorf("%s --help: exit %d, stderr %q", c.CommandPath(), r.code, r.stderr)
 			continue
 		}
-		_, examples, _ := strings.Cut(r.stdout, "EXAMPLES")
-		examples, _, _ = strings.Cut(examples, "\n  COMMANDS")
-		examples, _, _ = strings.Cut(examples, "\n  FLAGS")
-		for _, line := range strings.Split(examples, "\n") {
-			if strings.Contains(line, "…") {
-				t.Errorf("%s --help at 80 columns cuts an example: %q", c.CommandPath(), strings.TrimSpace(line))
-			}
-		}
+		check(c, r.stdout)
 	}
+	return db
 }
 
 // TestManExamplesKeepContinuationIndent: the manual page shows a long
@@ -49,22 +59,13 @@ func TestManExamplesKeepContinuationIndent(t *testing.T) {
 // description under the flags), and a wrapped description keeps its words
 // and its default.
 func TestHelpFitsIn80Columns(t *testing.T) {
-	t.Setenv("__FANG_TEST_WIDTH", "80")
-	root := newRootCmd(&app{})
-	db := filepath.Join(t.TempDir(), "none.db")
-	for _, c := range append([]*cobra.Command{root}, allCommands(root)...) {
-		path := strings.Fields(c.CommandPath())[1:]
-		r := mailoauth(t, db, append(path, "--help")...)
-		if r.code != 0 {
-			t.Errorf("%s --help: exit %d, stderr %q", c.CommandPath(), r.code, r.stderr)
-			continue
-		}
-		for _, line := range strings.Split(r.stdout, "\n") {
+	db := eachHelpAt80Columns(t, func(c *cobra.Command, help string) {
+		for _, line := range strings.Split(help, "\n") {
 			if w := ansi.StringWidth(strings.TrimRight(line, " ")); w > 80 {
 				t.Errorf("%s --help at 80 columns: a line of %d columns: %q", c.CommandPath(), w, strings.TrimSpace(line))
 			}
 		}
-	}
+	})
 	r := mailoauth(t, db, "proxy", "--help")
 	flat := strings.Join(strings.Fields(r.stdout), " ")
 	for _, want := range []string{
