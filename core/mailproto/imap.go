@@ -43,12 +43,21 @@ type IMAPLoginConn struct {
 	authenticating atomic.Bool
 	loggedIn       atomic.Bool // AUTHENTICATE is over: reads pass through
 
-	// Used by the reading goroutine only.
+	// Used by the reading goroutine only. Until login, reads go into buf,
+	// one buffer for the connection (a new one for each read and a copy of
+	// each line were 18 KB a mailbox); in and out are windows into it
+	// unless a line was rewritten.
+	buf  []byte
 	in   []byte // read, not yet split into lines
 	out  []byte // ready for the reader
 	caps []byte // a held "* CAPABILITY" line, without CRLF
 	rerr error  // the read error to return once in and out are empty
 }
+
+// loginReadSize is the first size of IMAPLoginConn's buffer: the lines
+// before login (greeting, capabilities, the login's reply) are short, and
+// it grows for a line that is not.
+const loginReadSize = 1024
 
 // NewIMAPLoginConn returns conn (after its TLS or STARTTLS, so the
 // adjustments see the protocol's lines) as the connection to give
@@ -85,9 +94,13 @@ func (c *IMAPLoginConn) Read(b []byte) (int, error) {
 			return n, nil
 		}
 		if c.loggedIn.Load() || c.rerr != nil {
-			if c.caps != nil || len(c.in) > 0 { // what was held, as it came
+			if c.caps != nil { // what was held, as it came
 				c.out = append(c.unhold(), c.in...)
 				c.in = nil
+				continue
+			}
+			if len(c.in) > 0 { // buf is not read into again
+				c.out, c.in = c.in, nil
 				continue
 			}
 			if c.rerr != nil {
@@ -96,34 +109,46 @@ func (c *IMAPLoginConn) Read(b []byte) (int, error) {
 			return c.Conn.Read(b)
 		}
 		if i := bytes.Index(c.in, []byte("\r\n")); i >= 0 {
-			line := c.in[:i]
+			line := c.in[:i+2]
 			c.in = c.in[i+2:]
 			c.out = c.foldCaps(line)
 			continue
 		}
-		buf := make([]byte, 4096)
-		n, err := c.Conn.Read(buf)
-		c.in = append(c.in, buf[:n]...)
-		c.rerr = err
+		c.fill()
 	}
 }
 
-// foldCaps returns line (without CRLF) as go-imap is to read it, with CRLF.
+// fill reads into buf after the part of a line already read, which it
+// first moves to buf's start (out is empty: nothing else points into buf).
+func (c *IMAPLoginConn) fill() {
+	if c.buf == nil {
+		c.buf = make([]byte, loginReadSize)
+	}
+	n := copy(c.buf, c.in)
+	if n == len(c.buf) { // a line longer than buf
+		c.buf = append(c.buf, make([]byte, len(c.buf))...)
+	}
+	m, err := c.Conn.Read(c.buf[n:])
+	c.in, c.rerr = c.buf[:n+m], err
+}
+
+// foldCaps returns line (with its CRLF) as go-imap is to read it; the line
+// is valid until the next fill, and so is the answer.
 func (c *IMAPLoginConn) foldCaps(line []byte) []byte {
 	if c.caps != nil {
-		tag, rest, _ := strings.Cut(string(line), " ")
+		tag, rest, _ := strings.Cut(string(line[:len(line)-2]), " ")
 		if text, ok := strings.CutPrefix(rest, "OK "); ok && tag != "*" && tag != "+" && !strings.HasPrefix(text, "[") {
 			caps := strings.TrimPrefix(string(c.caps), "* CAPABILITY ")
 			c.caps = nil
 			return []byte(tag + " OK [CAPABILITY " + caps + "] " + text + "\r\n")
 		}
-		return append(c.unhold(), append(line, '\r', '\n')...)
+		return append(c.unhold(), line...)
 	}
 	if bytes.HasPrefix(line, []byte("* CAPABILITY ")) {
-		c.caps = append([]byte(nil), line...)
+		c.caps = append([]byte(nil), line[:len(line)-2]...)
 		return nil
 	}
-	return append(append([]byte(nil), line...), '\r', '\n')
+	return line
 }
 
 // unhold returns the held CAPABILITY line, if any, with its CRLF.

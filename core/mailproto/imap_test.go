@@ -134,3 +134,77 @@ func TestIMAPStartTLSRefuses(t *testing.T) {
 		})
 	}
 }
+
+// chunkConn serves data in reads of at most size bytes, then io.EOF.
+type chunkConn struct {
+	net.Conn
+	data []byte
+	size int
+}
+
+func (c *chunkConn) Read(b []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b[:min(len(b), c.size)], c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// loginStream is what a server sends before login (greeting, capabilities,
+// the login's reply with its untagged CAPABILITY) and then a line cut off
+// by the end of the connection, and how go-imap is to read it.
+func loginStream(greeting string) (sent, read string) {
+	sent = greeting + "* CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2\r\nA1 OK Thats all\r\n" +
+		"* CAPABILITY IMAP4rev1 IDLE\r\nA2 OK authenticated (Success)\r\n* 1 EXISTS\r\n* FLAGS (cut off"
+	read = greeting + "A1 OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] Thats all\r\n" +
+		"A2 OK [CAPABILITY IMAP4rev1 IDLE] authenticated (Success)\r\n* 1 EXISTS\r\n* FLAGS (cut off"
+	return sent, read
+}
+
+// TestIMAPLoginConnReadsLinesWhateverTheChunks: however the connection cuts
+// the server's bytes (a CRLF split in two, a line longer than the buffer,
+// many lines in one read) and however little the reader asks for, the
+// lines come out whole and in order, each CAPABILITY folded into the
+// tagged OK after it, and the bytes after the last CRLF still arrive.
+func TestIMAPLoginConnReadsLinesWhateverTheChunks(t *testing.T) {
+	// A greeting longer than the read buffer.
+	sent, want := loginStream("* OK " + strings.Repeat("x", 2*loginReadSize) + "\r\n")
+	for _, size := range []int{1, 2, 3, 7, 64, loginReadSize - 1, loginReadSize, loginReadSize + 1, len(sent)} {
+		for _, readLen := range []int{1, 5, 4096} {
+			c := NewIMAPLoginConn(&chunkConn{data: []byte(sent), size: size})
+			var got []byte
+			b := make([]byte, readLen)
+			for {
+				n, err := c.Read(b)
+				got = append(got, b[:n]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if string(got) != want {
+				t.Fatalf("chunks of %d, reads of %d: got\n%q\nwant\n%q", size, readLen, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkIMAPLoginConnRead is what the reads of one login cost (their
+// allocations above all).
+func BenchmarkIMAPLoginConnRead(b *testing.B) {
+	sent, _ := loginStream("* OK Gimap ready for requests from 127.0.0.1 zh1mb199258645pbc\r\n")
+	data := []byte(sent)
+	buf := make([]byte, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := NewIMAPLoginConn(&chunkConn{data: data, size: 512})
+		for {
+			if _, err := c.Read(buf); err != nil {
+				break
+			}
+		}
+	}
+}
