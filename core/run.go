@@ -111,7 +111,12 @@ type RunReport struct {
 	Results []MailboxResult
 	// Passed and Failed count the results.
 	Passed, Failed int
-	Stats          RunStats
+	// Cancelled counts the mailboxes ctx's end (an interrupt) stopped
+	// before they finished. They are not results: neither counted above,
+	// saved nor handed on, so each keeps its last saved result; a run
+	// with Cancelled > 0 was interrupted.
+	Cancelled int
+	Stats     RunStats
 	// SaveErr is the first error of saving the results; the run went on
 	// and the later batches were still tried.
 	SaveErr error
@@ -162,6 +167,10 @@ func Run(ctx context.Context, req RunRequest) (RunReport, error) {
 
 	var batch []MailboxResult
 	deliver := func(r MailboxResult) {
+		if r.Cancelled() {
+			rep.Cancelled++
+			return
+		}
 		if r.OK {
 			rep.Passed++
 		} else {

@@ -278,3 +278,43 @@ func TestRunFinishesUpgradeBeforeSaving(t *testing.T) {
 		t.Fatalf("a failed switch reported as %v, upgraded %v; want the store's error and none", rep.UpgradeErr, mailboxesOf(rep.Upgrade.Upgraded))
 	}
 }
+
+// An interrupted run (ctx cancelled part-way, as Ctrl-C does) hands on,
+// counts and saves only the mailboxes that finished: the rest are
+// Cancelled, never "failed", and nothing saved says "cancelled", so each
+// keeps its last result in the store.
+func TestRunInterruptedSavesOnlyFinishedResults(t *testing.T) {
+	const n = 20
+	e := newEnv(t, n, true)
+	var in []string
+	for i := 1; i <= n; i++ {
+		in = append(in, e.user(i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sv := &saver{}
+	var streamed []core.MailboxResult
+	rep, err := core.Run(ctx, core.RunRequest{Profile: *e.profile, Mailboxes: in, Concurrency: 1,
+		Checks: []core.CheckName{core.CheckToken, core.CheckIMAP}, Tokens: e.cache, Results: sv,
+		OnResult: func(r core.MailboxResult) {
+			if streamed = append(streamed, r); len(streamed) == 3 {
+				cancel()
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Concurrency 1: at most the mailbox already started may still pass.
+	if rep.Failed != 0 || rep.Passed < 3 || rep.Passed > 4 || rep.Passed+rep.Cancelled != n {
+		t.Fatalf("passed %d, failed %d, cancelled %d of %d; want 3 or 4 passed, none failed, the rest cancelled",
+			rep.Passed, rep.Failed, rep.Cancelled, n)
+	}
+	for _, r := range streamed {
+		if !r.OK {
+			t.Fatalf("handed on %s: ok=%v finding %+v; an interrupted run hands on only finished results", r.Mailbox, r.OK, r.Finding)
+		}
+	}
+	if got, want := mailboxesOf(sv.saved()), mailboxesOf(streamed); !slices.Equal(got, want) || len(got) != rep.Passed {
+		t.Fatalf("saved %v, want exactly the %d finished results %v", got, rep.Passed, want)
+	}
+}

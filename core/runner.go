@@ -17,7 +17,8 @@ const (
 	EventStarted EventKind = iota
 	// EventCheckDone: one check of a mailbox finished (Event.Check).
 	EventCheckDone
-	// EventFinished: a mailbox is done (Event.Result); Done counts it.
+	// EventFinished: a mailbox is done (Event.Result); Done counts it. A
+	// mailbox the run's end cancelled gets none.
 	EventFinished
 )
 
@@ -100,8 +101,9 @@ type checkFunc func(ctx context.Context, mailbox string, checks []CheckName, onC
 // results in input order. A mailbox listed twice is checked once (both
 // positions get the result). A mailbox Google throttles is tried again
 // later and never fails for that alone; its result notes the retries. When
-// ctx ends, mailboxes not yet started get a "cancelled" finding and running
-// checks stop.
+// ctx ends, running checks stop, and every mailbox not yet passed gets a
+// "cancelled" finding (MailboxResult.Cancelled) and no EventFinished: it
+// did not finish.
 func RunAll(ctx context.Context, t *Tester, mailboxes []string, opts RunOptions) []MailboxResult {
 	return runAll(ctx, t.check, mailboxes, opts)
 }
@@ -192,6 +194,9 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 		if results != nil {
 			results[i] = r
 		}
+		if r.Cancelled() {
+			return // not finished: a progress display leaves it not run
+		}
 		done++
 		enqueue(Event{Kind: EventFinished, Mailbox: r.Mailbox, Result: &r})
 	}
@@ -211,7 +216,13 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 			r := check(cctx, mailbox, opts.Checks, onCheck)
 			th := r.throttle
 			lim.release(s, th)
-			if th == nil || ctx.Err() != nil {
+			if ctx.Err() != nil && !r.OK {
+				// Whatever failed once the run was stopped (a connection
+				// cut, a wait given up) may be the stop itself: cancelled,
+				// not a result that would replace the mailbox's last one.
+				return cancelledResult(mailbox)
+			}
+			if th == nil {
 				return withRetryNote(r, tries)
 			}
 			if tries >= retries {

@@ -168,3 +168,44 @@ func TestRunAllBlockedOnEventStallsNoCheck(t *testing.T) {
 		t.Fatalf("last event says %d done, want %d", last, n)
 	}
 }
+
+// A run stopped mid-way (Ctrl-C) gives every mailbox that had not passed a
+// "cancelled" finding, whatever its check failed with once the stop cut
+// its connection (here imap_failed): a failure the stop caused is no
+// result. Only finished mailboxes get EventFinished and count as Done.
+func TestRunAllStoppedFailureIsCancelledNotAResult(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	check := func(ctx context.Context, mailbox string, _ []CheckName, _ func(CheckResult)) MailboxResult {
+		r := MailboxResult{Mailbox: mailbox}
+		if mailbox == "cut@example.test" {
+			cancel() // the interrupt lands while this mailbox's IMAP login runs
+			r.Checks = []CheckResult{{Name: CheckToken, OK: true}, {Name: CheckIMAP}}
+			r.Finding = NewFinding(CodeIMAPFailed, "The IMAP connection was closed.", "Retry.")
+			return r
+		}
+		r.OK, r.Checks = true, []CheckResult{{Name: CheckToken, OK: true}}
+		return r
+	}
+	boxes := []string{"ok@example.test", "cut@example.test", "later@example.test"}
+	var finished []string
+	lastDone := 0
+	res := runAll(ctx, check, boxes, RunOptions{Concurrency: 1, clock: newFakeRunClock().clock(),
+		OnEvent: func(ev Event) {
+			if ev.Kind == EventFinished {
+				finished = append(finished, ev.Mailbox)
+			}
+			lastDone = ev.Done
+		}})
+	if !res[0].OK || res[0].Cancelled() {
+		t.Fatalf("the mailbox done before the stop lost its result: %+v", res[0])
+	}
+	for _, r := range res[1:] {
+		if !r.Cancelled() {
+			t.Fatalf("%s: want cancelled after the stop, got ok=%v finding %+v", r.Mailbox, r.OK, r.Finding)
+		}
+	}
+	if len(finished) != 1 || finished[0] != boxes[0] || lastDone != 1 {
+		t.Fatalf("finished events %v (Done %d), want only %s", finished, lastDone, boxes[0])
+	}
+}

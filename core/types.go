@@ -145,3 +145,10 @@ func (r *MailboxResult) Check(name CheckName) (CheckResult, bool) {
 	}
 	return CheckResult{}, false
 }
+
+// Cancelled reports whether the run was stopped (interrupted) before this
+// mailbox's checks finished: not a result of the mailbox, which keeps its
+// last one.
+func (r *MailboxResult) Cancelled() bool {
+	return !r.OK && r.Finding != nil && r.Finding.Code == CodeCancelled
+}

@@ -198,6 +198,13 @@ func (t *testStep) update(msg tea.Msg) (tea.Cmd, bool) {
 			r := msg.results[i]
 			t.apply(core.Event{Kind: core.EventFinished, Mailbox: r.Mailbox, Result: &r})
 		}
+		// A mailbox still running when the run was cancelled did not
+		// finish (core hands on no result for it): not run, not failed.
+		for i := range t.rows {
+			if t.rows[i].state == rowRunning {
+				t.rows[i] = testRow{mailbox: t.rows[i].mailbox}
+			}
+		}
 		t.running, t.cancelFn, t.ran = false, nil, true
 		if len(msg.results) > 0 {
 			if msg.saveErr != nil {

@@ -77,6 +77,9 @@ const (
 	exitFailed  = 1
 	exitUsage   = 2
 	exitEnviron = 3
+	// exitInterrupted: stopped by Ctrl-C or SIGTERM before it finished,
+	// 128+SIGINT as a shell reports a command Ctrl-C killed.
+	exitInterrupted = 130
 )
 
 // The groups of `mailoauth --help`, in the README's order.
@@ -251,7 +254,9 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, errChecksFailed), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, errChecksFailed):
 		return exitFailed
 	case errors.Is(err, errUsageShown), errors.As(err, &ue), errors.As(err, &imp):
 		return exitUsage

@@ -590,19 +590,7 @@ func TestRestoreOfBackupSealedUnderItsOwnKey(t *testing.T) {
 // moment its first result line appears leaves, for each line it printed,
 // the token minted in that run in the store.
 func TestKilledRunLosesNoReportedToken(t *testing.T) {
-	const n = 30
-	sb := startSandbox(t, n)
-	db := filepath.Join(t.TempDir(), "mailoauth.db")
-	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
-	setupStore(t, db, sb.dir, "--key")
-	var csv strings.Builder
-	csv.WriteString("email,display_name,owner_kind,owner_name\n")
-	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&csv, "user%d@example.test,User %d,user,Owner %d\n", i, i, i)
-	}
-	if r := mailoauth(t, db, "mailbox", "import", writeTemp(t, "boxes.csv", csv.String())); r.code != 0 {
-		t.Fatalf("import: %d %s", r.code, r.stderr)
-	}
+	_, db := bulkSandbox(t, 30)
 	for round := range 3 {
 		started := time.Now()
 		printed := killAfterFirstLine(t, db, "test", "--all", "--fresh", "--json", "--checks", "token")
@@ -624,6 +612,27 @@ func TestKilledRunLosesNoReportedToken(t *testing.T) {
 		}
 		st.Close()
 	}
+}
+
+// bulkSandbox starts a sandbox of n users delegated to its service
+// account and a store set up for it with the n users imported as
+// mailboxes (user1@example.test ...); it returns the sandbox and the
+// store's path.
+func bulkSandbox(t *testing.T, n int) (*sandboxProcess, string) {
+	t.Helper()
+	sb := startSandbox(t, n)
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+	setupStore(t, db, sb.dir, "--key")
+	var csv strings.Builder
+	csv.WriteString("email,display_name,owner_kind,owner_name\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&csv, "user%d@example.test,User %d,user,Owner %d\n", i, i, i)
+	}
+	if r := mailoauth(t, db, "mailbox", "import", writeTemp(t, "boxes.csv", csv.String())); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	return sb, db
 }
 
 // killAfterFirstLine runs mailoauth with --db db and args, kills it with

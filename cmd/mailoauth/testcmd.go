@@ -124,18 +124,35 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	}
 	passed, failed := rep.Passed, rep.Failed
 	if o.asJSON {
-		if err := sink.enc.Encode(map[string]any{"summary": map[string]any{"total": passed + failed, "ok": passed, "failed": failed,
-			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": rep.Stats.Retries, "peak_concurrency": rep.Stats.PeakConcurrency}}); err != nil {
+		summary := map[string]any{"total": passed + failed, "ok": passed, "failed": failed,
+			"seconds": float64(elapsed.Milliseconds()) / 1000, "throttled_retries": rep.Stats.Retries, "peak_concurrency": rep.Stats.PeakConcurrency}
+		if rep.Cancelled > 0 {
+			summary["interrupted"], summary["not_run"] = true, rep.Cancelled
+		}
+		if err := sink.enc.Encode(map[string]any{"summary": summary}); err != nil {
 			return err
 		}
 	} else {
 		printResults(a, sink.held, checks)
-		fmt.Fprintf(a.stdout, "%d passed, %d failed\n", passed, failed)
+		fmt.Fprintf(a.stdout, "%d passed, %d failed%s\n", passed, failed, notRun(rep.Cancelled))
+	}
+	if rep.Cancelled > 0 {
+		// Interrupted: the mailboxes it stopped keep their last results
+		// (core saved none for them); main says so, exit 130.
+		return context.Canceled
 	}
 	if failed > 0 {
 		return errChecksFailed
 	}
 	return nil
+}
+
+// notRun is the summary's tail for the mailboxes an interrupt stopped.
+func notRun(cancelled int) string {
+	if cancelled == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d not run (interrupted)", cancelled)
 }
 
 func dedupe(in []string) []string {
