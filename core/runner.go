@@ -184,6 +184,9 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 		cond.Signal()
 	}
 	emit := func(ev Event) {
+		if opts.OnEvent == nil {
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		enqueue(ev)
@@ -204,8 +207,11 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 	// are used up; it holds a slot of the window for each try.
 	attempt := func(i int, mailbox string, s slot) MailboxResult {
 		emit(Event{Kind: EventStarted, Mailbox: mailbox})
-		onCheck := func(cr CheckResult) {
-			emit(Event{Kind: EventCheckDone, Mailbox: mailbox, Check: &cr})
+		var onCheck func(CheckResult) // none without OnEvent: nothing to tell
+		if opts.OnEvent != nil {
+			onCheck = func(cr CheckResult) {
+				emit(Event{Kind: EventCheckDone, Mailbox: mailbox, Check: &cr})
+			}
 		}
 		tries := 0
 		for {

@@ -264,7 +264,7 @@ func runUpgrade(ctx context.Context, a *app, _ []string, o *upgradeFlags) error 
 		return backup()
 	}
 	run, err := core.Run(ctx, core.RunRequest{Profile: p, Mailboxes: pending, Checks: checks,
-		Tokens: st.TokenCache(domain), Concurrency: o.concurrency, OnEvent: progress.event, Results: st,
+		Tokens: st.TokenCache(domain), Concurrency: o.concurrency, OnEvent: progress.onEvent(), Results: st,
 		OnResult: func(core.MailboxResult) {}, // run.Upgrade has them; Run need not keep a copy
 		Upgrade:  &core.RunUpgrade{Store: st, Actor: who, BeforeSwitch: beforeSwitch}})
 	if err != nil {
