@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,8 +93,6 @@ func leaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) tls.Certi
 type faultServer struct {
 	addr    string
 	written atomic.Int64
-	mu      sync.Mutex
-	conns   []net.Conn
 }
 
 // startFault serves fault on 127.0.0.1 over TLS; greeting is what the
@@ -108,26 +105,7 @@ func startFault(t *testing.T, pki *faultPKI, f fault, greeting string) *faultSer
 		t.Fatal(err)
 	}
 	fs := &faultServer{addr: ln.Addr().String()}
-	t.Cleanup(func() {
-		ln.Close()
-		fs.mu.Lock()
-		defer fs.mu.Unlock()
-		for _, c := range fs.conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fs.mu.Lock()
-			fs.conns = append(fs.conns, c)
-			fs.mu.Unlock()
-			go fs.serve(c, pki, f, greeting)
-		}
-	}()
+	coretest.ServeConns(t, ln, func(c net.Conn) { fs.serve(c, pki, f, greeting) })
 	return fs
 }
 

@@ -9,7 +9,9 @@ package coretest
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"net"
 	"os/exec"
 	"sync"
 	"testing"
@@ -68,4 +70,23 @@ func StartPiped(t testing.TB, cmd *exec.Cmd) (stdin io.WriteCloser, stdout io.Re
 		t.Fatal(err)
 	}
 	return stdin, stdout
+}
+
+// ServeConns accepts ln's connections until it is closed, serving each
+// with serve in a goroutine of its own; when the test ends (before its
+// cleanups run) the listener and every connection are closed, so that
+// servers blocked in a read return.
+func ServeConns(t testing.TB, ln net.Listener, serve func(net.Conn)) {
+	ended := t.Context()
+	context.AfterFunc(ended, func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			context.AfterFunc(ended, func() { c.Close() })
+			go serve(c)
+		}
+	}()
 }
