@@ -26,7 +26,8 @@ import (
 // Python's smtplib sends a 10 MB message that imaplib then fetches; a
 // client in IDLE sees a message arrive that was sent through the proxy;
 // msmtp (auth plain) and curl (--user) send and read; a client sends by
-// BDAT (Postfix offers CHUNKING); NeoMutt sends and reads with the proxy
+// BDAT (Postfix offers CHUNKING); XCLIENT and XFORWARD, which Postfix
+// would trust from the proxy, are refused by the proxy; NeoMutt sends and reads with the proxy
 // password; poplib reads by POP3, the proxy logged in to Dovecot's POP3
 // by XOAUTH2; a revoked token is replaced, and one that cannot be is
 // refused with the finding's code, by IMAP, SMTP and POP3; wrong passwords, by IMAP, POP3 and
@@ -107,6 +108,10 @@ func TestInteropProxyDovecotPostfix(t *testing.T) {
 
 	t.Run("BDAT", func(t *testing.T) {
 		bdatThroughProxy(t, p, toolUser, passwords[toolUser], dovecotMailbox(s, db, toolUser).mustArrive)
+	})
+
+	t.Run("XCLIENT refused", func(t *testing.T) {
+		xclientThroughProxy(t, s, p, toolUser, passwords[toolUser], dovecotMailbox(s, db, toolUser).mustArrive)
 	})
 
 	t.Run("neomutt", func(t *testing.T) {
@@ -307,21 +312,18 @@ func rfc822Size(out string) int {
 	return n
 }
 
-// bdatThroughProxy sends a message by CHUNKING (RFC 3030) through the
-// proxy's implicit-TLS submission, which must offer CHUNKING because the
-// server behind it does: two BDAT chunks pipelined, the first ending in
-// the middle of a line, holding a lone "." line and an "EHLO" line (BDAT
-// content is counted, not dot-stuffed or parsed). The message must arrive
-// with its body byte for byte, as imapclient reads it through the proxy.
-func bdatThroughProxy(t *testing.T, p *proxyProcess, user, password string, arrived func(t *testing.T, subject string)) {
+// proxySMTPLogin is a client of the proxy's --smtps listener logged in as
+// user, the extensions its EHLO got, and cmd, which sends a command and
+// reads its reply.
+func proxySMTPLogin(t *testing.T, p *proxyProcess, user, password string) (c *textproto.Conn, ext []string, cmd func(code int, format string, args ...any) string) {
 	t.Helper()
 	tc, err := tls.Dial("tcp", p.smtps, &tls.Config{RootCAs: caPool(t, p.caFile), ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := textproto.NewConn(tc)
-	defer c.Close()
-	cmd := func(code int, format string, args ...any) string {
+	c = textproto.NewConn(tc)
+	t.Cleanup(func() { c.Close() })
+	cmd = func(code int, format string, args ...any) string {
 		t.Helper()
 		if err := c.PrintfLine(format, args...); err != nil {
 			t.Fatal(err)
@@ -335,17 +337,80 @@ func bdatThroughProxy(t *testing.T, p *proxyProcess, user, password string, arri
 	if _, _, err := c.ReadResponse(220); err != nil {
 		t.Fatal(err)
 	}
-	if ext := strings.Split(cmd(250, "EHLO bdat.example"), "\n"); !slices.Contains(ext, "CHUNKING") {
+	ext = strings.Split(cmd(250, "EHLO proxy-client.example"), "\n")
+	cmd(235, "AUTH PLAIN %s", base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+password)))
+	return c, ext, cmd
+}
+
+// xclientThroughProxy: Postfix trusts XCLIENT and XFORWARD from the
+// proxy's address (main.cf.tmpl); a client logged in through the proxy
+// sends them pipelined with a message and gets the proxy's 502 for each,
+// and the message arrives from the proxy's address, not the forged one.
+func xclientThroughProxy(t *testing.T, s *interopServers, p *proxyProcess, user, password string, arrived func(t *testing.T, subject string)) {
+	t.Helper()
+	direct, err := textproto.Dial("tcp", s.Submission)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	if _, _, err := direct.ReadResponse(220); err != nil {
+		t.Fatal(err)
+	}
+	if err := direct.PrintfLine("EHLO direct.example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := direct.ReadResponse(250); err != nil || !strings.Contains(msg, "XCLIENT") {
+		t.Fatalf("Postfix should offer XCLIENT to 127.0.0.1, the proxy's address (else this test shows nothing): %q %v", msg, err)
+	}
+	c, ext, cmd := proxySMTPLogin(t, p, user, password)
+	for _, l := range ext {
+		if strings.HasPrefix(l, "XCLIENT") || strings.HasPrefix(l, "XFORWARD") {
+			t.Fatalf("the proxy's EHLO offers Postfix's %q", l)
+		}
+	}
+	const forged = "192.0.2.77"
+	if _, err := fmt.Fprintf(c.W, "XCLIENT ADDR=%s NAME=forged.example\r\nXFORWARD ADDR=%s\r\nMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", forged, forged, user, user); err != nil || c.W.Flush() != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		code int
+		text string
+	}{{502, "5.5.1 mailoauth proxy does not pass XCLIENT on to the mail server"}, {502, "5.5.1 mailoauth proxy does not pass XFORWARD on to the mail server"}, {250, ""}, {250, ""}, {354, ""}} {
+		if _, msg, err := c.ReadResponse(want.code); err != nil || want.text != "" && msg != want.text {
+			t.Fatalf("pipelined XCLIENT, XFORWARD, MAIL, RCPT, DATA: want %d %s, got %q: %v", want.code, want.text, msg, err)
+		}
+	}
+	subject := fmt.Sprintf("xclient through the proxy %d", time.Now().UnixNano())
+	cmd(250, "Subject: %s\r\n\r\nfrom the proxy's address\r\n.", subject)
+	cmd(221, "QUIT")
+	arrived(t, subject)
+	if lg := s.PostfixLog(); strings.Contains(lg, forged) || strings.Contains(lg, "forged.example") {
+		t.Fatalf("Postfix took the forged client address through the proxy:\n%s", lg)
+	}
+	if lg := p.log.String(); strings.Count(lg, "refused a command that would name another client's address") != 2 {
+		t.Fatalf("the proxy did not log the two refused commands:\n%s", lg)
+	}
+}
+
+// bdatThroughProxy sends a message by CHUNKING (RFC 3030) through the
+// proxy's implicit-TLS submission, which must offer CHUNKING because the
+// server behind it does: two BDAT chunks pipelined, the first ending in
+// the middle of a line, holding a lone "." line and an "EHLO" line (BDAT
+// content is counted, not dot-stuffed or parsed). The message must arrive
+// with its body byte for byte, as imapclient reads it through the proxy.
+func bdatThroughProxy(t *testing.T, p *proxyProcess, user, password string, arrived func(t *testing.T, subject string)) {
+	t.Helper()
+	c, ext, cmd := proxySMTPLogin(t, p, user, password)
+	if !slices.Contains(ext, "CHUNKING") {
 		t.Fatalf("Postfix offers CHUNKING, the proxy does not: %q", ext)
 	}
-	cmd(235, "AUTH PLAIN %s", base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+password)))
 	cmd(250, "MAIL FROM:<%s>", user)
 	cmd(250, "RCPT TO:<%s>", user)
 	subject := fmt.Sprintf("bdat through the proxy %d", time.Now().UnixNano())
 	body := "First line.\r\n.\r\nEHLO not a command\r\nLast line.\r\n"
 	msg := "From: <" + user + ">\r\nTo: <" + user + ">\r\nSubject: " + subject + "\r\n\r\n" + body
 	cut := len(msg) - len(body) + 5
-	if _, err := fmt.Fprintf(tc, "BDAT %d\r\n%sBDAT %d LAST\r\n%s", cut, msg[:cut], len(msg)-cut, msg[cut:]); err != nil {
+	if _, err := fmt.Fprintf(c.W, "BDAT %d\r\n%sBDAT %d LAST\r\n%s", cut, msg[:cut], len(msg)-cut, msg[cut:]); err != nil || c.W.Flush() != nil {
 		t.Fatal(err)
 	}
 	for _, which := range []string{"first", "last"} {

@@ -190,16 +190,7 @@ func TestProxyUpstreamUnreachable(t *testing.T) {
 	ln.Close()
 	ep := f.sb.Endpoints()
 	ep.IMAP, ep.SMTP = closed, closed
-	p := &core.Profile{Domain: f.sb.Domain(), DefaultSender: "admin@" + f.sb.Domain(), Credential: f.sb.ServiceAccountJSON(), Endpoints: ep}
-	tester, err := core.NewTester(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.dir.mu.Lock()
-	a := f.dir.accts[user]
-	a.Upstream = tester
-	f.dir.accts[user] = a
-	f.dir.mu.Unlock()
+	f.upstreamTo(t, user, ep)
 
 	c := f.dialIMAP(t)
 	err = c.Login(user, f.password[user]).Wait()

@@ -154,6 +154,22 @@ func serveFixture(t testing.TB, cfg Config, sb *sandbox.Sandbox, tester *core.Te
 	return f
 }
 
+// upstreamTo makes the proxy log in for user to the servers of ep, with
+// tokens from the sandbox.
+func (f *fixture) upstreamTo(t testing.TB, user string, ep core.Endpoints) {
+	t.Helper()
+	p := &core.Profile{Domain: f.sb.Domain(), DefaultSender: "admin@" + f.sb.Domain(), Credential: f.sb.ServiceAccountJSON(), Endpoints: ep}
+	tester, err := core.NewTester(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.dir.mu.Lock()
+	a := f.dir.accts[user]
+	a.Upstream = tester
+	f.dir.accts[user] = a
+	f.dir.mu.Unlock()
+}
+
 // testCertificate is a new proxy certificate and a pool that trusts it.
 func testCertificate(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()

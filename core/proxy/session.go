@@ -30,6 +30,7 @@ type session struct {
 	plainOK bool // the listener is on a loopback address
 	client  string
 	helo    string // the SMTP client's EHLO name
+	mailbox string // logged in as, once the login succeeded
 	refused int    // logins refused on this connection (maxRefusedLogins)
 
 	mu       sync.Mutex
@@ -223,6 +224,7 @@ func (s *session) login(ctx context.Context, user, password string) (up *upstrea
 		return nil, nil, &refusal{kind: refusedUpstream, code: f.Code, text: fmt.Sprintf("mailoauth: %s, see the log", f.Code)}
 	}
 	l.OK = true
+	s.mailbox = acct.Address
 	s.srv.audit(l)
 	s.srv.log.Info("proxy: login", "protocol", s.proto, "mailbox", acct.Address, "client", s.client)
 	return up, release, nil
@@ -367,7 +369,7 @@ func (s *session) relay(up *upstream, release func()) {
 	}
 	var commands, replies func(out, p []byte) []byte
 	if s.proto == SMTP {
-		f := &ehloFilter{}
+		f := &ehloFilter{refused: s.refusedCommand}
 		commands, replies = f.commands, f.feed
 	}
 	go pump(up.conn, s.conn, s.br, commands)

@@ -132,6 +132,13 @@ func (s *session) runSMTP(ctx context.Context, stop func() bool) {
 	s.goodbye()
 }
 
+// refusedCommand logs a command the relay kept from the server
+// (ehloFilter): a client trying to name another client's address to it.
+func (s *session) refusedCommand(verb string) {
+	s.srv.log.Warn("proxy: refused a command that would name another client's address to the mail server, it was not passed on",
+		"protocol", s.proto, "mailbox", s.mailbox, "client", s.client, "command", verb)
+}
+
 // smtpRefused are the SMTP replies to a refusal.
 var smtpRefused = refusalReplies{
 	password:  "535 5.7.8 Username and Password not accepted",

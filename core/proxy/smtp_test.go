@@ -336,44 +336,63 @@ func TestProxySMTPPlainRefusedOffLoopback(t *testing.T) {
 	}
 }
 
-// TestEHLOFilter: the server's AUTH and STARTTLS lines leave its replies
-// to the client's EHLO commands wherever they are (the last line's
-// separator mended), pipelined or not, however the bytes are split; every
-// other reply passes unchanged, among them a multi-line 250 (EXPN's list)
-// whose lines look like extensions, also after a message sent by DATA or
-// BDAT whose content holds an "EHLO" line.
+// TestEHLOFilter: the server's AUTH, STARTTLS, XCLIENT and XFORWARD lines
+// leave its replies to the client's EHLO commands wherever they are (the
+// last line's separator mended), pipelined or not, however the bytes are
+// split; every other reply passes unchanged, among them a multi-line 250
+// (EXPN's list) whose lines look like extensions, also after a message
+// sent by DATA or BDAT whose content holds an "EHLO" line. XCLIENT and
+// XFORWARD commands go to the server as NOOP, whose reply the client gets
+// as the proxy's 502, in its place among pipelined replies (a 421 to the
+// NOOP reaches it); lines that only look like them pass: a longer verb,
+// an XCLIENT line in a message's content.
 func TestEHLOFilter(t *testing.T) {
-	// one step: what the client sends, then what the server answers and
-	// what of it the client must get ("=": all of it)
-	type step struct{ client, server, want string }
+	// one step: what the client sends and what of it goes upstream, then
+	// what the server answers and what of it the client must get ("=": all
+	// of it)
+	type step struct{ client, upstream, server, want string }
 	const (
 		expn      = "EXPN team\r\n"
 		expnReply = "250-Auth Team <auth@example.test>\r\n250-STARTTLS Fans <tls@example.test>\r\n250 XCLIENT Desk <x@example.test>\r\n"
 		ehlo      = "EHLO client.example\r\n"
-		ehloReply = "250-mx at your service\r\n250-SIZE 100\r\n250-AUTH LOGIN XOAUTH2\r\n250 SMTPUTF8\r\n"
+		ehloReply = "250-mx at your service\r\n250-SIZE 100\r\n250-AUTH LOGIN XOAUTH2\r\n250-XCLIENT ADDR NAME\r\n250-XFORWARD ADDR\r\n250 SMTPUTF8\r\n"
 		ehloKept  = "250-mx at your service\r\n250-SIZE 100\r\n250 SMTPUTF8\r\n"
+		noopOK    = "250 2.0.0 OK\r\n"
 	)
 	for _, tc := range []struct {
 		name  string
 		steps []step
 	}{
-		{"EHLO", []step{{ehlo, ehloReply, ehloKept}}},
-		{"EHLO, last lines dropped", []step{{ehlo, "250-mx\r\n250-SIZE 100\r\n250-STARTTLS\r\n250 AUTH=LOGIN\r\n", "250-mx\r\n250 SIZE 100\r\n"}}},
-		{"EHLO, only AUTH", []step{{ehlo, "250-mx\r\n250 AUTH PLAIN\r\n", "250 mx\r\n"}}},
-		{"EXPN", []step{{expn, expnReply, "="}, {ehlo, ehloReply, ehloKept}}},
-		{"one-line replies", []step{{"NOOP\r\nMAIL FROM:<a@example.test>\r\n", "250 AUTH is fine as a one-line reply\r\n550-5.7.1 AUTH\r\n550 5.7.1 no\r\n", "="}}},
-		{"pipelined", []step{{"RSET\r\n" + ehlo, "250 2.0.0 OK\r\n" + ehloReply, "250 2.0.0 OK\r\n" + ehloKept}, {expn, expnReply, "="}}},
+		{"EHLO", []step{{ehlo, "=", ehloReply, ehloKept}}},
+		{"EHLO, last lines dropped", []step{{ehlo, "=", "250-mx\r\n250-SIZE 100\r\n250-STARTTLS\r\n250 AUTH=LOGIN\r\n", "250-mx\r\n250 SIZE 100\r\n"}}},
+		{"EHLO, only AUTH", []step{{ehlo, "=", "250-mx\r\n250 AUTH PLAIN\r\n", "250 mx\r\n"}}},
+		{"EXPN", []step{{expn, "=", expnReply, "="}, {ehlo, "=", ehloReply, ehloKept}}},
+		{"one-line replies", []step{{"NOOP\r\nMAIL FROM:<a@example.test>\r\n", "=", "250 AUTH is fine as a one-line reply\r\n550-5.7.1 AUTH\r\n550 5.7.1 no\r\n", "="}}},
+		{"pipelined", []step{{"RSET\r\n" + ehlo, "=", "250 2.0.0 OK\r\n" + ehloReply, "250 2.0.0 OK\r\n" + ehloKept}, {expn, "=", expnReply, "="}}},
 		{"DATA", []step{
-			{"MAIL FROM:<a@example.test>\r\nRCPT TO:<a@example.test>\r\nDATA\r\n", "250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 Go ahead\r\n", "="},
+			{"MAIL FROM:<a@example.test>\r\nRCPT TO:<a@example.test>\r\nDATA\r\n", "=", "250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 Go ahead\r\n", "="},
 			// read as commands, the "EHLO" line would be answered by EXPN's reply
-			{"Subject: x\r\n" + ehlo + "\r\n..\r\n.\r\n" + expn, "250 2.0.0 OK queued\r\n" + expnReply, "="},
-			{ehlo, ehloReply, ehloKept},
+			{"Subject: x\r\n" + ehlo + "\r\n..\r\n.\r\n" + expn, "=", "250 2.0.0 OK queued\r\n" + expnReply, "="},
+			{ehlo, "=", ehloReply, ehloKept},
 		}},
-		{"DATA refused", []step{{"DATA\r\n", "554 5.5.1 No valid recipients\r\n", "="}, {ehlo, ehloReply, ehloKept}, {expn, expnReply, "="}}},
+		{"DATA refused", []step{{"DATA\r\n", "=", "554 5.5.1 No valid recipients\r\n", "="}, {ehlo, "=", ehloReply, ehloKept}, {expn, "=", expnReply, "="}}},
 		{"BDAT", []step{
 			// likewise if the chunks were read as commands
-			{"BDAT 27\r\nX: y\r\n" + ehlo + "BDAT 8 LAST\r\n\r\nbody\r\n" + expn, "250 2.0.0 OK 27 octets\r\n250 2.0.0 OK queued\r\n" + expnReply, "="},
-			{ehlo, ehloReply, ehloKept},
+			{"BDAT 27\r\nX: y\r\n" + ehlo + "BDAT 8 LAST\r\n\r\nbody\r\n" + expn, "=", "250 2.0.0 OK 27 octets\r\n250 2.0.0 OK queued\r\n" + expnReply, "="},
+			{ehlo, "=", ehloReply, ehloKept},
+		}},
+		{"XCLIENT", []step{{"XCLIENT ADDR=192.0.2.7\r\n", "NOOP\r\n", noopOK, blockedReply("XCLIENT")}}},
+		{"XFORWARD, lower case, no argument", []step{{"xforward\r\n", "NOOP\r\n", noopOK, blockedReply("XFORWARD")}}},
+		{"XCLIENT pipelined", []step{{
+			"RSET\r\n" + ehlo + "XCLIENT ADDR=192.0.2.7 NAME=spoof.example\r\nXFORWARD ADDR=192.0.2.7\r\n" + ehlo + "MAIL FROM:<a@example.test>\r\n",
+			"RSET\r\n" + ehlo + "NOOP\r\nNOOP\r\n" + ehlo + "MAIL FROM:<a@example.test>\r\n",
+			noopOK + ehloReply + noopOK + noopOK + ehloReply + "250 2.1.0 OK\r\n",
+			noopOK + ehloKept + blockedReply("XCLIENT") + blockedReply("XFORWARD") + ehloKept + "250 2.1.0 OK\r\n",
+		}}},
+		{"XCLIENT, the server closing", []step{{"XCLIENT ADDR=192.0.2.7\r\nNOOP\r\n", "NOOP\r\nNOOP\r\n", "421-4.3.2 going\r\n421 4.3.2 down\r\n", "421 4.3.2 down\r\n"}}},
+		{"XCLIENT look-alikes", []step{
+			{"XCLIENTS\r\nXFORWARDED x\r\nXCL\r\nDATA\r\n", "=", "502 5.5.1 no\r\n502 5.5.1 no\r\n502 5.5.1 no\r\n354 Go ahead\r\n", "="},
+			{"XCLIENT ADDR=192.0.2.7\r\n.\r\nXCLIENT ADDR=192.0.2.7\r\n", "XCLIENT ADDR=192.0.2.7\r\n.\r\nNOOP\r\n", "250 2.0.0 queued\r\n" + noopOK, "250 2.0.0 queued\r\n" + blockedReply("XCLIENT")},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -381,21 +400,25 @@ func TestEHLOFilter(t *testing.T) {
 			for _, st := range tc.steps {
 				longest = max(longest, len(st.client), len(st.server))
 			}
+			same := func(want, given string) string {
+				if want == "=" {
+					return given
+				}
+				return want
+			}
 			for split := 0; split <= longest; split++ {
 				f := &ehloFilter{}
 				for i, st := range tc.steps {
 					c := min(split, len(st.client))
-					if got := string(f.commands(nil, []byte(st.client[:c]))) + string(f.commands(nil, []byte(st.client[c:]))); got != st.client {
-						t.Fatalf("step %d: the client's bytes changed: %q", i, got)
+					up := string(f.commands(nil, []byte(st.client[:c])))
+					up += string(f.commands(nil, []byte(st.client[c:])))
+					if want := same(st.upstream, st.client); up != want {
+						t.Fatalf("step %d, split at %d: the server gets %q, want %q", i, split, up, want)
 					}
 					r := min(split, len(st.server))
 					out := f.feed(nil, []byte(st.server[:r]))
 					out = f.feed(out, []byte(st.server[r:]))
-					want := st.want
-					if want == "=" {
-						want = st.server
-					}
-					if string(out) != want {
+					if want := same(st.want, st.server); string(out) != want {
 						t.Fatalf("step %d, split at %d: the client gets %q, want %q", i, split, out, want)
 					}
 				}
