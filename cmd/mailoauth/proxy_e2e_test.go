@@ -119,15 +119,23 @@ func (p *proxyProcess) stop(t testing.TB) {
 		return
 	default:
 	}
+	if code, ok := p.terminate(30 * time.Second); !ok {
+		t.Errorf("mailoauth proxy did not stop on SIGTERM")
+	} else if code != 0 {
+		t.Errorf("mailoauth proxy exited %d on SIGTERM:\n%s", code, p.log.String())
+	}
+}
+
+// terminate sends SIGTERM and waits up to within for the proxy to exit,
+// then kills it; ok is false if it had to.
+func (p *proxyProcess) terminate(within time.Duration) (code int, ok bool) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
-		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-			t.Errorf("mailoauth proxy exited %d on SIGTERM:\n%s", code, p.log.String())
-		}
-	case <-time.After(30 * time.Second):
+		return p.cmd.ProcessState.ExitCode(), true
+	case <-time.After(within):
 		_ = p.cmd.Process.Kill()
-		t.Errorf("mailoauth proxy did not stop on SIGTERM")
+		return -1, false
 	}
 }
 

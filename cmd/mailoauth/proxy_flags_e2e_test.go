@@ -3,11 +3,13 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/mailoauth/mailoauth/core/coretest"
 	"github.com/mailoauth/mailoauth/core/mailproto"
 )
 
@@ -74,5 +76,36 @@ func TestProxyMechanismOAUTHBEARER(t *testing.T) {
 	}
 	if r := mailoauth(t, db, "proxy", "--mechanism", "PLAIN"); r.code != 2 || !strings.Contains(r.stderr, `--mechanism "PLAIN" is not known; use XOAUTH2 or OAUTHBEARER`) {
 		t.Fatalf("proxy --mechanism PLAIN: want exit 2 naming the two mechanisms, got %d %s", r.code, r.stderr)
+	}
+}
+
+// TestProxyDrainBound: on SIGTERM, `mailoauth proxy --drain 1s` gives a
+// session that never ends (a client in IDLE) the drain, then closes it and
+// exits 0 with a log line saying so; the client finds its connection
+// closed.
+func TestProxyDrainBound(t *testing.T) {
+	_, db, users, pw := proxySandboxSetup(t)
+	user := users[0]
+	p := startProxy(t, db, "--drain", "1s")
+	c, err := imapclient.DialTLS(p.imaps, imapTLS(t, p.caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, pw[user]).Wait(); err != nil {
+		t.Fatalf("LOGIN through the proxy: %v", err)
+	}
+	coretest.IdleInbox(t, c) // the session ends only when the client says DONE
+	code, ok := p.terminate(2 * time.Minute)
+	if !ok {
+		t.Fatal("mailoauth proxy --drain 1s did not exit on SIGTERM with a session in IDLE")
+	}
+	if code != 0 || !strings.Contains(p.log.String(), "proxy: closed the sessions still open after the drain") {
+		t.Fatalf("after the drain: want exit 0 and the closed sessions logged, got %d:\n%s", code, p.log.String())
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(time.Minute):
+		t.Fatal("the idling client's connection is still open after the proxy exited")
 	}
 }

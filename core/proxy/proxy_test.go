@@ -589,6 +589,35 @@ func TestProxyShutdownDrains(t *testing.T) {
 	}
 }
 
+// TestProxyShutdownBoundedByDrain: a logged-in session that never ends (a
+// client in IDLE) does not hold Shutdown past its context: Shutdown
+// returns the context's error and the client finds its connection closed.
+func TestProxyShutdownBoundedByDrain(t *testing.T) {
+	f := startFixture(t, Config{})
+	c := f.loggedIn(t, f.sb.Users()[0])
+	coretest.IdleInbox(t, c) // the session ends only when the client says DONE
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown with a session still open after the drain: want the context's deadline error, got %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown did not return after its context ended: the idling session holds it")
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(time.Minute):
+		t.Fatal("the idling client's connection is still open after the drain")
+	}
+	if n := f.srv.Sessions(); n != 0 {
+		t.Fatalf("%d sessions still open after Shutdown returned", n)
+	}
+}
+
 // TestProxySessionOutlivesItsToken: a session logged in through the proxy
 // keeps working after its token has expired (two hours later by the
 // sandbox's clock), without a new token.
