@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailoauth/mailoauth/core"
 )
 
 // TestInterruptedBulkTestKeepsSavedResults: `test --all` stopped with
@@ -36,7 +38,8 @@ func TestInterruptedBulkTestKeepsSavedResults(t *testing.T) {
 
 	// --json: interrupted once the first result line is out.
 	started := time.Now()
-	out, stderr, code := interruptBulkTest(t, db, func(line string) bool { return strings.HasPrefix(line, `{"checks"`) },
+	firstResult := func(line string) bool { return strings.HasPrefix(line, `{"checks"`) }
+	out, stderr, code := interruptBulkTest(t, db, 1, firstResult,
 		"test", "--all", "--fresh", "--json", "--checks", "token,imap")
 	lines := parseLines(t, out)
 	results, last := lines[:len(lines)-1], lines[len(lines)-1]
@@ -71,20 +74,41 @@ func TestInterruptedBulkTestKeepsSavedResults(t *testing.T) {
 
 	// The table: interrupted once this run has minted its first token.
 	before := sb.tokensMinted(t)
-	out, stderr, code = interruptBulkTest(t, db, nil, "test", "--all", "--fresh", "--checks", "token,imap",
+	out, stderr, code = interruptBulkTest(t, db, 1, nil, "test", "--all", "--fresh", "--checks", "token,imap",
 		func() bool { return sb.tokensMinted(t) > before })
 	if code != exitInterrupted || !strings.Contains(stderr, "cancelled (interrupted)") ||
 		!strings.Contains(out, " 0 failed, ") || !strings.Contains(out, " not run (interrupted)\n") || strings.Contains(out, "FAILED") {
 		t.Fatalf("interrupted table run: exit %d\n%s%s", code, out, stderr)
 	}
 	checked("after the interrupted table run")
+
+	// Ctrl-C twice: the second may force the exit while the run saves and
+	// prints; every result it printed still has its token of this run on
+	// disk (item 6).
+	started = time.Now()
+	out, stderr, code = interruptBulkTest(t, db, 2, firstResult, "test", "--all", "--fresh", "--json", "--checks", "token,imap")
+	if code != exitInterrupted || !strings.Contains(stderr, "interrupted") {
+		t.Fatalf("run interrupted twice: exit %d, stderr %q", code, stderr)
+	}
+	st = openReadOnly(t, db)
+	defer st.Close()
+	cache := st.TokenCache("example.test")
+	for _, l := range parseLines(t, out) {
+		if l.Summary != nil {
+			continue
+		}
+		tok, ok, err := cache.LoadToken(l.Mailbox, []string{core.ScopeMail})
+		if !l.OK || err != nil || !ok || tok.Expiry.Before(started.Add(3599*time.Second)) {
+			t.Fatalf("%s was printed (ok=%v) but its token of this run is not in the store: %v %v, expiry %v", l.Mailbox, l.OK, ok, err, tok.Expiry)
+		}
+	}
 }
 
 // interruptBulkTest runs mailoauth with --db db and args and sends it
-// SIGINT once a line of its output satisfies atLine or, if args ends in a
+// SIGINT (times times in a row) once a line of its output satisfies atLine or, if args ends in a
 // func() bool, once that holds (polled); it returns the whole output, the
 // standard error and the exit code.
-func interruptBulkTest(t *testing.T, db string, atLine func(string) bool, args ...any) (string, string, int) {
+func interruptBulkTest(t *testing.T, db string, times int, atLine func(string) bool, args ...any) (string, string, int) {
 	t.Helper()
 	var strs []string
 	var ready func() bool
@@ -102,9 +126,14 @@ func interruptBulkTest(t *testing.T, db string, atLine func(string) bool, args .
 	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
 	var stderr bytes.Buffer
 	stdout := startPiped(t, cmd, &stderr)
+	interrupt := func() {
+		for range times {
+			_ = cmd.Process.Signal(os.Interrupt)
+		}
+	}
 	if ready != nil {
 		waitFor(t, "the point of the interrupt", ready)
-		_ = cmd.Process.Signal(os.Interrupt)
+		interrupt()
 	}
 	var out strings.Builder
 	sc := bufio.NewScanner(stdout)
@@ -112,7 +141,7 @@ func interruptBulkTest(t *testing.T, db string, atLine func(string) bool, args .
 	for sc.Scan() {
 		out.WriteString(sc.Text() + "\n")
 		if !signalled && atLine(sc.Text()) {
-			_ = cmd.Process.Signal(os.Interrupt)
+			interrupt()
 			signalled = true
 		}
 	}

@@ -129,7 +129,12 @@ type app struct {
 
 func main() {
 	stopProfile := startCPUProfile()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignals(context.Background(), sigs, os.Stderr, func(code int) {
+		stopProfile()
+		os.Exit(code)
+	})
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	stopProfile()
