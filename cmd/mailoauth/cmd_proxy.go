@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -102,6 +103,8 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 		return err
 	}
 	dir.useMechanism(mech)
+	stopPruning := pruneProxyLogins(st, log)
+	defer stopPruning()
 	srv := proxy.New(proxy.Config{
 		Directory: dir, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Log: log, MaxPerMailbox: *maxPerBox, MaxConns: *maxConns, IdleTimeout: *idle, Lockout: *lockout,
@@ -158,6 +161,37 @@ func runProxy(ctx context.Context, a *app, _ []string, o *proxyFlags) error {
 			return nil
 		}
 	}
+}
+
+// proxyPruneEvery is how often the proxy prunes its login entries from the
+// audit log (store.PruneProxyLogins); it also does at start.
+const proxyPruneEvery = time.Hour
+
+// pruneProxyLogins keeps the audit log's proxy logins within their bounds,
+// now and every proxyPruneEvery, in the background; stop ends that and
+// waits for a prune under way, so the store can be closed after it.
+func pruneProxyLogins(st *store.Store, log *slog.Logger) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		tick := time.NewTicker(proxyPruneEvery)
+		defer tick.Stop()
+		for {
+			n, err := st.PruneProxyLogins(time.Now())
+			if err != nil {
+				log.Error("proxy: cannot prune old logins from the audit log", "error", err.Error())
+			} else if n > 0 {
+				log.Info("proxy: pruned old logins from the audit log", "deleted", n,
+					"kept", fmt.Sprintf("the last %d days, at most %d entries", int(store.ProxyLoginMaxAge.Hours()/24), store.ProxyLoginMaxEntries))
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
 }
 
 // shutdownProxy stops the proxy, giving its sessions drain to finish (an
