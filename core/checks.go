@@ -125,6 +125,20 @@ func (t *Tester) roundtripTimeout() time.Duration {
 	return RoundtripFactor * t.timeout()
 }
 
+// CheckLimit is the deadline Check gives one check: timeout, and for the
+// round trip timeout (its logins and send) plus roundtripTimeout (its wait;
+// 0: RoundtripFactor × timeout). A table of results sizes its duration
+// columns by it before any check ran.
+func CheckLimit(name CheckName, timeout, roundtripTimeout time.Duration) time.Duration {
+	if name != CheckRoundtrip {
+		return timeout
+	}
+	if roundtripTimeout <= 0 {
+		roundtripTimeout = RoundtripFactor * timeout
+	}
+	return timeout + roundtripTimeout
+}
+
 func (t *Tester) mechanism() string {
 	if strings.EqualFold(t.Mechanism, mailproto.OAUTHBEARER) {
 		return mailproto.OAUTHBEARER
@@ -197,11 +211,7 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 		if !want[name] {
 			continue
 		}
-		limit := t.timeout()
-		if name == CheckRoundtrip {
-			limit += t.roundtripTimeout()
-		}
-		cctx, cancel := context.WithTimeout(ctx, limit)
+		cctx, cancel := context.WithTimeout(ctx, CheckLimit(name, t.timeout(), t.roundtripTimeout()))
 		start := time.Now()
 		detail, err := s.run(cctx, name)
 		if s.imap != nil {

@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,7 +106,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	}
 	progress := newProgressLine(a, len(targets), !o.asJSON && isTerminal(os.Stderr))
 	start := time.Now()
-	sink := newResultSink(a, o.asJSON)
+	sink := newResultSink(a, o.asJSON, newResultTable(targets, checks, o.timeout, o.rtTimeout), progress.above)
 	rep, err := core.Run(ctx, core.RunRequest{Profile: p, Mailboxes: targets, Checks: checks,
 		Tokens: st.TokenCache(p.Domain), Fresh: fresh, Mechanism: mech, Timeout: o.timeout, RoundtripTimeout: o.rtTimeout,
 		Concurrency: o.concurrency, Retries: retries, OnEvent: progress.onEvent(), OnResult: sink.add, Results: st})
@@ -117,7 +116,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	progress.done()
 	elapsed := time.Since(start)
 	if rep.SaveErr != nil {
-		fmt.Fprintf(a.stderr, "mailoauth: the results could not be saved (%v); they are printed below\n", rep.SaveErr)
+		fmt.Fprintf(a.stderr, "mailoauth: the results could not be saved (%v); they are only in this output\n", rep.SaveErr)
 	}
 	if sink.err != nil {
 		return sink.err
@@ -133,7 +132,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 			return err
 		}
 	} else {
-		printResults(a, sink.held, checks)
+		sink.closeTable()
 		fmt.Fprintf(a.stdout, "%d passed, %d failed%s\n", passed, failed, notRun(rep.Cancelled))
 	}
 	if rep.Cancelled > 0 {
@@ -184,46 +183,6 @@ func jsonResult(r core.MailboxResult) map[string]any {
 	return out
 }
 
-func printResults(a *app, results []core.MailboxResult, checks []core.CheckName) {
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	head := []string{"MAILBOX"}
-	for _, c := range checks {
-		head = append(head, strings.ToUpper(string(c)))
-	}
-	fmt.Fprintln(tw, strings.Join(append(head, "RESULT"), "\t"))
-	for _, r := range results {
-		row := []string{r.Mailbox}
-		for _, c := range checks {
-			cell := "-"
-			if cr, ok := r.Check(c); ok {
-				cell = fmt.Sprintf("%s %dms", map[bool]string{true: "ok", false: "FAIL"}[cr.OK], cr.Duration.Milliseconds())
-			}
-			row = append(row, cell)
-		}
-		res := "passed"
-		if !r.OK {
-			res = "FAILED"
-			if r.Finding != nil {
-				res += " (" + string(r.Finding.Code) + ")"
-			}
-		}
-		fmt.Fprintln(tw, strings.Join(append(row, res), "\t"))
-	}
-	tw.Flush()
-	for _, r := range results {
-		if r.Finding != nil && !r.OK {
-			fmt.Fprintf(a.stdout, "\n%s:\n", r.Mailbox)
-			printFinding(a, r.Finding)
-		}
-		for _, n := range r.Notes {
-			fmt.Fprintf(a.stdout, "\n%s: note: %s\n", r.Mailbox, n)
-		}
-	}
-	if len(results) > 0 {
-		fmt.Fprintln(a.stdout)
-	}
-}
-
 // progressLine draws a one-line progress bar on stderr when it is a terminal.
 type progressLine struct {
 	a       *app
@@ -231,6 +190,7 @@ type progressLine struct {
 	total   int
 	done_   int
 	enabled bool
+	bar     string // the line drawn last, to draw again below a row
 }
 
 func newProgressLine(a *app, total int, enabled bool) *progressLine {
@@ -256,13 +216,43 @@ func (p *progressLine) event(e core.Event) {
 	p.done_++
 	const width = 30
 	filled := width * p.done_ / max(p.total, 1)
-	fmt.Fprintf(p.a.stderr, "\r[%s%s] %d/%d %s", strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.done_, p.total, truncate(e.Mailbox, 40))
+	// The bar fits in 79 columns: a line wider than the terminal wraps,
+	// and "\r" would then clear and redraw only its last part.
+	head := fmt.Sprintf("[%s%s] %d/%d ", strings.Repeat("#", filled), strings.Repeat("-", width-filled), p.done_, p.total)
+	p.bar = head + truncate(e.Mailbox, max(79-len(head), 8))
+	fmt.Fprint(p.a.stderr, "\r"+p.bar)
+}
+
+// above makes a write to stdout with the bar out of its way: on a
+// terminal both go to the same screen, so the bar is cleared first and
+// drawn again below what was written.
+func (p *progressLine) above(write func()) {
+	if !p.enabled {
+		write()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar == "" { // not drawn yet
+		write()
+		return
+	}
+	p.clear()
+	write()
+	fmt.Fprint(p.a.stderr, p.bar)
 }
 
 func (p *progressLine) done() {
 	if p.enabled {
-		fmt.Fprintf(p.a.stderr, "\r%s\r", strings.Repeat(" ", 80))
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.clear()
+		p.bar = ""
 	}
+}
+
+func (p *progressLine) clear() {
+	fmt.Fprintf(p.a.stderr, "\r%s\r", strings.Repeat(" ", 80))
 }
 
 func truncate(s string, n int) string {

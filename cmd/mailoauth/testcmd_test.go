@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -207,4 +211,73 @@ func TestFreshNoteOnlyWhenTrueOAuthClient(t *testing.T) {
 		t.Fatalf("authorize: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	checkFreshNote(t, sb, db, "user1@example.test")
+}
+
+// TestTableRowsPrintedAsMailboxesFinish: `mailoauth test` without --json
+// prints each mailbox's row as soon as it and those before it are done,
+// not once the whole run is. The first mailbox fails at once (no such
+// account); the three after it, one at a time (--concurrency 1), each
+// wait 30 s for an IMAP server that never greets, so the run takes at
+// least 90 s. The header and the first row must be readable long before
+// that, while the run still goes on (the test then ends it), aligned as
+// the finished table is, with MAILBOX sized for the longer addresses
+// still to come.
+func TestTableRowsPrintedAsMailboxesFinish(t *testing.T) {
+	sb := startSandbox(t, 3, "--delegate")
+	db := filepath.Join(t.TempDir(), "mailoauth.db")
+	setupStore(t, db, sb.dir, "--key")
+	sb.admin(t, "POST", "/faults", map[string]any{"imap_stall": true})
+	cmd := exec.Command(binary, "--db", db, "test", "-m", "x@example.test", "-m", "user1@example.test", "-m", "user2@example.test", "-m", "user3@example.test",
+		"--checks", "token,imap", "--concurrency", "1")
+	cmd.Env = append(os.Environ(), "MAILOAUTH_KEY=")
+	var stderr bytes.Buffer
+	stdout := startPiped(t, cmd, &stderr)
+	stopped := false
+	stop := func() { // Wait after the reads: it closes stdout
+		if !stopped {
+			stopped = true
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}
+	defer stop()
+
+	lines := make(chan []string, 1)
+	go func() {
+		rd := bufio.NewReader(stdout)
+		var got []string
+		for range 2 {
+			l, err := rd.ReadString('\n')
+			if err != nil {
+				break
+			}
+			got = append(got, l)
+		}
+		lines <- got
+	}()
+	var got []string
+	select {
+	case got = <-lines:
+	case <-time.After(60 * time.Second): // the run takes 90 s: a row printed only at its end is never read in time
+		stop()
+		t.Fatalf("no row printed while the later mailboxes hang: the table waits for the whole run (stderr %q)", stderr.String())
+	}
+	// The run must still be going: ended now, by the test, not by itself.
+	stop()
+	if cmd.ProcessState.Exited() {
+		t.Fatalf("the run ended (exit %d) before its first row was read: %q %q", cmd.ProcessState.ExitCode(), got, stderr.String())
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "MAILBOX ") || !strings.HasPrefix(got[1], "x@example.test ") {
+		t.Fatalf("the first lines %q, want the header and x@example.test's row", got)
+	}
+	head, row := got[0], got[1]
+	for _, c := range []struct{ heading, cell string }{{"TOKEN", "FAIL "}, {"IMAP", "-"}, {"RESULT", "FAILED ("}} {
+		if h, v := strings.Index(head, c.heading), strings.Index(row, c.cell); h < 0 || h != v {
+			t.Errorf("%s at column %d, its cell %q at %d:\n%s%s", c.heading, h, c.cell, v, head, row)
+		}
+	}
+	// MAILBOX is sized for the later, longer address too.
+	if h := strings.Index(head, "TOKEN"); h < len("user1@example.test")+2 {
+		t.Errorf("TOKEN at column %d leaves no room for user1@example.test:\n%s", h, head)
+	}
 }
