@@ -230,9 +230,11 @@ func Start(opts Options) (s *Sandbox, err error) {
 			userLogf(format, args...)
 		}
 	}
+	// every failing return sets s to nil: close what started through a copy
+	started := s
 	defer func() {
 		if err != nil {
-			s.Close()
+			started.Close()
 		}
 	}()
 

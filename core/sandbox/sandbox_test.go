@@ -896,3 +896,17 @@ func idleInbox(t *testing.T, ic *imapclient.Client, u, tok string) *imapclient.I
 	_, idle := coretest.IdleInbox(t, ic)
 	return idle
 }
+
+// A sandbox that cannot listen reports why, having closed what it started
+// (before, the cleanup of the failed Start dereferenced nil and panicked).
+func TestStartFailsCleanly(t *testing.T) {
+	// 192.0.2.1 (TEST-NET-1) is no address of this machine
+	sb, err := Start(Options{Addr: "192.0.2.1"})
+	if err == nil {
+		sb.Close()
+		t.Fatal("Start on an address of no local interface succeeded")
+	}
+	if sb != nil || !strings.Contains(err.Error(), "192.0.2.1") {
+		t.Fatalf("Start: %v, %v; want no sandbox and an error naming the address", sb, err)
+	}
+}
