@@ -15,7 +15,8 @@
 // that mailbox over IMAP, also to a client waiting in IDLE.
 //
 // All listeners bind to Options.Addr (127.0.0.1 by default) on ports the OS
-// picks; Close shuts everything down and waits for its goroutines.
+// picks unless Options.Ports fixes them; Close shuts everything down and
+// waits for its goroutines.
 //
 // It imports core (Google's error codes and texts live there) and
 // core/mailproto (the SASL wire format it reads) and nothing else of the
@@ -31,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +63,20 @@ type Options struct {
 	Key *rsa.PrivateKey
 	// RTT is the initial Faults.RTTMS.
 	RTT time.Duration
+	// Ports fixes listeners' ports, for output that must not change from
+	// run to run (the README's screenshots); a port in use fails Start.
+	Ports Ports
+}
+
+// Ports are the listeners' ports on Options.Addr; 0 (the default) lets the
+// OS pick one.
+type Ports struct {
+	HTTP         int // token, consent, tokeninfo and Admin console
+	IMAP         int // implicit TLS, like 993
+	IMAPStartTLS int // plain, offering STARTTLS, like 143
+	SMTP         int // implicit TLS, like 465
+	SMTPStartTLS int // plain, requiring STARTTLS, like 587
+	POP3         int // implicit TLS, like 995
 }
 
 // UserUpdate adds or changes a mailbox; nil fields are left as they are
@@ -261,14 +277,20 @@ func Start(opts Options) (s *Sandbox, err error) {
 		s.delegation[s.clientID] = []string{core.ScopeMail}
 	}
 
-	listen := func() (net.Listener, error) {
-		return net.Listen("tcp", net.JoinHostPort(opts.Addr, "0"))
-	}
-	for _, p := range []*net.Listener{&s.httpLn, &s.imapLn, &s.imapPlainLn, &s.smtpLn, &s.smtpPlainLn, &s.popLn} {
-		if *p, err = listen(); err != nil {
+	for _, l := range []struct {
+		ln   *net.Listener
+		port int
+	}{
+		{&s.httpLn, opts.Ports.HTTP}, {&s.imapLn, opts.Ports.IMAP}, {&s.imapPlainLn, opts.Ports.IMAPStartTLS},
+		{&s.smtpLn, opts.Ports.SMTP}, {&s.smtpPlainLn, opts.Ports.SMTPStartTLS}, {&s.popLn, opts.Ports.POP3},
+	} {
+		addr := net.JoinHostPort(opts.Addr, strconv.Itoa(l.port))
+		if *l.ln, err = net.Listen("tcp", addr); err != nil && l.port != 0 {
+			return nil, fmt.Errorf("sandbox: cannot listen on the fixed port %s (%w); stop what listens there or choose another port", addr, err)
+		} else if err != nil {
 			return nil, fmt.Errorf("sandbox: listen on %s: %w", opts.Addr, err)
 		}
-		*p = s.rttListen(*p)
+		*l.ln = s.rttListen(*l.ln)
 	}
 	base := "http://" + s.httpLn.Addr().String()
 	s.endpoints = core.Endpoints{

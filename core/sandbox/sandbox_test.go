@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -908,5 +909,48 @@ func TestStartFailsCleanly(t *testing.T) {
 	}
 	if sb != nil || !strings.Contains(err.Error(), "192.0.2.1") {
 		t.Fatalf("Start: %v, %v; want no sandbox and an error naming the address", sb, err)
+	}
+}
+
+// freePort is a loopback port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Options.Ports puts the listeners on the ports asked for, and a port
+// already taken fails Start, naming it, rather than moving elsewhere.
+func TestFixedPorts(t *testing.T) {
+	httpPort, imapPort, smtpPort := freePort(t), freePort(t), freePort(t)
+	sb := start(t, Options{Delegate: true, Ports: Ports{HTTP: httpPort, IMAP: imapPort, SMTP: smtpPort}})
+	ep := sb.Endpoints()
+	if want := fmt.Sprintf("127.0.0.1:%d", imapPort); ep.IMAP != want {
+		t.Errorf("IMAP at %s, want %s", ep.IMAP, want)
+	}
+	if want := fmt.Sprintf("127.0.0.1:%d", smtpPort); ep.SMTP != want {
+		t.Errorf("SMTP at %s, want %s", ep.SMTP, want)
+	}
+	if want := fmt.Sprintf("http://127.0.0.1:%d/token", httpPort); ep.TokenURL != want {
+		t.Errorf("token URL %s, want %s", ep.TokenURL, want)
+	}
+	mustMint(t, sb, "admin@example.test", core.ScopeMail) // the token endpoint answers there
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	port := taken.Addr().(*net.TCPAddr).Port
+	if sb2, err := Start(Options{Ports: Ports{SMTP: port}}); err == nil {
+		sb2.Close()
+		t.Fatalf("Start with SMTP on the taken %s succeeded", addr)
+	} else if !strings.Contains(err.Error(), addr) {
+		t.Fatalf("Start with SMTP on the taken %s: %v, want the address named", addr, err)
 	}
 }
