@@ -52,6 +52,10 @@ type Consent struct {
 	RedirectURI string
 	// URL is Google's consent page for this request, to open in a browser.
 	URL string
+	// Clock is this machine's clock, which the access token's expiry (and
+	// the consent's time when Google's answer has no Date) is reckoned
+	// by; nil is time.Now. The README's screenshots fix it.
+	Clock func() time.Time
 
 	cred     *Credential
 	ep       Endpoints
@@ -285,7 +289,11 @@ func (c *Consent) Exchange(ctx context.Context, code string, rs RefreshTokenStor
 	if s, ok := ot.Extra("scope").(string); ok && s != "" {
 		scopes = strings.Fields(s)
 	}
-	tok := Token{Mailbox: c.Mailbox, Scopes: append([]string(nil), c.scopes...), AccessToken: ot.AccessToken, Expiry: time.Now().Add(life)}
+	now := time.Now
+	if c.Clock != nil {
+		now = c.Clock
+	}
+	tok := Token{Mailbox: c.Mailbox, Scopes: append([]string(nil), c.scopes...), AccessToken: ot.AccessToken, Expiry: now().Add(life)}
 	g := &Grant{Mailbox: c.Mailbox, Token: tok, ExpiresIn: life.Round(time.Second), RefreshTokenReceived: ot.RefreshToken != "", Scopes: scopes}
 	if !hasScope(scopes, ScopeMail) && hasScope(c.scopes, ScopeMail) {
 		return g, &FindingError{Finding: grantScopeInsufficientFinding(c.Mailbox, scopes)}
@@ -295,7 +303,7 @@ func (c *Consent) Exchange(ctx context.Context, code string, rs RefreshTokenStor
 	}
 	consented := rt.serverTime()
 	if consented.IsZero() {
-		consented = time.Now()
+		consented = now()
 	}
 	rec := RefreshToken{Mailbox: c.Mailbox, ClientID: c.cred.ClientID, Token: ot.RefreshToken, Scopes: scopes, ConsentedAt: consented.UTC(),
 		ExpiresAt: refreshExpiry(ot, consented)}

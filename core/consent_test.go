@@ -365,3 +365,28 @@ func TestSandboxApproveConsent(t *testing.T) {
 		t.Fatal("a URL that is not the consent page was approved")
 	}
 }
+
+// TestConsentClock: the access token's expiry is reckoned by the clock the
+// caller gives (the README's screenshots fix it), and it is the expiry the
+// token cache keeps.
+func TestConsentClock(t *testing.T) {
+	sb, a, _, cache := oauthEnv(t, false)
+	ctx := context.Background()
+	mailbox := "user1@" + sb.Domain()
+	at := time.Date(2026, 12, 1, 9, 41, 0, 0, time.UTC)
+	p := begin(ctx, t, a, mailbox, consent.Options{Paste: true, Clock: func() time.Time { return at }})
+	loc, err := sb.ApproveConsent(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := p.Finish(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := at.Add(g.ExpiresIn); g.Token.Expiry.Sub(want).Abs() > time.Second {
+		t.Fatalf("access token expires %v, want %v (the given clock plus %v)", g.Token.Expiry, want, g.ExpiresIn)
+	}
+	if tok, ok, err := cache.LoadToken(mailbox, g.Token.Scopes); err != nil || !ok || !tok.Expiry.Equal(g.Token.Expiry) {
+		t.Fatalf("cached token %+v, %v, %v; want the expiry %v", tok, ok, err, g.Token.Expiry)
+	}
+}

@@ -39,6 +39,8 @@ type Options struct {
 	// finding when no answer came in time; it completes "then ...". The
 	// default is the command's: run `mailoauth authorize ADDR` again.
 	Retry string
+	// Clock is core.Consent.Clock: nil is time.Now.
+	Clock func() time.Time
 }
 
 // Authorizer runs consents for the mailboxes of an OAuth client profile.
@@ -125,6 +127,7 @@ func (a *Authorizer) Begin(ctx context.Context, mailbox string, opts Options) (*
 		p.Close()
 		return nil, err
 	}
+	c.Clock = opts.Clock
 	p.Consent = c
 	if opts.ShowURL != nil {
 		opts.ShowURL(c.Mailbox, c.URL)
