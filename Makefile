@@ -253,6 +253,10 @@ bench-proxy:
 	uptime
 
 # One PNG per wizard step of the sandbox walk-through, for the README.
+# Every frame shows the same values at every run (TestScreenshots fixes the
+# sandbox's identity, its ports 10080, 10993 and 10465 on 127.0.0.1, which
+# must be free, the paths and the consent's clock; TZ=UTC), so a
+# regeneration changes only the pictures of screens that changed.
 # freeze is a tool (it pins Charm v1): built into bin/, never in go.mod.
 # Not part of `make test`. It is built in a module of its own because
 # freeze v0.2.2 requires wazero v1.8.0, which crashes under Go 1.24 and later
@@ -271,7 +275,7 @@ hooks:
 
 screenshots: $(FREEZE)
 	@set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
-	$(GO) test ./tui/ -run '^TestScreenshots$$' -count=1 -screenshots=$$d; \
+	TZ=UTC $(GO) test ./tui/ -run '^TestScreenshots$$' -count=1 -screenshots=$$d; \
 	mkdir -p screenshots; rm -f screenshots/*.png; \
 	for f in $$d/*.ansi; do n=$$(basename $$f .ansi); \
 		$(FREEZE) $$f -l ansi -c full -W 1000 -H 700 -o screenshots/$$n.png >/dev/null; chmod 644 screenshots/$$n.png; echo "wrote screenshots/$$n.png"; done

@@ -149,7 +149,7 @@ func (f *consentFlow) start(w *common, id flowID, mailbox string, paste bool) te
 	f.cancelFn = cancel
 	f.phase = cfPreparing
 	gen := f.gen
-	opts := consent.Options{Paste: paste, OpenBrowser: w.openBrowser, Retry: w.retryHint(), Wait: consentWait}
+	opts := consent.Options{Paste: paste, OpenBrowser: w.openBrowser, Retry: w.retryHint(), Wait: consentWait, Clock: w.clock}
 	run := func() tea.Msg {
 		pc, err := authz.Begin(ctx, mailbox, opts)
 		return consentReadyMsg{id: id, gen: gen, pending: pc, err: err}

@@ -104,4 +104,7 @@ type deps struct {
 	// tick schedules a timer message (tea.Tick); tests replace it to step
 	// the "keep checking" countdown by hand.
 	tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
+	// clock is the consent's clock (consent.Options.Clock; nil: time.Now);
+	// the screenshot test fixes it, so the token's expiry it shows stays.
+	clock func() time.Time
 }

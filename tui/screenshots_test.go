@@ -1,17 +1,21 @@
 package tui
 
 import (
+	"crypto/rsa"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/cryptotest"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
+	"github.com/mailoauth/mailoauth/store"
 )
 
 var screenshotDir = flag.String("screenshots", "", "write the colour frame (.ansi) of every wizard step of the sandbox walk-through to this directory; make screenshots turns them into PNG with freeze")
@@ -25,7 +29,32 @@ func TestScreenshots(t *testing.T) {
 	if *screenshotDir == "" {
 		t.Skip("pass -screenshots DIR to write the screenshots")
 	}
-	sb, st, _ := sandboxWithStore(t, sandbox.Options{Domain: "yourcompany.example", Users: 5})
+	// Every value the frames show is the same at every run, so a
+	// regeneration rewrites only the pictures whose screen changed: the
+	// random identifiers come from a seeded stream (reset before each
+	// walk-through, as the first one's parallel checks draw from it in
+	// any order), the key is a fixed one, the ports are fixed (outside the
+	// range the OS hands out for port 0), and the paths are the demo's
+	// own patterns with fixed names.
+	cryptotest.SetGlobalRandom(t, 1)
+	demoDir := fixedDir(t, "/tmp/mailoauth-demo-2206158347")
+	// each wizard writes the sandbox's files into a directory of its own
+	sandboxDirs := []string{"/tmp/mailoauth-sandbox-3864196052", "/tmp/mailoauth-sandbox-1495067420"}
+	makeDir := sandboxFilesDir
+	t.Cleanup(func() { sandboxFilesDir = makeDir })
+	sandboxFilesDir = func() (string, error) {
+		dir := fixedDir(t, sandboxDirs[0])
+		sandboxDirs = sandboxDirs[1:]
+		return dir, nil
+	}
+	sb := startSandbox(t, sandbox.Options{Domain: "yourcompany.example", Users: 5, Dir: demoDir,
+		Key: screenshotKey(t), Ports: sandbox.Ports{HTTP: 10080, IMAP: 10993, SMTP: 10465}})
+	t.Setenv(store.KeyEnv, "")
+	st, err := store.Open(filepath.Join(demoDir, "mailoauth.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
 	m := New(Config{Store: st, Actor: "screenshots", Sandbox: sb}).(model)
 	defer m.w.cleanup()
 	m.w.styles = NewStyles(true, false)
@@ -99,9 +128,17 @@ func TestScreenshots(t *testing.T) {
 
 	// The OAuth client branch, as served over SSH (paste-back), so every
 	// step runs to its end here; a second profile in a fresh store.
+	cryptotest.SetGlobalRandom(t, 2)
 	st2, _ := openTestStore(t, "o.db")
 	m = New(Config{Store: st2, Actor: "screenshots", Sandbox: sb, Remote: true}).(model)
 	defer m.w.cleanup()
+	// The consent's clock, and Google's, whose Date is the consent's day:
+	// the access token's expiry and the consent's date shown stay the same
+	// (make screenshots runs this in UTC, so the times are not the
+	// machine's zone).
+	consentAt := time.Date(2026, 12, 1, 9, 41, 0, 0, time.UTC)
+	m.w.clock = func() time.Time { return consentAt }
+	sb.SetClockSkew(time.Until(consentAt))
 	m.w.styles = NewStyles(true, false)
 	m.w.help.Styles = m.w.styles.Help
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
@@ -119,4 +156,30 @@ func TestScreenshots(t *testing.T) {
 	shot("4-consent-token")
 	send(enter())
 	shot("5-mailboxes-consent")
+}
+
+// fixedDir makes dir, which must not exist yet, for one test and removes it
+// when the test ends.
+func fixedDir(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatalf("%v: remove it if a make screenshots that ended early left it", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+// screenshotKey is the private key of testdata/service-account.json: the
+// sandbox's service account shows its fingerprint.
+func screenshotKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	data, err := os.ReadFile("testdata/service-account.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := core.ParseCredential(data, core.CredentialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred.PrivateKey
 }

@@ -82,6 +82,12 @@ func storeFlag(path string, remote bool) string {
 	return path
 }
 
+// sandboxFilesDir makes the directory for the sandbox's files that
+// sandboxPrefill writes (the wizard's cleanup removes it). The screenshot
+// test makes a fixed one, so the README's pictures show the same path at
+// every regeneration.
+var sandboxFilesDir = func() (string, error) { return os.MkdirTemp("", "mailoauth-sandbox-") }
+
 // sandboxPrefill takes every prefilled value from the sandbox; the key is
 // written to a private temporary file so the credentials step shows a path
 // like it would for a real download.
@@ -97,7 +103,7 @@ func sandboxPrefill(sb *sandbox.Sandbox) *sandboxHooks {
 		ApproveConsent: sb.ApproveConsent,
 		ClientJSON:     sb.OAuthClientJSON(),
 	}
-	if dir, err := os.MkdirTemp("", "mailoauth-sandbox-"); err == nil {
+	if dir, err := sandboxFilesDir(); err == nil {
 		p := filepath.Join(dir, "service-account.json")
 		if os.WriteFile(p, h.Credential, 0o600) == nil {
 			h.CredentialPath = p
