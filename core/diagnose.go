@@ -95,6 +95,30 @@ func Diagnose(err error, d DiagContext) *Finding {
 		return f
 	}
 	d = d.normalized()
+	f := diagnose(err, d)
+	f.Code = d.loginCode(f.Code)
+	return f
+}
+
+// loginCode is code as the protocol that logged in names it: a POP3
+// login's refusal is diagnosed as IMAP's (DiagContext.Protocol), and its
+// IMAP codes become POP3's. The finding's texts already name the protocol.
+func (d DiagContext) loginCode(code Code) Code {
+	if !strings.EqualFold(d.Protocol, "POP3") {
+		return code
+	}
+	switch code {
+	case CodeIMAPAuthFailed:
+		return CodePOP3AuthFailed
+	case CodeIMAPFailed:
+		return CodePOP3Failed
+	}
+	return code
+}
+
+// diagnose is Diagnose of an error that is not a finding yet, in the
+// normalized d.
+func diagnose(err error, d DiagContext) *Finding {
 	if errors.Is(err, context.Canceled) {
 		return cancelledFinding()
 	}

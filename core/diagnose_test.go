@@ -173,7 +173,8 @@ func TestDiagnose(t *testing.T) {
 
 // TestDiagnosePOP3Login: a POP3 login's refusal, made IMAP's to be
 // diagnosed (DiagContext.Protocol), gets findings that name POP3 and quote
-// the POP3 server's reply, never IMAP or its server.
+// the POP3 server's reply, never IMAP or its server, and POP3's codes
+// where IMAP's would be (pop3_auth_failed, pop3_failed).
 func TestDiagnosePOP3Login(t *testing.T) {
 	const pop = "pop.example.test:995"
 	d := DiagContext{Mailbox: "user1@example.test", clientID: "104715287395062714451", Scopes: []string{ScopeMail},
@@ -191,17 +192,17 @@ func TestDiagnosePOP3Login(t *testing.T) {
 		code Code
 		want []string
 	}{
-		{"unknown", &ServerError{Server: pop, Err: errors.New(`the server greeted with "* OK" instead of +OK`)}, d, CodeIMAPFailed,
+		{"unknown", &ServerError{Server: pop, Err: errors.New(`the server greeted with "* OK" instead of +OK`)}, d, CodePOP3Failed,
 			[]string{"The POP3 login of user1@example.test failed: " + pop + ": the server greeted with"}},
-		{"refused by gmail", &authError{check: CheckIMAP, server: pop, err: invalid, challenge: &GmailSASLError}, gmail, CodeIMAPAuthFailed,
+		{"refused by gmail", &authError{check: CheckIMAP, server: pop, err: invalid, challenge: &GmailSASLError}, gmail, CodePOP3AuthFailed,
 			[]string{pop + " refused the token for user1@example.test (-ERR [AUTH] Invalid credentials)", "a Gmail license and POP3 enabled"}},
 		{"scope", &authError{check: CheckIMAP, server: pop, err: invalid, info: &tokenInfo{Valid: true, Scope: ScopeGmailModify}}, d, CodeScopeInsufficient,
 			[]string{pop + " refused the token", "which POP3 needs"}},
-		{"valid token refused by the server", &authError{check: CheckIMAP, server: pop, err: invalid, info: &tokenInfo{Valid: true, Scope: ScopeMail}}, d, CodeIMAPAuthFailed,
+		{"valid token refused by the server", &authError{check: CheckIMAP, server: pop, err: invalid, info: &tokenInfo{Valid: true, Scope: ScopeMail}}, d, CodePOP3AuthFailed,
 			[]string{"(-ERR [AUTH] Invalid credentials)", "the POP3 server's own token validation"}},
 		{"too many connections", &ServerError{Server: pop, Err: pop3No("-ERR [IN-USE] Too many simultaneous connections.", imap.ResponseCodeInUse, "Too many simultaneous connections.")}, d, CodeTooManyConnections,
 			[]string{pop + " refused user1@example.test: it already has too many simultaneous POP3 connections."}},
-		{"token check unavailable", &ServerError{Server: pop, Err: pop3No("-ERR [SYS/TEMP] Temporary authentication failure", imap.ResponseCodeUnavailable, "Temporary authentication failure")}, d, CodeIMAPFailed,
+		{"token check unavailable", &ServerError{Server: pop, Err: pop3No("-ERR [SYS/TEMP] Temporary authentication failure", imap.ResponseCodeUnavailable, "Temporary authentication failure")}, d, CodePOP3Failed,
 			[]string{pop + " could not check the token for user1@example.test right now (-ERR [SYS/TEMP] Temporary authentication failure)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,6 +51,12 @@ const (
 	CodeThrottled Code = "throttled"
 	// CodeCancelled: the run was cancelled before this mailbox's checks finished.
 	CodeCancelled Code = "cancelled"
+	// CodePOP3AuthFailed and CodePOP3Failed are CodeIMAPAuthFailed and
+	// CodeIMAPFailed for mailoauth proxy's POP3 logins, which are diagnosed
+	// as IMAP's (DiagContext.Protocol): the code a POP3 client and the
+	// proxy's log show names the protocol that failed.
+	CodePOP3AuthFailed Code = "pop3_auth_failed"
+	CodePOP3Failed     Code = "pop3_failed"
 	// CodeUnknown: a failure no rule recognises; the summary carries the raw
 	// error text (with anything token-like removed).
 	CodeUnknown Code = "unknown"

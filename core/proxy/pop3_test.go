@@ -268,6 +268,29 @@ func TestProxyPOP3RefusalFindingNamesPOP3(t *testing.T) {
 	}
 }
 
+// TestProxyPOP3FailureCode: a POP3 server that does not speak POP3 (the
+// sandbox's SMTP, greeting with 220) fails the login with pop3_failed,
+// POP3's code where an IMAP login's would be imap_failed: the client is
+// told to retry and the log's line names POP3 only.
+func TestProxyPOP3FailureCode(t *testing.T) {
+	f, _, reply := pop3LoginWith(t, func(sb *sandbox.Sandbox, p *core.Profile) { p.Endpoints.POP3 = sb.Endpoints().SMTP })
+	if want := "-ERR [SYS/TEMP] mailoauth: pop3_failed, see the log"; reply != want {
+		t.Fatalf("PASS: got %q, want %q", reply, want)
+	}
+	var line string
+	for _, l := range strings.Split(f.log.String(), "\n") {
+		if strings.Contains(l, "the mail server refused the mailbox's login") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "code=pop3_failed") || !strings.Contains(line, "The POP3 login of") || strings.Contains(strings.ToLower(line), "imap") {
+		t.Fatalf("want the refusal logged with pop3_failed, naming POP3 and not IMAP:\n%s", f.log.String())
+	}
+	if n := f.auditedCount(func(l Login) bool { return l.Protocol == POP3 && l.Reason == "pop3_failed" }); n != 1 {
+		t.Fatalf("want the refusal audited with its code, got %+v", f.audited())
+	}
+}
+
 // TestProxyPOP3WithoutServer: a profile whose endpoints name another IMAP
 // server and no POP3 one has no POP3 server (never Gmail's): the login is
 // refused and the log says what to add.

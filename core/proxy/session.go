@@ -256,7 +256,8 @@ func (s *session) clientName() string {
 // name its findings give the login when that is not the check's
 // (core.DiagContext.Protocol): POP3 logs in with the token and scope of
 // IMAP, and its refusals are made IMAP's (pop3Error), but the findings
-// still name POP3.
+// still name POP3, and have POP3's codes where IMAP's would be
+// imap_auth_failed or imap_failed.
 func checkOf(p Protocol) (check core.CheckName, protocol string) {
 	switch p {
 	case SMTP:
@@ -316,7 +317,7 @@ func (r *refusal) temporary() bool {
 	case refusedUpstream:
 		switch r.code {
 		case core.CodeConnectFailed, core.CodeTimeout, core.CodeTooManyConnections, core.CodeTLSUntrusted,
-			core.CodeIMAPFailed, core.CodeSMTPFailed, core.CodeUnknown, core.CodeCancelled:
+			core.CodeIMAPFailed, core.CodeSMTPFailed, core.CodePOP3Failed, core.CodeUnknown, core.CodeCancelled:
 			return true
 		}
 	}
