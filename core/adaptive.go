@@ -49,6 +49,14 @@ const (
 	// retryBase and retryMax bound the jittered backoff of a throttled mailbox.
 	retryBase = 500 * time.Millisecond
 	retryMax  = 30 * time.Second
+	// MaxRetryAfter is the longest Retry-After a run waits out: a server
+	// that asks for more gets the mailbox's throttled finding at once,
+	// naming the wait, instead of a run that looks hung. Google's
+	// documented backoff for its APIs tops out at 32 to 64 s, and a burst
+	// limit clears within that; a wait of minutes is a quota's window,
+	// which no retry in this run can beat. Two minutes is twice Google's
+	// longest backoff and four times this runner's own (retryMax).
+	MaxRetryAfter = 2 * time.Minute
 	// latencySlack is how much a mailbox's latency may exceed twice the
 	// best seen before growing stops (the machine or the link is full).
 	latencySlack = 20 * time.Millisecond

@@ -301,3 +301,38 @@ func TestDiagnoseThrottlingReplies(t *testing.T) {
 		t.Fatal("a reset taken for throttling")
 	}
 }
+
+// A server that asks to wait longer than MaxRetryAfter is not waited out
+// (the run would look hung for as long): the mailbox gets its throttled
+// finding at once, naming the wait and when to run again. A Retry-After of
+// MaxRetryAfter itself is still waited out and retried.
+func TestRunAllLongRetryAfterIsThrottledAtOnce(t *testing.T) {
+	at := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
+	longCheck := func(asked time.Duration, tries *int) checkFunc {
+		return func(ctx context.Context, mailbox string, _ []CheckName, _ func(CheckResult)) MailboxResult {
+			*tries++
+			if *tries > 1 {
+				return MailboxResult{Mailbox: mailbox, OK: true, Checks: []CheckResult{{Name: CheckToken, OK: true}}}
+			}
+			th := &throttle{server: "oauth2.googleapis.com", reply: "HTTP 429 rate_limit_exceeded", retryAfter: asked, global: true,
+				d: DiagContext{Mailbox: mailbox, clock: func() time.Time { return at }}}
+			return MailboxResult{Mailbox: mailbox, throttle: th, Finding: throttledFinding(th.d, th, 0)}
+		}
+	}
+	fc := newFakeRunClock()
+	tries := 0
+	r := runAll(context.Background(), longCheck(time.Hour, &tries), []string{"user1@example.test"}, RunOptions{clock: fc.clock()})[0]
+	if tries != 1 || len(fc.Slept()) != 0 {
+		t.Fatalf("Retry-After 1h: tried %d times after sleeping %v; want one try and no wait", tries, fc.Slept())
+	}
+	if r.OK || r.Finding == nil || r.Finding.Code != CodeThrottled ||
+		!strings.Contains(r.Finding.Summary, "asked to wait 60 minutes (Retry-After), longer than a run waits (2 minutes)") ||
+		!strings.Contains(r.Finding.Fix, "Run the test again after 2026-12-02 19:00 UTC") {
+		t.Fatalf("Retry-After 1h: finding %+v", r.Finding)
+	}
+	fc, tries = newFakeRunClock(), 0
+	r = runAll(context.Background(), longCheck(MaxRetryAfter, &tries), []string{"user1@example.test"}, RunOptions{clock: fc.clock()})[0]
+	if !r.OK || tries != 2 || len(fc.Slept()) == 0 || fc.Slept()[0] < MaxRetryAfter {
+		t.Fatalf("Retry-After of %s: ok=%v after %d tries, sleeps %v; want it waited out and retried", MaxRetryAfter, r.OK, tries, fc.Slept())
+	}
+}

@@ -51,9 +51,31 @@ func throttledFinding(d DiagContext, th *throttle, retries int) *Finding {
 	if retries > 0 {
 		tried = fmt.Sprintf(", still after %d retries", retries)
 	}
+	if th.retryAfter > MaxRetryAfter {
+		// Waited out, the run would look hung: say when to come back.
+		return NewFinding(CodeThrottled,
+			fmt.Sprintf("%s throttled the checks of %s (%s)%s and asked to wait %s (Retry-After), longer than a run waits (%s): Google limits how fast one project may mint tokens and log in, nothing is wrong with the mailbox.",
+				th.server, d.who(), th.reply, tried, waitWords(th.retryAfter), waitWords(MaxRetryAfter)),
+			fmt.Sprintf("Run the test again after %s, with a lower ceiling (e.g. `mailoauth test --all --concurrency 8`), and do not run other bulk jobs on this service account at the same time.",
+				d.now().Add(th.retryAfter).UTC().Format("2006-01-02 15:04 UTC")))
+	}
 	return NewFinding(CodeThrottled,
 		fmt.Sprintf("%s throttled the checks of %s (%s)%s: Google limits how fast one project may mint tokens and log in, nothing is wrong with the mailbox.", th.server, d.who(), th.reply, tried),
 		"Run the test again in a few minutes, or with a lower ceiling (e.g. `mailoauth test --all --concurrency 8`), and do not run other bulk jobs on this service account at the same time.")
+}
+
+// waitWords is a wait a server asked for, in words: "90 seconds",
+// "60 minutes", "5 hours", "2 days".
+func waitWords(d time.Duration) string {
+	switch {
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d < 72*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
 // roundtripNotDeliveredFinding is the round-trip message of mailbox, sent

@@ -62,7 +62,8 @@ type RunOptions struct {
 	Concurrency int
 	// Retries is how many times a throttled mailbox is tried again (with
 	// jittered backoff, at least the server's Retry-After) before its
-	// finding is CodeThrottled; 0 means DefaultRetries, negative none.
+	// finding is CodeThrottled; 0 means DefaultRetries, negative none. A
+	// Retry-After over MaxRetryAfter is the finding at once.
 	Retries int
 	// OnEvent is called one call at a time, in the order the events
 	// happened (Done never goes down), from a goroutine of its own: a slow
@@ -231,7 +232,7 @@ func runAll(ctx context.Context, check checkFunc, mailboxes []string, opts RunOp
 			if th == nil {
 				return withRetryNote(r, tries)
 			}
-			if tries >= retries {
+			if tries >= retries || th.retryAfter > MaxRetryAfter {
 				if !th.connCap {
 					r.Finding = throttledFinding(th.d, th, tries)
 				}

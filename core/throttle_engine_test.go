@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/core/sandbox"
@@ -48,5 +49,26 @@ func TestEngineThrottledRunNeverFalseFails(t *testing.T) {
 	}
 	if noted != sent || stats.Retries != sent {
 		t.Fatalf("the sandbox sent %d throttling replies (%+v); the results note %d retries, the run counted %d", sent, got, noted, stats.Retries)
+	}
+}
+
+// TestEngineLongRetryAfterStopsRetrying: the token endpoint answers 429
+// with Retry-After: 3600; no mailbox waits an hour (or retries): each gets
+// the throttled finding naming the wait at once.
+func TestEngineLongRetryAfterStopsRetrying(t *testing.T) {
+	e := newEnv(t, 3, true)
+	e.sb.SetFaults(sandbox.Faults{Throttle: sandbox.Throttle{Token: 1, RetryAfterS: 3600}})
+	boxes := []string{e.user(1), e.user(2), e.user(3)}
+	// A guard against waiting the hour out, not a speed goal: a run that
+	// waits is cancelled, and its results are not the finding.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, r := range core.RunAll(ctx, e.tester, boxes, core.RunOptions{Checks: []core.CheckName{core.CheckToken}}) {
+		if r.OK || r.Finding == nil || r.Finding.Code != core.CodeThrottled || !strings.Contains(r.Finding.Summary, "asked to wait 60 minutes") {
+			t.Fatalf("%s: want throttled naming the hour asked for, got ok=%v %+v", r.Mailbox, r.OK, r.Finding)
+		}
+	}
+	if got := e.sb.Throttled().Token; got != len(boxes) {
+		t.Fatalf("the token endpoint throttled %d requests for %d mailboxes: a mailbox retried", got, len(boxes))
 	}
 }

@@ -29,7 +29,7 @@ func (o *testFlags) register(cmd *cobra.Command) {
 	f.BoolVarP(&o.all, "all", "a", false, "every assigned mailbox plus the default sender")
 	addChecksFlag(cmd, &o.checks, "token,imap,smtp,roundtrip", "the `CHECKS` to run, in order")
 	f.IntVar(&o.concurrency, "concurrency", core.DefaultConcurrency, fmt.Sprintf("the ceiling `N` of mailboxes checked at once: the run starts at %d, %s", core.StartConcurrency, core.ConcurrencyRule))
-	f.IntVar(&o.retries, "retries", core.DefaultRetries, "the `N` retries of a throttled mailbox, each after a jittered backoff (0.5 s doubling, at least the server's Retry-After), before its finding is throttled; 0: none")
+	f.IntVar(&o.retries, "retries", core.DefaultRetries, "the `N` retries of a throttled mailbox, each after a jittered backoff (0.5 s doubling, at least the server's Retry-After), before its finding is throttled; a Retry-After over 2 minutes is not waited out but the finding at once; 0: none")
 	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox, then a summary object")
 	addTimeoutFlag(f, &o.timeout)
 	f.DurationVar(&o.rtTimeout, "roundtrip-timeout", 0, fmt.Sprintf("how long (a `DURATION`) the round trip waits for its message to arrive (default %d times --timeout: %s); the round-trip check ends within --timeout plus this", core.RoundtripFactor, core.DefaultRoundtripTimeout))
