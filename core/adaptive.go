@@ -31,7 +31,15 @@ import (
 //     how far above it the run is (a quarter: a third too fast); sporadic
 //     429s, which Google sends whatever the rate, are retried, not obeyed
 //     by the whole run (halving at each would keep the window at its floor
-//     and a 10,000-mailbox run over an hour).
+//     and a 10,000-mailbox run over an hour);
+//   - when the window halves on such replies, no attempt of the run (new
+//     mailbox or retry) starts before the latest Retry-After they asked
+//     for: the server said when it takes requests again, and the rest of
+//     the run would only meet more 429s until then. A sporadic 429 holds
+//     up only its own mailbox, for the reason above: holding the whole
+//     run at each made a run with 10% of its token requests throttled
+//     (Retry-After: 1) 50% slower (400 mailboxes across 50 ms: 11.2 s
+//     instead of 7.4 s).
 
 // ConcurrencyRule is the rule above in one phrase, as `test --help` and
 // the README's Commands section give it.
@@ -98,14 +106,18 @@ type limiter struct {
 	cond     *sync.Cond
 	limit    float64 // the window; floor(limit) mailboxes may run at once
 	inflight int
-	slow     bool // slow start: +1 per clean mailbox (doubles per round) until the first halving
-	epoch    int  // bumped at each halving; a slot remembers the epoch it started in
-	winDone  int  // attempts of this epoch ended in the current window
-	winGlob  int  // of them, throttled by a global-rate signal
-	best     time.Duration
-	avg      time.Duration // moving average of clean mailboxes' latency
-	peak     int
-	halvings int
+	slow     bool      // slow start: +1 per clean mailbox (doubles per round) until the first halving
+	epoch    int       // bumped at each halving; a slot remembers the epoch it started in
+	winDone  int       // attempts of this epoch ended in the current window
+	winGlob  int       // of them, throttled by a global-rate signal
+	winAfter time.Time // the latest end of a wait those replies asked for (Retry-After)
+	// holdUntil: no attempt starts before it, the wait global-rate
+	// replies asked for when the window halved on them.
+	holdUntil time.Time
+	best      time.Duration
+	avg       time.Duration // moving average of clean mailboxes' latency
+	peak      int
+	halvings  int
 }
 
 func newLimiter(ceiling int, clock runClock) *limiter {
@@ -134,6 +146,15 @@ func (l *limiter) acquire(ctx context.Context) (slot, error) {
 		if err := ctx.Err(); err != nil {
 			return slot{}, err
 		}
+		if wait := l.holdUntil.Sub(l.clock.now()); wait > 0 {
+			l.mu.Unlock()
+			err := l.clock.sleep(ctx, wait)
+			l.mu.Lock()
+			if err != nil {
+				return slot{}, err
+			}
+			continue
+		}
 		if l.inflight < int(l.limit) {
 			l.inflight++
 			l.peak = max(l.peak, l.inflight)
@@ -155,13 +176,22 @@ func (l *limiter) release(s slot, th *throttle) {
 		l.winDone++
 		if th != nil && th.global {
 			l.winGlob++
+			if th.retryAfter > 0 && th.retryAfter <= MaxRetryAfter {
+				until := l.clock.now().Add(th.retryAfter)
+				if until.After(l.winAfter) {
+					l.winAfter = until
+				}
+			}
 		}
 		if l.winGlob*globalShare > int(l.limit) {
+			if l.winAfter.After(l.holdUntil) {
+				l.holdUntil = l.winAfter
+			}
 			l.halve()
 			return
 		}
 		if l.winDone >= int(l.limit) {
-			l.winDone, l.winGlob = 0, 0
+			l.winDone, l.winGlob, l.winAfter = 0, 0, time.Time{}
 		}
 	}
 	if th != nil || s.epoch != l.epoch {
@@ -192,7 +222,7 @@ func (l *limiter) halve() {
 	l.slow = false
 	l.epoch++
 	l.halvings++
-	l.winDone, l.winGlob = 0, 0
+	l.winDone, l.winGlob, l.winAfter = 0, 0, time.Time{}
 	l.limit = math.Max(minConcurrency, math.Floor(l.limit/2))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -334,5 +335,68 @@ func TestRunAllLongRetryAfterIsThrottledAtOnce(t *testing.T) {
 	r = runAll(context.Background(), longCheck(MaxRetryAfter, &tries), []string{"user1@example.test"}, RunOptions{clock: fc.clock()})[0]
 	if !r.OK || tries != 2 || len(fc.Slept()) == 0 || fc.Slept()[0] < MaxRetryAfter {
 		t.Fatalf("Retry-After of %s: ok=%v after %d tries, sleeps %v; want it waited out and retried", MaxRetryAfter, r.OK, tries, fc.Slept())
+	}
+}
+
+// globalThrottleCheck answers the first try of each mailbox in throttled
+// with the token endpoint's 429 asking Retry-After after, and records the
+// (fake) time each check started.
+func globalThrottleCheck(fc fakeRunClock, throttled map[string]bool, after time.Duration) (checkFunc, func() map[string]time.Time) {
+	var mu sync.Mutex
+	started := map[string]time.Time{}
+	return func(ctx context.Context, mailbox string, _ []CheckName, _ func(CheckResult)) MailboxResult {
+			mu.Lock()
+			_, again := started[mailbox]
+			if !again {
+				started[mailbox] = fc.Now()
+			}
+			mu.Unlock()
+			if throttled[mailbox] && !again {
+				th := &throttle{server: "oauth2.googleapis.com", reply: "HTTP 429 rate_limit_exceeded", retryAfter: after, global: true, d: DiagContext{Mailbox: mailbox}}
+				return MailboxResult{Mailbox: mailbox, throttle: th, Finding: throttledFinding(th.d, th, 0)}
+			}
+			return MailboxResult{Mailbox: mailbox, OK: true, Checks: []CheckResult{{Name: CheckToken, OK: true}}}
+		}, func() map[string]time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return maps.Clone(started)
+		}
+}
+
+// When the run's global-rate replies halve the window, the Retry-After
+// they asked for holds every start of the run, not only their mailbox's
+// retry: with one mailbox at a time and no retries, the mailbox after a
+// 429 asking 10 s starts 10 s later (the only wait on the clock).
+func TestRunAllGlobalRetryAfterHoldsNewStarts(t *testing.T) {
+	fc := newFakeRunClock()
+	t0 := fc.Now()
+	check, started := globalThrottleCheck(fc, map[string]bool{"user0@example.test": true}, 10*time.Second)
+	res := runAll(context.Background(), check, []string{"user0@example.test", "user1@example.test"},
+		RunOptions{Concurrency: 1, Retries: -1, clock: fc.clock()})
+	if res[0].Finding == nil || res[0].Finding.Code != CodeThrottled || !res[1].OK {
+		t.Fatalf("results %+v / %+v", res[0].Finding, res[1])
+	}
+	if at := started()["user1@example.test"]; at.Sub(t0) < 10*time.Second {
+		t.Fatalf("user1 started %s after the 429 that asked for 10 s (sleeps %v); want it held until then", at.Sub(t0), fc.Slept())
+	}
+}
+
+// A sporadic 429 (one of a window of 8 attempts, under the quarter that
+// halves it) holds up only its own mailbox's retry: nothing else waits.
+func TestRunAllSporadicRetryAfterHoldsOnlyItsMailbox(t *testing.T) {
+	fc := newFakeRunClock()
+	var boxes []string
+	for i := range 8 {
+		boxes = append(boxes, fmt.Sprintf("user%d@example.test", i))
+	}
+	check, _ := globalThrottleCheck(fc, map[string]bool{"user3@example.test": true}, 10*time.Second)
+	var stats RunStats
+	for _, r := range runAll(context.Background(), check, boxes, RunOptions{Concurrency: 8, Retries: -1, Stats: &stats, clock: fc.clock()}) {
+		if r.Mailbox != "user3@example.test" && !r.OK {
+			t.Fatalf("%s: %+v", r.Mailbox, r.Finding)
+		}
+	}
+	if slept := fc.Slept(); len(slept) != 0 || stats.halvings != 0 {
+		t.Fatalf("one 429 in a window of 8 made the run wait %v (halvings %d); want no wait", slept, stats.halvings)
 	}
 }
