@@ -59,7 +59,11 @@ type imaplibLeg struct {
 // proxy adds to the straight median, and the CPU time (user and system,
 // from /proc/PID/stat, 10 ms granularity) per FETCH of the proxy process;
 // for the back-to-back phase also of the sandbox and of the Python clients
-// (as metrics, and each run's medians as one log line per phase).
+// (as metrics, and each run's medians as one log line per phase). On a
+// machine others load, the proxy's CPU time per FETCH grows with their
+// load; its read and write system calls per FETCH, also reported, do not
+// (its thread switches far less), and compare two versions of the relay
+// there.
 func BenchmarkProxyImaplib(b *testing.B) {
 	const mailboxes, perBox, messages = 10, 10, 100
 	requirePrograms(b, "python3")
@@ -131,7 +135,13 @@ func BenchmarkProxyImaplib(b *testing.B) {
 					added := r.median - med[ph][0]
 					b.ReportMetric(float64(added.Microseconds()), imaplibPhases[ph].name+"added-"+strings.TrimPrefix(leg.name, "proxy-")+"-µs/fetch")
 					b.ReportMetric(perFetch(r.cpu[0]), name+"-proxy-cpu-µs/fetch")
-					lines[ph] += fmt.Sprintf(" (adds %.2f ms, proxy CPU %.0f µs/FETCH)", added.Seconds()*1e3, perFetch(r.cpu[0]))
+					fetches := float64(mailboxes * perBox * messages)
+					calls := ""
+					for k, c := range r.proxyCalls {
+						b.ReportMetric(float64(c)/fetches, name+"-proxy-"+proxyCallNames[k]+"/fetch")
+						calls += fmt.Sprintf(", %.2f %s", float64(c)/fetches, proxyCallNames[k])
+					}
+					lines[ph] += fmt.Sprintf(" (adds %.2f ms, proxy CPU %.0f µs%s /FETCH)", added.Seconds()*1e3, perFetch(r.cpu[0]), calls)
 				}
 				if ph == 0 {
 					b.ReportMetric(perFetch(r.cpu[1]), name+"-sandbox-cpu-µs/fetch")
@@ -157,7 +167,17 @@ type imaplibResult struct {
 	median    time.Duration
 	cpu       []time.Duration // of each of the pids given, while the sessions fetched
 	clientCPU time.Duration   // of the Python processes, the same time
+	// proxyCalls are the proxy's (the first pid's) system calls and
+	// thread switches in the same time, by proxyCallNames: unlike its CPU
+	// time, other programs' load changes them little, so they compare
+	// versions of the relay on a shared machine.
+	proxyCalls [len(proxyCallNames)]int64
 }
+
+// proxyCallNames name imaplibResult.proxyCalls in the metrics: read and
+// write system calls (a read that finds nothing counts too) and the
+// switches of its threads off the CPU.
+var proxyCallNames = [...]string{"reads", "writes", "switches"}
 
 // runImaplibFetch runs one leg, each of imaplibPhases in turn: the sessions
 // dealt round-robin to procs Python processes; the clock starts when all of
@@ -203,7 +223,7 @@ func runImaplibFetch(b *testing.B, script string, leg imaplibLeg, all [][2]strin
 	}
 	var rs []imaplibResult
 	for range imaplibPhases {
-		cpu0, client0 := processCPUs(b, pids), processCPUs(b, clients)
+		cpu0, client0, calls0 := processCPUs(b, pids), processCPUs(b, clients), processCalls(b, pids[0])
 		for _, p := range ps {
 			if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
 				b.Fatal(err)
@@ -228,7 +248,7 @@ func runImaplibFetch(b *testing.B, script string, leg imaplibLeg, all [][2]strin
 			errs = append(errs, rep.Errors...)
 		}
 		// Every process has reported: every session has fetched.
-		cpu1, client1 := processCPUs(b, pids), processCPUs(b, clients)
+		cpu1, client1, calls1 := processCPUs(b, pids), processCPUs(b, clients), processCalls(b, pids[0])
 		if len(errs) > 0 {
 			b.Fatalf("%s: %d session(s) failed: %s", leg.name, len(errs), strings.Join(errs, "; "))
 		}
@@ -237,6 +257,9 @@ func runImaplibFetch(b *testing.B, script string, leg imaplibLeg, all [][2]strin
 		}
 		slices.Sort(lat)
 		r := imaplibResult{median: lat[len(lat)/2]}
+		for k := range r.proxyCalls {
+			r.proxyCalls[k] = calls1[k] - calls0[k]
+		}
 		for k := range pids {
 			r.cpu = append(r.cpu, cpu1[k]-cpu0[k])
 		}
@@ -266,6 +289,44 @@ func processCPUs(b *testing.B, pids []int) []time.Duration {
 		out = append(out, time.Duration(utime+stime)*10*time.Millisecond)
 	}
 	return out
+}
+
+// processCalls counts what a process has done so far, by proxyCallNames:
+// read and write system calls (syscr and syscw of /proc/PID/io, every
+// thread's) and context switches, voluntary and not, summed over its
+// threads' /proc/PID/task/TID/status.
+func processCalls(b *testing.B, pid int) (calls [len(proxyCallNames)]int64) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		b.Fatalf("the system calls of process %d: %v", pid, err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		name, value, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseInt(value, 10, 64)
+		switch name {
+		case "syscr":
+			calls[0] = n
+		case "syscw":
+			calls[1] = n
+		}
+	}
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		b.Fatalf("the threads of process %d: %v", pid, err)
+	}
+	for _, t := range tasks {
+		raw, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread has exited
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			if name, value, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(name, "_ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+				calls[2] += n
+			}
+		}
+	}
+	return calls
 }
 
 // runPython runs the bench script with its configuration.
