@@ -705,3 +705,20 @@ func TestProxyPipelinedAfterLogin(t *testing.T) {
 		t.Fatalf("pipelined commands after LOGIN: want a1..a4 OK in order, got:\n%s", out)
 	}
 }
+
+// TestProxyActiveSessionOutlivesIdleTimeout: a relayed session that sends
+// a command more often than the idle timeout stays open for several idle
+// timeouts, every command answered: the relay's reads count as activity.
+func TestProxyActiveSessionOutlivesIdleTimeout(t *testing.T) {
+	const idle = time.Second
+	f := startFixture(t, Config{IdleTimeout: idle})
+	c := f.loggedIn(t, f.sb.Users()[0])
+	for start := time.Now(); time.Since(start) < 3*idle; time.Sleep(idle / 10) {
+		if err := c.Noop().Wait(); err != nil {
+			t.Fatalf("a NOOP %v into the session, every %v: %v", time.Since(start).Round(time.Millisecond), idle/10, err)
+		}
+	}
+	if strings.Contains(f.log.String(), "idle session closed") {
+		t.Fatalf("an active session was closed as idle:\n%s", f.log.String())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,8 +133,9 @@ func BenchmarkRelayRoundTrip(b *testing.B) {
 	server, upstream := tlsPair(b)
 	proxySide, client := tcpPair(b)
 	var last atomic.Int64
-	go copyConn(upstream, proxySide, bufio.NewReader(strings.NewReader("")), &last, nil)
-	go copyConn(proxySide, upstream, bufio.NewReader(strings.NewReader("")), &last, nil)
+	relayClient, relayServer := rawRelay(proxySide), rawRelay(upstream) // as session.relay
+	go copyConn(relayServer, relayClient, bufio.NewReader(strings.NewReader("")), &last, nil)
+	go copyConn(relayClient, relayServer, bufio.NewReader(strings.NewReader("")), &last, nil)
 	fetch := append([]byte("* 1 FETCH (BODY[] {2000}\r\n"), bytes.Repeat([]byte{'a'}, 2000)...)
 	fetch = append(fetch, ")\r\n"...)
 	ok := []byte("A1 OK FETCH completed\r\n")
@@ -175,4 +177,77 @@ func BenchmarkRelayRoundTrip(b *testing.B) {
 		roundTrip()
 	}
 	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+}
+
+// TestRawRelayLargeReplyAndClose: relayed the way session.relay does
+// (rawRelay: on Linux the sockets' own read and write system calls), a
+// command reaches the server, and a reply of 8 MB from a TLS server to a
+// plain TCP client that does not read at first arrives whole and in
+// order: the relay's writes that find the client's socket full wait for
+// the poller and go on where they stopped. Closing the sockets, as the
+// idle timeout and the shutdown do, ends both directions, the one waiting
+// for the client included.
+func TestRawRelayLargeReplyAndClose(t *testing.T) {
+	server, upstream := tlsPair(t)
+	proxySide, client := tcpPair(t)
+	relayClient, relayServer := rawRelay(proxySide), rawRelay(upstream)
+	if runtime.GOOS == "linux" {
+		if _, ok := relayClient.(*rawTCP); !ok {
+			t.Fatalf("the plain TCP side is relayed by %T, not by its raw system calls", relayClient)
+		}
+		if upstream.NetConn().(*readyConn).raw == nil {
+			t.Fatal("the TLS side's socket is not relayed by its raw system calls")
+		}
+	}
+	var last atomic.Int64
+	empty := func() *bufio.Reader { return bufio.NewReader(strings.NewReader("")) }
+	commands, replies := make(chan error, 1), make(chan error, 1)
+	go func() { commands <- copyConn(relayServer, relayClient, empty(), &last, nil) }()
+	go func() { replies <- copyConn(relayClient, relayServer, empty(), &last, nil) }()
+
+	cmd := "A1 FETCH 1 (BODY.PEEK[])\r\n"
+	if _, err := client.Write([]byte(cmd)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := bufio.NewReader(server).ReadString('\n'); err != nil || got != cmd {
+		t.Fatalf("the server read %q (%v), want %q", got, err, cmd)
+	}
+	reply := make([]byte, 8<<20)
+	for i := range reply {
+		reply[i] = byte(i*7 + i>>13)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		_, err := server.Write(reply)
+		sent <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the client's socket and the relay's fill up
+	got := make([]byte, len(reply))
+	_ = client.SetReadDeadline(time.Now().Add(30 * time.Second)) // a lost byte fails, not hangs
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatalf("the client read %v", err)
+	}
+	if !bytes.Equal(got, reply) {
+		i := 0
+		for i < len(got) && got[i] == reply[i] {
+			i++
+		}
+		t.Fatalf("the 8 MB reply came through changed from byte %d on", i)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+
+	proxySide.Close()
+	upstream.Close()
+	for name, done := range map[string]chan error{"commands": commands, "replies": replies} {
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("the %s direction ended without an error", name)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("closing the sockets did not end the %s direction of the relay", name)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -373,8 +374,9 @@ func (s *session) relay(up *upstream, release func()) {
 		f := &ehloFilter{refused: s.refusedCommand}
 		commands, replies = f.commands, f.feed
 	}
-	go pump(up.conn, s.conn, s.br, commands)
-	go pump(s.conn, up.conn, up.br, replies)
+	client, server := rawRelay(s.conn), rawRelay(up.conn)
+	go pump(server, client, s.br, commands)
+	go pump(client, server, up.br, replies)
 	idle := s.srv.cfg.IdleTimeout
 	tick := time.NewTicker(min(idle/4+time.Millisecond, time.Minute))
 	defer tick.Stop()
@@ -466,21 +468,59 @@ func readReady(src *tls.Conn, buf []byte, n int) (int, error) {
 	return n, nil
 }
 
+// rawRelay is c with its socket read and written by rawSocket from now on
+// where that can be done: a TCP connection, or a TLS one over a readyConn
+// (its raw is set). Called before the relay's goroutines start, which
+// then only read raw.
+func rawRelay(c net.Conn) net.Conn {
+	if tc, ok := c.(*tls.Conn); ok {
+		if rc, ok := tc.NetConn().(*readyConn); ok {
+			rc.raw = newRawSocket(rc.Conn)
+		}
+		return c
+	}
+	if raw := newRawSocket(c); raw != nil {
+		return &rawTCP{Conn: c, raw: raw}
+	}
+	return c
+}
+
+// rawTCP is a plain TCP connection relayed by rawSocket.
+type rawTCP struct {
+	net.Conn
+	raw io.ReadWriter
+}
+
+func (c *rawTCP) Read(b []byte) (int, error)  { return c.raw.Read(b) }
+func (c *rawTCP) Write(b []byte) (int, error) { return c.raw.Write(b) }
+
 // readyConn is a TCP connection under a TLS one whose reads can be told to
 // fail at once instead of reading the socket, for readReady: cheaper than
 // the read deadline in the past it replaces (two SetReadDeadline calls per
 // relayed chunk, each taking the poller's lock and moving a timer).
-// noWait belongs to the goroutine that reads.
+// noWait belongs to the goroutine that reads. raw, once the relay began
+// (rawRelay), reads and writes the socket in place of Conn.
 type readyConn struct {
 	net.Conn
 	noWait bool
+	raw    io.ReadWriter
 }
 
 func (c *readyConn) Read(b []byte) (int, error) {
 	if c.noWait {
 		return 0, errNotReady
 	}
+	if c.raw != nil {
+		return c.raw.Read(b)
+	}
 	return c.Conn.Read(b)
+}
+
+func (c *readyConn) Write(b []byte) (int, error) {
+	if c.raw != nil {
+		return c.raw.Write(b)
+	}
+	return c.Conn.Write(b)
 }
 
 // errNotReady is readyConn's read without waiting. A temporary net.Error,
