@@ -86,6 +86,9 @@ type Options struct {
 	// afterImportRow, when set, runs after the i-th mailbox of
 	// PutMailboxes is written, to fail an import half-way.
 	afterImportRow func(i int) error
+	// committed, when set, is told the statistics of every write
+	// transaction committed (the history benchmark's pages per commit).
+	committed func(bolt.TxStats)
 }
 
 // Store is an open mailoauth database. It is safe for concurrent use by many
@@ -110,6 +113,7 @@ type Store struct {
 	// this Store writes (Options.migrations, else the package's list).
 	migrations     []migration
 	afterImportRow func(i int) error
+	committed      func(bolt.TxStats)
 
 	mu       sync.Mutex
 	turn     *sync.Cond // on mu: signalled when the file is let go
@@ -199,7 +203,7 @@ func Open(path string, opts Options) (*Store, error) {
 		program = "the program"
 	}
 	s := &Store{path: path, keyPath: keyPath, readOnly: opts.ReadOnly, idle: idle, program: program,
-		migrations: steps, afterImportRow: opts.afterImportRow}
+		migrations: steps, afterImportRow: opts.afterImportRow, committed: opts.committed}
 	s.turn = sync.NewCond(&s.mu)
 	db, err := s.openDB()
 	if err != nil {

@@ -31,6 +31,13 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	defer s.release()
+	if s.committed != nil {
+		inner := fn
+		fn = func(tx *bolt.Tx) error {
+			tx.OnCommit(func() { s.committed(tx.Stats()) })
+			return inner(tx)
+		}
+	}
 	return s.txError(guard(s.path, func() error { return db.Update(fn) }))
 }
 
