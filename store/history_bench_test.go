@@ -29,7 +29,7 @@ func BenchmarkHistorySave(b *testing.B) {
 	}{
 		{2000, 0},
 		{2000, 40},
-		{200, HistoryMaxPerCheck + 40}, // past the cap: pruning under way
+		{200, HistoryMaxRuns + 40}, // past the cap: pruning under way
 	} {
 		b.Run(fmt.Sprintf("mailboxes=%d/runs=%d", c.mailboxes, c.runs), func(b *testing.B) {
 			benchHistorySave(b, c.mailboxes, c.runs)

@@ -1,7 +1,13 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
+	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,15 +114,15 @@ func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
 	a := "a@example.com"
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	var rs []core.MailboxResult
-	for i := range HistoryMaxPerCheck + 5 {
+	for i := range HistoryMaxRuns + 5 {
 		rs = append(rs, failedAt(a, t0.Add(time.Duration(i)*time.Minute), core.CodeUnknownUser))
 	}
 	if err := s.SaveResults("example.com", rs); err != nil {
 		t.Fatal(err)
 	}
 	es, _ := s.History("example.com", a, time.Time{})
-	if len(es) != HistoryMaxPerCheck {
-		t.Fatalf("want at most %d entries, got %d", HistoryMaxPerCheck, len(es))
+	if len(es) != HistoryMaxRuns {
+		t.Fatalf("want at most %d entries, got %d", HistoryMaxRuns, len(es))
 	}
 	if !es[0].Time.Equal(t0.Add(5 * time.Minute)) {
 		t.Errorf("the oldest entries should go first; the oldest kept is %v", es[0].Time)
@@ -130,7 +136,7 @@ func TestHistoryBoundedInTheWritingTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	es, _ = s.History("example.com", a, time.Time{})
-	if len(es) != HistoryMaxPerCheck || !es[0].Time.Equal(t0.Add(6*time.Minute)) {
+	if len(es) != HistoryMaxRuns || !es[0].Time.Equal(t0.Add(6*time.Minute)) {
 		t.Errorf("after a write %v later: %d entries from %v", HistoryMaxAge, len(es), es[0].Time)
 	}
 	if err := s.SaveResult("example.com", passed(a, t0.Add(2*HistoryMaxAge+10*time.Minute), core.CheckToken)); err != nil {
@@ -185,5 +191,210 @@ func TestCredentialLoadedKeptUntilTheCredentialChanges(t *testing.T) {
 	}
 	if got, _ := s.Profile("example.com"); !got.CredentialLoaded.After(old) {
 		t.Errorf("a new credential kept the old load time %v", got.CredentialLoaded)
+	}
+}
+
+// fixtureEntry is a history entry as testdata/schema2.history.json holds
+// it: what the schema-2 code read back from testdata/schema2.db.
+type fixtureEntry struct {
+	Mailbox string         `json:"mailbox"`
+	Check   core.CheckName `json:"check"`
+	Time    time.Time      `json:"time"`
+	OK      bool           `json:"ok"`
+	MS      int64          `json:"ms"`
+	Code    core.Code      `json:"code,omitempty"`
+	Since   time.Time      `json:"since,omitzero"`
+}
+
+func sortedFixtureEntries(es []core.HistoryEntry) []fixtureEntry {
+	out := make([]fixtureEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, fixtureEntry{e.Mailbox, e.Check, e.Time, e.OK, e.Duration.Milliseconds(), e.Code, e.Since})
+	}
+	slices.SortFunc(out, func(a, b fixtureEntry) int {
+		return cmp.Or(strings.Compare(a.Mailbox, b.Mailbox), strings.Compare(string(a.Check), string(b.Check)), a.Time.Compare(b.Time))
+	})
+	return out
+}
+
+// TestSchema2HistoryMigratedWithEveryEntry: a store whose history the
+// schema-2 code wrote (a key per check and run) opens with every entry
+// read back as before, failure starts included, and goes on from there.
+func TestSchema2HistoryMigratedWithEveryEntry(t *testing.T) {
+	t.Parallel()
+	path := copyFixtureOf(t, "schema2.db")
+	raw, err := os.ReadFile("testdata/schema2.history.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string][]fixtureEntry
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, path, Options{})
+	if s.SchemaVersion() != schemaVersion {
+		t.Errorf("schema %d after opening, want %d", s.SchemaVersion(), schemaVersion)
+	}
+	if _, err := os.Stat(path + ".schema2.bak"); err != nil {
+		t.Errorf("no backup of the schema-2 file before migrating: %v", err)
+	}
+	for _, d := range []string{"example.com", "second.example"} {
+		es, err := s.History(d, "", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sortedFixtureEntries(es)
+		for i := range want[d] { // the JSON's times are in UTC, as History's
+			want[d][i].Time, want[d][i].Since = want[d][i].Time.UTC(), want[d][i].Since.UTC()
+			if want[d][i].Since.Equal(time.Time{}) {
+				want[d][i].Since = time.Time{}
+			}
+		}
+		if len(want[d]) == 0 || !reflect.DeepEqual(got, want[d]) {
+			t.Errorf("%s: %d entries after migration, %d before; first difference %s", d, len(got), len(want[d]), firstDiff(got, want[d]))
+		}
+	}
+	if err := s.view(func(tx *bolt.Tx) error {
+		if domainBucket(tx, "example.com").Bucket([]byte("history")) != nil {
+			return errors.New("the schema-2 history bucket is still there")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+
+	// It goes on: a's IMAP failure (its last entry, at the fixture's
+	// twelfth run) keeps its start, c's 70 runs become 71.
+	t0 := time.Date(2026, 11, 20, 8, 0, 0, 123456789, time.UTC)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 15 * time.Minute) }
+	imapDown := core.MailboxResult{Mailbox: "a@example.com", CheckedAt: at(12), Checks: []core.CheckResult{
+		{Name: core.CheckToken, OK: true}, {Name: core.CheckIMAP, OK: false}}, Finding: core.NewFinding(core.CodeIMAPDisabled, "off.", "on.")}
+	if err := s.SaveResults("example.com", []core.MailboxResult{imapDown, passed("c@example.com", at(70), core.CheckToken)}); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := s.History("example.com", "a@example.com", time.Time{})
+	for _, h := range history.Summarize(es) {
+		if h.Check == core.CheckIMAP && (!h.Failing() || !h.FailingSince.Equal(at(11))) {
+			t.Errorf("a's IMAP failure after the migration: failing %v since %v, want since %v", h.Failing(), h.FailingSince, at(11))
+		}
+	}
+	es, _ = s.History("example.com", "c@example.com", time.Time{})
+	if sums := history.Summarize(es); len(sums) != 3 || sums[0].Runs != 71 || sums[1].Runs != 70 {
+		t.Errorf("c's history after one more run: %+v", sums)
+	}
+	recent, _ := s.RecentHistory("example.com", 2)
+	var cTok []time.Time
+	for _, e := range recent {
+		if e.Mailbox == "c@example.com" && e.Check == core.CheckToken {
+			cTok = append(cTok, e.Time)
+		}
+	}
+	if len(cTok) != 2 || !cTok[0].Equal(at(69)) || !cTok[1].Equal(at(70)) {
+		t.Errorf("c's two last token runs: %v", cTok)
+	}
+
+	// An older mailoauth (migrations up to schema 2) refuses the store.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path, Options{migrations: migrations[:2]})
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema version 3 but this mailoauth knows only up to 2; upgrade mailoauth") {
+		t.Errorf("an older mailoauth opening the migrated store: %v", err)
+	}
+}
+
+func firstDiff(got, want []fixtureEntry) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			g, _ := json.Marshal(got[i])
+			w, _ := json.Marshal(want[i])
+			return "got " + string(g) + ", want " + string(w)
+		}
+	}
+	return "in length"
+}
+
+// storedRuns decodes every run the file holds for mailbox, pruned or not
+// by the readers' bounds, and the bytes its records take.
+func storedRuns(t *testing.T, s *Store, domain, mailbox string) (runs, sealed, size int) {
+	t.Helper()
+	if err := s.viewProfile(domain, func(b *bolt.Bucket) error {
+		if raw := b.Bucket([]byte(historyOpenBucket)).Get([]byte(mailbox)); raw != nil {
+			o, err := decodeOpen(raw)
+			if err != nil {
+				return err
+			}
+			runs, size = len(o.runs), len(mailbox)+len(raw)
+		}
+		prefix := historySealedPrefix([]byte(mailbox))
+		c := b.Bucket([]byte(historySealedBucket)).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			rs, err := decodeRuns(v)
+			if err != nil {
+				return err
+			}
+			runs, sealed, size = runs+len(rs), sealed+1, size+len(k)+len(v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return runs, sealed, size
+}
+
+// TestHistoryRetentionDeletesWhatNoReaderShows: the writing transaction
+// deletes the runs beyond HistoryMaxRuns and HistoryMaxAge, so a mailbox's
+// history stays small (a passed run of four checks in under 25 bytes), and
+// removing a mailbox removes every record of it and nothing of another.
+func TestHistoryRetentionDeletesWhatNoReaderShows(t *testing.T) {
+	t.Parallel()
+	s, _ := storeWithProfile(t, "example.com")
+	a, b := "a@example.com", "a.b@example.com"
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var rs []core.MailboxResult
+	total := HistoryMaxRuns + 3*historyChunkRuns + 5
+	for i := range total {
+		at := t0.Add(time.Duration(i) * 15 * time.Minute)
+		rs = append(rs, passed(a, at, core.CheckToken, core.CheckIMAP, core.CheckSMTP, core.CheckRoundtrip), passed(b, at, core.CheckToken))
+	}
+	if err := s.SaveResults("example.com", rs); err != nil {
+		t.Fatal(err)
+	}
+	runs, sealed, size := storedRuns(t, s, "example.com", a)
+	if runs < HistoryMaxRuns || runs >= HistoryMaxRuns+historyChunkRuns {
+		t.Errorf("after %d runs the file holds %d of them (%d chunks), want %d to %d", total, runs, sealed, HistoryMaxRuns, HistoryMaxRuns+historyChunkRuns-1)
+	}
+	if size > 25*runs {
+		t.Errorf("%d runs of four passed checks take %d bytes, %d a run", runs, size, size/runs)
+	}
+	es, _ := s.History("example.com", a, time.Time{})
+	if len(es) != 4*HistoryMaxRuns || !es[0].Time.Equal(t0.Add(time.Duration(total-HistoryMaxRuns)*15*time.Minute)) {
+		t.Errorf("History shows %d entries from %v, want the last %d runs", len(es), es[0].Time, HistoryMaxRuns)
+	}
+
+	// A run HistoryMaxAge after the last leaves no sealed chunk of a.
+	if err := s.SaveResult("example.com", passed(a, t0.Add(time.Duration(total)*15*time.Minute+HistoryMaxAge+time.Minute), core.CheckToken)); err != nil {
+		t.Fatal(err)
+	}
+	if runs, sealed, _ := storedRuns(t, s, "example.com", a); sealed != 0 || runs > historyChunkRuns {
+		t.Errorf("after a run %v later the file still holds %d runs in %d sealed chunks", HistoryMaxAge, runs, sealed)
+	}
+	if es, _ := s.History("example.com", a, time.Time{}); len(es) != 1 {
+		t.Errorf("History shows %d entries, want only the newest", len(es))
+	}
+
+	mustPutMailbox(t, s, "example.com", core.Mailbox{Email: b})
+	mustPutMailbox(t, s, "example.com", core.Mailbox{Email: a})
+	for range historyChunkRuns + 1 { // a sealed chunk again
+		_ = s.SaveResult("example.com", passed(a, time.Now(), core.CheckToken))
+	}
+	if err := s.DeleteMailbox("example.com", a, actor); err != nil {
+		t.Fatal(err)
+	}
+	if runs, sealed, _ := storedRuns(t, s, "example.com", a); runs != 0 || sealed != 0 {
+		t.Errorf("a removed mailbox left %d runs (%d sealed chunks)", runs, sealed)
+	}
+	if runs, _, _ := storedRuns(t, s, "example.com", b); runs < HistoryMaxRuns {
+		t.Errorf("removing %s took %s's history with it: %d runs left", a, b, runs)
 	}
 }

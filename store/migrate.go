@@ -10,9 +10,9 @@ import (
 
 // schemaVersion is the schema this program writes; it equals
 // len(migrations).
-const schemaVersion = 2
+const schemaVersion = 3
 
-// Bucket layout (schema 2):
+// Bucket layout (schema 3):
 //
 //	meta                      schema -> uint64 BE, keycheck -> sealed
 //	audit                     NextSequence uint64 BE -> JSON AuditEntry
@@ -23,6 +23,8 @@ const schemaVersion = 2
 //	domains/<domain>/results    email -> JSON core.MailboxResult
 //	domains/<domain>/upgrade    email -> sealed JSON pendingLogin (schema 2):
 //	                            a mailbox still on its legacy password
+//	domains/<domain>/history.open, history.sealed (schema 3): the check
+//	                            history, runs in a binary encoding (history.go)
 const (
 	metaBucket     = "meta"
 	metaSchema     = "schema"
@@ -71,6 +73,9 @@ var migrations = []migration{
 		}
 		return nil
 	},
+	// 2 -> 3: the check history kept as runs, one record per mailbox and
+	// chunk instead of one key per check and run (history_migrate.go).
+	migrateHistoryToRuns,
 }
 
 // migration upgrades a database by one schema version, inside the

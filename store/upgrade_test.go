@@ -18,8 +18,15 @@ import (
 // schema-1 code, into a temporary directory.
 func copyFixture(t *testing.T) string {
 	t.Helper()
+	return copyFixtureOf(t, "schema1.db")
+}
+
+// copyFixtureOf copies testdata/name and its key file into a temporary
+// directory.
+func copyFixtureOf(t *testing.T, name string) string {
+	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"schema1.db", "schema1.db.key"} {
+	for _, f := range []string{name, name + ".key"} {
 		data, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
@@ -28,7 +35,7 @@ func copyFixture(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	return filepath.Join(dir, "schema1.db")
+	return filepath.Join(dir, name)
 }
 
 func TestOlderSchemaOpensAfterMigrationWithNothingLost(t *testing.T) {

@@ -23,7 +23,7 @@ type historyFlags struct {
 
 func (o *historyFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.DurationVar(&o.since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per check)")
+	f.DurationVar(&o.since, "since", 0, "only runs of this last `DURATION` (e.g. 24h); default: all kept (30 days, at most 300 runs per mailbox)")
 	defaultInUsage(f, "since")
 	f.BoolVarP(&o.asJSON, "json", "j", false, "one JSON object per mailbox and check, with its runs")
 }

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	endian "encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailoauth/mailoauth/core"
 	"github.com/mailoauth/mailoauth/store"
@@ -664,4 +667,104 @@ func killAfterFirstLine(t *testing.T, db string, args ...string) []jsonLine {
 	}
 	_ = cmd.Wait()
 	return lines
+}
+
+// schema2History turns the store at db (schema 3, profile example.test
+// holding filler0..filler<n-1>) into a schema-2 store whose mailboxes have
+// runs runs of the four checks each, in the layout schema 2 wrote them: a
+// bucket per mailbox under domains/example.test/history, a key "e" CHECK
+// 0x00 TIME per entry (JSON) and "n" CHECK counts.
+func schema2History(t *testing.T, db string, n, runs int, t0 time.Time) {
+	t.Helper()
+	bdb, err := bolt.Open(db, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	checks := []string{"token", "imap", "smtp", "roundtrip"}
+	if err := bdb.Update(func(tx *bolt.Tx) error {
+		d := tx.Bucket([]byte("domains")).Bucket([]byte("example.test"))
+		for _, name := range []string{"history.open", "history.sealed"} {
+			if d.Bucket([]byte(name)) != nil {
+				if err := d.DeleteBucket([]byte(name)); err != nil {
+					return err
+				}
+			}
+		}
+		hb, err := d.CreateBucket([]byte("history"))
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			mb, err := hb.CreateBucket(fmt.Appendf(nil, "filler%d@example.test", i))
+			if err != nil {
+				return err
+			}
+			for _, c := range checks {
+				for r := range runs {
+					at := t0.Add(time.Duration(r) * 15 * time.Minute).UnixNano()
+					key := endian.BigEndian.AppendUint64([]byte("e"+c+"\x00"), uint64(at))
+					if err := mb.Put(key, fmt.Appendf(nil, `{"t":%d,"ok":true,"ms":%d}`, at, r)); err != nil {
+						return err
+					}
+				}
+				if err := mb.Put([]byte("n"+c), endian.BigEndian.AppendUint64(nil, uint64(runs))); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), endian.BigEndian.AppendUint64(nil, 2))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKilledHistoryMigrationKeepsEveryEntry: the first command after an
+// upgrade of mailoauth migrates a schema-2 store's history (backup, then
+// one transaction); killed at any point of it, the store opens afterwards
+// with every entry of every mailbox, and no backup name holds a partial
+// file.
+func TestKilledHistoryMigrationKeepsEveryEntry(t *testing.T) {
+	const mailboxes, runs = 1000, 12
+	base := crashBase(t, mailboxes, nil)
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	schema2History(t, base, mailboxes, runs, t0)
+	copyBase := func() (string, string) {
+		dir := t.TempDir()
+		db := filepath.Join(dir, "mailoauth.db")
+		copyFile(t, base, db)
+		copyFile(t, base+".key", db+".key")
+		return dir, db
+	}
+	_, db := copyBase()
+	span := timed(t, "--db", db, "history", "filler7@example.test")
+	t.Logf("an unkilled migration and history took %v", span)
+	cut := 0
+	for i, d := range killOffsets(span) {
+		dir, db := copyBase()
+		var ok bool
+		if d < 0 { // aimed at the backup's copy
+			_, ok = killWhen(t, func() bool { return hasFile(dir, ".bak", ".partial") }, -d, "--db", db, "history", "filler7@example.test")
+		} else {
+			_, ok = killAt(t, d, "--db", db, "history", "filler7@example.test")
+		}
+		if !ok {
+			cut++
+		}
+		backupsWhole(t, db)
+		st, err := store.Open(db, store.Options{}) // migrates what the kill left at schema 2
+		if err != nil {
+			t.Fatalf("kill %d: the store does not open: %v", i, err)
+		}
+		es, err := st.History("example.test", "", time.Time{})
+		st.Close()
+		if err != nil || len(es) != mailboxes*runs*4 {
+			t.Fatalf("kill %d: %d history entries, want %d: %v", i, len(es), mailboxes*runs*4, err)
+		}
+		last := es[len(es)-1]
+		if last.Time.Before(t0) || last.Duration != time.Duration(runs-1)*time.Millisecond || !last.OK {
+			t.Fatalf("kill %d: the last entry read back is %+v", i, last)
+		}
+	}
+	landed(t, cut)
 }
