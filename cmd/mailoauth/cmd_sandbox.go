@@ -44,7 +44,7 @@ func runSandbox(ctx context.Context, a *app, _ []string, o *sandboxFlags) error 
 	if o.users < 0 || o.users > 100000 {
 		return usagef("--users %d is out of range; use 0 to 100000", o.users)
 	}
-	if o.rtt < 0 || o.rtt > time.Minute {
+	if o.rtt < 0 || o.rtt > sandbox.MaxRTT {
 		return usagef("--rtt %s is out of range; use 0 to 1m, e.g. --rtt 50ms", o.rtt)
 	}
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {

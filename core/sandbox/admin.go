@@ -72,6 +72,10 @@ func (s *Sandbox) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			a.fail(errors.New("latency_ms and rtt_ms must not be negative"))
 			return
 		}
+		if most := int(MaxRTT / time.Millisecond); b.RTTMS > most {
+			a.fail(fmt.Errorf("rtt_ms %d is out of range; use 0 to %d (one minute), e.g. 50", b.RTTMS, most))
+			return
+		}
 		if err := b.Throttle.valid(); err != nil {
 			a.fail(err)
 			return

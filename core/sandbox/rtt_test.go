@@ -233,14 +233,16 @@ func TestAdminFaultsRTTDelaysReplies(t *testing.T) {
 
 func TestAdminFaultsRefusesBadRates(t *testing.T) {
 	sb := start(t, Options{})
-	for _, body := range []string{`{"throttle":{"token":1.5}}`, `{"throttle":{"imap":-0.1}}`, `{"rtt_ms":-1}`} {
+	for body, want := range map[string]string{`{"throttle":{"token":1.5}}`: "throttle.token is 1.5", `{"throttle":{"imap":-0.1}}`: "throttle.imap",
+		`{"rtt_ms":-1}`: "must not be negative", `{"rtt_ms":60001}`: "rtt_ms 60001 is out of range; use 0 to 60000 (one minute)"} {
 		resp, err := http.Post(sb.Endpoints().AdminURL+"/faults", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("POST /admin/faults %s: %d, want 400", body, resp.StatusCode)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want) {
+			t.Errorf("POST /admin/faults %s: %d %s, want 400 saying %q", body, resp.StatusCode, b, want)
 		}
 	}
 }

@@ -61,7 +61,7 @@ type Options struct {
 	// generated once per process is used (key generation is slow, and tests
 	// start many sandboxes).
 	Key *rsa.PrivateKey
-	// RTT is the initial Faults.RTTMS.
+	// RTT is the initial Faults.RTTMS, at most MaxRTT.
 	RTT time.Duration
 	// Ports fixes listeners' ports, for output that must not change from
 	// run to run (the README's screenshots); a port in use fails Start.
@@ -78,6 +78,11 @@ type Ports struct {
 	SMTPStartTLS int // plain, requiring STARTTLS, like 587
 	POP3         int // implicit TLS, like 995
 }
+
+// MaxRTT is the longest round-trip time the RTT fault takes (`sandbox
+// --rtt`, /admin/faults rtt_ms): a minute is already far beyond any real
+// Internet path, and a longer one only makes a client look hung.
+const MaxRTT = time.Minute
 
 // UserUpdate adds or changes a mailbox; nil fields are left as they are
 // (a new user gets IMAP enabled and is not suspended).
