@@ -400,3 +400,17 @@ func TestRunAllSporadicRetryAfterHoldsOnlyItsMailbox(t *testing.T) {
 		t.Fatalf("one 429 in a window of 8 made the run wait %v (halvings %d); want no wait", slept, stats.halvings)
 	}
 }
+
+// The throttled finding counts its retries in words that agree: "after 1
+// retry", "after 2 retries".
+func TestThrottledFindingCountsRetries(t *testing.T) {
+	th := &throttle{server: "smtp.gmail.com:465", reply: "421 4.7.0 " + SMTPTryAgainLater, global: true}
+	for retries, want := range map[int]string{1: "still after 1 retry:", 2: "still after 2 retries:"} {
+		if f := throttledFinding(DiagContext{Mailbox: "user1@example.test"}, th, retries); !strings.Contains(f.Summary, want) {
+			t.Errorf("%d retries: %q, want %q", retries, f.Summary, want)
+		}
+	}
+	if f := throttledFinding(DiagContext{Mailbox: "user1@example.test"}, th, 0); strings.Contains(f.Summary, "after") {
+		t.Errorf("no retries: %q", f.Summary)
+	}
+}

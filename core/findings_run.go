@@ -48,7 +48,10 @@ func keyCertificateExpiringFinding(id, email string, left time.Duration, notAfte
 func throttledFinding(d DiagContext, th *throttle, retries int) *Finding {
 	d = d.normalized()
 	tried := ""
-	if retries > 0 {
+	switch {
+	case retries == 1:
+		tried = ", still after 1 retry"
+	case retries > 1:
 		tried = fmt.Sprintf(", still after %d retries", retries)
 	}
 	if th.retryAfter > MaxRetryAfter {
