@@ -414,3 +414,34 @@ func TestThrottledFindingCountsRetries(t *testing.T) {
 		t.Errorf("no retries: %q", f.Summary)
 	}
 }
+
+// Retry-After is seconds or an HTTP date (RFC 9110 10.2.3); a date is a
+// wait from the reply's time, a past one or anything else none. The token
+// endpoint's 429 carries it into the throttle either way.
+func TestRetryAfterSecondsOrHTTPDate(t *testing.T) {
+	now := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"120":                               2 * time.Minute,
+		"Wed, 02 Dec 2026 18:00:30 GMT":     30 * time.Second,
+		"Wednesday, 02-Dec-26 18:01:00 GMT": time.Minute, // RFC 850, obsolete but allowed
+		"Wed Dec  2 19:00:00 2026":          time.Hour,   // asctime
+		"Wed, 02 Dec 2026 17:59:00 GMT":     0,           // already past
+		"soon":                              0,
+		"-5":                                0,
+		"":                                  0,
+	} {
+		h := http.Header{}
+		h.Set("Retry-After", v)
+		if got := retryAfter(h, now); got != want {
+			t.Errorf("Retry-After %q: %s, want %s", v, got, want)
+		}
+	}
+	h := http.Header{}
+	h.Set("Retry-After", "Wed, 02 Dec 2026 18:00:30 GMT")
+	err := &oauth2.RetrieveError{Response: &http.Response{StatusCode: 429, Header: h},
+		Body: []byte(`{"error":"rate_limit_exceeded","error_description":"Rate Limit Exceeded"}`)}
+	d := DiagContext{Mailbox: "user1@example.test", Endpoints: GmailEndpoints(), clock: func() time.Time { return now }}
+	if th := throttleOf(err, d); th == nil || th.retryAfter != 30*time.Second || !th.global {
+		t.Fatalf("429 with an HTTP-date Retry-After: %+v, want a global throttle asking 30s", th)
+	}
+}
