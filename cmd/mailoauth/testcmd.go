@@ -106,7 +106,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 	}
 	progress := newProgressLine(a, len(targets), !o.asJSON && isTerminal(os.Stderr))
 	start := time.Now()
-	sink := newResultSink(a, o.asJSON, newResultTable(targets, checks, o.timeout, o.rtTimeout), progress.above)
+	sink := newResultSink(a, o.asJSON, newResultTable(targets, checks), progress.above)
 	rep, err := core.Run(ctx, core.RunRequest{Profile: p, Mailboxes: targets, Checks: checks,
 		Tokens: st.TokenCache(p.Domain), Fresh: fresh, Mechanism: mech, Timeout: o.timeout, RoundtripTimeout: o.rtTimeout,
 		Concurrency: o.concurrency, Retries: retries, OnEvent: progress.onEvent(), OnResult: sink.add, Results: st})

@@ -120,17 +120,19 @@ func (k *resultSink) closeTable() {
 // resultTable lays out the table of `mailoauth test` a row at a time,
 // its column widths fixed before the first result so that each row can be
 // printed as its mailbox is done: MAILBOX as wide as the longest address
-// to check, each check's column as wide as its slowest cell can be ("FAIL"
-// and the check's deadline in ms). Columns are two spaces apart, as
-// text/tabwriter laid out the whole table once it was complete.
+// to check, each check's column as wide as its widest cell can be (see
+// checkCell). Columns are two spaces apart, as text/tabwriter laid out the
+// whole table once it was complete.
 type resultTable struct {
 	checks []core.CheckName
 	width  []int // of each column but the last (RESULT), in runes as text/tabwriter counted
 }
 
-// newResultTable sizes the table of a run over targets: timeout and
-// rtTimeout are its --timeout and --roundtrip-timeout.
-func newResultTable(targets []string, checks []core.CheckName, timeout, rtTimeout time.Duration) *resultTable {
+// widestCheckCell is the widest cell checkCell makes.
+const widestCheckCell = "FAIL 999ms"
+
+// newResultTable sizes the table of a run over targets.
+func newResultTable(targets []string, checks []core.CheckName) *resultTable {
 	t := &resultTable{checks: checks, width: []int{utf8.RuneCountInString("MAILBOX")}}
 	for _, m := range targets {
 		// A result names its mailbox as core.Tester.Check does: trimmed
@@ -138,10 +140,7 @@ func newResultTable(targets []string, checks []core.CheckName, timeout, rtTimeou
 		t.width[0] = max(t.width[0], utf8.RuneCountInString(m), utf8.RuneCountInString(strings.ToLower(strings.TrimSpace(m))))
 	}
 	for _, c := range checks {
-		// A check stops at its deadline give or take the moment it takes
-		// to stop; a second more covers that.
-		slowest := checkCell(core.CheckResult{Duration: core.CheckLimit(c, timeout, rtTimeout) + time.Second})
-		t.width = append(t.width, max(len(c), utf8.RuneCountInString(slowest)))
+		t.width = append(t.width, max(len(c), len(widestCheckCell)))
 	}
 	return t
 }
@@ -186,10 +185,20 @@ func (t *resultTable) writeLine(b *strings.Builder, cells []string) {
 	b.WriteByte('\n')
 }
 
-// checkCell is a check's cell in the table: ok or FAIL and its duration.
+// checkCell is a check's cell in the table: ok or FAIL and its duration,
+// in at most three digits ("45ms", "1.5s", "20s") so that every cell fits
+// the column sized before the run whatever the check's deadline.
 func checkCell(cr core.CheckResult) string {
+	verdict := "FAIL"
 	if cr.OK {
-		return fmt.Sprintf("ok %dms", cr.Duration.Milliseconds())
+		verdict = "ok"
 	}
-	return fmt.Sprintf("FAIL %dms", cr.Duration.Milliseconds())
+	d := cr.Duration
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%s %dms", verdict, d.Milliseconds())
+	case d < 10*time.Second:
+		return fmt.Sprintf("%s %.1fs", verdict, d.Seconds())
+	}
+	return fmt.Sprintf("%s %ds", verdict, int64(d.Seconds()))
 }

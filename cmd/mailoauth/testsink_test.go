@@ -19,16 +19,16 @@ func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 // TestResultTableLayout: the columns line up two spaces apart, MAILBOX as
 // wide as the longest address checked (here one whose row is not printed
-// yet when the first rows are), each check's column as wide as "FAIL" and
-// its deadline in ms; a check slower than that pushes only its own row
-// along. After the table: each failed mailbox's finding and each note, in
+// yet when the first rows are), each check's column as wide as its widest
+// cell, "FAIL 999ms": a duration has at most three digits, so even a check
+// that ran for minutes keeps its row aligned. After the table: each failed mailbox's finding and each note, in
 // the rows' order, then a blank line.
 func TestResultTableLayout(t *testing.T) {
 	var out bytes.Buffer
 	a := &app{stdout: &out, stderr: &bytes.Buffer{}}
 	checks := []core.CheckName{core.CheckToken, core.CheckIMAP}
 	targets := []string{"admin@example.test", "a@example.test", "Longest.Name@example.test"}
-	k := newResultSink(a, false, newResultTable(targets, checks, 20*time.Second, 0), nil)
+	k := newResultSink(a, false, newResultTable(targets, checks), nil)
 	unknown := &core.Finding{Code: core.CodeUnknownUser, Summary: "a@example.test has no Google Account.", Fix: "Check the spelling."}
 	k.add(core.MailboxResult{Mailbox: "admin@example.test", OK: true, Notes: []string{"throttled, retried 1 time"},
 		Checks: []core.CheckResult{{Name: core.CheckToken, OK: true, Duration: ms(45)}, {Name: core.CheckIMAP, OK: true, Duration: ms(120)}}})
@@ -38,10 +38,10 @@ func TestResultTableLayout(t *testing.T) {
 		Checks: []core.CheckResult{{Name: core.CheckToken, OK: true, Duration: ms(9)}, {Name: core.CheckIMAP, Duration: ms(125000)}}})
 	k.closeTable()
 	want := "" +
-		"MAILBOX                    TOKEN         IMAP          RESULT\n" +
-		"admin@example.test         ok 45ms       ok 120ms      passed\n" +
-		"a@example.test             FAIL 3ms      -             FAILED (unknown_user)\n" +
-		"longest.name@example.test  ok 9ms        FAIL 125000ms  FAILED (timeout)\n" +
+		"MAILBOX                    TOKEN       IMAP        RESULT\n" +
+		"admin@example.test         ok 45ms     ok 120ms    passed\n" +
+		"a@example.test             FAIL 3ms    -           FAILED (unknown_user)\n" +
+		"longest.name@example.test  ok 9ms      FAIL 125s   FAILED (timeout)\n" +
 		"\nadmin@example.test: note: throttled, retried 1 time\n" +
 		"\na@example.test:\n  [unknown_user] a@example.test has no Google Account.\n  Fix: Check the spelling.\n" +
 		"\nlongest.name@example.test:\n  [timeout] IMAP did not answer.\n  Fix: Wait.\n" +
@@ -50,12 +50,11 @@ func TestResultTableLayout(t *testing.T) {
 		t.Errorf("the table:\n%s\nwant:\n%s", out.String(), want)
 	}
 
-	// The round trip's column holds its longer deadline: --timeout plus
-	// the wait (3 × --timeout unless set).
+	// Seconds with a decimal under ten; the column as wide as its name.
 	out.Reset()
-	k = newResultSink(a, false, newResultTable([]string{"a@example.test"}, []core.CheckName{core.CheckRoundtrip}, 20*time.Second, 0), nil)
+	k = newResultSink(a, false, newResultTable([]string{"a@example.test"}, []core.CheckName{core.CheckRoundtrip}), nil)
 	k.add(core.MailboxResult{Mailbox: "a@example.test", OK: true, Checks: []core.CheckResult{{Name: core.CheckRoundtrip, OK: true, Duration: ms(1500)}}})
-	if want := "MAILBOX         ROUNDTRIP     RESULT\na@example.test  ok 1500ms     passed\n"; out.String() != want {
+	if want := "MAILBOX         ROUNDTRIP   RESULT\na@example.test  ok 1.5s     passed\n"; out.String() != want {
 		t.Errorf("a round-trip table:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
@@ -72,7 +71,7 @@ func TestResultTableParagraphsBounded(t *testing.T) {
 	for i := range n {
 		targets = append(targets, fmt.Sprintf("user%d@example.test", i+1))
 	}
-	k := newResultSink(a, false, newResultTable(targets, []core.CheckName{core.CheckToken}, 20*time.Second, 0), nil)
+	k := newResultSink(a, false, newResultTable(targets, []core.CheckName{core.CheckToken}), nil)
 	for _, m := range targets {
 		k.add(core.MailboxResult{Mailbox: m, Finding: &core.Finding{Code: core.CodeDelegationNotAuthorized, Summary: "not authorized for " + m, Fix: "Authorize it."},
 			Checks: []core.CheckResult{{Name: core.CheckToken, Duration: ms(7)}}})
@@ -129,7 +128,7 @@ func TestProgressBarStaysBelowRows(t *testing.T) {
 	a := &app{stdout: &term, stderr: &term}
 	p := newProgressLine(a, 100000, true)
 	long := strings.Repeat("x", 60) + "@example.test"
-	k := newResultSink(a, false, newResultTable([]string{"user1@example.test", long}, []core.CheckName{core.CheckToken}, 20*time.Second, 0), p.above)
+	k := newResultSink(a, false, newResultTable([]string{"user1@example.test", long}, []core.CheckName{core.CheckToken}), p.above)
 	p.event(core.Event{Kind: core.EventFinished, Mailbox: long})
 	k.add(core.MailboxResult{Mailbox: "user1@example.test", OK: true, Checks: []core.CheckResult{{Name: core.CheckToken, OK: true, Duration: ms(5)}}})
 	p.event(core.Event{Kind: core.EventFinished, Mailbox: "user1@example.test"})
