@@ -281,11 +281,16 @@ func runUpgrade(ctx context.Context, a *app, _ []string, o *upgradeFlags) error 
 	for _, r := range rep.Upgraded {
 		fmt.Fprintf(a.stdout, "upgraded  %s (password erased from the store)\n", r.Mailbox)
 	}
+	stopped := 0 // by an interrupt: still pending, but not for a finding
 	for _, r := range rep.Pending {
+		if r.Cancelled() {
+			stopped++
+			continue
+		}
 		fmt.Fprintf(a.stdout, "pending   %s (keeps its password)\n", r.Mailbox)
 		printFinding(a, r.Finding)
 	}
-	fmt.Fprintf(a.stdout, "%d upgraded to OAuth, %d pending.\n", len(rep.Upgraded), len(rep.Pending))
+	fmt.Fprintf(a.stdout, "%d upgraded to OAuth, %d pending%s.\n", len(rep.Upgraded), len(rep.Pending)-stopped, notRun(stopped))
 	var proxyErr error
 	if o.viaProxy {
 		proxyErr = upgradeViaProxy(ctx, a, st, rep.Upgraded, o.proxyIMAP, o.proxySMTP)
@@ -300,7 +305,12 @@ func runUpgrade(ctx context.Context, a *app, _ []string, o *upgradeFlags) error 
 		if n := needConsent(rep.Pending); n > 0 {
 			fmt.Fprintf(a.stdout, "%d pending mailbox(es) wait for their owner's consent: run `mailoauth authorize ADDR` for each (or `mailoauth authorize --all` for every mailbox still lacking it); each keeps its password until then.\n", n)
 		}
-		fmt.Fprintln(a.stdout, "Fix the findings above, then run `mailoauth upgrade --yes` again: it picks up only the pending mailboxes.")
+		if len(rep.Pending) > stopped {
+			fmt.Fprintln(a.stdout, "Fix the findings above, then run `mailoauth upgrade --yes` again: it picks up only the pending mailboxes.")
+		}
+		if stopped > 0 {
+			return context.Canceled // main: interrupted, run it again to finish (exit 130)
+		}
 		return errChecksFailed
 	}
 	return proxyErr

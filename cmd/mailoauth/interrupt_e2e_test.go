@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +159,35 @@ func interruptBulkTest(t *testing.T, db string, times int, atLine func(string) b
 		t.Fatalf("the run ended before it could be interrupted:\n%s%s", out.String(), stderr.String())
 	}
 	return out.String(), stderr.String(), code
+}
+
+// TestInterruptedUpgradeKeepsStoppedMailboxesPending: `upgrade --yes`
+// stopped with Ctrl-C switches the mailboxes that passed, leaves the ones
+// it stopped pending with their passwords, lists them as "not run
+// (interrupted)" rather than pending for a "cancelled" finding, and exits
+// 130 saying it was interrupted.
+func TestInterruptedUpgradeKeepsStoppedMailboxesPending(t *testing.T) {
+	const n = 16
+	sb := startSandbox(t, n)
+	sb.admin(t, "POST", "/delegation", map[string]any{"client_id": sb.clientID, "scopes": []string{core.ScopeMail}})
+	sb.admin(t, "POST", "/faults", map[string]any{"rtt_ms": 400}) // seconds a mailbox: Ctrl-C lands mid-run
+	work := t.TempDir()
+	db := filepath.Join(work, "mailoauth.db")
+	legacy, _ := writeLegacyWith(t, work, legacySSL, "Legacy-Pass-%02d", exampleUsers(n)...)
+	before := sb.tokensMinted(t)
+	out, stderr, code := interruptBulkTest(t, db, 1, nil, "upgrade", "--yes", "--legacy", legacy,
+		"--key", filepath.Join(sb.dir, "service-account.json"), "--endpoints", filepath.Join(sb.dir, "endpoints.json"),
+		"--checks", "token,imap", func() bool { return sb.tokensMinted(t) > before })
+	var upgraded, stopped int
+	if m := regexp.MustCompile(`(?m)^(\d+) upgraded to OAuth, 0 pending, (\d+) not run \(interrupted\)\.$`).FindStringSubmatch(out); m != nil {
+		upgraded, _ = strconv.Atoi(m[1])
+		stopped, _ = strconv.Atoi(m[2])
+	}
+	if code != exitInterrupted || !strings.Contains(stderr, "cancelled (interrupted)") || strings.Contains(out, "pending   ") ||
+		upgraded+stopped != n || stopped == 0 {
+		t.Fatalf("interrupted upgrade: exit %d, %d upgraded, %d not run of %d\n%s%s", code, upgraded, stopped, n, out, stderr)
+	}
+	if kept, _ := pendingPasswords(t, db); len(kept) != stopped {
+		t.Fatalf("%d mailboxes keep their passwords, want the %d the interrupt stopped", len(kept), stopped)
+	}
 }
