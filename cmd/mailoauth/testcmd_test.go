@@ -130,7 +130,7 @@ func TestThrottledRunEndToEnd(t *testing.T) {
 		"FAILED (" + string(core.CodeThrottled) + ")",
 		"[" + string(core.CodeThrottled) + "] ",
 		"HTTP 429 " + core.OAuthRateLimitExceeded,
-		"still after 1 retries",
+		"still after 1 retry:",
 		"Fix: Run the test again in a few minutes, or with a lower ceiling",
 		"user3@example.test: note: throttled, retried 1 time\n",
 		"0 passed, 1 failed",
