@@ -174,7 +174,7 @@ func (s *Server) SetDirectory(d Directory) {
 	s.dir = d
 	s.verified = map[string][]byte{}
 	s.mu.Unlock()
-	s.probeSMTP(d, false)
+	s.probeSMTP(false)
 }
 
 // Serve accepts connections on ln until Shutdown. sec is SecurityTLS
@@ -193,10 +193,9 @@ func (s *Server) Serve(ln net.Listener, proto Protocol, sec core.Security) error
 		return nil
 	}
 	s.listeners[ln] = true
-	dir := s.dir
 	s.mu.Unlock()
 	if proto == SMTP {
-		s.probeSMTP(dir, true)
+		s.probeSMTP(true)
 	}
 	var retry time.Duration // after a temporary Accept error
 	for {

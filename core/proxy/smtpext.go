@@ -93,8 +93,9 @@ func (s *Server) learnSMTP(gen int, addr string, ehlo []string) {
 	}
 }
 
-// probeSMTP asks the SMTP servers of dir (if it lists them) for their
-// extensions, in the background; servers no longer listed are forgotten.
+// probeSMTP asks the SMTP servers of the directory (if it lists them) for
+// their extensions, in the background; servers no longer listed are
+// forgotten.
 // first is true when an SMTP listener starts: only the first one probes,
 // and a reload (first false) probes only once one is served. Both are
 // decided under the lock that publishes the probe, so a client accepted
@@ -104,24 +105,28 @@ func (s *Server) learnSMTP(gen int, addr string, ehlo []string) {
 // answered yet: a reload that lists the same servers refreshes their
 // answers behind the clients' backs, so an unreachable server does not
 // stall every EHLO for the probe's timeout.
-func (s *Server) probeSMTP(dir Directory, first bool) {
+func (s *Server) probeSMTP(first bool) {
 	x := &s.smtpExt
-	l, lists := dir.(SMTPLister)
-	eps := map[string]core.Endpoints{}
-	if lists {
-		for _, ep := range l.SMTPEndpoints() {
-			if ep.SMTP != "" {
-				eps[ep.SMTP] = ep
-			}
-		}
-	}
 	done := make(chan struct{})
 	x.mu.Lock()
+	// The directory is read under the probe's lock, so that whichever of
+	// a listener's start and a reload comes last probes the directory
+	// in force: a reload racing the first listener's start is not lost.
+	s.mu.Lock()
+	dir := s.dir
+	s.mu.Unlock()
+	l, lists := dir.(SMTPLister)
 	if first == x.served || !lists {
 		// a second listener, or a reload before any is served; or nothing to ask
 		x.served = x.served || first
 		x.mu.Unlock()
 		return
+	}
+	eps := map[string]core.Endpoints{}
+	for _, ep := range l.SMTPEndpoints() {
+		if ep.SMTP != "" {
+			eps[ep.SMTP] = ep
+		}
 	}
 	x.served = true
 	for addr := range x.known {
