@@ -84,7 +84,7 @@ func runTest(ctx context.Context, a *app, pos []string, o *testFlags) error {
 		picked = append(picked, email)
 	}
 	targets := core.TestTargets(&p, boxes, o.all, picked)
-	// A bulk run allocates about 170 KB a mailbox (TLS handshakes and
+	// A bulk run allocates about 140 KB a mailbox (TLS handshakes and
 	// buffers) over a live heap of a few MB: at Go's default GOGC of 100 the
 	// collector ran every 14 mailboxes, at 200 every 30 (2 to 3% of the
 	// run's CPU). At 800 it runs every 150, and the memory limit keeps a run
