@@ -125,18 +125,13 @@ func (t *Tester) roundtripTimeout() time.Duration {
 	return RoundtripFactor * t.timeout()
 }
 
-// CheckLimit is the deadline Check gives one check: timeout, and for the
-// round trip timeout (its logins and send) plus roundtripTimeout (its wait;
-// 0: RoundtripFactor × timeout). A table of results sizes its duration
-// columns by it before any check ran.
-func CheckLimit(name CheckName, timeout, roundtripTimeout time.Duration) time.Duration {
-	if name != CheckRoundtrip {
-		return timeout
+// checkLimit is the deadline Check gives the check name: the timeout, and
+// for the round trip its wait as well.
+func (t *Tester) checkLimit(name CheckName) time.Duration {
+	if name == CheckRoundtrip {
+		return t.timeout() + t.roundtripTimeout()
 	}
-	if roundtripTimeout <= 0 {
-		roundtripTimeout = RoundtripFactor * timeout
-	}
-	return timeout + roundtripTimeout
+	return t.timeout()
 }
 
 func (t *Tester) mechanism() string {
@@ -211,7 +206,7 @@ func (t *Tester) check(ctx context.Context, mailbox string, checks []CheckName, 
 		if !want[name] {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, CheckLimit(name, t.timeout(), t.roundtripTimeout()))
+		cctx, cancel := context.WithTimeout(ctx, t.checkLimit(name))
 		start := time.Now()
 		detail, err := s.run(cctx, name)
 		if s.imap != nil {
